@@ -1,0 +1,1 @@
+//! jit-host client. (being written)

@@ -1,0 +1,1 @@
+//! jit-host library. (being written)

@@ -1,0 +1,468 @@
+//! softgpu shader IR: the contract between the SPIR-V front end (in the device) and the code
+//! generator (in jit-host).
+//!
+//! Shape, chosen so that an SoA back end ("one SIMD lane per invocation") is simple:
+//!
+//! * **Scalar SSA.** Every [`ValueId`] names one scalar of a [`ScalarType`]. The front end
+//!   flattens vectors, matrices, structs and arrays into their scalar leaves; the back end maps
+//!   each value to a `<W x T>` vector (or a plain scalar where it proves the value uniform).
+//! * **Structured control flow** as a statement tree ([`Stmt::If`], [`Stmt::Loop`],
+//!   [`Stmt::Breakable`]), never a CFG.
+//! * **Lexical scoping of values.** A value may be used only after its definition, in the same
+//!   statement list or in lists nested inside it. Anything that flows out of a construct (SPIR-V
+//!   `OpPhi`, a value defined in a loop and used after it) goes through a [`VarId`]: a
+//!   per-invocation scalar register written with [`Stmt::SetVar`] and read with [`Op::GetVar`].
+//! * **Memory is byte-addressed** per [`Space`] with a 64-bit byte offset value
+//!   ([`ScalarType::I64`], treated as unsigned). The front end resolves access chains with the
+//!   SPIR-V layout decorations; the back end bounds-checks every access against the space's size
+//!   at run time (out-of-bounds loads give 0, stores and atomics do nothing), whatever the IR says.
+//!
+//! The IR is serialised with `postcard` between processes; [`IR_VERSION`] changes whenever the
+//! encoding or the meaning of any item changes.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the IR encoding and semantics. Bump on any change.
+pub const IR_VERSION: u32 = 1;
+
+/// Largest workgroup (invocations) the IR may declare; Vulkan's maxComputeWorkGroupInvocations
+/// that we report.
+pub const MAX_WORKGROUP_INVOCATIONS: u32 = 1024;
+
+/// Largest per-invocation private memory, in bytes.
+pub const MAX_PRIVATE_MEMORY: u32 = 16 * 1024;
+
+/// Largest workgroup memory, in bytes (maxComputeSharedMemorySize).
+pub const MAX_WORKGROUP_MEMORY: u32 = 32 * 1024;
+
+/// Largest push-constant block, in bytes (maxPushConstantsSize).
+pub const MAX_PUSH_CONSTANTS: u32 = 256;
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+pub struct ValueId(pub u32);
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+pub struct VarId(pub u32);
+
+/// Names a [`Stmt::Loop`] or [`Stmt::Breakable`] for [`Stmt::Break`] / [`Stmt::Continue`].
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+pub struct LabelId(pub u32);
+
+/// Scalar types. Integers carry no signedness (as in LLVM): operations say how they read them.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum ScalarType {
+    Bool,
+    I8,
+    I16,
+    I32,
+    I64,
+    F32,
+}
+
+impl ScalarType {
+    /// Size in memory, in bytes. `Bool` is stored as a 32-bit 0/1 word.
+    pub fn size(self) -> u32 {
+        match self {
+            ScalarType::I8 => 1,
+            ScalarType::I16 => 2,
+            ScalarType::Bool | ScalarType::I32 | ScalarType::F32 => 4,
+            ScalarType::I64 => 8,
+        }
+    }
+    pub fn is_int(self) -> bool {
+        matches!(self, ScalarType::I8 | ScalarType::I16 | ScalarType::I32 | ScalarType::I64)
+    }
+    pub fn is_float(self) -> bool {
+        matches!(self, ScalarType::F32)
+    }
+    /// Bit width of the value in registers (`Bool` is 1).
+    pub fn bits(self) -> u32 {
+        match self {
+            ScalarType::Bool => 1,
+            other => other.size() * 8,
+        }
+    }
+}
+
+/// Which shader stage the module is an entry point for.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Stage {
+    Compute,
+}
+
+/// What a buffer slot is bound to (Vulkan descriptor set + binding, with array element).
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct BufferBinding {
+    pub set: u32,
+    pub binding: u32,
+    /// Element of an arrayed descriptor binding (0 when not arrayed).
+    pub array_index: u32,
+    pub kind: BufferKind,
+    /// `NonWritable` on the block or all its members: the back end may treat loads as
+    /// invariant within a dispatch.
+    pub read_only: bool,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum BufferKind {
+    /// `StorageBuffer` storage class (or `Uniform` + `BufferBlock`).
+    Storage,
+    /// `Uniform` storage class with `Block`.
+    Uniform,
+}
+
+/// An address space.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Space {
+    /// Index into [`Module::buffers`]. Size: the bound range, known at run time.
+    Buffer(u32),
+    /// Push-constant block. Size: [`Module::push_constant_size`] (run time may bind less).
+    PushConstant,
+    /// Per-workgroup shared memory, zero at the start of every workgroup.
+    /// Size: [`Module::workgroup_memory_size`].
+    Workgroup,
+    /// Per-invocation memory (Function / Private variables that are indexed dynamically or
+    /// too large for registers). Zero at the start of every invocation.
+    /// Size: [`Module::private_memory_size`].
+    Private,
+}
+
+/// A memory location: `space` at byte `offset` (an `I64` value, read as unsigned).
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct MemRef {
+    pub space: Space,
+    pub offset: ValueId,
+}
+
+/// Compute builtins, one scalar each (component 0..3 = x, y, z).
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Builtin {
+    GlobalInvocationId(u8),
+    LocalInvocationId(u8),
+    LocalInvocationIndex,
+    WorkgroupId(u8),
+    NumWorkgroups(u8),
+    /// W, the SIMD width chosen by the back end.
+    SubgroupSize,
+    SubgroupLocalInvocationId,
+    SubgroupId,
+    NumSubgroups,
+}
+
+/// A constant: raw bits, interpreted by the defining value's type (f32 as `to_bits`, ints
+/// zero-extended to 64 bits, `Bool` as 0/1).
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Const(pub u64);
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum UnOp {
+    /// Integer two's-complement negate.
+    INeg,
+    FNeg,
+    /// Bitwise not (logical not on `Bool`).
+    Not,
+    /// Integer absolute value (signed).
+    IAbs,
+    FAbs,
+    /// Population count, result same type as operand.
+    BitCount,
+    /// Reverse the bits.
+    BitReverse,
+    /// Index of least significant set bit, or all ones (-1) if zero. Result same type.
+    FindLsb,
+    /// Index of most significant set bit (unsigned), or -1 if zero.
+    FindUMsb,
+    /// Index of most significant bit differing from the sign bit, or -1 for 0 and -1.
+    FindSMsb,
+    Sqrt,
+    /// 1 / sqrt(x)
+    InverseSqrt,
+    Floor,
+    Ceil,
+    Trunc,
+    /// Round half to even.
+    RoundEven,
+    /// Round half away from zero.
+    Round,
+    /// x - floor(x)
+    Fract,
+    Exp2,
+    Log2,
+    /// e^x
+    Exp,
+    /// ln x
+    Log,
+    Sin,
+    Cos,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    /// f32 → the bits of the nearest f16 (round to nearest even), in the low 16 bits of an I32.
+    F32ToF16Bits,
+    /// low 16 bits of an I32 as f16 → f32.
+    F16BitsToF32,
+    /// Is NaN / is Inf (result Bool).
+    IsNan,
+    IsInf,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum BinOp {
+    IAdd,
+    ISub,
+    IMul,
+    /// Division by zero gives 0 (any value is allowed by SPIR-V; we must not trap).
+    UDiv,
+    /// Division by zero or `MIN / -1` gives 0 / MIN; never traps.
+    SDiv,
+    /// Unsigned remainder, x % 0 = 0.
+    UMod,
+    /// Signed remainder, sign of the dividend (OpSRem).
+    SRem,
+    /// Signed modulo, sign of the divisor (OpSMod).
+    SMod,
+    /// Shifts take the shift amount modulo the bit width (no poison).
+    Shl,
+    LShr,
+    AShr,
+    And,
+    Or,
+    Xor,
+    SMin,
+    SMax,
+    UMin,
+    UMax,
+    FAdd,
+    FSub,
+    FMul,
+    FDiv,
+    /// OpFRem: sign of the dividend (C fmod).
+    FRem,
+    /// OpFMod: sign of the divisor (x - y * floor(x / y)).
+    FMod,
+    /// GLSL min/max: if one operand is NaN the other may be returned.
+    FMin,
+    FMax,
+    Pow,
+    Atan2,
+    /// Bool logical ops are `And`, `Or`, `Xor` on Bool; equality on Bool is `Xor` + `Not`.
+    /// High part of the full-width unsigned / signed product.
+    UMulHi,
+    SMulHi,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    ULt,
+    ULe,
+    UGt,
+    UGe,
+    SLt,
+    SLe,
+    SGt,
+    SGe,
+    /// Ordered float comparisons (false if either is NaN).
+    FOEq,
+    FONe,
+    FOLt,
+    FOLe,
+    FOGt,
+    FOGe,
+    /// Unordered float comparisons (true if either is NaN).
+    FUEq,
+    FUNe,
+    FULt,
+    FULe,
+    FUGt,
+    FUGe,
+}
+
+/// Conversions; the result type is the defining value's type.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum ConvOp {
+    /// Integer zero-extend or truncate to the result width (Bool → int gives 0/1).
+    ZextOrTrunc,
+    /// Integer sign-extend or truncate (Bool → int gives 0/-1 — the front end uses Select
+    /// when it wants 0/1).
+    SextOrTrunc,
+    /// Float → signed int, saturating, NaN → 0 (out-of-range is undefined in SPIR-V; this is
+    /// what we define).
+    FToS,
+    /// Float → unsigned int, saturating, NaN → 0.
+    FToU,
+    SToF,
+    UToF,
+    /// Reinterpret bits between same-width types (I32 ⇄ F32).
+    Bitcast,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum AtomicOp {
+    Add,
+    Sub,
+    SMin,
+    SMax,
+    UMin,
+    UMax,
+    And,
+    Or,
+    Xor,
+    Exchange,
+    /// `value` replaces memory if memory == `comparator`.
+    CompareExchange,
+    /// Atomic load / store (OpAtomicLoad / OpAtomicStore, the latter as a statement).
+    Load,
+}
+
+/// Reduction operators for subgroup reduce / scan.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum GroupOp {
+    IAdd,
+    FAdd,
+    IMul,
+    FMul,
+    SMin,
+    UMin,
+    FMin,
+    SMax,
+    UMax,
+    FMax,
+    And,
+    Or,
+    Xor,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum ScanKind {
+    Reduce,
+    InclusiveScan,
+    ExclusiveScan,
+}
+
+/// Subgroup operations over the active lanes of one subgroup (= one W-lane SIMD group).
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum SubgroupOp {
+    /// True in the lowest active lane only.
+    Elect,
+    /// Bool: true if true in all active lanes.
+    All(ValueId),
+    /// Bool: true if true in any active lane.
+    Any(ValueId),
+    /// Bool: true if the value is equal in all active lanes.
+    AllEqual(ValueId),
+    /// I32: bit `i` set iff lane `i` is active and the Bool operand is true there.
+    /// (W ≤ 32, so the other words of SPIR-V's uvec4 ballot are 0.)
+    Ballot(ValueId),
+    /// Value of the operand in lane `index` (an I32 value; any lane may ask for any lane).
+    /// Reading an inactive or out-of-range lane gives an unspecified value (not a fault).
+    Shuffle { value: ValueId, index: ValueId },
+    /// Value of the operand in the lowest active lane.
+    BroadcastFirst(ValueId),
+    /// Reduce / scan over active lanes in lane order (exclusive scan of lane 0 = identity).
+    Scan { op: GroupOp, kind: ScanKind, value: ValueId },
+}
+
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+pub enum Op {
+    Const(Const),
+    /// Any value of the type (OpUndef). The back end gives 0.
+    Undef,
+    Unary(UnOp, ValueId),
+    Binary(BinOp, ValueId, ValueId),
+    /// Fused multiply-add a * b + c.
+    Fma(ValueId, ValueId, ValueId),
+    /// Bool result.
+    Cmp(CmpOp, ValueId, ValueId),
+    /// `cond ? a : b`, cond is Bool.
+    Select(ValueId, ValueId, ValueId),
+    Convert(ConvOp, ValueId),
+    Builtin(Builtin),
+    /// Load a value of the defining type.
+    Load(MemRef),
+    /// Atomic read-modify-write on a 32- or 64-bit integer; returns the old value.
+    /// `comparator` only for `CompareExchange`; `value` is ignored for `Load`.
+    Atomic { op: AtomicOp, mem: MemRef, value: ValueId, comparator: Option<ValueId> },
+    GetVar(VarId),
+    Subgroup(SubgroupOp),
+}
+
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+pub enum Stmt {
+    /// Define `id` (its type is `Module::value_types[id]`).
+    Def { id: ValueId, op: Op },
+    /// Store `value` (of its own type) to memory.
+    Store { mem: MemRef, value: ValueId },
+    /// Atomic store (OpAtomicStore).
+    AtomicStore { mem: MemRef, value: ValueId },
+    /// Write a per-invocation register; value type must equal the var's type.
+    SetVar { var: VarId, value: ValueId },
+    If { cond: ValueId, then_body: Vec<Stmt>, else_body: Vec<Stmt> },
+    /// Runs `body`, then `continuing`, forever, until a `Break(label)`. `Continue(label)` in
+    /// `body` skips to `continuing`. Values defined in `body` are visible in `continuing`
+    /// only if `continuing` cannot be reached by `Continue` before the definition: front ends
+    /// pass such values through vars.
+    Loop { label: LabelId, body: Vec<Stmt>, continuing: Vec<Stmt> },
+    /// Runs `body` once; `Break(label)` inside leaves it (lowering of OpSwitch and of
+    /// selection constructs with early exits).
+    Breakable { label: LabelId, body: Vec<Stmt> },
+    Break(LabelId),
+    Continue(LabelId),
+    /// Ends the invocation.
+    Return,
+    /// OpControlBarrier with Workgroup execution scope: all invocations of the workgroup
+    /// reach it before any continues; also a workgroup-memory fence. Must be in
+    /// workgroup-uniform control flow (Vulkan rule); the back end may assume so.
+    Barrier,
+    /// OpMemoryBarrier (or a control barrier with a narrower scope): a memory fence only.
+    MemoryBarrier,
+}
+
+/// One compute entry point, fully specialised.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+pub struct Module {
+    pub version: u32,
+    pub stage: Stage,
+    /// Name of the SPIR-V entry point (for messages).
+    pub entry_point: String,
+    pub workgroup_size: [u32; 3],
+    /// Type of each value, indexed by `ValueId`.
+    pub value_types: Vec<ScalarType>,
+    /// Type of each var, indexed by `VarId`. Vars start at 0 (false) in every invocation.
+    pub var_types: Vec<ScalarType>,
+    pub buffers: Vec<BufferBinding>,
+    pub push_constant_size: u32,
+    pub workgroup_memory_size: u32,
+    pub private_memory_size: u32,
+    pub body: Vec<Stmt>,
+}
+
+/// Errors decoding an IR blob.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("IR version {found} is not the supported version {IR_VERSION}")]
+    Version { found: u32 },
+    #[error("malformed IR encoding: {0}")]
+    Malformed(#[from] postcard::Error),
+}
+
+impl Module {
+    /// Serialises the module (postcard).
+    pub fn encode(&self) -> Vec<u8> {
+        // Serialising plain data into a Vec cannot fail; an empty vector would be refused by
+        // `decode`, so a bug here shows up as a clean error on the other side.
+        postcard::to_stdvec(self).unwrap_or_default()
+    }
+
+    /// Decodes and version-checks a module. Structure is checked separately by
+    /// [`crate::valid::validate`].
+    pub fn decode(bytes: &[u8]) -> Result<Module, DecodeError> {
+        let module: Module = postcard::from_bytes(bytes)?;
+        if module.version != IR_VERSION {
+            return Err(DecodeError::Version { found: module.version });
+        }
+        Ok(module)
+    }
+}

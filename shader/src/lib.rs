@@ -1,0 +1,9 @@
+//! SPIR-V front end and the softgpu shader IR.
+//!
+//! `front` turns SPIR-V into [`ir::Module`]; `valid` checks a module's structure (the JIT
+//! back end trusts only validated modules); `abi` is the calling convention of compiled code.
+
+pub mod abi;
+pub mod front;
+pub mod ir;
+pub mod valid;
