@@ -1,1 +1,2 @@
 //! jit-host library. (being written)
+pub mod codegen;
