@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use shader::ir::{Builtin, LabelId, Module, Op, Space, Stmt, SubgroupOp, ScanKind, ValueId};
+use shader::ir::{Builtin, LabelId, Module, Op, ScanKind, Space, Stmt, SubgroupOp, ValueId};
 
 /// How a builtin varies across the W lanes of one subgroup.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -43,7 +43,11 @@ impl Analysis {
         };
         collect_labels(&module.body, &mut an.label_uniform);
         loop {
-            let mut walk = Walk { an: &mut an, changed: false, labels: Vec::new() };
+            let mut walk = Walk {
+                an: &mut an,
+                changed: false,
+                labels: Vec::new(),
+            };
             walk.stmts(&module.body, true);
             if !walk.changed {
                 break;
@@ -53,7 +57,10 @@ impl Analysis {
     }
 
     pub fn uniform(&self, v: ValueId) -> bool {
-        self.value_uniform.get(v.0 as usize).copied().unwrap_or(false)
+        self.value_uniform
+            .get(v.0 as usize)
+            .copied()
+            .unwrap_or(false)
     }
 
     pub fn label_is_uniform(&self, l: LabelId) -> bool {
@@ -67,9 +74,11 @@ impl Analysis {
             | Builtin::SubgroupSize
             | Builtin::SubgroupId
             | Builtin::NumSubgroups => Shape::Uniform,
-            Builtin::LocalInvocationId(c) | Builtin::GlobalInvocationId(c) => {
-                self.local_id_shape.get(c as usize).copied().unwrap_or(Shape::Uniform)
-            }
+            Builtin::LocalInvocationId(c) | Builtin::GlobalInvocationId(c) => self
+                .local_id_shape
+                .get(c as usize)
+                .copied()
+                .unwrap_or(Shape::Uniform),
             Builtin::LocalInvocationIndex | Builtin::SubgroupLocalInvocationId => Shape::AffineUnit,
         }
     }
@@ -83,12 +92,14 @@ pub fn contains_barrier(stmts: &[Stmt]) -> bool {
 pub fn stmt_contains_barrier(s: &Stmt) -> bool {
     match s {
         Stmt::Barrier => true,
-        Stmt::If { then_body, else_body, .. } => {
-            contains_barrier(then_body) || contains_barrier(else_body)
-        }
-        Stmt::Loop { body, continuing, .. } => {
-            contains_barrier(body) || contains_barrier(continuing)
-        }
+        Stmt::If {
+            then_body,
+            else_body,
+            ..
+        } => contains_barrier(then_body) || contains_barrier(else_body),
+        Stmt::Loop {
+            body, continuing, ..
+        } => contains_barrier(body) || contains_barrier(continuing),
         Stmt::Breakable { body, .. } => contains_barrier(body),
         _ => false,
     }
@@ -97,11 +108,19 @@ pub fn stmt_contains_barrier(s: &Stmt) -> bool {
 fn collect_labels(stmts: &[Stmt], out: &mut HashMap<LabelId, bool>) {
     for s in stmts {
         match s {
-            Stmt::If { then_body, else_body, .. } => {
+            Stmt::If {
+                then_body,
+                else_body,
+                ..
+            } => {
                 collect_labels(then_body, out);
                 collect_labels(else_body, out);
             }
-            Stmt::Loop { label, body, continuing } => {
+            Stmt::Loop {
+                label,
+                body,
+                continuing,
+            } => {
                 out.insert(*label, true);
                 collect_labels(body, out);
                 collect_labels(continuing, out);
@@ -116,7 +135,10 @@ fn collect_labels(stmts: &[Stmt], out: &mut HashMap<LabelId, bool>) {
 }
 
 fn local_id_shapes(size: [u32; 3], w: u32) -> [Shape; 3] {
-    let total = size[0].saturating_mul(size[1]).saturating_mul(size[2]).max(1);
+    let total = size[0]
+        .saturating_mul(size[1])
+        .saturating_mul(size[2])
+        .max(1);
     let mut shapes = [Shape::Uniform; 3];
     for (c, shape) in shapes.iter_mut().enumerate() {
         let comp = |i: u32| -> u32 {
@@ -202,12 +224,20 @@ impl Walk<'_> {
                     }
                 }
             }
-            Stmt::If { cond, then_body, else_body } => {
+            Stmt::If {
+                cond,
+                then_body,
+                else_body,
+            } => {
                 let inner = uni && self.an.uniform(*cond);
                 self.stmts(then_body, inner);
                 self.stmts(else_body, inner);
             }
-            Stmt::Loop { label, body, continuing } => {
+            Stmt::Loop {
+                label,
+                body,
+                continuing,
+            } => {
                 let inner = uni && self.an.label_is_uniform(*label);
                 self.labels.push(*label);
                 self.stmts(body, inner);
@@ -232,10 +262,8 @@ impl Walk<'_> {
                     }
                 }
             }
-            Stmt::Store { .. }
-            | Stmt::AtomicStore { .. }
-            | Stmt::Barrier
-            | Stmt::MemoryBarrier => {}
+            Stmt::Store { .. } | Stmt::AtomicStore { .. } | Stmt::Barrier | Stmt::MemoryBarrier => {
+            }
         }
     }
 
@@ -249,7 +277,12 @@ impl Walk<'_> {
             Op::Builtin(b) => self.an.builtin_shape(*b) == Shape::Uniform,
             Op::Load(mem) => mem.space != Space::Private && u(&mem.offset),
             Op::Atomic { .. } => false,
-            Op::GetVar(v) => self.an.var_uniform.get(v.0 as usize).copied().unwrap_or(false),
+            Op::GetVar(v) => self
+                .an
+                .var_uniform
+                .get(v.0 as usize)
+                .copied()
+                .unwrap_or(false),
             Op::Subgroup(sg) => match sg {
                 SubgroupOp::Elect => false,
                 SubgroupOp::All(_)

@@ -3,7 +3,9 @@
 
 use inkwell::intrinsics::Intrinsic;
 use inkwell::types::{BasicType, BasicTypeEnum, VectorType};
-use inkwell::values::{BasicMetadataValueEnum, BasicValue, BasicValueEnum, IntValue, PointerValue, VectorValue};
+use inkwell::values::{
+    BasicMetadataValueEnum, BasicValue, BasicValueEnum, IntValue, PointerValue, VectorValue,
+};
 use inkwell::{FloatPredicate, IntPredicate};
 use shader::ir::ScalarType;
 
@@ -25,10 +27,18 @@ pub(super) struct Val<'ctx> {
 
 impl<'ctx> Val<'ctx> {
     pub fn uni(v: BasicValueEnum<'ctx>) -> Self {
-        Val { v, uniform: true, affine: None }
+        Val {
+            v,
+            uniform: true,
+            affine: None,
+        }
     }
     pub fn vary(v: BasicValueEnum<'ctx>) -> Self {
-        Val { v, uniform: false, affine: None }
+        Val {
+            v,
+            uniform: false,
+            affine: None,
+        }
     }
 }
 
@@ -82,9 +92,11 @@ impl<'ctx> Gen<'ctx, '_> {
     /// A constant with `bits` of type `t`, shaped like `like` (scalar or vector).
     pub fn konst(&self, t: ScalarType, bits: u64, vector: bool) -> BasicValueEnum<'ctx> {
         let s: BasicValueEnum<'ctx> = match t {
-            ScalarType::F32 => {
-                self.cx.f32_type().const_float(f64::from(f32::from_bits(bits as u32))).into()
-            }
+            ScalarType::F32 => self
+                .cx
+                .f32_type()
+                .const_float(f64::from(f32::from_bits(bits as u32)))
+                .into(),
             _ => self.sty(t).into_int_type().const_int(bits, false).into(),
         };
         if vector {
@@ -111,7 +123,9 @@ impl<'ctx> Gen<'ctx, '_> {
     /// `<0, 1, ..., W-1>` as i32.
     pub fn iota(&self) -> VectorValue<'ctx> {
         let i32t = self.cx.i32_type();
-        let elems: Vec<IntValue> = (0..self.w).map(|i| i32t.const_int(u64::from(i), false)).collect();
+        let elems: Vec<IntValue> = (0..self.w)
+            .map(|i| i32t.const_int(u64::from(i), false))
+            .collect();
         VectorType::const_vector(&elems)
     }
 
@@ -156,51 +170,96 @@ impl<'ctx> Gen<'ctx, '_> {
     pub fn bits_to_mask(&self, bits: IntValue<'ctx>) -> R<VectorValue<'ctx>> {
         let it = self.int_ty(self.w);
         let bits = self.b.build_int_truncate_or_bit_cast(bits, it, "")?;
-        Ok(self.b.build_bit_cast(bits, self.cx.bool_type().vec_type(self.w), "")?.into_vector_value())
+        Ok(self
+            .b
+            .build_bit_cast(bits, self.cx.bool_type().vec_type(self.w), "")?
+            .into_vector_value())
     }
 
     /// True if any lane of the mask is set.
     pub fn any(&self, m: VectorValue<'ctx>) -> R<IntValue<'ctx>> {
         let bits = self.mask_bits(m)?;
-        Ok(self.b.build_int_compare(IntPredicate::NE, bits, bits.get_type().const_zero(), "")?)
+        Ok(self
+            .b
+            .build_int_compare(IntPredicate::NE, bits, bits.get_type().const_zero(), "")?)
     }
 
-    pub fn icmp(&self, p: IntPredicate, a: BasicValueEnum<'ctx>, b: BasicValueEnum<'ctx>) -> R<BasicValueEnum<'ctx>> {
+    pub fn icmp(
+        &self,
+        p: IntPredicate,
+        a: BasicValueEnum<'ctx>,
+        b: BasicValueEnum<'ctx>,
+    ) -> R<BasicValueEnum<'ctx>> {
         Ok(match (a, b) {
             (BasicValueEnum::VectorValue(x), BasicValueEnum::VectorValue(y)) => {
                 self.b.build_int_compare(p, x, y, "")?.into()
             }
-            (a, b) => self.b.build_int_compare(p, a.into_int_value(), b.into_int_value(), "")?.into(),
+            (a, b) => self
+                .b
+                .build_int_compare(p, a.into_int_value(), b.into_int_value(), "")?
+                .into(),
         })
     }
 
-    pub fn fcmp(&self, p: FloatPredicate, a: BasicValueEnum<'ctx>, b: BasicValueEnum<'ctx>) -> R<BasicValueEnum<'ctx>> {
+    pub fn fcmp(
+        &self,
+        p: FloatPredicate,
+        a: BasicValueEnum<'ctx>,
+        b: BasicValueEnum<'ctx>,
+    ) -> R<BasicValueEnum<'ctx>> {
         Ok(match (a, b) {
             (BasicValueEnum::VectorValue(x), BasicValueEnum::VectorValue(y)) => {
                 self.b.build_float_compare(p, x, y, "")?.into()
             }
-            (a, b) => self.b.build_float_compare(p, a.into_float_value(), b.into_float_value(), "")?.into(),
+            (a, b) => self
+                .b
+                .build_float_compare(p, a.into_float_value(), b.into_float_value(), "")?
+                .into(),
         })
     }
 
-    pub fn select(&self, c: BasicValueEnum<'ctx>, a: BasicValueEnum<'ctx>, b: BasicValueEnum<'ctx>) -> R<BasicValueEnum<'ctx>> {
+    pub fn select(
+        &self,
+        c: BasicValueEnum<'ctx>,
+        a: BasicValueEnum<'ctx>,
+        b: BasicValueEnum<'ctx>,
+    ) -> R<BasicValueEnum<'ctx>> {
         Ok(match c {
             BasicValueEnum::VectorValue(cv) => self.b.build_select(cv, a, b, "")?,
             other => self.b.build_select(other.into_int_value(), a, b, "")?,
         })
     }
 
-    pub fn bin(&self, op: inkwell::values::InstructionOpcode, a: BasicValueEnum<'ctx>, b: BasicValueEnum<'ctx>) -> R<BasicValueEnum<'ctx>> {
+    pub fn bin(
+        &self,
+        op: inkwell::values::InstructionOpcode,
+        a: BasicValueEnum<'ctx>,
+        b: BasicValueEnum<'ctx>,
+    ) -> R<BasicValueEnum<'ctx>> {
         Ok(self.b.build_binop(op, a, b, "")?)
     }
 
-    pub fn cast(&self, op: inkwell::values::InstructionOpcode, v: BasicValueEnum<'ctx>, elem: BasicTypeEnum<'ctx>) -> R<BasicValueEnum<'ctx>> {
-        let ty: BasicTypeEnum<'ctx> = if v.is_vector_value() { self.vec_of_type(elem).into() } else { elem };
+    pub fn cast(
+        &self,
+        op: inkwell::values::InstructionOpcode,
+        v: BasicValueEnum<'ctx>,
+        elem: BasicTypeEnum<'ctx>,
+    ) -> R<BasicValueEnum<'ctx>> {
+        let ty: BasicTypeEnum<'ctx> = if v.is_vector_value() {
+            self.vec_of_type(elem).into()
+        } else {
+            elem
+        };
         Ok(self.b.build_cast(op, v, ty, "")?)
     }
 
     /// Calls an overloaded LLVM intrinsic.
-    pub fn intr(&self, name: &str, overloads: &[BasicTypeEnum<'ctx>], args: &[BasicValueEnum<'ctx>]) -> R<BasicValueEnum<'ctx>> {
+    pub fn intr(
+        &self,
+        name: &str,
+        overloads: &[BasicTypeEnum<'ctx>],
+        args: &[BasicValueEnum<'ctx>],
+    ) -> R<BasicValueEnum<'ctx>> {
         let f = Intrinsic::find(name)
             .and_then(|i| i.get_declaration(self.module, overloads))
             .ok_or_else(|| CodegenError::Unsupported(format!("LLVM intrinsic {name}")))?;
@@ -212,7 +271,12 @@ impl<'ctx> Gen<'ctx, '_> {
     }
 
     /// Calls an intrinsic returning void.
-    pub fn intr_void(&self, name: &str, overloads: &[BasicTypeEnum<'ctx>], args: &[BasicValueEnum<'ctx>]) -> R<()> {
+    pub fn intr_void(
+        &self,
+        name: &str,
+        overloads: &[BasicTypeEnum<'ctx>],
+        args: &[BasicValueEnum<'ctx>],
+    ) -> R<()> {
         let f = Intrinsic::find(name)
             .and_then(|i| i.get_declaration(self.module, overloads))
             .ok_or_else(|| CodegenError::Unsupported(format!("LLVM intrinsic {name}")))?;
@@ -237,7 +301,11 @@ impl<'ctx> Gen<'ctx, '_> {
         Ok(unsafe { self.b.build_gep(self.cx.i8_type(), base, &[off], "")? })
     }
 
-    pub fn load_as(&self, ty: BasicTypeEnum<'ctx>, ptr: PointerValue<'ctx>) -> R<BasicValueEnum<'ctx>> {
+    pub fn load_as(
+        &self,
+        ty: BasicTypeEnum<'ctx>,
+        ptr: PointerValue<'ctx>,
+    ) -> R<BasicValueEnum<'ctx>> {
         let v = self.b.build_load(ty, ptr, "")?;
         if let Some(i) = v.as_instruction_value() {
             let _ = i.set_alignment(1);
@@ -257,6 +325,9 @@ impl<'ctx> Gen<'ctx, '_> {
 
     /// Whether the builder's current block already ends in a terminator.
     pub fn terminated(&self) -> bool {
-        self.b.get_insert_block().and_then(|bb| bb.get_terminator()).is_some()
+        self.b
+            .get_insert_block()
+            .and_then(|bb| bb.get_terminator())
+            .is_some()
     }
 }

@@ -85,9 +85,20 @@ fn align64(x: u64) -> u64 {
 /// A statement list cut at barriers.
 enum WgNode<'a> {
     Region(&'a [Stmt]),
-    If { cond: ValueId, then_body: Vec<WgNode<'a>>, else_body: Vec<WgNode<'a>> },
-    Loop { label: LabelId, body: Vec<WgNode<'a>>, continuing: Vec<WgNode<'a>> },
-    Breakable { label: LabelId, body: Vec<WgNode<'a>> },
+    If {
+        cond: ValueId,
+        then_body: Vec<WgNode<'a>>,
+        else_body: Vec<WgNode<'a>>,
+    },
+    Loop {
+        label: LabelId,
+        body: Vec<WgNode<'a>>,
+        continuing: Vec<WgNode<'a>>,
+    },
+    Breakable {
+        label: LabelId,
+        body: Vec<WgNode<'a>>,
+    },
 }
 
 fn split_regions(stmts: &[Stmt]) -> Vec<WgNode<'_>> {
@@ -102,19 +113,28 @@ fn split_regions(stmts: &[Stmt]) -> Vec<WgNode<'_>> {
         }
         start = i + 1;
         match s {
-            Stmt::If { cond, then_body, else_body } => out.push(WgNode::If {
+            Stmt::If {
+                cond,
+                then_body,
+                else_body,
+            } => out.push(WgNode::If {
                 cond: *cond,
                 then_body: split_regions(then_body),
                 else_body: split_regions(else_body),
             }),
-            Stmt::Loop { label, body, continuing } => out.push(WgNode::Loop {
+            Stmt::Loop {
+                label,
+                body,
+                continuing,
+            } => out.push(WgNode::Loop {
                 label: *label,
                 body: split_regions(body),
                 continuing: split_regions(continuing),
             }),
-            Stmt::Breakable { label, body } => {
-                out.push(WgNode::Breakable { label: *label, body: split_regions(body) })
-            }
+            Stmt::Breakable { label, body } => out.push(WgNode::Breakable {
+                label: *label,
+                body: split_regions(body),
+            }),
             _ => {} // the barrier itself only separates regions
         }
     }
@@ -141,12 +161,18 @@ pub(super) fn uses_defs(stmts: &[Stmt], uses: &mut HashSet<ValueId>, defs: &mut 
             Stmt::SetVar { value, .. } => {
                 uses.insert(*value);
             }
-            Stmt::If { cond, then_body, else_body } => {
+            Stmt::If {
+                cond,
+                then_body,
+                else_body,
+            } => {
                 uses.insert(*cond);
                 uses_defs(then_body, uses, defs);
                 uses_defs(else_body, uses, defs);
             }
-            Stmt::Loop { body, continuing, .. } => {
+            Stmt::Loop {
+                body, continuing, ..
+            } => {
                 uses_defs(body, uses, defs);
                 uses_defs(continuing, uses, defs);
             }
@@ -171,7 +197,12 @@ pub(super) fn op_operands(op: &Op, f: &mut impl FnMut(ValueId)) {
             f(*c)
         }
         Op::Load(m) => f(m.offset),
-        Op::Atomic { mem, value, comparator, .. } => {
+        Op::Atomic {
+            mem,
+            value,
+            comparator,
+            ..
+        } => {
             f(mem.offset);
             f(*value);
             if let Some(c) = comparator {
@@ -198,12 +229,18 @@ fn collect_cross_region(nodes: &[WgNode], spilled: &mut HashSet<ValueId>) {
                 uses_defs(stmts, &mut uses, &mut defs);
                 spilled.extend(uses.difference(&defs).copied());
             }
-            WgNode::If { cond, then_body, else_body } => {
+            WgNode::If {
+                cond,
+                then_body,
+                else_body,
+            } => {
                 spilled.insert(*cond);
                 collect_cross_region(then_body, spilled);
                 collect_cross_region(else_body, spilled);
             }
-            WgNode::Loop { body, continuing, .. } => {
+            WgNode::Loop {
+                body, continuing, ..
+            } => {
                 collect_cross_region(body, spilled);
                 collect_cross_region(continuing, spilled);
             }
@@ -228,7 +265,9 @@ pub(super) fn build_kernel<'ctx>(
 
     let ptr_t = cx.ptr_type(inkwell::AddressSpace::default());
     let i32t = cx.i32_type();
-    let fn_t = cx.void_type().fn_type(&[ptr_t.into(), i32t.into(), i32t.into()], false);
+    let fn_t = cx
+        .void_type()
+        .fn_type(&[ptr_t.into(), i32t.into(), i32t.into()], false);
     let func = llmod.add_function(abi::COMPUTE_ENTRY_SYMBOL, fn_t, Some(Linkage::External));
     for (k, v) in [
         ("no-builtins", ""),
@@ -239,10 +278,19 @@ pub(super) fn build_kernel<'ctx>(
         func.add_attribute(AttributeLoc::Function, cx.create_string_attribute(k, v));
     }
     let vw = (w * 32).to_string();
-    func.add_attribute(AttributeLoc::Function, cx.create_string_attribute("min-legal-vector-width", &vw));
-    func.add_attribute(AttributeLoc::Function, cx.create_string_attribute("prefer-vector-width", &vw));
+    func.add_attribute(
+        AttributeLoc::Function,
+        cx.create_string_attribute("min-legal-vector-width", &vw),
+    );
+    func.add_attribute(
+        AttributeLoc::Function,
+        cx.create_string_attribute("prefer-vector-width", &vw),
+    );
     let nounwind = inkwell::attributes::Attribute::get_named_enum_kind_id("nounwind");
-    func.add_attribute(AttributeLoc::Function, cx.create_enum_attribute(nounwind, 0));
+    func.add_attribute(
+        AttributeLoc::Function,
+        cx.create_enum_attribute(nounwind, 0),
+    );
 
     let entry = cx.append_basic_block(func, "entry");
     let b = cx.create_builder();
@@ -251,16 +299,28 @@ pub(super) fn build_kernel<'ctx>(
 
     let params = func.get_params();
     let (ctx_p, first, count) = match params.as_slice() {
-        [c, f, n] => (c.into_pointer_value(), f.into_int_value(), n.into_int_value()),
+        [c, f, n] => (
+            c.into_pointer_value(),
+            f.into_int_value(),
+            n.into_int_value(),
+        ),
         _ => return Err(CodegenError::Missing("kernel parameters".into())),
     };
 
     // Context fields.
-    let ld_field = |off: usize, ty: inkwell::types::BasicTypeEnum<'ctx>| -> R<BasicValueEnum<'ctx>> {
-        // SAFETY: constant in-struct offset of the repr(C) KernelContext; address arithmetic only.
-        let p = unsafe { b.build_gep(cx.i8_type(), ctx_p, &[cx.i64_type().const_int(off as u64, false)], "")? };
-        Ok(b.build_load(ty, p, "")?)
-    };
+    let ld_field =
+        |off: usize, ty: inkwell::types::BasicTypeEnum<'ctx>| -> R<BasicValueEnum<'ctx>> {
+            // SAFETY: constant in-struct offset of the repr(C) KernelContext; address arithmetic only.
+            let p = unsafe {
+                b.build_gep(
+                    cx.i8_type(),
+                    ctx_p,
+                    &[cx.i64_type().const_int(off as u64, false)],
+                    "",
+                )?
+            };
+            Ok(b.build_load(ty, p, "")?)
+        };
     let bufs_p = ld_field(abi::OFFSET_BUFFERS, ptr_t.into())?.into_pointer_value();
     let push_ptr = ld_field(abi::OFFSET_PUSH_CONSTANTS, ptr_t.into())?.into_pointer_value();
     let push_len32 = ld_field(abi::OFFSET_PUSH_CONSTANTS_LEN, i32t.into())?.into_int_value();
@@ -278,7 +338,14 @@ pub(super) fn build_kernel<'ctx>(
     for i in 0..module.buffers.len() {
         let off = i * abi::BUFFER_DESCRIPTOR_SIZE;
         // SAFETY: index < buffers.len(); the renderer passes that many descriptors.
-        let p = unsafe { b.build_gep(cx.i8_type(), bufs_p, &[cx.i64_type().const_int(off as u64, false)], "")? };
+        let p = unsafe {
+            b.build_gep(
+                cx.i8_type(),
+                bufs_p,
+                &[cx.i64_type().const_int(off as u64, false)],
+                "",
+            )?
+        };
         buf_base.push(b.build_load(ptr_t, p, "")?.into_pointer_value());
         // SAFETY: as above, +8 is the `len` field.
         let pl = unsafe { b.build_gep(cx.i8_type(), p, &[cx.i64_type().const_int(8, false)], "")? };
@@ -293,14 +360,22 @@ pub(super) fn build_kernel<'ctx>(
     let mut spill_off = HashMap::new();
     let mut var_off = Vec::new();
     let mut alive_off = off;
-    let nodes = if has_barrier { split_regions(&module.body) } else { Vec::new() };
+    let nodes = if has_barrier {
+        split_regions(&module.body)
+    } else {
+        Vec::new()
+    };
     if has_barrier {
         let mut spilled = HashSet::new();
         collect_cross_region(&nodes, &mut spilled);
         let mut spilled: Vec<ValueId> = spilled.into_iter().collect();
         spilled.sort();
         for v in spilled {
-            let t = module.value_types.get(v.0 as usize).copied().unwrap_or(ScalarType::I32);
+            let t = module
+                .value_types
+                .get(v.0 as usize)
+                .copied()
+                .unwrap_or(ScalarType::I32);
             spill_off.insert(v, off);
             off = align64(off + lanes_total * u64::from(spill_size(t)));
         }
@@ -365,7 +440,9 @@ pub(super) fn build_kernel<'ctx>(
     }
 
     // for k in 0..count: workgroup first + k
-    let pre = g.b.get_insert_block().ok_or_else(|| CodegenError::Missing("block".into()))?;
+    let pre =
+        g.b.get_insert_block()
+            .ok_or_else(|| CodegenError::Missing("block".into()))?;
     let head = g.new_block("wg.head");
     let body = g.new_block("wg.body");
     let done = g.new_block("wg.done");
@@ -391,7 +468,10 @@ pub(super) fn build_kernel<'ctx>(
         g.b.build_int_add(base_wg[2], z, "")?,
     ];
     g.zero_bytes(g.wg_mem, align64(u64::from(module.workgroup_memory_size)))?;
-    g.zero_bytes(g.scratch, align64(lanes_total * u64::from(module.private_memory_size)))?;
+    g.zero_bytes(
+        g.scratch,
+        align64(lanes_total * u64::from(module.private_memory_size)),
+    )?;
     if has_barrier {
         // Vars start at 0; every subgroup starts with its valid lanes alive.
         let var_start = g.var_off.first().copied().unwrap_or(g.alive_off);
@@ -410,7 +490,9 @@ pub(super) fn build_kernel<'ctx>(
     } else {
         g.emit_region(&module.body)?;
     }
-    let latch = g.b.get_insert_block().ok_or_else(|| CodegenError::Missing("block".into()))?;
+    let latch =
+        g.b.get_insert_block()
+            .ok_or_else(|| CodegenError::Missing("block".into()))?;
     let next = g.b.build_int_add(kv, one, "")?;
     k.add_incoming(&[(&next, latch)]);
     g.b.build_unconditional_branch(head)?;
@@ -437,7 +519,11 @@ impl<'ctx> Gen<'ctx, '_> {
     fn valid_bits(&self, gi: u32) -> u64 {
         let first = gi * self.w;
         let n = self.invocations.saturating_sub(first).min(self.w);
-        if n >= 64 { u64::MAX } else { (1u64 << n) - 1 }
+        if n >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << n) - 1
+        }
     }
 
     /// Stores zeros over `[base, base + len)`, `len` a multiple of 64, as a loop of 64-byte
@@ -448,7 +534,10 @@ impl<'ctx> Gen<'ctx, '_> {
         }
         let i64t = self.cx.i64_type();
         let chunk = self.cx.i32_type().vec_type(16);
-        let pre = self.b.get_insert_block().ok_or_else(|| CodegenError::Missing("block".into()))?;
+        let pre = self
+            .b
+            .get_insert_block()
+            .ok_or_else(|| CodegenError::Missing("block".into()))?;
         let lp = self.new_block("zero");
         let out = self.new_block("zero.done");
         self.b.build_unconditional_branch(lp)?;
@@ -460,7 +549,9 @@ impl<'ctx> Gen<'ctx, '_> {
         self.store_unaligned(p, chunk.const_zero().into())?;
         let n = self.b.build_int_add(iv, i64t.const_int(64, false), "")?;
         i.add_incoming(&[(&n, lp)]);
-        let c = self.b.build_int_compare(IntPredicate::ULT, n, i64t.const_int(len, false), "")?;
+        let c = self
+            .b
+            .build_int_compare(IntPredicate::ULT, n, i64t.const_int(len, false), "")?;
         self.b.build_conditional_branch(c, lp, out)?;
         self.b.position_at_end(out);
         Ok(())
@@ -474,7 +565,10 @@ impl<'ctx> Gen<'ctx, '_> {
     /// Emits one region: a loop over the subgroups running `stmts` under each one's mask.
     fn emit_region(&mut self, stmts: &[Stmt]) -> R<()> {
         let i32t = self.cx.i32_type();
-        let pre = self.b.get_insert_block().ok_or_else(|| CodegenError::Missing("block".into()))?;
+        let pre = self
+            .b
+            .get_insert_block()
+            .ok_or_else(|| CodegenError::Missing("block".into()))?;
         let head = self.new_block("sg.head");
         let run = self.new_block("sg.run");
         let end = self.new_block("sg.end");
@@ -488,7 +582,9 @@ impl<'ctx> Gen<'ctx, '_> {
         self.group_end = Some(end);
 
         let alive = if self.has_barrier {
-            let off = self.b.build_int_z_extend(self.group, self.cx.i64_type(), "")?;
+            let off = self
+                .b
+                .build_int_z_extend(self.group, self.cx.i64_type(), "")?;
             let off = self.b.build_int_mul(off, self.i64c(4), "")?;
             let off = self.b.build_int_add(off, self.i64c(self.alive_off), "")?;
             let p = self.byte_ptr(self.scratch, off)?;
@@ -497,9 +593,17 @@ impl<'ctx> Gen<'ctx, '_> {
         } else if self.invocations % self.w == 0 {
             self.all_true()
         } else {
-            let gw = self.b.build_int_mul(self.group, self.i32c(u64::from(self.w)), "")?;
-            let lanes = self.b.build_int_add(self.splat(gw.into())?.into_vector_value(), self.iota(), "")?;
-            let n = self.splat(self.i32c(u64::from(self.invocations)).into())?.into_vector_value();
+            let gw = self
+                .b
+                .build_int_mul(self.group, self.i32c(u64::from(self.w)), "")?;
+            let lanes = self.b.build_int_add(
+                self.splat(gw.into())?.into_vector_value(),
+                self.iota(),
+                "",
+            )?;
+            let n = self
+                .splat(self.i32c(u64::from(self.invocations)).into())?
+                .into_vector_value();
             self.b.build_int_compare(IntPredicate::ULT, lanes, n, "")?
         };
         self.b.build_store(self.alive_slot, alive)?;
@@ -520,19 +624,33 @@ impl<'ctx> Gen<'ctx, '_> {
         self.b.position_at_end(end);
         self.store_vars()?;
         if self.has_barrier {
-            let alive = self.b.build_load(self.cx.bool_type().vec_type(self.w), self.alive_slot, "")?;
+            let alive =
+                self.b
+                    .build_load(self.cx.bool_type().vec_type(self.w), self.alive_slot, "")?;
             let bits = self.mask_bits(alive.into_vector_value())?;
             let bits = self.b.build_int_z_extend_or_bit_cast(bits, i32t, "")?;
-            let off = self.b.build_int_z_extend(self.group, self.cx.i64_type(), "")?;
+            let off = self
+                .b
+                .build_int_z_extend(self.group, self.cx.i64_type(), "")?;
             let off = self.b.build_int_mul(off, self.i64c(4), "")?;
             let off = self.b.build_int_add(off, self.i64c(self.alive_off), "")?;
             let p = self.byte_ptr(self.scratch, off)?;
             self.b.build_store(p, bits)?;
         }
-        let next = self.b.build_int_add(self.group, i32t.const_int(1, false), "")?;
-        let latch = self.b.get_insert_block().ok_or_else(|| CodegenError::Missing("block".into()))?;
+        let next = self
+            .b
+            .build_int_add(self.group, i32t.const_int(1, false), "")?;
+        let latch = self
+            .b
+            .get_insert_block()
+            .ok_or_else(|| CodegenError::Missing("block".into()))?;
         gphi.add_incoming(&[(&next, latch)]);
-        let c = self.b.build_int_compare(IntPredicate::ULT, next, i32t.const_int(u64::from(self.groups), false), "")?;
+        let c = self.b.build_int_compare(
+            IntPredicate::ULT,
+            next,
+            i32t.const_int(u64::from(self.groups), false),
+            "",
+        )?;
         self.b.build_conditional_branch(c, head, out)?;
         self.b.position_at_end(out);
         self.group_end = None;
@@ -541,14 +659,22 @@ impl<'ctx> Gen<'ctx, '_> {
 
     /// Per-lane scratch address of slot `base` (W lanes of `es` bytes per subgroup).
     fn slot_ptr(&self, base: u64, es: u32) -> R<PointerValue<'ctx>> {
-        let g = self.b.build_int_z_extend(self.group, self.cx.i64_type(), "")?;
-        let off = self.b.build_int_mul(g, self.i64c(u64::from(self.w) * u64::from(es)), "")?;
+        let g = self
+            .b
+            .build_int_z_extend(self.group, self.cx.i64_type(), "")?;
+        let off = self
+            .b
+            .build_int_mul(g, self.i64c(u64::from(self.w) * u64::from(es)), "")?;
         let off = self.b.build_int_add(off, self.i64c(base), "")?;
         self.byte_ptr(self.scratch, off)
     }
 
     fn spill_elem(&self, t: ScalarType) -> inkwell::types::BasicTypeEnum<'ctx> {
-        if t == ScalarType::Bool { self.cx.i8_type().into() } else { self.sty(t) }
+        if t == ScalarType::Bool {
+            self.cx.i8_type().into()
+        } else {
+            self.sty(t)
+        }
     }
 
     /// Stores a lowered value (wide) into a per-subgroup scratch slot.
@@ -556,7 +682,14 @@ impl<'ctx> Gen<'ctx, '_> {
         let p = self.slot_ptr(base, spill_size(t))?;
         let mut wide = self.wide(v)?;
         if t == ScalarType::Bool {
-            wide = self.b.build_int_z_extend(wide.into_vector_value(), self.cx.i8_type().vec_type(self.w), "")?.into();
+            wide = self
+                .b
+                .build_int_z_extend(
+                    wide.into_vector_value(),
+                    self.cx.i8_type().vec_type(self.w),
+                    "",
+                )?
+                .into();
         }
         self.store_unaligned(p, wide)
     }
@@ -567,10 +700,15 @@ impl<'ctx> Gen<'ctx, '_> {
         let mut v = self.load_as(self.vec_of_type(et).into(), p)?;
         if t == ScalarType::Bool {
             let z = self.cx.i8_type().vec_type(self.w).const_zero();
-            v = self.b.build_int_compare(IntPredicate::NE, v.into_vector_value(), z, "")?.into();
+            v = self
+                .b
+                .build_int_compare(IntPredicate::NE, v.into_vector_value(), z, "")?
+                .into();
         }
         if uniform {
-            let s = self.b.build_extract_element(v.into_vector_value(), self.i32c(0), "")?;
+            let s = self
+                .b
+                .build_extract_element(v.into_vector_value(), self.i32c(0), "")?;
             Ok(Val::uni(s))
         } else {
             Ok(Val::vary(v))
@@ -602,7 +740,11 @@ impl<'ctx> Gen<'ctx, '_> {
             let uni = self.an.var_uniform.get(i).copied().unwrap_or(false);
             let ty = if uni { self.sty(t) } else { self.vty(t).into() };
             let v = self.b.build_load(ty, self.var_slots[i], "")?;
-            let val = Val { v, uniform: uni, affine: None };
+            let val = Val {
+                v,
+                uniform: uni,
+                affine: None,
+            };
             self.spill_store(self.var_off[i], t, &val)?;
         }
         Ok(())
@@ -614,7 +756,9 @@ impl<'ctx> Gen<'ctx, '_> {
         let mut inputs: Vec<ValueId> = uses.difference(&defs).copied().collect();
         inputs.sort();
         for v in inputs {
-            let Some(&off) = self.spill_off.get(&v) else { continue };
+            let Some(&off) = self.spill_off.get(&v) else {
+                continue;
+            };
             let t = self.vtype(v)?;
             let val = self.spill_load(off, t, self.an.uniform(v))?;
             if let Some(slot) = self.values.get_mut(v.0 as usize) {
@@ -631,8 +775,13 @@ impl<'ctx> Gen<'ctx, '_> {
             .get(&v)
             .ok_or_else(|| CodegenError::Missing(format!("workgroup-level condition {v:?}")))?;
         let p = self.byte_ptr(self.scratch, self.i64c(off))?;
-        let byte = self.b.build_load(self.cx.i8_type(), p, "")?.into_int_value();
-        Ok(self.b.build_int_compare(IntPredicate::NE, byte, self.cx.i8_type().const_zero(), "")?)
+        let byte = self
+            .b
+            .build_load(self.cx.i8_type(), p, "")?
+            .into_int_value();
+        Ok(self
+            .b
+            .build_int_compare(IntPredicate::NE, byte, self.cx.i8_type().const_zero(), "")?)
     }
 
     fn emit_wg_nodes(&mut self, nodes: &[WgNode], wg_end: BasicBlock<'ctx>) -> R<()> {
@@ -647,9 +796,17 @@ impl<'ctx> Gen<'ctx, '_> {
                     self.emit_region(stmts)?;
                     self.dispatch_pending(wg_end)?;
                 }
-                WgNode::If { cond, then_body, else_body } => {
+                WgNode::If {
+                    cond,
+                    then_body,
+                    else_body,
+                } => {
                     let c = self.wg_uniform_bool(*cond)?;
-                    let (tb, eb, mb) = (self.new_block("wif.then"), self.new_block("wif.else"), self.new_block("wif.end"));
+                    let (tb, eb, mb) = (
+                        self.new_block("wif.then"),
+                        self.new_block("wif.else"),
+                        self.new_block("wif.end"),
+                    );
                     self.b.build_conditional_branch(c, tb, eb)?;
                     for (bb, body) in [(tb, then_body), (eb, else_body)] {
                         self.b.position_at_end(bb);
@@ -660,8 +817,16 @@ impl<'ctx> Gen<'ctx, '_> {
                     }
                     self.b.position_at_end(mb);
                 }
-                WgNode::Loop { label, body, continuing } => {
-                    let (hb, cb, xb) = (self.new_block("wloop"), self.new_block("wloop.cont"), self.new_block("wloop.exit"));
+                WgNode::Loop {
+                    label,
+                    body,
+                    continuing,
+                } => {
+                    let (hb, cb, xb) = (
+                        self.new_block("wloop"),
+                        self.new_block("wloop.cont"),
+                        self.new_block("wloop.exit"),
+                    );
                     self.wg_label_blocks.insert(*label, (xb, Some(cb)));
                     let code = 2 * self.wg_labels.len() as u64 + 1;
                     self.wg_labels.insert(*label, code);
@@ -697,7 +862,10 @@ impl<'ctx> Gen<'ctx, '_> {
     /// After a region: act on a break / continue / return that its lanes took out of it.
     fn dispatch_pending(&mut self, wg_end: BasicBlock<'ctx>) -> R<()> {
         let i32t = self.cx.i32_type();
-        let p = self.b.build_load(i32t, self.pending_slot, "")?.into_int_value();
+        let p = self
+            .b
+            .build_load(i32t, self.pending_slot, "")?
+            .into_int_value();
         let mut targets: Vec<(u64, BasicBlock<'ctx>)> = Vec::new();
         for (label, code) in &self.wg_labels {
             if let Some((exit, cont)) = self.wg_label_blocks.get(label) {
@@ -710,12 +878,19 @@ impl<'ctx> Gen<'ctx, '_> {
         targets.sort_by_key(|t| t.0);
         for (code, bb) in targets {
             let next = self.new_block("pending.next");
-            let c = self.b.build_int_compare(IntPredicate::EQ, p, i32t.const_int(code, false), "")?;
+            let c =
+                self.b
+                    .build_int_compare(IntPredicate::EQ, p, i32t.const_int(code, false), "")?;
             self.b.build_conditional_branch(c, bb, next)?;
             self.b.position_at_end(next);
         }
         // A return: leave the workgroup once no lane of any subgroup is alive.
-        let is_ret = self.b.build_int_compare(IntPredicate::EQ, p, i32t.const_int(PENDING_RETURN, false), "")?;
+        let is_ret = self.b.build_int_compare(
+            IntPredicate::EQ,
+            p,
+            i32t.const_int(PENDING_RETURN, false),
+            "",
+        )?;
         let check = self.new_block("pending.ret");
         let cont = self.new_block("pending.none");
         self.b.build_conditional_branch(is_ret, check, cont)?;
@@ -726,7 +901,9 @@ impl<'ctx> Gen<'ctx, '_> {
             let bits = self.b.build_load(i32t, p, "")?.into_int_value();
             acc = self.b.build_or(acc, bits, "")?;
         }
-        let none = self.b.build_int_compare(IntPredicate::EQ, acc, i32t.const_zero(), "")?;
+        let none = self
+            .b
+            .build_int_compare(IntPredicate::EQ, acc, i32t.const_zero(), "")?;
         self.b.build_conditional_branch(none, wg_end, cont)?;
         self.b.position_at_end(cont);
         Ok(())
@@ -747,6 +924,10 @@ trait IntoVectorOrZero<'ctx> {
 
 impl<'ctx> IntoVectorOrZero<'ctx> for BasicValueEnum<'ctx> {
     fn into_vector_or_zero(self, t: inkwell::types::VectorType<'ctx>) -> BasicValueEnum<'ctx> {
-        if self.is_vector_value() { self } else { t.const_zero().into() }
+        if self.is_vector_value() {
+            self
+        } else {
+            t.const_zero().into()
+        }
     }
 }

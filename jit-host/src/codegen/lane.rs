@@ -100,24 +100,38 @@ impl<'ctx> Gen<'ctx, '_> {
                 }
                 Ok(())
             }
-            Stmt::If { cond, then_body, else_body } => self.lower_if(*cond, then_body, else_body, uni),
-            Stmt::Loop { label, body, continuing } => self.lower_loop(*label, body, continuing, uni),
+            Stmt::If {
+                cond,
+                then_body,
+                else_body,
+            } => self.lower_if(*cond, then_body, else_body, uni),
+            Stmt::Loop {
+                label,
+                body,
+                continuing,
+            } => self.lower_loop(*label, body, continuing, uni),
             Stmt::Breakable { label, body } => self.lower_breakable(*label, body, uni),
             Stmt::Break(l) => self.lower_exit(*l, false, uni),
             Stmt::Continue(l) => self.lower_exit(*l, true, uni),
             Stmt::Return => {
                 let m = self.mask()?;
                 let t = self.cx.bool_type().vec_type(self.w);
-                let alive = self.b.build_load(t, self.alive_slot, "")?.into_vector_value();
+                let alive = self
+                    .b
+                    .build_load(t, self.alive_slot, "")?
+                    .into_vector_value();
                 let nm = self.b.build_not(m, "")?;
                 let alive = self.b.build_and(alive, nm, "")?;
                 self.b.build_store(self.alive_slot, alive)?;
                 self.set_mask(self.all_false())?;
                 if self.has_barrier {
-                    self.b.build_store(self.pending_slot, self.i32c(PENDING_RETURN))?;
+                    self.b
+                        .build_store(self.pending_slot, self.i32c(PENDING_RETURN))?;
                 }
                 if uni {
-                    let end = self.group_end.ok_or_else(|| CodegenError::Missing("region end".into()))?;
+                    let end = self
+                        .group_end
+                        .ok_or_else(|| CodegenError::Missing("region end".into()))?;
                     self.b.build_unconditional_branch(end)?;
                 }
                 Ok(())
@@ -126,7 +140,8 @@ impl<'ctx> Gen<'ctx, '_> {
                 "workgroup barrier in non-uniform control flow".into(),
             )),
             Stmt::MemoryBarrier => {
-                self.b.build_fence(inkwell::AtomicOrdering::SequentiallyConsistent, false, "")?;
+                self.b
+                    .build_fence(inkwell::AtomicOrdering::SequentiallyConsistent, false, "")?;
                 Ok(())
             }
         }
@@ -140,11 +155,22 @@ impl<'ctx> Gen<'ctx, '_> {
             .ok_or_else(|| CodegenError::Missing(format!("value {v:?} used before its definition")))
     }
 
-    fn lower_if(&mut self, cond: shader::ir::ValueId, then_body: &[Stmt], else_body: &[Stmt], uni: bool) -> R<()> {
+    fn lower_if(
+        &mut self,
+        cond: shader::ir::ValueId,
+        then_body: &[Stmt],
+        else_body: &[Stmt],
+        uni: bool,
+    ) -> R<()> {
         let c = self.val(cond)?;
-        let (tb, eb, mb) = (self.new_block("if.then"), self.new_block("if.else"), self.new_block("if.end"));
+        let (tb, eb, mb) = (
+            self.new_block("if.then"),
+            self.new_block("if.else"),
+            self.new_block("if.end"),
+        );
         if c.uniform {
-            self.b.build_conditional_branch(c.v.into_int_value(), tb, eb)?;
+            self.b
+                .build_conditional_branch(c.v.into_int_value(), tb, eb)?;
             for (bb, body) in [(tb, then_body), (eb, else_body)] {
                 self.b.position_at_end(bb);
                 self.lower_stmts(body, uni)?;
@@ -190,14 +216,31 @@ impl<'ctx> Gen<'ctx, '_> {
         self.set_mask(merged)
     }
 
-    fn lower_loop(&mut self, label: LabelId, body: &[Stmt], continuing: &[Stmt], uni: bool) -> R<()> {
+    fn lower_loop(
+        &mut self,
+        label: LabelId,
+        body: &[Stmt],
+        continuing: &[Stmt],
+        uni: bool,
+    ) -> R<()> {
         let uniform = uni && self.an.label_is_uniform(label);
         let mt = self.cx.bool_type().vec_type(self.w);
-        let (hb, cb, xb) = (self.new_block("loop"), self.new_block("loop.cont"), self.new_block("loop.exit"));
+        let (hb, cb, xb) = (
+            self.new_block("loop"),
+            self.new_block("loop.cont"),
+            self.new_block("loop.exit"),
+        );
         let break_mask = self.alloca(mt.into())?;
         let cont_mask = self.alloca(mt.into())?;
         if uniform {
-            self.lane_stack.push(LaneConstruct::Loop { label, uniform, exit: xb, cont: cb, break_mask, cont_mask });
+            self.lane_stack.push(LaneConstruct::Loop {
+                label,
+                uniform,
+                exit: xb,
+                cont: cb,
+                break_mask,
+                cont_mask,
+            });
             self.b.build_unconditional_branch(hb)?;
             self.b.position_at_end(hb);
             self.lower_stmts(body, true)?;
@@ -222,7 +265,14 @@ impl<'ctx> Gen<'ctx, '_> {
         let m = self.b.build_load(mt, header_mask, "")?.into_vector_value();
         self.set_mask(m)?;
         self.b.build_store(cont_mask, self.all_false())?;
-        self.lane_stack.push(LaneConstruct::Loop { label, uniform, exit: xb, cont: cb, break_mask, cont_mask });
+        self.lane_stack.push(LaneConstruct::Loop {
+            label,
+            uniform,
+            exit: xb,
+            cont: cb,
+            break_mask,
+            cont_mask,
+        });
         self.lower_stmts(body, false)?;
         if !self.terminated() {
             self.b.build_unconditional_branch(cb)?;
@@ -249,7 +299,12 @@ impl<'ctx> Gen<'ctx, '_> {
         let xb = self.new_block("block.exit");
         let break_mask = self.alloca(mt.into())?;
         self.b.build_store(break_mask, self.all_false())?;
-        self.lane_stack.push(LaneConstruct::Breakable { label, uniform, exit: xb, break_mask });
+        self.lane_stack.push(LaneConstruct::Breakable {
+            label,
+            uniform,
+            exit: xb,
+            break_mask,
+        });
         self.lower_stmts(body, uniform)?;
         self.lane_stack.pop();
         if !self.terminated() {
@@ -267,12 +322,24 @@ impl<'ctx> Gen<'ctx, '_> {
 
     fn lower_exit(&mut self, label: LabelId, is_continue: bool, uni: bool) -> R<()> {
         let found = self.lane_stack.iter().rev().find_map(|c| match c {
-            LaneConstruct::Loop { label: l, uniform, exit, cont, break_mask, cont_mask } if *l == label => {
-                Some((*uniform, if is_continue { *cont } else { *exit }, if is_continue { *cont_mask } else { *break_mask }))
-            }
-            LaneConstruct::Breakable { label: l, uniform, exit, break_mask } if *l == label && !is_continue => {
-                Some((*uniform, *exit, *break_mask))
-            }
+            LaneConstruct::Loop {
+                label: l,
+                uniform,
+                exit,
+                cont,
+                break_mask,
+                cont_mask,
+            } if *l == label => Some((
+                *uniform,
+                if is_continue { *cont } else { *exit },
+                if is_continue { *cont_mask } else { *break_mask },
+            )),
+            LaneConstruct::Breakable {
+                label: l,
+                uniform,
+                exit,
+                break_mask,
+            } if *l == label && !is_continue => Some((*uniform, *exit, *break_mask)),
             _ => None,
         });
         match found {
@@ -287,15 +354,16 @@ impl<'ctx> Gen<'ctx, '_> {
             }
             None => {
                 // A workgroup-level construct around this region.
-                let code = *self
-                    .wg_labels
-                    .get(&label)
-                    .ok_or_else(|| CodegenError::Missing(format!("target of break/continue {label:?}")))?;
+                let code = *self.wg_labels.get(&label).ok_or_else(|| {
+                    CodegenError::Missing(format!("target of break/continue {label:?}"))
+                })?;
                 let code = if is_continue { code + 1 } else { code };
                 self.b.build_store(self.pending_slot, self.i32c(code))?;
                 self.set_mask(self.all_false())?;
                 if uni {
-                    let end = self.group_end.ok_or_else(|| CodegenError::Missing("region end".into()))?;
+                    let end = self
+                        .group_end
+                        .ok_or_else(|| CodegenError::Missing("region end".into()))?;
                     self.b.build_unconditional_branch(end)?;
                 }
                 Ok(())

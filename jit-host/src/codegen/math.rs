@@ -62,7 +62,14 @@ impl<'ctx> Gen<'ctx, '_> {
         let f = self.fsub(xc, n)?; // [-0.5, 0.5]
         let p = self.poly(
             f,
-            &[1.535_336_2e-4, 1.339_887_4e-3, 9.618_437e-3, 5.550_332_5e-2, 2.402_264_8e-1, 6.931_472e-1],
+            &[
+                1.535_336_2e-4,
+                1.339_887_4e-3,
+                9.618_437e-3,
+                5.550_332_5e-2,
+                2.402_264_8e-1,
+                6.931_472e-1,
+            ],
         )?;
         let p = self.fma3(p, f, self.c(x, 1.0))?;
         // 2^n as 2^(n/2) * 2^(n - n/2): both halves stay in the normal exponent range.
@@ -104,8 +111,15 @@ impl<'ctx> Gen<'ctx, '_> {
         let p = self.poly(
             z,
             &[
-                7.037_683_6e-2, -1.151_461e-1, 1.167_699_9e-1, -1.242_014_1e-1, 1.424_932_3e-1,
-                -1.666_805_8e-1, 2.000_071_4e-1, -2.499_999_4e-1, 3.333_333e-1,
+                7.037_683_6e-2,
+                -1.151_461e-1,
+                1.167_699_9e-1,
+                -1.242_014_1e-1,
+                1.424_932_3e-1,
+                -1.666_805_8e-1,
+                2.000_071_4e-1,
+                -2.499_999_4e-1,
+                3.333_333e-1,
             ],
         )?;
         let y = self.fmul(self.fmul(p, z)?, z2)?;
@@ -151,7 +165,11 @@ impl<'ctx> Gen<'ctx, '_> {
         let c = self.fma3(z, self.c(x, -0.5), c)?;
         let c = self.fadd(c, self.c(x, 1.0))?;
         let q = self.cast(I::FPToSI, j, self.i32_of(x))?;
-        let q = if cos { self.bin(I::Add, q, self.ci(x, 1))? } else { q };
+        let q = if cos {
+            self.bin(I::Add, q, self.ci(x, 1))?
+        } else {
+            q
+        };
         let odd = self.bin(I::And, q, self.ci(x, 1))?;
         let use_cos = self.icmp(IP::NE, odd, self.ci(x, 0))?;
         let v = self.select(use_cos, c, s)?;
@@ -167,13 +185,25 @@ impl<'ctx> Gen<'ctx, '_> {
         let big = self.fcmp(FP::OGT, t, self.c(x, 2.414_213_6))?;
         let mid = self.fcmp(FP::OGT, t, self.c(x, 0.414_213_57))?;
         let inv = self.bin(I::FDiv, self.c(x, -1.0), t)?;
-        let tm = self.bin(I::FDiv, self.fsub(t, self.c(x, 1.0))?, self.fadd(t, self.c(x, 1.0))?)?;
+        let tm = self.bin(
+            I::FDiv,
+            self.fsub(t, self.c(x, 1.0))?,
+            self.fadd(t, self.c(x, 1.0))?,
+        )?;
         let tt = self.select(mid, tm, t)?;
         let tt = self.select(big, inv, tt)?;
         let y0 = self.select(mid, self.c(x, std::f32::consts::FRAC_PI_4), self.c(x, 0.0))?;
         let y0 = self.select(big, self.c(x, std::f32::consts::FRAC_PI_2), y0)?;
         let z = self.fmul(tt, tt)?;
-        let p = self.poly(z, &[8.053_744_5e-2, -1.387_768_6e-1, 1.997_771_1e-1, -3.333_295e-1])?;
+        let p = self.poly(
+            z,
+            &[
+                8.053_744_5e-2,
+                -1.387_768_6e-1,
+                1.997_771_1e-1,
+                -3.333_295e-1,
+            ],
+        )?;
         let y = self.fma3(self.fmul(p, z)?, tt, tt)?;
         let y = self.fadd(y0, y)?;
         self.intr("llvm.copysign", &[ty], &[y, x])
@@ -184,7 +214,11 @@ impl<'ctx> Gen<'ctx, '_> {
         let a = self.atan(q)?;
         let xneg = self.fcmp(FP::OLT, x, self.c(x, 0.0))?;
         let ypos = self.fcmp(FP::OGE, y, self.c(x, 0.0))?;
-        let pi = self.select(ypos, self.c(x, std::f32::consts::PI), self.c(x, -std::f32::consts::PI))?;
+        let pi = self.select(
+            ypos,
+            self.c(x, std::f32::consts::PI),
+            self.c(x, -std::f32::consts::PI),
+        )?;
         let ap = self.fadd(a, pi)?;
         self.select(xneg, ap, a)
     }

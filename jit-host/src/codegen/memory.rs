@@ -31,27 +31,41 @@ impl<'ctx> Gen<'ctx, '_> {
                 }
             }
             Space::PushConstant => Place::Shared(self.push_ptr, self.push_len),
-            Space::Workgroup => {
-                Place::Shared(self.wg_mem, self.i64c(u64::from(self.ir.workgroup_memory_size)))
-            }
+            Space::Workgroup => Place::Shared(
+                self.wg_mem,
+                self.i64c(u64::from(self.ir.workgroup_memory_size)),
+            ),
             Space::Private => Place::Private(u64::from(self.ir.private_memory_size)),
         })
     }
 
     /// Memory representation of a value type (Bool is a 32-bit word).
     fn mem_type(&self, t: ScalarType) -> BasicTypeEnum<'ctx> {
-        if t == ScalarType::Bool { self.cx.i32_type().into() } else { self.sty(t) }
+        if t == ScalarType::Bool {
+            self.cx.i32_type().into()
+        } else {
+            self.sty(t)
+        }
     }
 
     /// `off <= len - size` without overflow, for a scalar or vector i64 offset.
-    fn in_bounds(&self, off: BasicValueEnum<'ctx>, len: IntValue<'ctx>, size: u32) -> R<BasicValueEnum<'ctx>> {
+    fn in_bounds(
+        &self,
+        off: BasicValueEnum<'ctx>,
+        len: IntValue<'ctx>,
+        size: u32,
+    ) -> R<BasicValueEnum<'ctx>> {
         let i64t = self.cx.i64_type();
         let sz = i64t.const_int(u64::from(size), false);
         let fits = self.b.build_int_compare(IP::UGE, len, sz, "")?;
         let lim = self.b.build_int_sub(len, sz, "")?;
         let lim = self.b.build_int_add(lim, i64t.const_int(1, false), "")?;
         let lim = self.b.build_select(fits, lim, i64t.const_zero(), "")?;
-        let lim = if off.is_vector_value() { self.splat(lim)? } else { lim };
+        let lim = if off.is_vector_value() {
+            self.splat(lim)?
+        } else {
+            lim
+        };
         self.icmp(IP::ULT, off, lim)
     }
 
@@ -59,20 +73,39 @@ impl<'ctx> Gen<'ctx, '_> {
     fn private_ptrs(&self, off: BasicValueEnum<'ctx>, per: u64) -> R<VectorValue<'ctx>> {
         let i64t = self.cx.i64_type();
         let g = self.b.build_int_z_extend(self.group, i64t, "")?;
-        let gbase = self.b.build_int_mul(g, self.i64c(u64::from(self.w) * per), "")?;
-        let gbase = self.b.build_int_add(gbase, self.i64c(self.private_off), "")?;
-        let lanes = self.b.build_int_z_extend(self.iota(), i64t.vec_type(self.w), "")?;
-        let lanes = self.b.build_int_mul(lanes, self.splat(self.i64c(per).into())?.into_vector_value(), "")?;
-        let o = self.b.build_int_add(lanes, self.splat(gbase.into())?.into_vector_value(), "")?;
-        let o = self.b.build_int_add(o, self.splat(off)?.into_vector_value(), "")?;
+        let gbase = self
+            .b
+            .build_int_mul(g, self.i64c(u64::from(self.w) * per), "")?;
+        let gbase = self
+            .b
+            .build_int_add(gbase, self.i64c(self.private_off), "")?;
+        let lanes = self
+            .b
+            .build_int_z_extend(self.iota(), i64t.vec_type(self.w), "")?;
+        let lanes = self.b.build_int_mul(
+            lanes,
+            self.splat(self.i64c(per).into())?.into_vector_value(),
+            "",
+        )?;
+        let o = self
+            .b
+            .build_int_add(lanes, self.splat(gbase.into())?.into_vector_value(), "")?;
+        let o = self
+            .b
+            .build_int_add(o, self.splat(off)?.into_vector_value(), "")?;
         self.vec_ptrs(self.scratch, o)
     }
 
     fn vec_ptrs(&self, base: PointerValue<'ctx>, offs: VectorValue<'ctx>) -> R<VectorValue<'ctx>> {
         let i64t = self.cx.i64_type();
         let bi = self.b.build_ptr_to_int(base, i64t, "")?;
-        let a = self.b.build_int_add(self.splat(bi.into())?.into_vector_value(), offs, "")?;
-        let pt = self.cx.ptr_type(inkwell::AddressSpace::default()).vec_type(self.w);
+        let a = self
+            .b
+            .build_int_add(self.splat(bi.into())?.into_vector_value(), offs, "")?;
+        let pt = self
+            .cx
+            .ptr_type(inkwell::AddressSpace::default())
+            .vec_type(self.w);
         Ok(self.b.build_int_to_ptr(a, pt, "")?)
     }
 
@@ -80,7 +113,11 @@ impl<'ctx> Gen<'ctx, '_> {
         if t != ScalarType::Bool {
             return Ok(v);
         }
-        let z = if v.is_vector_value() { self.konst(ScalarType::I32, 0, true) } else { self.i32c(0).into() };
+        let z = if v.is_vector_value() {
+            self.konst(ScalarType::I32, 0, true)
+        } else {
+            self.i32c(0).into()
+        };
         self.icmp(IP::NE, v, z)
     }
 
@@ -88,7 +125,11 @@ impl<'ctx> Gen<'ctx, '_> {
         if t != ScalarType::Bool {
             return Ok(v);
         }
-        self.cast(inkwell::values::InstructionOpcode::ZExt, v, self.cx.i32_type().into())
+        self.cast(
+            inkwell::values::InstructionOpcode::ZExt,
+            v,
+            self.cx.i32_type().into(),
+        )
     }
 
     /// `if cond { f() } else { zero }` as a branch and a phi.
@@ -98,12 +139,18 @@ impl<'ctx> Gen<'ctx, '_> {
         zero: BasicValueEnum<'ctx>,
         f: impl FnOnce(&mut Self) -> R<BasicValueEnum<'ctx>>,
     ) -> R<BasicValueEnum<'ctx>> {
-        let pre = self.b.get_insert_block().ok_or_else(|| CodegenError::Missing("block".into()))?;
+        let pre = self
+            .b
+            .get_insert_block()
+            .ok_or_else(|| CodegenError::Missing("block".into()))?;
         let (yes, join) = (self.new_block("ld"), self.new_block("ld.join"));
         self.b.build_conditional_branch(cond, yes, join)?;
         self.b.position_at_end(yes);
         let v = f(self)?;
-        let yes_end = self.b.get_insert_block().ok_or_else(|| CodegenError::Missing("block".into()))?;
+        let yes_end = self
+            .b
+            .get_insert_block()
+            .ok_or_else(|| CodegenError::Missing("block".into()))?;
         self.b.build_unconditional_branch(join)?;
         self.b.position_at_end(join);
         let phi = self.b.build_phi(zero.get_type(), "")?;
@@ -136,21 +183,50 @@ impl<'ctx> Gen<'ctx, '_> {
                 let v = match contiguous {
                     Some(b0) => {
                         let p = self.byte_ptr(base, b0)?;
-                        self.intr("llvm.masked.load", &[vt.into(), p.get_type().into()], &[p.into(), self.i32c(1).into(), lm.into(), vt.const_zero().into()])?
+                        self.intr(
+                            "llvm.masked.load",
+                            &[vt.into(), p.get_type().into()],
+                            &[
+                                p.into(),
+                                self.i32c(1).into(),
+                                lm.into(),
+                                vt.const_zero().into(),
+                            ],
+                        )?
                     }
                     None => {
                         let ptrs = self.vec_ptrs(base, offs)?;
-                        self.intr("llvm.masked.gather", &[vt.into(), ptrs.get_type().into()], &[ptrs.into(), self.i32c(1).into(), lm.into(), vt.const_zero().into()])?
+                        self.intr(
+                            "llvm.masked.gather",
+                            &[vt.into(), ptrs.get_type().into()],
+                            &[
+                                ptrs.into(),
+                                self.i32c(1).into(),
+                                lm.into(),
+                                vt.const_zero().into(),
+                            ],
+                        )?
                     }
                 };
                 Ok(Val::vary(self.from_mem(v, t)?))
             }
             Place::Private(per) => {
-                let ok = self.in_bounds(self.wide(&off)?, self.i64c(per), size)?.into_vector_value();
+                let ok = self
+                    .in_bounds(self.wide(&off)?, self.i64c(per), size)?
+                    .into_vector_value();
                 let lm = self.b.build_and(ok, m, "")?;
                 let ptrs = self.private_ptrs(self.wide(&off)?, per)?;
                 let vt = self.vec_of_type(mt);
-                let v = self.intr("llvm.masked.gather", &[vt.into(), ptrs.get_type().into()], &[ptrs.into(), self.i32c(1).into(), lm.into(), vt.const_zero().into()])?;
+                let v = self.intr(
+                    "llvm.masked.gather",
+                    &[vt.into(), ptrs.get_type().into()],
+                    &[
+                        ptrs.into(),
+                        self.i32c(1).into(),
+                        lm.into(),
+                        vt.const_zero().into(),
+                    ],
+                )?;
                 Ok(Val::vary(self.from_mem(v, t)?))
             }
         }
@@ -160,14 +236,24 @@ impl<'ctx> Gen<'ctx, '_> {
     /// size, also the first lane's offset (the access is one contiguous vector). The offsets
     /// are computed from the affine form itself, so the bounds check covers exactly the
     /// bytes the vector access touches.
-    fn lane_offsets(&self, off: &Val<'ctx>, size: u32) -> R<(VectorValue<'ctx>, Option<IntValue<'ctx>>)> {
+    fn lane_offsets(
+        &self,
+        off: &Val<'ctx>,
+        size: u32,
+    ) -> R<(VectorValue<'ctx>, Option<IntValue<'ctx>>)> {
         if let Some((b0, stride)) = off.affine {
             if stride == i64::from(size) && b0.get_type().get_bit_width() == 64 {
                 let i64t = self.cx.i64_type();
-                let lanes = self.b.build_int_z_extend(self.iota(), i64t.vec_type(self.w), "")?;
-                let st = self.splat(self.i64c(stride as u64).into())?.into_vector_value();
+                let lanes = self
+                    .b
+                    .build_int_z_extend(self.iota(), i64t.vec_type(self.w), "")?;
+                let st = self
+                    .splat(self.i64c(stride as u64).into())?
+                    .into_vector_value();
                 let lanes = self.b.build_int_mul(lanes, st, "")?;
-                let v = self.b.build_int_add(self.splat(b0.into())?.into_vector_value(), lanes, "")?;
+                let v =
+                    self.b
+                        .build_int_add(self.splat(b0.into())?.into_vector_value(), lanes, "")?;
                 return Ok((v, Some(b0)));
             }
         }
@@ -206,22 +292,36 @@ impl<'ctx> Gen<'ctx, '_> {
                 match contiguous {
                     Some(b0) => {
                         let p = self.byte_ptr(base, b0)?;
-                        self.intr_void("llvm.masked.store", &[vt.into(), p.get_type().into()], &[v, p.into(), self.i32c(1).into(), lm.into()])
+                        self.intr_void(
+                            "llvm.masked.store",
+                            &[vt.into(), p.get_type().into()],
+                            &[v, p.into(), self.i32c(1).into(), lm.into()],
+                        )
                     }
                     None => {
                         let ptrs = self.vec_ptrs(base, offs)?;
-                        self.intr_void("llvm.masked.scatter", &[vt.into(), ptrs.get_type().into()], &[v, ptrs.into(), self.i32c(1).into(), lm.into()])
+                        self.intr_void(
+                            "llvm.masked.scatter",
+                            &[vt.into(), ptrs.get_type().into()],
+                            &[v, ptrs.into(), self.i32c(1).into(), lm.into()],
+                        )
                     }
                 }
             }
             Place::Private(per) => {
                 let offs = self.wide(&off)?;
-                let ok = self.in_bounds(offs, self.i64c(per), size)?.into_vector_value();
+                let ok = self
+                    .in_bounds(offs, self.i64c(per), size)?
+                    .into_vector_value();
                 let lm = self.b.build_and(ok, m, "")?;
                 let ptrs = self.private_ptrs(offs, per)?;
                 let v = self.to_mem(self.wide(&val)?, t)?;
                 let vt = self.vec_of_type(mt);
-                self.intr_void("llvm.masked.scatter", &[vt.into(), ptrs.get_type().into()], &[v, ptrs.into(), self.i32c(1).into(), lm.into()])
+                self.intr_void(
+                    "llvm.masked.scatter",
+                    &[vt.into(), ptrs.get_type().into()],
+                    &[v, ptrs.into(), self.i32c(1).into(), lm.into()],
+                )
             }
         }
     }
@@ -232,14 +332,20 @@ impl<'ctx> Gen<'ctx, '_> {
         &mut self,
         mem: &MemRef,
         t: ScalarType,
-        mut body: impl FnMut(&mut Self, IntValue<'ctx>, PointerValue<'ctx>) -> R<Option<BasicValueEnum<'ctx>>>,
+        mut body: impl FnMut(
+            &mut Self,
+            IntValue<'ctx>,
+            PointerValue<'ctx>,
+        ) -> R<Option<BasicValueEnum<'ctx>>>,
     ) -> R<Val<'ctx>> {
         if !matches!(t, ScalarType::I32 | ScalarType::I64) {
             return Err(CodegenError::Unsupported(format!("atomic on {t:?}")));
         }
         let (base, len) = match self.place(mem.space)? {
             Place::Shared(b, l) => (b, l),
-            Place::Private(_) => return Err(CodegenError::Unsupported("atomic on private memory".into())),
+            Place::Private(_) => {
+                return Err(CodegenError::Unsupported("atomic on private memory".into()))
+            }
         };
         let size = t.size();
         let off = self.val(mem.offset)?;
@@ -247,8 +353,15 @@ impl<'ctx> Gen<'ctx, '_> {
         let ok = self.in_bounds(offs.into(), len, size)?.into_vector_value();
         // Misaligned atomics could split a cache line (split-lock traps): treat as out of bounds.
         let i64v = self.cx.i64_type().vec_type(self.w);
-        let am = self.b.build_and(offs, self.splat(self.i64c(u64::from(size - 1)).into())?.into_vector_value(), "")?;
-        let aligned = self.b.build_int_compare(IP::EQ, am, i64v.const_zero(), "")?;
+        let am = self.b.build_and(
+            offs,
+            self.splat(self.i64c(u64::from(size - 1)).into())?
+                .into_vector_value(),
+            "",
+        )?;
+        let aligned = self
+            .b
+            .build_int_compare(IP::EQ, am, i64v.const_zero(), "")?;
         let m = self.mask()?;
         let lm = self.b.build_and(ok, m, "")?;
         let lm = self.b.build_and(lm, aligned, "")?;
@@ -257,8 +370,16 @@ impl<'ctx> Gen<'ctx, '_> {
         self.b.build_store(res, res_t.const_zero())?;
 
         let i32t = self.cx.i32_type();
-        let pre = self.b.get_insert_block().ok_or_else(|| CodegenError::Missing("block".into()))?;
-        let (head, doit, next, out) = (self.new_block("at"), self.new_block("at.do"), self.new_block("at.next"), self.new_block("at.out"));
+        let pre = self
+            .b
+            .get_insert_block()
+            .ok_or_else(|| CodegenError::Missing("block".into()))?;
+        let (head, doit, next, out) = (
+            self.new_block("at"),
+            self.new_block("at.do"),
+            self.new_block("at.next"),
+            self.new_block("at.out"),
+        );
         self.b.build_unconditional_branch(head)?;
         self.b.position_at_end(head);
         let l = self.b.build_phi(i32t, "lane")?;
@@ -278,14 +399,23 @@ impl<'ctx> Gen<'ctx, '_> {
         self.b.position_at_end(next);
         let n = self.b.build_int_add(lv, i32t.const_int(1, false), "")?;
         l.add_incoming(&[(&n, next)]);
-        let c = self.b.build_int_compare(IP::ULT, n, i32t.const_int(u64::from(self.w), false), "")?;
+        let c =
+            self.b
+                .build_int_compare(IP::ULT, n, i32t.const_int(u64::from(self.w), false), "")?;
         self.b.build_conditional_branch(c, head, out)?;
         self.b.position_at_end(out);
         let v = self.b.build_load(res_t, res, "")?;
         Ok(Val::vary(v))
     }
 
-    pub fn lower_atomic(&mut self, op: AtomicOp, mem: &MemRef, value: ValueId, comparator: Option<ValueId>, t: ScalarType) -> R<Val<'ctx>> {
+    pub fn lower_atomic(
+        &mut self,
+        op: AtomicOp,
+        mem: &MemRef,
+        value: ValueId,
+        comparator: Option<ValueId>,
+        t: ScalarType,
+    ) -> R<Val<'ctx>> {
         let val = self.val(value)?;
         let vals = self.wide(&val)?.into_vector_value();
         let cmps = match comparator {
@@ -303,13 +433,16 @@ impl<'ctx> Gen<'ctx, '_> {
                 AtomicOp::Load => {
                     let v = g.b.build_load(it, p, "")?;
                     if let Some(i) = inkwell::values::BasicValue::as_instruction_value(&v) {
-                        i.set_atomic_ordering(ord).map_err(|e| CodegenError::Unsupported(e.to_string()))?;
+                        i.set_atomic_ordering(ord)
+                            .map_err(|e| CodegenError::Unsupported(e.to_string()))?;
                         let _ = i.set_alignment(t.size());
                     }
                     v
                 }
                 AtomicOp::CompareExchange => {
-                    let cmps = cmps.ok_or_else(|| CodegenError::Missing("compare-exchange comparator".into()))?;
+                    let cmps = cmps.ok_or_else(|| {
+                        CodegenError::Missing("compare-exchange comparator".into())
+                    })?;
                     let c = g.b.build_extract_element(cmps, lane, "")?.into_int_value();
                     let r = g.b.build_cmpxchg(p, c, x, ord, ord)?;
                     g.b.build_extract_value(r, 0, "")?
@@ -340,7 +473,12 @@ impl<'ctx> Gen<'ctx, '_> {
         let vals = self.wide(&val)?.into_vector_value();
         self.per_lane_atomic(mem, t, |g, lane, p| {
             let x = g.b.build_extract_element(vals, lane, "")?.into_int_value();
-            g.b.build_atomicrmw(AtomicRMWBinOp::Xchg, p, x, AtomicOrdering::SequentiallyConsistent)?;
+            g.b.build_atomicrmw(
+                AtomicRMWBinOp::Xchg,
+                p,
+                x,
+                AtomicOrdering::SequentiallyConsistent,
+            )?;
             Ok(None)
         })?;
         Ok(())

@@ -98,7 +98,11 @@ impl Target {
             // F16C to stay free of libcalls.
             return Err(CodegenError::MissingFeature("F16C"));
         }
-        Ok(Target { simd_width, cpu, features })
+        Ok(Target {
+            simd_width,
+            cpu,
+            features,
+        })
     }
 
     fn machine(&self) -> Result<TargetMachine, CodegenError> {
@@ -133,7 +137,9 @@ pub fn emit_object(module: &ir::Module, target: &Target) -> Result<ObjectCode, C
 
     let scratch_size = kernel::build_kernel(&cx, &llmod, module, target)?;
 
-    llmod.verify().map_err(|e| CodegenError::Verify(e.to_string()))?;
+    llmod
+        .verify()
+        .map_err(|e| CodegenError::Verify(e.to_string()))?;
     let opts = PassBuilderOptions::create();
     opts.set_loop_vectorization(false);
     opts.set_loop_slp_vectorization(true);
@@ -147,5 +153,13 @@ pub fn emit_object(module: &ir::Module, target: &Target) -> Result<ObjectCode, C
     let buf = machine
         .write_to_memory_buffer(&llmod, FileType::Object)
         .map_err(|e| CodegenError::Emit(e.to_string()))?;
-    Ok(ObjectCode { object: buf.as_slice().to_vec(), scratch_size })
+    Ok(ObjectCode {
+        object: buf.as_slice().to_vec(),
+        scratch_size,
+    })
 }
+
+#[cfg(test)]
+mod test_ir;
+#[cfg(test)]
+mod tests;

@@ -14,7 +14,11 @@ use super::CodegenError;
 
 impl<'ctx> Gen<'ctx, '_> {
     /// Both operands at a common shape: scalars if both uniform, else vectors.
-    fn pair(&self, a: &Val<'ctx>, b: &Val<'ctx>) -> R<(BasicValueEnum<'ctx>, BasicValueEnum<'ctx>, bool)> {
+    fn pair(
+        &self,
+        a: &Val<'ctx>,
+        b: &Val<'ctx>,
+    ) -> R<(BasicValueEnum<'ctx>, BasicValueEnum<'ctx>, bool)> {
         if a.uniform && b.uniform {
             Ok((a.v, b.v, true))
         } else {
@@ -23,7 +27,11 @@ impl<'ctx> Gen<'ctx, '_> {
     }
 
     fn mk(&self, v: BasicValueEnum<'ctx>, uniform: bool) -> Val<'ctx> {
-        Val { v, uniform, affine: None }
+        Val {
+            v,
+            uniform,
+            affine: None,
+        }
     }
 
     fn const_of(&self, v: &Val<'ctx>) -> Option<i64> {
@@ -51,7 +59,11 @@ impl<'ctx> Gen<'ctx, '_> {
             Op::Fma(a, b, c) => {
                 let (a, b, c) = (self.val(*a)?, self.val(*b)?, self.val(*c)?);
                 let uni = a.uniform && b.uniform && c.uniform;
-                let (a, b, c) = if uni { (a.v, b.v, c.v) } else { (self.wide(&a)?, self.wide(&b)?, self.wide(&c)?) };
+                let (a, b, c) = if uni {
+                    (a.v, b.v, c.v)
+                } else {
+                    (self.wide(&a)?, self.wide(&b)?, self.wide(&c)?)
+                };
                 let r = self.intr("llvm.fma", &[a.get_type()], &[a, b, c])?;
                 Ok(self.mk(r, uni))
             }
@@ -79,10 +91,18 @@ impl<'ctx> Gen<'ctx, '_> {
             }
             Op::Builtin(b) => self.builtin(*b),
             Op::Load(mem) => self.lower_load(mem, t),
-            Op::Atomic { op, mem, value, comparator } => self.lower_atomic(*op, mem, *value, *comparator, t),
+            Op::Atomic {
+                op,
+                mem,
+                value,
+                comparator,
+            } => self.lower_atomic(*op, mem, *value, *comparator, t),
             Op::GetVar(var) => {
                 let i = var.0 as usize;
-                let slot = *self.var_slots.get(i).ok_or_else(|| CodegenError::Missing(format!("{var:?}")))?;
+                let slot = *self
+                    .var_slots
+                    .get(i)
+                    .ok_or_else(|| CodegenError::Missing(format!("{var:?}")))?;
                 let uni = self.an.var_uniform.get(i).copied().unwrap_or(false);
                 let ty = if uni { self.sty(t) } else { self.vty(t).into() };
                 let v = self.b.build_load(ty, slot, "")?;
@@ -99,7 +119,13 @@ impl<'ctx> Gen<'ctx, '_> {
         }
     }
 
-    fn compare(&self, c: CmpOp, x: BasicValueEnum<'ctx>, y: BasicValueEnum<'ctx>, at: ScalarType) -> R<BasicValueEnum<'ctx>> {
+    fn compare(
+        &self,
+        c: CmpOp,
+        x: BasicValueEnum<'ctx>,
+        y: BasicValueEnum<'ctx>,
+        at: ScalarType,
+    ) -> R<BasicValueEnum<'ctx>> {
         let ip = |p| self.icmp(p, x, y);
         let fp = |p| self.fcmp(p, x, y);
         match c {
@@ -138,19 +164,34 @@ impl<'ctx> Gen<'ctx, '_> {
         let r: BasicValueEnum<'ctx> = match u {
             UnOp::INeg => {
                 let r = self.bin(I::Sub, self.konst(t, 0, vec), x)?;
-                let aff = a.affine.map(|(b, s)| -> R<(IntValue<'ctx>, i64)> {
-                    Ok((self.b.build_int_neg(b, "")?, -s))
-                }).transpose()?;
-                return Ok(Val { v: r, uniform: uni, affine: aff });
+                let aff = a
+                    .affine
+                    .map(|(b, s)| -> R<(IntValue<'ctx>, i64)> {
+                        Ok((self.b.build_int_neg(b, "")?, -s))
+                    })
+                    .transpose()?;
+                return Ok(Val {
+                    v: r,
+                    uniform: uni,
+                    affine: aff,
+                });
             }
             UnOp::FNeg => self.bin(I::FSub, self.fconst(-0.0, vec), x)?,
             UnOp::Not => self.bin(I::Xor, x, self.konst(t, u64::MAX, vec))?,
-            UnOp::IAbs => self.intr("llvm.abs", &[ty], &[x, self.cx.bool_type().const_zero().into()])?,
+            UnOp::IAbs => self.intr(
+                "llvm.abs",
+                &[ty],
+                &[x, self.cx.bool_type().const_zero().into()],
+            )?,
             UnOp::FAbs => self.intr("llvm.fabs", &[ty], &[x])?,
             UnOp::BitCount => self.intr("llvm.ctpop", &[ty], &[x])?,
             UnOp::BitReverse => self.intr("llvm.bitreverse", &[ty], &[x])?,
             UnOp::FindLsb => {
-                let tz = self.intr("llvm.cttz", &[ty], &[x, self.cx.bool_type().const_zero().into()])?;
+                let tz = self.intr(
+                    "llvm.cttz",
+                    &[ty],
+                    &[x, self.cx.bool_type().const_zero().into()],
+                )?;
                 let z = self.icmp(IP::EQ, x, self.konst(t, 0, vec))?;
                 self.select(z, self.konst(t, u64::MAX, vec), tz)?
             }
@@ -201,7 +242,11 @@ impl<'ctx> Gen<'ctx, '_> {
                 let a2 = self.bin(I::FAdd, one, x)?;
                 let p = self.bin(I::FMul, a1, a2)?;
                 let c = self.intr("llvm.sqrt", &[ty], &[p])?;
-                if u == UnOp::Asin { self.atan2(x, c)? } else { self.atan2(c, x)? }
+                if u == UnOp::Asin {
+                    self.atan2(x, c)?
+                } else {
+                    self.atan2(c, x)?
+                }
             }
             UnOp::Atan => self.atan(x)?,
             UnOp::F32ToF16Bits => {
@@ -223,9 +268,18 @@ impl<'ctx> Gen<'ctx, '_> {
         Ok(self.mk(r, uni))
     }
 
-    fn find_umsb(&self, x: BasicValueEnum<'ctx>, t: ScalarType, vec: bool) -> R<BasicValueEnum<'ctx>> {
+    fn find_umsb(
+        &self,
+        x: BasicValueEnum<'ctx>,
+        t: ScalarType,
+        vec: bool,
+    ) -> R<BasicValueEnum<'ctx>> {
         // bits-1 - ctlz(x); ctlz(0) = bits gives -1 as required.
-        let lz = self.intr("llvm.ctlz", &[x.get_type()], &[x, self.cx.bool_type().const_zero().into()])?;
+        let lz = self.intr(
+            "llvm.ctlz",
+            &[x.get_type()],
+            &[x, self.cx.bool_type().const_zero().into()],
+        )?;
         self.bin(I::Sub, self.konst(t, u64::from(t.bits() - 1), vec), lz)
     }
 
@@ -236,7 +290,9 @@ impl<'ctx> Gen<'ctx, '_> {
         let zero = self.konst(t, 0, vec);
         let one = self.konst(t, 1, vec);
         let r = match o {
-            BinOp::IAdd | BinOp::ISub | BinOp::IMul | BinOp::Shl => return self.int_affine_op(o, a, b, x, y, uni, t),
+            BinOp::IAdd | BinOp::ISub | BinOp::IMul | BinOp::Shl => {
+                return self.int_affine_op(o, a, b, x, y, uni, t)
+            }
             BinOp::And => self.bin(I::And, x, y)?,
             BinOp::Or => self.bin(I::Or, x, y)?,
             BinOp::Xor => self.bin(I::Xor, x, y)?,
@@ -287,7 +343,11 @@ impl<'ctx> Gen<'ctx, '_> {
             BinOp::FDiv => self.bin(I::FDiv, x, y)?,
             BinOp::FRem | BinOp::FMod => {
                 let q = self.bin(I::FDiv, x, y)?;
-                let name = if o == BinOp::FRem { "llvm.trunc" } else { "llvm.floor" };
+                let name = if o == BinOp::FRem {
+                    "llvm.trunc"
+                } else {
+                    "llvm.floor"
+                };
                 let q = self.intr(name, &[ty], &[q])?;
                 let p = self.bin(I::FMul, y, q)?;
                 self.bin(I::FSub, x, p)?
@@ -341,7 +401,11 @@ impl<'ctx> Gen<'ctx, '_> {
         if !uni {
             // Track base + lane * stride through add / sub / mul-by-constant / shl-by-constant.
             let base = |v: &Val<'ctx>| -> Option<(IntValue<'ctx>, i64)> {
-                if v.uniform { v.v.is_int_value().then(|| (v.v.into_int_value(), 0)) } else { v.affine }
+                if v.uniform {
+                    v.v.is_int_value().then(|| (v.v.into_int_value(), 0))
+                } else {
+                    v.affine
+                }
             };
             if let (Some((ba, sa)), Some((bb, sb))) = (base(a), base(b)) {
                 affine = match o {
@@ -349,28 +413,45 @@ impl<'ctx> Gen<'ctx, '_> {
                     BinOp::ISub => Some((self.b.build_int_sub(ba, bb, "")?, sa.wrapping_sub(sb))),
                     BinOp::IMul if sb == 0 => self
                         .const_of(b)
-                        .map(|c| -> R<_> { Ok((self.b.build_int_mul(ba, bb, "")?, sa.wrapping_mul(c))) })
+                        .map(|c| -> R<_> {
+                            Ok((self.b.build_int_mul(ba, bb, "")?, sa.wrapping_mul(c)))
+                        })
                         .transpose()?,
                     BinOp::IMul if sa == 0 => self
                         .const_of(a)
-                        .map(|c| -> R<_> { Ok((self.b.build_int_mul(ba, bb, "")?, sb.wrapping_mul(c))) })
+                        .map(|c| -> R<_> {
+                            Ok((self.b.build_int_mul(ba, bb, "")?, sb.wrapping_mul(c)))
+                        })
                         .transpose()?,
                     BinOp::Shl if sb == 0 => self
                         .const_of(b)
                         .filter(|c| (0..32).contains(c))
                         .map(|c| -> R<_> {
                             let sh = ba.get_type().const_int(c as u64, false);
-                            Ok((self.b.build_left_shift(ba, sh, "")?, sa.wrapping_shl(c as u32)))
+                            Ok((
+                                self.b.build_left_shift(ba, sh, "")?,
+                                sa.wrapping_shl(c as u32),
+                            ))
                         })
                         .transpose()?,
                     _ => None,
                 };
             }
         }
-        Ok(Val { v: r, uniform: uni, affine })
+        Ok(Val {
+            v: r,
+            uniform: uni,
+            affine,
+        })
     }
 
-    fn convert(&mut self, c: ConvOp, a: &Val<'ctx>, from: ScalarType, to: ScalarType) -> R<Val<'ctx>> {
+    fn convert(
+        &mut self,
+        c: ConvOp,
+        a: &Val<'ctx>,
+        from: ScalarType,
+        to: ScalarType,
+    ) -> R<Val<'ctx>> {
         let x = a.v;
         let uni = a.uniform;
         let tt = self.sty(to);
@@ -379,7 +460,11 @@ impl<'ctx> Gen<'ctx, '_> {
                 let (fb, tb) = (from.bits(), to.bits());
                 let signed = c == ConvOp::SextOrTrunc;
                 let op = if tb > fb {
-                    if signed { I::SExt } else { I::ZExt }
+                    if signed {
+                        I::SExt
+                    } else {
+                        I::ZExt
+                    }
                 } else if tb < fb {
                     I::Trunc
                 } else {
@@ -388,20 +473,36 @@ impl<'ctx> Gen<'ctx, '_> {
                 let r = self.cast(op, x, tt)?;
                 let affine = match (a.affine, op) {
                     (Some((b, s)), I::SExt | I::ZExt) => {
-                        let bt = self.b.build_int_cast_sign_flag(b, tt.into_int_type(), signed, "")?;
+                        let bt =
+                            self.b
+                                .build_int_cast_sign_flag(b, tt.into_int_type(), signed, "")?;
                         Some((bt, s))
                     }
                     _ => None,
                 };
-                return Ok(Val { v: r, uniform: uni, affine });
+                return Ok(Val {
+                    v: r,
+                    uniform: uni,
+                    affine,
+                });
             }
-            ConvOp::FToS => self.intr("llvm.fptosi.sat", &[self.shape_ty(tt, uni), x.get_type()], &[x])?,
-            ConvOp::FToU => self.intr("llvm.fptoui.sat", &[self.shape_ty(tt, uni), x.get_type()], &[x])?,
+            ConvOp::FToS => self.intr(
+                "llvm.fptosi.sat",
+                &[self.shape_ty(tt, uni), x.get_type()],
+                &[x],
+            )?,
+            ConvOp::FToU => self.intr(
+                "llvm.fptoui.sat",
+                &[self.shape_ty(tt, uni), x.get_type()],
+                &[x],
+            )?,
             ConvOp::SToF => self.cast(I::SIToFP, x, tt)?,
             ConvOp::UToF => self.cast(I::UIToFP, x, tt)?,
             ConvOp::Bitcast => {
                 if from.bits() != to.bits() {
-                    return Err(CodegenError::Unsupported(format!("bitcast {from:?} -> {to:?}")));
+                    return Err(CodegenError::Unsupported(format!(
+                        "bitcast {from:?} -> {to:?}"
+                    )));
                 }
                 if from == to {
                     return Ok(*a);
@@ -412,14 +513,28 @@ impl<'ctx> Gen<'ctx, '_> {
         Ok(self.mk(r, uni))
     }
 
-    fn shape_ty(&self, t: inkwell::types::BasicTypeEnum<'ctx>, uni: bool) -> inkwell::types::BasicTypeEnum<'ctx> {
-        if uni { t } else { self.vec_of_type(t).into() }
+    fn shape_ty(
+        &self,
+        t: inkwell::types::BasicTypeEnum<'ctx>,
+        uni: bool,
+    ) -> inkwell::types::BasicTypeEnum<'ctx> {
+        if uni {
+            t
+        } else {
+            self.vec_of_type(t).into()
+        }
     }
 
     /// `g * W + lane` as an i32 vector, and its scalar base.
     fn local_index(&self) -> R<(IntValue<'ctx>, BasicValueEnum<'ctx>)> {
-        let base = self.b.build_int_mul(self.group, self.i32c(u64::from(self.w)), "")?;
-        let v = self.b.build_int_add(self.splat(base.into())?.into_vector_value(), self.iota(), "")?;
+        let base = self
+            .b
+            .build_int_mul(self.group, self.i32c(u64::from(self.w)), "")?;
+        let v = self.b.build_int_add(
+            self.splat(base.into())?.into_vector_value(),
+            self.iota(),
+            "",
+        )?;
         Ok((base, v.into()))
     }
 
@@ -427,12 +542,23 @@ impl<'ctx> Gen<'ctx, '_> {
         let [sx, sy, _] = self.ir.workgroup_size;
         let (sx, sy) = (u64::from(sx.max(1)), u64::from(sy.max(1)));
         Ok(match c {
-            0 => self.b.build_int_unsigned_rem(index, index.get_type().const_int(sx, false), "")?,
+            0 => self
+                .b
+                .build_int_unsigned_rem(index, index.get_type().const_int(sx, false), "")?,
             1 => {
-                let q = self.b.build_int_unsigned_div(index, index.get_type().const_int(sx, false), "")?;
-                self.b.build_int_unsigned_rem(q, index.get_type().const_int(sy, false), "")?
+                let q = self.b.build_int_unsigned_div(
+                    index,
+                    index.get_type().const_int(sx, false),
+                    "",
+                )?;
+                self.b
+                    .build_int_unsigned_rem(q, index.get_type().const_int(sy, false), "")?
             }
-            _ => self.b.build_int_unsigned_div(index, index.get_type().const_int(sx * sy, false), "")?,
+            _ => self.b.build_int_unsigned_div(
+                index,
+                index.get_type().const_int(sx * sy, false),
+                "",
+            )?,
         })
     }
 
@@ -443,8 +569,16 @@ impl<'ctx> Gen<'ctx, '_> {
             Shape::Uniform => Ok(Val::uni(self.local_id_component(c, base)?.into())),
             Shape::AffineUnit => {
                 let b0 = self.local_id_component(c, base)?;
-                let v = self.b.build_int_add(self.splat(b0.into())?.into_vector_value(), self.iota(), "")?;
-                Ok(Val { v: v.into(), uniform: false, affine: Some((b0, 1)) })
+                let v = self.b.build_int_add(
+                    self.splat(b0.into())?.into_vector_value(),
+                    self.iota(),
+                    "",
+                )?;
+                Ok(Val {
+                    v: v.into(),
+                    uniform: false,
+                    affine: Some((b0, 1)),
+                })
             }
             Shape::Varying => {
                 let iv = idx.into_vector_value();
@@ -474,12 +608,18 @@ impl<'ctx> Gen<'ctx, '_> {
             Builtin::SubgroupSize => Val::uni(i32t.const_int(u64::from(self.w), false).into()),
             Builtin::NumSubgroups => Val::uni(i32t.const_int(u64::from(self.groups), false).into()),
             Builtin::SubgroupId => Val::uni(self.group.into()),
-            Builtin::SubgroupLocalInvocationId => {
-                Val { v: self.iota().into(), uniform: false, affine: Some((i32t.const_zero(), 1)) }
-            }
+            Builtin::SubgroupLocalInvocationId => Val {
+                v: self.iota().into(),
+                uniform: false,
+                affine: Some((i32t.const_zero(), 1)),
+            },
             Builtin::LocalInvocationIndex => {
                 let (base, v) = self.local_index()?;
-                Val { v, uniform: false, affine: Some((base, 1)) }
+                Val {
+                    v,
+                    uniform: false,
+                    affine: Some((base, 1)),
+                }
             }
             Builtin::LocalInvocationId(c) => self.local_id_vec(c)?,
             Builtin::GlobalInvocationId(c) => {
@@ -490,12 +630,20 @@ impl<'ctx> Gen<'ctx, '_> {
                 if l.uniform {
                     Val::uni(self.b.build_int_add(wg, l.v.into_int_value(), "")?.into())
                 } else {
-                    let v = self.b.build_int_add(self.splat(wg.into())?.into_vector_value(), l.v.into_vector_value(), "")?;
+                    let v = self.b.build_int_add(
+                        self.splat(wg.into())?.into_vector_value(),
+                        l.v.into_vector_value(),
+                        "",
+                    )?;
                     let affine = l
                         .affine
                         .map(|(b0, s)| -> R<_> { Ok((self.b.build_int_add(wg, b0, "")?, s)) })
                         .transpose()?;
-                    Val { v: v.into(), uniform: false, affine }
+                    Val {
+                        v: v.into(),
+                        uniform: false,
+                        affine,
+                    }
                 }
             }
         })
