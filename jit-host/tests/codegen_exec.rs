@@ -19,7 +19,10 @@ mod irgen;
 fn run(m: &Module, groups: [u32; 3], bufs: &mut [&mut [u8]], push: &[u8]) {
     let target = Target::host().expect("target");
     let blob = compile_module(m, &target).expect("compiles");
-    let layout = ArenaLayout { code_size: 16 << 20, data_size: 4 << 20 };
+    let layout = ArenaLayout {
+        code_size: 16 << 20,
+        data_size: 4 << 20,
+    };
     let mut arena = CodeArena::create(layout).expect("arena");
     let fd: BorrowedFd = arena.fd().expect("fd");
     let mapping = ArenaMapping::map(fd.try_clone_to_owned().expect("dup"), layout).expect("map");
@@ -27,7 +30,10 @@ fn run(m: &Module, groups: [u32; 3], bufs: &mut [&mut [u8]], push: &[u8]) {
     let entry = mapping.entry_address(&range).expect("entry");
     let descs: Vec<BufferDescriptor> = bufs
         .iter_mut()
-        .map(|b| BufferDescriptor { base: b.as_mut_ptr(), len: b.len() as u64 })
+        .map(|b| BufferDescriptor {
+            base: b.as_mut_ptr(),
+            len: b.len() as u64,
+        })
         .collect();
     let mut wg = vec![0u8; (m.workgroup_memory_size as usize).div_ceil(64) * 64 + 64];
     let mut scratch = vec![0u8; blob.scratch_size as usize + 64];
@@ -52,7 +58,9 @@ fn f32s(v: &[f32]) -> Vec<u8> {
 }
 
 fn to_f32(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 #[test]
@@ -65,10 +73,19 @@ fn saxpy_matches_cpu_and_respects_n() {
     let a = 2.5f32;
     let mut push = a.to_le_bytes().to_vec();
     push.extend_from_slice(&((n - 10) as u32).to_le_bytes());
-    run(&irgen::saxpy(), [(n as u32).div_ceil(64), 1, 1], &mut [&mut xb, &mut yb], &push);
+    run(
+        &irgen::saxpy(),
+        [(n as u32).div_ceil(64), 1, 1],
+        &mut [&mut xb, &mut yb],
+        &push,
+    );
     let y = to_f32(&yb);
     for i in 0..n {
-        let want = if i < n - 10 { a.mul_add(x[i], y0[i]) } else { y0[i] };
+        let want = if i < n - 10 {
+            a.mul_add(x[i], y0[i])
+        } else {
+            y0[i]
+        };
         assert_eq!(y[i], want, "element {i}");
     }
 }
@@ -81,10 +98,17 @@ fn barrier_reduction_sums_each_workgroup() {
         let inp: Vec<f32> = (0..total).map(|i| ((i * 37) % 101) as f32).collect();
         let mut ib = f32s(&inp);
         let mut ob = vec![0u8; groups as usize * 4];
-        run(&irgen::reduction(wgsize), [groups, 1, 1], &mut [&mut ib, &mut ob], &[]);
+        run(
+            &irgen::reduction(wgsize),
+            [groups, 1, 1],
+            &mut [&mut ib, &mut ob],
+            &[],
+        );
         let out = to_f32(&ob);
         for g in 0..groups as usize {
-            let want: f32 = inp[g * wgsize as usize..(g + 1) * wgsize as usize].iter().sum();
+            let want: f32 = inp[g * wgsize as usize..(g + 1) * wgsize as usize]
+                .iter()
+                .sum();
             assert_eq!(out[g], want, "workgroup {g} of size {wgsize}");
         }
     }

@@ -1,1 +1,26 @@
-//! renderer. (being written)
+//! softgpu's renderer: the CPU Vulkan device.
+//!
+//! This is the compute part: buffers in host memory, descriptor sets, compute pipelines
+//! compiled by the sandboxed jit-host, and dispatches run on a worker pool. The renderer never
+//! emits code itself: it only calls kernels that jit-host wrote into the sealed code arena
+//! (DESIGN §4), through `jit-host-client`.
+
+mod buffer;
+mod descriptor;
+mod device;
+mod dispatch;
+mod error;
+mod memory;
+mod pipeline;
+mod pool;
+
+pub use buffer::{Buffer, BufferElement};
+pub use descriptor::{
+    BufferRange, DescriptorSet, DescriptorType, MAX_STORAGE_BUFFER_RANGE, MAX_UNIFORM_BUFFER_RANGE,
+    MIN_BUFFER_OFFSET_ALIGNMENT, WHOLE_SIZE,
+};
+pub use device::{Device, DeviceConfig};
+pub use dispatch::MAX_WORKGROUP_COUNT;
+pub use error::RendererError;
+pub use pipeline::ComputePipeline;
+pub use shader::front::{SpecializationEntry, SpecializationInfo};

@@ -387,6 +387,10 @@ pub enum Op {
     Atomic { op: AtomicOp, mem: MemRef, value: ValueId, comparator: Option<ValueId> },
     GetVar(VarId),
     Subgroup(SubgroupOp),
+    /// Size in bytes of the range bound to buffer slot `Module::buffers[n]` (an `I64`,
+    /// 0 when unbound). Added for OpArrayLength: the front end computes the runtime-array
+    /// length from it and the array's offset and stride.
+    BufferLength(u32),
 }
 
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]

@@ -7,3 +7,5 @@ pub mod abi;
 pub mod front;
 pub mod ir;
 pub mod valid;
+
+pub use front::{lower_compute, FrontError, SpecializationEntry, SpecializationInfo};

@@ -1,0 +1,147 @@
+//! The device: the jit-host connection, the worker pool, the kernel cache, and the entry points
+//! that create objects and run dispatches. Dispatches are synchronous: they return when every
+//! workgroup has run.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use jit_host_client::{JitHost, SpawnOptions};
+use shader::front::SpecializationInfo;
+
+use crate::buffer::Buffer;
+use crate::descriptor::DescriptorSet;
+use crate::dispatch::KernelRun;
+use crate::error::RendererError;
+use crate::pipeline::{self, ComputePipeline, KernelCache};
+use crate::pool::WorkerPool;
+
+/// How to start a device.
+#[derive(Clone, Debug, Default)]
+pub struct DeviceConfig {
+    /// The jit-host binary; `None` lets the client look in its default places.
+    pub jit_host_path: Option<PathBuf>,
+    /// Worker threads; `None` means one per available core.
+    pub threads: Option<usize>,
+    /// Lets tests send jit-host requests that exist only for testing (stalling a worker).
+    pub allow_test_requests: bool,
+}
+
+pub struct Device {
+    jit: Arc<JitHost>,
+    pool: WorkerPool,
+    kernels: KernelCache,
+    subgroup_size: u32,
+}
+
+impl Device {
+    /// Starts jit-host (which creates and hands over the code arena) and the worker pool.
+    pub fn new(cfg: DeviceConfig) -> Result<Device, RendererError> {
+        let threads = match cfg.threads {
+            Some(0) => return Err(RendererError::InvalidConfig("threads must be at least 1")),
+            Some(n) => n,
+            None => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+        };
+        let jit = JitHost::spawn(&SpawnOptions {
+            path: cfg.jit_host_path.clone(),
+            allow_test_requests: cfg.allow_test_requests,
+        })?;
+        let subgroup_size = jit.target().simd_width;
+        let pool = WorkerPool::new(threads)?;
+        Ok(Device {
+            jit,
+            pool,
+            kernels: KernelCache::default(),
+            subgroup_size,
+        })
+    }
+
+    /// The jit-host connection (tests read its process ids).
+    pub fn jit(&self) -> &Arc<JitHost> {
+        &self.jit
+    }
+
+    /// The subgroup size, W: the SIMD width compiled kernels use.
+    pub fn subgroup_size(&self) -> u32 {
+        self.subgroup_size
+    }
+
+    /// Number of worker threads dispatches are spread over.
+    pub fn threads(&self) -> usize {
+        self.pool.threads()
+    }
+
+    /// Number of distinct compiled kernels alive (held by at least one pipeline).
+    pub fn cached_kernels(&self) -> usize {
+        self.kernels.len()
+    }
+
+    /// Creates a buffer of `size` zeroed bytes.
+    pub fn create_buffer(&self, size: u64) -> Result<Buffer, RendererError> {
+        Buffer::new(size)
+    }
+
+    /// Lowers and compiles a compute entry point (vkCreateComputePipelines).
+    pub fn create_compute_pipeline(
+        &self,
+        spirv: &[u8],
+        entry: &str,
+        spec: &SpecializationInfo,
+    ) -> Result<ComputePipeline, RendererError> {
+        pipeline::create_compute_pipeline(&self.jit, &self.kernels, spirv, entry, spec)
+    }
+
+    /// vkCmdDispatch: `sets[i]` is bound as descriptor set `i`.
+    pub fn dispatch(
+        &self,
+        pipeline: &ComputePipeline,
+        sets: &[&DescriptorSet],
+        push_constants: &[u8],
+        groups: [u32; 3],
+    ) -> Result<(), RendererError> {
+        self.dispatch_base(pipeline, sets, push_constants, [0; 3], groups)
+    }
+
+    /// vkCmdDispatchBase: workgroup ids run from `base` to `base + groups`.
+    pub fn dispatch_base(
+        &self,
+        pipeline: &ComputePipeline,
+        sets: &[&DescriptorSet],
+        push_constants: &[u8],
+        base: [u32; 3],
+        groups: [u32; 3],
+    ) -> Result<(), RendererError> {
+        let run = KernelRun::new(
+            pipeline,
+            sets,
+            push_constants,
+            base,
+            groups,
+            self.pool.threads(),
+        )?;
+        match run {
+            Some(run) => self.pool.run(Arc::new(run)),
+            None => Ok(()),
+        }
+    }
+
+    /// vkCmdDispatchIndirect: the counts are a `VkDispatchIndirectCommand` (three u32) at
+    /// `offset` in `buffer`.
+    pub fn dispatch_indirect(
+        &self,
+        pipeline: &ComputePipeline,
+        sets: &[&DescriptorSet],
+        push_constants: &[u8],
+        buffer: &Buffer,
+        offset: u64,
+    ) -> Result<(), RendererError> {
+        // VUID-vkCmdDispatchIndirect-offset-02710 (multiple of 4), -00407 (offset + 12 ≤ size).
+        if !offset.is_multiple_of(4) {
+            return Err(RendererError::MisalignedIndirectOffset(offset));
+        }
+        let counts = buffer.read_vec::<u32>(offset, 3)?;
+        let groups = [counts[0], counts[1], counts[2]];
+        self.dispatch(pipeline, sets, push_constants, groups)
+    }
+}

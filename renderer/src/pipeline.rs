@@ -1,0 +1,117 @@
+//! Compute pipelines: SPIR-V lowered to IR, compiled by jit-host, plus what a dispatch needs to
+//! know about the module (its buffer slots, memory sizes).
+//!
+//! Compiled kernels are cached by the exact bytes of the encoded IR module (a `HashMap` keyed by
+//! the bytes themselves: equal keys are compared in full, so distinct modules never share code).
+//! The IR already includes specialization, the entry point and the workgroup size. The cache
+//! holds kernels weakly: when the last pipeline using a kernel is dropped, the kernel is dropped
+//! and jit-host may reuse its arena range (dispatches hold their own strong reference while
+//! they run).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+use jit_host_client::{CompiledKernel, JitHost};
+use shader::front::SpecializationInfo;
+use shader::ir::{BufferBinding, Module};
+
+use crate::error::RendererError;
+
+/// A compiled compute entry point, ready to dispatch.
+#[derive(Clone)]
+pub struct ComputePipeline {
+    pub(crate) kernel: Arc<CompiledKernel>,
+    pub(crate) buffers: Vec<BufferBinding>,
+    pub(crate) workgroup_size: [u32; 3],
+    pub(crate) workgroup_memory_size: u32,
+    pub(crate) push_constant_size: u32,
+}
+
+impl ComputePipeline {
+    /// LocalSize after specialization.
+    pub fn workgroup_size(&self) -> [u32; 3] {
+        self.workgroup_size
+    }
+
+    /// The buffer slots the kernel reads, in the order of the kernel's descriptor array.
+    pub fn buffer_bindings(&self) -> &[BufferBinding] {
+        &self.buffers
+    }
+
+    /// Size of the push-constant block the shader declares.
+    pub fn push_constant_size(&self) -> u32 {
+        self.push_constant_size
+    }
+
+    pub fn workgroup_memory_size(&self) -> u32 {
+        self.workgroup_memory_size
+    }
+}
+
+impl std::fmt::Debug for ComputePipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ComputePipeline")
+            .field("buffers", &self.buffers)
+            .field("workgroup_size", &self.workgroup_size)
+            .field("workgroup_memory_size", &self.workgroup_memory_size)
+            .field("push_constant_size", &self.push_constant_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Encoded IR module → compiled kernel, while some pipeline still holds it.
+#[derive(Default)]
+pub(crate) struct KernelCache {
+    kernels: Mutex<HashMap<Vec<u8>, Weak<CompiledKernel>>>,
+}
+
+impl KernelCache {
+    fn get(&self, key: &[u8]) -> Option<Arc<CompiledKernel>> {
+        self.kernels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .and_then(Weak::upgrade)
+    }
+
+    fn insert(&self, key: Vec<u8>, kernel: &Arc<CompiledKernel>) {
+        let mut kernels = self.kernels.lock().unwrap_or_else(PoisonError::into_inner);
+        kernels.retain(|_, k| k.strong_count() > 0);
+        kernels.insert(key, Arc::downgrade(kernel));
+    }
+
+    /// Kernels still alive.
+    pub(crate) fn len(&self) -> usize {
+        let kernels = self.kernels.lock().unwrap_or_else(PoisonError::into_inner);
+        kernels.values().filter(|k| k.strong_count() > 0).count()
+    }
+}
+
+/// Lowers `spirv` and compiles it (or reuses an identical module's kernel).
+pub(crate) fn create_compute_pipeline(
+    jit: &Arc<JitHost>,
+    cache: &KernelCache,
+    spirv: &[u8],
+    entry: &str,
+    spec: &SpecializationInfo,
+) -> Result<ComputePipeline, RendererError> {
+    let module: Module = shader::front::lower_compute(spirv, entry, spec)?;
+    let key = module.encode();
+    let kernel = match cache.get(&key) {
+        Some(kernel) => kernel,
+        None => {
+            // The lock is not held while compiling: compiles of different modules overlap, and
+            // two threads racing on the same module both compile it once (harmless).
+            let kernel = jit.compile(&module)?;
+            cache.insert(key, &kernel);
+            kernel
+        }
+    };
+    Ok(ComputePipeline {
+        kernel,
+        buffers: module.buffers.clone(),
+        workgroup_size: module.workgroup_size,
+        workgroup_memory_size: module.workgroup_memory_size,
+        push_constant_size: module.push_constant_size,
+    })
+}

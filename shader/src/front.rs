@@ -1,1 +1,0 @@
-//! SPIR-V → IR. (being written)
