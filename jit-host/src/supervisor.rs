@@ -81,10 +81,15 @@ pub unsafe fn run(client: UnixStream, options: Options) -> Result<(), Supervisor
         target: target.clone(),
         arena: arena.layout(),
     };
-    let fd = arena.fd().ok_or(SupervisorError::WorkerStart(
-        "arena fd already closed".into(),
-    ))?;
-    wire::send_hello(&client, &hello, fd)?;
+    let sent = match arena.fd() {
+        Some(fd) => wire::send_hello(&client, &hello, fd),
+        None => Err(WireError::MissingFd),
+    };
+    if let Err(e) = sent {
+        let mut worker = worker;
+        child::kill_and_reap(&mut worker);
+        return Err(e.into());
+    }
     // The device has its copy; ours is no longer needed (our mapping stays).
     arena.close_fd();
     let mut supervisor = Supervisor {
@@ -126,16 +131,13 @@ impl Supervisor {
             match self.wait()? {
                 Event::Worker => self.on_worker_message()?,
                 Event::Timeout => {
-                    log::warn!(
-                        "compile exceeded {:?}; killing the worker",
-                        self.options.compile_timeout
-                    );
+                    let limit = self.options.compile_timeout;
+                    log::warn!("compile exceeded {limit:?}; killing the worker");
                     if let Some(worker) = &self.worker {
                         let _ =
                             nix::sys::signal::kill(worker.pid, nix::sys::signal::Signal::SIGKILL);
                     }
-                    // Its socket now closes; the next wait reports it.
-                    self.in_flight = self.in_flight.map(|_| Instant::now());
+                    self.worker_lost(Some(format!("compile timed out after {limit:?}")))?;
                 }
                 Event::Client => match read_message::<Request>(&self.client) {
                     Ok(request) => self.on_request(request)?,
@@ -263,7 +265,7 @@ impl Supervisor {
         self.in_flight = Some(Instant::now());
         if let Err(e) = sent {
             log::warn!("sending to the compile worker: {e}");
-            return self.worker_lost();
+            return self.worker_lost(None);
         }
         Ok(())
     }
@@ -278,12 +280,12 @@ impl Supervisor {
                 if !matches!(e, WireError::Closed) {
                     log::warn!("reading from the compile worker: {e}");
                 }
-                return self.worker_lost();
+                return self.worker_lost(None);
             }
         };
         if self.in_flight.is_none() {
             log::warn!("compile worker spoke out of turn; replacing it");
-            return self.worker_lost();
+            return self.worker_lost(None);
         }
         let response = match message {
             WorkerMessage::Linked(blob) => match self.arena.place(&blob) {
@@ -295,7 +297,7 @@ impl Supervisor {
             WorkerMessage::Failed { message } => Response::Error { message },
             other => {
                 log::warn!("compile worker sent {other:?} mid-compile; replacing it");
-                return self.worker_lost();
+                return self.worker_lost(None);
             }
         };
         self.in_flight = None;
@@ -305,16 +307,18 @@ impl Supervisor {
 
     /// The worker died or misbehaved: reap it, fail the in-flight request, carry on with a
     /// new worker (forked on the next request that needs one).
-    fn worker_lost(&mut self) -> Result<(), SupervisorError> {
-        let Some(mut worker) = self.worker.take() else {
-            return Ok(());
+    fn worker_lost(&mut self, reason: Option<String>) -> Result<(), SupervisorError> {
+        let how = match self.worker.take() {
+            Some(mut worker) => {
+                let how = child::reap(&mut worker);
+                log::warn!("compile worker {} died: {how}", worker.pid);
+                how
+            }
+            None => "no worker was running".to_owned(),
         };
-        let how = child::reap(&mut worker);
-        log::warn!("compile worker {} died: {how}", worker.pid);
         if self.in_flight.take().is_some() {
-            self.answer(&Response::Error {
-                message: format!("compile worker died: {how}"),
-            })?;
+            let message = reason.unwrap_or_else(|| format!("compile worker died: {how}"));
+            self.answer(&Response::Error { message })?;
         }
         if let Err(message) = self.ensure_worker() {
             log::error!("restarting the compile worker: {message}");

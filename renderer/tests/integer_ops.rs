@@ -110,7 +110,8 @@ fn expected32(a: u32, b: u32) -> [Option<u32>; 32] {
         (b != 0).then(|| a / b),
         (b != 0).then(|| a % b),
         sdiv_defined.then(|| (sa / sb) as u32),
-        sdiv_defined.then(|| (sa % sb) as u32),
+        // glslang emits OpSMod for GLSL `%` on ints: the result takes the divisor's sign.
+        sdiv_defined.then(|| smod(i64::from(sa), i64::from(sb)) as u32),
         Some(sa.wrapping_abs() as u32),
         Some(sa.signum() as u32),
         Some(sa.min(sb) as u32),
@@ -146,7 +147,7 @@ const NAMES32: [&str; 32] = [
     "udiv",
     "umod",
     "sdiv",
-    "srem",
+    "smod",
     "abs",
     "sign",
     "min(int)",
@@ -206,7 +207,7 @@ fn expected_widths(a: u64, b: u64) -> [Option<u64>; 16] {
         if sb == -1 && sa == i64::MIN {
             None
         } else {
-            Some(if sb != 0 { (sa % sb) as u64 } else { 0 })
+            Some(if sb != 0 { smod(sa, sb) as u64 } else { 0 })
         },
         Some((sa >> (b & 63)) as u64),
         Some(a << (b & 63)),
@@ -293,4 +294,14 @@ fn int8_int16_int64_arithmetic_wraps_and_extends_like_rust() {
         failures.len(),
         failures[..failures.len().min(20)].join("\n")
     );
+}
+
+/// SPIR-V OpSMod: remainder with the sign of the divisor (what glslang emits for `%`).
+fn smod(a: i64, b: i64) -> i64 {
+    let r = a.wrapping_rem(b);
+    if r != 0 && (r ^ b) < 0 {
+        r.wrapping_add(b)
+    } else {
+        r
+    }
 }

@@ -110,10 +110,12 @@ fn out_of_bounds_loads_give_zero_and_stores_and_atomics_leave_canaries_intact() 
         } else {
             0
         });
-        expected.push(match si {
-            0 => 0x3000,
-            1 => 0x3001,
-            _ => 0, // past the provided bytes, or outside the block
+        // Robustness is per bound range, not per declared array (robustBufferAccess2): arr[i]
+        // is the word at byte 8 + 4i of the provided push constants, or 0 outside them.
+        let push_words = [idx.len() as u32, 0, 0x3000, 0x3001];
+        expected.push(match s.checked_add(2) {
+            Some(w) if (0..4).contains(&w) => push_words[w as usize],
+            _ => 0,
         });
         if in_range(s, LEN) {
             data[s as usize] = 0xA000_0000 | k as u32;
