@@ -70,7 +70,10 @@ impl ScalarType {
         }
     }
     pub fn is_int(self) -> bool {
-        matches!(self, ScalarType::I8 | ScalarType::I16 | ScalarType::I32 | ScalarType::I64)
+        matches!(
+            self,
+            ScalarType::I8 | ScalarType::I16 | ScalarType::I32 | ScalarType::I64
+        )
     }
     pub fn is_float(self) -> bool {
         matches!(self, ScalarType::F32)
@@ -362,7 +365,11 @@ pub enum SubgroupOp {
     /// Value of the operand in the lowest active lane.
     BroadcastFirst(ValueId),
     /// Reduce / scan over active lanes in lane order (exclusive scan of lane 0 = identity).
-    Scan { op: GroupOp, kind: ScanKind, value: ValueId },
+    Scan {
+        op: GroupOp,
+        kind: ScanKind,
+        value: ValueId,
+    },
 }
 
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
@@ -384,7 +391,12 @@ pub enum Op {
     Load(MemRef),
     /// Atomic read-modify-write on a 32- or 64-bit integer; returns the old value.
     /// `comparator` only for `CompareExchange`; `value` is ignored for `Load`.
-    Atomic { op: AtomicOp, mem: MemRef, value: ValueId, comparator: Option<ValueId> },
+    Atomic {
+        op: AtomicOp,
+        mem: MemRef,
+        value: ValueId,
+        comparator: Option<ValueId>,
+    },
     GetVar(VarId),
     Subgroup(SubgroupOp),
     /// Size in bytes of the range bound to buffer slot `Module::buffers[n]` (an `I64`,
@@ -396,22 +408,45 @@ pub enum Op {
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 pub enum Stmt {
     /// Define `id` (its type is `Module::value_types[id]`).
-    Def { id: ValueId, op: Op },
+    Def {
+        id: ValueId,
+        op: Op,
+    },
     /// Store `value` (of its own type) to memory.
-    Store { mem: MemRef, value: ValueId },
+    Store {
+        mem: MemRef,
+        value: ValueId,
+    },
     /// Atomic store (OpAtomicStore).
-    AtomicStore { mem: MemRef, value: ValueId },
+    AtomicStore {
+        mem: MemRef,
+        value: ValueId,
+    },
     /// Write a per-invocation register; value type must equal the var's type.
-    SetVar { var: VarId, value: ValueId },
-    If { cond: ValueId, then_body: Vec<Stmt>, else_body: Vec<Stmt> },
+    SetVar {
+        var: VarId,
+        value: ValueId,
+    },
+    If {
+        cond: ValueId,
+        then_body: Vec<Stmt>,
+        else_body: Vec<Stmt>,
+    },
     /// Runs `body`, then `continuing`, forever, until a `Break(label)`. `Continue(label)` in
     /// `body` skips to `continuing`. Values defined in `body` are visible in `continuing`
     /// only if `continuing` cannot be reached by `Continue` before the definition: front ends
     /// pass such values through vars.
-    Loop { label: LabelId, body: Vec<Stmt>, continuing: Vec<Stmt> },
+    Loop {
+        label: LabelId,
+        body: Vec<Stmt>,
+        continuing: Vec<Stmt>,
+    },
     /// Runs `body` once; `Break(label)` inside leaves it (lowering of OpSwitch and of
     /// selection constructs with early exits).
-    Breakable { label: LabelId, body: Vec<Stmt> },
+    Breakable {
+        label: LabelId,
+        body: Vec<Stmt>,
+    },
     Break(LabelId),
     Continue(LabelId),
     /// Ends the invocation.
@@ -465,7 +500,9 @@ impl Module {
     pub fn decode(bytes: &[u8]) -> Result<Module, DecodeError> {
         let module: Module = postcard::from_bytes(bytes)?;
         if module.version != IR_VERSION {
-            return Err(DecodeError::Version { found: module.version });
+            return Err(DecodeError::Version {
+                found: module.version,
+            });
         }
         Ok(module)
     }

@@ -23,7 +23,12 @@ void main() {{
     both(&src)
         .iter()
         .map(|m| {
-            let out = run_with(m, [groups, 1, 1], &[(0, 0, bytes_u32(input)), (0, 1, vec![0; input.len() * 4])], &[]);
+            let out = run_with(
+                m,
+                [groups, 1, 1],
+                &[(0, 0, bytes_u32(input)), (0, 1, vec![0; input.len() * 4])],
+                &[],
+            );
             u32s(&out[slot(m, 0, 1)])
         })
         .collect()
@@ -40,7 +45,11 @@ fn check(src_body: &str, reference: impl Fn(u32) -> u32) {
     let input = inputs();
     for (variant, got) in run_map(src_body, &input).into_iter().enumerate() {
         for (i, x) in input.iter().enumerate() {
-            assert_eq!(got[i], reference(*x), "variant {variant} (0 = plain, 1 = optimized), input {x}");
+            assert_eq!(
+                got[i],
+                reference(*x),
+                "variant {variant} (0 = plain, 1 = optimized), input {x}"
+            );
         }
     }
 }
@@ -57,7 +66,13 @@ fn for_loop_with_break_and_continue_matches_rust() {
             }
             return acc;
         }"#,
-        |x| (0..20u32).take_while(|k| *k != x).filter(|k| k & 1 == 0).map(|k| k * 3).sum(),
+        |x| {
+            (0..20u32)
+                .take_while(|k| *k != x)
+                .filter(|k| k & 1 == 0)
+                .map(|k| k * 3)
+                .sum()
+        },
     );
 }
 
@@ -116,7 +131,11 @@ fn while_and_do_while_loops_match_rust() {
             let mut steps = 0u32;
             let mut n = x.wrapping_add(1);
             while n != 1 && steps < 200 {
-                n = if n % 2 == 0 { n / 2 } else { n.wrapping_mul(3).wrapping_add(1) };
+                n = if n % 2 == 0 {
+                    n / 2
+                } else {
+                    n.wrapping_mul(3).wrapping_add(1)
+                };
                 steps += 1;
             }
             let mut d = 0u32;

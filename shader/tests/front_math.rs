@@ -48,7 +48,13 @@ fn close(got: f32, want: f32, tol: f32) -> bool {
     (got - want).abs() <= tol * (1.0 + want.abs())
 }
 
-fn check_float(body: &str, k: usize, inputs: [&[f32]; 3], tol: f32, reference: impl Fn(f32, f32, f32) -> Vec<f32>) {
+fn check_float(
+    body: &str,
+    k: usize,
+    inputs: [&[f32]; 3],
+    tol: f32,
+    reference: impl Fn(f32, f32, f32) -> Vec<f32>,
+) {
     let [a, b, c] = inputs;
     for (variant, got) in run_float(body, k, a, b, c).into_iter().enumerate() {
         for i in 0..a.len() {
@@ -76,7 +82,11 @@ fn floats(seed: u64, lo: f32, hi: f32) -> Vec<f32> {
 
 #[test]
 fn float_arithmetic_and_rounding_match_rust() {
-    let (a, b, c) = (floats(1, -20.0, 20.0), floats(2, 0.5, 9.0), floats(3, 0.0, 1.0));
+    let (a, b, c) = (
+        floats(1, -20.0, 20.0),
+        floats(2, 0.5, 9.0),
+        floats(3, 0.0, 1.0),
+    );
     check_float(
         r#"o[base+0] = x + y * z; o[base+1] = x / y; o[base+2] = mod(x, y); o[base+3] = fract(x);
            o[base+4] = floor(x); o[base+5] = ceil(x); o[base+6] = round(x * 0.5) ; o[base+7] = roundEven(x * 0.5);
@@ -100,7 +110,13 @@ fn float_arithmetic_and_rounding_match_rust() {
                 (x * 0.5).round_ties_even(),
                 x.trunc(),
                 x.abs(),
-                if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 },
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                },
                 x.min(y),
                 x.max(y),
                 clamp(x, -y, y),
@@ -117,7 +133,11 @@ fn float_arithmetic_and_rounding_match_rust() {
 
 #[test]
 fn transcendental_functions_match_rust_within_tolerance() {
-    let (a, b, c) = (floats(4, -0.9, 0.9), floats(5, 0.5, 3.0), floats(6, 1.5, 4.0));
+    let (a, b, c) = (
+        floats(4, -0.9, 0.9),
+        floats(5, 0.5, 3.0),
+        floats(6, 1.5, 4.0),
+    );
     check_float(
         r#"o[base+0] = sin(x); o[base+1] = cos(x); o[base+2] = tan(x); o[base+3] = asin(x);
            o[base+4] = acos(x); o[base+5] = atan(x); o[base+6] = atan(x, y); o[base+7] = sinh(x * 4.0);
@@ -159,7 +179,11 @@ fn transcendental_functions_match_rust_within_tolerance() {
 
 #[test]
 fn geometric_functions_match_rust() {
-    let (a, b, c) = (floats(7, -3.0, 3.0), floats(8, -3.0, 3.0), floats(9, 0.2, 0.9));
+    let (a, b, c) = (
+        floats(7, -3.0, 3.0),
+        floats(8, -3.0, 3.0),
+        floats(9, 0.2, 0.9),
+    );
     check_float(
         r#"vec3 p = vec3(x, y, z), q = vec3(y, z - x, 1.0);
            vec3 cr = cross(p, q); vec3 n = normalize(q); vec3 r = reflect(p, n); vec3 t = refract(normalize(p), n, z);
@@ -177,14 +201,26 @@ fn geometric_functions_match_rust() {
             let sub = |a: [f32; 3], b: [f32; 3]| [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
             let norm = |a: [f32; 3]| scale(a, 1.0 / dot(a, a).sqrt());
             let (p, q) = ([x, y, z], [y, z - x, 1.0]);
-            let cr = [p[1] * q[2] - p[2] * q[1], p[2] * q[0] - p[0] * q[2], p[0] * q[1] - p[1] * q[0]];
+            let cr = [
+                p[1] * q[2] - p[2] * q[1],
+                p[2] * q[0] - p[0] * q[2],
+                p[0] * q[1] - p[1] * q[0],
+            ];
             let n = norm(q);
             let r = sub(p, scale(n, 2.0 * dot(n, p)));
             let i = norm(p);
             let d = dot(n, i);
             let k = 1.0 - z * z * (1.0 - d * d);
-            let t = if k < 0.0 { [0.0; 3] } else { sub(scale(i, z), scale(n, z * d + k.sqrt())) };
-            let ff = if dot([1.0, -1.0, 0.5], q) < 0.0 { p } else { scale(p, -1.0) };
+            let t = if k < 0.0 {
+                [0.0; 3]
+            } else {
+                sub(scale(i, z), scale(n, z * d + k.sqrt()))
+            };
+            let ff = if dot([1.0, -1.0, 0.5], q) < 0.0 {
+                p
+            } else {
+                scale(p, -1.0)
+            };
             vec![
                 dot(p, p).sqrt(),
                 dot(sub(p, q), sub(p, q)).sqrt(),
@@ -209,7 +245,11 @@ fn geometric_functions_match_rust() {
 
 #[test]
 fn matrix_operations_match_rust() {
-    let (a, b, c) = (floats(10, -2.0, 2.0), floats(11, -2.0, 2.0), floats(12, -2.0, 2.0));
+    let (a, b, c) = (
+        floats(10, -2.0, 2.0),
+        floats(11, -2.0, 2.0),
+        floats(12, -2.0, 2.0),
+    );
     check_float(
         r#"mat3 m = mat3(x, y, z, y * z, 1.0, x - y, 0.5, z, -x);
            mat3x2 r = mat3x2(x, y, z, 1.0, -1.0, 2.0);
@@ -229,11 +269,18 @@ fn matrix_operations_match_rust() {
             let m = [[x, y, z], [y * z, 1.0, x - y], [0.5, z, -x]];
             let r = [[x, y], [z, 1.0], [-1.0, 2.0]];
             let v = [z, x, y];
-            let mv: Vec<f32> = (0..3).map(|row| (0..3).map(|col| m[col][row] * v[col]).sum()).collect();
-            let vm: Vec<f32> = (0..3).map(|col| (0..3).map(|row| v[row] * m[col][row]).sum()).collect();
+            let mv: Vec<f32> = (0..3)
+                .map(|row| (0..3).map(|col| m[col][row] * v[col]).sum())
+                .collect();
+            let vm: Vec<f32> = (0..3)
+                .map(|col| (0..3).map(|row| v[row] * m[col][row]).sum())
+                .collect();
             // (m * mᵀ)[col][row] = Σ_k m[k][row] · m[k][col]
-            let mm = |col: usize, row: usize| -> f32 { (0..3).map(|k| m[k][row] * m[k][col]).sum() };
-            let rv: Vec<f32> = (0..2).map(|row| (0..3).map(|col| r[col][row] * v[col]).sum()).collect();
+            let mm =
+                |col: usize, row: usize| -> f32 { (0..3).map(|k| m[k][row] * m[k][col]).sum() };
+            let rv: Vec<f32> = (0..2)
+                .map(|row| (0..3).map(|col| r[col][row] * v[col]).sum())
+                .collect();
             let op = |col: usize, row: usize| v[row] * [x, 2.0][col];
             vec![
                 mv[0],
@@ -258,7 +305,13 @@ fn matrix_operations_match_rust() {
 }
 
 /// `a`, `b` inputs (uint[N]) at bindings 0, 1; `o` (uint[N * K]) at binding 2.
-fn check_uint(body: &str, k: usize, a: &[u32], b: &[u32], reference: impl Fn(u32, u32) -> Vec<u32>) {
+fn check_uint(
+    body: &str,
+    k: usize,
+    a: &[u32],
+    b: &[u32],
+    reference: impl Fn(u32, u32) -> Vec<u32>,
+) {
     let src = format!(
         r#"#version 450
 layout(local_size_x = 4) in;
@@ -275,12 +328,22 @@ void main() {{
 "#
     );
     for (variant, m) in both(&src).iter().enumerate() {
-        let bufs = [(0, 0, bytes_u32(a)), (0, 1, bytes_u32(b)), (0, 2, vec![0; a.len() * k * 4])];
+        let bufs = [
+            (0, 0, bytes_u32(a)),
+            (0, 1, bytes_u32(b)),
+            (0, 2, vec![0; a.len() * k * 4]),
+        ];
         let out = run_with(m, [(a.len() / 4) as u32, 1, 1], &bufs, &[]);
         let got = u32s(&out[slot(m, 0, 2)]);
         for i in 0..a.len() {
             let want = reference(a[i], b[i]);
-            assert_eq!(&got[i * k..(i + 1) * k], &want[..], "variant {variant}, inputs {:#x} {:#x}", a[i], b[i]);
+            assert_eq!(
+                &got[i * k..(i + 1) * k],
+                &want[..],
+                "variant {variant}, inputs {:#x} {:#x}",
+                a[i],
+                b[i]
+            );
         }
     }
 }
@@ -314,8 +377,16 @@ fn integer_arithmetic_matches_rust_including_division_corner_cases() {
                 x.wrapping_mul(y),
                 x.checked_div(y).unwrap_or(0),
                 x.checked_rem(y).unwrap_or(0),
-                if sy == 0 { 0 } else { sx.wrapping_div(sy) as u32 },
-                if sy == 0 { 0 } else { sx.wrapping_rem(sy) as u32 },
+                if sy == 0 {
+                    0
+                } else {
+                    sx.wrapping_div(sy) as u32
+                },
+                if sy == 0 {
+                    0
+                } else {
+                    sx.wrapping_rem(sy) as u32
+                },
                 x << (y & 31),
                 x >> (y & 31),
                 (sx >> (y & 31)) as u32,
@@ -357,12 +428,26 @@ fn bit_manipulation_matches_rust() {
         |x, y| {
             let off = y % 32;
             let cnt = (y >> 8) % (33 - off);
-            let low = if cnt == 32 { u32::MAX } else { (1u32 << cnt) - 1 };
+            let low = if cnt == 32 {
+                u32::MAX
+            } else {
+                (1u32 << cnt) - 1
+            };
             let ux = (x >> off) & low;
-            let sxe = if cnt == 0 { 0 } else { ((x >> off) << (32 - cnt)) as i32 >> (32 - cnt) };
+            let sxe = if cnt == 0 {
+                0
+            } else {
+                ((x >> off) << (32 - cnt)) as i32 >> (32 - cnt)
+            };
             let mask = low << off;
             let ins = (x & !mask) | ((y.wrapping_mul(7) << off) & mask);
-            let msb = |v: u32| if v == 0 { u32::MAX } else { 31 - v.leading_zeros() };
+            let msb = |v: u32| {
+                if v == 0 {
+                    u32::MAX
+                } else {
+                    31 - v.leading_zeros()
+                }
+            };
             let smsb = |v: i32| msb(if v < 0 { !v as u32 } else { v as u32 });
             let wide = u64::from(x) * u64::from(y);
             let swide = i64::from(x as i32) * i64::from(y as i32);
@@ -390,7 +475,10 @@ fn bit_manipulation_matches_rust() {
 
 #[test]
 fn conversions_and_bit_casts_match_rust() {
-    let a: Vec<u32> = floats(40, -300.0, 300.0).iter().map(|f| f.to_bits()).collect();
+    let a: Vec<u32> = floats(40, -300.0, 300.0)
+        .iter()
+        .map(|f| f.to_bits())
+        .collect();
     let b = uints(41);
     check_uint(
         r#"float fx = uintBitsToFloat(x);
@@ -439,7 +527,9 @@ fn packing_functions_match_their_definitions() {
             let unorm = |f: f32, s: f32| (f.clamp(0.0, 1.0) * s).round() as u32;
             let snorm = |f: f32, s: f32| (f.clamp(-1.0, 1.0) * s).round() as i32 as u32;
             let pack = |vals: &[u32], bits: u32| {
-                vals.iter().enumerate().fold(0u32, |acc, (i, v)| acc | ((v & ((1 << bits) - 1)) << (i as u32 * bits)))
+                vals.iter().enumerate().fold(0u32, |acc, (i, v)| {
+                    acc | ((v & ((1 << bits) - 1)) << (i as u32 * bits))
+                })
             };
             let packed_half = half(v[0]) | (half(v[1]) << 16);
             let byte = |p: u32, i: u32| (p >> (8 * i)) & 0xff;
@@ -455,7 +545,9 @@ fn packing_functions_match_their_definitions() {
                 (byte(x, 2) as f32 / 255.0).to_bits(),
                 (sbyte(x, 3) / 127.0).max(-1.0).to_bits(),
                 (((y >> 16) & 0xffff) as f32 / 65535.0).to_bits(),
-                ((y & 0xffff) as u16 as i16 as f32 / 32767.0).max(-1.0).to_bits(),
+                ((y & 0xffff) as u16 as i16 as f32 / 32767.0)
+                    .max(-1.0)
+                    .to_bits(),
             ]
         },
     );
@@ -481,7 +573,9 @@ fn vectors_with_dynamic_indices_and_swizzles_match_rust() {
             let s = [v[3], v[2], v[1]];
             vec![
                 first,
-                v[0].wrapping_add(v[1].wrapping_mul(3)).wrapping_add(v[2].wrapping_mul(5)).wrapping_add(v[3].wrapping_mul(7)),
+                v[0].wrapping_add(v[1].wrapping_mul(3))
+                    .wrapping_add(v[2].wrapping_mul(5))
+                    .wrapping_add(v[3].wrapping_mul(7)),
                 s[0].wrapping_mul(11).wrapping_add(s[2]),
                 u32::from(v[0] == 99 || v[1] == 99),
                 u32::from(v[0] < u32::MAX && v[1] < u32::MAX),
@@ -504,12 +598,20 @@ fn local_arrays_indexed_dynamically_live_in_private_memory() {
         let mut q = [[0u32; 2]; 2];
         q[(x % 2) as usize] = [x, y];
         q[((x.wrapping_add(1)) % 2) as usize] = [3, 3];
-        vec![t[(x % 8) as usize], t[((y.wrapping_add(3)) % 8) as usize], u32::from(x > y), q[0][0].wrapping_add(q[1][1])]
+        vec![
+            t[(x % 8) as usize],
+            t[((y.wrapping_add(3)) % 8) as usize],
+            u32::from(x > y),
+            q[0][0].wrapping_add(q[1][1]),
+        ]
     });
     let src = format!(
         "#version 450\nlayout(local_size_x = 1) in;\nlayout(set=0,binding=0) buffer O {{ uint o[]; }};\nvoid main() {{ uint x = o[0], y = o[1]; uint base = 0; uint a[2]; uint b[2];\n{} }}",
         "uint t[8]; for (uint k = 0; k < 8u; k++) t[k] = x * k + y; o[2] = t[y % 8u];"
     );
     let m = lower(&glsl(&src));
-    assert!(m.private_memory_size >= 32, "dynamically indexed array gets private memory");
+    assert!(
+        m.private_memory_size >= 32,
+        "dynamically indexed array gets private memory"
+    );
 }

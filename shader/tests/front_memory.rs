@@ -8,7 +8,9 @@ use shader::ir::{BufferKind, Stmt};
 
 /// A buffer where the 32-bit word at byte offset `o` holds the bits of `o as f32`.
 fn offset_pattern(len: usize) -> Vec<u8> {
-    (0..len / 4).flat_map(|w| ((w * 4) as f32).to_bits().to_le_bytes()).collect()
+    (0..len / 4)
+        .flat_map(|w| ((w * 4) as f32).to_bits().to_le_bytes())
+        .collect()
 }
 
 #[test]
@@ -50,7 +52,12 @@ void main() {
     want.extend([128.0, 144.0, 160.0, 180.0]);
     for m in both(src) {
         assert_eq!(m.buffers[slot(&m, 0, 0)].kind, BufferKind::Uniform);
-        let out = run_with(&m, [1, 1, 1], &[(0, 0, offset_pattern(192)), (0, 1, vec![0; 256])], &[]);
+        let out = run_with(
+            &m,
+            [1, 1, 1],
+            &[(0, 0, offset_pattern(192)), (0, 1, vec![0; 256])],
+            &[],
+        );
         let got = u32s(&out[slot(&m, 0, 1)]);
         let want_bits: Vec<u32> = want.iter().map(|f| f.to_bits()).collect();
         assert_eq!(&got[..want_bits.len()], &want_bits[..]);
@@ -77,7 +84,12 @@ void main() {
 }
 "#;
     for m in both(src) {
-        let out = run_with(&m, [1, 1, 1], &[(0, 0, vec![0; 16 + 4 * 32 + 8]), (0, 1, vec![0; 48])], &[]);
+        let out = run_with(
+            &m,
+            [1, 1, 1],
+            &[(0, 0, vec![0; 16 + 4 * 32 + 8]), (0, 1, vec![0; 48])],
+            &[],
+        );
         let s = u32s(&out[slot(&m, 0, 0)]);
         // (16 + 4 * 32 + 8 - 16) / 32 = 4 elements (the trailing 8 bytes are a partial element).
         assert_eq!(s[0], 4, "ps.length()");
@@ -143,12 +155,20 @@ void main() {
     for m in both(src) {
         assert!(m.workgroup_memory_size >= 16 * 4 * 2);
         assert!(count(&m.body, &|s| matches!(s, Stmt::Barrier)) >= 2);
-        let out = run_with(&m, [3, 1, 1], &[(0, 0, bytes_f32(&data)), (0, 1, vec![0; 24])], &[]);
+        let out = run_with(
+            &m,
+            [3, 1, 1],
+            &[(0, 0, bytes_f32(&data)), (0, 1, vec![0; 24])],
+            &[],
+        );
         let r = f32s(&out[slot(&m, 0, 1)]);
         for g in 0..3 {
             let chunk = &data[g * 16..(g + 1) * 16];
             assert_eq!(r[g * 2], chunk.iter().sum::<f32>());
-            assert_eq!(r[g * 2 + 1], chunk.iter().filter(|v| **v > 10.0).count() as f32);
+            assert_eq!(
+                r[g * 2 + 1],
+                chunk.iter().filter(|v| **v > 10.0).count() as f32
+            );
         }
     }
 }
@@ -206,7 +226,11 @@ layout(set = 0, binding = 0) readonly buffer In { uint x; };
 void main() { arrs[2].v[0] = x + 1u; arrs[0].v[1] = x + 2u; }
 "#;
     for m in both(src) {
-        let mut elems: Vec<(u32, u32, u32)> = m.buffers.iter().map(|b| (b.set, b.binding, b.array_index)).collect();
+        let mut elems: Vec<(u32, u32, u32)> = m
+            .buffers
+            .iter()
+            .map(|b| (b.set, b.binding, b.array_index))
+            .collect();
         elems.sort_unstable();
         assert_eq!(elems, vec![(0, 0, 0), (1, 3, 0), (1, 3, 2)]);
         let ro = m.buffers.iter().find(|b| b.set == 0).map(|b| b.read_only);
@@ -214,8 +238,16 @@ void main() { arrs[2].v[0] = x + 1u; arrs[0].v[1] = x + 2u; }
         let mut slots: Vec<Vec<u8>> = vec![vec![0; 8]; m.buffers.len()];
         slots[slot(&m, 0, 0)] = bytes_u32(&[40]);
         common::interp::dispatch(&m, [1, 1, 1], &mut slots, &[]);
-        let i2 = m.buffers.iter().position(|b| b.set == 1 && b.array_index == 2).unwrap();
-        let i0 = m.buffers.iter().position(|b| b.set == 1 && b.array_index == 0).unwrap();
+        let i2 = m
+            .buffers
+            .iter()
+            .position(|b| b.set == 1 && b.array_index == 2)
+            .unwrap();
+        let i0 = m
+            .buffers
+            .iter()
+            .position(|b| b.set == 1 && b.array_index == 0)
+            .unwrap();
         assert_eq!(u32s(&slots[i2]), vec![41, 0]);
         assert_eq!(u32s(&slots[i0]), vec![0, 42]);
     }
@@ -247,13 +279,19 @@ void main() {
             bytes.extend(v.to_le_bytes());
         }
         let out = run_with(&m, [1, 1, 1], &[(0, 0, bytes)], &[]);
-        let w: Vec<u64> = out[slot(&m, 0, 0)].chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect();
+        let w: Vec<u64> = out[slot(&m, 0, 0)]
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
         assert_eq!(w[2], a.wrapping_mul(b).wrapping_add(a >> 7));
         assert_eq!(w[3], ((a as i64) / ((b | 1) as i64)) as u64);
         assert_eq!(w[4], a % (b | 1));
         assert_eq!(w[5], (a >> 32) | (a << 32));
         assert_eq!(w[6], 0x0123_4567_89ab_cdef);
-        assert_eq!(w[7], u64::from(b as u32).wrapping_add(a as u32 as i32 as i64 as u64));
+        assert_eq!(
+            w[7],
+            u64::from(b as u32).wrapping_add(a as u32 as i32 as i64 as u64)
+        );
         assert_eq!(w[8], a << (b & 63));
         assert_eq!(w[9], 10u64.wrapping_add(a));
     }
@@ -330,7 +368,19 @@ void main() {
                 let i = (gx + 4 * gy) as usize;
                 let (lx, ly) = (gx % 2, gy % 3);
                 // The interpreter's subgroups are one lane wide.
-                assert_eq!(&o[i * 8..i * 8 + 8], &[lx + 2 * ly, gx / 2 + 10 * (gy / 3), 202, 23, 1, 1 | (1 << 16), 600, 1]);
+                assert_eq!(
+                    &o[i * 8..i * 8 + 8],
+                    &[
+                        lx + 2 * ly,
+                        gx / 2 + 10 * (gy / 3),
+                        202,
+                        23,
+                        1,
+                        1 | (1 << 16),
+                        600,
+                        1
+                    ]
+                );
             }
         }
     }

@@ -18,7 +18,12 @@ void main() {
         let ys: Vec<f32> = (0..10).map(|i| 100.0 + i as f32).collect();
         let mut push = bytes_f32(&[2.5]);
         push.extend(bytes_u32(&[9]));
-        let out = run_with(&m, [3, 1, 1], &[(0, 0, bytes_f32(&xs)), (0, 1, bytes_f32(&ys))], &push);
+        let out = run_with(
+            &m,
+            [3, 1, 1],
+            &[(0, 0, bytes_f32(&xs)), (0, 1, bytes_f32(&ys))],
+            &push,
+        );
         let got = f32s(&out[slot(&m, 0, 1)]);
         for i in 0..10 {
             let want = if i < 9 { 2.5 * xs[i] + ys[i] } else { ys[i] };

@@ -69,7 +69,9 @@ impl Builder {
 
     pub fn check_limits(&self) -> Result<()> {
         if self.value_types.len() > MAX_VALUES {
-            return Err(FrontError::Limit(format!("more than {MAX_VALUES} IR values")));
+            return Err(FrontError::Limit(format!(
+                "more than {MAX_VALUES} IR values"
+            )));
         }
         Ok(())
     }
@@ -107,7 +109,10 @@ impl Builder {
             return *v;
         }
         let id = self.value(ty);
-        self.prologue.push(Stmt::Def { id, op: Op::Const(Const(bits)) });
+        self.prologue.push(Stmt::Def {
+            id,
+            op: Op::Const(Const(bits)),
+        });
         self.consts.insert((ty, bits), id);
         id
     }
@@ -129,7 +134,10 @@ impl Builder {
             | Builtin::NumSubgroups => ScalarType::I32,
         };
         let id = self.value(ty);
-        self.prologue.push(Stmt::Def { id, op: Op::Builtin(b) });
+        self.prologue.push(Stmt::Def {
+            id,
+            op: Op::Builtin(b),
+        });
         self.builtins.insert(b, id);
         id
     }
@@ -138,7 +146,10 @@ impl Builder {
 
     /// The record for a SPIR-V value defined now.
     pub fn rec(&mut self) -> DefRec {
-        let r = DefRec { scope: *self.stack.last().unwrap_or(&0), seq: self.seq };
+        let r = DefRec {
+            scope: *self.stack.last().unwrap_or(&0),
+            seq: self.seq,
+        };
         self.seq += 1;
         r
     }
@@ -169,7 +180,9 @@ impl Builder {
     /// Starts a nested statement list; returns what `leave` needs to restore.
     pub fn enter(&mut self) -> Result<(Vec<Stmt>, u32)> {
         if self.stack.len() >= MAX_DEPTH {
-            return Err(FrontError::Limit(format!("control flow nested deeper than {MAX_DEPTH}")));
+            return Err(FrontError::Limit(format!(
+                "control flow nested deeper than {MAX_DEPTH}"
+            )));
         }
         let s = self.open.len() as u32;
         self.open.push(true);

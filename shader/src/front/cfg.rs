@@ -29,8 +29,16 @@ pub(crate) enum Construct {
         cutoff: Option<u64>,
         in_continuing: bool,
     },
-    Select { merge: Id, label: LabelId, used: bool },
-    Switch { merge: Id, label: LabelId, targets: Vec<Id> },
+    Select {
+        merge: Id,
+        label: LabelId,
+        used: bool,
+    },
+    Switch {
+        merge: Id,
+        label: LabelId,
+        targets: Vec<Id>,
+    },
 }
 
 enum Jump {
@@ -83,7 +91,9 @@ impl Lower<'_> {
             }
             let func = self.frame()?.func;
             let Some(block) = func.blocks.get(&cur) else {
-                return malformed(format!("branch to %{cur}, which is not a block of this function"));
+                return malformed(format!(
+                    "branch to %{cur}, which is not a block of this function"
+                ));
             };
             let after = match block.merge {
                 Merge::Loop { merge, cont } if !in_header => {
@@ -137,7 +147,10 @@ impl Lower<'_> {
                             m
                         }
                         Op::Kill | Op::TerminateInvocation => {
-                            return Err(FrontError::UnsupportedOpcode(format!("{:?} (in compute)", term.class.opcode)))
+                            return Err(FrontError::UnsupportedOpcode(format!(
+                                "{:?} (in compute)",
+                                term.class.opcode
+                            )))
                         }
                         other => return Err(FrontError::UnsupportedOpcode(format!("{other:?}"))),
                     }
@@ -167,13 +180,22 @@ impl Lower<'_> {
         let seq = self.b.seq();
         for c in self.frame()?.constructs.iter_mut().rev() {
             match c {
-                Construct::Loop { merge, cont, header, label, cutoff, in_continuing } => {
+                Construct::Loop {
+                    merge,
+                    cont,
+                    header,
+                    label,
+                    cutoff,
+                    in_continuing,
+                } => {
                     if target == *merge {
                         return Ok(Jump::Break(*label));
                     }
                     if target == *cont || target == *header {
                         if *in_continuing {
-                            return unstructured("branch to a loop's continue target from its continue construct");
+                            return unstructured(
+                                "branch to a loop's continue target from its continue construct",
+                            );
                         }
                         cutoff.get_or_insert(seq);
                         return Ok(Jump::Continue(*label));
@@ -183,9 +205,13 @@ impl Lower<'_> {
                     *used = true;
                     return Ok(Jump::Break(*label));
                 }
-                Construct::Switch { merge, label, .. } if target == *merge => return Ok(Jump::Break(*label)),
+                Construct::Switch { merge, label, .. } if target == *merge => {
+                    return Ok(Jump::Break(*label))
+                }
                 Construct::Switch { targets, .. } if targets.contains(&target) => {
-                    return unstructured(format!("branch into switch case %{target} from other than the case before it"));
+                    return unstructured(format!(
+                        "branch into switch case %{target} from other than the case before it"
+                    ));
                 }
                 _ => {}
             }
@@ -211,7 +237,11 @@ impl Lower<'_> {
         let mut continuing = Vec::new();
         if cont != header {
             let cut = match self.frame()?.constructs.last_mut() {
-                Some(Construct::Loop { cutoff, in_continuing, .. }) => {
+                Some(Construct::Loop {
+                    cutoff,
+                    in_continuing,
+                    ..
+                }) => {
                     *in_continuing = true;
                     cutoff.unwrap_or(u64::MAX)
                 }
@@ -225,14 +255,24 @@ impl Lower<'_> {
             r?;
         }
         self.frame()?.constructs.pop();
-        self.b.push(Stmt::Loop { label, body, continuing });
+        self.b.push(Stmt::Loop {
+            label,
+            body,
+            continuing,
+        });
         Ok(())
     }
 
     /// One arm of an `If`: the edge's phi writes, then (`whole`) the arm's blocks up to
     /// `stop`. Without `whole` (an unstructured conditional branch) a target that continues
     /// in this region is returned instead, to be emitted after the `If`.
-    fn arm(&mut self, from: Id, target: Id, stop: Option<Id>, whole: bool) -> Result<(Vec<Stmt>, Option<Id>)> {
+    fn arm(
+        &mut self,
+        from: Id,
+        target: Id,
+        stop: Option<Id>,
+        whole: bool,
+    ) -> Result<(Vec<Stmt>, Option<Id>)> {
         let saved = self.b.enter()?;
         let r = (|| {
             self.edge(from, target)?;
@@ -257,16 +297,27 @@ impl Lower<'_> {
     fn emit_if(&mut self, from: Id, c: Id, t: Id, f: Id, merge: Id) -> Result<()> {
         let cond = self.condition(c)?;
         let label = self.b.label();
-        self.frame()?.constructs.push(Construct::Select { merge, label, used: false });
+        self.frame()?.constructs.push(Construct::Select {
+            merge,
+            label,
+            used: false,
+        });
         let (then_body, _) = self.arm(from, t, Some(merge), true)?;
         let (else_body, _) = self.arm(from, f, Some(merge), true)?;
         let used = match self.frame()?.constructs.pop() {
             Some(Construct::Select { used, .. }) => used,
             _ => return malformed("construct stack out of order"),
         };
-        let stmt = Stmt::If { cond, then_body, else_body };
+        let stmt = Stmt::If {
+            cond,
+            then_body,
+            else_body,
+        };
         if used {
-            self.b.push(Stmt::Breakable { label, body: vec![stmt] });
+            self.b.push(Stmt::Breakable {
+                label,
+                body: vec![stmt],
+            });
         } else {
             self.b.push(stmt);
         }
@@ -275,7 +326,14 @@ impl Lower<'_> {
 
     /// A conditional branch without a selection merge: at most one side may continue in this
     /// region, the other must leave it (break, continue, or reach the region's end).
-    fn branch_conditional(&mut self, from: Id, c: Id, t: Id, f: Id, stop: Option<Id>) -> Result<Option<Id>> {
+    fn branch_conditional(
+        &mut self,
+        from: Id,
+        c: Id,
+        t: Id,
+        f: Id,
+        stop: Option<Id>,
+    ) -> Result<Option<Id>> {
         if t == f {
             self.edge(from, t)?;
             return match self.resolve(t, stop)? {
@@ -286,14 +344,26 @@ impl Lower<'_> {
         let cond = self.condition(c)?;
         let (t_goto, f_goto) = (self.continues_here(t, stop)?, self.continues_here(f, stop)?);
         if t_goto && f_goto {
-            return unstructured(format!("conditional branch in %{from} without OpSelectionMerge"));
+            return unstructured(format!(
+                "conditional branch in %{from} without OpSelectionMerge"
+            ));
         }
         // When one side continues in this region, the other must jump out explicitly even
         // if it goes to the region's own end.
-        let stop_for = |goto: bool| if (t_goto || f_goto) && !goto { None } else { stop };
+        let stop_for = |goto: bool| {
+            if (t_goto || f_goto) && !goto {
+                None
+            } else {
+                stop
+            }
+        };
         let (then_body, tn) = self.arm(from, t, stop_for(t_goto), false)?;
         let (else_body, fn_) = self.arm(from, f, stop_for(f_goto), false)?;
-        self.b.push(Stmt::If { cond, then_body, else_body });
+        self.b.push(Stmt::If {
+            cond,
+            then_body,
+            else_body,
+        });
         Ok(tn.or(fn_))
     }
 
@@ -306,9 +376,16 @@ impl Lower<'_> {
             return malformed("branch outside a function");
         };
         Ok(!frame.constructs.iter().any(|c| match c {
-            Construct::Loop { merge, cont, header, .. } => [*merge, *cont, *header].contains(&target),
+            Construct::Loop {
+                merge,
+                cont,
+                header,
+                ..
+            } => [*merge, *cont, *header].contains(&target),
             Construct::Select { merge, .. } => *merge == target,
-            Construct::Switch { merge, targets, .. } => *merge == target || targets.contains(&target),
+            Construct::Switch { merge, targets, .. } => {
+                *merge == target || targets.contains(&target)
+            }
         }))
     }
 
@@ -333,7 +410,9 @@ impl Lower<'_> {
         }
         let func = self.frame()?.func;
         let order = |id: &Id| func.blocks.get(id).map(|b| b.order);
-        let mut edges: Vec<Id> = std::iter::once(default).chain(cases.iter().map(|c| c.1)).collect();
+        let mut edges: Vec<Id> = std::iter::once(default)
+            .chain(cases.iter().map(|c| c.1))
+            .collect();
         edges.sort_by_key(order);
         edges.dedup();
         for t in &edges {
@@ -346,7 +425,11 @@ impl Lower<'_> {
         let targets = self.fallthrough_order(targets, merge)?;
 
         let label = self.b.label();
-        self.frame()?.constructs.push(Construct::Switch { merge, label, targets: targets.clone() });
+        self.frame()?.constructs.push(Construct::Switch {
+            merge,
+            label,
+            targets: targets.clone(),
+        });
         let saved = self.b.enter()?;
         let r = self.switch_cases(from, sel, default, &cases, &targets, &edges, merge);
         let body = self.b.leave(saved, false);
@@ -367,7 +450,12 @@ impl Lower<'_> {
         stops.insert(merge);
         for c in &frame.constructs {
             match c {
-                Construct::Loop { header, merge, cont, .. } => stops.extend([*header, *merge, *cont]),
+                Construct::Loop {
+                    header,
+                    merge,
+                    cont,
+                    ..
+                } => stops.extend([*header, *merge, *cont]),
                 Construct::Select { merge, .. } => {
                     stops.insert(*merge);
                 }
@@ -382,11 +470,15 @@ impl Lower<'_> {
             let mut seen = std::collections::HashSet::from([*t]);
             let mut work = vec![*t];
             while let Some(b) = work.pop() {
-                let Some(block) = frame.func.blocks.get(&b) else { continue };
+                let Some(block) = frame.func.blocks.get(&b) else {
+                    continue;
+                };
                 for succ in successors(block) {
                     if succ != *t && targets.contains(&succ) {
                         if next.insert(*t, succ).is_some_and(|prev| prev != succ) {
-                            return unstructured(format!("switch case %{t} falls through to two cases"));
+                            return unstructured(format!(
+                                "switch case %{t} falls through to two cases"
+                            ));
                         }
                     } else if !stops.contains(&succ) && seen.insert(succ) {
                         work.push(succ);
@@ -431,7 +523,10 @@ impl Lower<'_> {
         let st = self.b.ty(sel);
         let active: VarId = self.b.var(ScalarType::Bool);
         let no = self.ki(ScalarType::Bool, 0);
-        self.b.push(Stmt::SetVar { var: active, value: no });
+        self.b.push(Stmt::SetVar {
+            var: active,
+            value: no,
+        });
         let mut matches = Vec::with_capacity(cases.len());
         for (lit, t) in cases {
             let k = self.ki(st, *lit);
@@ -454,13 +549,20 @@ impl Lower<'_> {
             }
             let prev = self.b.def(ScalarType::Bool, IrOp::GetVar(active));
             let now = self.bin(BinOp::Or, prev, matched);
-            self.b.push(Stmt::SetVar { var: active, value: now });
+            self.b.push(Stmt::SetVar {
+                var: active,
+                value: now,
+            });
             let stop = targets.get(i + 1).copied().unwrap_or(merge);
             let saved = self.b.enter()?;
             let r = self.region(*t, Some(stop), false);
             let body = self.b.leave(saved, false);
             r?;
-            self.b.push(Stmt::If { cond: now, then_body: body, else_body: Vec::new() });
+            self.b.push(Stmt::If {
+                cond: now,
+                then_body: body,
+                else_body: Vec::new(),
+            });
         }
         Ok(())
     }
@@ -470,9 +572,17 @@ impl Lower<'_> {
             return Ok(v.clone());
         }
         if let Type::Pointer { .. } = self.m.types.get(ty)? {
-            return Err(FrontError::Unsupported("OpPhi of pointers (variable pointers)".into()));
+            return Err(FrontError::Unsupported(
+                "OpPhi of pointers (variable pointers)".into(),
+            ));
         }
-        let vars: Vec<VarId> = self.m.types.leaves(ty)?.into_iter().map(|t| self.b.var(t)).collect();
+        let vars: Vec<VarId> = self
+            .m
+            .types
+            .leaves(ty)?
+            .into_iter()
+            .map(|t| self.b.var(t))
+            .collect();
         self.phi_vars.insert(phi, vars.clone());
         Ok(vars)
     }
@@ -480,11 +590,16 @@ impl Lower<'_> {
     /// Reads the phis of `block` at its top.
     fn phis_in(&mut self, block: Id) -> Result<()> {
         let func = self.frame()?.func;
-        let Some(b) = func.blocks.get(&block) else { return Ok(()) };
+        let Some(b) = func.blocks.get(&block) else {
+            return Ok(());
+        };
         for phi in &b.phis {
             let (id, ty) = (result_id(phi)?, result_type(phi)?);
             let vars = self.phi_vars_of(id, ty)?;
-            let leaves = vars.iter().map(|v| self.b.def(self.b.var_types[v.0 as usize], IrOp::GetVar(*v))).collect();
+            let leaves = vars
+                .iter()
+                .map(|v| self.b.def(self.b.var_types[v.0 as usize], IrOp::GetVar(*v)))
+                .collect();
             self.bind(id, Value::Data { ty, leaves })?;
         }
         Ok(())
@@ -495,7 +610,9 @@ impl Lower<'_> {
     fn edge(&mut self, from: Id, to: Id) -> Result<()> {
         let func = self.frame()?.func;
         let Some(b) = func.blocks.get(&to) else {
-            return malformed(format!("branch to %{to}, which is not a block of this function"));
+            return malformed(format!(
+                "branch to %{to}, which is not a block of this function"
+            ));
         };
         let mut writes = Vec::new();
         for phi in &b.phis {
@@ -517,7 +634,9 @@ impl Lower<'_> {
             } else {
                 // Only an unreachable predecessor can name a value we never emitted; any
                 // value will do on an edge that is never taken.
-                vars.iter().map(|var| self.b.def(self.b.var_types[var.0 as usize], IrOp::Undef)).collect()
+                vars.iter()
+                    .map(|var| self.b.def(self.b.var_types[var.0 as usize], IrOp::Undef))
+                    .collect()
             };
             if leaves.len() != vars.len() {
                 return malformed(format!("OpPhi %{id} incoming value of the wrong type"));
@@ -534,7 +653,9 @@ impl Lower<'_> {
     }
 
     fn is_known(&self, id: Id) -> bool {
-        self.frames.last().is_some_and(|f| f.values.contains_key(&id))
+        self.frames
+            .last()
+            .is_some_and(|f| f.values.contains_key(&id))
             || self.m.consts.contains_key(&id)
             || self.m.globals.contains_key(&id)
     }

@@ -42,7 +42,11 @@ pub(crate) fn f32_to_f16_bits(x: u32) -> u16 {
     let exp = ((x >> 23) & 0xff) as i32;
     let mant = x & 0x7f_ffff;
     if exp == 0xff {
-        let nan = if mant != 0 { 0x200 | (mant >> 13) as u16 } else { 0 };
+        let nan = if mant != 0 {
+            0x200 | (mant >> 13) as u16
+        } else {
+            0
+        };
         return sign | 0x7c00 | nan;
     }
     let e = exp - 127 + 15;
@@ -178,13 +182,18 @@ pub(crate) fn fold_spec_op(
 ) -> Result<ConstVal> {
     let get = |i: usize| -> Result<&ConstVal> {
         let id = id_operand(operands, i)?;
-        consts
-            .get(&id)
-            .ok_or_else(|| FrontError::Malformed(format!("OpSpecConstantOp operand %{id} is not a constant")))
+        consts.get(&id).ok_or_else(|| {
+            FrontError::Malformed(format!("OpSpecConstantOp operand %{id} is not a constant"))
+        })
     };
     let leaves = types.leaves(ty)?;
     let bits: Vec<u64> = match op {
-        Op::SConvert | Op::UConvert | Op::FConvert | Op::SNegate | Op::Not | Op::LogicalNot
+        Op::SConvert
+        | Op::UConvert
+        | Op::FConvert
+        | Op::SNegate
+        | Op::Not
+        | Op::LogicalNot
         | Op::QuantizeToF16 => {
             let a = get(0)?;
             let src = types.leaves(a.ty)?;
@@ -201,7 +210,11 @@ pub(crate) fn fold_spec_op(
                     Op::Not => !v,
                     Op::LogicalNot => v ^ 1,
                     Op::QuantizeToF16 => u64::from(f16_bits_to_f32(f32_to_f16_bits(v as u32))),
-                    _ => return Err(FrontError::Unsupported(format!("OpSpecConstantOp Op{op:?} on these types"))),
+                    _ => {
+                        return Err(FrontError::Unsupported(format!(
+                            "OpSpecConstantOp Op{op:?} on these types"
+                        )))
+                    }
                 };
                 out.push(mask(d, r));
             }
@@ -214,8 +227,16 @@ pub(crate) fn fold_spec_op(
             }
             (0..leaves.len())
                 .map(|i| {
-                    let cond = if c.bits.len() == 1 { c.bits[0] } else { *c.bits.get(i).unwrap_or(&0) };
-                    if cond != 0 { a.bits[i] } else { b.bits[i] }
+                    let cond = if c.bits.len() == 1 {
+                        c.bits[0]
+                    } else {
+                        *c.bits.get(i).unwrap_or(&0)
+                    };
+                    if cond != 0 {
+                        a.bits[i]
+                    } else {
+                        b.bits[i]
+                    }
                 })
                 .collect()
         }
@@ -240,7 +261,9 @@ pub(crate) fn fold_spec_op(
         }
         Op::CompositeExtract => {
             let a = get(0)?;
-            let idx: Vec<u32> = (1..operands.len()).map(|i| literal_operand(operands, i)).collect::<Result<_>>()?;
+            let idx: Vec<u32> = (1..operands.len())
+                .map(|i| literal_operand(operands, i))
+                .collect::<Result<_>>()?;
             let (_, first) = types.path(a.ty, &idx)?;
             match a.bits.get(first..first + leaves.len()) {
                 Some(s) => s.to_vec(),
@@ -249,7 +272,9 @@ pub(crate) fn fold_spec_op(
         }
         Op::CompositeInsert => {
             let (obj, comp) = (get(0)?, get(1)?);
-            let idx: Vec<u32> = (2..operands.len()).map(|i| literal_operand(operands, i)).collect::<Result<_>>()?;
+            let idx: Vec<u32> = (2..operands.len())
+                .map(|i| literal_operand(operands, i))
+                .collect::<Result<_>>()?;
             let (_, first) = types.path(comp.ty, &idx)?;
             let mut out = comp.bits.clone();
             match out.get_mut(first..first + obj.bits.len()) {
@@ -268,11 +293,19 @@ pub(crate) fn fold_spec_op(
             for i in 0..leaves.len() {
                 let st = src[i];
                 if !(st.is_int() || st == ScalarType::Bool) {
-                    return Err(FrontError::Unsupported(format!("OpSpecConstantOp Op{op:?} on floats")));
+                    return Err(FrontError::Unsupported(format!(
+                        "OpSpecConstantOp Op{op:?} on floats"
+                    )));
                 }
-                let bv = if is_compare(op) { b.bits[i] } else { mask(st, b.bits[i]) };
+                let bv = if is_compare(op) {
+                    b.bits[i]
+                } else {
+                    mask(st, b.bits[i])
+                };
                 let Some(r) = fold_binary(op, st, a.bits[i], bv) else {
-                    return Err(FrontError::Unsupported(format!("OpSpecConstantOp with Op{op:?}")));
+                    return Err(FrontError::Unsupported(format!(
+                        "OpSpecConstantOp with Op{op:?}"
+                    )));
                 };
                 out.push(mask(leaves[i], r));
             }
@@ -280,14 +313,19 @@ pub(crate) fn fold_spec_op(
         }
     };
     if bits.len() != leaves.len() {
-        return malformed(format!("OpSpecConstantOp Op{op:?}: result shape does not match its type"));
+        return malformed(format!(
+            "OpSpecConstantOp Op{op:?}: result shape does not match its type"
+        ));
     }
     Ok(ConstVal { ty, bits })
 }
 
 /// The all-zero constant of a type (OpConstantNull).
 pub(crate) fn null(types: &Types, ty: Id) -> Result<ConstVal> {
-    Ok(ConstVal { ty, bits: vec![0; types.leaf_count(ty)?] })
+    Ok(ConstVal {
+        ty,
+        bits: vec![0; types.leaf_count(ty)?],
+    })
 }
 
 /// Reads a literal of scalar type `ty` from a constant instruction's operand.

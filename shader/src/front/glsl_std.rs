@@ -17,11 +17,17 @@ impl Lower<'_> {
             return malformed("OpExtInst without an instruction number");
         };
         let Some(g) = GLOp::from_u32(*n) else {
-            return Err(FrontError::UnsupportedGlslInstruction(format!("number {n}")));
+            return Err(FrontError::UnsupportedGlslInstruction(format!(
+                "number {n}"
+            )));
         };
-        let args = (2..inst.operands.len()).map(|i| id_at(inst, i)).collect::<Result<Vec<Id>>>()?;
+        let args = (2..inst.operands.len())
+            .map(|i| id_at(inst, i))
+            .collect::<Result<Vec<Id>>>()?;
         let arg = |i: usize| -> Result<Id> {
-            args.get(i).copied().ok_or_else(|| FrontError::Malformed(format!("GLSL.std.450 {g:?}: missing operand {i}")))
+            args.get(i).copied().ok_or_else(|| {
+                FrontError::Malformed(format!("GLSL.std.450 {g:?}: missing operand {i}"))
+            })
         };
         let unop = match g {
             GLOp::Round => Some(UnOp::Round),
@@ -67,7 +73,11 @@ impl Lower<'_> {
         };
         if let Some(b) = binop {
             let (x, y) = self.args2(arg(0)?, arg(1)?)?;
-            let out = x.iter().zip(&y).map(|(a, b2)| self.bin(b, *a, *b2)).collect();
+            let out = x
+                .iter()
+                .zip(&y)
+                .map(|(a, b2)| self.bin(b, *a, *b2))
+                .collect();
             return self.bind_data(inst, out);
         }
         let out: Vec<ValueId> = match g {
@@ -143,17 +153,27 @@ impl Lower<'_> {
                 l.bin(BinOp::FMul, lg, half)
             })?,
             GLOp::NMin | GLOp::NMax => {
-                let b = if g == GLOp::NMin { BinOp::FMin } else { BinOp::FMax };
+                let b = if g == GLOp::NMin {
+                    BinOp::FMin
+                } else {
+                    BinOp::FMax
+                };
                 let (x, y) = self.args2(arg(0)?, arg(1)?)?;
-                x.iter().zip(&y).map(|(a, c)| self.nan_aware(b, *a, *c)).collect()
+                x.iter()
+                    .zip(&y)
+                    .map(|(a, c)| self.nan_aware(b, *a, *c))
+                    .collect()
             }
             GLOp::Step => {
                 let (e, x) = self.args2(arg(0)?, arg(1)?)?;
-                e.iter().zip(&x).map(|(e, x)| {
-                    let below = self.cmp(CmpOp::FOLt, *x, *e);
-                    let (zero, one) = (self.kf(0.0), self.kf(1.0));
-                    self.select(below, zero, one)
-                }).collect()
+                e.iter()
+                    .zip(&x)
+                    .map(|(e, x)| {
+                        let below = self.cmp(CmpOp::FOLt, *x, *e);
+                        let (zero, one) = (self.kf(0.0), self.kf(1.0));
+                        self.select(below, zero, one)
+                    })
+                    .collect()
             }
             GLOp::FClamp | GLOp::UClamp | GLOp::SClamp | GLOp::NClamp => {
                 let (lo_op, hi_op) = match g {
@@ -162,45 +182,53 @@ impl Lower<'_> {
                     _ => (BinOp::FMax, BinOp::FMin),
                 };
                 let [x, lo, hi] = self.args3(arg(0)?, arg(1)?, arg(2)?)?;
-                (0..x.len()).map(|i| {
-                    if g == GLOp::NClamp {
-                        let a = self.nan_aware(lo_op, x[i], lo[i]);
-                        self.nan_aware(hi_op, a, hi[i])
-                    } else {
-                        let a = self.bin(lo_op, x[i], lo[i]);
-                        self.bin(hi_op, a, hi[i])
-                    }
-                }).collect()
+                (0..x.len())
+                    .map(|i| {
+                        if g == GLOp::NClamp {
+                            let a = self.nan_aware(lo_op, x[i], lo[i]);
+                            self.nan_aware(hi_op, a, hi[i])
+                        } else {
+                            let a = self.bin(lo_op, x[i], lo[i]);
+                            self.bin(hi_op, a, hi[i])
+                        }
+                    })
+                    .collect()
             }
             GLOp::FMix => {
                 let [x, y, a] = self.args3(arg(0)?, arg(1)?, arg(2)?)?;
-                (0..x.len()).map(|i| {
-                    let one = self.kf(1.0);
-                    let inv = self.bin(BinOp::FSub, one, a[i]);
-                    let l = self.bin(BinOp::FMul, x[i], inv);
-                    let r = self.bin(BinOp::FMul, y[i], a[i]);
-                    self.bin(BinOp::FAdd, l, r)
-                }).collect()
+                (0..x.len())
+                    .map(|i| {
+                        let one = self.kf(1.0);
+                        let inv = self.bin(BinOp::FSub, one, a[i]);
+                        let l = self.bin(BinOp::FMul, x[i], inv);
+                        let r = self.bin(BinOp::FMul, y[i], a[i]);
+                        self.bin(BinOp::FAdd, l, r)
+                    })
+                    .collect()
             }
             GLOp::SmoothStep => {
                 let [e0, e1, x] = self.args3(arg(0)?, arg(1)?, arg(2)?)?;
-                (0..x.len()).map(|i| {
-                    let num = self.bin(BinOp::FSub, x[i], e0[i]);
-                    let den = self.bin(BinOp::FSub, e1[i], e0[i]);
-                    let q = self.bin(BinOp::FDiv, num, den);
-                    let (zero, one) = (self.kf(0.0), self.kf(1.0));
-                    let lo = self.bin(BinOp::FMax, q, zero);
-                    let t = self.bin(BinOp::FMin, lo, one);
-                    let (two, three) = (self.kf(2.0), self.kf(3.0));
-                    let tt = self.bin(BinOp::FMul, two, t);
-                    let poly = self.bin(BinOp::FSub, three, tt);
-                    let t2 = self.bin(BinOp::FMul, t, t);
-                    self.bin(BinOp::FMul, t2, poly)
-                }).collect()
+                (0..x.len())
+                    .map(|i| {
+                        let num = self.bin(BinOp::FSub, x[i], e0[i]);
+                        let den = self.bin(BinOp::FSub, e1[i], e0[i]);
+                        let q = self.bin(BinOp::FDiv, num, den);
+                        let (zero, one) = (self.kf(0.0), self.kf(1.0));
+                        let lo = self.bin(BinOp::FMax, q, zero);
+                        let t = self.bin(BinOp::FMin, lo, one);
+                        let (two, three) = (self.kf(2.0), self.kf(3.0));
+                        let tt = self.bin(BinOp::FMul, two, t);
+                        let poly = self.bin(BinOp::FSub, three, tt);
+                        let t2 = self.bin(BinOp::FMul, t, t);
+                        self.bin(BinOp::FMul, t2, poly)
+                    })
+                    .collect()
             }
             GLOp::Fma => {
                 let [a, b, c] = self.args3(arg(0)?, arg(1)?, arg(2)?)?;
-                (0..a.len()).map(|i| self.b.def(ScalarType::F32, IrOp::Fma(a[i], b[i], c[i]))).collect()
+                (0..a.len())
+                    .map(|i| self.b.def(ScalarType::F32, IrOp::Fma(a[i], b[i], c[i])))
+                    .collect()
             }
             GLOp::Length => {
                 let (_, v) = self.data(arg(0)?)?;
@@ -208,7 +236,11 @@ impl Lower<'_> {
             }
             GLOp::Distance => {
                 let (a, b) = self.args2(arg(0)?, arg(1)?)?;
-                let d: Vec<ValueId> = a.iter().zip(&b).map(|(x, y)| self.bin(BinOp::FSub, *x, *y)).collect();
+                let d: Vec<ValueId> = a
+                    .iter()
+                    .zip(&b)
+                    .map(|(x, y)| self.bin(BinOp::FSub, *x, *y))
+                    .collect();
                 vec![self.length(&d)?]
             }
             GLOp::Cross => {
@@ -216,12 +248,14 @@ impl Lower<'_> {
                 if a.len() != 3 {
                     return malformed("cross of non-3-component vectors");
                 }
-                (0..3).map(|i| {
-                    let (j, k) = ((i + 1) % 3, (i + 2) % 3);
-                    let p = self.bin(BinOp::FMul, a[j], b[k]);
-                    let q = self.bin(BinOp::FMul, a[k], b[j]);
-                    self.bin(BinOp::FSub, p, q)
-                }).collect()
+                (0..3)
+                    .map(|i| {
+                        let (j, k) = ((i + 1) % 3, (i + 2) % 3);
+                        let p = self.bin(BinOp::FMul, a[j], b[k]);
+                        let q = self.bin(BinOp::FMul, a[k], b[j]);
+                        self.bin(BinOp::FSub, p, q)
+                    })
+                    .collect()
             }
             GLOp::Normalize => {
                 let (_, v) = self.data(arg(0)?)?;
@@ -234,20 +268,24 @@ impl Lower<'_> {
                 let d = self.dot(&nref, &i)?;
                 let zero = self.kf(0.0);
                 let neg = self.cmp(CmpOp::FOLt, d, zero);
-                n.iter().map(|x| {
-                    let m = self.un(UnOp::FNeg, *x);
-                    self.select(neg, *x, m)
-                }).collect()
+                n.iter()
+                    .map(|x| {
+                        let m = self.un(UnOp::FNeg, *x);
+                        self.select(neg, *x, m)
+                    })
+                    .collect()
             }
             GLOp::Reflect => {
                 let (i, n) = self.args2(arg(0)?, arg(1)?)?;
                 let d = self.dot(&n, &i)?;
                 let two = self.kf(2.0);
                 let d2 = self.bin(BinOp::FMul, d, two);
-                (0..i.len()).map(|k| {
-                    let s = self.bin(BinOp::FMul, d2, n[k]);
-                    self.bin(BinOp::FSub, i[k], s)
-                }).collect()
+                (0..i.len())
+                    .map(|k| {
+                        let s = self.bin(BinOp::FMul, d2, n[k]);
+                        self.bin(BinOp::FSub, i[k], s)
+                    })
+                    .collect()
             }
             GLOp::Refract => {
                 let (i, n) = self.args2(arg(0)?, arg(1)?)?;
@@ -264,17 +302,23 @@ impl Lower<'_> {
                 let sk = self.un(UnOp::Sqrt, k);
                 let ed = self.bin(BinOp::FMul, eta, d);
                 let f = self.bin(BinOp::FAdd, ed, sk);
-                (0..i.len()).map(|c| {
-                    let a = self.bin(BinOp::FMul, eta, i[c]);
-                    let b = self.bin(BinOp::FMul, f, n[c]);
-                    let r = self.bin(BinOp::FSub, a, b);
-                    self.select(tir, zero, r)
-                }).collect()
+                (0..i.len())
+                    .map(|c| {
+                        let a = self.bin(BinOp::FMul, eta, i[c]);
+                        let b = self.bin(BinOp::FMul, f, n[c]);
+                        let r = self.bin(BinOp::FSub, a, b);
+                        self.select(tir, zero, r)
+                    })
+                    .collect()
             }
             GLOp::Modf | GLOp::ModfStruct => {
                 let (_, x) = self.data(arg(0)?)?;
                 let whole: Vec<ValueId> = x.iter().map(|v| self.un(UnOp::Trunc, *v)).collect();
-                let frac: Vec<ValueId> = x.iter().zip(&whole).map(|(v, w)| self.bin(BinOp::FSub, *v, *w)).collect();
+                let frac: Vec<ValueId> = x
+                    .iter()
+                    .zip(&whole)
+                    .map(|(v, w)| self.bin(BinOp::FSub, *v, *w))
+                    .collect();
                 if g == GLOp::Modf {
                     let p = self.ptr(arg(1)?)?;
                     self.store(&p, &whole)?;
@@ -306,62 +350,91 @@ impl Lower<'_> {
             }
             GLOp::PackHalf2x16 => {
                 let (_, v) = self.data(arg(0)?)?;
-                let halves = v.iter().map(|x| self.b.def(ScalarType::I32, IrOp::Unary(UnOp::F32ToF16Bits, *x))).collect::<Vec<_>>();
+                let halves = v
+                    .iter()
+                    .map(|x| {
+                        self.b
+                            .def(ScalarType::I32, IrOp::Unary(UnOp::F32ToF16Bits, *x))
+                    })
+                    .collect::<Vec<_>>();
                 vec![self.pack_fields(&halves, 16)?]
             }
             GLOp::UnpackHalf2x16 => {
                 let p = self.scalar(arg(0)?)?;
-                (0..2).map(|i| {
-                    let sh = self.ki(ScalarType::I32, 16 * i);
-                    let f = self.bin(BinOp::LShr, p, sh);
-                    self.b.def(ScalarType::F32, IrOp::Unary(UnOp::F16BitsToF32, f))
-                }).collect()
+                (0..2)
+                    .map(|i| {
+                        let sh = self.ki(ScalarType::I32, 16 * i);
+                        let f = self.bin(BinOp::LShr, p, sh);
+                        self.b
+                            .def(ScalarType::F32, IrOp::Unary(UnOp::F16BitsToF32, f))
+                    })
+                    .collect()
             }
             GLOp::PackUnorm4x8 | GLOp::PackSnorm4x8 | GLOp::PackUnorm2x16 | GLOp::PackSnorm2x16 => {
                 let (_, v) = self.data(arg(0)?)?;
                 let signed = matches!(g, GLOp::PackSnorm4x8 | GLOp::PackSnorm2x16);
-                let bits = if matches!(g, GLOp::PackUnorm4x8 | GLOp::PackSnorm4x8) { 8 } else { 16 };
+                let bits = if matches!(g, GLOp::PackUnorm4x8 | GLOp::PackSnorm4x8) {
+                    8
+                } else {
+                    16
+                };
                 let scale = ((1u32 << (bits - u32::from(signed))) - 1) as f32;
-                let fields = v.iter().map(|x| {
-                    let lo = self.kf(if signed { -1.0 } else { 0.0 });
-                    let hi = self.kf(1.0);
-                    let a = self.bin(BinOp::FMax, *x, lo);
-                    let c = self.bin(BinOp::FMin, a, hi);
-                    let k = self.kf(scale);
-                    let s = self.bin(BinOp::FMul, c, k);
-                    let r = self.un(UnOp::Round, s);
-                    self.conv(if signed { ConvOp::FToS } else { ConvOp::FToU }, ScalarType::I32, r)
-                }).collect::<Vec<_>>();
+                let fields = v
+                    .iter()
+                    .map(|x| {
+                        let lo = self.kf(if signed { -1.0 } else { 0.0 });
+                        let hi = self.kf(1.0);
+                        let a = self.bin(BinOp::FMax, *x, lo);
+                        let c = self.bin(BinOp::FMin, a, hi);
+                        let k = self.kf(scale);
+                        let s = self.bin(BinOp::FMul, c, k);
+                        let r = self.un(UnOp::Round, s);
+                        self.conv(
+                            if signed { ConvOp::FToS } else { ConvOp::FToU },
+                            ScalarType::I32,
+                            r,
+                        )
+                    })
+                    .collect::<Vec<_>>();
                 vec![self.pack_fields(&fields, bits)?]
             }
-            GLOp::UnpackUnorm4x8 | GLOp::UnpackSnorm4x8 | GLOp::UnpackUnorm2x16 | GLOp::UnpackSnorm2x16 => {
+            GLOp::UnpackUnorm4x8
+            | GLOp::UnpackSnorm4x8
+            | GLOp::UnpackUnorm2x16
+            | GLOp::UnpackSnorm2x16 => {
                 let p = self.scalar(arg(0)?)?;
                 let signed = matches!(g, GLOp::UnpackSnorm4x8 | GLOp::UnpackSnorm2x16);
-                let bits: u64 = if matches!(g, GLOp::UnpackUnorm4x8 | GLOp::UnpackSnorm4x8) { 8 } else { 16 };
+                let bits: u64 = if matches!(g, GLOp::UnpackUnorm4x8 | GLOp::UnpackSnorm4x8) {
+                    8
+                } else {
+                    16
+                };
                 let scale = ((1u32 << (bits as u32 - u32::from(signed))) - 1) as f32;
-                (0..32 / bits).map(|i| {
-                    let f = if signed {
-                        let up = self.ki(ScalarType::I32, 32 - bits * (i + 1));
-                        let down = self.ki(ScalarType::I32, 32 - bits);
-                        let t = self.bin(BinOp::Shl, p, up);
-                        let s = self.bin(BinOp::AShr, t, down);
-                        self.conv(ConvOp::SToF, ScalarType::F32, s)
-                    } else {
-                        let sh = self.ki(ScalarType::I32, bits * i);
-                        let m = self.ki(ScalarType::I32, (1 << bits) - 1);
-                        let t = self.bin(BinOp::LShr, p, sh);
-                        let u = self.bin(BinOp::And, t, m);
-                        self.conv(ConvOp::UToF, ScalarType::F32, u)
-                    };
-                    let k = self.kf(scale);
-                    let q = self.bin(BinOp::FDiv, f, k);
-                    if signed {
-                        let lo = self.kf(-1.0);
-                        self.bin(BinOp::FMax, q, lo)
-                    } else {
-                        q
-                    }
-                }).collect()
+                (0..32 / bits)
+                    .map(|i| {
+                        let f = if signed {
+                            let up = self.ki(ScalarType::I32, 32 - bits * (i + 1));
+                            let down = self.ki(ScalarType::I32, 32 - bits);
+                            let t = self.bin(BinOp::Shl, p, up);
+                            let s = self.bin(BinOp::AShr, t, down);
+                            self.conv(ConvOp::SToF, ScalarType::F32, s)
+                        } else {
+                            let sh = self.ki(ScalarType::I32, bits * i);
+                            let m = self.ki(ScalarType::I32, (1 << bits) - 1);
+                            let t = self.bin(BinOp::LShr, p, sh);
+                            let u = self.bin(BinOp::And, t, m);
+                            self.conv(ConvOp::UToF, ScalarType::F32, u)
+                        };
+                        let k = self.kf(scale);
+                        let q = self.bin(BinOp::FDiv, f, k);
+                        if signed {
+                            let lo = self.kf(-1.0);
+                            self.bin(BinOp::FMax, q, lo)
+                        } else {
+                            q
+                        }
+                    })
+                    .collect()
             }
             other => return Err(FrontError::UnsupportedGlslInstruction(format!("{other:?}"))),
         };
@@ -423,7 +496,11 @@ impl Lower<'_> {
         for (i, f) in fields.iter().enumerate() {
             let m = self.bin(BinOp::And, *f, mask);
             let sh = self.ki(ScalarType::I32, i as u64 * u64::from(bits));
-            let moved = if i == 0 { m } else { self.bin(BinOp::Shl, m, sh) };
+            let moved = if i == 0 {
+                m
+            } else {
+                self.bin(BinOp::Shl, m, sh)
+            };
             acc = Some(match acc {
                 None => moved,
                 Some(a) => self.bin(BinOp::Or, a, moved),

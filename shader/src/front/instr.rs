@@ -67,11 +67,143 @@ fn cmpop(op: Op) -> Option<CmpOp> {
     })
 }
 
+/// Whether `instruction` (or the structurizer, for terminators and merges) lowers `op`.
+pub(crate) fn supported(op: Op) -> bool {
+    binop(op).is_some()
+        || cmpop(op).is_some()
+        || matches!(
+            op,
+            Op::Nop
+                | Op::Line
+                | Op::NoLine
+                | Op::LifetimeStart
+                | Op::LifetimeStop
+                | Op::Undef
+                | Op::Load
+                | Op::Store
+                | Op::CopyMemory
+                | Op::AccessChain
+                | Op::InBoundsAccessChain
+                | Op::PtrAccessChain
+                | Op::InBoundsPtrAccessChain
+                | Op::ArrayLength
+                | Op::CopyObject
+                | Op::CopyLogical
+                | Op::FunctionCall
+                | Op::ExtInst
+                | Op::ControlBarrier
+                | Op::MemoryBarrier
+                | Op::SNegate
+                | Op::FNegate
+                | Op::Not
+                | Op::LogicalNot
+                | Op::BitReverse
+                | Op::BitCount
+                | Op::IsNan
+                | Op::IsInf
+                | Op::LogicalEqual
+                | Op::UConvert
+                | Op::SConvert
+                | Op::ConvertFToS
+                | Op::ConvertFToU
+                | Op::ConvertSToF
+                | Op::ConvertUToF
+                | Op::FConvert
+                | Op::Bitcast
+                | Op::QuantizeToF16
+                | Op::Select
+                | Op::Any
+                | Op::All
+                | Op::Dot
+                | Op::VectorTimesScalar
+                | Op::MatrixTimesScalar
+                | Op::MatrixTimesVector
+                | Op::VectorTimesMatrix
+                | Op::MatrixTimesMatrix
+                | Op::OuterProduct
+                | Op::Transpose
+                | Op::CompositeConstruct
+                | Op::CompositeExtract
+                | Op::CompositeInsert
+                | Op::VectorShuffle
+                | Op::VectorExtractDynamic
+                | Op::VectorInsertDynamic
+                | Op::IAddCarry
+                | Op::ISubBorrow
+                | Op::UMulExtended
+                | Op::SMulExtended
+                | Op::BitFieldInsert
+                | Op::BitFieldSExtract
+                | Op::BitFieldUExtract
+                | Op::AtomicLoad
+                | Op::AtomicStore
+                | Op::AtomicExchange
+                | Op::AtomicCompareExchange
+                | Op::AtomicCompareExchangeWeak
+                | Op::AtomicIIncrement
+                | Op::AtomicIDecrement
+                | Op::AtomicIAdd
+                | Op::AtomicISub
+                | Op::AtomicSMin
+                | Op::AtomicUMin
+                | Op::AtomicSMax
+                | Op::AtomicUMax
+                | Op::AtomicAnd
+                | Op::AtomicOr
+                | Op::AtomicXor
+                | Op::GroupNonUniformElect
+                | Op::GroupNonUniformAll
+                | Op::GroupNonUniformAny
+                | Op::GroupNonUniformAllEqual
+                | Op::GroupNonUniformBallot
+                | Op::GroupNonUniformInverseBallot
+                | Op::GroupNonUniformBallotBitExtract
+                | Op::GroupNonUniformBallotBitCount
+                | Op::GroupNonUniformBallotFindLSB
+                | Op::GroupNonUniformBallotFindMSB
+                | Op::GroupNonUniformBroadcast
+                | Op::GroupNonUniformBroadcastFirst
+                | Op::GroupNonUniformShuffle
+                | Op::GroupNonUniformShuffleXor
+                | Op::GroupNonUniformShuffleUp
+                | Op::GroupNonUniformShuffleDown
+                | Op::GroupNonUniformIAdd
+                | Op::GroupNonUniformFAdd
+                | Op::GroupNonUniformIMul
+                | Op::GroupNonUniformFMul
+                | Op::GroupNonUniformSMin
+                | Op::GroupNonUniformUMin
+                | Op::GroupNonUniformFMin
+                | Op::GroupNonUniformSMax
+                | Op::GroupNonUniformUMax
+                | Op::GroupNonUniformFMax
+                | Op::GroupNonUniformBitwiseAnd
+                | Op::GroupNonUniformBitwiseOr
+                | Op::GroupNonUniformBitwiseXor
+                | Op::GroupNonUniformLogicalAnd
+                | Op::GroupNonUniformLogicalOr
+                | Op::GroupNonUniformLogicalXor
+                | Op::Phi
+                | Op::Variable
+                | Op::SelectionMerge
+                | Op::LoopMerge
+                | Op::Branch
+                | Op::BranchConditional
+                | Op::Switch
+                | Op::Return
+                | Op::ReturnValue
+                | Op::Unreachable
+        )
+}
+
 /// An id operand that may be encoded as a scope or memory-semantics id.
 pub(crate) fn scope_id_at(inst: &Instruction, i: usize) -> Result<Id> {
     match inst.operands.get(i) {
         Some(Operand::IdRef(id) | Operand::IdScope(id) | Operand::IdMemorySemantics(id)) => Ok(*id),
-        _ => malformed(format!("Op{:?}: operand {i} is not an id", inst.class.opcode)),
+        _ => malformed(format!(
+            "Op{:?}: operand {i} is not an id",
+            inst.class.opcode
+        )),
     }
 }
 
@@ -97,7 +229,13 @@ impl Lower<'_> {
             Op::Nop | Op::Line | Op::NoLine | Op::LifetimeStart | Op::LifetimeStop => Ok(()),
             Op::Undef => {
                 let ty = result_type(inst)?;
-                let leaves = self.m.types.leaves(ty)?.into_iter().map(|t| self.b.def(t, IrOp::Undef)).collect();
+                let leaves = self
+                    .m
+                    .types
+                    .leaves(ty)?
+                    .into_iter()
+                    .map(|t| self.b.def(t, IrOp::Undef))
+                    .collect();
                 self.bind(result_id(inst)?, Value::Data { ty, leaves })
             }
             Op::Load => {
@@ -121,14 +259,18 @@ impl Lower<'_> {
             }
             Op::AccessChain | Op::InBoundsAccessChain => {
                 let base = self.ptr(id_at(inst, 0)?)?;
-                let indices = (1..inst.operands.len()).map(|i| id_at(inst, i)).collect::<Result<Vec<_>>>()?;
+                let indices = (1..inst.operands.len())
+                    .map(|i| id_at(inst, i))
+                    .collect::<Result<Vec<_>>>()?;
                 let p = self.access_chain(base, &indices, result_type(inst)?)?;
                 self.bind(result_id(inst)?, Value::Ptr(p))
             }
             Op::PtrAccessChain | Op::InBoundsPtrAccessChain => {
                 let base = self.ptr(id_at(inst, 0)?)?;
                 let element = id_at(inst, 1)?;
-                let indices = (2..inst.operands.len()).map(|i| id_at(inst, i)).collect::<Result<Vec<_>>>()?;
+                let indices = (2..inst.operands.len())
+                    .map(|i| id_at(inst, i))
+                    .collect::<Result<Vec<_>>>()?;
                 let p = self.ptr_access_chain(base, element, &indices, result_type(inst)?)?;
                 self.bind(result_id(inst)?, Value::Ptr(p))
             }
@@ -150,7 +292,10 @@ impl Lower<'_> {
                 let mut args = Vec::with_capacity(inst.operands.len().saturating_sub(1));
                 for i in 1..inst.operands.len() {
                     let value = self.value(id_at(inst, i)?)?;
-                    args.push(Bound { value, rec: self.b.rec() });
+                    args.push(Bound {
+                        value,
+                        rec: self.b.rec(),
+                    });
                 }
                 let result = self.call(callee, args, false)?;
                 match (result, inst.result_id) {
@@ -167,7 +312,10 @@ impl Lower<'_> {
                 match self.const_u64(scope_id_at(inst, 0)?) {
                     Some(SCOPE_WORKGROUP) => self.b.push(Stmt::Barrier),
                     Some(SCOPE_SUBGROUP) => self.b.push(Stmt::MemoryBarrier),
-                    _ => return Err(FrontError::Unsupported("OpControlBarrier with an execution scope other than Workgroup or Subgroup".into())),
+                    _ => return Err(FrontError::Unsupported(
+                        "OpControlBarrier with an execution scope other than Workgroup or Subgroup"
+                            .into(),
+                    )),
                 }
                 Ok(())
             }
@@ -182,27 +330,47 @@ impl Lower<'_> {
             Op::BitCount => {
                 let (_, a) = self.data(id_at(inst, 0)?)?;
                 let rt = self.m.types.component(result_type(inst)?)?;
-                let out = a.iter().map(|x| {
-                    let c = self.un(UnOp::BitCount, *x);
-                    self.int_to(c, rt, false)
-                }).collect();
+                let out = a
+                    .iter()
+                    .map(|x| {
+                        let c = self.un(UnOp::BitCount, *x);
+                        self.int_to(c, rt, false)
+                    })
+                    .collect();
                 self.bind_data(inst, out)
             }
             Op::IsNan | Op::IsInf => {
-                let u = if op == Op::IsNan { UnOp::IsNan } else { UnOp::IsInf };
+                let u = if op == Op::IsNan {
+                    UnOp::IsNan
+                } else {
+                    UnOp::IsInf
+                };
                 let (_, a) = self.data(id_at(inst, 0)?)?;
-                let out = a.iter().map(|x| self.b.def(ScalarType::Bool, IrOp::Unary(u, *x))).collect();
+                let out = a
+                    .iter()
+                    .map(|x| self.b.def(ScalarType::Bool, IrOp::Unary(u, *x)))
+                    .collect();
                 self.bind_data(inst, out)
             }
             Op::LogicalEqual => {
                 let (a, b) = self.two(inst)?;
-                let out = a.iter().zip(&b).map(|(x, y)| {
-                    let d = self.bin(BinOp::Xor, *x, *y);
-                    self.un(UnOp::Not, d)
-                }).collect();
+                let out = a
+                    .iter()
+                    .zip(&b)
+                    .map(|(x, y)| {
+                        let d = self.bin(BinOp::Xor, *x, *y);
+                        self.un(UnOp::Not, d)
+                    })
+                    .collect();
                 self.bind_data(inst, out)
             }
-            Op::UConvert | Op::SConvert | Op::ConvertFToS | Op::ConvertFToU | Op::ConvertSToF | Op::ConvertUToF | Op::FConvert => {
+            Op::UConvert
+            | Op::SConvert
+            | Op::ConvertFToS
+            | Op::ConvertFToU
+            | Op::ConvertSToF
+            | Op::ConvertUToF
+            | Op::FConvert => {
                 let c = match op {
                     Op::UConvert => ConvOp::ZextOrTrunc,
                     Op::SConvert => ConvOp::SextOrTrunc,
@@ -223,7 +391,11 @@ impl Lower<'_> {
                     out.push(match c {
                         // f32 → f32 is the only FConvert we have.
                         ConvOp::Bitcast if from == t => *x,
-                        ConvOp::Bitcast => return Err(FrontError::Unsupported("OpFConvert other than f32 to f32".into())),
+                        ConvOp::Bitcast => {
+                            return Err(FrontError::Unsupported(
+                                "OpFConvert other than f32 to f32".into(),
+                            ))
+                        }
                         ConvOp::ZextOrTrunc | ConvOp::SextOrTrunc if from == t => *x,
                         _ => self.conv(c, t, *x),
                     });
@@ -241,10 +413,16 @@ impl Lower<'_> {
             }
             Op::QuantizeToF16 => {
                 let (_, a) = self.data(id_at(inst, 0)?)?;
-                let out = a.iter().map(|x| {
-                    let h = self.b.def(ScalarType::I32, IrOp::Unary(UnOp::F32ToF16Bits, *x));
-                    self.b.def(ScalarType::F32, IrOp::Unary(UnOp::F16BitsToF32, h))
-                }).collect();
+                let out = a
+                    .iter()
+                    .map(|x| {
+                        let h = self
+                            .b
+                            .def(ScalarType::I32, IrOp::Unary(UnOp::F32ToF16Bits, *x));
+                        self.b
+                            .def(ScalarType::F32, IrOp::Unary(UnOp::F16BitsToF32, h))
+                    })
+                    .collect();
                 self.bind_data(inst, out)
             }
             Op::Select => {
@@ -253,16 +431,20 @@ impl Lower<'_> {
                 if a.len() != b.len() || (c.len() != 1 && c.len() != a.len()) {
                     return malformed("OpSelect operand shapes differ");
                 }
-                let out = (0..a.len()).map(|i| {
-                    let cond = if c.len() == 1 { c[0] } else { c[i] };
-                    self.select(cond, a[i], b[i])
-                }).collect();
+                let out = (0..a.len())
+                    .map(|i| {
+                        let cond = if c.len() == 1 { c[0] } else { c[i] };
+                        self.select(cond, a[i], b[i])
+                    })
+                    .collect();
                 self.bind_data(inst, out)
             }
             Op::Any | Op::All => {
                 let (_, a) = self.data(id_at(inst, 0)?)?;
                 let b = if op == Op::Any { BinOp::Or } else { BinOp::And };
-                let Some((first, rest)) = a.split_first() else { return malformed("OpAny of nothing") };
+                let Some((first, rest)) = a.split_first() else {
+                    return malformed("OpAny of nothing");
+                };
                 let r = rest.iter().fold(*first, |acc, x| self.bin(b, acc, *x));
                 self.bind_data(inst, vec![r])
             }
@@ -277,9 +459,11 @@ impl Lower<'_> {
                 let out = a.iter().map(|x| self.bin(BinOp::FMul, *x, s)).collect();
                 self.bind_data(inst, out)
             }
-            Op::MatrixTimesVector | Op::VectorTimesMatrix | Op::MatrixTimesMatrix | Op::OuterProduct | Op::Transpose => {
-                self.matrix_op(inst)
-            }
+            Op::MatrixTimesVector
+            | Op::VectorTimesMatrix
+            | Op::MatrixTimesMatrix
+            | Op::OuterProduct
+            | Op::Transpose => self.matrix_op(inst),
             Op::CompositeConstruct => {
                 let mut out = Vec::new();
                 for i in 0..inst.operands.len() {
@@ -289,7 +473,9 @@ impl Lower<'_> {
             }
             Op::CompositeExtract => {
                 let (ty, a) = self.data(id_at(inst, 0)?)?;
-                let idx = (1..inst.operands.len()).map(|i| lit_at(inst, i)).collect::<Result<Vec<_>>>()?;
+                let idx = (1..inst.operands.len())
+                    .map(|i| lit_at(inst, i))
+                    .collect::<Result<Vec<_>>>()?;
                 let (t, first) = self.m.types.path(ty, &idx)?;
                 let n = self.m.types.leaf_count(t)?;
                 match a.get(first..first + n) {
@@ -300,7 +486,9 @@ impl Lower<'_> {
             Op::CompositeInsert => {
                 let (_, obj) = self.data(id_at(inst, 0)?)?;
                 let (ty, mut comp) = self.data(id_at(inst, 1)?)?;
-                let idx = (2..inst.operands.len()).map(|i| lit_at(inst, i)).collect::<Result<Vec<_>>>()?;
+                let idx = (2..inst.operands.len())
+                    .map(|i| lit_at(inst, i))
+                    .collect::<Result<Vec<_>>>()?;
                 let (_, first) = self.m.types.path(ty, &idx)?;
                 match comp.get_mut(first..first + obj.len()) {
                     Some(s) => s.copy_from_slice(&obj),
@@ -332,12 +520,17 @@ impl Lower<'_> {
                 let idx_id = id_at(inst, 1)?;
                 if let Some(k) = self.const_u64(idx_id) {
                     // Out-of-range indices are undefined; component 0 will do.
-                    let x = *v.get(k as usize).or(v.first()).ok_or_else(|| FrontError::Malformed("empty vector".into()))?;
+                    let x = *v
+                        .get(k as usize)
+                        .or(v.first())
+                        .ok_or_else(|| FrontError::Malformed("empty vector".into()))?;
                     return self.bind_data(inst, vec![x]);
                 }
                 let idx = self.scalar(idx_id)?;
                 let it = self.b.ty(idx);
-                let Some((first, rest)) = v.split_first() else { return malformed("empty vector") };
+                let Some((first, rest)) = v.split_first() else {
+                    return malformed("empty vector");
+                };
                 let mut r = *first;
                 for (i, x) in rest.iter().enumerate() {
                     let k = self.ki(it, i as u64 + 1);
@@ -351,14 +544,20 @@ impl Lower<'_> {
                 let comp = self.scalar(id_at(inst, 1)?)?;
                 let idx = self.scalar(id_at(inst, 2)?)?;
                 let it = self.b.ty(idx);
-                let out = v.iter().enumerate().map(|(i, x)| {
-                    let k = self.ki(it, i as u64);
-                    let hit = self.cmp(CmpOp::Eq, idx, k);
-                    self.select(hit, comp, *x)
-                }).collect();
+                let out = v
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| {
+                        let k = self.ki(it, i as u64);
+                        let hit = self.cmp(CmpOp::Eq, idx, k);
+                        self.select(hit, comp, *x)
+                    })
+                    .collect();
                 self.bind_data(inst, out)
             }
-            Op::IAddCarry | Op::ISubBorrow | Op::UMulExtended | Op::SMulExtended => self.extended(inst),
+            Op::IAddCarry | Op::ISubBorrow | Op::UMulExtended | Op::SMulExtended => {
+                self.extended(inst)
+            }
             Op::BitFieldInsert | Op::BitFieldSExtract | Op::BitFieldUExtract => self.bitfield(inst),
             Op::AtomicLoad
             | Op::AtomicStore
@@ -416,8 +615,12 @@ impl Lower<'_> {
     pub fn bind_data(&mut self, inst: &Instruction, leaves: Vec<ValueId>) -> Result<()> {
         let ty = result_type(inst)?;
         let want = self.m.types.leaves(ty)?;
-        if want.len() != leaves.len() || want.iter().zip(&leaves).any(|(t, v)| *t != self.b.ty(*v)) {
-            return malformed(format!("Op{:?} result does not match its type", inst.class.opcode));
+        if want.len() != leaves.len() || want.iter().zip(&leaves).any(|(t, v)| *t != self.b.ty(*v))
+        {
+            return malformed(format!(
+                "Op{:?} result does not match its type",
+                inst.class.opcode
+            ));
         }
         self.bind(result_id(inst)?, Value::Data { ty, leaves })
     }
@@ -443,7 +646,11 @@ impl Lower<'_> {
         let mut out = Vec::with_capacity(a.len());
         for (x, y) in a.iter().zip(&b) {
             let (tx, ty) = (self.b.ty(*x), self.b.ty(*y));
-            let y = if tx != ty && shift && tx.is_int() && ty.is_int() { self.int_to(*y, tx, false) } else { *y };
+            let y = if tx != ty && shift && tx.is_int() && ty.is_int() {
+                self.int_to(*y, tx, false)
+            } else {
+                *y
+            };
             if self.b.ty(y) != tx {
                 return malformed(format!("Op{:?} operand types differ", inst.class.opcode));
             }
@@ -454,7 +661,11 @@ impl Lower<'_> {
 
     fn compare(&mut self, inst: &Instruction, op: CmpOp) -> Result<()> {
         let (a, b) = self.two(inst)?;
-        let out = a.iter().zip(&b).map(|(x, y)| self.cmp(op, *x, *y)).collect();
+        let out = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| self.cmp(op, *x, *y))
+            .collect();
         self.bind_data(inst, out)
     }
 
@@ -550,19 +761,37 @@ impl Lower<'_> {
     fn bitcast(&mut self, src: &[ValueId], dst: &[crate::ir::ScalarType]) -> Result<Vec<ValueId>> {
         let src_bits: u32 = src.iter().map(|v| self.b.ty(*v).bits()).sum();
         let dst_bits: u32 = dst.iter().map(|t| t.bits()).sum();
-        if src_bits != dst_bits || src.is_empty() || src.iter().any(|v| self.b.ty(*v) == ScalarType::Bool) {
+        if src_bits != dst_bits
+            || src.is_empty()
+            || src.iter().any(|v| self.b.ty(*v) == ScalarType::Bool)
+        {
             return malformed("OpBitcast between types of different sizes");
         }
         if src.len() == dst.len() {
-            return Ok(src.iter().zip(dst).map(|(v, t)| {
-                if self.b.ty(*v) == *t { *v } else { self.conv(ConvOp::Bitcast, *t, *v) }
-            }).collect());
+            return Ok(src
+                .iter()
+                .zip(dst)
+                .map(|(v, t)| {
+                    if self.b.ty(*v) == *t {
+                        *v
+                    } else {
+                        self.conv(ConvOp::Bitcast, *t, *v)
+                    }
+                })
+                .collect());
         }
         let sw = self.b.ty(src[0]).bits();
         let dw = dst[0].bits();
-        let as_int: Vec<ValueId> = src.iter().map(|v| {
-            if self.b.ty(*v).is_float() { self.conv(ConvOp::Bitcast, ScalarType::I32, *v) } else { *v }
-        }).collect();
+        let as_int: Vec<ValueId> = src
+            .iter()
+            .map(|v| {
+                if self.b.ty(*v).is_float() {
+                    self.conv(ConvOp::Bitcast, ScalarType::I32, *v)
+                } else {
+                    *v
+                }
+            })
+            .collect();
         let di = int_type(dw);
         let mut ints = Vec::with_capacity(dst.len());
         if dw > sw {
@@ -583,12 +812,26 @@ impl Lower<'_> {
                 let st = self.b.ty(*v);
                 for k in 0..r {
                     let sh = self.ki(st, u64::from(k * dw));
-                    let moved = if k == 0 { *v } else { self.bin(BinOp::LShr, *v, sh) };
+                    let moved = if k == 0 {
+                        *v
+                    } else {
+                        self.bin(BinOp::LShr, *v, sh)
+                    };
                     ints.push(self.conv(ConvOp::ZextOrTrunc, di, moved));
                 }
             }
         }
-        Ok(ints.into_iter().zip(dst).map(|(v, t)| if t.is_float() { self.conv(ConvOp::Bitcast, *t, v) } else { v }).collect())
+        Ok(ints
+            .into_iter()
+            .zip(dst)
+            .map(|(v, t)| {
+                if t.is_float() {
+                    self.conv(ConvOp::Bitcast, *t, v)
+                } else {
+                    v
+                }
+            })
+            .collect())
     }
 
     /// OpIAddCarry / OpISubBorrow / OpUMulExtended / OpSMulExtended: a two-member struct.
@@ -644,7 +887,12 @@ impl Lower<'_> {
             let off = self.int_to(offset, st, false);
             let cnt = self.int_to(count, st, false);
             // Low `count` bits set, also for count == width.
-            let (one, all, zero, width) = (self.ki(st, 1), self.ki(st, u64::MAX), self.ki(st, 0), self.ki(st, w));
+            let (one, all, zero, width) = (
+                self.ki(st, 1),
+                self.ki(st, u64::MAX),
+                self.ki(st, 0),
+                self.ki(st, w),
+            );
             let full = self.cmp(CmpOp::UGe, cnt, width);
             let shifted = self.bin(BinOp::Shl, one, cnt);
             let partial = self.bin(BinOp::ISub, shifted, one);
@@ -691,7 +939,11 @@ impl Lower<'_> {
             Op::AtomicIIncrement | Op::AtomicIDecrement => {
                 let st = self.m.types.scalar(p.ty)?;
                 let one = self.ki(st, 1);
-                let o = if op == Op::AtomicIIncrement { AtomicOp::Add } else { AtomicOp::Sub };
+                let o = if op == Op::AtomicIIncrement {
+                    AtomicOp::Add
+                } else {
+                    AtomicOp::Sub
+                };
                 let r = self.atomic(o, &p, Some(one), None)?;
                 return self.bind_data(inst, vec![r]);
             }

@@ -35,14 +35,22 @@ impl Value {
     fn carried(&self) -> Vec<ValueId> {
         match self {
             Value::Data { leaves, .. } => leaves.clone(),
-            Value::Ptr(Ptr { root: Root::Mem { dyn_off: Some(v), .. }, .. }) => vec![*v],
+            Value::Ptr(Ptr {
+                root: Root::Mem {
+                    dyn_off: Some(v), ..
+                },
+                ..
+            }) => vec![*v],
             Value::Ptr(_) => Vec::new(),
         }
     }
 
     fn with_carried(&self, new: Vec<ValueId>) -> Value {
         match self {
-            Value::Data { ty, .. } => Value::Data { ty: *ty, leaves: new },
+            Value::Data { ty, .. } => Value::Data {
+                ty: *ty,
+                leaves: new,
+            },
             Value::Ptr(p) => {
                 let mut p = p.clone();
                 if let Root::Mem { dyn_off, .. } = &mut p.root {
@@ -94,7 +102,40 @@ pub(crate) struct Lower<'a> {
     pub blocks_emitted: usize,
 }
 
+/// Refuses the first instruction we do not lower, in the entry function and everything it
+/// calls, before any work: the message names the opcode.
+fn check_opcodes(m: &ModuleInfo) -> Result<()> {
+    let mut order = vec![m.entry_fn];
+    let mut seen = HashSet::from([m.entry_fn]);
+    let mut i = 0;
+    while let Some(f) = order.get(i).copied() {
+        i += 1;
+        let Some(func) = m.functions.get(&f) else {
+            continue;
+        };
+        let mut blocks: Vec<_> = func.blocks.values().collect();
+        blocks.sort_by_key(|b| b.order);
+        for b in blocks {
+            for inst in b.body.iter().chain(std::iter::once(&b.term)) {
+                let op = inst.class.opcode;
+                if !super::instr::supported(op) {
+                    return Err(FrontError::UnsupportedOpcode(format!("{op:?}")));
+                }
+                if op == spirv::Op::FunctionCall {
+                    if let Some(rspirv::dr::Operand::IdRef(callee)) = inst.operands.first() {
+                        if seen.insert(*callee) {
+                            order.push(*callee);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn lower_entry(m: &ModuleInfo) -> Result<ir::Module> {
+    check_opcodes(m)?;
     let dynamic = memory::dynamically_indexed(m)?;
     let mut backed = HashSet::new();
     for _ in 0..MAX_PASSES {
@@ -106,7 +147,9 @@ pub(crate) fn lower_entry(m: &ModuleInfo) -> Result<ir::Module> {
         let Lower { invisible, .. } = l;
         backed.extend(invisible);
     }
-    Err(FrontError::Limit("values used outside their definition's reach did not settle".into()))
+    Err(FrontError::Limit(
+        "values used outside their definition's reach did not settle".into(),
+    ))
 }
 
 impl<'a> Lower<'a> {
@@ -152,7 +195,9 @@ impl<'a> Lower<'a> {
         body.extend(b.cur);
         let limit = |what: &str, size: u64, max: u32| -> Result<u32> {
             if size > u64::from(max) {
-                return Err(FrontError::Limit(format!("{what} of {size} bytes exceeds {max}")));
+                return Err(FrontError::Limit(format!(
+                    "{what} of {size} bytes exceeds {max}"
+                )));
             }
             Ok(size as u32)
         };
@@ -164,8 +209,16 @@ impl<'a> Lower<'a> {
             value_types: b.value_types,
             var_types: b.var_types,
             buffers: mem.buffers,
-            push_constant_size: limit("push constant block", mem.push_constant_size, ir::MAX_PUSH_CONSTANTS)?,
-            workgroup_memory_size: limit("workgroup memory", mem.workgroup_size, ir::MAX_WORKGROUP_MEMORY)?,
+            push_constant_size: limit(
+                "push constant block",
+                mem.push_constant_size,
+                ir::MAX_PUSH_CONSTANTS,
+            )?,
+            workgroup_memory_size: limit(
+                "workgroup memory",
+                mem.workgroup_size,
+                ir::MAX_WORKGROUP_MEMORY,
+            )?,
             private_memory_size: limit("private memory", mem.private_size, ir::MAX_PRIVATE_MEMORY)?,
             body,
         })
@@ -189,7 +242,8 @@ impl<'a> Lower<'a> {
                 let vars = match self.backing.get(&id) {
                     Some(v) => v.clone(),
                     None => {
-                        let v: Vec<VarId> = carried.iter().map(|c| self.b.var(self.b.ty(*c))).collect();
+                        let v: Vec<VarId> =
+                            carried.iter().map(|c| self.b.var(self.b.ty(*c))).collect();
                         self.backing.insert(id, v.clone());
                         v
                     }
@@ -198,7 +252,10 @@ impl<'a> Lower<'a> {
                     return malformed(format!("%{id} changes shape between inlined calls"));
                 }
                 for (var, value) in vars.iter().zip(&carried) {
-                    self.b.push(Stmt::SetVar { var: *var, value: *value });
+                    self.b.push(Stmt::SetVar {
+                        var: *var,
+                        value: *value,
+                    });
                 }
             }
         }
@@ -244,21 +301,33 @@ impl<'a> Lower<'a> {
         }
         let value = if let Some(c) = self.m.consts.get(&id) {
             let leaves = self.m.types.leaves(c.ty)?;
-            let leaves = leaves.iter().zip(&c.bits).map(|(t, b)| self.b.konst(*t, *b)).collect();
+            let leaves = leaves
+                .iter()
+                .zip(&c.bits)
+                .map(|(t, b)| self.b.konst(*t, *b))
+                .collect();
             Value::Data { ty: c.ty, leaves }
         } else if self.m.globals.contains_key(&id) {
             Value::Ptr(self.global_ptr(id)?)
         } else {
             return malformed(format!("%{id} used before its definition or not a value"));
         };
-        self.globals.insert(id, Bound { value: value.clone(), rec: DefRec::GLOBAL });
+        self.globals.insert(
+            id,
+            Bound {
+                value: value.clone(),
+                rec: DefRec::GLOBAL,
+            },
+        );
         Ok(value)
     }
 
     pub fn data(&mut self, id: Id) -> Result<(Id, Vec<ValueId>)> {
         match self.value(id)? {
             Value::Data { ty, leaves } => Ok((ty, leaves)),
-            Value::Ptr(_) => Err(FrontError::Unsupported(format!("pointer %{id} used as a value"))),
+            Value::Ptr(_) => Err(FrontError::Unsupported(format!(
+                "pointer %{id} used as a value"
+            ))),
         }
     }
 
@@ -291,10 +360,14 @@ impl<'a> Lower<'a> {
     /// returns its result.
     pub fn call(&mut self, fn_id: Id, args: Vec<Bound>, entry: bool) -> Result<Option<Value>> {
         if self.frames.iter().any(|f| f.fn_id == fn_id) {
-            return Err(FrontError::Unsupported(format!("recursion (function %{fn_id})")));
+            return Err(FrontError::Unsupported(format!(
+                "recursion (function %{fn_id})"
+            )));
         }
         if self.frames.len() >= MAX_CALL_DEPTH {
-            return Err(FrontError::Limit(format!("calls nested deeper than {MAX_CALL_DEPTH}")));
+            return Err(FrontError::Limit(format!(
+                "calls nested deeper than {MAX_CALL_DEPTH}"
+            )));
         }
         let Some(func) = self.m.functions.get(&fn_id) else {
             return malformed(format!("call of %{fn_id}, which is not a function"));
@@ -305,9 +378,21 @@ impl<'a> Lower<'a> {
         let ret = if entry {
             None
         } else {
-            Some(Ret { label: self.b.label(), ty: func.ret_ty, vars: None, nested: false, top: None })
+            Some(Ret {
+                label: self.b.label(),
+                ty: func.ret_ty,
+                vars: None,
+                nested: false,
+                top: None,
+            })
         };
-        self.frames.push(Frame { func, fn_id, values: HashMap::new(), constructs: Vec::new(), ret });
+        self.frames.push(Frame {
+            func,
+            fn_id,
+            values: HashMap::new(),
+            constructs: Vec::new(),
+            ret,
+        });
         let saved = if entry { None } else { Some(self.b.enter()?) };
         for ((param, _), arg) in func.params.iter().zip(args) {
             self.bind_as(*param, arg)?;
@@ -325,14 +410,20 @@ impl<'a> Lower<'a> {
         let void = matches!(self.m.types.get(ret.ty)?, Type::Void);
         if ret.nested {
             let body = self.b.leave(saved, false);
-            self.b.push(Stmt::Breakable { label: ret.label, body });
+            self.b.push(Stmt::Breakable {
+                label: ret.label,
+                body,
+            });
             if void {
                 return Ok(None);
             }
             let Some(vars) = ret.vars else {
                 return malformed("function returned no value");
             };
-            let leaves = vars.iter().map(|v| self.b.def(self.b.var_types[v.0 as usize], Op::GetVar(*v))).collect();
+            let leaves = vars
+                .iter()
+                .map(|v| self.b.def(self.b.var_types[v.0 as usize], Op::GetVar(*v)))
+                .collect();
             return Ok(Some(Value::Data { ty: ret.ty, leaves }));
         }
         let body = self.b.leave(saved, true);
@@ -343,7 +434,13 @@ impl<'a> Lower<'a> {
         let leaves = match ret.top {
             Some(l) => l,
             // Never returns (it loops forever or hits OpUnreachable): any value will do.
-            None => self.m.types.leaves(ret.ty)?.into_iter().map(|t| self.b.def(t, Op::Undef)).collect(),
+            None => self
+                .m
+                .types
+                .leaves(ret.ty)?
+                .into_iter()
+                .map(|t| self.b.def(t, Op::Undef))
+                .collect(),
         };
         Ok(Some(Value::Data { ty: ret.ty, leaves }))
     }
@@ -371,7 +468,10 @@ impl<'a> Lower<'a> {
                     return malformed("OpReturnValue of the wrong type");
                 }
                 for (var, value) in vars.iter().zip(&leaves) {
-                    self.b.push(Stmt::SetVar { var: *var, value: *value });
+                    self.b.push(Stmt::SetVar {
+                        var: *var,
+                        value: *value,
+                    });
                 }
             }
             if top_level {
@@ -424,7 +524,11 @@ impl<'a> Lower<'a> {
         if self.b.ty(v) == to {
             return v;
         }
-        let op = if signed { ir::ConvOp::SextOrTrunc } else { ir::ConvOp::ZextOrTrunc };
+        let op = if signed {
+            ir::ConvOp::SextOrTrunc
+        } else {
+            ir::ConvOp::ZextOrTrunc
+        };
         self.conv(op, to, v)
     }
 }

@@ -43,10 +43,18 @@ pub(crate) enum Root {
         /// Component stride of a row-major matrix column.
         comp_stride: Option<u64>,
     },
-    Reg { var: Id, first: usize },
-    Input { builtin: BuiltIn, first: usize },
+    Reg {
+        var: Id,
+        first: usize,
+    },
+    Input {
+        builtin: BuiltIn,
+        first: usize,
+    },
     /// An arrayed buffer binding, not yet indexed.
-    DescArray { var: Id },
+    DescArray {
+        var: Id,
+    },
 }
 
 pub(crate) struct MemoryState {
@@ -88,9 +96,14 @@ pub(crate) fn dynamically_indexed(m: &ModuleInfo) -> Result<HashSet<Id>> {
     for f in m.functions.values() {
         for block in f.blocks.values() {
             for inst in &block.body {
-                let Some(result) = inst.result_id else { continue };
+                let Some(result) = inst.result_id else {
+                    continue;
+                };
                 match inst.class.opcode {
-                    Op::AccessChain | Op::InBoundsAccessChain | Op::PtrAccessChain | Op::InBoundsPtrAccessChain => {
+                    Op::AccessChain
+                    | Op::InBoundsAccessChain
+                    | Op::PtrAccessChain
+                    | Op::InBoundsPtrAccessChain => {
                         let base = id_at(inst, 0)?;
                         let dynamic = inst.operands[1..]
                             .iter()
@@ -129,7 +142,9 @@ fn alloc(total: &mut u64, size: u64, align: u64, limit: u32, what: &str) -> Resu
     let off = total.next_multiple_of(align.max(4));
     let end = off.saturating_add(size);
     if end > u64::from(limit) {
-        return Err(FrontError::Limit(format!("{what} needs more than {limit} bytes")));
+        return Err(FrontError::Limit(format!(
+            "{what} needs more than {limit} bytes"
+        )));
     }
     *total = end;
     Ok(off)
@@ -137,7 +152,18 @@ fn alloc(total: &mut u64, size: u64, align: u64, limit: u32, what: &str) -> Resu
 
 impl Lower<'_> {
     fn mem_ptr(&self, ty: Id, ptr_ty: Id, space: Space, off: u64, explicit: bool) -> Ptr {
-        Ptr { ty, ptr_ty, root: Root::Mem { space, dyn_off: None, off, explicit, mat: None, comp_stride: None } }
+        Ptr {
+            ty,
+            ptr_ty,
+            root: Root::Mem {
+                space,
+                dyn_off: None,
+                off,
+                explicit,
+                mat: None,
+                comp_stride: None,
+            },
+        }
     }
 
     /// The pointer a global variable stands for.
@@ -149,7 +175,11 @@ impl Lower<'_> {
         match g.class {
             StorageClass::StorageBuffer | StorageClass::Uniform => {
                 if let Type::Array { .. } | Type::RuntimeArray { .. } = self.m.types.get(ty)? {
-                    return Ok(Ptr { ty, ptr_ty, root: Root::DescArray { var: id } });
+                    return Ok(Ptr {
+                        ty,
+                        ptr_ty,
+                        root: Root::DescArray { var: id },
+                    });
                 }
                 let slot = self.buffer_slot(id, 0)?;
                 Ok(self.mem_ptr(ty, ptr_ty, Space::Buffer(slot), 0, true))
@@ -161,15 +191,28 @@ impl Lower<'_> {
             }
             StorageClass::Workgroup => {
                 if let Some(init) = g.init {
-                    if self.m.consts.get(&init).is_none_or(|c| c.bits.iter().any(|b| *b != 0)) {
-                        return Err(FrontError::Unsupported("Workgroup variables with non-null initializers".into()));
+                    if self
+                        .m
+                        .consts
+                        .get(&init)
+                        .is_none_or(|c| c.bits.iter().any(|b| *b != 0))
+                    {
+                        return Err(FrontError::Unsupported(
+                            "Workgroup variables with non-null initializers".into(),
+                        ));
                     }
                 }
                 let off = match self.mem.workgroup_alloc.get(&id) {
                     Some(o) => *o,
                     None => {
                         let (size, align) = self.m.types.implicit_size_align(ty)?;
-                        let o = alloc(&mut self.mem.workgroup_size, size, align, ir::MAX_WORKGROUP_MEMORY, "workgroup memory")?;
+                        let o = alloc(
+                            &mut self.mem.workgroup_size,
+                            size,
+                            align,
+                            ir::MAX_WORKGROUP_MEMORY,
+                            "workgroup memory",
+                        )?;
                         self.mem.workgroup_alloc.insert(id, o);
                         o
                     }
@@ -178,12 +221,21 @@ impl Lower<'_> {
             }
             StorageClass::Private => self.local_ptr(id, ty, ptr_ty),
             StorageClass::Input => match self.m.decos.builtin.get(&id) {
-                Some(b) => Ok(Ptr { ty, ptr_ty, root: Root::Input { builtin: *b, first: 0 } }),
-                None => Err(FrontError::Unsupported("Input variables without a BuiltIn decoration in compute".into())),
+                Some(b) => Ok(Ptr {
+                    ty,
+                    ptr_ty,
+                    root: Root::Input {
+                        builtin: *b,
+                        first: 0,
+                    },
+                }),
+                None => Err(FrontError::Unsupported(
+                    "Input variables without a BuiltIn decoration in compute".into(),
+                )),
             },
-            StorageClass::UniformConstant => {
-                Err(FrontError::Unsupported("UniformConstant variables (images, samplers)".into()))
-            }
+            StorageClass::UniformConstant => Err(FrontError::Unsupported(
+                "UniformConstant variables (images, samplers)".into(),
+            )),
             other => Err(FrontError::Unsupported(format!("storage class {other:?}"))),
         }
     }
@@ -196,7 +248,13 @@ impl Lower<'_> {
                 Some(o) => *o,
                 None => {
                     let (size, align) = self.m.types.implicit_size_align(ty)?;
-                    let o = alloc(&mut self.mem.private_size, size, align, ir::MAX_PRIVATE_MEMORY, "private memory")?;
+                    let o = alloc(
+                        &mut self.mem.private_size,
+                        size,
+                        align,
+                        ir::MAX_PRIVATE_MEMORY,
+                        "private memory",
+                    )?;
                     self.mem.private_alloc.insert(id, o);
                     o
                 }
@@ -204,10 +262,20 @@ impl Lower<'_> {
             return Ok(self.mem_ptr(ty, ptr_ty, Space::Private, off, false));
         }
         if !self.mem.reg_vars.contains_key(&id) {
-            let vars = self.m.types.leaves(ty)?.into_iter().map(|t| self.b.var(t)).collect();
+            let vars = self
+                .m
+                .types
+                .leaves(ty)?
+                .into_iter()
+                .map(|t| self.b.var(t))
+                .collect();
             self.mem.reg_vars.insert(id, vars);
         }
-        Ok(Ptr { ty, ptr_ty, root: Root::Reg { var: id, first: 0 } })
+        Ok(Ptr {
+            ty,
+            ptr_ty,
+            root: Root::Reg { var: id, first: 0 },
+        })
     }
 
     /// An `OpVariable` in a function's first block: bound, then initialised.
@@ -215,7 +283,11 @@ impl Lower<'_> {
         let (Some(ptr_ty), Some(id)) = (inst.result_type, inst.result_id) else {
             return malformed("OpVariable without a result");
         };
-        let Type::Pointer { class: StorageClass::Function, pointee } = self.m.types.get(ptr_ty)? else {
+        let Type::Pointer {
+            class: StorageClass::Function,
+            pointee,
+        } = self.m.types.get(ptr_ty)?
+        else {
             return malformed("function OpVariable not of Function storage class");
         };
         let ptr = self.local_ptr(id, *pointee, ptr_ty)?;
@@ -243,10 +315,16 @@ impl Lower<'_> {
             StorageClass::StorageBuffer => BufferKind::Storage,
             _ if d.buffer_block.contains(&block) => BufferKind::Storage,
             _ if d.block.contains(&block) => BufferKind::Uniform,
-            _ => return malformed(format!("Uniform variable %{var} is neither Block nor BufferBlock")),
+            _ => {
+                return malformed(format!(
+                    "Uniform variable %{var} is neither Block nor BufferBlock"
+                ))
+            }
         };
         let (Some(set), Some(binding)) = (d.set.get(&var), d.binding.get(&var)) else {
-            return malformed(format!("buffer variable %{var} lacks DescriptorSet/Binding"));
+            return malformed(format!(
+                "buffer variable %{var} lacks DescriptorSet/Binding"
+            ));
         };
         let members = match self.m.types.get(block)? {
             Type::Struct { members } => members.len() as u32,
@@ -256,14 +334,22 @@ impl Lower<'_> {
             || d.non_writable.contains(&var)
             || (0..members).all(|i| d.member_non_writable.contains(&(block, i)));
         let slot = self.mem.buffers.len() as u32;
-        self.mem.buffers.push(BufferBinding { set: *set, binding: *binding, array_index: index, kind, read_only });
+        self.mem.buffers.push(BufferBinding {
+            set: *set,
+            binding: *binding,
+            array_index: index,
+            kind,
+            read_only,
+        });
         self.mem.slots.insert((var, index), slot);
         Ok(slot)
     }
 
     /// A constant access-chain index, sign-extended (SPIR-V indices are signed).
     fn const_index(&self, id: Id) -> Result<Option<i64>> {
-        let Some(c) = self.m.consts.get(&id) else { return Ok(None) };
+        let Some(c) = self.m.consts.get(&id) else {
+            return Ok(None);
+        };
         match c.bits.as_slice() {
             [v] => Ok(Some(super::consts::sext(self.m.types.scalar(c.ty)?, *v))),
             _ => malformed("access chain index is not a scalar"),
@@ -308,7 +394,9 @@ impl Lower<'_> {
                 match k {
                     Some(k) if (0..=i64::from(u32::MAX)).contains(&k) => Ok(k as u32),
                     Some(k) => malformed(format!("constant index {k} out of range")),
-                    None => Err(FrontError::Unsupported("dynamic index into a register variable or builtin".into())),
+                    None => Err(FrontError::Unsupported(
+                        "dynamic index into a register variable or builtin".into(),
+                    )),
                 }
             };
             match &mut p.root {
@@ -316,7 +404,11 @@ impl Lower<'_> {
                     let var = *var;
                     let k = match k {
                         Some(k) => step_const(Some(k))?,
-                        None => return Err(FrontError::Unsupported("dynamic index into an array of descriptors".into())),
+                        None => {
+                            return Err(FrontError::Unsupported(
+                                "dynamic index into an array of descriptors".into(),
+                            ))
+                        }
                     };
                     let elem = match ty {
                         Type::Array { elem, len } if k < len => elem,
@@ -331,7 +423,13 @@ impl Lower<'_> {
                     *first += f;
                     p.ty = t;
                 }
-                Root::Mem { explicit, mat, comp_stride, off, .. } => {
+                Root::Mem {
+                    explicit,
+                    mat,
+                    comp_stride,
+                    off,
+                    ..
+                } => {
                     let explicit = *explicit;
                     match ty {
                         Type::Struct { members } => {
@@ -340,7 +438,11 @@ impl Lower<'_> {
                                 return malformed("struct member index out of range");
                             };
                             *off = off.wrapping_add(self.m.types.member_offset(p.ty, i, explicit)?);
-                            *mat = if explicit { self.m.types.member_matrix(p.ty, i) } else { None };
+                            *mat = if explicit {
+                                self.m.types.member_matrix(p.ty, i)
+                            } else {
+                                None
+                            };
                             *comp_stride = None;
                             p.ty = *t;
                         }
@@ -350,7 +452,8 @@ impl Lower<'_> {
                             p.ty = elem;
                         }
                         Type::Matrix { column, .. } => {
-                            let (col_stride, cs) = self.m.types.column_location(p.ty, 1, explicit, *mat)?;
+                            let (col_stride, cs) =
+                                self.m.types.column_location(p.ty, 1, explicit, *mat)?;
                             self.add_index(&mut p.root, index, col_stride)?;
                             if let Root::Mem { comp_stride, .. } = &mut p.root {
                                 *comp_stride = cs;
@@ -376,14 +479,24 @@ impl Lower<'_> {
 
     /// OpPtrAccessChain: `element` steps over whole pointees, by the base pointer type's
     /// ArrayStride (explicit layouts) or the pointee's size.
-    pub fn ptr_access_chain(&mut self, base: Ptr, element: Id, indices: &[Id], ptr_ty: Id) -> Result<Ptr> {
+    pub fn ptr_access_chain(
+        &mut self,
+        base: Ptr,
+        element: Id,
+        indices: &[Id],
+        ptr_ty: Id,
+    ) -> Result<Ptr> {
         let mut base = base;
         match &base.root {
             Root::Mem { explicit, .. } => {
                 let stride = if *explicit {
                     match self.m.types.layouts.array_stride.get(&base.ptr_ty) {
                         Some(s) => u64::from(*s),
-                        None => return malformed("OpPtrAccessChain base pointer type lacks ArrayStride"),
+                        None => {
+                            return malformed(
+                                "OpPtrAccessChain base pointer type lacks ArrayStride",
+                            )
+                        }
                     }
                 } else {
                     self.m.types.implicit_size_align(base.ty)?.0
@@ -393,14 +506,24 @@ impl Lower<'_> {
                 base.root = root;
             }
             _ if self.const_index(element)? == Some(0) => {}
-            _ => return Err(FrontError::Unsupported("OpPtrAccessChain outside memory".into())),
+            _ => {
+                return Err(FrontError::Unsupported(
+                    "OpPtrAccessChain outside memory".into(),
+                ))
+            }
         }
         self.access_chain(base, indices, ptr_ty)
     }
 
     /// The I64 address of `extra` bytes past a memory pointer.
     fn address(&mut self, root: &Root, extra: u64) -> Result<(Space, ValueId)> {
-        let Root::Mem { space, dyn_off, off, .. } = root else {
+        let Root::Mem {
+            space,
+            dyn_off,
+            off,
+            ..
+        } = root
+        else {
             return malformed("not a memory pointer");
         };
         let total = off.wrapping_add(extra);
@@ -414,7 +537,12 @@ impl Lower<'_> {
     }
 
     fn register_leaves(&self, var: Id, first: usize, n: usize) -> Result<Vec<VarId>> {
-        match self.mem.reg_vars.get(&var).and_then(|v| v.get(first..first + n)) {
+        match self
+            .mem
+            .reg_vars
+            .get(&var)
+            .and_then(|v| v.get(first..first + n))
+        {
             Some(s) => Ok(s.to_vec()),
             None => malformed("register variable access out of range"),
         }
@@ -422,8 +550,16 @@ impl Lower<'_> {
 
     pub fn load(&mut self, p: &Ptr) -> Result<Vec<ValueId>> {
         match &p.root {
-            Root::Mem { explicit, mat, comp_stride, .. } => {
-                let leaves = self.m.types.mem_leaves(p.ty, *explicit, *mat, *comp_stride)?;
+            Root::Mem {
+                explicit,
+                mat,
+                comp_stride,
+                ..
+            } => {
+                let leaves = self
+                    .m
+                    .types
+                    .mem_leaves(p.ty, *explicit, *mat, *comp_stride)?;
                 let mut out = Vec::with_capacity(leaves.len());
                 for (st, o) in leaves {
                     let (space, offset) = self.address(&p.root, o)?;
@@ -441,7 +577,10 @@ impl Lower<'_> {
             Root::Reg { var, first } => {
                 let n = self.m.types.leaf_count(p.ty)?;
                 let vars = self.register_leaves(*var, *first, n)?;
-                Ok(vars.iter().map(|v| self.b.def(self.b.var_types[v.0 as usize], IrOp::GetVar(*v))).collect())
+                Ok(vars
+                    .iter()
+                    .map(|v| self.b.def(self.b.var_types[v.0 as usize], IrOp::GetVar(*v)))
+                    .collect())
             }
             Root::Input { builtin, first } => {
                 let n = self.m.types.leaf_count(p.ty)?;
@@ -451,34 +590,54 @@ impl Lower<'_> {
                     None => malformed("builtin access out of range"),
                 }
             }
-            Root::DescArray { .. } => Err(FrontError::Unsupported("loading a whole descriptor array".into())),
+            Root::DescArray { .. } => Err(FrontError::Unsupported(
+                "loading a whole descriptor array".into(),
+            )),
         }
     }
 
     pub fn store(&mut self, p: &Ptr, values: &[ValueId]) -> Result<()> {
         match &p.root {
-            Root::Mem { space, explicit, mat, comp_stride, .. } => {
+            Root::Mem {
+                space,
+                explicit,
+                mat,
+                comp_stride,
+                ..
+            } => {
                 if *space == Space::PushConstant {
                     return malformed("store to push constants");
                 }
                 if let Space::Buffer(s) = space {
-                    if self.mem.buffers.get(*s as usize).is_some_and(|b| b.kind == BufferKind::Uniform) {
+                    if self
+                        .mem
+                        .buffers
+                        .get(*s as usize)
+                        .is_some_and(|b| b.kind == BufferKind::Uniform)
+                    {
                         return malformed("store to a uniform buffer");
                     }
                 }
-                let leaves = self.m.types.mem_leaves(p.ty, *explicit, *mat, *comp_stride)?;
+                let leaves = self
+                    .m
+                    .types
+                    .mem_leaves(p.ty, *explicit, *mat, *comp_stride)?;
                 if leaves.len() != values.len() {
                     return malformed("OpStore of a value of the wrong type");
                 }
                 for ((st, o), v) in leaves.into_iter().zip(values) {
                     let (space, offset) = self.address(&p.root, o)?;
                     let value = if st == ScalarType::Bool {
-                        let (one, zero) = (self.ki(ScalarType::I32, 1), self.ki(ScalarType::I32, 0));
+                        let (one, zero) =
+                            (self.ki(ScalarType::I32, 1), self.ki(ScalarType::I32, 0));
                         self.select(*v, one, zero)
                     } else {
                         *v
                     };
-                    self.b.push(Stmt::Store { mem: MemRef { space, offset }, value });
+                    self.b.push(Stmt::Store {
+                        mem: MemRef { space, offset },
+                        value,
+                    });
                 }
                 Ok(())
             }
@@ -491,7 +650,10 @@ impl Lower<'_> {
                     if self.b.var_types[var.0 as usize] != self.b.ty(*value) {
                         return malformed("OpStore of a value of the wrong type");
                     }
-                    self.b.push(Stmt::SetVar { var: *var, value: *value });
+                    self.b.push(Stmt::SetVar {
+                        var: *var,
+                        value: *value,
+                    });
                 }
                 Ok(())
             }
@@ -501,7 +663,13 @@ impl Lower<'_> {
     }
 
     /// An atomic read-modify-write (or load) on an integer in buffer or workgroup memory.
-    pub fn atomic(&mut self, op: AtomicOp, p: &Ptr, value: Option<ValueId>, comparator: Option<ValueId>) -> Result<ValueId> {
+    pub fn atomic(
+        &mut self,
+        op: AtomicOp,
+        p: &Ptr,
+        value: Option<ValueId>,
+        comparator: Option<ValueId>,
+    ) -> Result<ValueId> {
         let st = self.atomic_target(p)?;
         let (space, offset) = self.address(&p.root, 0)?;
         let value = match value {
@@ -511,7 +679,15 @@ impl Lower<'_> {
         if self.b.ty(value) != st || comparator.is_some_and(|c| self.b.ty(c) != st) {
             return malformed("atomic operand type differs from the pointee");
         }
-        Ok(self.b.def(st, IrOp::Atomic { op, mem: MemRef { space, offset }, value, comparator }))
+        Ok(self.b.def(
+            st,
+            IrOp::Atomic {
+                op,
+                mem: MemRef { space, offset },
+                value,
+                comparator,
+            },
+        ))
     }
 
     pub fn atomic_store(&mut self, p: &Ptr, value: ValueId) -> Result<()> {
@@ -520,7 +696,10 @@ impl Lower<'_> {
             return malformed("atomic operand type differs from the pointee");
         }
         let (space, offset) = self.address(&p.root, 0)?;
-        self.b.push(Stmt::AtomicStore { mem: MemRef { space, offset }, value });
+        self.b.push(Stmt::AtomicStore {
+            mem: MemRef { space, offset },
+            value,
+        });
         Ok(())
     }
 
@@ -530,15 +709,28 @@ impl Lower<'_> {
             return Err(FrontError::Unsupported(format!("atomics on {st:?}")));
         }
         match &p.root {
-            Root::Mem { space: Space::Buffer(_) | Space::Workgroup, .. } => Ok(st),
-            _ => Err(FrontError::Unsupported("atomics outside storage buffers and workgroup memory".into())),
+            Root::Mem {
+                space: Space::Buffer(_) | Space::Workgroup,
+                ..
+            } => Ok(st),
+            _ => Err(FrontError::Unsupported(
+                "atomics outside storage buffers and workgroup memory".into(),
+            )),
         }
     }
 
     /// OpArrayLength: elements of the runtime array that is member `member` of the block.
     pub fn array_length(&mut self, p: &Ptr, member: u32) -> Result<ValueId> {
-        let Root::Mem { space: Space::Buffer(slot), dyn_off: None, explicit: true, .. } = &p.root else {
-            return Err(FrontError::Unsupported("OpArrayLength on anything but a buffer block".into()));
+        let Root::Mem {
+            space: Space::Buffer(slot),
+            dyn_off: None,
+            explicit: true,
+            ..
+        } = &p.root
+        else {
+            return Err(FrontError::Unsupported(
+                "OpArrayLength on anything but a buffer block".into(),
+            ));
         };
         let slot = *slot;
         let Type::Struct { members } = self.m.types.get(p.ty)? else {
@@ -572,7 +764,9 @@ impl Lower<'_> {
         if let Some(v) = self.mem.builtins.get(&b) {
             return Ok(v.clone());
         }
-        let xyz = |l: &mut Self, f: fn(u8) -> Builtin| -> Vec<ValueId> { (0..3).map(|i| l.b.builtin(f(i))).collect() };
+        let xyz = |l: &mut Self, f: fn(u8) -> Builtin| -> Vec<ValueId> {
+            (0..3).map(|i| l.b.builtin(f(i))).collect()
+        };
         let leaves = match b {
             BuiltIn::GlobalInvocationId => xyz(self, Builtin::GlobalInvocationId),
             BuiltIn::LocalInvocationId => xyz(self, Builtin::LocalInvocationId),
@@ -580,12 +774,16 @@ impl Lower<'_> {
             BuiltIn::NumWorkgroups => xyz(self, Builtin::NumWorkgroups),
             BuiltIn::LocalInvocationIndex => vec![self.b.builtin(Builtin::LocalInvocationIndex)],
             BuiltIn::SubgroupSize => vec![self.b.builtin(Builtin::SubgroupSize)],
-            BuiltIn::SubgroupLocalInvocationId => vec![self.b.builtin(Builtin::SubgroupLocalInvocationId)],
+            BuiltIn::SubgroupLocalInvocationId => {
+                vec![self.b.builtin(Builtin::SubgroupLocalInvocationId)]
+            }
             BuiltIn::SubgroupId => vec![self.b.builtin(Builtin::SubgroupId)],
             BuiltIn::NumSubgroups => vec![self.b.builtin(Builtin::NumSubgroups)],
             BuiltIn::WorkgroupSize => {
                 let ws = self.m.workgroup_size;
-                ws.iter().map(|d| self.ki(ScalarType::I32, u64::from(*d))).collect()
+                ws.iter()
+                    .map(|d| self.ki(ScalarType::I32, u64::from(*d)))
+                    .collect()
             }
             BuiltIn::SubgroupEqMask
             | BuiltIn::SubgroupGeMask
@@ -596,7 +794,11 @@ impl Lower<'_> {
                 let zero = self.ki(ScalarType::I32, 0);
                 vec![word, zero, zero, zero]
             }
-            other => return Err(FrontError::Unsupported(format!("builtin {other:?} in compute"))),
+            other => {
+                return Err(FrontError::Unsupported(format!(
+                    "builtin {other:?} in compute"
+                )))
+            }
         };
         self.mem.builtins.insert(b, leaves.clone());
         Ok(leaves)

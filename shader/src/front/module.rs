@@ -20,6 +20,8 @@ const OP_EXT_INST_IMPORT: u32 = 11;
 const OP_EXT_INST: u32 = 12;
 const OP_FUNCTION: u32 = 54;
 const OP_FUNCTION_END: u32 = 56;
+const OP_UNDEF: u32 = 1;
+const OP_SPEC_CONSTANT_OP: u32 = 52;
 
 /// The module's words in host order, with `OpExecutionModeId` taken out (rspirv 0.12's loader
 /// refuses it) and kept here.
@@ -27,6 +29,10 @@ pub(crate) struct Words {
     pub words: Vec<u32>,
     /// (entry point, mode, operand ids) of each `OpExecutionModeId`.
     pub mode_ids: Vec<(Id, u32, Vec<Id>)>,
+    /// Each `OpSpecConstantOp` by result id: (opcode, operand words). rspirv 0.12 parses only
+    /// one literal of VectorShuffle / CompositeExtract / CompositeInsert here, so these are
+    /// replaced in the stream by an `OpUndef` of the same id and type, and decoded by us.
+    pub spec_ops: HashMap<Id, (u32, Vec<u32>)>,
     pub bound: u32,
 }
 
@@ -60,6 +66,7 @@ pub(crate) fn prepare_words(bytes: &[u8]) -> Result<Words> {
     let mut out = Vec::with_capacity(words.len());
     out.extend_from_slice(&words[..5]);
     let mut mode_ids = Vec::new();
+    let mut spec_ops = HashMap::new();
     // Ids of `NonSemantic.*` instruction sets: their module-level OpExtInsts (debug info) are
     // dropped here because rspirv 0.12's loader refuses instructions outside functions it does
     // not know; inside functions they are skipped during lowering.
@@ -88,6 +95,9 @@ pub(crate) fn prepare_words(bytes: &[u8]) -> Result<Words> {
         }
         if opcode == OP_EXT_INST && !in_function && count >= 4 && non_semantic.contains(&inst[3]) {
             // Module-level non-semantic debug info: meaningless to us.
+        } else if opcode == OP_SPEC_CONSTANT_OP && count >= 4 {
+            spec_ops.insert(inst[2], (inst[3], inst[4..].to_vec()));
+            out.extend_from_slice(&[(3 << 16) | OP_UNDEF, inst[1], inst[2]]);
         } else if opcode == OP_EXECUTION_MODE_ID {
             if count < 3 {
                 return malformed("OpExecutionModeId too short");
@@ -98,7 +108,12 @@ pub(crate) fn prepare_words(bytes: &[u8]) -> Result<Words> {
         }
         i += count;
     }
-    Ok(Words { words: out, mode_ids, bound })
+    Ok(Words {
+        words: out,
+        mode_ids,
+        spec_ops,
+        bound,
+    })
 }
 
 /// Parses with rspirv.
@@ -182,25 +197,33 @@ pub(crate) fn op_name(op: Op) -> String {
 pub(crate) fn id_at(inst: &Instruction, i: usize) -> Result<Id> {
     match inst.operands.get(i) {
         Some(Operand::IdRef(id)) => Ok(*id),
-        _ => malformed(format!("Op{:?}: operand {i} is not an id", inst.class.opcode)),
+        _ => malformed(format!(
+            "Op{:?}: operand {i} is not an id",
+            inst.class.opcode
+        )),
     }
 }
 
 pub(crate) fn lit_at(inst: &Instruction, i: usize) -> Result<u32> {
     match inst.operands.get(i) {
         Some(Operand::LiteralBit32(v)) => Ok(*v),
-        _ => malformed(format!("Op{:?}: operand {i} is not a literal", inst.class.opcode)),
+        _ => malformed(format!(
+            "Op{:?}: operand {i} is not a literal",
+            inst.class.opcode
+        )),
     }
 }
 
 pub(crate) fn result_id(inst: &Instruction) -> Result<Id> {
-    inst.result_id
-        .ok_or_else(|| FrontError::Malformed(format!("Op{:?} without a result id", inst.class.opcode)))
+    inst.result_id.ok_or_else(|| {
+        FrontError::Malformed(format!("Op{:?} without a result id", inst.class.opcode))
+    })
 }
 
 pub(crate) fn result_type(inst: &Instruction) -> Result<Id> {
-    inst.result_type
-        .ok_or_else(|| FrontError::Malformed(format!("Op{:?} without a result type", inst.class.opcode)))
+    inst.result_type.ok_or_else(|| {
+        FrontError::Malformed(format!("Op{:?} without a result type", inst.class.opcode))
+    })
 }
 
 fn check_capabilities(m: &dr::Module) -> Result<HashSet<Capability>> {
@@ -254,7 +277,9 @@ fn check_capabilities(m: &dr::Module) -> Result<HashSet<Capability>> {
     }
     if let Some(mm) = &m.memory_model {
         if mm.operands.first() != Some(&Operand::AddressingModel(spirv::AddressingModel::Logical)) {
-            return Err(FrontError::Unsupported("addressing models other than Logical".into()));
+            return Err(FrontError::Unsupported(
+                "addressing models other than Logical".into(),
+            ));
         }
     } else {
         return malformed("no OpMemoryModel");
@@ -314,7 +339,10 @@ fn collect_decorations(m: &dr::Module, types: &mut Types) -> Result<Decorations>
                         types.layouts.member_offset.insert(key, lit_at(inst, 3)?);
                     }
                     Decoration::MatrixStride => {
-                        types.layouts.member_matrix_stride.insert(key, lit_at(inst, 3)?);
+                        types
+                            .layouts
+                            .member_matrix_stride
+                            .insert(key, lit_at(inst, 3)?);
                     }
                     Decoration::RowMajor => {
                         types.layouts.member_row_major.insert(key);
@@ -347,7 +375,10 @@ fn spec_value(spec: &SpecializationInfo, spec_id: u32, size: u32) -> Result<Opti
         )));
     }
     let start = e.offset as usize;
-    let Some(bytes) = start.checked_add(size as usize).and_then(|end| spec.data.get(start..end)) else {
+    let Some(bytes) = start
+        .checked_add(size as usize)
+        .and_then(|end| spec.data.get(start..end))
+    else {
         return Err(FrontError::Specialization(format!(
             "constant {spec_id}: offset {} + size {size} exceeds the {} data bytes",
             e.offset,
@@ -374,10 +405,14 @@ fn declare(
     spec: &SpecializationInfo,
     caps: &TypeCaps,
     ext_sets: &HashMap<Id, ExtSet>,
+    spec_ops: &HashMap<Id, (u32, Vec<u32>)>,
 ) -> Result<()> {
     let op = inst.class.opcode;
     let unsupported = |ty: &mut Types| -> Result<()> {
-        ty.insert(result_id(inst)?, Type::Unsupported(format!("SPIR-V opcode Op{op:?}")))
+        ty.insert(
+            result_id(inst)?,
+            Type::Unsupported(format!("SPIR-V opcode Op{op:?}")),
+        )
     };
     match op {
         Op::TypeVoid => types.insert(result_id(inst)?, Type::Void)?,
@@ -408,11 +443,17 @@ fn declare(
             types.insert(result_id(inst)?, ty)?
         }
         Op::TypeVector => {
-            let ty = Type::Vector { elem: id_at(inst, 0)?, count: lit_at(inst, 1)? };
+            let ty = Type::Vector {
+                elem: id_at(inst, 0)?,
+                count: lit_at(inst, 1)?,
+            };
             types.insert(result_id(inst)?, ty)?
         }
         Op::TypeMatrix => {
-            let ty = Type::Matrix { column: id_at(inst, 0)?, columns: lit_at(inst, 1)? };
+            let ty = Type::Matrix {
+                column: id_at(inst, 0)?,
+                columns: lit_at(inst, 1)?,
+            };
             types.insert(result_id(inst)?, ty)?
         }
         Op::TypeArray => {
@@ -421,15 +462,29 @@ fn declare(
                 return malformed(format!("array length %{len_id} is not a constant"));
             };
             let len = match (c.bits.as_slice(), types.get(c.ty)?) {
-                ([v], Type::Int { .. }) => u32::try_from(*v)
-                    .map_err(|_| FrontError::Limit(format!("array length {v}")))?,
+                ([v], Type::Int { .. }) => {
+                    u32::try_from(*v).map_err(|_| FrontError::Limit(format!("array length {v}")))?
+                }
                 _ => return malformed("array length is not an integer scalar"),
             };
-            types.insert(result_id(inst)?, Type::Array { elem: id_at(inst, 0)?, len })?
+            types.insert(
+                result_id(inst)?,
+                Type::Array {
+                    elem: id_at(inst, 0)?,
+                    len,
+                },
+            )?
         }
-        Op::TypeRuntimeArray => types.insert(result_id(inst)?, Type::RuntimeArray { elem: id_at(inst, 0)? })?,
+        Op::TypeRuntimeArray => types.insert(
+            result_id(inst)?,
+            Type::RuntimeArray {
+                elem: id_at(inst, 0)?,
+            },
+        )?,
         Op::TypeStruct => {
-            let members = (0..inst.operands.len()).map(|i| id_at(inst, i)).collect::<Result<_>>()?;
+            let members = (0..inst.operands.len())
+                .map(|i| id_at(inst, i))
+                .collect::<Result<_>>()?;
             types.insert(result_id(inst)?, Type::Struct { members })?
         }
         Op::TypePointer => {
@@ -440,12 +495,26 @@ fn declare(
             if !types.contains(pointee) {
                 return malformed(format!("pointer to undeclared type %{pointee}"));
             }
-            types.insert(result_id(inst)?, Type::Pointer { class: *class, pointee })?
+            types.insert(
+                result_id(inst)?,
+                Type::Pointer {
+                    class: *class,
+                    pointee,
+                },
+            )?
         }
         Op::TypeFunction => types.insert(result_id(inst)?, Type::Function)?,
-        Op::TypeImage | Op::TypeSampler | Op::TypeSampledImage | Op::TypeEvent | Op::TypeDeviceEvent
-        | Op::TypeReserveId | Op::TypeQueue | Op::TypePipe | Op::TypeAccelerationStructureKHR
-        | Op::TypeRayQueryKHR | Op::TypeOpaque => unsupported(types)?,
+        Op::TypeImage
+        | Op::TypeSampler
+        | Op::TypeSampledImage
+        | Op::TypeEvent
+        | Op::TypeDeviceEvent
+        | Op::TypeReserveId
+        | Op::TypeQueue
+        | Op::TypePipe
+        | Op::TypeAccelerationStructureKHR
+        | Op::TypeRayQueryKHR
+        | Op::TypeOpaque => unsupported(types)?,
         Op::ConstantTrue | Op::ConstantFalse | Op::SpecConstantTrue | Op::SpecConstantFalse => {
             let (ty, id) = (result_type(inst)?, result_id(inst)?);
             if !matches!(types.get(ty)?, Type::Bool) {
@@ -483,7 +552,9 @@ fn declare(
                 match consts.get(&c) {
                     Some(cv) if bits.len() + cv.bits.len() <= n => bits.extend_from_slice(&cv.bits),
                     Some(_) => return malformed("composite constant larger than its type"),
-                    None => return malformed(format!("composite constituent %{c} is not a constant")),
+                    None => {
+                        return malformed(format!("composite constituent %{c} is not a constant"))
+                    }
                 }
             }
             if bits.len() != n {
@@ -491,20 +562,39 @@ fn declare(
             }
             consts.insert(id, ConstVal { ty, bits });
         }
+        Op::Undef if inst.result_id.is_some_and(|id| spec_ops.contains_key(&id)) => {
+            let (ty, id) = (result_type(inst)?, result_id(inst)?);
+            let Some((opcode, words)) = spec_ops.get(&id) else {
+                return malformed("OpSpecConstantOp lost");
+            };
+            let Some(inner) = Op::from_u32(*opcode) else {
+                return malformed(format!("OpSpecConstantOp with unknown opcode {opcode}"));
+            };
+            let ids = match inner {
+                Op::VectorShuffle | Op::CompositeInsert => 2,
+                Op::CompositeExtract => 1,
+                _ => words.len(),
+            };
+            let operands: Vec<Operand> = words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    if i < ids {
+                        Operand::IdRef(*w)
+                    } else {
+                        Operand::LiteralBit32(*w)
+                    }
+                })
+                .collect();
+            let v = consts::fold_spec_op(types, consts, ty, inner, &operands)?;
+            consts.insert(id, v);
+        }
         Op::ConstantNull | Op::Undef => {
             let (ty, id) = (result_type(inst)?, result_id(inst)?);
             if let Type::Pointer { .. } = types.get(ty)? {
                 return Err(FrontError::Unsupported("null or undefined pointers".into()));
             }
             consts.insert(id, consts::null(types, ty)?);
-        }
-        Op::SpecConstantOp => {
-            let (ty, id) = (result_type(inst)?, result_id(inst)?);
-            let Some(Operand::LiteralSpecConstantOpInteger(inner)) = inst.operands.first() else {
-                return malformed("OpSpecConstantOp without an opcode");
-            };
-            let v = consts::fold_spec_op(types, consts, ty, *inner, &inst.operands[1..])?;
-            consts.insert(id, v);
         }
         Op::Variable => {
             let (ptr_ty, id) = (result_type(inst)?, result_id(inst)?);
@@ -515,12 +605,25 @@ fn declare(
                 Some(Operand::IdRef(i)) => Some(*i),
                 _ => None,
             };
-            globals.insert(id, GlobalVar { class, ptr_ty, pointee, init });
+            globals.insert(
+                id,
+                GlobalVar {
+                    class,
+                    ptr_ty,
+                    pointee,
+                    init,
+                },
+            );
         }
         Op::Line | Op::NoLine | Op::Nop => {}
         Op::ExtInst => match inst.operands.first() {
-            Some(Operand::IdRef(set)) if matches!(ext_sets.get(set), Some(ExtSet::NonSemantic)) => {}
-            _ => return Err(FrontError::UnsupportedOpcode("ExtInst (outside a function)".into())),
+            Some(Operand::IdRef(set)) if matches!(ext_sets.get(set), Some(ExtSet::NonSemantic)) => {
+            }
+            _ => {
+                return Err(FrontError::UnsupportedOpcode(
+                    "ExtInst (outside a function)".into(),
+                ))
+            }
         },
         other => return Err(FrontError::UnsupportedOpcode(op_name(other))),
     }
@@ -561,18 +664,46 @@ fn function_info(f: &dr::Function) -> Result<(Id, FuncInfo<'_>)> {
                     return malformed("merge instruction not right before the terminator")
                 }
                 Op::SelectionMerge => merge = Merge::Selection(id_at(inst, 0)?),
-                Op::LoopMerge => merge = Merge::Loop { merge: id_at(inst, 0)?, cont: id_at(inst, 1)? },
+                Op::LoopMerge => {
+                    merge = Merge::Loop {
+                        merge: id_at(inst, 0)?,
+                        cont: id_at(inst, 1)?,
+                    }
+                }
                 _ => body.push(inst),
             }
         }
-        if blocks.insert(label, Block { order, phis, body, merge, term }).is_some() {
+        if blocks
+            .insert(
+                label,
+                Block {
+                    order,
+                    phis,
+                    body,
+                    merge,
+                    term,
+                },
+            )
+            .is_some()
+        {
             return malformed(format!("block %{label} defined twice"));
         }
     }
     let Some(entry) = entry else {
-        return Err(FrontError::Unsupported("function declarations without a body".into()));
+        return Err(FrontError::Unsupported(
+            "function declarations without a body".into(),
+        ));
     };
-    Ok((id, FuncInfo { ret_ty, params, variables, entry, blocks }))
+    Ok((
+        id,
+        FuncInfo {
+            ret_ty,
+            params,
+            variables,
+            entry,
+            blocks,
+        },
+    ))
 }
 
 impl<'a> ModuleInfo<'a> {
@@ -621,7 +752,17 @@ impl<'a> ModuleInfo<'a> {
         let mut consts = HashMap::new();
         let mut globals = HashMap::new();
         for inst in &m.types_global_values {
-            declare(inst, &mut types, &mut consts, &mut globals, &decos, spec, &type_caps, &ext_sets)?;
+            declare(
+                inst,
+                &mut types,
+                &mut consts,
+                &mut globals,
+                &decos,
+                spec,
+                &type_caps,
+                &ext_sets,
+                &words.spec_ops,
+            )?;
         }
         let mut functions = HashMap::new();
         for f in &m.functions {
@@ -645,7 +786,9 @@ impl<'a> ModuleInfo<'a> {
         };
         match functions.get(&entry_fn) {
             Some(f) if f.params.is_empty() && matches!(types.get(f.ret_ty)?, Type::Void) => {}
-            Some(_) => return malformed("entry point function must return void and take no parameters"),
+            Some(_) => {
+                return malformed("entry point function must return void and take no parameters")
+            }
             None => return malformed("entry point names no function"),
         }
         let workgroup_size = workgroup_size(m, words, entry_fn, &consts, &decos)?;
@@ -673,8 +816,12 @@ fn workgroup_size(
     let mut size = None;
     let scalar = |id: Id| -> Result<u32> {
         match consts.get(&id).map(|c| c.bits.as_slice()) {
-            Some([v]) => u32::try_from(*v).map_err(|_| FrontError::Limit(format!("workgroup size {v}"))),
-            _ => malformed(format!("LocalSizeId operand %{id} is not a scalar constant")),
+            Some([v]) => {
+                u32::try_from(*v).map_err(|_| FrontError::Limit(format!("workgroup size {v}")))
+            }
+            _ => malformed(format!(
+                "LocalSizeId operand %{id} is not a scalar constant"
+            )),
         }
     };
     for inst in &m.execution_modes {
@@ -685,7 +832,9 @@ fn workgroup_size(
             return malformed("OpExecutionMode without a mode");
         };
         match mode {
-            ExecutionMode::LocalSize => size = Some([lit_at(inst, 2)?, lit_at(inst, 3)?, lit_at(inst, 4)?]),
+            ExecutionMode::LocalSize => {
+                size = Some([lit_at(inst, 2)?, lit_at(inst, 3)?, lit_at(inst, 4)?])
+            }
             ExecutionMode::LocalSizeHint => {}
             other => return Err(FrontError::Unsupported(format!("execution mode {other:?}"))),
         }
@@ -702,7 +851,11 @@ fn workgroup_size(
                 size = Some([scalar(*x)?, scalar(*y)?, scalar(*z)?]);
             }
             Some(ExecutionMode::LocalSizeHintId) => {}
-            other => return Err(FrontError::Unsupported(format!("execution mode {other:?} (OpExecutionModeId)"))),
+            other => {
+                return Err(FrontError::Unsupported(format!(
+                    "execution mode {other:?} (OpExecutionModeId)"
+                )))
+            }
         }
     }
     // A constant decorated BuiltIn WorkgroupSize overrides the execution mode.
@@ -711,7 +864,10 @@ fn workgroup_size(
             if let Some(c) = consts.get(id) {
                 match c.bits.as_slice() {
                     [x, y, z] => {
-                        let conv = |v: u64| u32::try_from(v).map_err(|_| FrontError::Limit(format!("workgroup size {v}")));
+                        let conv = |v: u64| {
+                            u32::try_from(v)
+                                .map_err(|_| FrontError::Limit(format!("workgroup size {v}")))
+                        };
                         size = Some([conv(*x)?, conv(*y)?, conv(*z)?]);
                     }
                     _ => return malformed("WorkgroupSize constant is not a 3-component vector"),

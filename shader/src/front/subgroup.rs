@@ -9,7 +9,9 @@ use super::instr::scope_id_at;
 use super::lower::Lower;
 use super::module::id_at;
 use super::{malformed, FrontError, Result};
-use crate::ir::{BinOp, Builtin, CmpOp, GroupOp, Op as IrOp, ScalarType, ScanKind, SubgroupOp, UnOp, ValueId};
+use crate::ir::{
+    BinOp, Builtin, CmpOp, GroupOp, Op as IrOp, ScalarType, ScanKind, SubgroupOp, UnOp, ValueId,
+};
 
 const SCOPE_SUBGROUP: u64 = 3;
 
@@ -37,14 +39,20 @@ impl Lower<'_> {
     pub fn subgroup_inst(&mut self, inst: &Instruction) -> Result<()> {
         let op = inst.class.opcode;
         if self.const_u64(scope_id_at(inst, 0)?) != Some(SCOPE_SUBGROUP) {
-            return Err(FrontError::Unsupported(format!("Op{op:?} with a scope other than Subgroup")));
+            return Err(FrontError::Unsupported(format!(
+                "Op{op:?} with a scope other than Subgroup"
+            )));
         }
         let i32t = ScalarType::I32;
         let out: Vec<ValueId> = match op {
             Op::GroupNonUniformElect => vec![self.sg(ScalarType::Bool, SubgroupOp::Elect)],
             Op::GroupNonUniformAll | Op::GroupNonUniformAny => {
                 let p = self.scalar(id_at(inst, 1)?)?;
-                let s = if op == Op::GroupNonUniformAll { SubgroupOp::All(p) } else { SubgroupOp::Any(p) };
+                let s = if op == Op::GroupNonUniformAll {
+                    SubgroupOp::All(p)
+                } else {
+                    SubgroupOp::Any(p)
+                };
                 vec![self.sg(ScalarType::Bool, s)]
             }
             Op::GroupNonUniformAllEqual => {
@@ -75,7 +83,9 @@ impl Lower<'_> {
                 let idx = self.lane_index(id_at(inst, 2)?)?;
                 let k5 = self.ki(i32t, 5);
                 let which = self.bin(BinOp::LShr, idx, k5);
-                let Some((first, rest)) = words.split_first() else { return malformed("empty ballot") };
+                let Some((first, rest)) = words.split_first() else {
+                    return malformed("empty ballot");
+                };
                 let mut w = *first;
                 for (i, x) in rest.iter().enumerate() {
                     let k = self.ki(i32t, i as u64 + 1);
@@ -98,7 +108,11 @@ impl Lower<'_> {
                     GroupOperation::Reduce => size_mask,
                     GroupOperation::InclusiveScan => self.bin(BinOp::Or, lt, eq),
                     GroupOperation::ExclusiveScan => lt,
-                    other => return Err(FrontError::Unsupported(format!("BallotBitCount with {other:?}"))),
+                    other => {
+                        return Err(FrontError::Unsupported(format!(
+                            "BallotBitCount with {other:?}"
+                        )))
+                    }
                 };
                 let m = self.bin(BinOp::And, w, mask);
                 vec![self.un(UnOp::BitCount, m)]
@@ -107,12 +121,18 @@ impl Lower<'_> {
                 let w = self.ballot_word(id_at(inst, 1)?)?;
                 let size_mask = self.subgroup_size_mask();
                 let m = self.bin(BinOp::And, w, size_mask);
-                let u = if op == Op::GroupNonUniformBallotFindLSB { UnOp::FindLsb } else { UnOp::FindUMsb };
+                let u = if op == Op::GroupNonUniformBallotFindLSB {
+                    UnOp::FindLsb
+                } else {
+                    UnOp::FindUMsb
+                };
                 vec![self.un(u, m)]
             }
             Op::GroupNonUniformBroadcastFirst => {
                 let (_, v) = self.data(id_at(inst, 1)?)?;
-                v.iter().map(|x| self.sg(self.b.ty(*x), SubgroupOp::BroadcastFirst(*x))).collect()
+                v.iter()
+                    .map(|x| self.sg(self.b.ty(*x), SubgroupOp::BroadcastFirst(*x)))
+                    .collect()
             }
             Op::GroupNonUniformBroadcast
             | Op::GroupNonUniformShuffle
@@ -133,7 +153,9 @@ impl Lower<'_> {
                         self.bin(b, lane, arg)
                     }
                 };
-                v.iter().map(|x| self.sg(self.b.ty(*x), SubgroupOp::Shuffle { value: *x, index })).collect()
+                v.iter()
+                    .map(|x| self.sg(self.b.ty(*x), SubgroupOp::Shuffle { value: *x, index }))
+                    .collect()
             }
             _ => {
                 let gop = match op {
@@ -154,18 +176,37 @@ impl Lower<'_> {
                 };
                 let kind = match inst.operands.get(1) {
                     Some(Operand::GroupOperation(GroupOperation::Reduce)) => ScanKind::Reduce,
-                    Some(Operand::GroupOperation(GroupOperation::InclusiveScan)) => ScanKind::InclusiveScan,
-                    Some(Operand::GroupOperation(GroupOperation::ExclusiveScan)) => ScanKind::ExclusiveScan,
+                    Some(Operand::GroupOperation(GroupOperation::InclusiveScan)) => {
+                        ScanKind::InclusiveScan
+                    }
+                    Some(Operand::GroupOperation(GroupOperation::ExclusiveScan)) => {
+                        ScanKind::ExclusiveScan
+                    }
                     Some(Operand::GroupOperation(other)) => {
-                        return Err(FrontError::Unsupported(format!("subgroup operation {other:?}")))
+                        return Err(FrontError::Unsupported(format!(
+                            "subgroup operation {other:?}"
+                        )))
                     }
                     _ => return malformed("subgroup arithmetic without a group operation"),
                 };
                 if inst.operands.len() > 3 {
-                    return Err(FrontError::Unsupported("clustered subgroup operations".into()));
+                    return Err(FrontError::Unsupported(
+                        "clustered subgroup operations".into(),
+                    ));
                 }
                 let (_, v) = self.data(id_at(inst, 2)?)?;
-                v.iter().map(|x| self.sg(self.b.ty(*x), SubgroupOp::Scan { op: gop, kind, value: *x })).collect()
+                v.iter()
+                    .map(|x| {
+                        self.sg(
+                            self.b.ty(*x),
+                            SubgroupOp::Scan {
+                                op: gop,
+                                kind,
+                                value: *x,
+                            },
+                        )
+                    })
+                    .collect()
             }
         };
         self.bind_data(inst, out)

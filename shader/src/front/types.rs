@@ -31,15 +31,33 @@ pub(crate) const MAX_LEAVES: u64 = 16 * 1024;
 pub(crate) enum Type {
     Void,
     Bool,
-    Int { bits: u32 },
+    Int {
+        bits: u32,
+    },
     /// 32-bit float (16- and 64-bit floats are refused at declaration).
     Float,
-    Vector { elem: Id, count: u32 },
-    Matrix { column: Id, columns: u32 },
-    Array { elem: Id, len: u32 },
-    RuntimeArray { elem: Id },
-    Struct { members: Vec<Id> },
-    Pointer { class: StorageClass, pointee: Id },
+    Vector {
+        elem: Id,
+        count: u32,
+    },
+    Matrix {
+        column: Id,
+        columns: u32,
+    },
+    Array {
+        elem: Id,
+        len: u32,
+    },
+    RuntimeArray {
+        elem: Id,
+    },
+    Struct {
+        members: Vec<Id>,
+    },
+    Pointer {
+        class: StorageClass,
+        pointee: Id,
+    },
     Function,
     /// Declared but not lowerable (images, samplers, ...): an error when used.
     Unsupported(String),
@@ -103,7 +121,9 @@ impl Types {
         let mut leaves: u64 = 0;
         for c in &children {
             let Some(e) = self.entries.get(c) else {
-                return malformed(format!("type %{id} refers to %{c}, not a type declared before it"));
+                return malformed(format!(
+                    "type %{id} refers to %{c}, not a type declared before it"
+                ));
             };
             depth = depth.max(e.depth);
             leaves = leaves.saturating_add(e.leaves);
@@ -135,7 +155,9 @@ impl Types {
         }
         let depth = depth + 1;
         if depth > MAX_TYPE_DEPTH {
-            return Err(FrontError::Limit(format!("type %{id} nested deeper than {MAX_TYPE_DEPTH}")));
+            return Err(FrontError::Limit(format!(
+                "type %{id} nested deeper than {MAX_TYPE_DEPTH}"
+            )));
         }
         self.entries.insert(id, Entry { ty, depth, leaves });
         Ok(())
@@ -317,7 +339,9 @@ impl Types {
         if explicit {
             return match self.layouts.member_offset.get(&(st, index)) {
                 Some(o) => Ok(u64::from(*o)),
-                None => malformed(format!("member {index} of struct %{st} lacks an Offset decoration")),
+                None => malformed(format!(
+                    "member {index} of struct %{st} lacks an Offset decoration"
+                )),
             };
         }
         let mut off = 0u64;
@@ -362,7 +386,9 @@ impl Types {
             return Ok(self.implicit_size_align(id)?.0);
         }
         Ok(match self.get(id)? {
-            Type::Array { elem: _, len } => self.array_stride(id, true)?.saturating_mul(u64::from(*len)),
+            Type::Array { elem: _, len } => {
+                self.array_stride(id, true)?.saturating_mul(u64::from(*len))
+            }
             Type::RuntimeArray { .. } => 0,
             Type::Struct { members } => {
                 let mut end = 0u64;
@@ -387,7 +413,11 @@ impl Types {
                 let Type::Vector { count, .. } = self.get(*column)? else {
                     return malformed("matrix column is not a vector");
                 };
-                let (major, minor) = if ml.row_major { (*count, *columns) } else { (*columns, *count) };
+                let (major, minor) = if ml.row_major {
+                    (*count, *columns)
+                } else {
+                    (*columns, *count)
+                };
                 Ok(u64::from(ml.stride) * u64::from(major - 1) + 4 * u64::from(minor))
             }
             Type::Array { .. } => self.size(id, true),
@@ -429,7 +459,14 @@ impl Types {
             Type::Matrix { column, columns } => {
                 for c in 0..*columns {
                     let (off, cs) = self.column_location(id, c, explicit, mat)?;
-                    self.push_mem_leaves(*column, explicit, None, cs, base.saturating_add(off), out)?;
+                    self.push_mem_leaves(
+                        *column,
+                        explicit,
+                        None,
+                        cs,
+                        base.saturating_add(off),
+                        out,
+                    )?;
                 }
             }
             Type::Array { elem, len } => {
@@ -442,7 +479,11 @@ impl Types {
             Type::Struct { members } => {
                 for (i, m) in members.iter().enumerate() {
                     let off = base.saturating_add(self.member_offset(id, i as u32, explicit)?);
-                    let ml = if explicit { self.member_matrix(id, i as u32) } else { None };
+                    let ml = if explicit {
+                        self.member_matrix(id, i as u32)
+                    } else {
+                        None
+                    };
                     self.push_mem_leaves(*m, explicit, ml, None, off, out)?;
                 }
             }
@@ -469,7 +510,9 @@ impl Types {
             return Ok((u64::from(c) * cs, None));
         }
         let Some(ml) = mat else {
-            return malformed(format!("matrix type %{id} in a block lacks a MatrixStride decoration"));
+            return malformed(format!(
+                "matrix type %{id} in a block lacks a MatrixStride decoration"
+            ));
         };
         if ml.row_major {
             Ok((u64::from(c) * elem, Some(u64::from(ml.stride))))

@@ -20,8 +20,15 @@ struct Shared {
 
 /// Runs a whole dispatch. `buffers[i]` is bound to `module.buffers[i]`.
 pub fn dispatch(m: &Module, groups: [u32; 3], buffers: &mut Vec<Vec<u8>>, push: &[u8]) {
-    assert_eq!(buffers.len(), m.buffers.len(), "one buffer per module buffer slot");
-    let shared = Mutex::new(Shared { buffers: std::mem::take(buffers), workgroup: Vec::new() });
+    assert_eq!(
+        buffers.len(),
+        m.buffers.len(),
+        "one buffer per module buffer slot"
+    );
+    let shared = Mutex::new(Shared {
+        buffers: std::mem::take(buffers),
+        workgroup: Vec::new(),
+    });
     let [sx, sy, sz] = m.workgroup_size;
     let n = (sx * sy * sz) as usize;
     for gz in 0..groups[2] {
@@ -185,10 +192,22 @@ impl Invocation<'_> {
                 self.store(mem, ty, v);
             }
             Stmt::SetVar { var, value } => self.vars[var.0 as usize] = self.v(*value),
-            Stmt::If { cond, then_body, else_body } => {
-                return if self.v(*cond) != 0 { self.list(then_body) } else { self.list(else_body) };
+            Stmt::If {
+                cond,
+                then_body,
+                else_body,
+            } => {
+                return if self.v(*cond) != 0 {
+                    self.list(then_body)
+                } else {
+                    self.list(else_body)
+                };
             }
-            Stmt::Loop { label, body, continuing } => loop {
+            Stmt::Loop {
+                label,
+                body,
+                continuing,
+            } => loop {
                 match self.list(body) {
                     Flow::Normal => {}
                     Flow::Continue(l) if l == *label => {}
@@ -249,8 +268,12 @@ impl Invocation<'_> {
         let off = self.v(mem.offset);
         let size = ty.size() as usize;
         self.with_mem(mem.space, |bytes| {
-            let Ok(start) = usize::try_from(off) else { return };
-            let Some(end) = start.checked_add(size) else { return };
+            let Ok(start) = usize::try_from(off) else {
+                return;
+            };
+            let Some(end) = start.checked_add(size) else {
+                return;
+            };
             if let Some(s) = bytes.get_mut(start..end) {
                 s.copy_from_slice(&v.to_le_bytes()[..size]);
             }
@@ -275,7 +298,12 @@ impl Invocation<'_> {
             Op::Convert(c, a) => convert(*c, self.ty(*a), ty, self.v(*a)),
             Op::Builtin(b) => u64::from(self.builtin(*b)),
             Op::Load(mem) => self.load(mem, ty),
-            Op::Atomic { op, mem, value, comparator } => {
+            Op::Atomic {
+                op,
+                mem,
+                value,
+                comparator,
+            } => {
                 let v = self.v(*value);
                 let cmpv = comparator.map(|c| self.v(c));
                 let off = self.v(mem.offset);
@@ -290,15 +318,33 @@ impl Invocation<'_> {
                     let new = match op {
                         AtomicOp::Add => old.wrapping_add(v),
                         AtomicOp::Sub => old.wrapping_sub(v),
-                        AtomicOp::SMin => if sx(ty, v) < sx(ty, old) { v } else { old },
-                        AtomicOp::SMax => if sx(ty, v) > sx(ty, old) { v } else { old },
+                        AtomicOp::SMin => {
+                            if sx(ty, v) < sx(ty, old) {
+                                v
+                            } else {
+                                old
+                            }
+                        }
+                        AtomicOp::SMax => {
+                            if sx(ty, v) > sx(ty, old) {
+                                v
+                            } else {
+                                old
+                            }
+                        }
                         AtomicOp::UMin => old.min(v),
                         AtomicOp::UMax => old.max(v),
                         AtomicOp::And => old & v,
                         AtomicOp::Or => old | v,
                         AtomicOp::Xor => old ^ v,
                         AtomicOp::Exchange => v,
-                        AtomicOp::CompareExchange => if Some(old) == cmpv { v } else { old },
+                        AtomicOp::CompareExchange => {
+                            if Some(old) == cmpv {
+                                v
+                            } else {
+                                old
+                            }
+                        }
                         AtomicOp::Load => old,
                     };
                     s.copy_from_slice(&mask(ty, new).to_le_bytes()[..size]);
@@ -309,7 +355,9 @@ impl Invocation<'_> {
             Op::GetVar(var) => self.vars[var.0 as usize],
             Op::Subgroup(s) => match *s {
                 SubgroupOp::Elect => 1,
-                SubgroupOp::All(v) | SubgroupOp::Any(v) | SubgroupOp::BroadcastFirst(v) => self.v(v),
+                SubgroupOp::All(v) | SubgroupOp::Any(v) | SubgroupOp::BroadcastFirst(v) => {
+                    self.v(v)
+                }
                 SubgroupOp::AllEqual(_) => 1,
                 SubgroupOp::Ballot(v) => self.v(v) & 1,
                 SubgroupOp::Shuffle { value, .. } => self.v(value),
@@ -325,7 +373,9 @@ impl Invocation<'_> {
     fn builtin(&self, b: Builtin) -> u32 {
         let size = self.m.workgroup_size;
         match b {
-            Builtin::GlobalInvocationId(c) => self.group[c as usize] * size[c as usize] + self.local[c as usize],
+            Builtin::GlobalInvocationId(c) => {
+                self.group[c as usize] * size[c as usize] + self.local[c as usize]
+            }
             Builtin::LocalInvocationId(c) => self.local[c as usize],
             Builtin::LocalInvocationIndex => self.index,
             Builtin::WorkgroupId(c) => self.group[c as usize],
@@ -343,20 +393,40 @@ impl Invocation<'_> {
         match u {
             UnOp::INeg => a.wrapping_neg(),
             UnOp::FNeg => fb(-x),
-            UnOp::Not => if ty == ScalarType::Bool { a ^ 1 } else { !a },
+            UnOp::Not => {
+                if ty == ScalarType::Bool {
+                    a ^ 1
+                } else {
+                    !a
+                }
+            }
             UnOp::IAbs => sx(ty, a).wrapping_abs() as u64,
             UnOp::FAbs => fb(x.abs()),
             UnOp::BitCount => u64::from(mask(ty, a).count_ones()),
             UnOp::BitReverse => mask(ty, a).reverse_bits() >> (64 - w),
-            UnOp::FindLsb => if mask(ty, a) == 0 { u64::MAX } else { u64::from(a.trailing_zeros()) },
+            UnOp::FindLsb => {
+                if mask(ty, a) == 0 {
+                    u64::MAX
+                } else {
+                    u64::from(a.trailing_zeros())
+                }
+            }
             UnOp::FindUMsb => {
                 let m = mask(ty, a);
-                if m == 0 { u64::MAX } else { u64::from(63 - m.leading_zeros()) }
+                if m == 0 {
+                    u64::MAX
+                } else {
+                    u64::from(63 - m.leading_zeros())
+                }
             }
             UnOp::FindSMsb => {
                 let s = sx(ty, a);
                 let m = if s < 0 { !s } else { s } as u64;
-                if m == 0 { u64::MAX } else { u64::from(63 - m.leading_zeros()) }
+                if m == 0 {
+                    u64::MAX
+                } else {
+                    u64::from(63 - m.leading_zeros())
+                }
             }
             UnOp::Sqrt => fb(x.sqrt()),
             UnOp::InverseSqrt => fb(1.0 / x.sqrt()),
@@ -394,15 +464,31 @@ fn binary(b: BinOp, ty: ScalarType, a: u64, c: u64) -> u64 {
         BinOp::ISub => a.wrapping_sub(c),
         BinOp::IMul => a.wrapping_mul(c),
         BinOp::UDiv => ma.checked_div(mc).unwrap_or(0),
-        BinOp::SDiv => if sc == 0 { 0 } else { sa.wrapping_div(sc) as u64 },
+        BinOp::SDiv => {
+            if sc == 0 {
+                0
+            } else {
+                sa.wrapping_div(sc) as u64
+            }
+        }
         BinOp::UMod => ma.checked_rem(mc).unwrap_or(0),
-        BinOp::SRem => if sc == 0 { 0 } else { sa.wrapping_rem(sc) as u64 },
+        BinOp::SRem => {
+            if sc == 0 {
+                0
+            } else {
+                sa.wrapping_rem(sc) as u64
+            }
+        }
         BinOp::SMod => {
             if sc == 0 {
                 0
             } else {
                 let r = sa.wrapping_rem(sc);
-                if r != 0 && (r < 0) != (sc < 0) { r.wrapping_add(sc) as u64 } else { r as u64 }
+                if r != 0 && (r < 0) != (sc < 0) {
+                    r.wrapping_add(sc) as u64
+                } else {
+                    r as u64
+                }
             }
         }
         BinOp::Shl => ma << (mc % w),
@@ -411,8 +497,20 @@ fn binary(b: BinOp, ty: ScalarType, a: u64, c: u64) -> u64 {
         BinOp::And => a & c,
         BinOp::Or => a | c,
         BinOp::Xor => a ^ c,
-        BinOp::SMin => if sa < sc { a } else { c },
-        BinOp::SMax => if sa > sc { a } else { c },
+        BinOp::SMin => {
+            if sa < sc {
+                a
+            } else {
+                c
+            }
+        }
+        BinOp::SMax => {
+            if sa > sc {
+                a
+            } else {
+                c
+            }
+        }
         BinOp::UMin => ma.min(mc),
         BinOp::UMax => ma.max(mc),
         BinOp::FAdd => fb(x + y),
@@ -466,7 +564,11 @@ fn convert(c: ConvOp, from: ScalarType, to: ScalarType, a: u64) -> u64 {
         ConvOp::ZextOrTrunc => mask(from, a),
         ConvOp::SextOrTrunc => {
             if from == ScalarType::Bool {
-                if a != 0 { u64::MAX } else { 0 }
+                if a != 0 {
+                    u64::MAX
+                } else {
+                    0
+                }
             } else {
                 sx(from, a) as u64
             }

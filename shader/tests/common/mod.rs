@@ -47,7 +47,11 @@ pub fn glsl(src: &str) -> Vec<u8> {
 pub fn optimize(spv: &[u8]) -> Vec<u8> {
     let (input, output) = (scratch("spv"), scratch("spv"));
     std::fs::write(&input, spv).expect("write spirv");
-    run(Command::new("spirv-opt").args(["-O", "--target-env=vulkan1.1"]).arg(&input).arg("-o").arg(&output));
+    run(Command::new("spirv-opt")
+        .args(["-O", "--target-env=vulkan1.1"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&output));
     std::fs::read(&output).expect("read spirv")
 }
 
@@ -55,7 +59,11 @@ pub fn optimize(spv: &[u8]) -> Vec<u8> {
 pub fn asm(src: &str) -> Vec<u8> {
     let (input, output) = (scratch("spvasm"), scratch("spv"));
     std::fs::write(&input, src).expect("write asm");
-    run(Command::new("spirv-as").args(["--target-env", "vulkan1.1"]).arg(&input).arg("-o").arg(&output));
+    run(Command::new("spirv-as")
+        .args(["--target-env", "vulkan1.1"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&output));
     std::fs::read(&output).expect("read spirv")
 }
 
@@ -88,10 +96,19 @@ pub fn slot(m: &Module, set: u32, binding: u32) -> usize {
 }
 
 /// Runs `m` with the given (set, binding) → bytes buffers; returns them afterwards.
-pub fn run_with(m: &Module, groups: [u32; 3], bufs: &[(u32, u32, Vec<u8>)], push: &[u8]) -> Vec<Vec<u8>> {
+pub fn run_with(
+    m: &Module,
+    groups: [u32; 3],
+    bufs: &[(u32, u32, Vec<u8>)],
+    push: &[u8],
+) -> Vec<Vec<u8>> {
     let mut slots: Vec<Vec<u8>> = vec![Vec::new(); m.buffers.len()];
     for (set, binding, bytes) in bufs {
-        if let Some(i) = m.buffers.iter().position(|b| b.set == *set && b.binding == *binding) {
+        if let Some(i) = m
+            .buffers
+            .iter()
+            .position(|b| b.set == *set && b.binding == *binding)
+        {
             slots[i] = bytes.clone();
         }
     }
@@ -100,7 +117,9 @@ pub fn run_with(m: &Module, groups: [u32; 3], bufs: &[(u32, u32, Vec<u8>)], push
 }
 
 pub fn u32s(b: &[u8]) -> Vec<u32> {
-    b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    b.chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 pub fn f32s(b: &[u8]) -> Vec<f32> {
@@ -142,8 +161,14 @@ pub fn count(stmts: &[shader::ir::Stmt], pred: &dyn Fn(&shader::ir::Stmt) -> boo
             n += 1;
         }
         n += match s {
-            Stmt::If { then_body, else_body, .. } => count(then_body, pred) + count(else_body, pred),
-            Stmt::Loop { body, continuing, .. } => count(body, pred) + count(continuing, pred),
+            Stmt::If {
+                then_body,
+                else_body,
+                ..
+            } => count(then_body, pred) + count(else_body, pred),
+            Stmt::Loop {
+                body, continuing, ..
+            } => count(body, pred) + count(continuing, pred),
             Stmt::Breakable { body, .. } => count(body, pred),
             _ => 0,
         };
