@@ -2,7 +2,7 @@
 //! that the lowering code can treat a uniform value (scalar) and a varying one (vector) alike.
 
 use inkwell::intrinsics::Intrinsic;
-use inkwell::types::{BasicType, BasicTypeEnum, VectorType};
+use inkwell::types::{BasicTypeEnum, VectorType};
 use inkwell::values::{
     BasicMetadataValueEnum, BasicValue, BasicValueEnum, IntValue, PointerValue, VectorValue,
 };
