@@ -1,6 +1,9 @@
 //! Hostile and unsupported input: every case must be an `Err` naming the problem, never a
 //! panic; any module the front end does accept must pass the IR validator.
 
+// In tests a failed unwrap is a failed test, which is what we want.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::*;
 use shader::{lower_compute, FrontError, SpecializationInfo};
@@ -204,4 +207,84 @@ fn mutated_modules_never_panic_and_accepted_ones_validate() {
     }
     // Some mutations hit names, debug info or constants and still lower: the check above ran.
     assert!(accepted > 0);
+}
+
+/// `depth` selection constructs nested inside each other.
+fn nested_ifs(depth: usize) -> String {
+    let mut s = String::from(
+        "OpCapability Shader\nOpMemoryModel Logical GLSL450\nOpEntryPoint GLCompute %main \"main\"\n\
+         OpExecutionMode %main LocalSize 1 1 1\n%void = OpTypeVoid\n%bool = OpTypeBool\n\
+         %t = OpConstantTrue %bool\n%fn = OpTypeFunction %void\n%main = OpFunction %void None %fn\n",
+    );
+    for i in 0..depth {
+        s += &format!(
+            "%l{i} = OpLabel\nOpSelectionMerge %m{i} None\nOpBranchConditional %t %l{} %m{i}\n",
+            i + 1
+        );
+    }
+    s += &format!("%l{depth} = OpLabel\nOpBranch %m{}\n", depth - 1);
+    for i in (0..depth).rev() {
+        s += &format!("%m{i} = OpLabel\n");
+        if i == 0 {
+            s += "OpReturn\n";
+        } else {
+            s += &format!("OpBranch %m{}\n", i - 1);
+        }
+    }
+    s + "OpFunctionEnd\n"
+}
+
+/// Lowering runs on a thread with Rust's default 2 MiB stack, as it would in the device.
+fn lower_on_small_stack(spv: Vec<u8>) -> Result<shader::ir::Module, String> {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            lower_compute(&spv, "main", &SpecializationInfo::default()).map_err(|e| e.to_string())
+        })
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+#[test]
+fn deep_nesting_is_lowered_up_to_the_limit_and_refused_beyond_it_without_overflowing() {
+    let ok = lower_on_small_stack(asm(&nested_ifs(150))).unwrap();
+    shader::valid::validate(&ok).unwrap();
+    let err = lower_on_small_stack(asm(&nested_ifs(400))).unwrap_err();
+    assert!(err.contains("nested deeper"), "{err}");
+}
+
+#[test]
+fn constants_that_expand_to_huge_sizes_are_refused() {
+    // Each 3-word OpConstantComposite would copy 16 Ki scalars.
+    let mut s = String::from(
+        "OpCapability Shader\nOpMemoryModel Logical GLSL450\nOpEntryPoint GLCompute %main \"main\"\n\
+         OpExecutionMode %main LocalSize 1 1 1\n%void = OpTypeVoid\n%f = OpTypeFloat 32\n\
+         %u = OpTypeInt 32 0\n%n = OpConstant %u 8192\n%T = OpTypeArray %f %n\n%S = OpTypeStruct %T %T\n\
+         %z = OpConstantNull %T\n",
+    );
+    for i in 0..200 {
+        s += &format!("%c{i} = OpConstantComposite %S %z %z\n");
+    }
+    s += "%fn = OpTypeFunction %void\n%main = OpFunction %void None %fn\n%l = OpLabel\nOpReturn\nOpFunctionEnd\n";
+    let start = std::time::Instant::now();
+    let e = lower_err(&asm(&s));
+    assert!(matches!(e, FrontError::Limit(_)), "{e}");
+    assert!(start.elapsed().as_secs() < 10);
+}
+
+#[test]
+fn copies_of_large_values_are_bounded() {
+    let mut s = String::from(
+        "OpCapability Shader\nOpMemoryModel Logical GLSL450\nOpEntryPoint GLCompute %main \"main\"\n\
+         OpExecutionMode %main LocalSize 1 1 1\n%void = OpTypeVoid\n%f = OpTypeFloat 32\n\
+         %u = OpTypeInt 32 0\n%n = OpConstant %u 16000\n%T = OpTypeArray %f %n\n%z = OpConstantNull %T\n\
+         %fn = OpTypeFunction %void\n%main = OpFunction %void None %fn\n%l = OpLabel\n",
+    );
+    for i in 0..400 {
+        s += &format!("%c{i} = OpCopyObject %T %z\n");
+    }
+    s += "OpReturn\nOpFunctionEnd\n";
+    let e = lower_err(&asm(&s));
+    assert!(matches!(e, FrontError::Limit(_)), "{e}");
 }

@@ -1,6 +1,9 @@
 //! Arithmetic, GLSL.std.450 and conversions: shaders run in the reference interpreter
 //! (plain and `spirv-opt -O`) and are compared with the same math done in Rust.
 
+// In tests a failed unwrap is a failed test, which is what we want.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::*;
 
@@ -614,4 +617,82 @@ fn local_arrays_indexed_dynamically_live_in_private_memory() {
         m.private_memory_size >= 32,
         "dynamically indexed array gets private memory"
     );
+}
+
+#[test]
+fn frexp_ldexp_and_modf_match_rust() {
+    let mut a = floats(80, -1e6, 1e6);
+    a[0] = 0.0;
+    a[1] = 1.0e-40; // denormal
+    a[2] = -3.5e-39;
+    a[3] = 0.75;
+    let b = floats(81, -30.0, 30.0);
+    let c = floats(82, 0.0, 1.0);
+    check_float(
+        r#"int e; float m = frexp(x, e); o[base+0] = m; o[base+1] = float(e);
+           o[base+2] = ldexp(z, int(y)); o[base+3] = ldexp(x, -3);
+           float whole; o[base+4] = modf(x * 0.001, whole); o[base+5] = whole;"#,
+        6,
+        [&a, &b, &c],
+        0.0,
+        |x, y, z| {
+            let (m, e) = if x == 0.0 {
+                (x, 0)
+            } else {
+                let xd = f64::from(x);
+                let mut e = xd.abs().log2().floor() as i32 + 1;
+                // log2 rounding near powers of two: renormalise into [0.5, 1).
+                while (xd / 2f64.powi(e)).abs() >= 1.0 {
+                    e += 1;
+                }
+                while (xd / 2f64.powi(e)).abs() < 0.5 {
+                    e -= 1;
+                }
+                ((xd / 2f64.powi(e)) as f32, e)
+            };
+            let ld = |v: f32, k: i32| (f64::from(v) * 2f64.powi(k)) as f32;
+            let t = x * 0.001;
+            vec![
+                m,
+                e as f32,
+                ld(z, y as i32),
+                ld(x, -3),
+                t - t.trunc(),
+                t.trunc(),
+            ]
+        },
+    );
+}
+
+#[test]
+fn buffer_block_uniforms_of_spirv_1_0_are_storage_buffers() {
+    let src = "#version 450\nlayout(local_size_x = 1) in;\nlayout(set = 2, binding = 5) buffer B { uint v[]; };\nlayout(set = 0, binding = 0) uniform U { uint k; };\nvoid main() { v[0] = k; memoryBarrierBuffer(); v[1] = 1u; }\n";
+    let spv = {
+        let dir = std::env::temp_dir().join(format!("softgpu-front-bb-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (i, o) = (dir.join("b.comp"), dir.join("b.spv"));
+        std::fs::write(&i, src).unwrap();
+        let st = std::process::Command::new("glslangValidator")
+            .args(["-V", "--target-env", "vulkan1.0", "-S", "comp", "-o"])
+            .arg(&o)
+            .arg(&i)
+            .output()
+            .unwrap();
+        assert!(st.status.success());
+        std::fs::read(&o).unwrap()
+    };
+    let m = lower(&spv);
+    let b = &m.buffers[slot(&m, 2, 5)];
+    assert_eq!(b.kind, shader::ir::BufferKind::Storage);
+    assert!(!b.read_only);
+    let u = &m.buffers[slot(&m, 0, 0)];
+    assert_eq!(u.kind, shader::ir::BufferKind::Uniform);
+    assert!(count(&m.body, &|s| matches!(s, shader::ir::Stmt::MemoryBarrier)) == 1);
+    let out = run_with(
+        &m,
+        [1, 1, 1],
+        &[(2, 5, vec![0; 8]), (0, 0, bytes_u32(&[42]))],
+        &[],
+    );
+    assert_eq!(u32s(&out[slot(&m, 2, 5)]), vec![42, 1]);
 }

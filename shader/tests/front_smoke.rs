@@ -1,3 +1,8 @@
+//! The smallest end-to-end check: a saxpy shader lowered and run in the reference interpreter.
+
+// In tests a failed unwrap is a failed test, which is what we want.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::*;
 
@@ -13,7 +18,11 @@ void main() {
     if (i < n) y[i] = a * x[i] + y[i];
 }
 "#;
-    for m in both(src) {
+    let mut modules = both(src).to_vec();
+    // Debug info: OpLine/OpSource, and NonSemantic.Shader.DebugInfo.100 instructions.
+    modules.push(lower(&glsl_with(src, &["-g"])));
+    modules.push(lower(&glsl_with(src, &["-gVS"])));
+    for m in modules {
         let xs: Vec<f32> = (0..10).map(|i| i as f32).collect();
         let ys: Vec<f32> = (0..10).map(|i| 100.0 + i as f32).collect();
         let mut push = bytes_f32(&[2.5]);

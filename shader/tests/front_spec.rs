@@ -1,5 +1,8 @@
 //! Specialization constants, OpSpecConstantOp folding and workgroup sizes.
 
+// In tests a failed unwrap is a failed test, which is what we want.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::*;
 use shader::{lower_compute, FrontError, SpecializationEntry, SpecializationInfo};

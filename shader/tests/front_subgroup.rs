@@ -1,6 +1,9 @@
 //! Subgroup operations: the IR they map to (relative shuffles become `Shuffle` with a
 //! computed lane) and what they compute in one-lane subgroups.
 
+// In tests a failed unwrap is a failed test, which is what we want.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::*;
 use shader::ir::{BinOp, Builtin, Op, ScanKind, Stmt, SubgroupOp, ValueId};

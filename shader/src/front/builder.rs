@@ -9,6 +9,8 @@ use crate::ir::{Builtin, Const, LabelId, Op, ScalarType, Stmt, ValueId, VarId};
 
 /// Most IR values one module may define.
 const MAX_VALUES: usize = 1 << 20;
+/// Most statements one module may have (inlining can multiply a module's size).
+const MAX_STATEMENTS: usize = 1 << 21;
 /// Deepest nesting of statement lists we produce (the validator accepts 256).
 const MAX_DEPTH: usize = 192;
 
@@ -41,6 +43,8 @@ pub(crate) struct Builder {
     partial: Vec<Option<u64>>,
     stack: Vec<u32>,
     seq: u64,
+    /// Statements emitted so far (all lists).
+    statements: usize,
 }
 
 impl Builder {
@@ -58,6 +62,7 @@ impl Builder {
             partial: vec![None],
             stack: vec![0],
             seq: 1,
+            statements: 0,
         }
     }
 
@@ -71,6 +76,11 @@ impl Builder {
         if self.value_types.len() > MAX_VALUES {
             return Err(FrontError::Limit(format!(
                 "more than {MAX_VALUES} IR values"
+            )));
+        }
+        if self.statements > MAX_STATEMENTS {
+            return Err(FrontError::Limit(format!(
+                "more than {MAX_STATEMENTS} IR statements"
             )));
         }
         Ok(())
@@ -92,13 +102,14 @@ impl Builder {
     }
 
     pub fn push(&mut self, s: Stmt) {
+        self.statements += 1;
         self.cur.push(s);
     }
 
     /// Defines a new value in the current list.
     pub fn def(&mut self, ty: ScalarType, op: Op) -> ValueId {
         let id = self.value(ty);
-        self.cur.push(Stmt::Def { id, op });
+        self.push(Stmt::Def { id, op });
         id
     }
 

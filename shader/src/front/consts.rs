@@ -341,3 +341,99 @@ pub(crate) fn literal_bits(types: &Types, ty: Id, op: Option<&Operand>) -> Resul
     }
     Ok(mask(st, raw))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Nearest f16 by brute force: the candidate (over all finite f16s) closest to `x` in
+    /// f64, ties to the even bit pattern; beyond the largest finite value by half an ulp or
+    /// more, infinity.
+    fn nearest_half(x: f32) -> u16 {
+        let sign = if x.is_sign_negative() { 0x8000 } else { 0 };
+        let a = f64::from(x.abs());
+        if a >= 65520.0 {
+            return sign | 0x7c00;
+        }
+        let mut best = 0u16;
+        let mut best_err = f64::INFINITY;
+        for h in 0..0x7c00u16 {
+            let v = f64::from(f32::from_bits(f16_bits_to_f32(h)));
+            let err = (v - a).abs();
+            if err < best_err || (err == best_err && h & 1 == 0) {
+                best = h;
+                best_err = err;
+            }
+        }
+        sign | best
+    }
+
+    #[test]
+    fn f32_to_f16_rounds_to_nearest_even_like_brute_force() {
+        let mut samples = vec![
+            0.0f32,
+            -0.0,
+            1.0,
+            65504.0,
+            65519.0,
+            65520.0,
+            6.0e-8,
+            2.9e-8,
+            3.0e-8,
+            6.1e-5,
+            1.0 / 3.0,
+        ];
+        let mut s = 0x9e37_79b9u32;
+        for _ in 0..300 {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            // Exponents spanning f16's range and a bit beyond.
+            let e = 100 + (s >> 24) % 50;
+            samples.push(f32::from_bits((s & 0x807f_ffff) | (e << 23)));
+        }
+        for x in samples {
+            assert_eq!(f32_to_f16_bits(x.to_bits()), nearest_half(x), "{x:e}");
+        }
+        assert_eq!(f32_to_f16_bits(f32::INFINITY.to_bits()), 0x7c00);
+        assert_eq!(f32_to_f16_bits(f32::NAN.to_bits()) & 0x7e00, 0x7e00);
+    }
+
+    #[test]
+    fn f16_to_f32_is_exact_for_every_half() {
+        for h in 0..0x7c00u16 {
+            let e = i32::from(h >> 10);
+            let m = f64::from(h & 0x3ff);
+            let want = if e == 0 {
+                m * 2f64.powi(-24)
+            } else {
+                (1.0 + m / 1024.0) * 2f64.powi(e - 15)
+            };
+            assert_eq!(
+                f64::from(f32::from_bits(f16_bits_to_f32(h))),
+                want,
+                "{h:#x}"
+            );
+            assert_eq!(f32_to_f16_bits(f16_bits_to_f32(h)), h, "round trip {h:#x}");
+        }
+    }
+
+    #[test]
+    fn folded_integer_ops_follow_the_ir_definitions() {
+        let i32t = ScalarType::I32;
+        let m = |v: i64| mask(i32t, v as u64);
+        let f = |op, a, b| fold_binary(op, i32t, a, b).map(|v| mask(i32t, v));
+        let min = i64::from(i32::MIN);
+        assert_eq!(f(Op::SDiv, m(-7), m(2)), Some(m(-3)));
+        assert_eq!(f(Op::SDiv, m(min), m(-1)), Some(m(min)));
+        assert_eq!(f(Op::SDiv, m(5), 0), Some(0));
+        assert_eq!(f(Op::SRem, m(-7), m(3)), Some(m(-1)));
+        assert_eq!(f(Op::SMod, m(-7), m(3)), Some(m(2)));
+        assert_eq!(f(Op::SMod, m(7), m(-3)), Some(m(-2)));
+        assert_eq!(f(Op::UMod, 7, 0), Some(0));
+        assert_eq!(f(Op::ShiftLeftLogical, 1, 33), Some(2));
+        assert_eq!(f(Op::ShiftRightArithmetic, m(-8), 1), Some(m(-4)));
+        assert_eq!(f(Op::SLessThan, m(-1), 0), Some(1));
+        assert_eq!(f(Op::ULessThan, m(-1), 0), Some(0));
+    }
+}

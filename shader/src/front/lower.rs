@@ -10,16 +10,20 @@ use std::collections::{HashMap, HashSet};
 
 use super::builder::{Builder, DefRec};
 use super::cfg::Construct;
-use super::memory::{self, Ptr, Root};
+use super::memory::{Ptr, Root};
 use super::module::{FuncInfo, ModuleInfo};
-use super::types::{Id, Type};
+use super::types::Id;
+use super::variables;
 use super::{malformed, FrontError, Result};
 use crate::ir::{self, LabelId, Op, ScalarType, Stmt, ValueId, VarId};
 
 /// Passes before giving up on making every use visible.
 const MAX_PASSES: usize = 6;
+/// Most scalar leaves bound to SPIR-V ids at once (copies of large composites cost memory
+/// without defining IR values).
+const MAX_BOUND_LEAVES: usize = 1 << 22;
 /// Deepest chain of inlined calls.
-const MAX_CALL_DEPTH: usize = 64;
+pub(crate) const MAX_CALL_DEPTH: usize = 64;
 
 /// What a SPIR-V id stands for during lowering.
 #[derive(Clone, Debug)]
@@ -97,9 +101,11 @@ pub(crate) struct Lower<'a> {
     pub invisible: HashSet<Id>,
     backing: HashMap<Id, Vec<VarId>>,
     pub phi_vars: HashMap<Id, Vec<VarId>>,
-    pub mem: memory::MemoryState,
+    pub mem: variables::MemoryState,
     /// Blocks emitted so far (bounds the work on hostile control flow).
     pub blocks_emitted: usize,
+    /// Scalar leaves bound to ids so far.
+    bound_leaves: usize,
 }
 
 /// Refuses the first instruction we do not lower, in the entry function and everything it
@@ -118,7 +124,7 @@ fn check_opcodes(m: &ModuleInfo) -> Result<()> {
         for b in blocks {
             for inst in b.body.iter().chain(std::iter::once(&b.term)) {
                 let op = inst.class.opcode;
-                if !super::instr::supported(op) {
+                if !super::opcodes::supported(op) {
                     return Err(FrontError::UnsupportedOpcode(format!("{op:?}")));
                 }
                 if op == spirv::Op::FunctionCall {
@@ -136,7 +142,7 @@ fn check_opcodes(m: &ModuleInfo) -> Result<()> {
 
 pub(crate) fn lower_entry(m: &ModuleInfo) -> Result<ir::Module> {
     check_opcodes(m)?;
-    let dynamic = memory::dynamically_indexed(m)?;
+    let dynamic = variables::dynamically_indexed(m)?;
     let mut backed = HashSet::new();
     for _ in 0..MAX_PASSES {
         let mut l = Lower::new(m, backed.clone(), dynamic.clone());
@@ -163,8 +169,9 @@ impl<'a> Lower<'a> {
             invisible: HashSet::new(),
             backing: HashMap::new(),
             phi_vars: HashMap::new(),
-            mem: memory::MemoryState::new(dynamic),
+            mem: variables::MemoryState::new(dynamic),
             blocks_emitted: 0,
+            bound_leaves: 0,
         }
     }
 
@@ -235,6 +242,14 @@ impl<'a> Lower<'a> {
 
     /// Binds the result of an instruction at the current point.
     pub fn bind(&mut self, id: Id, value: Value) -> Result<()> {
+        if let Value::Data { leaves, .. } = &value {
+            self.bound_leaves = self.bound_leaves.saturating_add(leaves.len());
+            if self.bound_leaves > MAX_BOUND_LEAVES {
+                return Err(FrontError::Limit(format!(
+                    "more than {MAX_BOUND_LEAVES} scalars bound"
+                )));
+            }
+        }
         let rec = self.b.rec();
         if self.var_backed.contains(&id) {
             let carried = value.carried();
@@ -355,136 +370,6 @@ impl<'a> Lower<'a> {
     }
 
     // ---- calls ----
-
-    /// Lowers a call of `fn_id` (the entry function when `entry`) at the current point and
-    /// returns its result.
-    pub fn call(&mut self, fn_id: Id, args: Vec<Bound>, entry: bool) -> Result<Option<Value>> {
-        if self.frames.iter().any(|f| f.fn_id == fn_id) {
-            return Err(FrontError::Unsupported(format!(
-                "recursion (function %{fn_id})"
-            )));
-        }
-        if self.frames.len() >= MAX_CALL_DEPTH {
-            return Err(FrontError::Limit(format!(
-                "calls nested deeper than {MAX_CALL_DEPTH}"
-            )));
-        }
-        let Some(func) = self.m.functions.get(&fn_id) else {
-            return malformed(format!("call of %{fn_id}, which is not a function"));
-        };
-        if func.params.len() != args.len() {
-            return malformed(format!("call of %{fn_id} with the wrong argument count"));
-        }
-        let ret = if entry {
-            None
-        } else {
-            Some(Ret {
-                label: self.b.label(),
-                ty: func.ret_ty,
-                vars: None,
-                nested: false,
-                top: None,
-            })
-        };
-        self.frames.push(Frame {
-            func,
-            fn_id,
-            values: HashMap::new(),
-            constructs: Vec::new(),
-            ret,
-        });
-        let saved = if entry { None } else { Some(self.b.enter()?) };
-        for ((param, _), arg) in func.params.iter().zip(args) {
-            self.bind_as(*param, arg)?;
-        }
-        for var in &func.variables {
-            self.function_variable(var)?;
-        }
-        self.region(func.entry, None, false)?;
-        let Some(frame) = self.frames.pop() else {
-            return malformed("call stack underflow");
-        };
-        let (Some(saved), Some(ret)) = (saved, frame.ret) else {
-            return Ok(None);
-        };
-        let void = matches!(self.m.types.get(ret.ty)?, Type::Void);
-        if ret.nested {
-            let body = self.b.leave(saved, false);
-            self.b.push(Stmt::Breakable {
-                label: ret.label,
-                body,
-            });
-            if void {
-                return Ok(None);
-            }
-            let Some(vars) = ret.vars else {
-                return malformed("function returned no value");
-            };
-            let leaves = vars
-                .iter()
-                .map(|v| self.b.def(self.b.var_types[v.0 as usize], Op::GetVar(*v)))
-                .collect();
-            return Ok(Some(Value::Data { ty: ret.ty, leaves }));
-        }
-        let body = self.b.leave(saved, true);
-        self.b.cur.extend(body);
-        if void {
-            return Ok(None);
-        }
-        let leaves = match ret.top {
-            Some(l) => l,
-            // Never returns (it loops forever or hits OpUnreachable): any value will do.
-            None => self
-                .m
-                .types
-                .leaves(ret.ty)?
-                .into_iter()
-                .map(|t| self.b.def(t, Op::Undef))
-                .collect(),
-        };
-        Ok(Some(Value::Data { ty: ret.ty, leaves }))
-    }
-
-    /// OpReturn / OpReturnValue.
-    pub fn emit_return(&mut self, value: Option<Id>) -> Result<()> {
-        let leaves = match value {
-            Some(v) => Some(self.data(v)?.1),
-            None => None,
-        };
-        let top_level = self.frame()?.constructs.is_empty();
-        let Some(mut ret) = self.frame()?.ret.take() else {
-            if !top_level {
-                self.b.push(Stmt::Return);
-            }
-            return Ok(());
-        };
-        if let Some(leaves) = leaves {
-            if ret.vars.is_none() && (ret.nested || !top_level) {
-                let tys = self.m.types.leaves(ret.ty)?;
-                ret.vars = Some(tys.into_iter().map(|t| self.b.var(t)).collect());
-            }
-            if let Some(vars) = &ret.vars {
-                if vars.len() != leaves.len() {
-                    return malformed("OpReturnValue of the wrong type");
-                }
-                for (var, value) in vars.iter().zip(&leaves) {
-                    self.b.push(Stmt::SetVar {
-                        var: *var,
-                        value: *value,
-                    });
-                }
-            }
-            if top_level {
-                ret.top = Some(leaves);
-            }
-        }
-        if !top_level {
-            ret.nested = true;
-            self.b.push(Stmt::Break(ret.label));
-        }
-        self.frame()?.ret = Some(ret);
-        Ok(())
-    }
 
     // ---- small IR helpers ----
 

@@ -1,27 +1,20 @@
-//! Variables and pointers: where each SPIR-V variable lives, access chains, loads, stores,
-//! atomics and `OpArrayLength`.
+//! Pointers: access chains, loads, stores, atomics and `OpArrayLength`.
 //!
 //! Pointers are compile-time objects. A pointer into memory is (space, dynamic I64 part,
 //! constant part, layout context); a pointer into a register-held variable is (variable,
-//! first leaf). Function and Private variables live in registers (one IR var per scalar leaf)
-//! unless some access chain indexes them dynamically or they are large; those get a slot in
-//! per-invocation `Private` memory.
+//! first leaf); a pointer into a builtin input is (builtin, first component). Access-chain
+//! indices are signed (SPIR-V §3.32.8) and are sign-extended to the I64 offset; the back end
+//! bounds-checks every access, so a wild index reads 0 or writes nothing.
 
-use std::collections::{HashMap, HashSet};
-
-use spirv::{BuiltIn, Op, StorageClass};
+use spirv::BuiltIn;
 
 use super::lower::Lower;
-use super::module::{id_at, ModuleInfo};
 use super::types::{Id, MatrixLayout, Type};
 use super::{malformed, FrontError, Result};
 use crate::ir::{
-    self, AtomicOp, BinOp, BufferBinding, BufferKind, Builtin, CmpOp, ConvOp, MemRef, Op as IrOp,
-    ScalarType, Space, Stmt, ValueId, VarId,
+    AtomicOp, BinOp, BufferKind, CmpOp, ConvOp, MemRef, Op as IrOp, ScalarType, Space, Stmt,
+    ValueId, VarId,
 };
-
-/// Largest variable (in scalar leaves) kept in registers.
-const MAX_REGISTER_LEAVES: usize = 128;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Ptr {
@@ -57,294 +50,7 @@ pub(crate) enum Root {
     },
 }
 
-pub(crate) struct MemoryState {
-    dynamic: HashSet<Id>,
-    pub buffers: Vec<BufferBinding>,
-    slots: HashMap<(Id, u32), u32>,
-    pub push_constant_size: u64,
-    pub workgroup_size: u64,
-    workgroup_alloc: HashMap<Id, u64>,
-    pub private_size: u64,
-    private_alloc: HashMap<Id, u64>,
-    reg_vars: HashMap<Id, Vec<VarId>>,
-    builtins: HashMap<BuiltIn, Vec<ValueId>>,
-}
-
-impl MemoryState {
-    pub fn new(dynamic: HashSet<Id>) -> Self {
-        MemoryState {
-            dynamic,
-            buffers: Vec::new(),
-            slots: HashMap::new(),
-            push_constant_size: 0,
-            workgroup_size: 0,
-            workgroup_alloc: HashMap::new(),
-            private_size: 0,
-            private_alloc: HashMap::new(),
-            reg_vars: HashMap::new(),
-            builtins: HashMap::new(),
-        }
-    }
-}
-
-/// Function and Private variables that some access chain indexes with a non-constant index,
-/// following pointers through access chains, copies and call arguments.
-pub(crate) fn dynamically_indexed(m: &ModuleInfo) -> Result<HashSet<Id>> {
-    let mut parents: HashMap<Id, Vec<Id>> = HashMap::new();
-    let mut seeds = Vec::new();
-    let is_const = |id: Id| m.consts.contains_key(&id);
-    for f in m.functions.values() {
-        for block in f.blocks.values() {
-            for inst in &block.body {
-                let Some(result) = inst.result_id else {
-                    continue;
-                };
-                match inst.class.opcode {
-                    Op::AccessChain
-                    | Op::InBoundsAccessChain
-                    | Op::PtrAccessChain
-                    | Op::InBoundsPtrAccessChain => {
-                        let base = id_at(inst, 0)?;
-                        let dynamic = inst.operands[1..]
-                            .iter()
-                            .any(|o| !matches!(o, rspirv::dr::Operand::IdRef(i) if is_const(*i)));
-                        if dynamic {
-                            seeds.push(base);
-                        }
-                        parents.entry(result).or_default().push(base);
-                    }
-                    Op::CopyObject => parents.entry(result).or_default().push(id_at(inst, 0)?),
-                    Op::FunctionCall => {
-                        let callee = id_at(inst, 0)?;
-                        if let Some(cf) = m.functions.get(&callee) {
-                            for (i, (param, _)) in cf.params.iter().enumerate() {
-                                parents.entry(*param).or_default().push(id_at(inst, i + 1)?);
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-    let mut set = HashSet::new();
-    while let Some(x) = seeds.pop() {
-        if set.insert(x) {
-            if let Some(ps) = parents.get(&x) {
-                seeds.extend(ps.iter().copied());
-            }
-        }
-    }
-    Ok(set)
-}
-
-fn alloc(total: &mut u64, size: u64, align: u64, limit: u32, what: &str) -> Result<u64> {
-    let off = total.next_multiple_of(align.max(4));
-    let end = off.saturating_add(size);
-    if end > u64::from(limit) {
-        return Err(FrontError::Limit(format!(
-            "{what} needs more than {limit} bytes"
-        )));
-    }
-    *total = end;
-    Ok(off)
-}
-
 impl Lower<'_> {
-    fn mem_ptr(&self, ty: Id, ptr_ty: Id, space: Space, off: u64, explicit: bool) -> Ptr {
-        Ptr {
-            ty,
-            ptr_ty,
-            root: Root::Mem {
-                space,
-                dyn_off: None,
-                off,
-                explicit,
-                mat: None,
-                comp_stride: None,
-            },
-        }
-    }
-
-    /// The pointer a global variable stands for.
-    pub fn global_ptr(&mut self, id: Id) -> Result<Ptr> {
-        let Some(g) = self.m.globals.get(&id) else {
-            return malformed(format!("%{id} is not a variable"));
-        };
-        let (ty, ptr_ty) = (g.pointee, g.ptr_ty);
-        match g.class {
-            StorageClass::StorageBuffer | StorageClass::Uniform => {
-                if let Type::Array { .. } | Type::RuntimeArray { .. } = self.m.types.get(ty)? {
-                    return Ok(Ptr {
-                        ty,
-                        ptr_ty,
-                        root: Root::DescArray { var: id },
-                    });
-                }
-                let slot = self.buffer_slot(id, 0)?;
-                Ok(self.mem_ptr(ty, ptr_ty, Space::Buffer(slot), 0, true))
-            }
-            StorageClass::PushConstant => {
-                let size = self.m.types.size(ty, true)?;
-                self.mem.push_constant_size = self.mem.push_constant_size.max(size);
-                Ok(self.mem_ptr(ty, ptr_ty, Space::PushConstant, 0, true))
-            }
-            StorageClass::Workgroup => {
-                if let Some(init) = g.init {
-                    if self
-                        .m
-                        .consts
-                        .get(&init)
-                        .is_none_or(|c| c.bits.iter().any(|b| *b != 0))
-                    {
-                        return Err(FrontError::Unsupported(
-                            "Workgroup variables with non-null initializers".into(),
-                        ));
-                    }
-                }
-                let off = match self.mem.workgroup_alloc.get(&id) {
-                    Some(o) => *o,
-                    None => {
-                        let (size, align) = self.m.types.implicit_size_align(ty)?;
-                        let o = alloc(
-                            &mut self.mem.workgroup_size,
-                            size,
-                            align,
-                            ir::MAX_WORKGROUP_MEMORY,
-                            "workgroup memory",
-                        )?;
-                        self.mem.workgroup_alloc.insert(id, o);
-                        o
-                    }
-                };
-                Ok(self.mem_ptr(ty, ptr_ty, Space::Workgroup, off, false))
-            }
-            StorageClass::Private => self.local_ptr(id, ty, ptr_ty),
-            StorageClass::Input => match self.m.decos.builtin.get(&id) {
-                Some(b) => Ok(Ptr {
-                    ty,
-                    ptr_ty,
-                    root: Root::Input {
-                        builtin: *b,
-                        first: 0,
-                    },
-                }),
-                None => Err(FrontError::Unsupported(
-                    "Input variables without a BuiltIn decoration in compute".into(),
-                )),
-            },
-            StorageClass::UniformConstant => Err(FrontError::Unsupported(
-                "UniformConstant variables (images, samplers)".into(),
-            )),
-            other => Err(FrontError::Unsupported(format!("storage class {other:?}"))),
-        }
-    }
-
-    /// Register or private-memory home of a Function or Private variable.
-    fn local_ptr(&mut self, id: Id, ty: Id, ptr_ty: Id) -> Result<Ptr> {
-        let leaves = self.m.types.leaf_count(ty)?;
-        if self.mem.dynamic.contains(&id) || leaves > MAX_REGISTER_LEAVES {
-            let off = match self.mem.private_alloc.get(&id) {
-                Some(o) => *o,
-                None => {
-                    let (size, align) = self.m.types.implicit_size_align(ty)?;
-                    let o = alloc(
-                        &mut self.mem.private_size,
-                        size,
-                        align,
-                        ir::MAX_PRIVATE_MEMORY,
-                        "private memory",
-                    )?;
-                    self.mem.private_alloc.insert(id, o);
-                    o
-                }
-            };
-            return Ok(self.mem_ptr(ty, ptr_ty, Space::Private, off, false));
-        }
-        if !self.mem.reg_vars.contains_key(&id) {
-            let vars = self
-                .m
-                .types
-                .leaves(ty)?
-                .into_iter()
-                .map(|t| self.b.var(t))
-                .collect();
-            self.mem.reg_vars.insert(id, vars);
-        }
-        Ok(Ptr {
-            ty,
-            ptr_ty,
-            root: Root::Reg { var: id, first: 0 },
-        })
-    }
-
-    /// An `OpVariable` in a function's first block: bound, then initialised.
-    pub fn function_variable(&mut self, inst: &rspirv::dr::Instruction) -> Result<()> {
-        let (Some(ptr_ty), Some(id)) = (inst.result_type, inst.result_id) else {
-            return malformed("OpVariable without a result");
-        };
-        let Type::Pointer {
-            class: StorageClass::Function,
-            pointee,
-        } = self.m.types.get(ptr_ty)?
-        else {
-            return malformed("function OpVariable not of Function storage class");
-        };
-        let ptr = self.local_ptr(id, *pointee, ptr_ty)?;
-        self.bind(id, super::lower::Value::Ptr(ptr.clone()))?;
-        if let Some(rspirv::dr::Operand::IdRef(init)) = inst.operands.get(1) {
-            let (_, leaves) = self.data(*init)?;
-            self.store(&ptr, &leaves)?;
-        }
-        Ok(())
-    }
-
-    fn buffer_slot(&mut self, var: Id, index: u32) -> Result<u32> {
-        if let Some(s) = self.mem.slots.get(&(var, index)) {
-            return Ok(*s);
-        }
-        let Some(g) = self.m.globals.get(&var) else {
-            return malformed(format!("%{var} is not a variable"));
-        };
-        let block = match self.m.types.get(g.pointee)? {
-            Type::Array { elem, .. } | Type::RuntimeArray { elem } => *elem,
-            _ => g.pointee,
-        };
-        let d = &self.m.decos;
-        let kind = match g.class {
-            StorageClass::StorageBuffer => BufferKind::Storage,
-            _ if d.buffer_block.contains(&block) => BufferKind::Storage,
-            _ if d.block.contains(&block) => BufferKind::Uniform,
-            _ => {
-                return malformed(format!(
-                    "Uniform variable %{var} is neither Block nor BufferBlock"
-                ))
-            }
-        };
-        let (Some(set), Some(binding)) = (d.set.get(&var), d.binding.get(&var)) else {
-            return malformed(format!(
-                "buffer variable %{var} lacks DescriptorSet/Binding"
-            ));
-        };
-        let members = match self.m.types.get(block)? {
-            Type::Struct { members } => members.len() as u32,
-            _ => return malformed(format!("buffer variable %{var} is not a struct block")),
-        };
-        let read_only = kind == BufferKind::Uniform
-            || d.non_writable.contains(&var)
-            || (0..members).all(|i| d.member_non_writable.contains(&(block, i)));
-        let slot = self.mem.buffers.len() as u32;
-        self.mem.buffers.push(BufferBinding {
-            set: *set,
-            binding: *binding,
-            array_index: index,
-            kind,
-            read_only,
-        });
-        self.mem.slots.insert((var, index), slot);
-        Ok(slot)
-    }
-
     /// A constant access-chain index, sign-extended (SPIR-V indices are signed).
     fn const_index(&self, id: Id) -> Result<Option<i64>> {
         let Some(c) = self.m.consts.get(&id) else {
@@ -584,11 +290,20 @@ impl Lower<'_> {
             }
             Root::Input { builtin, first } => {
                 let n = self.m.types.leaf_count(p.ty)?;
-                let all = self.builtin_leaves(*builtin)?;
-                match all.get(*first..*first + n) {
-                    Some(s) => Ok(s.to_vec()),
-                    None => malformed("builtin access out of range"),
+                let leaves = self.builtin_leaves(*builtin, *first, n)?;
+                if leaves.iter().any(|v| self.b.ty(*v) != ScalarType::I32)
+                    || self
+                        .m
+                        .types
+                        .leaves(p.ty)?
+                        .iter()
+                        .any(|t| *t != ScalarType::I32)
+                {
+                    return malformed(format!(
+                        "builtin {builtin:?} declared with a non-32-bit-integer type"
+                    ));
                 }
+                Ok(leaves)
             }
             Root::DescArray { .. } => Err(FrontError::Unsupported(
                 "loading a whole descriptor array".into(),
@@ -757,86 +472,5 @@ impl Lower<'_> {
         let n = self.bin(BinOp::UDiv, avail, k);
         // More than u32::MAX elements cannot be bound (maxStorageBufferRange is 32-bit).
         Ok(self.conv(ConvOp::ZextOrTrunc, ScalarType::I32, n))
-    }
-
-    /// The scalar leaves of a builtin input, computed once in the prologue.
-    fn builtin_leaves(&mut self, b: BuiltIn) -> Result<Vec<ValueId>> {
-        if let Some(v) = self.mem.builtins.get(&b) {
-            return Ok(v.clone());
-        }
-        let xyz = |l: &mut Self, f: fn(u8) -> Builtin| -> Vec<ValueId> {
-            (0..3).map(|i| l.b.builtin(f(i))).collect()
-        };
-        let leaves = match b {
-            BuiltIn::GlobalInvocationId => xyz(self, Builtin::GlobalInvocationId),
-            BuiltIn::LocalInvocationId => xyz(self, Builtin::LocalInvocationId),
-            BuiltIn::WorkgroupId => xyz(self, Builtin::WorkgroupId),
-            BuiltIn::NumWorkgroups => xyz(self, Builtin::NumWorkgroups),
-            BuiltIn::LocalInvocationIndex => vec![self.b.builtin(Builtin::LocalInvocationIndex)],
-            BuiltIn::SubgroupSize => vec![self.b.builtin(Builtin::SubgroupSize)],
-            BuiltIn::SubgroupLocalInvocationId => {
-                vec![self.b.builtin(Builtin::SubgroupLocalInvocationId)]
-            }
-            BuiltIn::SubgroupId => vec![self.b.builtin(Builtin::SubgroupId)],
-            BuiltIn::NumSubgroups => vec![self.b.builtin(Builtin::NumSubgroups)],
-            BuiltIn::WorkgroupSize => {
-                let ws = self.m.workgroup_size;
-                ws.iter()
-                    .map(|d| self.ki(ScalarType::I32, u64::from(*d)))
-                    .collect()
-            }
-            BuiltIn::SubgroupEqMask
-            | BuiltIn::SubgroupGeMask
-            | BuiltIn::SubgroupGtMask
-            | BuiltIn::SubgroupLeMask
-            | BuiltIn::SubgroupLtMask => {
-                let word = self.subgroup_mask(b);
-                let zero = self.ki(ScalarType::I32, 0);
-                vec![word, zero, zero, zero]
-            }
-            other => {
-                return Err(FrontError::Unsupported(format!(
-                    "builtin {other:?} in compute"
-                )))
-            }
-        };
-        self.mem.builtins.insert(b, leaves.clone());
-        Ok(leaves)
-    }
-
-    /// Word 0 of a subgroup mask builtin, defined in the prologue (so visible everywhere).
-    fn subgroup_mask(&mut self, b: BuiltIn) -> ValueId {
-        let saved = std::mem::take(&mut self.b.cur);
-        let lane = self.b.builtin(Builtin::SubgroupLocalInvocationId);
-        let one = self.ki(ScalarType::I32, 1);
-        let eq = self.bin(BinOp::Shl, one, lane);
-        let lt = self.bin(BinOp::ISub, eq, one);
-        let le = self.bin(BinOp::Or, lt, eq);
-        let word = match b {
-            BuiltIn::SubgroupEqMask => eq,
-            BuiltIn::SubgroupLtMask => lt,
-            BuiltIn::SubgroupLeMask => le,
-            _ => {
-                let above = if b == BuiltIn::SubgroupGeMask { lt } else { le };
-                let inv = self.un(ir::UnOp::Not, above);
-                let size_mask = self.subgroup_size_mask();
-                self.bin(BinOp::And, inv, size_mask)
-            }
-        };
-        let defs = std::mem::replace(&mut self.b.cur, saved);
-        self.b.prologue.extend(defs);
-        word
-    }
-
-    /// Bits 0..SubgroupSize set (SubgroupSize ≤ 32). Emitted where the caller is emitting.
-    pub fn subgroup_size_mask(&mut self) -> ValueId {
-        let size = self.b.builtin(Builtin::SubgroupSize);
-        let one = self.ki(ScalarType::I32, 1);
-        let all = self.ki(ScalarType::I32, 0xffff_ffff);
-        let thirty_two = self.ki(ScalarType::I32, 32);
-        let shifted = self.bin(BinOp::Shl, one, size);
-        let partial = self.bin(BinOp::ISub, shifted, one);
-        let full = self.cmp(CmpOp::UGe, size, thirty_two);
-        self.select(full, all, partial)
     }
 }

@@ -8,8 +8,9 @@
 //! that names the opcode, capability or decoration.
 //!
 //! Layout of the work:
-//! * [`module`] collects what the module declares (capabilities, decorations, types,
-//!   constants, global variables, functions, execution modes);
+//! * [`header`] checks the binary's framing and parses it, [`module`] collects what the
+//!   module declares (capabilities, decorations, functions, execution modes) with the
+//!   types, constants and global variables entered by [`declare`];
 //! * [`types`] is the type table and the memory layouts, [`consts`] evaluates constants and
 //!   specialization constants;
 //! * [`lower`] drives the lowering of the entry function (inlining every call), with the
@@ -17,15 +18,25 @@
 //!   [`glsl_std`] and [`subgroup`]; [`builder`] is the IR under construction.
 
 mod builder;
+mod builtins;
+mod call;
 mod cfg;
+mod composite;
 mod consts;
+mod declare;
 mod glsl_std;
+mod header;
 mod instr;
+mod integer;
 mod lower;
 mod memory;
 mod module;
+mod opcodes;
+mod phi;
 mod subgroup;
+mod switch;
 mod types;
+mod variables;
 
 use crate::ir;
 
@@ -85,8 +96,8 @@ pub fn lower_compute(
     entry_point: &str,
     spec: &SpecializationInfo,
 ) -> Result<ir::Module> {
-    let words = module::prepare_words(spirv)?;
-    let parsed = module::parse(&words.words)?;
+    let words = header::prepare_words(spirv)?;
+    let parsed = header::parse(&words.words)?;
     let info = module::ModuleInfo::build(&parsed, &words, entry_point, spec)?;
     lower::lower_entry(&info)
 }

@@ -1,135 +1,18 @@
-//! What a SPIR-V module declares: header checks, parsing, capabilities, decorations, types,
-//! constants (with specialization applied), global variables, functions and the entry
-//! point's execution modes.
+//! What a parsed SPIR-V module declares: capabilities, extensions, decorations, the
+//! declarations of [`super::declare`], functions split into blocks, and the entry point's
+//! execution modes.
 
 use std::collections::{HashMap, HashSet};
 
 use rspirv::dr::{self, Instruction, Operand};
 use spirv::{BuiltIn, Capability, Decoration, ExecutionMode, ExecutionModel, Op, StorageClass};
 
-use super::consts::{self, ConstVal};
+use super::consts::ConstVal;
+use super::declare::{declare, DeclContext, Declared, TypeCaps};
+use super::header::Words;
 use super::types::{Id, Type, Types};
 use super::{malformed, FrontError, Result, SpecializationInfo};
 use crate::ir::MAX_WORKGROUP_INVOCATIONS;
-
-/// Largest id bound we accept (a sanity cap; real shaders stay far below it).
-pub(crate) const MAX_ID_BOUND: u32 = 4 * 1024 * 1024;
-const MAGIC: u32 = 0x0723_0203;
-const OP_EXECUTION_MODE_ID: u32 = 331;
-const OP_EXT_INST_IMPORT: u32 = 11;
-const OP_EXT_INST: u32 = 12;
-const OP_FUNCTION: u32 = 54;
-const OP_FUNCTION_END: u32 = 56;
-const OP_UNDEF: u32 = 1;
-const OP_SPEC_CONSTANT_OP: u32 = 52;
-
-/// The module's words in host order, with `OpExecutionModeId` taken out (rspirv 0.12's loader
-/// refuses it) and kept here.
-pub(crate) struct Words {
-    pub words: Vec<u32>,
-    /// (entry point, mode, operand ids) of each `OpExecutionModeId`.
-    pub mode_ids: Vec<(Id, u32, Vec<Id>)>,
-    /// Each `OpSpecConstantOp` by result id: (opcode, operand words). rspirv 0.12 parses only
-    /// one literal of VectorShuffle / CompositeExtract / CompositeInsert here, so these are
-    /// replaced in the stream by an `OpUndef` of the same id and type, and decoded by us.
-    pub spec_ops: HashMap<Id, (u32, Vec<u32>)>,
-    pub bound: u32,
-}
-
-/// Checks the header and the instruction framing (SPIR-V §2.3, §2.4).
-pub(crate) fn prepare_words(bytes: &[u8]) -> Result<Words> {
-    if bytes.len() % 4 != 0 {
-        return malformed(format!("length {} is not a multiple of 4", bytes.len()));
-    }
-    if bytes.len() < 20 {
-        return malformed("shorter than the 5-word header");
-    }
-    let le = |c: &[u8]| u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-    let first = le(&bytes[..4]);
-    let swap = match first {
-        MAGIC => false,
-        m if m == MAGIC.swap_bytes() => true,
-        m => return malformed(format!("bad magic number {m:#010x}")),
-    };
-    let words: Vec<u32> = bytes
-        .chunks_exact(4)
-        .map(|c| if swap { le(c).swap_bytes() } else { le(c) })
-        .collect();
-    let version = words[1];
-    if version & 0xff00_00ff != 0 || version > 0x0001_0600 || version < 0x0001_0000 {
-        return malformed(format!("unsupported SPIR-V version word {version:#010x}"));
-    }
-    let bound = words[3];
-    if bound == 0 || bound > MAX_ID_BOUND {
-        return malformed(format!("id bound {bound} outside 1..={MAX_ID_BOUND}"));
-    }
-    let mut out = Vec::with_capacity(words.len());
-    out.extend_from_slice(&words[..5]);
-    let mut mode_ids = Vec::new();
-    let mut spec_ops = HashMap::new();
-    // Ids of `NonSemantic.*` instruction sets: their module-level OpExtInsts (debug info) are
-    // dropped here because rspirv 0.12's loader refuses instructions outside functions it does
-    // not know; inside functions they are skipped during lowering.
-    let mut non_semantic = HashSet::new();
-    let mut in_function = false;
-    let mut i = 5;
-    while i < words.len() {
-        let count = (words[i] >> 16) as usize;
-        let opcode = words[i] & 0xffff;
-        if count == 0 {
-            return malformed(format!("instruction at word {i} has word count 0"));
-        }
-        let Some(inst) = words.get(i..i + count) else {
-            return malformed(format!("instruction at word {i} runs past the end"));
-        };
-        match opcode {
-            OP_EXT_INST_IMPORT if count >= 3 => {
-                let name: Vec<u8> = inst[2..].iter().flat_map(|w| w.to_le_bytes()).collect();
-                if name.starts_with(b"NonSemantic.") {
-                    non_semantic.insert(inst[1]);
-                }
-            }
-            OP_FUNCTION => in_function = true,
-            OP_FUNCTION_END => in_function = false,
-            _ => {}
-        }
-        if opcode == OP_EXT_INST && !in_function && count >= 4 && non_semantic.contains(&inst[3]) {
-            // Module-level non-semantic debug info: meaningless to us.
-        } else if opcode == OP_SPEC_CONSTANT_OP && count >= 4 {
-            spec_ops.insert(inst[2], (inst[3], inst[4..].to_vec()));
-            out.extend_from_slice(&[(3 << 16) | OP_UNDEF, inst[1], inst[2]]);
-        } else if opcode == OP_EXECUTION_MODE_ID {
-            if count < 3 {
-                return malformed("OpExecutionModeId too short");
-            }
-            mode_ids.push((inst[1], inst[2], inst[3..].to_vec()));
-        } else {
-            out.extend_from_slice(inst);
-        }
-        i += count;
-    }
-    Ok(Words {
-        words: out,
-        mode_ids,
-        spec_ops,
-        bound,
-    })
-}
-
-/// Parses with rspirv.
-pub(crate) fn parse(words: &[u32]) -> Result<dr::Module> {
-    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    // Last line of defence: rspirv's parser has internal `panic!`s and `unwrap`s on operand
-    // shapes it assumes (e.g. an OpSwitch selector); we must turn any of them into an error
-    // rather than let application bytes take the device down. Everything it touches is
-    // local to the closure, so no broken state survives an unwind.
-    let result = std::panic::catch_unwind(|| dr::load_bytes(&bytes));
-    match result {
-        Ok(Ok(m)) => Ok(m),
-        Ok(Err(e)) => malformed(e.to_string()),
-        Err(_) => malformed("the SPIR-V parser rejected the module"),
-    }
-}
 
 pub(crate) enum ExtSet {
     Glsl,
@@ -267,6 +150,7 @@ fn check_capabilities(m: &dr::Module) -> Result<HashSet<Capability>> {
             "SPV_KHR_8bit_storage",
             "SPV_KHR_16bit_storage",
             "SPV_KHR_shader_non_semantic_info",
+            "SPV_KHR_non_semantic_info",
             "SPV_GOOGLE_decorate_string",
             "SPV_GOOGLE_hlsl_functionality1",
             "SPV_GOOGLE_user_type",
@@ -361,273 +245,6 @@ fn collect_decorations(m: &dr::Module, types: &mut Types) -> Result<Decorations>
         }
     }
     Ok(d)
-}
-
-/// The value an application's specialization data gives constant `spec_id`, if any.
-fn spec_value(spec: &SpecializationInfo, spec_id: u32, size: u32) -> Result<Option<u64>> {
-    let Some(e) = spec.entries.iter().find(|e| e.constant_id == spec_id) else {
-        return Ok(None);
-    };
-    if e.size != size {
-        return Err(FrontError::Specialization(format!(
-            "constant {spec_id} has size {} but its type needs {size} bytes",
-            e.size
-        )));
-    }
-    let start = e.offset as usize;
-    let Some(bytes) = start
-        .checked_add(size as usize)
-        .and_then(|end| spec.data.get(start..end))
-    else {
-        return Err(FrontError::Specialization(format!(
-            "constant {spec_id}: offset {} + size {size} exceeds the {} data bytes",
-            e.offset,
-            spec.data.len()
-        )));
-    };
-    let mut buf = [0u8; 8];
-    buf[..bytes.len()].copy_from_slice(bytes);
-    Ok(Some(u64::from_le_bytes(buf)))
-}
-
-struct TypeCaps {
-    int8: bool,
-    int16: bool,
-    int64: bool,
-}
-
-fn declare(
-    inst: &Instruction,
-    types: &mut Types,
-    consts: &mut HashMap<Id, ConstVal>,
-    globals: &mut HashMap<Id, GlobalVar>,
-    decos: &Decorations,
-    spec: &SpecializationInfo,
-    caps: &TypeCaps,
-    ext_sets: &HashMap<Id, ExtSet>,
-    spec_ops: &HashMap<Id, (u32, Vec<u32>)>,
-) -> Result<()> {
-    let op = inst.class.opcode;
-    let unsupported = |ty: &mut Types| -> Result<()> {
-        ty.insert(
-            result_id(inst)?,
-            Type::Unsupported(format!("SPIR-V opcode Op{op:?}")),
-        )
-    };
-    match op {
-        Op::TypeVoid => types.insert(result_id(inst)?, Type::Void)?,
-        Op::TypeBool => types.insert(result_id(inst)?, Type::Bool)?,
-        Op::TypeInt => {
-            let bits = lit_at(inst, 0)?;
-            let ok = match bits {
-                8 => caps.int8,
-                16 => caps.int16,
-                32 => true,
-                64 => caps.int64,
-                _ => false,
-            };
-            if !ok {
-                return Err(FrontError::Unsupported(format!(
-                    "{bits}-bit integer type (capability missing or width invalid)"
-                )));
-            }
-            types.insert(result_id(inst)?, Type::Int { bits })?
-        }
-        Op::TypeFloat => {
-            let ty = match lit_at(inst, 0)? {
-                32 => Type::Float,
-                16 => Type::Unsupported("16-bit floats (Float16)".into()),
-                64 => Type::Unsupported("64-bit floats (Float64)".into()),
-                w => return malformed(format!("OpTypeFloat width {w}")),
-            };
-            types.insert(result_id(inst)?, ty)?
-        }
-        Op::TypeVector => {
-            let ty = Type::Vector {
-                elem: id_at(inst, 0)?,
-                count: lit_at(inst, 1)?,
-            };
-            types.insert(result_id(inst)?, ty)?
-        }
-        Op::TypeMatrix => {
-            let ty = Type::Matrix {
-                column: id_at(inst, 0)?,
-                columns: lit_at(inst, 1)?,
-            };
-            types.insert(result_id(inst)?, ty)?
-        }
-        Op::TypeArray => {
-            let len_id = id_at(inst, 1)?;
-            let Some(c) = consts.get(&len_id) else {
-                return malformed(format!("array length %{len_id} is not a constant"));
-            };
-            let len = match (c.bits.as_slice(), types.get(c.ty)?) {
-                ([v], Type::Int { .. }) => {
-                    u32::try_from(*v).map_err(|_| FrontError::Limit(format!("array length {v}")))?
-                }
-                _ => return malformed("array length is not an integer scalar"),
-            };
-            types.insert(
-                result_id(inst)?,
-                Type::Array {
-                    elem: id_at(inst, 0)?,
-                    len,
-                },
-            )?
-        }
-        Op::TypeRuntimeArray => types.insert(
-            result_id(inst)?,
-            Type::RuntimeArray {
-                elem: id_at(inst, 0)?,
-            },
-        )?,
-        Op::TypeStruct => {
-            let members = (0..inst.operands.len())
-                .map(|i| id_at(inst, i))
-                .collect::<Result<_>>()?;
-            types.insert(result_id(inst)?, Type::Struct { members })?
-        }
-        Op::TypePointer => {
-            let Some(Operand::StorageClass(class)) = inst.operands.first() else {
-                return malformed("OpTypePointer without a storage class");
-            };
-            let pointee = id_at(inst, 1)?;
-            if !types.contains(pointee) {
-                return malformed(format!("pointer to undeclared type %{pointee}"));
-            }
-            types.insert(
-                result_id(inst)?,
-                Type::Pointer {
-                    class: *class,
-                    pointee,
-                },
-            )?
-        }
-        Op::TypeFunction => types.insert(result_id(inst)?, Type::Function)?,
-        Op::TypeImage
-        | Op::TypeSampler
-        | Op::TypeSampledImage
-        | Op::TypeEvent
-        | Op::TypeDeviceEvent
-        | Op::TypeReserveId
-        | Op::TypeQueue
-        | Op::TypePipe
-        | Op::TypeAccelerationStructureKHR
-        | Op::TypeRayQueryKHR
-        | Op::TypeOpaque => unsupported(types)?,
-        Op::ConstantTrue | Op::ConstantFalse | Op::SpecConstantTrue | Op::SpecConstantFalse => {
-            let (ty, id) = (result_type(inst)?, result_id(inst)?);
-            if !matches!(types.get(ty)?, Type::Bool) {
-                return malformed("boolean constant of non-bool type");
-            }
-            let mut v = u64::from(matches!(op, Op::ConstantTrue | Op::SpecConstantTrue));
-            if matches!(op, Op::SpecConstantTrue | Op::SpecConstantFalse) {
-                if let Some(sid) = decos.spec_id.get(&id) {
-                    if let Some(x) = spec_value(spec, *sid, 4)? {
-                        v = u64::from(x as u32 != 0);
-                    }
-                }
-            }
-            consts.insert(id, ConstVal { ty, bits: vec![v] });
-        }
-        Op::Constant | Op::SpecConstant => {
-            let (ty, id) = (result_type(inst)?, result_id(inst)?);
-            let st = types.scalar(ty)?;
-            let mut v = consts::literal_bits(types, ty, inst.operands.first())?;
-            if op == Op::SpecConstant {
-                if let Some(sid) = decos.spec_id.get(&id) {
-                    if let Some(x) = spec_value(spec, *sid, st.size())? {
-                        v = consts::mask(st, x);
-                    }
-                }
-            }
-            consts.insert(id, ConstVal { ty, bits: vec![v] });
-        }
-        Op::ConstantComposite | Op::SpecConstantComposite => {
-            let (ty, id) = (result_type(inst)?, result_id(inst)?);
-            let n = types.leaf_count(ty)?;
-            let mut bits = Vec::with_capacity(n);
-            for i in 0..inst.operands.len() {
-                let c = id_at(inst, i)?;
-                match consts.get(&c) {
-                    Some(cv) if bits.len() + cv.bits.len() <= n => bits.extend_from_slice(&cv.bits),
-                    Some(_) => return malformed("composite constant larger than its type"),
-                    None => {
-                        return malformed(format!("composite constituent %{c} is not a constant"))
-                    }
-                }
-            }
-            if bits.len() != n {
-                return malformed("composite constant does not fill its type");
-            }
-            consts.insert(id, ConstVal { ty, bits });
-        }
-        Op::Undef if inst.result_id.is_some_and(|id| spec_ops.contains_key(&id)) => {
-            let (ty, id) = (result_type(inst)?, result_id(inst)?);
-            let Some((opcode, words)) = spec_ops.get(&id) else {
-                return malformed("OpSpecConstantOp lost");
-            };
-            let Some(inner) = Op::from_u32(*opcode) else {
-                return malformed(format!("OpSpecConstantOp with unknown opcode {opcode}"));
-            };
-            let ids = match inner {
-                Op::VectorShuffle | Op::CompositeInsert => 2,
-                Op::CompositeExtract => 1,
-                _ => words.len(),
-            };
-            let operands: Vec<Operand> = words
-                .iter()
-                .enumerate()
-                .map(|(i, w)| {
-                    if i < ids {
-                        Operand::IdRef(*w)
-                    } else {
-                        Operand::LiteralBit32(*w)
-                    }
-                })
-                .collect();
-            let v = consts::fold_spec_op(types, consts, ty, inner, &operands)?;
-            consts.insert(id, v);
-        }
-        Op::ConstantNull | Op::Undef => {
-            let (ty, id) = (result_type(inst)?, result_id(inst)?);
-            if let Type::Pointer { .. } = types.get(ty)? {
-                return Err(FrontError::Unsupported("null or undefined pointers".into()));
-            }
-            consts.insert(id, consts::null(types, ty)?);
-        }
-        Op::Variable => {
-            let (ptr_ty, id) = (result_type(inst)?, result_id(inst)?);
-            let Type::Pointer { class, pointee } = types.get(ptr_ty)?.clone() else {
-                return malformed("OpVariable of non-pointer type");
-            };
-            let init = match inst.operands.get(1) {
-                Some(Operand::IdRef(i)) => Some(*i),
-                _ => None,
-            };
-            globals.insert(
-                id,
-                GlobalVar {
-                    class,
-                    ptr_ty,
-                    pointee,
-                    init,
-                },
-            );
-        }
-        Op::Line | Op::NoLine | Op::Nop => {}
-        Op::ExtInst => match inst.operands.first() {
-            Some(Operand::IdRef(set)) if matches!(ext_sets.get(set), Some(ExtSet::NonSemantic)) => {
-            }
-            _ => {
-                return Err(FrontError::UnsupportedOpcode(
-                    "ExtInst (outside a function)".into(),
-                ))
-            }
-        },
-        other => return Err(FrontError::UnsupportedOpcode(op_name(other))),
-    }
-    Ok(())
 }
 
 fn function_info(f: &dr::Function) -> Result<(Id, FuncInfo<'_>)> {
@@ -736,34 +353,39 @@ impl<'a> ModuleInfo<'a> {
             };
             ext_sets.insert(result_id(inst)?, set);
         }
-        let mut types = Types::default();
-        let decos = collect_decorations(m, &mut types)?;
-        let type_caps = TypeCaps {
-            int8: caps.contains(&Capability::Int8)
-                || caps.contains(&Capability::StorageBuffer8BitAccess)
-                || caps.contains(&Capability::UniformAndStorageBuffer8BitAccess)
-                || caps.contains(&Capability::StoragePushConstant8),
-            int16: caps.contains(&Capability::Int16)
-                || caps.contains(&Capability::StorageBuffer16BitAccess)
-                || caps.contains(&Capability::UniformAndStorageBuffer16BitAccess)
-                || caps.contains(&Capability::StoragePushConstant16),
-            int64: caps.contains(&Capability::Int64),
+        let mut declared = Declared::default();
+        let decos = collect_decorations(m, &mut declared.types)?;
+        let has = |c: &[Capability]| c.iter().any(|c| caps.contains(c));
+        let cx = DeclContext {
+            decos: &decos,
+            spec,
+            caps: TypeCaps {
+                int8: has(&[
+                    Capability::Int8,
+                    Capability::StorageBuffer8BitAccess,
+                    Capability::UniformAndStorageBuffer8BitAccess,
+                    Capability::StoragePushConstant8,
+                ]),
+                int16: has(&[
+                    Capability::Int16,
+                    Capability::StorageBuffer16BitAccess,
+                    Capability::UniformAndStorageBuffer16BitAccess,
+                    Capability::StoragePushConstant16,
+                ]),
+                int64: has(&[Capability::Int64]),
+            },
+            ext_sets: &ext_sets,
+            spec_ops: &words.spec_ops,
         };
-        let mut consts = HashMap::new();
-        let mut globals = HashMap::new();
         for inst in &m.types_global_values {
-            declare(
-                inst,
-                &mut types,
-                &mut consts,
-                &mut globals,
-                &decos,
-                spec,
-                &type_caps,
-                &ext_sets,
-                &words.spec_ops,
-            )?;
+            declare(inst, &mut declared, &cx)?;
         }
+        let Declared {
+            types,
+            consts,
+            globals,
+            ..
+        } = declared;
         let mut functions = HashMap::new();
         for f in &m.functions {
             let (id, info) = function_info(f)?;
@@ -880,7 +502,7 @@ fn workgroup_size(
     };
     let total = size.iter().try_fold(1u32, |acc, &d| acc.checked_mul(d));
     match total {
-        Some(n) if n >= 1 && n <= MAX_WORKGROUP_INVOCATIONS => Ok(size),
+        Some(n) if (1..=MAX_WORKGROUP_INVOCATIONS).contains(&n) => Ok(size),
         _ => Err(FrontError::Limit(format!(
             "workgroup size {size:?} is empty or exceeds {MAX_WORKGROUP_INVOCATIONS} invocations"
         ))),

@@ -27,6 +27,11 @@ const MAX_TYPE_DEPTH: u32 = 32;
 /// Most scalar leaves a value (a loaded or constructed composite) may have.
 pub(crate) const MAX_LEAVES: u64 = 16 * 1024;
 
+/// `x` rounded up to a multiple of `a`, saturating (sizes of hostile types saturate).
+fn round_up(x: u64, a: u64) -> u64 {
+    x.checked_next_multiple_of(a).unwrap_or(u64::MAX)
+}
+
 #[derive(Clone, Debug)]
 pub(crate) enum Type {
     Void,
@@ -137,11 +142,26 @@ impl Types {
             Type::Struct { .. } => leaves,
             _ => 0,
         };
+        if let Type::Vector { elem, .. } = &ty {
+            if let Ok(Type::Unsupported(what)) = self.get(*elem) {
+                // A vector of 16- or 64-bit floats: refused only if something uses it.
+                let ty = Type::Unsupported(what.clone());
+                self.entries.insert(
+                    id,
+                    Entry {
+                        ty,
+                        depth: 1,
+                        leaves: 0,
+                    },
+                );
+                return Ok(());
+            }
+        }
         match &ty {
-            Type::Vector { elem, count } => {
-                if !(2..=4).contains(count) || self.scalar(*elem).is_err() {
-                    return malformed(format!("OpTypeVector %{id}: bad component type or count"));
-                }
+            Type::Vector { elem, count }
+                if !(2..=4).contains(count) || self.scalar(*elem).is_err() =>
+            {
+                return malformed(format!("OpTypeVector %{id}: bad component type or count"));
             }
             Type::Matrix { column, columns } => {
                 let ok = matches!(self.get(*column)?, Type::Vector { elem, .. }
@@ -311,10 +331,10 @@ impl Types {
                 let mut align = 1u64;
                 for m in members {
                     let (s, a) = self.implicit_size_align(*m)?;
-                    size = size.next_multiple_of(a).saturating_add(s);
+                    size = round_up(size, a).saturating_add(s);
                     align = align.max(a);
                 }
-                (size.next_multiple_of(align), align)
+                (round_up(size, align), align)
             }
             _ => {
                 let s = u64::from(self.scalar(id)?.size());
@@ -325,7 +345,7 @@ impl Types {
 
     fn implicit_stride(&self, elem: Id) -> Result<(u64, u64)> {
         let (s, a) = self.implicit_size_align(elem)?;
-        Ok((s.next_multiple_of(a), a))
+        Ok((round_up(s, a), a))
     }
 
     /// Byte offset of struct member `index`.
@@ -347,7 +367,7 @@ impl Types {
         let mut off = 0u64;
         for (i, m) in members.iter().enumerate() {
             let (s, a) = self.implicit_size_align(*m)?;
-            off = off.next_multiple_of(a);
+            off = round_up(off, a);
             if i == index as usize {
                 break;
             }

@@ -34,10 +34,17 @@ fn run(cmd: &mut Command) {
 
 /// GLSL compute shader → SPIR-V (glslangValidator, Vulkan 1.1).
 pub fn glsl(src: &str) -> Vec<u8> {
+    glsl_with(src, &[])
+}
+
+/// As [`glsl`], with extra glslangValidator flags (debug info, ...).
+pub fn glsl_with(src: &str, flags: &[&str]) -> Vec<u8> {
     let (input, output) = (scratch("comp"), scratch("spv"));
     std::fs::write(&input, src).expect("write shader");
     run(Command::new("glslangValidator")
-        .args(["-V", "--target-env", "vulkan1.1", "-S", "comp", "-o"])
+        .args(["-V", "--target-env", "vulkan1.1", "-S", "comp"])
+        .args(flags)
+        .arg("-o")
         .arg(&output)
         .arg(&input));
     std::fs::read(&output).expect("read spirv")
@@ -45,14 +52,51 @@ pub fn glsl(src: &str) -> Vec<u8> {
 
 /// Runs `spirv-opt -O` on a module (phis, cross-block values, merged blocks).
 pub fn optimize(spv: &[u8]) -> Vec<u8> {
+    optimize_with(spv, &["-O"])
+}
+
+/// Runs `spirv-opt` with the given passes.
+pub fn optimize_with(spv: &[u8], passes: &[&str]) -> Vec<u8> {
     let (input, output) = (scratch("spv"), scratch("spv"));
     std::fs::write(&input, spv).expect("write spirv");
     run(Command::new("spirv-opt")
-        .args(["-O", "--target-env=vulkan1.1"])
+        .args(passes)
+        .arg("--target-env=vulkan1.1")
         .arg(&input)
         .arg("-o")
         .arg(&output));
     std::fs::read(&output).expect("read spirv")
+}
+
+/// Pass lists that reshape control flow in different ways.
+pub const PASS_SETS: &[&[&str]] = &[
+    &["-O"],
+    &["-Os"],
+    &[
+        "--merge-return",
+        "--eliminate-local-multi-store",
+        "--merge-blocks",
+        "--loop-unswitch",
+        "--simplify-instructions",
+    ],
+    &[
+        "--eliminate-local-multi-store",
+        "--loop-peeling",
+        "--loop-unroll-partial=2",
+        "--if-conversion",
+        "--ccp",
+        "--eliminate-dead-branches",
+    ],
+];
+
+/// The plain module and one per entry of [`PASS_SETS`], all lowered and validated.
+pub fn variants(src: &str) -> Vec<Module> {
+    let spv = glsl(src);
+    let mut out = vec![lower(&spv)];
+    for passes in PASS_SETS {
+        out.push(lower(&optimize_with(&spv, passes)));
+    }
+    out
 }
 
 /// SPIR-V assembly → binary (spirv-as).
