@@ -1,0 +1,3 @@
+//! softgpu's Vulkan ICD.
+
+pub mod transport;

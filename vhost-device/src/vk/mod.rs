@@ -1,0 +1,1 @@
+//! The Vulkan executor: runs softgpu's command stream for one context on the renderer.
