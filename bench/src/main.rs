@@ -10,9 +10,9 @@
 //! the machine otherwise idle.
 
 mod compile_bench;
-mod shaders;
-mod stats;
 mod throughput;
+
+use softgpu_bench::{shaders, stats};
 
 use std::process::ExitCode;
 
@@ -20,8 +20,8 @@ use std::process::ExitCode;
 pub enum BenchError {
     #[error("usage: softgpu-bench <compile|saxpy|sgemm|all> [--runs N]")]
     Usage,
-    #[error("{0}")]
-    Shader(String),
+    #[error("shader: {0}")]
+    Shader(#[from] shaders::ShaderError),
     #[error("renderer: {0}")]
     Renderer(#[from] renderer::RendererError),
     #[error("jit-host: {0}")]

@@ -1,56 +1,107 @@
-//! The benchmark shaders: the GLSL test shaders of the renderer, compiled with glslangValidator
-//! at start-up.
+//! The benchmark shaders: GLSL compute shaders compiled with glslangValidator at start-up —
+//! the renderer's test shaders and the few written for the benchmarks (`bench/shaders/`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::BenchError;
+#[derive(Debug, thiserror::Error)]
+pub enum ShaderError {
+    #[error("running glslangValidator (is glslang-tools installed?): {0}")]
+    Spawn(std::io::Error),
+    #[error("glslangValidator failed on {}", .0.display())]
+    Compile(PathBuf),
+    #[error("reading {}: {1}", .0.display())]
+    Read(PathBuf, std::io::Error),
+}
 
-/// A shader by file name (`renderer/tests/shaders/<file>.comp`) and `-D` definitions.
+/// Where a shader's source lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShaderDir {
+    /// `renderer/tests/shaders/`: the renderer's test shaders.
+    RendererTests,
+    /// `bench/shaders/`: shaders written for the benchmarks.
+    Bench,
+}
+
+impl ShaderDir {
+    fn path(self) -> PathBuf {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        match self {
+            ShaderDir::RendererTests => manifest.join("../renderer/tests/shaders"),
+            ShaderDir::Bench => manifest.join("shaders"),
+        }
+    }
+}
+
+/// A shader by directory, file name (`<dir>/<file>.comp`) and `-D` definitions.
 pub struct ShaderSource {
     pub label: &'static str,
+    pub dir: ShaderDir,
     pub file: &'static str,
     pub defines: &'static [(&'static str, &'static str)],
+}
+
+impl ShaderSource {
+    /// A renderer test shader without definitions.
+    pub const fn renderer_test(file: &'static str) -> Self {
+        ShaderSource {
+            label: file,
+            dir: ShaderDir::RendererTests,
+            file,
+            defines: &[],
+        }
+    }
+
+    /// A shader of `bench/shaders/` without definitions.
+    pub const fn bench(file: &'static str) -> Self {
+        ShaderSource {
+            label: file,
+            dir: ShaderDir::Bench,
+            file,
+            defines: &[],
+        }
+    }
+
+    pub fn source_path(&self) -> PathBuf {
+        self.dir.path().join(format!("{}.comp", self.file))
+    }
 }
 
 pub const COMPILE_SET: [ShaderSource; 5] = [
     ShaderSource {
         label: "saxpy",
-        file: "saxpy",
-        defines: &[],
+        ..ShaderSource::renderer_test("saxpy")
     },
     ShaderSource {
         label: "sgemm naive",
-        file: "matmul_naive",
-        defines: &[],
+        ..ShaderSource::renderer_test("matmul_naive")
     },
     ShaderSource {
         label: "sgemm tiled",
-        file: "matmul_tiled",
-        defines: &[],
+        ..ShaderSource::renderer_test("matmul_tiled")
     },
     ShaderSource {
         label: "reduction 256",
-        file: "reduce",
         defines: &[("WG", "256")],
+        ..ShaderSource::renderer_test("reduce")
     },
     ShaderSource {
         label: "mandelbrot",
-        file: "mandelbrot",
-        defines: &[],
+        ..ShaderSource::renderer_test("mandelbrot")
     },
 ];
 
-pub fn spirv(source: &ShaderSource) -> Result<Vec<u8>, BenchError> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../renderer/tests/shaders");
-    let src = dir.join(format!("{}.comp", source.file));
+/// Compiles `source` to SPIR-V (Vulkan 1.0 target, so every 1.0 driver accepts it) and
+/// returns the module's bytes.
+pub fn spirv(source: &ShaderSource) -> Result<Vec<u8>, ShaderError> {
+    let src = source.source_path();
     let out = std::env::temp_dir().join(format!(
         "softgpu-bench-{}-{}.spv",
         std::process::id(),
         source.file
     ));
     let mut cmd = Command::new("glslangValidator");
-    cmd.args(["-V", "--target-env", "vulkan1.1"])
+    cmd.args(["-V", "--target-env", "vulkan1.0"])
         .stdout(Stdio::null());
     for (k, v) in source.defines {
         cmd.arg(format!("-D{k}={v}"));
@@ -60,15 +111,29 @@ pub fn spirv(source: &ShaderSource) -> Result<Vec<u8>, BenchError> {
         .arg(&out)
         .arg(&src)
         .status()
-        .map_err(|e| BenchError::Shader(format!("running glslangValidator: {e}")))?;
+        .map_err(ShaderError::Spawn)?;
     if !status.success() {
-        return Err(BenchError::Shader(format!(
-            "glslangValidator failed on {}",
-            src.display()
-        )));
+        return Err(ShaderError::Compile(src));
     }
-    let words = std::fs::read(&out)
-        .map_err(|e| BenchError::Shader(format!("reading {}: {e}", out.display())))?;
+    let words = std::fs::read(&out).map_err(|e| ShaderError::Read(out.clone(), e))?;
     let _ = std::fs::remove_file(&out);
     Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_benchmark_shader_source_exists() {
+        for s in COMPILE_SET.iter().chain([&ShaderSource::bench("reduce_sum")]) {
+            assert!(s.source_path().is_file(), "{}", s.source_path().display());
+        }
+    }
+
+    #[test]
+    fn compiled_module_starts_with_the_spirv_magic() {
+        let words = spirv(&ShaderSource::bench("reduce_sum")).expect("glslangValidator");
+        assert_eq!(words.get(..4), Some(&0x0723_0203u32.to_le_bytes()[..]));
+    }
 }

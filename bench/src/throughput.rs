@@ -13,11 +13,7 @@ fn device() -> Result<Device, BenchError> {
 }
 
 fn pipeline(dev: &Device, file: &'static str) -> Result<ComputePipeline, BenchError> {
-    let words = spirv(&ShaderSource {
-        label: file,
-        file,
-        defines: &[],
-    })?;
+    let words = spirv(&ShaderSource::renderer_test(file))?;
     Ok(dev.create_compute_pipeline(&words, "main", &SpecializationInfo::default())?)
 }
 

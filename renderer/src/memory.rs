@@ -1,9 +1,12 @@
-//! Host memory that compiled kernels read and write: one owned, 64-byte aligned, zeroed
-//! allocation behind a (pointer, length) pair.
+//! Memory that compiled kernels read and write, behind a (pointer, length) pair.
 //!
-//! The memory is shared with kernel threads, which access it through raw pointers, so this type
-//! never hands out `&[u8]` or `&mut [u8]` views: every host-side access is a bounds-checked raw
-//! copy. The next step backs buffers with guest RAM; only this type needs to change then.
+//! [`ExternalMemory`] is what a buffer is a window into: guest RAM mapped by the device layer,
+//! or [`HostMemory`], one owned, 64-byte aligned, zeroed allocation (buffers made by
+//! `Device::create_buffer`, per-thread scratch).
+//!
+//! The memory is shared with kernel threads (and, for guest RAM, with the guest), which access
+//! it through raw pointers, so nothing here hands out `&[u8]` or `&mut [u8]` views: every
+//! host-side access is a bounds-checked raw copy.
 
 use std::alloc::{self, Layout};
 use std::ptr::NonNull;
@@ -16,6 +19,24 @@ pub const ALLOCATION_ALIGN: usize = 64;
 /// Largest single allocation (64 GiB): far beyond what the host can back, but it keeps all
 /// offset arithmetic comfortably inside `u64`/`isize`.
 pub const MAX_ALLOCATION: u64 = 1 << 36;
+
+/// A block of memory that buffers can be windows into.
+///
+/// # Safety
+///
+/// Implementors promise that for as long as the object lives, `as_ptr()` returns the same
+/// non-null pointer, valid for reads and writes of `len()` bytes through raw pointers, and that
+/// `len()` never changes. The bytes may change under the renderer at any time (guest RAM):
+/// the renderer never forms Rust references into them, so that is allowed.
+pub unsafe trait ExternalMemory: Send + Sync {
+    /// Start of the memory; valid for `len()` bytes.
+    fn as_ptr(&self) -> *mut u8;
+    /// Length in bytes.
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// A zeroed, 64-byte aligned block of host memory of a fixed length.
 pub struct HostMemory {
@@ -91,6 +112,17 @@ impl HostMemory {
         // inside the live allocation; `src` is a distinct Rust slice, so they do not overlap.
         unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) };
         Ok(())
+    }
+}
+
+// SAFETY: the allocation is owned by `self`, freed only in `Drop`, and `ptr`/`len` are fixed
+// at construction; `ptr` is valid for `len` bytes (the layout is at least that large).
+unsafe impl ExternalMemory for HostMemory {
+    fn as_ptr(&self) -> *mut u8 {
+        HostMemory::as_ptr(self)
+    }
+    fn len(&self) -> usize {
+        HostMemory::len(self)
     }
 }
 
