@@ -1,0 +1,80 @@
+//! Shared set-up for the end-to-end tests: the loader is pointed at this workspace's ICD (the
+//! embedded default: the ICD starts its own vhost-device, which starts jit-host), once per
+//! test process, before any Vulkan call.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use softgpu_e2e::{softgpu_env, target_dir, Gpu};
+
+/// A private directory for this test process: manifest and device logs.
+pub fn work_dir() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("softgpu-e2e-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    })
+}
+
+/// The environment a child process needs to run on softgpu.
+pub fn env() -> &'static Vec<(String, String)> {
+    static ENV: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    ENV.get_or_init(|| softgpu_env(work_dir(), &target_dir()).unwrap())
+}
+
+/// Points this process's loader at softgpu (idempotent; call before any Vulkan use).
+/// `SOFTGPU_E2E_DRIVER=lavapipe` runs the same tests on lavapipe instead, to check the tests.
+pub fn use_softgpu() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        if reference_run() {
+            std::env::set_var("VK_DRIVER_FILES", "/usr/share/vulkan/icd.d/lvp_icd.json");
+            std::env::set_var("VK_LOADER_LAYERS_DISABLE", "~explicit~");
+            return;
+        }
+        for (k, v) in env() {
+            // Set once, before any thread of this test process has loaded the loader.
+            std::env::set_var(k, v);
+        }
+    });
+}
+
+/// A fresh instance + device on softgpu.
+pub fn gpu() -> Gpu {
+    use_softgpu();
+    let gpu = Gpu::new().unwrap();
+    if !reference_run() {
+        assert!(gpu.name().contains("softgpu"), "loader picked {:?}", gpu.name());
+    }
+    gpu
+}
+
+/// `renderer/tests/shaders/<name>.comp` compiled to SPIR-V words.
+pub fn shader(name: &str, defines: &[(&str, &str)]) -> Vec<u32> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../renderer/tests/shaders")
+        .join(format!("{name}.comp"));
+    softgpu_e2e::glsl_to_spirv(&path, defines).unwrap()
+}
+
+/// Deterministic pseudo-random numbers (xorshift64*).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u32(&mut self) -> u32 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32
+    }
+    pub fn next_f32(&mut self) -> f32 {
+        (self.next_u32() >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
+    }
+}
+
+/// True when the tests run on lavapipe to check themselves (`SOFTGPU_E2E_DRIVER=lavapipe`).
+pub fn reference_run() -> bool {
+    std::env::var("SOFTGPU_E2E_DRIVER").is_ok_and(|v| v == "lavapipe")
+}
