@@ -6,6 +6,7 @@
 pub mod abi;
 pub mod front;
 pub mod ir;
+pub mod opt;
 pub mod valid;
 
 pub use front::{lower_compute, FrontError, SpecializationEntry, SpecializationInfo};

@@ -99,5 +99,7 @@ pub fn lower_compute(
     let words = header::prepare_words(spirv)?;
     let parsed = header::parse(&words.words)?;
     let info = module::ModuleInfo::build(&parsed, &words, entry_point, spec)?;
-    lower::lower_entry(&info)
+    let mut m = lower::lower_entry(&info)?;
+    crate::opt::promote_single_store_vars(&mut m);
+    Ok(m)
 }
