@@ -10,7 +10,7 @@ pub enum ShaderError {
     Spawn(std::io::Error),
     #[error("glslangValidator failed on {}", .0.display())]
     Compile(PathBuf),
-    #[error("reading {}: {1}", .0.display())]
+    #[error("reading {path}: {err}", path = .0.display(), err = .1)]
     Read(PathBuf, std::io::Error),
 }
 
@@ -126,7 +126,10 @@ mod tests {
 
     #[test]
     fn every_benchmark_shader_source_exists() {
-        for s in COMPILE_SET.iter().chain([&ShaderSource::bench("reduce_sum")]) {
+        for s in COMPILE_SET
+            .iter()
+            .chain([&ShaderSource::bench("reduce_sum")])
+        {
             assert!(s.source_path().is_file(), "{}", s.source_path().display());
         }
     }

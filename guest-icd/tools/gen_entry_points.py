@@ -48,7 +48,7 @@ SKIP = {"vkGetInstanceProcAddr"}
 pfn_src = "".join(open(os.path.join(ASH, "vk", f)).read() for f in ("features.rs", "extensions.rs"))
 
 def signature(pfn):
-    m = re.search(r"pub type PFN_%s = unsafe extern \"system\" fn\((.*?)\)( -> ([\w:]+))?;" % pfn, pfn_src, re.S)
+    m = re.search(r"pub type PFN_%s =\s*unsafe extern \"system\" fn\((.*?)\)( -> ([\w:]+))?;" % pfn, pfn_src, re.S)
     if not m:
         sys.exit("no PFN for " + pfn)
     params = []
@@ -92,7 +92,7 @@ entries = [(n, n) for n in CORE if n not in SKIP] + EXT
 def level(params, name):
     if name in ("vkCreateInstance", "vkEnumerateInstanceExtensionProperties", "vkEnumerateInstanceLayerProperties"):
         return "Global"
-    first = params[0][1] if params else ""
+    first = qualify(params[0][1]) if params else ""
     if first in ("vk::Instance",):
         return "Instance"
     if first in ("vk::PhysicalDevice",):
@@ -116,7 +116,7 @@ for name, core in entries:
             err = "ERROR_FORMAT_NOT_SUPPORTED" if "ImageFormatProperties" in name else "ERROR_FEATURE_NOT_PRESENT"
             body.append("    vk::Result::%s" % err)
         elif name.startswith("vkCmd"):
-            body.append('    crate::command_buffer::record_unimplemented(%s, "%s");' % (params[0][0], name))
+            body.append('    // SAFETY: the loader passes a command buffer of ours (valid usage).\n    unsafe { crate::command_buffer::record_unimplemented(%s, "%s") };' % (params[0][0], name))
         elif r is None:
             body.append('    crate::unimplemented::report("%s");' % name)
         else:

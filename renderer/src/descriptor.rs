@@ -46,6 +46,34 @@ pub struct BufferRange {
     pub range: u64,
 }
 
+/// Where a dispatch finds the descriptor of each buffer slot its kernel uses: a list of bound
+/// [`DescriptorSet`]s (`&[&DescriptorSet]`, set `i` at index `i`), or a device layer that
+/// resolves its own descriptor tables at dispatch time without building sets.
+pub trait DescriptorSource {
+    /// The descriptor at (set, binding, array element): `Ok(None)` if nothing is bound there
+    /// (a null descriptor), an error if what is bound there cannot be used.
+    fn buffer_descriptor(
+        &self,
+        set: u32,
+        binding: u32,
+        array_index: u32,
+    ) -> Result<Option<BufferRange>, RendererError>;
+}
+
+impl DescriptorSource for &[&DescriptorSet] {
+    fn buffer_descriptor(
+        &self,
+        set: u32,
+        binding: u32,
+        array_index: u32,
+    ) -> Result<Option<BufferRange>, RendererError> {
+        Ok(self
+            .get(set as usize)
+            .and_then(|s| s.get(binding, array_index))
+            .cloned())
+    }
+}
+
 /// One descriptor set: (binding, array element) → buffer range.
 #[derive(Clone, Debug, Default)]
 pub struct DescriptorSet {

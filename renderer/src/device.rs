@@ -9,7 +9,7 @@ use jit_host_client::{JitHost, SpawnOptions};
 use shader::front::SpecializationInfo;
 
 use crate::buffer::Buffer;
-use crate::descriptor::DescriptorSet;
+use crate::descriptor::{DescriptorSet, DescriptorSource};
 use crate::dispatch::KernelRun;
 use crate::error::RendererError;
 use crate::pipeline::{self, ComputePipeline, KernelCache};
@@ -112,9 +112,22 @@ impl Device {
         base: [u32; 3],
         groups: [u32; 3],
     ) -> Result<(), RendererError> {
+        self.dispatch_with(pipeline, &sets, push_constants, base, groups)
+    }
+
+    /// vkCmdDispatchBase with descriptors looked up in `descriptors` (a device layer's own
+    /// tables, resolved at dispatch time: no descriptor sets are built).
+    pub fn dispatch_with(
+        &self,
+        pipeline: &ComputePipeline,
+        descriptors: &dyn DescriptorSource,
+        push_constants: &[u8],
+        base: [u32; 3],
+        groups: [u32; 3],
+    ) -> Result<(), RendererError> {
         let run = KernelRun::new(
             pipeline,
-            sets,
+            descriptors,
             push_constants,
             base,
             groups,
@@ -136,12 +149,26 @@ impl Device {
         buffer: &Buffer,
         offset: u64,
     ) -> Result<(), RendererError> {
+        self.dispatch_indirect_with(pipeline, &sets, push_constants, buffer, offset)
+    }
+
+    /// vkCmdDispatchIndirect with descriptors looked up in `descriptors`.
+    pub fn dispatch_indirect_with(
+        &self,
+        pipeline: &ComputePipeline,
+        descriptors: &dyn DescriptorSource,
+        push_constants: &[u8],
+        buffer: &Buffer,
+        offset: u64,
+    ) -> Result<(), RendererError> {
         // VUID-vkCmdDispatchIndirect-offset-02710 (multiple of 4), -00407 (offset + 12 ≤ size).
         if !offset.is_multiple_of(4) {
             return Err(RendererError::MisalignedIndirectOffset(offset));
         }
-        let counts = buffer.read_vec::<u32>(offset, 3)?;
-        let groups = [counts[0], counts[1], counts[2]];
-        self.dispatch(pipeline, sets, push_constants, groups)
+        let mut raw = [0u8; 12];
+        buffer.read(offset, &mut raw)?;
+        let word = |i: usize| u32::from_le_bytes([raw[i], raw[i + 1], raw[i + 2], raw[i + 3]]);
+        let groups = [word(0), word(4), word(8)];
+        self.dispatch_with(pipeline, descriptors, push_constants, [0; 3], groups)
     }
 }

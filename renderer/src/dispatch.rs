@@ -8,7 +8,7 @@ use shader::abi::{BufferDescriptor, KernelContext};
 use shader::ir::{BufferKind, MAX_PUSH_CONSTANTS};
 
 use crate::buffer::Buffer;
-use crate::descriptor::{DescriptorSet, DescriptorType};
+use crate::descriptor::{DescriptorSource, DescriptorType};
 use crate::error::RendererError;
 use crate::pipeline::ComputePipeline;
 use crate::pool::{ChunkedJob, WorkerMemory};
@@ -72,7 +72,7 @@ pub(crate) struct KernelRun {
 
 // SAFETY: the raw pointers in `descriptors` point into buffers kept alive by `_buffers`, and
 // nothing in `KernelRun` is mutated after construction; kernels access buffer memory only
-// through those pointers (raw accesses, see `HostMemory`), so sharing the job between worker
+// through those pointers (raw accesses, see `ExternalMemory`), so sharing the job between worker
 // threads creates no Rust references to shared mutable memory.
 unsafe impl Send for KernelRun {}
 // SAFETY: as for `Send`: the job is immutable after construction.
@@ -81,7 +81,7 @@ unsafe impl Sync for KernelRun {}
 impl KernelRun {
     pub(crate) fn new(
         pipeline: &ComputePipeline,
-        sets: &[&DescriptorSet],
+        sets: &dyn DescriptorSource,
         push_constants: &[u8],
         base: [u32; 3],
         groups: [u32; 3],
@@ -97,9 +97,7 @@ impl KernelRun {
         let mut descriptors = Vec::with_capacity(pipeline.buffers.len());
         let mut buffers = Vec::with_capacity(pipeline.buffers.len());
         for slot in &pipeline.buffers {
-            let bound = sets
-                .get(slot.set as usize)
-                .and_then(|s| s.get(slot.binding, slot.array_index));
+            let bound = sets.buffer_descriptor(slot.set, slot.binding, slot.array_index)?;
             let Some(bound) = bound else {
                 // An unbound slot is a null descriptor (robustness2 nullDescriptor): every
                 // access is out of bounds, loads give 0 and stores are dropped.
@@ -127,16 +125,13 @@ impl KernelRun {
                     wanted,
                 });
             }
-            let memory = bound.buffer.memory();
-            let start = memory.check_range(bound.offset, bound.range)?;
-            // SAFETY: `start + range <= memory.len()` was checked just above, so the pointer
-            // stays inside (or one past the end of) the allocation.
-            let base_ptr = unsafe { memory.as_ptr().add(start) };
+            // Checked here again whatever the source checked: the kernel trusts `len`.
+            let base_ptr = bound.buffer.range_ptr(bound.offset, bound.range)?;
             descriptors.push(BufferDescriptor {
                 base: base_ptr,
                 len: bound.range,
             });
-            buffers.push(bound.buffer.clone());
+            buffers.push(bound.buffer);
         }
         let mut padded = Box::new([0u8; MAX_PUSH_CONSTANTS as usize]);
         padded[..push_constants.len()].copy_from_slice(push_constants);

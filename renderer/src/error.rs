@@ -48,4 +48,18 @@ pub enum RendererError {
     TooManyWorkgroups(u64),
     #[error("indirect dispatch offset {0} is not a multiple of 4")]
     MisalignedIndirectOffset(u64),
+    #[error("set {set} binding {binding}[{array_index}]: {reason}")]
+    Descriptor {
+        set: u32,
+        binding: u32,
+        array_index: u32,
+        reason: String,
+    },
+
+    #[error("{what} {value} is not a multiple of 4")]
+    MisalignedTransfer { what: &'static str, value: u64 },
+    #[error("{0} of 0 bytes")]
+    EmptyTransfer(&'static str),
+    #[error("vkCmdUpdateBuffer of {0} bytes: must be 1 to 65536 bytes")]
+    UpdateSize(u64),
 }

@@ -1,6 +1,6 @@
 //! softgpu's renderer: the CPU Vulkan device.
 //!
-//! This is the compute part: buffers in host memory, descriptor sets, compute pipelines
+//! This is the compute part: buffers (windows into guest RAM or host memory), descriptor sets, compute pipelines
 //! compiled by the sandboxed jit-host, and dispatches run on a worker pool. The renderer never
 //! emits code itself: it only calls kernels that jit-host wrote into the sealed code arena
 //! (DESIGN §4), through `jit-host-client`.
@@ -13,14 +13,18 @@ mod error;
 mod memory;
 mod pipeline;
 mod pool;
+mod transfer;
 
 pub use buffer::{Buffer, BufferElement};
 pub use descriptor::{
-    BufferRange, DescriptorSet, DescriptorType, MAX_STORAGE_BUFFER_RANGE, MAX_UNIFORM_BUFFER_RANGE,
+    BufferRange, DescriptorSet, DescriptorSource, DescriptorType, MAX_STORAGE_BUFFER_RANGE, MAX_UNIFORM_BUFFER_RANGE,
     MIN_BUFFER_OFFSET_ALIGNMENT, WHOLE_SIZE,
 };
 pub use device::{Device, DeviceConfig};
 pub use dispatch::MAX_WORKGROUP_COUNT;
 pub use error::RendererError;
+pub use memory::{ExternalMemory, HostMemory};
 pub use pipeline::ComputePipeline;
+pub use transfer::{BufferCopy, MAX_UPDATE_BUFFER_SIZE};
 pub use shader::front::{SpecializationEntry, SpecializationInfo};
+pub use shader::ir::{BufferBinding, BufferKind};

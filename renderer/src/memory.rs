@@ -79,6 +79,10 @@ impl HostMemory {
         self.len
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Base address, valid for `len()` bytes for as long as `self` lives.
     pub fn as_ptr(&self) -> *mut u8 {
         self.ptr.as_ptr()
@@ -123,6 +127,9 @@ unsafe impl ExternalMemory for HostMemory {
     }
     fn len(&self) -> usize {
         HostMemory::len(self)
+    }
+    fn is_empty(&self) -> bool {
+        HostMemory::is_empty(self)
     }
 }
 

@@ -84,9 +84,10 @@ impl Buffer {
             unsafe { std::ptr::write_bytes(dst, bytes[0], len) };
         } else {
             for word in 0..len / 4 {
-                // SAFETY: `word * 4 + 4 <= len`, so the 4 bytes lie inside the checked range;
-                // the write is unaligned-safe.
-                unsafe { dst.add(word * 4).cast::<[u8; 4]>().write_unaligned(bytes) };
+                // SAFETY: `word * 4 + 4 <= len`, so the pointer stays inside the checked range.
+                let at = unsafe { dst.add(word * 4) };
+                // SAFETY: `at` is valid for 4 bytes (see above); the write is unaligned.
+                unsafe { at.cast::<[u8; 4]>().write_unaligned(bytes) };
             }
         }
         Ok(())

@@ -2,9 +2,29 @@
 //! transport differs between a VM (virtgpu DRM ioctls, later) and the host (vhost-user, with
 //! the ICD playing VMM and guest kernel).
 
+use std::sync::{Arc, Mutex, Weak};
+
 use thiserror::Error;
 
 pub mod vhost_user;
+
+/// The process-wide device connection: every VkInstance shares it while any holds it; when
+/// the last `Arc` drops, the connection closes and the device releases everything.
+static SHARED_TRANSPORT: Mutex<Option<Weak<dyn Transport>>> = Mutex::new(None);
+
+/// The transport for this process: the live one if any, else a new vhost-user connection
+/// (to `SOFTGPU_VHOST_SOCKET`, or to an embedded `vhost-device` started now).
+pub fn connect_default() -> Result<Arc<dyn Transport>, TransportError> {
+    // Held across the connect, so two threads creating instances at once share one device.
+    let mut slot = SHARED_TRANSPORT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(live) = slot.as_ref().and_then(Weak::upgrade) {
+        return Ok(live);
+    }
+    let options = vhost_user::VhostUserOptions::from_env()?;
+    let transport: Arc<dyn Transport> = Arc::new(vhost_user::VhostUserTransport::connect(&options)?);
+    *slot = Some(Arc::downgrade(&transport));
+    Ok(transport)
+}
 
 /// One device-memory block: a guest-RAM-backed virtio-gpu resource, attached to our context
 /// and mapped contiguously into this process (read + write).

@@ -72,3 +72,6 @@ impl From<ViewError> for GpuError {
         }
     }
 }
+
+#[cfg(test)]
+mod device_tests;

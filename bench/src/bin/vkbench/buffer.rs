@@ -35,8 +35,8 @@ impl<'g> HostBuffer<'g> {
             .usage(vk::BufferUsageFlags::STORAGE_BUFFER)
             .sharing_mode(vk::SharingMode::EXCLUSIVE);
         // SAFETY: `info` is valid for the call.
-        let buffer = unsafe { gpu.device.create_buffer(&info, None) }
-            .map_err(failed("vkCreateBuffer"))?;
+        let buffer =
+            unsafe { gpu.device.create_buffer(&info, None) }.map_err(failed("vkCreateBuffer"))?;
         let mut this = HostBuffer {
             gpu,
             buffer,
@@ -63,7 +63,7 @@ impl<'g> HostBuffer<'g> {
                 .map_memory(this.memory, 0, vk::WHOLE_SIZE, vk::MemoryMapFlags::empty())
         }
         .map_err(failed("vkMapMemory"))?;
-        if ptr.is_null() || (ptr as usize) % 4 != 0 {
+        if ptr.is_null() || !(ptr as usize).is_multiple_of(4) {
             return Err(GpuError::Misuse(format!("vkMapMemory returned {ptr:p}")));
         }
         this.mapped = ptr.cast();
@@ -75,14 +75,14 @@ impl<'g> HostBuffer<'g> {
     }
 
     /// Fills the buffer with `f(index)`. Call only while no submitted work uses the buffer.
-    pub fn fill<T: Scalar>(&self, f: impl FnMut(usize) -> T) {
+    pub fn fill<T: Scalar>(&self, mut f: impl FnMut(usize) -> T) {
         let len = self.len::<T>();
         // SAFETY: `mapped` covers `size` bytes, 4-aligned (checked in `new`), mapped while
         // `self` lives; T is a 4-byte plain scalar. No other reference to this memory exists
         // on the host, and the caller runs this only while the device does not use it.
         let slice = unsafe { std::slice::from_raw_parts_mut(self.mapped.cast::<T>(), len) };
         for (i, v) in slice.iter_mut().enumerate() {
-            *v = (f)(i);
+            *v = f(i);
         }
     }
 

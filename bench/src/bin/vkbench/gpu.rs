@@ -67,63 +67,27 @@ impl Gpu {
             .api_version(vk::API_VERSION_1_0);
         let info = vk::InstanceCreateInfo::default().application_info(&app);
         // SAFETY: `info` and what it points to are valid for the call; no layers or extensions.
-        let instance = unsafe { entry.create_instance(&info, None) }
-            .map_err(failed("vkCreateInstance"))?;
-        match Self::open_device(entry, instance, index) {
-            Ok(gpu) => Ok(gpu),
-            Err((instance, e)) => {
-                // SAFETY: nothing was created from `instance` that is still alive (open_device
-                // destroys what it made before failing).
+        let instance =
+            unsafe { entry.create_instance(&info, None) }.map_err(failed("vkCreateInstance"))?;
+        match open_device(&instance, index) {
+            Ok(d) => Ok(Gpu {
+                entry,
+                instance,
+                device: d.device,
+                queue: d.queue,
+                queue_family: d.queue_family,
+                properties: d.properties,
+                memory: d.memory,
+                timestamp_period_ns: d.timestamp_period_ns,
+                name: device_name(&d.properties),
+            }),
+            Err(e) => {
+                // SAFETY: nothing created from `instance` is alive (open_device creates the
+                // device last, and only returns an error before that).
                 unsafe { instance.destroy_instance(None) };
                 Err(e)
             }
         }
-    }
-
-    fn open_device(
-        entry: ash::Entry,
-        instance: ash::Instance,
-        index: Option<usize>,
-    ) -> Result<Gpu, (ash::Instance, GpuError)> {
-        let (physical, queue_family) = match pick_device(&instance, index) {
-            Ok(found) => found,
-            Err(e) => return Err((instance, e)),
-        };
-        let priorities = [1.0f32];
-        let queues = [vk::DeviceQueueCreateInfo::default()
-            .queue_family_index(queue_family)
-            .queue_priorities(&priorities)];
-        let info = vk::DeviceCreateInfo::default().queue_create_infos(&queues);
-        // SAFETY: `physical` came from this instance; `info` is valid for the call.
-        let device = match unsafe { instance.create_device(physical, &info, None) } {
-            Ok(d) => d,
-            Err(e) => return Err((instance, failed("vkCreateDevice")(e))),
-        };
-        // SAFETY: queue 0 of `queue_family` was requested in `info`.
-        let queue = unsafe { device.get_device_queue(queue_family, 0) };
-        // SAFETY: `physical` is a handle of this instance.
-        let properties = unsafe { instance.get_physical_device_properties(physical) };
-        // SAFETY: as above.
-        let memory = unsafe { instance.get_physical_device_memory_properties(physical) };
-        // SAFETY: as above.
-        let families = unsafe { instance.get_physical_device_queue_family_properties(physical) };
-        let valid_bits = families
-            .get(queue_family as usize)
-            .map_or(0, |f| f.timestamp_valid_bits);
-        let period = f64::from(properties.limits.timestamp_period);
-        let timestamp_period_ns = (valid_bits > 0 && period > 0.0).then_some(period);
-        let name = device_name(&properties);
-        Ok(Gpu {
-            entry,
-            instance,
-            device,
-            queue,
-            queue_family,
-            properties,
-            memory,
-            timestamp_period_ns,
-            name,
-        })
     }
 
     /// The memory type for buffers: HOST_VISIBLE|HOST_COHERENT, preferring HOST_CACHED (the
@@ -137,8 +101,10 @@ impl Gpu {
                 .enumerate()
                 .filter(|(i, t)| type_bits & (1 << i) != 0 && t.property_flags.contains(wanted))
         };
-        let cached = fitting()
-            .find(|(_, t)| t.property_flags.contains(vk::MemoryPropertyFlags::HOST_CACHED));
+        let cached = fitting().find(|(_, t)| {
+            t.property_flags
+                .contains(vk::MemoryPropertyFlags::HOST_CACHED)
+        });
         cached
             .or_else(|| fitting().next())
             .map(|(i, _)| i as u32)
@@ -170,6 +136,49 @@ impl Gpu {
             vk::api_version_patch(v)
         )
     }
+}
+
+/// What `Gpu::open` learns and creates from the instance.
+struct OpenedDevice {
+    device: ash::Device,
+    queue: vk::Queue,
+    queue_family: u32,
+    properties: vk::PhysicalDeviceProperties,
+    memory: vk::PhysicalDeviceMemoryProperties,
+    timestamp_period_ns: Option<f64>,
+}
+
+fn open_device(instance: &ash::Instance, index: Option<usize>) -> Result<OpenedDevice, GpuError> {
+    let (physical, queue_family) = pick_device(instance, index)?;
+    // SAFETY: `physical` is a handle of this instance.
+    let properties = unsafe { instance.get_physical_device_properties(physical) };
+    // SAFETY: as above.
+    let memory = unsafe { instance.get_physical_device_memory_properties(physical) };
+    // SAFETY: as above.
+    let families = unsafe { instance.get_physical_device_queue_family_properties(physical) };
+    let valid_bits = families
+        .get(queue_family as usize)
+        .map_or(0, |f| f.timestamp_valid_bits);
+    let period = f64::from(properties.limits.timestamp_period);
+    let timestamp_period_ns = (valid_bits > 0 && period > 0.0).then_some(period);
+    let priorities = [1.0f32];
+    let queues = [vk::DeviceQueueCreateInfo::default()
+        .queue_family_index(queue_family)
+        .queue_priorities(&priorities)];
+    let info = vk::DeviceCreateInfo::default().queue_create_infos(&queues);
+    // SAFETY: `physical` came from this instance; `info` is valid for the call.
+    let device = unsafe { instance.create_device(physical, &info, None) }
+        .map_err(failed("vkCreateDevice"))?;
+    // SAFETY: queue 0 of `queue_family` was requested in `info`.
+    let queue = unsafe { device.get_device_queue(queue_family, 0) };
+    Ok(OpenedDevice {
+        device,
+        queue,
+        queue_family,
+        properties,
+        memory,
+        timestamp_period_ns,
+    })
 }
 
 fn pick_device(
@@ -210,10 +219,9 @@ impl Drop for Gpu {
         // SAFETY: every object created from the device is owned by a value that borrows
         // `self` (buffers, kernels, submissions), so all of them are gone by now; waiting idle
         // first makes sure no work still runs.
-        unsafe {
-            let _ = self.device.device_wait_idle();
-            self.device.destroy_device(None);
-        }
+        let _ = unsafe { self.device.device_wait_idle() };
+        // SAFETY: as above; the device is idle.
+        unsafe { self.device.destroy_device(None) };
         // SAFETY: the device, the only child of the instance, was destroyed above.
         unsafe { self.instance.destroy_instance(None) };
     }

@@ -1,0 +1,362 @@
+//! VkPhysicalDevice: the one softgpu device, described honestly from the capset the device
+//! sent. Until the image and graphics issues land the device is compute-only: no format has
+//! features, image formats are unsupported, and graphics limits are zero.
+
+use crate::entry::{enumerate, guard, guard_void, walk_chain, write_out};
+use crate::error::IcdError;
+use crate::handle::dispatchable;
+use crate::transport::Transport;
+use ash::vk;
+use std::ffi::{c_char, CStr};
+use std::sync::Arc;
+
+/// PCI ids of the virtio-gpu device the guest sees (`lspci`: 1af4:1050): softgpu *is* a
+/// virtio-gpu device, the ids are registered to it, and no application special-cases them.
+/// (VK_VENDOR_ID_MESA would claim a driver stack we are not.)
+pub(crate) const VENDOR_ID: u32 = 0x1af4;
+pub(crate) const DEVICE_ID: u32 = 0x1050;
+pub(crate) const DEVICE_NAME: &str = "softgpu (vhost-user)";
+/// API 1.0: newer functionality is exposed through KHR extensions.
+pub(crate) const API_VERSION: u32 = vk::make_api_version(0, 1, 0, vk::HEADER_VERSION);
+pub(crate) const DRIVER_VERSION: u32 = vk::make_api_version(0, 0, 1, 0);
+/// Identifies our (empty) pipeline cache format; changes with the driver version.
+pub(crate) const PIPELINE_CACHE_UUID: [u8; 16] = *b"softgpu-icd-0.1\0";
+/// Alignment of every buffer and memory sub-allocation (≥ every min*OffsetAlignment).
+pub(crate) const BUFFER_ALIGNMENT: u64 = 256;
+
+pub(crate) struct PhysicalDevice {
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) capset: protocol::Capset,
+}
+
+impl PhysicalDevice {
+    pub(crate) fn new(transport: Arc<dyn Transport>) -> PhysicalDevice {
+        let capset = *transport.capset();
+        PhysicalDevice { transport, capset }
+    }
+
+    pub(crate) fn features() -> vk::PhysicalDeviceFeatures {
+        vk::PhysicalDeviceFeatures {
+            // The JIT bounds-checks every buffer access (DESIGN §4).
+            robust_buffer_access: vk::TRUE,
+            // The SPIR-V front end accepts Int16 and Int64, not Float64.
+            shader_int64: vk::TRUE,
+            shader_int16: vk::TRUE,
+            ..Default::default()
+        }
+    }
+
+    pub(crate) fn properties(&self) -> vk::PhysicalDeviceProperties {
+        let c = &self.capset;
+        let limits = vk::PhysicalDeviceLimits {
+            max_uniform_buffer_range: c.max_uniform_buffer_range,
+            max_storage_buffer_range: c.max_storage_buffer_range,
+            max_push_constants_size: c.max_push_constants_size,
+            // Device memory objects are sub-allocations: only host memory bounds their count.
+            max_memory_allocation_count: 1 << 20,
+            buffer_image_granularity: 1,
+            max_bound_descriptor_sets: c.max_bound_descriptor_sets,
+            max_per_stage_descriptor_uniform_buffers: 1024,
+            max_per_stage_descriptor_storage_buffers: 1024,
+            max_per_stage_resources: 2048,
+            max_descriptor_set_uniform_buffers: 1024,
+            max_descriptor_set_uniform_buffers_dynamic: 64,
+            max_descriptor_set_storage_buffers: 1024,
+            max_descriptor_set_storage_buffers_dynamic: 64,
+            max_compute_shared_memory_size: c.max_compute_shared_memory_size,
+            max_compute_work_group_count: c.max_compute_workgroup_count,
+            max_compute_work_group_invocations: c.max_compute_workgroup_invocations,
+            max_compute_work_group_size: c.max_compute_workgroup_size,
+            // Mapped pointers are block base (page-aligned) + a 256-aligned offset.
+            min_memory_map_alignment: BUFFER_ALIGNMENT as usize,
+            min_uniform_buffer_offset_alignment: u64::from(c.min_uniform_buffer_offset_alignment),
+            min_storage_buffer_offset_alignment: u64::from(c.min_storage_buffer_offset_alignment),
+            max_draw_indirect_count: 1,
+            timestamp_compute_and_graphics: vk::TRUE,
+            // CmdWriteTimestamp writes nanoseconds.
+            timestamp_period: 1.0,
+            discrete_queue_priorities: 2,
+            optimal_buffer_copy_offset_alignment: 1,
+            optimal_buffer_copy_row_pitch_alignment: 1,
+            // Memory is truly coherent; this only bounds flush ranges.
+            non_coherent_atom_size: 64,
+            ..Default::default()
+        };
+        let mut p = vk::PhysicalDeviceProperties {
+            api_version: API_VERSION,
+            driver_version: DRIVER_VERSION,
+            vendor_id: VENDOR_ID,
+            device_id: DEVICE_ID,
+            device_type: vk::PhysicalDeviceType::CPU,
+            limits,
+            pipeline_cache_uuid: PIPELINE_CACHE_UUID,
+            ..Default::default()
+        };
+        for (d, s) in p.device_name.iter_mut().zip(DEVICE_NAME.bytes()) {
+            *d = s as c_char;
+        }
+        p
+    }
+
+    pub(crate) fn queue_family() -> vk::QueueFamilyProperties {
+        vk::QueueFamilyProperties {
+            queue_flags: vk::QueueFlags::COMPUTE | vk::QueueFlags::TRANSFER,
+            queue_count: 1,
+            timestamp_valid_bits: 64,
+            min_image_transfer_granularity: vk::Extent3D { width: 1, height: 1, depth: 1 },
+        }
+    }
+
+    pub(crate) fn memory_properties(&self) -> vk::PhysicalDeviceMemoryProperties {
+        let mut m = vk::PhysicalDeviceMemoryProperties { memory_type_count: 1, memory_heap_count: 1, ..Default::default() };
+        m.memory_types[0] = vk::MemoryType {
+            property_flags: vk::MemoryPropertyFlags::DEVICE_LOCAL
+                | vk::MemoryPropertyFlags::HOST_VISIBLE
+                | vk::MemoryPropertyFlags::HOST_COHERENT
+                | vk::MemoryPropertyFlags::HOST_CACHED,
+            heap_index: 0,
+        };
+        m.memory_heaps[0] = vk::MemoryHeap { size: self.capset.device_memory_budget, flags: vk::MemoryHeapFlags::DEVICE_LOCAL };
+        m
+    }
+}
+
+/// The physical device behind a handle.
+///
+/// # Safety
+/// `h` is null or a physical device we enumerated, whose instance is alive.
+pub(crate) unsafe fn physical<'a>(h: vk::PhysicalDevice) -> Result<&'a PhysicalDevice, IcdError> {
+    // SAFETY: caller contract.
+    unsafe { dispatchable::<_, PhysicalDevice>(h) }.ok_or_else(|| crate::handle::null_handle("physical device"))
+}
+
+/// Fills the extension structures we know in a `*2` query's `pNext` chain; skips the rest.
+///
+/// # Safety
+/// `p_next` heads a valid chain of output structures.
+unsafe fn fill_feature_chain(p_next: *mut std::ffi::c_void) {
+    // SAFETY: caller contract; each structure is cast to the type its sType names.
+    unsafe {
+        walk_chain(p_next, |ty, p| match ty {
+            vk::StructureType::PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES => {
+                (*(p as *mut vk::PhysicalDeviceTimelineSemaphoreFeatures<'_>)).timeline_semaphore = vk::TRUE;
+            }
+            vk::StructureType::PHYSICAL_DEVICE_SYNCHRONIZATION_2_FEATURES => {
+                (*(p as *mut vk::PhysicalDeviceSynchronization2Features<'_>)).synchronization2 = vk::TRUE;
+            }
+            _ => {}
+        })
+    }
+}
+
+/// # Safety
+/// `p_next` heads a valid chain of output structures.
+unsafe fn fill_property_chain(p_next: *mut std::ffi::c_void) {
+    // SAFETY: caller contract; each structure is cast to the type its sType names.
+    unsafe {
+        walk_chain(p_next, |ty, p| {
+            if ty == vk::StructureType::PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_PROPERTIES {
+                (*(p as *mut vk::PhysicalDeviceTimelineSemaphoreProperties<'_>)).max_timeline_semaphore_value_difference = u64::MAX;
+            }
+        })
+    }
+}
+
+macro_rules! physical_query {
+    ($name:literal, $pd:ident, $body:expr) => {
+        guard_void($name, || {
+            // SAFETY: a physical device we enumerated (valid usage).
+            let $pd = unsafe { physical($pd) }?;
+            $body
+        })
+    };
+}
+
+/// # Safety
+/// Vulkan valid usage for `vkGetPhysicalDeviceFeatures`.
+pub(crate) unsafe extern "system" fn get_physical_device_features(pd: vk::PhysicalDevice, p_features: *mut vk::PhysicalDeviceFeatures) {
+    // SAFETY: output pointer (valid usage; null checked).
+    physical_query!("vkGetPhysicalDeviceFeatures", pd, { let _ = pd; unsafe { write_out(p_features, PhysicalDevice::features()) } })
+}
+
+/// # Safety
+/// Vulkan valid usage for `vkGetPhysicalDeviceFeatures2`.
+pub(crate) unsafe extern "system" fn get_physical_device_features2_khr(pd: vk::PhysicalDevice, p_features: *mut vk::PhysicalDeviceFeatures2<'_>) {
+    physical_query!("vkGetPhysicalDeviceFeatures2KHR", pd, {
+        let _ = pd;
+        // SAFETY: output structure (valid usage; null checked).
+        let f = unsafe { p_features.as_mut() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null features"))?;
+        f.features = PhysicalDevice::features();
+        // SAFETY: the app's valid chain.
+        unsafe { fill_feature_chain(f.p_next) };
+        Ok(())
+    })
+}
+
+/// # Safety
+/// Vulkan valid usage for `vkGetPhysicalDeviceProperties`.
+pub(crate) unsafe extern "system" fn get_physical_device_properties(pd: vk::PhysicalDevice, p_properties: *mut vk::PhysicalDeviceProperties) {
+    // SAFETY: output pointer (valid usage; null checked).
+    physical_query!("vkGetPhysicalDeviceProperties", pd, unsafe { write_out(p_properties, pd.properties()) })
+}
+
+/// # Safety
+/// Vulkan valid usage for `vkGetPhysicalDeviceProperties2`.
+pub(crate) unsafe extern "system" fn get_physical_device_properties2_khr(pd: vk::PhysicalDevice, p_properties: *mut vk::PhysicalDeviceProperties2<'_>) {
+    physical_query!("vkGetPhysicalDeviceProperties2KHR", pd, {
+        // SAFETY: output structure (valid usage; null checked).
+        let p = unsafe { p_properties.as_mut() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null properties"))?;
+        p.properties = pd.properties();
+        // SAFETY: the app's valid chain.
+        unsafe { fill_property_chain(p.p_next) };
+        Ok(())
+    })
+}
+
+/// # Safety
+/// Vulkan valid usage for `vkGetPhysicalDeviceQueueFamilyProperties`.
+pub(crate) unsafe extern "system" fn get_physical_device_queue_family_properties(
+    pd: vk::PhysicalDevice,
+    p_count: *mut u32,
+    p_properties: *mut vk::QueueFamilyProperties,
+) {
+    physical_query!("vkGetPhysicalDeviceQueueFamilyProperties", pd, {
+        let _ = pd;
+        // SAFETY: output array of *p_count (valid usage).
+        let _ = unsafe { enumerate(p_count, p_properties, &[PhysicalDevice::queue_family()]) };
+        Ok(())
+    })
+}
+
+/// # Safety
+/// Vulkan valid usage for `vkGetPhysicalDeviceQueueFamilyProperties2`.
+pub(crate) unsafe extern "system" fn get_physical_device_queue_family_properties2_khr(
+    pd: vk::PhysicalDevice,
+    p_count: *mut u32,
+    p_properties: *mut vk::QueueFamilyProperties2<'_>,
+) {
+    physical_query!("vkGetPhysicalDeviceQueueFamilyProperties2KHR", pd, {
+        let _ = pd;
+        if p_count.is_null() {
+            return Err(IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null count"));
+        }
+        if p_properties.is_null() {
+            // SAFETY: non-null count pointer.
+            unsafe { *p_count = 1 };
+            return Ok(());
+        }
+        // SAFETY: non-null count pointer.
+        if unsafe { *p_count } >= 1 {
+            // SAFETY: the app's array holds ≥ 1 element; only the core part is written, its
+            // sType/pNext stay the app's.
+            unsafe { (*p_properties).queue_family_properties = PhysicalDevice::queue_family() };
+            // SAFETY: as above.
+            unsafe { *p_count = 1 };
+        }
+        Ok(())
+    })
+}
+
+/// # Safety
+/// Vulkan valid usage for `vkGetPhysicalDeviceMemoryProperties`.
+pub(crate) unsafe extern "system" fn get_physical_device_memory_properties(pd: vk::PhysicalDevice, p_properties: *mut vk::PhysicalDeviceMemoryProperties) {
+    // SAFETY: output pointer (valid usage; null checked).
+    physical_query!("vkGetPhysicalDeviceMemoryProperties", pd, unsafe { write_out(p_properties, pd.memory_properties()) })
+}
+
+/// # Safety
+/// Vulkan valid usage for `vkGetPhysicalDeviceMemoryProperties2`.
+pub(crate) unsafe extern "system" fn get_physical_device_memory_properties2_khr(
+    pd: vk::PhysicalDevice,
+    p_properties: *mut vk::PhysicalDeviceMemoryProperties2<'_>,
+) {
+    physical_query!("vkGetPhysicalDeviceMemoryProperties2KHR", pd, {
+        // SAFETY: output structure (valid usage; null checked).
+        let p = unsafe { p_properties.as_mut() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null properties"))?;
+        p.memory_properties = pd.memory_properties();
+        Ok(())
+    })
+}
+
+/// No format has features until images land (issue 6) and texel buffers (issue 7).
+///
+/// # Safety
+/// Vulkan valid usage for `vkGetPhysicalDeviceFormatProperties`.
+pub(crate) unsafe extern "system" fn get_physical_device_format_properties(
+    pd: vk::PhysicalDevice,
+    _format: vk::Format,
+    p_properties: *mut vk::FormatProperties,
+) {
+    // SAFETY: output pointer (valid usage; null checked).
+    physical_query!("vkGetPhysicalDeviceFormatProperties", pd, { let _ = pd; unsafe { write_out(p_properties, vk::FormatProperties::default()) } })
+}
+
+/// # Safety
+/// Vulkan valid usage for `vkGetPhysicalDeviceFormatProperties2`.
+pub(crate) unsafe extern "system" fn get_physical_device_format_properties2_khr(
+    pd: vk::PhysicalDevice,
+    _format: vk::Format,
+    p_properties: *mut vk::FormatProperties2<'_>,
+) {
+    physical_query!("vkGetPhysicalDeviceFormatProperties2KHR", pd, {
+        let _ = pd;
+        // SAFETY: output structure (valid usage; null checked).
+        let p = unsafe { p_properties.as_mut() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null properties"))?;
+        p.format_properties = vk::FormatProperties::default();
+        Ok(())
+    })
+}
+
+/// # Safety
+/// Vulkan valid usage for `vkGetPhysicalDeviceSparseImageFormatProperties`.
+pub(crate) unsafe extern "system" fn get_physical_device_sparse_image_format_properties(
+    pd: vk::PhysicalDevice,
+    _format: vk::Format,
+    _ty: vk::ImageType,
+    _samples: vk::SampleCountFlags,
+    _usage: vk::ImageUsageFlags,
+    _tiling: vk::ImageTiling,
+    p_count: *mut u32,
+    p_properties: *mut vk::SparseImageFormatProperties,
+) {
+    physical_query!("vkGetPhysicalDeviceSparseImageFormatProperties", pd, {
+        let _ = pd;
+        // SAFETY: output array of *p_count (valid usage). No sparse support: zero entries.
+        let _ = unsafe { enumerate(p_count, p_properties, &[]) };
+        Ok(())
+    })
+}
+
+/// Device extensions we implement.
+pub(crate) const DEVICE_EXTENSIONS: &[(&CStr, u32)] = &[(vk::KHR_TIMELINE_SEMAPHORE_NAME, 2), (vk::KHR_SYNCHRONIZATION2_NAME, 1)];
+
+/// # Safety
+/// Vulkan valid usage for `vkEnumerateDeviceExtensionProperties`.
+pub(crate) unsafe extern "system" fn enumerate_device_extension_properties(
+    pd: vk::PhysicalDevice,
+    p_layer_name: *const c_char,
+    p_count: *mut u32,
+    p_properties: *mut vk::ExtensionProperties,
+) -> vk::Result {
+    guard("vkEnumerateDeviceExtensionProperties", || {
+        // SAFETY: a physical device we enumerated (valid usage).
+        unsafe { physical(pd) }?;
+        if !p_layer_name.is_null() {
+            return Err(IcdError::vk(vk::Result::ERROR_LAYER_NOT_PRESENT, "we have no layers"));
+        }
+        let list = crate::instance::extension_properties(DEVICE_EXTENSIONS);
+        // SAFETY: output array of *p_count (valid usage).
+        Ok(unsafe { enumerate(p_count, p_properties, &list) })
+    })
+}
+
+/// # Safety
+/// Vulkan valid usage for `vkEnumerateDeviceLayerProperties`.
+pub(crate) unsafe extern "system" fn enumerate_device_layer_properties(
+    _pd: vk::PhysicalDevice,
+    p_count: *mut u32,
+    p_properties: *mut vk::LayerProperties,
+) -> vk::Result {
+    // SAFETY: output array of *p_count (valid usage).
+    guard("vkEnumerateDeviceLayerProperties", || Ok(unsafe { enumerate(p_count, p_properties, &[]) }))
+}

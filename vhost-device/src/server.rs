@@ -1,0 +1,350 @@
+//! The device process: command line, start-up, lockdown and the accept loop (DESIGN §1, §5).
+//!
+//! Start-up order matters for the sandbox: parse; create the renderer device (spawns jit-host,
+//! maps the code arena); read everything needed from /proc and /sys; bind the listener once;
+//! lock down; then serve frontends one after another on that one listener, each with a fresh
+//! [`VirtioGpuBackend`] that is dropped — with all the frontend's contexts, resources, views
+//! and guest memory — when the frontend disconnects.
+
+use std::num::NonZeroUsize;
+use std::os::fd::{FromRawFd, RawFd};
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Parser;
+use protocol::{Capset, PROTOCOL_VERSION};
+use thiserror::Error;
+use vhost::vhost_user::Listener;
+use vhost_user_backend::VhostUserDaemon;
+use vm_memory::{GuestMemoryAtomic, GuestMemoryMmap};
+
+use crate::backend::VirtioGpuBackend;
+use crate::context::ContextFactory;
+use crate::gpu::{DeviceLimits, VirtioGpu};
+use crate::lockdown::{self, LockdownError};
+
+/// softgpu's virtio-gpu device: a vhost-user backend that runs the guest's Vulkan work on the
+/// host CPU. Start it before the VMM (QEMU connects to --socket-path).
+#[derive(Parser, Debug, Clone)]
+#[command(name = "vhost-device", version)]
+pub struct Args {
+    /// Unix socket to listen on for the vhost-user frontend (QEMU, crosvm, or softgpu's ICD).
+    /// A stale socket file there is replaced. One frontend is served at a time; when it
+    /// disconnects, everything it owned is released and the next one is accepted.
+    #[arg(
+        long,
+        value_name = "PATH",
+        required_unless_present = "embedded",
+        conflicts_with = "embedded"
+    )]
+    pub socket_path: Option<PathBuf>,
+
+    /// The jit-host binary (the sandboxed shader compiler this device starts).
+    /// Default: `jit-host` next to this executable.
+    #[arg(long, value_name = "PATH")]
+    pub jit_host: Option<PathBuf>,
+
+    /// Worker threads that run shaders. Default: the available parallelism.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<NonZeroUsize>,
+
+    /// More logging (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Serve exactly one frontend on the listening unix socket inherited as file descriptor
+    /// FD, then exit when it disconnects (how softgpu's ICD starts a private device).
+    #[arg(long, value_name = "FD")]
+    pub embedded: Option<RawFd>,
+
+    /// Do not lock the process down (no MDWE, no seccomp filter). For debugging only: the
+    /// device then parses guest input with the power to map executable memory and open files.
+    #[arg(long)]
+    pub no_sandbox: bool,
+}
+
+#[derive(Debug, Error)]
+pub enum ServerError {
+    #[error("starting the renderer: {0}")]
+    Renderer(#[from] renderer::RendererError),
+    #[error("listening on {path}: {source}")]
+    Listen {
+        path: PathBuf,
+        source: vhost::vhost_user::Error,
+    },
+    #[error("--embedded {0}: not a listening unix socket: {1}")]
+    Embedded(RawFd, std::io::Error),
+    #[error("locking down: {0}")]
+    Lockdown(#[from] LockdownError),
+    #[error("vhost-user: {0}")]
+    Daemon(String),
+}
+
+/// Sets up logging from `-v` (RUST_LOG wins when set).
+pub fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let env = env_logger::Env::default().default_filter_or(level);
+    let _ = env_logger::Builder::from_env(env)
+        .format_timestamp_micros()
+        .try_init();
+}
+
+/// Host facts read before lockdown.
+#[derive(Clone, Copy, Debug)]
+pub struct HostInfo {
+    /// `MemTotal` from /proc/meminfo, bytes.
+    pub mem_total: u64,
+}
+
+impl HostInfo {
+    pub fn read() -> HostInfo {
+        let mem_total = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|s| parse_mem_total(&s))
+            .unwrap_or(4 << 30);
+        HostInfo { mem_total }
+    }
+}
+
+fn parse_mem_total(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// The limits one frontend gets, from the renderer's real ones and the host's memory.
+pub fn device_limits(subgroup_size: u32, threads: usize, host: HostInfo) -> DeviceLimits {
+    let capset = Capset {
+        protocol_version: PROTOCOL_VERSION,
+        subgroup_size,
+        threads: u32::try_from(threads).unwrap_or(u32::MAX),
+        max_compute_workgroup_invocations: shader::ir::MAX_WORKGROUP_INVOCATIONS,
+        max_compute_workgroup_size: [1024, 1024, 64],
+        max_compute_workgroup_count: [renderer::MAX_WORKGROUP_COUNT; 3],
+        max_compute_shared_memory_size: shader::ir::MAX_WORKGROUP_MEMORY,
+        max_push_constants_size: shader::ir::MAX_PUSH_CONSTANTS,
+        max_storage_buffer_range: u32::MAX,
+        max_uniform_buffer_range: 65536,
+        min_storage_buffer_offset_alignment: 16,
+        min_uniform_buffer_offset_alignment: 16,
+        max_bound_descriptor_sets: 8,
+        max_memory_allocation_size: 4 << 30,
+        // GET_CAPSET answers the smaller of this and the guest's RAM.
+        device_memory_budget: host.mem_total / 4 * 3,
+        max_stream_size: 64 << 20,
+    };
+    DeviceLimits {
+        capset,
+        // vm.max_map_count is 65530 for the whole process: leave ~16k for libraries, thread
+        // stacks, the arena and the vhost-user regions. A 64 MiB block sent as shuffled
+        // 4 KiB pages takes 16384 mappings on its own.
+        max_mapping_runs: 49152,
+        max_resources: 65536,
+        max_contexts: 256,
+        max_image_bytes: 512 << 20,
+    }
+}
+
+/// What serving needs, built once per process.
+pub struct Service {
+    pub factory: Arc<dyn ContextFactory>,
+    pub limits: DeviceLimits,
+}
+
+/// How one frontend's session ended.
+#[derive(Debug)]
+pub struct SessionEnd {
+    /// Resources and contexts still alive when the frontend went (all released now).
+    pub resources_released: usize,
+    pub contexts_released: usize,
+}
+
+impl Service {
+    /// Accepts one frontend on `listener`, serves it until it disconnects, then releases
+    /// everything it owned.
+    pub fn serve_one(&self, listener: &mut Listener) -> Result<SessionEnd, ServerError> {
+        let backend = Arc::new(VirtioGpuBackend::new(VirtioGpu::new(
+            self.factory.clone(),
+            self.limits.clone(),
+        )));
+        let mem = GuestMemoryAtomic::new(GuestMemoryMmap::new());
+        let mut daemon = VhostUserDaemon::new("softgpu-vhost-user".into(), backend.clone(), mem)
+            .map_err(|e| ServerError::Daemon(e.to_string()))?;
+        daemon
+            .start(listener)
+            .map_err(|e| ServerError::Daemon(e.to_string()))?;
+        log::info!("frontend connected");
+        let result = daemon.wait();
+        // Dropping the daemon joins its queue workers and drops the guest memory table.
+        drop(daemon);
+        // SAFETY: the daemon is dropped above: its worker threads are joined.
+        unsafe { backend.close_exit_events() };
+        let end = {
+            let mut gpu = backend.gpu();
+            let end = SessionEnd {
+                resources_released: gpu.resource_count(),
+                contexts_released: gpu.context_count(),
+            };
+            gpu.reset();
+            end
+        };
+        match result {
+            Ok(()) => log::info!("frontend disconnected; released {end:?}"),
+            Err(e) => log::warn!("frontend session ended: {e}; released {end:?}"),
+        }
+        Ok(end)
+    }
+
+    /// Serves frontends one after another for ever (or one, when `once`).
+    pub fn serve(&self, listener: &mut Listener, once: bool) -> Result<(), ServerError> {
+        loop {
+            self.serve_one(listener)?;
+            if once {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Binds the listener: the socket path (a stale file there is replaced), or the inherited fd.
+pub fn bind(args: &Args) -> Result<Listener, ServerError> {
+    if let Some(fd) = args.embedded {
+        check_listening_socket(fd).map_err(|e| ServerError::Embedded(fd, e))?;
+        // SAFETY: `fd` is an open listening unix socket (checked above) handed to us by our
+        // parent for this purpose; nothing else in the process owns it.
+        let listener = unsafe { UnixListener::from_raw_fd(fd) };
+        // Keep it out of jit-host's workers and anything else spawned.
+        nix::fcntl::fcntl(
+            fd,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        )
+        .map_err(|e| ServerError::Embedded(fd, e.into()))?;
+        return Ok(Listener::from(listener));
+    }
+    let path = args.socket_path.clone().unwrap_or_default();
+    Listener::new(&path, true).map_err(|source| ServerError::Listen { path, source })
+}
+
+fn check_listening_socket(fd: RawFd) -> std::io::Result<()> {
+    let mut val: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `val`, a local of that size.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ACCEPTCONN,
+            (&mut val as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if val == 0 {
+        return Err(std::io::Error::other("socket is not listening"));
+    }
+    Ok(())
+}
+
+/// Runs the device process: start-up, lockdown, serve (DESIGN §5's order).
+pub fn run(args: Args) -> Result<(), ServerError> {
+    let jit_host = args.jit_host.clone().or_else(|| {
+        std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.join("jit-host")))
+    });
+    let device = Arc::new(renderer::Device::new(renderer::DeviceConfig {
+        jit_host_path: jit_host,
+        threads: args.threads.map(NonZeroUsize::get),
+        allow_test_requests: false,
+    })?);
+    let host = HostInfo::read();
+    let limits = device_limits(device.subgroup_size(), device.threads(), host);
+    let factory = context_factory(device.clone());
+    let mut listener = bind(&args)?;
+    if args.no_sandbox {
+        log::warn!("*** --no-sandbox: NOT locked down; guest input is parsed by a process that can map executable memory, open files and run programs ***");
+    } else {
+        lockdown::lock_down()?;
+        log::info!("locked down (MDWE + seccomp)");
+    }
+    log::info!(
+        "serving: subgroup size {}, {} threads, budget cap {} MiB",
+        limits.capset.subgroup_size,
+        limits.capset.threads,
+        limits.capset.device_memory_budget >> 20
+    );
+    let service = Service { factory, limits };
+    service.serve(&mut listener, args.embedded.is_some())
+}
+
+/// The one place the Vulkan executor is chosen.
+fn context_factory(device: Arc<renderer::Device>) -> Arc<dyn ContextFactory> {
+    Arc::new(crate::vk::VkContextFactory::new(device))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test.
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_requires_a_socket_or_embedded_and_not_both() {
+        Args::command().debug_assert();
+        assert!(Args::try_parse_from(["vhost-device"]).is_err());
+        assert!(Args::try_parse_from([
+            "vhost-device",
+            "--socket-path",
+            "/tmp/s",
+            "--embedded",
+            "3"
+        ])
+        .is_err());
+        let a = Args::try_parse_from(["vhost-device", "--embedded", "3", "-vv", "--threads", "2"])
+            .unwrap();
+        assert_eq!(
+            (a.embedded, a.verbose, a.threads.map(NonZeroUsize::get)),
+            (Some(3), 2, Some(2))
+        );
+        assert!(
+            Args::try_parse_from(["vhost-device", "--socket-path", "/s", "--threads", "0"])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn mem_total_is_parsed_from_meminfo() {
+        let s = "MemTotal:       16314560 kB\nMemFree:         1000 kB\n";
+        assert_eq!(parse_mem_total(s), Some(16314560 * 1024));
+        assert_eq!(parse_mem_total("nonsense"), None);
+    }
+
+    #[test]
+    fn limits_follow_the_renderer() {
+        let l = device_limits(16, 4, HostInfo { mem_total: 8 << 30 });
+        assert_eq!(l.capset.subgroup_size, 16);
+        assert_eq!(l.capset.threads, 4);
+        assert_eq!(l.capset.device_memory_budget, 6 << 30);
+        assert_eq!(l.capset.max_push_constants_size, 256);
+    }
+
+    #[test]
+    fn embedded_refuses_a_non_listening_fd() {
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        use std::os::fd::AsRawFd;
+        assert!(check_listening_socket(a.as_raw_fd()).is_err());
+        let dir = std::env::temp_dir().join(format!("softgpu-dev-test-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let l = UnixListener::bind(dir.join("s")).unwrap();
+        assert!(check_listening_socket(l.as_raw_fd()).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,140 @@
+//! Guest memory as one submission sees it.
+//!
+//! A [`GuestScope`] lives for one `submit` call. It resolves resource ids through the
+//! virtio-gpu layer's [`ResourceViews`] at first use and keeps the `Arc`s until the submission
+//! returns: memory stays mapped while this submission's work uses it, and no longer. Buffers
+//! bound to guest memory become renderer buffers (windows into the view) the same way.
+//!
+//! Guest RAM can change under us at any time: it is only ever copied with raw-pointer copies,
+//! never borrowed as a Rust slice.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use renderer::ExternalMemory;
+
+use super::ExecError;
+use crate::context::{GuestMemoryView, ResourceViews};
+
+/// A guest-memory view as renderer memory.
+pub(crate) struct ViewMemory(Arc<dyn GuestMemoryView>);
+
+// SAFETY: `GuestMemoryView`'s contract: the mapping starts at `as_ptr()`, is readable and
+// writable for `len()` bytes (the resource's fixed size) and stays valid while any `Arc` of the
+// view lives — `self.0` is one. The renderer accesses it only through raw pointers.
+unsafe impl ExternalMemory for ViewMemory {
+    fn as_ptr(&self) -> *mut u8 {
+        self.0.as_ptr()
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl ViewMemory {
+    /// Checks that `[offset, offset + len)` lies in the view and returns a pointer to it.
+    fn range_ptr(&self, resource: u32, offset: u64, len: u64) -> Result<*mut u8, ExecError> {
+        let size = self.0.len() as u64;
+        match offset.checked_add(len) {
+            Some(end) if end <= size => {}
+            _ => {
+                return Err(ExecError::GuestOutOfRange {
+                    resource,
+                    offset,
+                    len,
+                    size,
+                })
+            }
+        }
+        // `offset <= size <= usize::MAX`: the conversion is exact.
+        let start = offset as usize;
+        // SAFETY: `start + len <= len()` (checked above), so the pointer stays inside (or one
+        // past the end of) the mapping.
+        Ok(unsafe { self.0.as_ptr().add(start) })
+    }
+}
+
+pub(crate) struct GuestScope<'r> {
+    resources: &'r dyn ResourceViews,
+    views: RefCell<HashMap<u32, Arc<ViewMemory>>>,
+    /// Buffer id → renderer buffer, for buffers used in this submission. Entries are dropped
+    /// when the buffer is destroyed (its id may be reused with other memory).
+    buffers: RefCell<HashMap<u64, renderer::Buffer>>,
+}
+
+impl<'r> GuestScope<'r> {
+    pub(crate) fn new(resources: &'r dyn ResourceViews) -> GuestScope<'r> {
+        GuestScope {
+            resources,
+            views: RefCell::new(HashMap::new()),
+            buffers: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The view of `resource`, resolved once per submission.
+    pub(crate) fn view(&self, resource: u32) -> Result<Arc<ViewMemory>, ExecError> {
+        if let Some(v) = self.views.borrow().get(&resource) {
+            return Ok(v.clone());
+        }
+        let view = self
+            .resources
+            .view(resource)
+            .ok_or(ExecError::ResourceNotAttached(resource))?;
+        let view = Arc::new(ViewMemory(view));
+        self.views.borrow_mut().insert(resource, view.clone());
+        Ok(view)
+    }
+
+    /// Checks that `[offset, offset + len)` lies in `resource`.
+    pub(crate) fn check_range(&self, resource: u32, offset: u64, len: u64) -> Result<(), ExecError> {
+        self.view(resource)?.range_ptr(resource, offset, len).map(|_| ())
+    }
+
+    /// Copies `len` bytes out of guest memory (the caller bounds `len`).
+    pub(crate) fn read(&self, resource: u32, offset: u64, len: u64) -> Result<Vec<u8>, ExecError> {
+        let view = self.view(resource)?;
+        let src = view.range_ptr(resource, offset, len)?;
+        // `len` lies inside a live mapping, so it fits in usize.
+        let mut out = vec![0u8; len as usize];
+        // SAFETY: `src` is valid for `len` bytes (checked by `range_ptr`, `view` keeps the
+        // mapping alive); `out` is a fresh allocation, so the ranges do not overlap.
+        unsafe { std::ptr::copy_nonoverlapping(src, out.as_mut_ptr(), out.len()) };
+        Ok(out)
+    }
+
+    /// Copies `bytes` into guest memory.
+    pub(crate) fn write(&self, resource: u32, offset: u64, bytes: &[u8]) -> Result<(), ExecError> {
+        let view = self.view(resource)?;
+        let dst = view.range_ptr(resource, offset, bytes.len() as u64)?;
+        // SAFETY: `dst` is valid for `bytes.len()` bytes (checked by `range_ptr`, `view` keeps
+        // the mapping alive); `bytes` is host memory, distinct from the guest mapping.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len()) };
+        Ok(())
+    }
+
+    /// The renderer buffer for buffer `id`, `size` bytes at `resource`/`offset`, made once
+    /// per submission.
+    pub(crate) fn buffer(
+        &self,
+        id: u64,
+        resource: u32,
+        offset: u64,
+        size: u64,
+    ) -> Result<renderer::Buffer, ExecError> {
+        if let Some(b) = self.buffers.borrow().get(&id) {
+            return Ok(b.clone());
+        }
+        let view = self.view(resource)?;
+        view.range_ptr(resource, offset, size)?;
+        let memory: Arc<dyn ExternalMemory> = view;
+        let buffer = renderer::Buffer::from_external(memory, offset, size)?;
+        self.buffers.borrow_mut().insert(id, buffer.clone());
+        Ok(buffer)
+    }
+
+    /// Forgets the renderer buffer of `id` (destroyed; the id may come back).
+    pub(crate) fn forget_buffer(&self, id: u64) {
+        self.buffers.borrow_mut().remove(&id);
+    }
+}

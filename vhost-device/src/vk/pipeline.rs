@@ -1,0 +1,99 @@
+//! Shader modules and compute pipelines (vkCreateShaderModule, vkCreateComputePipelines).
+//!
+//! A module keeps its SPIR-V words; all SPIR-V validation happens when a pipeline is created
+//! (the renderer's front end), and its outcome reaches the application as the pipeline's
+//! [`Reply`]: an invalid module is an error `VkResult`, never a failed submission.
+
+use protocol::stream::{CreateComputePipeline, Reply};
+use renderer::{BufferKind, ComputePipeline, DescriptorType, RendererError, SpecializationEntry, SpecializationInfo};
+
+use super::descriptor::PipelineLayout;
+use super::{vk_result, ExecError};
+
+pub(crate) struct ShaderModule {
+    pub(crate) spirv: Vec<u8>,
+}
+
+impl ShaderModule {
+    pub(crate) fn new(words: &[u32]) -> ShaderModule {
+        ShaderModule { spirv: words.iter().flat_map(|w| w.to_le_bytes()).collect() }
+    }
+}
+
+pub(crate) struct PipelineObject {
+    pub(crate) pipeline: ComputePipeline,
+}
+
+/// The `VkResult` an application gets for a failed pipeline creation.
+fn vk_result_of(error: &RendererError) -> i32 {
+    match error {
+        RendererError::OutOfHostMemory(_) => vk_result::ERROR_OUT_OF_HOST_MEMORY,
+        _ => vk_result::ERROR_UNKNOWN,
+    }
+}
+
+/// Compiles `cmd`'s entry point and checks it against `layout` (VUID-VkComputePipelineCreateInfo
+/// -layout-07987: push constants within the layout's ranges; -07988: every buffer the shader
+/// uses has a binding of that type in the layout). `Err` is the reply code.
+pub(crate) fn compile(
+    device: &renderer::Device,
+    module: &ShaderModule,
+    layout: &PipelineLayout,
+    cmd: &CreateComputePipeline,
+) -> Result<PipelineObject, i32> {
+    let spec = SpecializationInfo {
+        entries: cmd
+            .spec_map
+            .iter()
+            .map(|e| SpecializationEntry { constant_id: e.constant_id, offset: e.offset, size: e.size })
+            .collect(),
+        data: cmd.spec_data.clone(),
+    };
+    let pipeline = device.create_compute_pipeline(&module.spirv, &cmd.entry, &spec).map_err(|e| {
+        log::warn!("compute pipeline {}: {e}", cmd.id);
+        vk_result_of(&e)
+    })?;
+    check_against_layout(&pipeline, layout).map_err(|e| {
+        log::warn!("compute pipeline {}: {e}", cmd.id);
+        vk_result::ERROR_UNKNOWN
+    })?;
+    Ok(PipelineObject { pipeline })
+}
+
+fn check_against_layout(pipeline: &ComputePipeline, layout: &PipelineLayout) -> Result<(), ExecError> {
+    if pipeline.push_constant_size() > layout.push_constant_end() {
+        return Err(ExecError::Invalid(format!(
+            "the shader's {} push-constant bytes exceed the layout's ranges ({} bytes)",
+            pipeline.push_constant_size(),
+            layout.push_constant_end()
+        )));
+    }
+    for slot in pipeline.buffer_bindings() {
+        let binding = layout
+            .sets
+            .get(slot.set as usize)
+            .and_then(|s| s.element(slot.binding, slot.array_index));
+        let Some((binding, _)) = binding else {
+            return Err(ExecError::Invalid(format!(
+                "the shader uses set {} binding {}[{}], which the layout does not have",
+                slot.set, slot.binding, slot.array_index
+            )));
+        };
+        let wanted = match slot.kind {
+            BufferKind::Storage => DescriptorType::StorageBuffer,
+            BufferKind::Uniform => DescriptorType::UniformBuffer,
+        };
+        if binding.kind.renderer_type() != wanted {
+            return Err(ExecError::Invalid(format!(
+                "set {} binding {} is {:?} in the layout, the shader uses a {wanted:?}",
+                slot.set, slot.binding, binding.kind
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Encodes the reply for `result`.
+pub(crate) fn reply(result: i32) -> [u8; Reply::SIZE] {
+    Reply { result }.encode()
+}

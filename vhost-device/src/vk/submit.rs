@@ -1,0 +1,249 @@
+//! vkQueueSubmit: recorded command buffers copied out of guest memory, decoded, and executed
+//! in order with their binding state; then the submission's signal words are written.
+
+use std::sync::Arc;
+
+use protocol::stream::{Command, Submit};
+use renderer::{BufferCopy, BufferRange, DescriptorSource, RendererError};
+
+use super::buffer::usage;
+use super::context::VkContext;
+use super::descriptor::PipelineLayout;
+use super::guest::GuestScope;
+use super::pipeline::PipelineObject;
+use super::{ExecError, MAX_BOUND_DESCRIPTOR_SETS, MAX_COMMAND_BUFFER_SIZE, MAX_PUSH_CONSTANTS_SIZE};
+
+/// A bound descriptor set and its dynamic offsets (vkCmdBindDescriptorSets).
+#[derive(Default)]
+struct BoundSet {
+    set: u64,
+    dynamic_offsets: Vec<u32>,
+}
+
+/// The state a command buffer starts with empty (Vulkan: none is inherited across command
+/// buffers).
+struct CommandState {
+    pipeline: Option<Arc<PipelineObject>>,
+    sets: [Option<BoundSet>; MAX_BOUND_DESCRIPTOR_SETS],
+    push_constants: [u8; MAX_PUSH_CONSTANTS_SIZE as usize],
+}
+
+impl CommandState {
+    fn new() -> CommandState {
+        CommandState {
+            pipeline: None,
+            sets: Default::default(),
+            push_constants: [0; MAX_PUSH_CONSTANTS_SIZE as usize],
+        }
+    }
+}
+
+/// Nanoseconds of CLOCK_MONOTONIC (timestampPeriod 1).
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
+}
+
+/// Looks up the descriptors a dispatch's kernel uses in the bound sets, at dispatch time.
+struct BoundDescriptors<'a, 's> {
+    ctx: &'a VkContext,
+    state: &'a CommandState,
+    scope: &'a GuestScope<'s>,
+}
+
+impl BoundDescriptors<'_, '_> {
+    fn resolve(&self, set: u32, binding: u32, array_index: u32) -> Result<Option<BufferRange>, ExecError> {
+        let Some(bound) = self.state.sets.get(set as usize).and_then(Option::as_ref) else {
+            return Ok(None);
+        };
+        let object = self.ctx.sets.get(bound.set)?;
+        let Some((layout_binding, slot)) = object.layout.element(binding, array_index) else {
+            return Err(ExecError::Invalid(format!(
+                "descriptor set {} has no binding {binding}[{array_index}]",
+                bound.set
+            )));
+        };
+        let Some(entry) = object.entries.get(slot).copied().flatten() else {
+            return Ok(None);
+        };
+        let mut offset = entry.offset;
+        if layout_binding.kind.is_dynamic() {
+            let index = (layout_binding.first_dynamic + array_index) as usize;
+            let dynamic = bound.dynamic_offsets.get(index).copied().unwrap_or(0);
+            offset += u64::from(dynamic);
+        }
+        let buffer = self.ctx.buffers.get(entry.buffer)?;
+        // VUID-vkCmdBindDescriptorSets-pDynamicOffsets-01979: the effective range fits.
+        if offset.checked_add(entry.range).is_none_or(|end| end > buffer.size) {
+            return Err(ExecError::Invalid(format!(
+                "descriptor set {} binding {binding}[{array_index}]: range {} at offset {offset} is outside buffer {} ({} bytes)",
+                bound.set, entry.range, entry.buffer, buffer.size
+            )));
+        }
+        let resolved = self.ctx.buffers.resolve(entry.buffer, 0, self.scope)?;
+        Ok(Some(BufferRange { ty: layout_binding.kind.renderer_type(), buffer: resolved, offset, range: entry.range }))
+    }
+}
+
+impl DescriptorSource for BoundDescriptors<'_, '_> {
+    fn buffer_descriptor(&self, set: u32, binding: u32, array_index: u32) -> Result<Option<BufferRange>, RendererError> {
+        self.resolve(set, binding, array_index).map_err(|e| RendererError::Descriptor {
+            set,
+            binding,
+            array_index,
+            reason: e.to_string(),
+        })
+    }
+}
+
+impl VkContext {
+    pub(crate) fn run_submit(&mut self, submit: Submit, scope: &GuestScope<'_>) -> Result<(), ExecError> {
+        for (index, range) in submit.command_buffers.iter().enumerate() {
+            if range.len > MAX_COMMAND_BUFFER_SIZE {
+                return Err(ExecError::Limit {
+                    what: "command buffer bytes",
+                    value: range.len,
+                    limit: MAX_COMMAND_BUFFER_SIZE,
+                });
+            }
+            // Copied out once: the guest may rewrite the bytes while we execute them.
+            let bytes = scope.read(range.resource, range.offset, range.len)?;
+            let commands = protocol::stream::decode_all(&bytes)
+                .map_err(|source| ExecError::CommandBufferStream { index, source })?;
+            drop(bytes);
+            let mut state = CommandState::new();
+            for cmd in commands {
+                let name = cmd.name();
+                self.execute_recorded(cmd, &mut state, scope)
+                    .map_err(|e| ExecError::Invalid(format!("command buffer {index}: {name}: {e}")))?;
+            }
+        }
+        for signal in &submit.signals {
+            scope.write(signal.dst.resource, signal.dst.offset, &signal.value.to_le_bytes())?;
+        }
+        Ok(())
+    }
+
+    fn execute_recorded(&self, cmd: Command, state: &mut CommandState, scope: &GuestScope<'_>) -> Result<(), ExecError> {
+        match cmd {
+            Command::CmdBindComputePipeline(c) => {
+                state.pipeline = Some(self.pipelines.get(c.pipeline)?.clone());
+                Ok(())
+            }
+            Command::CmdBindDescriptorSets(c) => self.bind_descriptor_sets(c, state),
+            Command::CmdPushConstants(c) => {
+                let layout = self.pipeline_layout(c.layout)?;
+                layout.check_push_constants(c.stages, c.offset, c.data.len())?;
+                let start = c.offset as usize;
+                // Checked above: offset + len <= MAX_PUSH_CONSTANTS_SIZE.
+                if let Some(dst) = state.push_constants.get_mut(start..start + c.data.len()) {
+                    dst.copy_from_slice(&c.data);
+                }
+                Ok(())
+            }
+            Command::CmdDispatch(c) => {
+                let pipeline = bound_pipeline(state)?;
+                let descriptors = BoundDescriptors { ctx: self, state, scope };
+                self.device.dispatch_with(&pipeline.pipeline, &descriptors, &state.push_constants, c.base, c.groups)?;
+                Ok(())
+            }
+            Command::CmdDispatchIndirect(c) => {
+                let pipeline = bound_pipeline(state)?;
+                let buffer = self.buffers.resolve(c.buffer, usage::INDIRECT_BUFFER, scope)?;
+                let descriptors = BoundDescriptors { ctx: self, state, scope };
+                self.device
+                    .dispatch_indirect_with(&pipeline.pipeline, &descriptors, &state.push_constants, &buffer, c.offset)?;
+                Ok(())
+            }
+            Command::CmdCopyBuffer(c) => {
+                let src = self.buffers.resolve(c.src, usage::TRANSFER_SRC, scope)?;
+                let dst = self.buffers.resolve(c.dst, usage::TRANSFER_DST, scope)?;
+                let regions: Vec<BufferCopy> = c
+                    .regions
+                    .iter()
+                    .map(|r| BufferCopy { src_offset: r.src_offset, dst_offset: r.dst_offset, size: r.size })
+                    .collect();
+                dst.copy_from(&src, &regions)?;
+                Ok(())
+            }
+            Command::CmdFillBuffer(c) => {
+                let dst = self.buffers.resolve(c.dst, usage::TRANSFER_DST, scope)?;
+                dst.fill(c.offset, c.size, c.data)?;
+                Ok(())
+            }
+            Command::CmdUpdateBuffer(c) => {
+                let dst = self.buffers.resolve(c.dst, usage::TRANSFER_DST, scope)?;
+                dst.update(c.offset, &c.data)?;
+                Ok(())
+            }
+            Command::CmdWriteTimestamp(c) => {
+                let mut words = [0u8; 16];
+                words[..8].copy_from_slice(&monotonic_ns().to_le_bytes());
+                words[8..].copy_from_slice(&1u64.to_le_bytes());
+                scope.write(c.dst.resource, c.dst.offset, &words)
+            }
+            Command::CmdWriteGuestU32(c) => scope.write(c.dst.resource, c.dst.offset, &c.value.to_le_bytes()),
+            other => Err(ExecError::Misplaced { command: other.name(), place: "inside a command buffer" }),
+        }
+    }
+
+    fn bind_descriptor_sets(&self, c: protocol::stream::CmdBindDescriptorSets, state: &mut CommandState) -> Result<(), ExecError> {
+        let layout: &PipelineLayout = self.pipeline_layout(c.layout)?;
+        // VUID-vkCmdBindDescriptorSets-firstSet-00360.
+        let first = c.first_set as usize;
+        if first.checked_add(c.sets.len()).is_none_or(|end| end > layout.sets.len()) {
+            return Err(ExecError::Invalid(format!(
+                "sets {first}..+{} exceed pipeline layout {}'s {} set layouts",
+                c.sets.len(),
+                c.layout,
+                layout.sets.len()
+            )));
+        }
+        let mut dynamic_offsets = c.dynamic_offsets.as_slice();
+        let mut bound = Vec::with_capacity(c.sets.len());
+        for (i, &id) in c.sets.iter().enumerate() {
+            let set = self.sets.get(id)?;
+            let expected = &layout.sets[first + i];
+            // VUID-vkCmdBindDescriptorSets-pDescriptorSets-00358: compatible layouts (the same
+            // bindings; identical definitions are compatible, Vulkan §14.2.2).
+            if !Arc::ptr_eq(&set.layout, expected) && *set.layout != **expected {
+                return Err(ExecError::Invalid(format!(
+                    "descriptor set {id} does not match set layout {} of pipeline layout {}",
+                    first + i,
+                    c.layout
+                )));
+            }
+            let count = set.layout.dynamic_count as usize;
+            // VUID-vkCmdBindDescriptorSets-dynamicOffsetCount-00359.
+            if dynamic_offsets.len() < count {
+                return Err(ExecError::Invalid("too few dynamic offsets".into()));
+            }
+            let (mine, rest) = dynamic_offsets.split_at(count);
+            dynamic_offsets = rest;
+            // VUID-vkCmdBindDescriptorSets-pDynamicOffsets-01971 / -01972.
+            if let Some(bad) = mine.iter().find(|&&o| u64::from(o) % renderer::MIN_BUFFER_OFFSET_ALIGNMENT != 0) {
+                return Err(ExecError::Invalid(format!("dynamic offset {bad} is not aligned")));
+            }
+            bound.push(BoundSet { set: id, dynamic_offsets: mine.to_vec() });
+        }
+        if !dynamic_offsets.is_empty() {
+            return Err(ExecError::Invalid("too many dynamic offsets".into()));
+        }
+        for (slot, b) in state.sets.iter_mut().skip(first).zip(bound) {
+            *slot = Some(b);
+        }
+        Ok(())
+    }
+}
+
+fn bound_pipeline(state: &CommandState) -> Result<Arc<PipelineObject>, ExecError> {
+    state
+        .pipeline
+        .clone()
+        .ok_or_else(|| ExecError::Invalid("no compute pipeline is bound".into()))
+}
