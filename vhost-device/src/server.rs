@@ -219,16 +219,20 @@ pub fn bind(args: &Args) -> Result<Listener, ServerError> {
         // SAFETY: `fd` is an open listening unix socket (checked above) handed to us by our
         // parent for this purpose; nothing else in the process owns it.
         let listener = unsafe { UnixListener::from_raw_fd(fd) };
-        // Keep it out of jit-host's workers and anything else spawned.
-        nix::fcntl::fcntl(
-            fd,
-            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-        )
-        .map_err(|e| ServerError::Embedded(fd, e.into()))?;
+        // Keep it out of anything spawned later (`run` did this before starting jit-host).
+        set_cloexec(fd).map_err(|e| ServerError::Embedded(fd, e))?;
         return Ok(Listener::from(listener));
     }
     let path = args.socket_path.clone().unwrap_or_default();
     Listener::new(&path, true).map_err(|source| ServerError::Listen { path, source })
+}
+
+fn set_cloexec(fd: RawFd) -> std::io::Result<()> {
+    nix::fcntl::fcntl(
+        fd,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    )?;
+    Ok(())
 }
 
 fn check_listening_socket(fd: RawFd) -> std::io::Result<()> {
@@ -255,6 +259,10 @@ fn check_listening_socket(fd: RawFd) -> std::io::Result<()> {
 
 /// Runs the device process: start-up, lockdown, serve (DESIGN §5's order).
 pub fn run(args: Args) -> Result<(), ServerError> {
+    if let Some(fd) = args.embedded {
+        // Before jit-host is spawned: the inherited listener must not leak into it.
+        set_cloexec(fd).map_err(|e| ServerError::Embedded(fd, e))?;
+    }
     let jit_host = args.jit_host.clone().or_else(|| {
         std::env::current_exe()
             .ok()

@@ -40,8 +40,12 @@ fn fd_count(pid: u32) -> usize {
 fn children(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(child) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
+        let Ok(child) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
         // Fields after the parenthesised command name: state, ppid, ...
         let after = &stat[stat.rfind(')').map_or(0, |i| i + 1)..];
         if after.split_whitespace().nth(1) == Some(&pid.to_string()) {
@@ -53,7 +57,11 @@ fn children(pid: u32) -> Vec<u32> {
 
 fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s[s.rfind(')').map_or(0, |i| i + 1)..].trim_start().starts_with('Z'))
+        .map(|s| {
+            !s[s.rfind(')').map_or(0, |i| i + 1)..]
+                .trim_start()
+                .starts_with('Z')
+        })
         .unwrap_or(false)
 }
 
@@ -211,6 +219,10 @@ fn embedded_device_exits_when_its_frontend_goes() {
     let sock = dir.join("gpu.sock");
     let listener = UnixListener::bind(&sock).unwrap();
     let fd = listener.as_raw_fd();
+    let listener_link = std::fs::read_link(format!("/proc/self/fd/{fd}"))
+        .unwrap()
+        .display()
+        .to_string();
     // Let exactly this descriptor through exec.
     nix::fcntl::fcntl(
         fd,
@@ -227,6 +239,20 @@ fn embedded_device_exits_when_its_frontend_goes() {
     session(&mut vmm);
     let helpers = children(dev.0.id());
     assert!(!helpers.is_empty(), "jit-host runs as the device's child");
+    for &h in &helpers {
+        // The inherited listener stays in the device: jit-host never holds it.
+        let fds = std::fs::read_dir(format!("/proc/{h}/fd"))
+            .unwrap()
+            .flatten();
+        let links: Vec<String> = fds
+            .filter_map(|e| std::fs::read_link(e.path()).ok())
+            .map(|p| p.display().to_string())
+            .collect();
+        assert!(
+            !links.contains(&listener_link),
+            "jit-host {h} holds the device's listener: {links:?}"
+        );
+    }
     drop(vmm);
     let mut status = None;
     wait_for("the device to exit", || {
@@ -238,6 +264,8 @@ fn embedded_device_exits_when_its_frontend_goes() {
         "{}",
         std::fs::read_to_string(dir.join("device.log")).unwrap()
     );
-    wait_for("jit-host to be gone too", || !helpers.iter().any(|&p| alive(p)));
+    wait_for("jit-host to be gone too", || {
+        !helpers.iter().any(|&p| alive(p))
+    });
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -219,7 +219,11 @@ fn frontend_session_runs_commands_and_disconnect_releases_everything() {
     vmm.break_avail_ring(0);
     vmm.write(RESP, &[0xee; 64]);
     vmm.post(1, &[(REQ, 56, 1, 1), (RESP, 64, 2, 0)]);
-    assert_eq!(resp_type(&vmm.read(RESP, 4)), OK, "cursor queue outlives a broken control queue");
+    assert_eq!(
+        resp_type(&vmm.read(RESP, 4)),
+        OK,
+        "cursor queue outlives a broken control queue"
+    );
 
     drop(vmm);
     let end = server.join().unwrap();

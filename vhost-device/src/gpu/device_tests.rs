@@ -433,8 +433,14 @@ fn transfer_to_host_2d_copies_the_rectangle_from_backing() {
 #[test]
 fn random_requests_always_get_a_response() {
     let (mut g, _, mem) = gpu();
-    g.set_features(Features { context_init: true, resource_blob: true });
-    let types: Vec<u32> = (0x100..=0x10d).chain(0x200..=0x209).chain([0x300, 0x301, 0x0, 0x1234]).collect();
+    g.set_features(Features {
+        context_init: true,
+        resource_blob: true,
+    });
+    let types: Vec<u32> = (0x100..=0x10d)
+        .chain(0x200..=0x209)
+        .chain([0x300, 0x301, 0x0, 0x1234])
+        .collect();
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move || {
         // xorshift64*: deterministic, so a failure reproduces.
@@ -443,7 +449,21 @@ fn random_requests_always_get_a_response() {
         state ^= state >> 27;
         state.wrapping_mul(0x2545_f491_4f6c_dd1d)
     };
-    for _ in 0..20_000 {
+    let mut ok = std::collections::HashMap::<u32, usize>::new();
+    for i in 0..20_000 {
+        if i % 50 == 0 {
+            // Keep some objects alive for the random commands to hit (errors if they exist).
+            for id in 1..4 {
+                create_buffer(&mut g, &mem, id, 4096);
+                run(
+                    &mut g,
+                    &mem,
+                    vg::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_CTX_CREATE,
+                    id,
+                    &ctx_body(0),
+                );
+            }
+        }
         let t = types[(next() % types.len() as u64) as usize];
         let words = (next() % 24) as usize;
         let body: Vec<u32> = (0..words)
@@ -455,6 +475,20 @@ fn random_requests_always_get_a_response() {
                 _ => next() as u32,
             })
             .collect();
+        let mut body = body;
+        if t == vg::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING && next() % 2 == 0 {
+            // Plausible entries, some adjacent, some outside guest memory.
+            let n = 1 + next() % 4;
+            body = vec![(next() % 4) as u32, n as u32];
+            for _ in 0..n {
+                body.extend([
+                    ((next() % 0x500) * 0x1000) as u32,
+                    0,
+                    0x1000 * (1 + (next() % 3) as u32),
+                    0,
+                ]);
+            }
+        }
         let ctx = (next() % 3) as u32;
         let mut req = request(t, ctx, &body);
         if next() % 2 == 0 {
@@ -465,8 +499,32 @@ fn random_requests_always_get_a_response() {
             req.truncate(cut);
         }
         let out = g.process(&mem, &req);
-        assert!(out.len() >= 24, "type {t:#x}: response of {} bytes", out.len());
+        assert!(
+            out.len() >= 24,
+            "type {t:#x}: response of {} bytes",
+            out.len()
+        );
         let r = resp_type(&out);
-        assert!((0x1100..=0x1106).contains(&r) || (0x1200..=0x1205).contains(&r), "type {t:#x} → {r:#x}");
+        assert!(
+            (0x1100..=0x1106).contains(&r) || (0x1200..=0x1205).contains(&r),
+            "type {t:#x} → {r:#x}"
+        );
+        if r < 0x1200 {
+            *ok.entry(t).or_default() += 1;
+        }
+    }
+    // The generator reaches past the decoder: objects get created, backed and used.
+    for t in [
+        vg::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_RESOURCE_CREATE_2D,
+        vg::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING,
+        vg::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE,
+        vg::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_SUBMIT_3D,
+        vg::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_CTX_CREATE,
+        vg::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_RESOURCE_UNREF,
+    ] {
+        assert!(
+            ok.get(&t).copied().unwrap_or(0) > 0,
+            "no successful {t:#x}: {ok:?}"
+        );
     }
 }

@@ -2,6 +2,11 @@
 //! that executes commands ([`device`]: resources, contexts, scanout), host views of guest backing
 //! ([`view`]) and the fixed display data ([`edid`]).
 //!
+//! The 2D path (TRANSFER_TO_HOST_2D into a host image) is our own row copy over a
+//! [`GuestView`], not `rutabaga_gfx`'s 2D component: rutabaga's component traits are not
+//! exported, its copies go through its own iovec/backing types, and the copy is a few lines
+//! here with the same bounds checks as everything else.
+//!
 //! Everything here trusts nothing the guest sends: requests arrive as bytes copied out of guest
 //! memory, are decoded into owned values with every length checked, and every failure becomes a
 //! `VIRTIO_GPU_RESP_ERR_*` response ([`GpuError`]), never a panic.

@@ -453,7 +453,10 @@ pub(crate) mod tests {
         // Defined result, not an error: the device sees the page twice, as the guest does.
         let mem = guest_memory();
         fill_pages(&mem, &[0x4000]);
-        let e = MemEntry { addr: 0x4000, len: PAGE_SIZE as u32 };
+        let e = MemEntry {
+            addr: 0x4000,
+            len: PAGE_SIZE as u32,
+        };
         let view = GuestView::map(&mem, &[e, e], 2 * PAGE_SIZE, BUDGET).unwrap();
         let p = view.as_ptr();
         // SAFETY: offset 0 is inside the view.

@@ -157,10 +157,10 @@ impl Vmm {
         }
     }
 
-    /// Posts a chain of `descs` ({addr, len, flags, next}) with head 0 on queue `q`, kicks,
-    /// and waits for it to be used; returns the used length.
-    pub fn post(&mut self, q: usize, descs: &[(u64, u32, u16, u16)]) -> u32 {
-        let (desc, avail, used) = QUEUES[q];
+    /// Posts a chain of `descs` ({addr, len, flags, next}) with head 0 on queue `q` and kicks,
+    /// without waiting for it to be used.
+    pub fn post_nowait(&mut self, q: usize, descs: &[(u64, u32, u16, u16)]) {
+        let (desc, avail, _) = QUEUES[q];
         for (i, &(addr, len, flags, next)) in descs.iter().enumerate() {
             let mut d = Vec::new();
             d.extend(addr.to_le_bytes());
@@ -178,6 +178,13 @@ impl Vmm {
         self.write(avail + 2, &idx.wrapping_add(1).to_le_bytes());
         self.next_avail[q] = idx.wrapping_add(1);
         self.kick[q].write(1).unwrap();
+    }
+
+    /// Posts a chain of `descs` ({addr, len, flags, next}) with head 0 on queue `q`, kicks,
+    /// and waits for it to be used; returns the used length.
+    pub fn post(&mut self, q: usize, descs: &[(u64, u32, u16, u16)]) -> u32 {
+        let (_, _, used) = QUEUES[q];
+        self.post_nowait(q, descs);
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.u16_at(used + 2) == self.next_used[q] {
             assert!(Instant::now() < deadline, "queue {q}: request not used");

@@ -3,6 +3,9 @@
 //! capset discovery, memory blocks seen through the *device's* mapping of guest RAM, fenced
 //! submissions, error responses and a vanishing device.
 
+// Match patterns below are bindgen's constant names.
+#![allow(non_upper_case_globals)]
+
 use std::collections::HashMap;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex, RwLock};
