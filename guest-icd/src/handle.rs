@@ -25,8 +25,8 @@ impl<T> Dispatchable<T> {
     }
 
     /// The handle for this object (its address).
-    pub(crate) fn handle<H: Handle>(self: &Box<Self>) -> H {
-        H::from_raw(&**self as *const Self as u64)
+    pub(crate) fn handle<H: Handle>(&self) -> H {
+        H::from_raw(self as *const Self as u64)
     }
 }
 

@@ -76,7 +76,7 @@ pub unsafe extern "system" fn vk_icdGetInstanceProcAddr(
     p_name: *const c_char,
 ) -> vk::PFN_vkVoidFunction {
     // SAFETY: forwarded contract.
-    let Some(name) = (unsafe { name_bytes(p_name) }) else { return None };
+    let name = unsafe { name_bytes(p_name) }?;
     if name == b"vkGetInstanceProcAddr" {
         let f: vk::PFN_vkGetInstanceProcAddr = vk_icdGetInstanceProcAddr;
         // SAFETY: fn-pointer to fn-pointer cast; the caller casts back to the real type.
@@ -95,7 +95,7 @@ pub unsafe extern "system" fn vk_icdGetPhysicalDeviceProcAddr(
     p_name: *const c_char,
 ) -> vk::PFN_vkVoidFunction {
     // SAFETY: forwarded contract.
-    let Some(name) = (unsafe { name_bytes(p_name) }) else { return None };
+    let name = unsafe { name_bytes(p_name) }?;
     match entry_points::lookup(name) {
         Some((entry_points::Level::PhysicalDevice, f)) => Some(f),
         _ => None,
@@ -108,7 +108,7 @@ pub unsafe extern "system" fn vk_icdGetPhysicalDeviceProcAddr(
 /// `p_name` is null or a NUL-terminated string.
 pub(crate) unsafe fn device_proc_addr(p_name: *const c_char) -> vk::PFN_vkVoidFunction {
     // SAFETY: forwarded contract.
-    let Some(name) = (unsafe { name_bytes(p_name) }) else { return None };
+    let name = unsafe { name_bytes(p_name) }?;
     match entry_points::lookup(name) {
         Some((entry_points::Level::Device, f)) => Some(f),
         _ => None,

@@ -32,6 +32,9 @@ unsafe impl Send for Allocation {}
 // SAFETY: as for `Send`: `&Allocation` exposes the address only.
 unsafe impl Sync for Allocation {}
 
+// The u32/u64 accessors check the alignment of block base (page-aligned) + offset before
+// casting.
+#[allow(clippy::cast_ptr_alignment)]
 impl Allocation {
     pub(crate) fn location(&self, at: u64) -> protocol::stream::GuestLocation {
         protocol::stream::GuestLocation { resource: self.resource, offset: self.offset + at }
@@ -190,10 +193,6 @@ impl MemoryAllocator {
         }
     }
 
-    #[cfg(test)]
-    pub(crate) fn block_count(&self) -> usize {
-        self.blocks.lock().map(|b| b.len()).unwrap_or(0)
-    }
 }
 
 pub(crate) fn poisoned() -> IcdError {
