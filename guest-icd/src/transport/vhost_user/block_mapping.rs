@@ -48,11 +48,12 @@ impl BlockMapping {
         let mut offset = 0usize;
         for run in runs {
             let run_len = (run.count * PAGE_SIZE) as usize;
+            let at = mapping.ptr.wrapping_add(offset);
             // SAFETY: `offset + run_len <= len` (the runs sum to `len`), so MAP_FIXED replaces
             // only pages of our own reservation; the file range lies inside guest RAM.
             let got = unsafe {
                 libc::mmap(
-                    mapping.ptr.add(offset).cast(),
+                    at.cast(),
                     run_len,
                     libc::PROT_READ | libc::PROT_WRITE,
                     libc::MAP_SHARED | libc::MAP_FIXED,
@@ -92,6 +93,7 @@ impl Drop for BlockMapping {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::super::guest_ram::{GuestRam, MIN_GUEST_RAM};
     use super::*;
@@ -106,9 +108,10 @@ mod tests {
         assert_eq!(map.len(), 200 * 4096);
         // Write a page index into each page through the view; read it back through guest RAM
         // at the physical page the block's i-th page is backed by.
-        for i in 0..200u64 {
-            // SAFETY (test): i * 4096 < len, the mapping is RW.
-            unsafe { map.ptr().add((i * PAGE_SIZE) as usize).cast::<u64>().write_unaligned(i + 1000) };
+        // SAFETY: the mapping is `len` bytes, read-write, and nothing else aliases it here.
+        let view = unsafe { std::slice::from_raw_parts_mut(map.ptr(), map.len()) };
+        for i in 0..200usize {
+            view[i * 4096..i * 4096 + 8].copy_from_slice(&(i as u64 + 1000).to_le_bytes());
         }
         let mut i = 0u64;
         for run in &runs {

@@ -543,9 +543,11 @@ fn drain_used(shared: &Shared) {
         }
     }
     drop(st);
-    shared.changed.notify_all();
+    // Free before waking anyone: a waiter that sees its fence done finds the pages of every
+    // resource unreferenced before it back in guest RAM.
     for b in to_free {
         shared.ram.free_buffer(b);
     }
     shared.ram.free_block_pages(&pages);
+    shared.changed.notify_all();
 }

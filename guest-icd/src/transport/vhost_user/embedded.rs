@@ -208,17 +208,23 @@ fn spawn(binary: &Path, listener_fd: i32, log_fd: i32) -> Result<libc::pid_t, Tr
     let check = |rc: i32, what: &str| {
         if rc == 0 { Ok(()) } else { Err(unavailable(format!("{what}: {}", std::io::Error::from_raw_os_error(rc)))) }
     };
-    // SAFETY (each call below): `fa` is an initialized file-actions object owned by
-    // `actions`; the fds are valid in this process; "/dev/null" is NUL-terminated.
-    check(unsafe { libc::posix_spawn_file_actions_adddup2(fa, log_fd, 1) }, "adddup2 stdout")?;
-    // SAFETY: as above.
-    check(unsafe { libc::posix_spawn_file_actions_adddup2(fa, log_fd, 2) }, "adddup2 stderr")?;
-    // SAFETY: as above.
-    check(unsafe { libc::posix_spawn_file_actions_adddup2(fa, listener_fd, LISTENER_FD) }, "adddup2 listener")?;
-    // SAFETY: as above.
-    check(unsafe { libc::posix_spawn_file_actions_addopen(fa, 0, c"/dev/null".as_ptr(), libc::O_RDONLY, 0) }, "addopen")?;
-    // SAFETY: as above (glibc ≥ 2.34).
-    check(unsafe { libc::posix_spawn_file_actions_addclosefrom_np(fa, LISTENER_FD + 1) }, "addclosefrom")?;
+    // Each call below: `fa` is an initialized file-actions object owned by `actions`, the fds
+    // are valid in this process and "/dev/null" is NUL-terminated.
+    // SAFETY: see above.
+    let rc = unsafe { libc::posix_spawn_file_actions_adddup2(fa, log_fd, 1) };
+    check(rc, "adddup2 stdout")?;
+    // SAFETY: see above.
+    let rc = unsafe { libc::posix_spawn_file_actions_adddup2(fa, log_fd, 2) };
+    check(rc, "adddup2 stderr")?;
+    // SAFETY: see above.
+    let rc = unsafe { libc::posix_spawn_file_actions_adddup2(fa, listener_fd, LISTENER_FD) };
+    check(rc, "adddup2 listener")?;
+    // SAFETY: see above.
+    let rc = unsafe { libc::posix_spawn_file_actions_addopen(fa, 0, c"/dev/null".as_ptr(), libc::O_RDONLY, 0) };
+    check(rc, "addopen /dev/null")?;
+    // SAFETY: see above (glibc >= 2.34 has closefrom_np).
+    let rc = unsafe { libc::posix_spawn_file_actions_addclosefrom_np(fa, LISTENER_FD + 1) };
+    check(rc, "addclosefrom")?;
 
     let mut pid: libc::pid_t = 0;
     // SAFETY: `path`, `argv` and `envp` are NUL-terminated arrays of valid C strings that
@@ -255,6 +261,7 @@ impl Drop for SpawnActions {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::fs::File;

@@ -145,6 +145,8 @@ pub fn negotiate(frontend: &mut Frontend, options: FeatureOptions) -> Result<Neg
 /// Sends the memory table (guest RAM as one region) and starts each vring.
 pub fn start(frontend: &mut Frontend, ram: &GuestRam, vrings: &[VringSetup<'_>]) -> Result<(), TransportError> {
     let host_base = ram.host_base() as u64;
+    // `..Default::default()` fills the fields the `xen` feature adds if cargo unifies it on.
+    #[allow(clippy::needless_update)]
     let region = VhostUserMemoryRegionInfo {
         guest_phys_addr: GUEST_RAM_BASE,
         memory_size: ram.size(),
@@ -179,6 +181,7 @@ pub fn start(frontend: &mut Frontend, ram: &GuestRam, vrings: &[VringSetup<'_>])
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

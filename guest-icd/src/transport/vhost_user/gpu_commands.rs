@@ -158,6 +158,7 @@ pub fn le_u32(b: &[u8], at: usize) -> Option<u32> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

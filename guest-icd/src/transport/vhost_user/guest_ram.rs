@@ -71,7 +71,7 @@ impl std::fmt::Debug for GuestRam {
 impl GuestRam {
     /// Creates `size` bytes of sparse shared guest RAM.
     pub fn new(size: u64) -> Result<GuestRam, GuestRamError> {
-        if size < MIN_GUEST_RAM || size % PAGE_SIZE != 0 || usize::try_from(size).is_err() {
+        if size < MIN_GUEST_RAM || size & (PAGE_SIZE - 1) != 0 || usize::try_from(size).is_err() {
             return Err(GuestRamError::BadSize(size));
         }
         let name = c"softgpu-guest-ram";
@@ -189,6 +189,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use vm_memory::Bytes;

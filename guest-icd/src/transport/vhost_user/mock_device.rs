@@ -4,7 +4,7 @@
 //! submissions, error responses and a vanishing device.
 
 // Match patterns below are bindgen's constant names.
-#![allow(non_upper_case_globals)]
+#![allow(non_upper_case_globals, clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::os::unix::net::UnixStream;
@@ -219,7 +219,9 @@ impl VhostUserBackendMut for MockGpu {
 
 struct Harness {
     seen: Arc<Mutex<Seen>>,
-    mem: Arc<Mutex<Option<GuestMemoryAtomic<GuestMemoryMmap>>>>,
+    /// The device's view of guest RAM is the backend's, set by SET_MEM_TABLE (acknowledged
+    /// before the transport's bring-up returns).
+    backend: Arc<RwLock<MockGpu>>,
     /// Not joined: vhost-user-backend's handler joins its vring worker on drop, which only
     /// exits on an exit event the mock does not register; the thread ends with the test.
     _daemon: std::thread::JoinHandle<()>,
@@ -234,22 +236,12 @@ fn start(features: &str) -> (VhostUserTransport, Harness) {
     let path = dir.join("sock");
     let seen = Arc::new(Mutex::new(Seen::default()));
     let backend = Arc::new(RwLock::new(MockGpu { mem: None, seen: seen.clone() }));
-    let mem_slot = Arc::new(Mutex::new(None));
     let mut listener = Listener::new(&path, true).unwrap();
     let b = backend.clone();
-    let slot = mem_slot.clone();
     let daemon = std::thread::spawn(move || {
         let mut daemon =
-            VhostUserDaemon::new("mock-gpu".into(), b.clone(), GuestMemoryAtomic::new(GuestMemoryMmap::new())).unwrap();
+            VhostUserDaemon::new("mock-gpu".into(), b, GuestMemoryAtomic::new(GuestMemoryMmap::new())).unwrap();
         daemon.start(&mut listener).unwrap();
-        // Publish the device's view of guest RAM once it has one (after SET_MEM_TABLE).
-        for _ in 0..500 {
-            if let Some(m) = b.read().unwrap().mem.clone() {
-                *slot.lock().unwrap() = Some(m);
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
         let _ = daemon.wait();
     });
     let stream = UnixStream::connect(&path).unwrap();
@@ -259,12 +251,22 @@ fn start(features: &str) -> (VhostUserTransport, Harness) {
         socket: None,
     };
     let t = VhostUserTransport::on_stream(stream, &options, None).unwrap();
-    (t, Harness { seen, mem: mem_slot, _daemon: daemon, _dir: dir })
+    (t, Harness { seen, backend, _daemon: daemon, _dir: dir })
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self._dir);
+    }
 }
 
 impl Harness {
+    fn device_memory(&self) -> GuestMemoryAtomic<GuestMemoryMmap> {
+        self.backend.read().unwrap().mem.clone().expect("device has no memory table")
+    }
+
     fn device_read(&self, gpa: u64, len: usize) -> Vec<u8> {
-        let mem = self.mem.lock().unwrap().clone().expect("device has no memory table");
+        let mem = self.device_memory();
         let mut buf = vec![0u8; len];
         mem.memory().read_slice(&mut buf, GuestAddress(gpa)).unwrap();
         buf
@@ -285,9 +287,10 @@ fn device_sees_block_writes_through_its_own_mapping_of_scattered_backing() {
     let (t, h) = start("");
     let block = t.create_memory(300 * 1024).unwrap();
     assert_eq!(block.size, 300 * 1024);
-    for i in 0..block.size as usize {
-        // SAFETY (test): i < size and the block is mapped read-write.
-        unsafe { block.ptr.add(i).write((i % 251) as u8) };
+    // SAFETY: the block is `size` bytes, mapped read-write; this test is its only user.
+    let view = unsafe { std::slice::from_raw_parts_mut(block.ptr, block.size as usize) };
+    for (i, b) in view.iter_mut().enumerate() {
+        *b = (i % 251) as u8;
     }
     let gpas = h.seen.lock().unwrap().backing[&block.resource_id].clone();
     assert_eq!(gpas.len(), 75, "one 4 KiB entry per page");
@@ -298,10 +301,10 @@ fn device_sees_block_writes_through_its_own_mapping_of_scattered_backing() {
         assert_eq!(bytes, want, "page {page} at {gpa:#x} differs on the device side");
     }
     // And the other way: a device write is visible in our mapping without any copy.
-    let mem = h.mem.lock().unwrap().clone().unwrap();
+    let mem = h.device_memory();
     mem.memory().write_slice(&[0xEE; 8], GuestAddress(gpas[10] + 16)).unwrap();
-    // SAFETY (test): offset 10 * 4096 + 16 is inside the block.
-    assert_eq!(unsafe { block.ptr.add(10 * 4096 + 16).read() }, 0xEE);
+    // SAFETY: volatile read of a byte inside the block (the device wrote it behind our back).
+    assert_eq!(unsafe { std::ptr::read_volatile(&view[10 * 4096 + 16]) }, 0xEE);
     let id = block.resource_id;
     t.destroy_memory(block);
     let fence = t.submit(b"sync").unwrap();
@@ -314,17 +317,17 @@ fn freed_blocks_come_back_zeroed() {
     let (t, _h) = start("");
     let budget = t.gpu().guest_ram().free_block_page_count();
     let a = t.create_memory(1 << 20).unwrap();
-    // SAFETY (test): the block is 1 MiB, mapped read-write.
+    // SAFETY: the block is 1 MiB, mapped read-write.
     unsafe { std::ptr::write_bytes(a.ptr, 0x5A, 1 << 20) };
     t.destroy_memory(a);
     // The pages come back once the UNREF is answered; wait for that with a fence behind it.
     let f = t.submit(b"sync").unwrap();
     assert!(t.wait(f, u64::MAX).unwrap());
-    std::thread::sleep(Duration::from_millis(20));
     assert_eq!(t.gpu().guest_ram().free_block_page_count(), budget, "pages of a destroyed block leaked");
     let b = t.create_memory(1 << 20).unwrap();
-    // SAFETY (test): as above.
-    let all_zero = (0..1 << 20).all(|i| unsafe { b.ptr.add(i).read() } == 0);
+    // SAFETY: as above.
+    let view = unsafe { std::slice::from_raw_parts(b.ptr, 1 << 20) };
+    let all_zero = view.iter().all(|&v| v == 0);
     assert!(all_zero, "a new block showed old contents");
 }
 
@@ -418,6 +421,6 @@ fn device_going_away_wakes_waiters_with_device_lost() {
 /// Closes the vhost-user socket under the connection (as if the device process died).
 fn shutdown_device_side(t: &VhostUserTransport) {
     let fd = t.gpu().socket_fd();
-    // SAFETY (test): `fd` is the connection's open socket; shutdown does not close it.
+    // SAFETY: `fd` is the connection's open socket; shutdown does not close it.
     unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
 }

@@ -70,7 +70,10 @@ impl PageAllocator {
         if count == 0 || count > self.free_pages {
             return None;
         }
-        let (lo, hi) = (chunk.0.max(1), chunk.1.max(chunk.0.max(1)));
+        // At least two runs whenever there are two pages, so even a small block is scattered.
+        let cap = if count >= 2 { count / 2 } else { 1 };
+        let hi = chunk.1.max(chunk.0).min(cap).max(1);
+        let lo = chunk.0.clamp(1, hi);
         let mut runs = Vec::new();
         let mut left = count;
         while left > 0 {
@@ -83,6 +86,10 @@ impl PageAllocator {
             left -= got;
         }
         rng.shuffle(&mut runs);
+        // A shuffle can land on physical order; any other order breaks the range somewhere.
+        if runs.len() >= 2 && runs.windows(2).all(|w| w[0].first < w[1].first) {
+            runs.swap(0, 1);
+        }
         Some(merge_adjacent(runs))
     }
 
@@ -179,6 +186,7 @@ impl Shuffler {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -235,6 +243,16 @@ mod tests {
             assert!(a.free(r));
         }
         assert_eq!(a.alloc_contiguous(4096).map(|r| r.count), Some(4096));
+    }
+
+    #[test]
+    fn small_scattered_allocations_are_never_one_physical_range() {
+        for seed in 1..200 {
+            let mut a = PageAllocator::new(PageRun { first: 0, count: 1024 });
+            let mut rng = Shuffler::new(seed);
+            let runs = a.alloc_scattered(2 + seed % 70, (16, 64), &mut rng).unwrap();
+            assert!(runs.len() >= 2, "seed {seed}: one contiguous run {runs:?}");
+        }
     }
 
     #[test]

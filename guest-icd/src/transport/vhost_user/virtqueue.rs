@@ -222,6 +222,7 @@ fn mem_err(e: impl std::fmt::Display) -> QueueError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 pub(crate) mod tests {
     use super::*;
     use vm_memory::GuestMemoryMmap;
