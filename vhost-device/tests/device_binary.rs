@@ -1,7 +1,7 @@
 //! The real `vhost-device` binary, locked down, with a real jit-host: serves frontends one
 //! after another on one listener, releases each one's descriptors, and `--embedded` exits
 //! when its one frontend goes. Needs a built jit-host (this crate never builds LLVM):
-//! `SOFTGPU_JIT_HOST=target/debug/jit-host cargo test -p vhost-device --test device_binary -- --ignored`
+//! `$SOFTGPU_JIT_HOST`, else `jit-host` in this test's `target/<profile>` (scripts/test builds it).
 
 #![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test.
 
@@ -18,9 +18,17 @@ use protocol::Capset;
 use virtio_bindings::virtio_gpu as vg;
 
 fn jit_host() -> PathBuf {
-    PathBuf::from(
-        std::env::var_os("SOFTGPU_JIT_HOST").expect("set SOFTGPU_JIT_HOST to a built jit-host"),
-    )
+    if let Some(p) = std::env::var_os("SOFTGPU_JIT_HOST") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().and_then(Path::parent).unwrap().join("jit-host");
+    assert!(
+        path.exists(),
+        "{} not found: build the workspace first (scripts/test does) or set SOFTGPU_JIT_HOST",
+        path.display()
+    );
+    path
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -186,7 +194,6 @@ fn session(vmm: &mut Vmm) {
 }
 
 #[test]
-#[ignore = "needs a built jit-host: set SOFTGPU_JIT_HOST and pass --ignored"]
 fn locked_down_device_serves_frontends_one_after_another() {
     let dir = scratch("bin");
     let sock = dir.join("gpu.sock");
@@ -213,7 +220,6 @@ fn locked_down_device_serves_frontends_one_after_another() {
 }
 
 #[test]
-#[ignore = "needs a built jit-host: set SOFTGPU_JIT_HOST and pass --ignored"]
 fn embedded_device_exits_when_its_frontend_goes() {
     let dir = scratch("emb");
     let sock = dir.join("gpu.sock");
