@@ -2,7 +2,8 @@
 //! driver the loader picks — through `scripts/demo`, softgpu's embedded default (loader → ICD →
 //! vhost-user → vhost-device → jit-host). Writes a PNG and prints how long each stage took.
 //!
-//! Usage: softgpu-demo [OUT.png] [WIDTH HEIGHT]
+//! Usage: softgpu-demo [OUT.png] [WIDTH HEIGHT] [MAX_ITER] [CENTER_X CENTER_Y SPAN]
+//! (SPAN: width of the view in the complex plane; default a deep view of seahorse valley).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,6 +26,10 @@ fn run() -> Result<(), GpuError> {
     let out = PathBuf::from(args.first().map(String::as_str).unwrap_or("out/demo.png"));
     let width: u32 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1280);
     let height: u32 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(800);
+    let max_iter: u32 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1000);
+    let center_x: f32 = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(-0.745);
+    let center_y: f32 = args.get(5).and_then(|s| s.parse().ok()).unwrap_or(0.186);
+    let span: f32 = args.get(6).and_then(|s| s.parse().ok()).unwrap_or(0.06);
 
     let shader = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders/demo_mandelbrot.comp");
     let t = Instant::now();
@@ -44,10 +49,10 @@ fn run() -> Result<(), GpuError> {
     let mut push = Vec::new();
     push.extend(width.to_le_bytes());
     push.extend(height.to_le_bytes());
-    push.extend((-0.745f32).to_le_bytes());
-    push.extend(0.186f32.to_le_bytes());
-    push.extend((3.0f32 / width as f32 * 0.02).to_le_bytes());
-    push.extend(1000u32.to_le_bytes());
+    push.extend(center_x.to_le_bytes());
+    push.extend(center_y.to_le_bytes());
+    push.extend((span / width as f32).to_le_bytes());
+    push.extend(max_iter.to_le_bytes());
     let groups = [width.div_ceil(16), height.div_ceil(16), 1];
     let first = gpu.dispatch(&pipeline, &[&pixels], &push, groups)?;
     let second = gpu.dispatch(&pipeline, &[&pixels], &push, groups)?;
