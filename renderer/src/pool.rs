@@ -34,7 +34,10 @@ struct BatchState {
 
 /// One job in flight: the chunk counter and the completion the submitting thread waits on.
 struct Batch {
-    job: Arc<dyn ChunkedJob>,
+    /// Taken by the submitting thread once every worker has departed, so the job (and the
+    /// kernel and memory it holds) is released before `run` returns, not whenever the last
+    /// worker happens to drop its handle on the batch.
+    job: Mutex<Option<Arc<dyn ChunkedJob>>>,
     next_chunk: AtomicUsize,
     state: Mutex<BatchState>,
     finished: Condvar,
@@ -48,13 +51,17 @@ impl Batch {
     }
 
     fn work(&self, memory: &mut WorkerMemory) {
-        let count = self.job.chunk_count();
+        let job = self.job.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let Some(job) = job else {
+            return;
+        };
+        let count = job.chunk_count();
         loop {
             let chunk = self.next_chunk.fetch_add(1, Ordering::Relaxed);
             if chunk >= count {
                 break;
             }
-            if let Err(e) = self.job.run_chunk(chunk, memory) {
+            if let Err(e) = job.run_chunk(chunk, memory) {
                 // Stop handing out chunks; keep the first error.
                 self.next_chunk.store(count, Ordering::Relaxed);
                 let mut state = self.lock();
@@ -125,7 +132,7 @@ impl WorkerPool {
         }
         let helpers = chunks.min(self.workers.len());
         let batch = Arc::new(Batch {
-            job,
+            job: Mutex::new(Some(job)),
             next_chunk: AtomicUsize::new(0),
             state: Mutex::new(BatchState {
                 active: helpers,
@@ -149,10 +156,14 @@ impl WorkerPool {
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        match state.error.take() {
+        let result = match state.error.take() {
             Some(e) => Err(e),
             None => Ok(()),
-        }
+        };
+        drop(state);
+        // Every worker has departed, and each dropped its clone of the job before departing.
+        drop(batch.job.lock().unwrap_or_else(PoisonError::into_inner).take());
+        result
     }
 }
 

@@ -184,6 +184,17 @@ impl<'ctx> Gen<'ctx, '_> {
             .build_int_compare(IntPredicate::NE, bits, bits.get_type().const_zero(), "")?)
     }
 
+    /// True if every lane of `m` is set.
+    pub fn all(&self, m: VectorValue<'ctx>) -> R<IntValue<'ctx>> {
+        let bits = self.mask_bits(m)?;
+        Ok(self.b.build_int_compare(
+            IntPredicate::EQ,
+            bits,
+            bits.get_type().const_all_ones(),
+            "",
+        )?)
+    }
+
     pub fn icmp(
         &self,
         p: IntPredicate,

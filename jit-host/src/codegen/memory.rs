@@ -183,16 +183,7 @@ impl<'ctx> Gen<'ctx, '_> {
                 let v = match contiguous {
                     Some(b0) => {
                         let p = self.byte_ptr(base, b0)?;
-                        self.intr(
-                            "llvm.masked.load",
-                            &[vt.into(), p.get_type().into()],
-                            &[
-                                p.into(),
-                                self.i32c(1).into(),
-                                lm.into(),
-                                vt.const_zero().into(),
-                            ],
-                        )?
+                        self.contiguous_load(p, vt.into(), lm)?
                     }
                     None => {
                         let ptrs = self.vec_ptrs(base, offs)?;
@@ -230,6 +221,76 @@ impl<'ctx> Gen<'ctx, '_> {
                 Ok(Val::vary(self.from_mem(v, t)?))
             }
         }
+    }
+
+    /// One vector load of consecutive elements at `p` for the lanes in `lm`. When every lane
+    /// is active and in bounds (the common case) it is a plain vector load; masked loads and
+    /// stores cost several times more on some cores (AMD's `vmaskmov` stores).
+    fn contiguous_load(
+        &mut self,
+        p: PointerValue<'ctx>,
+        vt: BasicTypeEnum<'ctx>,
+        lm: VectorValue<'ctx>,
+    ) -> R<BasicValueEnum<'ctx>> {
+        let all = self.all(lm)?;
+        let (full, part, join) = (
+            self.new_block("vld.full"),
+            self.new_block("vld.part"),
+            self.new_block("vld.join"),
+        );
+        self.b.build_conditional_branch(all, full, part)?;
+        self.b.position_at_end(full);
+        let a = self.load_as(vt, p)?;
+        self.b.build_unconditional_branch(join)?;
+        self.b.position_at_end(part);
+        let b = self.intr(
+            "llvm.masked.load",
+            &[vt, p.get_type().into()],
+            &[
+                p.into(),
+                self.i32c(1).into(),
+                lm.into(),
+                vt.const_zero(),
+            ],
+        )?;
+        let part_end = self
+            .b
+            .get_insert_block()
+            .ok_or_else(|| CodegenError::Missing("block".into()))?;
+        self.b.build_unconditional_branch(join)?;
+        self.b.position_at_end(join);
+        let phi = self.b.build_phi(vt, "")?;
+        phi.add_incoming(&[(&a, full), (&b, part_end)]);
+        Ok(phi.as_basic_value())
+    }
+
+    /// The store counterpart of [`Gen::contiguous_load`].
+    fn contiguous_store(
+        &mut self,
+        p: PointerValue<'ctx>,
+        v: BasicValueEnum<'ctx>,
+        vt: BasicTypeEnum<'ctx>,
+        lm: VectorValue<'ctx>,
+    ) -> R<()> {
+        let all = self.all(lm)?;
+        let (full, part, join) = (
+            self.new_block("vst.full"),
+            self.new_block("vst.part"),
+            self.new_block("vst.join"),
+        );
+        self.b.build_conditional_branch(all, full, part)?;
+        self.b.position_at_end(full);
+        self.store_unaligned(p, v)?;
+        self.b.build_unconditional_branch(join)?;
+        self.b.position_at_end(part);
+        self.intr_void(
+            "llvm.masked.store",
+            &[vt, p.get_type().into()],
+            &[v, p.into(), self.i32c(1).into(), lm.into()],
+        )?;
+        self.b.build_unconditional_branch(join)?;
+        self.b.position_at_end(join);
+        Ok(())
     }
 
     /// Per-lane offsets of a varying offset value; for an affine one with stride == access
@@ -292,11 +353,7 @@ impl<'ctx> Gen<'ctx, '_> {
                 match contiguous {
                     Some(b0) => {
                         let p = self.byte_ptr(base, b0)?;
-                        self.intr_void(
-                            "llvm.masked.store",
-                            &[vt.into(), p.get_type().into()],
-                            &[v, p.into(), self.i32c(1).into(), lm.into()],
-                        )
+                        self.contiguous_store(p, v, vt.into(), lm)
                     }
                     None => {
                         let ptrs = self.vec_ptrs(base, offs)?;
