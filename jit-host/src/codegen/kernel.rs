@@ -74,6 +74,9 @@ pub(super) struct Gen<'ctx, 'm> {
     // Scratch layout (bytes from `scratch`).
     pub private_off: u64,
     pub spill_off: HashMap<ValueId, u64>,
+    /// Values live across a barrier that are recomputed in each region that reads them
+    /// instead of being spilled (see `rematerializable`), with their definitions.
+    pub remat: HashMap<ValueId, &'m Op>,
     pub var_off: Vec<u64>,
     pub alive_off: u64,
 }
@@ -221,32 +224,111 @@ pub(super) fn op_operands(op: &Op, f: &mut impl FnMut(ValueId)) {
     }
 }
 
-fn collect_cross_region(nodes: &[WgNode], spilled: &mut HashSet<ValueId>) {
+fn collect_cross_region(
+    nodes: &[WgNode],
+    remat: &HashMap<ValueId, &Op>,
+    spilled: &mut HashSet<ValueId>,
+) {
     for n in nodes {
         match n {
             WgNode::Region(stmts) => {
                 let (mut uses, mut defs) = (HashSet::new(), HashSet::new());
                 uses_defs(stmts, &mut uses, &mut defs);
-                spilled.extend(uses.difference(&defs).copied());
+                spilled.extend(
+                    uses.difference(&defs)
+                        .filter(|v| !remat.contains_key(v))
+                        .copied(),
+                );
             }
             WgNode::If {
                 cond,
                 then_body,
                 else_body,
             } => {
+                // Workgroup-level conditions are read from their spill slot.
                 spilled.insert(*cond);
-                collect_cross_region(then_body, spilled);
-                collect_cross_region(else_body, spilled);
+                collect_cross_region(then_body, remat, spilled);
+                collect_cross_region(else_body, remat, spilled);
             }
             WgNode::Loop {
                 body, continuing, ..
             } => {
-                collect_cross_region(body, spilled);
-                collect_cross_region(continuing, spilled);
+                collect_cross_region(body, remat, spilled);
+                collect_cross_region(continuing, remat, spilled);
             }
-            WgNode::Breakable { body, .. } => collect_cross_region(body, spilled),
+            WgNode::Breakable { body, .. } => collect_cross_region(body, remat, spilled),
         }
     }
+}
+
+/// Largest expression (in IR ops) recomputed per region instead of spilled.
+const MAX_REMAT_OPS: usize = 24;
+
+/// Values that are cheap, pure functions of constants, builtins and push constants: a
+/// region that reads one recomputes it rather than loading a per-lane spill (which costs a
+/// vector store per subgroup at the definition and a load per subgroup per region, and loses
+/// the uniform / affine shape the memory lowering relies on).
+fn rematerializable(body: &[Stmt]) -> HashMap<ValueId, &Op> {
+    fn defs<'a>(stmts: &'a [Stmt], out: &mut HashMap<ValueId, &'a Op>) {
+        for s in stmts {
+            match s {
+                Stmt::Def { id, op } => {
+                    out.insert(*id, op);
+                }
+                Stmt::If {
+                    then_body,
+                    else_body,
+                    ..
+                } => {
+                    defs(then_body, out);
+                    defs(else_body, out);
+                }
+                Stmt::Loop {
+                    body, continuing, ..
+                } => {
+                    defs(body, out);
+                    defs(continuing, out);
+                }
+                Stmt::Breakable { body, .. } => defs(body, out),
+                _ => {}
+            }
+        }
+    }
+    let mut all = HashMap::new();
+    defs(body, &mut all);
+    // Cost in ops (None: not rematerializable); memoised, operands defined before use.
+    fn cost(v: ValueId, all: &HashMap<ValueId, &Op>, memo: &mut HashMap<ValueId, Option<usize>>) -> Option<usize> {
+        if let Some(c) = memo.get(&v) {
+            return *c;
+        }
+        memo.insert(v, None); // guards against malformed cycles
+        let c = match all.get(&v) {
+            Some(Op::Const(_) | Op::Undef | Op::Builtin(_) | Op::BufferLength(_)) => Some(1),
+            Some(Op::Load(m)) if m.space == ir::Space::PushConstant => {
+                cost(m.offset, all, memo).map(|c| c + 1)
+            }
+            Some(op @ (Op::Unary(..) | Op::Binary(..) | Op::Convert(..) | Op::Cmp(..) | Op::Select(..) | Op::Fma(..))) => {
+                let mut total = Some(1usize);
+                op_operands(op, &mut |o| {
+                    total = match (total, cost(o, all, memo)) {
+                        (Some(t), Some(c)) => Some(t + c),
+                        _ => None,
+                    };
+                });
+                total
+            }
+            _ => None,
+        }
+        .filter(|c| *c <= MAX_REMAT_OPS);
+        memo.insert(v, c);
+        c
+    }
+    let mut memo = HashMap::new();
+    let ids: Vec<ValueId> = all.keys().copied().collect();
+    ids.into_iter()
+        .filter(|v| cost(*v, &all, &mut memo).is_some())
+        .filter_map(|v| all.get(&v).map(|op| (v, *op)))
+        .collect()
 }
 
 /// Builds the kernel function into `llmod`; returns the scratch size it needs.
@@ -365,9 +447,14 @@ pub(super) fn build_kernel<'ctx>(
     } else {
         Vec::new()
     };
+    let remat = if has_barrier {
+        rematerializable(&module.body)
+    } else {
+        HashMap::new()
+    };
     if has_barrier {
         let mut spilled = HashSet::new();
-        collect_cross_region(&nodes, &mut spilled);
+        collect_cross_region(&nodes, &remat, &mut spilled);
         let mut spilled: Vec<ValueId> = spilled.into_iter().collect();
         spilled.sort();
         for v in spilled {
@@ -422,6 +509,7 @@ pub(super) fn build_kernel<'ctx>(
         wg_label_blocks: HashMap::new(),
         private_off,
         spill_off,
+        remat,
         var_off,
         alive_off,
     };
@@ -756,15 +844,40 @@ impl<'ctx> Gen<'ctx, '_> {
         let mut inputs: Vec<ValueId> = uses.difference(&defs).copied().collect();
         inputs.sort();
         for v in inputs {
-            let Some(&off) = self.spill_off.get(&v) else {
-                continue;
-            };
-            let t = self.vtype(v)?;
-            let val = self.spill_load(off, t, self.an.uniform(v))?;
-            if let Some(slot) = self.values.get_mut(v.0 as usize) {
-                *slot = Some(val);
+            if let Some(&off) = self.spill_off.get(&v) {
+                let t = self.vtype(v)?;
+                let val = self.spill_load(off, t, self.an.uniform(v))?;
+                if let Some(slot) = self.values.get_mut(v.0 as usize) {
+                    *slot = Some(val);
+                }
+            } else if self.remat.contains_key(&v) {
+                self.rematerialize(v)?;
             }
         }
+        Ok(())
+    }
+
+    /// Recomputes a rematerializable value (and its operands) in the current region.
+    fn rematerialize(&mut self, v: ValueId) -> R<()> {
+        if matches!(self.values.get(v.0 as usize), Some(Some(_))) {
+            return Ok(());
+        }
+        let op = *self
+            .remat
+            .get(&v)
+            .ok_or_else(|| CodegenError::Missing(format!("rematerialized value {v:?}")))?;
+        let mut operands = Vec::new();
+        op_operands(op, &mut |o| operands.push(o));
+        for o in operands {
+            self.rematerialize(o)?;
+        }
+        let t = self.vtype(v)?;
+        let val = self.lower_op(op, t)?;
+        let slot = self
+            .values
+            .get_mut(v.0 as usize)
+            .ok_or_else(|| CodegenError::Missing(format!("{v:?}")))?;
+        *slot = Some(val);
         Ok(())
     }
 
