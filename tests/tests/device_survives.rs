@@ -1,7 +1,8 @@
 //! One long-lived `vhost-device` (locked down, one listener) serves client after client and
 //! stays up and leak-free — open descriptors and memory mappings back to their baseline —
-//! across a client SIGKILLed in the middle of a dispatch, clients one after another, and a
-//! hostile frontend sending malformed virtio-gpu commands and descriptor chains.
+//! across a client SIGKILLed in the middle of a dispatch, clients one after another, a
+//! hostile frontend sending malformed virtio-gpu commands and descriptor chains, and a client
+//! with invalid SPIR-V.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -213,7 +214,24 @@ fn device_survives_killed_clients_sequential_clients_and_hostile_frontends() {
     }
     dev.settles_to(baseline, "a hostile frontend");
 
-    // 4. And a normal client still works afterwards.
+    // 4. A client (this process, through the loader) whose SPIR-V is garbage gets an error
+    //    VkResult; then a real pipeline works on the same device.
+    std::env::set_var("SOFTGPU_VHOST_SOCKET", &dev.socket);
+    {
+        let gpu = common::gpu();
+        let garbage: Vec<u32> = vec![0x0723_0203, 0x0001_0000, 0, 100, 0, 0x0004_ffff, 1, 2, 3];
+        assert!(gpu.pipeline(&garbage, 1, 0, &[]).is_err(), "garbage SPIR-V made a pipeline");
+        let out = gpu.buffer(4 * 64).unwrap();
+        let p = gpu.pipeline(&common::shader("fill", &[("VALUE", "3")]), 1, 0, &[]).unwrap();
+        gpu.dispatch(&p, &[&out], &[], [2, 1, 1]).unwrap();
+        let got: Vec<u32> = out.read(64);
+        assert_eq!(got[63], 3 * 63);
+        gpu.destroy_pipeline(p);
+        gpu.destroy_buffer(out);
+    }
+    dev.settles_to(baseline, "a client with invalid SPIR-V");
+
+    // 5. And a normal client still works afterwards.
     let out = dev.client(&[png_arg, "64", "64"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     dev.settles_to(baseline, "the last client");
