@@ -15,7 +15,7 @@ use crate::handle::{object, take_object, to_handle};
 use crate::memory::{poisoned, Allocation};
 use crate::transport::FenceId;
 use ash::vk;
-use protocol::stream::{CmdWriteGuestU32, SignalWrite, Submit};
+use protocol::stream::{CmdWaitGuestU32, CmdWriteGuestU32, SignalWrite, Submit};
 use protocol::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -449,17 +449,27 @@ pub(crate) unsafe extern "system" fn cmd_reset_event2_khr(cb: vk::CommandBuffer,
     unsafe { record(cb, "vkCmdResetEvent2KHR", |_| write_event(e, 0)) }
 }
 
-/// An event set earlier on this queue or by the host before the submission is already set
-/// when the device (in order) reaches the wait: nothing to record. LIMITATION: an event the
-/// host sets only after the submission (allowed outside render passes) is not waited for;
-/// that needs a device-side wait command the protocol does not have yet.
+fn wait_events(events: &[vk::Event]) -> IcdResult<Vec<Command>> {
+    let mut cmds = Vec::with_capacity(events.len());
+    for e in events {
+        // SAFETY: valid usage of the calling command: live events of this device.
+        let e = unsafe { event(*e) }?;
+        cmds.push(CmdWaitGuestU32 { src: e.state.location(0), value: 1 }.into());
+    }
+    Ok(cmds)
+}
+
+/// The device reaches the wait in order and waits there until the event's word is 1 — set by
+/// an earlier command, or by the host (`vkSetEvent` writes the word in device memory) — for at
+/// most `protocol::stream::MAX_GUEST_WAIT_MS`; past that the submission fails with
+/// VK_ERROR_DEVICE_LOST. Barriers need nothing more: the device runs commands in order.
 ///
 /// # Safety
 /// Vulkan valid usage for `vkCmdWaitEvents`.
 pub(crate) unsafe extern "system" fn cmd_wait_events(
-    _cb: vk::CommandBuffer,
-    _event_count: u32,
-    _p_events: *const vk::Event,
+    cb: vk::CommandBuffer,
+    event_count: u32,
+    p_events: *const vk::Event,
     _src_stage: vk::PipelineStageFlags,
     _dst_stage: vk::PipelineStageFlags,
     _memory_barrier_count: u32,
@@ -469,13 +479,27 @@ pub(crate) unsafe extern "system" fn cmd_wait_events(
     _image_memory_barrier_count: u32,
     _p_image_memory_barriers: *const vk::ImageMemoryBarrier<'_>,
 ) {
+    // SAFETY: valid usage: `p_events` points to `event_count` events.
+    let events = unsafe { slice(p_events, event_count) };
+    // SAFETY: valid usage.
+    unsafe { record(cb, "vkCmdWaitEvents", |_| wait_events(events)) }
 }
 
 /// As for [`cmd_wait_events`].
 ///
 /// # Safety
 /// Vulkan valid usage for `vkCmdWaitEvents2`.
-pub(crate) unsafe extern "system" fn cmd_wait_events2_khr(_cb: vk::CommandBuffer, _count: u32, _p_events: *const vk::Event, _p_infos: *const vk::DependencyInfo<'_>) {}
+pub(crate) unsafe extern "system" fn cmd_wait_events2_khr(
+    cb: vk::CommandBuffer,
+    count: u32,
+    p_events: *const vk::Event,
+    _p_infos: *const vk::DependencyInfo<'_>,
+) {
+    // SAFETY: valid usage: `p_events` points to `count` events.
+    let events = unsafe { slice(p_events, count) };
+    // SAFETY: valid usage.
+    unsafe { record(cb, "vkCmdWaitEvents2KHR", |_| wait_events(events)) }
+}
 
 // ---- Queue submission ----------------------------------------------------------------------
 

@@ -230,7 +230,15 @@ commands! {
     /// Writes a `u32` into guest memory when reached: vkCmdSetEvent / vkCmdResetEvent (event
     /// state lives in guest RAM) and query resets.
     CmdWriteGuestU32 = 0x1009 { dst: GuestLocation, value: u32 }
+    /// Waits until the `u32` at `src` equals `value` — vkCmdWaitEvents on an event that may be
+    /// set later (by the host writing guest memory, or not yet). The device bounds the wait
+    /// ([`MAX_GUEST_WAIT_MS`]); past it the submission fails (the app sees DEVICE_LOST).
+    CmdWaitGuestU32 = 0x100a { src: GuestLocation, value: u32 }
 }
+
+/// Longest a [`CmdWaitGuestU32`] may wait, in milliseconds. While it waits, the device runs
+/// nothing else for this guest (one queue, completed in order).
+pub const MAX_GUEST_WAIT_MS: u64 = 10_000;
 
 /// A `u64` the device writes into guest memory when a submission is done.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -135,6 +135,11 @@ impl Gpu {
         })
     }
 
+    /// The command pool (resettable command buffers, the compute queue's family).
+    pub fn command_pool(&self) -> vk::CommandPool {
+        self.command_pool
+    }
+
     /// The device name the driver reports.
     pub fn name(&self) -> String {
         self.properties

@@ -103,6 +103,44 @@ impl<'r> GuestScope<'r> {
         Ok(out)
     }
 
+    /// Waits until the aligned `u32` at `offset` equals `value` (another agent — the guest's
+    /// host side — writes it), for at most `limit`.
+    pub(crate) fn wait_u32(
+        &self,
+        resource: u32,
+        offset: u64,
+        value: u32,
+        limit: std::time::Duration,
+    ) -> Result<(), ExecError> {
+        if offset % 4 != 0 {
+            return Err(ExecError::Invalid(format!(
+                "CmdWaitGuestU32: offset {offset} in resource {resource} is not 4-byte aligned"
+            )));
+        }
+        let view = self.view(resource)?;
+        let src = view.range_ptr(resource, offset, 4)?.cast::<u32>();
+        let start = std::time::Instant::now();
+        let mut spins = 0u32;
+        loop {
+            // SAFETY: `src` is valid and 4-byte aligned for one u32 (checked above; views are
+            // page-aligned); `view` keeps the mapping alive. Volatile: the guest writes it.
+            if unsafe { src.read_volatile() } == value {
+                return Ok(());
+            }
+            if start.elapsed() > limit {
+                return Err(ExecError::Invalid(format!(
+                    "CmdWaitGuestU32: resource {resource} offset {offset} did not become {value} within {limit:?}"
+                )));
+            }
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::sleep(std::time::Duration::from_micros(50));
+            }
+        }
+    }
+
     /// Copies `bytes` into guest memory.
     pub(crate) fn write(&self, resource: u32, offset: u64, bytes: &[u8]) -> Result<(), ExecError> {
         let view = self.view(resource)?;

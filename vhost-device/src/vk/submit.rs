@@ -188,6 +188,12 @@ impl VkContext {
                 scope.write(c.dst.resource, c.dst.offset, &words)
             }
             Command::CmdWriteGuestU32(c) => scope.write(c.dst.resource, c.dst.offset, &c.value.to_le_bytes()),
+            Command::CmdWaitGuestU32(c) => scope.wait_u32(
+                c.src.resource,
+                c.src.offset,
+                c.value,
+                std::time::Duration::from_millis(protocol::stream::MAX_GUEST_WAIT_MS),
+            ),
             other => Err(ExecError::Misplaced { command: other.name(), place: "inside a command buffer" }),
         }
     }
