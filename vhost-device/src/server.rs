@@ -195,7 +195,10 @@ impl Service {
             end
         };
         match result {
-            Ok(()) => log::info!("frontend disconnected; released {end:?}"),
+            Ok(())
+            | Err(vhost_user_backend::Error::HandleRequest(
+                vhost::vhost_user::Error::Disconnected | vhost::vhost_user::Error::PartialMessage,
+            )) => log::info!("frontend disconnected; released {end:?}"),
             Err(e) => log::warn!("frontend session ended: {e}; released {end:?}"),
         }
         Ok(end)
