@@ -7,8 +7,10 @@
 
 use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 
 use thiserror::Error;
 use vhost::vhost_user::message::{VhostUserProtocolFeatures, VhostUserVirtioFeatures};
@@ -24,7 +26,7 @@ use vmm_sys_util::event::{
     new_event_consumer_and_notifier, EventConsumer, EventFlag, EventNotifier,
 };
 
-use crate::gpu::device::Features;
+use crate::gpu::device::{Features, Processed, QueuedSubmit};
 use crate::gpu::wire::{self, HDR_SIZE};
 use crate::gpu::{GpuError, VirtioGpu, NUM_SCANOUTS};
 
@@ -48,6 +50,10 @@ pub enum BackendError {
     Queue(#[from] virtio_queue::Error),
     #[error("signalling the used queue: {0}")]
     Signal(std::io::Error),
+    #[error("starting the submission queue thread: {0}")]
+    QueueThread(std::io::Error),
+    #[error("the submission queue thread is gone")]
+    QueueGone,
 }
 
 impl From<BackendError> for std::io::Error {
@@ -57,8 +63,39 @@ impl From<BackendError> for std::io::Error {
 }
 
 /// The backend of one frontend connection.
+type Chain = DescriptorChain<GuestMemoryLoadGuard<GuestMemoryMmap<()>>>;
+
+/// Work for the queue thread.
+enum Job {
+    Submit(QueuedSubmit),
+    /// A fenced request that arrived while submissions were queued: it runs after them, so
+    /// that fences complete in order (Linux treats fence N as signalling all earlier ones).
+    Fenced(Vec<u8>),
+}
+
+struct QueuedJob {
+    job: Job,
+    chain: Chain,
+    vring: VringRwLock,
+    /// The device epoch it was queued in; a reset or the end of the session bumps the epoch
+    /// and so cancels what is still queued.
+    epoch: u64,
+}
+
+/// The queue thread: runs `SUBMIT_3D`s (and fenced requests queued behind them) in order, off
+/// the control queue, and completes their descriptors — so the control queue keeps serving
+/// (memory allocation, other commands) while shaders run.
+struct SubmitQueue {
+    sender: Option<Sender<QueuedJob>>,
+    thread: Option<JoinHandle<()>>,
+}
+
 pub struct VirtioGpuBackend {
-    gpu: Mutex<VirtioGpu>,
+    gpu: Arc<Mutex<VirtioGpu>>,
+    queue: Mutex<SubmitQueue>,
+    /// Jobs queued and not yet completed.
+    pending: Arc<AtomicUsize>,
+    epoch: Arc<AtomicU64>,
     mem: Mutex<Option<Memory>>,
     event_idx: AtomicBool,
     /// The display channel QEMU hands over on DRIVER_OK; kept (headless for now).
@@ -77,7 +114,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl VirtioGpuBackend {
     pub fn new(gpu: VirtioGpu) -> VirtioGpuBackend {
         VirtioGpuBackend {
-            gpu: Mutex::new(gpu),
+            gpu: Arc::new(Mutex::new(gpu)),
+            queue: Mutex::new(SubmitQueue {
+                sender: None,
+                thread: None,
+            }),
+            pending: Arc::new(AtomicUsize::new(0)),
+            epoch: Arc::new(AtomicU64::new(0)),
             mem: Mutex::new(None),
             event_idx: AtomicBool::new(false),
             display: Mutex::new(None),
@@ -88,6 +131,49 @@ impl VirtioGpuBackend {
     /// Locks the device model (tests and the server read its counts).
     pub fn gpu(&self) -> MutexGuard<'_, VirtioGpu> {
         lock(&self.gpu)
+    }
+
+    /// Cancels what is still queued, lets the running submission finish, and stops the queue
+    /// thread (the session is over: nobody reads its responses any more).
+    pub fn stop_queue(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        let (sender, thread) = {
+            let mut q = lock(&self.queue);
+            (q.sender.take(), q.thread.take())
+        };
+        drop(sender);
+        if let Some(t) = thread {
+            if t.join().is_err() {
+                log::error!("the submission queue thread panicked");
+            }
+        }
+    }
+
+    fn enqueue(&self, job: Job, chain: Chain, vring: &VringRwLock) -> Result<(), BackendError> {
+        let mut q = lock(&self.queue);
+        if q.sender.is_none() {
+            let (tx, rx) = mpsc::channel();
+            let (gpu, pending, epoch) = (self.gpu.clone(), self.pending.clone(), self.epoch.clone());
+            let thread = std::thread::Builder::new()
+                .name("softgpu-queue".into())
+                .spawn(move || queue_main(rx, gpu, pending, epoch))
+                .map_err(BackendError::QueueThread)?;
+            q.sender = Some(tx);
+            q.thread = Some(thread);
+        }
+        let queued = QueuedJob {
+            job,
+            chain,
+            vring: vring.clone(),
+            epoch: self.epoch.load(Ordering::SeqCst),
+        };
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        let sent = q.sender.as_ref().map(|s| s.send(queued));
+        if !matches!(sent, Some(Ok(()))) {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+            return Err(BackendError::QueueGone);
+        }
+        Ok(())
     }
 
     /// Closes the exit-event fds vhost-user-backend leaked.
@@ -141,9 +227,10 @@ impl VirtioGpuBackend {
                 break;
             };
             let head = chain.head_index();
-            let written = self.process_chain(&mem, chain);
-            vring.add_used(head, written)?;
-            used = true;
+            if let Some(written) = self.process_chain(&mem, chain, vring)? {
+                vring.add_used(head, written)?;
+                used = true;
+            }
         }
         if used {
             vring.signal_used_queue().map_err(BackendError::Signal)?;
@@ -151,22 +238,35 @@ impl VirtioGpuBackend {
         Ok(())
     }
 
-    /// Runs one request; returns the number of response bytes written.
+    /// Runs one request; returns the number of response bytes written, or `None` if the
+    /// request went to the queue thread (which completes it).
     fn process_chain(
         &self,
         mem: &GuestMemoryLoadGuard<GuestMemoryMmap<()>>,
-        chain: DescriptorChain<GuestMemoryLoadGuard<GuestMemoryMmap<()>>>,
-    ) -> u32 {
+        chain: Chain,
+        vring: &VringRwLock,
+    ) -> Result<Option<u32>, BackendError> {
         let request = match self.read_request(mem, chain.clone()) {
             Ok(r) => r,
             Err(e) => {
                 log::debug!("virtio-gpu request refused: {e}");
                 let resp = wire::encode_response(&Default::default(), &Err(e));
-                return write_response(mem, chain, &resp);
+                return Ok(Some(write_response(mem, chain, &resp)));
             }
         };
-        let resp = self.gpu().process(mem, &request);
-        write_response(mem, chain, &resp)
+        let fenced = wire::decode_header(&request).is_ok_and(|h| h.fenced());
+        if fenced && self.pending.load(Ordering::SeqCst) > 0 {
+            self.enqueue(Job::Fenced(request), chain, vring)?;
+            return Ok(None);
+        }
+        let processed = self.gpu().process_deferred(&**mem, &request);
+        match processed {
+            Processed::Done(resp) => Ok(Some(write_response(mem, chain, &resp))),
+            Processed::Queued(submit) => {
+                self.enqueue(Job::Submit(submit), chain, vring)?;
+                Ok(None)
+            }
+        }
     }
 
     fn read_request(
@@ -193,14 +293,46 @@ impl VirtioGpuBackend {
     }
 }
 
+fn queue_main(
+    jobs: Receiver<QueuedJob>,
+    gpu: Arc<Mutex<VirtioGpu>>,
+    pending: Arc<AtomicUsize>,
+    epoch: Arc<AtomicU64>,
+) {
+    while let Ok(q) = jobs.recv() {
+        let QueuedJob {
+            job,
+            chain,
+            vring,
+            epoch: queued_in,
+        } = q;
+        let current = || queued_in == epoch.load(Ordering::SeqCst);
+        if current() {
+            let resp = match job {
+                Job::Submit(submit) => submit.run(),
+                Job::Fenced(request) => lock(&gpu).process(chain.memory(), &request),
+            };
+            // A reset or the end of the session while it ran: the ring is not ours any more.
+            if current() {
+                let head = chain.head_index();
+                let written = write_response(chain.memory(), chain.clone(), &resp);
+                let done = vring
+                    .add_used(head, written)
+                    .map_err(BackendError::Queue)
+                    .and_then(|()| vring.signal_used_queue().map_err(BackendError::Signal));
+                if let Err(e) = done {
+                    log::warn!("completing a queued virtio-gpu request: {e}");
+                }
+            }
+        }
+        pending.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Writes `resp` into the chain's writable descriptors; returns the bytes written (a response
 /// that does not fit is truncated: the driver gave too little room).
-fn write_response(
-    mem: &GuestMemoryLoadGuard<GuestMemoryMmap<()>>,
-    chain: DescriptorChain<GuestMemoryLoadGuard<GuestMemoryMmap<()>>>,
-    resp: &[u8],
-) -> u32 {
-    let mut writer = match chain.writer(&**mem) {
+fn write_response(mem: &GuestMemoryMmap<()>, chain: Chain, resp: &[u8]) -> u32 {
+    let mut writer = match chain.writer(mem) {
         Ok(w) => w,
         Err(e) => {
             log::debug!("virtio-gpu response descriptors: {e}");
@@ -273,6 +405,8 @@ impl VhostUserBackend for VirtioGpuBackend {
     }
 
     fn reset_device(&self) {
+        // Queued work of the old guest is cancelled (its ring is being reset).
+        self.epoch.fetch_add(1, Ordering::SeqCst);
         self.gpu().reset();
     }
 

@@ -185,6 +185,9 @@ impl Service {
         drop(daemon);
         // SAFETY: the daemon is dropped above: its worker threads are joined.
         unsafe { backend.close_exit_events() };
+        // Queued submissions are cancelled; the running one finishes (its memory stays mapped
+        // until then) and the queue thread ends.
+        backend.stop_queue();
         let end = {
             let mut gpu = backend.gpu();
             let end = SessionEnd {

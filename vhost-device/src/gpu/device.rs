@@ -1,12 +1,15 @@
 //! The virtio-gpu device state for one frontend: resources (2D images, buffer and blob
-//! resources backed by guest RAM), 3D contexts, the scanout. Executes decoded commands in order
-//! and synchronously — so a fenced command's fence is complete when its response is written.
+//! resources backed by guest RAM), 3D contexts, the scanout. Executes decoded commands in
+//! order. A `SUBMIT_3D` can instead be split off as a [`QueuedSubmit`] (see
+//! [`VirtioGpu::process_deferred`]) that runs on the backend's queue thread, so the control
+//! queue keeps serving while shaders run; the submission carries the views it may use, taken
+//! when it was queued.
 //!
 //! Owns every resource's backing view (`Arc<GuestView>`); a context's submission sees only the
 //! resources attached to that context, through [`ResourceViews`].
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use protocol::{Capset, SOFTGPU_CAPSET_VK};
 use virtio_bindings::virtio_gpu as vg;
@@ -66,23 +69,58 @@ struct Resource {
 }
 
 struct Context {
-    backend: Box<dyn ContextBackend>,
+    /// Shared with queued submissions, which keep the context alive until they have run.
+    backend: Arc<Mutex<Box<dyn ContextBackend>>>,
     attached: HashSet<u32>,
 }
 
-/// The resources one context may use, at the moment of a submission.
-struct AttachedViews<'a> {
-    attached: &'a HashSet<u32>,
-    resources: &'a HashMap<u32, Resource>,
+/// What [`VirtioGpu::process_deferred`] made of a request.
+pub enum Processed {
+    /// Done: the response bytes.
+    Done(Vec<u8>),
+    /// A `SUBMIT_3D` to run later, in order with the other queued ones.
+    Queued(QueuedSubmit),
 }
 
-impl ResourceViews for AttachedViews<'_> {
+/// A `SUBMIT_3D` taken off the control queue: the context, the stream, and the views of the
+/// resources attached to the context at the moment it was queued (each `Arc` keeps its guest
+/// memory mapped until the submission has run, whatever the guest does meanwhile).
+pub struct QueuedSubmit {
+    hdr: wire::CtrlHeader,
+    ctx_id: u32,
+    backend: Arc<Mutex<Box<dyn ContextBackend>>>,
+    stream: Vec<u8>,
+    views: HashMap<u32, Arc<GuestView>>,
+}
+
+impl QueuedSubmit {
+    /// True if the request asked for a fence.
+    pub fn fenced(&self) -> bool {
+        self.hdr.fenced()
+    }
+
+    /// Runs the submission to completion; returns the response bytes.
+    pub fn run(self) -> Vec<u8> {
+        let views = SnapshotViews(&self.views);
+        let mut backend = self.backend.lock().unwrap_or_else(|p| p.into_inner());
+        let result = backend
+            .submit(&self.stream, &views)
+            .map(|()| GpuResponse::OkNoData)
+            .map_err(|e| {
+                log::warn!("context {}: submission failed: {e}", self.ctx_id);
+                GpuError::InvalidParameter(e.to_string())
+            });
+        wire::encode_response(&self.hdr, &result)
+    }
+}
+
+struct SnapshotViews<'a>(&'a HashMap<u32, Arc<GuestView>>);
+
+impl ResourceViews for SnapshotViews<'_> {
     fn view(&self, resource: u32) -> Option<Arc<dyn GuestMemoryView>> {
-        if !self.attached.contains(&resource) {
-            return None;
-        }
-        let view = self.resources.get(&resource)?.backing.as_ref()?;
-        Some(Arc::clone(view) as Arc<dyn GuestMemoryView>)
+        self.0
+            .get(&resource)
+            .map(|v| Arc::clone(v) as Arc<dyn GuestMemoryView>)
     }
 }
 
@@ -144,21 +182,81 @@ impl VirtioGpu {
         }
     }
 
-    /// Handles one request (its bytes copied out of the guest) and returns the response bytes.
+    /// Handles one request (its bytes copied out of the guest) and returns the response bytes;
+    /// a `SUBMIT_3D` runs right here.
     pub fn process<B: Bitmap>(&mut self, mem: &GuestMemoryMmap<B>, request: &[u8]) -> Vec<u8> {
+        match self.process_deferred(mem, request) {
+            Processed::Done(resp) => resp,
+            Processed::Queued(submit) => submit.run(),
+        }
+    }
+
+    /// As [`VirtioGpu::process`], but a valid `SUBMIT_3D` comes back as a [`QueuedSubmit`]
+    /// for the caller to run (in order with the other queued submissions).
+    pub fn process_deferred<B: Bitmap>(
+        &mut self,
+        mem: &GuestMemoryMmap<B>,
+        request: &[u8],
+    ) -> Processed {
         let hdr = match wire::decode_header(request) {
             Ok(h) => h,
             Err(e) => {
                 log::debug!("virtio-gpu request refused: {e}");
-                return wire::encode_response(&Default::default(), &Err(e));
+                return Processed::Done(wire::encode_response(&Default::default(), &Err(e)));
             }
         };
-        let result =
-            wire::decode(request, &self.decode_limits()).and_then(|req| self.execute(mem, req));
-        if let Err(e) = &result {
-            log::debug!("virtio-gpu command {:#x} refused: {e}", hdr.type_);
+        let result = wire::decode(request, &self.decode_limits()).and_then(|req| {
+            let ctx_id = req.hdr.ctx_id;
+            match req.cmd {
+                GpuCommand::Submit3d { stream } => self
+                    .queue_submit(hdr, ctx_id, stream)
+                    .map(Err),
+                cmd => self
+                    .execute(
+                        mem,
+                        Request {
+                            hdr: req.hdr,
+                            cmd,
+                        },
+                    )
+                    .map(Ok),
+            }
+        });
+        match result {
+            Ok(Err(submit)) => Processed::Queued(submit),
+            Ok(Ok(resp)) => Processed::Done(wire::encode_response(&hdr, &Ok(resp))),
+            Err(e) => {
+                log::debug!("virtio-gpu command {:#x} refused: {e}", hdr.type_);
+                Processed::Done(wire::encode_response(&hdr, &Err(e)))
+            }
         }
-        wire::encode_response(&hdr, &result)
+    }
+
+    fn queue_submit(
+        &mut self,
+        hdr: wire::CtrlHeader,
+        ctx_id: u32,
+        stream: Vec<u8>,
+    ) -> Result<QueuedSubmit, GpuError> {
+        let ctx = self
+            .contexts
+            .get(&ctx_id)
+            .ok_or(GpuError::InvalidContextId(ctx_id))?;
+        let views = ctx
+            .attached
+            .iter()
+            .filter_map(|id| {
+                let view = self.resources.get(id)?.backing.as_ref()?;
+                Some((*id, Arc::clone(view)))
+            })
+            .collect();
+        Ok(QueuedSubmit {
+            hdr,
+            ctx_id,
+            backend: Arc::clone(&ctx.backend),
+            stream,
+            views,
+        })
     }
 
     fn execute<B: Bitmap>(
@@ -287,7 +385,10 @@ impl VirtioGpu {
                 }
                 Ok(GpuResponse::OkNoData)
             }
-            GpuCommand::Submit3d { stream } => self.submit(ctx_id, &stream),
+            // `process_deferred` takes SUBMIT_3D before it gets here.
+            GpuCommand::Submit3d { .. } => Err(GpuError::Unspec(
+                "SUBMIT_3D outside the submission path".into(),
+            )),
             GpuCommand::UpdateCursor {
                 scanout_id,
                 resource_id,
@@ -627,7 +728,7 @@ impl VirtioGpu {
                 self.limits.max_contexts
             )));
         }
-        let backend = self.factory.create(ctx_id, name);
+        let backend = Arc::new(Mutex::new(self.factory.create(ctx_id, name)));
         self.contexts.insert(
             ctx_id,
             Context {
@@ -638,21 +739,6 @@ impl VirtioGpu {
         Ok(GpuResponse::OkNoData)
     }
 
-    fn submit(&mut self, ctx_id: u32, stream: &[u8]) -> Result<GpuResponse, GpuError> {
-        let Context { backend, attached } = self
-            .contexts
-            .get_mut(&ctx_id)
-            .ok_or(GpuError::InvalidContextId(ctx_id))?;
-        let views = AttachedViews {
-            attached,
-            resources: &self.resources,
-        };
-        backend.submit(stream, &views).map_err(|e| {
-            log::warn!("context {ctx_id}: submission failed: {e}");
-            GpuError::InvalidParameter(e.to_string())
-        })?;
-        Ok(GpuResponse::OkNoData)
-    }
 }
 
 fn check_scanout(id: u32) -> Result<(), GpuError> {
