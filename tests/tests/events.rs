@@ -58,6 +58,14 @@ fn a_device_wait_on_an_event_the_host_sets_after_submission() {
         assert!(!d.get_fence_status(fence).unwrap(), "the submission ran past an unset event");
         assert!(!d.get_event_status(done).unwrap(), "the event after the wait is already set");
     }
+    // The queue is blocked in the device on the event, yet the device keeps serving: memory
+    // allocation (virtio-gpu resource creation on the control queue) and a second buffer work.
+    let t = std::time::Instant::now();
+    let extra = gpu.buffer(64 << 20).unwrap();
+    extra.write(&[1u32; 16]);
+    assert!(t.elapsed() < Duration::from_secs(5), "allocation waited for the queue");
+    // SAFETY: live fence.
+    assert!(!unsafe { d.get_fence_status(fence) }.unwrap());
     // The host writes the data, then opens the gate.
     let data: Vec<u32> = (0..1024).map(|i| i * 7 + 1).collect();
     src.write(&data);
@@ -74,4 +82,5 @@ fn a_device_wait_on_an_event_the_host_sets_after_submission() {
         d.destroy_event(gate, None);
         d.destroy_event(done, None);
     }
+    gpu.destroy_buffer(extra);
 }
