@@ -15,7 +15,7 @@ use crate::handle::{object, take_object, to_handle};
 use crate::memory::{poisoned, Allocation};
 use crate::transport::FenceId;
 use ash::vk;
-use protocol::stream::{CmdWaitGuestU32, CmdWriteGuestU32, SignalWrite, Submit};
+use protocol::stream::{CmdWaitGuestU32, CmdWriteGuestU32, SignalWrite, Submit, TimelineWait};
 use protocol::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -511,24 +511,21 @@ struct Batch {
     signals: Vec<(vk::Semaphore, u64)>,
 }
 
-/// How long a submission waits for a timeline value that only the host can still signal.
-const HOST_SIGNAL_WAIT: Duration = Duration::from_secs(10);
 
 fn submit_batches(dev: &Device, batches: &[Batch], f: vk::Fence) -> IcdResult<vk::Result> {
     let mut cmds = Vec::with_capacity(batches.len().max(1));
     let mut timeline_signals = Vec::new();
     for b in batches {
+        let mut waits = Vec::new();
         for (s, value) in &b.waits {
             // SAFETY: valid usage.
             if let Semaphore::Timeline(t) = unsafe { semaphore(*s) }? {
-                // Signals submitted earlier on this queue complete before this batch runs
-                // (in-order device). A value only the host can still signal: wait for it here.
-                let start = Instant::now();
-                while t.value() < *value && t.max_submitted() < *value {
-                    if start.elapsed() > HOST_SIGNAL_WAIT {
-                        return Err(IcdError::vk(vk::Result::ERROR_DEVICE_LOST, format!("waited {HOST_SIGNAL_WAIT:?} for a timeline value {value} that nothing signals")));
-                    }
-                    std::thread::sleep(Duration::from_micros(100));
+                // Reached already, or signalled by an earlier submission on this queue (the
+                // device runs in order): nothing to wait for. Otherwise only the host can
+                // still signal it (wait-before-signal): the device waits, bounded, and
+                // vkQueueSubmit returns at once as Vulkan requires.
+                if t.value() < *value && t.max_submitted() < *value {
+                    waits.push(TimelineWait { src: t.payload.location(0), value: *value });
                 }
             }
         }
@@ -547,11 +544,11 @@ fn submit_batches(dev: &Device, batches: &[Batch], f: vk::Fence) -> IcdResult<vk
                 timeline_signals.push((t, *value));
             }
         }
-        cmds.push(Command::from(Submit { command_buffers: ranges, signals }));
+        cmds.push(Command::from(Submit { waits, command_buffers: ranges, signals }));
     }
     if cmds.is_empty() {
         // A fence-only submission still needs a submission to complete.
-        cmds.push(Submit { command_buffers: vec![], signals: vec![] }.into());
+        cmds.push(Submit { waits: vec![], command_buffers: vec![], signals: vec![] }.into());
     }
     let id = dev.submit(&cmds)?;
     for (t, v) in timeline_signals {

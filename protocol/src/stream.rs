@@ -205,10 +205,11 @@ commands! {
     }
     DestroyPipeline = 0x0401 { id: u64 }
 
-    /// vkQueueSubmit (one batch): run the recorded command buffers in order, then write each
-    /// `signals` value (a `u64`, little-endian) — timeline-semaphore payloads and similar
-    /// completion words the ICD polls.
-    Submit = 0x0500 { command_buffers: Vec<GuestRange>, signals: Vec<SignalWrite> }
+    /// vkQueueSubmit (one batch): wait for each of `waits` (timeline semaphores the host may
+    /// still signal), run the recorded command buffers in order, then write each `signals`
+    /// value (a `u64`, little-endian) — timeline-semaphore payloads and similar completion
+    /// words the ICD polls.
+    Submit = 0x0500 { waits: Vec<TimelineWait>, command_buffers: Vec<GuestRange>, signals: Vec<SignalWrite> }
 
     // ---- Recorded commands (command buffers only) -------------------------------------------
 
@@ -239,6 +240,15 @@ commands! {
 /// Longest a [`CmdWaitGuestU32`] may wait, in milliseconds. While it waits, the device runs
 /// nothing else for this guest (one queue, completed in order).
 pub const MAX_GUEST_WAIT_MS: u64 = 10_000;
+
+/// Wait until the little-endian `u64` at `src` is at least `value` (a timeline semaphore's
+/// payload, which the host side may still raise with vkSignalSemaphore), for at most
+/// [`MAX_GUEST_WAIT_MS`]; past that the submission fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineWait {
+    pub src: GuestLocation,
+    pub value: u64,
+}
 
 /// A `u64` the device writes into guest memory when a submission is done.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -373,6 +383,7 @@ mod tests {
             CmdDispatch { base: [0, 0, 0], groups: [65536, 1, 1] }.into(),
             CmdPushConstants { layout: 4, stages: 0x20, offset: 0, data: vec![0; 128] }.into(),
             Submit {
+                waits: vec![TimelineWait { src: GuestLocation { resource: 5, offset: 8 }, value: 2 }],
                 command_buffers: vec![GuestRange { resource: 3, offset: 0, len: 100 }],
                 signals: vec![SignalWrite { dst: GuestLocation { resource: 5, offset: 0 }, value: 3 }],
             }

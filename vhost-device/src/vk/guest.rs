@@ -103,8 +103,8 @@ impl<'r> GuestScope<'r> {
         Ok(out)
     }
 
-    /// Waits until the aligned `u32` at `offset` equals `value` (another agent — the guest's
-    /// host side — writes it), for at most `limit`.
+    /// Waits until the aligned `u32` at `offset` equals `value` (the guest's host side writes
+    /// it: an event), for at most `limit`.
     pub(crate) fn wait_u32(
         &self,
         resource: u32,
@@ -112,25 +112,59 @@ impl<'r> GuestScope<'r> {
         value: u32,
         limit: std::time::Duration,
     ) -> Result<(), ExecError> {
-        if offset % 4 != 0 {
+        let p = self.aligned_word::<u32>(resource, offset, "CmdWaitGuestU32")?;
+        // SAFETY: `p` is valid and aligned for one u32 in a mapping `self` keeps alive until
+        // the submission ends; volatile: another agent writes it.
+        Self::poll(|| unsafe { p.read_volatile() } == value, limit).map_err(|waited| {
+            ExecError::Invalid(format!(
+                "CmdWaitGuestU32: resource {resource} offset {offset} did not become {value} within {waited:?}"
+            ))
+        })
+    }
+
+    /// Waits until the aligned little-endian `u64` at `offset` is at least `value` (a timeline
+    /// semaphore's payload), for at most `limit`.
+    pub(crate) fn wait_u64_at_least(
+        &self,
+        resource: u32,
+        offset: u64,
+        value: u64,
+        limit: std::time::Duration,
+    ) -> Result<(), ExecError> {
+        let p = self.aligned_word::<u64>(resource, offset, "Submit.waits")?;
+        // SAFETY: as in `wait_u32`, for one u64.
+        Self::poll(|| u64::from_le(unsafe { p.read_volatile() }) >= value, limit).map_err(|waited| {
+            ExecError::Invalid(format!(
+                "Submit.waits: timeline at resource {resource} offset {offset} did not reach {value} within {waited:?}"
+            ))
+        })
+    }
+
+    /// A pointer to a naturally aligned `T` at `offset` in `resource`; the mapping stays alive
+    /// as long as `self` (views are held for the whole submission).
+    fn aligned_word<T>(&self, resource: u32, offset: u64, what: &str) -> Result<*const T, ExecError> {
+        let size = std::mem::size_of::<T>() as u64;
+        if offset % size != 0 {
             return Err(ExecError::Invalid(format!(
-                "CmdWaitGuestU32: offset {offset} in resource {resource} is not 4-byte aligned"
+                "{what}: offset {offset} in resource {resource} is not {size}-byte aligned"
             )));
         }
         let view = self.view(resource)?;
-        let src = view.range_ptr(resource, offset, 4)?.cast::<u32>();
+        // Views start page-aligned, so an aligned offset gives an aligned pointer.
+        Ok(view.range_ptr(resource, offset, size)?.cast::<T>().cast_const())
+    }
+
+    /// Polls `ready` until it holds or `limit` passes (`Err(limit)`): a short spin, then
+    /// 50 µs sleeps.
+    fn poll(mut ready: impl FnMut() -> bool, limit: std::time::Duration) -> Result<(), std::time::Duration> {
         let start = std::time::Instant::now();
         let mut spins = 0u32;
         loop {
-            // SAFETY: `src` is valid and 4-byte aligned for one u32 (checked above; views are
-            // page-aligned); `view` keeps the mapping alive. Volatile: the guest writes it.
-            if unsafe { src.read_volatile() } == value {
+            if ready() {
                 return Ok(());
             }
             if start.elapsed() > limit {
-                return Err(ExecError::Invalid(format!(
-                    "CmdWaitGuestU32: resource {resource} offset {offset} did not become {value} within {limit:?}"
-                )));
+                return Err(limit);
             }
             spins += 1;
             if spins < 64 {

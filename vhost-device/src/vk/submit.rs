@@ -103,6 +103,10 @@ impl DescriptorSource for BoundDescriptors<'_, '_> {
 
 impl VkContext {
     pub(crate) fn run_submit(&mut self, submit: Submit, scope: &GuestScope<'_>) -> Result<(), ExecError> {
+        let limit = std::time::Duration::from_millis(protocol::stream::MAX_GUEST_WAIT_MS);
+        for wait in &submit.waits {
+            scope.wait_u64_at_least(wait.src.resource, wait.src.offset, wait.value, limit)?;
+        }
         for (index, range) in submit.command_buffers.iter().enumerate() {
             if range.len > MAX_COMMAND_BUFFER_SIZE {
                 return Err(ExecError::Limit {

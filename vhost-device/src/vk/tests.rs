@@ -221,7 +221,7 @@ fn saxpy_through_a_command_buffer_matches_the_cpu_and_signals() {
     assert_eq!(reply(&r, 0), Some(Reply { result: 0 }));
 
     let cb = record(&r, saxpy_commands(3.0, n));
-    let submit = Submit { command_buffers: vec![cb], signals: vec![SignalWrite { dst: at(REPLIES, 64), value: 7 }] };
+    let submit = Submit { waits: vec![], command_buffers: vec![cb], signals: vec![SignalWrite { dst: at(REPLIES, 64), value: 7 }] };
     ctx.submit(&stream(vec![submit.into()]), &r).unwrap();
 
     let got = floats(&r.read(MEMORY, 16384, n as usize * 4));
@@ -245,7 +245,7 @@ fn transfers_and_timestamps_write_guest_memory() {
             CmdWriteGuestU32 { dst: at(REPLIES, 256), value: 0xfeed }.into(),
         ],
     );
-    ctx.submit(&stream(vec![Submit { command_buffers: vec![cb], signals: vec![] }.into()]), &r).unwrap();
+    ctx.submit(&stream(vec![Submit { waits: vec![], command_buffers: vec![cb], signals: vec![] }.into()]), &r).unwrap();
     let x = r.read(MEMORY, 0, 16);
     assert_eq!(&x[..8], &[0, 0, 0x80, 0x3f, 0, 0, 0x80, 0x3f]);
     assert_eq!(&x[8..12], &[1, 2, 3, 4]);
@@ -282,7 +282,7 @@ fn dynamic_offsets_shift_the_bound_range() {
     // x from its second half, y from its first.
     cmds[1] = CmdBindDescriptorSets { layout: 21, first_set: 0, sets: vec![22], dynamic_offsets: vec![n * 4, 0] }.into();
     let cb = record(&r, cmds);
-    ctx.submit(&stream(vec![Submit { command_buffers: vec![cb], signals: vec![] }.into()]), &r).unwrap();
+    ctx.submit(&stream(vec![Submit { waits: vec![], command_buffers: vec![cb], signals: vec![] }.into()]), &r).unwrap();
     let got = floats(&r.read(MEMORY, 16384, n as usize * 4));
     assert_eq!(got, x[n as usize..].to_vec());
 
@@ -290,13 +290,13 @@ fn dynamic_offsets_shift_the_bound_range() {
     let mut cmds = saxpy_commands(1.0, n);
     cmds[1] = CmdBindDescriptorSets { layout: 21, first_set: 0, sets: vec![22], dynamic_offsets: vec![n * 8, 0] }.into();
     let cb = record(&r, cmds);
-    let m = error_of(&mut ctx, &r, vec![Submit { command_buffers: vec![cb], signals: vec![] }.into()]);
+    let m = error_of(&mut ctx, &r, vec![Submit { waits: vec![], command_buffers: vec![cb], signals: vec![] }.into()]);
     assert!(m.contains("CmdDispatch") && m.contains("buffer 1"), "{m}");
     // A missing dynamic offset fails at bind.
     let mut cmds = saxpy_commands(1.0, n);
     cmds[1] = CmdBindDescriptorSets { layout: 21, first_set: 0, sets: vec![22], dynamic_offsets: vec![0] }.into();
     let cb = record(&r, cmds);
-    let m = error_of(&mut ctx, &r, vec![Submit { command_buffers: vec![cb], signals: vec![] }.into()]);
+    let m = error_of(&mut ctx, &r, vec![Submit { waits: vec![], command_buffers: vec![cb], signals: vec![] }.into()]);
     assert!(m.contains("dynamic offsets"), "{m}");
 }
 
@@ -311,7 +311,7 @@ fn invalid_spirv_gives_an_error_reply_not_a_failed_submit() {
     assert_eq!(reply.result, super::vk_result::ERROR_UNKNOWN);
     // The pipeline does not exist.
     let cb = record(&r, saxpy_commands(1.0, 64));
-    let m = error_of(&mut ctx, &r, vec![Submit { command_buffers: vec![cb], signals: vec![] }.into()]);
+    let m = error_of(&mut ctx, &r, vec![Submit { waits: vec![], command_buffers: vec![cb], signals: vec![] }.into()]);
     assert!(m.contains("pipeline 30 does not exist"), "{m}");
 }
 
@@ -343,7 +343,7 @@ fn binds_outside_the_resource_or_to_a_missing_resource_are_refused() {
     let m = error_of(&mut ctx, &r, vec![BindBufferMemory { buffer: 1, memory: at(77, 0) }.into()]);
     assert!(m.contains("resource 77 is not attached"), "{m}");
     // A command buffer in a missing resource.
-    let m = error_of(&mut ctx, &r, vec![Submit { command_buffers: vec![GuestRange { resource: 78, offset: 0, len: 8 }], signals: vec![] }.into()]);
+    let m = error_of(&mut ctx, &r, vec![Submit { waits: vec![], command_buffers: vec![GuestRange { resource: 78, offset: 0, len: 8 }], signals: vec![] }.into()]);
     assert!(m.contains("resource 78"), "{m}");
 }
 
@@ -359,16 +359,16 @@ fn truncated_streams_and_misplaced_commands_are_errors() {
     let m = error_of(&mut ctx, &r, vec![CmdDispatch { base: [0; 3], groups: [1, 1, 1] }.into()]);
     assert!(m.contains("CmdDispatch is not allowed outside a command buffer"), "{m}");
     let cb = record(&r, vec![CreateBuffer { id: 1, size: 4, usage: 0 }.into()]);
-    let m = error_of(&mut ctx, &r, vec![Submit { command_buffers: vec![cb], signals: vec![] }.into()]);
+    let m = error_of(&mut ctx, &r, vec![Submit { waits: vec![], command_buffers: vec![cb], signals: vec![] }.into()]);
     assert!(m.contains("CreateBuffer is not allowed inside a command buffer"), "{m}");
     // A command buffer range that cuts a frame.
     let mut cb = record(&r, vec![CmdWriteGuestU32 { dst: at(REPLIES, 0), value: 1 }.into()]);
     cb.len -= 1;
-    let m = error_of(&mut ctx, &r, vec![Submit { command_buffers: vec![cb], signals: vec![] }.into()]);
+    let m = error_of(&mut ctx, &r, vec![Submit { waits: vec![], command_buffers: vec![cb], signals: vec![] }.into()]);
     assert!(m.contains("command buffer 0"), "{m}");
     // Dispatch with nothing bound.
     let cb = record(&r, vec![CmdDispatch { base: [0; 3], groups: [1, 1, 1] }.into()]);
-    let m = error_of(&mut ctx, &r, vec![Submit { command_buffers: vec![cb], signals: vec![] }.into()]);
+    let m = error_of(&mut ctx, &r, vec![Submit { waits: vec![], command_buffers: vec![cb], signals: vec![] }.into()]);
     assert!(m.contains("no compute pipeline is bound"), "{m}");
 }
 
