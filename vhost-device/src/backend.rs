@@ -133,6 +133,11 @@ impl VirtioGpuBackend {
         lock(&self.gpu)
     }
 
+    /// True once the frontend has sent its guest memory table (VHOST_USER_SET_MEM_TABLE).
+    pub fn has_memory_table(&self) -> bool {
+        lock(&self.mem).is_some()
+    }
+
     /// Cancels what is still queued, lets the running submission finish, and stops the queue
     /// thread (the session is over: nobody reads its responses any more).
     pub fn stop_queue(&self) {

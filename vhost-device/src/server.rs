@@ -10,7 +10,9 @@ use std::num::NonZeroUsize;
 use std::os::fd::{FromRawFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use clap::Parser;
 use protocol::{Capset, PROTOCOL_VERSION};
@@ -155,6 +157,58 @@ pub fn device_limits(subgroup_size: u32, threads: usize, host: HostInfo) -> Devi
 pub struct Service {
     pub factory: Arc<dyn ContextFactory>,
     pub limits: DeviceLimits,
+    /// How long a connected frontend may go without sending its memory table before the
+    /// device says what is probably wrong ([`DEFAULT_MEMORY_TABLE_GRACE`]).
+    pub memory_table_grace: Duration,
+}
+
+/// A frontend that negotiated but sent no memory table after this long is almost certainly a
+/// QEMU whose guest RAM is not shared (FACTS: it then logs `vhost_set_mem_table failed`).
+pub const DEFAULT_MEMORY_TABLE_GRACE: Duration = Duration::from_secs(5);
+
+/// Watches one session for a missing memory table and logs the likely cause once.
+struct MemoryTableWatch {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: Option<JoinHandle<bool>>,
+}
+
+impl MemoryTableWatch {
+    fn start(backend: Arc<VirtioGpuBackend>, grace: Duration) -> MemoryTableWatch {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("softgpu-memwatch".into())
+            .spawn(move || {
+                let (stopped, cv) = &*flag;
+                let guard = stopped.lock().unwrap_or_else(|p| p.into_inner());
+                let (guard, _) = cv
+                    .wait_timeout_while(guard, grace, |s| !*s)
+                    .unwrap_or_else(|p| p.into_inner());
+                if *guard || backend.has_memory_table() {
+                    return false;
+                }
+                log::warn!(
+                    "the frontend connected {grace:?} ago but has sent no guest memory table, so \
+                     the device cannot reach guest memory. With QEMU this means guest RAM is not \
+                     shared: use `-object memory-backend-memfd,id=mem,size=<RAM>,share=on \
+                     -machine memory-backend=mem` (QEMU then stops logging \
+                     `vhost_set_mem_table failed: Invalid argument`)"
+                );
+                true
+            })
+            .ok();
+        MemoryTableWatch { stop, thread }
+    }
+
+    /// Stops the watch; true if it found the memory table missing.
+    fn finish(mut self) -> bool {
+        let (stopped, cv) = &*self.stop;
+        *stopped.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        cv.notify_all();
+        self.thread
+            .take()
+            .is_some_and(|t| t.join().unwrap_or(false))
+    }
 }
 
 /// How one frontend's session ended.
@@ -163,6 +217,9 @@ pub struct SessionEnd {
     /// Resources and contexts still alive when the frontend went (all released now).
     pub resources_released: usize,
     pub contexts_released: usize,
+    /// The frontend never sent a memory table within the grace period (see
+    /// [`Service::memory_table_grace`]); a warning saying what is probably wrong was logged.
+    pub memory_table_missing: bool,
 }
 
 impl Service {
@@ -180,7 +237,9 @@ impl Service {
             .start(listener)
             .map_err(|e| ServerError::Daemon(e.to_string()))?;
         log::info!("frontend connected");
+        let watch = MemoryTableWatch::start(backend.clone(), self.memory_table_grace);
         let result = daemon.wait();
+        let memory_table_missing = watch.finish();
         // Dropping the daemon joins its queue workers and drops the guest memory table.
         drop(daemon);
         // SAFETY: the daemon is dropped above: its worker threads are joined.
@@ -193,6 +252,7 @@ impl Service {
             let end = SessionEnd {
                 resources_released: gpu.resource_count(),
                 contexts_released: gpu.context_count(),
+                memory_table_missing,
             };
             gpu.reset();
             end
@@ -295,7 +355,11 @@ pub fn run(args: Args) -> Result<(), ServerError> {
         limits.capset.threads,
         limits.capset.device_memory_budget >> 20
     );
-    let service = Service { factory, limits };
+    let service = Service {
+        factory,
+        limits,
+        memory_table_grace: DEFAULT_MEMORY_TABLE_GRACE,
+    };
     service.serve(&mut listener, args.embedded.is_some())
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use common::{request, resp_type, Vmm, REQ, RESP};
 use vhost::vhost_user::Listener;
 use vhost_device::context::{ContextBackend, ContextFactory, ResourceViews, SubmitError};
-use vhost_device::server::{device_limits, HostInfo, Service};
+use vhost_device::server::{device_limits, HostInfo, Service, DEFAULT_MEMORY_TABLE_GRACE};
 use virtio_bindings::virtio_gpu as vg;
 
 /// A context whose submission signals that it started, sleeps past the frontend's death, then
@@ -56,6 +56,7 @@ fn frontend_gone_mid_submit_releases_after_the_work_and_next_frontend_is_served(
             read_back.clone(),
         )),
         limits: device_limits(8, 2, HostInfo { mem_total: 8 << 30 }),
+        memory_table_grace: DEFAULT_MEMORY_TABLE_GRACE,
     });
     let serve = |service: &Arc<Service>| {
         let (s, l) = (service.clone(), listener.clone());

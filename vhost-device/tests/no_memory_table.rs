@@ -1,0 +1,56 @@
+//! A frontend that negotiates but never sends a memory table (QEMU without `share=on` guest
+//! RAM) is noticed: the device logs what is probably wrong instead of waiting silently, and the
+//! session reports it. A frontend that does send one is not flagged.
+#![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test.
+
+
+use std::os::unix::net::UnixStream;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use vhost::vhost_user::{Frontend, Listener};
+use vhost::VhostBackend;
+use vhost_device::context::{ContextBackend, ContextFactory, ResourceViews, SubmitError};
+use vhost_device::server::{device_limits, HostInfo, Service};
+
+struct NoContexts;
+
+struct Never;
+
+impl ContextBackend for Never {
+    fn submit(&mut self, _: &[u8], _: &dyn ResourceViews) -> Result<(), SubmitError> {
+        Err(SubmitError::Invalid("no contexts in this test".into()))
+    }
+}
+
+impl ContextFactory for NoContexts {
+    fn create(&self, _: u32, _: &str) -> Box<dyn ContextBackend> {
+        Box::new(Never)
+    }
+}
+
+#[test]
+fn a_frontend_without_a_memory_table_is_diagnosed() {
+    let dir = std::env::temp_dir().join(format!("softgpu-dev-nomem-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gpu.sock");
+    let listener = Arc::new(Mutex::new(Listener::new(&path, true).unwrap()));
+    let service = Arc::new(Service {
+        factory: Arc::new(NoContexts),
+        limits: device_limits(8, 2, HostInfo { mem_total: 8 << 30 }),
+        memory_table_grace: Duration::from_millis(300),
+    });
+    let (s, l) = (service.clone(), listener.clone());
+    let server = std::thread::spawn(move || s.serve_one(&mut l.lock().unwrap()).unwrap());
+
+    // Negotiate like QEMU does, then stop short of VHOST_USER_SET_MEM_TABLE.
+    let mut fe = Frontend::from_stream(UnixStream::connect(&path).unwrap(), 2);
+    fe.set_owner().unwrap();
+    let features = fe.get_features().unwrap();
+    fe.set_features(features).unwrap();
+    std::thread::sleep(Duration::from_millis(900));
+    drop(fe);
+    let end = server.join().unwrap();
+    assert!(end.memory_table_missing, "a frontend without a memory table went unnoticed");
+    let _ = std::fs::remove_dir_all(&dir);
+}
