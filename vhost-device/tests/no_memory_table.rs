@@ -44,7 +44,7 @@ fn a_frontend_without_a_memory_table_is_diagnosed() {
     let server = std::thread::spawn(move || s.serve_one(&mut l.lock().unwrap()).unwrap());
 
     // Negotiate like QEMU does, then stop short of VHOST_USER_SET_MEM_TABLE.
-    let mut fe = Frontend::from_stream(UnixStream::connect(&path).unwrap(), 2);
+    let fe = Frontend::from_stream(UnixStream::connect(&path).unwrap(), 2);
     fe.set_owner().unwrap();
     let features = fe.get_features().unwrap();
     fe.set_features(features).unwrap();
