@@ -98,8 +98,6 @@ pub struct VirtioGpuBackend {
     epoch: Arc<AtomicU64>,
     mem: Mutex<Option<Memory>>,
     event_idx: AtomicBool,
-    /// The display channel QEMU hands over on DRIVER_OK; kept (headless for now).
-    display: Mutex<Option<GpuBackend>>,
     /// Read ends of the worker exit events. vhost-user-backend registers each in its epoll with
     /// `into_raw_fd` and never closes it; [`VirtioGpuBackend::close_exit_events`] does, once
     /// the daemon (and so its worker threads) is gone.
@@ -123,7 +121,6 @@ impl VirtioGpuBackend {
             epoch: Arc::new(AtomicU64::new(0)),
             mem: Mutex::new(None),
             event_idx: AtomicBool::new(false),
-            display: Mutex::new(None),
             exit_fds: Mutex::new(Vec::new()),
         }
     }
@@ -158,7 +155,8 @@ impl VirtioGpuBackend {
         let mut q = lock(&self.queue);
         if q.sender.is_none() {
             let (tx, rx) = mpsc::channel();
-            let (gpu, pending, epoch) = (self.gpu.clone(), self.pending.clone(), self.epoch.clone());
+            let (gpu, pending, epoch) =
+                (self.gpu.clone(), self.pending.clone(), self.epoch.clone());
             let thread = std::thread::Builder::new()
                 .name("softgpu-queue".into())
                 .spawn(move || queue_main(rx, gpu, pending, epoch))
@@ -432,7 +430,8 @@ impl VhostUserBackend for VirtioGpuBackend {
     }
 
     fn set_gpu_socket(&self, gpu_backend: GpuBackend) -> std::io::Result<()> {
-        *lock(&self.display) = Some(gpu_backend);
+        // QEMU hands over its display channel on DRIVER_OK: scanouts and the cursor go there.
+        self.gpu().set_display(Box::new(gpu_backend));
         Ok(())
     }
 

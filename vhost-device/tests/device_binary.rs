@@ -22,7 +22,11 @@ fn jit_host() -> PathBuf {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().and_then(Path::parent).unwrap().join("jit-host");
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("jit-host");
     assert!(
         path.exists(),
         "{} not found: build the workspace first (scripts/test does) or set SOFTGPU_JIT_HOST",

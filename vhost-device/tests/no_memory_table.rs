@@ -3,7 +3,6 @@
 //! session reports it. A frontend that does send one is not flagged.
 #![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test.
 
-
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -51,6 +50,9 @@ fn a_frontend_without_a_memory_table_is_diagnosed() {
     std::thread::sleep(Duration::from_millis(900));
     drop(fe);
     let end = server.join().unwrap();
-    assert!(end.memory_table_missing, "a frontend without a memory table went unnoticed");
+    assert!(
+        end.memory_table_missing,
+        "a frontend without a memory table went unnoticed"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -16,7 +16,9 @@ use common::{open_fds, request, resp_type, Vmm, MEM_SIZE, REQ, RESP};
 use protocol::Capset;
 use vhost::vhost_user::Listener;
 use vhost_device::context::{ContextBackend, ContextFactory, ResourceViews, SubmitError};
-use vhost_device::server::{device_limits, HostInfo, Service, SessionEnd, DEFAULT_MEMORY_TABLE_GRACE};
+use vhost_device::server::{
+    device_limits, HostInfo, Service, SessionEnd, DEFAULT_MEMORY_TABLE_GRACE,
+};
 use virtio_bindings::virtio_gpu as vg;
 
 type Seen = Arc<Mutex<Vec<(Vec<u8>, Option<Vec<u8>>)>>>;
@@ -229,7 +231,10 @@ fn frontend_session_runs_commands_and_disconnect_releases_everything() {
     drop(vmm);
     let end = server.join().unwrap();
     assert_eq!((end.resources_released, end.contexts_released), (1, 1));
-    assert!(!end.memory_table_missing, "a frontend with a memory table was flagged");
+    assert!(
+        !end.memory_table_missing,
+        "a frontend with a memory table was flagged"
+    );
 
     // Second frontend on the same listener.
     let server = serve_in_thread(&service, &listener);

@@ -16,6 +16,7 @@ use virtio_bindings::virtio_gpu as vg;
 use vm_memory::bitmap::Bitmap;
 use vm_memory::{GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
 
+use super::display::{channel_order, to_x8r8g8b8, Display, CURSOR_SIZE};
 use super::edid::edid_1280x800;
 use super::view::{GuestView, MemEntry, ViewBudget};
 use super::wire::{
@@ -53,6 +54,7 @@ pub struct DeviceLimits {
 enum ResourceKind {
     /// A 2D resource: host pixels that TRANSFER_TO_HOST_2D fills from the backing.
     Image {
+        format: u32,
         width: u32,
         height: u32,
         pixels: Vec<u8>,
@@ -132,6 +134,10 @@ pub struct VirtioGpu {
     resources: HashMap<u32, Resource>,
     contexts: HashMap<u32, Context>,
     scanout_resource: u32,
+    /// The part of the scanout resource shown (SET_SCANOUT's rectangle).
+    scanout_rect: Rect,
+    /// Where scanouts go (QEMU's display socket); `None`: headless.
+    display: Option<Box<dyn Display>>,
     /// Bytes and mappings held by attached backings (views kept alive only by work in flight
     /// are not counted: they go when that work ends).
     mapped_bytes: u64,
@@ -148,10 +154,61 @@ impl VirtioGpu {
             resources: HashMap::new(),
             contexts: HashMap::new(),
             scanout_resource: 0,
+            scanout_rect: Rect::default(),
+            display: None,
             mapped_bytes: 0,
             mapped_runs: 0,
             image_bytes: 0,
         }
+    }
+
+    /// Sends scanouts and the cursor to `display` from now on.
+    pub fn set_display(&mut self, display: Box<dyn Display>) {
+        self.display = Some(display);
+    }
+
+    /// Runs `send` on the display, if there is one; a display that fails is dropped (the VMM
+    /// closed it), with one log line, and the device carries on headless.
+    fn to_display(&mut self, send: impl FnOnce(&dyn Display) -> std::io::Result<()>) {
+        if let Some(d) = &self.display {
+            if let Err(e) = send(d.as_ref()) {
+                log::warn!("display socket: {e}; continuing headless");
+                self.display = None;
+            }
+        }
+    }
+
+    /// Sends the part of `rect` (resource coordinates) that the scanout shows.
+    fn present(&mut self, resource_id: u32, rect: &Rect) {
+        if self.display.is_none() || resource_id == 0 || resource_id != self.scanout_resource {
+            return;
+        }
+        let s = self.scanout_rect;
+        let (x0, y0) = (rect.x.max(s.x), rect.y.max(s.y));
+        let x1 =
+            (u64::from(rect.x) + u64::from(rect.width)).min(u64::from(s.x) + u64::from(s.width));
+        let y1 =
+            (u64::from(rect.y) + u64::from(rect.height)).min(u64::from(s.y) + u64::from(s.height));
+        if x1 <= u64::from(x0) || y1 <= u64::from(y0) {
+            return;
+        }
+        // Within the resource (both rectangles were checked against it): fits u32.
+        let (w, h) = ((x1 - u64::from(x0)) as u32, (y1 - u64::from(y0)) as u32);
+        let Some(Resource {
+            kind:
+                ResourceKind::Image {
+                    format,
+                    width,
+                    pixels,
+                    ..
+                },
+            ..
+        }) = self.resources.get(&resource_id)
+        else {
+            return;
+        };
+        let data = to_x8r8g8b8(pixels, *width as usize * 4, *format, x0, y0, w, h);
+        self.to_display(|d| d.update(0, x0 - s.x, y0 - s.y, w, h, &data));
     }
 
     pub fn set_features(&mut self, features: Features) {
@@ -208,18 +265,8 @@ impl VirtioGpu {
         let result = wire::decode(request, &self.decode_limits()).and_then(|req| {
             let ctx_id = req.hdr.ctx_id;
             match req.cmd {
-                GpuCommand::Submit3d { stream } => self
-                    .queue_submit(hdr, ctx_id, stream)
-                    .map(Err),
-                cmd => self
-                    .execute(
-                        mem,
-                        Request {
-                            hdr: req.hdr,
-                            cmd,
-                        },
-                    )
-                    .map(Ok),
+                GpuCommand::Submit3d { stream } => self.queue_submit(hdr, ctx_id, stream).map(Err),
+                cmd => self.execute(mem, Request { hdr: req.hdr, cmd }).map(Ok),
             }
         });
         match result {
@@ -347,14 +394,30 @@ impl VirtioGpu {
                     check_rect(&rect, width, height)?;
                 }
                 self.scanout_resource = resource_id;
+                self.scanout_rect = rect;
+                let (w, h) = if resource_id == 0 {
+                    (0, 0)
+                } else {
+                    (rect.width, rect.height)
+                };
+                self.to_display(|d| d.scanout(scanout_id, w, h));
+                if resource_id != 0 {
+                    let whole = Rect {
+                        x: rect.x,
+                        y: rect.y,
+                        width: rect.width,
+                        height: rect.height,
+                    };
+                    self.present(resource_id, &whole);
+                }
                 Ok(GpuResponse::OkNoData)
             }
             GpuCommand::ResourceFlush { rect, resource_id } => {
-                // Headless: nothing to present yet; the ids and the rectangle must be valid.
                 if let ResourceKind::Image { width, height, .. } = self.resource(resource_id)?.kind
                 {
                     check_rect(&rect, width, height)?;
                 }
+                self.present(resource_id, &rect);
                 Ok(GpuResponse::OkNoData)
             }
             GpuCommand::TransferToHost2d {
@@ -391,17 +454,44 @@ impl VirtioGpu {
             )),
             GpuCommand::UpdateCursor {
                 scanout_id,
+                x,
+                y,
                 resource_id,
+                hot_x,
+                hot_y,
             } => {
-                // No display yet: accept a valid cursor and show nothing.
                 check_scanout(scanout_id)?;
-                if resource_id != 0 {
-                    self.resource(resource_id)?;
+                if resource_id == 0 {
+                    self.to_display(|d| d.cursor_hide(scanout_id));
+                    return Ok(GpuResponse::OkNoData);
                 }
+                let ResourceKind::Image {
+                    format,
+                    width,
+                    height,
+                    pixels,
+                } = &self.resource(resource_id)?.kind
+                else {
+                    return Err(GpuError::InvalidParameter(format!(
+                        "cursor resource {resource_id} is not a 2D resource"
+                    )));
+                };
+                if (*width, *height) != (64, 64) {
+                    return Err(GpuError::InvalidParameter(format!(
+                        "cursor resource {resource_id} is {width}×{height}, not 64×64"
+                    )));
+                }
+                let order = channel_order(*format).unwrap_or([0, 1, 2, 3]);
+                let mut image = [0u8; CURSOR_SIZE];
+                for (dst, px) in image.chunks_exact_mut(4).zip(pixels.chunks_exact(4)) {
+                    dst.copy_from_slice(&[px[order[0]], px[order[1]], px[order[2]], px[order[3]]]);
+                }
+                self.to_display(|d| d.cursor_image(scanout_id, x, y, hot_x, hot_y, &image));
                 Ok(GpuResponse::OkNoData)
             }
-            GpuCommand::MoveCursor { scanout_id } => {
+            GpuCommand::MoveCursor { scanout_id, x, y } => {
                 check_scanout(scanout_id)?;
+                self.to_display(|d| d.cursor_move(scanout_id, x, y));
                 Ok(GpuResponse::OkNoData)
             }
         }
@@ -487,6 +577,7 @@ impl VirtioGpu {
             id,
             Resource {
                 kind: ResourceKind::Image {
+                    format,
                     width,
                     height,
                     pixels: vec![0; len],
@@ -643,6 +734,7 @@ impl VirtioGpu {
             width,
             height,
             pixels,
+            ..
         } = &mut r.kind
         else {
             return Err(GpuError::InvalidParameter(format!(
@@ -738,7 +830,6 @@ impl VirtioGpu {
         );
         Ok(GpuResponse::OkNoData)
     }
-
 }
 
 fn check_scanout(id: u32) -> Result<(), GpuError> {

@@ -528,3 +528,148 @@ fn random_requests_always_get_a_response() {
         );
     }
 }
+
+/// What a recording display was asked to show.
+#[derive(Debug, PartialEq)]
+enum Shown {
+    Scanout(u32, u32, u32),
+    Update(u32, u32, u32, u32, u32, Vec<u8>),
+    CursorMove(u32, u32, u32),
+    CursorHide(u32),
+    CursorImage(u32, u32, u32, u32, u32, Vec<u8>),
+}
+
+struct RecordingDisplay(Arc<Mutex<Vec<Shown>>>);
+
+impl super::display::Display for RecordingDisplay {
+    fn scanout(&self, s: u32, w: u32, h: u32) -> std::io::Result<()> {
+        self.0.lock().unwrap().push(Shown::Scanout(s, w, h));
+        Ok(())
+    }
+    fn update(&self, s: u32, x: u32, y: u32, w: u32, h: u32, px: &[u8]) -> std::io::Result<()> {
+        self.0
+            .lock()
+            .unwrap()
+            .push(Shown::Update(s, x, y, w, h, px.to_vec()));
+        Ok(())
+    }
+    fn cursor_move(&self, s: u32, x: u32, y: u32) -> std::io::Result<()> {
+        self.0.lock().unwrap().push(Shown::CursorMove(s, x, y));
+        Ok(())
+    }
+    fn cursor_hide(&self, s: u32) -> std::io::Result<()> {
+        self.0.lock().unwrap().push(Shown::CursorHide(s));
+        Ok(())
+    }
+    fn cursor_image(
+        &self,
+        s: u32,
+        x: u32,
+        y: u32,
+        hx: u32,
+        hy: u32,
+        img: &[u8; super::display::CURSOR_SIZE],
+    ) -> std::io::Result<()> {
+        self.0
+            .lock()
+            .unwrap()
+            .push(Shown::CursorImage(s, x, y, hx, hy, img.to_vec()));
+        Ok(())
+    }
+}
+
+#[test]
+fn scanout_flush_and_cursor_reach_the_display_as_x8r8g8b8() {
+    let (mut g, _, mem) = gpu();
+    let shown = Arc::new(Mutex::new(Vec::new()));
+    g.set_display(Box::new(RecordingDisplay(shown.clone())));
+    let create = vg::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_RESOURCE_CREATE_2D;
+    // A 4×2 R8G8B8A8 image: pixel i has red i, green 10 + i, blue 20 + i, alpha 255.
+    let fmt = vg::virtio_gpu_formats_VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM;
+    assert_eq!(
+        resp_type(&run(&mut g, &mem, create, 0, &[1, fmt, 4, 2])),
+        OK
+    );
+    assert_eq!(attach(&mut g, &mem, 1, &[0x1000]), OK);
+    let pixels: Vec<u8> = (0..8u8).flat_map(|i| [i, 10 + i, 20 + i, 255]).collect();
+    mem.write_slice(&pixels, GuestAddress(0x1000)).unwrap();
+    let xfer = vg::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D;
+    assert_eq!(
+        resp_type(&run(&mut g, &mem, xfer, 0, &[0, 0, 4, 2, 0, 0, 1, 0])),
+        OK
+    );
+    let bgrx = |i: u8| [20 + i, 10 + i, i, 0xff];
+    let scanout = vg::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_SET_SCANOUT;
+    assert_eq!(
+        resp_type(&run(&mut g, &mem, scanout, 0, &[0, 0, 4, 2, 0, 1])),
+        OK
+    );
+    let flush = vg::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_RESOURCE_FLUSH;
+    assert_eq!(
+        resp_type(&run(&mut g, &mem, flush, 0, &[1, 1, 2, 1, 1, 0])),
+        OK
+    );
+    // Flushing a resource that is not on the scanout shows nothing.
+    assert_eq!(
+        resp_type(&run(&mut g, &mem, create, 0, &[2, fmt, 4, 2])),
+        OK
+    );
+    assert_eq!(
+        resp_type(&run(&mut g, &mem, flush, 0, &[0, 0, 4, 2, 2, 0])),
+        OK
+    );
+    assert_eq!(
+        resp_type(&run(&mut g, &mem, scanout, 0, &[0, 0, 0, 0, 0, 0])),
+        OK
+    );
+    {
+        let shown = shown.lock().unwrap();
+        let all: Vec<u8> = (0..8).flat_map(bgrx).collect();
+        let part: Vec<u8> = [5, 6].into_iter().flat_map(bgrx).collect();
+        assert_eq!(
+            *shown,
+            vec![
+                Shown::Scanout(0, 4, 2),
+                Shown::Update(0, 0, 0, 4, 2, all),
+                Shown::Update(0, 1, 1, 2, 1, part),
+                Shown::Scanout(0, 0, 0),
+            ]
+        );
+    }
+    shown.lock().unwrap().clear();
+
+    // The cursor: a 64×64 B8G8R8A8 image, moved, then hidden.
+    let bgra = vg::virtio_gpu_formats_VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM;
+    assert_eq!(
+        resp_type(&run(&mut g, &mem, create, 0, &[3, bgra, 64, 64])),
+        OK
+    );
+    let update = vg::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_UPDATE_CURSOR;
+    let movec = vg::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_MOVE_CURSOR;
+    assert_eq!(
+        resp_type(&run(&mut g, &mem, update, 0, &[0, 10, 20, 0, 3, 1, 2, 0])),
+        OK
+    );
+    assert_eq!(
+        resp_type(&run(&mut g, &mem, movec, 0, &[0, 30, 40, 0, 0, 0, 0, 0])),
+        OK
+    );
+    assert_eq!(
+        resp_type(&run(&mut g, &mem, update, 0, &[0, 0, 0, 0, 0, 0, 0, 0])),
+        OK
+    );
+    // A cursor that is not 64×64 is refused.
+    assert_eq!(
+        resp_type(&run(&mut g, &mem, update, 0, &[0, 0, 0, 0, 1, 0, 0, 0])),
+        BAD_PARAM
+    );
+    let shown = shown.lock().unwrap();
+    assert_eq!(
+        *shown,
+        vec![
+            Shown::CursorImage(0, 10, 20, 1, 2, vec![0; super::display::CURSOR_SIZE]),
+            Shown::CursorMove(0, 30, 40),
+            Shown::CursorHide(0),
+        ]
+    );
+}

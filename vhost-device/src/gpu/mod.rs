@@ -12,6 +12,7 @@
 //! `VIRTIO_GPU_RESP_ERR_*` response ([`GpuError`]), never a panic.
 
 pub mod device;
+pub mod display;
 pub mod edid;
 pub mod view;
 pub mod wire;

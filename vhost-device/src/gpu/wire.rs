@@ -153,10 +153,16 @@ pub enum GpuCommand {
     },
     UpdateCursor {
         scanout_id: u32,
+        x: u32,
+        y: u32,
         resource_id: u32,
+        hot_x: u32,
+        hot_y: u32,
     },
     MoveCursor {
         scanout_id: u32,
+        x: u32,
+        y: u32,
     },
 }
 
@@ -445,13 +451,19 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Request, GpuError> 
             let f = field_bytes("UPDATE_CURSOR", 32)?;
             GpuCommand::UpdateCursor {
                 scanout_id: f.u32(H),
+                x: f.u32(H + 4),
+                y: f.u32(H + 8),
                 resource_id: f.u32(H + 16),
+                hot_x: f.u32(H + 20),
+                hot_y: f.u32(H + 24),
             }
         }
         vg::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_MOVE_CURSOR => {
             let f = field_bytes("MOVE_CURSOR", 32)?;
             GpuCommand::MoveCursor {
                 scanout_id: f.u32(H),
+                x: f.u32(H + 4),
+                y: f.u32(H + 8),
             }
         }
         other => {

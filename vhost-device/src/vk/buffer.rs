@@ -81,7 +81,9 @@ impl Buffers {
         let buffer = self.table.get_mut(id)?;
         // VUID-vkBindBufferMemory-buffer-07459: not already bound.
         if buffer.memory.is_some() {
-            return Err(ExecError::Invalid(format!("buffer {id} is already bound to memory")));
+            return Err(ExecError::Invalid(format!(
+                "buffer {id} is already bound to memory"
+            )));
         }
         // VUID-vkBindBufferMemory-size-01037: the buffer fits in the memory from the offset.
         scope.check_range(memory.resource, memory.offset, buffer.size)?;

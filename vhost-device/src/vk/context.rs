@@ -10,7 +10,8 @@ use super::guest::GuestScope;
 use super::objects::ObjectTable;
 use super::pipeline::{self, PipelineObject, ShaderModule};
 use super::{
-    ExecError, MAX_DESCRIPTORS_PER_CONTEXT, MAX_OBJECTS, MAX_SHADER_BYTES_PER_CONTEXT, MAX_SHADER_MODULE_WORDS,
+    ExecError, MAX_DESCRIPTORS_PER_CONTEXT, MAX_OBJECTS, MAX_SHADER_BYTES_PER_CONTEXT,
+    MAX_SHADER_MODULE_WORDS,
 };
 use crate::context::{ContextBackend, ResourceViews, SubmitError};
 
@@ -29,7 +30,10 @@ pub struct VkContext {
 
 impl VkContext {
     pub fn new(device: Arc<renderer::Device>, ctx_id: u32, name: &str) -> VkContext {
-        log::debug!("context {ctx_id} created ({:?})", name.chars().take(64).collect::<String>());
+        log::debug!(
+            "context {ctx_id} created ({:?})",
+            name.chars().take(64).collect::<String>()
+        );
         VkContext {
             device,
             ctx_id,
@@ -151,28 +155,54 @@ impl VkContext {
             Command::WriteDescriptorSet(c) => {
                 let buffers = &self.buffers;
                 let set = self.sets.get_mut(c.set)?;
-                set.write(c.binding, c.array_element, c.descriptor_type, &c.buffers, buffers)
+                set.write(
+                    c.binding,
+                    c.array_element,
+                    c.descriptor_type,
+                    &c.buffers,
+                    buffers,
+                )
             }
             Command::CopyDescriptorSet(c) => {
-                let (kind, entries) = self.sets.get(c.src_set)?.copy_out(c.src_binding, c.src_array_element, c.count)?;
-                self.sets.get_mut(c.dst_set)?.copy_in(c.dst_binding, c.dst_array_element, kind, entries)
+                let (kind, entries) = self.sets.get(c.src_set)?.copy_out(
+                    c.src_binding,
+                    c.src_array_element,
+                    c.count,
+                )?;
+                self.sets.get_mut(c.dst_set)?.copy_in(
+                    c.dst_binding,
+                    c.dst_array_element,
+                    kind,
+                    entries,
+                )
             }
             Command::CreateComputePipeline(c) => self.create_compute_pipeline(&c, scope),
             Command::DestroyPipeline(c) => self.pipelines.remove(c.id).map(drop),
             Command::Submit(c) => self.run_submit(c, scope),
-            other => Err(ExecError::Misplaced { command: other.name(), place: "outside a command buffer" }),
+            other => Err(ExecError::Misplaced {
+                command: other.name(),
+                place: "outside a command buffer",
+            }),
         }
     }
 
     /// Ids and the reply location are the submission's business (an error fails it); what the
     /// application observes — SPIR-V the front end rejects, a shader that does not fit its
     /// layout — goes into the reply.
-    fn create_compute_pipeline(&mut self, c: &CreateComputePipeline, scope: &GuestScope<'_>) -> Result<(), ExecError> {
+    fn create_compute_pipeline(
+        &mut self,
+        c: &CreateComputePipeline,
+        scope: &GuestScope<'_>,
+    ) -> Result<(), ExecError> {
         self.check_object_budget()?;
         self.pipelines.check_new(c.id)?;
         let layout = self.pipeline_layouts.get(c.layout)?.clone();
         let module = self.modules.get(c.module)?;
-        scope.check_range(c.reply.resource, c.reply.offset, protocol::stream::Reply::SIZE as u64)?;
+        scope.check_range(
+            c.reply.resource,
+            c.reply.offset,
+            protocol::stream::Reply::SIZE as u64,
+        )?;
         let result = match pipeline::compile(&self.device, module, &layout, c) {
             Ok(p) => {
                 self.pipelines.insert(c.id, Arc::new(p))?;

@@ -7,13 +7,18 @@
 
 use std::sync::Arc;
 
-use protocol::stream::{descriptor_type, DescriptorBufferInfo, DescriptorSetLayoutBinding, PushConstantRange, WHOLE_SIZE};
-use renderer::{DescriptorType, MAX_STORAGE_BUFFER_RANGE, MAX_UNIFORM_BUFFER_RANGE, MIN_BUFFER_OFFSET_ALIGNMENT};
+use protocol::stream::{
+    descriptor_type, DescriptorBufferInfo, DescriptorSetLayoutBinding, PushConstantRange,
+    WHOLE_SIZE,
+};
+use renderer::{
+    DescriptorType, MAX_STORAGE_BUFFER_RANGE, MAX_UNIFORM_BUFFER_RANGE, MIN_BUFFER_OFFSET_ALIGNMENT,
+};
 
 use super::buffer::{usage, Buffers};
 use super::{
-    ExecError, MAX_BINDINGS_PER_SET_LAYOUT, MAX_BOUND_DESCRIPTOR_SETS, MAX_DESCRIPTORS_PER_SET_LAYOUT,
-    MAX_PUSH_CONSTANTS_SIZE,
+    ExecError, MAX_BINDINGS_PER_SET_LAYOUT, MAX_BOUND_DESCRIPTOR_SETS,
+    MAX_DESCRIPTORS_PER_SET_LAYOUT, MAX_PUSH_CONSTANTS_SIZE,
 };
 
 /// The buffer descriptor types of the stream.
@@ -32,19 +37,28 @@ impl BufferDescriptorKind {
             descriptor_type::STORAGE_BUFFER => Ok(BufferDescriptorKind::Storage),
             descriptor_type::UNIFORM_BUFFER_DYNAMIC => Ok(BufferDescriptorKind::UniformDynamic),
             descriptor_type::STORAGE_BUFFER_DYNAMIC => Ok(BufferDescriptorKind::StorageDynamic),
-            other => Err(ExecError::Invalid(format!("unsupported descriptor type {other}"))),
+            other => Err(ExecError::Invalid(format!(
+                "unsupported descriptor type {other}"
+            ))),
         }
     }
 
     pub(crate) fn is_dynamic(self) -> bool {
-        matches!(self, BufferDescriptorKind::UniformDynamic | BufferDescriptorKind::StorageDynamic)
+        matches!(
+            self,
+            BufferDescriptorKind::UniformDynamic | BufferDescriptorKind::StorageDynamic
+        )
     }
 
     /// What the renderer (and the shader) sees.
     pub(crate) fn renderer_type(self) -> DescriptorType {
         match self {
-            BufferDescriptorKind::Uniform | BufferDescriptorKind::UniformDynamic => DescriptorType::UniformBuffer,
-            BufferDescriptorKind::Storage | BufferDescriptorKind::StorageDynamic => DescriptorType::StorageBuffer,
+            BufferDescriptorKind::Uniform | BufferDescriptorKind::UniformDynamic => {
+                DescriptorType::UniformBuffer
+            }
+            BufferDescriptorKind::Storage | BufferDescriptorKind::StorageDynamic => {
+                DescriptorType::StorageBuffer
+            }
         }
     }
 
@@ -99,7 +113,10 @@ impl SetLayout {
         for (i, b) in sorted.iter().enumerate() {
             // VUID-VkDescriptorSetLayoutCreateInfo-binding-00279: binding numbers are unique.
             if i > 0 && sorted[i - 1].binding == b.binding {
-                return Err(ExecError::Invalid(format!("binding {} appears twice", b.binding)));
+                return Err(ExecError::Invalid(format!(
+                    "binding {} appears twice",
+                    b.binding
+                )));
             }
             let kind = BufferDescriptorKind::from_vk(b.descriptor_type)?;
             let first = total;
@@ -116,17 +133,34 @@ impl SetLayout {
                 // `dynamic <= total`, which was just bounded.
                 dynamic += b.count;
             }
-            out.push(LayoutBinding { binding: b.binding, kind, count: b.count, stages: b.stages, first, first_dynamic });
+            out.push(LayoutBinding {
+                binding: b.binding,
+                kind,
+                count: b.count,
+                stages: b.stages,
+                first,
+                first_dynamic,
+            });
         }
-        Ok(SetLayout { bindings: out, descriptor_count: total, dynamic_count: dynamic })
+        Ok(SetLayout {
+            bindings: out,
+            descriptor_count: total,
+            dynamic_count: dynamic,
+        })
     }
 
     fn binding_index(&self, binding: u32) -> Option<usize> {
-        self.bindings.binary_search_by_key(&binding, |b| b.binding).ok()
+        self.bindings
+            .binary_search_by_key(&binding, |b| b.binding)
+            .ok()
     }
 
     /// The binding `binding` and the flat index of its element `array_index`.
-    pub(crate) fn element(&self, binding: u32, array_index: u32) -> Option<(&LayoutBinding, usize)> {
+    pub(crate) fn element(
+        &self,
+        binding: u32,
+        array_index: u32,
+    ) -> Option<(&LayoutBinding, usize)> {
         let b = &self.bindings[self.binding_index(binding)?];
         (array_index < b.count).then(|| (b, (b.first + array_index) as usize))
     }
@@ -135,13 +169,20 @@ impl SetLayout {
     /// over into the following bindings as vkUpdateDescriptorSets does (Vulkan §14.2.4: "the
     /// remainder will be used to update the subsequent binding"); every binding reached must
     /// have the kind and stages of the first (VUID-VkWriteDescriptorSet-descriptorCount-00318).
-    fn consecutive(&self, binding: u32, array_element: u32, count: u32) -> Result<(BufferDescriptorKind, Vec<usize>), ExecError> {
-        let mut index = self
-            .binding_index(binding)
-            .ok_or_else(|| ExecError::Invalid(format!("binding {binding} is not in the set layout")))?;
+    fn consecutive(
+        &self,
+        binding: u32,
+        array_element: u32,
+        count: u32,
+    ) -> Result<(BufferDescriptorKind, Vec<usize>), ExecError> {
+        let mut index = self.binding_index(binding).ok_or_else(|| {
+            ExecError::Invalid(format!("binding {binding} is not in the set layout"))
+        })?;
         let first = &self.bindings[index];
         if count > self.descriptor_count {
-            return Err(ExecError::Invalid(format!("{count} descriptors overflow the set layout")));
+            return Err(ExecError::Invalid(format!(
+                "{count} descriptors overflow the set layout"
+            )));
         }
         let mut element = array_element;
         let mut out = Vec::with_capacity(count as usize);
@@ -173,7 +214,10 @@ pub(crate) struct PipelineLayout {
 }
 
 impl PipelineLayout {
-    pub(crate) fn new(sets: Vec<Arc<SetLayout>>, ranges: Vec<PushConstantRange>) -> Result<PipelineLayout, ExecError> {
+    pub(crate) fn new(
+        sets: Vec<Arc<SetLayout>>,
+        ranges: Vec<PushConstantRange>,
+    ) -> Result<PipelineLayout, ExecError> {
         // VUID-VkPipelineLayoutCreateInfo-setLayoutCount-00286.
         if sets.len() > MAX_BOUND_DESCRIPTOR_SETS {
             return Err(ExecError::Limit {
@@ -186,7 +230,12 @@ impl PipelineLayout {
             // VUID-VkPushConstantRange-offset-00294, -00295, -size-00296, -00297, -00298,
             // -stageFlags-requiredbitmask.
             let end = u64::from(r.offset) + u64::from(r.size);
-            if r.offset % 4 != 0 || r.size % 4 != 0 || r.size == 0 || end > u64::from(MAX_PUSH_CONSTANTS_SIZE) || r.stages == 0 {
+            if r.offset % 4 != 0
+                || r.size % 4 != 0
+                || r.size == 0
+                || end > u64::from(MAX_PUSH_CONSTANTS_SIZE)
+                || r.stages == 0
+            {
                 return Err(ExecError::Invalid(format!(
                     "push constant range {i} (offset {}, size {}, stages {:#x}) is invalid",
                     r.offset, r.size, r.stages
@@ -194,18 +243,33 @@ impl PipelineLayout {
             }
             // VUID-VkPipelineLayoutCreateInfo-pPushConstantRanges-00292: one range per stage.
             if ranges[..i].iter().any(|o| o.stages & r.stages != 0) {
-                return Err(ExecError::Invalid(format!("push constant range {i} repeats a stage")));
+                return Err(ExecError::Invalid(format!(
+                    "push constant range {i} repeats a stage"
+                )));
             }
         }
-        Ok(PipelineLayout { sets, push_constant_ranges: ranges })
+        Ok(PipelineLayout {
+            sets,
+            push_constant_ranges: ranges,
+        })
     }
 
     /// VUID-vkCmdPushConstants-offset-01795 and -01796: every byte written is in a range of
     /// every stage in `stages`, and `stages` covers every range that includes the byte.
-    pub(crate) fn check_push_constants(&self, stages: u32, offset: u32, size: usize) -> Result<(), ExecError> {
+    pub(crate) fn check_push_constants(
+        &self,
+        stages: u32,
+        offset: u32,
+        size: usize,
+    ) -> Result<(), ExecError> {
         let end = u64::from(offset) + size as u64;
         // VUID-vkCmdPushConstants-offset-00368, -size-00369, -offset-00370, -size-00371.
-        if offset % 4 != 0 || size % 4 != 0 || size == 0 || end > u64::from(MAX_PUSH_CONSTANTS_SIZE) || stages == 0 {
+        if offset % 4 != 0
+            || size % 4 != 0
+            || size == 0
+            || end > u64::from(MAX_PUSH_CONSTANTS_SIZE)
+            || stages == 0
+        {
             return Err(ExecError::Invalid(format!(
                 "push constants of {size} bytes at offset {offset} (stages {stages:#x}) are invalid"
             )));
@@ -215,7 +279,10 @@ impl PipelineLayout {
             for r in &self.push_constant_ranges {
                 if byte >= r.offset && byte < r.offset + r.size {
                     if stages & r.stages != r.stages {
-                        return Err(ExecError::Invalid(format!("byte {byte} is also in a range of stages {:#x}", r.stages)));
+                        return Err(ExecError::Invalid(format!(
+                            "byte {byte} is also in a range of stages {:#x}",
+                            r.stages
+                        )));
                     }
                     covering |= r.stages;
                 }
@@ -231,7 +298,11 @@ impl PipelineLayout {
 
     /// End of the highest push constant range.
     pub(crate) fn push_constant_end(&self) -> u32 {
-        self.push_constant_ranges.iter().map(|r| r.offset + r.size).max().unwrap_or(0)
+        self.push_constant_ranges
+            .iter()
+            .map(|r| r.offset + r.size)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -268,7 +339,9 @@ impl DescriptorSetObject {
         let (layout_kind, slots) = self.layout.consecutive(binding, array_element, count)?;
         // VUID-VkWriteDescriptorSet-descriptorType-00319: the binding's type.
         if layout_kind != kind {
-            return Err(ExecError::Invalid(format!("binding {binding} is {layout_kind:?}, the write is {kind:?}")));
+            return Err(ExecError::Invalid(format!(
+                "binding {binding} is {layout_kind:?}, the write is {kind:?}"
+            )));
         }
         let mut entries = Vec::with_capacity(infos.len());
         for info in infos {
@@ -283,18 +356,37 @@ impl DescriptorSetObject {
     }
 
     /// The entries a VkCopyDescriptorSet reads (checked against this set's layout).
-    pub(crate) fn copy_out(&self, binding: u32, array_element: u32, count: u32) -> Result<(BufferDescriptorKind, Vec<Option<DescriptorEntry>>), ExecError> {
+    pub(crate) fn copy_out(
+        &self,
+        binding: u32,
+        array_element: u32,
+        count: u32,
+    ) -> Result<(BufferDescriptorKind, Vec<Option<DescriptorEntry>>), ExecError> {
         let (kind, slots) = self.layout.consecutive(binding, array_element, count)?;
-        Ok((kind, slots.into_iter().map(|s| self.entries.get(s).copied().flatten()).collect()))
+        Ok((
+            kind,
+            slots
+                .into_iter()
+                .map(|s| self.entries.get(s).copied().flatten())
+                .collect(),
+        ))
     }
 
     /// The writing half of a VkCopyDescriptorSet.
-    pub(crate) fn copy_in(&mut self, binding: u32, array_element: u32, kind: BufferDescriptorKind, entries: Vec<Option<DescriptorEntry>>) -> Result<(), ExecError> {
+    pub(crate) fn copy_in(
+        &mut self,
+        binding: u32,
+        array_element: u32,
+        kind: BufferDescriptorKind,
+        entries: Vec<Option<DescriptorEntry>>,
+    ) -> Result<(), ExecError> {
         let count = u32::try_from(entries.len()).unwrap_or(u32::MAX);
         let (dst_kind, slots) = self.layout.consecutive(binding, array_element, count)?;
         // VUID-VkCopyDescriptorSet-dstBinding-02632: same descriptor type.
         if dst_kind != kind {
-            return Err(ExecError::Invalid(format!("copy from {kind:?} descriptors into {dst_kind:?} binding {binding}")));
+            return Err(ExecError::Invalid(format!(
+                "copy from {kind:?} descriptors into {dst_kind:?} binding {binding}"
+            )));
         }
         for (slot, entry) in slots.into_iter().zip(entries) {
             if let Some(e) = self.entries.get_mut(slot) {
@@ -308,15 +400,26 @@ impl DescriptorSetObject {
 /// VkDescriptorBufferInfo rules (VUID-VkDescriptorBufferInfo-offset-00340, -range-00341,
 /// -range-00342, VUID-VkWriteDescriptorSet-descriptorType-00327/00328 (alignment),
 /// -00329 (memory bound), -00330/00331 (usage), -00332/00333 (maximum range)).
-fn validate_buffer_info(kind: BufferDescriptorKind, info: &DescriptorBufferInfo, buffers: &Buffers) -> Result<DescriptorEntry, ExecError> {
+fn validate_buffer_info(
+    kind: BufferDescriptorKind,
+    info: &DescriptorBufferInfo,
+    buffers: &Buffers,
+) -> Result<DescriptorEntry, ExecError> {
     let id = info.buffer;
     let buffer = buffers.get(id)?;
-    let bad = |why: &str| ExecError::Invalid(format!("buffer {id} offset {} range {}: {why}", info.offset, info.range));
+    let bad = |why: &str| {
+        ExecError::Invalid(format!(
+            "buffer {id} offset {} range {}: {why}",
+            info.offset, info.range
+        ))
+    };
     if buffer.memory.is_none() {
         return Err(bad("no memory bound"));
     }
     if buffer.usage & kind.required_usage() == 0 {
-        return Err(bad("the buffer's usage does not allow this descriptor type"));
+        return Err(bad(
+            "the buffer's usage does not allow this descriptor type",
+        ));
     }
     if info.offset % MIN_BUFFER_OFFSET_ALIGNMENT != 0 {
         return Err(bad("offset is not aligned"));
@@ -324,14 +427,22 @@ fn validate_buffer_info(kind: BufferDescriptorKind, info: &DescriptorBufferInfo,
     if info.offset >= buffer.size {
         return Err(bad("offset is past the end"));
     }
-    let range = if info.range == WHOLE_SIZE { buffer.size - info.offset } else { info.range };
+    let range = if info.range == WHOLE_SIZE {
+        buffer.size - info.offset
+    } else {
+        info.range
+    };
     if range == 0 || range > buffer.size - info.offset {
         return Err(bad("range is empty or past the end"));
     }
     if range > kind.max_range() {
         return Err(bad("range exceeds the limit for the type"));
     }
-    Ok(DescriptorEntry { buffer: id, offset: info.offset, range })
+    Ok(DescriptorEntry {
+        buffer: id,
+        offset: info.offset,
+        range,
+    })
 }
 
 #[cfg(test)]
@@ -340,7 +451,12 @@ mod tests {
     use super::*;
 
     fn binding(binding: u32, ty: u32, count: u32) -> DescriptorSetLayoutBinding {
-        DescriptorSetLayoutBinding { binding, descriptor_type: ty, count, stages: 0x20 }
+        DescriptorSetLayoutBinding {
+            binding,
+            descriptor_type: ty,
+            count,
+            stages: 0x20,
+        }
     }
 
     #[test]
@@ -387,7 +503,11 @@ mod tests {
     fn push_constant_writes_must_match_the_ranges() {
         let layout = PipelineLayout::new(
             vec![],
-            vec![PushConstantRange { stages: 0x20, offset: 0, size: 16 }],
+            vec![PushConstantRange {
+                stages: 0x20,
+                offset: 0,
+                size: 16,
+            }],
         )
         .unwrap();
         layout.check_push_constants(0x20, 0, 16).unwrap();
@@ -396,12 +516,28 @@ mod tests {
         assert!(layout.check_push_constants(0x21, 0, 4).is_err());
         assert!(layout.check_push_constants(0x20, 2, 4).is_err());
         assert!(layout.check_push_constants(0x20, 0, 0).is_err());
-        assert!(PipelineLayout::new(vec![], vec![PushConstantRange { stages: 0x20, offset: 252, size: 8 }]).is_err());
+        assert!(PipelineLayout::new(
+            vec![],
+            vec![PushConstantRange {
+                stages: 0x20,
+                offset: 252,
+                size: 8
+            }]
+        )
+        .is_err());
         assert!(PipelineLayout::new(
             vec![],
             vec![
-                PushConstantRange { stages: 0x20, offset: 0, size: 4 },
-                PushConstantRange { stages: 0x20, offset: 4, size: 4 }
+                PushConstantRange {
+                    stages: 0x20,
+                    offset: 0,
+                    size: 4
+                },
+                PushConstantRange {
+                    stages: 0x20,
+                    offset: 4,
+                    size: 4
+                }
             ]
         )
         .is_err());

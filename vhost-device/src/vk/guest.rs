@@ -87,8 +87,15 @@ impl<'r> GuestScope<'r> {
     }
 
     /// Checks that `[offset, offset + len)` lies in `resource`.
-    pub(crate) fn check_range(&self, resource: u32, offset: u64, len: u64) -> Result<(), ExecError> {
-        self.view(resource)?.range_ptr(resource, offset, len).map(|_| ())
+    pub(crate) fn check_range(
+        &self,
+        resource: u32,
+        offset: u64,
+        len: u64,
+    ) -> Result<(), ExecError> {
+        self.view(resource)?
+            .range_ptr(resource, offset, len)
+            .map(|_| ())
     }
 
     /// Copies `len` bytes out of guest memory (the caller bounds `len`).
@@ -142,7 +149,12 @@ impl<'r> GuestScope<'r> {
 
     /// A pointer to a naturally aligned `T` at `offset` in `resource`; the mapping stays alive
     /// as long as `self` (views are held for the whole submission).
-    fn aligned_word<T>(&self, resource: u32, offset: u64, what: &str) -> Result<*const T, ExecError> {
+    fn aligned_word<T>(
+        &self,
+        resource: u32,
+        offset: u64,
+        what: &str,
+    ) -> Result<*const T, ExecError> {
         let size = std::mem::size_of::<T>() as u64;
         if offset % size != 0 {
             return Err(ExecError::Invalid(format!(
@@ -151,12 +163,18 @@ impl<'r> GuestScope<'r> {
         }
         let view = self.view(resource)?;
         // Views start page-aligned, so an aligned offset gives an aligned pointer.
-        Ok(view.range_ptr(resource, offset, size)?.cast::<T>().cast_const())
+        Ok(view
+            .range_ptr(resource, offset, size)?
+            .cast::<T>()
+            .cast_const())
     }
 
     /// Polls `ready` until it holds or `limit` passes (`Err(limit)`): a short spin, then
     /// 50 µs sleeps.
-    fn poll(mut ready: impl FnMut() -> bool, limit: std::time::Duration) -> Result<(), std::time::Duration> {
+    fn poll(
+        mut ready: impl FnMut() -> bool,
+        limit: std::time::Duration,
+    ) -> Result<(), std::time::Duration> {
         let start = std::time::Instant::now();
         let mut spins = 0u32;
         loop {

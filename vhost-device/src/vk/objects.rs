@@ -74,7 +74,10 @@ mod tests {
         let mut t = ObjectTable::new("buffer");
         assert!(matches!(t.insert(0, 1), Err(ExecError::ZeroId("buffer"))));
         t.insert(7, 1).unwrap();
-        assert!(matches!(t.insert(7, 2), Err(ExecError::DuplicateId { id: 7, .. })));
+        assert!(matches!(
+            t.insert(7, 2),
+            Err(ExecError::DuplicateId { id: 7, .. })
+        ));
         assert_eq!(*t.get(7).unwrap(), 1);
         assert!(matches!(t.get(8), Err(ExecError::UnknownId { id: 8, .. })));
         t.remove(7).unwrap();

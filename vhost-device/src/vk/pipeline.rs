@@ -5,7 +5,10 @@
 //! [`Reply`]: an invalid module is an error `VkResult`, never a failed submission.
 
 use protocol::stream::{CreateComputePipeline, Reply};
-use renderer::{BufferKind, ComputePipeline, DescriptorType, RendererError, SpecializationEntry, SpecializationInfo};
+use renderer::{
+    BufferKind, ComputePipeline, DescriptorType, RendererError, SpecializationEntry,
+    SpecializationInfo,
+};
 
 use super::descriptor::PipelineLayout;
 use super::{vk_result, ExecError};
@@ -16,7 +19,9 @@ pub(crate) struct ShaderModule {
 
 impl ShaderModule {
     pub(crate) fn new(words: &[u32]) -> ShaderModule {
-        ShaderModule { spirv: words.iter().flat_map(|w| w.to_le_bytes()).collect() }
+        ShaderModule {
+            spirv: words.iter().flat_map(|w| w.to_le_bytes()).collect(),
+        }
     }
 }
 
@@ -45,14 +50,20 @@ pub(crate) fn compile(
         entries: cmd
             .spec_map
             .iter()
-            .map(|e| SpecializationEntry { constant_id: e.constant_id, offset: e.offset, size: e.size })
+            .map(|e| SpecializationEntry {
+                constant_id: e.constant_id,
+                offset: e.offset,
+                size: e.size,
+            })
             .collect(),
         data: cmd.spec_data.clone(),
     };
-    let pipeline = device.create_compute_pipeline(&module.spirv, &cmd.entry, &spec).map_err(|e| {
-        log::warn!("compute pipeline {}: {e}", cmd.id);
-        vk_result_of(&e)
-    })?;
+    let pipeline = device
+        .create_compute_pipeline(&module.spirv, &cmd.entry, &spec)
+        .map_err(|e| {
+            log::warn!("compute pipeline {}: {e}", cmd.id);
+            vk_result_of(&e)
+        })?;
     check_against_layout(&pipeline, layout).map_err(|e| {
         log::warn!("compute pipeline {}: {e}", cmd.id);
         vk_result::ERROR_UNKNOWN
@@ -60,7 +71,10 @@ pub(crate) fn compile(
     Ok(PipelineObject { pipeline })
 }
 
-fn check_against_layout(pipeline: &ComputePipeline, layout: &PipelineLayout) -> Result<(), ExecError> {
+fn check_against_layout(
+    pipeline: &ComputePipeline,
+    layout: &PipelineLayout,
+) -> Result<(), ExecError> {
     if pipeline.push_constant_size() > layout.push_constant_end() {
         return Err(ExecError::Invalid(format!(
             "the shader's {} push-constant bytes exceed the layout's ranges ({} bytes)",

@@ -11,7 +11,9 @@ use super::context::VkContext;
 use super::descriptor::PipelineLayout;
 use super::guest::GuestScope;
 use super::pipeline::PipelineObject;
-use super::{ExecError, MAX_BOUND_DESCRIPTOR_SETS, MAX_COMMAND_BUFFER_SIZE, MAX_PUSH_CONSTANTS_SIZE};
+use super::{
+    ExecError, MAX_BOUND_DESCRIPTOR_SETS, MAX_COMMAND_BUFFER_SIZE, MAX_PUSH_CONSTANTS_SIZE,
+};
 
 /// A bound descriptor set and its dynamic offsets (vkCmdBindDescriptorSets).
 #[derive(Default)]
@@ -40,13 +42,18 @@ impl CommandState {
 
 /// Nanoseconds of CLOCK_MONOTONIC (timestampPeriod 1).
 fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     if rc != 0 {
         return 0;
     }
-    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
 }
 
 /// Looks up the descriptors a dispatch's kernel uses in the bound sets, at dispatch time.
@@ -57,7 +64,12 @@ struct BoundDescriptors<'a, 's> {
 }
 
 impl BoundDescriptors<'_, '_> {
-    fn resolve(&self, set: u32, binding: u32, array_index: u32) -> Result<Option<BufferRange>, ExecError> {
+    fn resolve(
+        &self,
+        set: u32,
+        binding: u32,
+        array_index: u32,
+    ) -> Result<Option<BufferRange>, ExecError> {
         let Some(bound) = self.state.sets.get(set as usize).and_then(Option::as_ref) else {
             return Ok(None);
         };
@@ -79,30 +91,48 @@ impl BoundDescriptors<'_, '_> {
         }
         let buffer = self.ctx.buffers.get(entry.buffer)?;
         // VUID-vkCmdBindDescriptorSets-pDynamicOffsets-01979: the effective range fits.
-        if offset.checked_add(entry.range).is_none_or(|end| end > buffer.size) {
+        if offset
+            .checked_add(entry.range)
+            .is_none_or(|end| end > buffer.size)
+        {
             return Err(ExecError::Invalid(format!(
                 "descriptor set {} binding {binding}[{array_index}]: range {} at offset {offset} is outside buffer {} ({} bytes)",
                 bound.set, entry.range, entry.buffer, buffer.size
             )));
         }
         let resolved = self.ctx.buffers.resolve(entry.buffer, 0, self.scope)?;
-        Ok(Some(BufferRange { ty: layout_binding.kind.renderer_type(), buffer: resolved, offset, range: entry.range }))
+        Ok(Some(BufferRange {
+            ty: layout_binding.kind.renderer_type(),
+            buffer: resolved,
+            offset,
+            range: entry.range,
+        }))
     }
 }
 
 impl DescriptorSource for BoundDescriptors<'_, '_> {
-    fn buffer_descriptor(&self, set: u32, binding: u32, array_index: u32) -> Result<Option<BufferRange>, RendererError> {
-        self.resolve(set, binding, array_index).map_err(|e| RendererError::Descriptor {
-            set,
-            binding,
-            array_index,
-            reason: e.to_string(),
-        })
+    fn buffer_descriptor(
+        &self,
+        set: u32,
+        binding: u32,
+        array_index: u32,
+    ) -> Result<Option<BufferRange>, RendererError> {
+        self.resolve(set, binding, array_index)
+            .map_err(|e| RendererError::Descriptor {
+                set,
+                binding,
+                array_index,
+                reason: e.to_string(),
+            })
     }
 }
 
 impl VkContext {
-    pub(crate) fn run_submit(&mut self, submit: Submit, scope: &GuestScope<'_>) -> Result<(), ExecError> {
+    pub(crate) fn run_submit(
+        &mut self,
+        submit: Submit,
+        scope: &GuestScope<'_>,
+    ) -> Result<(), ExecError> {
         let limit = std::time::Duration::from_millis(protocol::stream::MAX_GUEST_WAIT_MS);
         for wait in &submit.waits {
             scope.wait_u64_at_least(wait.src.resource, wait.src.offset, wait.value, limit)?;
@@ -123,17 +153,27 @@ impl VkContext {
             let mut state = CommandState::new();
             for cmd in commands {
                 let name = cmd.name();
-                self.execute_recorded(cmd, &mut state, scope)
-                    .map_err(|e| ExecError::Invalid(format!("command buffer {index}: {name}: {e}")))?;
+                self.execute_recorded(cmd, &mut state, scope).map_err(|e| {
+                    ExecError::Invalid(format!("command buffer {index}: {name}: {e}"))
+                })?;
             }
         }
         for signal in &submit.signals {
-            scope.write(signal.dst.resource, signal.dst.offset, &signal.value.to_le_bytes())?;
+            scope.write(
+                signal.dst.resource,
+                signal.dst.offset,
+                &signal.value.to_le_bytes(),
+            )?;
         }
         Ok(())
     }
 
-    fn execute_recorded(&self, cmd: Command, state: &mut CommandState, scope: &GuestScope<'_>) -> Result<(), ExecError> {
+    fn execute_recorded(
+        &self,
+        cmd: Command,
+        state: &mut CommandState,
+        scope: &GuestScope<'_>,
+    ) -> Result<(), ExecError> {
         match cmd {
             Command::CmdBindComputePipeline(c) => {
                 state.pipeline = Some(self.pipelines.get(c.pipeline)?.clone());
@@ -152,16 +192,37 @@ impl VkContext {
             }
             Command::CmdDispatch(c) => {
                 let pipeline = bound_pipeline(state)?;
-                let descriptors = BoundDescriptors { ctx: self, state, scope };
-                self.device.dispatch_with(&pipeline.pipeline, &descriptors, &state.push_constants, c.base, c.groups)?;
+                let descriptors = BoundDescriptors {
+                    ctx: self,
+                    state,
+                    scope,
+                };
+                self.device.dispatch_with(
+                    &pipeline.pipeline,
+                    &descriptors,
+                    &state.push_constants,
+                    c.base,
+                    c.groups,
+                )?;
                 Ok(())
             }
             Command::CmdDispatchIndirect(c) => {
                 let pipeline = bound_pipeline(state)?;
-                let buffer = self.buffers.resolve(c.buffer, usage::INDIRECT_BUFFER, scope)?;
-                let descriptors = BoundDescriptors { ctx: self, state, scope };
-                self.device
-                    .dispatch_indirect_with(&pipeline.pipeline, &descriptors, &state.push_constants, &buffer, c.offset)?;
+                let buffer = self
+                    .buffers
+                    .resolve(c.buffer, usage::INDIRECT_BUFFER, scope)?;
+                let descriptors = BoundDescriptors {
+                    ctx: self,
+                    state,
+                    scope,
+                };
+                self.device.dispatch_indirect_with(
+                    &pipeline.pipeline,
+                    &descriptors,
+                    &state.push_constants,
+                    &buffer,
+                    c.offset,
+                )?;
                 Ok(())
             }
             Command::CmdCopyBuffer(c) => {
@@ -170,7 +231,11 @@ impl VkContext {
                 let regions: Vec<BufferCopy> = c
                     .regions
                     .iter()
-                    .map(|r| BufferCopy { src_offset: r.src_offset, dst_offset: r.dst_offset, size: r.size })
+                    .map(|r| BufferCopy {
+                        src_offset: r.src_offset,
+                        dst_offset: r.dst_offset,
+                        size: r.size,
+                    })
                     .collect();
                 dst.copy_from(&src, &regions)?;
                 Ok(())
@@ -191,22 +256,34 @@ impl VkContext {
                 words[8..].copy_from_slice(&1u64.to_le_bytes());
                 scope.write(c.dst.resource, c.dst.offset, &words)
             }
-            Command::CmdWriteGuestU32(c) => scope.write(c.dst.resource, c.dst.offset, &c.value.to_le_bytes()),
+            Command::CmdWriteGuestU32(c) => {
+                scope.write(c.dst.resource, c.dst.offset, &c.value.to_le_bytes())
+            }
             Command::CmdWaitGuestU32(c) => scope.wait_u32(
                 c.src.resource,
                 c.src.offset,
                 c.value,
                 std::time::Duration::from_millis(protocol::stream::MAX_GUEST_WAIT_MS),
             ),
-            other => Err(ExecError::Misplaced { command: other.name(), place: "inside a command buffer" }),
+            other => Err(ExecError::Misplaced {
+                command: other.name(),
+                place: "inside a command buffer",
+            }),
         }
     }
 
-    fn bind_descriptor_sets(&self, c: protocol::stream::CmdBindDescriptorSets, state: &mut CommandState) -> Result<(), ExecError> {
+    fn bind_descriptor_sets(
+        &self,
+        c: protocol::stream::CmdBindDescriptorSets,
+        state: &mut CommandState,
+    ) -> Result<(), ExecError> {
         let layout: &PipelineLayout = self.pipeline_layout(c.layout)?;
         // VUID-vkCmdBindDescriptorSets-firstSet-00360.
         let first = c.first_set as usize;
-        if first.checked_add(c.sets.len()).is_none_or(|end| end > layout.sets.len()) {
+        if first
+            .checked_add(c.sets.len())
+            .is_none_or(|end| end > layout.sets.len())
+        {
             return Err(ExecError::Invalid(format!(
                 "sets {first}..+{} exceed pipeline layout {}'s {} set layouts",
                 c.sets.len(),
@@ -236,10 +313,18 @@ impl VkContext {
             let (mine, rest) = dynamic_offsets.split_at(count);
             dynamic_offsets = rest;
             // VUID-vkCmdBindDescriptorSets-pDynamicOffsets-01971 / -01972.
-            if let Some(bad) = mine.iter().find(|&&o| u64::from(o) % renderer::MIN_BUFFER_OFFSET_ALIGNMENT != 0) {
-                return Err(ExecError::Invalid(format!("dynamic offset {bad} is not aligned")));
+            if let Some(bad) = mine
+                .iter()
+                .find(|&&o| u64::from(o) % renderer::MIN_BUFFER_OFFSET_ALIGNMENT != 0)
+            {
+                return Err(ExecError::Invalid(format!(
+                    "dynamic offset {bad} is not aligned"
+                )));
             }
-            bound.push(BoundSet { set: id, dynamic_offsets: mine.to_vec() });
+            bound.push(BoundSet {
+                set: id,
+                dynamic_offsets: mine.to_vec(),
+            });
         }
         if !dynamic_offsets.is_empty() {
             return Err(ExecError::Invalid("too many dynamic offsets".into()));

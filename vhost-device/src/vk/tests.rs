@@ -30,7 +30,8 @@ struct FakeResources(HashMap<u32, Arc<HostView>>);
 
 impl FakeResources {
     fn add(&mut self, id: u32, len: u64) {
-        self.0.insert(id, Arc::new(HostView(HostMemory::new_zeroed(len).unwrap())));
+        self.0
+            .insert(id, Arc::new(HostView(HostMemory::new_zeroed(len).unwrap())));
     }
     fn write(&self, id: u32, offset: u64, bytes: &[u8]) {
         self.0[&id].0.write(offset, bytes).unwrap();
@@ -44,7 +45,9 @@ impl FakeResources {
 
 impl ResourceViews for FakeResources {
     fn view(&self, resource: u32) -> Option<Arc<dyn GuestMemoryView>> {
-        self.0.get(&resource).map(|v| v.clone() as Arc<dyn GuestMemoryView>)
+        self.0
+            .get(&resource)
+            .map(|v| v.clone() as Arc<dyn GuestMemoryView>)
     }
 }
 
@@ -54,8 +57,16 @@ fn jit_host_path() -> PathBuf {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().and_then(Path::parent).unwrap().join("jit-host");
-    assert!(path.exists(), "{} not found: `cargo build -p jit-host --bin jit-host` first", path.display());
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("jit-host");
+    assert!(
+        path.exists(),
+        "{} not found: `cargo build -p jit-host --bin jit-host` first",
+        path.display()
+    );
     path
 }
 
@@ -64,8 +75,12 @@ fn device() -> Arc<Device> {
     DEVICE
         .get_or_init(|| {
             Arc::new(
-                Device::new(DeviceConfig { jit_host_path: Some(jit_host_path()), threads: Some(2), allow_test_requests: false })
-                    .unwrap(),
+                Device::new(DeviceConfig {
+                    jit_host_path: Some(jit_host_path()),
+                    threads: Some(2),
+                    allow_test_requests: false,
+                })
+                .unwrap(),
             )
         })
         .clone()
@@ -81,21 +96,35 @@ fn spirv_words(glsl: &str) -> Vec<u32> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir();
-    let stem = format!("softgpu-vk-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+    let stem = format!(
+        "softgpu-vk-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
     let src = dir.join(format!("{stem}.comp"));
     let out = dir.join(format!("{stem}.spv"));
-    std::fs::File::create(&src).unwrap().write_all(glsl.as_bytes()).unwrap();
+    std::fs::File::create(&src)
+        .unwrap()
+        .write_all(glsl.as_bytes())
+        .unwrap();
     let status = std::process::Command::new("glslangValidator")
         .args(["-V", "--target-env", "vulkan1.1", "-o"])
         .arg(&out)
         .arg(&src)
         .output()
         .expect("glslangValidator not found");
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stdout));
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
     let bytes = std::fs::read(&out).unwrap();
     let _ = std::fs::remove_file(&src);
     let _ = std::fs::remove_file(&out);
-    bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 const SAXPY: &str = r#"#version 450
@@ -134,18 +163,53 @@ fn resources() -> FakeResources {
 /// and descriptor set 22 pointing binding 0 at x and binding 1 at y (one write that rolls over).
 fn saxpy_setup(n: u64) -> Vec<Command> {
     let storage = usage::STORAGE_BUFFER | usage::TRANSFER_DST | usage::TRANSFER_SRC;
-    let binding = |b| DescriptorSetLayoutBinding { binding: b, descriptor_type: descriptor_type::STORAGE_BUFFER, count: 1, stages: STAGE_COMPUTE };
+    let binding = |b| DescriptorSetLayoutBinding {
+        binding: b,
+        descriptor_type: descriptor_type::STORAGE_BUFFER,
+        count: 1,
+        stages: STAGE_COMPUTE,
+    };
     vec![
-        CreateBuffer { id: 1, size: n * 4, usage: storage }.into(),
-        CreateBuffer { id: 2, size: n * 4, usage: storage }.into(),
-        BindBufferMemory { buffer: 1, memory: at(MEMORY, 0) }.into(),
-        BindBufferMemory { buffer: 2, memory: at(MEMORY, 16384) }.into(),
-        CreateShaderModule { id: 10, code: spirv_words(SAXPY) }.into(),
-        CreateDescriptorSetLayout { id: 20, bindings: vec![binding(1), binding(0)] }.into(),
+        CreateBuffer {
+            id: 1,
+            size: n * 4,
+            usage: storage,
+        }
+        .into(),
+        CreateBuffer {
+            id: 2,
+            size: n * 4,
+            usage: storage,
+        }
+        .into(),
+        BindBufferMemory {
+            buffer: 1,
+            memory: at(MEMORY, 0),
+        }
+        .into(),
+        BindBufferMemory {
+            buffer: 2,
+            memory: at(MEMORY, 16384),
+        }
+        .into(),
+        CreateShaderModule {
+            id: 10,
+            code: spirv_words(SAXPY),
+        }
+        .into(),
+        CreateDescriptorSetLayout {
+            id: 20,
+            bindings: vec![binding(1), binding(0)],
+        }
+        .into(),
         CreatePipelineLayout {
             id: 21,
             set_layouts: vec![20],
-            push_constant_ranges: vec![PushConstantRange { stages: STAGE_COMPUTE, offset: 0, size: 8 }],
+            push_constant_ranges: vec![PushConstantRange {
+                stages: STAGE_COMPUTE,
+                offset: 0,
+                size: 8,
+            }],
         }
         .into(),
         CreateDescriptorSet { id: 22, layout: 20 }.into(),
@@ -155,8 +219,16 @@ fn saxpy_setup(n: u64) -> Vec<Command> {
             array_element: 0,
             descriptor_type: descriptor_type::STORAGE_BUFFER,
             buffers: vec![
-                DescriptorBufferInfo { buffer: 1, offset: 0, range: WHOLE_SIZE },
-                DescriptorBufferInfo { buffer: 2, offset: 0, range: WHOLE_SIZE },
+                DescriptorBufferInfo {
+                    buffer: 1,
+                    offset: 0,
+                    range: WHOLE_SIZE,
+                },
+                DescriptorBufferInfo {
+                    buffer: 2,
+                    offset: 0,
+                    range: WHOLE_SIZE,
+                },
             ],
         }
         .into(),
@@ -178,9 +250,25 @@ fn saxpy_commands(a: f32, n: u32) -> Vec<Command> {
     push.extend(n.to_le_bytes());
     vec![
         CmdBindComputePipeline { pipeline: 30 }.into(),
-        CmdBindDescriptorSets { layout: 21, first_set: 0, sets: vec![22], dynamic_offsets: vec![] }.into(),
-        CmdPushConstants { layout: 21, stages: STAGE_COMPUTE, offset: 0, data: push }.into(),
-        CmdDispatch { base: [0; 3], groups: [n.div_ceil(256), 1, 1] }.into(),
+        CmdBindDescriptorSets {
+            layout: 21,
+            first_set: 0,
+            sets: vec![22],
+            dynamic_offsets: vec![],
+        }
+        .into(),
+        CmdPushConstants {
+            layout: 21,
+            stages: STAGE_COMPUTE,
+            offset: 0,
+            data: push,
+        }
+        .into(),
+        CmdDispatch {
+            base: [0; 3],
+            groups: [n.div_ceil(256), 1, 1],
+        }
+        .into(),
     ]
 }
 
@@ -188,11 +276,18 @@ fn saxpy_commands(a: f32, n: u32) -> Vec<Command> {
 fn record(r: &FakeResources, cmds: Vec<Command>) -> GuestRange {
     let bytes = stream(cmds);
     r.write(COMMANDS, 0, &bytes);
-    GuestRange { resource: COMMANDS, offset: 0, len: bytes.len() as u64 }
+    GuestRange {
+        resource: COMMANDS,
+        offset: 0,
+        len: bytes.len() as u64,
+    }
 }
 
 fn floats(bytes: &[u8]) -> Vec<f32> {
-    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 fn reply(r: &FakeResources, offset: u64) -> Option<Reply> {
@@ -213,15 +308,30 @@ fn saxpy_through_a_command_buffer_matches_the_cpu_and_signals() {
     let r = resources();
     let x: Vec<f32> = (0..n).map(|i| i as f32 * 0.5).collect();
     let y: Vec<f32> = (0..n).map(|i| 100.0 - i as f32).collect();
-    r.write(MEMORY, 0, &x.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>());
-    r.write(MEMORY, 16384, &y.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>());
+    r.write(
+        MEMORY,
+        0,
+        &x.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>(),
+    );
+    r.write(
+        MEMORY,
+        16384,
+        &y.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>(),
+    );
 
     let mut ctx = context();
     ctx.submit(&stream(saxpy_setup(u64::from(n))), &r).unwrap();
     assert_eq!(reply(&r, 0), Some(Reply { result: 0 }));
 
     let cb = record(&r, saxpy_commands(3.0, n));
-    let submit = Submit { waits: vec![], command_buffers: vec![cb], signals: vec![SignalWrite { dst: at(REPLIES, 64), value: 7 }] };
+    let submit = Submit {
+        waits: vec![],
+        command_buffers: vec![cb],
+        signals: vec![SignalWrite {
+            dst: at(REPLIES, 64),
+            value: 7,
+        }],
+    };
     ctx.submit(&stream(vec![submit.into()]), &r).unwrap();
 
     let got = floats(&r.read(MEMORY, 16384, n as usize * 4));
@@ -238,14 +348,50 @@ fn transfers_and_timestamps_write_guest_memory() {
     let cb = record(
         &r,
         vec![
-            CmdFillBuffer { dst: 1, offset: 0, size: WHOLE_SIZE, data: 0x3f80_0000 }.into(),
-            CmdUpdateBuffer { dst: 2, offset: 4, data: vec![1, 2, 3, 4] }.into(),
-            CmdCopyBuffer { src: 2, dst: 1, regions: vec![BufferCopy { src_offset: 4, dst_offset: 8, size: 4 }] }.into(),
-            CmdWriteTimestamp { dst: at(REPLIES, 128) }.into(),
-            CmdWriteGuestU32 { dst: at(REPLIES, 256), value: 0xfeed }.into(),
+            CmdFillBuffer {
+                dst: 1,
+                offset: 0,
+                size: WHOLE_SIZE,
+                data: 0x3f80_0000,
+            }
+            .into(),
+            CmdUpdateBuffer {
+                dst: 2,
+                offset: 4,
+                data: vec![1, 2, 3, 4],
+            }
+            .into(),
+            CmdCopyBuffer {
+                src: 2,
+                dst: 1,
+                regions: vec![BufferCopy {
+                    src_offset: 4,
+                    dst_offset: 8,
+                    size: 4,
+                }],
+            }
+            .into(),
+            CmdWriteTimestamp {
+                dst: at(REPLIES, 128),
+            }
+            .into(),
+            CmdWriteGuestU32 {
+                dst: at(REPLIES, 256),
+                value: 0xfeed,
+            }
+            .into(),
         ],
     );
-    ctx.submit(&stream(vec![Submit { waits: vec![], command_buffers: vec![cb], signals: vec![] }.into()]), &r).unwrap();
+    ctx.submit(
+        &stream(vec![Submit {
+            waits: vec![],
+            command_buffers: vec![cb],
+            signals: vec![],
+        }
+        .into()]),
+        &r,
+    )
+    .unwrap();
     let x = r.read(MEMORY, 0, 16);
     assert_eq!(&x[..8], &[0, 0, 0x80, 0x3f, 0, 0, 0x80, 0x3f]);
     assert_eq!(&x[8..12], &[1, 2, 3, 4]);
@@ -261,42 +407,108 @@ fn dynamic_offsets_shift_the_bound_range() {
     let mut ctx = context();
     let n = 256u32;
     let x: Vec<f32> = (0..2 * n).map(|i| i as f32).collect();
-    r.write(MEMORY, 0, &x.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>());
+    r.write(
+        MEMORY,
+        0,
+        &x.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>(),
+    );
     let mut setup = saxpy_setup(2 * u64::from(n));
     // Replace the layout and set with dynamic storage bindings of n floats.
-    let dynamic = |b| DescriptorSetLayoutBinding { binding: b, descriptor_type: descriptor_type::STORAGE_BUFFER_DYNAMIC, count: 1, stages: STAGE_COMPUTE };
-    setup[5] = CreateDescriptorSetLayout { id: 20, bindings: vec![dynamic(0), dynamic(1)] }.into();
+    let dynamic = |b| DescriptorSetLayoutBinding {
+        binding: b,
+        descriptor_type: descriptor_type::STORAGE_BUFFER_DYNAMIC,
+        count: 1,
+        stages: STAGE_COMPUTE,
+    };
+    setup[5] = CreateDescriptorSetLayout {
+        id: 20,
+        bindings: vec![dynamic(0), dynamic(1)],
+    }
+    .into();
     setup[8] = WriteDescriptorSet {
         set: 22,
         binding: 0,
         array_element: 0,
         descriptor_type: descriptor_type::STORAGE_BUFFER_DYNAMIC,
         buffers: vec![
-            DescriptorBufferInfo { buffer: 1, offset: 0, range: u64::from(n) * 4 },
-            DescriptorBufferInfo { buffer: 2, offset: 0, range: u64::from(n) * 4 },
+            DescriptorBufferInfo {
+                buffer: 1,
+                offset: 0,
+                range: u64::from(n) * 4,
+            },
+            DescriptorBufferInfo {
+                buffer: 2,
+                offset: 0,
+                range: u64::from(n) * 4,
+            },
         ],
     }
     .into();
     ctx.submit(&stream(setup), &r).unwrap();
     let mut cmds = saxpy_commands(1.0, n);
     // x from its second half, y from its first.
-    cmds[1] = CmdBindDescriptorSets { layout: 21, first_set: 0, sets: vec![22], dynamic_offsets: vec![n * 4, 0] }.into();
+    cmds[1] = CmdBindDescriptorSets {
+        layout: 21,
+        first_set: 0,
+        sets: vec![22],
+        dynamic_offsets: vec![n * 4, 0],
+    }
+    .into();
     let cb = record(&r, cmds);
-    ctx.submit(&stream(vec![Submit { waits: vec![], command_buffers: vec![cb], signals: vec![] }.into()]), &r).unwrap();
+    ctx.submit(
+        &stream(vec![Submit {
+            waits: vec![],
+            command_buffers: vec![cb],
+            signals: vec![],
+        }
+        .into()]),
+        &r,
+    )
+    .unwrap();
     let got = floats(&r.read(MEMORY, 16384, n as usize * 4));
     assert_eq!(got, x[n as usize..].to_vec());
 
     // An offset that moves the range past the end fails at dispatch.
     let mut cmds = saxpy_commands(1.0, n);
-    cmds[1] = CmdBindDescriptorSets { layout: 21, first_set: 0, sets: vec![22], dynamic_offsets: vec![n * 8, 0] }.into();
+    cmds[1] = CmdBindDescriptorSets {
+        layout: 21,
+        first_set: 0,
+        sets: vec![22],
+        dynamic_offsets: vec![n * 8, 0],
+    }
+    .into();
     let cb = record(&r, cmds);
-    let m = error_of(&mut ctx, &r, vec![Submit { waits: vec![], command_buffers: vec![cb], signals: vec![] }.into()]);
+    let m = error_of(
+        &mut ctx,
+        &r,
+        vec![Submit {
+            waits: vec![],
+            command_buffers: vec![cb],
+            signals: vec![],
+        }
+        .into()],
+    );
     assert!(m.contains("CmdDispatch") && m.contains("buffer 1"), "{m}");
     // A missing dynamic offset fails at bind.
     let mut cmds = saxpy_commands(1.0, n);
-    cmds[1] = CmdBindDescriptorSets { layout: 21, first_set: 0, sets: vec![22], dynamic_offsets: vec![0] }.into();
+    cmds[1] = CmdBindDescriptorSets {
+        layout: 21,
+        first_set: 0,
+        sets: vec![22],
+        dynamic_offsets: vec![0],
+    }
+    .into();
     let cb = record(&r, cmds);
-    let m = error_of(&mut ctx, &r, vec![Submit { waits: vec![], command_buffers: vec![cb], signals: vec![] }.into()]);
+    let m = error_of(
+        &mut ctx,
+        &r,
+        vec![Submit {
+            waits: vec![],
+            command_buffers: vec![cb],
+            signals: vec![],
+        }
+        .into()],
+    );
     assert!(m.contains("dynamic offsets"), "{m}");
 }
 
@@ -305,13 +517,26 @@ fn invalid_spirv_gives_an_error_reply_not_a_failed_submit() {
     let r = resources();
     let mut ctx = context();
     let mut setup = saxpy_setup(64);
-    setup[4] = CreateShaderModule { id: 10, code: vec![0x0723_0203, 0x0001_0000, 0, 5, 0, 0xdead_beef] }.into();
+    setup[4] = CreateShaderModule {
+        id: 10,
+        code: vec![0x0723_0203, 0x0001_0000, 0, 5, 0, 0xdead_beef],
+    }
+    .into();
     ctx.submit(&stream(setup), &r).unwrap();
     let reply = reply(&r, 0).unwrap();
     assert_eq!(reply.result, super::vk_result::ERROR_UNKNOWN);
     // The pipeline does not exist.
     let cb = record(&r, saxpy_commands(1.0, 64));
-    let m = error_of(&mut ctx, &r, vec![Submit { waits: vec![], command_buffers: vec![cb], signals: vec![] }.into()]);
+    let m = error_of(
+        &mut ctx,
+        &r,
+        vec![Submit {
+            waits: vec![],
+            command_buffers: vec![cb],
+            signals: vec![],
+        }
+        .into()],
+    );
     assert!(m.contains("pipeline 30 does not exist"), "{m}");
 }
 
@@ -320,13 +545,46 @@ fn unknown_and_duplicate_ids_are_named_in_the_error() {
     let r = resources();
     let mut ctx = context();
     let m = error_of(&mut ctx, &r, vec![DestroyBuffer { id: 99 }.into()]);
-    assert!(m.contains("DestroyBuffer") && m.contains("buffer 99 does not exist"), "{m}");
-    let m = error_of(&mut ctx, &r, vec![CreateBuffer { id: 0, size: 4, usage: 0 }.into()]);
+    assert!(
+        m.contains("DestroyBuffer") && m.contains("buffer 99 does not exist"),
+        "{m}"
+    );
+    let m = error_of(
+        &mut ctx,
+        &r,
+        vec![CreateBuffer {
+            id: 0,
+            size: 4,
+            usage: 0,
+        }
+        .into()],
+    );
     assert!(m.contains("id 0"), "{m}");
-    let twice = vec![CreateBuffer { id: 5, size: 4, usage: 0 }.into(), CreateBuffer { id: 5, size: 4, usage: 0 }.into()];
+    let twice = vec![
+        CreateBuffer {
+            id: 5,
+            size: 4,
+            usage: 0,
+        }
+        .into(),
+        CreateBuffer {
+            id: 5,
+            size: 4,
+            usage: 0,
+        }
+        .into(),
+    ];
     let m = error_of(&mut ctx, &r, twice);
     assert!(m.contains("buffer 5 already exists"), "{m}");
-    let m = error_of(&mut ctx, &r, vec![CreateDescriptorSet { id: 6, layout: 1234 }.into()]);
+    let m = error_of(
+        &mut ctx,
+        &r,
+        vec![CreateDescriptorSet {
+            id: 6,
+            layout: 1234,
+        }
+        .into()],
+    );
     assert!(m.contains("descriptor set layout 1234"), "{m}");
     assert_eq!(ctx.live_objects(), 1);
 }
@@ -335,15 +593,61 @@ fn unknown_and_duplicate_ids_are_named_in_the_error() {
 fn binds_outside_the_resource_or_to_a_missing_resource_are_refused() {
     let r = resources();
     let mut ctx = context();
-    ctx.submit(&stream(vec![CreateBuffer { id: 1, size: 100, usage: usage::STORAGE_BUFFER }.into()]), &r).unwrap();
-    let m = error_of(&mut ctx, &r, vec![BindBufferMemory { buffer: 1, memory: at(MEMORY, (1 << 16) - 50) }.into()]);
+    ctx.submit(
+        &stream(vec![CreateBuffer {
+            id: 1,
+            size: 100,
+            usage: usage::STORAGE_BUFFER,
+        }
+        .into()]),
+        &r,
+    )
+    .unwrap();
+    let m = error_of(
+        &mut ctx,
+        &r,
+        vec![BindBufferMemory {
+            buffer: 1,
+            memory: at(MEMORY, (1 << 16) - 50),
+        }
+        .into()],
+    );
     assert!(m.contains("outside resource 1"), "{m}");
-    let m = error_of(&mut ctx, &r, vec![BindBufferMemory { buffer: 1, memory: at(MEMORY, u64::MAX) }.into()]);
+    let m = error_of(
+        &mut ctx,
+        &r,
+        vec![BindBufferMemory {
+            buffer: 1,
+            memory: at(MEMORY, u64::MAX),
+        }
+        .into()],
+    );
     assert!(m.contains("outside resource 1"), "{m}");
-    let m = error_of(&mut ctx, &r, vec![BindBufferMemory { buffer: 1, memory: at(77, 0) }.into()]);
+    let m = error_of(
+        &mut ctx,
+        &r,
+        vec![BindBufferMemory {
+            buffer: 1,
+            memory: at(77, 0),
+        }
+        .into()],
+    );
     assert!(m.contains("resource 77 is not attached"), "{m}");
     // A command buffer in a missing resource.
-    let m = error_of(&mut ctx, &r, vec![Submit { waits: vec![], command_buffers: vec![GuestRange { resource: 78, offset: 0, len: 8 }], signals: vec![] }.into()]);
+    let m = error_of(
+        &mut ctx,
+        &r,
+        vec![Submit {
+            waits: vec![],
+            command_buffers: vec![GuestRange {
+                resource: 78,
+                offset: 0,
+                len: 8,
+            }],
+            signals: vec![],
+        }
+        .into()],
+    );
     assert!(m.contains("resource 78"), "{m}");
 }
 
@@ -351,24 +655,95 @@ fn binds_outside_the_resource_or_to_a_missing_resource_are_refused() {
 fn truncated_streams_and_misplaced_commands_are_errors() {
     let r = resources();
     let mut ctx = context();
-    let bytes = stream(vec![CreateBuffer { id: 1, size: 100, usage: 0 }.into()]);
+    let bytes = stream(vec![CreateBuffer {
+        id: 1,
+        size: 100,
+        usage: 0,
+    }
+    .into()]);
     for cut in 1..bytes.len() {
-        assert!(matches!(ctx.submit(&bytes[..cut], &r), Err(SubmitError::Stream(_))));
+        assert!(matches!(
+            ctx.submit(&bytes[..cut], &r),
+            Err(SubmitError::Stream(_))
+        ));
     }
     assert_eq!(ctx.live_objects(), 0);
-    let m = error_of(&mut ctx, &r, vec![CmdDispatch { base: [0; 3], groups: [1, 1, 1] }.into()]);
-    assert!(m.contains("CmdDispatch is not allowed outside a command buffer"), "{m}");
-    let cb = record(&r, vec![CreateBuffer { id: 1, size: 4, usage: 0 }.into()]);
-    let m = error_of(&mut ctx, &r, vec![Submit { waits: vec![], command_buffers: vec![cb], signals: vec![] }.into()]);
-    assert!(m.contains("CreateBuffer is not allowed inside a command buffer"), "{m}");
+    let m = error_of(
+        &mut ctx,
+        &r,
+        vec![CmdDispatch {
+            base: [0; 3],
+            groups: [1, 1, 1],
+        }
+        .into()],
+    );
+    assert!(
+        m.contains("CmdDispatch is not allowed outside a command buffer"),
+        "{m}"
+    );
+    let cb = record(
+        &r,
+        vec![CreateBuffer {
+            id: 1,
+            size: 4,
+            usage: 0,
+        }
+        .into()],
+    );
+    let m = error_of(
+        &mut ctx,
+        &r,
+        vec![Submit {
+            waits: vec![],
+            command_buffers: vec![cb],
+            signals: vec![],
+        }
+        .into()],
+    );
+    assert!(
+        m.contains("CreateBuffer is not allowed inside a command buffer"),
+        "{m}"
+    );
     // A command buffer range that cuts a frame.
-    let mut cb = record(&r, vec![CmdWriteGuestU32 { dst: at(REPLIES, 0), value: 1 }.into()]);
+    let mut cb = record(
+        &r,
+        vec![CmdWriteGuestU32 {
+            dst: at(REPLIES, 0),
+            value: 1,
+        }
+        .into()],
+    );
     cb.len -= 1;
-    let m = error_of(&mut ctx, &r, vec![Submit { waits: vec![], command_buffers: vec![cb], signals: vec![] }.into()]);
+    let m = error_of(
+        &mut ctx,
+        &r,
+        vec![Submit {
+            waits: vec![],
+            command_buffers: vec![cb],
+            signals: vec![],
+        }
+        .into()],
+    );
     assert!(m.contains("command buffer 0"), "{m}");
     // Dispatch with nothing bound.
-    let cb = record(&r, vec![CmdDispatch { base: [0; 3], groups: [1, 1, 1] }.into()]);
-    let m = error_of(&mut ctx, &r, vec![Submit { waits: vec![], command_buffers: vec![cb], signals: vec![] }.into()]);
+    let cb = record(
+        &r,
+        vec![CmdDispatch {
+            base: [0; 3],
+            groups: [1, 1, 1],
+        }
+        .into()],
+    );
+    let m = error_of(
+        &mut ctx,
+        &r,
+        vec![Submit {
+            waits: vec![],
+            command_buffers: vec![cb],
+            signals: vec![],
+        }
+        .into()],
+    );
     assert!(m.contains("no compute pipeline is bound"), "{m}");
 }
 
@@ -378,7 +753,18 @@ fn descriptor_writes_are_checked_against_buffer_and_layout() {
     let mut ctx = context();
     ctx.submit(&stream(saxpy_setup(64)), &r).unwrap();
     let write = |buffer, offset, range, ty| -> Command {
-        WriteDescriptorSet { set: 22, binding: 1, array_element: 0, descriptor_type: ty, buffers: vec![DescriptorBufferInfo { buffer, offset, range }] }.into()
+        WriteDescriptorSet {
+            set: 22,
+            binding: 1,
+            array_element: 0,
+            descriptor_type: ty,
+            buffers: vec![DescriptorBufferInfo {
+                buffer,
+                offset,
+                range,
+            }],
+        }
+        .into()
     };
     let storage = descriptor_type::STORAGE_BUFFER;
     for (cmd, needle) in [
@@ -386,7 +772,10 @@ fn descriptor_writes_are_checked_against_buffer_and_layout() {
         (write(1, 256, WHOLE_SIZE, storage), "past the end"),
         (write(1, 0, 257, storage), "past the end"),
         (write(9, 0, 4, storage), "buffer 9 does not exist"),
-        (write(1, 0, 4, descriptor_type::UNIFORM_BUFFER), "the write is Uniform"),
+        (
+            write(1, 0, 4, descriptor_type::UNIFORM_BUFFER),
+            "the write is Uniform",
+        ),
     ] {
         let m = error_of(&mut ctx, &r, vec![cmd]);
         assert!(m.contains(needle), "{m} lacks {needle}");
@@ -396,7 +785,14 @@ fn descriptor_writes_are_checked_against_buffer_and_layout() {
         binding: 1,
         array_element: 0,
         descriptor_type: storage,
-        buffers: vec![DescriptorBufferInfo { buffer: 1, offset: 0, range: 4 }; 2],
+        buffers: vec![
+            DescriptorBufferInfo {
+                buffer: 1,
+                offset: 0,
+                range: 4
+            };
+            2
+        ],
     };
     let m = error_of(&mut ctx, &r, vec![overflow.into()]);
     assert!(m.contains("overflow"), "{m}");
