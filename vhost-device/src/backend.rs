@@ -96,6 +96,9 @@ pub struct VirtioGpuBackend {
     /// Jobs queued and not yet completed.
     pending: Arc<AtomicUsize>,
     epoch: Arc<AtomicU64>,
+    /// When the frontend first set the device's features (QEMU does so when the guest driver
+    /// starts the device, right before it sends the memory table).
+    features_acked_at: Mutex<Option<std::time::Instant>>,
     mem: Mutex<Option<Memory>>,
     event_idx: AtomicBool,
     /// Read ends of the worker exit events. vhost-user-backend registers each in its epoll with
@@ -119,6 +122,7 @@ impl VirtioGpuBackend {
             }),
             pending: Arc::new(AtomicUsize::new(0)),
             epoch: Arc::new(AtomicU64::new(0)),
+            features_acked_at: Mutex::new(None),
             mem: Mutex::new(None),
             event_idx: AtomicBool::new(false),
             exit_fds: Mutex::new(Vec::new()),
@@ -133,6 +137,15 @@ impl VirtioGpuBackend {
     /// True once the frontend has sent its guest memory table (VHOST_USER_SET_MEM_TABLE).
     pub fn has_memory_table(&self) -> bool {
         lock(&self.mem).is_some()
+    }
+
+    /// How long ago the frontend set the device's features while still sending no memory
+    /// table; `None` if it has not set features yet or has sent the table.
+    pub fn waiting_for_memory_table(&self) -> Option<std::time::Duration> {
+        if self.has_memory_table() {
+            return None;
+        }
+        lock(&self.features_acked_at).map(|t| t.elapsed())
     }
 
     /// Cancels what is still queued, lets the running submission finish, and stops the queue
@@ -393,6 +406,7 @@ impl VhostUserBackend for VirtioGpuBackend {
     }
 
     fn acked_features(&self, features: u64) {
+        lock(&self.features_acked_at).get_or_insert_with(std::time::Instant::now);
         self.gpu().set_features(Features {
             context_init: features & (1 << vg::VIRTIO_GPU_F_CONTEXT_INIT) != 0,
             resource_blob: features & (1 << vg::VIRTIO_GPU_F_RESOURCE_BLOB) != 0,

@@ -157,13 +157,13 @@ pub fn device_limits(subgroup_size: u32, threads: usize, host: HostInfo) -> Devi
 pub struct Service {
     pub factory: Arc<dyn ContextFactory>,
     pub limits: DeviceLimits,
-    /// How long a connected frontend may go without sending its memory table before the
-    /// device says what is probably wrong ([`DEFAULT_MEMORY_TABLE_GRACE`]).
+    /// How long a frontend that set the device's features may go without sending its memory
+    /// table before the device says what is probably wrong ([`DEFAULT_MEMORY_TABLE_GRACE`]).
     pub memory_table_grace: Duration,
 }
 
-/// A frontend that negotiated but sent no memory table after this long is almost certainly a
-/// QEMU whose guest RAM is not shared (FACTS: it then logs `vhost_set_mem_table failed`).
+/// A frontend that set the device's features but sent no memory table after this long is almost
+/// certainly a QEMU whose guest RAM is not shared (FACTS: it then logs `vhost_set_mem_table failed`).
 pub const DEFAULT_MEMORY_TABLE_GRACE: Duration = Duration::from_secs(5);
 
 /// Watches one session for a missing memory table and logs the likely cause once.
@@ -179,18 +179,28 @@ impl MemoryTableWatch {
         let thread = std::thread::Builder::new()
             .name("softgpu-memwatch".into())
             .spawn(move || {
+                // A guest may take long to boot (seconds under TCG) before its driver starts
+                // the device; the clock starts when the frontend sets the device's features,
+                // which QEMU does right before it would send the memory table.
                 let (stopped, cv) = &*flag;
-                let guard = stopped.lock().unwrap_or_else(|p| p.into_inner());
-                let (guard, _) = cv
-                    .wait_timeout_while(guard, grace, |s| !*s)
-                    .unwrap_or_else(|p| p.into_inner());
-                if *guard || backend.has_memory_table() {
-                    return false;
+                let mut guard = stopped.lock().unwrap_or_else(|p| p.into_inner());
+                loop {
+                    if *guard {
+                        return false;
+                    }
+                    if backend.waiting_for_memory_table().is_some_and(|w| w >= grace) {
+                        break;
+                    }
+                    let step = (grace / 4).max(Duration::from_millis(10));
+                    guard = cv
+                        .wait_timeout(guard, step)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
                 }
                 log::warn!(
-                    "the frontend connected {grace:?} ago but has sent no guest memory table, so \
-                     the device cannot reach guest memory. With QEMU this means guest RAM is not \
-                     shared: use `-object memory-backend-memfd,id=mem,size=<RAM>,share=on \
+                    "the frontend set the device's features {grace:?} ago but has sent no guest \
+                     memory table, so the device cannot reach guest memory. With QEMU this means \
+                     guest RAM is not shared: use `-object memory-backend-memfd,id=mem,size=<RAM>,share=on \
                      -machine memory-backend=mem` (QEMU then stops logging \
                      `vhost_set_mem_table failed: Invalid argument`)"
                 );
