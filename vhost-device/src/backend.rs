@@ -16,7 +16,7 @@ use thiserror::Error;
 use vhost::vhost_user::message::{VhostUserProtocolFeatures, VhostUserVirtioFeatures};
 use vhost::vhost_user::GpuBackend;
 use vhost_user_backend::{VhostUserBackend, VringRwLock, VringT};
-use virtio_bindings::virtio_config::VIRTIO_F_VERSION_1;
+use virtio_bindings::virtio_config::{VIRTIO_F_RING_RESET, VIRTIO_F_VERSION_1};
 use virtio_bindings::virtio_gpu as vg;
 use virtio_bindings::virtio_ring::{VIRTIO_RING_F_EVENT_IDX, VIRTIO_RING_F_INDIRECT_DESC};
 use virtio_queue::{DescriptorChain, QueueT};
@@ -402,6 +402,12 @@ impl VhostUserBackend for VirtioGpuBackend {
             | (1 << vg::VIRTIO_GPU_F_RESOURCE_UUID)
             | (1 << vg::VIRTIO_GPU_F_CONTEXT_INIT)
             | (1 << vg::VIRTIO_GPU_F_RESOURCE_BLOB)
+            // QEMU 10.0.2's vhost-user-gpu-pci (queue_reset=on, its default) acks RING_RESET in
+            // SET_FEATURES whether or not the backend offered it, and vhost-user-backend
+            // refuses any acked bit outside the offer — which ends the session at VM start.
+            // A per-queue reset (VIRTIO 1.2 §2.6.1; Linux's virtio-gpu never does one) reaches
+            // a vhost-user backend as the ordinary vring stop/restart messages.
+            | (1 << VIRTIO_F_RING_RESET)
             | VhostUserVirtioFeatures::PROTOCOL_FEATURES.bits()
     }
 

@@ -1,0 +1,6 @@
+//! Test programs for the softgpu guest: the virtio-gpu DRM uapi as the guest kernel offers it
+//! ([`virtgpu`]) and the line protocol the guest's `/init` and `scripts/vm-test` read
+//! ([`report`]).
+
+pub mod report;
+pub mod virtgpu;
