@@ -7,7 +7,10 @@
 # `softgpu.probe=1` only prints SOFTGPU-BOOTED and powers off (the KVM probe).
 /bin/busybox --install -s /bin
 export PATH=/bin:/usr/bin:/sbin:/usr/sbin
-mkdir -p /proc /sys /dev /tmp /run
+# The Vulkan loader reads HOME and XDG_* for its search paths (and warns without them); they
+# point at empty directories, so only /usr/share/vulkan/icd.d/softgpu_icd.json is found.
+export HOME=/root XDG_RUNTIME_DIR=/run XDG_CONFIG_HOME=/root/.config XDG_DATA_HOME=/root/.local/share
+mkdir -p /proc /sys /dev /tmp /run /root
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev

@@ -15,7 +15,8 @@ use std::sync::Arc;
 /// (VK_VENDOR_ID_MESA would claim a driver stack we are not.)
 pub(crate) const VENDOR_ID: u32 = 0x1af4;
 pub(crate) const DEVICE_ID: u32 = 0x1050;
-pub(crate) const DEVICE_NAME: &str = "softgpu (vhost-user)";
+/// The same on every transport: the device is one virtio-gpu device, however the ICD reaches it.
+pub(crate) const DEVICE_NAME: &str = "softgpu (CPU, virtio-gpu)";
 /// API 1.0: newer functionality is exposed through KHR extensions.
 pub(crate) const API_VERSION: u32 = vk::make_api_version(0, 1, 0, vk::HEADER_VERSION);
 pub(crate) const DRIVER_VERSION: u32 = vk::make_api_version(0, 0, 1, 0);

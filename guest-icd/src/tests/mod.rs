@@ -169,7 +169,7 @@ fn physical_device_reports_capset_limits_and_one_coherent_memory_type() {
     // SAFETY: valid physical device.
     unsafe {
         let p = c.instance.get_physical_device_properties(c.pd);
-        assert_eq!(CStr::from_ptr(p.device_name.as_ptr()), c"softgpu (vhost-user)");
+        assert_eq!(CStr::from_ptr(p.device_name.as_ptr()), c"softgpu (CPU, virtio-gpu)");
         assert_eq!(p.device_type, vk::PhysicalDeviceType::CPU);
         assert_eq!(p.vendor_id, 0x1af4);
         assert_eq!(vk::api_version_minor(p.api_version), 0);
