@@ -2,7 +2,8 @@
 # /init of the softgpu test guest (scripts/build-guest puts it in the initramfs).
 # Mounts the pseudo file systems, loads the virtio-gpu modules in the order build-guest wrote
 # to /etc/softgpu/modules, runs the test programs in /tests (all of them, or those named by
-# `softgpu.tests=a,b` on the kernel command line), prints `SOFTGPU-TEST <name> PASS|FAIL` for
+# `softgpu.tests=a,b` on the kernel command line, which may also name the long-running ones
+# in /tests-long), prints `SOFTGPU-TEST <name> PASS|FAIL` for
 # each and `SOFTGPU-DONE` at the end, then powers off. scripts/vm-test reads these lines.
 # `softgpu.probe=1` only prints SOFTGPU-BOOTED and powers off (the KVM probe).
 /bin/busybox --install -s /bin
@@ -51,12 +52,15 @@ if [ -z "$tests" ]; then
 fi
 for t in $tests; do
   echo "SOFTGPU-START $t"
-  if [ ! -x "/tests/$t" ]; then
-    echo "no test program /tests/$t"
+  # Long-running programs (/tests-long) run only when named.
+  prog=/tests/$t
+  [ -x "$prog" ] || prog=/tests-long/$t
+  if [ ! -x "$prog" ]; then
+    echo "no test program /tests/$t or /tests-long/$t"
     echo "SOFTGPU-TEST $t FAIL"
     continue
   fi
-  if timeout "$per_test_timeout" "/tests/$t"; then
+  if timeout "$per_test_timeout" "$prog"; then
     echo "SOFTGPU-TEST $t PASS"
   else
     echo "SOFTGPU-TEST $t FAIL (exit $?)"

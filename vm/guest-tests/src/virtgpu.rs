@@ -1,15 +1,18 @@
 //! The virtio-gpu DRM uapi (Linux `include/uapi/drm/virtgpu_drm.h`, 6.12) as the guest's
 //! test programs use it: finding the virtio-gpu render node, GETPARAM, GET_CAPS,
-//! CONTEXT_INIT, buffer resources, MAP + mmap, transfers and WAIT.
+//! CONTEXT_INIT, buffer resources (any parameters), MAP + mmap, EXECBUFFER with a sync_file,
+//! transfers both ways and WAIT.
 //!
-//! Every ioctl goes through [`RenderNode::ioctl`], the one place that hands the kernel a
-//! pointer; each argument struct is `#[repr(C)]` with the uapi's layout (sizes checked by the
-//! unit tests, which also pin the request numbers).
+//! Every ioctl goes through `RenderNode::ioctl`, the one place that hands the kernel a
+//! pointer; the argument structs and request numbers are in `uapi`, whose unit test pins
+//! the request numbers (and so the struct sizes they encode).
 
 use std::fs::{File, OpenOptions};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
+
+use crate::uapi::*;
 
 /// Our capset id (softgpu DESIGN §3; `protocol::SOFTGPU_CAPSET_VK`).
 pub const SOFTGPU_CAPSET_ID: u32 = 24;
@@ -29,138 +32,6 @@ pub const PIPE_BUFFER: u32 = 0;
 pub const BUFFER_FORMAT: u32 = 64;
 /// `VIRGL_BIND_CUSTOM` (1 << 17): the bind the ICD gives device memory.
 pub const BUFFER_BIND: u32 = 1 << 17;
-
-const DRM_IOCTL_BASE: u32 = b'd' as u32;
-const DRM_COMMAND_BASE: u32 = 0x40;
-
-/// `_IOWR('d', nr, size)` (asm-generic/ioctl.h: dir 3 in bits 30–31, size in 16–29).
-const fn drm_iowr(nr: u32, size: usize) -> u64 {
-    (3 << 30) | ((size as u64 & 0x3fff) << 16) | ((DRM_IOCTL_BASE as u64) << 8) | nr as u64
-}
-/// `_IOW('d', nr, size)`.
-const fn drm_iow(nr: u32, size: usize) -> u64 {
-    (1 << 30) | ((size as u64 & 0x3fff) << 16) | ((DRM_IOCTL_BASE as u64) << 8) | nr as u64
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct DrmVersion {
-    major: i32,
-    minor: i32,
-    patchlevel: i32,
-    name_len: usize,
-    name: u64,
-    date_len: usize,
-    date: u64,
-    desc_len: usize,
-    desc: u64,
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct DrmGemClose {
-    handle: u32,
-    pad: u32,
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct Getparam {
-    param: u64,
-    /// Userspace address of a `u64` the kernel writes.
-    value: u64,
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct GetCaps {
-    cap_set_id: u32,
-    cap_set_ver: u32,
-    addr: u64,
-    size: u32,
-    pad: u32,
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct ContextSetParam {
-    param: u64,
-    value: u64,
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct ContextInit {
-    num_params: u32,
-    pad: u32,
-    ctx_set_params: u64,
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct ResourceCreate {
-    target: u32,
-    format: u32,
-    bind: u32,
-    width: u32,
-    height: u32,
-    depth: u32,
-    array_size: u32,
-    last_level: u32,
-    nr_samples: u32,
-    flags: u32,
-    bo_handle: u32,
-    res_handle: u32,
-    size: u32,
-    stride: u32,
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct Map {
-    offset: u64,
-    handle: u32,
-    pad: u32,
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct Box3d {
-    x: u32,
-    y: u32,
-    z: u32,
-    w: u32,
-    h: u32,
-    d: u32,
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct TransferToHost {
-    bo_handle: u32,
-    bx: Box3d,
-    level: u32,
-    offset: u32,
-    stride: u32,
-    layer_stride: u32,
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct Wait {
-    handle: u32,
-    flags: u32,
-}
-
-const IOCTL_VERSION: u64 = drm_iowr(0x00, size_of::<DrmVersion>());
-const IOCTL_GEM_CLOSE: u64 = drm_iow(0x09, size_of::<DrmGemClose>());
-const IOCTL_MAP: u64 = drm_iowr(DRM_COMMAND_BASE + 0x01, size_of::<Map>());
-const IOCTL_GETPARAM: u64 = drm_iowr(DRM_COMMAND_BASE + 0x03, size_of::<Getparam>());
-const IOCTL_RESOURCE_CREATE: u64 = drm_iowr(DRM_COMMAND_BASE + 0x04, size_of::<ResourceCreate>());
-const IOCTL_TRANSFER_TO_HOST: u64 = drm_iowr(DRM_COMMAND_BASE + 0x07, size_of::<TransferToHost>());
-const IOCTL_WAIT: u64 = drm_iowr(DRM_COMMAND_BASE + 0x08, size_of::<Wait>());
-const IOCTL_GET_CAPS: u64 = drm_iowr(DRM_COMMAND_BASE + 0x09, size_of::<GetCaps>());
-const IOCTL_CONTEXT_INIT: u64 = drm_iowr(DRM_COMMAND_BASE + 0x0b, size_of::<ContextInit>());
 
 #[derive(Debug, thiserror::Error)]
 pub enum VirtgpuError {
@@ -206,6 +77,7 @@ impl IoctlArg for ResourceCreate {}
 impl IoctlArg for Map {}
 impl IoctlArg for TransferToHost {}
 impl IoctlArg for Wait {}
+impl IoctlArg for Execbuffer {}
 
 /// An open DRM render node driven by `virtio_gpu`.
 pub struct RenderNode {
@@ -219,6 +91,26 @@ pub struct BufferResource {
     pub bo_handle: u32,
     pub res_handle: u32,
     pub size: u32,
+}
+
+/// The fields of a `VIRTGPU_RESOURCE_CREATE` a test may choose freely (the rest are 0,
+/// except depth and array_size, 1).
+#[derive(Clone, Copy, Debug)]
+pub struct ResourceParams {
+    pub target: u32,
+    pub format: u32,
+    pub bind: u32,
+    pub width: u32,
+    pub height: u32,
+    /// Bytes of the GEM object (and of the backing the kernel attaches).
+    pub size: u32,
+}
+
+/// Which way a transfer goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    ToHost,
+    FromHost,
 }
 
 /// The header of a capset blob: magic, protocol version, length in words.
@@ -390,6 +282,106 @@ impl RenderNode {
         })
     }
 
+    /// `VIRTGPU_RESOURCE_CREATE` with any parameters (for tests that probe odd ones).
+    pub fn create_resource(&self, p: ResourceParams) -> Result<BufferResource, VirtgpuError> {
+        let mut r = ResourceCreate {
+            target: p.target,
+            format: p.format,
+            bind: p.bind,
+            width: p.width,
+            height: p.height,
+            depth: 1,
+            array_size: 1,
+            size: p.size,
+            ..Default::default()
+        };
+        self.ioctl("VIRTGPU_RESOURCE_CREATE", IOCTL_RESOURCE_CREATE, &mut r)?;
+        Ok(BufferResource {
+            bo_handle: r.bo_handle,
+            res_handle: r.res_handle,
+            size: p.size,
+        })
+    }
+
+    /// `VIRTGPU_EXECBUFFER` of `stream` (the device gets it as `SUBMIT_3D`), its fence
+    /// attached to the GEM handles `bos`; returns the submission's sync_file.
+    pub fn execbuffer(&self, stream: &[u8], bos: &[u32]) -> Result<OwnedFd, VirtgpuError> {
+        let too_big = |what: &'static str| VirtgpuError::Ioctl {
+            what,
+            source: std::io::Error::from_raw_os_error(libc::E2BIG),
+        };
+        let mut e = Execbuffer {
+            flags: EXECBUF_FENCE_FD_OUT,
+            size: u32::try_from(stream.len()).map_err(|_| too_big("EXECBUFFER stream"))?,
+            command: stream.as_ptr() as u64,
+            bo_handles: bos.as_ptr() as u64,
+            num_bo_handles: u32::try_from(bos.len()).map_err(|_| too_big("EXECBUFFER bos"))?,
+            fence_fd: -1,
+            ..Default::default()
+        };
+        self.ioctl("VIRTGPU_EXECBUFFER", IOCTL_EXECBUFFER, &mut e)?;
+        if e.fence_fd < 0 {
+            return Err(VirtgpuError::Unexpected(
+                "VIRTGPU_EXECBUFFER with FENCE_FD_OUT gave no fence fd".into(),
+            ));
+        }
+        // SAFETY: with FENCE_FD_OUT the kernel installed a new sync_file fd in our table and
+        // handed it to us; nothing else owns it.
+        Ok(unsafe { OwnedFd::from_raw_fd(e.fence_fd) })
+    }
+
+    /// A transfer of the box `x..x+w` (height and depth 1) at `offset`, on any GEM handle.
+    pub fn transfer_raw(
+        &self,
+        dir: Direction,
+        bo_handle: u32,
+        x: u32,
+        w: u32,
+        offset: u32,
+    ) -> Result<(), VirtgpuError> {
+        let mut t = TransferToHost {
+            bo_handle,
+            bx: Box3d {
+                x,
+                y: 0,
+                z: 0,
+                w,
+                h: 1,
+                d: 1,
+            },
+            offset,
+            ..Default::default()
+        };
+        match dir {
+            Direction::ToHost => {
+                self.ioctl("VIRTGPU_TRANSFER_TO_HOST", IOCTL_TRANSFER_TO_HOST, &mut t)
+            }
+            Direction::FromHost => self.ioctl(
+                "VIRTGPU_TRANSFER_FROM_HOST",
+                IOCTL_TRANSFER_FROM_HOST,
+                &mut t,
+            ),
+        }
+    }
+
+    /// `VIRTGPU_WAIT` on any GEM handle.
+    pub fn wait_handle(&self, bo_handle: u32) -> Result<(), VirtgpuError> {
+        let mut w = Wait {
+            handle: bo_handle,
+            flags: 0,
+        };
+        self.ioctl("VIRTGPU_WAIT", IOCTL_WAIT, &mut w)
+    }
+
+    /// `DRM_IOCTL_GEM_CLOSE` of any handle.
+    pub fn close_handle(&self, bo_handle: u32) -> Result<(), VirtgpuError> {
+        let mut c = DrmGemClose {
+            handle: bo_handle,
+            pad: 0,
+        };
+        self.ioctl("DRM_IOCTL_GEM_CLOSE", IOCTL_GEM_CLOSE, &mut c)
+    }
+
     /// `VIRTGPU_MAP` + `mmap` of the whole buffer.
     pub fn map(&self, res: &BufferResource) -> Result<Mapping, VirtgpuError> {
         let mut m = Map {
@@ -481,7 +473,39 @@ pub struct Mapping {
     words: usize,
 }
 
+/// Waits up to `timeout_ms` for a sync_file to signal: `Ok(true)` when it did, `Ok(false)`
+/// on timeout.
+pub fn wait_sync_file(fd: &OwnedFd, timeout_ms: i32) -> Result<bool, VirtgpuError> {
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: one live pollfd, count 1.
+        let rc = unsafe { libc::poll(&mut p, 1, timeout_ms) };
+        if rc >= 0 {
+            return Ok(rc > 0);
+        }
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            return Err(VirtgpuError::Ioctl {
+                what: "poll on a sync_file",
+                source: err,
+            });
+        }
+    }
+}
+
 impl Mapping {
+    /// Reads word `i`, or `None` past the end.
+    pub fn read(&self, i: usize) -> Option<u32> {
+        (i < self.words).then(|| {
+            // SAFETY: i < words: inside the live mapping; volatile, the device may write it.
+            unsafe { self.ptr.as_ptr().wrapping_add(i).read_volatile() }
+        })
+    }
+
     pub fn words(&self) -> usize {
         self.words
     }
@@ -517,20 +541,6 @@ impl Drop for Mapping {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn request_numbers_match_the_kernel_uapi() {
-        // Values as the C macros in virtgpu_drm.h / drm.h expand them on x86-64.
-        assert_eq!(IOCTL_VERSION, 0xc040_6400);
-        assert_eq!(IOCTL_GEM_CLOSE, 0x4008_6409);
-        assert_eq!(IOCTL_MAP, 0xc010_6441);
-        assert_eq!(IOCTL_GETPARAM, 0xc010_6443);
-        assert_eq!(IOCTL_RESOURCE_CREATE, 0xc038_6444);
-        assert_eq!(IOCTL_TRANSFER_TO_HOST, 0xc02c_6447);
-        assert_eq!(IOCTL_WAIT, 0xc008_6448);
-        assert_eq!(IOCTL_GET_CAPS, 0xc018_6449);
-        assert_eq!(IOCTL_CONTEXT_INIT, 0xc010_644b);
-    }
 
     fn blob(words: &[u32]) -> Vec<u8> {
         words.iter().flat_map(|w| w.to_le_bytes()).collect()
