@@ -184,11 +184,16 @@ impl MemoryTableWatch {
                 // which QEMU does right before it would send the memory table.
                 let (stopped, cv) = &*flag;
                 let mut guard = stopped.lock().unwrap_or_else(|p| p.into_inner());
+                // Without SET_FEATURES either (QEMU 10 with unshared RAM sends neither; seen in
+                // a VM here), a much longer wait: no guest takes that long to start its driver.
+                let connected = std::time::Instant::now();
+                let long_grace = grace * 6;
                 loop {
                     if *guard {
                         return false;
                     }
-                    if backend.waiting_for_memory_table().is_some_and(|w| w >= grace) {
+                    let stalled = backend.waiting_for_memory_table().is_some_and(|w| w >= grace);
+                    if stalled || (connected.elapsed() >= long_grace && !backend.has_memory_table()) {
                         break;
                     }
                     let step = (grace / 4).max(Duration::from_millis(10));
@@ -198,11 +203,12 @@ impl MemoryTableWatch {
                         .0;
                 }
                 log::warn!(
-                    "the frontend set the device's features {grace:?} ago but has sent no guest \
-                     memory table, so the device cannot reach guest memory. With QEMU this means \
-                     guest RAM is not shared: use `-object memory-backend-memfd,id=mem,size=<RAM>,share=on \
+                    "the frontend has sent no guest memory table (it connected {:?} ago), so the \
+                     device cannot reach guest memory. If the guest's virtio-gpu driver is up, \
+                     QEMU's guest RAM is probably not shared: use `-object memory-backend-memfd,id=mem,size=<RAM>,share=on \
                      -machine memory-backend=mem` (QEMU then stops logging \
-                     `vhost_set_mem_table failed: Invalid argument`)"
+                     `vhost_set_mem_table failed: Invalid argument`)",
+                    connected.elapsed()
                 );
                 true
             })

@@ -81,3 +81,28 @@ fn a_frontend_waiting_for_its_guest_to_boot_is_not_flagged() {
     assert!(!end.memory_table_missing, "a frontend still waiting for its guest was flagged");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// QEMU 10 with unshared guest RAM sends no SET_FEATURES either (seen in a VM): after a much
+/// longer wait (six times the grace) the device still says what is probably wrong.
+#[test]
+fn a_frontend_that_never_starts_the_device_is_diagnosed_after_the_long_grace() {
+    let dir = std::env::temp_dir().join(format!("softgpu-dev-long-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gpu.sock");
+    let listener = Arc::new(Mutex::new(Listener::new(&path, true).unwrap()));
+    let service = Arc::new(Service {
+        factory: Arc::new(NoContexts),
+        limits: device_limits(8, 2, HostInfo { mem_total: 8 << 30 }),
+        memory_table_grace: Duration::from_millis(100),
+    });
+    let (s, l) = (service.clone(), listener.clone());
+    let server = std::thread::spawn(move || s.serve_one(&mut l.lock().unwrap()).unwrap());
+    let fe = Frontend::from_stream(UnixStream::connect(&path).unwrap(), 2);
+    fe.set_owner().unwrap();
+    fe.get_features().unwrap();
+    std::thread::sleep(Duration::from_millis(900));
+    drop(fe);
+    let end = server.join().unwrap();
+    assert!(end.memory_table_missing, "a frontend that never started the device went unnoticed");
+    let _ = std::fs::remove_dir_all(&dir);
+}
