@@ -35,7 +35,9 @@ fn run() -> Result<(), String> {
         caps.max_stream_size
     );
 
-    let block = t.create_memory(BLOCK_SIZE).map_err(|e| format!("create_memory: {e}"))?;
+    let block = t
+        .create_memory(BLOCK_SIZE)
+        .map_err(|e| format!("create_memory: {e}"))?;
     let len = usize::try_from(block.size).map_err(|e| e.to_string())?;
     // SAFETY: the transport mapped `block.size` bytes read + write at `block.ptr`, valid until
     // `destroy_memory`; the device writes only the signal word, after we read the pattern back
@@ -57,7 +59,10 @@ fn run() -> Result<(), String> {
         waits: Vec::new(),
         command_buffers: Vec::new(),
         signals: vec![SignalWrite {
-            dst: GuestLocation { resource: block.resource_id, offset: SIGNAL_OFFSET },
+            dst: GuestLocation {
+                resource: block.resource_id,
+                offset: SIGNAL_OFFSET,
+            },
             value: SIGNAL_VALUE,
         }],
     });
@@ -72,7 +77,9 @@ fn run() -> Result<(), String> {
     // SAFETY: 8 bytes inside the live mapping; read volatile because the device wrote them.
     let word = unsafe { std::ptr::read_volatile(block.ptr.add(signal_at).cast::<u64>()) };
     if u64::from_le(word) != SIGNAL_VALUE {
-        return Err(format!("the device's completion word reads {word:#x}, expected {SIGNAL_VALUE:#x}"));
+        return Err(format!(
+            "the device's completion word reads {word:#x}, expected {SIGNAL_VALUE:#x}"
+        ));
     }
     if !t.is_complete(fence).map_err(|e| e.to_string())? {
         return Err("a waited fence reads as incomplete".into());

@@ -34,24 +34,55 @@ pub(crate) unsafe extern "system" fn create_buffer(
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
         // SAFETY: valid usage.
-        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info"))?;
-        if info.flags.intersects(vk::BufferCreateFlags::SPARSE_BINDING | vk::BufferCreateFlags::SPARSE_RESIDENCY | vk::BufferCreateFlags::SPARSE_ALIASED) {
-            return Err(IcdError::vk(vk::Result::ERROR_FEATURE_NOT_PRESENT, "sparse buffers are not supported"));
+        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| {
+            IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info")
+        })?;
+        if info.flags.intersects(
+            vk::BufferCreateFlags::SPARSE_BINDING
+                | vk::BufferCreateFlags::SPARSE_RESIDENCY
+                | vk::BufferCreateFlags::SPARSE_ALIASED,
+        ) {
+            return Err(IcdError::vk(
+                vk::Result::ERROR_FEATURE_NOT_PRESENT,
+                "sparse buffers are not supported",
+            ));
         }
         if info.size > dev.capset.max_memory_allocation_size {
-            return Err(IcdError::vk(vk::Result::ERROR_OUT_OF_DEVICE_MEMORY, format!("buffer of {} bytes exceeds the largest allocation", info.size)));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_OUT_OF_DEVICE_MEMORY,
+                format!(
+                    "buffer of {} bytes exceeds the largest allocation",
+                    info.size
+                ),
+            ));
         }
         let id = new_id();
-        dev.enqueue(CreateBuffer { id, size: info.size, usage: info.usage.as_raw() })?;
+        dev.enqueue(CreateBuffer {
+            id,
+            size: info.size,
+            usage: info.usage.as_raw(),
+        })?;
         // SAFETY: output pointer (valid usage).
-        unsafe { write_out(p_buffer, to_handle(Buffer { id, size: info.size })) }?;
+        unsafe {
+            write_out(
+                p_buffer,
+                to_handle(Buffer {
+                    id,
+                    size: info.size,
+                }),
+            )
+        }?;
         Ok(vk::Result::SUCCESS)
     })
 }
 
 /// # Safety
 /// Vulkan valid usage for `vkDestroyBuffer`.
-pub(crate) unsafe extern "system" fn destroy_buffer(dev: vk::Device, buf: vk::Buffer, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn destroy_buffer(
+    dev: vk::Device,
+    buf: vk::Buffer,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     guard_void("vkDestroyBuffer", || {
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
@@ -65,12 +96,24 @@ pub(crate) unsafe extern "system" fn destroy_buffer(dev: vk::Device, buf: vk::Bu
 
 /// # Safety
 /// Vulkan valid usage for `vkGetBufferMemoryRequirements`.
-pub(crate) unsafe extern "system" fn get_buffer_memory_requirements(_dev: vk::Device, buf: vk::Buffer, p_requirements: *mut vk::MemoryRequirements) {
+pub(crate) unsafe extern "system" fn get_buffer_memory_requirements(
+    _dev: vk::Device,
+    buf: vk::Buffer,
+    p_requirements: *mut vk::MemoryRequirements,
+) {
     guard_void("vkGetBufferMemoryRequirements", || {
         // SAFETY: valid usage.
         let b = unsafe { buffer(buf) }?;
-        let size = b.size.max(1).checked_next_multiple_of(BUFFER_ALIGNMENT).unwrap_or(u64::MAX);
-        let r = vk::MemoryRequirements { size, alignment: BUFFER_ALIGNMENT, memory_type_bits: 1 };
+        let size = b
+            .size
+            .max(1)
+            .checked_next_multiple_of(BUFFER_ALIGNMENT)
+            .unwrap_or(u64::MAX);
+        let r = vk::MemoryRequirements {
+            size,
+            alignment: BUFFER_ALIGNMENT,
+            memory_type_bits: 1,
+        };
         // SAFETY: output pointer (valid usage).
         unsafe { write_out(p_requirements, r) }
     })
@@ -78,17 +121,35 @@ pub(crate) unsafe extern "system" fn get_buffer_memory_requirements(_dev: vk::De
 
 /// # Safety
 /// Vulkan valid usage for `vkBindBufferMemory`.
-pub(crate) unsafe extern "system" fn bind_buffer_memory(dev: vk::Device, buf: vk::Buffer, mem: vk::DeviceMemory, offset: vk::DeviceSize) -> vk::Result {
+pub(crate) unsafe extern "system" fn bind_buffer_memory(
+    dev: vk::Device,
+    buf: vk::Buffer,
+    mem: vk::DeviceMemory,
+    offset: vk::DeviceSize,
+) -> vk::Result {
     guard("vkBindBufferMemory", || {
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
         // SAFETY: valid usage.
         let (b, m) = unsafe { (buffer(buf)?, memory(mem)?) };
         // VUID-vkBindBufferMemory-size-01037: the buffer fits the memory from `offset`.
-        if offset % BUFFER_ALIGNMENT != 0 || offset.checked_add(b.size).is_none_or(|e| e > m.allocation.size) {
-            return Err(IcdError::vk(vk::Result::ERROR_OUT_OF_DEVICE_MEMORY, format!("buffer of {} bytes at {offset} does not fit its memory", b.size)));
+        if offset % BUFFER_ALIGNMENT != 0
+            || offset
+                .checked_add(b.size)
+                .is_none_or(|e| e > m.allocation.size)
+        {
+            return Err(IcdError::vk(
+                vk::Result::ERROR_OUT_OF_DEVICE_MEMORY,
+                format!(
+                    "buffer of {} bytes at {offset} does not fit its memory",
+                    b.size
+                ),
+            ));
         }
-        dev.enqueue(BindBufferMemory { buffer: b.id, memory: m.allocation.location(offset) })?;
+        dev.enqueue(BindBufferMemory {
+            buffer: b.id,
+            memory: m.allocation.location(offset),
+        })?;
         Ok(vk::Result::SUCCESS)
     })
 }

@@ -11,8 +11,8 @@ use crate::handle::{dispatchable, take_dispatchable, to_handle, Dispatchable};
 use crate::memory::{poisoned, Allocation};
 use ash::vk::{self, Handle};
 use protocol::stream::{
-    BufferCopy, CmdBindComputePipeline, CmdBindDescriptorSets, CmdCopyBuffer, CmdDispatch, CmdDispatchIndirect, CmdFillBuffer,
-    CmdPushConstants, CmdUpdateBuffer, GuestRange,
+    BufferCopy, CmdBindComputePipeline, CmdBindDescriptorSets, CmdCopyBuffer, CmdDispatch,
+    CmdDispatchIndirect, CmdFillBuffer, CmdPushConstants, CmdUpdateBuffer, GuestRange,
 };
 use protocol::Command;
 use std::sync::atomic::Ordering;
@@ -51,9 +51,16 @@ impl CommandBuffer {
     pub(crate) fn range(&self) -> IcdResult<Option<GuestRange>> {
         let r = self.recording.lock().map_err(|_| poisoned())?;
         if let Some(why) = &r.broken {
-            return Err(IcdError::vk(vk::Result::ERROR_DEVICE_LOST, format!("submitted a broken command buffer: {why}")));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_DEVICE_LOST,
+                format!("submitted a broken command buffer: {why}"),
+            ));
         }
-        Ok(r.stored.as_ref().map(|a| GuestRange { resource: a.resource, offset: a.offset, len: r.bytes.len() as u64 }))
+        Ok(r.stored.as_ref().map(|a| GuestRange {
+            resource: a.resource,
+            offset: a.offset,
+            len: r.bytes.len() as u64,
+        }))
     }
 }
 
@@ -61,14 +68,19 @@ impl CommandBuffer {
 /// `h` is null or a live command buffer of ours.
 pub(crate) unsafe fn command_buffer<'a>(h: vk::CommandBuffer) -> IcdResult<&'a CommandBuffer> {
     // SAFETY: caller contract.
-    unsafe { dispatchable::<_, CommandBuffer>(h) }.ok_or_else(|| crate::handle::null_handle("command buffer"))
+    unsafe { dispatchable::<_, CommandBuffer>(h) }
+        .ok_or_else(|| crate::handle::null_handle("command buffer"))
 }
 
 /// Records into `cb`: `body` returns the commands to append. An error marks the buffer broken.
 ///
 /// # Safety
 /// `cb` is null or a live command buffer of ours, in the recording state (valid usage).
-pub(crate) unsafe fn record(cb: vk::CommandBuffer, name: &str, body: impl FnOnce(&Device) -> IcdResult<Vec<Command>>) {
+pub(crate) unsafe fn record(
+    cb: vk::CommandBuffer,
+    name: &str,
+    body: impl FnOnce(&Device) -> IcdResult<Vec<Command>>,
+) {
     guard_void(name, || {
         // SAFETY: caller contract.
         let cb = unsafe { command_buffer(cb) }?;
@@ -96,7 +108,14 @@ pub(crate) unsafe fn record(cb: vk::CommandBuffer, name: &str, body: impl FnOnce
 /// `cb` is null or a live command buffer of ours.
 pub(crate) unsafe fn record_unimplemented(cb: vk::CommandBuffer, name: &str) {
     // SAFETY: caller contract.
-    unsafe { record(cb, name, |_| Err(IcdError::vk(vk::Result::ERROR_DEVICE_LOST, format!("{name} is not implemented")))) }
+    unsafe {
+        record(cb, name, |_| {
+            Err(IcdError::vk(
+                vk::Result::ERROR_DEVICE_LOST,
+                format!("{name} is not implemented"),
+            ))
+        })
+    }
 }
 
 fn unsupported(what: String) -> IcdError {
@@ -115,11 +134,19 @@ pub(crate) unsafe extern "system" fn create_command_pool(
         // SAFETY: valid usage.
         let dev = unsafe { device(dev) }?;
         // SAFETY: valid usage.
-        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info"))?;
+        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| {
+            IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info")
+        })?;
         if info.queue_family_index != 0 {
-            return Err(IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, format!("no queue family {}", info.queue_family_index)));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_INITIALIZATION_FAILED,
+                format!("no queue family {}", info.queue_family_index),
+            ));
         }
-        let pool = CommandPool { device: dev.clone(), buffers: Mutex::new(Vec::new()) };
+        let pool = CommandPool {
+            device: dev.clone(),
+            buffers: Mutex::new(Vec::new()),
+        };
         // SAFETY: output pointer (valid usage).
         unsafe { write_out(p_pool, to_handle(pool)) }?;
         Ok(vk::Result::SUCCESS)
@@ -130,13 +157,16 @@ pub(crate) unsafe extern "system" fn create_command_pool(
 /// `h` is null or a live pool of ours.
 unsafe fn pool<'a>(h: vk::CommandPool) -> IcdResult<&'a CommandPool> {
     // SAFETY: caller contract.
-    unsafe { crate::handle::object::<_, CommandPool>(h) }.ok_or_else(|| crate::handle::null_handle("command pool"))
+    unsafe { crate::handle::object::<_, CommandPool>(h) }
+        .ok_or_else(|| crate::handle::null_handle("command pool"))
 }
 
 /// Frees one command buffer of `pool` (already removed from its list).
 fn free_buffer(raw: u64) {
     // SAFETY: the pool lists only live buffers it allocated; each is freed once, here.
-    if let Some(cb) = unsafe { take_dispatchable::<_, CommandBuffer>(vk::CommandBuffer::from_raw(raw)) } {
+    if let Some(cb) =
+        unsafe { take_dispatchable::<_, CommandBuffer>(vk::CommandBuffer::from_raw(raw)) }
+    {
         if let Ok(mut r) = cb.object.recording.lock() {
             cb.object.release(&mut r);
         }
@@ -145,7 +175,11 @@ fn free_buffer(raw: u64) {
 
 /// # Safety
 /// Vulkan valid usage for `vkDestroyCommandPool`.
-pub(crate) unsafe extern "system" fn destroy_command_pool(_dev: vk::Device, p: vk::CommandPool, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn destroy_command_pool(
+    _dev: vk::Device,
+    p: vk::CommandPool,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     guard_void("vkDestroyCommandPool", || {
         // SAFETY: our live pool, not used again (valid usage).
         if let Some(p) = unsafe { crate::handle::take_object::<_, CommandPool>(p) } {
@@ -158,7 +192,11 @@ pub(crate) unsafe extern "system" fn destroy_command_pool(_dev: vk::Device, p: v
 
 /// # Safety
 /// Vulkan valid usage for `vkResetCommandPool`.
-pub(crate) unsafe extern "system" fn reset_command_pool(_dev: vk::Device, p: vk::CommandPool, _flags: vk::CommandPoolResetFlags) -> vk::Result {
+pub(crate) unsafe extern "system" fn reset_command_pool(
+    _dev: vk::Device,
+    p: vk::CommandPool,
+    _flags: vk::CommandPoolResetFlags,
+) -> vk::Result {
     guard("vkResetCommandPool", || {
         // SAFETY: valid usage.
         let p = unsafe { pool(p) }?;
@@ -181,15 +219,26 @@ pub(crate) unsafe extern "system" fn allocate_command_buffers(
 ) -> vk::Result {
     guard("vkAllocateCommandBuffers", || {
         // SAFETY: valid usage.
-        let info = unsafe { p_allocate_info.as_ref() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null allocate info"))?;
+        let info = unsafe { p_allocate_info.as_ref() }.ok_or_else(|| {
+            IcdError::vk(
+                vk::Result::ERROR_INITIALIZATION_FAILED,
+                "null allocate info",
+            )
+        })?;
         // SAFETY: valid usage.
         let p = unsafe { pool(info.command_pool) }?;
         if p_command_buffers.is_null() && info.command_buffer_count > 0 {
-            return Err(IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null output array"));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_INITIALIZATION_FAILED,
+                "null output array",
+            ));
         }
         let mut list = p.buffers.lock().map_err(|_| poisoned())?;
         for i in 0..info.command_buffer_count as usize {
-            let cb = Dispatchable::boxed(CommandBuffer { device: p.device.clone(), recording: Mutex::new(Recording::default()) });
+            let cb = Dispatchable::boxed(CommandBuffer {
+                device: p.device.clone(),
+                recording: Mutex::new(Recording::default()),
+            });
             let h: vk::CommandBuffer = cb.handle();
             Box::leak(cb);
             list.push(h.as_raw());
@@ -224,7 +273,10 @@ pub(crate) unsafe extern "system" fn free_command_buffers(
 
 /// # Safety
 /// Vulkan valid usage for `vkBeginCommandBuffer`.
-pub(crate) unsafe extern "system" fn begin_command_buffer(cb: vk::CommandBuffer, _p_begin_info: *const vk::CommandBufferBeginInfo<'_>) -> vk::Result {
+pub(crate) unsafe extern "system" fn begin_command_buffer(
+    cb: vk::CommandBuffer,
+    _p_begin_info: *const vk::CommandBufferBeginInfo<'_>,
+) -> vk::Result {
     guard("vkBeginCommandBuffer", || {
         // SAFETY: valid usage.
         let cb = unsafe { command_buffer(cb) }?;
@@ -245,7 +297,13 @@ pub(crate) unsafe extern "system" fn end_command_buffer(cb: vk::CommandBuffer) -
             return Ok(vk::Result::SUCCESS);
         }
         if r.bytes.len() > cb.device.capset.max_stream_size as usize {
-            return Err(IcdError::vk(vk::Result::ERROR_OUT_OF_DEVICE_MEMORY, format!("{} recorded bytes exceed the device's stream limit", r.bytes.len())));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_OUT_OF_DEVICE_MEMORY,
+                format!(
+                    "{} recorded bytes exceed the device's stream limit",
+                    r.bytes.len()
+                ),
+            ));
         }
         let a = cb.device.memory.allocate(r.bytes.len() as u64, 8)?;
         a.write(0, &r.bytes)?;
@@ -256,7 +314,10 @@ pub(crate) unsafe extern "system" fn end_command_buffer(cb: vk::CommandBuffer) -
 
 /// # Safety
 /// Vulkan valid usage for `vkResetCommandBuffer`.
-pub(crate) unsafe extern "system" fn reset_command_buffer(cb: vk::CommandBuffer, _flags: vk::CommandBufferResetFlags) -> vk::Result {
+pub(crate) unsafe extern "system" fn reset_command_buffer(
+    cb: vk::CommandBuffer,
+    _flags: vk::CommandBufferResetFlags,
+) -> vk::Result {
     guard("vkResetCommandBuffer", || {
         // SAFETY: valid usage.
         let cb = unsafe { command_buffer(cb) }?;
@@ -268,14 +329,21 @@ pub(crate) unsafe extern "system" fn reset_command_buffer(cb: vk::CommandBuffer,
 
 /// # Safety
 /// Vulkan valid usage for `vkCmdBindPipeline`.
-pub(crate) unsafe extern "system" fn cmd_bind_pipeline(cb: vk::CommandBuffer, bind_point: vk::PipelineBindPoint, p: vk::Pipeline) {
+pub(crate) unsafe extern "system" fn cmd_bind_pipeline(
+    cb: vk::CommandBuffer,
+    bind_point: vk::PipelineBindPoint,
+    p: vk::Pipeline,
+) {
     // SAFETY: valid usage.
     unsafe {
         record(cb, "vkCmdBindPipeline", |_| {
             if bind_point != vk::PipelineBindPoint::COMPUTE {
                 return Err(unsupported(format!("bind point {bind_point:?}")));
             }
-            Ok(vec![CmdBindComputePipeline { pipeline: crate::pipeline::pipeline(p)?.id }.into()])
+            Ok(vec![CmdBindComputePipeline {
+                pipeline: crate::pipeline::pipeline(p)?.id,
+            }
+            .into()])
         })
     }
 }
@@ -302,7 +370,9 @@ pub(crate) unsafe extern "system" fn cmd_bind_descriptor_sets(
             for h in slice(p_sets, set_count) {
                 let s = crate::descriptor::set(*h)?;
                 if s.broken.load(Ordering::Relaxed) {
-                    return Err(unsupported("a descriptor set holds descriptors we could not write".into()));
+                    return Err(unsupported(
+                        "a descriptor set holds descriptors we could not write".into(),
+                    ));
                 }
                 sets.push(s.id);
             }
@@ -345,15 +415,33 @@ pub(crate) unsafe extern "system" fn cmd_push_constants(
 /// Vulkan valid usage for `vkCmdDispatch`.
 pub(crate) unsafe extern "system" fn cmd_dispatch(cb: vk::CommandBuffer, x: u32, y: u32, z: u32) {
     // SAFETY: valid usage.
-    unsafe { record(cb, "vkCmdDispatch", |_| Ok(vec![CmdDispatch { base: [0; 3], groups: [x, y, z] }.into()])) }
+    unsafe {
+        record(cb, "vkCmdDispatch", |_| {
+            Ok(vec![CmdDispatch {
+                base: [0; 3],
+                groups: [x, y, z],
+            }
+            .into()])
+        })
+    }
 }
 
 /// # Safety
 /// Vulkan valid usage for `vkCmdDispatchIndirect`.
-pub(crate) unsafe extern "system" fn cmd_dispatch_indirect(cb: vk::CommandBuffer, buffer: vk::Buffer, offset: vk::DeviceSize) {
+pub(crate) unsafe extern "system" fn cmd_dispatch_indirect(
+    cb: vk::CommandBuffer,
+    buffer: vk::Buffer,
+    offset: vk::DeviceSize,
+) {
     // SAFETY: valid usage.
     unsafe {
-        record(cb, "vkCmdDispatchIndirect", |_| Ok(vec![CmdDispatchIndirect { buffer: crate::buffer::buffer(buffer)?.id, offset }.into()]))
+        record(cb, "vkCmdDispatchIndirect", |_| {
+            Ok(vec![CmdDispatchIndirect {
+                buffer: crate::buffer::buffer(buffer)?.id,
+                offset,
+            }
+            .into()])
+        })
     }
 }
 
@@ -371,19 +459,42 @@ pub(crate) unsafe extern "system" fn cmd_copy_buffer(
         record(cb, "vkCmdCopyBuffer", |_| {
             let regions = slice(p_regions, region_count)
                 .iter()
-                .map(|r| BufferCopy { src_offset: r.src_offset, dst_offset: r.dst_offset, size: r.size })
+                .map(|r| BufferCopy {
+                    src_offset: r.src_offset,
+                    dst_offset: r.dst_offset,
+                    size: r.size,
+                })
                 .collect();
-            Ok(vec![CmdCopyBuffer { src: crate::buffer::buffer(src)?.id, dst: crate::buffer::buffer(dst)?.id, regions }.into()])
+            Ok(vec![CmdCopyBuffer {
+                src: crate::buffer::buffer(src)?.id,
+                dst: crate::buffer::buffer(dst)?.id,
+                regions,
+            }
+            .into()])
         })
     }
 }
 
 /// # Safety
 /// Vulkan valid usage for `vkCmdFillBuffer`.
-pub(crate) unsafe extern "system" fn cmd_fill_buffer(cb: vk::CommandBuffer, dst: vk::Buffer, offset: vk::DeviceSize, size: vk::DeviceSize, data: u32) {
+pub(crate) unsafe extern "system" fn cmd_fill_buffer(
+    cb: vk::CommandBuffer,
+    dst: vk::Buffer,
+    offset: vk::DeviceSize,
+    size: vk::DeviceSize,
+    data: u32,
+) {
     // SAFETY: valid usage.
     unsafe {
-        record(cb, "vkCmdFillBuffer", |_| Ok(vec![CmdFillBuffer { dst: crate::buffer::buffer(dst)?.id, offset, size, data }.into()]))
+        record(cb, "vkCmdFillBuffer", |_| {
+            Ok(vec![CmdFillBuffer {
+                dst: crate::buffer::buffer(dst)?.id,
+                offset,
+                size,
+                data,
+            }
+            .into()])
+        })
     }
 }
 
@@ -400,8 +511,16 @@ pub(crate) unsafe extern "system" fn cmd_update_buffer(
     unsafe {
         record(cb, "vkCmdUpdateBuffer", |_| {
             // VUID-vkCmdUpdateBuffer-dataSize-00037: at most 65536 bytes.
-            let size = u32::try_from(size).ok().filter(|s| *s <= 65536).ok_or_else(|| unsupported(format!("update of {size} bytes")))?;
-            Ok(vec![CmdUpdateBuffer { dst: crate::buffer::buffer(dst)?.id, offset, data: slice(p_data.cast::<u8>(), size).to_vec() }.into()])
+            let size = u32::try_from(size)
+                .ok()
+                .filter(|s| *s <= 65536)
+                .ok_or_else(|| unsupported(format!("update of {size} bytes")))?;
+            Ok(vec![CmdUpdateBuffer {
+                dst: crate::buffer::buffer(dst)?.id,
+                offset,
+                data: slice(p_data.cast::<u8>(), size).to_vec(),
+            }
+            .into()])
         })
     }
 }
@@ -429,4 +548,8 @@ pub(crate) unsafe extern "system" fn cmd_pipeline_barrier(
 ///
 /// # Safety
 /// Vulkan valid usage for `vkCmdPipelineBarrier2`.
-pub(crate) unsafe extern "system" fn cmd_pipeline_barrier2_khr(_cb: vk::CommandBuffer, _p_dependency_info: *const vk::DependencyInfo<'_>) {}
+pub(crate) unsafe extern "system" fn cmd_pipeline_barrier2_khr(
+    _cb: vk::CommandBuffer,
+    _p_dependency_info: *const vk::DependencyInfo<'_>,
+) {
+}

@@ -10,7 +10,8 @@ use crate::memory::poisoned;
 use ash::vk::{self, Handle};
 use protocol::stream::{
     CopyDescriptorSet, CreateDescriptorSet, CreateDescriptorSetLayout, DescriptorBufferInfo,
-    DescriptorSetLayoutBinding, DestroyDescriptorSet, DestroyDescriptorSetLayout, WriteDescriptorSet,
+    DescriptorSetLayoutBinding, DestroyDescriptorSet, DestroyDescriptorSetLayout,
+    WriteDescriptorSet,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -45,14 +46,16 @@ fn supported(ty: vk::DescriptorType) -> bool {
 /// `h` is null or a live layout of ours.
 pub(crate) unsafe fn layout<'a>(h: vk::DescriptorSetLayout) -> IcdResult<&'a DescriptorSetLayout> {
     // SAFETY: caller contract.
-    unsafe { object::<_, DescriptorSetLayout>(h) }.ok_or_else(|| crate::handle::null_handle("descriptor set layout"))
+    unsafe { object::<_, DescriptorSetLayout>(h) }
+        .ok_or_else(|| crate::handle::null_handle("descriptor set layout"))
 }
 
 /// # Safety
 /// `h` is null or a live set of ours.
 pub(crate) unsafe fn set<'a>(h: vk::DescriptorSet) -> IcdResult<&'a DescriptorSet> {
     // SAFETY: caller contract.
-    unsafe { object::<_, DescriptorSet>(h) }.ok_or_else(|| crate::handle::null_handle("descriptor set"))
+    unsafe { object::<_, DescriptorSet>(h) }
+        .ok_or_else(|| crate::handle::null_handle("descriptor set"))
 }
 
 /// # Safety
@@ -67,13 +70,21 @@ pub(crate) unsafe extern "system" fn create_descriptor_set_layout(
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
         // SAFETY: valid usage.
-        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info"))?;
+        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| {
+            IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info")
+        })?;
         // SAFETY: (pointer, count) of a valid create info.
         let bindings = unsafe { slice(info.p_bindings, info.binding_count) };
         let mut wire = Vec::with_capacity(bindings.len());
         for b in bindings {
             if !supported(b.descriptor_type) && b.descriptor_count > 0 {
-                return Err(IcdError::vk(vk::Result::ERROR_FEATURE_NOT_PRESENT, format!("descriptor type {:?} is not supported yet", b.descriptor_type)));
+                return Err(IcdError::vk(
+                    vk::Result::ERROR_FEATURE_NOT_PRESENT,
+                    format!(
+                        "descriptor type {:?} is not supported yet",
+                        b.descriptor_type
+                    ),
+                ));
             }
             wire.push(DescriptorSetLayoutBinding {
                 binding: b.binding,
@@ -92,7 +103,11 @@ pub(crate) unsafe extern "system" fn create_descriptor_set_layout(
 
 /// # Safety
 /// Vulkan valid usage for `vkDestroyDescriptorSetLayout`.
-pub(crate) unsafe extern "system" fn destroy_descriptor_set_layout(dev: vk::Device, l: vk::DescriptorSetLayout, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn destroy_descriptor_set_layout(
+    dev: vk::Device,
+    l: vk::DescriptorSetLayout,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     guard_void("vkDestroyDescriptorSetLayout", || {
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
@@ -114,8 +129,13 @@ pub(crate) unsafe extern "system" fn create_descriptor_pool(
 ) -> vk::Result {
     guard("vkCreateDescriptorPool", || {
         // SAFETY: valid usage.
-        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info"))?;
-        let pool = DescriptorPool { max_sets: info.max_sets, sets: Mutex::new(Vec::new()) };
+        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| {
+            IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info")
+        })?;
+        let pool = DescriptorPool {
+            max_sets: info.max_sets,
+            sets: Mutex::new(Vec::new()),
+        };
         // SAFETY: output pointer (valid usage).
         unsafe { write_out(p_pool, to_handle(pool)) }?;
         Ok(vk::Result::SUCCESS)
@@ -127,7 +147,8 @@ fn free_all(dev: &Device, pool: &DescriptorPool) -> IcdResult<()> {
     let sets = std::mem::take(&mut *pool.sets.lock().map_err(|_| poisoned())?);
     for s in sets {
         // SAFETY: the pool only lists live sets it allocated; they die with it.
-        if let Some(s) = unsafe { take_object::<_, DescriptorSet>(vk::DescriptorSet::from_raw(s)) } {
+        if let Some(s) = unsafe { take_object::<_, DescriptorSet>(vk::DescriptorSet::from_raw(s)) }
+        {
             dev.enqueue(DestroyDescriptorSet { id: s.id })?;
         }
     }
@@ -136,7 +157,11 @@ fn free_all(dev: &Device, pool: &DescriptorPool) -> IcdResult<()> {
 
 /// # Safety
 /// Vulkan valid usage for `vkDestroyDescriptorPool`.
-pub(crate) unsafe extern "system" fn destroy_descriptor_pool(dev: vk::Device, pool: vk::DescriptorPool, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn destroy_descriptor_pool(
+    dev: vk::Device,
+    pool: vk::DescriptorPool,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     guard_void("vkDestroyDescriptorPool", || {
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
@@ -150,12 +175,17 @@ pub(crate) unsafe extern "system" fn destroy_descriptor_pool(dev: vk::Device, po
 
 /// # Safety
 /// Vulkan valid usage for `vkResetDescriptorPool`.
-pub(crate) unsafe extern "system" fn reset_descriptor_pool(dev: vk::Device, pool: vk::DescriptorPool, _flags: vk::DescriptorPoolResetFlags) -> vk::Result {
+pub(crate) unsafe extern "system" fn reset_descriptor_pool(
+    dev: vk::Device,
+    pool: vk::DescriptorPool,
+    _flags: vk::DescriptorPoolResetFlags,
+) -> vk::Result {
     guard("vkResetDescriptorPool", || {
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
         // SAFETY: valid usage.
-        let p = unsafe { object::<_, DescriptorPool>(pool) }.ok_or_else(|| crate::handle::null_handle("descriptor pool"))?;
+        let p = unsafe { object::<_, DescriptorPool>(pool) }
+            .ok_or_else(|| crate::handle::null_handle("descriptor pool"))?;
         free_all(dev, p)?;
         Ok(vk::Result::SUCCESS)
     })
@@ -172,13 +202,22 @@ pub(crate) unsafe extern "system" fn allocate_descriptor_sets(
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
         // SAFETY: valid usage.
-        let info = unsafe { p_allocate_info.as_ref() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null allocate info"))?;
+        let info = unsafe { p_allocate_info.as_ref() }.ok_or_else(|| {
+            IcdError::vk(
+                vk::Result::ERROR_INITIALIZATION_FAILED,
+                "null allocate info",
+            )
+        })?;
         // SAFETY: valid usage.
-        let pool = unsafe { object::<_, DescriptorPool>(info.descriptor_pool) }.ok_or_else(|| crate::handle::null_handle("descriptor pool"))?;
+        let pool = unsafe { object::<_, DescriptorPool>(info.descriptor_pool) }
+            .ok_or_else(|| crate::handle::null_handle("descriptor pool"))?;
         // SAFETY: (pointer, count) of a valid allocate info.
         let layouts = unsafe { slice(info.p_set_layouts, info.descriptor_set_count) };
         if p_sets.is_null() && !layouts.is_empty() {
-            return Err(IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null output array"));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_INITIALIZATION_FAILED,
+                "null output array",
+            ));
         }
         let mut sets = pool.sets.lock().map_err(|_| poisoned())?;
         if sets.len() + layouts.len() > pool.max_sets as usize {
@@ -194,7 +233,10 @@ pub(crate) unsafe extern "system" fn allocate_descriptor_sets(
             let l = unsafe { layout(*l) }?;
             let id = new_id();
             dev.enqueue(CreateDescriptorSet { id, layout: l.id })?;
-            let h: vk::DescriptorSet = to_handle(DescriptorSet { id, broken: AtomicBool::new(false) });
+            let h: vk::DescriptorSet = to_handle(DescriptorSet {
+                id,
+                broken: AtomicBool::new(false),
+            });
             sets.push(h.as_raw());
             // SAFETY: i < descriptor_set_count, the app's array length.
             unsafe { p_sets.add(i).write(h) };
@@ -215,11 +257,14 @@ pub(crate) unsafe extern "system" fn free_descriptor_sets(
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
         // SAFETY: valid usage.
-        let pool = unsafe { object::<_, DescriptorPool>(pool) }.ok_or_else(|| crate::handle::null_handle("descriptor pool"))?;
+        let pool = unsafe { object::<_, DescriptorPool>(pool) }
+            .ok_or_else(|| crate::handle::null_handle("descriptor pool"))?;
         let mut sets = pool.sets.lock().map_err(|_| poisoned())?;
         // SAFETY: (pointer, count) (valid usage).
         for h in unsafe { slice(p_sets, count) } {
-            let Some(i) = sets.iter().position(|s| *s == h.as_raw()) else { continue };
+            let Some(i) = sets.iter().position(|s| *s == h.as_raw()) else {
+                continue;
+            };
             sets.swap_remove(i);
             // SAFETY: a live set of this pool (found in its list), not used again.
             if let Some(s) = unsafe { take_object::<_, DescriptorSet>(*h) } {
@@ -248,7 +293,10 @@ pub(crate) unsafe extern "system" fn update_descriptor_sets(
             let dst = unsafe { set(w.dst_set) }?;
             if !supported(w.descriptor_type) || w.p_buffer_info.is_null() {
                 dst.broken.store(true, Ordering::Relaxed);
-                log::error!("vkUpdateDescriptorSets: descriptor type {:?} is not supported yet", w.descriptor_type);
+                log::error!(
+                    "vkUpdateDescriptorSets: descriptor type {:?} is not supported yet",
+                    w.descriptor_type
+                );
                 continue;
             }
             let mut buffers = Vec::with_capacity(w.descriptor_count as usize);
@@ -260,7 +308,11 @@ pub(crate) unsafe extern "system" fn update_descriptor_sets(
                     // SAFETY: valid usage.
                     unsafe { crate::buffer::buffer(bi.buffer) }?.id
                 };
-                buffers.push(DescriptorBufferInfo { buffer: id, offset: bi.offset, range: bi.range });
+                buffers.push(DescriptorBufferInfo {
+                    buffer: id,
+                    offset: bi.offset,
+                    range: bi.range,
+                });
             }
             dev.enqueue(WriteDescriptorSet {
                 set: dst.id,

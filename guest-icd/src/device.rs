@@ -48,7 +48,9 @@ pub(crate) struct Queue {
 /// `h` is null or a live device of ours.
 pub(crate) unsafe fn device<'a>(h: vk::Device) -> IcdResult<&'a Arc<Device>> {
     // SAFETY: caller contract.
-    unsafe { dispatchable::<_, DeviceHandle>(h) }.map(|d| &d.state).ok_or_else(|| crate::handle::null_handle("device"))
+    unsafe { dispatchable::<_, DeviceHandle>(h) }
+        .map(|d| &d.state)
+        .ok_or_else(|| crate::handle::null_handle("device"))
 }
 
 /// # Safety
@@ -74,7 +76,13 @@ impl Device {
             protocol::encode_command(c, &mut bytes)?;
         }
         if bytes.len() > self.capset.max_stream_size as usize {
-            return Err(IcdError::vk(vk::Result::ERROR_OUT_OF_DEVICE_MEMORY, format!("submission of {} bytes exceeds the device's stream limit", bytes.len())));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_OUT_OF_DEVICE_MEMORY,
+                format!(
+                    "submission of {} bytes exceeds the device's stream limit",
+                    bytes.len()
+                ),
+            ));
         }
         let fence = self.transport.submit(&bytes)?;
         s.last_fence = Some(fence);
@@ -101,7 +109,10 @@ impl Device {
 
     /// Sends the command `make(reply location)` with everything queued, waits for it and
     /// returns the `VkResult` the device wrote.
-    pub(crate) fn call(&self, make: impl FnOnce(GuestLocation) -> Command) -> IcdResult<vk::Result> {
+    pub(crate) fn call(
+        &self,
+        make: impl FnOnce(GuestLocation) -> Command,
+    ) -> IcdResult<vk::Result> {
         let reply = self.reply.lock().map_err(|_| poisoned())?;
         reply.write(0, &[0; Reply::SIZE])?;
         let fence = self.submit(&[make(reply.location(0))])?;
@@ -112,7 +123,9 @@ impl Device {
         unsafe { std::ptr::copy_nonoverlapping(reply.ptr, b.as_mut_ptr(), Reply::SIZE) };
         match Reply::decode(&b) {
             Some(r) => Ok(vk::Result::from_raw(r.result)),
-            None => Err(IcdError::Transport(TransportError::DeviceLost("the device completed a call without replying".into()))),
+            None => Err(IcdError::Transport(TransportError::DeviceLost(
+                "the device completed a call without replying".into(),
+            ))),
         }
     }
 }
@@ -124,12 +137,21 @@ fn check_features(requested: &vk::PhysicalDeviceFeatures) -> IcdResult<()> {
     // SAFETY: VkPhysicalDeviceFeatures is `repr(C)` and made only of `VkBool32` (u32) fields.
     let (req, have) = unsafe {
         (
-            std::slice::from_raw_parts((requested as *const vk::PhysicalDeviceFeatures).cast::<u32>(), N),
-            std::slice::from_raw_parts((&ours as *const vk::PhysicalDeviceFeatures).cast::<u32>(), N),
+            std::slice::from_raw_parts(
+                (requested as *const vk::PhysicalDeviceFeatures).cast::<u32>(),
+                N,
+            ),
+            std::slice::from_raw_parts(
+                (&ours as *const vk::PhysicalDeviceFeatures).cast::<u32>(),
+                N,
+            ),
         )
     };
     match req.iter().zip(have).position(|(r, h)| *r != 0 && *h == 0) {
-        Some(i) => Err(IcdError::vk(vk::Result::ERROR_FEATURE_NOT_PRESENT, format!("feature #{i} of VkPhysicalDeviceFeatures is not supported"))),
+        Some(i) => Err(IcdError::vk(
+            vk::Result::ERROR_FEATURE_NOT_PRESENT,
+            format!("feature #{i} of VkPhysicalDeviceFeatures is not supported"),
+        )),
         None => Ok(()),
     }
 }
@@ -146,16 +168,29 @@ pub(crate) unsafe extern "system" fn create_device(
         // SAFETY: valid usage.
         let pd = unsafe { physical(pd) }?;
         // SAFETY: valid usage.
-        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info"))?;
+        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| {
+            IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info")
+        })?;
         // SAFETY: (pointer, count) pairs of a valid create info.
         let queues = unsafe { slice(info.p_queue_create_infos, info.queue_create_info_count) };
         for q in queues {
             if q.queue_family_index != 0 || q.queue_count > 1 {
-                return Err(IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, format!("{} queues of family {}: we have one queue in family 0", q.queue_count, q.queue_family_index)));
+                return Err(IcdError::vk(
+                    vk::Result::ERROR_INITIALIZATION_FAILED,
+                    format!(
+                        "{} queues of family {}: we have one queue in family 0",
+                        q.queue_count, q.queue_family_index
+                    ),
+                ));
             }
         }
         // SAFETY: as above.
-        let exts = unsafe { slice(info.pp_enabled_extension_names, info.enabled_extension_count) };
+        let exts = unsafe {
+            slice(
+                info.pp_enabled_extension_names,
+                info.enabled_extension_count,
+            )
+        };
         // SAFETY: valid strings (valid usage).
         unsafe { crate::instance::check_extensions(exts, DEVICE_EXTENSIONS) }?;
         // SAFETY: null or valid (valid usage).
@@ -168,12 +203,16 @@ pub(crate) unsafe extern "system" fn create_device(
         unsafe {
             walk_chain(info.p_next, |ty, p| match ty {
                 vk::StructureType::PHYSICAL_DEVICE_FEATURES_2 => {
-                    if let Err(e) = check_features(&(*(p as *const vk::PhysicalDeviceFeatures2<'_>)).features) {
+                    if let Err(e) =
+                        check_features(&(*(p as *const vk::PhysicalDeviceFeatures2<'_>)).features)
+                    {
                         chain_result = Err(e);
                     }
                 }
                 vk::StructureType::PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES => {
-                    timeline |= (*(p as *const vk::PhysicalDeviceTimelineSemaphoreFeatures<'_>)).timeline_semaphore != 0;
+                    timeline |= (*(p as *const vk::PhysicalDeviceTimelineSemaphoreFeatures<'_>))
+                        .timeline_semaphore
+                        != 0;
                 }
                 _ => {}
             })
@@ -185,12 +224,20 @@ pub(crate) unsafe extern "system" fn create_device(
         let state = Arc::new(Device {
             capset: pd.capset,
             memory,
-            stream: Mutex::new(PendingStream { bytes: Vec::new(), last_fence: None }),
+            stream: Mutex::new(PendingStream {
+                bytes: Vec::new(),
+                last_fence: None,
+            }),
             reply: Mutex::new(reply),
             timeline_semaphores: timeline,
             transport,
         });
-        let handle = Dispatchable::boxed(DeviceHandle { queue: Dispatchable::boxed(Queue { device: state.clone() }), state });
+        let handle = Dispatchable::boxed(DeviceHandle {
+            queue: Dispatchable::boxed(Queue {
+                device: state.clone(),
+            }),
+            state,
+        });
         // SAFETY: output pointer (valid usage).
         unsafe { write_out(p_device, handle.handle()) }?;
         Box::leak(handle);
@@ -200,10 +247,15 @@ pub(crate) unsafe extern "system" fn create_device(
 
 /// # Safety
 /// Vulkan valid usage for `vkDestroyDevice`.
-pub(crate) unsafe extern "system" fn destroy_device(dev: vk::Device, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn destroy_device(
+    dev: vk::Device,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     guard_void("vkDestroyDevice", || {
         // SAFETY: our live device, not used again (valid usage).
-        let Some(handle) = (unsafe { take_dispatchable::<_, DeviceHandle>(dev) }) else { return Ok(()) };
+        let Some(handle) = (unsafe { take_dispatchable::<_, DeviceHandle>(dev) }) else {
+            return Ok(());
+        };
         // Send queued destructions and let running work finish before the blocks go.
         let idle = handle.object.state.wait_idle();
         handle.object.state.memory.release_all();
@@ -213,12 +265,21 @@ pub(crate) unsafe extern "system" fn destroy_device(dev: vk::Device, _p_allocato
 
 /// # Safety
 /// Vulkan valid usage for `vkGetDeviceQueue`.
-pub(crate) unsafe extern "system" fn get_device_queue(dev: vk::Device, family: u32, index: u32, p_queue: *mut vk::Queue) {
+pub(crate) unsafe extern "system" fn get_device_queue(
+    dev: vk::Device,
+    family: u32,
+    index: u32,
+    p_queue: *mut vk::Queue,
+) {
     guard_void("vkGetDeviceQueue", || {
         // SAFETY: our live device (valid usage).
-        let h = unsafe { dispatchable::<_, DeviceHandle>(dev) }.ok_or_else(|| crate::handle::null_handle("device"))?;
+        let h = unsafe { dispatchable::<_, DeviceHandle>(dev) }
+            .ok_or_else(|| crate::handle::null_handle("device"))?;
         if family != 0 || index != 0 {
-            return Err(IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, format!("no queue {index} in family {family}")));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_INITIALIZATION_FAILED,
+                format!("no queue {index} in family {family}"),
+            ));
         }
         // SAFETY: output pointer (valid usage).
         unsafe { write_out(p_queue, h.queue.handle()) }
@@ -247,7 +308,10 @@ pub(crate) unsafe extern "system" fn queue_wait_idle(q: vk::Queue) -> vk::Result
 
 /// # Safety
 /// Vulkan valid usage for `vkGetDeviceProcAddr`.
-pub(crate) unsafe extern "system" fn get_device_proc_addr(_dev: vk::Device, p_name: *const std::ffi::c_char) -> vk::PFN_vkVoidFunction {
+pub(crate) unsafe extern "system" fn get_device_proc_addr(
+    _dev: vk::Device,
+    p_name: *const std::ffi::c_char,
+) -> vk::PFN_vkVoidFunction {
     // SAFETY: forwarded contract.
     unsafe { crate::device_proc_addr(p_name) }
 }

@@ -35,7 +35,11 @@ pub(crate) fn guard_void(name: &str, body: impl FnOnce() -> IcdResult<()>) {
 ///
 /// # Safety
 /// `p_count` is null or valid; `p_items` is null or valid for `*p_count` writes.
-pub(crate) unsafe fn enumerate<T: Clone>(p_count: *mut u32, p_items: *mut T, items: &[T]) -> vk::Result {
+pub(crate) unsafe fn enumerate<T: Clone>(
+    p_count: *mut u32,
+    p_items: *mut T,
+    items: &[T],
+) -> vk::Result {
     if p_count.is_null() {
         return vk::Result::ERROR_INITIALIZATION_FAILED;
     }
@@ -54,7 +58,11 @@ pub(crate) unsafe fn enumerate<T: Clone>(p_count: *mut u32, p_items: *mut T, ite
     }
     // SAFETY: as above.
     unsafe { *p_count = copied };
-    if copied < n { vk::Result::INCOMPLETE } else { vk::Result::SUCCESS }
+    if copied < n {
+        vk::Result::INCOMPLETE
+    } else {
+        vk::Result::SUCCESS
+    }
 }
 
 /// A slice from a Vulkan (pointer, count) pair; empty when the count is 0 or the pointer null.
@@ -75,7 +83,10 @@ pub(crate) unsafe fn slice<'a, T>(ptr: *const T, count: u32) -> &'a [T] {
 /// `ptr` is null or valid for a write of `T`.
 pub(crate) unsafe fn write_out<T>(ptr: *mut T, value: T) -> IcdResult<()> {
     if ptr.is_null() {
-        return Err(crate::error::IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null output pointer"));
+        return Err(crate::error::IcdError::vk(
+            vk::Result::ERROR_INITIALIZATION_FAILED,
+            "null output pointer",
+        ));
     }
     // SAFETY: non-null, valid by caller contract.
     unsafe { ptr.write(value) };
@@ -87,7 +98,10 @@ pub(crate) unsafe fn write_out<T>(ptr: *mut T, value: T) -> IcdResult<()> {
 ///
 /// # Safety
 /// `p_next` is null or the head of a valid chain of Vulkan structures.
-pub(crate) unsafe fn walk_chain(p_next: *const std::ffi::c_void, mut f: impl FnMut(vk::StructureType, *const vk::BaseInStructure<'static>)) {
+pub(crate) unsafe fn walk_chain(
+    p_next: *const std::ffi::c_void,
+    mut f: impl FnMut(vk::StructureType, *const vk::BaseInStructure<'static>),
+) {
     let mut p = p_next.cast::<vk::BaseInStructure<'static>>();
     // A bound on the walk: a looping chain (invalid usage) must not hang us.
     let mut ttl = 256;

@@ -22,164 +22,672 @@ macro_rules! entry {
         let f: vk::$pfn = $path;
         // SAFETY: casting one `extern "system"` fn pointer type to another; the loader casts
         // it back to `$pfn`, the type it was checked against above.
-        (Level::$level, unsafe { std::mem::transmute::<vk::$pfn, unsafe extern "system" fn()>(f) })
+        (Level::$level, unsafe {
+            std::mem::transmute::<vk::$pfn, unsafe extern "system" fn()>(f)
+        })
     }};
 }
 
 /// The command called `name` (without the NUL), if we have it.
 pub(crate) fn lookup(name: &[u8]) -> Option<(Level, unsafe extern "system" fn())> {
     Some(match name {
-        b"vkCreateInstance" => entry!(Global, PFN_vkCreateInstance, crate::instance::create_instance),
-        b"vkEnumerateInstanceExtensionProperties" => entry!(Global, PFN_vkEnumerateInstanceExtensionProperties, crate::instance::enumerate_instance_extension_properties),
-        b"vkEnumerateInstanceLayerProperties" => entry!(Global, PFN_vkEnumerateInstanceLayerProperties, crate::instance::enumerate_instance_layer_properties),
-        b"vkDestroyInstance" => entry!(Instance, PFN_vkDestroyInstance, crate::instance::destroy_instance),
-        b"vkEnumeratePhysicalDevices" => entry!(Instance, PFN_vkEnumeratePhysicalDevices, crate::instance::enumerate_physical_devices),
-        b"vkGetPhysicalDeviceFeatures" => entry!(PhysicalDevice, PFN_vkGetPhysicalDeviceFeatures, crate::physical_device::get_physical_device_features),
-        b"vkGetPhysicalDeviceFormatProperties" => entry!(PhysicalDevice, PFN_vkGetPhysicalDeviceFormatProperties, crate::physical_device::get_physical_device_format_properties),
-        b"vkGetPhysicalDeviceImageFormatProperties" => entry!(PhysicalDevice, PFN_vkGetPhysicalDeviceImageFormatProperties, crate::unimplemented::get_physical_device_image_format_properties),
-        b"vkGetPhysicalDeviceProperties" => entry!(PhysicalDevice, PFN_vkGetPhysicalDeviceProperties, crate::physical_device::get_physical_device_properties),
-        b"vkGetPhysicalDeviceQueueFamilyProperties" => entry!(PhysicalDevice, PFN_vkGetPhysicalDeviceQueueFamilyProperties, crate::physical_device::get_physical_device_queue_family_properties),
-        b"vkGetPhysicalDeviceMemoryProperties" => entry!(PhysicalDevice, PFN_vkGetPhysicalDeviceMemoryProperties, crate::physical_device::get_physical_device_memory_properties),
-        b"vkGetDeviceProcAddr" => entry!(Device, PFN_vkGetDeviceProcAddr, crate::device::get_device_proc_addr),
-        b"vkCreateDevice" => entry!(PhysicalDevice, PFN_vkCreateDevice, crate::device::create_device),
-        b"vkEnumerateDeviceExtensionProperties" => entry!(PhysicalDevice, PFN_vkEnumerateDeviceExtensionProperties, crate::physical_device::enumerate_device_extension_properties),
-        b"vkEnumerateDeviceLayerProperties" => entry!(PhysicalDevice, PFN_vkEnumerateDeviceLayerProperties, crate::physical_device::enumerate_device_layer_properties),
-        b"vkGetPhysicalDeviceSparseImageFormatProperties" => entry!(PhysicalDevice, PFN_vkGetPhysicalDeviceSparseImageFormatProperties, crate::physical_device::get_physical_device_sparse_image_format_properties),
+        b"vkCreateInstance" => entry!(
+            Global,
+            PFN_vkCreateInstance,
+            crate::instance::create_instance
+        ),
+        b"vkEnumerateInstanceExtensionProperties" => entry!(
+            Global,
+            PFN_vkEnumerateInstanceExtensionProperties,
+            crate::instance::enumerate_instance_extension_properties
+        ),
+        b"vkEnumerateInstanceLayerProperties" => entry!(
+            Global,
+            PFN_vkEnumerateInstanceLayerProperties,
+            crate::instance::enumerate_instance_layer_properties
+        ),
+        b"vkDestroyInstance" => entry!(
+            Instance,
+            PFN_vkDestroyInstance,
+            crate::instance::destroy_instance
+        ),
+        b"vkEnumeratePhysicalDevices" => entry!(
+            Instance,
+            PFN_vkEnumeratePhysicalDevices,
+            crate::instance::enumerate_physical_devices
+        ),
+        b"vkGetPhysicalDeviceFeatures" => entry!(
+            PhysicalDevice,
+            PFN_vkGetPhysicalDeviceFeatures,
+            crate::physical_device::get_physical_device_features
+        ),
+        b"vkGetPhysicalDeviceFormatProperties" => entry!(
+            PhysicalDevice,
+            PFN_vkGetPhysicalDeviceFormatProperties,
+            crate::physical_device::get_physical_device_format_properties
+        ),
+        b"vkGetPhysicalDeviceImageFormatProperties" => entry!(
+            PhysicalDevice,
+            PFN_vkGetPhysicalDeviceImageFormatProperties,
+            crate::unimplemented::get_physical_device_image_format_properties
+        ),
+        b"vkGetPhysicalDeviceProperties" => entry!(
+            PhysicalDevice,
+            PFN_vkGetPhysicalDeviceProperties,
+            crate::physical_device::get_physical_device_properties
+        ),
+        b"vkGetPhysicalDeviceQueueFamilyProperties" => entry!(
+            PhysicalDevice,
+            PFN_vkGetPhysicalDeviceQueueFamilyProperties,
+            crate::physical_device::get_physical_device_queue_family_properties
+        ),
+        b"vkGetPhysicalDeviceMemoryProperties" => entry!(
+            PhysicalDevice,
+            PFN_vkGetPhysicalDeviceMemoryProperties,
+            crate::physical_device::get_physical_device_memory_properties
+        ),
+        b"vkGetDeviceProcAddr" => entry!(
+            Device,
+            PFN_vkGetDeviceProcAddr,
+            crate::device::get_device_proc_addr
+        ),
+        b"vkCreateDevice" => entry!(
+            PhysicalDevice,
+            PFN_vkCreateDevice,
+            crate::device::create_device
+        ),
+        b"vkEnumerateDeviceExtensionProperties" => entry!(
+            PhysicalDevice,
+            PFN_vkEnumerateDeviceExtensionProperties,
+            crate::physical_device::enumerate_device_extension_properties
+        ),
+        b"vkEnumerateDeviceLayerProperties" => entry!(
+            PhysicalDevice,
+            PFN_vkEnumerateDeviceLayerProperties,
+            crate::physical_device::enumerate_device_layer_properties
+        ),
+        b"vkGetPhysicalDeviceSparseImageFormatProperties" => entry!(
+            PhysicalDevice,
+            PFN_vkGetPhysicalDeviceSparseImageFormatProperties,
+            crate::physical_device::get_physical_device_sparse_image_format_properties
+        ),
         b"vkDestroyDevice" => entry!(Device, PFN_vkDestroyDevice, crate::device::destroy_device),
-        b"vkGetDeviceQueue" => entry!(Device, PFN_vkGetDeviceQueue, crate::device::get_device_queue),
+        b"vkGetDeviceQueue" => entry!(
+            Device,
+            PFN_vkGetDeviceQueue,
+            crate::device::get_device_queue
+        ),
         b"vkQueueSubmit" => entry!(Device, PFN_vkQueueSubmit, crate::sync::queue_submit),
         b"vkQueueWaitIdle" => entry!(Device, PFN_vkQueueWaitIdle, crate::device::queue_wait_idle),
-        b"vkDeviceWaitIdle" => entry!(Device, PFN_vkDeviceWaitIdle, crate::device::device_wait_idle),
+        b"vkDeviceWaitIdle" => entry!(
+            Device,
+            PFN_vkDeviceWaitIdle,
+            crate::device::device_wait_idle
+        ),
         b"vkAllocateMemory" => entry!(Device, PFN_vkAllocateMemory, crate::memory::allocate_memory),
         b"vkFreeMemory" => entry!(Device, PFN_vkFreeMemory, crate::memory::free_memory),
         b"vkMapMemory" => entry!(Device, PFN_vkMapMemory, crate::memory::map_memory),
         b"vkUnmapMemory" => entry!(Device, PFN_vkUnmapMemory, crate::memory::unmap_memory),
-        b"vkFlushMappedMemoryRanges" => entry!(Device, PFN_vkFlushMappedMemoryRanges, crate::memory::flush_mapped_memory_ranges),
-        b"vkInvalidateMappedMemoryRanges" => entry!(Device, PFN_vkInvalidateMappedMemoryRanges, crate::memory::invalidate_mapped_memory_ranges),
-        b"vkGetDeviceMemoryCommitment" => entry!(Device, PFN_vkGetDeviceMemoryCommitment, crate::memory::get_device_memory_commitment),
-        b"vkBindBufferMemory" => entry!(Device, PFN_vkBindBufferMemory, crate::buffer::bind_buffer_memory),
-        b"vkBindImageMemory" => entry!(Device, PFN_vkBindImageMemory, crate::unimplemented::bind_image_memory),
-        b"vkGetBufferMemoryRequirements" => entry!(Device, PFN_vkGetBufferMemoryRequirements, crate::buffer::get_buffer_memory_requirements),
-        b"vkGetImageMemoryRequirements" => entry!(Device, PFN_vkGetImageMemoryRequirements, crate::unimplemented::get_image_memory_requirements),
-        b"vkGetImageSparseMemoryRequirements" => entry!(Device, PFN_vkGetImageSparseMemoryRequirements, crate::unimplemented::get_image_sparse_memory_requirements),
-        b"vkQueueBindSparse" => entry!(Device, PFN_vkQueueBindSparse, crate::unimplemented::queue_bind_sparse),
+        b"vkFlushMappedMemoryRanges" => entry!(
+            Device,
+            PFN_vkFlushMappedMemoryRanges,
+            crate::memory::flush_mapped_memory_ranges
+        ),
+        b"vkInvalidateMappedMemoryRanges" => entry!(
+            Device,
+            PFN_vkInvalidateMappedMemoryRanges,
+            crate::memory::invalidate_mapped_memory_ranges
+        ),
+        b"vkGetDeviceMemoryCommitment" => entry!(
+            Device,
+            PFN_vkGetDeviceMemoryCommitment,
+            crate::memory::get_device_memory_commitment
+        ),
+        b"vkBindBufferMemory" => entry!(
+            Device,
+            PFN_vkBindBufferMemory,
+            crate::buffer::bind_buffer_memory
+        ),
+        b"vkBindImageMemory" => entry!(
+            Device,
+            PFN_vkBindImageMemory,
+            crate::unimplemented::bind_image_memory
+        ),
+        b"vkGetBufferMemoryRequirements" => entry!(
+            Device,
+            PFN_vkGetBufferMemoryRequirements,
+            crate::buffer::get_buffer_memory_requirements
+        ),
+        b"vkGetImageMemoryRequirements" => entry!(
+            Device,
+            PFN_vkGetImageMemoryRequirements,
+            crate::unimplemented::get_image_memory_requirements
+        ),
+        b"vkGetImageSparseMemoryRequirements" => entry!(
+            Device,
+            PFN_vkGetImageSparseMemoryRequirements,
+            crate::unimplemented::get_image_sparse_memory_requirements
+        ),
+        b"vkQueueBindSparse" => entry!(
+            Device,
+            PFN_vkQueueBindSparse,
+            crate::unimplemented::queue_bind_sparse
+        ),
         b"vkCreateFence" => entry!(Device, PFN_vkCreateFence, crate::sync::create_fence),
         b"vkDestroyFence" => entry!(Device, PFN_vkDestroyFence, crate::sync::destroy_fence),
         b"vkResetFences" => entry!(Device, PFN_vkResetFences, crate::sync::reset_fences),
         b"vkGetFenceStatus" => entry!(Device, PFN_vkGetFenceStatus, crate::sync::get_fence_status),
         b"vkWaitForFences" => entry!(Device, PFN_vkWaitForFences, crate::sync::wait_for_fences),
-        b"vkCreateSemaphore" => entry!(Device, PFN_vkCreateSemaphore, crate::sync::create_semaphore),
-        b"vkDestroySemaphore" => entry!(Device, PFN_vkDestroySemaphore, crate::sync::destroy_semaphore),
+        b"vkCreateSemaphore" => {
+            entry!(Device, PFN_vkCreateSemaphore, crate::sync::create_semaphore)
+        }
+        b"vkDestroySemaphore" => entry!(
+            Device,
+            PFN_vkDestroySemaphore,
+            crate::sync::destroy_semaphore
+        ),
         b"vkCreateEvent" => entry!(Device, PFN_vkCreateEvent, crate::sync::create_event),
         b"vkDestroyEvent" => entry!(Device, PFN_vkDestroyEvent, crate::sync::destroy_event),
         b"vkGetEventStatus" => entry!(Device, PFN_vkGetEventStatus, crate::sync::get_event_status),
         b"vkSetEvent" => entry!(Device, PFN_vkSetEvent, crate::sync::set_event),
         b"vkResetEvent" => entry!(Device, PFN_vkResetEvent, crate::sync::reset_event),
-        b"vkCreateQueryPool" => entry!(Device, PFN_vkCreateQueryPool, crate::query::create_query_pool),
-        b"vkDestroyQueryPool" => entry!(Device, PFN_vkDestroyQueryPool, crate::query::destroy_query_pool),
-        b"vkGetQueryPoolResults" => entry!(Device, PFN_vkGetQueryPoolResults, crate::query::get_query_pool_results),
+        b"vkCreateQueryPool" => entry!(
+            Device,
+            PFN_vkCreateQueryPool,
+            crate::query::create_query_pool
+        ),
+        b"vkDestroyQueryPool" => entry!(
+            Device,
+            PFN_vkDestroyQueryPool,
+            crate::query::destroy_query_pool
+        ),
+        b"vkGetQueryPoolResults" => entry!(
+            Device,
+            PFN_vkGetQueryPoolResults,
+            crate::query::get_query_pool_results
+        ),
         b"vkCreateBuffer" => entry!(Device, PFN_vkCreateBuffer, crate::buffer::create_buffer),
         b"vkDestroyBuffer" => entry!(Device, PFN_vkDestroyBuffer, crate::buffer::destroy_buffer),
-        b"vkCreateBufferView" => entry!(Device, PFN_vkCreateBufferView, crate::unimplemented::create_buffer_view),
-        b"vkDestroyBufferView" => entry!(Device, PFN_vkDestroyBufferView, crate::unimplemented::destroy_buffer_view),
-        b"vkCreateImage" => entry!(Device, PFN_vkCreateImage, crate::unimplemented::create_image),
-        b"vkDestroyImage" => entry!(Device, PFN_vkDestroyImage, crate::unimplemented::destroy_image),
-        b"vkGetImageSubresourceLayout" => entry!(Device, PFN_vkGetImageSubresourceLayout, crate::unimplemented::get_image_subresource_layout),
-        b"vkCreateImageView" => entry!(Device, PFN_vkCreateImageView, crate::unimplemented::create_image_view),
-        b"vkDestroyImageView" => entry!(Device, PFN_vkDestroyImageView, crate::unimplemented::destroy_image_view),
-        b"vkCreateShaderModule" => entry!(Device, PFN_vkCreateShaderModule, crate::shader::create_shader_module),
-        b"vkDestroyShaderModule" => entry!(Device, PFN_vkDestroyShaderModule, crate::shader::destroy_shader_module),
-        b"vkCreatePipelineCache" => entry!(Device, PFN_vkCreatePipelineCache, crate::pipeline::create_pipeline_cache),
-        b"vkDestroyPipelineCache" => entry!(Device, PFN_vkDestroyPipelineCache, crate::pipeline::destroy_pipeline_cache),
-        b"vkGetPipelineCacheData" => entry!(Device, PFN_vkGetPipelineCacheData, crate::pipeline::get_pipeline_cache_data),
-        b"vkMergePipelineCaches" => entry!(Device, PFN_vkMergePipelineCaches, crate::pipeline::merge_pipeline_caches),
-        b"vkCreateGraphicsPipelines" => entry!(Device, PFN_vkCreateGraphicsPipelines, crate::unimplemented::create_graphics_pipelines),
-        b"vkCreateComputePipelines" => entry!(Device, PFN_vkCreateComputePipelines, crate::pipeline::create_compute_pipelines),
-        b"vkDestroyPipeline" => entry!(Device, PFN_vkDestroyPipeline, crate::pipeline::destroy_pipeline),
-        b"vkCreatePipelineLayout" => entry!(Device, PFN_vkCreatePipelineLayout, crate::pipeline::create_pipeline_layout),
-        b"vkDestroyPipelineLayout" => entry!(Device, PFN_vkDestroyPipelineLayout, crate::pipeline::destroy_pipeline_layout),
-        b"vkCreateSampler" => entry!(Device, PFN_vkCreateSampler, crate::unimplemented::create_sampler),
-        b"vkDestroySampler" => entry!(Device, PFN_vkDestroySampler, crate::unimplemented::destroy_sampler),
-        b"vkCreateDescriptorSetLayout" => entry!(Device, PFN_vkCreateDescriptorSetLayout, crate::descriptor::create_descriptor_set_layout),
-        b"vkDestroyDescriptorSetLayout" => entry!(Device, PFN_vkDestroyDescriptorSetLayout, crate::descriptor::destroy_descriptor_set_layout),
-        b"vkCreateDescriptorPool" => entry!(Device, PFN_vkCreateDescriptorPool, crate::descriptor::create_descriptor_pool),
-        b"vkDestroyDescriptorPool" => entry!(Device, PFN_vkDestroyDescriptorPool, crate::descriptor::destroy_descriptor_pool),
-        b"vkResetDescriptorPool" => entry!(Device, PFN_vkResetDescriptorPool, crate::descriptor::reset_descriptor_pool),
-        b"vkAllocateDescriptorSets" => entry!(Device, PFN_vkAllocateDescriptorSets, crate::descriptor::allocate_descriptor_sets),
-        b"vkFreeDescriptorSets" => entry!(Device, PFN_vkFreeDescriptorSets, crate::descriptor::free_descriptor_sets),
-        b"vkUpdateDescriptorSets" => entry!(Device, PFN_vkUpdateDescriptorSets, crate::descriptor::update_descriptor_sets),
-        b"vkCreateFramebuffer" => entry!(Device, PFN_vkCreateFramebuffer, crate::unimplemented::create_framebuffer),
-        b"vkDestroyFramebuffer" => entry!(Device, PFN_vkDestroyFramebuffer, crate::unimplemented::destroy_framebuffer),
-        b"vkCreateRenderPass" => entry!(Device, PFN_vkCreateRenderPass, crate::unimplemented::create_render_pass),
-        b"vkDestroyRenderPass" => entry!(Device, PFN_vkDestroyRenderPass, crate::unimplemented::destroy_render_pass),
-        b"vkGetRenderAreaGranularity" => entry!(Device, PFN_vkGetRenderAreaGranularity, crate::unimplemented::get_render_area_granularity),
-        b"vkCreateCommandPool" => entry!(Device, PFN_vkCreateCommandPool, crate::command_buffer::create_command_pool),
-        b"vkDestroyCommandPool" => entry!(Device, PFN_vkDestroyCommandPool, crate::command_buffer::destroy_command_pool),
-        b"vkResetCommandPool" => entry!(Device, PFN_vkResetCommandPool, crate::command_buffer::reset_command_pool),
-        b"vkAllocateCommandBuffers" => entry!(Device, PFN_vkAllocateCommandBuffers, crate::command_buffer::allocate_command_buffers),
-        b"vkFreeCommandBuffers" => entry!(Device, PFN_vkFreeCommandBuffers, crate::command_buffer::free_command_buffers),
-        b"vkBeginCommandBuffer" => entry!(Device, PFN_vkBeginCommandBuffer, crate::command_buffer::begin_command_buffer),
-        b"vkEndCommandBuffer" => entry!(Device, PFN_vkEndCommandBuffer, crate::command_buffer::end_command_buffer),
-        b"vkResetCommandBuffer" => entry!(Device, PFN_vkResetCommandBuffer, crate::command_buffer::reset_command_buffer),
-        b"vkCmdBindPipeline" => entry!(Device, PFN_vkCmdBindPipeline, crate::command_buffer::cmd_bind_pipeline),
-        b"vkCmdSetViewport" => entry!(Device, PFN_vkCmdSetViewport, crate::unimplemented::cmd_set_viewport),
-        b"vkCmdSetScissor" => entry!(Device, PFN_vkCmdSetScissor, crate::unimplemented::cmd_set_scissor),
-        b"vkCmdSetLineWidth" => entry!(Device, PFN_vkCmdSetLineWidth, crate::unimplemented::cmd_set_line_width),
-        b"vkCmdSetDepthBias" => entry!(Device, PFN_vkCmdSetDepthBias, crate::unimplemented::cmd_set_depth_bias),
-        b"vkCmdSetBlendConstants" => entry!(Device, PFN_vkCmdSetBlendConstants, crate::unimplemented::cmd_set_blend_constants),
-        b"vkCmdSetDepthBounds" => entry!(Device, PFN_vkCmdSetDepthBounds, crate::unimplemented::cmd_set_depth_bounds),
-        b"vkCmdSetStencilCompareMask" => entry!(Device, PFN_vkCmdSetStencilCompareMask, crate::unimplemented::cmd_set_stencil_compare_mask),
-        b"vkCmdSetStencilWriteMask" => entry!(Device, PFN_vkCmdSetStencilWriteMask, crate::unimplemented::cmd_set_stencil_write_mask),
-        b"vkCmdSetStencilReference" => entry!(Device, PFN_vkCmdSetStencilReference, crate::unimplemented::cmd_set_stencil_reference),
-        b"vkCmdBindDescriptorSets" => entry!(Device, PFN_vkCmdBindDescriptorSets, crate::command_buffer::cmd_bind_descriptor_sets),
-        b"vkCmdBindIndexBuffer" => entry!(Device, PFN_vkCmdBindIndexBuffer, crate::unimplemented::cmd_bind_index_buffer),
-        b"vkCmdBindVertexBuffers" => entry!(Device, PFN_vkCmdBindVertexBuffers, crate::unimplemented::cmd_bind_vertex_buffers),
+        b"vkCreateBufferView" => entry!(
+            Device,
+            PFN_vkCreateBufferView,
+            crate::unimplemented::create_buffer_view
+        ),
+        b"vkDestroyBufferView" => entry!(
+            Device,
+            PFN_vkDestroyBufferView,
+            crate::unimplemented::destroy_buffer_view
+        ),
+        b"vkCreateImage" => entry!(
+            Device,
+            PFN_vkCreateImage,
+            crate::unimplemented::create_image
+        ),
+        b"vkDestroyImage" => entry!(
+            Device,
+            PFN_vkDestroyImage,
+            crate::unimplemented::destroy_image
+        ),
+        b"vkGetImageSubresourceLayout" => entry!(
+            Device,
+            PFN_vkGetImageSubresourceLayout,
+            crate::unimplemented::get_image_subresource_layout
+        ),
+        b"vkCreateImageView" => entry!(
+            Device,
+            PFN_vkCreateImageView,
+            crate::unimplemented::create_image_view
+        ),
+        b"vkDestroyImageView" => entry!(
+            Device,
+            PFN_vkDestroyImageView,
+            crate::unimplemented::destroy_image_view
+        ),
+        b"vkCreateShaderModule" => entry!(
+            Device,
+            PFN_vkCreateShaderModule,
+            crate::shader::create_shader_module
+        ),
+        b"vkDestroyShaderModule" => entry!(
+            Device,
+            PFN_vkDestroyShaderModule,
+            crate::shader::destroy_shader_module
+        ),
+        b"vkCreatePipelineCache" => entry!(
+            Device,
+            PFN_vkCreatePipelineCache,
+            crate::pipeline::create_pipeline_cache
+        ),
+        b"vkDestroyPipelineCache" => entry!(
+            Device,
+            PFN_vkDestroyPipelineCache,
+            crate::pipeline::destroy_pipeline_cache
+        ),
+        b"vkGetPipelineCacheData" => entry!(
+            Device,
+            PFN_vkGetPipelineCacheData,
+            crate::pipeline::get_pipeline_cache_data
+        ),
+        b"vkMergePipelineCaches" => entry!(
+            Device,
+            PFN_vkMergePipelineCaches,
+            crate::pipeline::merge_pipeline_caches
+        ),
+        b"vkCreateGraphicsPipelines" => entry!(
+            Device,
+            PFN_vkCreateGraphicsPipelines,
+            crate::unimplemented::create_graphics_pipelines
+        ),
+        b"vkCreateComputePipelines" => entry!(
+            Device,
+            PFN_vkCreateComputePipelines,
+            crate::pipeline::create_compute_pipelines
+        ),
+        b"vkDestroyPipeline" => entry!(
+            Device,
+            PFN_vkDestroyPipeline,
+            crate::pipeline::destroy_pipeline
+        ),
+        b"vkCreatePipelineLayout" => entry!(
+            Device,
+            PFN_vkCreatePipelineLayout,
+            crate::pipeline::create_pipeline_layout
+        ),
+        b"vkDestroyPipelineLayout" => entry!(
+            Device,
+            PFN_vkDestroyPipelineLayout,
+            crate::pipeline::destroy_pipeline_layout
+        ),
+        b"vkCreateSampler" => entry!(
+            Device,
+            PFN_vkCreateSampler,
+            crate::unimplemented::create_sampler
+        ),
+        b"vkDestroySampler" => entry!(
+            Device,
+            PFN_vkDestroySampler,
+            crate::unimplemented::destroy_sampler
+        ),
+        b"vkCreateDescriptorSetLayout" => entry!(
+            Device,
+            PFN_vkCreateDescriptorSetLayout,
+            crate::descriptor::create_descriptor_set_layout
+        ),
+        b"vkDestroyDescriptorSetLayout" => entry!(
+            Device,
+            PFN_vkDestroyDescriptorSetLayout,
+            crate::descriptor::destroy_descriptor_set_layout
+        ),
+        b"vkCreateDescriptorPool" => entry!(
+            Device,
+            PFN_vkCreateDescriptorPool,
+            crate::descriptor::create_descriptor_pool
+        ),
+        b"vkDestroyDescriptorPool" => entry!(
+            Device,
+            PFN_vkDestroyDescriptorPool,
+            crate::descriptor::destroy_descriptor_pool
+        ),
+        b"vkResetDescriptorPool" => entry!(
+            Device,
+            PFN_vkResetDescriptorPool,
+            crate::descriptor::reset_descriptor_pool
+        ),
+        b"vkAllocateDescriptorSets" => entry!(
+            Device,
+            PFN_vkAllocateDescriptorSets,
+            crate::descriptor::allocate_descriptor_sets
+        ),
+        b"vkFreeDescriptorSets" => entry!(
+            Device,
+            PFN_vkFreeDescriptorSets,
+            crate::descriptor::free_descriptor_sets
+        ),
+        b"vkUpdateDescriptorSets" => entry!(
+            Device,
+            PFN_vkUpdateDescriptorSets,
+            crate::descriptor::update_descriptor_sets
+        ),
+        b"vkCreateFramebuffer" => entry!(
+            Device,
+            PFN_vkCreateFramebuffer,
+            crate::unimplemented::create_framebuffer
+        ),
+        b"vkDestroyFramebuffer" => entry!(
+            Device,
+            PFN_vkDestroyFramebuffer,
+            crate::unimplemented::destroy_framebuffer
+        ),
+        b"vkCreateRenderPass" => entry!(
+            Device,
+            PFN_vkCreateRenderPass,
+            crate::unimplemented::create_render_pass
+        ),
+        b"vkDestroyRenderPass" => entry!(
+            Device,
+            PFN_vkDestroyRenderPass,
+            crate::unimplemented::destroy_render_pass
+        ),
+        b"vkGetRenderAreaGranularity" => entry!(
+            Device,
+            PFN_vkGetRenderAreaGranularity,
+            crate::unimplemented::get_render_area_granularity
+        ),
+        b"vkCreateCommandPool" => entry!(
+            Device,
+            PFN_vkCreateCommandPool,
+            crate::command_buffer::create_command_pool
+        ),
+        b"vkDestroyCommandPool" => entry!(
+            Device,
+            PFN_vkDestroyCommandPool,
+            crate::command_buffer::destroy_command_pool
+        ),
+        b"vkResetCommandPool" => entry!(
+            Device,
+            PFN_vkResetCommandPool,
+            crate::command_buffer::reset_command_pool
+        ),
+        b"vkAllocateCommandBuffers" => entry!(
+            Device,
+            PFN_vkAllocateCommandBuffers,
+            crate::command_buffer::allocate_command_buffers
+        ),
+        b"vkFreeCommandBuffers" => entry!(
+            Device,
+            PFN_vkFreeCommandBuffers,
+            crate::command_buffer::free_command_buffers
+        ),
+        b"vkBeginCommandBuffer" => entry!(
+            Device,
+            PFN_vkBeginCommandBuffer,
+            crate::command_buffer::begin_command_buffer
+        ),
+        b"vkEndCommandBuffer" => entry!(
+            Device,
+            PFN_vkEndCommandBuffer,
+            crate::command_buffer::end_command_buffer
+        ),
+        b"vkResetCommandBuffer" => entry!(
+            Device,
+            PFN_vkResetCommandBuffer,
+            crate::command_buffer::reset_command_buffer
+        ),
+        b"vkCmdBindPipeline" => entry!(
+            Device,
+            PFN_vkCmdBindPipeline,
+            crate::command_buffer::cmd_bind_pipeline
+        ),
+        b"vkCmdSetViewport" => entry!(
+            Device,
+            PFN_vkCmdSetViewport,
+            crate::unimplemented::cmd_set_viewport
+        ),
+        b"vkCmdSetScissor" => entry!(
+            Device,
+            PFN_vkCmdSetScissor,
+            crate::unimplemented::cmd_set_scissor
+        ),
+        b"vkCmdSetLineWidth" => entry!(
+            Device,
+            PFN_vkCmdSetLineWidth,
+            crate::unimplemented::cmd_set_line_width
+        ),
+        b"vkCmdSetDepthBias" => entry!(
+            Device,
+            PFN_vkCmdSetDepthBias,
+            crate::unimplemented::cmd_set_depth_bias
+        ),
+        b"vkCmdSetBlendConstants" => entry!(
+            Device,
+            PFN_vkCmdSetBlendConstants,
+            crate::unimplemented::cmd_set_blend_constants
+        ),
+        b"vkCmdSetDepthBounds" => entry!(
+            Device,
+            PFN_vkCmdSetDepthBounds,
+            crate::unimplemented::cmd_set_depth_bounds
+        ),
+        b"vkCmdSetStencilCompareMask" => entry!(
+            Device,
+            PFN_vkCmdSetStencilCompareMask,
+            crate::unimplemented::cmd_set_stencil_compare_mask
+        ),
+        b"vkCmdSetStencilWriteMask" => entry!(
+            Device,
+            PFN_vkCmdSetStencilWriteMask,
+            crate::unimplemented::cmd_set_stencil_write_mask
+        ),
+        b"vkCmdSetStencilReference" => entry!(
+            Device,
+            PFN_vkCmdSetStencilReference,
+            crate::unimplemented::cmd_set_stencil_reference
+        ),
+        b"vkCmdBindDescriptorSets" => entry!(
+            Device,
+            PFN_vkCmdBindDescriptorSets,
+            crate::command_buffer::cmd_bind_descriptor_sets
+        ),
+        b"vkCmdBindIndexBuffer" => entry!(
+            Device,
+            PFN_vkCmdBindIndexBuffer,
+            crate::unimplemented::cmd_bind_index_buffer
+        ),
+        b"vkCmdBindVertexBuffers" => entry!(
+            Device,
+            PFN_vkCmdBindVertexBuffers,
+            crate::unimplemented::cmd_bind_vertex_buffers
+        ),
         b"vkCmdDraw" => entry!(Device, PFN_vkCmdDraw, crate::unimplemented::cmd_draw),
-        b"vkCmdDrawIndexed" => entry!(Device, PFN_vkCmdDrawIndexed, crate::unimplemented::cmd_draw_indexed),
-        b"vkCmdDrawIndirect" => entry!(Device, PFN_vkCmdDrawIndirect, crate::unimplemented::cmd_draw_indirect),
-        b"vkCmdDrawIndexedIndirect" => entry!(Device, PFN_vkCmdDrawIndexedIndirect, crate::unimplemented::cmd_draw_indexed_indirect),
-        b"vkCmdDispatch" => entry!(Device, PFN_vkCmdDispatch, crate::command_buffer::cmd_dispatch),
-        b"vkCmdDispatchIndirect" => entry!(Device, PFN_vkCmdDispatchIndirect, crate::command_buffer::cmd_dispatch_indirect),
-        b"vkCmdCopyBuffer" => entry!(Device, PFN_vkCmdCopyBuffer, crate::command_buffer::cmd_copy_buffer),
-        b"vkCmdCopyImage" => entry!(Device, PFN_vkCmdCopyImage, crate::unimplemented::cmd_copy_image),
-        b"vkCmdBlitImage" => entry!(Device, PFN_vkCmdBlitImage, crate::unimplemented::cmd_blit_image),
-        b"vkCmdCopyBufferToImage" => entry!(Device, PFN_vkCmdCopyBufferToImage, crate::unimplemented::cmd_copy_buffer_to_image),
-        b"vkCmdCopyImageToBuffer" => entry!(Device, PFN_vkCmdCopyImageToBuffer, crate::unimplemented::cmd_copy_image_to_buffer),
-        b"vkCmdUpdateBuffer" => entry!(Device, PFN_vkCmdUpdateBuffer, crate::command_buffer::cmd_update_buffer),
-        b"vkCmdFillBuffer" => entry!(Device, PFN_vkCmdFillBuffer, crate::command_buffer::cmd_fill_buffer),
-        b"vkCmdClearColorImage" => entry!(Device, PFN_vkCmdClearColorImage, crate::unimplemented::cmd_clear_color_image),
-        b"vkCmdClearDepthStencilImage" => entry!(Device, PFN_vkCmdClearDepthStencilImage, crate::unimplemented::cmd_clear_depth_stencil_image),
-        b"vkCmdClearAttachments" => entry!(Device, PFN_vkCmdClearAttachments, crate::unimplemented::cmd_clear_attachments),
-        b"vkCmdResolveImage" => entry!(Device, PFN_vkCmdResolveImage, crate::unimplemented::cmd_resolve_image),
+        b"vkCmdDrawIndexed" => entry!(
+            Device,
+            PFN_vkCmdDrawIndexed,
+            crate::unimplemented::cmd_draw_indexed
+        ),
+        b"vkCmdDrawIndirect" => entry!(
+            Device,
+            PFN_vkCmdDrawIndirect,
+            crate::unimplemented::cmd_draw_indirect
+        ),
+        b"vkCmdDrawIndexedIndirect" => entry!(
+            Device,
+            PFN_vkCmdDrawIndexedIndirect,
+            crate::unimplemented::cmd_draw_indexed_indirect
+        ),
+        b"vkCmdDispatch" => entry!(
+            Device,
+            PFN_vkCmdDispatch,
+            crate::command_buffer::cmd_dispatch
+        ),
+        b"vkCmdDispatchIndirect" => entry!(
+            Device,
+            PFN_vkCmdDispatchIndirect,
+            crate::command_buffer::cmd_dispatch_indirect
+        ),
+        b"vkCmdCopyBuffer" => entry!(
+            Device,
+            PFN_vkCmdCopyBuffer,
+            crate::command_buffer::cmd_copy_buffer
+        ),
+        b"vkCmdCopyImage" => entry!(
+            Device,
+            PFN_vkCmdCopyImage,
+            crate::unimplemented::cmd_copy_image
+        ),
+        b"vkCmdBlitImage" => entry!(
+            Device,
+            PFN_vkCmdBlitImage,
+            crate::unimplemented::cmd_blit_image
+        ),
+        b"vkCmdCopyBufferToImage" => entry!(
+            Device,
+            PFN_vkCmdCopyBufferToImage,
+            crate::unimplemented::cmd_copy_buffer_to_image
+        ),
+        b"vkCmdCopyImageToBuffer" => entry!(
+            Device,
+            PFN_vkCmdCopyImageToBuffer,
+            crate::unimplemented::cmd_copy_image_to_buffer
+        ),
+        b"vkCmdUpdateBuffer" => entry!(
+            Device,
+            PFN_vkCmdUpdateBuffer,
+            crate::command_buffer::cmd_update_buffer
+        ),
+        b"vkCmdFillBuffer" => entry!(
+            Device,
+            PFN_vkCmdFillBuffer,
+            crate::command_buffer::cmd_fill_buffer
+        ),
+        b"vkCmdClearColorImage" => entry!(
+            Device,
+            PFN_vkCmdClearColorImage,
+            crate::unimplemented::cmd_clear_color_image
+        ),
+        b"vkCmdClearDepthStencilImage" => entry!(
+            Device,
+            PFN_vkCmdClearDepthStencilImage,
+            crate::unimplemented::cmd_clear_depth_stencil_image
+        ),
+        b"vkCmdClearAttachments" => entry!(
+            Device,
+            PFN_vkCmdClearAttachments,
+            crate::unimplemented::cmd_clear_attachments
+        ),
+        b"vkCmdResolveImage" => entry!(
+            Device,
+            PFN_vkCmdResolveImage,
+            crate::unimplemented::cmd_resolve_image
+        ),
         b"vkCmdSetEvent" => entry!(Device, PFN_vkCmdSetEvent, crate::sync::cmd_set_event),
         b"vkCmdResetEvent" => entry!(Device, PFN_vkCmdResetEvent, crate::sync::cmd_reset_event),
         b"vkCmdWaitEvents" => entry!(Device, PFN_vkCmdWaitEvents, crate::sync::cmd_wait_events),
-        b"vkCmdPipelineBarrier" => entry!(Device, PFN_vkCmdPipelineBarrier, crate::command_buffer::cmd_pipeline_barrier),
-        b"vkCmdBeginQuery" => entry!(Device, PFN_vkCmdBeginQuery, crate::unimplemented::cmd_begin_query),
-        b"vkCmdEndQuery" => entry!(Device, PFN_vkCmdEndQuery, crate::unimplemented::cmd_end_query),
-        b"vkCmdResetQueryPool" => entry!(Device, PFN_vkCmdResetQueryPool, crate::query::cmd_reset_query_pool),
-        b"vkCmdWriteTimestamp" => entry!(Device, PFN_vkCmdWriteTimestamp, crate::query::cmd_write_timestamp),
-        b"vkCmdCopyQueryPoolResults" => entry!(Device, PFN_vkCmdCopyQueryPoolResults, crate::unimplemented::cmd_copy_query_pool_results),
-        b"vkCmdPushConstants" => entry!(Device, PFN_vkCmdPushConstants, crate::command_buffer::cmd_push_constants),
-        b"vkCmdBeginRenderPass" => entry!(Device, PFN_vkCmdBeginRenderPass, crate::unimplemented::cmd_begin_render_pass),
-        b"vkCmdNextSubpass" => entry!(Device, PFN_vkCmdNextSubpass, crate::unimplemented::cmd_next_subpass),
-        b"vkCmdEndRenderPass" => entry!(Device, PFN_vkCmdEndRenderPass, crate::unimplemented::cmd_end_render_pass),
-        b"vkCmdExecuteCommands" => entry!(Device, PFN_vkCmdExecuteCommands, crate::unimplemented::cmd_execute_commands),
-        b"vkGetPhysicalDeviceFeatures2KHR" => entry!(PhysicalDevice, PFN_vkGetPhysicalDeviceFeatures2, crate::physical_device::get_physical_device_features2_khr),
-        b"vkGetPhysicalDeviceProperties2KHR" => entry!(PhysicalDevice, PFN_vkGetPhysicalDeviceProperties2, crate::physical_device::get_physical_device_properties2_khr),
-        b"vkGetPhysicalDeviceFormatProperties2KHR" => entry!(PhysicalDevice, PFN_vkGetPhysicalDeviceFormatProperties2, crate::physical_device::get_physical_device_format_properties2_khr),
-        b"vkGetPhysicalDeviceImageFormatProperties2KHR" => entry!(PhysicalDevice, PFN_vkGetPhysicalDeviceImageFormatProperties2, crate::unimplemented::get_physical_device_image_format_properties2_khr),
-        b"vkGetPhysicalDeviceQueueFamilyProperties2KHR" => entry!(PhysicalDevice, PFN_vkGetPhysicalDeviceQueueFamilyProperties2, crate::physical_device::get_physical_device_queue_family_properties2_khr),
-        b"vkGetPhysicalDeviceMemoryProperties2KHR" => entry!(PhysicalDevice, PFN_vkGetPhysicalDeviceMemoryProperties2, crate::physical_device::get_physical_device_memory_properties2_khr),
-        b"vkGetPhysicalDeviceSparseImageFormatProperties2KHR" => entry!(PhysicalDevice, PFN_vkGetPhysicalDeviceSparseImageFormatProperties2, crate::unimplemented::get_physical_device_sparse_image_format_properties2_khr),
-        b"vkGetSemaphoreCounterValueKHR" => entry!(Device, PFN_vkGetSemaphoreCounterValue, crate::sync::get_semaphore_counter_value_khr),
-        b"vkWaitSemaphoresKHR" => entry!(Device, PFN_vkWaitSemaphores, crate::sync::wait_semaphores_khr),
-        b"vkSignalSemaphoreKHR" => entry!(Device, PFN_vkSignalSemaphore, crate::sync::signal_semaphore_khr),
+        b"vkCmdPipelineBarrier" => entry!(
+            Device,
+            PFN_vkCmdPipelineBarrier,
+            crate::command_buffer::cmd_pipeline_barrier
+        ),
+        b"vkCmdBeginQuery" => entry!(
+            Device,
+            PFN_vkCmdBeginQuery,
+            crate::unimplemented::cmd_begin_query
+        ),
+        b"vkCmdEndQuery" => entry!(
+            Device,
+            PFN_vkCmdEndQuery,
+            crate::unimplemented::cmd_end_query
+        ),
+        b"vkCmdResetQueryPool" => entry!(
+            Device,
+            PFN_vkCmdResetQueryPool,
+            crate::query::cmd_reset_query_pool
+        ),
+        b"vkCmdWriteTimestamp" => entry!(
+            Device,
+            PFN_vkCmdWriteTimestamp,
+            crate::query::cmd_write_timestamp
+        ),
+        b"vkCmdCopyQueryPoolResults" => entry!(
+            Device,
+            PFN_vkCmdCopyQueryPoolResults,
+            crate::unimplemented::cmd_copy_query_pool_results
+        ),
+        b"vkCmdPushConstants" => entry!(
+            Device,
+            PFN_vkCmdPushConstants,
+            crate::command_buffer::cmd_push_constants
+        ),
+        b"vkCmdBeginRenderPass" => entry!(
+            Device,
+            PFN_vkCmdBeginRenderPass,
+            crate::unimplemented::cmd_begin_render_pass
+        ),
+        b"vkCmdNextSubpass" => entry!(
+            Device,
+            PFN_vkCmdNextSubpass,
+            crate::unimplemented::cmd_next_subpass
+        ),
+        b"vkCmdEndRenderPass" => entry!(
+            Device,
+            PFN_vkCmdEndRenderPass,
+            crate::unimplemented::cmd_end_render_pass
+        ),
+        b"vkCmdExecuteCommands" => entry!(
+            Device,
+            PFN_vkCmdExecuteCommands,
+            crate::unimplemented::cmd_execute_commands
+        ),
+        b"vkGetPhysicalDeviceFeatures2KHR" => entry!(
+            PhysicalDevice,
+            PFN_vkGetPhysicalDeviceFeatures2,
+            crate::physical_device::get_physical_device_features2_khr
+        ),
+        b"vkGetPhysicalDeviceProperties2KHR" => entry!(
+            PhysicalDevice,
+            PFN_vkGetPhysicalDeviceProperties2,
+            crate::physical_device::get_physical_device_properties2_khr
+        ),
+        b"vkGetPhysicalDeviceFormatProperties2KHR" => entry!(
+            PhysicalDevice,
+            PFN_vkGetPhysicalDeviceFormatProperties2,
+            crate::physical_device::get_physical_device_format_properties2_khr
+        ),
+        b"vkGetPhysicalDeviceImageFormatProperties2KHR" => entry!(
+            PhysicalDevice,
+            PFN_vkGetPhysicalDeviceImageFormatProperties2,
+            crate::unimplemented::get_physical_device_image_format_properties2_khr
+        ),
+        b"vkGetPhysicalDeviceQueueFamilyProperties2KHR" => entry!(
+            PhysicalDevice,
+            PFN_vkGetPhysicalDeviceQueueFamilyProperties2,
+            crate::physical_device::get_physical_device_queue_family_properties2_khr
+        ),
+        b"vkGetPhysicalDeviceMemoryProperties2KHR" => entry!(
+            PhysicalDevice,
+            PFN_vkGetPhysicalDeviceMemoryProperties2,
+            crate::physical_device::get_physical_device_memory_properties2_khr
+        ),
+        b"vkGetPhysicalDeviceSparseImageFormatProperties2KHR" => entry!(
+            PhysicalDevice,
+            PFN_vkGetPhysicalDeviceSparseImageFormatProperties2,
+            crate::unimplemented::get_physical_device_sparse_image_format_properties2_khr
+        ),
+        b"vkGetSemaphoreCounterValueKHR" => entry!(
+            Device,
+            PFN_vkGetSemaphoreCounterValue,
+            crate::sync::get_semaphore_counter_value_khr
+        ),
+        b"vkWaitSemaphoresKHR" => entry!(
+            Device,
+            PFN_vkWaitSemaphores,
+            crate::sync::wait_semaphores_khr
+        ),
+        b"vkSignalSemaphoreKHR" => entry!(
+            Device,
+            PFN_vkSignalSemaphore,
+            crate::sync::signal_semaphore_khr
+        ),
         b"vkCmdSetEvent2KHR" => entry!(Device, PFN_vkCmdSetEvent2, crate::sync::cmd_set_event2_khr),
-        b"vkCmdResetEvent2KHR" => entry!(Device, PFN_vkCmdResetEvent2, crate::sync::cmd_reset_event2_khr),
-        b"vkCmdWaitEvents2KHR" => entry!(Device, PFN_vkCmdWaitEvents2, crate::sync::cmd_wait_events2_khr),
-        b"vkCmdPipelineBarrier2KHR" => entry!(Device, PFN_vkCmdPipelineBarrier2, crate::command_buffer::cmd_pipeline_barrier2_khr),
-        b"vkCmdWriteTimestamp2KHR" => entry!(Device, PFN_vkCmdWriteTimestamp2, crate::query::cmd_write_timestamp2_khr),
+        b"vkCmdResetEvent2KHR" => entry!(
+            Device,
+            PFN_vkCmdResetEvent2,
+            crate::sync::cmd_reset_event2_khr
+        ),
+        b"vkCmdWaitEvents2KHR" => entry!(
+            Device,
+            PFN_vkCmdWaitEvents2,
+            crate::sync::cmd_wait_events2_khr
+        ),
+        b"vkCmdPipelineBarrier2KHR" => entry!(
+            Device,
+            PFN_vkCmdPipelineBarrier2,
+            crate::command_buffer::cmd_pipeline_barrier2_khr
+        ),
+        b"vkCmdWriteTimestamp2KHR" => entry!(
+            Device,
+            PFN_vkCmdWriteTimestamp2,
+            crate::query::cmd_write_timestamp2_khr
+        ),
         b"vkQueueSubmit2KHR" => entry!(Device, PFN_vkQueueSubmit2, crate::sync::queue_submit2_khr),
         _ => return None,
     })

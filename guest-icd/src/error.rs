@@ -20,7 +20,10 @@ pub(crate) type IcdResult<T> = Result<T, IcdError>;
 
 impl IcdError {
     pub(crate) fn vk(result: vk::Result, what: impl Into<String>) -> IcdError {
-        IcdError::Vk { result, what: what.into() }
+        IcdError::Vk {
+            result,
+            what: what.into(),
+        }
     }
 
     /// The `VkResult` the application gets.

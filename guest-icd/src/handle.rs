@@ -21,7 +21,10 @@ pub(crate) struct Dispatchable<T> {
 
 impl<T> Dispatchable<T> {
     pub(crate) fn boxed(object: T) -> Box<Dispatchable<T>> {
-        Box::new(Dispatchable { loader_data: ICD_LOADER_MAGIC, object })
+        Box::new(Dispatchable {
+            loader_data: ICD_LOADER_MAGIC,
+            object,
+        })
     }
 
     /// The handle for this object (its address).
@@ -92,5 +95,8 @@ pub(crate) fn new_id() -> u64 {
 
 /// Shorthand for the error a null handle gets.
 pub(crate) fn null_handle(what: &str) -> crate::error::IcdError {
-    crate::error::IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, format!("null {what} handle"))
+    crate::error::IcdError::vk(
+        vk::Result::ERROR_INITIALIZATION_FAILED,
+        format!("null {what} handle"),
+    )
 }

@@ -11,7 +11,8 @@ use std::ffi::{c_char, CStr};
 use std::sync::{Arc, OnceLock};
 
 /// Instance extensions we implement.
-pub(crate) const INSTANCE_EXTENSIONS: &[(&CStr, u32)] = &[(vk::KHR_GET_PHYSICAL_DEVICE_PROPERTIES2_NAME, 2)];
+pub(crate) const INSTANCE_EXTENSIONS: &[(&CStr, u32)] =
+    &[(vk::KHR_GET_PHYSICAL_DEVICE_PROPERTIES2_NAME, 2)];
 
 pub(crate) struct Instance {
     /// The physical device, once enumerated; `None` when no device could be reached.
@@ -43,7 +44,10 @@ impl Instance {
 pub(crate) fn extension_properties(list: &[(&CStr, u32)]) -> Vec<vk::ExtensionProperties> {
     list.iter()
         .map(|(name, spec)| {
-            let mut p = vk::ExtensionProperties { spec_version: *spec, ..Default::default() };
+            let mut p = vk::ExtensionProperties {
+                spec_version: *spec,
+                ..Default::default()
+            };
             for (d, s) in p.extension_name.iter_mut().zip(name.to_bytes()) {
                 *d = *s as c_char;
             }
@@ -57,15 +61,24 @@ pub(crate) fn extension_properties(list: &[(&CStr, u32)]) -> Vec<vk::ExtensionPr
 ///
 /// # Safety
 /// `names` holds valid NUL-terminated strings (or nulls, which are refused).
-pub(crate) unsafe fn check_extensions(names: &[*const c_char], list: &[(&CStr, u32)]) -> IcdResult<()> {
+pub(crate) unsafe fn check_extensions(
+    names: &[*const c_char],
+    list: &[(&CStr, u32)],
+) -> IcdResult<()> {
     for &n in names {
         if n.is_null() {
-            return Err(IcdError::vk(vk::Result::ERROR_EXTENSION_NOT_PRESENT, "null extension name"));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_EXTENSION_NOT_PRESENT,
+                "null extension name",
+            ));
         }
         // SAFETY: non-null, NUL-terminated (caller contract).
         let n = unsafe { CStr::from_ptr(n) };
         if !list.iter().any(|(e, _)| *e == n) {
-            return Err(IcdError::vk(vk::Result::ERROR_EXTENSION_NOT_PRESENT, format!("extension {n:?} not supported")));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_EXTENSION_NOT_PRESENT,
+                format!("extension {n:?} not supported"),
+            ));
         }
     }
     Ok(())
@@ -81,16 +94,28 @@ pub(crate) unsafe extern "system" fn create_instance(
     crate::logger::init();
     guard("vkCreateInstance", || {
         // SAFETY: null or valid (valid usage).
-        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info"))?;
+        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| {
+            IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info")
+        })?;
         // SAFETY: (pointer, count) from a valid create info.
-        let exts = unsafe { slice(info.pp_enabled_extension_names, info.enabled_extension_count) };
+        let exts = unsafe {
+            slice(
+                info.pp_enabled_extension_names,
+                info.enabled_extension_count,
+            )
+        };
         // SAFETY: valid strings (valid usage).
         unsafe { check_extensions(exts, INSTANCE_EXTENSIONS) }?;
         if info.enabled_layer_count != 0 {
             // The loader implements layers; an ICD never sees them enabled.
-            return Err(IcdError::vk(vk::Result::ERROR_LAYER_NOT_PRESENT, "layers requested from the ICD"));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_LAYER_NOT_PRESENT,
+                "layers requested from the ICD",
+            ));
         }
-        let instance = Dispatchable::boxed(Instance { physical: OnceLock::new() });
+        let instance = Dispatchable::boxed(Instance {
+            physical: OnceLock::new(),
+        });
         // SAFETY: output pointer, valid by valid usage; null checked inside.
         unsafe { crate::entry::write_out(p_instance, instance.handle()) }?;
         Box::leak(instance);
@@ -100,7 +125,10 @@ pub(crate) unsafe extern "system" fn create_instance(
 
 /// # Safety
 /// Vulkan valid usage for `vkDestroyInstance`.
-pub(crate) unsafe extern "system" fn destroy_instance(instance: vk::Instance, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn destroy_instance(
+    instance: vk::Instance,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     guard_void("vkDestroyInstance", || {
         // SAFETY: null or our live instance, not used again (valid usage).
         drop(unsafe { take_dispatchable::<_, Instance>(instance) });
@@ -117,10 +145,19 @@ pub(crate) unsafe extern "system" fn enumerate_instance_extension_properties(
 ) -> vk::Result {
     guard("vkEnumerateInstanceExtensionProperties", || {
         if !p_layer_name.is_null() {
-            return Err(IcdError::vk(vk::Result::ERROR_LAYER_NOT_PRESENT, "we have no layers"));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_LAYER_NOT_PRESENT,
+                "we have no layers",
+            ));
         }
         // SAFETY: output array of *p_property_count (valid usage).
-        Ok(unsafe { enumerate(p_property_count, p_properties, &extension_properties(INSTANCE_EXTENSIONS)) })
+        Ok(unsafe {
+            enumerate(
+                p_property_count,
+                p_properties,
+                &extension_properties(INSTANCE_EXTENSIONS),
+            )
+        })
     })
 }
 
@@ -131,7 +168,9 @@ pub(crate) unsafe extern "system" fn enumerate_instance_layer_properties(
     p_properties: *mut vk::LayerProperties,
 ) -> vk::Result {
     // SAFETY: output array of *p_property_count (valid usage).
-    guard("vkEnumerateInstanceLayerProperties", || Ok(unsafe { enumerate(p_property_count, p_properties, &[]) }))
+    guard("vkEnumerateInstanceLayerProperties", || {
+        Ok(unsafe { enumerate(p_property_count, p_properties, &[]) })
+    })
 }
 
 /// # Safety
@@ -143,7 +182,8 @@ pub(crate) unsafe extern "system" fn enumerate_physical_devices(
 ) -> vk::Result {
     guard("vkEnumeratePhysicalDevices", || {
         // SAFETY: our live instance (valid usage).
-        let instance = unsafe { dispatchable::<_, Instance>(instance) }.ok_or_else(|| crate::handle::null_handle("instance"))?;
+        let instance = unsafe { dispatchable::<_, Instance>(instance) }
+            .ok_or_else(|| crate::handle::null_handle("instance"))?;
         let devices: Vec<vk::PhysicalDevice> = instance
             .physical_device()
             .map(|d| vk::PhysicalDevice::from_raw(d as *const _ as u64))

@@ -80,7 +80,9 @@ pub unsafe extern "system" fn vk_icdGetInstanceProcAddr(
     if name == b"vkGetInstanceProcAddr" {
         let f: vk::PFN_vkGetInstanceProcAddr = vk_icdGetInstanceProcAddr;
         // SAFETY: fn-pointer to fn-pointer cast; the caller casts back to the real type.
-        return Some(unsafe { std::mem::transmute::<vk::PFN_vkGetInstanceProcAddr, unsafe extern "system" fn()>(f) });
+        return Some(unsafe {
+            std::mem::transmute::<vk::PFN_vkGetInstanceProcAddr, unsafe extern "system" fn()>(f)
+        });
     }
     entry_points::lookup(name).map(|(_, f)| f)
 }

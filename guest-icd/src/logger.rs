@@ -16,7 +16,12 @@ impl Log for StderrLogger {
     fn log(&self, record: &Record<'_>) {
         if self.enabled(record.metadata()) {
             // A failed write to stderr has nowhere better to go.
-            let _ = writeln!(std::io::stderr().lock(), "[softgpu {}] {}", record.level(), record.args());
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "[softgpu {}] {}",
+                record.level(),
+                record.args()
+            );
         }
     }
 
@@ -30,8 +35,13 @@ static INIT: Once = Once::new();
 /// first wins.
 pub(crate) fn init() {
     INIT.call_once(|| {
-        let Some(level) = std::env::var_os("SOFTGPU_LOG") else { return };
-        let level = level.to_str().and_then(|s| s.parse::<LevelFilter>().ok()).unwrap_or(LevelFilter::Info);
+        let Some(level) = std::env::var_os("SOFTGPU_LOG") else {
+            return;
+        };
+        let level = level
+            .to_str()
+            .and_then(|s| s.parse::<LevelFilter>().ok())
+            .unwrap_or(LevelFilter::Info);
         if log::set_logger(&LOGGER).is_ok() {
             log::set_max_level(level);
         }

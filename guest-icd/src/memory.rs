@@ -37,17 +37,25 @@ unsafe impl Sync for Allocation {}
 #[allow(clippy::cast_ptr_alignment)]
 impl Allocation {
     pub(crate) fn location(&self, at: u64) -> protocol::stream::GuestLocation {
-        protocol::stream::GuestLocation { resource: self.resource, offset: self.offset + at }
+        protocol::stream::GuestLocation {
+            resource: self.resource,
+            offset: self.offset + at,
+        }
     }
 
     /// Writes `bytes` at `at` (bounds-checked against the allocation).
     pub(crate) fn write(&self, at: u64, bytes: &[u8]) -> IcdResult<()> {
         let end = at.checked_add(bytes.len() as u64);
         if end.is_none_or(|e| e > self.size) {
-            return Err(IcdError::vk(vk::Result::ERROR_UNKNOWN, "write outside an internal allocation"));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_UNKNOWN,
+                "write outside an internal allocation",
+            ));
         }
         // SAFETY: `at + len <= size` (checked), and the allocation's bytes are mapped.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.ptr.add(at as usize), bytes.len()) };
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.ptr.add(at as usize), bytes.len())
+        };
         Ok(())
     }
 
@@ -141,22 +149,34 @@ pub(crate) struct MemoryAllocator {
 
 impl MemoryAllocator {
     pub(crate) fn new(transport: Arc<dyn Transport>) -> MemoryAllocator {
-        MemoryAllocator { transport, blocks: Mutex::new(Vec::new()) }
+        MemoryAllocator {
+            transport,
+            blocks: Mutex::new(Vec::new()),
+        }
     }
 
     /// `size` bytes aligned to `align` (a power of two ≤ 4096), zero-filled.
     pub(crate) fn allocate(&self, size: u64, align: u64) -> IcdResult<Allocation> {
         let size = size.max(1);
         let mut blocks = self.blocks.lock().map_err(|_| poisoned())?;
-        let found = blocks.iter_mut().find_map(|b| b.take(size, align).map(|o| (b.memory.resource_id, o, b.memory.ptr)));
+        let found = blocks.iter_mut().find_map(|b| {
+            b.take(size, align)
+                .map(|o| (b.memory.resource_id, o, b.memory.ptr))
+        });
         let (resource, offset, base) = match found {
             Some(f) => f,
             None => {
                 let block_size = if size >= BLOCK_SIZE { size } else { BLOCK_SIZE };
                 let memory = self.transport.create_memory(block_size)?;
-                let mut block = Block { free: vec![(0, memory.size)], memory };
+                let mut block = Block {
+                    free: vec![(0, memory.size)],
+                    memory,
+                };
                 let offset = block.take(size, align).ok_or_else(|| {
-                    IcdError::vk(vk::Result::ERROR_OUT_OF_DEVICE_MEMORY, "transport returned a block smaller than asked")
+                    IcdError::vk(
+                        vk::Result::ERROR_OUT_OF_DEVICE_MEMORY,
+                        "transport returned a block smaller than asked",
+                    )
                 })?;
                 let found = (block.memory.resource_id, offset, block.memory.ptr);
                 blocks.push(block);
@@ -169,12 +189,22 @@ impl MemoryAllocator {
         // (replies, counters, query slots) rely on zeroes, and a fresh block is zero anyway.
         // SAFETY: the range is in the block and ours alone now.
         unsafe { std::ptr::write_bytes(ptr, 0, size as usize) };
-        Ok(Allocation { resource, offset, size, ptr })
+        Ok(Allocation {
+            resource,
+            offset,
+            size,
+            ptr,
+        })
     }
 
     pub(crate) fn free(&self, a: &Allocation) {
-        let Ok(mut blocks) = self.blocks.lock() else { return };
-        let Some(i) = blocks.iter().position(|b| b.memory.resource_id == a.resource) else {
+        let Ok(mut blocks) = self.blocks.lock() else {
+            return;
+        };
+        let Some(i) = blocks
+            .iter()
+            .position(|b| b.memory.resource_id == a.resource)
+        else {
             log::error!("freeing memory of unknown resource {}", a.resource);
             return;
         };
@@ -187,16 +217,20 @@ impl MemoryAllocator {
 
     /// Releases every block (device destruction).
     pub(crate) fn release_all(&self) {
-        let Ok(mut blocks) = self.blocks.lock() else { return };
+        let Ok(mut blocks) = self.blocks.lock() else {
+            return;
+        };
         for b in blocks.drain(..) {
             self.transport.destroy_memory(b.memory);
         }
     }
-
 }
 
 pub(crate) fn poisoned() -> IcdError {
-    IcdError::vk(vk::Result::ERROR_DEVICE_LOST, "internal lock poisoned by an earlier panic")
+    IcdError::vk(
+        vk::Result::ERROR_DEVICE_LOST,
+        "internal lock poisoned by an earlier panic",
+    )
 }
 
 /// A VkDeviceMemory.
@@ -224,19 +258,34 @@ pub(crate) unsafe extern "system" fn allocate_memory(
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
         // SAFETY: valid usage.
-        let info = unsafe { p_allocate_info.as_ref() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null info"))?;
+        let info = unsafe { p_allocate_info.as_ref() }
+            .ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null info"))?;
         if info.memory_type_index != 0 {
-            return Err(IcdError::vk(vk::Result::ERROR_OUT_OF_DEVICE_MEMORY, format!("no memory type {}", info.memory_type_index)));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_OUT_OF_DEVICE_MEMORY,
+                format!("no memory type {}", info.memory_type_index),
+            ));
         }
         if info.allocation_size > dev.capset.max_memory_allocation_size {
-            return Err(IcdError::vk(vk::Result::ERROR_OUT_OF_DEVICE_MEMORY, format!("{} bytes exceed the device's largest allocation", info.allocation_size)));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_OUT_OF_DEVICE_MEMORY,
+                format!(
+                    "{} bytes exceed the device's largest allocation",
+                    info.allocation_size
+                ),
+            ));
         }
         let size = info
             .allocation_size
             .checked_next_multiple_of(BUFFER_ALIGNMENT)
-            .ok_or_else(|| IcdError::vk(vk::Result::ERROR_OUT_OF_DEVICE_MEMORY, "size overflows"))?;
+            .ok_or_else(|| {
+                IcdError::vk(vk::Result::ERROR_OUT_OF_DEVICE_MEMORY, "size overflows")
+            })?;
         let allocation = dev.memory.allocate(size, BUFFER_ALIGNMENT)?;
-        let handle = to_handle(DeviceMemory { allocation, requested: info.allocation_size });
+        let handle = to_handle(DeviceMemory {
+            allocation,
+            requested: info.allocation_size,
+        });
         // SAFETY: output pointer (valid usage).
         unsafe { write_out(p_memory, handle) }?;
         Ok(vk::Result::SUCCESS)
@@ -245,7 +294,11 @@ pub(crate) unsafe extern "system" fn allocate_memory(
 
 /// # Safety
 /// Vulkan valid usage for `vkFreeMemory`.
-pub(crate) unsafe extern "system" fn free_memory(dev: vk::Device, mem: vk::DeviceMemory, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn free_memory(
+    dev: vk::Device,
+    mem: vk::DeviceMemory,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     guard_void("vkFreeMemory", || {
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
@@ -270,9 +323,16 @@ pub(crate) unsafe extern "system" fn map_memory(
     guard("vkMapMemory", || {
         // SAFETY: valid usage.
         let m = unsafe { memory(mem) }?;
-        let end = if size == vk::WHOLE_SIZE { Some(m.requested) } else { offset.checked_add(size) };
+        let end = if size == vk::WHOLE_SIZE {
+            Some(m.requested)
+        } else {
+            offset.checked_add(size)
+        };
         if offset >= m.requested || end.is_none_or(|e| e > m.requested) {
-            return Err(IcdError::vk(vk::Result::ERROR_MEMORY_MAP_FAILED, format!("range {offset}+{size} outside {} bytes", m.requested)));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_MEMORY_MAP_FAILED,
+                format!("range {offset}+{size} outside {} bytes", m.requested),
+            ));
         }
         // SAFETY: offset < requested ≤ allocation size (checked).
         let p = unsafe { m.allocation.ptr.add(offset as usize) };
@@ -292,7 +352,11 @@ pub(crate) unsafe extern "system" fn unmap_memory(_dev: vk::Device, _mem: vk::De
 ///
 /// # Safety
 /// Vulkan valid usage for `vkFlushMappedMemoryRanges`.
-pub(crate) unsafe extern "system" fn flush_mapped_memory_ranges(_dev: vk::Device, _count: u32, _ranges: *const vk::MappedMemoryRange<'_>) -> vk::Result {
+pub(crate) unsafe extern "system" fn flush_mapped_memory_ranges(
+    _dev: vk::Device,
+    _count: u32,
+    _ranges: *const vk::MappedMemoryRange<'_>,
+) -> vk::Result {
     vk::Result::SUCCESS
 }
 
@@ -300,13 +364,21 @@ pub(crate) unsafe extern "system" fn flush_mapped_memory_ranges(_dev: vk::Device
 ///
 /// # Safety
 /// Vulkan valid usage for `vkInvalidateMappedMemoryRanges`.
-pub(crate) unsafe extern "system" fn invalidate_mapped_memory_ranges(_dev: vk::Device, _count: u32, _ranges: *const vk::MappedMemoryRange<'_>) -> vk::Result {
+pub(crate) unsafe extern "system" fn invalidate_mapped_memory_ranges(
+    _dev: vk::Device,
+    _count: u32,
+    _ranges: *const vk::MappedMemoryRange<'_>,
+) -> vk::Result {
     vk::Result::SUCCESS
 }
 
 /// # Safety
 /// Vulkan valid usage for `vkGetDeviceMemoryCommitment`.
-pub(crate) unsafe extern "system" fn get_device_memory_commitment(_dev: vk::Device, mem: vk::DeviceMemory, p_committed: *mut vk::DeviceSize) {
+pub(crate) unsafe extern "system" fn get_device_memory_commitment(
+    _dev: vk::Device,
+    mem: vk::DeviceMemory,
+    p_committed: *mut vk::DeviceSize,
+) {
     guard_void("vkGetDeviceMemoryCommitment", || {
         // SAFETY: valid usage.
         let m = unsafe { memory(mem) }?;

@@ -104,12 +104,20 @@ impl PhysicalDevice {
             queue_flags: vk::QueueFlags::COMPUTE | vk::QueueFlags::TRANSFER,
             queue_count: 1,
             timestamp_valid_bits: 64,
-            min_image_transfer_granularity: vk::Extent3D { width: 1, height: 1, depth: 1 },
+            min_image_transfer_granularity: vk::Extent3D {
+                width: 1,
+                height: 1,
+                depth: 1,
+            },
         }
     }
 
     pub(crate) fn memory_properties(&self) -> vk::PhysicalDeviceMemoryProperties {
-        let mut m = vk::PhysicalDeviceMemoryProperties { memory_type_count: 1, memory_heap_count: 1, ..Default::default() };
+        let mut m = vk::PhysicalDeviceMemoryProperties {
+            memory_type_count: 1,
+            memory_heap_count: 1,
+            ..Default::default()
+        };
         m.memory_types[0] = vk::MemoryType {
             property_flags: vk::MemoryPropertyFlags::DEVICE_LOCAL
                 | vk::MemoryPropertyFlags::HOST_VISIBLE
@@ -117,7 +125,10 @@ impl PhysicalDevice {
                 | vk::MemoryPropertyFlags::HOST_CACHED,
             heap_index: 0,
         };
-        m.memory_heaps[0] = vk::MemoryHeap { size: self.capset.device_memory_budget, flags: vk::MemoryHeapFlags::DEVICE_LOCAL };
+        m.memory_heaps[0] = vk::MemoryHeap {
+            size: self.capset.device_memory_budget,
+            flags: vk::MemoryHeapFlags::DEVICE_LOCAL,
+        };
         m
     }
 }
@@ -128,7 +139,8 @@ impl PhysicalDevice {
 /// `h` is null or a physical device we enumerated, whose instance is alive.
 pub(crate) unsafe fn physical<'a>(h: vk::PhysicalDevice) -> Result<&'a PhysicalDevice, IcdError> {
     // SAFETY: caller contract.
-    unsafe { dispatchable::<_, PhysicalDevice>(h) }.ok_or_else(|| crate::handle::null_handle("physical device"))
+    unsafe { dispatchable::<_, PhysicalDevice>(h) }
+        .ok_or_else(|| crate::handle::null_handle("physical device"))
 }
 
 /// Fills the extension structures we know in a `*2` query's `pNext` chain; skips the rest.
@@ -140,10 +152,12 @@ unsafe fn fill_feature_chain(p_next: *mut std::ffi::c_void) {
     unsafe {
         walk_chain(p_next, |ty, p| match ty {
             vk::StructureType::PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES => {
-                (*(p as *mut vk::PhysicalDeviceTimelineSemaphoreFeatures<'_>)).timeline_semaphore = vk::TRUE;
+                (*(p as *mut vk::PhysicalDeviceTimelineSemaphoreFeatures<'_>)).timeline_semaphore =
+                    vk::TRUE;
             }
             vk::StructureType::PHYSICAL_DEVICE_SYNCHRONIZATION_2_FEATURES => {
-                (*(p as *mut vk::PhysicalDeviceSynchronization2Features<'_>)).synchronization2 = vk::TRUE;
+                (*(p as *mut vk::PhysicalDeviceSynchronization2Features<'_>)).synchronization2 =
+                    vk::TRUE;
             }
             _ => {}
         })
@@ -157,7 +171,8 @@ unsafe fn fill_property_chain(p_next: *mut std::ffi::c_void) {
     unsafe {
         walk_chain(p_next, |ty, p| {
             if ty == vk::StructureType::PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_PROPERTIES {
-                (*(p as *mut vk::PhysicalDeviceTimelineSemaphoreProperties<'_>)).max_timeline_semaphore_value_difference = u64::MAX;
+                (*(p as *mut vk::PhysicalDeviceTimelineSemaphoreProperties<'_>))
+                    .max_timeline_semaphore_value_difference = u64::MAX;
             }
         })
     }
@@ -175,18 +190,29 @@ macro_rules! physical_query {
 
 /// # Safety
 /// Vulkan valid usage for `vkGetPhysicalDeviceFeatures`.
-pub(crate) unsafe extern "system" fn get_physical_device_features(pd: vk::PhysicalDevice, p_features: *mut vk::PhysicalDeviceFeatures) {
+pub(crate) unsafe extern "system" fn get_physical_device_features(
+    pd: vk::PhysicalDevice,
+    p_features: *mut vk::PhysicalDeviceFeatures,
+) {
     // SAFETY: output pointer (valid usage; null checked).
-    physical_query!("vkGetPhysicalDeviceFeatures", pd, { let _ = pd; unsafe { write_out(p_features, PhysicalDevice::features()) } })
+    physical_query!("vkGetPhysicalDeviceFeatures", pd, {
+        let _ = pd;
+        unsafe { write_out(p_features, PhysicalDevice::features()) }
+    })
 }
 
 /// # Safety
 /// Vulkan valid usage for `vkGetPhysicalDeviceFeatures2`.
-pub(crate) unsafe extern "system" fn get_physical_device_features2_khr(pd: vk::PhysicalDevice, p_features: *mut vk::PhysicalDeviceFeatures2<'_>) {
+pub(crate) unsafe extern "system" fn get_physical_device_features2_khr(
+    pd: vk::PhysicalDevice,
+    p_features: *mut vk::PhysicalDeviceFeatures2<'_>,
+) {
     physical_query!("vkGetPhysicalDeviceFeatures2KHR", pd, {
         let _ = pd;
         // SAFETY: output structure (valid usage; null checked).
-        let f = unsafe { p_features.as_mut() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null features"))?;
+        let f = unsafe { p_features.as_mut() }.ok_or_else(|| {
+            IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null features")
+        })?;
         f.features = PhysicalDevice::features();
         // SAFETY: the app's valid chain.
         unsafe { fill_feature_chain(f.p_next) };
@@ -196,17 +222,27 @@ pub(crate) unsafe extern "system" fn get_physical_device_features2_khr(pd: vk::P
 
 /// # Safety
 /// Vulkan valid usage for `vkGetPhysicalDeviceProperties`.
-pub(crate) unsafe extern "system" fn get_physical_device_properties(pd: vk::PhysicalDevice, p_properties: *mut vk::PhysicalDeviceProperties) {
+pub(crate) unsafe extern "system" fn get_physical_device_properties(
+    pd: vk::PhysicalDevice,
+    p_properties: *mut vk::PhysicalDeviceProperties,
+) {
     // SAFETY: output pointer (valid usage; null checked).
-    physical_query!("vkGetPhysicalDeviceProperties", pd, unsafe { write_out(p_properties, pd.properties()) })
+    physical_query!("vkGetPhysicalDeviceProperties", pd, unsafe {
+        write_out(p_properties, pd.properties())
+    })
 }
 
 /// # Safety
 /// Vulkan valid usage for `vkGetPhysicalDeviceProperties2`.
-pub(crate) unsafe extern "system" fn get_physical_device_properties2_khr(pd: vk::PhysicalDevice, p_properties: *mut vk::PhysicalDeviceProperties2<'_>) {
+pub(crate) unsafe extern "system" fn get_physical_device_properties2_khr(
+    pd: vk::PhysicalDevice,
+    p_properties: *mut vk::PhysicalDeviceProperties2<'_>,
+) {
     physical_query!("vkGetPhysicalDeviceProperties2KHR", pd, {
         // SAFETY: output structure (valid usage; null checked).
-        let p = unsafe { p_properties.as_mut() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null properties"))?;
+        let p = unsafe { p_properties.as_mut() }.ok_or_else(|| {
+            IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null properties")
+        })?;
         p.properties = pd.properties();
         // SAFETY: the app's valid chain.
         unsafe { fill_property_chain(p.p_next) };
@@ -239,7 +275,10 @@ pub(crate) unsafe extern "system" fn get_physical_device_queue_family_properties
     physical_query!("vkGetPhysicalDeviceQueueFamilyProperties2KHR", pd, {
         let _ = pd;
         if p_count.is_null() {
-            return Err(IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null count"));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_INITIALIZATION_FAILED,
+                "null count",
+            ));
         }
         if p_properties.is_null() {
             // SAFETY: non-null count pointer.
@@ -260,9 +299,14 @@ pub(crate) unsafe extern "system" fn get_physical_device_queue_family_properties
 
 /// # Safety
 /// Vulkan valid usage for `vkGetPhysicalDeviceMemoryProperties`.
-pub(crate) unsafe extern "system" fn get_physical_device_memory_properties(pd: vk::PhysicalDevice, p_properties: *mut vk::PhysicalDeviceMemoryProperties) {
+pub(crate) unsafe extern "system" fn get_physical_device_memory_properties(
+    pd: vk::PhysicalDevice,
+    p_properties: *mut vk::PhysicalDeviceMemoryProperties,
+) {
     // SAFETY: output pointer (valid usage; null checked).
-    physical_query!("vkGetPhysicalDeviceMemoryProperties", pd, unsafe { write_out(p_properties, pd.memory_properties()) })
+    physical_query!("vkGetPhysicalDeviceMemoryProperties", pd, unsafe {
+        write_out(p_properties, pd.memory_properties())
+    })
 }
 
 /// # Safety
@@ -273,7 +317,9 @@ pub(crate) unsafe extern "system" fn get_physical_device_memory_properties2_khr(
 ) {
     physical_query!("vkGetPhysicalDeviceMemoryProperties2KHR", pd, {
         // SAFETY: output structure (valid usage; null checked).
-        let p = unsafe { p_properties.as_mut() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null properties"))?;
+        let p = unsafe { p_properties.as_mut() }.ok_or_else(|| {
+            IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null properties")
+        })?;
         p.memory_properties = pd.memory_properties();
         Ok(())
     })
@@ -289,7 +335,10 @@ pub(crate) unsafe extern "system" fn get_physical_device_format_properties(
     p_properties: *mut vk::FormatProperties,
 ) {
     // SAFETY: output pointer (valid usage; null checked).
-    physical_query!("vkGetPhysicalDeviceFormatProperties", pd, { let _ = pd; unsafe { write_out(p_properties, vk::FormatProperties::default()) } })
+    physical_query!("vkGetPhysicalDeviceFormatProperties", pd, {
+        let _ = pd;
+        unsafe { write_out(p_properties, vk::FormatProperties::default()) }
+    })
 }
 
 /// # Safety
@@ -302,7 +351,9 @@ pub(crate) unsafe extern "system" fn get_physical_device_format_properties2_khr(
     physical_query!("vkGetPhysicalDeviceFormatProperties2KHR", pd, {
         let _ = pd;
         // SAFETY: output structure (valid usage; null checked).
-        let p = unsafe { p_properties.as_mut() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null properties"))?;
+        let p = unsafe { p_properties.as_mut() }.ok_or_else(|| {
+            IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null properties")
+        })?;
         p.format_properties = vk::FormatProperties::default();
         Ok(())
     })
@@ -329,7 +380,10 @@ pub(crate) unsafe extern "system" fn get_physical_device_sparse_image_format_pro
 }
 
 /// Device extensions we implement.
-pub(crate) const DEVICE_EXTENSIONS: &[(&CStr, u32)] = &[(vk::KHR_TIMELINE_SEMAPHORE_NAME, 2), (vk::KHR_SYNCHRONIZATION2_NAME, 1)];
+pub(crate) const DEVICE_EXTENSIONS: &[(&CStr, u32)] = &[
+    (vk::KHR_TIMELINE_SEMAPHORE_NAME, 2),
+    (vk::KHR_SYNCHRONIZATION2_NAME, 1),
+];
 
 /// # Safety
 /// Vulkan valid usage for `vkEnumerateDeviceExtensionProperties`.
@@ -343,7 +397,10 @@ pub(crate) unsafe extern "system" fn enumerate_device_extension_properties(
         // SAFETY: a physical device we enumerated (valid usage).
         unsafe { physical(pd) }?;
         if !p_layer_name.is_null() {
-            return Err(IcdError::vk(vk::Result::ERROR_LAYER_NOT_PRESENT, "we have no layers"));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_LAYER_NOT_PRESENT,
+                "we have no layers",
+            ));
         }
         let list = crate::instance::extension_properties(DEVICE_EXTENSIONS);
         // SAFETY: output array of *p_count (valid usage).
@@ -359,5 +416,7 @@ pub(crate) unsafe extern "system" fn enumerate_device_layer_properties(
     p_properties: *mut vk::LayerProperties,
 ) -> vk::Result {
     // SAFETY: output array of *p_count (valid usage).
-    guard("vkEnumerateDeviceLayerProperties", || Ok(unsafe { enumerate(p_count, p_properties, &[]) }))
+    guard("vkEnumerateDeviceLayerProperties", || {
+        Ok(unsafe { enumerate(p_count, p_properties, &[]) })
+    })
 }

@@ -9,7 +9,10 @@ use crate::error::{IcdError, IcdResult};
 use crate::handle::{new_id, object, take_object, to_handle};
 use crate::physical_device::{DEVICE_ID, PIPELINE_CACHE_UUID, VENDOR_ID};
 use ash::vk;
-use protocol::stream::{CreateComputePipeline, CreatePipelineLayout, DestroyPipeline, DestroyPipelineLayout, PushConstantRange, SpecializationMapEntry};
+use protocol::stream::{
+    CreateComputePipeline, CreatePipelineLayout, DestroyPipeline, DestroyPipelineLayout,
+    PushConstantRange, SpecializationMapEntry,
+};
 use std::ffi::{c_void, CStr};
 
 pub(crate) struct PipelineLayout {
@@ -26,7 +29,8 @@ pub(crate) struct PipelineCache;
 /// `h` is null or a live pipeline layout of ours.
 pub(crate) unsafe fn pipeline_layout<'a>(h: vk::PipelineLayout) -> IcdResult<&'a PipelineLayout> {
     // SAFETY: caller contract.
-    unsafe { object::<_, PipelineLayout>(h) }.ok_or_else(|| crate::handle::null_handle("pipeline layout"))
+    unsafe { object::<_, PipelineLayout>(h) }
+        .ok_or_else(|| crate::handle::null_handle("pipeline layout"))
 }
 
 /// # Safety
@@ -48,7 +52,9 @@ pub(crate) unsafe extern "system" fn create_pipeline_layout(
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
         // SAFETY: valid usage.
-        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info"))?;
+        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| {
+            IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info")
+        })?;
         let mut set_layouts = Vec::new();
         // SAFETY: (pointer, count) of a valid create info.
         for l in unsafe { slice(info.p_set_layouts, info.set_layout_count) } {
@@ -56,12 +62,21 @@ pub(crate) unsafe extern "system" fn create_pipeline_layout(
             set_layouts.push(unsafe { crate::descriptor::layout(*l) }?.id);
         }
         // SAFETY: as above.
-        let push_constant_ranges = unsafe { slice(info.p_push_constant_ranges, info.push_constant_range_count) }
-            .iter()
-            .map(|r| PushConstantRange { stages: r.stage_flags.as_raw(), offset: r.offset, size: r.size })
-            .collect();
+        let push_constant_ranges =
+            unsafe { slice(info.p_push_constant_ranges, info.push_constant_range_count) }
+                .iter()
+                .map(|r| PushConstantRange {
+                    stages: r.stage_flags.as_raw(),
+                    offset: r.offset,
+                    size: r.size,
+                })
+                .collect();
         let id = new_id();
-        dev.enqueue(CreatePipelineLayout { id, set_layouts, push_constant_ranges })?;
+        dev.enqueue(CreatePipelineLayout {
+            id,
+            set_layouts,
+            push_constant_ranges,
+        })?;
         // SAFETY: output pointer (valid usage).
         unsafe { write_out(p_layout, to_handle(PipelineLayout { id })) }?;
         Ok(vk::Result::SUCCESS)
@@ -70,7 +85,11 @@ pub(crate) unsafe extern "system" fn create_pipeline_layout(
 
 /// # Safety
 /// Vulkan valid usage for `vkDestroyPipelineLayout`.
-pub(crate) unsafe extern "system" fn destroy_pipeline_layout(dev: vk::Device, l: vk::PipelineLayout, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn destroy_pipeline_layout(
+    dev: vk::Device,
+    l: vk::PipelineLayout,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     guard_void("vkDestroyPipelineLayout", || {
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
@@ -83,38 +102,70 @@ pub(crate) unsafe extern "system" fn destroy_pipeline_layout(dev: vk::Device, l:
 }
 
 /// Creates one compute pipeline and waits for the device's verdict.
-fn create_compute(dev: &Device, info: &vk::ComputePipelineCreateInfo<'_>) -> IcdResult<vk::Pipeline> {
+fn create_compute(
+    dev: &Device,
+    info: &vk::ComputePipelineCreateInfo<'_>,
+) -> IcdResult<vk::Pipeline> {
     let stage = &info.stage;
     if stage.stage != vk::ShaderStageFlags::COMPUTE {
-        return Err(IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, format!("stage {:?} in a compute pipeline", stage.stage)));
+        return Err(IcdError::vk(
+            vk::Result::ERROR_INITIALIZATION_FAILED,
+            format!("stage {:?} in a compute pipeline", stage.stage),
+        ));
     }
     // SAFETY: valid usage.
     let module = unsafe { crate::shader::module(stage.module) }?;
     // SAFETY: valid usage.
     let layout = unsafe { pipeline_layout(info.layout) }?;
     if stage.p_name.is_null() {
-        return Err(IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null entry point name"));
+        return Err(IcdError::vk(
+            vk::Result::ERROR_INITIALIZATION_FAILED,
+            "null entry point name",
+        ));
     }
     // SAFETY: NUL-terminated (valid usage).
-    let entry = unsafe { CStr::from_ptr(stage.p_name) }.to_string_lossy().into_owned();
+    let entry = unsafe { CStr::from_ptr(stage.p_name) }
+        .to_string_lossy()
+        .into_owned();
     let (mut spec_map, mut spec_data) = (Vec::new(), Vec::new());
     // SAFETY: null or valid (valid usage).
     if let Some(spec) = unsafe { stage.p_specialization_info.as_ref() } {
         // SAFETY: (pointer, count) of a valid specialization info.
         spec_map = unsafe { slice(spec.p_map_entries, spec.map_entry_count) }
             .iter()
-            .map(|e| SpecializationMapEntry { constant_id: e.constant_id, offset: e.offset, size: e.size as u32 })
+            .map(|e| SpecializationMapEntry {
+                constant_id: e.constant_id,
+                offset: e.offset,
+                size: e.size as u32,
+            })
             .collect();
-        let len = u32::try_from(spec.data_size).map_err(|_| IcdError::vk(vk::Result::ERROR_OUT_OF_HOST_MEMORY, "specialization data too large"))?;
+        let len = u32::try_from(spec.data_size).map_err(|_| {
+            IcdError::vk(
+                vk::Result::ERROR_OUT_OF_HOST_MEMORY,
+                "specialization data too large",
+            )
+        })?;
         // SAFETY: pData holds dataSize bytes (valid usage).
         spec_data = unsafe { slice(spec.p_data.cast::<u8>(), len) }.to_vec();
     }
     let id = new_id();
     let result = dev.call(|reply| {
-        CreateComputePipeline { id, layout: layout.id, module: module.id, entry, spec_map, spec_data, reply }.into()
+        CreateComputePipeline {
+            id,
+            layout: layout.id,
+            module: module.id,
+            entry,
+            spec_map,
+            spec_data,
+            reply,
+        }
+        .into()
     })?;
     if result != vk::Result::SUCCESS {
-        return Err(IcdError::vk(result, "the device refused the compute pipeline"));
+        return Err(IcdError::vk(
+            result,
+            "the device refused the compute pipeline",
+        ));
     }
     Ok(to_handle(Pipeline { id }))
 }
@@ -133,7 +184,10 @@ pub(crate) unsafe extern "system" fn create_compute_pipelines(
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
         if p_pipelines.is_null() && count > 0 {
-            return Err(IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null output array"));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_INITIALIZATION_FAILED,
+                "null output array",
+            ));
         }
         let mut result = vk::Result::SUCCESS;
         // SAFETY: (pointer, count) (valid usage).
@@ -159,7 +213,11 @@ pub(crate) unsafe extern "system" fn create_compute_pipelines(
 
 /// # Safety
 /// Vulkan valid usage for `vkDestroyPipeline`.
-pub(crate) unsafe extern "system" fn destroy_pipeline(dev: vk::Device, p: vk::Pipeline, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn destroy_pipeline(
+    dev: vk::Device,
+    p: vk::Pipeline,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     guard_void("vkDestroyPipeline", || {
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
@@ -189,7 +247,11 @@ pub(crate) unsafe extern "system" fn create_pipeline_cache(
 
 /// # Safety
 /// Vulkan valid usage for `vkDestroyPipelineCache`.
-pub(crate) unsafe extern "system" fn destroy_pipeline_cache(_dev: vk::Device, c: vk::PipelineCache, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn destroy_pipeline_cache(
+    _dev: vk::Device,
+    c: vk::PipelineCache,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     // SAFETY: our live cache, not used again (valid usage).
     drop(unsafe { take_object::<_, PipelineCache>(c) });
 }
@@ -216,7 +278,10 @@ pub(crate) unsafe extern "system" fn get_pipeline_cache_data(
     guard("vkGetPipelineCacheData", || {
         let header = cache_header();
         if p_data_size.is_null() {
-            return Err(IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null size"));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_INITIALIZATION_FAILED,
+                "null size",
+            ));
         }
         if p_data.is_null() {
             // SAFETY: non-null (checked), valid (valid usage).
@@ -231,7 +296,9 @@ pub(crate) unsafe extern "system" fn get_pipeline_cache_data(
             return Ok(vk::Result::INCOMPLETE);
         }
         // SAFETY: the app's buffer holds *p_data_size ≥ 32 bytes.
-        unsafe { std::ptr::copy_nonoverlapping(header.as_ptr(), p_data.cast::<u8>(), header.len()) };
+        unsafe {
+            std::ptr::copy_nonoverlapping(header.as_ptr(), p_data.cast::<u8>(), header.len())
+        };
         // SAFETY: as above.
         unsafe { *p_data_size = header.len() };
         Ok(vk::Result::SUCCESS)
@@ -242,6 +309,11 @@ pub(crate) unsafe extern "system" fn get_pipeline_cache_data(
 ///
 /// # Safety
 /// Vulkan valid usage for `vkMergePipelineCaches`.
-pub(crate) unsafe extern "system" fn merge_pipeline_caches(_dev: vk::Device, _dst: vk::PipelineCache, _count: u32, _p_src: *const vk::PipelineCache) -> vk::Result {
+pub(crate) unsafe extern "system" fn merge_pipeline_caches(
+    _dev: vk::Device,
+    _dst: vk::PipelineCache,
+    _count: u32,
+    _p_src: *const vk::PipelineCache,
+) -> vk::Result {
     vk::Result::SUCCESS
 }

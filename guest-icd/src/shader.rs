@@ -20,7 +20,8 @@ const SPIRV_HEADER_WORDS: usize = 5;
 /// `h` is null or a live module of ours.
 pub(crate) unsafe fn module<'a>(h: vk::ShaderModule) -> IcdResult<&'a ShaderModule> {
     // SAFETY: caller contract.
-    unsafe { object::<_, ShaderModule>(h) }.ok_or_else(|| crate::handle::null_handle("shader module"))
+    unsafe { object::<_, ShaderModule>(h) }
+        .ok_or_else(|| crate::handle::null_handle("shader module"))
 }
 
 /// # Safety
@@ -35,17 +36,25 @@ pub(crate) unsafe extern "system" fn create_shader_module(
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
         // SAFETY: valid usage.
-        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info"))?;
+        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| {
+            IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info")
+        })?;
         // VUID-VkShaderModuleCreateInfo-codeSize-08735 and -pCode-08736: a multiple of 4
         // bytes of SPIR-V. Checked so that garbage gets an error, not a device round trip.
         let words = info.code_size / 4;
         if info.p_code.is_null() || info.code_size % 4 != 0 || words < SPIRV_HEADER_WORDS {
-            return Err(IcdError::vk(vk::Result::ERROR_INVALID_SHADER_NV, format!("{} bytes are not SPIR-V", info.code_size)));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_INVALID_SHADER_NV,
+                format!("{} bytes are not SPIR-V", info.code_size),
+            ));
         }
         // SAFETY: pCode holds codeSize bytes, 4-aligned (valid usage).
         let code = unsafe { std::slice::from_raw_parts(info.p_code, words) }.to_vec();
         if code[0] != SPIRV_MAGIC {
-            return Err(IcdError::vk(vk::Result::ERROR_INVALID_SHADER_NV, format!("SPIR-V magic {:#010x} is wrong", code[0])));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_INVALID_SHADER_NV,
+                format!("SPIR-V magic {:#010x} is wrong", code[0]),
+            ));
         }
         let id = new_id();
         dev.enqueue(CreateShaderModule { id, code })?;
@@ -57,7 +66,11 @@ pub(crate) unsafe extern "system" fn create_shader_module(
 
 /// # Safety
 /// Vulkan valid usage for `vkDestroyShaderModule`.
-pub(crate) unsafe extern "system" fn destroy_shader_module(dev: vk::Device, m: vk::ShaderModule, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn destroy_shader_module(
+    dev: vk::Device,
+    m: vk::ShaderModule,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     guard_void("vkDestroyShaderModule", || {
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;

@@ -49,12 +49,21 @@ impl Timeline {
 
     /// The largest value some submission will write.
     fn max_submitted(&self) -> u64 {
-        self.signals.lock().ok().and_then(|s| s.iter().map(|(v, _)| *v).max()).unwrap_or(0)
+        self.signals
+            .lock()
+            .ok()
+            .and_then(|s| s.iter().map(|(v, _)| *v).max())
+            .unwrap_or(0)
     }
 
     /// The fence of the first submission that signals `value` or more.
     fn fence_for(&self, value: u64) -> Option<FenceId> {
-        self.signals.lock().ok()?.iter().find(|(v, _)| *v >= value).map(|(_, f)| *f)
+        self.signals
+            .lock()
+            .ok()?
+            .iter()
+            .find(|(v, _)| *v >= value)
+            .map(|(_, f)| *f)
     }
 }
 
@@ -69,7 +78,10 @@ fn deadline(timeout_ns: u64) -> Option<Instant> {
 fn remaining(deadline: Option<Instant>) -> u64 {
     match deadline {
         None => u64::MAX,
-        Some(d) => d.saturating_duration_since(Instant::now()).as_nanos().min(u128::from(u64::MAX)) as u64,
+        Some(d) => d
+            .saturating_duration_since(Instant::now())
+            .as_nanos()
+            .min(u128::from(u64::MAX)) as u64,
     }
 }
 
@@ -117,24 +129,45 @@ pub(crate) unsafe extern "system" fn create_fence(
 ) -> vk::Result {
     guard("vkCreateFence", || {
         // SAFETY: valid usage.
-        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info"))?;
-        let s = if info.flags.contains(vk::FenceCreateFlags::SIGNALED) { FenceState::Signaled } else { FenceState::Unsignaled };
+        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| {
+            IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info")
+        })?;
+        let s = if info.flags.contains(vk::FenceCreateFlags::SIGNALED) {
+            FenceState::Signaled
+        } else {
+            FenceState::Unsignaled
+        };
         // SAFETY: output pointer (valid usage).
-        unsafe { write_out(p_fence, to_handle(Fence { state: Mutex::new(s) })) }?;
+        unsafe {
+            write_out(
+                p_fence,
+                to_handle(Fence {
+                    state: Mutex::new(s),
+                }),
+            )
+        }?;
         Ok(vk::Result::SUCCESS)
     })
 }
 
 /// # Safety
 /// Vulkan valid usage for `vkDestroyFence`.
-pub(crate) unsafe extern "system" fn destroy_fence(_dev: vk::Device, f: vk::Fence, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn destroy_fence(
+    _dev: vk::Device,
+    f: vk::Fence,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     // SAFETY: our live fence, not used again (valid usage).
     drop(unsafe { take_object::<_, Fence>(f) });
 }
 
 /// # Safety
 /// Vulkan valid usage for `vkResetFences`.
-pub(crate) unsafe extern "system" fn reset_fences(_dev: vk::Device, count: u32, p_fences: *const vk::Fence) -> vk::Result {
+pub(crate) unsafe extern "system" fn reset_fences(
+    _dev: vk::Device,
+    count: u32,
+    p_fences: *const vk::Fence,
+) -> vk::Result {
     guard("vkResetFences", || {
         // SAFETY: (pointer, count) (valid usage).
         for f in unsafe { slice(p_fences, count) } {
@@ -151,13 +184,23 @@ pub(crate) unsafe extern "system" fn get_fence_status(dev: vk::Device, f: vk::Fe
     guard("vkGetFenceStatus", || {
         // SAFETY: valid usage.
         let (dev, f) = unsafe { (device(dev)?, fence(f)?) };
-        Ok(if f.wait(dev, 0)? { vk::Result::SUCCESS } else { vk::Result::NOT_READY })
+        Ok(if f.wait(dev, 0)? {
+            vk::Result::SUCCESS
+        } else {
+            vk::Result::NOT_READY
+        })
     })
 }
 
 /// # Safety
 /// Vulkan valid usage for `vkWaitForFences`.
-pub(crate) unsafe extern "system" fn wait_for_fences(dev: vk::Device, count: u32, p_fences: *const vk::Fence, wait_all: vk::Bool32, timeout: u64) -> vk::Result {
+pub(crate) unsafe extern "system" fn wait_for_fences(
+    dev: vk::Device,
+    count: u32,
+    p_fences: *const vk::Fence,
+    wait_all: vk::Bool32,
+    timeout: u64,
+) -> vk::Result {
     guard("vkWaitForFences", || {
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
@@ -211,7 +254,10 @@ unsafe fn timeline<'a>(h: vk::Semaphore) -> IcdResult<&'a Timeline> {
     // SAFETY: caller contract.
     match unsafe { semaphore(h) }? {
         Semaphore::Timeline(t) => Ok(t),
-        Semaphore::Binary => Err(IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "a binary semaphore used as a timeline")),
+        Semaphore::Binary => Err(IcdError::vk(
+            vk::Result::ERROR_INITIALIZATION_FAILED,
+            "a binary semaphore used as a timeline",
+        )),
     }
 }
 
@@ -227,7 +273,9 @@ pub(crate) unsafe extern "system" fn create_semaphore(
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
         // SAFETY: valid usage.
-        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info"))?;
+        let info = unsafe { p_create_info.as_ref() }.ok_or_else(|| {
+            IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null create info")
+        })?;
         let mut initial = None;
         // SAFETY: the app's valid chain; the structure cast to the type its sType names.
         unsafe {
@@ -244,11 +292,17 @@ pub(crate) unsafe extern "system" fn create_semaphore(
             None => Semaphore::Binary,
             Some(v) => {
                 if !dev.timeline_semaphores {
-                    return Err(IcdError::vk(vk::Result::ERROR_FEATURE_NOT_PRESENT, "timelineSemaphore was not enabled"));
+                    return Err(IcdError::vk(
+                        vk::Result::ERROR_FEATURE_NOT_PRESENT,
+                        "timelineSemaphore was not enabled",
+                    ));
                 }
                 let payload = dev.memory.allocate(8, 8)?;
                 payload.write_u64(0, v);
-                Semaphore::Timeline(Timeline { payload, signals: Mutex::new(Vec::new()) })
+                Semaphore::Timeline(Timeline {
+                    payload,
+                    signals: Mutex::new(Vec::new()),
+                })
             }
         };
         // SAFETY: output pointer (valid usage).
@@ -259,7 +313,11 @@ pub(crate) unsafe extern "system" fn create_semaphore(
 
 /// # Safety
 /// Vulkan valid usage for `vkDestroySemaphore`.
-pub(crate) unsafe extern "system" fn destroy_semaphore(dev: vk::Device, s: vk::Semaphore, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn destroy_semaphore(
+    dev: vk::Device,
+    s: vk::Semaphore,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     guard_void("vkDestroySemaphore", || {
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
@@ -275,7 +333,11 @@ pub(crate) unsafe extern "system" fn destroy_semaphore(dev: vk::Device, s: vk::S
 
 /// # Safety
 /// Vulkan valid usage for `vkGetSemaphoreCounterValue`.
-pub(crate) unsafe extern "system" fn get_semaphore_counter_value_khr(_dev: vk::Device, s: vk::Semaphore, p_value: *mut u64) -> vk::Result {
+pub(crate) unsafe extern "system" fn get_semaphore_counter_value_khr(
+    _dev: vk::Device,
+    s: vk::Semaphore,
+    p_value: *mut u64,
+) -> vk::Result {
     guard("vkGetSemaphoreCounterValueKHR", || {
         // SAFETY: valid usage.
         let t = unsafe { timeline(s) }?;
@@ -287,14 +349,25 @@ pub(crate) unsafe extern "system" fn get_semaphore_counter_value_khr(_dev: vk::D
 
 /// # Safety
 /// Vulkan valid usage for `vkWaitSemaphores`.
-pub(crate) unsafe extern "system" fn wait_semaphores_khr(dev: vk::Device, p_wait_info: *const vk::SemaphoreWaitInfo<'_>, timeout: u64) -> vk::Result {
+pub(crate) unsafe extern "system" fn wait_semaphores_khr(
+    dev: vk::Device,
+    p_wait_info: *const vk::SemaphoreWaitInfo<'_>,
+    timeout: u64,
+) -> vk::Result {
     guard("vkWaitSemaphoresKHR", || {
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
         // SAFETY: valid usage.
-        let info = unsafe { p_wait_info.as_ref() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null wait info"))?;
+        let info = unsafe { p_wait_info.as_ref() }.ok_or_else(|| {
+            IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null wait info")
+        })?;
         // SAFETY: (pointer, count) pairs of a valid wait info.
-        let (sems, values) = unsafe { (slice(info.p_semaphores, info.semaphore_count), slice(info.p_values, info.semaphore_count)) };
+        let (sems, values) = unsafe {
+            (
+                slice(info.p_semaphores, info.semaphore_count),
+                slice(info.p_values, info.semaphore_count),
+            )
+        };
         let waits = sems
             .iter()
             .zip(values)
@@ -305,14 +378,21 @@ pub(crate) unsafe extern "system" fn wait_semaphores_khr(dev: vk::Device, p_wait
         let end = deadline(timeout);
         loop {
             let reached: Vec<bool> = waits.iter().map(|(t, v)| t.value() >= *v).collect();
-            if (any && reached.contains(&true)) || (!any && !reached.contains(&false)) || waits.is_empty() {
+            if (any && reached.contains(&true))
+                || (!any && !reached.contains(&false))
+                || waits.is_empty()
+            {
                 return Ok(vk::Result::SUCCESS);
             }
             let left = remaining(end);
             if left == 0 {
                 return Ok(vk::Result::TIMEOUT);
             }
-            let pending = waits.iter().zip(&reached).filter(|(_, r)| !**r).find_map(|((t, v), _)| t.fence_for(*v));
+            let pending = waits
+                .iter()
+                .zip(&reached)
+                .filter(|(_, r)| !**r)
+                .find_map(|((t, v), _)| t.fence_for(*v));
             match pending {
                 // The device writes the payload before it completes the fence.
                 Some(f) => {
@@ -328,15 +408,23 @@ pub(crate) unsafe extern "system" fn wait_semaphores_khr(dev: vk::Device, p_wait
 
 /// # Safety
 /// Vulkan valid usage for `vkSignalSemaphore`.
-pub(crate) unsafe extern "system" fn signal_semaphore_khr(_dev: vk::Device, p_signal_info: *const vk::SemaphoreSignalInfo<'_>) -> vk::Result {
+pub(crate) unsafe extern "system" fn signal_semaphore_khr(
+    _dev: vk::Device,
+    p_signal_info: *const vk::SemaphoreSignalInfo<'_>,
+) -> vk::Result {
     guard("vkSignalSemaphoreKHR", || {
         // SAFETY: valid usage.
-        let info = unsafe { p_signal_info.as_ref() }.ok_or_else(|| IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null signal info"))?;
+        let info = unsafe { p_signal_info.as_ref() }.ok_or_else(|| {
+            IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null signal info")
+        })?;
         // SAFETY: valid usage.
         let t = unsafe { timeline(info.semaphore) }?;
         // VUID-VkSemaphoreSignalInfo-value-03258: greater than the current value.
         if info.value <= t.value() {
-            return Err(IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "timeline values only grow"));
+            return Err(IcdError::vk(
+                vk::Result::ERROR_INITIALIZATION_FAILED,
+                "timeline values only grow",
+            ));
         }
         t.payload.write_u64(0, info.value);
         Ok(vk::Result::SUCCESS)
@@ -373,7 +461,11 @@ pub(crate) unsafe extern "system" fn create_event(
 
 /// # Safety
 /// Vulkan valid usage for `vkDestroyEvent`.
-pub(crate) unsafe extern "system" fn destroy_event(dev: vk::Device, e: vk::Event, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn destroy_event(
+    dev: vk::Device,
+    e: vk::Event,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     guard_void("vkDestroyEvent", || {
         // SAFETY: valid usage.
         let dev: &Device = unsafe { device(dev) }?;
@@ -387,11 +479,18 @@ pub(crate) unsafe extern "system" fn destroy_event(dev: vk::Device, e: vk::Event
 
 /// # Safety
 /// Vulkan valid usage for `vkGetEventStatus`.
-pub(crate) unsafe extern "system" fn get_event_status(_dev: vk::Device, e: vk::Event) -> vk::Result {
+pub(crate) unsafe extern "system" fn get_event_status(
+    _dev: vk::Device,
+    e: vk::Event,
+) -> vk::Result {
     guard("vkGetEventStatus", || {
         // SAFETY: valid usage.
         let e = unsafe { event(e) }?;
-        Ok(if e.state.read_u32(0) != 0 { vk::Result::EVENT_SET } else { vk::Result::EVENT_RESET })
+        Ok(if e.state.read_u32(0) != 0 {
+            vk::Result::EVENT_SET
+        } else {
+            vk::Result::EVENT_RESET
+        })
     })
 }
 
@@ -418,33 +517,53 @@ pub(crate) unsafe extern "system" fn reset_event(_dev: vk::Device, e: vk::Event)
 fn write_event(e: vk::Event, value: u32) -> IcdResult<Vec<Command>> {
     // SAFETY: valid usage of the calling command.
     let e = unsafe { event(e) }?;
-    Ok(vec![CmdWriteGuestU32 { dst: e.state.location(0), value }.into()])
+    Ok(vec![CmdWriteGuestU32 {
+        dst: e.state.location(0),
+        value,
+    }
+    .into()])
 }
 
 /// # Safety
 /// Vulkan valid usage for `vkCmdSetEvent`.
-pub(crate) unsafe extern "system" fn cmd_set_event(cb: vk::CommandBuffer, e: vk::Event, _stage: vk::PipelineStageFlags) {
+pub(crate) unsafe extern "system" fn cmd_set_event(
+    cb: vk::CommandBuffer,
+    e: vk::Event,
+    _stage: vk::PipelineStageFlags,
+) {
     // SAFETY: valid usage.
     unsafe { record(cb, "vkCmdSetEvent", |_| write_event(e, 1)) }
 }
 
 /// # Safety
 /// Vulkan valid usage for `vkCmdResetEvent`.
-pub(crate) unsafe extern "system" fn cmd_reset_event(cb: vk::CommandBuffer, e: vk::Event, _stage: vk::PipelineStageFlags) {
+pub(crate) unsafe extern "system" fn cmd_reset_event(
+    cb: vk::CommandBuffer,
+    e: vk::Event,
+    _stage: vk::PipelineStageFlags,
+) {
     // SAFETY: valid usage.
     unsafe { record(cb, "vkCmdResetEvent", |_| write_event(e, 0)) }
 }
 
 /// # Safety
 /// Vulkan valid usage for `vkCmdSetEvent2`.
-pub(crate) unsafe extern "system" fn cmd_set_event2_khr(cb: vk::CommandBuffer, e: vk::Event, _info: *const vk::DependencyInfo<'_>) {
+pub(crate) unsafe extern "system" fn cmd_set_event2_khr(
+    cb: vk::CommandBuffer,
+    e: vk::Event,
+    _info: *const vk::DependencyInfo<'_>,
+) {
     // SAFETY: valid usage.
     unsafe { record(cb, "vkCmdSetEvent2KHR", |_| write_event(e, 1)) }
 }
 
 /// # Safety
 /// Vulkan valid usage for `vkCmdResetEvent2`.
-pub(crate) unsafe extern "system" fn cmd_reset_event2_khr(cb: vk::CommandBuffer, e: vk::Event, _stage: vk::PipelineStageFlags2) {
+pub(crate) unsafe extern "system" fn cmd_reset_event2_khr(
+    cb: vk::CommandBuffer,
+    e: vk::Event,
+    _stage: vk::PipelineStageFlags2,
+) {
     // SAFETY: valid usage.
     unsafe { record(cb, "vkCmdResetEvent2KHR", |_| write_event(e, 0)) }
 }
@@ -454,7 +573,13 @@ fn wait_events(events: &[vk::Event]) -> IcdResult<Vec<Command>> {
     for e in events {
         // SAFETY: valid usage of the calling command: live events of this device.
         let e = unsafe { event(*e) }?;
-        cmds.push(CmdWaitGuestU32 { src: e.state.location(0), value: 1 }.into());
+        cmds.push(
+            CmdWaitGuestU32 {
+                src: e.state.location(0),
+                value: 1,
+            }
+            .into(),
+        );
     }
     Ok(cmds)
 }
@@ -511,7 +636,6 @@ struct Batch {
     signals: Vec<(vk::Semaphore, u64)>,
 }
 
-
 fn submit_batches(dev: &Device, batches: &[Batch], f: vk::Fence) -> IcdResult<vk::Result> {
     let mut cmds = Vec::with_capacity(batches.len().max(1));
     let mut timeline_signals = Vec::new();
@@ -525,7 +649,10 @@ fn submit_batches(dev: &Device, batches: &[Batch], f: vk::Fence) -> IcdResult<vk
                 // still signal it (wait-before-signal): the device waits, bounded, and
                 // vkQueueSubmit returns at once as Vulkan requires.
                 if t.value() < *value && t.max_submitted() < *value {
-                    waits.push(TimelineWait { src: t.payload.location(0), value: *value });
+                    waits.push(TimelineWait {
+                        src: t.payload.location(0),
+                        value: *value,
+                    });
                 }
             }
         }
@@ -540,15 +667,29 @@ fn submit_batches(dev: &Device, batches: &[Batch], f: vk::Fence) -> IcdResult<vk
         for (s, value) in &b.signals {
             // SAFETY: valid usage.
             if let Semaphore::Timeline(t) = unsafe { semaphore(*s) }? {
-                signals.push(SignalWrite { dst: t.payload.location(0), value: *value });
+                signals.push(SignalWrite {
+                    dst: t.payload.location(0),
+                    value: *value,
+                });
                 timeline_signals.push((t, *value));
             }
         }
-        cmds.push(Command::from(Submit { waits, command_buffers: ranges, signals }));
+        cmds.push(Command::from(Submit {
+            waits,
+            command_buffers: ranges,
+            signals,
+        }));
     }
     if cmds.is_empty() {
         // A fence-only submission still needs a submission to complete.
-        cmds.push(Submit { waits: vec![], command_buffers: vec![], signals: vec![] }.into());
+        cmds.push(
+            Submit {
+                waits: vec![],
+                command_buffers: vec![],
+                signals: vec![],
+            }
+            .into(),
+        );
     }
     let id = dev.submit(&cmds)?;
     for (t, v) in timeline_signals {
@@ -563,7 +704,12 @@ fn submit_batches(dev: &Device, batches: &[Batch], f: vk::Fence) -> IcdResult<vk
 
 /// # Safety
 /// Vulkan valid usage for `vkQueueSubmit`.
-pub(crate) unsafe extern "system" fn queue_submit(q: vk::Queue, count: u32, p_submits: *const vk::SubmitInfo<'_>, f: vk::Fence) -> vk::Result {
+pub(crate) unsafe extern "system" fn queue_submit(
+    q: vk::Queue,
+    count: u32,
+    p_submits: *const vk::SubmitInfo<'_>,
+    f: vk::Fence,
+) -> vk::Result {
     guard("vkQueueSubmit", || {
         // SAFETY: valid usage.
         let q = unsafe { queue(q) }?;
@@ -576,8 +722,10 @@ pub(crate) unsafe extern "system" fn queue_submit(q: vk::Queue, count: u32, p_su
                 walk_chain(s.p_next, |ty, p| {
                     if ty == vk::StructureType::TIMELINE_SEMAPHORE_SUBMIT_INFO {
                         let t = &*(p as *const vk::TimelineSemaphoreSubmitInfo<'_>);
-                        wait_values = slice(t.p_wait_semaphore_values, t.wait_semaphore_value_count);
-                        signal_values = slice(t.p_signal_semaphore_values, t.signal_semaphore_value_count);
+                        wait_values =
+                            slice(t.p_wait_semaphore_values, t.wait_semaphore_value_count);
+                        signal_values =
+                            slice(t.p_signal_semaphore_values, t.signal_semaphore_value_count);
                     }
                 })
             };
@@ -590,9 +738,17 @@ pub(crate) unsafe extern "system" fn queue_submit(q: vk::Queue, count: u32, p_su
                 )
             };
             batches.push(Batch {
-                waits: waits.iter().enumerate().map(|(i, s)| (*s, wait_values.get(i).copied().unwrap_or(0))).collect(),
+                waits: waits
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (*s, wait_values.get(i).copied().unwrap_or(0)))
+                    .collect(),
                 command_buffers: cbs.to_vec(),
-                signals: signals.iter().enumerate().map(|(i, s)| (*s, signal_values.get(i).copied().unwrap_or(0))).collect(),
+                signals: signals
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (*s, signal_values.get(i).copied().unwrap_or(0)))
+                    .collect(),
             });
         }
         submit_batches(&q.device, &batches, f)
@@ -601,7 +757,12 @@ pub(crate) unsafe extern "system" fn queue_submit(q: vk::Queue, count: u32, p_su
 
 /// # Safety
 /// Vulkan valid usage for `vkQueueSubmit2`.
-pub(crate) unsafe extern "system" fn queue_submit2_khr(q: vk::Queue, count: u32, p_submits: *const vk::SubmitInfo2<'_>, f: vk::Fence) -> vk::Result {
+pub(crate) unsafe extern "system" fn queue_submit2_khr(
+    q: vk::Queue,
+    count: u32,
+    p_submits: *const vk::SubmitInfo2<'_>,
+    f: vk::Fence,
+) -> vk::Result {
     guard("vkQueueSubmit2KHR", || {
         // SAFETY: valid usage.
         let q = unsafe { queue(q) }?;

@@ -16,7 +16,15 @@ pub(crate) fn report(name: &str) {
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkGetPhysicalDeviceImageFormatProperties`.
-pub(crate) unsafe extern "system" fn get_physical_device_image_format_properties(_physical_device: vk::PhysicalDevice, _format: vk::Format, _ty: vk::ImageType, _tiling: vk::ImageTiling, _usage: vk::ImageUsageFlags, _flags: vk::ImageCreateFlags, _p_image_format_properties: *mut vk::ImageFormatProperties) -> vk::Result {
+pub(crate) unsafe extern "system" fn get_physical_device_image_format_properties(
+    _physical_device: vk::PhysicalDevice,
+    _format: vk::Format,
+    _ty: vk::ImageType,
+    _tiling: vk::ImageTiling,
+    _usage: vk::ImageUsageFlags,
+    _flags: vk::ImageCreateFlags,
+    _p_image_format_properties: *mut vk::ImageFormatProperties,
+) -> vk::Result {
     crate::unimplemented::report("vkGetPhysicalDeviceImageFormatProperties");
     vk::Result::ERROR_FORMAT_NOT_SUPPORTED
 }
@@ -25,7 +33,12 @@ pub(crate) unsafe extern "system" fn get_physical_device_image_format_properties
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkBindImageMemory`.
-pub(crate) unsafe extern "system" fn bind_image_memory(_device: vk::Device, _image: vk::Image, _memory: vk::DeviceMemory, _memory_offset: vk::DeviceSize) -> vk::Result {
+pub(crate) unsafe extern "system" fn bind_image_memory(
+    _device: vk::Device,
+    _image: vk::Image,
+    _memory: vk::DeviceMemory,
+    _memory_offset: vk::DeviceSize,
+) -> vk::Result {
     crate::unimplemented::report("vkBindImageMemory");
     vk::Result::ERROR_FEATURE_NOT_PRESENT
 }
@@ -34,7 +47,11 @@ pub(crate) unsafe extern "system" fn bind_image_memory(_device: vk::Device, _ima
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkGetImageMemoryRequirements`.
-pub(crate) unsafe extern "system" fn get_image_memory_requirements(_device: vk::Device, _image: vk::Image, _p_memory_requirements: *mut vk::MemoryRequirements) {
+pub(crate) unsafe extern "system" fn get_image_memory_requirements(
+    _device: vk::Device,
+    _image: vk::Image,
+    _p_memory_requirements: *mut vk::MemoryRequirements,
+) {
     crate::unimplemented::report("vkGetImageMemoryRequirements");
 }
 
@@ -42,7 +59,12 @@ pub(crate) unsafe extern "system" fn get_image_memory_requirements(_device: vk::
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkGetImageSparseMemoryRequirements`.
-pub(crate) unsafe extern "system" fn get_image_sparse_memory_requirements(_device: vk::Device, _image: vk::Image, _p_sparse_memory_requirement_count: *mut u32, _p_sparse_memory_requirements: *mut vk::SparseImageMemoryRequirements) {
+pub(crate) unsafe extern "system" fn get_image_sparse_memory_requirements(
+    _device: vk::Device,
+    _image: vk::Image,
+    _p_sparse_memory_requirement_count: *mut u32,
+    _p_sparse_memory_requirements: *mut vk::SparseImageMemoryRequirements,
+) {
     crate::unimplemented::report("vkGetImageSparseMemoryRequirements");
 }
 
@@ -50,7 +72,12 @@ pub(crate) unsafe extern "system" fn get_image_sparse_memory_requirements(_devic
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkQueueBindSparse`.
-pub(crate) unsafe extern "system" fn queue_bind_sparse(_queue: vk::Queue, _bind_info_count: u32, _p_bind_info: *const vk::BindSparseInfo<'_>, _fence: vk::Fence) -> vk::Result {
+pub(crate) unsafe extern "system" fn queue_bind_sparse(
+    _queue: vk::Queue,
+    _bind_info_count: u32,
+    _p_bind_info: *const vk::BindSparseInfo<'_>,
+    _fence: vk::Fence,
+) -> vk::Result {
     crate::unimplemented::report("vkQueueBindSparse");
     vk::Result::ERROR_FEATURE_NOT_PRESENT
 }
@@ -59,7 +86,12 @@ pub(crate) unsafe extern "system" fn queue_bind_sparse(_queue: vk::Queue, _bind_
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCreateBufferView`.
-pub(crate) unsafe extern "system" fn create_buffer_view(_device: vk::Device, _p_create_info: *const vk::BufferViewCreateInfo<'_>, _p_allocator: *const vk::AllocationCallbacks<'_>, _p_view: *mut vk::BufferView) -> vk::Result {
+pub(crate) unsafe extern "system" fn create_buffer_view(
+    _device: vk::Device,
+    _p_create_info: *const vk::BufferViewCreateInfo<'_>,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+    _p_view: *mut vk::BufferView,
+) -> vk::Result {
     crate::unimplemented::report("vkCreateBufferView");
     vk::Result::ERROR_FEATURE_NOT_PRESENT
 }
@@ -68,7 +100,11 @@ pub(crate) unsafe extern "system" fn create_buffer_view(_device: vk::Device, _p_
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkDestroyBufferView`.
-pub(crate) unsafe extern "system" fn destroy_buffer_view(_device: vk::Device, _buffer_view: vk::BufferView, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn destroy_buffer_view(
+    _device: vk::Device,
+    _buffer_view: vk::BufferView,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     crate::unimplemented::report("vkDestroyBufferView");
 }
 
@@ -76,7 +112,12 @@ pub(crate) unsafe extern "system" fn destroy_buffer_view(_device: vk::Device, _b
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCreateImage`.
-pub(crate) unsafe extern "system" fn create_image(_device: vk::Device, _p_create_info: *const vk::ImageCreateInfo<'_>, _p_allocator: *const vk::AllocationCallbacks<'_>, _p_image: *mut vk::Image) -> vk::Result {
+pub(crate) unsafe extern "system" fn create_image(
+    _device: vk::Device,
+    _p_create_info: *const vk::ImageCreateInfo<'_>,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+    _p_image: *mut vk::Image,
+) -> vk::Result {
     crate::unimplemented::report("vkCreateImage");
     vk::Result::ERROR_FEATURE_NOT_PRESENT
 }
@@ -85,7 +126,11 @@ pub(crate) unsafe extern "system" fn create_image(_device: vk::Device, _p_create
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkDestroyImage`.
-pub(crate) unsafe extern "system" fn destroy_image(_device: vk::Device, _image: vk::Image, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn destroy_image(
+    _device: vk::Device,
+    _image: vk::Image,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     crate::unimplemented::report("vkDestroyImage");
 }
 
@@ -93,7 +138,12 @@ pub(crate) unsafe extern "system" fn destroy_image(_device: vk::Device, _image: 
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkGetImageSubresourceLayout`.
-pub(crate) unsafe extern "system" fn get_image_subresource_layout(_device: vk::Device, _image: vk::Image, _p_subresource: *const vk::ImageSubresource, _p_layout: *mut vk::SubresourceLayout) {
+pub(crate) unsafe extern "system" fn get_image_subresource_layout(
+    _device: vk::Device,
+    _image: vk::Image,
+    _p_subresource: *const vk::ImageSubresource,
+    _p_layout: *mut vk::SubresourceLayout,
+) {
     crate::unimplemented::report("vkGetImageSubresourceLayout");
 }
 
@@ -101,7 +151,12 @@ pub(crate) unsafe extern "system" fn get_image_subresource_layout(_device: vk::D
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCreateImageView`.
-pub(crate) unsafe extern "system" fn create_image_view(_device: vk::Device, _p_create_info: *const vk::ImageViewCreateInfo<'_>, _p_allocator: *const vk::AllocationCallbacks<'_>, _p_view: *mut vk::ImageView) -> vk::Result {
+pub(crate) unsafe extern "system" fn create_image_view(
+    _device: vk::Device,
+    _p_create_info: *const vk::ImageViewCreateInfo<'_>,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+    _p_view: *mut vk::ImageView,
+) -> vk::Result {
     crate::unimplemented::report("vkCreateImageView");
     vk::Result::ERROR_FEATURE_NOT_PRESENT
 }
@@ -110,7 +165,11 @@ pub(crate) unsafe extern "system" fn create_image_view(_device: vk::Device, _p_c
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkDestroyImageView`.
-pub(crate) unsafe extern "system" fn destroy_image_view(_device: vk::Device, _image_view: vk::ImageView, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn destroy_image_view(
+    _device: vk::Device,
+    _image_view: vk::ImageView,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     crate::unimplemented::report("vkDestroyImageView");
 }
 
@@ -118,7 +177,14 @@ pub(crate) unsafe extern "system" fn destroy_image_view(_device: vk::Device, _im
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCreateGraphicsPipelines`.
-pub(crate) unsafe extern "system" fn create_graphics_pipelines(_device: vk::Device, _pipeline_cache: vk::PipelineCache, _create_info_count: u32, _p_create_infos: *const vk::GraphicsPipelineCreateInfo<'_>, _p_allocator: *const vk::AllocationCallbacks<'_>, _p_pipelines: *mut vk::Pipeline) -> vk::Result {
+pub(crate) unsafe extern "system" fn create_graphics_pipelines(
+    _device: vk::Device,
+    _pipeline_cache: vk::PipelineCache,
+    _create_info_count: u32,
+    _p_create_infos: *const vk::GraphicsPipelineCreateInfo<'_>,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+    _p_pipelines: *mut vk::Pipeline,
+) -> vk::Result {
     crate::unimplemented::report("vkCreateGraphicsPipelines");
     vk::Result::ERROR_FEATURE_NOT_PRESENT
 }
@@ -127,7 +193,12 @@ pub(crate) unsafe extern "system" fn create_graphics_pipelines(_device: vk::Devi
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCreateSampler`.
-pub(crate) unsafe extern "system" fn create_sampler(_device: vk::Device, _p_create_info: *const vk::SamplerCreateInfo<'_>, _p_allocator: *const vk::AllocationCallbacks<'_>, _p_sampler: *mut vk::Sampler) -> vk::Result {
+pub(crate) unsafe extern "system" fn create_sampler(
+    _device: vk::Device,
+    _p_create_info: *const vk::SamplerCreateInfo<'_>,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+    _p_sampler: *mut vk::Sampler,
+) -> vk::Result {
     crate::unimplemented::report("vkCreateSampler");
     vk::Result::ERROR_FEATURE_NOT_PRESENT
 }
@@ -136,7 +207,11 @@ pub(crate) unsafe extern "system" fn create_sampler(_device: vk::Device, _p_crea
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkDestroySampler`.
-pub(crate) unsafe extern "system" fn destroy_sampler(_device: vk::Device, _sampler: vk::Sampler, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn destroy_sampler(
+    _device: vk::Device,
+    _sampler: vk::Sampler,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     crate::unimplemented::report("vkDestroySampler");
 }
 
@@ -144,7 +219,12 @@ pub(crate) unsafe extern "system" fn destroy_sampler(_device: vk::Device, _sampl
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCreateFramebuffer`.
-pub(crate) unsafe extern "system" fn create_framebuffer(_device: vk::Device, _p_create_info: *const vk::FramebufferCreateInfo<'_>, _p_allocator: *const vk::AllocationCallbacks<'_>, _p_framebuffer: *mut vk::Framebuffer) -> vk::Result {
+pub(crate) unsafe extern "system" fn create_framebuffer(
+    _device: vk::Device,
+    _p_create_info: *const vk::FramebufferCreateInfo<'_>,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+    _p_framebuffer: *mut vk::Framebuffer,
+) -> vk::Result {
     crate::unimplemented::report("vkCreateFramebuffer");
     vk::Result::ERROR_FEATURE_NOT_PRESENT
 }
@@ -153,7 +233,11 @@ pub(crate) unsafe extern "system" fn create_framebuffer(_device: vk::Device, _p_
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkDestroyFramebuffer`.
-pub(crate) unsafe extern "system" fn destroy_framebuffer(_device: vk::Device, _framebuffer: vk::Framebuffer, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn destroy_framebuffer(
+    _device: vk::Device,
+    _framebuffer: vk::Framebuffer,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     crate::unimplemented::report("vkDestroyFramebuffer");
 }
 
@@ -161,7 +245,12 @@ pub(crate) unsafe extern "system" fn destroy_framebuffer(_device: vk::Device, _f
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCreateRenderPass`.
-pub(crate) unsafe extern "system" fn create_render_pass(_device: vk::Device, _p_create_info: *const vk::RenderPassCreateInfo<'_>, _p_allocator: *const vk::AllocationCallbacks<'_>, _p_render_pass: *mut vk::RenderPass) -> vk::Result {
+pub(crate) unsafe extern "system" fn create_render_pass(
+    _device: vk::Device,
+    _p_create_info: *const vk::RenderPassCreateInfo<'_>,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+    _p_render_pass: *mut vk::RenderPass,
+) -> vk::Result {
     crate::unimplemented::report("vkCreateRenderPass");
     vk::Result::ERROR_FEATURE_NOT_PRESENT
 }
@@ -170,7 +259,11 @@ pub(crate) unsafe extern "system" fn create_render_pass(_device: vk::Device, _p_
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkDestroyRenderPass`.
-pub(crate) unsafe extern "system" fn destroy_render_pass(_device: vk::Device, _render_pass: vk::RenderPass, _p_allocator: *const vk::AllocationCallbacks<'_>) {
+pub(crate) unsafe extern "system" fn destroy_render_pass(
+    _device: vk::Device,
+    _render_pass: vk::RenderPass,
+    _p_allocator: *const vk::AllocationCallbacks<'_>,
+) {
     crate::unimplemented::report("vkDestroyRenderPass");
 }
 
@@ -178,7 +271,11 @@ pub(crate) unsafe extern "system" fn destroy_render_pass(_device: vk::Device, _r
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkGetRenderAreaGranularity`.
-pub(crate) unsafe extern "system" fn get_render_area_granularity(_device: vk::Device, _render_pass: vk::RenderPass, _p_granularity: *mut vk::Extent2D) {
+pub(crate) unsafe extern "system" fn get_render_area_granularity(
+    _device: vk::Device,
+    _render_pass: vk::RenderPass,
+    _p_granularity: *mut vk::Extent2D,
+) {
     crate::unimplemented::report("vkGetRenderAreaGranularity");
 }
 
@@ -186,7 +283,12 @@ pub(crate) unsafe extern "system" fn get_render_area_granularity(_device: vk::De
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdSetViewport`.
-pub(crate) unsafe extern "system" fn cmd_set_viewport(command_buffer: vk::CommandBuffer, _first_viewport: u32, _viewport_count: u32, _p_viewports: *const vk::Viewport) {
+pub(crate) unsafe extern "system" fn cmd_set_viewport(
+    command_buffer: vk::CommandBuffer,
+    _first_viewport: u32,
+    _viewport_count: u32,
+    _p_viewports: *const vk::Viewport,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
     unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdSetViewport") };
 }
@@ -195,7 +297,12 @@ pub(crate) unsafe extern "system" fn cmd_set_viewport(command_buffer: vk::Comman
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdSetScissor`.
-pub(crate) unsafe extern "system" fn cmd_set_scissor(command_buffer: vk::CommandBuffer, _first_scissor: u32, _scissor_count: u32, _p_scissors: *const vk::Rect2D) {
+pub(crate) unsafe extern "system" fn cmd_set_scissor(
+    command_buffer: vk::CommandBuffer,
+    _first_scissor: u32,
+    _scissor_count: u32,
+    _p_scissors: *const vk::Rect2D,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
     unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdSetScissor") };
 }
@@ -204,7 +311,10 @@ pub(crate) unsafe extern "system" fn cmd_set_scissor(command_buffer: vk::Command
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdSetLineWidth`.
-pub(crate) unsafe extern "system" fn cmd_set_line_width(command_buffer: vk::CommandBuffer, _line_width: f32) {
+pub(crate) unsafe extern "system" fn cmd_set_line_width(
+    command_buffer: vk::CommandBuffer,
+    _line_width: f32,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
     unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdSetLineWidth") };
 }
@@ -213,7 +323,12 @@ pub(crate) unsafe extern "system" fn cmd_set_line_width(command_buffer: vk::Comm
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdSetDepthBias`.
-pub(crate) unsafe extern "system" fn cmd_set_depth_bias(command_buffer: vk::CommandBuffer, _depth_bias_constant_factor: f32, _depth_bias_clamp: f32, _depth_bias_slope_factor: f32) {
+pub(crate) unsafe extern "system" fn cmd_set_depth_bias(
+    command_buffer: vk::CommandBuffer,
+    _depth_bias_constant_factor: f32,
+    _depth_bias_clamp: f32,
+    _depth_bias_slope_factor: f32,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
     unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdSetDepthBias") };
 }
@@ -222,16 +337,25 @@ pub(crate) unsafe extern "system" fn cmd_set_depth_bias(command_buffer: vk::Comm
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdSetBlendConstants`.
-pub(crate) unsafe extern "system" fn cmd_set_blend_constants(command_buffer: vk::CommandBuffer, _blend_constants: *const [f32; 4usize]) {
+pub(crate) unsafe extern "system" fn cmd_set_blend_constants(
+    command_buffer: vk::CommandBuffer,
+    _blend_constants: *const [f32; 4usize],
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
-    unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdSetBlendConstants") };
+    unsafe {
+        crate::command_buffer::record_unimplemented(command_buffer, "vkCmdSetBlendConstants")
+    };
 }
 
 /// `vkCmdSetDepthBounds`: not implemented; fails visibly.
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdSetDepthBounds`.
-pub(crate) unsafe extern "system" fn cmd_set_depth_bounds(command_buffer: vk::CommandBuffer, _min_depth_bounds: f32, _max_depth_bounds: f32) {
+pub(crate) unsafe extern "system" fn cmd_set_depth_bounds(
+    command_buffer: vk::CommandBuffer,
+    _min_depth_bounds: f32,
+    _max_depth_bounds: f32,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
     unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdSetDepthBounds") };
 }
@@ -240,34 +364,57 @@ pub(crate) unsafe extern "system" fn cmd_set_depth_bounds(command_buffer: vk::Co
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdSetStencilCompareMask`.
-pub(crate) unsafe extern "system" fn cmd_set_stencil_compare_mask(command_buffer: vk::CommandBuffer, _face_mask: vk::StencilFaceFlags, _compare_mask: u32) {
+pub(crate) unsafe extern "system" fn cmd_set_stencil_compare_mask(
+    command_buffer: vk::CommandBuffer,
+    _face_mask: vk::StencilFaceFlags,
+    _compare_mask: u32,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
-    unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdSetStencilCompareMask") };
+    unsafe {
+        crate::command_buffer::record_unimplemented(command_buffer, "vkCmdSetStencilCompareMask")
+    };
 }
 
 /// `vkCmdSetStencilWriteMask`: not implemented; fails visibly.
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdSetStencilWriteMask`.
-pub(crate) unsafe extern "system" fn cmd_set_stencil_write_mask(command_buffer: vk::CommandBuffer, _face_mask: vk::StencilFaceFlags, _write_mask: u32) {
+pub(crate) unsafe extern "system" fn cmd_set_stencil_write_mask(
+    command_buffer: vk::CommandBuffer,
+    _face_mask: vk::StencilFaceFlags,
+    _write_mask: u32,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
-    unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdSetStencilWriteMask") };
+    unsafe {
+        crate::command_buffer::record_unimplemented(command_buffer, "vkCmdSetStencilWriteMask")
+    };
 }
 
 /// `vkCmdSetStencilReference`: not implemented; fails visibly.
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdSetStencilReference`.
-pub(crate) unsafe extern "system" fn cmd_set_stencil_reference(command_buffer: vk::CommandBuffer, _face_mask: vk::StencilFaceFlags, _reference: u32) {
+pub(crate) unsafe extern "system" fn cmd_set_stencil_reference(
+    command_buffer: vk::CommandBuffer,
+    _face_mask: vk::StencilFaceFlags,
+    _reference: u32,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
-    unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdSetStencilReference") };
+    unsafe {
+        crate::command_buffer::record_unimplemented(command_buffer, "vkCmdSetStencilReference")
+    };
 }
 
 /// `vkCmdBindIndexBuffer`: not implemented; fails visibly.
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdBindIndexBuffer`.
-pub(crate) unsafe extern "system" fn cmd_bind_index_buffer(command_buffer: vk::CommandBuffer, _buffer: vk::Buffer, _offset: vk::DeviceSize, _index_type: vk::IndexType) {
+pub(crate) unsafe extern "system" fn cmd_bind_index_buffer(
+    command_buffer: vk::CommandBuffer,
+    _buffer: vk::Buffer,
+    _offset: vk::DeviceSize,
+    _index_type: vk::IndexType,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
     unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdBindIndexBuffer") };
 }
@@ -276,16 +423,30 @@ pub(crate) unsafe extern "system" fn cmd_bind_index_buffer(command_buffer: vk::C
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdBindVertexBuffers`.
-pub(crate) unsafe extern "system" fn cmd_bind_vertex_buffers(command_buffer: vk::CommandBuffer, _first_binding: u32, _binding_count: u32, _p_buffers: *const vk::Buffer, _p_offsets: *const vk::DeviceSize) {
+pub(crate) unsafe extern "system" fn cmd_bind_vertex_buffers(
+    command_buffer: vk::CommandBuffer,
+    _first_binding: u32,
+    _binding_count: u32,
+    _p_buffers: *const vk::Buffer,
+    _p_offsets: *const vk::DeviceSize,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
-    unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdBindVertexBuffers") };
+    unsafe {
+        crate::command_buffer::record_unimplemented(command_buffer, "vkCmdBindVertexBuffers")
+    };
 }
 
 /// `vkCmdDraw`: not implemented; fails visibly.
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdDraw`.
-pub(crate) unsafe extern "system" fn cmd_draw(command_buffer: vk::CommandBuffer, _vertex_count: u32, _instance_count: u32, _first_vertex: u32, _first_instance: u32) {
+pub(crate) unsafe extern "system" fn cmd_draw(
+    command_buffer: vk::CommandBuffer,
+    _vertex_count: u32,
+    _instance_count: u32,
+    _first_vertex: u32,
+    _first_instance: u32,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
     unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdDraw") };
 }
@@ -294,7 +455,14 @@ pub(crate) unsafe extern "system" fn cmd_draw(command_buffer: vk::CommandBuffer,
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdDrawIndexed`.
-pub(crate) unsafe extern "system" fn cmd_draw_indexed(command_buffer: vk::CommandBuffer, _index_count: u32, _instance_count: u32, _first_index: u32, _vertex_offset: i32, _first_instance: u32) {
+pub(crate) unsafe extern "system" fn cmd_draw_indexed(
+    command_buffer: vk::CommandBuffer,
+    _index_count: u32,
+    _instance_count: u32,
+    _first_index: u32,
+    _vertex_offset: i32,
+    _first_instance: u32,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
     unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdDrawIndexed") };
 }
@@ -303,7 +471,13 @@ pub(crate) unsafe extern "system" fn cmd_draw_indexed(command_buffer: vk::Comman
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdDrawIndirect`.
-pub(crate) unsafe extern "system" fn cmd_draw_indirect(command_buffer: vk::CommandBuffer, _buffer: vk::Buffer, _offset: vk::DeviceSize, _draw_count: u32, _stride: u32) {
+pub(crate) unsafe extern "system" fn cmd_draw_indirect(
+    command_buffer: vk::CommandBuffer,
+    _buffer: vk::Buffer,
+    _offset: vk::DeviceSize,
+    _draw_count: u32,
+    _stride: u32,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
     unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdDrawIndirect") };
 }
@@ -312,16 +486,32 @@ pub(crate) unsafe extern "system" fn cmd_draw_indirect(command_buffer: vk::Comma
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdDrawIndexedIndirect`.
-pub(crate) unsafe extern "system" fn cmd_draw_indexed_indirect(command_buffer: vk::CommandBuffer, _buffer: vk::Buffer, _offset: vk::DeviceSize, _draw_count: u32, _stride: u32) {
+pub(crate) unsafe extern "system" fn cmd_draw_indexed_indirect(
+    command_buffer: vk::CommandBuffer,
+    _buffer: vk::Buffer,
+    _offset: vk::DeviceSize,
+    _draw_count: u32,
+    _stride: u32,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
-    unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdDrawIndexedIndirect") };
+    unsafe {
+        crate::command_buffer::record_unimplemented(command_buffer, "vkCmdDrawIndexedIndirect")
+    };
 }
 
 /// `vkCmdCopyImage`: not implemented; fails visibly.
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdCopyImage`.
-pub(crate) unsafe extern "system" fn cmd_copy_image(command_buffer: vk::CommandBuffer, _src_image: vk::Image, _src_image_layout: vk::ImageLayout, _dst_image: vk::Image, _dst_image_layout: vk::ImageLayout, _region_count: u32, _p_regions: *const vk::ImageCopy) {
+pub(crate) unsafe extern "system" fn cmd_copy_image(
+    command_buffer: vk::CommandBuffer,
+    _src_image: vk::Image,
+    _src_image_layout: vk::ImageLayout,
+    _dst_image: vk::Image,
+    _dst_image_layout: vk::ImageLayout,
+    _region_count: u32,
+    _p_regions: *const vk::ImageCopy,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
     unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdCopyImage") };
 }
@@ -330,7 +520,16 @@ pub(crate) unsafe extern "system" fn cmd_copy_image(command_buffer: vk::CommandB
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdBlitImage`.
-pub(crate) unsafe extern "system" fn cmd_blit_image(command_buffer: vk::CommandBuffer, _src_image: vk::Image, _src_image_layout: vk::ImageLayout, _dst_image: vk::Image, _dst_image_layout: vk::ImageLayout, _region_count: u32, _p_regions: *const vk::ImageBlit, _filter: vk::Filter) {
+pub(crate) unsafe extern "system" fn cmd_blit_image(
+    command_buffer: vk::CommandBuffer,
+    _src_image: vk::Image,
+    _src_image_layout: vk::ImageLayout,
+    _dst_image: vk::Image,
+    _dst_image_layout: vk::ImageLayout,
+    _region_count: u32,
+    _p_regions: *const vk::ImageBlit,
+    _filter: vk::Filter,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
     unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdBlitImage") };
 }
@@ -339,25 +538,50 @@ pub(crate) unsafe extern "system" fn cmd_blit_image(command_buffer: vk::CommandB
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdCopyBufferToImage`.
-pub(crate) unsafe extern "system" fn cmd_copy_buffer_to_image(command_buffer: vk::CommandBuffer, _src_buffer: vk::Buffer, _dst_image: vk::Image, _dst_image_layout: vk::ImageLayout, _region_count: u32, _p_regions: *const vk::BufferImageCopy) {
+pub(crate) unsafe extern "system" fn cmd_copy_buffer_to_image(
+    command_buffer: vk::CommandBuffer,
+    _src_buffer: vk::Buffer,
+    _dst_image: vk::Image,
+    _dst_image_layout: vk::ImageLayout,
+    _region_count: u32,
+    _p_regions: *const vk::BufferImageCopy,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
-    unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdCopyBufferToImage") };
+    unsafe {
+        crate::command_buffer::record_unimplemented(command_buffer, "vkCmdCopyBufferToImage")
+    };
 }
 
 /// `vkCmdCopyImageToBuffer`: not implemented; fails visibly.
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdCopyImageToBuffer`.
-pub(crate) unsafe extern "system" fn cmd_copy_image_to_buffer(command_buffer: vk::CommandBuffer, _src_image: vk::Image, _src_image_layout: vk::ImageLayout, _dst_buffer: vk::Buffer, _region_count: u32, _p_regions: *const vk::BufferImageCopy) {
+pub(crate) unsafe extern "system" fn cmd_copy_image_to_buffer(
+    command_buffer: vk::CommandBuffer,
+    _src_image: vk::Image,
+    _src_image_layout: vk::ImageLayout,
+    _dst_buffer: vk::Buffer,
+    _region_count: u32,
+    _p_regions: *const vk::BufferImageCopy,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
-    unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdCopyImageToBuffer") };
+    unsafe {
+        crate::command_buffer::record_unimplemented(command_buffer, "vkCmdCopyImageToBuffer")
+    };
 }
 
 /// `vkCmdClearColorImage`: not implemented; fails visibly.
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdClearColorImage`.
-pub(crate) unsafe extern "system" fn cmd_clear_color_image(command_buffer: vk::CommandBuffer, _image: vk::Image, _image_layout: vk::ImageLayout, _p_color: *const vk::ClearColorValue, _range_count: u32, _p_ranges: *const vk::ImageSubresourceRange) {
+pub(crate) unsafe extern "system" fn cmd_clear_color_image(
+    command_buffer: vk::CommandBuffer,
+    _image: vk::Image,
+    _image_layout: vk::ImageLayout,
+    _p_color: *const vk::ClearColorValue,
+    _range_count: u32,
+    _p_ranges: *const vk::ImageSubresourceRange,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
     unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdClearColorImage") };
 }
@@ -366,16 +590,31 @@ pub(crate) unsafe extern "system" fn cmd_clear_color_image(command_buffer: vk::C
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdClearDepthStencilImage`.
-pub(crate) unsafe extern "system" fn cmd_clear_depth_stencil_image(command_buffer: vk::CommandBuffer, _image: vk::Image, _image_layout: vk::ImageLayout, _p_depth_stencil: *const vk::ClearDepthStencilValue, _range_count: u32, _p_ranges: *const vk::ImageSubresourceRange) {
+pub(crate) unsafe extern "system" fn cmd_clear_depth_stencil_image(
+    command_buffer: vk::CommandBuffer,
+    _image: vk::Image,
+    _image_layout: vk::ImageLayout,
+    _p_depth_stencil: *const vk::ClearDepthStencilValue,
+    _range_count: u32,
+    _p_ranges: *const vk::ImageSubresourceRange,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
-    unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdClearDepthStencilImage") };
+    unsafe {
+        crate::command_buffer::record_unimplemented(command_buffer, "vkCmdClearDepthStencilImage")
+    };
 }
 
 /// `vkCmdClearAttachments`: not implemented; fails visibly.
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdClearAttachments`.
-pub(crate) unsafe extern "system" fn cmd_clear_attachments(command_buffer: vk::CommandBuffer, _attachment_count: u32, _p_attachments: *const vk::ClearAttachment, _rect_count: u32, _p_rects: *const vk::ClearRect) {
+pub(crate) unsafe extern "system" fn cmd_clear_attachments(
+    command_buffer: vk::CommandBuffer,
+    _attachment_count: u32,
+    _p_attachments: *const vk::ClearAttachment,
+    _rect_count: u32,
+    _p_rects: *const vk::ClearRect,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
     unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdClearAttachments") };
 }
@@ -384,7 +623,15 @@ pub(crate) unsafe extern "system" fn cmd_clear_attachments(command_buffer: vk::C
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdResolveImage`.
-pub(crate) unsafe extern "system" fn cmd_resolve_image(command_buffer: vk::CommandBuffer, _src_image: vk::Image, _src_image_layout: vk::ImageLayout, _dst_image: vk::Image, _dst_image_layout: vk::ImageLayout, _region_count: u32, _p_regions: *const vk::ImageResolve) {
+pub(crate) unsafe extern "system" fn cmd_resolve_image(
+    command_buffer: vk::CommandBuffer,
+    _src_image: vk::Image,
+    _src_image_layout: vk::ImageLayout,
+    _dst_image: vk::Image,
+    _dst_image_layout: vk::ImageLayout,
+    _region_count: u32,
+    _p_regions: *const vk::ImageResolve,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
     unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdResolveImage") };
 }
@@ -393,7 +640,12 @@ pub(crate) unsafe extern "system" fn cmd_resolve_image(command_buffer: vk::Comma
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdBeginQuery`.
-pub(crate) unsafe extern "system" fn cmd_begin_query(command_buffer: vk::CommandBuffer, _query_pool: vk::QueryPool, _query: u32, _flags: vk::QueryControlFlags) {
+pub(crate) unsafe extern "system" fn cmd_begin_query(
+    command_buffer: vk::CommandBuffer,
+    _query_pool: vk::QueryPool,
+    _query: u32,
+    _flags: vk::QueryControlFlags,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
     unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdBeginQuery") };
 }
@@ -402,7 +654,11 @@ pub(crate) unsafe extern "system" fn cmd_begin_query(command_buffer: vk::Command
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdEndQuery`.
-pub(crate) unsafe extern "system" fn cmd_end_query(command_buffer: vk::CommandBuffer, _query_pool: vk::QueryPool, _query: u32) {
+pub(crate) unsafe extern "system" fn cmd_end_query(
+    command_buffer: vk::CommandBuffer,
+    _query_pool: vk::QueryPool,
+    _query: u32,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
     unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdEndQuery") };
 }
@@ -411,16 +667,31 @@ pub(crate) unsafe extern "system" fn cmd_end_query(command_buffer: vk::CommandBu
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdCopyQueryPoolResults`.
-pub(crate) unsafe extern "system" fn cmd_copy_query_pool_results(command_buffer: vk::CommandBuffer, _query_pool: vk::QueryPool, _first_query: u32, _query_count: u32, _dst_buffer: vk::Buffer, _dst_offset: vk::DeviceSize, _stride: vk::DeviceSize, _flags: vk::QueryResultFlags) {
+pub(crate) unsafe extern "system" fn cmd_copy_query_pool_results(
+    command_buffer: vk::CommandBuffer,
+    _query_pool: vk::QueryPool,
+    _first_query: u32,
+    _query_count: u32,
+    _dst_buffer: vk::Buffer,
+    _dst_offset: vk::DeviceSize,
+    _stride: vk::DeviceSize,
+    _flags: vk::QueryResultFlags,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
-    unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdCopyQueryPoolResults") };
+    unsafe {
+        crate::command_buffer::record_unimplemented(command_buffer, "vkCmdCopyQueryPoolResults")
+    };
 }
 
 /// `vkCmdBeginRenderPass`: not implemented; fails visibly.
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdBeginRenderPass`.
-pub(crate) unsafe extern "system" fn cmd_begin_render_pass(command_buffer: vk::CommandBuffer, _p_render_pass_begin: *const vk::RenderPassBeginInfo<'_>, _contents: vk::SubpassContents) {
+pub(crate) unsafe extern "system" fn cmd_begin_render_pass(
+    command_buffer: vk::CommandBuffer,
+    _p_render_pass_begin: *const vk::RenderPassBeginInfo<'_>,
+    _contents: vk::SubpassContents,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
     unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdBeginRenderPass") };
 }
@@ -429,7 +700,10 @@ pub(crate) unsafe extern "system" fn cmd_begin_render_pass(command_buffer: vk::C
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdNextSubpass`.
-pub(crate) unsafe extern "system" fn cmd_next_subpass(command_buffer: vk::CommandBuffer, _contents: vk::SubpassContents) {
+pub(crate) unsafe extern "system" fn cmd_next_subpass(
+    command_buffer: vk::CommandBuffer,
+    _contents: vk::SubpassContents,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
     unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdNextSubpass") };
 }
@@ -447,7 +721,11 @@ pub(crate) unsafe extern "system" fn cmd_end_render_pass(command_buffer: vk::Com
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkCmdExecuteCommands`.
-pub(crate) unsafe extern "system" fn cmd_execute_commands(command_buffer: vk::CommandBuffer, _command_buffer_count: u32, _p_command_buffers: *const vk::CommandBuffer) {
+pub(crate) unsafe extern "system" fn cmd_execute_commands(
+    command_buffer: vk::CommandBuffer,
+    _command_buffer_count: u32,
+    _p_command_buffers: *const vk::CommandBuffer,
+) {
     // SAFETY: the loader passes a command buffer of ours (valid usage).
     unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdExecuteCommands") };
 }
@@ -456,7 +734,11 @@ pub(crate) unsafe extern "system" fn cmd_execute_commands(command_buffer: vk::Co
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkGetPhysicalDeviceImageFormatProperties2`.
-pub(crate) unsafe extern "system" fn get_physical_device_image_format_properties2_khr(_physical_device: vk::PhysicalDevice, _p_image_format_info: *const vk::PhysicalDeviceImageFormatInfo2<'_>, _p_image_format_properties: *mut vk::ImageFormatProperties2<'_>) -> vk::Result {
+pub(crate) unsafe extern "system" fn get_physical_device_image_format_properties2_khr(
+    _physical_device: vk::PhysicalDevice,
+    _p_image_format_info: *const vk::PhysicalDeviceImageFormatInfo2<'_>,
+    _p_image_format_properties: *mut vk::ImageFormatProperties2<'_>,
+) -> vk::Result {
     crate::unimplemented::report("vkGetPhysicalDeviceImageFormatProperties2KHR");
     vk::Result::ERROR_FORMAT_NOT_SUPPORTED
 }
@@ -465,6 +747,11 @@ pub(crate) unsafe extern "system" fn get_physical_device_image_format_properties
 ///
 /// # Safety
 /// Called by the loader with the arguments of `PFN_vkGetPhysicalDeviceSparseImageFormatProperties2`.
-pub(crate) unsafe extern "system" fn get_physical_device_sparse_image_format_properties2_khr(_physical_device: vk::PhysicalDevice, _p_format_info: *const vk::PhysicalDeviceSparseImageFormatInfo2<'_>, _p_property_count: *mut u32, _p_properties: *mut vk::SparseImageFormatProperties2<'_>) {
+pub(crate) unsafe extern "system" fn get_physical_device_sparse_image_format_properties2_khr(
+    _physical_device: vk::PhysicalDevice,
+    _p_format_info: *const vk::PhysicalDeviceSparseImageFormatInfo2<'_>,
+    _p_property_count: *mut u32,
+    _p_properties: *mut vk::SparseImageFormatProperties2<'_>,
+) {
     crate::unimplemented::report("vkGetPhysicalDeviceSparseImageFormatProperties2KHR");
 }

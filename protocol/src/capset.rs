@@ -190,12 +190,18 @@ mod tests {
         );
         let mut bad = blob.clone();
         bad[0] ^= 1;
-        assert!(matches!(Capset::decode(&bad), Err(CapsetError::BadMagic(_))));
+        assert!(matches!(
+            Capset::decode(&bad),
+            Err(CapsetError::BadMagic(_))
+        ));
         let mut bad = blob.clone();
         bad[4] = 9;
         assert_eq!(Capset::decode(&bad), Err(CapsetError::Version(9)));
         let mut bad = blob;
         bad[8..12].copy_from_slice(&1000u32.to_le_bytes());
-        assert!(matches!(Capset::decode(&bad), Err(CapsetError::Truncated(_))));
+        assert!(matches!(
+            Capset::decode(&bad),
+            Err(CapsetError::Truncated(_))
+        ));
     }
 }

@@ -266,7 +266,11 @@ pub enum StreamError {
     #[error("unknown opcode {0:#06x}")]
     UnknownOpcode(u32),
     #[error("malformed {name} (opcode {opcode:#06x}): {reason}")]
-    Payload { opcode: u32, name: &'static str, reason: String },
+    Payload {
+        opcode: u32,
+        name: &'static str,
+        reason: String,
+    },
     #[error("opcode {opcode:#06x}: {extra} bytes after the payload")]
     TrailingBytes { opcode: u32, extra: usize },
     #[error("command does not fit in a frame: {0}")]
@@ -291,7 +295,11 @@ pub fn encode_command(cmd: &Command, out: &mut Vec<u8>) -> Result<(), StreamErro
 
 /// Iterates over the frames of `bytes`, decoding each; stops at the first error.
 pub fn decode_stream(bytes: &[u8]) -> StreamDecoder<'_> {
-    StreamDecoder { bytes, at: 0, failed: false }
+    StreamDecoder {
+        bytes,
+        at: 0,
+        failed: false,
+    }
 }
 
 pub struct StreamDecoder<'a> {
@@ -309,10 +317,12 @@ impl Iterator for StreamDecoder<'_> {
         }
         let rest = &self.bytes[self.at..];
         let result = (|| {
-            let header = rest.get(..FRAME_HEADER_SIZE).ok_or(StreamError::TruncatedHeader {
-                at: self.at,
-                left: rest.len(),
-            })?;
+            let header = rest
+                .get(..FRAME_HEADER_SIZE)
+                .ok_or(StreamError::TruncatedHeader {
+                    at: self.at,
+                    left: rest.len(),
+                })?;
             let opcode = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
             let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
             let payload = usize::try_from(len)
@@ -359,17 +369,40 @@ mod tests {
 
     fn samples() -> Vec<Command> {
         vec![
-            CreateBuffer { id: 1, size: 1 << 20, usage: 0x20 }.into(),
-            BindBufferMemory { buffer: 1, memory: GuestLocation { resource: 3, offset: 4096 } }.into(),
-            CreateShaderModule { id: 2, code: vec![0x0723_0203, 0x0001_0000, 7, 9, 0] }.into(),
+            CreateBuffer {
+                id: 1,
+                size: 1 << 20,
+                usage: 0x20,
+            }
+            .into(),
+            BindBufferMemory {
+                buffer: 1,
+                memory: GuestLocation {
+                    resource: 3,
+                    offset: 4096,
+                },
+            }
+            .into(),
+            CreateShaderModule {
+                id: 2,
+                code: vec![0x0723_0203, 0x0001_0000, 7, 9, 0],
+            }
+            .into(),
             CreateComputePipeline {
                 id: 9,
                 layout: 4,
                 module: 2,
                 entry: "main".into(),
-                spec_map: vec![SpecializationMapEntry { constant_id: 0, offset: 0, size: 4 }],
+                spec_map: vec![SpecializationMapEntry {
+                    constant_id: 0,
+                    offset: 0,
+                    size: 4,
+                }],
                 spec_data: vec![1, 0, 0, 0],
-                reply: GuestLocation { resource: 5, offset: 64 },
+                reply: GuestLocation {
+                    resource: 5,
+                    offset: 64,
+                },
             }
             .into(),
             WriteDescriptorSet {
@@ -377,15 +410,45 @@ mod tests {
                 binding: 0,
                 array_element: 0,
                 descriptor_type: descriptor_type::STORAGE_BUFFER,
-                buffers: vec![DescriptorBufferInfo { buffer: 1, offset: 0, range: WHOLE_SIZE }],
+                buffers: vec![DescriptorBufferInfo {
+                    buffer: 1,
+                    offset: 0,
+                    range: WHOLE_SIZE,
+                }],
             }
             .into(),
-            CmdDispatch { base: [0, 0, 0], groups: [65536, 1, 1] }.into(),
-            CmdPushConstants { layout: 4, stages: 0x20, offset: 0, data: vec![0; 128] }.into(),
+            CmdDispatch {
+                base: [0, 0, 0],
+                groups: [65536, 1, 1],
+            }
+            .into(),
+            CmdPushConstants {
+                layout: 4,
+                stages: 0x20,
+                offset: 0,
+                data: vec![0; 128],
+            }
+            .into(),
             Submit {
-                waits: vec![TimelineWait { src: GuestLocation { resource: 5, offset: 8 }, value: 2 }],
-                command_buffers: vec![GuestRange { resource: 3, offset: 0, len: 100 }],
-                signals: vec![SignalWrite { dst: GuestLocation { resource: 5, offset: 0 }, value: 3 }],
+                waits: vec![TimelineWait {
+                    src: GuestLocation {
+                        resource: 5,
+                        offset: 8,
+                    },
+                    value: 2,
+                }],
+                command_buffers: vec![GuestRange {
+                    resource: 3,
+                    offset: 0,
+                    len: 100,
+                }],
+                signals: vec![SignalWrite {
+                    dst: GuestLocation {
+                        resource: 5,
+                        offset: 0,
+                    },
+                    value: 3,
+                }],
             }
             .into(),
         ]
@@ -423,7 +486,10 @@ mod tests {
         frame[4] += 1;
         assert_eq!(
             decode_all(&frame),
-            Err(StreamError::TrailingBytes { opcode: opcode::DestroyBuffer, extra: 1 })
+            Err(StreamError::TrailingBytes {
+                opcode: opcode::DestroyBuffer,
+                extra: 1
+            })
         );
     }
 
@@ -435,12 +501,18 @@ mod tests {
         bytes.extend(opcode::CreateShaderModule.to_le_bytes());
         bytes.extend((payload.len() as u32).to_le_bytes());
         bytes.extend(payload);
-        assert!(matches!(decode_all(&bytes), Err(StreamError::Payload { .. })));
+        assert!(matches!(
+            decode_all(&bytes),
+            Err(StreamError::Payload { .. })
+        ));
         // A frame length beyond the bytes present.
         let mut bytes = vec![];
         bytes.extend(opcode::DestroyBuffer.to_le_bytes());
         bytes.extend(u32::MAX.to_le_bytes());
-        assert!(matches!(decode_all(&bytes), Err(StreamError::TruncatedPayload { .. })));
+        assert!(matches!(
+            decode_all(&bytes),
+            Err(StreamError::TruncatedPayload { .. })
+        ));
     }
 
     #[test]

@@ -17,14 +17,14 @@ mod transfer;
 
 pub use buffer::{Buffer, BufferElement};
 pub use descriptor::{
-    BufferRange, DescriptorSet, DescriptorSource, DescriptorType, MAX_STORAGE_BUFFER_RANGE, MAX_UNIFORM_BUFFER_RANGE,
-    MIN_BUFFER_OFFSET_ALIGNMENT, WHOLE_SIZE,
+    BufferRange, DescriptorSet, DescriptorSource, DescriptorType, MAX_STORAGE_BUFFER_RANGE,
+    MAX_UNIFORM_BUFFER_RANGE, MIN_BUFFER_OFFSET_ALIGNMENT, WHOLE_SIZE,
 };
 pub use device::{Device, DeviceConfig};
 pub use dispatch::MAX_WORKGROUP_COUNT;
 pub use error::RendererError;
 pub use memory::{ExternalMemory, HostMemory};
 pub use pipeline::ComputePipeline;
-pub use transfer::{BufferCopy, MAX_UPDATE_BUFFER_SIZE};
 pub use shader::front::{SpecializationEntry, SpecializationInfo};
 pub use shader::ir::{BufferBinding, BufferKind};
+pub use transfer::{BufferCopy, MAX_UPDATE_BUFFER_SIZE};

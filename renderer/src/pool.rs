@@ -51,7 +51,11 @@ impl Batch {
     }
 
     fn work(&self, memory: &mut WorkerMemory) {
-        let job = self.job.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let job = self
+            .job
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let Some(job) = job else {
             return;
         };
@@ -162,7 +166,13 @@ impl WorkerPool {
         };
         drop(state);
         // Every worker has departed, and each dropped its clone of the job before departing.
-        drop(batch.job.lock().unwrap_or_else(PoisonError::into_inner).take());
+        drop(
+            batch
+                .job
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
         result
     }
 }

@@ -123,8 +123,16 @@ mod tests {
         let src = filled(64);
         let dst = Buffer::new(64).unwrap();
         let regions = [
-            BufferCopy { src_offset: 0, dst_offset: 32, size: 4 },
-            BufferCopy { src_offset: 60, dst_offset: 0, size: 4 },
+            BufferCopy {
+                src_offset: 0,
+                dst_offset: 32,
+                size: 4,
+            },
+            BufferCopy {
+                src_offset: 60,
+                dst_offset: 0,
+                size: 4,
+            },
         ];
         dst.copy_from(&src, &regions).unwrap();
         let out = dst.read_vec::<u8>(0, 64).unwrap();
@@ -138,22 +146,45 @@ mod tests {
         let src = filled(64);
         let dst = Buffer::new(64).unwrap();
         let regions = [
-            BufferCopy { src_offset: 0, dst_offset: 0, size: 4 },
-            BufferCopy { src_offset: 0, dst_offset: 62, size: 4 },
+            BufferCopy {
+                src_offset: 0,
+                dst_offset: 0,
+                size: 4,
+            },
+            BufferCopy {
+                src_offset: 0,
+                dst_offset: 62,
+                size: 4,
+            },
         ];
         assert!(dst.copy_from(&src, &regions).is_err());
         assert!(dst.read_vec::<u8>(0, 64).unwrap().iter().all(|&b| b == 0));
-        let empty = [BufferCopy { src_offset: 0, dst_offset: 0, size: 0 }];
+        let empty = [BufferCopy {
+            src_offset: 0,
+            dst_offset: 0,
+            size: 0,
+        }];
         assert!(dst.copy_from(&src, &empty).is_err());
-        let huge = [BufferCopy { src_offset: u64::MAX, dst_offset: 0, size: 2 }];
+        let huge = [BufferCopy {
+            src_offset: u64::MAX,
+            dst_offset: 0,
+            size: 2,
+        }];
         assert!(dst.copy_from(&src, &huge).is_err());
     }
 
     #[test]
     fn overlapping_copy_within_one_buffer_behaves_like_memmove() {
         let b = filled(16);
-        b.copy_from(&b, &[BufferCopy { src_offset: 0, dst_offset: 4, size: 8 }])
-            .unwrap();
+        b.copy_from(
+            &b,
+            &[BufferCopy {
+                src_offset: 0,
+                dst_offset: 4,
+                size: 8,
+            }],
+        )
+        .unwrap();
         assert_eq!(
             b.read_vec::<u8>(0, 16).unwrap(),
             vec![0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 15]

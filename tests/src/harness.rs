@@ -14,7 +14,10 @@ pub enum GpuError {
     #[error("loading the Vulkan loader: {0}")]
     Load(String),
     #[error("{call} returned {result:?}")]
-    Vk { call: &'static str, result: vk::Result },
+    Vk {
+        call: &'static str,
+        result: vk::Result,
+    },
 }
 
 trait VkContext<T> {
@@ -85,8 +88,8 @@ impl Gpu {
 
     fn open(entry: ash::Entry, instance: ash::Instance) -> Result<Gpu, GpuError> {
         // SAFETY: `instance` is a live instance.
-        let pds = unsafe { instance.enumerate_physical_devices() }
-            .ctx("vkEnumeratePhysicalDevices")?;
+        let pds =
+            unsafe { instance.enumerate_physical_devices() }.ctx("vkEnumeratePhysicalDevices")?;
         let physical_device = *pds
             .first()
             .ok_or_else(|| GpuError::Setup("no physical device".into()))?;
@@ -160,13 +163,16 @@ impl Gpu {
         // SAFETY: `buffer` is live.
         let req = unsafe { self.device.get_buffer_memory_requirements(buffer) };
         if req.memory_type_bits & (1 << self.memory_type) == 0 {
-            return Err(GpuError::Setup("buffer cannot use the host-visible type".into()));
+            return Err(GpuError::Setup(
+                "buffer cannot use the host-visible type".into(),
+            ));
         }
         let alloc = vk::MemoryAllocateInfo::default()
             .allocation_size(req.size)
             .memory_type_index(self.memory_type);
         // SAFETY: as above.
-        let memory = unsafe { self.device.allocate_memory(&alloc, None) }.ctx("vkAllocateMemory")?;
+        let memory =
+            unsafe { self.device.allocate_memory(&alloc, None) }.ctx("vkAllocateMemory")?;
         // SAFETY: fresh buffer and memory of sufficient size and a compatible type.
         unsafe { self.device.bind_buffer_memory(buffer, memory, 0) }.ctx("vkBindBufferMemory")?;
         // SAFETY: host-visible memory, not mapped yet.
@@ -196,8 +202,8 @@ impl Gpu {
         let d = &self.device;
         let module_info = vk::ShaderModuleCreateInfo::default().code(spirv);
         // SAFETY: `d` is live; `module_info` borrows `spirv` for the call.
-        let module = unsafe { d.create_shader_module(&module_info, None) }
-            .ctx("vkCreateShaderModule")?;
+        let module =
+            unsafe { d.create_shader_module(&module_info, None) }.ctx("vkCreateShaderModule")?;
         let layout_bindings: Vec<_> = (0..bindings)
             .map(|b| {
                 vk::DescriptorSetLayoutBinding::default()
@@ -207,7 +213,8 @@ impl Gpu {
                     .stage_flags(vk::ShaderStageFlags::COMPUTE)
             })
             .collect();
-        let set_layout_info = vk::DescriptorSetLayoutCreateInfo::default().bindings(&layout_bindings);
+        let set_layout_info =
+            vk::DescriptorSetLayoutCreateInfo::default().bindings(&layout_bindings);
         // SAFETY: as above.
         let set_layout = unsafe { d.create_descriptor_set_layout(&set_layout_info, None) }
             .ctx("vkCreateDescriptorSetLayout")?;
@@ -248,11 +255,13 @@ impl Gpu {
             .stage(stage)
             .layout(layout)];
         // SAFETY: all handles are live and the create info's pointers outlive the call.
-        let pipeline = unsafe { d.create_compute_pipelines(vk::PipelineCache::null(), &info, None) }
-            .map_err(|(_, result)| GpuError::Vk {
-                call: "vkCreateComputePipelines",
-                result,
-            })?[0];
+        let pipeline =
+            unsafe { d.create_compute_pipelines(vk::PipelineCache::null(), &info, None) }.map_err(
+                |(_, result)| GpuError::Vk {
+                    call: "vkCreateComputePipelines",
+                    result,
+                },
+            )?[0];
         let sizes = [vk::DescriptorPoolSize::default()
             .ty(vk::DescriptorType::STORAGE_BUFFER)
             .descriptor_count(bindings.max(1))];
@@ -260,8 +269,8 @@ impl Gpu {
             .max_sets(1)
             .pool_sizes(&sizes);
         // SAFETY: as above.
-        let pool = unsafe { d.create_descriptor_pool(&pool_info, None) }
-            .ctx("vkCreateDescriptorPool")?;
+        let pool =
+            unsafe { d.create_descriptor_pool(&pool_info, None) }.ctx("vkCreateDescriptorPool")?;
         let alloc = vk::DescriptorSetAllocateInfo::default()
             .descriptor_pool(pool)
             .set_layouts(&set_layouts);

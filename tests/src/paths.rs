@@ -76,7 +76,9 @@ pub fn glsl_to_spirv(path: &Path, defines: &[(&str, &str)]) -> Result<Vec<u32>, 
     let bytes = std::fs::read(&out).map_err(|e| GpuError::Setup(format!("{e}")))?;
     let _ = std::fs::remove_file(&out);
     if bytes.len() % 4 != 0 {
-        return Err(GpuError::Setup("SPIR-V is not a whole number of words".into()));
+        return Err(GpuError::Setup(
+            "SPIR-V is not a whole number of words".into(),
+        ));
     }
     Ok(bytes
         .chunks_exact(4)

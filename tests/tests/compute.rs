@@ -19,13 +19,22 @@ fn saxpy_matches_cpu() {
     by.write(&y);
     let p = gpu.pipeline(&shader("saxpy", &[]), 2, 8, &[]).unwrap();
     let a = 2.5f32;
-    let push: Vec<u8> = a.to_le_bytes().into_iter().chain((n as u32).to_le_bytes()).collect();
-    gpu.dispatch(&p, &[&bx, &by], &push, [(n as u32).div_ceil(256), 1, 1]).unwrap();
+    let push: Vec<u8> = a
+        .to_le_bytes()
+        .into_iter()
+        .chain((n as u32).to_le_bytes())
+        .collect();
+    gpu.dispatch(&p, &[&bx, &by], &push, [(n as u32).div_ceil(256), 1, 1])
+        .unwrap();
     let out: Vec<f32> = by.read(n);
     for i in 0..n {
         // With or without a fused multiply-add: within an ulp or two of the CPU.
         let want = a * x[i] + y[i];
-        assert!((out[i] - want).abs() <= 1e-6 * want.abs().max(1.0), "element {i}: {} vs {want}", out[i]);
+        assert!(
+            (out[i] - want).abs() <= 1e-6 * want.abs().max(1.0),
+            "element {i}: {} vs {want}",
+            out[i]
+        );
     }
     gpu.destroy_pipeline(p);
     gpu.destroy_buffer(bx);
@@ -46,7 +55,8 @@ fn shared_memory_reductions_wg_256_and_1024() {
         let p = gpu
             .pipeline(&shader("reduce", &[("WG", &wg.to_string())]), 2, 0, &[])
             .unwrap();
-        gpu.dispatch(&p, &[&input, &sums], &[], [groups, 1, 1]).unwrap();
+        gpu.dispatch(&p, &[&input, &sums], &[], [groups, 1, 1])
+            .unwrap();
         let got: Vec<u32> = sums.read(groups as usize);
         let want: Vec<u32> = values.chunks(wg as usize).map(|c| c.iter().sum()).collect();
         assert_eq!(got, want, "workgroup size {wg}");
@@ -68,15 +78,26 @@ fn tiled_matmul_matches_cpu() {
     );
     ba.write(&a);
     bb.write(&b);
-    let p = gpu.pipeline(&shader("matmul_tiled", &[]), 3, 4, &[]).unwrap();
-    let groups = (n as u32).div_ceil(16);
-    gpu.dispatch(&p, &[&ba, &bb, &bc], &(n as u32).to_le_bytes(), [groups, groups, 1])
+    let p = gpu
+        .pipeline(&shader("matmul_tiled", &[]), 3, 4, &[])
         .unwrap();
+    let groups = (n as u32).div_ceil(16);
+    gpu.dispatch(
+        &p,
+        &[&ba, &bb, &bc],
+        &(n as u32).to_le_bytes(),
+        [groups, groups, 1],
+    )
+    .unwrap();
     let c: Vec<f32> = bc.read(n * n);
     for i in 0..n {
         for j in 0..n {
             let want: f32 = (0..n).map(|k| a[i * n + k] * b[k * n + j]).sum();
-            assert!((c[i * n + j] - want).abs() < 1e-4, "c[{i}][{j}] = {} want {want}", c[i * n + j]);
+            assert!(
+                (c[i * n + j] - want).abs() < 1e-4,
+                "c[{i}][{j}] = {} want {want}",
+                c[i * n + j]
+            );
         }
     }
 }
@@ -91,7 +112,8 @@ fn prefix_sum_matches_cpu() {
     let output = gpu.buffer(4 * n as u64).unwrap();
     input.write(&values);
     let p = gpu.pipeline(&shader("prefix_sum", &[]), 2, 0, &[]).unwrap();
-    gpu.dispatch(&p, &[&input, &output], &[], [8, 1, 1]).unwrap();
+    gpu.dispatch(&p, &[&input, &output], &[], [8, 1, 1])
+        .unwrap();
     let got: Vec<u32> = output.read(n);
     for (g, chunk) in values.chunks(256).enumerate() {
         let mut acc = 0u32;
@@ -115,8 +137,13 @@ fn histogram_atomics_match_cpu() {
     input.write(&values);
     maxima.write(&[0u32, i32::MAX as u32, 0, 0]);
     let p = gpu.pipeline(&shader("histogram", &[]), 4, 4, &[]).unwrap();
-    gpu.dispatch(&p, &[&input, &direct, &merged, &maxima], &n.to_le_bytes(), [n.div_ceil(128), 1, 1])
-        .unwrap();
+    gpu.dispatch(
+        &p,
+        &[&input, &direct, &merged, &maxima],
+        &n.to_le_bytes(),
+        [n.div_ceil(128), 1, 1],
+    )
+    .unwrap();
     let mut want = [0u32; 64];
     for v in &values {
         want[(v % 64) as usize] += 1;
@@ -142,7 +169,9 @@ fn specialization_constants_reach_the_shader() {
         (3, 1u32.to_le_bytes()),
         (4, 2.0f32.to_le_bytes()),
     ];
-    let p = gpu.pipeline(&shader("spec_constants", &[]), 2, 0, &spec).unwrap();
+    let p = gpu
+        .pipeline(&shader("spec_constants", &[]), 2, 0, &spec)
+        .unwrap();
     gpu.dispatch(&p, &[&out, &meta], &[], [4, 1, 1]).unwrap();
     let values: Vec<i32> = out.read(128);
     for (i, v) in values.iter().enumerate() {

@@ -52,7 +52,10 @@ fn demo_picture_matches_lavapipe() {
     let lvp_env = vec![
         ("VK_DRIVER_FILES".to_string(), LAVAPIPE.to_string()),
         ("VK_ICD_FILENAMES".to_string(), LAVAPIPE.to_string()),
-        ("VK_LOADER_LAYERS_DISABLE".to_string(), "~explicit~".to_string()),
+        (
+            "VK_LOADER_LAYERS_DISABLE".to_string(),
+            "~explicit~".to_string(),
+        ),
     ];
     render(&theirs, &lvp_env);
     let (w, h, a) = decode(&ours);
@@ -62,7 +65,12 @@ fn demo_picture_matches_lavapipe() {
     let mut far = 0;
     let mut max_diff = 0u8;
     for (pa, pb) in a.chunks_exact(4).zip(b.chunks_exact(4)) {
-        let d = pa.iter().zip(pb).map(|(x, y)| x.abs_diff(*y)).max().unwrap();
+        let d = pa
+            .iter()
+            .zip(pb)
+            .map(|(x, y)| x.abs_diff(*y))
+            .max()
+            .unwrap();
         max_diff = max_diff.max(d);
         if d > 4 {
             far += 1;
@@ -70,7 +78,11 @@ fn demo_picture_matches_lavapipe() {
     }
     // The picture is not trivially uniform: both drivers drew the same structure.
     let distinct: std::collections::HashSet<&[u8]> = a.chunks_exact(4).collect();
-    assert!(distinct.len() > 100, "only {} colours: nothing was drawn", distinct.len());
+    assert!(
+        distinct.len() > 100,
+        "only {} colours: nothing was drawn",
+        distinct.len()
+    );
     assert!(
         far * 100 < pixels,
         "{far} of {pixels} pixels differ from lavapipe by more than 4 (max {max_diff}); see {} and {}",

@@ -72,7 +72,9 @@ impl Device {
 
     /// (open descriptors, memory mappings) of the device process.
     fn resources(&self) -> (usize, usize) {
-        let fds = std::fs::read_dir(format!("/proc/{}/fd", self.pid())).unwrap().count();
+        let fds = std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .unwrap()
+            .count();
         let maps = std::fs::read_to_string(format!("/proc/{}/maps", self.pid()))
             .unwrap()
             .lines()
@@ -125,7 +127,11 @@ fn device_survives_killed_clients_sequential_clients_and_hostile_frontends() {
     // The baseline is taken after one ordinary client: the first session starts threads whose
     // stacks glibc then keeps cached for reuse (a one-time cost, not a per-session leak).
     let warm_up = dev.client(&[png_arg, "64", "64"]).output().unwrap();
-    assert!(warm_up.status.success(), "{}", String::from_utf8_lossy(&warm_up.stderr));
+    assert!(
+        warm_up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&warm_up.stderr)
+    );
     std::thread::sleep(Duration::from_millis(300));
     let baseline = dev.resources();
 
@@ -133,7 +139,10 @@ fn device_survives_killed_clients_sequential_clients_and_hostile_frontends() {
     //    here; set-up takes ~0.2 s).
     let mut victim = dev.client(&[png_arg, "4096", "4096"]).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    assert!(victim.try_wait().unwrap().is_none(), "the client finished too early to be killed mid-dispatch");
+    assert!(
+        victim.try_wait().unwrap().is_none(),
+        "the client finished too early to be killed mid-dispatch"
+    );
     victim.kill().unwrap();
     victim.wait().unwrap();
     dev.settles_to(baseline, "a client killed mid-dispatch");
@@ -169,29 +178,51 @@ fn device_survives_killed_clients_sequential_clients_and_hostile_frontends() {
                 .into_bytes()
         };
         let one_page = cmd::mem_entries([2u64 << 20].into_iter(), 4096);
-        expect(&attach(777, 1, &one_page), "ATTACH_BACKING to a bad resource id", &|t| {
-            t == RESP_ERR_INVALID_RESOURCE_ID
-        });
-        expect(&cmd::resource_create_buffer_3d(5, 0, 8192), "RESOURCE_CREATE_3D", &|t| {
-            t == RESP_OK_NODATA
-        });
+        expect(
+            &attach(777, 1, &one_page),
+            "ATTACH_BACKING to a bad resource id",
+            &|t| t == RESP_ERR_INVALID_RESOURCE_ID,
+        );
+        expect(
+            &cmd::resource_create_buffer_3d(5, 0, 8192),
+            "RESOURCE_CREATE_3D",
+            &|t| t == RESP_OK_NODATA,
+        );
         // nr_entries = 2^32 - 1 with one entry present: refused before any allocation.
-        expect(&attach(5, u32::MAX, &one_page), "ATTACH_BACKING nr_entries = 2^32-1", &is_err);
+        expect(
+            &attach(5, u32::MAX, &one_page),
+            "ATTACH_BACKING nr_entries = 2^32-1",
+            &is_err,
+        );
         // Backing outside guest memory.
         let far = cmd::mem_entries([1u64 << 40, (1u64 << 40) + 4096].into_iter(), 4096);
-        expect(&attach(5, 2, &far), "ATTACH_BACKING outside guest memory", &is_err);
+        expect(
+            &attach(5, 2, &far),
+            "ATTACH_BACKING outside guest memory",
+            &is_err,
+        );
         // Overlapping entries (the same page twice): a defined result — aliasing or an error.
         let same = cmd::mem_entries([2u64 << 20, 2u64 << 20].into_iter(), 4096);
-        expect(&attach(5, 2, &same), "ATTACH_BACKING with overlapping entries", &|t| {
-            t == RESP_OK_NODATA || is_err(t)
-        });
+        expect(
+            &attach(5, 2, &same),
+            "ATTACH_BACKING with overlapping entries",
+            &|t| t == RESP_OK_NODATA || is_err(t),
+        );
         // Unknown command, truncated command.
-        expect(&cmd::Request::new(0x0fff, 0, 0, 0).into_bytes(), "unknown command", &is_err);
+        expect(
+            &cmd::Request::new(0x0fff, 0, 0, 0).into_bytes(),
+            "unknown command",
+            &is_err,
+        );
         expect(&[0u8; 7], "truncated header", &is_err);
         // SUBMIT_3D of garbage in a context that exists.
         let mut name = [0u8; 64];
         name[..4].copy_from_slice(b"evil");
-        let ctx = cmd::Request::new(CMD_CTX_CREATE, 0, 0, 9).u32(4).u32(0).bytes(&name).into_bytes();
+        let ctx = cmd::Request::new(CMD_CTX_CREATE, 0, 0, 9)
+            .u32(4)
+            .u32(0)
+            .bytes(&name)
+            .into_bytes();
         expect(&ctx, "CTX_CREATE", &|t| t == RESP_OK_NODATA);
         let garbage = [0xffu8; 40];
         let submit = cmd::Request::new(CMD_SUBMIT_3D, 0, 0, 9)
@@ -201,20 +232,38 @@ fn device_survives_killed_clients_sequential_clients_and_hostile_frontends() {
             .into_bytes();
         expect(&submit, "SUBMIT_3D of a garbage stream", &is_err);
         // SUBMIT_3D whose size field claims more than is present.
-        let lying = cmd::Request::new(CMD_SUBMIT_3D, 0, 0, 9).u32(u32::MAX).u32(0).into_bytes();
+        let lying = cmd::Request::new(CMD_SUBMIT_3D, 0, 0, 9)
+            .u32(u32::MAX)
+            .u32(0)
+            .into_bytes();
         expect(&lying, "SUBMIT_3D with a lying size", &is_err);
         // A descriptor chain that loops onto itself.
         let ram_base = softgpu_icd::transport::vhost_user::guest_ram::GUEST_RAM_BASE;
         let buf = ram_base + (32 << 20);
         let looping = [
-            RawDescriptor { gpa: buf, len: 24, flags: 1, next: 1 },
-            RawDescriptor { gpa: buf + 64, len: 24, flags: 1, next: 0 },
+            RawDescriptor {
+                gpa: buf,
+                len: 24,
+                flags: 1,
+                next: 1,
+            },
+            RawDescriptor {
+                gpa: buf + 64,
+                len: 24,
+                flags: 1,
+                next: 0,
+            },
         ];
         let _ = gpu.send_chain(&looping, Duration::from_secs(2));
         // The device still answers this frontend after all that.
-        expect(&cmd::Request::new(CMD_RESOURCE_UNREF, 0, 0, 0).u32(5).u32(0).into_bytes(), "RESOURCE_UNREF", &|t| {
-            t == RESP_OK_NODATA
-        });
+        expect(
+            &cmd::Request::new(CMD_RESOURCE_UNREF, 0, 0, 0)
+                .u32(5)
+                .u32(0)
+                .into_bytes(),
+            "RESOURCE_UNREF",
+            &|t| t == RESP_OK_NODATA,
+        );
         dev.assert_alive();
     }
     dev.settles_to(baseline, "a hostile frontend");
@@ -225,9 +274,14 @@ fn device_survives_killed_clients_sequential_clients_and_hostile_frontends() {
     {
         let gpu = common::gpu();
         let garbage: Vec<u32> = vec![0x0723_0203, 0x0001_0000, 0, 100, 0, 0x0004_ffff, 1, 2, 3];
-        assert!(gpu.pipeline(&garbage, 1, 0, &[]).is_err(), "garbage SPIR-V made a pipeline");
+        assert!(
+            gpu.pipeline(&garbage, 1, 0, &[]).is_err(),
+            "garbage SPIR-V made a pipeline"
+        );
         let out = gpu.buffer(4 * 64).unwrap();
-        let p = gpu.pipeline(&common::shader("fill", &[("VALUE", "3")]), 1, 0, &[]).unwrap();
+        let p = gpu
+            .pipeline(&common::shader("fill", &[("VALUE", "3")]), 1, 0, &[])
+            .unwrap();
         gpu.dispatch(&p, &[&out], &[], [2, 1, 1]).unwrap();
         let got: Vec<u32> = out.read(64);
         assert_eq!(got[63], 3 * 63);
@@ -238,6 +292,10 @@ fn device_survives_killed_clients_sequential_clients_and_hostile_frontends() {
 
     // 5. And a normal client still works afterwards.
     let out = dev.client(&[png_arg, "64", "64"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     dev.settles_to(baseline, "the last client");
 }

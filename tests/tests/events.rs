@@ -18,8 +18,10 @@ fn a_device_wait_on_an_event_the_host_sets_after_submission() {
     // SAFETY: live device; the events are destroyed below.
     let (gate, done) = unsafe {
         (
-            d.create_event(&vk::EventCreateInfo::default(), None).unwrap(),
-            d.create_event(&vk::EventCreateInfo::default(), None).unwrap(),
+            d.create_event(&vk::EventCreateInfo::default(), None)
+                .unwrap(),
+            d.create_event(&vk::EventCreateInfo::default(), None)
+                .unwrap(),
         )
     };
     let alloc = vk::CommandBufferAllocateInfo::default()
@@ -30,7 +32,8 @@ fn a_device_wait_on_an_event_the_host_sets_after_submission() {
     let cb = unsafe { d.allocate_command_buffers(&alloc) }.unwrap()[0];
     // SAFETY: recording a fresh command buffer with live objects.
     unsafe {
-        d.begin_command_buffer(cb, &vk::CommandBufferBeginInfo::default()).unwrap();
+        d.begin_command_buffer(cb, &vk::CommandBufferBeginInfo::default())
+            .unwrap();
         d.cmd_wait_events(
             cb,
             &[gate],
@@ -42,7 +45,16 @@ fn a_device_wait_on_an_event_the_host_sets_after_submission() {
             &[],
             &[],
         );
-        d.cmd_copy_buffer(cb, src.buffer, dst.buffer, &[vk::BufferCopy { src_offset: 0, dst_offset: 0, size: 4096 }]);
+        d.cmd_copy_buffer(
+            cb,
+            src.buffer,
+            dst.buffer,
+            &[vk::BufferCopy {
+                src_offset: 0,
+                dst_offset: 0,
+                size: 4096,
+            }],
+        );
         d.cmd_set_event(cb, done, vk::PipelineStageFlags::TRANSFER);
         d.end_command_buffer(cb).unwrap();
     }
@@ -50,20 +62,35 @@ fn a_device_wait_on_an_event_the_host_sets_after_submission() {
     let fence = unsafe { d.create_fence(&vk::FenceCreateInfo::default(), None) }.unwrap();
     let cbs = [cb];
     // SAFETY: executable command buffer, unsignalled fence.
-    unsafe { d.queue_submit(gpu.queue, &[vk::SubmitInfo::default().command_buffers(&cbs)], fence) }
-        .unwrap();
+    unsafe {
+        d.queue_submit(
+            gpu.queue,
+            &[vk::SubmitInfo::default().command_buffers(&cbs)],
+            fence,
+        )
+    }
+    .unwrap();
     std::thread::sleep(Duration::from_millis(200));
     // SAFETY: live objects.
     unsafe {
-        assert!(!d.get_fence_status(fence).unwrap(), "the submission ran past an unset event");
-        assert!(!d.get_event_status(done).unwrap(), "the event after the wait is already set");
+        assert!(
+            !d.get_fence_status(fence).unwrap(),
+            "the submission ran past an unset event"
+        );
+        assert!(
+            !d.get_event_status(done).unwrap(),
+            "the event after the wait is already set"
+        );
     }
     // The queue is blocked in the device on the event, yet the device keeps serving: memory
     // allocation (virtio-gpu resource creation on the control queue) and a second buffer work.
     let t = std::time::Instant::now();
     let extra = gpu.buffer(64 << 20).unwrap();
     extra.write(&[1u32; 16]);
-    assert!(t.elapsed() < Duration::from_secs(5), "allocation waited for the queue");
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "allocation waited for the queue"
+    );
     // SAFETY: live fence.
     assert!(!unsafe { d.get_fence_status(fence) }.unwrap());
     // The host writes the data, then opens the gate.
@@ -73,10 +100,17 @@ fn a_device_wait_on_an_event_the_host_sets_after_submission() {
     unsafe { d.set_event(gate) }.unwrap();
     // SAFETY: the fence was submitted.
     unsafe { d.wait_for_fences(&[fence], true, 10_000_000_000) }.unwrap();
-    assert_eq!(dst.read::<u32>(1024), data, "the copy ran before the host's writes");
+    assert_eq!(
+        dst.read::<u32>(1024),
+        data,
+        "the copy ran before the host's writes"
+    );
     // SAFETY: live event; the work is done, so nothing uses the objects any more.
     unsafe {
-        assert!(d.get_event_status(done).unwrap(), "the device did not set the event");
+        assert!(
+            d.get_event_status(done).unwrap(),
+            "the device did not set the event"
+        );
         d.destroy_fence(fence, None);
         d.free_command_buffers(gpu.command_pool(), &cbs);
         d.destroy_event(gate, None);

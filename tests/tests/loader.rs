@@ -17,7 +17,16 @@ fn vulkaninfo_shows_the_softgpu_device() {
         .expect("vulkaninfo (Debian vulkan-tools) must be installed: scripts/install-deps");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "vulkaninfo failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("softgpu"), "no softgpu device in:\n{stdout}");
-    assert!(stdout.contains("PHYSICAL_DEVICE_TYPE_CPU"), "device type:\n{stdout}");
+    assert!(
+        out.status.success(),
+        "vulkaninfo failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("softgpu"),
+        "no softgpu device in:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("PHYSICAL_DEVICE_TYPE_CPU"),
+        "device type:\n{stdout}"
+    );
 }

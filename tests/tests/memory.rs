@@ -57,18 +57,30 @@ fn device_writes_are_visible_through_the_mapping_without_copies() {
                 cb,
                 bufs[0],
                 bufs[2],
-                &[vk::BufferCopy { src_offset: 4, dst_offset: 8, size: 4096 }],
+                &[vk::BufferCopy {
+                    src_offset: 4,
+                    dst_offset: 8,
+                    size: 4096,
+                }],
             );
             d.cmd_update_buffer(cb, bufs[1], 64, &update);
         }
     })
     .unwrap();
     for i in 0..words {
-        let want = if (16..32).contains(&i) { i as u32 - 16 + 100 } else { 0xdead_beef };
+        let want = if (16..32).contains(&i) {
+            i as u32 - 16 + 100
+        } else {
+            0xdead_beef
+        };
         assert_eq!(read(1, i), want, "fill/update word {i}");
     }
     for i in 0..words {
-        let want = if (2..2 + 1024).contains(&i) { (i as u32 - 1) * 3 } else { 0 };
+        let want = if (2..2 + 1024).contains(&i) {
+            (i as u32 - 1) * 3
+        } else {
+            0
+        };
         assert_eq!(read(2, i), want, "copy word {i}");
     }
     assert_eq!(read(0, 5), 15, "the source is untouched");

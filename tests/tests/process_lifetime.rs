@@ -32,10 +32,17 @@ fn no_softgpu_process_outlives_the_program() {
     }
     let target = softgpu_e2e::target_dir();
     let demo = target.join("softgpu-demo");
-    assert!(demo.exists(), "{} missing: build the workspace first", demo.display());
+    assert!(
+        demo.exists(),
+        "{} missing: build the workspace first",
+        demo.display()
+    );
     let device: PathBuf = target.join("vhost-device");
     let jit: PathBuf = target.join("jit-host");
-    let before = (processes_running(&device).len(), processes_running(&jit).len());
+    let before = (
+        processes_running(&device).len(),
+        processes_running(&jit).len(),
+    );
 
     let png = common::work_dir().join("lifetime.png");
     let out = Command::new(&demo)
@@ -56,11 +63,17 @@ fn no_softgpu_process_outlives_the_program() {
     // The device notices the closed connection and exits; jit-host follows its device.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let now = (processes_running(&device).len(), processes_running(&jit).len());
+        let now = (
+            processes_running(&device).len(),
+            processes_running(&jit).len(),
+        );
         if now.0 <= before.0 && now.1 <= before.1 {
             break;
         }
-        assert!(Instant::now() < deadline, "left behind: {now:?} (before: {before:?})");
+        assert!(
+            Instant::now() < deadline,
+            "left behind: {now:?} (before: {before:?})"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

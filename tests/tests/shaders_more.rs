@@ -28,7 +28,9 @@ fn push_constant_members_reach_the_shader() {
     put(72, u32::MAX);
     put(76, (-42i32) as u32);
     let out = gpu.buffer(4 * 18).unwrap();
-    let p = gpu.pipeline(&shader("push_constants", &[]), 1, 80, &[]).unwrap();
+    let p = gpu
+        .pipeline(&shader("push_constants", &[]), 1, 80, &[])
+        .unwrap();
     gpu.dispatch(&p, &[&out], &pc, [1, 1, 1]).unwrap();
     let w: Vec<u32> = out.read(18);
     assert_eq!(f32::from_bits(w[0]), 2.5);
@@ -37,7 +39,11 @@ fn push_constant_members_reach_the_shader() {
     assert_eq!(w[4..8], [(-1i32) as u32, 2, i32::MIN as u32, 77]);
     let arr: Vec<f32> = w[8..13].iter().map(|b| f32::from_bits(*b)).collect();
     assert_eq!(arr, [10.0, 10.5, 11.0, 11.5, 12.0]);
-    assert_eq!(f32::from_bits(w[13]), 11.5, "arr[13 % 5] via a dynamic index");
+    assert_eq!(
+        f32::from_bits(w[13]),
+        11.5,
+        "arr[13 % 5] via a dynamic index"
+    );
     assert_eq!(w[14..17], [0xDEAD_BEEF, 0, u32::MAX]);
     assert_eq!(w[17] as i32, -42);
 }
@@ -48,7 +54,9 @@ fn subgroup_vote_ballot_and_broadcast_match_cpu() {
     let n = 256usize;
     let mut rng = Rng(5);
     let mut vs: Vec<u32> = (0..n).map(|_| rng.next_u32() % 64).collect();
-    let gs: Vec<u32> = (0..n).map(|i| if (i / 8) % 2 == 0 { 7 } else { i as u32 % 3 }).collect();
+    let gs: Vec<u32> = (0..n)
+        .map(|i| if (i / 8) % 2 == 0 { 7 } else { i as u32 % 3 })
+        .collect();
     let bv = gpu.buffer(4 * n as u64).unwrap();
     let bg = gpu.buffer(4 * n as u64).unwrap();
     let out = gpu.buffer(4 * 17 * n as u64).unwrap();
@@ -59,8 +67,11 @@ fn subgroup_vote_ballot_and_broadcast_match_cpu() {
     }
     bv.write(&vs);
     bg.write(&gs);
-    let p = gpu.pipeline(&shader("subgroup_basic", &[]), 3, 0, &[]).unwrap();
-    gpu.dispatch(&p, &[&bv, &bg, &out], &[], [(n / 64) as u32, 1, 1]).unwrap();
+    let p = gpu
+        .pipeline(&shader("subgroup_basic", &[]), 3, 0, &[])
+        .unwrap();
+    gpu.dispatch(&p, &[&bv, &bg, &out], &[], [(n / 64) as u32, 1, 1])
+        .unwrap();
     let res: Vec<u32> = out.read(17 * n);
     let w = res[0] as usize;
     assert!([4, 8, 16, 32, 64].contains(&w), "subgroup size {w}");
@@ -73,7 +84,11 @@ fn subgroup_vote_ballot_and_broadcast_match_cpu() {
         let first = i - lane;
         let lanes = first..first + w;
         let p = |j: usize| vs[j] % 8 != 0;
-        let ballot: u64 = lanes.clone().filter(|&j| p(j)).map(|j| 1u64 << (j - first)).sum();
+        let ballot: u64 = lanes
+            .clone()
+            .filter(|&j| p(j))
+            .map(|j| 1u64 << (j - first))
+            .sum();
         let want = [
             w as u32,
             lane as u32,
@@ -110,8 +125,11 @@ fn mandelbrot_iterations_match_cpu() {
     for v in [x0, y0, step] {
         push.extend(v.to_le_bytes());
     }
-    let p = gpu.pipeline(&shader("mandelbrot", &[]), 1, 24, &[]).unwrap();
-    gpu.dispatch(&p, &[&out], &push, [width / 8, height / 8, 1]).unwrap();
+    let p = gpu
+        .pipeline(&shader("mandelbrot", &[]), 1, 24, &[])
+        .unwrap();
+    gpu.dispatch(&p, &[&out], &push, [width / 8, height / 8, 1])
+        .unwrap();
     let got: Vec<u32> = out.read((width * height) as usize);
     // The shader's own loop in f32 on the CPU. Every operation is `precise` in the shader (no
     // contraction into FMAs), so the iteration counts must match exactly.

@@ -78,7 +78,10 @@ fn a_frontend_waiting_for_its_guest_to_boot_is_not_flagged() {
     std::thread::sleep(Duration::from_millis(900));
     drop(fe);
     let end = server.join().unwrap();
-    assert!(!end.memory_table_missing, "a frontend still waiting for its guest was flagged");
+    assert!(
+        !end.memory_table_missing,
+        "a frontend still waiting for its guest was flagged"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -103,6 +106,9 @@ fn a_frontend_that_never_starts_the_device_is_diagnosed_after_the_long_grace() {
     std::thread::sleep(Duration::from_millis(900));
     drop(fe);
     let end = server.join().unwrap();
-    assert!(end.memory_table_missing, "a frontend that never started the device went unnoticed");
+    assert!(
+        end.memory_table_missing,
+        "a frontend that never started the device went unnoticed"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

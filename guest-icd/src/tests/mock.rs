@@ -80,13 +80,18 @@ impl MockTransport {
 
     /// Completes every fence issued so far.
     pub(crate) fn complete_all(&self) {
-        self.completed.store(self.next_fence.load(Ordering::SeqCst) - 1, Ordering::SeqCst);
+        self.completed
+            .store(self.next_fence.load(Ordering::SeqCst) - 1, Ordering::SeqCst);
     }
 
     fn at(&self, loc: GuestLocation, len: u64) -> *mut u8 {
         let blocks = self.blocks.lock().unwrap();
         let (ptr, size) = blocks[&loc.resource];
-        assert!(loc.offset + len <= size, "device access outside block {}", loc.resource);
+        assert!(
+            loc.offset + len <= size,
+            "device access outside block {}",
+            loc.resource
+        );
         (ptr + loc.offset as usize) as *mut u8
     }
 
@@ -102,13 +107,28 @@ impl MockTransport {
                 self.modules.lock().unwrap().insert(m.id, m.code.clone());
             }
             Command::CreateComputePipeline(p) => {
-                let bad = self.modules.lock().unwrap().get(&p.module).is_none_or(|c| c.get(1) == Some(&BAD_SPIRV_MARKER));
-                let result = if bad { ash::vk::Result::ERROR_INITIALIZATION_FAILED.as_raw() } else { 0 };
+                let bad = self
+                    .modules
+                    .lock()
+                    .unwrap()
+                    .get(&p.module)
+                    .is_none_or(|c| c.get(1) == Some(&BAD_SPIRV_MARKER));
+                let result = if bad {
+                    ash::vk::Result::ERROR_INITIALIZATION_FAILED.as_raw()
+                } else {
+                    0
+                };
                 self.write(p.reply, &Reply { result }.encode());
             }
             Command::Submit(s) => {
                 for r in &s.command_buffers {
-                    let p = self.at(GuestLocation { resource: r.resource, offset: r.offset }, r.len);
+                    let p = self.at(
+                        GuestLocation {
+                            resource: r.resource,
+                            offset: r.offset,
+                        },
+                        r.len,
+                    );
                     // SAFETY: in bounds of a live block (asserted in `at`).
                     let bytes = unsafe { std::slice::from_raw_parts(p, r.len as usize) }.to_vec();
                     for c in protocol::stream::decode_all(&bytes).unwrap() {
@@ -122,7 +142,13 @@ impl MockTransport {
             }
             Command::CmdWriteTimestamp(t) => {
                 self.write(t.dst, &1234u64.to_le_bytes());
-                self.write(GuestLocation { offset: t.dst.offset + 8, ..t.dst }, &1u64.to_le_bytes());
+                self.write(
+                    GuestLocation {
+                        offset: t.dst.offset + 8,
+                        ..t.dst
+                    },
+                    &1u64.to_le_bytes(),
+                );
             }
             Command::CmdWriteGuestU32(w) => self.write(w.dst, &w.value.to_le_bytes()),
             _ => {}
@@ -142,19 +168,37 @@ impl Transport for MockTransport {
         let ptr = unsafe { alloc_zeroed(layout) };
         assert!(!ptr.is_null());
         let resource_id = self.next_resource.fetch_add(1, Ordering::SeqCst);
-        self.blocks.lock().unwrap().insert(resource_id, (ptr as usize, size));
-        Ok(MemoryBlock { resource_id, ptr, size })
+        self.blocks
+            .lock()
+            .unwrap()
+            .insert(resource_id, (ptr as usize, size));
+        Ok(MemoryBlock {
+            resource_id,
+            ptr,
+            size,
+        })
     }
 
     fn destroy_memory(&self, block: MemoryBlock) {
-        let (ptr, size) = self.blocks.lock().unwrap().remove(&block.resource_id).unwrap();
+        let (ptr, size) = self
+            .blocks
+            .lock()
+            .unwrap()
+            .remove(&block.resource_id)
+            .unwrap();
         // SAFETY: allocated in `create_memory` with this layout.
-        unsafe { dealloc(ptr as *mut u8, Layout::from_size_align(size as usize, 4096).unwrap()) };
+        unsafe {
+            dealloc(
+                ptr as *mut u8,
+                Layout::from_size_align(size as usize, 4096).unwrap(),
+            )
+        };
     }
 
     fn submit(&self, stream: &[u8]) -> Result<FenceId, TransportError> {
         self.submits.fetch_add(1, Ordering::SeqCst);
-        let cmds = protocol::stream::decode_all(stream).map_err(|e| TransportError::DeviceLost(e.to_string()))?;
+        let cmds = protocol::stream::decode_all(stream)
+            .map_err(|e| TransportError::DeviceLost(e.to_string()))?;
         for c in &cmds {
             self.run(c);
         }

@@ -79,9 +79,9 @@ fn connect_new(
             Err(TransportError::Unavailable(why_virtgpu)) => {
                 log::info!("virtgpu transport unavailable ({why_virtgpu}); trying vhost-user");
                 vhost_user().map_err(|e| match e {
-                    TransportError::Unavailable(why) => {
-                        TransportError::Unavailable(format!("virtgpu: {why_virtgpu}; vhost-user: {why}"))
-                    }
+                    TransportError::Unavailable(why) => TransportError::Unavailable(format!(
+                        "virtgpu: {why_virtgpu}; vhost-user: {why}"
+                    )),
                     other => other,
                 })
             }
@@ -187,7 +187,8 @@ mod tests {
         words[1] = protocol::PROTOCOL_VERSION;
         words[2] = words.len() as u32;
         let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-        let mut capset = protocol::Capset::decode(&bytes).map_err(|e| TransportError::Unavailable(e.to_string()))?;
+        let mut capset = protocol::Capset::decode(&bytes)
+            .map_err(|e| TransportError::Unavailable(e.to_string()))?;
         capset.threads = tag;
         Ok(Arc::new(NullTransport(capset)))
     }
@@ -205,13 +206,21 @@ mod tests {
 
     #[test]
     fn auto_prefers_virtgpu_and_never_starts_vhost_user_then() {
-        let t = connect_new(TransportChoice::Auto, || made_by(VIRTGPU), || panic!("vhost-user must not be tried"));
+        let t = connect_new(
+            TransportChoice::Auto,
+            || made_by(VIRTGPU),
+            || panic!("vhost-user must not be tried"),
+        );
         assert_eq!(tag(t), Ok(VIRTGPU));
     }
 
     #[test]
     fn auto_falls_back_to_vhost_user_without_a_virtgpu_node() {
-        let t = connect_new(TransportChoice::Auto, || unavailable("no render nodes in /dev/dri"), || made_by(VHOST));
+        let t = connect_new(
+            TransportChoice::Auto,
+            || unavailable("no render nodes in /dev/dri"),
+            || made_by(VHOST),
+        );
         assert_eq!(tag(t), Ok(VHOST));
     }
 
@@ -223,7 +232,10 @@ mod tests {
             || unavailable("no vhost-device binary"),
         );
         let e = tag(t).unwrap_err();
-        assert!(e.contains("virtgpu: the device offers capsets [1] but not softgpu's (24)"), "{e}");
+        assert!(
+            e.contains("virtgpu: the device offers capsets [1] but not softgpu's (24)"),
+            "{e}"
+        );
         assert!(e.contains("vhost-user: no vhost-device binary"), "{e}");
     }
 
@@ -239,18 +251,35 @@ mod tests {
 
     #[test]
     fn a_forced_transport_is_the_only_one_tried() {
-        let t = connect_new(TransportChoice::Virtgpu, || unavailable("no node"), || panic!("not forced"));
+        let t = connect_new(
+            TransportChoice::Virtgpu,
+            || unavailable("no node"),
+            || panic!("not forced"),
+        );
         assert!(tag(t).unwrap_err().contains("no node"));
-        let t = connect_new(TransportChoice::VhostUser, || panic!("not forced"), || made_by(VHOST));
+        let t = connect_new(
+            TransportChoice::VhostUser,
+            || panic!("not forced"),
+            || made_by(VHOST),
+        );
         assert_eq!(tag(t), Ok(VHOST));
     }
 
     #[test]
     fn transport_choice_parses_the_documented_values_only() {
         assert_eq!(TransportChoice::parse(None).unwrap(), TransportChoice::Auto);
-        assert_eq!(TransportChoice::parse(Some("")).unwrap(), TransportChoice::Auto);
-        assert_eq!(TransportChoice::parse(Some("virtgpu")).unwrap(), TransportChoice::Virtgpu);
-        assert_eq!(TransportChoice::parse(Some("vhost-user")).unwrap(), TransportChoice::VhostUser);
+        assert_eq!(
+            TransportChoice::parse(Some("")).unwrap(),
+            TransportChoice::Auto
+        );
+        assert_eq!(
+            TransportChoice::parse(Some("virtgpu")).unwrap(),
+            TransportChoice::Virtgpu
+        );
+        assert_eq!(
+            TransportChoice::parse(Some("vhost-user")).unwrap(),
+            TransportChoice::VhostUser
+        );
         assert!(TransportChoice::parse(Some("drm")).is_err());
     }
 }

@@ -297,7 +297,11 @@ fn rematerializable(body: &[Stmt]) -> HashMap<ValueId, &Op> {
     let mut all = HashMap::new();
     defs(body, &mut all);
     // Cost in ops (None: not rematerializable); memoised, operands defined before use.
-    fn cost(v: ValueId, all: &HashMap<ValueId, &Op>, memo: &mut HashMap<ValueId, Option<usize>>) -> Option<usize> {
+    fn cost(
+        v: ValueId,
+        all: &HashMap<ValueId, &Op>,
+        memo: &mut HashMap<ValueId, Option<usize>>,
+    ) -> Option<usize> {
         if let Some(c) = memo.get(&v) {
             return *c;
         }
@@ -307,7 +311,14 @@ fn rematerializable(body: &[Stmt]) -> HashMap<ValueId, &Op> {
             Some(Op::Load(m)) if m.space == ir::Space::PushConstant => {
                 cost(m.offset, all, memo).map(|c| c + 1)
             }
-            Some(op @ (Op::Unary(..) | Op::Binary(..) | Op::Convert(..) | Op::Cmp(..) | Op::Select(..) | Op::Fma(..))) => {
+            Some(
+                op @ (Op::Unary(..)
+                | Op::Binary(..)
+                | Op::Convert(..)
+                | Op::Cmp(..)
+                | Op::Select(..)
+                | Op::Fma(..)),
+            ) => {
                 let mut total = Some(1usize);
                 op_operands(op, &mut |o| {
                     total = match (total, cost(o, all, memo)) {

@@ -246,12 +246,7 @@ impl<'ctx> Gen<'ctx, '_> {
         let b = self.intr(
             "llvm.masked.load",
             &[vt, p.get_type().into()],
-            &[
-                p.into(),
-                self.i32c(1).into(),
-                lm.into(),
-                vt.const_zero(),
-            ],
+            &[p.into(), self.i32c(1).into(), lm.into(), vt.const_zero()],
         )?;
         let part_end = self
             .b

@@ -42,7 +42,10 @@ fn run() -> Result<(), GpuError> {
         }
         _ => {
             let shader = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders/demo_mandelbrot.comp");
-            (glsl_to_spirv(&shader, &[])?, "GLSL → SPIR-V (glslangValidator)")
+            (
+                glsl_to_spirv(&shader, &[])?,
+                "GLSL → SPIR-V (glslangValidator)",
+            )
         }
     };
     let t_glsl = t.elapsed();
@@ -80,11 +83,26 @@ fn run() -> Result<(), GpuError> {
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
     println!("wrote {} ({width}×{height})", out.display());
     println!("  {spirv_source:<40} {:8.1} ms", ms(t_glsl));
-    println!("  instance + device (starts the device)    {:8.1} ms", ms(t_open));
-    println!("  buffer + compute pipeline (JIT compile)  {:8.1} ms", ms(t_create));
-    println!("  first dispatch (submit → fence)          {:8.1} ms", ms(first));
-    println!("  second dispatch                          {:8.1} ms", ms(second));
-    println!("  read back + PNG                          {:8.1} ms", ms(t_png));
+    println!(
+        "  instance + device (starts the device)    {:8.1} ms",
+        ms(t_open)
+    );
+    println!(
+        "  buffer + compute pipeline (JIT compile)  {:8.1} ms",
+        ms(t_create)
+    );
+    println!(
+        "  first dispatch (submit → fence)          {:8.1} ms",
+        ms(first)
+    );
+    println!(
+        "  second dispatch                          {:8.1} ms",
+        ms(second)
+    );
+    println!(
+        "  read back + PNG                          {:8.1} ms",
+        ms(t_png)
+    );
     Ok(())
 }
 
@@ -101,15 +119,20 @@ fn read_spirv(path: &Path) -> Result<Vec<u32>, GpuError> {
 /// Splits a SPIR-V file into words; refuses a file that is not whole words or lacks the magic.
 fn spirv_words(bytes: &[u8]) -> Result<Vec<u32>, String> {
     if bytes.len() % 4 != 0 {
-        return Err(format!("{} bytes is not a whole number of SPIR-V words", bytes.len()));
+        return Err(format!(
+            "{} bytes is not a whole number of SPIR-V words",
+            bytes.len()
+        ));
     }
-    let words: Vec<u32> =
-        bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let words: Vec<u32> = bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     match words.first() {
         Some(&SPIRV_MAGIC) => Ok(words),
-        Some(other) => {
-            Err(format!("not SPIR-V (first word {other:#010x}, expected {SPIRV_MAGIC:#010x})"))
-        }
+        Some(other) => Err(format!(
+            "not SPIR-V (first word {other:#010x}, expected {SPIRV_MAGIC:#010x})"
+        )),
         None => Err("empty file, not SPIR-V".into()),
     }
 }

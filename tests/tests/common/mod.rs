@@ -46,7 +46,11 @@ pub fn gpu() -> Gpu {
     use_softgpu();
     let gpu = Gpu::new().unwrap();
     if !reference_run() {
-        assert!(gpu.name().contains("softgpu"), "loader picked {:?}", gpu.name());
+        assert!(
+            gpu.name().contains("softgpu"),
+            "loader picked {:?}",
+            gpu.name()
+        );
     }
     gpu
 }

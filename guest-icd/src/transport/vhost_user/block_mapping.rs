@@ -24,7 +24,8 @@ impl BlockMapping {
     /// Maps `runs` (in block order) of `file` contiguously, read + write, shared.
     pub fn map(file: &File, runs: &[PageRun]) -> std::io::Result<BlockMapping> {
         let pages: u64 = runs.iter().map(|r| r.count).sum();
-        let len = usize::try_from(pages * PAGE_SIZE).map_err(|_| std::io::Error::from_raw_os_error(libc::ENOMEM))?;
+        let len = usize::try_from(pages * PAGE_SIZE)
+            .map_err(|_| std::io::Error::from_raw_os_error(libc::ENOMEM))?;
         if len == 0 {
             return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
         }
@@ -44,7 +45,10 @@ impl BlockMapping {
             return Err(std::io::Error::last_os_error());
         }
         // From here on, dropping `mapping` releases the whole range, fixed parts included.
-        let mapping = BlockMapping { ptr: base.cast(), len };
+        let mapping = BlockMapping {
+            ptr: base.cast(),
+            len,
+        };
         let mut offset = 0usize;
         for run in runs {
             let run_len = (run.count * PAGE_SIZE) as usize;
@@ -116,8 +120,15 @@ mod tests {
         let mut i = 0u64;
         for run in &runs {
             for p in run.first..run.end() {
-                let v: u64 = ram.memory().read_obj(GuestAddress(GuestRam::gpa_of_page(p))).unwrap();
-                assert_eq!(v, i + 1000, "block page {i} not backed by physical page {p}");
+                let v: u64 = ram
+                    .memory()
+                    .read_obj(GuestAddress(GuestRam::gpa_of_page(p)))
+                    .unwrap();
+                assert_eq!(
+                    v,
+                    i + 1000,
+                    "block page {i} not backed by physical page {p}"
+                );
                 i += 1;
             }
         }

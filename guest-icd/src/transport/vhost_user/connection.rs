@@ -103,27 +103,48 @@ fn host_err(what: &str) -> impl Fn(std::io::Error) -> TransportError + '_ {
 
 impl VhostUserGpu {
     /// Brings up a device on `stream`: negotiation, guest RAM of `ram_bytes`, both queues.
-    pub fn connect(stream: UnixStream, options: FeatureOptions, ram_bytes: u64) -> Result<VhostUserGpu, TransportError> {
-        let ram = GuestRam::new(ram_bytes).map_err(|e| TransportError::OutOfHostMemory(e.to_string()))?;
+    pub fn connect(
+        stream: UnixStream,
+        options: FeatureOptions,
+        ram_bytes: u64,
+    ) -> Result<VhostUserGpu, TransportError> {
+        let ram =
+            GuestRam::new(ram_bytes).map_err(|e| TransportError::OutOfHostMemory(e.to_string()))?;
         let sock_fd = stream.as_raw_fd();
         let mut fe = Frontend::from_stream(stream, 2);
         let negotiated = frontend::negotiate(&mut fe, options)?;
 
         let (control_layout, control_bytes) = QueueLayout::new(CONTROL_QUEUE_SIZE, GUEST_RAM_BASE)
             .map_err(|e| TransportError::Unavailable(e.to_string()))?;
-        let (cursor_layout, _) = QueueLayout::new(CURSOR_QUEUE_SIZE, GUEST_RAM_BASE + control_bytes)
-            .map_err(|e| TransportError::Unavailable(e.to_string()))?;
+        let (cursor_layout, _) =
+            QueueLayout::new(CURSOR_QUEUE_SIZE, GUEST_RAM_BASE + control_bytes)
+                .map_err(|e| TransportError::Unavailable(e.to_string()))?;
         let control = SplitQueue::new(control_layout, ram.memory())
             .map_err(|e| TransportError::Unavailable(e.to_string()))?;
-        SplitQueue::new(cursor_layout, ram.memory()).map_err(|e| TransportError::Unavailable(e.to_string()))?;
+        SplitQueue::new(cursor_layout, ram.memory())
+            .map_err(|e| TransportError::Unavailable(e.to_string()))?;
 
         let eventfd = || EventFd::new(EFD_NONBLOCK).map_err(host_err("eventfd"));
         let (control_kick, control_call, cursor_kick, cursor_call, stop) =
             (eventfd()?, eventfd()?, eventfd()?, eventfd()?, eventfd()?);
-        frontend::start(&mut fe, &ram, &[
-            VringSetup { index: 0, layout: control_layout, kick: &control_kick, call: &control_call },
-            VringSetup { index: 1, layout: cursor_layout, kick: &cursor_kick, call: &cursor_call },
-        ])?;
+        frontend::start(
+            &mut fe,
+            &ram,
+            &[
+                VringSetup {
+                    index: 0,
+                    layout: control_layout,
+                    kick: &control_kick,
+                    call: &control_call,
+                },
+                VringSetup {
+                    index: 1,
+                    layout: cursor_layout,
+                    kick: &cursor_kick,
+                    call: &cursor_call,
+                },
+            ],
+        )?;
 
         let shared = Arc::new(Shared {
             ram,
@@ -193,19 +214,30 @@ impl VhostUserGpu {
             st.waiting.insert(ticket);
             Ok((Completion::Reply(ticket), None))
         })?;
-        self.wait_reply(ticket, CALL_TIMEOUT)?
-            .ok_or_else(|| TransportError::DeviceLost(format!("no response within {CALL_TIMEOUT:?}")))
+        self.wait_reply(ticket, CALL_TIMEOUT)?.ok_or_else(|| {
+            TransportError::DeviceLost(format!("no response within {CALL_TIMEOUT:?}"))
+        })
     }
 
     /// Sends `request` without waiting; the device's response is only checked for errors.
     /// When it returns, `free_pages` go back to guest RAM (for RESOURCE_UNREF).
-    pub fn send_then_free(&self, request: &[u8], free_pages: Vec<PageRun>) -> Result<(), TransportError> {
-        self.submit_parts(&[request], CTRL_HDR_SIZE, move |_| Ok((Completion::FreePages(free_pages), None)))
+    pub fn send_then_free(
+        &self,
+        request: &[u8],
+        free_pages: Vec<PageRun>,
+    ) -> Result<(), TransportError> {
+        self.submit_parts(&[request], CTRL_HDR_SIZE, move |_| {
+            Ok((Completion::FreePages(free_pages), None))
+        })
     }
 
     /// A fenced submission: `header(fence_id)` builds the request header once the fence id
     /// (one increasing timeline) is known; `data` follows in its own descriptor.
-    pub fn submit_fenced(&self, header: impl FnOnce(FenceId) -> Vec<u8>, data: &[u8]) -> Result<FenceId, TransportError> {
+    pub fn submit_fenced(
+        &self,
+        header: impl FnOnce(FenceId) -> Vec<u8>,
+        data: &[u8],
+    ) -> Result<FenceId, TransportError> {
         let mut fence_out = 0;
         self.submit_parts(&[&[0u8; SUBMIT_HEADER_ROOM], data], CTRL_HDR_SIZE, |st| {
             st.last_fence += 1;
@@ -223,7 +255,9 @@ impl VhostUserGpu {
         let deadline = Instant::now().checked_add(Duration::from_nanos(timeout_ns));
         let mut st = self.shared.lock();
         if fence == 0 || fence > st.last_fence {
-            return Err(TransportError::DeviceLost(format!("fence {fence} was never submitted")));
+            return Err(TransportError::DeviceLost(format!(
+                "fence {fence} was never submitted"
+            )));
         }
         loop {
             if let Some(why) = &st.lost {
@@ -233,13 +267,21 @@ impl VhostUserGpu {
                 return Ok(true);
             }
             st = match deadline {
-                None => self.shared.changed.wait(st).unwrap_or_else(|e| e.into_inner()),
+                None => self
+                    .shared
+                    .changed
+                    .wait(st)
+                    .unwrap_or_else(|e| e.into_inner()),
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
                         return Ok(false);
                     }
-                    self.shared.changed.wait_timeout(st, d - now).unwrap_or_else(|e| e.into_inner()).0
+                    self.shared
+                        .changed
+                        .wait_timeout(st, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
                 }
             };
         }
@@ -248,7 +290,11 @@ impl VhostUserGpu {
     /// Publishes an arbitrary chain (hostile-frontend tests: loops, bad addresses, odd flags)
     /// and waits up to `timeout` for the device to return it. `Ok(None)`: not returned in time
     /// (the chain stays in flight).
-    pub fn send_chain(&self, descs: &[RawDescriptor], timeout: Duration) -> Result<Option<Reply>, TransportError> {
+    pub fn send_chain(
+        &self,
+        descs: &[RawDescriptor],
+        timeout: Duration,
+    ) -> Result<Option<Reply>, TransportError> {
         let ticket = {
             let mut st = self.wait_for_descriptors(descs.len())?;
             let t = st.next_ticket;
@@ -258,7 +304,14 @@ impl VhostUserGpu {
                 .add_raw_chain(self.shared.ram.memory(), descs)
                 .map_err(|e| TransportError::DeviceLost(e.to_string()))?;
             st.waiting.insert(t);
-            st.in_flight.insert(head, InFlight { buffer: None, response: None, completion: Completion::Reply(t) });
+            st.in_flight.insert(
+                head,
+                InFlight {
+                    buffer: None,
+                    response: None,
+                    completion: Completion::Reply(t),
+                },
+            );
             t
         };
         self.kick()?;
@@ -266,10 +319,16 @@ impl VhostUserGpu {
     }
 
     fn kick(&self) -> Result<(), TransportError> {
-        self.shared.control_kick.write(1).map_err(|e| TransportError::DeviceLost(format!("kick: {e}")))
+        self.shared
+            .control_kick
+            .write(1)
+            .map_err(|e| TransportError::DeviceLost(format!("kick: {e}")))
     }
 
-    fn wait_for_descriptors(&self, needed: usize) -> Result<MutexGuard<'_, ControlState>, TransportError> {
+    fn wait_for_descriptors(
+        &self,
+        needed: usize,
+    ) -> Result<MutexGuard<'_, ControlState>, TransportError> {
         let mut st = self.shared.lock();
         loop {
             if let Some(why) = &st.lost {
@@ -278,7 +337,11 @@ impl VhostUserGpu {
             if st.queue.free_descriptors() >= needed || st.queue.in_flight() == 0 {
                 return Ok(st);
             }
-            st = self.shared.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+            st = self
+                .shared
+                .changed
+                .wait(st)
+                .unwrap_or_else(|e| e.into_inner());
         }
     }
 
@@ -289,7 +352,9 @@ impl VhostUserGpu {
         &self,
         parts: &[&[u8]],
         response_len: usize,
-        register: impl FnOnce(&mut ControlState) -> Result<(Completion, Option<Vec<u8>>), TransportError>,
+        register: impl FnOnce(
+            &mut ControlState,
+        ) -> Result<(Completion, Option<Vec<u8>>), TransportError>,
     ) -> Result<(), TransportError> {
         let ram = &self.shared.ram;
         let mut offsets = Vec::with_capacity(parts.len());
@@ -297,11 +362,16 @@ impl VhostUserGpu {
         for p in parts {
             offsets.push(at);
             let len = p.len() as u64;
-            at = at.checked_add(len).and_then(|v| v.checked_next_multiple_of(8)).ok_or_else(too_big)?;
+            at = at
+                .checked_add(len)
+                .and_then(|v| v.checked_next_multiple_of(8))
+                .ok_or_else(too_big)?;
         }
         let response_at = at;
         let total = at.checked_add(response_len as u64).ok_or_else(too_big)?;
-        if parts.iter().any(|p| u32::try_from(p.len()).is_err()) || u32::try_from(response_len).is_err() {
+        if parts.iter().any(|p| u32::try_from(p.len()).is_err())
+            || u32::try_from(response_len).is_err()
+        {
             return Err(too_big());
         }
         let buffer = self.alloc_staging(total)?;
@@ -310,7 +380,10 @@ impl VhostUserGpu {
             mem.write_slice(bytes, GuestAddress(buffer.gpa + off))
                 .map_err(|e| TransportError::DeviceLost(format!("guest RAM write: {e}")))
         };
-        let staged = parts.iter().zip(&offsets).try_for_each(|(p, &off)| write(p, off));
+        let staged = parts
+            .iter()
+            .zip(&offsets)
+            .try_for_each(|(p, &off)| write(p, off));
         let staged = staged.and_then(|()| write(&vec![0u8; response_len], response_at));
         if let Err(e) = staged {
             ram.free_buffer(buffer);
@@ -347,16 +420,27 @@ impl VhostUserGpu {
             .iter()
             .zip(&offsets)
             .filter(|(&len, _)| len > 0)
-            .map(|(&len, &off)| Descriptor { gpa: buffer.gpa + off, len, writable: false })
+            .map(|(&len, &off)| Descriptor {
+                gpa: buffer.gpa + off,
+                len,
+                writable: false,
+            })
             .collect();
-        descs.push(Descriptor { gpa: buffer.gpa + response_at, len: response_len as u32, writable: true });
+        descs.push(Descriptor {
+            gpa: buffer.gpa + response_at,
+            len: response_len as u32,
+            writable: true,
+        });
         match st.queue.add_chain(mem, &descs) {
             Ok(head) => {
-                st.in_flight.insert(head, InFlight {
-                    buffer: Some(buffer),
-                    response: Some((buffer.gpa + response_at, response_len as u32)),
-                    completion,
-                });
+                st.in_flight.insert(
+                    head,
+                    InFlight {
+                        buffer: Some(buffer),
+                        response: Some((buffer.gpa + response_at, response_len as u32)),
+                        completion,
+                    },
+                );
             }
             Err(e) => {
                 // Only a chain longer than the whole queue gets here (we waited for space).
@@ -381,11 +465,16 @@ impl VhostUserGpu {
                 return Err(TransportError::DeviceLost(why.clone()));
             }
             if st.queue.in_flight() == 0 {
-                return Err(TransportError::OutOfDeviceMemory(format!("no {len} bytes of guest RAM left for a request")));
+                return Err(TransportError::OutOfDeviceMemory(format!(
+                    "no {len} bytes of guest RAM left for a request"
+                )));
             }
             // Frees happen under this lock and notify; the timeout covers a free that raced
             // with our failed allocation.
-            let _ = self.shared.changed.wait_timeout(st, Duration::from_millis(50));
+            let _ = self
+                .shared
+                .changed
+                .wait_timeout(st, Duration::from_millis(50));
         }
     }
 
@@ -405,7 +494,12 @@ impl VhostUserGpu {
                 st.waiting.remove(&ticket);
                 return Ok(None);
             }
-            st = self.shared.changed.wait_timeout(st, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+            st = self
+                .shared
+                .changed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 }
@@ -443,9 +537,21 @@ fn too_big() -> TransportError {
 
 fn completion_loop(shared: &Shared, call: &EventFd, stop: &EventFd, sock_fd: i32) {
     let mut fds = [
-        libc::pollfd { fd: call.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-        libc::pollfd { fd: stop.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-        libc::pollfd { fd: sock_fd, events: libc::POLLRDHUP, revents: 0 },
+        libc::pollfd {
+            fd: call.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: stop.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: sock_fd,
+            events: libc::POLLRDHUP,
+            revents: 0,
+        },
     ];
     loop {
         // SAFETY: `fds` is a valid array of 3 pollfds for the duration of the call; the
@@ -504,7 +610,9 @@ fn drain_used(shared: &Shared) {
             }
         };
         // pop_used only returns heads we put in flight, and each of them is in the map.
-        let Some(done) = st.in_flight.remove(&used.head) else { continue };
+        let Some(done) = st.in_flight.remove(&used.head) else {
+            continue;
+        };
         let mut response = Vec::new();
         if let Some((gpa, len)) = done.response {
             response = vec![0u8; len as usize];
@@ -517,7 +625,13 @@ fn drain_used(shared: &Shared) {
         match done.completion {
             Completion::Reply(t) => {
                 if st.waiting.remove(&t) {
-                    st.replies.insert(t, Reply { response, written: used.written });
+                    st.replies.insert(
+                        t,
+                        Reply {
+                            response,
+                            written: used.written,
+                        },
+                    );
                 }
             }
             Completion::Fence(f) => {
@@ -526,11 +640,16 @@ fn drain_used(shared: &Shared) {
                     Some(k) if k < RESP_ERR_FIRST => {}
                     Some(k) => {
                         st.lost.get_or_insert_with(|| {
-                            format!("submission with fence {f} answered {}", gpu_commands::response_name(k))
+                            format!(
+                                "submission with fence {f} answered {}",
+                                gpu_commands::response_name(k)
+                            )
                         });
                     }
                     None => {
-                        st.lost.get_or_insert_with(|| format!("submission with fence {f}: short response"));
+                        st.lost.get_or_insert_with(|| {
+                            format!("submission with fence {f}: short response")
+                        });
                     }
                 }
             }

@@ -34,7 +34,9 @@ impl EmbeddedDevice {
     pub fn start() -> Result<(EmbeddedDevice, UnixStream), TransportError> {
         let binary = device_binary()?;
         let dir = private_dir()?;
-        let log_dir = std::env::var_os("SOFTGPU_LOG_DIR").map(PathBuf::from).unwrap_or_else(|| dir.clone());
+        let log_dir = std::env::var_os("SOFTGPU_LOG_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| dir.clone());
         let log = log_dir.join("device.log");
         let result = Self::spawn_in(&binary, &dir, &log);
         match result {
@@ -46,9 +48,14 @@ impl EmbeddedDevice {
         }
     }
 
-    fn spawn_in(binary: &Path, dir: &Path, log: &Path) -> Result<(libc::pid_t, UnixStream), TransportError> {
+    fn spawn_in(
+        binary: &Path,
+        dir: &Path,
+        log: &Path,
+    ) -> Result<(libc::pid_t, UnixStream), TransportError> {
         let socket = dir.join("device.sock");
-        let listener = UnixListener::bind(&socket).map_err(|e| unavailable(format!("bind {}: {e}", socket.display())))?;
+        let listener = UnixListener::bind(&socket)
+            .map_err(|e| unavailable(format!("bind {}: {e}", socket.display())))?;
         let log_file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -92,7 +99,10 @@ impl Drop for EmbeddedDevice {
         if clean {
             remove_private_dir(&self.dir);
         } else {
-            log::error!("embedded vhost-device did not exit cleanly; its log: {}", self.log.display());
+            log::error!(
+                "embedded vhost-device did not exit cleanly; its log: {}",
+                self.log.display()
+            );
         }
     }
 }
@@ -133,7 +143,10 @@ fn dup_high(fd: &impl AsRawFd) -> Result<OwnedFd, TransportError> {
     // SAFETY: F_DUPFD_CLOEXEC on a valid fd; the result is a new fd we own.
     let new = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 10) };
     if new < 0 {
-        return Err(unavailable(format!("dup: {}", std::io::Error::last_os_error())));
+        return Err(unavailable(format!(
+            "dup: {}",
+            std::io::Error::last_os_error()
+        )));
     }
     // SAFETY: `new` is a fresh fd owned by nobody else.
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
@@ -152,7 +165,11 @@ fn private_dir() -> Result<PathBuf, TransportError> {
     // requires; it writes only inside it.
     let p = unsafe { libc::mkdtemp(bytes.as_mut_ptr().cast()) };
     if p.is_null() {
-        return Err(unavailable(format!("mkdtemp in {}: {}", base.display(), std::io::Error::last_os_error())));
+        return Err(unavailable(format!(
+            "mkdtemp in {}: {}",
+            base.display(),
+            std::io::Error::last_os_error()
+        )));
     }
     bytes.pop();
     Ok(PathBuf::from(OsStr::from_bytes(&bytes)))
@@ -169,15 +186,25 @@ fn device_binary() -> Result<PathBuf, TransportError> {
     // SAFETY: `info` was zero-initialized (all-null pointers are valid) and dladdr filled it.
     let info = unsafe { info.assume_init() };
     if rc == 0 || info.dli_fname.is_null() {
-        return Err(unavailable("cannot find our own shared object (dladdr); set SOFTGPU_DEVICE"));
+        return Err(unavailable(
+            "cannot find our own shared object (dladdr); set SOFTGPU_DEVICE",
+        ));
     }
     // SAFETY: dli_fname is a NUL-terminated string owned by the dynamic loader, valid while
     // this object is loaded (which it is: we are running its code).
-    let own = PathBuf::from(OsStr::from_bytes(unsafe { CStr::from_ptr(info.dli_fname) }.to_bytes()));
+    let own = PathBuf::from(OsStr::from_bytes(
+        unsafe { CStr::from_ptr(info.dli_fname) }.to_bytes(),
+    ));
     let own = std::fs::canonicalize(&own).unwrap_or(own);
-    let binary = own.parent().map(|d| d.join("vhost-device")).unwrap_or_default();
+    let binary = own
+        .parent()
+        .map(|d| d.join("vhost-device"))
+        .unwrap_or_default();
     if !binary.is_file() {
-        return Err(unavailable(format!("no device binary at {} (set SOFTGPU_DEVICE)", binary.display())));
+        return Err(unavailable(format!(
+            "no device binary at {} (set SOFTGPU_DEVICE)",
+            binary.display()
+        )));
     }
     Ok(binary)
 }
@@ -189,7 +216,11 @@ fn cstring(b: &[u8]) -> Result<CString, TransportError> {
 /// posix_spawn with: listener → fd 3, stdin ← /dev/null, stdout/stderr → log, nothing else.
 fn spawn(binary: &Path, listener_fd: i32, log_fd: i32) -> Result<libc::pid_t, TransportError> {
     let path = cstring(binary.as_os_str().as_bytes())?;
-    let argv_owned = [path.clone(), cstring(b"--embedded")?, cstring(LISTENER_FD.to_string().as_bytes())?];
+    let argv_owned = [
+        path.clone(),
+        cstring(b"--embedded")?,
+        cstring(LISTENER_FD.to_string().as_bytes())?,
+    ];
     let env_owned: Vec<CString> = std::env::vars_os()
         .filter_map(|(k, v)| {
             let mut kv = k.as_bytes().to_vec();
@@ -198,15 +229,24 @@ fn spawn(binary: &Path, listener_fd: i32, log_fd: i32) -> Result<libc::pid_t, Tr
             CString::new(kv).ok()
         })
         .collect();
-    let mut argv: Vec<*mut libc::c_char> = argv_owned.iter().map(|s| s.as_ptr().cast_mut()).collect();
+    let mut argv: Vec<*mut libc::c_char> =
+        argv_owned.iter().map(|s| s.as_ptr().cast_mut()).collect();
     argv.push(std::ptr::null_mut());
-    let mut envp: Vec<*mut libc::c_char> = env_owned.iter().map(|s| s.as_ptr().cast_mut()).collect();
+    let mut envp: Vec<*mut libc::c_char> =
+        env_owned.iter().map(|s| s.as_ptr().cast_mut()).collect();
     envp.push(std::ptr::null_mut());
 
     let mut actions = SpawnActions::new()?;
     let fa = actions.as_mut_ptr();
     let check = |rc: i32, what: &str| {
-        if rc == 0 { Ok(()) } else { Err(unavailable(format!("{what}: {}", std::io::Error::from_raw_os_error(rc)))) }
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(unavailable(format!(
+                "{what}: {}",
+                std::io::Error::from_raw_os_error(rc)
+            )))
+        }
     };
     // Each call below: `fa` is an initialized file-actions object owned by `actions`, the fds
     // are valid in this process and "/dev/null" is NUL-terminated.
@@ -220,7 +260,9 @@ fn spawn(binary: &Path, listener_fd: i32, log_fd: i32) -> Result<libc::pid_t, Tr
     let rc = unsafe { libc::posix_spawn_file_actions_adddup2(fa, listener_fd, LISTENER_FD) };
     check(rc, "adddup2 listener")?;
     // SAFETY: see above.
-    let rc = unsafe { libc::posix_spawn_file_actions_addopen(fa, 0, c"/dev/null".as_ptr(), libc::O_RDONLY, 0) };
+    let rc = unsafe {
+        libc::posix_spawn_file_actions_addopen(fa, 0, c"/dev/null".as_ptr(), libc::O_RDONLY, 0)
+    };
     check(rc, "addopen /dev/null")?;
     // SAFETY: see above (glibc >= 2.34 has closefrom_np).
     let rc = unsafe { libc::posix_spawn_file_actions_addclosefrom_np(fa, LISTENER_FD + 1) };
@@ -229,7 +271,16 @@ fn spawn(binary: &Path, listener_fd: i32, log_fd: i32) -> Result<libc::pid_t, Tr
     let mut pid: libc::pid_t = 0;
     // SAFETY: `path`, `argv` and `envp` are NUL-terminated arrays of valid C strings that
     // outlive the call; `fa` is initialized; a null attribute pointer means defaults.
-    let rc = unsafe { libc::posix_spawn(&mut pid, path.as_ptr(), fa, std::ptr::null(), argv.as_ptr(), envp.as_ptr()) };
+    let rc = unsafe {
+        libc::posix_spawn(
+            &mut pid,
+            path.as_ptr(),
+            fa,
+            std::ptr::null(),
+            argv.as_ptr(),
+            envp.as_ptr(),
+        )
+    };
     check(rc, &format!("posix_spawn {}", binary.display()))?;
     Ok(pid)
 }
@@ -273,7 +324,8 @@ mod tests {
         let dir = private_dir().unwrap();
         let script = dir.join("fake-device");
         std::fs::write(&script, "#!/bin/sh\necho args:$1,$2\nls /proc/self/fd | sort -n | tr '\\n' ' '\necho\nread x || echo stdin-eof\n").unwrap();
-        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
         let log = dir.join("device.log");
         let (pid, _stream) = EmbeddedDevice::spawn_in(&script, &dir, &log).unwrap();
         assert!(reap(pid, Duration::from_secs(10)), "fake device failed");
@@ -281,7 +333,13 @@ mod tests {
         File::open(&log).unwrap().read_to_string(&mut out).unwrap();
         assert!(out.contains("args:--embedded,3"), "{out}");
         // fds of `ls` itself: 0 1 2 3 plus the one it opens for /proc/self/fd.
-        let fds: Vec<u32> = out.lines().nth(1).unwrap().split_whitespace().map(|s| s.parse().unwrap()).collect();
+        let fds: Vec<u32> = out
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .map(|s| s.parse().unwrap())
+            .collect();
         assert_eq!(&fds[..4], &[0, 1, 2, 3], "{out}");
         assert!(fds.len() <= 5, "child inherited extra fds: {out}");
         assert!(out.contains("stdin-eof"), "stdin is not /dev/null: {out}");

@@ -4,7 +4,9 @@
 
 use std::os::fd::AsRawFd;
 
-use vhost::vhost_user::message::{VhostUserConfigFlags, VhostUserHeaderFlag, VhostUserProtocolFeatures};
+use vhost::vhost_user::message::{
+    VhostUserConfigFlags, VhostUserHeaderFlag, VhostUserProtocolFeatures,
+};
 use vhost::vhost_user::{Frontend, VhostUserFrontend};
 use vhost::{VhostBackend, VhostUserMemoryRegionInfo, VringConfigData};
 use virtio_bindings::virtio_config::VIRTIO_F_VERSION_1;
@@ -37,11 +39,9 @@ impl FeatureOptions {
             match item {
                 "context-init" => o.context_init = true,
                 "blob" => o.blob = true,
-                other => {
-                    return Err(TransportError::Unavailable(format!(
-                        "SOFTGPU_VHOST_FEATURES: unknown feature {other:?} (known: context-init, blob)"
-                    )))
-                }
+                other => return Err(TransportError::Unavailable(format!(
+                    "SOFTGPU_VHOST_FEATURES: unknown feature {other:?} (known: context-init, blob)"
+                ))),
             }
         }
         Ok(o)
@@ -95,17 +95,22 @@ fn vhost_err(step: &str) -> impl Fn(vhost::Error) -> TransportError + '_ {
 }
 
 /// Negotiates features and configuration; nothing is mapped or started yet.
-pub fn negotiate(frontend: &mut Frontend, options: FeatureOptions) -> Result<Negotiated, TransportError> {
+pub fn negotiate(
+    frontend: &mut Frontend,
+    options: FeatureOptions,
+) -> Result<Negotiated, TransportError> {
     frontend.set_owner().map_err(vhost_err("SET_OWNER"))?;
     let offered = frontend.get_features().map_err(vhost_err("GET_FEATURES"))?;
-    let required = bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_GPU_F_VIRGL) | VHOST_USER_F_PROTOCOL_FEATURES;
+    let required =
+        bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_GPU_F_VIRGL) | VHOST_USER_F_PROTOCOL_FEATURES;
     if offered & required != required {
         return Err(TransportError::Unavailable(format!(
             "device features {offered:#x} lack VERSION_1, VIRGL or PROTOCOL_FEATURES ({required:#x})"
         )));
     }
     let wanted = options.wanted();
-    let missing = wanted & !offered & (bit(VIRTIO_GPU_F_CONTEXT_INIT) | bit(VIRTIO_GPU_F_RESOURCE_BLOB));
+    let missing =
+        wanted & !offered & (bit(VIRTIO_GPU_F_CONTEXT_INIT) | bit(VIRTIO_GPU_F_RESOURCE_BLOB));
     if missing != 0 {
         return Err(TransportError::Unavailable(format!(
             "SOFTGPU_VHOST_FEATURES asks for features {missing:#x} the device does not offer"
@@ -113,7 +118,9 @@ pub fn negotiate(frontend: &mut Frontend, options: FeatureOptions) -> Result<Neg
     }
     let features = wanted & offered;
 
-    let offered_proto = frontend.get_protocol_features().map_err(vhost_err("GET_PROTOCOL_FEATURES"))?;
+    let offered_proto = frontend
+        .get_protocol_features()
+        .map_err(vhost_err("GET_PROTOCOL_FEATURES"))?;
     if !offered_proto.contains(VhostUserProtocolFeatures::CONFIG) {
         return Err(TransportError::Unavailable(
             "device does not offer the CONFIG protocol feature (needed for num_capsets)".into(),
@@ -121,29 +128,50 @@ pub fn negotiate(frontend: &mut Frontend, options: FeatureOptions) -> Result<Neg
     }
     // What QEMU would use with this device: config space, multiple queues, acked requests.
     let proto = offered_proto
-        & (VhostUserProtocolFeatures::CONFIG | VhostUserProtocolFeatures::MQ | VhostUserProtocolFeatures::REPLY_ACK);
-    frontend.set_protocol_features(proto).map_err(vhost_err("SET_PROTOCOL_FEATURES"))?;
+        & (VhostUserProtocolFeatures::CONFIG
+            | VhostUserProtocolFeatures::MQ
+            | VhostUserProtocolFeatures::REPLY_ACK);
+    frontend
+        .set_protocol_features(proto)
+        .map_err(vhost_err("SET_PROTOCOL_FEATURES"))?;
 
     let size = std::mem::size_of::<virtio_gpu_config>() as u32;
     let (_, config) = frontend
-        .get_config(0, size, VhostUserConfigFlags::empty(), &vec![0u8; size as usize])
+        .get_config(
+            0,
+            size,
+            VhostUserConfigFlags::empty(),
+            &vec![0u8; size as usize],
+        )
         .map_err(vhost_err("GET_CONFIG"))?;
     let num_capsets = config
         .get(12..16)
         .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .ok_or_else(|| TransportError::Unavailable("device config shorter than virtio_gpu_config".into()))?;
+        .ok_or_else(|| {
+            TransportError::Unavailable("device config shorter than virtio_gpu_config".into())
+        })?;
 
-    frontend.set_features(features).map_err(vhost_err("SET_FEATURES"))?;
+    frontend
+        .set_features(features)
+        .map_err(vhost_err("SET_FEATURES"))?;
     if proto.contains(VhostUserProtocolFeatures::REPLY_ACK) {
         // From here on only "set" requests follow: have each one acknowledged, so a refused
         // memory table or vring shows up here rather than as a silent dead queue.
         frontend.set_hdr_flags(VhostUserHeaderFlag::NEED_REPLY);
     }
-    Ok(Negotiated { features, protocol_features: proto.bits(), num_capsets })
+    Ok(Negotiated {
+        features,
+        protocol_features: proto.bits(),
+        num_capsets,
+    })
 }
 
 /// Sends the memory table (guest RAM as one region) and starts each vring.
-pub fn start(frontend: &mut Frontend, ram: &GuestRam, vrings: &[VringSetup<'_>]) -> Result<(), TransportError> {
+pub fn start(
+    frontend: &mut Frontend,
+    ram: &GuestRam,
+    vrings: &[VringSetup<'_>],
+) -> Result<(), TransportError> {
     let host_base = ram.host_base() as u64;
     // `..Default::default()` fills the fields the `xen` feature adds if cargo unifies it on.
     #[allow(clippy::needless_update)]
@@ -155,14 +183,20 @@ pub fn start(frontend: &mut Frontend, ram: &GuestRam, vrings: &[VringSetup<'_>])
         mmap_handle: ram.file().as_raw_fd(),
         ..Default::default()
     };
-    frontend.set_mem_table(&[region]).map_err(vhost_err("SET_MEM_TABLE"))?;
+    frontend
+        .set_mem_table(&[region])
+        .map_err(vhost_err("SET_MEM_TABLE"))?;
     // Ring addresses are in the frontend's address space (as QEMU's are), translated by the
     // backend through the region's userspace_addr.
     let va = |gpa: u64| gpa - GUEST_RAM_BASE + host_base;
     for v in vrings {
         let l = v.layout;
-        frontend.set_vring_num(v.index, l.size).map_err(vhost_err("SET_VRING_NUM"))?;
-        frontend.set_vring_base(v.index, 0).map_err(vhost_err("SET_VRING_BASE"))?;
+        frontend
+            .set_vring_num(v.index, l.size)
+            .map_err(vhost_err("SET_VRING_NUM"))?;
+        frontend
+            .set_vring_base(v.index, 0)
+            .map_err(vhost_err("SET_VRING_BASE"))?;
         let config = VringConfigData {
             queue_max_size: l.size,
             queue_size: l.size,
@@ -172,10 +206,18 @@ pub fn start(frontend: &mut Frontend, ram: &GuestRam, vrings: &[VringSetup<'_>])
             avail_ring_addr: va(l.avail_ring),
             log_addr: None,
         };
-        frontend.set_vring_addr(v.index, &config).map_err(vhost_err("SET_VRING_ADDR"))?;
-        frontend.set_vring_call(v.index, v.call).map_err(vhost_err("SET_VRING_CALL"))?;
-        frontend.set_vring_kick(v.index, v.kick).map_err(vhost_err("SET_VRING_KICK"))?;
-        frontend.set_vring_enable(v.index, true).map_err(vhost_err("SET_VRING_ENABLE"))?;
+        frontend
+            .set_vring_addr(v.index, &config)
+            .map_err(vhost_err("SET_VRING_ADDR"))?;
+        frontend
+            .set_vring_call(v.index, v.call)
+            .map_err(vhost_err("SET_VRING_CALL"))?;
+        frontend
+            .set_vring_kick(v.index, v.kick)
+            .map_err(vhost_err("SET_VRING_KICK"))?;
+        frontend
+            .set_vring_enable(v.index, true)
+            .map_err(vhost_err("SET_VRING_ENABLE"))?;
     }
     Ok(())
 }
@@ -202,6 +244,9 @@ mod tests {
         let f = o.wanted();
         assert_ne!(f & bit(VIRTIO_GPU_F_CONTEXT_INIT), 0);
         assert_ne!(f & bit(VIRTIO_GPU_F_RESOURCE_BLOB), 0);
-        assert!(matches!(FeatureOptions::parse("blob,hostmem"), Err(TransportError::Unavailable(_))));
+        assert!(matches!(
+            FeatureOptions::parse("blob,hostmem"),
+            Err(TransportError::Unavailable(_))
+        ));
     }
 }

@@ -64,7 +64,9 @@ pub struct GuestRam {
 
 impl std::fmt::Debug for GuestRam {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GuestRam").field("size", &self.size).finish_non_exhaustive()
+        f.debug_struct("GuestRam")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
     }
 }
 
@@ -97,8 +99,14 @@ impl GuestRam {
             file,
             size,
             memory,
-            staging: Mutex::new(PageAllocator::new(PageRun { first: QUEUE_PAGES, count: staging_pages })),
-            blocks: Mutex::new(PageAllocator::new(PageRun { first: staging_end, count: pages - staging_end })),
+            staging: Mutex::new(PageAllocator::new(PageRun {
+                first: QUEUE_PAGES,
+                count: staging_pages,
+            })),
+            blocks: Mutex::new(PageAllocator::new(PageRun {
+                first: staging_end,
+                count: pages - staging_end,
+            })),
             shuffler: Mutex::new(Shuffler::from_entropy()),
         })
     }
@@ -132,10 +140,20 @@ impl GuestRam {
     pub fn alloc_buffer(&self, len: u64) -> Option<GuestBuffer> {
         let pages = len.max(1).div_ceil(PAGE_SIZE);
         if let Some(run) = lock(&self.staging).alloc_contiguous(pages) {
-            return Some(GuestBuffer { gpa: Self::gpa_of_page(run.first), len, run, pool: Pool::Staging });
+            return Some(GuestBuffer {
+                gpa: Self::gpa_of_page(run.first),
+                len,
+                run,
+                pool: Pool::Staging,
+            });
         }
         let run = lock(&self.blocks).alloc_contiguous(pages)?;
-        Some(GuestBuffer { gpa: Self::gpa_of_page(run.first), len, run, pool: Pool::Blocks })
+        Some(GuestBuffer {
+            gpa: Self::gpa_of_page(run.first),
+            len,
+            run,
+            pool: Pool::Blocks,
+        })
     }
 
     pub fn free_buffer(&self, buffer: GuestBuffer) {
@@ -170,7 +188,10 @@ impl GuestRam {
             if rc != 0 {
                 // The pages stay resident and dirty; handing them out again would break the
                 // zero-fill promise, so they leak instead.
-                log::error!("punching guest RAM pages failed: {}", std::io::Error::last_os_error());
+                log::error!(
+                    "punching guest RAM pages failed: {}",
+                    std::io::Error::last_os_error()
+                );
                 continue;
             }
             lock(&self.blocks).free(*run);
@@ -199,13 +220,20 @@ mod tests {
         let ram = GuestRam::new(MIN_GUEST_RAM).unwrap();
         let runs = ram.alloc_block_pages(64).unwrap();
         let gpa = GuestRam::gpa_of_page(runs[0].first);
-        ram.memory().write_slice(&[0xAB; 4096], GuestAddress(gpa)).unwrap();
+        ram.memory()
+            .write_slice(&[0xAB; 4096], GuestAddress(gpa))
+            .unwrap();
         let before = ram.free_block_page_count();
         ram.free_block_pages(&runs);
         assert_eq!(ram.free_block_page_count(), before + 64);
         let mut page = [1u8; 4096];
-        ram.memory().read_slice(&mut page, GuestAddress(gpa)).unwrap();
-        assert!(page.iter().all(|&b| b == 0), "punched page kept its contents");
+        ram.memory()
+            .read_slice(&mut page, GuestAddress(gpa))
+            .unwrap();
+        assert!(
+            page.iter().all(|&b| b == 0),
+            "punched page kept its contents"
+        );
     }
 
     #[test]

@@ -66,7 +66,8 @@ struct MockGpu {
 }
 
 fn le32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4).map_or(0, |s| u32::from_le_bytes(s.try_into().unwrap()))
+    b.get(at..at + 4)
+        .map_or(0, |s| u32::from_le_bytes(s.try_into().unwrap()))
 }
 
 fn hdr(kind: u32) -> Vec<u8> {
@@ -83,7 +84,11 @@ impl MockGpu {
         Some(match le32(req, 0) {
             virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_GET_CAPSET_INFO => {
                 // Index 0 is someone else's capset: the driver must look further.
-                let id = if le32(req, 24) == 0 { VIRTIO_GPU_CAPSET_VIRGL } else { protocol::SOFTGPU_CAPSET_VK };
+                let id = if le32(req, 24) == 0 {
+                    VIRTIO_GPU_CAPSET_VIRGL
+                } else {
+                    protocol::SOFTGPU_CAPSET_VK
+                };
                 let mut r = hdr(virtio_gpu_ctrl_type_VIRTIO_GPU_RESP_OK_CAPSET_INFO);
                 for v in [id, 1, protocol::Capset::ENCODED_SIZE as u32, 0] {
                     r.extend_from_slice(&v.to_le_bytes());
@@ -109,7 +114,9 @@ impl MockGpu {
                 let (n_at, entries_at) = if blob { (36, 56) } else { (28, 32) };
                 let n = le32(req, n_at) as usize;
                 let gpas = (0..n)
-                    .map(|i| u64::from_le_bytes(req[entries_at + 16 * i..][..8].try_into().unwrap()))
+                    .map(|i| {
+                        u64::from_le_bytes(req[entries_at + 16 * i..][..8].try_into().unwrap())
+                    })
                     .collect();
                 let id = le32(req, 24);
                 if blob {
@@ -163,7 +170,9 @@ impl VhostUserBackendMut for MockGpu {
             | VHOST_USER_F_PROTOCOL_FEATURES
     }
     fn protocol_features(&self) -> VhostUserProtocolFeatures {
-        VhostUserProtocolFeatures::CONFIG | VhostUserProtocolFeatures::MQ | VhostUserProtocolFeatures::REPLY_ACK
+        VhostUserProtocolFeatures::CONFIG
+            | VhostUserProtocolFeatures::MQ
+            | VhostUserProtocolFeatures::REPLY_ACK
     }
     fn set_event_idx(&mut self, _enabled: bool) {}
     fn get_config(&self, offset: u32, size: u32) -> Vec<u8> {
@@ -171,18 +180,32 @@ impl VhostUserBackendMut for MockGpu {
         for v in [0u32, 0, 1, 2] {
             config.extend_from_slice(&v.to_le_bytes());
         }
-        config.get(offset as usize..(offset + size) as usize).map(<[u8]>::to_vec).unwrap_or_default()
+        config
+            .get(offset as usize..(offset + size) as usize)
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default()
     }
     fn update_memory(&mut self, mem: GuestMemoryAtomic<GuestMemoryMmap>) -> std::io::Result<()> {
         self.mem = Some(mem);
         Ok(())
     }
-    fn handle_event(&mut self, device_event: u16, _: EventSet, vrings: &[VringRwLock], _: usize) -> std::io::Result<()> {
+    fn handle_event(
+        &mut self,
+        device_event: u16,
+        _: EventSet,
+        vrings: &[VringRwLock],
+        _: usize,
+    ) -> std::io::Result<()> {
         if device_event != 0 {
             return Ok(());
         }
         let mem = self.mem.as_ref().unwrap().memory();
-        let chains: Vec<_> = vrings[0].get_mut().get_queue_mut().iter(mem.clone()).unwrap().collect();
+        let chains: Vec<_> = vrings[0]
+            .get_mut()
+            .get_queue_mut()
+            .iter(mem.clone())
+            .unwrap()
+            .collect();
         for chain in chains {
             let head = chain.head_index();
             let mut req = Vec::new();
@@ -203,7 +226,11 @@ impl VhostUserBackendMut for MockGpu {
                     // Return held chains first, then this one: fences complete in order.
                     let held = std::mem::take(&mut self.seen.lock().unwrap().held);
                     for (h, gpa) in held {
-                        mem.write_slice(&hdr(virtio_gpu_ctrl_type_VIRTIO_GPU_RESP_OK_NODATA), GuestAddress(gpa)).unwrap();
+                        mem.write_slice(
+                            &hdr(virtio_gpu_ctrl_type_VIRTIO_GPU_RESP_OK_NODATA),
+                            GuestAddress(gpa),
+                        )
+                        .unwrap();
                         vrings[0].add_used(h, 24).unwrap();
                     }
                 }
@@ -230,17 +257,28 @@ struct Harness {
 
 /// Starts a mock device and connects a transport to it.
 fn start(features: &str) -> (VhostUserTransport, Harness) {
-    let dir = std::env::temp_dir().join(format!("softgpu-vq-test-{}-{:?}", std::process::id(), std::thread::current().id()));
+    let dir = std::env::temp_dir().join(format!(
+        "softgpu-vq-test-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("sock");
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let backend = Arc::new(RwLock::new(MockGpu { mem: None, seen: seen.clone() }));
+    let backend = Arc::new(RwLock::new(MockGpu {
+        mem: None,
+        seen: seen.clone(),
+    }));
     let mut listener = Listener::new(&path, true).unwrap();
     let b = backend.clone();
     let daemon = std::thread::spawn(move || {
-        let mut daemon =
-            VhostUserDaemon::new("mock-gpu".into(), b, GuestMemoryAtomic::new(GuestMemoryMmap::new())).unwrap();
+        let mut daemon = VhostUserDaemon::new(
+            "mock-gpu".into(),
+            b,
+            GuestMemoryAtomic::new(GuestMemoryMmap::new()),
+        )
+        .unwrap();
         daemon.start(&mut listener).unwrap();
         let _ = daemon.wait();
     });
@@ -251,7 +289,15 @@ fn start(features: &str) -> (VhostUserTransport, Harness) {
         socket: None,
     };
     let t = VhostUserTransport::on_stream(stream, &options, None).unwrap();
-    (t, Harness { seen, backend, _daemon: daemon, _dir: dir })
+    (
+        t,
+        Harness {
+            seen,
+            backend,
+            _daemon: daemon,
+            _dir: dir,
+        },
+    )
 }
 
 impl Drop for Harness {
@@ -262,13 +308,20 @@ impl Drop for Harness {
 
 impl Harness {
     fn device_memory(&self) -> GuestMemoryAtomic<GuestMemoryMmap> {
-        self.backend.read().unwrap().mem.clone().expect("device has no memory table")
+        self.backend
+            .read()
+            .unwrap()
+            .mem
+            .clone()
+            .expect("device has no memory table")
     }
 
     fn device_read(&self, gpa: u64, len: usize) -> Vec<u8> {
         let mem = self.device_memory();
         let mut buf = vec![0u8; len];
-        mem.memory().read_slice(&mut buf, GuestAddress(gpa)).unwrap();
+        mem.memory()
+            .read_slice(&mut buf, GuestAddress(gpa))
+            .unwrap();
         buf
     }
 }
@@ -278,7 +331,10 @@ fn stock_qemu_mode_finds_the_capset_and_creates_a_context_init_0_context() {
     let (t, h) = start("");
     assert_eq!(*t.capset(), test_capset());
     assert_eq!(h.seen.lock().unwrap().context_init, Some(0));
-    assert!(!t.gpu().negotiated().has(VIRTIO_GPU_F_CONTEXT_INIT), "CONTEXT_INIT negotiated by default");
+    assert!(
+        !t.gpu().negotiated().has(VIRTIO_GPU_F_CONTEXT_INIT),
+        "CONTEXT_INIT negotiated by default"
+    );
     assert!(!t.gpu().negotiated().has(VIRTIO_GPU_F_RESOURCE_BLOB));
 }
 
@@ -294,17 +350,30 @@ fn device_sees_block_writes_through_its_own_mapping_of_scattered_backing() {
     }
     let gpas = h.seen.lock().unwrap().backing[&block.resource_id].clone();
     assert_eq!(gpas.len(), 75, "one 4 KiB entry per page");
-    assert!(gpas.windows(2).any(|w| w[1] != w[0] + 4096), "backing is one contiguous range");
+    assert!(
+        gpas.windows(2).any(|w| w[1] != w[0] + 4096),
+        "backing is one contiguous range"
+    );
     for (page, gpa) in gpas.iter().enumerate() {
         let bytes = h.device_read(*gpa, 4096);
-        let want: Vec<u8> = (page * 4096..(page + 1) * 4096).map(|i| (i % 251) as u8).collect();
-        assert_eq!(bytes, want, "page {page} at {gpa:#x} differs on the device side");
+        let want: Vec<u8> = (page * 4096..(page + 1) * 4096)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        assert_eq!(
+            bytes, want,
+            "page {page} at {gpa:#x} differs on the device side"
+        );
     }
     // And the other way: a device write is visible in our mapping without any copy.
     let mem = h.device_memory();
-    mem.memory().write_slice(&[0xEE; 8], GuestAddress(gpas[10] + 16)).unwrap();
+    mem.memory()
+        .write_slice(&[0xEE; 8], GuestAddress(gpas[10] + 16))
+        .unwrap();
     // SAFETY: volatile read of a byte inside the block (the device wrote it behind our back).
-    assert_eq!(unsafe { std::ptr::read_volatile(&view[10 * 4096 + 16]) }, 0xEE);
+    assert_eq!(
+        unsafe { std::ptr::read_volatile(&view[10 * 4096 + 16]) },
+        0xEE
+    );
     let id = block.resource_id;
     t.destroy_memory(block);
     let fence = t.submit(b"sync").unwrap();
@@ -323,7 +392,11 @@ fn freed_blocks_come_back_zeroed() {
     // The pages come back once the UNREF is answered; wait for that with a fence behind it.
     let f = t.submit(b"sync").unwrap();
     assert!(t.wait(f, u64::MAX).unwrap());
-    assert_eq!(t.gpu().guest_ram().free_block_page_count(), budget, "pages of a destroyed block leaked");
+    assert_eq!(
+        t.gpu().guest_ram().free_block_page_count(),
+        budget,
+        "pages of a destroyed block leaked"
+    );
     let b = t.create_memory(1 << 20).unwrap();
     // SAFETY: as above.
     let view = unsafe { std::slice::from_raw_parts(b.ptr, 1 << 20) };
@@ -334,7 +407,10 @@ fn freed_blocks_come_back_zeroed() {
 #[test]
 fn blob_and_context_init_options_use_create_blob_and_capset_context() {
     let (t, h) = start("context-init,blob");
-    assert_eq!(h.seen.lock().unwrap().context_init, Some(protocol::SOFTGPU_CAPSET_VK));
+    assert_eq!(
+        h.seen.lock().unwrap().context_init,
+        Some(protocol::SOFTGPU_CAPSET_VK)
+    );
     let block = t.create_memory(64 * 1024).unwrap();
     let seen = h.seen.lock().unwrap();
     assert_eq!(seen.blob_resources, vec![block.resource_id]);
@@ -345,7 +421,10 @@ fn blob_and_context_init_options_use_create_blob_and_capset_context() {
 fn fences_follow_one_timeline_and_wait_times_out_then_completes() {
     let (t, h) = start("");
     let held = t.submit(b"hold").unwrap();
-    assert!(!t.wait(held, 20_000_000).unwrap(), "a held submission completed");
+    assert!(
+        !t.wait(held, 20_000_000).unwrap(),
+        "a held submission completed"
+    );
     assert!(!t.is_complete(held).unwrap());
     let waiter = {
         let t = Arc::new(t);
@@ -360,7 +439,10 @@ fn fences_follow_one_timeline_and_wait_times_out_then_completes() {
     let seen = h.seen.lock().unwrap();
     let fences: Vec<u64> = seen.submits.iter().map(|s| s.0).collect();
     assert_eq!(fences, vec![held, held + 1]);
-    assert!(seen.submits.iter().all(|s| s.1 == 1), "submission outside our context");
+    assert!(
+        seen.submits.iter().all(|s| s.1 == 1),
+        "submission outside our context"
+    );
     drop(waiter);
 }
 
@@ -399,8 +481,14 @@ fn error_response_loses_the_device_for_that_and_later_waits() {
     let ok = t.submit(b"fine").unwrap();
     assert!(t.wait(ok, u64::MAX).unwrap());
     let bad = t.submit(b"fail").unwrap();
-    assert!(matches!(t.wait(bad, u64::MAX), Err(TransportError::DeviceLost(_))));
-    assert!(matches!(t.submit(b"more"), Err(TransportError::DeviceLost(_))));
+    assert!(matches!(
+        t.wait(bad, u64::MAX),
+        Err(TransportError::DeviceLost(_))
+    ));
+    assert!(matches!(
+        t.submit(b"more"),
+        Err(TransportError::DeviceLost(_))
+    ));
 }
 
 #[test]

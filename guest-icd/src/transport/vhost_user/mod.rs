@@ -64,18 +64,27 @@ pub struct VhostUserOptions {
 
 impl VhostUserOptions {
     pub fn from_env() -> Result<VhostUserOptions, TransportError> {
-        let features = FeatureOptions::parse(&std::env::var("SOFTGPU_VHOST_FEATURES").unwrap_or_default())?;
+        let features =
+            FeatureOptions::parse(&std::env::var("SOFTGPU_VHOST_FEATURES").unwrap_or_default())?;
         let mb = match std::env::var("SOFTGPU_GUEST_RAM_MB") {
             Ok(v) => v.trim().parse::<u64>().map_err(|_| {
-                TransportError::Unavailable(format!("SOFTGPU_GUEST_RAM_MB={v:?} is not a number of MiB"))
+                TransportError::Unavailable(format!(
+                    "SOFTGPU_GUEST_RAM_MB={v:?} is not a number of MiB"
+                ))
             })?,
             Err(_) => DEFAULT_GUEST_RAM_MB,
         };
-        let guest_ram_bytes = mb
-            .checked_mul(1 << 20)
-            .ok_or_else(|| TransportError::Unavailable(format!("SOFTGPU_GUEST_RAM_MB={mb} is too large")))?;
-        let socket = std::env::var_os("SOFTGPU_VHOST_SOCKET").filter(|s| !s.is_empty()).map(Into::into);
-        Ok(VhostUserOptions { features, guest_ram_bytes, socket })
+        let guest_ram_bytes = mb.checked_mul(1 << 20).ok_or_else(|| {
+            TransportError::Unavailable(format!("SOFTGPU_GUEST_RAM_MB={mb} is too large"))
+        })?;
+        let socket = std::env::var_os("SOFTGPU_VHOST_SOCKET")
+            .filter(|s| !s.is_empty())
+            .map(Into::into);
+        Ok(VhostUserOptions {
+            features,
+            guest_ram_bytes,
+            socket,
+        })
     }
 }
 
@@ -102,7 +111,10 @@ impl VhostUserTransport {
         match &options.socket {
             Some(path) => {
                 let stream = UnixStream::connect(path).map_err(|e| {
-                    TransportError::Unavailable(format!("SOFTGPU_VHOST_SOCKET={}: {e}", path.display()))
+                    TransportError::Unavailable(format!(
+                        "SOFTGPU_VHOST_SOCKET={}: {e}",
+                        path.display()
+                    ))
                 })?;
                 Self::on_stream(stream, options, None)
             }
@@ -128,8 +140,16 @@ impl VhostUserTransport {
         let gpu = VhostUserGpu::connect(stream, options.features, options.guest_ram_bytes)?;
         let capset = read_capset(&gpu)?;
         let negotiated = gpu.negotiated();
-        let context_init = if negotiated.has(VIRTIO_GPU_F_CONTEXT_INIT) { protocol::SOFTGPU_CAPSET_VK } else { 0 };
-        expect_ok(&gpu, &cmd::ctx_create(CTX_ID, context_init, "softgpu-icd"), "CTX_CREATE")?;
+        let context_init = if negotiated.has(VIRTIO_GPU_F_CONTEXT_INIT) {
+            protocol::SOFTGPU_CAPSET_VK
+        } else {
+            0
+        };
+        expect_ok(
+            &gpu,
+            &cmd::ctx_create(CTX_ID, context_init, "softgpu-icd"),
+            "CTX_CREATE",
+        )?;
         Ok(VhostUserTransport {
             gpu,
             capset,
@@ -150,28 +170,52 @@ impl VhostUserTransport {
         self.embedded.as_ref().map(EmbeddedDevice::pid)
     }
 
-    fn create_resource(&self, resource_id: u32, size: u64, pages: &[PageRun]) -> Result<(), TransportError> {
+    fn create_resource(
+        &self,
+        resource_id: u32,
+        size: u64,
+        pages: &[PageRun],
+    ) -> Result<(), TransportError> {
         let page_count: u64 = pages.iter().map(|r| r.count).sum();
-        let nr_entries = u32::try_from(page_count)
-            .map_err(|_| TransportError::OutOfDeviceMemory(format!("{size} bytes is too many backing pages")))?;
-        let gpas = pages.iter().flat_map(|r| r.first..r.end()).map(GuestRam::gpa_of_page);
+        let nr_entries = u32::try_from(page_count).map_err(|_| {
+            TransportError::OutOfDeviceMemory(format!("{size} bytes is too many backing pages"))
+        })?;
+        let gpas = pages
+            .iter()
+            .flat_map(|r| r.first..r.end())
+            .map(GuestRam::gpa_of_page);
         let entries = cmd::mem_entries(gpas, PAGE_SIZE as u32);
         if self.blob {
             let req = cmd::resource_create_blob_guest(resource_id, size, &[], nr_entries);
             expect_ok_parts(&self.gpu, &[&req, &entries], "RESOURCE_CREATE_BLOB")?;
         } else {
             let width = u32::try_from(size).map_err(|_| {
-                TransportError::OutOfDeviceMemory(format!("{size} bytes exceeds a 3D buffer resource's 4 GiB"))
+                TransportError::OutOfDeviceMemory(format!(
+                    "{size} bytes exceeds a 3D buffer resource's 4 GiB"
+                ))
             })?;
-            expect_ok(&self.gpu, &cmd::resource_create_buffer_3d(resource_id, CTX_ID, width), "RESOURCE_CREATE_3D")?;
+            expect_ok(
+                &self.gpu,
+                &cmd::resource_create_buffer_3d(resource_id, CTX_ID, width),
+                "RESOURCE_CREATE_3D",
+            )?;
             let req = cmd::resource_attach_backing(resource_id, &[], nr_entries);
-            if let Err(e) = expect_ok_parts(&self.gpu, &[&req, &entries], "RESOURCE_ATTACH_BACKING") {
-                let _ = self.gpu.send_then_free(&cmd::resource_unref(resource_id), Vec::new());
+            if let Err(e) = expect_ok_parts(&self.gpu, &[&req, &entries], "RESOURCE_ATTACH_BACKING")
+            {
+                let _ = self
+                    .gpu
+                    .send_then_free(&cmd::resource_unref(resource_id), Vec::new());
                 return Err(e);
             }
         }
-        if let Err(e) = expect_ok(&self.gpu, &cmd::ctx_attach_resource(CTX_ID, resource_id), "CTX_ATTACH_RESOURCE") {
-            let _ = self.gpu.send_then_free(&cmd::resource_unref(resource_id), Vec::new());
+        if let Err(e) = expect_ok(
+            &self.gpu,
+            &cmd::ctx_attach_resource(CTX_ID, resource_id),
+            "CTX_ATTACH_RESOURCE",
+        ) {
+            let _ = self
+                .gpu
+                .send_then_free(&cmd::resource_unref(resource_id), Vec::new());
             return Err(e);
         }
         Ok(())
@@ -198,14 +242,16 @@ impl Transport for VhostUserTransport {
             .checked_next_multiple_of(PAGE_SIZE)
             .ok_or_else(|| TransportError::OutOfDeviceMemory(format!("block of {size} bytes")))?;
         let ram = self.gpu.guest_ram();
-        let pages = ram
-            .alloc_block_pages(size / PAGE_SIZE)
-            .ok_or_else(|| TransportError::OutOfDeviceMemory(format!("guest RAM has no {size} bytes left")))?;
+        let pages = ram.alloc_block_pages(size / PAGE_SIZE).ok_or_else(|| {
+            TransportError::OutOfDeviceMemory(format!("guest RAM has no {size} bytes left"))
+        })?;
         let mapping = match BlockMapping::map(ram.file(), &pages) {
             Ok(m) => m,
             Err(e) => {
                 ram.free_block_pages(&pages);
-                return Err(TransportError::OutOfHostMemory(format!("mapping a {size}-byte block: {e}")));
+                return Err(TransportError::OutOfHostMemory(format!(
+                    "mapping a {size}-byte block: {e}"
+                )));
             }
         };
         let resource_id = self.next_resource.fetch_add(1, Ordering::Relaxed);
@@ -216,19 +262,30 @@ impl Transport for VhostUserTransport {
             return Err(e);
         }
         let ptr = mapping.ptr();
-        self.blocks().insert(resource_id, LiveBlock { pages, mapping });
-        Ok(MemoryBlock { resource_id, ptr, size })
+        self.blocks()
+            .insert(resource_id, LiveBlock { pages, mapping });
+        Ok(MemoryBlock {
+            resource_id,
+            ptr,
+            size,
+        })
     }
 
     fn destroy_memory(&self, block: MemoryBlock) {
         let Some(live) = self.blocks().remove(&block.resource_id) else {
-            log::error!("destroy_memory: resource {} is not a live block", block.resource_id);
+            log::error!(
+                "destroy_memory: resource {} is not a live block",
+                block.resource_id
+            );
             return;
         };
         drop(live.mapping);
         // The pages are reused only once the device has answered the UNREF (as Linux frees
         // a resource's shmem pages only in the response callback).
-        if let Err(e) = self.gpu.send_then_free(&cmd::resource_unref(block.resource_id), live.pages) {
+        if let Err(e) = self
+            .gpu
+            .send_then_free(&cmd::resource_unref(block.resource_id), live.pages)
+        {
             log::error!("RESOURCE_UNREF of {}: {e}", block.resource_id);
         }
     }
@@ -244,7 +301,8 @@ impl Transport for VhostUserTransport {
                     self.capset.max_stream_size
                 ))
             })?;
-        self.gpu.submit_fenced(|fence| cmd::submit_3d_header(CTX_ID, fence, size), stream)
+        self.gpu
+            .submit_fenced(|fence| cmd::submit_3d_header(CTX_ID, fence, size), stream)
     }
 
     fn wait(&self, fence: FenceId, timeout_ns: u64) -> Result<bool, TransportError> {
@@ -260,9 +318,16 @@ fn expect_ok_parts(gpu: &VhostUserGpu, parts: &[&[u8]], what: &str) -> Result<()
     let reply = gpu.call(parts, CTRL_HDR_SIZE)?;
     match cmd::response_type(&reply.response) {
         Some(RESP_OK_NODATA) => Ok(()),
-        Some(RESP_ERR_OUT_OF_MEMORY) => Err(TransportError::OutOfDeviceMemory(format!("{what}: device out of memory"))),
-        Some(k) => Err(TransportError::DeviceLost(format!("{what} answered {}", cmd::response_name(k)))),
-        None => Err(TransportError::DeviceLost(format!("{what}: short response"))),
+        Some(RESP_ERR_OUT_OF_MEMORY) => Err(TransportError::OutOfDeviceMemory(format!(
+            "{what}: device out of memory"
+        ))),
+        Some(k) => Err(TransportError::DeviceLost(format!(
+            "{what} answered {}",
+            cmd::response_name(k)
+        ))),
+        None => Err(TransportError::DeviceLost(format!(
+            "{what}: short response"
+        ))),
     }
 }
 
@@ -274,7 +339,10 @@ fn read_capset(gpu: &VhostUserGpu) -> Result<protocol::Capset, TransportError> {
     for index in 0..num.min(MAX_CAPSETS) {
         let resp = gpu.send_raw(&cmd::get_capset_info(index), CTRL_HDR_SIZE + 16)?;
         if cmd::response_type(&resp) != Some(RESP_OK_CAPSET_INFO) {
-            return Err(unavailable(format!("GET_CAPSET_INFO {index}: unexpected response {:?}", cmd::response_type(&resp))));
+            return Err(unavailable(format!(
+                "GET_CAPSET_INFO {index}: unexpected response {:?}",
+                cmd::response_type(&resp)
+            )));
         }
         let field = |at| cmd::le_u32(&resp, CTRL_HDR_SIZE + at).unwrap_or(0);
         if field(0) == protocol::SOFTGPU_CAPSET_VK {
@@ -289,11 +357,19 @@ fn read_capset(gpu: &VhostUserGpu) -> Result<protocol::Capset, TransportError> {
         )));
     };
     if size == 0 || size > MAX_CAPSET_SIZE {
-        return Err(unavailable(format!("softgpu capset size {size} is out of range")));
+        return Err(unavailable(format!(
+            "softgpu capset size {size} is out of range"
+        )));
     }
-    let resp = gpu.send_raw(&cmd::get_capset(protocol::SOFTGPU_CAPSET_VK, version), CTRL_HDR_SIZE + size as usize)?;
+    let resp = gpu.send_raw(
+        &cmd::get_capset(protocol::SOFTGPU_CAPSET_VK, version),
+        CTRL_HDR_SIZE + size as usize,
+    )?;
     if cmd::response_type(&resp) != Some(RESP_OK_CAPSET) {
-        return Err(unavailable(format!("GET_CAPSET: unexpected response {:?}", cmd::response_type(&resp))));
+        return Err(unavailable(format!(
+            "GET_CAPSET: unexpected response {:?}",
+            cmd::response_type(&resp)
+        )));
     }
     protocol::Capset::decode(resp.get(CTRL_HDR_SIZE..).unwrap_or(&[]))
         .map_err(|e| unavailable(format!("softgpu capset refused: {e}")))

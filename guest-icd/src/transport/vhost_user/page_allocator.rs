@@ -40,7 +40,11 @@ impl PageAllocator {
         if range.count > 0 {
             free.insert(range.first, range.count);
         }
-        PageAllocator { free, free_pages: range.count, range }
+        PageAllocator {
+            free,
+            free_pages: range.count,
+            range,
+        }
     }
 
     pub fn free_pages(&self) -> u64 {
@@ -99,9 +103,15 @@ impl PageAllocator {
         if run.count == 0 || run.first < self.range.first || run.end() > self.range.end() {
             return false;
         }
-        let before = self.free.range(..=run.first).next_back().map(|(&f, &c)| (f, c));
+        let before = self
+            .free
+            .range(..=run.first)
+            .next_back()
+            .map(|(&f, &c)| (f, c));
         let after = self.free.range(run.first..).next().map(|(&f, &c)| (f, c));
-        if before.is_some_and(|(f, c)| f + c > run.first) || after.is_some_and(|(f, _)| f < run.end()) {
+        if before.is_some_and(|(f, c)| f + c > run.first)
+            || after.is_some_and(|(f, _)| f < run.end())
+        {
             return false;
         }
         let mut first = run.first;
@@ -196,7 +206,10 @@ mod tests {
 
     #[test]
     fn contiguous_allocations_do_not_overlap_and_free_coalesces() {
-        let mut a = PageAllocator::new(PageRun { first: 10, count: 100 });
+        let mut a = PageAllocator::new(PageRun {
+            first: 10,
+            count: 100,
+        });
         let x = a.alloc_contiguous(30).unwrap();
         let y = a.alloc_contiguous(30).unwrap();
         let z = a.alloc_contiguous(40).unwrap();
@@ -208,23 +221,41 @@ mod tests {
         assert!(a.free(x));
         assert!(a.free(z));
         assert_eq!(a.free_pages(), 100);
-        assert_eq!(a.alloc_contiguous(100), Some(PageRun { first: 10, count: 100 }));
+        assert_eq!(
+            a.alloc_contiguous(100),
+            Some(PageRun {
+                first: 10,
+                count: 100
+            })
+        );
     }
 
     #[test]
     fn double_free_and_foreign_runs_are_refused() {
-        let mut a = PageAllocator::new(PageRun { first: 0, count: 16 });
+        let mut a = PageAllocator::new(PageRun {
+            first: 0,
+            count: 16,
+        });
         let x = a.alloc_contiguous(4).unwrap();
         assert!(a.free(x));
         assert!(!a.free(x), "double free accepted");
-        assert!(!a.free(PageRun { first: 15, count: 2 }), "run past the range accepted");
+        assert!(
+            !a.free(PageRun {
+                first: 15,
+                count: 2
+            }),
+            "run past the range accepted"
+        );
         assert!(!a.free(PageRun { first: 2, count: 0 }));
         assert_eq!(a.free_pages(), 16);
     }
 
     #[test]
     fn scattered_allocation_covers_exact_count_with_unique_pages_out_of_order() {
-        let mut a = PageAllocator::new(PageRun { first: 0, count: 4096 });
+        let mut a = PageAllocator::new(PageRun {
+            first: 0,
+            count: 4096,
+        });
         let mut rng = Shuffler::new(42);
         let runs = a.alloc_scattered(1000, (1, 8), &mut rng).unwrap();
         let pages = pages_of(&runs);
@@ -234,7 +265,11 @@ mod tests {
         sorted.dedup();
         assert_eq!(sorted.len(), 1000, "a page was handed out twice");
         assert_ne!(pages, sorted, "backing is in physical order: not shuffled");
-        assert!(runs.len() > 10, "too few runs to exercise stitching: {}", runs.len());
+        assert!(
+            runs.len() > 10,
+            "too few runs to exercise stitching: {}",
+            runs.len()
+        );
         for w in runs.windows(2) {
             assert_ne!(w[0].end(), w[1].first, "adjacent runs not merged");
         }
@@ -248,16 +283,24 @@ mod tests {
     #[test]
     fn small_scattered_allocations_are_never_one_physical_range() {
         for seed in 1..200 {
-            let mut a = PageAllocator::new(PageRun { first: 0, count: 1024 });
+            let mut a = PageAllocator::new(PageRun {
+                first: 0,
+                count: 1024,
+            });
             let mut rng = Shuffler::new(seed);
-            let runs = a.alloc_scattered(2 + seed % 70, (16, 64), &mut rng).unwrap();
+            let runs = a
+                .alloc_scattered(2 + seed % 70, (16, 64), &mut rng)
+                .unwrap();
             assert!(runs.len() >= 2, "seed {seed}: one contiguous run {runs:?}");
         }
     }
 
     #[test]
     fn scattered_allocation_fails_whole_when_space_is_short() {
-        let mut a = PageAllocator::new(PageRun { first: 0, count: 64 });
+        let mut a = PageAllocator::new(PageRun {
+            first: 0,
+            count: 64,
+        });
         let mut rng = Shuffler::new(7);
         let _held = a.alloc_contiguous(60).unwrap();
         assert!(a.alloc_scattered(5, (1, 2), &mut rng).is_none());
@@ -266,7 +309,10 @@ mod tests {
 
     #[test]
     fn scattered_allocation_uses_fragmented_free_space() {
-        let mut a = PageAllocator::new(PageRun { first: 0, count: 32 });
+        let mut a = PageAllocator::new(PageRun {
+            first: 0,
+            count: 32,
+        });
         let mut rng = Shuffler::new(3);
         let held: Vec<_> = (0..16).map(|_| a.alloc_contiguous(2).unwrap()).collect();
         // Free every other 2-page run: no contiguous 3 pages remain.

@@ -23,12 +23,18 @@ pub enum QueueError {
     #[error("a descriptor chain must have 1..={max} descriptors, got {got}")]
     BadChain { got: usize, max: usize },
     #[error("descriptor {index}: link to {next} is outside the chain of {len}")]
-    BadLink { index: usize, next: usize, len: usize },
+    BadLink {
+        index: usize,
+        next: usize,
+        len: usize,
+    },
     #[error("guest memory access failed: {0}")]
     Memory(String),
     #[error("device returned head {head}, which is not a chain in flight")]
     UnknownHead { head: u32 },
-    #[error("device advanced the used index by {advanced}, more than {in_flight} chains in flight")]
+    #[error(
+        "device advanced the used index by {advanced}, more than {in_flight} chains in flight"
+    )]
     UsedIndexJump { advanced: u16, in_flight: usize },
 }
 
@@ -55,7 +61,15 @@ impl QueueLayout {
         // flags, idx, ring[n] of {id, len}, avail_event; 4-byte aligned
         let used_ring = (avail_ring + 6 + 2 * n).next_multiple_of(4);
         let end = used_ring + 6 + USED_ELEM_SIZE * n;
-        Ok((QueueLayout { size, desc_table, avail_ring, used_ring }, end - base))
+        Ok((
+            QueueLayout {
+                size,
+                desc_table,
+                avail_ring,
+                used_ring,
+            },
+            end - base,
+        ))
     }
 }
 
@@ -104,7 +118,8 @@ impl SplitQueue {
     pub fn new<M: GuestMemory>(layout: QueueLayout, mem: &M) -> Result<SplitQueue, QueueError> {
         let (_, bytes) = QueueLayout::new(layout.size, layout.desc_table)?;
         let zeros = vec![0u8; bytes as usize];
-        mem.write_slice(&zeros, GuestAddress(layout.desc_table)).map_err(mem_err)?;
+        mem.write_slice(&zeros, GuestAddress(layout.desc_table))
+            .map_err(mem_err)?;
         Ok(SplitQueue {
             layout,
             free: (0..layout.size).rev().collect(),
@@ -129,31 +144,61 @@ impl SplitQueue {
 
     /// Adds a chain (VIRTIO 1.2 §2.7.13): readable descriptors first, then writable ones, is
     /// the caller's job; this links them in the given order and publishes the head.
-    pub fn add_chain<M: GuestMemory>(&mut self, mem: &M, descs: &[Descriptor]) -> Result<u16, QueueError> {
+    pub fn add_chain<M: GuestMemory>(
+        &mut self,
+        mem: &M,
+        descs: &[Descriptor],
+    ) -> Result<u16, QueueError> {
         let raw: Vec<RawDescriptor> = descs
             .iter()
             .enumerate()
             .map(|(i, d)| {
                 let last = i + 1 == descs.len();
-                let flags = if d.writable { VRING_DESC_F_WRITE as u16 } else { 0 }
-                    | if last { 0 } else { VRING_DESC_F_NEXT as u16 };
-                RawDescriptor { gpa: d.gpa, len: d.len, flags, next: if last { 0 } else { i + 1 } }
+                let flags = if d.writable {
+                    VRING_DESC_F_WRITE as u16
+                } else {
+                    0
+                } | if last { 0 } else { VRING_DESC_F_NEXT as u16 };
+                RawDescriptor {
+                    gpa: d.gpa,
+                    len: d.len,
+                    flags,
+                    next: if last { 0 } else { i + 1 },
+                }
             })
             .collect();
         self.add_raw_chain(mem, &raw)
     }
 
     /// Adds a chain whose links are given explicitly (see [`RawDescriptor`]) and publishes it.
-    pub fn add_raw_chain<M: GuestMemory>(&mut self, mem: &M, descs: &[RawDescriptor]) -> Result<u16, QueueError> {
+    pub fn add_raw_chain<M: GuestMemory>(
+        &mut self,
+        mem: &M,
+        descs: &[RawDescriptor],
+    ) -> Result<u16, QueueError> {
         let max = usize::from(self.layout.size);
         if descs.is_empty() || descs.len() > max {
-            return Err(QueueError::BadChain { got: descs.len(), max });
+            return Err(QueueError::BadChain {
+                got: descs.len(),
+                max,
+            });
         }
-        if let Some((index, d)) = descs.iter().enumerate().find(|(_, d)| d.next >= descs.len()) {
-            return Err(QueueError::BadLink { index, next: d.next, len: descs.len() });
+        if let Some((index, d)) = descs
+            .iter()
+            .enumerate()
+            .find(|(_, d)| d.next >= descs.len())
+        {
+            return Err(QueueError::BadLink {
+                index,
+                next: d.next,
+                len: descs.len(),
+            });
         }
         if self.free.len() < descs.len() {
-            return Err(QueueError::Full { needed: descs.len(), free: self.free.len() });
+            return Err(QueueError::Full {
+                needed: descs.len(),
+                free: self.free.len(),
+            });
         }
         let split = self.free.len() - descs.len();
         let mut slots = self.free.split_off(split);
@@ -182,8 +227,12 @@ impl SplitQueue {
         self.next_avail = self.next_avail.wrapping_add(1);
         // VIRTIO 1.2 §2.7.13.3.1: descriptors and the ring entry must be visible before the
         // new index. The Release store orders every earlier write before it.
-        mem.store(self.next_avail, GuestAddress(self.layout.avail_ring + 2), Ordering::Release)
-            .map_err(mem_err)?;
+        mem.store(
+            self.next_avail,
+            GuestAddress(self.layout.avail_ring + 2),
+            Ordering::Release,
+        )
+        .map_err(mem_err)?;
         // Full barrier between publishing and the notification that follows (§2.7.13.4).
         fence(Ordering::SeqCst);
         Ok(head)
@@ -191,19 +240,24 @@ impl SplitQueue {
 
     /// Takes the next chain the device has returned, if any, and frees its descriptors.
     pub fn pop_used<M: GuestMemory>(&mut self, mem: &M) -> Result<Option<UsedChain>, QueueError> {
-        let used_idx: u16 =
-            mem.load(GuestAddress(self.layout.used_ring + 2), Ordering::Acquire).map_err(mem_err)?;
+        let used_idx: u16 = mem
+            .load(GuestAddress(self.layout.used_ring + 2), Ordering::Acquire)
+            .map_err(mem_err)?;
         let advanced = used_idx.wrapping_sub(self.last_used);
         if advanced == 0 {
             return Ok(None);
         }
         if usize::from(advanced) > self.in_flight_count {
-            return Err(QueueError::UsedIndexJump { advanced, in_flight: self.in_flight_count });
+            return Err(QueueError::UsedIndexJump {
+                advanced,
+                in_flight: self.in_flight_count,
+            });
         }
         let slot = u64::from(self.last_used % self.layout.size);
         let elem = self.layout.used_ring + 4 + USED_ELEM_SIZE * slot;
         let mut bytes = [0u8; USED_ELEM_SIZE as usize];
-        mem.read_slice(&mut bytes, GuestAddress(elem)).map_err(mem_err)?;
+        mem.read_slice(&mut bytes, GuestAddress(elem))
+            .map_err(mem_err)?;
         let id = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
         let written = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
         let head = u16::try_from(id).ok().filter(|&h| h < self.layout.size);
@@ -246,16 +300,24 @@ pub(crate) mod tests {
 
     impl TestDevice {
         pub fn new(layout: QueueLayout) -> Self {
-            TestDevice { layout, last_avail: 0, used_idx: 0 }
+            TestDevice {
+                layout,
+                last_avail: 0,
+                used_idx: 0,
+            }
         }
 
         /// Consumes available chains but does not return them yet.
         pub fn take_available(&mut self, mem: &GuestMemoryMmap) -> Vec<SeenChain> {
-            let avail_idx: u16 = mem.load(GuestAddress(self.layout.avail_ring + 2), Ordering::Acquire).unwrap();
+            let avail_idx: u16 = mem
+                .load(GuestAddress(self.layout.avail_ring + 2), Ordering::Acquire)
+                .unwrap();
             let mut out = Vec::new();
             while self.last_avail != avail_idx {
                 let slot = u64::from(self.last_avail % self.layout.size);
-                let head: u16 = mem.read_obj(GuestAddress(self.layout.avail_ring + 4 + 2 * slot)).unwrap();
+                let head: u16 = mem
+                    .read_obj(GuestAddress(self.layout.avail_ring + 4 + 2 * slot))
+                    .unwrap();
                 let mut descs = Vec::new();
                 let mut index = head;
                 let mut looped = true;
@@ -272,7 +334,11 @@ pub(crate) mod tests {
                     }
                     index = next;
                 }
-                out.push(SeenChain { head, descs, looped });
+                out.push(SeenChain {
+                    head,
+                    descs,
+                    looped,
+                });
                 self.last_avail = self.last_avail.wrapping_add(1);
             }
             out
@@ -294,7 +360,12 @@ pub(crate) mod tests {
             mem.write_obj(id, GuestAddress(at)).unwrap();
             mem.write_obj(written, GuestAddress(at + 4)).unwrap();
             self.used_idx = self.used_idx.wrapping_add(1);
-            mem.store(self.used_idx, GuestAddress(self.layout.used_ring + 2), Ordering::Release).unwrap();
+            mem.store(
+                self.used_idx,
+                GuestAddress(self.layout.used_ring + 2),
+                Ordering::Release,
+            )
+            .unwrap();
         }
     }
 
@@ -308,8 +379,16 @@ pub(crate) mod tests {
 
     fn request(gpa: u64, len: u32, resp: u64) -> [Descriptor; 2] {
         [
-            Descriptor { gpa, len, writable: false },
-            Descriptor { gpa: resp, len: 4, writable: true },
+            Descriptor {
+                gpa,
+                len,
+                writable: false,
+            },
+            Descriptor {
+                gpa: resp,
+                len: 4,
+                writable: true,
+            },
         ]
     }
 
@@ -329,24 +408,56 @@ pub(crate) mod tests {
     fn device_sees_chains_in_order_with_flags_and_results_come_back() {
         let (mem, mut q, mut dev) = setup(16);
         let a = q.add_chain(&mem, &request(0x10000, 100, 0x20000)).unwrap();
-        let b = q.add_chain(&mem, &[
-            Descriptor { gpa: 0x11000, len: 24, writable: false },
-            Descriptor { gpa: 0x12000, len: 1000, writable: false },
-            Descriptor { gpa: 0x20100, len: 4, writable: true },
-        ]).unwrap();
+        let b = q
+            .add_chain(
+                &mem,
+                &[
+                    Descriptor {
+                        gpa: 0x11000,
+                        len: 24,
+                        writable: false,
+                    },
+                    Descriptor {
+                        gpa: 0x12000,
+                        len: 1000,
+                        writable: false,
+                    },
+                    Descriptor {
+                        gpa: 0x20100,
+                        len: 4,
+                        writable: true,
+                    },
+                ],
+            )
+            .unwrap();
         assert_eq!(q.free_descriptors(), 16 - 5);
         let seen = dev.take_available(&mem);
         assert_eq!(seen.len(), 2);
         assert_eq!(seen[0].head, a);
-        assert_eq!(seen[0].descs, vec![(0x10000, 100, false), (0x20000, 4, true)]);
+        assert_eq!(
+            seen[0].descs,
+            vec![(0x10000, 100, false), (0x20000, 4, true)]
+        );
         assert_eq!(seen[1].head, b);
         assert_eq!(seen[1].descs.len(), 3);
         assert!(!seen[1].looped);
         // Return them out of order: the driver must accept that.
         dev.complete(&mem, &seen[1]);
         dev.complete(&mem, &seen[0]);
-        assert_eq!(q.pop_used(&mem).unwrap(), Some(UsedChain { head: b, written: 4 }));
-        assert_eq!(q.pop_used(&mem).unwrap(), Some(UsedChain { head: a, written: 4 }));
+        assert_eq!(
+            q.pop_used(&mem).unwrap(),
+            Some(UsedChain {
+                head: b,
+                written: 4
+            })
+        );
+        assert_eq!(
+            q.pop_used(&mem).unwrap(),
+            Some(UsedChain {
+                head: a,
+                written: 4
+            })
+        );
         assert_eq!(q.pop_used(&mem).unwrap(), None);
         assert_eq!(mem.read_obj::<u32>(GuestAddress(0x20100)).unwrap(), 1024);
         assert_eq!(mem.read_obj::<u32>(GuestAddress(0x20000)).unwrap(), 100);
@@ -358,14 +469,19 @@ pub(crate) mod tests {
     fn indices_wrap_past_u16_max() {
         let (mem, mut q, mut dev) = setup(4);
         for i in 0..70_000u32 {
-            let head = q.add_chain(&mem, &request(0x10000, i % 50, 0x20000)).unwrap();
+            let head = q
+                .add_chain(&mem, &request(0x10000, i % 50, 0x20000))
+                .unwrap();
             let seen = dev.take_available(&mem);
             assert_eq!(seen.len(), 1);
             assert_eq!(seen[0].head, head);
             dev.complete(&mem, &seen[0]);
             assert_eq!(q.pop_used(&mem).unwrap().map(|u| u.head), Some(head));
         }
-        assert_eq!(mem.read_obj::<u32>(GuestAddress(0x20000)).unwrap(), 69_999 % 50);
+        assert_eq!(
+            mem.read_obj::<u32>(GuestAddress(0x20000)).unwrap(),
+            69_999 % 50
+        );
         assert_eq!(q.free_descriptors(), 4);
     }
 
@@ -374,8 +490,15 @@ pub(crate) mod tests {
         let (mem, mut q, mut dev) = setup(4);
         q.add_chain(&mem, &request(0x10000, 1, 0x20000)).unwrap();
         q.add_chain(&mem, &request(0x10000, 1, 0x20000)).unwrap();
-        assert!(matches!(q.add_chain(&mem, &request(0x10000, 1, 0x20000)), Err(QueueError::Full { .. })));
-        assert_eq!(dev.take_available(&mem).len(), 2, "a refused chain was published");
+        assert!(matches!(
+            q.add_chain(&mem, &request(0x10000, 1, 0x20000)),
+            Err(QueueError::Full { .. })
+        ));
+        assert_eq!(
+            dev.take_available(&mem).len(),
+            2,
+            "a refused chain was published"
+        );
         assert_eq!(q.free_descriptors(), 0);
     }
 
@@ -385,11 +508,17 @@ pub(crate) mod tests {
         let head = q.add_chain(&mem, &request(0x10000, 1, 0x20000)).unwrap();
         dev.take_available(&mem);
         dev.push_used(&mem, u32::from(head) + 1, 0);
-        assert!(matches!(q.pop_used(&mem), Err(QueueError::UnknownHead { .. })));
+        assert!(matches!(
+            q.pop_used(&mem),
+            Err(QueueError::UnknownHead { .. })
+        ));
         let (mem, mut q, mut dev) = setup(8);
         q.add_chain(&mem, &request(0x10000, 1, 0x20000)).unwrap();
         dev.push_used(&mem, 70_000, 0);
-        assert!(matches!(q.pop_used(&mem), Err(QueueError::UnknownHead { head: 70_000 })));
+        assert!(matches!(
+            q.pop_used(&mem),
+            Err(QueueError::UnknownHead { head: 70_000 })
+        ));
     }
 
     #[test]
@@ -398,24 +527,50 @@ pub(crate) mod tests {
         q.add_chain(&mem, &request(0x10000, 1, 0x20000)).unwrap();
         dev.used_idx = 5;
         dev.push_used(&mem, 0, 0);
-        assert!(matches!(q.pop_used(&mem), Err(QueueError::UsedIndexJump { .. })));
+        assert!(matches!(
+            q.pop_used(&mem),
+            Err(QueueError::UsedIndexJump { .. })
+        ));
     }
 
     #[test]
     fn raw_chains_can_loop_and_are_freed_by_what_we_allocated() {
         let (mem, mut q, mut dev) = setup(8);
         let next = VRING_DESC_F_NEXT as u16;
-        let head = q.add_raw_chain(&mem, &[
-            RawDescriptor { gpa: 0x10000, len: 8, flags: next, next: 1 },
-            RawDescriptor { gpa: 0x10008, len: 8, flags: next, next: 0 },
-        ]).unwrap();
+        let head = q
+            .add_raw_chain(
+                &mem,
+                &[
+                    RawDescriptor {
+                        gpa: 0x10000,
+                        len: 8,
+                        flags: next,
+                        next: 1,
+                    },
+                    RawDescriptor {
+                        gpa: 0x10008,
+                        len: 8,
+                        flags: next,
+                        next: 0,
+                    },
+                ],
+            )
+            .unwrap();
         let seen = dev.take_available(&mem);
         assert!(seen[0].looped, "the loop did not reach the device");
         dev.push_used(&mem, u32::from(head), 0);
         assert_eq!(q.pop_used(&mem).unwrap().map(|u| u.head), Some(head));
         assert_eq!(q.free_descriptors(), 8);
         assert!(matches!(
-            q.add_raw_chain(&mem, &[RawDescriptor { gpa: 0, len: 0, flags: next, next: 3 }]),
+            q.add_raw_chain(
+                &mem,
+                &[RawDescriptor {
+                    gpa: 0,
+                    len: 0,
+                    flags: next,
+                    next: 3
+                }]
+            ),
             Err(QueueError::BadLink { .. })
         ));
     }

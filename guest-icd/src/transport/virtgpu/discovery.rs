@@ -35,7 +35,9 @@ pub enum NodeRejection {
 impl fmt::Display for NodeRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NodeRejection::OtherDriver(d) => write!(f, "driver {d:?}, not {VIRTIO_GPU_DRIVER_NAME}"),
+            NodeRejection::OtherDriver(d) => {
+                write!(f, "driver {d:?}, not {VIRTIO_GPU_DRIVER_NAME}")
+            }
             NodeRejection::Unusable(why) | NodeRejection::Unreadable(why) => write!(f, "{why}"),
         }
     }
@@ -45,7 +47,10 @@ impl fmt::Display for NodeRejection {
 #[derive(Debug, Error)]
 pub enum DiscoveryError {
     #[error("cannot list {dir}: {source}")]
-    ListDir { dir: PathBuf, source: std::io::Error },
+    ListDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     #[error("no render nodes in {0}")]
     NoRenderNodes(PathBuf),
     #[error("no usable virtio-gpu render node: {}", describe(.0))]
@@ -57,19 +62,27 @@ impl DiscoveryError {
     /// a virtio-gpu guest at all).
     pub fn found_virtio_gpu(&self) -> bool {
         match self {
-            DiscoveryError::AllRejected(list) => list.iter().any(|(_, r)| matches!(r, NodeRejection::Unusable(_))),
+            DiscoveryError::AllRejected(list) => list
+                .iter()
+                .any(|(_, r)| matches!(r, NodeRejection::Unusable(_))),
             _ => false,
         }
     }
 }
 
 fn describe(list: &[(PathBuf, NodeRejection)]) -> String {
-    list.iter().map(|(p, r)| format!("{}: {r}", p.display())).collect::<Vec<_>>().join("; ")
+    list.iter()
+        .map(|(p, r)| format!("{}: {r}", p.display()))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// `renderD<n>` → n.
 fn render_minor(name: &str) -> Option<u32> {
-    name.strip_prefix("renderD").filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))?.parse().ok()
+    name.strip_prefix("renderD")
+        .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))?
+        .parse()
+        .ok()
 }
 
 /// Probes the render nodes in `dir` in minor order and returns the first that `probe` takes.
@@ -77,11 +90,18 @@ pub fn select_render_node<T>(
     dir: &Path,
     mut probe: impl FnMut(&Path) -> Result<T, NodeRejection>,
 ) -> Result<(PathBuf, T), DiscoveryError> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|source| DiscoveryError::ListDir { dir: dir.to_path_buf(), source })?;
+    let entries = std::fs::read_dir(dir).map_err(|source| DiscoveryError::ListDir {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
     let mut nodes: Vec<(u32, PathBuf)> = entries
         .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str().and_then(render_minor).map(|m| (m, e.path())))
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(render_minor)
+                .map(|m| (m, e.path()))
+        })
         .collect();
     nodes.sort();
     if nodes.is_empty() {
@@ -117,8 +137,11 @@ pub struct VirtgpuNode {
 /// Opens and checks one node (see the module doc).
 pub fn probe_virtgpu_node(path: &Path) -> Result<VirtgpuNode, NodeRejection> {
     let unusable = |m: String| NodeRejection::Unusable(m);
-    let node = RenderNode::open(path).map_err(|e| NodeRejection::Unreadable(format!("open: {e}")))?;
-    let driver = node.driver_name().map_err(|e| NodeRejection::Unreadable(e.to_string()))?;
+    let node =
+        RenderNode::open(path).map_err(|e| NodeRejection::Unreadable(format!("open: {e}")))?;
+    let driver = node
+        .driver_name()
+        .map_err(|e| NodeRejection::Unreadable(e.to_string()))?;
     if driver != VIRTIO_GPU_DRIVER_NAME {
         return Err(NodeRejection::OtherDriver(driver));
     }
@@ -131,7 +154,9 @@ pub fn probe_virtgpu_node(path: &Path) -> Result<VirtgpuNode, NodeRejection> {
         ));
     }
     if param(VIRTGPU_PARAM_CAPSET_QUERY_FIX).unwrap_or(0) != 1 {
-        return Err(unusable("kernel lacks VIRTGPU_PARAM_CAPSET_QUERY_FIX".into()));
+        return Err(unusable(
+            "kernel lacks VIRTGPU_PARAM_CAPSET_QUERY_FIX".into(),
+        ));
     }
     // Older kernels lack the mask parameter; GET_CAPS below decides then.
     if let Ok(mask) = param(VIRTGPU_PARAM_SUPPORTED_CAPSET_IDS) {
@@ -146,13 +171,23 @@ pub fn probe_virtgpu_node(path: &Path) -> Result<VirtgpuNode, NodeRejection> {
     }
     let mut blob = vec![0u8; CAPSET_BUFFER_SIZE];
     node.get_caps(protocol::SOFTGPU_CAPSET_VK, CAPSET_VERSION, &mut blob)
-        .map_err(|e| unusable(format!("softgpu capset {} version {CAPSET_VERSION}: {e}", protocol::SOFTGPU_CAPSET_VK)))?;
-    let capset = protocol::Capset::decode(&blob).map_err(|e| unusable(format!("softgpu capset refused: {e}")))?;
+        .map_err(|e| {
+            unusable(format!(
+                "softgpu capset {} version {CAPSET_VERSION}: {e}",
+                protocol::SOFTGPU_CAPSET_VK
+            ))
+        })?;
+    let capset = protocol::Capset::decode(&blob)
+        .map_err(|e| unusable(format!("softgpu capset refused: {e}")))?;
     let features = NodeFeatures {
         context_init: param(VIRTGPU_PARAM_CONTEXT_INIT).unwrap_or(0) == 1,
         resource_blob: param(VIRTGPU_PARAM_RESOURCE_BLOB).unwrap_or(0) == 1,
     };
-    Ok(VirtgpuNode { node, capset, features })
+    Ok(VirtgpuNode {
+        node,
+        capset,
+        features,
+    })
 }
 
 #[cfg(test)]
@@ -167,7 +202,8 @@ mod tests {
         fn with(names: &[&str]) -> FakeDri {
             static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
             let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let dir = std::env::temp_dir().join(format!("softgpu-fake-dri-{}-{n}", std::process::id()));
+            let dir =
+                std::env::temp_dir().join(format!("softgpu-fake-dri-{}-{n}", std::process::id()));
             std::fs::create_dir_all(&dir).unwrap();
             for name in names {
                 std::fs::write(dir.join(name), b"").unwrap();
@@ -188,7 +224,14 @@ mod tests {
 
     #[test]
     fn only_render_nodes_are_probed_in_minor_order() {
-        let dri = FakeDri::with(&["card0", "renderD130", "renderD128", "renderD", "renderDx1", "renderD129"]);
+        let dri = FakeDri::with(&[
+            "card0",
+            "renderD130",
+            "renderD128",
+            "renderD",
+            "renderDx1",
+            "renderD129",
+        ]);
         let mut seen = Vec::new();
         let r = select_render_node(&dri.0, |p| -> Result<(), _> {
             seen.push(name(p));
@@ -197,7 +240,10 @@ mod tests {
         assert_eq!(seen, ["renderD128", "renderD129", "renderD130"]);
         let err = r.unwrap_err();
         assert!(!err.found_virtio_gpu());
-        assert!(err.to_string().contains("renderD129: driver \"i915\""), "{err}");
+        assert!(
+            err.to_string().contains("renderD129: driver \"i915\""),
+            "{err}"
+        );
     }
 
     #[test]
@@ -212,7 +258,10 @@ mod tests {
             }
         })
         .unwrap();
-        assert_eq!((name(&path), tag.as_str()), ("renderD129".into(), "renderD129"));
+        assert_eq!(
+            (name(&path), tag.as_str()),
+            ("renderD129".into(), "renderD129")
+        );
         assert_eq!(seen, ["renderD128", "renderD129"]);
     }
 
@@ -220,7 +269,9 @@ mod tests {
     fn virtio_gpu_without_our_capset_is_reported_as_such() {
         let dri = FakeDri::with(&["renderD128"]);
         let err = select_render_node(&dri.0, |_| -> Result<(), _> {
-            Err(NodeRejection::Unusable("the device offers capsets [1, 2] but not softgpu's (24)".into()))
+            Err(NodeRejection::Unusable(
+                "the device offers capsets [1, 2] but not softgpu's (24)".into(),
+            ))
         })
         .unwrap_err();
         assert!(err.found_virtio_gpu());
@@ -231,9 +282,15 @@ mod tests {
     fn empty_or_missing_dri_dir_is_no_device() {
         let dri = FakeDri::with(&["card0"]);
         let never = |_: &Path| -> Result<(), NodeRejection> { panic!("nothing to probe") };
-        assert!(matches!(select_render_node(&dri.0, never), Err(DiscoveryError::NoRenderNodes(_))));
+        assert!(matches!(
+            select_render_node(&dri.0, never),
+            Err(DiscoveryError::NoRenderNodes(_))
+        ));
         let missing = dri.0.join("absent");
-        assert!(matches!(select_render_node(&missing, never), Err(DiscoveryError::ListDir { .. })));
+        assert!(matches!(
+            select_render_node(&missing, never),
+            Err(DiscoveryError::ListDir { .. })
+        ));
     }
 
     #[test]

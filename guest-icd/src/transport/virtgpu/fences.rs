@@ -65,7 +65,11 @@ impl FenceState {
         let mut done = None;
         for (&id, p) in &self.pending {
             match p {
-                Pending::SyncFile(fd) if poll_sync_file(fd, Some(Duration::ZERO)).unwrap_or(false) => done = Some(id),
+                Pending::SyncFile(fd)
+                    if poll_sync_file(fd, Some(Duration::ZERO)).unwrap_or(false) =>
+                {
+                    done = Some(id)
+                }
                 _ => break,
             }
         }
@@ -84,7 +88,13 @@ pub struct Fences {
 
 impl Fences {
     pub fn new(timeline_bo: u32) -> Fences {
-        Fences { state: Mutex::new(FenceState { next: 1, pending: BTreeMap::new() }), timeline_bo }
+        Fences {
+            state: Mutex::new(FenceState {
+                next: 1,
+                pending: BTreeMap::new(),
+            }),
+            timeline_bo,
+        }
     }
 
     pub fn timeline_bo(&self) -> u32 {
@@ -97,12 +107,19 @@ impl Fences {
     }
 
     /// [`crate::transport::Transport::wait`] for this transport.
-    pub fn wait(&self, node: &RenderNode, fence: FenceId, timeout_ns: u64) -> Result<bool, TransportError> {
+    pub fn wait(
+        &self,
+        node: &RenderNode,
+        fence: FenceId,
+        timeout_ns: u64,
+    ) -> Result<bool, TransportError> {
         let deadline = Instant::now().checked_add(Duration::from_nanos(timeout_ns));
         let pending = {
             let st = self.lock();
             if fence == 0 || fence >= st.next {
-                return Err(TransportError::DeviceLost(format!("fence {fence} was never submitted")));
+                return Err(TransportError::DeviceLost(format!(
+                    "fence {fence} was never submitted"
+                )));
             }
             match st.pending.get(&fence) {
                 None => return Ok(true),
@@ -140,12 +157,18 @@ fn wait_sync_file(fd: &OwnedFd, deadline: Option<Instant>) -> Result<bool, Trans
 
 /// One `ppoll` for POLLIN (signalled) on a sync_file; `timeout`: `None` waits forever.
 fn poll_sync_file(fd: &OwnedFd, timeout: Option<Duration>) -> std::io::Result<bool> {
-    let mut pfd = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
     let ts = timeout.map(|t| libc::timespec {
         tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
         tv_nsec: libc::c_long::from(t.subsec_nanos() as i32),
     });
-    let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    let ts_ptr = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: one valid pollfd for a live fd; `ts_ptr` is null or points at `ts`, alive for
     // the call; no signal mask is passed.
     let rc = unsafe { libc::ppoll(&mut pfd, 1, ts_ptr, std::ptr::null()) };
@@ -153,7 +176,10 @@ fn poll_sync_file(fd: &OwnedFd, timeout: Option<Duration>) -> std::io::Result<bo
         return Err(std::io::Error::last_os_error());
     }
     if pfd.revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
-        return Err(std::io::Error::other(format!("poll revents {:#x}", pfd.revents)));
+        return Err(std::io::Error::other(format!(
+            "poll revents {:#x}",
+            pfd.revents
+        )));
     }
     Ok(rc > 0 && pfd.revents & libc::POLLIN != 0)
 }
@@ -164,7 +190,10 @@ fn wait_bo(node: &RenderNode, bo: u32, deadline: Option<Instant>) -> Result<bool
     let mut sleep = Duration::from_micros(50);
     loop {
         let nowait = deadline.is_some();
-        if node.wait_bo(bo, nowait).map_err(|e| lost("waiting on the timeline buffer", e))? {
+        if node
+            .wait_bo(bo, nowait)
+            .map_err(|e| lost("waiting on the timeline buffer", e))?
+        {
             return Ok(true);
         }
         if let Some(d) = deadline {
@@ -198,7 +227,10 @@ mod tests {
 
     fn signal(w: &OwnedFd) {
         // SAFETY: writes one byte from a live buffer to a live pipe.
-        assert_eq!(unsafe { libc::write(w.as_raw_fd(), b"x".as_ptr().cast(), 1) }, 1);
+        assert_eq!(
+            unsafe { libc::write(w.as_raw_fd(), b"x".as_ptr().cast(), 1) },
+            1
+        );
     }
 
     #[test]
@@ -212,7 +244,10 @@ mod tests {
 
     #[test]
     fn completing_a_fence_completes_every_earlier_one() {
-        let mut st = FenceState { next: 1, pending: BTreeMap::new() };
+        let mut st = FenceState {
+            next: 1,
+            pending: BTreeMap::new(),
+        };
         let ids: Vec<_> = (0..4).map(|_| st.push(Some(pipe().0))).collect();
         assert_eq!(ids, [1, 2, 3, 4]);
         st.complete_through(3);
@@ -221,7 +256,10 @@ mod tests {
 
     #[test]
     fn pruning_stops_at_the_first_unsignalled_fence() {
-        let mut st = FenceState { next: 1, pending: BTreeMap::new() };
+        let mut st = FenceState {
+            next: 1,
+            pending: BTreeMap::new(),
+        };
         let (r1, w1) = pipe();
         let (r2, _w2) = pipe();
         let (r3, w3) = pipe();

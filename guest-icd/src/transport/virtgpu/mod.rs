@@ -25,7 +25,9 @@ use std::sync::Mutex;
 use discovery::{NodeFeatures, VirtgpuNode};
 use fences::Fences;
 use render_node::{BufferObject, DrmError, RenderNode};
-use uapi::{VirtgpuContextSetParam, VIRTGPU_CONTEXT_PARAM_CAPSET_ID, VIRTGPU_CONTEXT_PARAM_NUM_RINGS};
+use uapi::{
+    VirtgpuContextSetParam, VIRTGPU_CONTEXT_PARAM_CAPSET_ID, VIRTGPU_CONTEXT_PARAM_NUM_RINGS,
+};
 
 use super::{FenceId, MemoryBlock, Transport, TransportError};
 
@@ -86,15 +88,30 @@ impl VirtgpuTransport {
     }
 
     /// Sets up our context on a node [`discovery::probe_virtgpu_node`] accepted.
-    pub fn on_node(path: PathBuf, found: VirtgpuNode, fence_mode: FenceMode) -> Result<VirtgpuTransport, TransportError> {
-        let VirtgpuNode { node, capset, features } = found;
-        let unavailable = |e: DrmError| TransportError::Unavailable(format!("{}: {e}", path.display()));
+    pub fn on_node(
+        path: PathBuf,
+        found: VirtgpuNode,
+        fence_mode: FenceMode,
+    ) -> Result<VirtgpuTransport, TransportError> {
+        let VirtgpuNode {
+            node,
+            capset,
+            features,
+        } = found;
+        let unavailable =
+            |e: DrmError| TransportError::Unavailable(format!("{}: {e}", path.display()));
         // CONTEXT_INIT must come first: any resource creation or execbuffer creates the
         // context implicitly (context_init = 0), after which CONTEXT_INIT fails with EEXIST.
         let ring = if features.context_init {
             let params = [
-                VirtgpuContextSetParam { param: VIRTGPU_CONTEXT_PARAM_CAPSET_ID, value: protocol::SOFTGPU_CAPSET_VK.into() },
-                VirtgpuContextSetParam { param: VIRTGPU_CONTEXT_PARAM_NUM_RINGS, value: 1 },
+                VirtgpuContextSetParam {
+                    param: VIRTGPU_CONTEXT_PARAM_CAPSET_ID,
+                    value: protocol::SOFTGPU_CAPSET_VK.into(),
+                },
+                VirtgpuContextSetParam {
+                    param: VIRTGPU_CONTEXT_PARAM_NUM_RINGS,
+                    value: 1,
+                },
             ];
             node.context_init(&params).map_err(unavailable)?;
             Some(0)
@@ -103,12 +120,22 @@ impl VirtgpuTransport {
         };
         // The timeline object exists in every mode (one page), so a submission that cannot
         // get a sync_file still has something to wait on.
-        let timeline = node.create_buffer_resource(PAGE_SIZE as u32).map_err(unavailable)?;
+        let timeline = node
+            .create_buffer_resource(PAGE_SIZE as u32)
+            .map_err(unavailable)?;
         log::info!(
             "virtgpu transport on {}: context {}, memory as {}, fences via {:?}",
             path.display(),
-            if ring.is_some() { "CONTEXT_INIT capset 24, 1 ring" } else { "implicit (context_init 0)" },
-            if features.resource_blob { "guest blobs" } else { "3D buffer resources" },
+            if ring.is_some() {
+                "CONTEXT_INIT capset 24, 1 ring"
+            } else {
+                "implicit (context_init 0)"
+            },
+            if features.resource_blob {
+                "guest blobs"
+            } else {
+                "3D buffer resources"
+            },
             fence_mode
         );
         Ok(VirtgpuTransport {
@@ -141,12 +168,16 @@ impl VirtgpuTransport {
             self.node.create_guest_blob(size)
         } else {
             let size = u32::try_from(size).map_err(|_| {
-                TransportError::OutOfDeviceMemory(format!("{size} bytes exceeds a 3D buffer resource's 4 GiB"))
+                TransportError::OutOfDeviceMemory(format!(
+                    "{size} bytes exceeds a 3D buffer resource's 4 GiB"
+                ))
             })?;
             self.node.create_buffer_resource(size)
         };
         created.map_err(|e| match e.errno() {
-            Some(libc::ENOMEM) | Some(libc::ENOSPC) => TransportError::OutOfDeviceMemory(e.to_string()),
+            Some(libc::ENOMEM) | Some(libc::ENOSPC) => {
+                TransportError::OutOfDeviceMemory(e.to_string())
+            }
             _ => TransportError::DeviceLost(e.to_string()),
         })
     }
@@ -176,22 +207,42 @@ impl Transport for VirtgpuTransport {
                 if let Err(c) = self.node.gem_close(bo.gem_handle) {
                     log::error!("GEM_CLOSE of resource {}: {c}", bo.resource_id);
                 }
-                return Err(TransportError::OutOfHostMemory(format!("mapping a {size}-byte block: {e}")));
+                return Err(TransportError::OutOfHostMemory(format!(
+                    "mapping a {size}-byte block: {e}"
+                )));
             }
         };
-        self.blocks().insert(bo.resource_id, LiveBlock { gem_handle: bo.gem_handle, ptr, len });
-        Ok(MemoryBlock { resource_id: bo.resource_id, ptr, size })
+        self.blocks().insert(
+            bo.resource_id,
+            LiveBlock {
+                gem_handle: bo.gem_handle,
+                ptr,
+                len,
+            },
+        );
+        Ok(MemoryBlock {
+            resource_id: bo.resource_id,
+            ptr,
+            size,
+        })
     }
 
     fn destroy_memory(&self, block: MemoryBlock) {
         let Some(live) = self.blocks().remove(&block.resource_id) else {
-            log::error!("destroy_memory: resource {} is not a live block", block.resource_id);
+            log::error!(
+                "destroy_memory: resource {} is not a live block",
+                block.resource_id
+            );
             return;
         };
         // SAFETY: `live.ptr`/`live.len` are exactly the mapping `create_memory` made; the block
         // was removed from the table, so no other path unmaps it again.
         if unsafe { libc::munmap(live.ptr.cast(), live.len) } != 0 {
-            log::error!("munmap of resource {}: {}", block.resource_id, std::io::Error::last_os_error());
+            log::error!(
+                "munmap of resource {}: {}",
+                block.resource_id,
+                std::io::Error::last_os_error()
+            );
         }
         if let Err(e) = self.node.gem_close(live.gem_handle) {
             log::error!("GEM_CLOSE of resource {}: {e}", block.resource_id);
@@ -220,11 +271,16 @@ impl Transport for VirtgpuTransport {
                 // again on the timeline object.
                 Err(e) if matches!(e.errno(), Some(libc::EMFILE) | Some(libc::ENFILE)) => {
                     log::warn!("{e}: waiting for this submission with VIRTGPU_WAIT");
-                    self.node.execbuffer(stream, false, self.ring, &timeline).map_err(failed)?
+                    self.node
+                        .execbuffer(stream, false, self.ring, &timeline)
+                        .map_err(failed)?
                 }
                 Err(e) => return Err(failed(e)),
             },
-            FenceMode::TimelineBo => self.node.execbuffer(stream, false, self.ring, &timeline).map_err(failed)?,
+            FenceMode::TimelineBo => self
+                .node
+                .execbuffer(stream, false, self.ring, &timeline)
+                .map_err(failed)?,
         };
         Ok(st.push(sync_file))
     }

@@ -211,11 +211,14 @@ pub struct VirtgpuContextInit {
 pub const DRM_IOCTL_VIRTGPU_MAP: u32 = drm_iowr::<VirtgpuMap>(DRM_COMMAND_BASE + DRM_VIRTGPU_MAP);
 pub const DRM_IOCTL_VIRTGPU_EXECBUFFER: u32 =
     drm_iowr::<VirtgpuExecbuffer>(DRM_COMMAND_BASE + DRM_VIRTGPU_EXECBUFFER);
-pub const DRM_IOCTL_VIRTGPU_GETPARAM: u32 = drm_iowr::<VirtgpuGetparam>(DRM_COMMAND_BASE + DRM_VIRTGPU_GETPARAM);
+pub const DRM_IOCTL_VIRTGPU_GETPARAM: u32 =
+    drm_iowr::<VirtgpuGetparam>(DRM_COMMAND_BASE + DRM_VIRTGPU_GETPARAM);
 pub const DRM_IOCTL_VIRTGPU_RESOURCE_CREATE: u32 =
     drm_iowr::<VirtgpuResourceCreate>(DRM_COMMAND_BASE + DRM_VIRTGPU_RESOURCE_CREATE);
-pub const DRM_IOCTL_VIRTGPU_WAIT: u32 = drm_iowr::<Virtgpu3dWait>(DRM_COMMAND_BASE + DRM_VIRTGPU_WAIT);
-pub const DRM_IOCTL_VIRTGPU_GET_CAPS: u32 = drm_iowr::<VirtgpuGetCaps>(DRM_COMMAND_BASE + DRM_VIRTGPU_GET_CAPS);
+pub const DRM_IOCTL_VIRTGPU_WAIT: u32 =
+    drm_iowr::<Virtgpu3dWait>(DRM_COMMAND_BASE + DRM_VIRTGPU_WAIT);
+pub const DRM_IOCTL_VIRTGPU_GET_CAPS: u32 =
+    drm_iowr::<VirtgpuGetCaps>(DRM_COMMAND_BASE + DRM_VIRTGPU_GET_CAPS);
 pub const DRM_IOCTL_VIRTGPU_RESOURCE_CREATE_BLOB: u32 =
     drm_iowr::<VirtgpuResourceCreateBlob>(DRM_COMMAND_BASE + DRM_VIRTGPU_RESOURCE_CREATE_BLOB);
 pub const DRM_IOCTL_VIRTGPU_CONTEXT_INIT: u32 =
