@@ -63,6 +63,8 @@ pub(crate) fn cmpop(op: Op) -> Option<CmpOp> {
 pub(crate) fn supported(op: Op) -> bool {
     binop(op).is_some()
         || cmpop(op).is_some()
+        || is_atomic(op)
+        || is_subgroup(op)
         || matches!(
             op,
             Op::Nop
@@ -127,54 +129,6 @@ pub(crate) fn supported(op: Op) -> bool {
                 | Op::BitFieldInsert
                 | Op::BitFieldSExtract
                 | Op::BitFieldUExtract
-                | Op::AtomicLoad
-                | Op::AtomicStore
-                | Op::AtomicExchange
-                | Op::AtomicCompareExchange
-                | Op::AtomicCompareExchangeWeak
-                | Op::AtomicIIncrement
-                | Op::AtomicIDecrement
-                | Op::AtomicIAdd
-                | Op::AtomicISub
-                | Op::AtomicSMin
-                | Op::AtomicUMin
-                | Op::AtomicSMax
-                | Op::AtomicUMax
-                | Op::AtomicAnd
-                | Op::AtomicOr
-                | Op::AtomicXor
-                | Op::GroupNonUniformElect
-                | Op::GroupNonUniformAll
-                | Op::GroupNonUniformAny
-                | Op::GroupNonUniformAllEqual
-                | Op::GroupNonUniformBallot
-                | Op::GroupNonUniformInverseBallot
-                | Op::GroupNonUniformBallotBitExtract
-                | Op::GroupNonUniformBallotBitCount
-                | Op::GroupNonUniformBallotFindLSB
-                | Op::GroupNonUniformBallotFindMSB
-                | Op::GroupNonUniformBroadcast
-                | Op::GroupNonUniformBroadcastFirst
-                | Op::GroupNonUniformShuffle
-                | Op::GroupNonUniformShuffleXor
-                | Op::GroupNonUniformShuffleUp
-                | Op::GroupNonUniformShuffleDown
-                | Op::GroupNonUniformIAdd
-                | Op::GroupNonUniformFAdd
-                | Op::GroupNonUniformIMul
-                | Op::GroupNonUniformFMul
-                | Op::GroupNonUniformSMin
-                | Op::GroupNonUniformUMin
-                | Op::GroupNonUniformFMin
-                | Op::GroupNonUniformSMax
-                | Op::GroupNonUniformUMax
-                | Op::GroupNonUniformFMax
-                | Op::GroupNonUniformBitwiseAnd
-                | Op::GroupNonUniformBitwiseOr
-                | Op::GroupNonUniformBitwiseXor
-                | Op::GroupNonUniformLogicalAnd
-                | Op::GroupNonUniformLogicalOr
-                | Op::GroupNonUniformLogicalXor
                 | Op::Phi
                 | Op::Variable
                 | Op::SelectionMerge
@@ -186,4 +140,66 @@ pub(crate) fn supported(op: Op) -> bool {
                 | Op::ReturnValue
                 | Op::Unreachable
         )
+}
+
+/// Atomic instructions (lowered by `atomic_inst`).
+pub(crate) fn is_atomic(op: Op) -> bool {
+    matches!(
+        op,
+        Op::AtomicLoad
+            | Op::AtomicStore
+            | Op::AtomicExchange
+            | Op::AtomicCompareExchange
+            | Op::AtomicCompareExchangeWeak
+            | Op::AtomicIIncrement
+            | Op::AtomicIDecrement
+            | Op::AtomicIAdd
+            | Op::AtomicISub
+            | Op::AtomicSMin
+            | Op::AtomicUMin
+            | Op::AtomicSMax
+            | Op::AtomicUMax
+            | Op::AtomicAnd
+            | Op::AtomicOr
+            | Op::AtomicXor
+    )
+}
+
+/// `OpGroupNonUniform*` instructions (lowered by `subgroup_inst`).
+pub(crate) fn is_subgroup(op: Op) -> bool {
+    matches!(
+        op,
+        Op::GroupNonUniformElect
+            | Op::GroupNonUniformAll
+            | Op::GroupNonUniformAny
+            | Op::GroupNonUniformAllEqual
+            | Op::GroupNonUniformBallot
+            | Op::GroupNonUniformInverseBallot
+            | Op::GroupNonUniformBallotBitExtract
+            | Op::GroupNonUniformBallotBitCount
+            | Op::GroupNonUniformBallotFindLSB
+            | Op::GroupNonUniformBallotFindMSB
+            | Op::GroupNonUniformBroadcast
+            | Op::GroupNonUniformBroadcastFirst
+            | Op::GroupNonUniformShuffle
+            | Op::GroupNonUniformShuffleXor
+            | Op::GroupNonUniformShuffleUp
+            | Op::GroupNonUniformShuffleDown
+            | Op::GroupNonUniformIAdd
+            | Op::GroupNonUniformFAdd
+            | Op::GroupNonUniformIMul
+            | Op::GroupNonUniformFMul
+            | Op::GroupNonUniformSMin
+            | Op::GroupNonUniformUMin
+            | Op::GroupNonUniformFMin
+            | Op::GroupNonUniformSMax
+            | Op::GroupNonUniformUMax
+            | Op::GroupNonUniformFMax
+            | Op::GroupNonUniformBitwiseAnd
+            | Op::GroupNonUniformBitwiseOr
+            | Op::GroupNonUniformBitwiseXor
+            | Op::GroupNonUniformLogicalAnd
+            | Op::GroupNonUniformLogicalOr
+            | Op::GroupNonUniformLogicalXor
+    )
 }
