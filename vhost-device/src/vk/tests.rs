@@ -52,6 +52,16 @@ impl ResourceViews for FakeResources {
 }
 
 /// `target/<profile>/jit-host`, next to `target/<profile>/deps/<this test>`.
+/// A `Submit` that runs one command buffer and signals nothing.
+fn run_only(cb: GuestRange) -> Command {
+    Submit {
+        waits: vec![],
+        command_buffers: vec![cb],
+        signals: vec![],
+    }
+    .into()
+}
+
 fn jit_host_path() -> PathBuf {
     if let Some(p) = std::env::var_os("SOFTGPU_JIT_HOST") {
         return PathBuf::from(p);
@@ -382,16 +392,7 @@ fn transfers_and_timestamps_write_guest_memory() {
             .into(),
         ],
     );
-    ctx.submit(
-        &stream(vec![Submit {
-            waits: vec![],
-            command_buffers: vec![cb],
-            signals: vec![],
-        }
-        .into()]),
-        &r,
-    )
-    .unwrap();
+    ctx.submit(&stream(vec![run_only(cb)]), &r).unwrap();
     let x = r.read(MEMORY, 0, 16);
     assert_eq!(&x[..8], &[0, 0, 0x80, 0x3f, 0, 0, 0x80, 0x3f]);
     assert_eq!(&x[8..12], &[1, 2, 3, 4]);
@@ -455,16 +456,7 @@ fn dynamic_offsets_shift_the_bound_range() {
     }
     .into();
     let cb = record(&r, cmds);
-    ctx.submit(
-        &stream(vec![Submit {
-            waits: vec![],
-            command_buffers: vec![cb],
-            signals: vec![],
-        }
-        .into()]),
-        &r,
-    )
-    .unwrap();
+    ctx.submit(&stream(vec![run_only(cb)]), &r).unwrap();
     let got = floats(&r.read(MEMORY, 16384, n as usize * 4));
     assert_eq!(got, x[n as usize..].to_vec());
 
@@ -478,16 +470,7 @@ fn dynamic_offsets_shift_the_bound_range() {
     }
     .into();
     let cb = record(&r, cmds);
-    let m = error_of(
-        &mut ctx,
-        &r,
-        vec![Submit {
-            waits: vec![],
-            command_buffers: vec![cb],
-            signals: vec![],
-        }
-        .into()],
-    );
+    let m = error_of(&mut ctx, &r, vec![run_only(cb)]);
     assert!(m.contains("CmdDispatch") && m.contains("buffer 1"), "{m}");
     // A missing dynamic offset fails at bind.
     let mut cmds = saxpy_commands(1.0, n);
@@ -499,16 +482,7 @@ fn dynamic_offsets_shift_the_bound_range() {
     }
     .into();
     let cb = record(&r, cmds);
-    let m = error_of(
-        &mut ctx,
-        &r,
-        vec![Submit {
-            waits: vec![],
-            command_buffers: vec![cb],
-            signals: vec![],
-        }
-        .into()],
-    );
+    let m = error_of(&mut ctx, &r, vec![run_only(cb)]);
     assert!(m.contains("dynamic offsets"), "{m}");
 }
 
@@ -527,16 +501,7 @@ fn invalid_spirv_gives_an_error_reply_not_a_failed_submit() {
     assert_eq!(reply.result, super::vk_result::ERROR_UNKNOWN);
     // The pipeline does not exist.
     let cb = record(&r, saxpy_commands(1.0, 64));
-    let m = error_of(
-        &mut ctx,
-        &r,
-        vec![Submit {
-            waits: vec![],
-            command_buffers: vec![cb],
-            signals: vec![],
-        }
-        .into()],
-    );
+    let m = error_of(&mut ctx, &r, vec![run_only(cb)]);
     assert!(m.contains("pipeline 30 does not exist"), "{m}");
 }
 
@@ -690,16 +655,7 @@ fn truncated_streams_and_misplaced_commands_are_errors() {
         }
         .into()],
     );
-    let m = error_of(
-        &mut ctx,
-        &r,
-        vec![Submit {
-            waits: vec![],
-            command_buffers: vec![cb],
-            signals: vec![],
-        }
-        .into()],
-    );
+    let m = error_of(&mut ctx, &r, vec![run_only(cb)]);
     assert!(
         m.contains("CreateBuffer is not allowed inside a command buffer"),
         "{m}"
@@ -714,16 +670,7 @@ fn truncated_streams_and_misplaced_commands_are_errors() {
         .into()],
     );
     cb.len -= 1;
-    let m = error_of(
-        &mut ctx,
-        &r,
-        vec![Submit {
-            waits: vec![],
-            command_buffers: vec![cb],
-            signals: vec![],
-        }
-        .into()],
-    );
+    let m = error_of(&mut ctx, &r, vec![run_only(cb)]);
     assert!(m.contains("command buffer 0"), "{m}");
     // Dispatch with nothing bound.
     let cb = record(
@@ -734,16 +681,7 @@ fn truncated_streams_and_misplaced_commands_are_errors() {
         }
         .into()],
     );
-    let m = error_of(
-        &mut ctx,
-        &r,
-        vec![Submit {
-            waits: vec![],
-            command_buffers: vec![cb],
-            signals: vec![],
-        }
-        .into()],
-    );
+    let m = error_of(&mut ctx, &r, vec![run_only(cb)]);
     assert!(m.contains("no compute pipeline is bound"), "{m}");
 }
 
