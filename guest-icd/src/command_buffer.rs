@@ -163,10 +163,10 @@ unsafe fn pool<'a>(h: vk::CommandPool) -> IcdResult<&'a CommandPool> {
 
 /// Frees one command buffer of `pool` (already removed from its list).
 fn free_buffer(raw: u64) {
+    let handle = vk::CommandBuffer::from_raw(raw);
     // SAFETY: the pool lists only live buffers it allocated; each is freed once, here.
-    if let Some(cb) =
-        unsafe { take_dispatchable::<_, CommandBuffer>(vk::CommandBuffer::from_raw(raw)) }
-    {
+    let cb = unsafe { take_dispatchable::<_, CommandBuffer>(handle) };
+    if let Some(cb) = cb {
         if let Ok(mut r) = cb.object.recording.lock() {
             cb.object.release(&mut r);
         }

@@ -167,8 +167,8 @@ pub(crate) unsafe extern "system" fn enumerate_instance_layer_properties(
     p_property_count: *mut u32,
     p_properties: *mut vk::LayerProperties,
 ) -> vk::Result {
-    // SAFETY: output array of *p_property_count (valid usage).
     guard("vkEnumerateInstanceLayerProperties", || {
+        // SAFETY: output array of *p_property_count (valid usage).
         Ok(unsafe { enumerate(p_property_count, p_properties, &[]) })
     })
 }

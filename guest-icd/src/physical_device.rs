@@ -194,9 +194,9 @@ pub(crate) unsafe extern "system" fn get_physical_device_features(
     pd: vk::PhysicalDevice,
     p_features: *mut vk::PhysicalDeviceFeatures,
 ) {
-    // SAFETY: output pointer (valid usage; null checked).
     physical_query!("vkGetPhysicalDeviceFeatures", pd, {
         let _ = pd;
+        // SAFETY: output pointer (valid usage; null checked).
         unsafe { write_out(p_features, PhysicalDevice::features()) }
     })
 }
@@ -334,9 +334,9 @@ pub(crate) unsafe extern "system" fn get_physical_device_format_properties(
     _format: vk::Format,
     p_properties: *mut vk::FormatProperties,
 ) {
-    // SAFETY: output pointer (valid usage; null checked).
     physical_query!("vkGetPhysicalDeviceFormatProperties", pd, {
         let _ = pd;
+        // SAFETY: output pointer (valid usage; null checked).
         unsafe { write_out(p_properties, vk::FormatProperties::default()) }
     })
 }
@@ -415,8 +415,8 @@ pub(crate) unsafe extern "system" fn enumerate_device_layer_properties(
     p_count: *mut u32,
     p_properties: *mut vk::LayerProperties,
 ) -> vk::Result {
-    // SAFETY: output array of *p_count (valid usage).
     guard("vkEnumerateDeviceLayerProperties", || {
+        // SAFETY: output array of *p_count (valid usage).
         Ok(unsafe { enumerate(p_count, p_properties, &[]) })
     })
 }

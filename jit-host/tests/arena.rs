@@ -21,8 +21,18 @@ const LAYOUT: ArenaLayout = ArenaLayout {
     data_size: 1 << 16,
 };
 
+/// The tests of this binary run on parallel threads of one process, and every arena has the
+/// same memfd name: a test that counts the process's arena mappings holds this lock, and so
+/// does every test that creates an arena.
+static ARENAS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn arenas() -> std::sync::MutexGuard<'static, ()> {
+    ARENAS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 #[test]
 fn device_view_is_code_rx_and_data_r_and_cannot_be_made_writable() {
+    let _only_arena = arenas();
     let arena = CodeArena::create(LAYOUT).unwrap();
     let fd = arena.fd().unwrap().try_clone_to_owned().unwrap();
 
@@ -87,6 +97,7 @@ fn device_view_is_code_rx_and_data_r_and_cannot_be_made_writable() {
 
 #[test]
 fn unsealed_or_wrong_sized_fds_are_not_mapped() {
+    let _only_arena = arenas();
     let fd = memfd_create(
         c"unsealed",
         MemFdCreateFlag::MFD_CLOEXEC | MemFdCreateFlag::MFD_ALLOW_SEALING,
@@ -121,6 +132,7 @@ fn unsealed_or_wrong_sized_fds_are_not_mapped() {
 
 #[test]
 fn ranges_outside_the_arena_are_refused() {
+    let _only_arena = arenas();
     let arena = CodeArena::create(LAYOUT).unwrap();
     let mapping =
         ArenaMapping::map(arena.fd().unwrap().try_clone_to_owned().unwrap(), LAYOUT).unwrap();

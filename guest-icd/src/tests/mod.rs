@@ -200,15 +200,15 @@ fn every_entry_point_resolves_and_device_level_ones_only_through_device_proc_add
 #[test]
 fn loader_interface_version_5_is_agreed_and_older_refused() {
     let mut v = 7;
-    // SAFETY: valid pointer.
     assert_eq!(
+        // SAFETY: valid pointer.
         unsafe { crate::vk_icdNegotiateLoaderICDInterfaceVersion(&mut v) },
         vk::Result::SUCCESS
     );
     assert_eq!(v, 5);
     let mut v = 4;
-    // SAFETY: valid pointer.
     assert_eq!(
+        // SAFETY: valid pointer.
         unsafe { crate::vk_icdNegotiateLoaderICDInterfaceVersion(&mut v) },
         vk::Result::ERROR_INCOMPATIBLE_DRIVER
     );

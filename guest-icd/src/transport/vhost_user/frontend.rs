@@ -39,9 +39,11 @@ impl FeatureOptions {
             match item {
                 "context-init" => o.context_init = true,
                 "blob" => o.blob = true,
-                other => return Err(TransportError::Unavailable(format!(
+                other => {
+                    return Err(TransportError::Unavailable(format!(
                     "SOFTGPU_VHOST_FEATURES: unknown feature {other:?} (known: context-init, blob)"
-                ))),
+                )))
+                }
             }
         }
         Ok(o)

@@ -369,8 +369,8 @@ fn device_sees_block_writes_through_its_own_mapping_of_scattered_backing() {
     mem.memory()
         .write_slice(&[0xEE; 8], GuestAddress(gpas[10] + 16))
         .unwrap();
-    // SAFETY: volatile read of a byte inside the block (the device wrote it behind our back).
     assert_eq!(
+        // SAFETY: volatile read of a byte inside the block (the device wrote it behind our back).
         unsafe { std::ptr::read_volatile(&view[10 * 4096 + 16]) },
         0xEE
     );

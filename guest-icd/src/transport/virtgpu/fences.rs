@@ -226,8 +226,8 @@ mod tests {
     }
 
     fn signal(w: &OwnedFd) {
-        // SAFETY: writes one byte from a live buffer to a live pipe.
         assert_eq!(
+            // SAFETY: writes one byte from a live buffer to a live pipe.
             unsafe { libc::write(w.as_raw_fd(), b"x".as_ptr().cast(), 1) },
             1
         );
