@@ -7,10 +7,12 @@
 //! * [`compile`]: validate → [`codegen`] (LLVM) → [`link`]; no process concerns, so the
 //!   in-process benchmark uses it too.
 //! * [`arena`]: the sealed memfd, its allocator, and placing linked code into it.
+//! * [`sandbox`]: MDWE, the seccomp allow-lists of both processes, the worker's RLIMIT_AS.
 
 pub mod arena;
 pub mod codegen;
 pub mod compile;
 pub mod link;
+pub mod sandbox;
 pub mod supervisor;
 pub mod worker;

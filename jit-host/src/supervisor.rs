@@ -6,6 +6,11 @@
 //! taken over through the code generator; it trusts the worker's output no further than the
 //! bounds checks in `arena::CodeArena::place`.
 //!
+//! Once the arena exists it locks itself down (`crate::sandbox`: MDWE and the supervisor
+//! allow-list) before it forks the first worker, so every worker starts under that filter and
+//! stacks its own. A compile that runs past `Options::compile_timeout` (the watchdog) gets
+//! its worker killed and the device the error "shader compile exceeded N s".
+//!
 //! Every request except `Free` gets exactly one answer, in request order. One compile is in
 //! flight at a time; answer-bearing requests that arrive meanwhile wait in a short queue.
 //! If the worker dies, the in-flight compile is answered with an error and a new worker is
@@ -25,6 +30,7 @@ use jit_host_client::wire::{
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::arena::{self, CodeArena};
+use crate::sandbox::{self, Profile, SandboxError, Violation};
 use crate::worker::{WorkerMessage, WorkerRequest};
 use child::Worker;
 
@@ -32,13 +38,26 @@ use child::Worker;
 /// ignores the protocol.
 const MAX_PENDING: usize = 64;
 
+/// Default compile watchdog: no real shader takes anywhere near this long.
+pub const DEFAULT_COMPILE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default `RLIMIT_AS` of a compile worker. The worker starts as a copy of the supervisor
+/// (binary, libLLVM, heap: a few hundred MiB of address space, most of it never touched);
+/// 2 GiB leaves LLVM well over a GiB for one module and stops a runaway compile long before it
+/// hurts the host.
+pub const DEFAULT_WORKER_ADDRESS_SPACE: u64 = 2 << 30;
+
 #[derive(Clone, Debug)]
 pub struct Options {
     /// Honour test-only requests (`StallWorker`, `LinkObjectForTest`).
     pub allow_test_requests: bool,
     pub layout: ArenaLayout,
-    /// A compile running longer than this gets its worker killed.
+    /// A compile running longer than this gets its worker killed and the pipeline an error.
     pub compile_timeout: Duration,
+    /// What a seccomp violation does; `None` runs without MDWE and seccomp (debugging only).
+    pub sandbox: Option<Violation>,
+    /// `RLIMIT_AS` of each compile worker, in bytes.
+    pub worker_address_space: u64,
 }
 
 impl Default for Options {
@@ -46,9 +65,20 @@ impl Default for Options {
         Options {
             allow_test_requests: false,
             layout: arena::DEFAULT_LAYOUT,
-            compile_timeout: Duration::from_secs(120),
+            compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+            sandbox: Some(Violation::Kill),
+            worker_address_space: DEFAULT_WORKER_ADDRESS_SPACE,
         }
     }
+}
+
+/// "10", "0.25": a duration in seconds as people write it.
+pub fn seconds(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        return d.as_secs().to_string();
+    }
+    let text = format!("{:.3}", d.as_secs_f64());
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +95,8 @@ pub enum SupervisorError {
     WorkerStart(String),
     #[error("the device sent more than {MAX_PENDING} requests without waiting for answers")]
     Flooded,
+    #[error("locking down: {0}")]
+    Sandbox(#[from] SandboxError),
 }
 
 /// Runs the supervisor until the device closes `client`.
@@ -74,8 +106,14 @@ pub enum SupervisorError {
 /// arbitrary code); the jit-host binary calls this from `main` before anything else.
 pub unsafe fn run(client: UnixStream, options: Options) -> Result<(), SupervisorError> {
     let mut arena = CodeArena::create(options.layout)?;
+    // The arena exists: from here on the supervisor only forks, copies bytes and answers.
+    // Every worker, the first included, is forked under this filter and stacks its own.
+    match options.sandbox {
+        Some(violation) => sandbox::lock_down(Profile::Supervisor, violation)?,
+        None => log::warn!("jit-host runs WITHOUT its sandbox (--no-sandbox): debugging only"),
+    }
     // SAFETY: single-threaded, per this function's contract.
-    let (worker, target) = unsafe { child::fork_worker(&mut arena) }?;
+    let (worker, target) = unsafe { child::fork_worker(&mut arena, &options) }?;
     let hello = Hello {
         protocol_version: wire::PROTOCOL_VERSION,
         target: target.clone(),
@@ -131,13 +169,16 @@ impl Supervisor {
             match self.wait()? {
                 Event::Worker => self.on_worker_message()?,
                 Event::Timeout => {
-                    let limit = self.options.compile_timeout;
-                    log::warn!("compile exceeded {limit:?}; killing the worker");
+                    let message = format!(
+                        "shader compile exceeded {} s; its worker was killed",
+                        seconds(self.options.compile_timeout)
+                    );
+                    log::warn!("{message}");
                     if let Some(worker) = &self.worker {
                         let _ =
                             nix::sys::signal::kill(worker.pid, nix::sys::signal::Signal::SIGKILL);
                     }
-                    self.worker_lost(Some(format!("compile timed out after {limit:?}")))?;
+                    self.worker_lost(Some(message))?;
                 }
                 Event::Client => match read_message::<Request>(&self.client) {
                     Ok(request) => self.on_request(request)?,
@@ -238,8 +279,8 @@ impl Supervisor {
     fn ensure_worker(&mut self) -> Result<u32, String> {
         if self.worker.is_none() {
             // SAFETY: the supervisor is single-threaded (`run`'s contract).
-            let (worker, target) =
-                unsafe { child::fork_worker(&mut self.arena) }.map_err(|e| e.to_string())?;
+            let (worker, target) = unsafe { child::fork_worker(&mut self.arena, &self.options) }
+                .map_err(|e| e.to_string())?;
             if target != self.target {
                 log::warn!(
                     "new worker targets {target:?}, the device was told {:?}",

@@ -3,6 +3,10 @@
 //! It has no arena and no client socket (the supervisor drops both right after fork), only
 //! its socket to the supervisor. Everything LLVM does happens here, so a crash or a hang in
 //! code generation costs one worker, which the supervisor replaces.
+//!
+//! Before it says `Ready` (so before it reads any request) it caps its address space and
+//! locks itself down with the worker filter, stacked on the supervisor's it inherited
+//! (`crate::sandbox`). The host CPU is queried (cpuid, no files) before that.
 
 use std::os::unix::net::UnixStream;
 
@@ -13,6 +17,7 @@ use shader::ir;
 use crate::codegen::Target;
 use crate::compile::compile_module;
 use crate::link::{link_object, LinkedBlob};
+use crate::sandbox::{self, Profile, Violation};
 
 /// Supervisor → worker.
 #[derive(Serialize, Deserialize, Debug)]
@@ -35,17 +40,31 @@ pub enum WorkerMessage {
     Failed { message: String },
 }
 
+/// How a worker confines itself before serving (from the supervisor's options).
+#[derive(Clone, Copy, Debug)]
+pub struct WorkerSetup {
+    /// `None`: no filter (debugging only).
+    pub sandbox: Option<Violation>,
+    /// `RLIMIT_AS`, bytes.
+    pub address_space: u64,
+}
+
+/// Caps memory, queries the host CPU, locks down: everything before the first request.
+fn start(setup: WorkerSetup) -> Result<Target, String> {
+    sandbox::limit_address_space(setup.address_space).map_err(|e| e.to_string())?;
+    let target = Target::host().map_err(|e| e.to_string())?;
+    if let Some(violation) = setup.sandbox {
+        sandbox::lock_down(Profile::Worker, violation).map_err(|e| e.to_string())?;
+    }
+    Ok(target)
+}
+
 /// The worker's main loop; returns the process exit status.
-pub fn run(sock: UnixStream) -> i32 {
-    let target = match Target::host() {
+pub fn run(sock: UnixStream, setup: WorkerSetup) -> i32 {
+    let target = match start(setup) {
         Ok(target) => target,
-        Err(e) => {
-            let _ = write_message(
-                &sock,
-                &WorkerMessage::StartFailed {
-                    message: e.to_string(),
-                },
-            );
+        Err(message) => {
+            let _ = write_message(&sock, &WorkerMessage::StartFailed { message });
             return 1;
         }
     };

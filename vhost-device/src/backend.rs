@@ -62,15 +62,24 @@ impl From<BackendError> for std::io::Error {
     }
 }
 
+/// Kicks that find every ring empty, before any request was ever seen, after which the device
+/// says that the guest's RAM is probably not shared with it. A driver kicks once per request
+/// (Linux's virtio-gpu sends several while probing), and no request can be missed: the rings
+/// are read after each kick.
+pub const EMPTY_KICKS_BEFORE_WARNING: usize = 3;
+
 /// The backend of one frontend connection.
 type Chain = DescriptorChain<GuestMemoryLoadGuard<GuestMemoryMmap<()>>>;
 
 /// Work for the queue thread.
 enum Job {
     Submit(QueuedSubmit),
-    /// A fenced request that arrived while submissions were queued: it runs after them, so
-    /// that fences complete in order (Linux treats fence N as signalling all earlier ones).
-    Fenced(Vec<u8>),
+    /// The response to a fenced request that arrived while submissions were queued. The
+    /// request itself ran at once, in control-queue order (the unfenced request that follows
+    /// it — ATTACH_BACKING after RESOURCE_CREATE_3D — must find its effect); only its
+    /// completion waits behind the submissions, so that fences complete in order (Linux treats
+    /// fence N as signalling all earlier ones).
+    Respond(Vec<u8>),
 }
 
 struct QueuedJob {
@@ -101,6 +110,11 @@ pub struct VirtioGpuBackend {
     features_acked_at: Mutex<Option<std::time::Instant>>,
     mem: Mutex<Option<Memory>>,
     event_idx: AtomicBool,
+    /// Whether any request was ever found in a queue, and how many kicks found every ring
+    /// empty before that: a guest that kicks while its rings stay empty in our view of its
+    /// RAM is writing to memory we do not see (see [`EMPTY_KICKS_BEFORE_WARNING`]).
+    seen_request: AtomicBool,
+    empty_kicks: AtomicUsize,
     /// Read ends of the worker exit events. vhost-user-backend registers each in its epoll with
     /// `into_raw_fd` and never closes it; [`VirtioGpuBackend::close_exit_events`] does, once
     /// the daemon (and so its worker threads) is gone.
@@ -125,6 +139,8 @@ impl VirtioGpuBackend {
             features_acked_at: Mutex::new(None),
             mem: Mutex::new(None),
             event_idx: AtomicBool::new(false),
+            seen_request: AtomicBool::new(false),
+            empty_kicks: AtomicUsize::new(0),
             exit_fds: Mutex::new(Vec::new()),
         }
     }
@@ -137,6 +153,30 @@ impl VirtioGpuBackend {
     /// True once the frontend has sent its guest memory table (VHOST_USER_SET_MEM_TABLE).
     pub fn has_memory_table(&self) -> bool {
         lock(&self.mem).is_some()
+    }
+
+    /// True if the guest kept kicking queues whose rings stayed empty in the device's view of
+    /// its RAM (a warning saying what is probably wrong was logged).
+    pub fn guest_memory_unshared(&self) -> bool {
+        !self.seen_request.load(Ordering::SeqCst)
+            && self.empty_kicks.load(Ordering::SeqCst) >= EMPTY_KICKS_BEFORE_WARNING
+    }
+
+    /// Counts a kick that found nothing to do; logs, once, what that means when no request
+    /// has ever been seen.
+    fn note_empty_kick(&self) {
+        if self.seen_request.load(Ordering::SeqCst) {
+            return;
+        }
+        if self.empty_kicks.fetch_add(1, Ordering::SeqCst) + 1 == EMPTY_KICKS_BEFORE_WARNING {
+            log::warn!(
+                "the guest kicked the device {EMPTY_KICKS_BEFORE_WARNING} times but its queues \
+                 are empty in the device's view of guest RAM: the frontend's guest RAM is \
+                 probably not shared with the device (QEMU: a memory backend without share=on \
+                 maps it private). Use `-object memory-backend-memfd,id=mem,size=<RAM>,share=on \
+                 -machine memory-backend=mem`"
+            );
+        }
     }
 
     /// How long ago the frontend set the device's features while still sending no memory
@@ -168,11 +208,10 @@ impl VirtioGpuBackend {
         let mut q = lock(&self.queue);
         if q.sender.is_none() {
             let (tx, rx) = mpsc::channel();
-            let (gpu, pending, epoch) =
-                (self.gpu.clone(), self.pending.clone(), self.epoch.clone());
+            let (pending, epoch) = (self.pending.clone(), self.epoch.clone());
             let thread = std::thread::Builder::new()
                 .name("softgpu-queue".into())
-                .spawn(move || queue_main(rx, gpu, pending, epoch))
+                .spawn(move || queue_main(rx, pending, epoch))
                 .map_err(BackendError::QueueThread)?;
             q.sender = Some(tx);
             q.thread = Some(thread);
@@ -215,6 +254,9 @@ impl VirtioGpuBackend {
 
     /// Serves a kicked queue until it is empty.
     fn serve_queue(&self, vring: &VringRwLock) -> Result<(), BackendError> {
+        if !self.seen_request.load(Ordering::SeqCst) && !self.ring_has_requests(vring) {
+            self.note_empty_kick();
+        }
         if !self.event_idx.load(Ordering::Relaxed) {
             return self.process_queue(vring);
         }
@@ -227,6 +269,19 @@ impl VirtioGpuBackend {
                 return Ok(());
             }
         }
+    }
+
+    /// Whether the avail ring, as the device sees guest RAM, holds requests not yet taken.
+    fn ring_has_requests(&self, vring: &VringRwLock) -> bool {
+        let Some(atomic) = lock(&self.mem).clone() else {
+            return false;
+        };
+        let mem = atomic.memory();
+        let q = vring.get_ref();
+        let queue = q.get_queue();
+        queue
+            .avail_idx(&*mem, Ordering::Acquire)
+            .is_ok_and(|idx| idx.0 != queue.next_avail())
     }
 
     fn process_queue(&self, vring: &VringRwLock) -> Result<(), BackendError> {
@@ -242,6 +297,7 @@ impl VirtioGpuBackend {
             else {
                 break;
             };
+            self.seen_request.store(true, Ordering::SeqCst);
             let head = chain.head_index();
             if let Some(written) = self.process_chain(&mem, chain, vring)? {
                 vring.add_used(head, written)?;
@@ -271,12 +327,12 @@ impl VirtioGpuBackend {
             }
         };
         let fenced = wire::decode_header(&request).is_ok_and(|h| h.fenced());
-        if fenced && self.pending.load(Ordering::SeqCst) > 0 {
-            self.enqueue(Job::Fenced(request), chain, vring)?;
-            return Ok(None);
-        }
         let processed = self.gpu().process_deferred(&**mem, &request);
         match processed {
+            Processed::Done(resp) if fenced && self.pending.load(Ordering::SeqCst) > 0 => {
+                self.enqueue(Job::Respond(resp), chain, vring)?;
+                Ok(None)
+            }
             Processed::Done(resp) => Ok(Some(write_response(mem, chain, &resp))),
             Processed::Queued(submit) => {
                 self.enqueue(Job::Submit(submit), chain, vring)?;
@@ -311,7 +367,6 @@ impl VirtioGpuBackend {
 
 fn queue_main(
     jobs: Receiver<QueuedJob>,
-    gpu: Arc<Mutex<VirtioGpu>>,
     pending: Arc<AtomicUsize>,
     epoch: Arc<AtomicU64>,
 ) {
@@ -326,7 +381,7 @@ fn queue_main(
         if current() {
             let resp = match job {
                 Job::Submit(submit) => submit.run(),
-                Job::Fenced(request) => lock(&gpu).process(chain.memory(), &request),
+                Job::Respond(resp) => resp,
             };
             // A reset or the end of the session while it ran: the ring is not ours any more.
             if current() {

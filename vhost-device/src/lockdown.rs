@@ -1,19 +1,29 @@
-//! The device's minimal lockdown (DESIGN §5, issue 3): once set up — arena mapped, jit-host
-//! started, /proc and /sys read, listener bound — the process can never again create executable
-//! memory, open a file or run a program. The sandbox issue turns this deny-list into an
-//! allow-list.
+//! The device's lockdown (DESIGN §5, issue 5 item 1): once set up — arena mapped, jit-host
+//! started, /proc and /sys read, listener bound — the process can never again create
+//! executable memory, open a file, make a socket or run a program.
 //!
-//! Two layers: `PR_SET_MDWE(PR_MDWE_REFUSE_EXEC_GAIN)` (the kernel refuses to make writable
-//! memory executable, or to add PROT_EXEC to a mapping), and a seccomp filter on every thread
-//! at once (TSYNC: library code spawns threads too) returning EPERM for the calls below.
+//! Three layers, applied in this order:
+//! * `PR_SET_MDWE(PR_MDWE_REFUSE_EXEC_GAIN)`: the kernel refuses to make writable memory
+//!   executable, or to add PROT_EXEC to a mapping;
+//! * a "thread" filter answering `clone3` with ENOSYS (see [`rules::ANSWERED_ENOSYS`]);
+//! * the allow-list ([`rules::ALLOWED`]): every other call, or the same call with other
+//!   arguments, is a violation. The filter's architecture check kills a process that makes an
+//!   i386 (`int 0x80`) call whatever the [`Violation`] mode; x32 calls (bit 30 of the number)
+//!   match no entry of the list and so are violations too.
+//!
+//! Both filters go on every thread at once (TSYNC: library code spawns threads too).
+
+mod rules;
 
 use std::collections::BTreeMap;
 
 use seccompiler::{
-    sock_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
-    SeccompFilter, SeccompRule, TargetArch,
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule, TargetArch,
 };
 use thiserror::Error;
+
+pub use rules::{Allowed, Peer, When, ALLOWED, ANSWERED_ENOSYS};
 
 /// `prctl(PR_SET_MDWE, …)` (Linux 6.3).
 const PR_SET_MDWE: libc::c_int = 65;
@@ -29,109 +39,144 @@ pub enum LockdownError {
     Apply(#[from] seccompiler::Error),
 }
 
-/// What a denied syscall is refused on.
-enum Deny {
-    /// Always.
-    Always,
-    /// When the `prot` argument (index 2) has PROT_EXEC set.
-    ProtExec,
+/// What the kernel does to a call outside the allow-list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Violation {
+    /// Production: `SECCOMP_RET_KILL_PROCESS` — a device that tries is treated as compromised.
+    Kill,
+    /// Tests and debugging: the call fails with EPERM, so each refusal can be checked (and a
+    /// missing entry shows as an error instead of a dead device).
+    Errno,
 }
 
-/// The deny-list, as data: (syscall, when, why).
-const DENIED: &[(libc::c_long, Deny, &str)] = &[
-    (
-        libc::SYS_mmap,
-        Deny::ProtExec,
-        "no new executable mapping: the arena is the only one",
-    ),
-    (
-        libc::SYS_mprotect,
-        Deny::ProtExec,
-        "no turning existing memory executable",
-    ),
-    (
-        libc::SYS_pkey_mprotect,
-        Deny::ProtExec,
-        "same as mprotect, with a protection key",
-    ),
-    (
-        libc::SYS_open,
-        Deny::Always,
-        "everything on disk was read before lockdown",
-    ),
-    (libc::SYS_openat, Deny::Always, "same"),
-    (libc::SYS_openat2, Deny::Always, "same"),
-    (libc::SYS_creat, Deny::Always, "same, and no creating files"),
-    (
-        libc::SYS_open_by_handle_at,
-        Deny::Always,
-        "opening by file handle is opening too",
-    ),
-    (
-        libc::SYS_execve,
-        Deny::Always,
-        "nothing is spawned after lockdown (jit-host runs already)",
-    ),
-    (libc::SYS_execveat, Deny::Always, "same"),
-    (
-        libc::SYS_ptrace,
-        Deny::Always,
-        "no inspecting or writing other processes",
-    ),
-    (
-        libc::SYS_process_vm_writev,
-        Deny::Always,
-        "no writing other processes' memory",
-    ),
-];
-
-/// Builds the BPF program: allow by default, EPERM for [`DENIED`]. Calls from a non-native
-/// ABI (x32, i386) are refused by seccompiler's architecture check.
-pub fn filter() -> Result<BpfProgram, LockdownError> {
-    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-    for (nr, deny, _why) in DENIED {
-        let chain = match deny {
-            Deny::Always => Vec::new(),
-            Deny::ProtExec => vec![SeccompRule::new(vec![SeccompCondition::new(
-                2,
-                SeccompCmpArgLen::Qword,
-                SeccompCmpOp::MaskedEq(libc::PROT_EXEC as u64),
-                libc::PROT_EXEC as u64,
-            )?])?],
-        };
-        rules.insert(*nr, chain);
+impl Violation {
+    fn action(self) -> SeccompAction {
+        match self {
+            Violation::Kill => SeccompAction::KillProcess,
+            Violation::Errno => SeccompAction::Errno(libc::EPERM as u32),
+        }
     }
+}
+
+/// The processes whose pids some entries of the allow-list name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peers {
+    /// The device's own pid (thread-group id).
+    pub itself: u32,
+    /// The jit-host supervisor the device started, if any.
+    pub jit_host: Option<u32>,
+}
+
+impl Peers {
+    /// This process and, if the device started one, its jit-host.
+    pub fn of_this_process(jit_host: Option<u32>) -> Peers {
+        Peers {
+            itself: std::process::id(),
+            jit_host,
+        }
+    }
+
+    fn pid(&self, peer: Peer) -> Option<u32> {
+        match peer {
+            Peer::Itself => Some(self.itself),
+            Peer::JitHost => self.jit_host,
+        }
+    }
+}
+
+/// How one allow-list entry turns into seccomp rules.
+enum Grant {
+    /// Allowed whatever the arguments.
+    Unconditional,
+    /// Allowed when the rule matches.
+    If(SeccompRule),
+    /// The entry cannot apply (it names a peer that does not exist).
+    Never,
+}
+
+fn grant(entry: &Allowed, peers: &Peers) -> Result<Grant, LockdownError> {
+    let (arg, op, len, value) = match entry.when {
+        When::Always => return Ok(Grant::Unconditional),
+        When::BitsClear { arg, mask } => (
+            arg,
+            SeccompCmpOp::MaskedEq(mask),
+            SeccompCmpArgLen::Qword,
+            0,
+        ),
+        When::BitsSet { arg, mask } => (
+            arg,
+            SeccompCmpOp::MaskedEq(mask),
+            SeccompCmpArgLen::Qword,
+            mask,
+        ),
+        When::Equals { arg, value } => (arg, SeccompCmpOp::Eq, SeccompCmpArgLen::Dword, value),
+        When::PidOf { arg, peer } => match peers.pid(peer) {
+            Some(pid) => (
+                arg,
+                SeccompCmpOp::Eq,
+                SeccompCmpArgLen::Dword,
+                u64::from(pid),
+            ),
+            None => return Ok(Grant::Never),
+        },
+    };
+    let cond = SeccompCondition::new(arg, len, op, value)?;
+    Ok(Grant::If(SeccompRule::new(vec![cond])?))
+}
+
+/// The allow-list as a BPF program: calls in [`ALLOWED`] pass, everything else gets
+/// `violation`.
+pub fn allow_list_filter(violation: Violation, peers: &Peers) -> Result<BpfProgram, LockdownError> {
+    // nr → None: unconditional; Some(rules): when any of the rules matches.
+    let mut by_nr: BTreeMap<i64, Option<Vec<SeccompRule>>> = BTreeMap::new();
+    for entry in ALLOWED {
+        let rule = match grant(entry, peers)? {
+            Grant::Never => continue,
+            Grant::Unconditional => None,
+            Grant::If(rule) => Some(rule),
+        };
+        let slot = by_nr.entry(entry.nr).or_insert_with(|| Some(Vec::new()));
+        match (slot.as_mut(), rule) {
+            (_, None) => *slot = None,
+            (Some(rules), Some(rule)) => rules.push(rule),
+            (None, Some(_)) => {}
+        }
+    }
+    // seccompiler: an empty rule chain matches unconditionally.
+    let rules = by_nr
+        .into_iter()
+        .map(|(nr, rules)| (nr, rules.unwrap_or_default()))
+        .collect();
     let filter = SeccompFilter::new(
         rules,
+        violation.action(),
         SeccompAction::Allow,
-        SeccompAction::Errno(libc::EPERM as u32),
         TargetArch::x86_64,
     )?;
     Ok(filter.try_into()?)
 }
 
-/// x32 system calls run on the x86-64 audit architecture with bit 30 set in the number, so the
-/// deny-list above (keyed by native numbers) would not see them. This second, stacked filter
-/// refuses every call numbered at or above `__X32_SYSCALL_BIT`.
-pub fn x32_guard() -> BpfProgram {
-    const X32_SYSCALL_BIT: u32 = 0x4000_0000;
-    // Classic BPF opcodes (linux/filter.h): LD|W|ABS, JMP|JGE|K, RET|K.
-    const LD_W_ABS: u16 = 0x20;
-    const JGE_K: u16 = 0x35;
-    const RET_K: u16 = 0x06;
-    let ins = |code, jt, jf, k| sock_filter { code, jt, jf, k };
-    vec![
-        // seccomp_data.nr is at offset 0.
-        ins(LD_W_ABS, 0, 0, 0),
-        ins(JGE_K, 0, 1, X32_SYSCALL_BIT),
-        ins(RET_K, 0, 0, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32),
-        ins(RET_K, 0, 0, libc::SECCOMP_RET_ALLOW),
-    ]
+/// The thread filter: [`ANSWERED_ENOSYS`] calls fail with ENOSYS, everything else passes on
+/// to the allow-list.
+pub fn enosys_filter() -> Result<BpfProgram, LockdownError> {
+    let rules = ANSWERED_ENOSYS
+        .iter()
+        .map(|&(_, nr, _)| (nr, Vec::new()))
+        .collect();
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::ENOSYS as u32),
+        TargetArch::x86_64,
+    )?;
+    Ok(filter.try_into()?)
 }
 
 /// Locks the whole process down (all threads). Irreversible.
-pub fn lock_down() -> Result<(), LockdownError> {
-    let prog = filter()?;
+pub fn lock_down(violation: Violation, peers: &Peers) -> Result<(), LockdownError> {
+    // Build both programs before changing anything, so an error leaves the process as it was.
+    let allow_list = allow_list_filter(violation, peers)?;
+    let enosys = enosys_filter()?;
     // SAFETY: prctl with integer arguments only; PR_SET_MDWE changes no memory.
     let rc = unsafe {
         libc::prctl(
@@ -145,117 +190,11 @@ pub fn lock_down() -> Result<(), LockdownError> {
     if rc != 0 {
         return Err(LockdownError::Mdwe(std::io::Error::last_os_error()));
     }
-    seccompiler::apply_filter_all_threads(&prog)?;
-    seccompiler::apply_filter_all_threads(&x32_guard())?;
+    // The ENOSYS filter first: once the allow-list is on, seccomp() itself is refused.
+    seccompiler::apply_filter_all_threads(&enosys)?;
+    seccompiler::apply_filter_all_threads(&allow_list)?;
     Ok(())
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test.
-mod tests {
-    use super::*;
-    use std::process::Command;
-
-    const CHILD_ENV: &str = "SOFTGPU_LOCKDOWN_CHILD";
-
-    /// Runs in a child process (the lockdown is irreversible and process-wide): see
-    /// `lockdown_refuses_open_exec_mappings_and_exec`.
-    #[test]
-    #[ignore = "run by lockdown_refuses_open_exec_mappings_and_exec in a child process"]
-    fn lockdown_child() {
-        if std::env::var_os(CHILD_ENV).is_none() {
-            return;
-        }
-        // A thread started before lockdown is covered too (TSYNC).
-        let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let (done_tx, done_rx) = std::sync::mpsc::channel();
-        let early = std::thread::spawn(move || {
-            rx.recv().unwrap();
-            done_tx
-                .send(
-                    std::fs::File::open("/etc/hostname")
-                        .map(|_| ())
-                        .map_err(|e| e.raw_os_error()),
-                )
-                .unwrap();
-        });
-        assert!(
-            std::fs::File::open("/etc/hostname").is_ok(),
-            "open works before lockdown"
-        );
-        lock_down().unwrap();
-        let e = std::fs::File::open("/etc/hostname").unwrap_err();
-        assert_eq!(e.raw_os_error(), Some(libc::EPERM), "open after lockdown");
-        tx.send(()).unwrap();
-        assert_eq!(
-            done_rx.recv().unwrap(),
-            Err(Some(libc::EPERM)),
-            "open in an older thread"
-        );
-        early.join().unwrap();
-
-        // SAFETY: fresh anonymous mappings; nothing existing is touched.
-        let exec = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                4096,
-                libc::PROT_READ | libc::PROT_EXEC,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_eq!(exec, libc::MAP_FAILED, "PROT_EXEC mmap refused");
-        assert_eq!(
-            std::io::Error::last_os_error().raw_os_error(),
-            Some(libc::EPERM)
-        );
-        // SAFETY: as above.
-        let rw = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                4096,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(rw, libc::MAP_FAILED, "ordinary mmap works");
-        // SAFETY: rw is our own 4096-byte mapping.
-        let rc = unsafe { libc::mprotect(rw, 4096, libc::PROT_READ | libc::PROT_EXEC) };
-        assert_eq!(rc, -1, "mprotect to exec refused");
-        // An x32 getpid: refused, not run (ENOSYS would mean it reached the kernel's table).
-        // SAFETY: a syscall with no arguments that touches no memory.
-        let rc = unsafe { libc::syscall(0x4000_0000 | libc::SYS_getpid) };
-        let errno = std::io::Error::last_os_error().raw_os_error();
-        assert_eq!((rc, errno), (-1, Some(libc::EPERM)), "x32 ABI refused");
-        let err = Command::new("/bin/true").status().unwrap_err();
-        assert!(
-            matches!(err.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)),
-            "{err}"
-        );
-        println!("LOCKDOWN-CHILD-OK");
-    }
-
-    #[test]
-    fn lockdown_refuses_open_exec_mappings_and_exec() {
-        let exe = std::env::current_exe().unwrap();
-        let out = Command::new(exe)
-            .args([
-                "--exact",
-                "lockdown::tests::lockdown_child",
-                "--ignored",
-                "--nocapture",
-            ])
-            .env(CHILD_ENV, "1")
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success() && stdout.contains("LOCKDOWN-CHILD-OK"),
-            "child failed: {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
+mod tests;

@@ -24,7 +24,7 @@ use vm_memory::{GuestMemoryAtomic, GuestMemoryMmap};
 use crate::backend::VirtioGpuBackend;
 use crate::context::ContextFactory;
 use crate::gpu::{DeviceLimits, VirtioGpu};
-use crate::lockdown::{self, LockdownError};
+use crate::lockdown::{self, LockdownError, Peers, Violation};
 
 /// softgpu's virtio-gpu device: a vhost-user backend that runs the guest's Vulkan work on the
 /// host CPU. Start it before the VMM (QEMU connects to --socket-path).
@@ -64,6 +64,28 @@ pub struct Args {
     /// device then parses guest input with the power to map executable memory and open files.
     #[arg(long)]
     pub no_sandbox: bool,
+
+    /// What a system call outside the sandbox's allow-list does: `kill` the device (the
+    /// default, for production) or fail with `errno` EPERM (for finding a call the allow-list
+    /// lacks: the device then logs an error instead of vanishing).
+    #[arg(long, value_enum, value_name = "ACTION", default_value = "kill")]
+    pub sandbox_violation: SandboxViolation,
+}
+
+/// `--sandbox-violation`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SandboxViolation {
+    Kill,
+    Errno,
+}
+
+impl From<SandboxViolation> for Violation {
+    fn from(v: SandboxViolation) -> Violation {
+        match v {
+            SandboxViolation::Kill => Violation::Kill,
+            SandboxViolation::Errno => Violation::Errno,
+        }
+    }
 }
 
 #[derive(Debug, Error)]
@@ -236,6 +258,9 @@ pub struct SessionEnd {
     /// The frontend never sent a memory table within the grace period (see
     /// [`Service::memory_table_grace`]); a warning saying what is probably wrong was logged.
     pub memory_table_missing: bool,
+    /// The guest kicked queues that stayed empty in the device's view of its RAM: the RAM is
+    /// probably not shared (a memory backend without `share=on`); a warning was logged.
+    pub guest_memory_unshared: bool,
 }
 
 impl Service {
@@ -269,6 +294,7 @@ impl Service {
                 resources_released: gpu.resource_count(),
                 contexts_released: gpu.context_count(),
                 memory_table_missing,
+                guest_memory_unshared: backend.guest_memory_unshared(),
             };
             gpu.reset();
             end
@@ -362,8 +388,13 @@ pub fn run(args: Args) -> Result<(), ServerError> {
     if args.no_sandbox {
         log::warn!("*** --no-sandbox: NOT locked down; guest input is parsed by a process that can map executable memory, open files and run programs ***");
     } else {
-        lockdown::lock_down()?;
-        log::info!("locked down (MDWE + seccomp)");
+        let violation = Violation::from(args.sandbox_violation);
+        let peers = Peers::of_this_process(Some(device.jit().supervisor_pid()));
+        lockdown::lock_down(violation, &peers)?;
+        log::info!("locked down (MDWE + seccomp allow-list, violations: {violation:?})");
+        if violation != Violation::Kill {
+            log::warn!("--sandbox-violation {violation:?}: a forbidden system call fails instead of killing the device");
+        }
     }
     log::info!(
         "serving: subgroup size {}, {} threads, budget cap {} MiB",
@@ -412,6 +443,21 @@ mod tests {
             Args::try_parse_from(["vhost-device", "--socket-path", "/s", "--threads", "0"])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn sandbox_violations_kill_unless_errno_is_asked_for() {
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["vhost-device", "--socket-path", "/s"];
+            argv.extend_from_slice(extra);
+            Args::try_parse_from(argv).map(|a| Violation::from(a.sandbox_violation))
+        };
+        assert_eq!(parse(&[]).unwrap(), Violation::Kill);
+        assert_eq!(
+            parse(&["--sandbox-violation", "errno"]).unwrap(),
+            Violation::Errno
+        );
+        assert!(parse(&["--sandbox-violation", "allow"]).is_err());
     }
 
     #[test]

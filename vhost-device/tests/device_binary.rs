@@ -85,18 +85,32 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// DESIGN §5's invariants, read from outside: seccomp on, no writable+executable mapping,
-/// exactly one executable mapping that is not a file of ours or the kernel's (the arena).
+/// The code arena's memfd name as jit-host creates it (`jit-host/src/arena.rs`).
+const ARENA: &str = "/memfd:softgpu-code-arena (deleted)";
+
+/// DESIGN §5's invariants, read from outside: seccomp on (MDWE first, then our two filters),
+/// no writable+executable mapping, and nothing executable but the device's binary, shared
+/// libraries, the kernel's vdso/vsyscall and the one arena mapping (shared, read+execute).
 fn check_sandbox(pid: u32) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    assert!(
+    let field = |name: &str| {
         status
             .lines()
-            .any(|l| l.starts_with("Seccomp:") && l.ends_with('2')),
-        "{status}"
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("no {name} in\n{status}"))
+            .to_owned()
+    };
+    assert_eq!(field("Seccomp:"), "2", "filter mode");
+    let filters: u32 = field("Seccomp_filters:").parse().unwrap();
+    assert!(
+        filters >= 2,
+        "the thread filter and the allow-list: {filters}"
     );
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+    let exe = exe.to_str().unwrap();
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
-    let mut anon_exec = 0;
+    let mut arena = 0;
     for line in maps.lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
         let perms = f[1];
@@ -104,18 +118,28 @@ fn check_sandbox(pid: u32) {
             !(perms.contains('w') && perms.contains('x')),
             "W+X mapping: {line}"
         );
-        let path = f.get(5).copied().unwrap_or("");
-        if perms.contains('x')
-            && !path.starts_with('[')
-            && (path.is_empty() || path.starts_with("/memfd:"))
-        {
-            anon_exec += 1;
+        if !perms.contains('x') {
+            continue;
+        }
+        let path = f.get(5..).map(|p| p.join(" ")).unwrap_or_default();
+        let file_name = path.rsplit('/').next().unwrap_or("");
+        if path == ARENA {
+            assert_eq!(
+                perms, "r-xs",
+                "the arena is a shared read+execute view: {line}"
+            );
+            arena += 1;
+        } else {
+            assert!(
+                path == exe
+                    || path == "[vdso]"
+                    || path == "[vsyscall]"
+                    || (path.starts_with('/') && (file_name.ends_with(".so") || file_name.contains(".so."))),
+                "executable mapping that is not the binary, a library, the vdso or the arena: {line}\n{maps}"
+            );
         }
     }
-    assert_eq!(
-        anon_exec, 1,
-        "exactly one executable anonymous/shared region (the arena):\n{maps}"
-    );
+    assert_eq!(arena, 1, "exactly one arena mapping:\n{maps}");
 }
 
 struct Device(Child);

@@ -235,6 +235,10 @@ fn frontend_session_runs_commands_and_disconnect_releases_everything() {
         !end.memory_table_missing,
         "a frontend with a memory table was flagged"
     );
+    assert!(
+        !end.guest_memory_unshared,
+        "a frontend whose rings the device sees was flagged as unshared"
+    );
 
     // Second frontend on the same listener.
     let server = serve_in_thread(&service, &listener);

@@ -10,9 +10,9 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, getpid, getppid, ForkResult, Pid};
 
-use super::SupervisorError;
+use super::{Options, SupervisorError};
 use crate::arena::CodeArena;
-use crate::worker::{self, WorkerMessage};
+use crate::worker::{self, WorkerMessage, WorkerSetup};
 
 /// How long a worker may take to start, or to finish sending or receiving one message.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
@@ -30,7 +30,12 @@ pub(super) struct Worker {
 /// LLVM) after `fork`.
 pub(super) unsafe fn fork_worker(
     arena: &mut CodeArena,
+    options: &Options,
 ) -> Result<(Worker, TargetInfo), SupervisorError> {
+    let setup = WorkerSetup {
+        sandbox: options.sandbox,
+        address_space: options.worker_address_space,
+    };
     let (ours, theirs) = UnixStream::pair()?;
     let parent = getpid();
     // SAFETY: the caller guarantees this process is single-threaded, so no lock or
@@ -39,7 +44,7 @@ pub(super) unsafe fn fork_worker(
         ForkResult::Child => {
             drop(ours);
             // SAFETY: we are the freshly forked child, still single-threaded.
-            unsafe { become_worker(arena, theirs, parent) }
+            unsafe { become_worker(arena, theirs, parent, setup) }
         }
         ForkResult::Parent { child } => {
             drop(theirs);
@@ -79,7 +84,12 @@ fn wait_ready(worker: &Worker) -> Result<TargetInfo, SupervisorError> {
 /// (the client socket, the arena fd) are closed here behind their owners' backs; that is
 /// sound because this function never returns, so those owners are never used or dropped in
 /// this process.
-unsafe fn become_worker(arena: &mut CodeArena, sock: UnixStream, parent: Pid) -> ! {
+unsafe fn become_worker(
+    arena: &mut CodeArena,
+    sock: UnixStream,
+    parent: Pid,
+    setup: WorkerSetup,
+) -> ! {
     // Die with the supervisor; if it already died, the new parent is not ours to serve.
     if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != parent {
         std::process::exit(1);
@@ -94,7 +104,8 @@ unsafe fn become_worker(arena: &mut CodeArena, sock: UnixStream, parent: Pid) ->
             unsafe { libc::close_range(first as u32, last as u32, 0) };
         }
     }
-    let status = std::panic::catch_unwind(AssertUnwindSafe(|| worker::run(sock))).unwrap_or(101);
+    let status =
+        std::panic::catch_unwind(AssertUnwindSafe(|| worker::run(sock, setup))).unwrap_or(101);
     std::process::exit(status)
 }
 

@@ -279,3 +279,91 @@ pub fn maps(pid: u32) -> Vec<Mapping> {
 
 /// Name of the arena's memfd as it appears in maps.
 pub const ARENA_MAP_NAME: &str = "/memfd:softgpu-code-arena (deleted)";
+
+/// A jit-host process started by hand with chosen flags, spoken to with the raw wire
+/// protocol (the client's `JitHost` always starts it with its defaults).
+pub struct RawHost {
+    pub child: std::process::Child,
+    pub sock: std::os::unix::net::UnixStream,
+    pub hello: jit_host_client::wire::Hello,
+}
+
+impl RawHost {
+    pub fn spawn(args: &[&str]) -> RawHost {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::process::CommandExt;
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+        let fd = theirs.as_raw_fd();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_jit-host"));
+        cmd.arg("--socket-fd").arg(fd.to_string()).args(args);
+        let keep_socket = move || {
+            // SAFETY: F_SETFD on a descriptor number only changes its flags.
+            if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        };
+        // SAFETY: the closure runs in the forked child before exec and only calls fcntl
+        // (async-signal-safe), letting jit-host's end of the pair survive the exec.
+        unsafe { cmd.pre_exec(keep_socket) };
+        let child = cmd.spawn().expect("starting jit-host");
+        drop(theirs);
+        ours.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+            .expect("timeout");
+        let (hello, _arena_fd) = jit_host_client::wire::recv_hello(&ours).expect("hello");
+        RawHost {
+            child,
+            sock: ours,
+            hello,
+        }
+    }
+
+    /// Sends a request and reads its answer.
+    pub fn ask(&self, request: &jit_host_client::wire::Request) -> jit_host_client::wire::Response {
+        jit_host_client::wire::write_message(&self.sock, request).expect("sending a request");
+        jit_host_client::wire::read_message(&self.sock).expect("reading the answer")
+    }
+
+    pub fn worker_pid(&self) -> u32 {
+        match self.ask(&jit_host_client::wire::Request::WorkerPid) {
+            jit_host_client::wire::Response::WorkerPid { pid } => pid,
+            other => panic!("expected a worker pid, got {other:?}"),
+        }
+    }
+}
+
+impl Drop for RawHost {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether `pid` is a live process (a zombie counts as dead).
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// A field of `/proc/<pid>/status`, e.g. `Seccomp`.
+pub fn status_field(pid: u32, field: &str) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("reading status");
+    text.lines()
+        .find_map(|l| l.strip_prefix(field).and_then(|r| r.strip_prefix(':')))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// The soft limit on `Max address space` in `/proc/<pid>/limits`, as printed.
+pub fn address_space_limit(pid: u32) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("reading limits");
+    text.lines()
+        .find_map(|l| l.strip_prefix("Max address space"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("no address space line")
+        .to_owned()
+}

@@ -1,6 +1,11 @@
 //! Shared set-up for the end-to-end tests: the loader is pointed at this workspace's ICD (the
 //! embedded default: the ICD starts its own vhost-device, which starts jit-host), once per
 //! test process, before any Vulkan call.
+//!
+//! Inside the test guest (scripts/build-guest ships these test binaries) `SOFTGPU_E2E_SYSTEM_ICD=1`
+//! leaves the loader to find the ICD installed in the guest (and its virtgpu transport), and
+//! `SOFTGPU_E2E_SHADER_DIR` names where the GLSL sources are, since this crate's directory is a
+//! host path.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -29,6 +34,10 @@ pub fn env() -> &'static Vec<(String, String)> {
 pub fn use_softgpu() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
+        if system_icd() {
+            std::env::set_var("VK_LOADER_LAYERS_DISABLE", "~explicit~");
+            return;
+        }
         if reference_run() {
             std::env::set_var("VK_DRIVER_FILES", "/usr/share/vulkan/icd.d/lvp_icd.json");
             std::env::set_var("VK_LOADER_LAYERS_DISABLE", "~explicit~");
@@ -55,11 +64,19 @@ pub fn gpu() -> Gpu {
     gpu
 }
 
-/// `renderer/tests/shaders/<name>.comp` compiled to SPIR-V words.
+/// Whether the loader should use the ICD installed on this system (the test guest's).
+pub fn system_icd() -> bool {
+    std::env::var_os("SOFTGPU_E2E_SYSTEM_ICD").is_some_and(|v| v == "1")
+}
+
+/// `renderer/tests/shaders/<name>.comp` (or `$SOFTGPU_E2E_SHADER_DIR/<name>.comp`) compiled to
+/// SPIR-V words.
 pub fn shader(name: &str, defines: &[(&str, &str)]) -> Vec<u32> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../renderer/tests/shaders")
-        .join(format!("{name}.comp"));
+    let dir = std::env::var_os("SOFTGPU_E2E_SHADER_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../renderer/tests/shaders"),
+        PathBuf::from,
+    );
+    let path = dir.join(format!("{name}.comp"));
     softgpu_e2e::glsl_to_spirv(&path, defines).unwrap()
 }
 

@@ -180,6 +180,67 @@ impl Vmm {
         self.kick[q].write(1).unwrap();
     }
 
+    /// Posts a chain of `descs` ({addr, len, writable}) in descriptor slots `first..` of queue
+    /// `q` (head `first`, each chained to the next) and kicks, without waiting: several chains
+    /// can be outstanding at once.
+    pub fn post_at(&mut self, q: usize, first: u16, descs: &[(u64, u32, bool)]) {
+        let (desc, avail, _) = QUEUES[q];
+        for (i, &(addr, len, writable)) in descs.iter().enumerate() {
+            let slot = first + i as u16;
+            let last = i + 1 == descs.len();
+            let flags = u16::from(!last) | if writable { 2 } else { 0 };
+            let mut d = Vec::new();
+            d.extend(addr.to_le_bytes());
+            d.extend(len.to_le_bytes());
+            d.extend(flags.to_le_bytes());
+            d.extend((if last { 0 } else { slot + 1 }).to_le_bytes());
+            self.write(desc + 16 * u64::from(slot), &d);
+        }
+        let idx = self.next_avail[q];
+        self.write(
+            avail + 4 + 2 * u64::from(idx % QUEUE_SIZE),
+            &first.to_le_bytes(),
+        );
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        self.write(avail + 2, &idx.wrapping_add(1).to_le_bytes());
+        self.next_avail[q] = idx.wrapping_add(1);
+        self.kick[q].write(1).unwrap();
+    }
+
+    /// Kicks queue `q` without posting anything (what a guest whose RAM the device does not
+    /// see looks like from the device).
+    pub fn kick_only(&self, q: usize) {
+        self.kick[q].write(1).unwrap();
+    }
+
+    /// The next element the device put in queue `q`'s used ring, if any: (head, length).
+    pub fn try_used(&mut self, q: usize) -> Option<(u32, u32)> {
+        let (_, _, used) = QUEUES[q];
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        if self.u16_at(used + 2) == self.next_used[q] {
+            return None;
+        }
+        let slot = used + 4 + 8 * u64::from(self.next_used[q] % QUEUE_SIZE);
+        self.next_used[q] = self.next_used[q].wrapping_add(1);
+        let e = self.read(slot, 8);
+        Some((
+            u32::from_le_bytes([e[0], e[1], e[2], e[3]]),
+            u32::from_le_bytes([e[4], e[5], e[6], e[7]]),
+        ))
+    }
+
+    /// Waits (up to 10 s) for the next used element of queue `q`.
+    pub fn wait_used(&mut self, q: usize) -> (u32, u32) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(u) = self.try_used(q) {
+                return u;
+            }
+            assert!(Instant::now() < deadline, "queue {q}: nothing used");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     /// Posts a chain of `descs` ({addr, len, flags, next}) with head 0 on queue `q`, kicks,
     /// and waits for it to be used; returns the used length.
     pub fn post(&mut self, q: usize, descs: &[(u64, u32, u16, u16)]) -> u32 {

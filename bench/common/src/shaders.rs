@@ -17,9 +17,10 @@ pub enum ShaderError {
 /// Where a shader's source lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ShaderDir {
-    /// `renderer/tests/shaders/`: the renderer's test shaders.
+    /// `renderer/tests/shaders/`: the renderer's test shaders (or `$SOFTGPU_RENDERER_SHADER_DIR`:
+    /// the test guest has its own copy).
     RendererTests,
-    /// `bench/shaders/`: shaders written for the benchmarks.
+    /// `bench/shaders/`: shaders written for the benchmarks (or `$SOFTGPU_BENCH_SHADER_DIR`).
     Bench,
 }
 
@@ -27,8 +28,10 @@ impl ShaderDir {
     fn path(self) -> PathBuf {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
         match self {
-            ShaderDir::RendererTests => manifest.join("../renderer/tests/shaders"),
-            ShaderDir::Bench => manifest.join("shaders"),
+            ShaderDir::RendererTests => std::env::var_os("SOFTGPU_RENDERER_SHADER_DIR")
+                .map_or_else(|| manifest.join("../../renderer/tests/shaders"), PathBuf::from),
+            ShaderDir::Bench => std::env::var_os("SOFTGPU_BENCH_SHADER_DIR")
+                .map_or_else(|| manifest.join("../shaders"), PathBuf::from),
         }
     }
 }
