@@ -354,6 +354,19 @@ pub fn decode_all(bytes: &[u8]) -> Result<Vec<Command>, StreamError> {
     decode_stream(bytes).collect()
 }
 
+/// Checks that every frame of `bytes` decodes, keeping nothing: a consumer that then runs the
+/// stream command by command ([`decode_stream`]) refuses a malformed stream before executing
+/// any of it, without ever holding the whole decoded form (which can be several times larger
+/// than the stream).
+pub fn validate_stream(bytes: &[u8]) -> Result<usize, StreamError> {
+    let mut frames = 0;
+    for cmd in decode_stream(bytes) {
+        cmd?;
+        frames += 1;
+    }
+    Ok(frames)
+}
+
 /// Encodes commands into one stream.
 pub fn encode_all(cmds: &[Command]) -> Result<Vec<u8>, StreamError> {
     let mut out = Vec::new();
@@ -364,6 +377,7 @@ pub fn encode_all(cmds: &[Command]) -> Result<Vec<u8>, StreamError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -459,6 +473,17 @@ mod tests {
         let cmds = samples();
         let bytes = encode_all(&cmds).unwrap();
         assert_eq!(decode_all(&bytes).unwrap(), cmds);
+    }
+
+    #[test]
+    fn validate_counts_frames_and_refuses_a_stream_with_a_bad_last_frame() {
+        let cmds = samples();
+        let mut bytes = encode_all(&cmds).unwrap();
+        assert_eq!(validate_stream(&bytes).unwrap(), cmds.len());
+        // An unknown opcode at the very end: the good frames before it do not make it valid.
+        bytes.extend(0xdead_u32.to_le_bytes());
+        bytes.extend(0u32.to_le_bytes());
+        assert!(validate_stream(&bytes).is_err());
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub enum RendererError {
 
     #[error("buffer size {0} is 0 or larger than the maximum {max}", max = crate::memory::MAX_ALLOCATION)]
     InvalidBufferSize(u64),
+    #[error("the kernel needs {size} bytes of per-thread scratch (private memory and values kept across barriers), more than the {limit} a pipeline may use")]
+    ScratchTooLarge { size: u64, limit: u64 },
     #[error("out of host memory allocating {0} bytes")]
     OutOfHostMemory(u64),
     #[error("access of {len} bytes at offset {offset} is outside a buffer of {size} bytes")]

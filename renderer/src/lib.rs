@@ -24,7 +24,7 @@ pub use device::{Device, DeviceConfig};
 pub use dispatch::MAX_WORKGROUP_COUNT;
 pub use error::RendererError;
 pub use memory::{ExternalMemory, HostMemory};
-pub use pipeline::ComputePipeline;
+pub use pipeline::{ComputePipeline, MAX_KERNEL_SCRATCH};
 pub use shader::front::{SpecializationEntry, SpecializationInfo};
 pub use shader::ir::{BufferBinding, BufferKind};
 pub use transfer::{BufferCopy, MAX_UPDATE_BUFFER_SIZE};

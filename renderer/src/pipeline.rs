@@ -17,6 +17,25 @@ use shader::ir::{BufferBinding, Module};
 
 use crate::error::RendererError;
 
+/// Largest per-thread scratch block one kernel may need (private memory of every invocation of
+/// a workgroup plus the values it keeps across barriers). Each worker thread keeps the largest
+/// block it was ever asked for, so this also bounds what one pipeline can make every worker
+/// hold. The front end already caps private memory per invocation (`MAX_PRIVATE_MEMORY`:
+/// 16 KiB × 1024 invocations = 16 MiB); the rest is headroom for barrier spills.
+pub const MAX_KERNEL_SCRATCH: u64 = 32 << 20;
+
+/// Refuses a kernel whose scratch need is above [`MAX_KERNEL_SCRATCH`] (checked when the
+/// pipeline is created, so a dispatch never tries to allocate it).
+pub(crate) fn check_scratch(size: u64) -> Result<(), RendererError> {
+    if size > MAX_KERNEL_SCRATCH {
+        return Err(RendererError::ScratchTooLarge {
+            size,
+            limit: MAX_KERNEL_SCRATCH,
+        });
+    }
+    Ok(())
+}
+
 /// A compiled compute entry point, ready to dispatch.
 #[derive(Clone)]
 pub struct ComputePipeline {
@@ -25,6 +44,8 @@ pub struct ComputePipeline {
     pub(crate) workgroup_size: [u32; 3],
     pub(crate) workgroup_memory_size: u32,
     pub(crate) push_constant_size: u32,
+    /// Bytes of the encoded IR this pipeline keeps alive (its kernel-cache key).
+    pub(crate) ir_bytes: usize,
 }
 
 impl ComputePipeline {
@@ -45,6 +66,22 @@ impl ComputePipeline {
 
     pub fn workgroup_memory_size(&self) -> u32 {
         self.workgroup_memory_size
+    }
+
+    /// Per-thread scratch bytes a dispatch of this pipeline uses.
+    pub fn scratch_size(&self) -> u64 {
+        self.kernel.scratch_size() as u64
+    }
+
+    /// Host memory this pipeline holds on its creator's behalf: its IR (kept as the kernel
+    /// cache key), its binding table, and the per-thread blocks a dispatch makes each worker
+    /// hold (workgroup memory and scratch). Code lives in jit-host's arena, not counted here.
+    pub fn host_bytes(&self) -> u64 {
+        let bindings = self.buffers.len() * std::mem::size_of::<BufferBinding>();
+        (self.ir_bytes as u64)
+            .saturating_add(bindings as u64)
+            .saturating_add(u64::from(self.workgroup_memory_size))
+            .saturating_add(self.scratch_size())
     }
 }
 
@@ -97,6 +134,7 @@ pub(crate) fn create_compute_pipeline(
 ) -> Result<ComputePipeline, RendererError> {
     let module: Module = shader::front::lower_compute(spirv, entry, spec)?;
     let key = module.encode();
+    let ir_bytes = key.len();
     let kernel = match cache.get(&key) {
         Some(kernel) => kernel,
         None => {
@@ -107,11 +145,31 @@ pub(crate) fn create_compute_pipeline(
             kernel
         }
     };
+    check_scratch(kernel.scratch_size() as u64)?;
     Ok(ComputePipeline {
         kernel,
         buffers: module.buffers.clone(),
         workgroup_size: module.workgroup_size,
         workgroup_memory_size: module.workgroup_memory_size,
         push_constant_size: module.push_constant_size,
+        ir_bytes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scratch_above_the_cap_is_refused_and_at_the_cap_accepted() {
+        assert!(check_scratch(MAX_KERNEL_SCRATCH).is_ok());
+        assert!(matches!(
+            check_scratch(MAX_KERNEL_SCRATCH + 1),
+            Err(RendererError::ScratchTooLarge { .. })
+        ));
+        // The largest private memory the front end allows, for the largest workgroup, fits.
+        let private = u64::from(shader::ir::MAX_PRIVATE_MEMORY)
+            * u64::from(shader::ir::MAX_WORKGROUP_INVOCATIONS);
+        assert!(check_scratch(private).is_ok());
+    }
 }

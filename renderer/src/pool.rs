@@ -13,6 +13,12 @@ use std::thread::JoinHandle;
 use crate::error::RendererError;
 use crate::memory::GrowableBlock;
 
+/// Stack of each worker thread. Kernels keep private arrays, workgroup memory and values live
+/// across barriers in heap blocks ([`WorkerMemory`]), never on the stack; what remains there is
+/// one vector slot per IR var (at most `shader::ir::MAX_VARS`, 2 MiB at 16 lanes) plus LLVM's
+/// own spills. Reserved address space only: pages are committed when touched.
+pub const WORKER_STACK_SIZE: usize = 32 << 20;
+
 /// Memory owned by one worker thread and lent to the chunks it runs.
 #[derive(Debug, Default)]
 pub struct WorkerMemory {
@@ -114,6 +120,7 @@ impl WorkerPool {
             let (sender, receiver) = mpsc::channel::<Arc<Batch>>();
             let thread = std::thread::Builder::new()
                 .name(format!("softgpu-worker-{index}"))
+                .stack_size(WORKER_STACK_SIZE)
                 .spawn(move || worker_main(receiver))
                 .map_err(RendererError::WorkerSpawn)?;
             workers.push(Worker {

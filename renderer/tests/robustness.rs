@@ -2,6 +2,9 @@
 //! change nothing, for storage buffers, uniform buffers and push constants, whatever the index
 //! (negative, huge, or one that wraps to an in-bounds offset in 32-bit arithmetic).
 //!
+//! The index list holds the WebGPU CTS set (0, len-1, len, -1, ±1e6, u32::MAX, i32::MAX), each
+//! used both as a signed and as an unsigned index into storage and uniform buffers.
+//!
 //! All ranges are bound out of one allocation so that an unchecked access would land on
 //! neighbouring canary bytes instead of faulting: the test sees it.
 #![allow(clippy::unwrap_used)]
@@ -71,7 +74,7 @@ fn out_of_bounds_loads_give_zero_and_stores_and_atomics_leave_canaries_intact() 
 
     let idx = indices();
     let idx_buf = buffer_from(dev, &idx);
-    let results = buffer_zeroed::<u32>(dev, idx.len() * 4);
+    let results = buffer_zeroed::<u32>(dev, idx.len() * 5);
     let mut set = DescriptorSet::new();
     set.bind_storage_buffer(0, 0, &mem, LO, DATA - LO).unwrap();
     set.bind_storage_buffer(1, 0, &mem, DATA, HI - DATA)
@@ -117,6 +120,11 @@ fn out_of_bounds_loads_give_zero_and_stores_and_atomics_leave_canaries_intact() 
             Some(w) if (0..4).contains(&w) => push_words[w as usize],
             _ => 0,
         });
+        expected.push(if in_range(u, 16) {
+            0x2000 + u as u32
+        } else {
+            0
+        });
         if in_range(s, LEN) {
             data[s as usize] = 0xA000_0000 | k as u32;
         }
@@ -134,11 +142,12 @@ fn out_of_bounds_loads_give_zero_and_stores_and_atomics_leave_canaries_intact() 
             "storage load (uint index)",
             "uniform load",
             "push-constant load",
+            "uniform load (uint index)",
         ];
         for (j, name) in names.iter().enumerate() {
             assert_eq!(
-                got[k * 4 + j],
-                expected[k * 4 + j],
+                got[k * 5 + j],
+                expected[k * 5 + j],
                 "{name} at index {si} (step {k})"
             );
         }

@@ -32,6 +32,11 @@ pub const MAX_WORKGROUP_INVOCATIONS: u32 = 1024;
 /// Largest per-invocation private memory, in bytes.
 pub const MAX_PRIVATE_MEMORY: u32 = 16 * 1024;
 
+/// Most vars a module may declare. The back end keeps each var in a stack slot of one SIMD
+/// vector per kernel call, so this bounds that part of a kernel's stack frame
+/// (16384 × 16 lanes × 8 bytes = 2 MiB at most) whatever the shader declares.
+pub const MAX_VARS: usize = 16384;
+
 /// Largest workgroup memory, in bytes (maxComputeSharedMemorySize).
 pub const MAX_WORKGROUP_MEMORY: u32 = 32 * 1024;
 

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 
 use crate::ir::{
     LabelId, Module, ScalarType, Stage, Stmt, ValueId, VarId, IR_VERSION, MAX_PRIVATE_MEMORY,
-    MAX_PUSH_CONSTANTS, MAX_WORKGROUP_INVOCATIONS, MAX_WORKGROUP_MEMORY,
+    MAX_PUSH_CONSTANTS, MAX_VARS, MAX_WORKGROUP_INVOCATIONS, MAX_WORKGROUP_MEMORY,
 };
 
 /// Deepest nesting of statement lists (`If`/`Loop`/`Breakable` bodies) a module may have.
@@ -32,6 +32,8 @@ pub enum ValidationError {
         size: u32,
         limit: u32,
     },
+    #[error("{0} vars exceed the limit {MAX_VARS}")]
+    TooManyVars(usize),
     #[error("value {0:?} is out of range")]
     ValueOutOfRange(ValueId),
     #[error("var {0:?} is out of range")]
@@ -97,6 +99,9 @@ fn check_header(m: &Module) -> Result<()> {
         if size > limit {
             return Err(ValidationError::MemorySize { what, size, limit });
         }
+    }
+    if m.var_types.len() > MAX_VARS {
+        return Err(ValidationError::TooManyVars(m.var_types.len()));
     }
     Ok(())
 }

@@ -62,11 +62,15 @@ impl From<BackendError> for std::io::Error {
     }
 }
 
-/// Kicks that find every ring empty, before any request was ever seen, after which the device
-/// says that the guest's RAM is probably not shared with it. A driver kicks once per request
-/// (Linux's virtio-gpu sends several while probing), and no request can be missed: the rings
-/// are read after each kick.
+/// Kicks that find every ring empty, before any request was ever seen and spread over at least
+/// [`EMPTY_KICKS_WINDOW`], after which the device says that the guest's RAM is probably not
+/// shared with it. QEMU kicks each queue once when it starts the device (two to four kicks
+/// within a few milliseconds, seen in a VM), and then the driver's first request arrives; a
+/// driver whose rings the device cannot see kicks once per request, seconds apart (Linux's
+/// virtio-gpu waits up to 5 s for each answer while probing).
 pub const EMPTY_KICKS_BEFORE_WARNING: usize = 3;
+/// See [`EMPTY_KICKS_BEFORE_WARNING`].
+pub const EMPTY_KICKS_WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The backend of one frontend connection.
 type Chain = DescriptorChain<GuestMemoryLoadGuard<GuestMemoryMmap<()>>>;
@@ -115,6 +119,8 @@ pub struct VirtioGpuBackend {
     /// RAM is writing to memory we do not see (see [`EMPTY_KICKS_BEFORE_WARNING`]).
     seen_request: AtomicBool,
     empty_kicks: AtomicUsize,
+    first_empty_kick: Mutex<Option<std::time::Instant>>,
+    unshared_warned: AtomicBool,
     /// Read ends of the worker exit events. vhost-user-backend registers each in its epoll with
     /// `into_raw_fd` and never closes it; [`VirtioGpuBackend::close_exit_events`] does, once
     /// the daemon (and so its worker threads) is gone.
@@ -141,6 +147,8 @@ impl VirtioGpuBackend {
             event_idx: AtomicBool::new(false),
             seen_request: AtomicBool::new(false),
             empty_kicks: AtomicUsize::new(0),
+            first_empty_kick: Mutex::new(None),
+            unshared_warned: AtomicBool::new(false),
             exit_fds: Mutex::new(Vec::new()),
         }
     }
@@ -158,8 +166,7 @@ impl VirtioGpuBackend {
     /// True if the guest kept kicking queues whose rings stayed empty in the device's view of
     /// its RAM (a warning saying what is probably wrong was logged).
     pub fn guest_memory_unshared(&self) -> bool {
-        !self.seen_request.load(Ordering::SeqCst)
-            && self.empty_kicks.load(Ordering::SeqCst) >= EMPTY_KICKS_BEFORE_WARNING
+        self.unshared_warned.load(Ordering::SeqCst)
     }
 
     /// Counts a kick that found nothing to do; logs, once, what that means when no request
@@ -168,7 +175,15 @@ impl VirtioGpuBackend {
         if self.seen_request.load(Ordering::SeqCst) {
             return;
         }
-        if self.empty_kicks.fetch_add(1, Ordering::SeqCst) + 1 == EMPTY_KICKS_BEFORE_WARNING {
+        let n = self.empty_kicks.fetch_add(1, Ordering::SeqCst) + 1;
+        let since_first = lock(&self.first_empty_kick)
+            .get_or_insert_with(std::time::Instant::now)
+            .elapsed();
+        log::debug!("kick {n} on empty rings before any request ({since_first:?} after the first)");
+        if n >= EMPTY_KICKS_BEFORE_WARNING
+            && since_first >= EMPTY_KICKS_WINDOW
+            && !self.unshared_warned.swap(true, Ordering::SeqCst)
+        {
             log::warn!(
                 "the guest kicked the device {EMPTY_KICKS_BEFORE_WARNING} times but its queues \
                  are empty in the device's view of guest RAM: the frontend's guest RAM is \

@@ -5,13 +5,15 @@
 //! Three layers, applied in this order:
 //! * `PR_SET_MDWE(PR_MDWE_REFUSE_EXEC_GAIN)`: the kernel refuses to make writable memory
 //!   executable, or to add PROT_EXEC to a mapping;
-//! * a "thread" filter answering `clone3` with ENOSYS (see [`rules::ANSWERED_ENOSYS`]);
+//! * filters answering a few calls with an error instead of a violation (see
+//!   [`rules::ANSWERED`]: `clone3` with ENOSYS so that glibc uses `clone`, the `open` family
+//!   with EACCES because glibc's malloc may try one and copes with the refusal);
 //! * the allow-list ([`rules::ALLOWED`]): every other call, or the same call with other
 //!   arguments, is a violation. The filter's architecture check kills a process that makes an
 //!   i386 (`int 0x80`) call whatever the [`Violation`] mode; x32 calls (bit 30 of the number)
 //!   match no entry of the list and so are violations too.
 //!
-//! Both filters go on every thread at once (TSYNC: library code spawns threads too).
+//! All filters go on every thread at once (TSYNC: library code spawns threads too).
 
 mod rules;
 
@@ -23,7 +25,7 @@ use seccompiler::{
 };
 use thiserror::Error;
 
-pub use rules::{Allowed, Peer, When, ALLOWED, ANSWERED_ENOSYS};
+pub use rules::{Allowed, Answered, Peer, When, ALLOWED, ANSWERED};
 
 /// `prctl(PR_SET_MDWE, …)` (Linux 6.3).
 const PR_SET_MDWE: libc::c_int = 65;
@@ -142,6 +144,10 @@ pub fn allow_list_filter(violation: Violation, peers: &Peers) -> Result<BpfProgr
             (None, Some(_)) => {}
         }
     }
+    // Answered calls pass this filter: their own filter refuses them with an error.
+    for answered in ANSWERED {
+        by_nr.insert(answered.nr, None);
+    }
     // seccompiler: an empty rule chain matches unconditionally.
     let rules = by_nr
         .into_iter()
@@ -156,27 +162,32 @@ pub fn allow_list_filter(violation: Violation, peers: &Peers) -> Result<BpfProgr
     Ok(filter.try_into()?)
 }
 
-/// The thread filter: [`ANSWERED_ENOSYS`] calls fail with ENOSYS, everything else passes on
-/// to the allow-list.
-pub fn enosys_filter() -> Result<BpfProgram, LockdownError> {
-    let rules = ANSWERED_ENOSYS
-        .iter()
-        .map(|&(_, nr, _)| (nr, Vec::new()))
-        .collect();
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::ENOSYS as u32),
-        TargetArch::x86_64,
-    )?;
-    Ok(filter.try_into()?)
+/// The answer filters: one per errno of [`ANSWERED`], failing its calls with that errno and
+/// passing everything else on to the allow-list.
+pub fn answer_filters() -> Result<Vec<BpfProgram>, LockdownError> {
+    let mut by_errno: BTreeMap<i32, BTreeMap<i64, Vec<SeccompRule>>> = BTreeMap::new();
+    for a in ANSWERED {
+        by_errno.entry(a.errno).or_default().insert(a.nr, Vec::new());
+    }
+    by_errno
+        .into_iter()
+        .map(|(errno, rules)| {
+            let filter = SeccompFilter::new(
+                rules,
+                SeccompAction::Allow,
+                SeccompAction::Errno(errno as u32),
+                TargetArch::x86_64,
+            )?;
+            Ok(filter.try_into()?)
+        })
+        .collect()
 }
 
 /// Locks the whole process down (all threads). Irreversible.
 pub fn lock_down(violation: Violation, peers: &Peers) -> Result<(), LockdownError> {
     // Build both programs before changing anything, so an error leaves the process as it was.
     let allow_list = allow_list_filter(violation, peers)?;
-    let enosys = enosys_filter()?;
+    let answers = answer_filters()?;
     // SAFETY: prctl with integer arguments only; PR_SET_MDWE changes no memory.
     let rc = unsafe {
         libc::prctl(
@@ -190,8 +201,10 @@ pub fn lock_down(violation: Violation, peers: &Peers) -> Result<(), LockdownErro
     if rc != 0 {
         return Err(LockdownError::Mdwe(std::io::Error::last_os_error()));
     }
-    // The ENOSYS filter first: once the allow-list is on, seccomp() itself is refused.
-    seccompiler::apply_filter_all_threads(&enosys)?;
+    // The answer filters first: once the allow-list is on, seccomp() itself is refused.
+    for answer in &answers {
+        seccompiler::apply_filter_all_threads(answer)?;
+    }
     seccompiler::apply_filter_all_threads(&allow_list)?;
     Ok(())
 }

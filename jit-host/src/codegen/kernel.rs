@@ -365,6 +365,9 @@ pub(super) fn build_kernel<'ctx>(
     for (k, v) in [
         ("no-builtins", ""),
         ("no-jump-tables", "true"),
+        // A large frame (guest-sized arrays the optimiser puts on the stack, spills) touches
+        // each page in order, so it hits the worker's guard page instead of jumping past it.
+        ("probe-stack", "inline-asm"),
         ("target-cpu", target.cpu.as_str()),
         ("target-features", target.features.as_str()),
     ] {

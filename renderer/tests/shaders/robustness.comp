@@ -14,10 +14,11 @@ void main() {
     for (uint k = 0; k < pc.count; k++) {
         int si = indices[k];
         uint ui = uint(si);
-        res[k * 4 + 0] = data[si];
-        res[k * 4 + 1] = data[ui];
-        res[k * 4 + 2] = u[si].x;
-        res[k * 4 + 3] = pc.arr[si];
+        res[k * 5 + 0] = data[si];
+        res[k * 5 + 1] = data[ui];
+        res[k * 5 + 2] = u[si].x;
+        res[k * 5 + 3] = pc.arr[si];
+        res[k * 5 + 4] = u[ui].x;
         data[si] = 0xA0000000u | k;
         data[ui] = 0xB0000000u | k;
         atomicAdd(data[si], 0x100u);

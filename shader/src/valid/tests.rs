@@ -222,6 +222,9 @@ fn memory_sizes_over_the_limits_are_rejected() {
         })
     ));
     let mut m = rich_valid_module();
+    m.var_types = vec![ScalarType::I32; crate::ir::MAX_VARS + 1];
+    assert!(matches!(validate(&m), Err(ValidationError::TooManyVars(_))));
+    let mut m = rich_valid_module();
     m.private_memory_size = MAX_PRIVATE_MEMORY + 1;
     assert!(matches!(
         validate(&m),

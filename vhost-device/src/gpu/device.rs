@@ -9,6 +9,7 @@
 //! resources attached to that context, through [`ResourceViews`].
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use protocol::{Capset, SOFTGPU_CAPSET_VK};
@@ -29,6 +30,41 @@ use crate::context::{ContextBackend, ContextFactory, GuestMemoryView, ResourceVi
 pub const PIPE_BUFFER: u32 = 0;
 /// All 2D formats virtio-gpu defines are 4 bytes per pixel.
 const BYTES_PER_PIXEL: u64 = 4;
+
+/// Stream bytes the queued, not yet run `SUBMIT_3D`s of one frontend may hold together by
+/// default. The virtqueue bounds how many there are, this how much host memory their copies
+/// take (each may be up to the capset's `max_stream_size`).
+pub const DEFAULT_MAX_QUEUED_STREAM_BYTES: u64 = 256 << 20;
+
+/// Bytes charged for one queued stream, returned when the submission has run or is dropped.
+struct QueuedBytes {
+    total: Arc<AtomicU64>,
+    bytes: u64,
+}
+
+impl QueuedBytes {
+    fn reserve(total: &Arc<AtomicU64>, bytes: u64, limit: u64) -> Result<QueuedBytes, GpuError> {
+        total
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                used.checked_add(bytes).filter(|&t| t <= limit)
+            })
+            .map_err(|used| {
+                GpuError::OutOfMemory(format!(
+                    "SUBMIT_3D of {bytes} bytes: {used} bytes of submissions already queued, the limit is {limit}"
+                ))
+            })?;
+        Ok(QueuedBytes {
+            total: Arc::clone(total),
+            bytes,
+        })
+    }
+}
+
+impl Drop for QueuedBytes {
+    fn drop(&mut self) {
+        self.total.fetch_sub(self.bytes, Ordering::Relaxed);
+    }
+}
 
 /// Feature bits the driver acknowledged that change command handling.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -93,6 +129,8 @@ pub struct QueuedSubmit {
     backend: Arc<Mutex<Box<dyn ContextBackend>>>,
     stream: Vec<u8>,
     views: HashMap<u32, Arc<GuestView>>,
+    /// Held until the submission is done with its stream.
+    _queued: QueuedBytes,
 }
 
 impl QueuedSubmit {
@@ -143,6 +181,9 @@ pub struct VirtioGpu {
     mapped_bytes: u64,
     mapped_runs: usize,
     image_bytes: u64,
+    /// Stream bytes of submissions queued and not yet run (shared with them).
+    queued_stream_bytes: Arc<AtomicU64>,
+    max_queued_stream_bytes: u64,
 }
 
 impl VirtioGpu {
@@ -158,6 +199,8 @@ impl VirtioGpu {
             display: None,
             mapped_bytes: 0,
             mapped_runs: 0,
+            queued_stream_bytes: Arc::new(AtomicU64::new(0)),
+            max_queued_stream_bytes: DEFAULT_MAX_QUEUED_STREAM_BYTES,
             image_bytes: 0,
         }
     }
@@ -241,6 +284,18 @@ impl VirtioGpu {
 
     /// Handles one request (its bytes copied out of the guest) and returns the response bytes;
     /// a `SUBMIT_3D` runs right here.
+    /// Caps the stream bytes of queued, not yet run submissions (default
+    /// [`DEFAULT_MAX_QUEUED_STREAM_BYTES`]); a `SUBMIT_3D` beyond it is answered
+    /// `VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY`.
+    pub fn set_max_queued_stream_bytes(&mut self, bytes: u64) {
+        self.max_queued_stream_bytes = bytes;
+    }
+
+    /// Stream bytes of submissions queued and not yet run.
+    pub fn queued_stream_bytes(&self) -> u64 {
+        self.queued_stream_bytes.load(Ordering::Relaxed)
+    }
+
     pub fn process<B: Bitmap>(&mut self, mem: &GuestMemoryMmap<B>, request: &[u8]) -> Vec<u8> {
         match self.process_deferred(mem, request) {
             Processed::Done(resp) => resp,
@@ -289,6 +344,11 @@ impl VirtioGpu {
             .contexts
             .get(&ctx_id)
             .ok_or(GpuError::InvalidContextId(ctx_id))?;
+        let queued = QueuedBytes::reserve(
+            &self.queued_stream_bytes,
+            stream.len() as u64,
+            self.max_queued_stream_bytes,
+        )?;
         let views = ctx
             .attached
             .iter()
@@ -303,6 +363,7 @@ impl VirtioGpu {
             backend: Arc::clone(&ctx.backend),
             stream,
             views,
+            _queued: queued,
         })
     }
 

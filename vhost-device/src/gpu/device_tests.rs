@@ -673,3 +673,46 @@ fn scanout_flush_and_cursor_reach_the_display_as_x8r8g8b8() {
         ]
     );
 }
+
+#[test]
+fn queued_submissions_beyond_the_stream_byte_cap_are_out_of_memory_until_they_run() {
+    use super::device::Processed;
+    let (mut g, log, mem) = gpu();
+    g.set_max_queued_stream_bytes(3000);
+    let t = vg::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_CTX_CREATE;
+    assert_eq!(resp_type(&run(&mut g, &mem, t, 1, &ctx_body(0))), OK);
+    let stream = vec![7u8; 1000];
+    let submit_req = || {
+        let mut req = request(
+            vg::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_SUBMIT_3D,
+            1,
+            &[stream.len() as u32, 0],
+        );
+        req.extend(&stream);
+        req
+    };
+    let mut queued = Vec::new();
+    for _ in 0..3 {
+        match g.process_deferred(&mem, &submit_req()) {
+            Processed::Queued(q) => queued.push(q),
+            Processed::Done(r) => panic!("refused early: {:#x}", resp_type(&r)),
+        }
+    }
+    assert_eq!(g.queued_stream_bytes(), 3000);
+    match g.process_deferred(&mem, &submit_req()) {
+        Processed::Done(r) => assert_eq!(
+            resp_type(&r),
+            vg::virtio_gpu_ctrl_type_VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY
+        ),
+        Processed::Queued(_) => panic!("the fourth submission was queued over the cap"),
+    }
+    // Running one returns its bytes; dropping one unrun (frontend gone) does too.
+    let first = queued.remove(0);
+    assert_eq!(resp_type(&first.run()), OK);
+    drop(queued.pop());
+    assert_eq!(g.queued_stream_bytes(), 1000);
+    assert_eq!(submit(&mut g, &mem, 1, &stream), OK);
+    drop(queued);
+    assert_eq!(g.queued_stream_bytes(), 0);
+    assert_eq!(log.lock().unwrap().len(), 2);
+}

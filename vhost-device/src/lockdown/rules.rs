@@ -334,11 +334,45 @@ pub const ALLOWED: &[Allowed] = &[
     ),
 ];
 
-/// Calls that pass [`ALLOWED`] but are answered with an error by a second, stacked filter
-/// (seccomp runs every filter and the strictest answer wins, so ERRNO beats ALLOW).
-pub const ANSWERED_ENOSYS: &[(&str, libc::c_long, &str)] = &[(
-    "clone3",
-    libc::SYS_clone3,
-    "its flags live in a struct seccomp cannot read, so it could make a process; glibc \
-     falls back to clone(2), whose CLONE_THREAD flag the allow-list checks",
-)];
+/// A call the device never gets to make, answered with an error instead of a violation.
+#[derive(Clone, Copy, Debug)]
+pub struct Answered {
+    pub name: &'static str,
+    pub nr: libc::c_long,
+    pub errno: i32,
+    pub why: &'static str,
+}
+
+/// Calls answered with an error by a stacked filter of their own (seccomp runs every filter
+/// and the strictest answer wins, so ERRNO beats the allow-list's ALLOW, which it gives them).
+/// Refused all the same — nothing is opened, no process is made — but library code that
+/// handles the error carries on instead of the device being killed.
+pub const ANSWERED: &[Answered] = &[
+    Answered {
+        name: "clone3",
+        nr: libc::SYS_clone3,
+        errno: libc::ENOSYS,
+        why: "its flags live in a struct seccomp cannot read, so it could make a process; glibc \
+              falls back to clone(2), whose CLONE_THREAD flag the allow-list checks",
+    },
+    Answered {
+        name: "open",
+        nr: libc::SYS_open,
+        errno: libc::EACCES,
+        why: "no file is opened after lockdown; answered, not a violation, like openat",
+    },
+    Answered {
+        name: "openat",
+        nr: libc::SYS_openat,
+        errno: libc::EACCES,
+        why: "glibc's malloc reads /proc/sys/vm/overcommit_memory the first time a thread's \
+              arena shrinks (found in a VM: a session's end killed the device) and treats a \
+              failed open as \"do not shrink\"",
+    },
+    Answered {
+        name: "openat2",
+        nr: libc::SYS_openat2,
+        errno: libc::EACCES,
+        why: "no file is opened after lockdown; answered like openat",
+    },
+];

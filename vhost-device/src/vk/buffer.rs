@@ -44,6 +44,11 @@ impl Buffers {
         self.table.len()
     }
 
+    /// Checks that `id` may name a new buffer.
+    pub(crate) fn check_new(&self, id: u64) -> Result<(), ExecError> {
+        self.table.check_new(id)
+    }
+
     pub(crate) fn get(&self, id: u64) -> Result<&BufferObject, ExecError> {
         self.table.get(id)
     }

@@ -1,35 +1,69 @@
 //! One context: its object tables and the top-level commands that create and destroy objects.
+//!
+//! Every object a context creates is charged to its client's budget ([`super::limits`]) before
+//! it is allocated and returned when it is destroyed or the context is dropped.
 
+use std::mem::size_of;
 use std::sync::Arc;
 
 use protocol::stream::{Command, CreateComputePipeline};
 
 use super::buffer::Buffers;
-use super::descriptor::{DescriptorSetObject, PipelineLayout, SetLayout};
+use super::descriptor::{
+    DescriptorEntry, DescriptorSetObject, LayoutBinding, PipelineLayout, SetLayout,
+};
 use super::guest::GuestScope;
+use super::limits::{ClientBudget, ClientLimits, ContextAccount, Quantity};
 use super::objects::ObjectTable;
 use super::pipeline::{self, PipelineObject, ShaderModule};
-use super::{
-    ExecError, MAX_DESCRIPTORS_PER_CONTEXT, MAX_OBJECTS, MAX_SHADER_BYTES_PER_CONTEXT,
-    MAX_SHADER_MODULE_WORDS,
-};
+use super::{vk_result, ExecError};
 use crate::context::{ContextBackend, ResourceViews, SubmitError};
 
 pub struct VkContext {
     pub(crate) device: Arc<renderer::Device>,
     ctx_id: u32,
+    pub(crate) account: ContextAccount,
     pub(crate) buffers: Buffers,
     modules: ObjectTable<ShaderModule>,
-    shader_bytes: usize,
     set_layouts: ObjectTable<Arc<SetLayout>>,
     pipeline_layouts: ObjectTable<Arc<PipelineLayout>>,
     pub(crate) sets: ObjectTable<DescriptorSetObject>,
-    descriptors: u64,
     pub(crate) pipelines: ObjectTable<Arc<PipelineObject>>,
 }
 
+/// Host bytes a set layout of `bindings` bindings holds.
+fn set_layout_bytes(bindings: usize) -> u64 {
+    (bindings as u64).saturating_mul(size_of::<LayoutBinding>() as u64)
+}
+
+/// Host bytes a descriptor set of `descriptors` descriptors holds.
+fn descriptor_set_bytes(descriptors: u32) -> u64 {
+    u64::from(descriptors).saturating_mul(size_of::<Option<DescriptorEntry>>() as u64)
+}
+
+/// Host bytes a pipeline layout of `sets` set layouts and `ranges` push-constant ranges holds.
+fn pipeline_layout_bytes(sets: usize, ranges: usize) -> u64 {
+    (sets as u64 + ranges as u64).saturating_mul(16)
+}
+
 impl VkContext {
+    /// A context with a budget of its own (default limits): for tests and single-context use.
     pub fn new(device: Arc<renderer::Device>, ctx_id: u32, name: &str) -> VkContext {
+        VkContext::with_budget(
+            device,
+            ClientBudget::new(ClientLimits::default()),
+            ctx_id,
+            name,
+        )
+    }
+
+    /// A context charging `budget`, its client's.
+    pub fn with_budget(
+        device: Arc<renderer::Device>,
+        budget: Arc<ClientBudget>,
+        ctx_id: u32,
+        name: &str,
+    ) -> VkContext {
         log::debug!(
             "context {ctx_id} created ({:?})",
             name.chars().take(64).collect::<String>()
@@ -37,13 +71,12 @@ impl VkContext {
         VkContext {
             device,
             ctx_id,
+            account: ContextAccount::new(budget),
             buffers: Buffers::new(),
             modules: ObjectTable::new("shader module"),
-            shader_bytes: 0,
             set_layouts: ObjectTable::new("descriptor set layout"),
             pipeline_layouts: ObjectTable::new("pipeline layout"),
             sets: ObjectTable::new("descriptor set"),
-            descriptors: 0,
             pipelines: ObjectTable::new("pipeline"),
         }
     }
@@ -58,11 +91,8 @@ impl VkContext {
             + self.pipelines.len()
     }
 
-    fn check_object_budget(&self) -> Result<(), ExecError> {
-        if self.live_objects() >= MAX_OBJECTS {
-            return Err(ExecError::TooManyObjects);
-        }
-        Ok(())
+    pub(crate) fn limits(&self) -> ClientLimits {
+        *self.account.limits()
     }
 
     pub(crate) fn pipeline_layout(&self, id: u64) -> Result<&Arc<PipelineLayout>, ExecError> {
@@ -73,47 +103,52 @@ impl VkContext {
     fn execute_top_level(&mut self, cmd: Command, scope: &GuestScope<'_>) -> Result<(), ExecError> {
         match cmd {
             Command::CreateBuffer(c) => {
-                self.check_object_budget()?;
-                self.buffers.create(c.id, c.size, c.usage)
+                self.buffers.check_new(c.id)?;
+                self.account.reserve_object(0)?;
+                self.buffers.create(c.id, c.size, c.usage).inspect_err(|_| {
+                    self.account.release_object(0);
+                })
             }
-            Command::DestroyBuffer(c) => self.buffers.destroy(c.id, scope),
+            Command::DestroyBuffer(c) => {
+                self.buffers.destroy(c.id, scope)?;
+                self.account.release_object(0);
+                Ok(())
+            }
             Command::BindBufferMemory(c) => self.buffers.bind(c.buffer, c.memory, scope),
             Command::CreateShaderModule(c) => {
-                self.check_object_budget()?;
                 self.modules.check_new(c.id)?;
-                if c.code.len() > MAX_SHADER_MODULE_WORDS {
+                let words = c.code.len() as u64;
+                let limit = self.limits().max_shader_module_words;
+                if words > limit {
                     return Err(ExecError::Limit {
                         what: "shader module words",
-                        value: c.code.len() as u64,
-                        limit: MAX_SHADER_MODULE_WORDS as u64,
+                        value: words,
+                        limit,
                     });
                 }
-                let bytes = c.code.len() * 4;
-                if self.shader_bytes + bytes > MAX_SHADER_BYTES_PER_CONTEXT {
-                    return Err(ExecError::Limit {
-                        what: "shader bytes in the context",
-                        value: (self.shader_bytes + bytes) as u64,
-                        limit: MAX_SHADER_BYTES_PER_CONTEXT as u64,
-                    });
-                }
-                self.modules.insert(c.id, ShaderModule::new(&c.code))?;
-                self.shader_bytes += bytes;
-                Ok(())
+                // The module keeps a byte copy of the words.
+                self.account.reserve_object(words * 4)?;
+                self.modules.insert(c.id, ShaderModule::new(&c.code))
             }
             Command::DestroyShaderModule(c) => {
                 let module = self.modules.remove(c.id)?;
-                self.shader_bytes -= module.spirv.len();
+                self.account.release_object(module.spirv.len() as u64);
                 Ok(())
             }
             Command::CreateDescriptorSetLayout(c) => {
-                self.check_object_budget()?;
                 self.set_layouts.check_new(c.id)?;
+                let bytes = set_layout_bytes(c.bindings.len());
                 let layout = SetLayout::new(c.bindings)?;
+                self.account.reserve_object(bytes)?;
                 self.set_layouts.insert(c.id, Arc::new(layout))
             }
-            Command::DestroyDescriptorSetLayout(c) => self.set_layouts.remove(c.id).map(drop),
+            Command::DestroyDescriptorSetLayout(c) => {
+                let layout = self.set_layouts.remove(c.id)?;
+                self.account
+                    .release_object(set_layout_bytes(layout.bindings.len()));
+                Ok(())
+            }
             Command::CreatePipelineLayout(c) => {
-                self.check_object_budget()?;
                 self.pipeline_layouts.check_new(c.id)?;
                 if c.set_layouts.len() > super::MAX_BOUND_DESCRIPTOR_SETS {
                     return Err(ExecError::Limit {
@@ -128,28 +163,38 @@ impl VkContext {
                     .map(|&id| self.set_layouts.get(id).cloned())
                     .collect::<Result<Vec<_>, _>>()?;
                 let layout = PipelineLayout::new(sets, c.push_constant_ranges)?;
+                let bytes =
+                    pipeline_layout_bytes(layout.sets.len(), layout.push_constant_ranges.len());
+                self.account.reserve_object(bytes)?;
                 self.pipeline_layouts.insert(c.id, Arc::new(layout))
             }
-            Command::DestroyPipelineLayout(c) => self.pipeline_layouts.remove(c.id).map(drop),
+            Command::DestroyPipelineLayout(c) => {
+                let layout = self.pipeline_layouts.remove(c.id)?;
+                self.account.release_object(pipeline_layout_bytes(
+                    layout.sets.len(),
+                    layout.push_constant_ranges.len(),
+                ));
+                Ok(())
+            }
             Command::CreateDescriptorSet(c) => {
-                self.check_object_budget()?;
                 self.sets.check_new(c.id)?;
                 let layout = self.set_layouts.get(c.layout)?.clone();
-                let count = u64::from(layout.descriptor_count);
-                if self.descriptors + count > MAX_DESCRIPTORS_PER_CONTEXT {
-                    return Err(ExecError::Limit {
-                        what: "descriptors in the context",
-                        value: self.descriptors + count,
-                        limit: MAX_DESCRIPTORS_PER_CONTEXT,
-                    });
+                let count = layout.descriptor_count;
+                self.account
+                    .reserve(Quantity::Descriptors, u64::from(count), "descriptors")?;
+                if let Err(e) = self.account.reserve_object(descriptor_set_bytes(count)) {
+                    self.account
+                        .release(Quantity::Descriptors, u64::from(count));
+                    return Err(e);
                 }
-                self.sets.insert(c.id, DescriptorSetObject::new(layout))?;
-                self.descriptors += count;
-                Ok(())
+                self.sets.insert(c.id, DescriptorSetObject::new(layout))
             }
             Command::DestroyDescriptorSet(c) => {
                 let set = self.sets.remove(c.id)?;
-                self.descriptors -= u64::from(set.layout.descriptor_count);
+                let count = set.layout.descriptor_count;
+                self.account
+                    .release(Quantity::Descriptors, u64::from(count));
+                self.account.release_object(descriptor_set_bytes(count));
                 Ok(())
             }
             Command::WriteDescriptorSet(c) => {
@@ -177,7 +222,11 @@ impl VkContext {
                 )
             }
             Command::CreateComputePipeline(c) => self.create_compute_pipeline(&c, scope),
-            Command::DestroyPipeline(c) => self.pipelines.remove(c.id).map(drop),
+            Command::DestroyPipeline(c) => {
+                let p = self.pipelines.remove(c.id)?;
+                self.account.release_object(p.host_bytes);
+                Ok(())
+            }
             Command::Submit(c) => self.run_submit(c, scope),
             other => Err(ExecError::Misplaced {
                 command: other.name(),
@@ -188,37 +237,75 @@ impl VkContext {
 
     /// Ids and the reply location are the submission's business (an error fails it); what the
     /// application observes — SPIR-V the front end rejects, a shader that does not fit its
-    /// layout — goes into the reply.
+    /// layout, a client cap — goes into the reply as the `VkResult` of vkCreateComputePipelines.
     fn create_compute_pipeline(
         &mut self,
         c: &CreateComputePipeline,
         scope: &GuestScope<'_>,
     ) -> Result<(), ExecError> {
-        self.check_object_budget()?;
         self.pipelines.check_new(c.id)?;
         let layout = self.pipeline_layouts.get(c.layout)?.clone();
-        let module = self.modules.get(c.module)?;
+        self.modules.get(c.module)?;
         scope.check_range(
             c.reply.resource,
             c.reply.offset,
             protocol::stream::Reply::SIZE as u64,
         )?;
-        let result = match pipeline::compile(&self.device, module, &layout, c) {
+        let result = match self.compile_within_budget(c, &layout) {
             Ok(p) => {
                 self.pipelines.insert(c.id, Arc::new(p))?;
-                super::vk_result::SUCCESS
+                vk_result::SUCCESS
             }
             Err(code) => code,
         };
         scope.write(c.reply.resource, c.reply.offset, &pipeline::reply(result))
     }
+
+    /// Reserves the object and a compile slot, compiles, then charges what the pipeline holds.
+    /// `Err` is the reply code; nothing stays reserved on failure.
+    fn compile_within_budget(
+        &mut self,
+        c: &CreateComputePipeline,
+        layout: &PipelineLayout,
+    ) -> Result<PipelineObject, i32> {
+        // vkCreateComputePipelines has no VK_ERROR_TOO_MANY_OBJECTS: a full object table is
+        // host memory running out, as far as the application can tell.
+        let refuse = |e: ExecError| {
+            log::warn!("compute pipeline {}: {e}", c.id);
+            match e.vk_result() {
+                vk_result::ERROR_TOO_MANY_OBJECTS => vk_result::ERROR_OUT_OF_HOST_MEMORY,
+                code => code,
+            }
+        };
+        self.account
+            .reserve(Quantity::Objects, 1, "objects")
+            .map_err(refuse)?;
+        if let Err(e) = self.account.reserve(Quantity::Compiles, 1, "compiles") {
+            self.account.release(Quantity::Objects, 1);
+            return Err(refuse(e));
+        }
+        let compiled = match self.modules.get(c.module) {
+            Ok(module) => pipeline::compile(&self.device, module, layout, c),
+            Err(e) => Err(refuse(e)),
+        };
+        self.account.release(Quantity::Compiles, 1);
+        self.account.release(Quantity::Objects, 1);
+        let mut p = compiled?;
+        p.host_bytes = p.pipeline.host_bytes();
+        self.account.reserve_object(p.host_bytes).map_err(refuse)?;
+        Ok(p)
+    }
 }
 
 impl ContextBackend for VkContext {
     fn submit(&mut self, stream: &[u8], resources: &dyn ResourceViews) -> Result<(), SubmitError> {
-        let commands = protocol::stream::decode_all(stream)?;
+        // The whole stream must decode before any of it runs; then it runs frame by frame, so
+        // the decoded form never holds more than one command (the stream is already bounded
+        // by the capset's max_stream_size).
+        protocol::stream::validate_stream(stream)?;
         let scope = GuestScope::new(resources);
-        for cmd in commands {
+        for cmd in protocol::stream::decode_stream(stream) {
+            let cmd = cmd?;
             let name = cmd.name();
             self.execute_top_level(cmd, &scope).map_err(|e| {
                 let message = format!("context {}: {name}: {e}", self.ctx_id);

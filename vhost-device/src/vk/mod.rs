@@ -16,6 +16,7 @@ mod buffer;
 mod context;
 mod descriptor;
 mod guest;
+pub mod limits;
 mod objects;
 mod pipeline;
 mod submit;
@@ -29,30 +30,23 @@ use thiserror::Error;
 use crate::context::{ContextBackend, ContextFactory};
 
 pub use context::VkContext;
+pub use limits::{ClientBudget, ClientLimits};
 
-/// Live objects (of all kinds) one context may hold.
-pub const MAX_OBJECTS: usize = 1 << 20;
-/// Largest shader module, in SPIR-V words (16 MiB).
-pub const MAX_SHADER_MODULE_WORDS: usize = (16 << 20) / 4;
-/// SPIR-V bytes all live shader modules of one context may hold together.
-pub const MAX_SHADER_BYTES_PER_CONTEXT: usize = 256 << 20;
 /// Bindings one descriptor set layout may declare.
 pub const MAX_BINDINGS_PER_SET_LAYOUT: usize = 4096;
 /// Descriptors (sum of binding counts) in one descriptor set layout.
 pub const MAX_DESCRIPTORS_PER_SET_LAYOUT: u32 = 1 << 16;
-/// Descriptors all live descriptor sets of one context may hold together.
-pub const MAX_DESCRIPTORS_PER_CONTEXT: u64 = 1 << 22;
 /// maxBoundDescriptorSets: set layouts per pipeline layout.
 pub const MAX_BOUND_DESCRIPTOR_SETS: usize = 8;
 /// maxPushConstantsSize.
 pub const MAX_PUSH_CONSTANTS_SIZE: u32 = 256;
-/// Largest recorded command buffer one submission may reference.
-pub const MAX_COMMAND_BUFFER_SIZE: u64 = 64 << 20;
 
 /// `VkResult` values the executor reports through a reply.
 pub mod vk_result {
     pub const SUCCESS: i32 = 0;
     pub const ERROR_OUT_OF_HOST_MEMORY: i32 = -1;
+    pub const ERROR_OUT_OF_DEVICE_MEMORY: i32 = -2;
+    pub const ERROR_TOO_MANY_OBJECTS: i32 = -10;
     pub const ERROR_UNKNOWN: i32 = -13;
 }
 
@@ -66,8 +60,17 @@ pub enum ExecError {
     UnknownId { kind: &'static str, id: u64 },
     #[error("{kind} {id} already exists")]
     DuplicateId { kind: &'static str, id: u64 },
-    #[error("the context already holds {MAX_OBJECTS} objects")]
-    TooManyObjects,
+    #[error("the client already holds {limit} objects")]
+    TooManyObjects { limit: u64 },
+    #[error("{what}: {requested} more bytes or items on top of {used} exceed the client's limit {limit}")]
+    OverBudget {
+        what: &'static str,
+        requested: u64,
+        used: u64,
+        limit: u64,
+    },
+    #[error("the client already has {limit} pipeline compiles in flight")]
+    TooManyCompiles { limit: u64 },
     #[error("{what} {value} exceeds the limit {limit}")]
     Limit {
         what: &'static str,
@@ -99,19 +102,67 @@ pub enum ExecError {
     Renderer(#[from] renderer::RendererError),
 }
 
-/// Creates [`VkContext`]s that all run on one renderer device.
+impl ExecError {
+    /// The `VkResult` an application would get for this error where a call can report one
+    /// (pipeline creation replies; a failed submission is VK_ERROR_DEVICE_LOST whatever the
+    /// cause until the wire says more).
+    pub fn vk_result(&self) -> i32 {
+        match self {
+            ExecError::TooManyObjects { .. } => vk_result::ERROR_TOO_MANY_OBJECTS,
+            ExecError::OverBudget { .. } | ExecError::TooManyCompiles { .. } => {
+                vk_result::ERROR_OUT_OF_HOST_MEMORY
+            }
+            ExecError::Renderer(e) => pipeline::vk_result_of(e),
+            _ => vk_result::ERROR_UNKNOWN,
+        }
+    }
+
+    /// True for a per-client cap or a host allocation failure (as opposed to invalid input).
+    pub fn is_resource_exhaustion(&self) -> bool {
+        matches!(
+            self.vk_result(),
+            vk_result::ERROR_TOO_MANY_OBJECTS
+                | vk_result::ERROR_OUT_OF_HOST_MEMORY
+                | vk_result::ERROR_OUT_OF_DEVICE_MEMORY
+        )
+    }
+}
+
+/// Creates [`VkContext`]s that all run on one renderer device and charge one client budget.
+///
+/// The server serves one frontend at a time with one factory, so the budget is per client;
+/// every context returns its share when dropped, so the next frontend starts from zero.
 pub struct VkContextFactory {
     device: Arc<renderer::Device>,
+    budget: Arc<ClientBudget>,
 }
 
 impl VkContextFactory {
+    /// A factory with the default [`ClientLimits`].
     pub fn new(device: Arc<renderer::Device>) -> VkContextFactory {
-        VkContextFactory { device }
+        VkContextFactory::with_limits(device, ClientLimits::default())
+    }
+
+    pub fn with_limits(device: Arc<renderer::Device>, limits: ClientLimits) -> VkContextFactory {
+        VkContextFactory {
+            device,
+            budget: ClientBudget::new(limits),
+        }
+    }
+
+    /// The budget the contexts of the current client charge.
+    pub fn budget(&self) -> &Arc<ClientBudget> {
+        &self.budget
     }
 }
 
 impl ContextFactory for VkContextFactory {
     fn create(&self, ctx_id: u32, name: &str) -> Box<dyn ContextBackend> {
-        Box::new(VkContext::new(self.device.clone(), ctx_id, name))
+        Box::new(VkContext::with_budget(
+            self.device.clone(),
+            self.budget.clone(),
+            ctx_id,
+            name,
+        ))
     }
 }

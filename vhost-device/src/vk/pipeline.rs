@@ -27,12 +27,16 @@ impl ShaderModule {
 
 pub(crate) struct PipelineObject {
     pub(crate) pipeline: ComputePipeline,
+    /// Host bytes charged to the client for this pipeline (besides the object overhead).
+    pub(crate) host_bytes: u64,
 }
 
 /// The `VkResult` an application gets for a failed pipeline creation.
-fn vk_result_of(error: &RendererError) -> i32 {
+pub(crate) fn vk_result_of(error: &RendererError) -> i32 {
     match error {
-        RendererError::OutOfHostMemory(_) => vk_result::ERROR_OUT_OF_HOST_MEMORY,
+        RendererError::OutOfHostMemory(_) | RendererError::ScratchTooLarge { .. } => {
+            vk_result::ERROR_OUT_OF_HOST_MEMORY
+        }
         _ => vk_result::ERROR_UNKNOWN,
     }
 }
@@ -68,7 +72,10 @@ pub(crate) fn compile(
         log::warn!("compute pipeline {}: {e}", cmd.id);
         vk_result::ERROR_UNKNOWN
     })?;
-    Ok(PipelineObject { pipeline })
+    Ok(PipelineObject {
+        pipeline,
+        host_bytes: 0,
+    })
 }
 
 fn check_against_layout(

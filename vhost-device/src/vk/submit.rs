@@ -10,10 +10,9 @@ use super::buffer::usage;
 use super::context::VkContext;
 use super::descriptor::PipelineLayout;
 use super::guest::GuestScope;
+use super::limits::Quantity;
 use super::pipeline::PipelineObject;
-use super::{
-    ExecError, MAX_BOUND_DESCRIPTOR_SETS, MAX_COMMAND_BUFFER_SIZE, MAX_PUSH_CONSTANTS_SIZE,
-};
+use super::{ExecError, MAX_BOUND_DESCRIPTOR_SETS, MAX_PUSH_CONSTANTS_SIZE};
 
 /// A bound descriptor set and its dynamic offsets (vkCmdBindDescriptorSets).
 #[derive(Default)]
@@ -137,26 +136,21 @@ impl VkContext {
         for wait in &submit.waits {
             scope.wait_u64_at_least(wait.src.resource, wait.src.offset, wait.value, limit)?;
         }
+        let max_size = self.limits().max_command_buffer_size;
         for (index, range) in submit.command_buffers.iter().enumerate() {
-            if range.len > MAX_COMMAND_BUFFER_SIZE {
+            if range.len > max_size {
                 return Err(ExecError::Limit {
                     what: "command buffer bytes",
                     value: range.len,
-                    limit: MAX_COMMAND_BUFFER_SIZE,
+                    limit: max_size,
                 });
             }
-            // Copied out once: the guest may rewrite the bytes while we execute them.
-            let bytes = scope.read(range.resource, range.offset, range.len)?;
-            let commands = protocol::stream::decode_all(&bytes)
-                .map_err(|source| ExecError::CommandBufferStream { index, source })?;
-            drop(bytes);
-            let mut state = CommandState::new();
-            for cmd in commands {
-                let name = cmd.name();
-                self.execute_recorded(cmd, &mut state, scope).map_err(|e| {
-                    ExecError::Invalid(format!("command buffer {index}: {name}: {e}"))
-                })?;
-            }
+            // The copy is host memory held for the client while it runs: charged, returned below.
+            self.account
+                .reserve(Quantity::HostBytes, range.len, "command buffer copies")?;
+            let result = self.run_command_buffer(index, range, scope);
+            self.account.release(Quantity::HostBytes, range.len);
+            result?;
         }
         for signal in &submit.signals {
             scope.write(
@@ -164,6 +158,28 @@ impl VkContext {
                 signal.dst.offset,
                 &signal.value.to_le_bytes(),
             )?;
+        }
+        Ok(())
+    }
+
+    /// Copies one command buffer out of guest memory (once: the guest may rewrite the bytes
+    /// while we execute them), checks that all of it decodes, then decodes and runs it command
+    /// by command, so the decoded form never holds more than one command at a time.
+    fn run_command_buffer(
+        &self,
+        index: usize,
+        range: &protocol::stream::GuestRange,
+        scope: &GuestScope<'_>,
+    ) -> Result<(), ExecError> {
+        let bytes = scope.read(range.resource, range.offset, range.len)?;
+        protocol::stream::validate_stream(&bytes)
+            .map_err(|source| ExecError::CommandBufferStream { index, source })?;
+        let mut state = CommandState::new();
+        for cmd in protocol::stream::decode_stream(&bytes) {
+            let cmd = cmd.map_err(|source| ExecError::CommandBufferStream { index, source })?;
+            let name = cmd.name();
+            self.execute_recorded(cmd, &mut state, scope)
+                .map_err(|e| ExecError::Invalid(format!("command buffer {index}: {name}: {e}")))?;
         }
         Ok(())
     }

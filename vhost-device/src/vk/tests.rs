@@ -735,3 +735,5 @@ fn descriptor_writes_are_checked_against_buffer_and_layout() {
     let m = error_of(&mut ctx, &r, vec![overflow.into()]);
     assert!(m.contains("overflow"), "{m}");
 }
+
+mod limits;

@@ -25,6 +25,8 @@ pub const RESP: u64 = 0x20000;
 /// The VMM side: guest RAM mapped here too, and the two queues' driver state.
 pub struct Vmm {
     _fe: Frontend,
+    /// The frontend's socket, for messages the `vhost` crate's frontend cannot send.
+    raw: std::os::unix::net::UnixStream,
     _memfd: File,
     base: *mut u8,
     next_avail: [u16; 2],
@@ -56,7 +58,9 @@ impl Vmm {
     }
 
     pub fn connect(path: &Path) -> Vmm {
-        let mut fe = Frontend::connect(path, 2).unwrap();
+        let stream = std::os::unix::net::UnixStream::connect(path).unwrap();
+        let raw = stream.try_clone().unwrap();
+        let mut fe = Frontend::from_stream(stream, 2);
         // SAFETY: memfd_create with a valid C string.
         let fd = unsafe { libc::memfd_create(c"vmm-ram".as_ptr(), libc::MFD_CLOEXEC) };
         assert!(fd >= 0);
@@ -148,6 +152,7 @@ impl Vmm {
         }
         Vmm {
             _fe: fe,
+            raw,
             _memfd: memfd,
             base,
             next_avail: [0; 2],
@@ -205,6 +210,23 @@ impl Vmm {
         self.write(avail + 2, &idx.wrapping_add(1).to_le_bytes());
         self.next_avail[q] = idx.wrapping_add(1);
         self.kick[q].write(1).unwrap();
+    }
+
+    /// Hands the device a display socket, as QEMU does on DRIVER_OK
+    /// (`VHOST_USER_GPU_SET_SOCKET`, no reply asked for).
+    pub fn set_gpu_socket(&self, display: &impl AsRawFd) {
+        use vmm_sys_util::sock_ctrl_msg::ScmSocket;
+        const GPU_SET_SOCKET: u32 = 33;
+        const VERSION_1: u32 = 1;
+        let mut hdr = Vec::new();
+        for w in [GPU_SET_SOCKET, VERSION_1, 0] {
+            hdr.extend(w.to_le_bytes());
+        }
+        let sent = self
+            .raw
+            .send_with_fds(&[&hdr[..]], &[display.as_raw_fd()])
+            .unwrap();
+        assert_eq!(sent, hdr.len());
     }
 
     /// Kicks queue `q` without posting anything (what a guest whose RAM the device does not
