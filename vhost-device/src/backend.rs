@@ -62,16 +62,6 @@ impl From<BackendError> for std::io::Error {
     }
 }
 
-/// Kicks that find every ring empty, before any request was ever seen and spread over at least
-/// [`EMPTY_KICKS_WINDOW`], after which the device says that the guest's RAM is probably not
-/// shared with it. QEMU kicks each queue once when it starts the device (two to four kicks
-/// within a few milliseconds, seen in a VM), and then the driver's first request arrives; a
-/// driver whose rings the device cannot see kicks once per request, seconds apart (Linux's
-/// virtio-gpu waits up to 5 s for each answer while probing).
-pub const EMPTY_KICKS_BEFORE_WARNING: usize = 3;
-/// See [`EMPTY_KICKS_BEFORE_WARNING`].
-pub const EMPTY_KICKS_WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
-
 /// The backend of one frontend connection.
 type Chain = DescriptorChain<GuestMemoryLoadGuard<GuestMemoryMmap<()>>>;
 
@@ -114,11 +104,14 @@ pub struct VirtioGpuBackend {
     features_acked_at: Mutex<Option<std::time::Instant>>,
     mem: Mutex<Option<Memory>>,
     event_idx: AtomicBool,
-    /// Whether any request was ever found in a queue, and how many kicks found every ring
-    /// empty before that: a guest that kicks while its rings stay empty in our view of its
-    /// RAM is writing to memory we do not see (see [`EMPTY_KICKS_BEFORE_WARNING`]).
+    /// Whether any request was ever found in a queue, and when a kick first found every ring
+    /// empty before that. QEMU kicks each queue as it starts the device, and the driver's first
+    /// request follows within milliseconds; a guest whose rings stay empty in the device's
+    /// view of its RAM for seconds after a kick is writing to memory the device does not see
+    /// (QEMU with a memfd backend without share=on sends a memory table but maps RAM private;
+    /// Linux's driver, with EVENT_IDX, kicks for its first request only). The session's
+    /// memory watch (server.rs) warns.
     seen_request: AtomicBool,
-    empty_kicks: AtomicUsize,
     first_empty_kick: Mutex<Option<std::time::Instant>>,
     unshared_warned: AtomicBool,
     /// Read ends of the worker exit events. vhost-user-backend registers each in its epoll with
@@ -146,7 +139,6 @@ impl VirtioGpuBackend {
             mem: Mutex::new(None),
             event_idx: AtomicBool::new(false),
             seen_request: AtomicBool::new(false),
-            empty_kicks: AtomicUsize::new(0),
             first_empty_kick: Mutex::new(None),
             unshared_warned: AtomicBool::new(false),
             exit_fds: Mutex::new(Vec::new()),
@@ -169,29 +161,35 @@ impl VirtioGpuBackend {
         self.unshared_warned.load(Ordering::SeqCst)
     }
 
-    /// Counts a kick that found nothing to do; logs, once, what that means when no request
-    /// has ever been seen.
+    /// Notes a kick that found nothing to do before any request was ever seen.
     fn note_empty_kick(&self) {
         if self.seen_request.load(Ordering::SeqCst) {
             return;
         }
-        let n = self.empty_kicks.fetch_add(1, Ordering::SeqCst) + 1;
-        let since_first = lock(&self.first_empty_kick)
-            .get_or_insert_with(std::time::Instant::now)
-            .elapsed();
-        log::debug!("kick {n} on empty rings before any request ({since_first:?} after the first)");
-        if n >= EMPTY_KICKS_BEFORE_WARNING
-            && since_first >= EMPTY_KICKS_WINDOW
-            && !self.unshared_warned.swap(true, Ordering::SeqCst)
-        {
-            log::warn!(
-                "the guest kicked the device {EMPTY_KICKS_BEFORE_WARNING} times but its queues \
-                 are empty in the device's view of guest RAM: the frontend's guest RAM is \
-                 probably not shared with the device (QEMU: a memory backend without share=on \
-                 maps it private). Use `-object memory-backend-memfd,id=mem,size=<RAM>,share=on \
-                 -machine memory-backend=mem`"
-            );
+        let first = *lock(&self.first_empty_kick).get_or_insert_with(std::time::Instant::now);
+        log::debug!("kick on empty rings before any request, {:?} after the first", first.elapsed());
+    }
+
+    /// How long ago a kick first found every ring empty, if no request was ever seen.
+    pub fn kicked_unanswered_for(&self) -> Option<std::time::Duration> {
+        if self.seen_request.load(Ordering::SeqCst) {
+            return None;
         }
+        lock(&self.first_empty_kick).map(|t| t.elapsed())
+    }
+
+    /// Says, once, that the guest's RAM is probably not shared with the device.
+    pub fn warn_guest_memory_unshared(&self) {
+        if self.unshared_warned.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        log::warn!(
+            "the guest kicked the device {:?} ago but its queues are still empty in the \
+             device's view of guest RAM: the frontend's guest RAM is probably not shared with \
+             the device (QEMU: a memory backend without share=on maps it private). Use \
+             `-object memory-backend-memfd,id=mem,size=<RAM>,share=on -machine memory-backend=mem`",
+            self.kicked_unanswered_for().unwrap_or_default()
+        );
     }
 
     /// How long ago the frontend set the device's features while still sending no memory

@@ -188,7 +188,8 @@ pub struct Service {
 /// certainly a QEMU whose guest RAM is not shared (FACTS: it then logs `vhost_set_mem_table failed`).
 pub const DEFAULT_MEMORY_TABLE_GRACE: Duration = Duration::from_secs(5);
 
-/// Watches one session for a missing memory table and logs the likely cause once.
+/// Watches one session for a missing memory table, and for kicks whose requests the device
+/// never sees (guest RAM mapped private), and logs the likely cause of each once.
 struct MemoryTableWatch {
     stop: Arc<(Mutex<bool>, Condvar)>,
     thread: Option<JoinHandle<bool>>,
@@ -210,13 +211,30 @@ impl MemoryTableWatch {
                 // a VM here), a much longer wait: no guest takes that long to start its driver.
                 let connected = std::time::Instant::now();
                 let long_grace = grace * 6;
+                let mut missing = false;
                 loop {
                     if *guard {
-                        return false;
+                        return missing;
                     }
                     let stalled = backend.waiting_for_memory_table().is_some_and(|w| w >= grace);
-                    if stalled || (connected.elapsed() >= long_grace && !backend.has_memory_table()) {
-                        break;
+                    if !missing
+                        && (stalled
+                            || (connected.elapsed() >= long_grace && !backend.has_memory_table()))
+                    {
+                        missing = true;
+                        log::warn!(
+                            "the frontend has sent no guest memory table (it connected {:?} \
+                             ago), so the device cannot reach guest memory. If the guest's \
+                             virtio-gpu driver is up, QEMU's guest RAM is probably not shared: \
+                             use `-object memory-backend-memfd,id=mem,size=<RAM>,share=on \
+                             -machine memory-backend=mem` (QEMU then stops logging \
+                             `vhost_set_mem_table failed: Invalid argument`)",
+                            connected.elapsed()
+                        );
+                    }
+                    // Kicked, but no request ever seen in the rings (memory table or not).
+                    if backend.kicked_unanswered_for().is_some_and(|w| w >= grace) {
+                        backend.warn_guest_memory_unshared();
                     }
                     let step = (grace / 4).max(Duration::from_millis(10));
                     guard = cv
@@ -224,15 +242,6 @@ impl MemoryTableWatch {
                         .unwrap_or_else(|p| p.into_inner())
                         .0;
                 }
-                log::warn!(
-                    "the frontend has sent no guest memory table (it connected {:?} ago), so the \
-                     device cannot reach guest memory. If the guest's virtio-gpu driver is up, \
-                     QEMU's guest RAM is probably not shared: use `-object memory-backend-memfd,id=mem,size=<RAM>,share=on \
-                     -machine memory-backend=mem` (QEMU then stops logging \
-                     `vhost_set_mem_table failed: Invalid argument`)",
-                    connected.elapsed()
-                );
-                true
             })
             .ok();
         MemoryTableWatch { stop, thread }
