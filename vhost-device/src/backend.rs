@@ -167,7 +167,10 @@ impl VirtioGpuBackend {
             return;
         }
         let first = *lock(&self.first_empty_kick).get_or_insert_with(std::time::Instant::now);
-        log::debug!("kick on empty rings before any request, {:?} after the first", first.elapsed());
+        log::debug!(
+            "kick on empty rings before any request, {:?} after the first",
+            first.elapsed()
+        );
     }
 
     /// How long ago a kick first found every ring empty, if no request was ever seen.
@@ -378,11 +381,7 @@ impl VirtioGpuBackend {
     }
 }
 
-fn queue_main(
-    jobs: Receiver<QueuedJob>,
-    pending: Arc<AtomicUsize>,
-    epoch: Arc<AtomicU64>,
-) {
+fn queue_main(jobs: Receiver<QueuedJob>, pending: Arc<AtomicUsize>, epoch: Arc<AtomicU64>) {
     while let Ok(q) = jobs.recv() {
         let QueuedJob {
             job,

@@ -167,7 +167,10 @@ pub fn allow_list_filter(violation: Violation, peers: &Peers) -> Result<BpfProgr
 pub fn answer_filters() -> Result<Vec<BpfProgram>, LockdownError> {
     let mut by_errno: BTreeMap<i32, BTreeMap<i64, Vec<SeccompRule>>> = BTreeMap::new();
     for a in ANSWERED {
-        by_errno.entry(a.errno).or_default().insert(a.nr, Vec::new());
+        by_errno
+            .entry(a.errno)
+            .or_default()
+            .insert(a.nr, Vec::new());
     }
     by_errno
         .into_iter()

@@ -216,7 +216,9 @@ impl MemoryTableWatch {
                     if *guard {
                         return missing;
                     }
-                    let stalled = backend.waiting_for_memory_table().is_some_and(|w| w >= grace);
+                    let stalled = backend
+                        .waiting_for_memory_table()
+                        .is_some_and(|w| w >= grace);
                     if !missing
                         && (stalled
                             || (connected.elapsed() >= long_grace && !backend.has_memory_table()))

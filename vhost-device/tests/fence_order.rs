@@ -51,7 +51,11 @@ const ATTACH: (u64, u64) = (0x34_0000, 0x35_0000);
 fn post(vmm: &mut Vmm, head: u16, (req, resp): (u64, u64), bytes: &[u8]) {
     vmm.write(req, bytes);
     vmm.write(resp, &[0xee; 64]);
-    vmm.post_at(0, head, &[(req, bytes.len() as u32, false), (resp, 64, true)]);
+    vmm.post_at(
+        0,
+        head,
+        &[(req, bytes.len() as u32, false), (resp, 64, true)],
+    );
 }
 
 #[test]
@@ -86,18 +90,40 @@ fn fenced_create_takes_effect_at_once_and_completes_after_the_running_submit() {
     // Fence 2: a buffer resource, then (unfenced) its backing, as the Linux driver sends them.
     let t = vg::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_RESOURCE_CREATE_3D;
     let create = [7, 0, 0, 0, 4096, 1, 1, 1, 0, 0, 0, 0];
-    post(&mut vmm, 2, CREATE, &request(t, vg::VIRTIO_GPU_FLAG_FENCE, 2, 1, &create));
+    post(
+        &mut vmm,
+        2,
+        CREATE,
+        &request(t, vg::VIRTIO_GPU_FLAG_FENCE, 2, 1, &create),
+    );
     let t = vg::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING;
-    post(&mut vmm, 4, ATTACH, &request(t, 0, 0, 0, &[7, 1, 0x40_0000, 0, 4096, 0]));
+    post(
+        &mut vmm,
+        4,
+        ATTACH,
+        &request(t, 0, 0, 0, &[7, 1, 0x40_0000, 0, 4096, 0]),
+    );
 
     // The attach is answered while the submission still runs, and it found the resource.
     assert_eq!(vmm.wait_used(0).0, 4, "the unfenced attach completes first");
-    assert_eq!(resp_type(&vmm.read(ATTACH.1, 24)), OK, "attach found the resource");
+    assert_eq!(
+        resp_type(&vmm.read(ATTACH.1, 24)),
+        OK,
+        "attach found the resource"
+    );
     std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(vmm.try_used(0), None, "fence 2 must not complete before fence 1");
+    assert_eq!(
+        vmm.try_used(0),
+        None,
+        "fence 2 must not complete before fence 1"
+    );
 
     open_gate.send(()).unwrap();
-    assert_eq!(vmm.wait_used(0).0, 0, "fence 1 (the submission) completes first");
+    assert_eq!(
+        vmm.wait_used(0).0,
+        0,
+        "fence 1 (the submission) completes first"
+    );
     assert_eq!(vmm.wait_used(0).0, 2, "then fence 2 (the create)");
     let create_resp = vmm.read(CREATE.1, 24);
     assert_eq!(resp_type(&create_resp), OK);

@@ -29,7 +29,10 @@ impl ShaderDir {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
         match self {
             ShaderDir::RendererTests => std::env::var_os("SOFTGPU_RENDERER_SHADER_DIR")
-                .map_or_else(|| manifest.join("../../renderer/tests/shaders"), PathBuf::from),
+                .map_or_else(
+                    || manifest.join("../../renderer/tests/shaders"),
+                    PathBuf::from,
+                ),
             ShaderDir::Bench => std::env::var_os("SOFTGPU_BENCH_SHADER_DIR")
                 .map_or_else(|| manifest.join("../shaders"), PathBuf::from),
         }
