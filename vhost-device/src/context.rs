@@ -58,4 +58,23 @@ pub trait ContextBackend: Send {
 pub trait ContextFactory: Send + Sync {
     /// `name` is the debug name the guest gave (may be empty, not trusted).
     fn create(&self, ctx_id: u32, name: &str) -> Box<dyn ContextBackend>;
+
+    /// What the contexts made by this factory hold right now, if it keeps count (logged at
+    /// the end of each session: after a session everything must be back to zero).
+    fn live(&self) -> Option<LiveObjects> {
+        None
+    }
+}
+
+/// What live contexts hold, over all of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LiveObjects {
+    /// Vulkan objects (buffers, memory bindings, layouts, pools, sets, pipelines, ...).
+    pub objects: u64,
+    /// Descriptors in live descriptor sets.
+    pub descriptors: u64,
+    /// Host memory charged for them.
+    pub host_bytes: u64,
+    /// Pipeline compiles in flight.
+    pub compiles: u64,
 }

@@ -22,7 +22,7 @@ use vhost_user_backend::VhostUserDaemon;
 use vm_memory::{GuestMemoryAtomic, GuestMemoryMmap};
 
 use crate::backend::VirtioGpuBackend;
-use crate::context::ContextFactory;
+use crate::context::{ContextFactory, LiveObjects};
 use crate::gpu::{DeviceLimits, VirtioGpu};
 use crate::lockdown::{self, LockdownError, Peers, Violation};
 
@@ -272,6 +272,9 @@ pub struct SessionEnd {
     /// The guest kicked queues that stayed empty in the device's view of its RAM: the RAM is
     /// probably not shared (a memory backend without `share=on`); a warning was logged.
     pub guest_memory_unshared: bool,
+    /// What the device's contexts (all clients) hold once this session's were released, if
+    /// the context factory keeps count: zeros unless something leaked.
+    pub live_after: Option<LiveObjects>,
 }
 
 impl Service {
@@ -306,9 +309,14 @@ impl Service {
                 contexts_released: gpu.context_count(),
                 memory_table_missing,
                 guest_memory_unshared: backend.guest_memory_unshared(),
+                live_after: None,
             };
             gpu.reset();
             end
+        };
+        let end = SessionEnd {
+            live_after: self.factory.live(),
+            ..end
         };
         match result {
             Ok(())
@@ -316,6 +324,16 @@ impl Service {
                 vhost::vhost_user::Error::Disconnected | vhost::vhost_user::Error::PartialMessage,
             )) => log::info!("frontend disconnected; released {end:?}"),
             Err(e) => log::warn!("frontend session ended: {e}; released {end:?}"),
+        }
+        if let Some(live) = end.live_after {
+            // scripts/vm-test reads this line: all zeros, or the session leaked.
+            log::info!(
+                "live after the session: objects {} descriptors {} host_bytes {} compiles {}",
+                live.objects,
+                live.descriptors,
+                live.host_bytes,
+                live.compiles
+            );
         }
         Ok(end)
     }

@@ -249,6 +249,10 @@ fn locked_down_device_serves_frontends_one_after_another() {
     check_sandbox(pid);
     let log = std::fs::read_to_string(dir.join("device.log")).unwrap();
     assert!(log.contains("locked down"), "{log}");
+    // After each session the device says what its contexts still hold (scripts/vm-test reads
+    // this line): nothing.
+    let live = "live after the session: objects 0 descriptors 0 host_bytes 0 compiles 0";
+    assert_eq!(log.matches(live).count(), 2, "{log}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

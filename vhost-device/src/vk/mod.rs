@@ -165,4 +165,14 @@ impl ContextFactory for VkContextFactory {
             name,
         ))
     }
+
+    fn live(&self) -> Option<crate::context::LiveObjects> {
+        let b = &self.budget;
+        Some(crate::context::LiveObjects {
+            objects: b.used(limits::Quantity::Objects),
+            descriptors: b.used(limits::Quantity::Descriptors),
+            host_bytes: b.used(limits::Quantity::HostBytes),
+            compiles: b.used(limits::Quantity::Compiles),
+        })
+    }
 }
