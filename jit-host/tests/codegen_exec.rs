@@ -17,6 +17,20 @@ use shader::ir::*;
 mod irgen;
 
 fn run(m: &Module, groups: [u32; 3], bufs: &mut [&mut [u8]], push: &[u8]) {
+    let mut wg = vec![0u8; (m.workgroup_memory_size as usize).div_ceil(64) * 64 + 64];
+    run_with_workgroup_memory(m, groups, bufs, push, &mut wg);
+}
+
+/// As [`run`], with the caller's workgroup memory block (the ABI promises the kernel only
+/// `workgroup_memory_size` bytes of it).
+fn run_with_workgroup_memory(
+    m: &Module,
+    groups: [u32; 3],
+    bufs: &mut [&mut [u8]],
+    push: &[u8],
+    wg: &mut [u8],
+) {
+    assert!(wg.len() >= m.workgroup_memory_size as usize);
     let target = Target::host().expect("target");
     let blob = compile_module(m, &target).expect("compiles");
     let layout = ArenaLayout {
@@ -35,7 +49,6 @@ fn run(m: &Module, groups: [u32; 3], bufs: &mut [&mut [u8]], push: &[u8]) {
             len: b.len() as u64,
         })
         .collect();
-    let mut wg = vec![0u8; (m.workgroup_memory_size as usize).div_ceil(64) * 64 + 64];
     let mut scratch = vec![0u8; blob.scratch_size as usize + 64];
     let ctx = KernelContext {
         buffers: descs.as_ptr(),
@@ -87,6 +100,35 @@ fn saxpy_matches_cpu_and_respects_n() {
             y0[i]
         };
         assert_eq!(y[i], want, "element {i}");
+    }
+}
+
+/// Regression (found by the jit_compile fuzz target): workgroup memory whose size is not a
+/// multiple of 64 was zeroed in whole 64-byte stores, past the end of the caller's block.
+#[test]
+fn workgroup_memory_is_zeroed_exactly_to_its_size() {
+    for size in [1u32, 8, 63, 64, 68, 127, 200] {
+        let mut m = irgen::saxpy();
+        m.workgroup_memory_size = size;
+        let mut xb = f32s(&[1.0; 64]);
+        let mut yb = f32s(&[2.0; 64]);
+        let mut push = 1.0f32.to_le_bytes().to_vec();
+        push.extend_from_slice(&64u32.to_le_bytes());
+        let mut wg = vec![0xabu8; size as usize + 128];
+        run_with_workgroup_memory(&m, [1, 1, 1], &mut [&mut xb, &mut yb], &push, &mut wg);
+        assert!(
+            wg[..size as usize].iter().all(|&b| b == 0),
+            "size {size}: workgroup memory not zeroed"
+        );
+        assert!(
+            wg[size as usize..].iter().all(|&b| b == 0xab),
+            "size {size}: bytes past the block were written"
+        );
+        assert_eq!(
+            to_f32(&yb),
+            vec![3.0; 64],
+            "size {size}: the kernel still ran"
+        );
     }
 }
 

@@ -15,6 +15,8 @@ pub enum RendererError {
     WorkerSpawn(#[source] std::io::Error),
     #[error("a worker thread failed (panicked or exited)")]
     WorkerFailed,
+    #[error("the work was cancelled (its client went away or the device was reset)")]
+    Cancelled,
     #[error("jit-host: {0}")]
     Jit(#[from] ClientError),
     #[error("SPIR-V rejected: {0}")]

@@ -6,6 +6,7 @@
 //! (DESIGN §4), through `jit-host-client`.
 
 mod buffer;
+pub mod cancel;
 mod descriptor;
 mod device;
 mod dispatch;

@@ -10,6 +10,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
+use crate::cancel::CancelCheck;
 use crate::error::RendererError;
 use crate::memory::GrowableBlock;
 
@@ -44,6 +45,9 @@ struct Batch {
     /// kernel and memory it holds) is released before `run` returns, not whenever the last
     /// worker happens to drop its handle on the batch.
     job: Mutex<Option<Arc<dyn ChunkedJob>>>,
+    /// The submitting thread's cancellation check (see [`crate::cancel`]), asked before each
+    /// chunk.
+    cancel: Option<CancelCheck>,
     next_chunk: AtomicUsize,
     state: Mutex<BatchState>,
     finished: Condvar,
@@ -71,7 +75,13 @@ impl Batch {
             if chunk >= count {
                 break;
             }
-            if let Err(e) = job.run_chunk(chunk, memory) {
+            let cancelled = self.cancel.as_ref().is_some_and(|c| c());
+            let result = if cancelled {
+                Err(RendererError::Cancelled)
+            } else {
+                job.run_chunk(chunk, memory)
+            };
+            if let Err(e) = result {
                 // Stop handing out chunks; keep the first error.
                 self.next_chunk.store(count, Ordering::Relaxed);
                 let mut state = self.lock();
@@ -144,6 +154,7 @@ impl WorkerPool {
         let helpers = chunks.min(self.workers.len());
         let batch = Arc::new(Batch {
             job: Mutex::new(Some(job)),
+            cancel: crate::cancel::current(),
             next_chunk: AtomicUsize::new(0),
             state: Mutex::new(BatchState {
                 active: helpers,

@@ -392,7 +392,14 @@ fn queue_main(jobs: Receiver<QueuedJob>, pending: Arc<AtomicUsize>, epoch: Arc<A
         let current = || queued_in == epoch.load(Ordering::SeqCst);
         if current() {
             let resp = match job {
-                Job::Submit(submit) => submit.run(),
+                Job::Submit(submit) => {
+                    // A reset or the end of the session while it runs stops its dispatches
+                    // between chunks instead of letting them run to the end for nobody.
+                    let epoch = epoch.clone();
+                    let cancelled: renderer::cancel::CancelCheck =
+                        Arc::new(move || epoch.load(Ordering::SeqCst) != queued_in);
+                    renderer::cancel::cancellable(cancelled, || submit.run())
+                }
                 Job::Respond(resp) => resp,
             };
             // A reset or the end of the session while it ran: the ring is not ours any more.

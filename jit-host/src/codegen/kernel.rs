@@ -569,7 +569,7 @@ pub(super) fn build_kernel<'ctx>(
         g.b.build_int_add(base_wg[1], y, "")?,
         g.b.build_int_add(base_wg[2], z, "")?,
     ];
-    g.zero_bytes(g.wg_mem, align64(u64::from(module.workgroup_memory_size)))?;
+    g.zero_bytes(g.wg_mem, u64::from(module.workgroup_memory_size))?;
     g.zero_bytes(
         g.scratch,
         align64(lanes_total * u64::from(module.private_memory_size)),
@@ -630,7 +630,28 @@ impl<'ctx> Gen<'ctx, '_> {
 
     /// Stores zeros over `[base, base + len)`, `len` a multiple of 64, as a loop of 64-byte
     /// stores ("no-builtins" keeps LLVM from turning it into a memset call).
+    /// Zeroes exactly `len` bytes at `base`: 64-byte stores, then 8- and 1-byte ones for the
+    /// tail (the caller's block may end right after `len`: the ABI promises no more; a fuzzer
+    /// found workgroup memory of 68 bytes zeroed to 128).
     pub fn zero_bytes(&mut self, base: PointerValue<'ctx>, len: u64) -> R<()> {
+        let full = len / 64 * 64;
+        self.zero_chunks(base, full)?;
+        let mut off = full;
+        while off + 8 <= len {
+            let p = self.byte_ptr(base, self.i64c(off))?;
+            self.store_unaligned(p, self.cx.i64_type().const_zero().into())?;
+            off += 8;
+        }
+        while off < len {
+            let p = self.byte_ptr(base, self.i64c(off))?;
+            self.store_unaligned(p, self.cx.i8_type().const_zero().into())?;
+            off += 1;
+        }
+        Ok(())
+    }
+
+    /// Zeroes `len` bytes at `base` in 64-byte stores; `len` is a multiple of 64.
+    fn zero_chunks(&mut self, base: PointerValue<'ctx>, len: u64) -> R<()> {
         if len == 0 {
             return Ok(());
         }
