@@ -11,6 +11,8 @@ mod descriptor;
 mod device;
 mod dispatch;
 mod error;
+pub mod format;
+pub mod image;
 mod memory;
 mod pipeline;
 mod pool;
