@@ -16,6 +16,7 @@ pub mod image;
 mod memory;
 mod pipeline;
 mod pool;
+pub mod raster;
 mod transfer;
 
 pub use buffer::{Buffer, BufferElement};

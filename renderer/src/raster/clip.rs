@@ -1,0 +1,268 @@
+//! Clip-space clipping: Sutherland–Hodgman against the planes that matter.
+//!
+//! Always `w >= ε` (so the divide is defined), near `z >= 0` and far `z <= w` unless depth
+//! clamp is on (Vulkan §27 "Fixed-Function Vertex Post-Processing"), and the four guard-band
+//! planes: x/y are not clipped to the viewport (the scissor and tile bounds do that for free)
+//! unless a vertex would land beyond ±[`GUARD_BAND`] pixels, where fixed point could overflow.
+//! Attributes are interpolated linearly in clip space, which is perspective-correct.
+
+use super::{Viewport, GUARD_BAND};
+
+/// Smallest `w` a vertex may have after clipping.
+const W_EPSILON: f32 = 1e-20;
+/// Planes a polygon is clipped against: w, near, far, and the guard band's four.
+pub(crate) const MAX_PLANES: usize = 7;
+
+/// `d(p) = n · p`; a point is inside where `d >= 0`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Plane([f32; 4], f32);
+
+impl Plane {
+    fn distance(&self, p: &[f32; 4]) -> f32 {
+        self.0[0] * p[0] + self.0[1] * p[1] + self.0[2] * p[2] + self.0[3] * p[3] + self.1
+    }
+}
+
+/// The clip planes of one draw.
+#[derive(Clone, Debug)]
+pub(crate) struct ClipPlanes {
+    planes: [Plane; MAX_PLANES],
+    count: usize,
+}
+
+impl ClipPlanes {
+    pub(crate) fn new(viewport: &Viewport, depth_clamp: bool) -> Self {
+        let (hx, hy) = (viewport.width * 0.5, viewport.height * 0.5);
+        let (ox, oy) = (viewport.x + hx, viewport.y + hy);
+        let g = GUARD_BAND;
+        let mut planes = [Plane([0.0; 4], 0.0); MAX_PLANES];
+        let mut count = 0;
+        let mut push = |p: Plane| {
+            planes[count] = p;
+            count += 1;
+        };
+        push(Plane([0.0, 0.0, 0.0, 1.0], -W_EPSILON));
+        if !depth_clamp {
+            push(Plane([0.0, 0.0, 1.0, 0.0], 0.0));
+            push(Plane([0.0, 0.0, -1.0, 1.0], 0.0));
+        }
+        // x_fb = ox + hx·x/w >= -g  ⇔  hx·x + (ox + g)·w >= 0  (w > 0, clipped first).
+        push(Plane([hx, 0.0, 0.0, ox + g], 0.0));
+        push(Plane([-hx, 0.0, 0.0, g - ox], 0.0));
+        push(Plane([0.0, hy, 0.0, oy + g], 0.0));
+        push(Plane([0.0, -hy, 0.0, g - oy], 0.0));
+        Self { planes, count }
+    }
+
+    fn planes(&self) -> &[Plane] {
+        &self.planes[..self.count]
+    }
+
+    /// Bit `i` set where vertex `p` is outside plane `i` (or is NaN).
+    pub(crate) fn outcode(&self, p: &[f32; 4]) -> u32 {
+        let mut code = 0;
+        for (i, plane) in self.planes().iter().enumerate() {
+            if !is_inside(plane.distance(p)) {
+                code |= 1 << i;
+            }
+        }
+        code
+    }
+
+    /// Clips `polygon` in place against the planes in `mask`. An empty result means nothing is
+    /// left.
+    pub(crate) fn clip_polygon(
+        &self,
+        polygon: &mut ClipPolygon,
+        scratch: &mut ClipPolygon,
+        mask: u32,
+    ) {
+        for (i, plane) in self.planes().iter().enumerate() {
+            if mask & (1 << i) == 0 {
+                continue;
+            }
+            scratch.clear(polygon.components);
+            let n = polygon.len();
+            for a in 0..n {
+                let b = if a + 1 == n { 0 } else { a + 1 };
+                let da = plane.distance(&polygon.positions[a]);
+                let db = plane.distance(&polygon.positions[b]);
+                if da >= 0.0 {
+                    scratch.push_copy(polygon, a);
+                }
+                if (da >= 0.0) != (db >= 0.0) && da.is_finite() && db.is_finite() {
+                    // An edge shared by two triangles is walked in opposite directions by
+                    // them; computing its intersection from a canonical end makes both get
+                    // the bit-identical vertex, so no crack or overlap opens along it.
+                    if precedes(&polygon.positions[a], &polygon.positions[b]) {
+                        scratch.push_lerp(polygon, a, b, da / (da - db));
+                    } else {
+                        scratch.push_lerp(polygon, b, a, db / (db - da));
+                    }
+                }
+            }
+            std::mem::swap(polygon, scratch);
+            if polygon.len() < 3 {
+                polygon.clear(polygon.components);
+                return;
+            }
+        }
+    }
+
+    /// Clips the segment `polygon[0]–polygon[1]` in place; false when nothing is left.
+    pub(crate) fn clip_segment(&self, segment: &mut ClipPolygon, mask: u32) -> bool {
+        let (mut t0, mut t1) = (0.0f32, 1.0f32);
+        for (i, plane) in self.planes().iter().enumerate() {
+            if mask & (1 << i) == 0 {
+                continue;
+            }
+            let da = plane.distance(&segment.positions[0]);
+            let db = plane.distance(&segment.positions[1]);
+            if !is_inside(da) && !is_inside(db) {
+                return false;
+            }
+            if !is_inside(da) || !is_inside(db) {
+                let t = da / (da - db);
+                if !t.is_finite() {
+                    return false;
+                }
+                if da < 0.0 {
+                    t0 = t0.max(t);
+                } else {
+                    t1 = t1.min(t);
+                }
+            }
+        }
+        if t0.partial_cmp(&t1) != Some(std::cmp::Ordering::Less) {
+            return false;
+        }
+        let mut out = ClipPolygon::default();
+        out.clear(segment.components);
+        out.push_lerp(segment, 0, 1, t0);
+        out.push_lerp(segment, 0, 1, t1);
+        *segment = out;
+        true
+    }
+}
+
+/// A plane distance counts as inside when `>= 0`; NaN is outside.
+fn is_inside(distance: f32) -> bool {
+    distance >= 0.0
+}
+
+/// A total order on positions (by bit pattern), to pick a canonical end of an edge.
+fn precedes(p: &[f32; 4], q: &[f32; 4]) -> bool {
+    p.map(f32::to_bits) <= q.map(f32::to_bits)
+}
+
+/// A polygon being clipped: positions and `components` attributes per vertex.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ClipPolygon {
+    pub(crate) positions: Vec<[f32; 4]>,
+    pub(crate) attributes: Vec<f32>,
+    pub(crate) components: usize,
+}
+
+impl ClipPolygon {
+    pub(crate) fn clear(&mut self, components: usize) {
+        self.positions.clear();
+        self.attributes.clear();
+        self.components = components;
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.positions.len()
+    }
+
+    pub(crate) fn push(&mut self, position: [f32; 4], attributes: &[f32]) {
+        self.positions.push(position);
+        self.attributes.extend_from_slice(attributes);
+    }
+
+    pub(crate) fn attributes_of(&self, vertex: usize) -> &[f32] {
+        let c = self.components;
+        &self.attributes[vertex * c..(vertex + 1) * c]
+    }
+
+    fn push_copy(&mut self, from: &ClipPolygon, v: usize) {
+        self.positions.push(from.positions[v]);
+        self.attributes.extend_from_slice(from.attributes_of(v));
+    }
+
+    fn push_lerp(&mut self, from: &ClipPolygon, a: usize, b: usize, t: f32) {
+        let (pa, pb) = (from.positions[a], from.positions[b]);
+        self.positions
+            .push(std::array::from_fn(|i| pa[i] + t * (pb[i] - pa[i])));
+        let (aa, ab) = (from.attributes_of(a), from.attributes_of(b));
+        self.attributes
+            .extend(aa.iter().zip(ab).map(|(x, y)| x + t * (y - x)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn viewport() -> Viewport {
+        Viewport {
+            x: 0.0,
+            y: 0.0,
+            width: 100.0,
+            height: 100.0,
+            min_depth: 0.0,
+            max_depth: 1.0,
+        }
+    }
+
+    #[test]
+    fn triangle_crossing_near_plane_becomes_quad_with_interpolated_attributes() {
+        let planes = ClipPlanes::new(&viewport(), false);
+        let mut poly = ClipPolygon::default();
+        poly.clear(1);
+        poly.push([0.0, 0.0, -1.0, 1.0], &[0.0]);
+        poly.push([0.0, 0.5, 1.0, 1.0], &[2.0]);
+        poly.push([0.5, 0.0, 1.0, 1.0], &[2.0]);
+        let mask = (0..3).fold(0, |m, v| m | planes.outcode(&poly.positions[v]));
+        assert_eq!(mask, 0b10, "only the near plane is crossed");
+        let mut scratch = ClipPolygon::default();
+        planes.clip_polygon(&mut poly, &mut scratch, mask);
+        assert_eq!(poly.len(), 4);
+        for v in 0..4 {
+            assert!(poly.positions[v][2] >= 0.0);
+            // attribute is linear in z here: z = -1 → 0, z = 1 → 2.
+            assert!((poly.attributes_of(v)[0] - (poly.positions[v][2] + 1.0)).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn depth_clamp_disables_near_and_far_planes() {
+        let planes = ClipPlanes::new(&viewport(), true);
+        assert_eq!(planes.outcode(&[0.0, 0.0, -5.0, 1.0]), 0);
+        assert_ne!(planes.outcode(&[0.0, 0.0, 0.0, -1.0]), 0);
+    }
+
+    #[test]
+    fn guard_band_planes_only_reject_far_outside() {
+        let planes = ClipPlanes::new(&viewport(), false);
+        assert_eq!(
+            planes.outcode(&[100.0, -100.0, 0.5, 1.0]),
+            0,
+            "5000 px away is inside the guard band"
+        );
+        assert_ne!(planes.outcode(&[1e6, 0.0, 0.5, 1.0]), 0);
+        assert_ne!(planes.outcode(&[f32::NAN, 0.0, 0.5, 1.0]), 0);
+    }
+
+    #[test]
+    fn segment_clipped_to_far_plane() {
+        let planes = ClipPlanes::new(&viewport(), false);
+        let mut seg = ClipPolygon::default();
+        seg.clear(1);
+        seg.push([0.0, 0.0, 0.0, 1.0], &[0.0]);
+        seg.push([0.0, 0.0, 2.0, 1.0], &[1.0]);
+        let mask = planes.outcode(&seg.positions[1]);
+        assert!(planes.clip_segment(&mut seg, mask));
+        assert!((seg.positions[1][2] - 1.0).abs() < 1e-6);
+        assert!((seg.attributes_of(1)[0] - 0.5).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,247 @@
+//! The front end: primitives in clip space → clipped → screen-space triangles set up.
+//!
+//! Triangles are clipped (only when a vertex is outside a plane) and fanned. Lines use the
+//! spec's rectangle rasterization (`VK_LINE_RASTERIZATION_MODE_RECTANGULAR`, the strict-lines
+//! rule): a width-1 rectangle centred on the segment, not extended past its endpoints, split
+//! in two triangles whose corners carry their endpoint's depth, 1/w and attributes, so
+//! interpolation is exactly the spec's projection onto the segment. Points are discarded when
+//! their vertex is outside the clip volume (Vulkan §27.3) and otherwise become a centred
+//! square of side `PointSize` (clamped to [1, MAX_POINT_SIZE]) with the vertex's attributes.
+
+use super::clip::{ClipPlanes, ClipPolygon};
+use super::setup::{Origin, ScreenVertex, SetupContext, SetupOutcome, TriangleSetup};
+use super::{RasterError, RasterState, RasterStats, VertexStream, MAX_POINT_SIZE};
+
+/// Set-up triangles of a draw and the attribute arena they point into.
+#[derive(Debug, Default)]
+pub(crate) struct SetupList {
+    pub setups: Vec<TriangleSetup>,
+    pub arena: Vec<f32>,
+    pub stats: RasterStats,
+}
+
+impl SetupList {
+    fn push(
+        &mut self,
+        ctx: &SetupContext<'_>,
+        v: [ScreenVertex; 3],
+        attrs: [&[f32]; 3],
+        provoking: &[f32],
+        origin: Origin,
+        primitive: u32,
+    ) {
+        match ctx.triangle(v, attrs, provoking, origin, primitive, &mut self.arena) {
+            SetupOutcome::Ready(setup) => {
+                self.setups.push(setup);
+                self.stats.triangles += 1;
+            }
+            SetupOutcome::Culled => self.stats.culled += 1,
+            SetupOutcome::Dropped => {}
+        }
+    }
+}
+
+pub(crate) struct Frontend<'a> {
+    vertices: &'a VertexStream<'a>,
+    ctx: SetupContext<'a>,
+    planes: ClipPlanes,
+    depth_clamp: bool,
+    /// Viewport transform: x_f = ox + hx·x_d, y_f = oy + hy·y_d, z_f = oz + pz·z_d.
+    ox: f32,
+    oy: f32,
+    hx: f32,
+    hy: f32,
+    oz: f32,
+    pz: f32,
+    out: SetupList,
+    polygon: ClipPolygon,
+    scratch: ClipPolygon,
+    provoking: Vec<f32>,
+}
+
+impl<'a> Frontend<'a> {
+    pub(crate) fn new(state: &RasterState, vertices: &'a VertexStream<'a>) -> Self {
+        let vp = &state.viewport;
+        Self {
+            vertices,
+            ctx: SetupContext::new(state, vertices.interpolation),
+            planes: ClipPlanes::new(vp, state.depth_clamp),
+            depth_clamp: state.depth_clamp,
+            hx: vp.width * 0.5,
+            hy: vp.height * 0.5,
+            ox: vp.x + vp.width * 0.5,
+            oy: vp.y + vp.height * 0.5,
+            oz: vp.min_depth,
+            pz: vp.max_depth - vp.min_depth,
+            out: SetupList::default(),
+            polygon: ClipPolygon::default(),
+            scratch: ClipPolygon::default(),
+            provoking: Vec::new(),
+        }
+    }
+
+    pub(crate) fn finish(self) -> SetupList {
+        self.out
+    }
+
+    fn components(&self) -> usize {
+        self.vertices.interpolation.len()
+    }
+
+    fn vertex(&self, primitive: usize, index: u32) -> Result<([f32; 4], &'a [f32]), RasterError> {
+        let count = self.vertices.positions.len();
+        let i = index as usize;
+        let position =
+            *self
+                .vertices
+                .positions
+                .get(i)
+                .ok_or(RasterError::VertexIndexOutOfRange {
+                    primitive,
+                    index,
+                    count,
+                })?;
+        let c = self.components();
+        // `validate` checked attributes.len() == count * c, and i < count.
+        let attributes = self
+            .vertices
+            .attributes
+            .get(i * c..(i + 1) * c)
+            .unwrap_or(&[]);
+        Ok((position, attributes))
+    }
+
+    fn to_screen(&self, p: [f32; 4]) -> ScreenVertex {
+        let inv_w = 1.0 / p[3];
+        ScreenVertex {
+            x: self.ox + self.hx * (p[0] * inv_w),
+            y: self.oy + self.hy * (p[1] * inv_w),
+            z: self.oz + self.pz * (p[2] * inv_w),
+            inv_w,
+        }
+    }
+
+    pub(crate) fn triangles(&mut self, triangles: &[[u32; 3]]) -> Result<(), RasterError> {
+        for (i, tri) in triangles.iter().enumerate() {
+            let id = u32::try_from(i).unwrap_or(u32::MAX);
+            let (p0, a0) = self.vertex(i, tri[0])?;
+            let (p1, a1) = self.vertex(i, tri[1])?;
+            let (p2, a2) = self.vertex(i, tri[2])?;
+            let codes = [p0, p1, p2].map(|p| self.planes.outcode(&p));
+            if codes[0] & codes[1] & codes[2] != 0 {
+                continue;
+            }
+            let crossed = codes[0] | codes[1] | codes[2];
+            if crossed == 0 {
+                let v = [p0, p1, p2].map(|p| self.to_screen(p));
+                self.out
+                    .push(&self.ctx, v, [a0, a1, a2], a0, Origin::Polygon, id);
+                continue;
+            }
+            let components = self.components();
+            self.polygon.clear(components);
+            self.polygon.push(p0, a0);
+            self.polygon.push(p1, a1);
+            self.polygon.push(p2, a2);
+            self.planes
+                .clip_polygon(&mut self.polygon, &mut self.scratch, crossed);
+            self.provoking.clear();
+            self.provoking.extend_from_slice(a0);
+            for k in 1..self.polygon.len().saturating_sub(1) {
+                let fan = [0, k, k + 1];
+                let v = fan.map(|j| self.to_screen(self.polygon.positions[j]));
+                let attrs = fan.map(|j| self.polygon.attributes_of(j));
+                self.out
+                    .push(&self.ctx, v, attrs, &self.provoking, Origin::Polygon, id);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn lines(&mut self, lines: &[[u32; 2]]) -> Result<(), RasterError> {
+        for (i, line) in lines.iter().enumerate() {
+            let id = u32::try_from(i).unwrap_or(u32::MAX);
+            let (p0, a0) = self.vertex(i, line[0])?;
+            let (p1, a1) = self.vertex(i, line[1])?;
+            let (c0, c1) = (self.planes.outcode(&p0), self.planes.outcode(&p1));
+            if c0 & c1 != 0 {
+                continue;
+            }
+            self.polygon.clear(self.components());
+            self.polygon.push(p0, a0);
+            self.polygon.push(p1, a1);
+            if c0 | c1 != 0 && !self.planes.clip_segment(&mut self.polygon, c0 | c1) {
+                continue;
+            }
+            let s = self.to_screen(self.polygon.positions[0]);
+            let e = self.to_screen(self.polygon.positions[1]);
+            let (dx, dy) = (e.x - s.x, e.y - s.y);
+            let length = dx.hypot(dy);
+            if length.is_nan() || length <= 0.0 || !length.is_finite() {
+                continue;
+            }
+            let (nx, ny) = (-dy / length * 0.5, dx / length * 0.5);
+            let at = |v: &ScreenVertex, sign: f32| ScreenVertex {
+                x: v.x + sign * nx,
+                y: v.y + sign * ny,
+                ..*v
+            };
+            let corners = [at(&s, 1.0), at(&s, -1.0), at(&e, -1.0), at(&e, 1.0)];
+            let (sa, ea) = (self.polygon.attributes_of(0), self.polygon.attributes_of(1));
+            let attrs = [sa, sa, ea, ea];
+            for tri in [[0, 1, 3], [1, 2, 3]] {
+                self.out.push(
+                    &self.ctx,
+                    tri.map(|j| corners[j]),
+                    tri.map(|j| attrs[j]),
+                    a0,
+                    Origin::PointOrLine,
+                    id,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn points(&mut self, points: &[u32]) -> Result<(), RasterError> {
+        for (i, &index) in points.iter().enumerate() {
+            let id = u32::try_from(i).unwrap_or(u32::MAX);
+            let (p, attrs) = self.vertex(i, index)?;
+            let [x, y, z, w] = p;
+            let inside_xy = x >= -w && x <= w && y >= -w && y <= w && w > 0.0;
+            let inside_z = self.depth_clamp || (z >= 0.0 && z <= w);
+            if !(inside_xy && inside_z) {
+                continue;
+            }
+            let size = self
+                .vertices
+                .point_sizes
+                .and_then(|s| s.get(index as usize))
+                .copied()
+                .unwrap_or(1.0);
+            let half = if size.is_nan() {
+                0.5
+            } else {
+                size.clamp(1.0, MAX_POINT_SIZE) * 0.5
+            };
+            let c = self.to_screen(p);
+            let at = |sx: f32, sy: f32| ScreenVertex {
+                x: c.x + sx * half,
+                y: c.y + sy * half,
+                ..c
+            };
+            let corners = [at(-1.0, -1.0), at(1.0, -1.0), at(1.0, 1.0), at(-1.0, 1.0)];
+            for tri in [[0, 1, 3], [1, 2, 3]] {
+                self.out.push(
+                    &self.ctx,
+                    tri.map(|j| corners[j]),
+                    [attrs; 3],
+                    attrs,
+                    Origin::PointOrLine,
+                    id,
+                );
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,378 @@
+//! Triangle setup: fixed point, facing and culling, edge functions with the top-left rule,
+//! bounding box against the scissor, depth plane with bias, attribute deltas.
+//!
+//! Positions are snapped to [`SUBPIXEL_BITS`] fractional bits. The caller keeps every vertex
+//! within ±2·[`GUARD_BAND`] pixels (2^24 sub-pixels), so edge coefficients stay below 2^25,
+//! products below 2^50 and every edge value fits i64 with room to spare.
+
+use super::{
+    CullMode, DepthBias, DepthResolution, FrontFace, Interpolation, RasterState, GUARD_BAND,
+    SUBPIXEL_BITS,
+};
+
+const ONE: i64 = 1 << SUBPIXEL_BITS;
+const HALF: i64 = ONE / 2;
+
+/// A vertex after the perspective divide and viewport transform (framebuffer coordinates).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct ScreenVertex {
+    pub x: f32,
+    pub y: f32,
+    pub z: f32,
+    pub inv_w: f32,
+}
+
+/// `E(X, Y) = a·X + b·Y + c` over sub-pixel sample positions; a sample is covered where
+/// `E >= 0`. The top-left rule is folded into `c` (non-top-left edges are moved in by one unit,
+/// 2^-16 pixel², so samples exactly on them are outside).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Edge {
+    pub a: i64,
+    pub b: i64,
+    pub c: i64,
+}
+
+impl Edge {
+    /// Value at the centre of pixel (x, y).
+    pub(crate) fn at_pixel_centre(&self, x: i64, y: i64) -> i64 {
+        self.a * (x * ONE + HALF) + self.b * (y * ONE + HALF) + self.c
+    }
+
+    /// Change per pixel step in x and in y.
+    pub(crate) fn pixel_steps(&self) -> (i64, i64) {
+        (self.a * ONE, self.b * ONE)
+    }
+}
+
+/// One screen-space triangle ready for the tile rasterizer.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct TriangleSetup {
+    /// Edge `i` is opposite vertex `i`; `E_i / area2` is vertex `i`'s screen-space barycentric.
+    pub edges: [Edge; 3],
+    /// Twice the triangle's area in sub-pixel² units, positive (vertices are reordered so).
+    pub inv_area2: f32,
+    /// Inclusive pixel bounds, already within the scissor and framebuffer.
+    pub min_x: i32,
+    pub min_y: i32,
+    pub max_x: i32,
+    pub max_y: i32,
+    /// Depth at vertex 0 (bias included) and its deltas to vertices 1 and 2.
+    pub z0: f32,
+    pub dz1: f32,
+    pub dz2: f32,
+    pub inv_w: [f32; 3],
+    pub front_facing: bool,
+    pub primitive: u32,
+    /// Offset in the attribute arena of `[a0; C] [a1 - a0; C] [a2 - a0; C]` (flat: the
+    /// provoking value and zeros).
+    pub attributes: usize,
+}
+
+/// The per-draw part of setup.
+pub(crate) struct SetupContext<'a> {
+    /// Scissor ∩ framebuffer, half-open pixel bounds.
+    pub clip_x0: i32,
+    pub clip_y0: i32,
+    pub clip_x1: i32,
+    pub clip_y1: i32,
+    pub cull_mode: CullMode,
+    pub front_face: FrontFace,
+    pub depth_bias: Option<DepthBias>,
+    pub depth_resolution: DepthResolution,
+    pub interpolation: &'a [Interpolation],
+}
+
+/// Whether a triangle came from a polygon (culling and depth bias apply) or from a point or
+/// line (always front-facing, never biased).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    Polygon,
+    PointOrLine,
+}
+
+#[derive(Debug, PartialEq)]
+pub(crate) enum SetupOutcome {
+    Ready(TriangleSetup),
+    Culled,
+    /// Zero area after snapping, non-finite, or no pixel centre of the scissor in its bounds.
+    Dropped,
+}
+
+impl<'a> SetupContext<'a> {
+    pub(crate) fn new(state: &RasterState, interpolation: &'a [Interpolation]) -> Self {
+        let s = &state.scissor;
+        let fb_w = i64::from(state.width);
+        let fb_h = i64::from(state.height);
+        let x0 = i64::from(s.x).clamp(0, fb_w);
+        let y0 = i64::from(s.y).clamp(0, fb_h);
+        let x1 = (i64::from(s.x) + i64::from(s.width)).clamp(x0, fb_w);
+        let y1 = (i64::from(s.y) + i64::from(s.height)).clamp(y0, fb_h);
+        let to_i32 = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
+        Self {
+            clip_x0: to_i32(x0),
+            clip_y0: to_i32(y0),
+            clip_x1: to_i32(x1),
+            clip_y1: to_i32(y1),
+            cull_mode: state.cull_mode,
+            front_face: state.front_face,
+            depth_bias: state.depth_bias,
+            depth_resolution: state.depth_resolution,
+            interpolation,
+        }
+    }
+
+    /// Sets up one triangle; `attrs[i]` are vertex `i`'s components, `provoking` the values
+    /// flat components take. Appends the attribute deltas to `arena` when the result is Ready.
+    pub(crate) fn triangle(
+        &self,
+        mut v: [ScreenVertex; 3],
+        mut attrs: [&[f32]; 3],
+        provoking: &[f32],
+        origin: Origin,
+        primitive: u32,
+        arena: &mut Vec<f32>,
+    ) -> SetupOutcome {
+        let limit = 2.0 * GUARD_BAND;
+        let ok = |p: &ScreenVertex| {
+            p.x.abs() <= limit && p.y.abs() <= limit && p.z.is_finite() && p.inv_w.is_finite()
+        };
+        if !v.iter().all(ok) {
+            return SetupOutcome::Dropped;
+        }
+        let fixed = |f: f32| (f64::from(f) * ONE as f64).round() as i64;
+        let mut xs = v.map(|p| fixed(p.x));
+        let mut ys = v.map(|p| fixed(p.y));
+        let mut area2 = (xs[1] - xs[0]) * (ys[2] - ys[0]) - (xs[2] - xs[0]) * (ys[1] - ys[0]);
+        if area2 == 0 {
+            return SetupOutcome::Dropped;
+        }
+        // Vulkan's a = -area2 / 2 (y down): positive a is counter-clockwise.
+        let front_facing = match (origin, self.front_face) {
+            (Origin::PointOrLine, _) => true,
+            (Origin::Polygon, FrontFace::CounterClockwise) => area2 < 0,
+            (Origin::Polygon, FrontFace::Clockwise) => area2 > 0,
+        };
+        if origin == Origin::Polygon {
+            let culled = match self.cull_mode {
+                CullMode::None => false,
+                CullMode::Front => front_facing,
+                CullMode::Back => !front_facing,
+                CullMode::FrontAndBack => true,
+            };
+            if culled {
+                return SetupOutcome::Culled;
+            }
+        }
+        if area2 < 0 {
+            v.swap(1, 2);
+            attrs.swap(1, 2);
+            xs.swap(1, 2);
+            ys.swap(1, 2);
+            area2 = -area2;
+        }
+
+        let min_x = pixel_at_or_after(*xs.iter().min().unwrap_or(&0)).max(i64::from(self.clip_x0));
+        let max_x =
+            pixel_at_or_before(*xs.iter().max().unwrap_or(&0)).min(i64::from(self.clip_x1) - 1);
+        let min_y = pixel_at_or_after(*ys.iter().min().unwrap_or(&0)).max(i64::from(self.clip_y0));
+        let max_y =
+            pixel_at_or_before(*ys.iter().max().unwrap_or(&0)).min(i64::from(self.clip_y1) - 1);
+        if min_x > max_x || min_y > max_y {
+            return SetupOutcome::Dropped;
+        }
+
+        let edges: [Edge; 3] = std::array::from_fn(|i| {
+            let (p, q) = ((i + 1) % 3, (i + 2) % 3);
+            let a = ys[p] - ys[q];
+            let b = xs[q] - xs[p];
+            let top_left = a > 0 || (a == 0 && b > 0);
+            let c = -(a * xs[p] + b * ys[p]) - i64::from(!top_left);
+            Edge { a, b, c }
+        });
+
+        let dz1 = v[1].z - v[0].z;
+        let dz2 = v[2].z - v[0].z;
+        let bias = match (origin, self.depth_bias) {
+            (Origin::Polygon, Some(bias)) => self.bias_offset(&bias, &edges, area2, dz1, dz2, &v),
+            _ => 0.0,
+        };
+
+        let attributes = arena.len();
+        let comps = self.interpolation.len();
+        for c in 0..comps {
+            arena.push(match self.interpolation[c] {
+                Interpolation::Flat => provoking.get(c).copied().unwrap_or(0.0),
+                _ => attrs[0].get(c).copied().unwrap_or(0.0),
+            });
+        }
+        for vertex in 1..3 {
+            for c in 0..comps {
+                arena.push(match self.interpolation[c] {
+                    Interpolation::Flat => 0.0,
+                    _ => {
+                        attrs[vertex].get(c).copied().unwrap_or(0.0)
+                            - attrs[0].get(c).copied().unwrap_or(0.0)
+                    }
+                });
+            }
+        }
+
+        // All bounds were clamped into the i32 scissor range above.
+        let narrow = |v: i64| i32::try_from(v).unwrap_or(0);
+        SetupOutcome::Ready(TriangleSetup {
+            edges,
+            inv_area2: (1.0 / area2 as f64) as f32,
+            min_x: narrow(min_x),
+            min_y: narrow(min_y),
+            max_x: narrow(max_x),
+            max_y: narrow(max_y),
+            z0: v[0].z + bias,
+            dz1,
+            dz2,
+            inv_w: [v[0].inv_w, v[1].inv_w, v[2].inv_w],
+            front_facing,
+            primitive,
+            attributes,
+        })
+    }
+
+    /// Vulkan §28.9.4: `o = m·slope + r·constant`, clamped; `m` the larger screen-space depth
+    /// slope.
+    fn bias_offset(
+        &self,
+        bias: &DepthBias,
+        edges: &[Edge; 3],
+        area2: i64,
+        dz1: f32,
+        dz2: f32,
+        v: &[ScreenVertex; 3],
+    ) -> f32 {
+        let per_pixel = ONE as f64 / area2 as f64;
+        let dzdx =
+            (edges[1].a as f64 * f64::from(dz1) + edges[2].a as f64 * f64::from(dz2)) * per_pixel;
+        let dzdy =
+            (edges[1].b as f64 * f64::from(dz1) + edges[2].b as f64 * f64::from(dz2)) * per_pixel;
+        let m = dzdx.abs().max(dzdy.abs());
+        let r = match self.depth_resolution {
+            DepthResolution::Unorm { bits } => (-f64::from(bits.min(32))).exp2(),
+            DepthResolution::Float => {
+                let max_z = v.iter().map(|p| p.z.abs()).fold(0.0f32, f32::max);
+                let exponent = ((max_z.to_bits() >> 23) & 0xff) as i32 - 127;
+                f64::from(exponent.max(-126) - 23).exp2()
+            }
+        };
+        let o = m * f64::from(bias.slope) + r * f64::from(bias.constant);
+        let clamped = if bias.clamp > 0.0 {
+            o.min(f64::from(bias.clamp))
+        } else if bias.clamp < 0.0 {
+            o.max(f64::from(bias.clamp))
+        } else {
+            o
+        };
+        clamped as f32
+    }
+}
+
+/// First pixel whose centre is at or after sub-pixel coordinate `v`.
+fn pixel_at_or_after(v: i64) -> i64 {
+    (v - HALF + ONE - 1).div_euclid(ONE)
+}
+
+/// Last pixel whose centre is at or before sub-pixel coordinate `v`.
+fn pixel_at_or_before(v: i64) -> i64 {
+    (v - HALF).div_euclid(ONE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(cull_mode: CullMode) -> SetupContext<'static> {
+        SetupContext {
+            clip_x0: 0,
+            clip_y0: 0,
+            clip_x1: 100,
+            clip_y1: 100,
+            cull_mode,
+            front_face: FrontFace::CounterClockwise,
+            depth_bias: None,
+            depth_resolution: DepthResolution::Float,
+            interpolation: &[],
+        }
+    }
+
+    fn sv(x: f32, y: f32) -> ScreenVertex {
+        ScreenVertex {
+            x,
+            y,
+            z: 0.5,
+            inv_w: 1.0,
+        }
+    }
+
+    #[test]
+    fn edge_value_at_opposite_vertex_is_twice_the_area() {
+        let out = context(CullMode::None).triangle(
+            [sv(1.0, 1.0), sv(9.0, 1.0), sv(1.0, 9.0)],
+            [&[]; 3],
+            &[],
+            Origin::Polygon,
+            0,
+            &mut Vec::new(),
+        );
+        let SetupOutcome::Ready(setup) = out else {
+            panic!("expected a triangle, got {out:?}")
+        };
+        let area2 = 8 * 8 * ONE * ONE;
+        assert!((setup.inv_area2 - 1.0 / area2 as f32).abs() < 1e-12);
+        // Vertex 0 at pixel-centre-aligned (1,1) sub-pixels = 256: edge 0 evaluated there.
+        let e0 = setup.edges[0].a * ONE + setup.edges[0].b * ONE + setup.edges[0].c;
+        assert!((e0 - area2).abs() <= 1);
+    }
+
+    #[test]
+    fn visually_clockwise_triangle_is_back_facing_for_counter_clockwise_front() {
+        // (1,1) → (9,1) → (1,9) turns clockwise on a y-down screen: Vulkan area < 0.
+        let out = context(CullMode::Back).triangle(
+            [sv(1.0, 1.0), sv(9.0, 1.0), sv(1.0, 9.0)],
+            [&[]; 3],
+            &[],
+            Origin::Polygon,
+            0,
+            &mut Vec::new(),
+        );
+        assert_eq!(out, SetupOutcome::Culled);
+        let out = context(CullMode::Front).triangle(
+            [sv(1.0, 1.0), sv(9.0, 1.0), sv(1.0, 9.0)],
+            [&[]; 3],
+            &[],
+            Origin::Polygon,
+            0,
+            &mut Vec::new(),
+        );
+        assert!(matches!(out, SetupOutcome::Ready(s) if !s.front_facing));
+    }
+
+    #[test]
+    fn zero_area_and_non_finite_triangles_are_dropped() {
+        let ctx = context(CullMode::None);
+        let line = [sv(1.0, 1.0), sv(5.0, 5.0), sv(9.0, 9.0)];
+        assert_eq!(
+            ctx.triangle(line, [&[]; 3], &[], Origin::Polygon, 0, &mut Vec::new()),
+            SetupOutcome::Dropped
+        );
+        let nan = [sv(f32::NAN, 1.0), sv(5.0, 5.0), sv(9.0, 1.0)];
+        assert_eq!(
+            ctx.triangle(nan, [&[]; 3], &[], Origin::Polygon, 0, &mut Vec::new()),
+            SetupOutcome::Dropped
+        );
+    }
+
+    #[test]
+    fn pixel_bounds_follow_pixel_centres() {
+        assert_eq!(pixel_at_or_after(HALF), 0);
+        assert_eq!(pixel_at_or_after(HALF + 1), 1);
+        assert_eq!(pixel_at_or_before(HALF - 1), -1);
+        assert_eq!(pixel_at_or_before(ONE + HALF), 1);
+    }
+}

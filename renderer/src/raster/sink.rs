@@ -1,0 +1,223 @@
+//! Where fragments go: the [`FragmentSink`] seam the graphics pipeline plugs into, and
+//! [`CoverageSink`], a counting sink for tests and measurements.
+//!
+//! A sink is shared by the worker threads; each tile is handed to exactly one worker, which
+//! asks the sink for a per-tile target, feeds it every batch of that tile in primitive order,
+//! and gives it back. A sink that owns its attachments per tile needs no locking per fragment.
+
+use std::sync::{Mutex, PoisonError};
+
+use super::LANES;
+
+/// Pixel offset of lane `lane` within its 4×2 block: lanes 0–3 are the left 2×2 quad
+/// (top-left, top-right, bottom-left, bottom-right), lanes 4–7 the right one.
+pub const fn lane_offset(lane: usize) -> (u32, u32) {
+    let quad = (lane / 4) as u32;
+    let within = (lane % 4) as u32;
+    (quad * 2 + within % 2, within / 2)
+}
+
+/// One 4×2 pixel block of one primitive: two 2×2 quads, [`LANES`] lanes.
+///
+/// Every lane carries depth, barycentrics and attributes, covered or not, so a fragment shader
+/// can take derivatives across a quad (uncovered lanes are helpers).
+#[derive(Clone, Copy, Debug)]
+pub struct FragmentBatch<'a> {
+    /// Framebuffer position of the block's top-left pixel (x a multiple of 4, y of 2).
+    pub x: u32,
+    pub y: u32,
+    /// Bit `l` set where lane `l`'s pixel centre is covered (and inside the scissor).
+    pub mask: u8,
+    pub front_facing: bool,
+    /// Index of the primitive in the draw's primitive list.
+    pub primitive: u32,
+    /// Framebuffer depth (z/w interpolated linearly in screen space, plus depth bias).
+    pub depth: [f32; LANES],
+    /// Perspective-correct barycentrics of the primitive's vertices (for lines and points:
+    /// of the rectangle triangle the lane fell in).
+    pub barycentric: [[f32; LANES]; 3],
+    /// One `[f32; LANES]` per attribute component, interpolated as the component asks.
+    pub attributes: &'a [[f32; LANES]],
+}
+
+/// Receives the fragment batches of one tile.
+pub trait TileFragments {
+    fn batch(&mut self, batch: &FragmentBatch<'_>);
+}
+
+/// A fragment consumer shared by the rasterizer's workers.
+pub trait FragmentSink: Sync {
+    type Tile: TileFragments;
+    /// Starts tile `(x, y, width, height)` (pixels, clipped to the framebuffer).
+    fn begin_tile(&self, x: u32, y: u32, width: u32, height: u32) -> Self::Tile;
+    /// Ends a tile begun with [`FragmentSink::begin_tile`].
+    fn end_tile(&self, tile: Self::Tile);
+}
+
+/// Counts covered samples per pixel and keeps the last fragment's depth, attributes and
+/// facing — enough to check coverage rules, interpolation and determinism.
+#[derive(Debug)]
+pub struct CoverageSink {
+    width: u32,
+    height: u32,
+    components: usize,
+    images: Mutex<CoverageImages>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CoverageImages {
+    pub counts: Vec<u32>,
+    pub depth: Vec<f32>,
+    /// `components` values per pixel.
+    pub attributes: Vec<f32>,
+    pub front_facing: Vec<bool>,
+}
+
+/// A tile's share of a [`CoverageSink`], merged back when the tile ends.
+#[derive(Debug)]
+pub struct CoverageTile {
+    x: u32,
+    y: u32,
+    width: u32,
+    height: u32,
+    components: usize,
+    local: CoverageImages,
+}
+
+impl CoverageSink {
+    /// A sink for a `width × height` framebuffer with `components` attribute components.
+    pub fn new(width: u32, height: u32, components: usize) -> Self {
+        let pixels = width as usize * height as usize;
+        Self {
+            width,
+            height,
+            components,
+            images: Mutex::new(CoverageImages {
+                counts: vec![0; pixels],
+                depth: vec![f32::NAN; pixels],
+                attributes: vec![f32::NAN; pixels * components],
+                front_facing: vec![false; pixels],
+            }),
+        }
+    }
+
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The images accumulated so far.
+    pub fn images(&self) -> CoverageImages {
+        self.images
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl FragmentSink for CoverageSink {
+    type Tile = CoverageTile;
+
+    fn begin_tile(&self, x: u32, y: u32, width: u32, height: u32) -> CoverageTile {
+        let pixels = width as usize * height as usize;
+        CoverageTile {
+            x,
+            y,
+            width,
+            height,
+            components: self.components,
+            local: CoverageImages {
+                counts: vec![0; pixels],
+                depth: vec![f32::NAN; pixels],
+                attributes: vec![f32::NAN; pixels * self.components],
+                front_facing: vec![false; pixels],
+            },
+        }
+    }
+
+    fn end_tile(&self, tile: CoverageTile) {
+        let mut images = self.images.lock().unwrap_or_else(PoisonError::into_inner);
+        let c = self.components;
+        for ty in 0..tile.height {
+            for tx in 0..tile.width {
+                let local = (ty * tile.width + tx) as usize;
+                if tile.local.counts[local] == 0 {
+                    continue;
+                }
+                let global = ((tile.y + ty) * self.width + tile.x + tx) as usize;
+                images.counts[global] += tile.local.counts[local];
+                images.depth[global] = tile.local.depth[local];
+                images.front_facing[global] = tile.local.front_facing[local];
+                images.attributes[global * c..(global + 1) * c]
+                    .copy_from_slice(&tile.local.attributes[local * c..(local + 1) * c]);
+            }
+        }
+    }
+}
+
+impl TileFragments for CoverageTile {
+    fn batch(&mut self, batch: &FragmentBatch<'_>) {
+        for lane in 0..LANES {
+            if batch.mask & (1 << lane) == 0 {
+                continue;
+            }
+            let (dx, dy) = lane_offset(lane);
+            let (px, py) = (batch.x + dx, batch.y + dy);
+            // The rasterizer only sets mask bits inside the tile; a stray one is ignored.
+            if px < self.x || py < self.y || px >= self.x + self.width || py >= self.y + self.height
+            {
+                continue;
+            }
+            let i = ((py - self.y) * self.width + px - self.x) as usize;
+            self.local.counts[i] += 1;
+            self.local.depth[i] = batch.depth[lane];
+            self.local.front_facing[i] = batch.front_facing;
+            for (c, values) in batch.attributes.iter().enumerate().take(self.components) {
+                self.local.attributes[i * self.components + c] = values[lane];
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lanes_cover_a_four_by_two_block_once() {
+        let mut seen = [[false; 4]; 2];
+        for lane in 0..LANES {
+            let (x, y) = lane_offset(lane);
+            assert!(!seen[y as usize][x as usize]);
+            seen[y as usize][x as usize] = true;
+        }
+        assert_eq!(lane_offset(3), (1, 1));
+        assert_eq!(lane_offset(4), (2, 0));
+    }
+
+    #[test]
+    fn coverage_tile_merges_into_global_position() {
+        let sink = CoverageSink::new(8, 4, 1);
+        let mut tile = sink.begin_tile(4, 2, 4, 2);
+        let attrs = [[7.0; LANES]];
+        tile.batch(&FragmentBatch {
+            x: 4,
+            y: 2,
+            mask: 0b1000_0001,
+            front_facing: true,
+            primitive: 0,
+            depth: [0.25; LANES],
+            barycentric: [[0.0; LANES]; 3],
+            attributes: &attrs,
+        });
+        sink.end_tile(tile);
+        let images = sink.images();
+        assert_eq!(images.counts.iter().sum::<u32>(), 2);
+        assert_eq!(images.counts[2 * 8 + 4], 1);
+        assert_eq!(images.counts[3 * 8 + 7], 1);
+        assert_eq!(images.attributes[3 * 8 + 7], 7.0);
+    }
+}
