@@ -298,4 +298,16 @@ fn device_survives_killed_clients_sequential_clients_and_hostile_frontends() {
         String::from_utf8_lossy(&out.stderr)
     );
     dev.settles_to(baseline, "the last client");
+
+    // After every session (the killed client's included) the device's contexts hold nothing:
+    // no Vulkan object, descriptor, host byte or compile.
+    let log = std::fs::read_to_string(dir.join("device.log")).unwrap();
+    let live: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split_once("live after the session: ").map(|(_, r)| r))
+        .collect();
+    assert!(live.len() >= 6, "sessions that reported: {live:?}");
+    for l in &live {
+        assert_eq!(*l, "objects 0 descriptors 0 host_bytes 0 compiles 0", "{log}");
+    }
 }
