@@ -14,6 +14,7 @@ mod error;
 pub mod format;
 pub mod image;
 mod memory;
+pub mod output;
 mod pipeline;
 mod pool;
 pub mod raster;

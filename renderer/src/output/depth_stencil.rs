@@ -1,0 +1,232 @@
+//! The per-sample depth bounds, stencil and depth tests with their writes (Vulkan §29.8–§29.10),
+//! on one packed depth/stencil texel.
+//!
+//! Order as the spec gives it: depth bounds (on the stored depth; a failure only kills the
+//! sample), stencil (a failure applies `failOp`), depth (a failure applies `depthFailOp`, a
+//! pass `passOp` and, with writes enabled, stores the depth).
+
+use crate::format::texel::{pack_stencil, unpack_stencil};
+use crate::format::{convert, pack_depth, unpack_depth, Encoding, Format, FormatError};
+
+use super::state::{DepthState, StencilFace, StencilState};
+
+/// Depth/stencil state resolved against the attachment's format: tests the format lacks an
+/// aspect for are off (a missing aspect always passes and is never written).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DepthStencilTest {
+    pub format: Format,
+    pub depth: DepthState,
+    pub stencil: Option<StencilState>,
+}
+
+/// What happened to one sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Outcome {
+    pub passed: bool,
+    /// The texel was modified and must be written back.
+    pub modified: bool,
+}
+
+/// Clamps an incoming depth to [0, 1] (NaN → 0): a UNORM attachment cannot hold more, and
+/// without VK_EXT_depth_range_unrestricted a float one is not given more either.
+pub(crate) fn clamp_depth(z: f32) -> f32 {
+    if z.is_nan() {
+        0.0
+    } else {
+        z.clamp(0.0, 1.0)
+    }
+}
+
+impl DepthStencilTest {
+    pub(crate) fn new(format: Format, depth: DepthState, stencil: Option<StencilState>) -> Self {
+        let depth = if format.has_depth() {
+            depth
+        } else {
+            DepthState::DISABLED
+        };
+        let stencil = stencil.filter(|_| format.has_stencil());
+        Self {
+            format,
+            depth,
+            stencil,
+        }
+    }
+
+    /// Whether any test or write touches the attachment at all.
+    pub(crate) fn is_active(&self) -> bool {
+        self.depth.test_enable || self.depth.bounds.is_some() || self.stencil.is_some()
+    }
+
+    /// Runs the tests for a sample of depth `z` (already clamped) against `texel`, updating it.
+    pub(crate) fn test(
+        &self,
+        texel: &mut [u8],
+        front_facing: bool,
+        z: f32,
+    ) -> Result<Outcome, FormatError> {
+        let f = self.format;
+        if let Some((min, max)) = self.depth.bounds {
+            if f.has_depth() {
+                let stored = unpack_depth(f, texel)?;
+                if !(min <= stored && stored <= max) {
+                    return Ok(Outcome {
+                        passed: false,
+                        modified: false,
+                    });
+                }
+            }
+        }
+        let face = self
+            .stencil
+            .map(|s| if front_facing { s.front } else { s.back });
+        let stored_stencil = match face {
+            Some(_) => unpack_stencil(f, texel)?,
+            None => 0,
+        };
+        let mut modified = false;
+        let stencil_update = |texel: &mut [u8], face: &StencilFace, op: super::StencilOp| {
+            let new = op.apply(stored_stencil, face.reference as u8);
+            let mask = face.write_mask as u8;
+            let written = (stored_stencil & !mask) | (new & mask);
+            if written == stored_stencil {
+                return Ok(false);
+            }
+            pack_stencil(f, written, texel).map(|()| true)
+        };
+        if let Some(face) = &face {
+            let mask = face.compare_mask as u8;
+            let reference = face.reference as u8 & mask;
+            if !face.compare_op.passes(reference, stored_stencil & mask) {
+                modified |= stencil_update(texel, face, face.fail_op)?;
+                return Ok(Outcome {
+                    passed: false,
+                    modified,
+                });
+            }
+        }
+        if self.depth.test_enable {
+            let passed = self.depth_passes(texel, z)?;
+            if !passed {
+                if let Some(face) = &face {
+                    modified |= stencil_update(texel, face, face.depth_fail_op)?;
+                }
+                return Ok(Outcome {
+                    passed: false,
+                    modified,
+                });
+            }
+            if self.depth.write_enable {
+                pack_depth(f, z, texel)?;
+                modified = true;
+            }
+        }
+        if let Some(face) = &face {
+            modified |= stencil_update(texel, face, face.pass_op)?;
+        }
+        Ok(Outcome {
+            passed: true,
+            modified,
+        })
+    }
+
+    /// The depth comparison, made on the attachment's own representation: a UNORM depth is
+    /// converted to its code first ("Depth Comparison": z is converted to the attachment's
+    /// format), so equal-looking values compare as the stored bits do.
+    fn depth_passes(&self, texel: &[u8], z: f32) -> Result<bool, FormatError> {
+        let op = self.depth.compare_op;
+        let f = self.format;
+        let code = |bytes: &[u8], n: usize| {
+            let mut raw = [0u8; 4];
+            raw[..n].copy_from_slice(&bytes[..n]);
+            u32::from_le_bytes(raw)
+        };
+        Ok(match f.info().encoding {
+            Encoding::D16 => op.passes(convert::float_to_unorm(z, 16), code(texel, 2)),
+            Encoding::D24S8 => op.passes(convert::float_to_unorm(z, 24), code(texel, 3)),
+            _ => op.passes(z, unpack_depth(f, texel)?),
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::super::state::{CompareOp, StencilOp};
+    use super::*;
+
+    fn less_write() -> DepthState {
+        DepthState {
+            test_enable: true,
+            write_enable: true,
+            compare_op: CompareOp::Less,
+            bounds: None,
+        }
+    }
+
+    #[test]
+    fn d16_compares_quantized_codes() {
+        let t = DepthStencilTest::new(Format::D16_UNORM, less_write(), None);
+        let mut texel = [0u8; 2];
+        pack_depth(Format::D16_UNORM, 0.5, &mut texel).unwrap();
+        // 0.5 + 1e-6 rounds to the same 16-bit code: not less, not written.
+        let out = t.test(&mut texel, true, 0.5 + 1e-6).unwrap();
+        assert!(!out.passed && !out.modified);
+        let out = t.test(&mut texel, true, 0.25).unwrap();
+        assert!(out.passed && out.modified);
+        assert_eq!(u16::from_le_bytes(texel), 16384);
+    }
+
+    #[test]
+    fn stencil_fail_applies_fail_op_under_the_write_mask_and_keeps_depth() {
+        let face = StencilFace {
+            fail_op: StencilOp::Invert,
+            compare_op: CompareOp::Never,
+            write_mask: 0x0f,
+            ..StencilFace::KEEP_ALWAYS
+        };
+        let t = DepthStencilTest::new(
+            Format::D24_UNORM_S8_UINT,
+            less_write(),
+            Some(StencilState {
+                front: face,
+                back: StencilFace::KEEP_ALWAYS,
+            }),
+        );
+        let mut texel = 0x5a80_0000u32.to_le_bytes();
+        let out = t.test(&mut texel, true, 0.0).unwrap();
+        assert!(!out.passed && out.modified);
+        assert_eq!(u32::from_le_bytes(texel), 0x5580_0000);
+        // The back face keeps and always passes: depth is written.
+        let mut texel = 0x5a80_0000u32.to_le_bytes();
+        assert!(t.test(&mut texel, false, 0.0).unwrap().passed);
+        assert_eq!(u32::from_le_bytes(texel), 0x5a00_0000);
+    }
+
+    #[test]
+    fn depth_bounds_read_the_stored_depth() {
+        let state = DepthState {
+            bounds: Some((0.25, 0.5)),
+            ..DepthState::DISABLED
+        };
+        let t = DepthStencilTest::new(Format::D32_SFLOAT, state, None);
+        let mut texel = 0.75f32.to_le_bytes();
+        assert!(!t.test(&mut texel, true, 0.3).unwrap().passed);
+        let mut texel = 0.3f32.to_le_bytes();
+        assert!(t.test(&mut texel, true, 0.9).unwrap().passed);
+    }
+
+    #[test]
+    fn missing_aspects_always_pass() {
+        let stencil = StencilState {
+            front: StencilFace {
+                compare_op: CompareOp::Never,
+                ..StencilFace::KEEP_ALWAYS
+            },
+            back: StencilFace::KEEP_ALWAYS,
+        };
+        let t = DepthStencilTest::new(Format::D32_SFLOAT, less_write(), Some(stencil));
+        assert!(t.stencil.is_none());
+        let t = DepthStencilTest::new(Format::S8_UINT, less_write(), None);
+        assert!(!t.is_active());
+    }
+}

@@ -1,0 +1,175 @@
+//! The output merger: what happens to a fragment after rasterization — depth bounds, stencil
+//! and depth tests with their writes (early, before the fragment shader, or late, after it),
+//! blending, the colour write mask and format conversion into up to
+//! [`MAX_COLOR_ATTACHMENTS`] colour attachments and one depth/stencil attachment
+//! (Vulkan §29 "Fragment Operations", §29.12 "Blending").
+//!
+//! [`OutputSink`] is a [`crate::raster::FragmentSink`]; fragment colours come from a
+//! [`FragmentShader`] (the JIT's fragment stage later; tests pass a closure). The sink trusts
+//! the rasterizer for nothing but the tile-ownership invariant below: every lane is clipped to
+//! the render area and the tile, and every texel access is bounds-checked by [`Image`].
+//!
+//! Tile ownership: the rasterizer hands each tile to exactly one worker, which feeds it the
+//! tile's batches in primitive order. An [`OutputTile`] only touches pixels inside its tile,
+//! and tiles do not overlap, so no two workers ever read or write the same texel during a
+//! draw, and the result is independent of the thread count. Texels are read and written with
+//! [`Image::read_texel`] / [`Image::write_texel`] (bounds-checked raw copies into the image's
+//! memory), so this module holds no unsafe code and no locks per fragment.
+
+mod blend;
+mod depth_stencil;
+mod sink;
+pub mod state;
+
+use crate::format::{Format, FormatError};
+use crate::image::{Image, ImageError};
+use crate::raster::LANES;
+
+pub use sink::{OutputSink, OutputStats, OutputTile};
+pub use state::{
+    component, BlendFactor, BlendOp, BlendState, CompareOp, DepthState, StencilFace, StencilOp,
+    StencilState,
+};
+
+/// `maxColorAttachments`.
+pub const MAX_COLOR_ATTACHMENTS: usize = 8;
+
+/// Which attachment an error is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttachmentSlot {
+    Color(usize),
+    DepthStencil,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OutputError {
+    #[error("{0} colour attachments, more than the maximum {MAX_COLOR_ATTACHMENTS}")]
+    TooManyColorAttachments(usize),
+    #[error("colour attachment {index} has format {format:?}, which is not a colour format")]
+    NotColorFormat { index: usize, format: Format },
+    #[error("depth/stencil attachment has format {0:?}, which has no depth or stencil aspect")]
+    NotDepthStencilFormat(Format),
+    #[error("colour attachment {0} uses a dual-source blend factor, which is not supported")]
+    DualSourceBlend(usize),
+    #[error("logic op {0} is not supported (logicOp feature not offered)")]
+    LogicOpUnsupported(u32),
+    #[error("value {value} is not a valid {what}")]
+    UnknownEnum { what: &'static str, value: u32 },
+    #[error("render area {area:?} does not lie inside attachment {slot:?}")]
+    RenderAreaOutside {
+        slot: AttachmentSlot,
+        area: crate::raster::Rect,
+    },
+    #[error("attachment {slot:?}: mip level {level} / layer {layer} is not in the image")]
+    NoSuchSubresource {
+        slot: AttachmentSlot,
+        level: u32,
+        layer: u32,
+    },
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error(transparent)]
+    Format(#[from] FormatError),
+}
+
+/// A colour attachment: one mip level and layer of a colour image, with its blend state.
+#[derive(Clone, Debug)]
+pub struct ColorAttachment {
+    pub image: Image,
+    pub level: u32,
+    pub layer: u32,
+    pub blend: BlendState,
+}
+
+/// The depth/stencil attachment: one mip level and layer of a depth and/or stencil image.
+#[derive(Clone, Debug)]
+pub struct DepthStencilAttachment {
+    pub image: Image,
+    pub level: u32,
+    pub layer: u32,
+}
+
+/// Draw-wide state of the fragment operations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OutputState {
+    /// Fragments outside it are dropped (`VkRenderPassBeginInfo::renderArea`).
+    pub render_area: crate::raster::Rect,
+    pub depth: DepthState,
+    /// `None` when `stencilTestEnable` is false.
+    pub stencil: Option<StencilState>,
+    pub blend_constants: [f32; 4],
+    /// `Some(VkLogicOp)` when `logicOpEnable` is set: refused, the feature is not offered.
+    pub logic_op: Option<u32>,
+    /// The fragment shader's `EarlyFragmentTests` (or the pipeline found early tests safe):
+    /// depth/stencil run before the shader, which is not called for killed fragments; a
+    /// depth the shader writes is then ignored, and a discard no longer undoes the
+    /// depth/stencil writes.
+    pub early_fragment_tests: bool,
+}
+
+/// What the fragment shader writes for one batch: per colour attachment and lane, the output
+/// variable's four 32-bit words (read as f32, u32 or i32 by the attachment's format class),
+/// and optionally `FragDepth`.
+#[derive(Clone, Debug)]
+pub struct FragmentOutputs {
+    pub color: [[[u32; 4]; LANES]; MAX_COLOR_ATTACHMENTS],
+    /// Per-lane `FragDepth`; set to the interpolated depth before the shader runs.
+    pub depth: [f32; LANES],
+    /// Set by a shader that wrote `FragDepth` (late tests then use [`Self::depth`]).
+    pub depth_written: bool,
+}
+
+impl Default for FragmentOutputs {
+    fn default() -> Self {
+        Self {
+            color: [[[0; 4]; LANES]; MAX_COLOR_ATTACHMENTS],
+            depth: [0.0; LANES],
+            depth_written: false,
+        }
+    }
+}
+
+impl FragmentOutputs {
+    pub fn set_float(&mut self, attachment: usize, lane: usize, value: [f32; 4]) {
+        if let Some(slot) = self.color.get_mut(attachment).and_then(|a| a.get_mut(lane)) {
+            *slot = value.map(f32::to_bits);
+        }
+    }
+
+    pub fn set_uint(&mut self, attachment: usize, lane: usize, value: [u32; 4]) {
+        if let Some(slot) = self.color.get_mut(attachment).and_then(|a| a.get_mut(lane)) {
+            *slot = value;
+        }
+    }
+
+    pub fn set_sint(&mut self, attachment: usize, lane: usize, value: [i32; 4]) {
+        self.set_uint(attachment, lane, value.map(|v| v as u32));
+    }
+}
+
+/// The fragment stage as the output merger sees it.
+pub trait FragmentShader: Sync + Send {
+    /// Shades the lanes of `batch` set in `live` (uncovered lanes may be computed as helpers)
+    /// into `out`, and returns the lanes that were not discarded (bits outside `live` are
+    /// ignored).
+    fn shade(
+        &self,
+        batch: &crate::raster::FragmentBatch<'_>,
+        live: u8,
+        out: &mut FragmentOutputs,
+    ) -> u8;
+}
+
+impl<F> FragmentShader for F
+where
+    F: Fn(&crate::raster::FragmentBatch<'_>, u8, &mut FragmentOutputs) -> u8 + Sync + Send,
+{
+    fn shade(
+        &self,
+        batch: &crate::raster::FragmentBatch<'_>,
+        live: u8,
+        out: &mut FragmentOutputs,
+    ) -> u8 {
+        self(batch, live, out)
+    }
+}
