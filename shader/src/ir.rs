@@ -23,7 +23,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of the IR encoding and semantics. Bump on any change.
-pub const IR_VERSION: u32 = 1;
+pub const IR_VERSION: u32 = 2;
 
 /// Largest workgroup (invocations) the IR may declare; Vulkan's maxComputeWorkGroupInvocations
 /// that we report.
@@ -96,6 +96,88 @@ impl ScalarType {
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Stage {
     Compute,
+    Vertex,
+    Fragment,
+}
+
+/// Most interface locations a stage may use (inputs or outputs); bounds the slot tables.
+pub const MAX_INTERFACE_LOCATIONS: u32 = 32;
+
+/// How the rasterizer interpolates a fragment input (Vulkan §16.1 "Interpolation
+/// decorations"). `Centroid` is treated as pixel center (single-sample only), `Sample` is
+/// refused by the front end. Meaningless (always `Smooth`) for vertex inputs.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Interpolation {
+    /// Perspective-correct.
+    Smooth,
+    /// The provoking vertex's value.
+    Flat,
+    /// Linear in screen space.
+    NoPerspective,
+}
+
+/// One 32-bit lane of a stage input: `Location` + `Component` after flattening arrays,
+/// matrices and structs. Read with [`Op::Input`] by index into [`Module::inputs`]; the back
+/// end fills one value per SIMD lane (vertex attributes per vertex, interpolants per pixel).
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct InputSlot {
+    pub location: u32,
+    /// 0..=3.
+    pub component: u8,
+    /// `I32` or `F32`.
+    pub ty: ScalarType,
+    pub interp: Interpolation,
+}
+
+/// Where a stage output goes.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum OutputTarget {
+    /// A user output (vertex varying or fragment color attachment).
+    Location { location: u32, component: u8 },
+    /// `gl_Position` component 0..=3 (vertex).
+    Position(u8),
+    /// `gl_PointSize` (vertex).
+    PointSize,
+    /// `gl_FragDepth` (fragment).
+    FragDepth,
+}
+
+/// One 32-bit stage output. Its value is the value of `var` when the invocation ends (vars
+/// start at 0); the shader reads and writes it with `GetVar` / `SetVar` like any register.
+/// A fragment invocation ended by [`Stmt::Kill`] or demoted by [`Stmt::Demote`] writes none
+/// of its outputs.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct OutputSlot {
+    pub target: OutputTarget,
+    /// `I32` or `F32`; equals `var`'s type.
+    pub ty: ScalarType,
+    pub var: VarId,
+}
+
+/// Depth behaviour a fragment shader declares (Vulkan §28.x; the rasterizer picks early or
+/// late depth/stencil tests from it).
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub enum DepthMode {
+    /// No `DepthGreater/Less/Unchanged`: a written depth may be anything.
+    #[default]
+    Any,
+    Greater,
+    Less,
+    Unchanged,
+}
+
+/// Fragment execution modes. All `false` / `Any` for other stages.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct FragmentModes {
+    /// `EarlyFragmentTests`: depth/stencil tests run before the shader, even if it has side
+    /// effects.
+    pub early_fragment_tests: bool,
+    /// `DepthReplacing`: the shader writes `FragDepth`.
+    pub depth_replacing: bool,
+    pub depth: DepthMode,
+    /// The shader can end an invocation early or demote it (Kill / TerminateInvocation /
+    /// DemoteToHelperInvocation): depth writes cannot be done before it runs.
+    pub discards: bool,
 }
 
 /// What a buffer slot is bound to (Vulkan descriptor set + binding, with array element).
@@ -155,6 +237,71 @@ pub enum Builtin {
     SubgroupLocalInvocationId,
     SubgroupId,
     NumSubgroups,
+    /// Vertex builtins (I32). VertexIndex and InstanceIndex include the base.
+    VertexIndex,
+    InstanceIndex,
+    BaseVertex,
+    BaseInstance,
+    /// Fragment builtins. FragCoord (F32, component 0..3 = x, y, z, 1/w; x, y at the pixel
+    /// center), FrontFacing (Bool), HelperInvocation (Bool, the value at invocation start),
+    /// PointCoord (F32, component 0..1).
+    FragCoord(u8),
+    FrontFacing,
+    HelperInvocation,
+    PointCoord(u8),
+}
+
+impl Builtin {
+    /// The builtin's scalar type.
+    pub fn ty(self) -> ScalarType {
+        match self {
+            Builtin::FragCoord(_) | Builtin::PointCoord(_) => ScalarType::F32,
+            Builtin::FrontFacing | Builtin::HelperInvocation => ScalarType::Bool,
+            _ => ScalarType::I32,
+        }
+    }
+
+    /// Number of components (valid component indices are `0..components()`).
+    pub fn components(self) -> u8 {
+        match self {
+            Builtin::GlobalInvocationId(_)
+            | Builtin::LocalInvocationId(_)
+            | Builtin::WorkgroupId(_)
+            | Builtin::NumWorkgroups(_) => 3,
+            Builtin::FragCoord(_) => 4,
+            Builtin::PointCoord(_) => 2,
+            _ => 1,
+        }
+    }
+
+    /// The component this value reads (0 for scalar builtins).
+    pub fn component(self) -> u8 {
+        match self {
+            Builtin::GlobalInvocationId(c)
+            | Builtin::LocalInvocationId(c)
+            | Builtin::WorkgroupId(c)
+            | Builtin::NumWorkgroups(c)
+            | Builtin::FragCoord(c)
+            | Builtin::PointCoord(c) => c,
+            _ => 0,
+        }
+    }
+
+    /// Whether a shader of `stage` may read this builtin.
+    pub fn allowed_in(self, stage: Stage) -> bool {
+        match self {
+            Builtin::SubgroupSize | Builtin::SubgroupLocalInvocationId => true,
+            Builtin::VertexIndex
+            | Builtin::InstanceIndex
+            | Builtin::BaseVertex
+            | Builtin::BaseInstance => stage == Stage::Vertex,
+            Builtin::FragCoord(_)
+            | Builtin::FrontFacing
+            | Builtin::HelperInvocation
+            | Builtin::PointCoord(_) => stage == Stage::Fragment,
+            _ => stage == Stage::Compute,
+        }
+    }
 }
 
 /// A constant: raw bits, interpreted by the defining value's type (f32 as `to_bits`, ints
@@ -408,6 +555,11 @@ pub enum Op {
     /// 0 when unbound). Added for OpArrayLength: the front end computes the runtime-array
     /// length from it and the array's offset and stride.
     BufferLength(u32),
+    /// The stage input `Module::inputs[n]` (of that slot's type). Vertex and fragment only.
+    Input(u32),
+    /// Bool: whether this invocation is a helper (not covered, or demoted). Fragment only
+    /// (OpIsHelperInvocationEXT: the current value, so true after [`Stmt::Demote`]).
+    IsHelperInvocation,
 }
 
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
@@ -462,16 +614,28 @@ pub enum Stmt {
     Barrier,
     /// OpMemoryBarrier (or a control barrier with a narrower scope): a memory fence only.
     MemoryBarrier,
+    /// Fragment only (OpKill, OpTerminateInvocation): ends the invocation; it writes no
+    /// outputs and makes no further memory accesses.
+    Kill,
+    /// Fragment only (OpDemoteToHelperInvocation): the invocation becomes a helper and goes
+    /// on (for derivatives) but writes no outputs and makes no further stores or atomics.
+    Demote,
 }
 
-/// One compute entry point, fully specialised.
+/// One entry point, fully specialised.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 pub struct Module {
     pub version: u32,
     pub stage: Stage,
     /// Name of the SPIR-V entry point (for messages).
     pub entry_point: String,
+    /// `[1, 1, 1]` for vertex and fragment stages.
     pub workgroup_size: [u32; 3],
+    /// Stage inputs by location (empty for compute), read with [`Op::Input`].
+    pub inputs: Vec<InputSlot>,
+    /// Stage outputs (empty for compute): user locations and the output builtins.
+    pub outputs: Vec<OutputSlot>,
+    pub fragment: FragmentModes,
     /// Type of each value, indexed by `ValueId`.
     pub value_types: Vec<ScalarType>,
     /// Type of each var, indexed by `VarId`. Vars start at 0 (false) in every invocation.

@@ -9,4 +9,4 @@ pub mod ir;
 pub mod opt;
 pub mod valid;
 
-pub use front::{lower_compute, FrontError, SpecializationEntry, SpecializationInfo};
+pub use front::{lower, lower_compute, FrontError, SpecializationEntry, SpecializationInfo};

@@ -147,14 +147,22 @@ fn rewrite(stmts: &mut [Stmt], f: &impl Fn(ValueId) -> ValueId) {
             | Stmt::Continue(_)
             | Stmt::Return
             | Stmt::Barrier
-            | Stmt::MemoryBarrier => {}
+            | Stmt::MemoryBarrier
+            | Stmt::Kill
+            | Stmt::Demote => {}
         }
     }
 }
 
 fn rewrite_op(op: &mut Op, f: &impl Fn(ValueId) -> ValueId) {
     match op {
-        Op::Const(_) | Op::Undef | Op::Builtin(_) | Op::GetVar(_) | Op::BufferLength(_) => {}
+        Op::Const(_)
+        | Op::Undef
+        | Op::Builtin(_)
+        | Op::GetVar(_)
+        | Op::BufferLength(_)
+        | Op::Input(_)
+        | Op::IsHelperInvocation => {}
         Op::Unary(_, a) | Op::Convert(_, a) => *a = f(*a),
         Op::Binary(_, a, b) | Op::Cmp(_, a, b) => {
             *a = f(*a);
@@ -240,6 +248,9 @@ mod tests {
             stage: crate::ir::Stage::Compute,
             entry_point: "main".into(),
             workgroup_size: [1, 1, 1],
+            inputs: vec![],
+            outputs: vec![],
+            fragment: Default::default(),
             value_types: vec![crate::ir::ScalarType::I32; 16],
             var_types: vec![crate::ir::ScalarType::I32; 2],
             buffers: vec![],

@@ -12,8 +12,9 @@
 use std::collections::HashSet;
 
 use crate::ir::{
-    LabelId, Module, ScalarType, Stage, Stmt, ValueId, VarId, IR_VERSION, MAX_PRIVATE_MEMORY,
-    MAX_PUSH_CONSTANTS, MAX_VARS, MAX_WORKGROUP_INVOCATIONS, MAX_WORKGROUP_MEMORY,
+    FragmentModes, Interpolation, LabelId, Module, OutputTarget, ScalarType, Stage, Stmt, ValueId,
+    VarId, IR_VERSION, MAX_INTERFACE_LOCATIONS, MAX_PRIVATE_MEMORY, MAX_PUSH_CONSTANTS, MAX_VARS,
+    MAX_WORKGROUP_INVOCATIONS, MAX_WORKGROUP_MEMORY,
 };
 
 /// Deepest nesting of statement lists (`If`/`Loop`/`Breakable` bodies) a module may have.
@@ -52,6 +53,10 @@ pub enum ValidationError {
     BadContinue(LabelId),
     #[error("statement lists nested deeper than {MAX_NESTING_DEPTH}")]
     TooDeep,
+    #[error("{0}")]
+    Stage(String),
+    #[error("stage interface: {0}")]
+    Interface(String),
     #[error("at value {at:?}: {what}")]
     Type { at: ValueId, what: String },
 }
@@ -77,9 +82,7 @@ fn check_header(m: &Module) -> Result<()> {
     if m.version != IR_VERSION {
         return Err(ValidationError::Version { found: m.version });
     }
-    match m.stage {
-        Stage::Compute => {}
-    }
+    check_interface(m)?;
     let [x, y, z] = m.workgroup_size;
     let invocations = x.checked_mul(y).and_then(|xy| xy.checked_mul(z));
     match invocations {
@@ -102,6 +105,81 @@ fn check_header(m: &Module) -> Result<()> {
     }
     if m.var_types.len() > MAX_VARS {
         return Err(ValidationError::TooManyVars(m.var_types.len()));
+    }
+    Ok(())
+}
+
+/// The stage's interface tables and modes: what the back end and the rasterizer read.
+fn check_interface(m: &Module) -> Result<()> {
+    let bad = |what: String| Err(ValidationError::Interface(what));
+    if m.stage == Stage::Compute {
+        if !m.inputs.is_empty() || !m.outputs.is_empty() {
+            return bad("a compute module has stage inputs or outputs".into());
+        }
+    } else {
+        if m.workgroup_size != [1, 1, 1] || m.workgroup_memory_size != 0 {
+            return bad(format!("a {:?} module has a workgroup", m.stage));
+        }
+    }
+    if m.stage != Stage::Fragment && m.fragment != FragmentModes::default() {
+        return bad(format!("a {:?} module has fragment modes", m.stage));
+    }
+    let max_slots = (MAX_INTERFACE_LOCATIONS as usize) * 4;
+    if m.inputs.len() > max_slots || m.outputs.len() > max_slots + 6 {
+        return bad("more slots than locations".into());
+    }
+    let mut seen = HashSet::new();
+    for s in &m.inputs {
+        if s.location >= MAX_INTERFACE_LOCATIONS || s.component >= 4 {
+            return bad(format!(
+                "input slot {}.{} out of range",
+                s.location, s.component
+            ));
+        }
+        if !matches!(s.ty, ScalarType::I32 | ScalarType::F32) {
+            return bad(format!("input slot of type {:?}", s.ty));
+        }
+        if m.stage == Stage::Fragment && s.ty == ScalarType::I32 && s.interp != Interpolation::Flat
+        {
+            return bad(format!(
+                "integer input at location {} is not Flat",
+                s.location
+            ));
+        }
+        if !seen.insert((s.location, s.component)) {
+            return bad(format!("input slot {}.{} twice", s.location, s.component));
+        }
+    }
+    let mut targets = HashSet::new();
+    for s in &m.outputs {
+        let ok_stage = match s.target {
+            OutputTarget::Location {
+                location,
+                component,
+            } => {
+                if location >= MAX_INTERFACE_LOCATIONS || component >= 4 {
+                    return bad(format!("output slot {location}.{component} out of range"));
+                }
+                true
+            }
+            OutputTarget::Position(c) => m.stage == Stage::Vertex && c < 4,
+            OutputTarget::PointSize => m.stage == Stage::Vertex,
+            OutputTarget::FragDepth => m.stage == Stage::Fragment,
+        };
+        if !ok_stage {
+            return bad(format!("output {:?} in a {:?} shader", s.target, m.stage));
+        }
+        if !matches!(s.ty, ScalarType::I32 | ScalarType::F32)
+            || m.var_types.get(s.var.0 as usize) != Some(&s.ty)
+        {
+            return bad(format!(
+                "output {:?}: var {:?} is not of type {:?}",
+                s.target, s.var, s.ty
+            ));
+        }
+        if !targets.insert(s.target) {
+            return bad(format!("output {:?} twice", s.target));
+        }
     }
     Ok(())
 }
@@ -294,7 +372,21 @@ impl Checker<'_> {
                     _ => return Err(ValidationError::BadContinue(*label)),
                 }
             }
-            Stmt::Return | Stmt::Barrier | Stmt::MemoryBarrier => {}
+            Stmt::Return | Stmt::MemoryBarrier => {}
+            Stmt::Barrier if self.m.stage != Stage::Compute => {
+                return Err(ValidationError::Stage(format!(
+                    "Barrier in a {:?} shader",
+                    self.m.stage
+                )))
+            }
+            Stmt::Barrier => {}
+            Stmt::Kill | Stmt::Demote if self.m.stage != Stage::Fragment => {
+                return Err(ValidationError::Stage(format!(
+                    "{stmt:?} in a {:?} shader",
+                    self.m.stage
+                )))
+            }
+            Stmt::Kill | Stmt::Demote => {}
         }
         Ok(())
     }

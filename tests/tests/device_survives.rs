@@ -308,6 +308,9 @@ fn device_survives_killed_clients_sequential_clients_and_hostile_frontends() {
         .collect();
     assert!(live.len() >= 6, "sessions that reported: {live:?}");
     for l in &live {
-        assert_eq!(*l, "objects 0 descriptors 0 host_bytes 0 compiles 0", "{log}");
+        assert_eq!(
+            *l, "objects 0 descriptors 0 host_bytes 0 compiles 0",
+            "{log}"
+        );
     }
 }

@@ -80,6 +80,9 @@ impl Analysis {
                 .copied()
                 .unwrap_or(Shape::Uniform),
             Builtin::LocalInvocationIndex | Builtin::SubgroupLocalInvocationId => Shape::AffineUnit,
+            // Vertex/fragment builtins: never in a compute kernel (emit_object refuses other
+            // stages); varying is the conservative answer.
+            _ => Shape::Varying,
         }
     }
 }
@@ -262,8 +265,12 @@ impl Walk<'_> {
                     }
                 }
             }
-            Stmt::Store { .. } | Stmt::AtomicStore { .. } | Stmt::Barrier | Stmt::MemoryBarrier => {
-            }
+            Stmt::Store { .. }
+            | Stmt::AtomicStore { .. }
+            | Stmt::Barrier
+            | Stmt::MemoryBarrier
+            | Stmt::Kill
+            | Stmt::Demote => {}
         }
     }
 
@@ -276,7 +283,7 @@ impl Walk<'_> {
             Op::Fma(a, b, c) | Op::Select(a, b, c) => u(a) && u(b) && u(c),
             Op::Builtin(b) => self.an.builtin_shape(*b) == Shape::Uniform,
             Op::Load(mem) => mem.space != Space::Private && u(&mem.offset),
-            Op::Atomic { .. } => false,
+            Op::Atomic { .. } | Op::Input(_) | Op::IsHelperInvocation => false,
             Op::GetVar(v) => self
                 .an
                 .var_uniform

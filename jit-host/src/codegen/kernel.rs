@@ -188,7 +188,13 @@ pub(super) fn uses_defs(stmts: &[Stmt], uses: &mut HashSet<ValueId>, defs: &mut 
 pub(super) fn op_operands(op: &Op, f: &mut impl FnMut(ValueId)) {
     use ir::SubgroupOp as S;
     match op {
-        Op::Const(_) | Op::Undef | Op::Builtin(_) | Op::GetVar(_) | Op::BufferLength(_) => {}
+        Op::Const(_)
+        | Op::Undef
+        | Op::Builtin(_)
+        | Op::GetVar(_)
+        | Op::BufferLength(_)
+        | Op::Input(_)
+        | Op::IsHelperInvocation => {}
         Op::Unary(_, a) | Op::Convert(_, a) => f(*a),
         Op::Binary(_, a, b) | Op::Cmp(_, a, b) => {
             f(*a);

@@ -144,6 +144,9 @@ impl<'ctx> Gen<'ctx, '_> {
                     .build_fence(inkwell::AtomicOrdering::SequentiallyConsistent, false, "")?;
                 Ok(())
             }
+            Stmt::Kill | Stmt::Demote => Err(CodegenError::Unsupported(
+                "vertex/fragment stages are not compiled yet".into(),
+            )),
         }
     }
 

@@ -129,6 +129,11 @@ impl Target {
 /// trusted here (a violation gives an error or a verifier failure, never unsafety, since
 /// every memory access is bounds-checked by construction).
 pub fn emit_object(module: &ir::Module, target: &Target) -> Result<ObjectCode, CodegenError> {
+    if module.stage != ir::Stage::Compute {
+        return Err(CodegenError::Unsupported(
+            "vertex/fragment stages are not compiled yet".into(),
+        ));
+    }
     let machine = target.machine()?;
     let cx = Context::create();
     let llmod = cx.create_module("softgpu_kernel");

@@ -116,6 +116,9 @@ impl<'ctx> Gen<'ctx, '_> {
                     .ok_or_else(|| CodegenError::Missing(format!("buffer slot {i}")))?;
                 Ok(Val::uni(len.into()))
             }
+            Op::Input(_) | Op::IsHelperInvocation => Err(CodegenError::Unsupported(
+                "vertex/fragment stages are not compiled yet".into(),
+            )),
         }
     }
 
@@ -645,6 +648,11 @@ impl<'ctx> Gen<'ctx, '_> {
                         affine,
                     }
                 }
+            }
+            _ => {
+                return Err(CodegenError::Unsupported(
+                    "vertex/fragment stages are not compiled yet".into(),
+                ))
             }
         })
     }

@@ -34,6 +34,7 @@ pub(crate) struct Builder {
     pub prologue: Vec<Stmt>,
     consts: HashMap<(ScalarType, u64), ValueId>,
     builtins: HashMap<Builtin, ValueId>,
+    inputs: HashMap<u32, ValueId>,
     /// The statement list being filled.
     pub cur: Vec<Stmt>,
     open: Vec<bool>,
@@ -56,6 +57,7 @@ impl Builder {
             prologue: Vec::new(),
             consts: HashMap::new(),
             builtins: HashMap::new(),
+            inputs: HashMap::new(),
             cur: Vec::new(),
             open: vec![true],
             alias: vec![None],
@@ -133,23 +135,27 @@ impl Builder {
         if let Some(v) = self.builtins.get(&b) {
             return *v;
         }
-        let ty = match b {
-            Builtin::GlobalInvocationId(_)
-            | Builtin::LocalInvocationId(_)
-            | Builtin::LocalInvocationIndex
-            | Builtin::WorkgroupId(_)
-            | Builtin::NumWorkgroups(_)
-            | Builtin::SubgroupSize
-            | Builtin::SubgroupLocalInvocationId
-            | Builtin::SubgroupId
-            | Builtin::NumSubgroups => ScalarType::I32,
-        };
+        let ty = b.ty();
         let id = self.value(ty);
         self.prologue.push(Stmt::Def {
             id,
             op: Op::Builtin(b),
         });
         self.builtins.insert(b, id);
+        id
+    }
+
+    /// Stage input slot `index` (of type `ty`), read once in the prologue.
+    pub fn input(&mut self, index: u32, ty: ScalarType) -> ValueId {
+        if let Some(v) = self.inputs.get(&index) {
+            return *v;
+        }
+        let id = self.value(ty);
+        self.prologue.push(Stmt::Def {
+            id,
+            op: Op::Input(index),
+        });
+        self.inputs.insert(index, id);
         id
     }
 

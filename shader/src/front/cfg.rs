@@ -120,12 +120,7 @@ impl Lower<'_> {
                             self.emit_switch(cur, term, m)?;
                             m
                         }
-                        Op::Kill | Op::TerminateInvocation => {
-                            return Err(FrontError::UnsupportedOpcode(format!(
-                                "{:?} (in compute)",
-                                term.class.opcode
-                            )))
-                        }
+                        Op::Kill | Op::TerminateInvocation => return self.kill(term.class.opcode),
                         other => return Err(FrontError::UnsupportedOpcode(format!("{other:?}"))),
                     }
                 }

@@ -126,6 +126,8 @@ impl Lower<'_> {
                 Some(ExtSet::Glsl) => self.glsl_std(inst),
                 None => malformed("OpExtInst of an unknown instruction set"),
             },
+            Op::DemoteToHelperInvocation => self.demote(),
+            Op::IsHelperInvocationEXT => self.is_helper_invocation(inst),
             Op::ControlBarrier => {
                 match self.const_u64(scope_id_at(inst, 0)?) {
                     Some(SCOPE_WORKGROUP) => self.b.push(Stmt::Barrier),

@@ -106,6 +106,8 @@ pub(crate) struct Lower<'a> {
     pub blocks_emitted: usize,
     /// Scalar leaves bound to ids so far.
     bound_leaves: usize,
+    /// A Kill or Demote was emitted.
+    pub discards: bool,
 }
 
 /// Refuses the first instruction we do not lower, in the entry function and everything it
@@ -172,10 +174,12 @@ impl<'a> Lower<'a> {
             mem: variables::MemoryState::new(dynamic),
             blocks_emitted: 0,
             bound_leaves: 0,
+            discards: false,
         }
     }
 
     fn run(&mut self) -> Result<()> {
+        self.declare_interface()?;
         // Private variables with initializers are set before anything else runs.
         let mut inits: Vec<Id> = self
             .m
@@ -210,9 +214,15 @@ impl<'a> Lower<'a> {
         };
         Ok(ir::Module {
             version: ir::IR_VERSION,
-            stage: ir::Stage::Compute,
+            stage: self.m.stage,
             entry_point: self.m.entry_name.clone(),
             workgroup_size: self.m.workgroup_size,
+            inputs: mem.inputs,
+            outputs: mem.outputs,
+            fragment: ir::FragmentModes {
+                discards: self.discards,
+                ..self.m.fragment
+            },
             value_types: b.value_types,
             var_types: b.var_types,
             buffers: mem.buffers,

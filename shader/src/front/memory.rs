@@ -8,6 +8,7 @@
 
 use spirv::BuiltIn;
 
+use super::interface::InterfaceLeaf;
 use super::lower::Lower;
 use super::types::{Id, MatrixLayout, Type};
 use super::{malformed, FrontError, Result};
@@ -42,6 +43,11 @@ pub(crate) enum Root {
     },
     Input {
         builtin: BuiltIn,
+        first: usize,
+    },
+    /// A stage interface variable (super::interface), from leaf `first`.
+    Interface {
+        var: Id,
         first: usize,
     },
     /// An arrayed buffer binding, not yet indexed.
@@ -124,7 +130,9 @@ impl Lower<'_> {
                     let slot = self.buffer_slot(var, k)?;
                     p = self.mem_ptr(elem, ptr_ty, Space::Buffer(slot), 0, true);
                 }
-                Root::Reg { first, .. } | Root::Input { first, .. } => {
+                Root::Reg { first, .. }
+                | Root::Input { first, .. }
+                | Root::Interface { first, .. } => {
                     let (t, f) = self.m.types.step(p.ty, step_const(k)?)?;
                     *first += f;
                     p.ty = t;
@@ -291,19 +299,32 @@ impl Lower<'_> {
             Root::Input { builtin, first } => {
                 let n = self.m.types.leaf_count(p.ty)?;
                 let leaves = self.builtin_leaves(*builtin, *first, n)?;
-                if leaves.iter().any(|v| self.b.ty(*v) != ScalarType::I32)
-                    || self
-                        .m
-                        .types
-                        .leaves(p.ty)?
+                let declared = self.m.types.leaves(p.ty)?;
+                if leaves.len() != declared.len()
+                    || leaves
                         .iter()
-                        .any(|t| *t != ScalarType::I32)
+                        .zip(&declared)
+                        .any(|(v, t)| self.b.ty(*v) != *t)
                 {
-                    return malformed(format!(
-                        "builtin {builtin:?} declared with a non-32-bit-integer type"
-                    ));
+                    return malformed(format!("builtin {builtin:?} declared with the wrong type"));
                 }
                 Ok(leaves)
+            }
+            Root::Interface { var, first } => {
+                let declared = self.m.types.leaves(p.ty)?;
+                let leaves = self.interface_leaves(*var, *first, declared.len())?;
+                let mut out = Vec::with_capacity(leaves.len());
+                for (leaf, ty) in leaves.iter().zip(&declared) {
+                    let v = match leaf {
+                        InterfaceLeaf::Input(i) => self.b.input(*i, *ty),
+                        InterfaceLeaf::Output(var) => self.b.def(*ty, IrOp::GetVar(*var)),
+                        InterfaceLeaf::Refused(b) => {
+                            return Err(FrontError::Unsupported(format!("builtin {b:?}")))
+                        }
+                    };
+                    out.push(v);
+                }
+                Ok(out)
             }
             Root::DescArray { .. } => Err(FrontError::Unsupported(
                 "loading a whole descriptor array".into(),
@@ -373,6 +394,25 @@ impl Lower<'_> {
                 Ok(())
             }
             Root::Input { .. } => malformed("store to an Input variable"),
+            Root::Interface { var, first } => {
+                if self.m.types.leaf_count(p.ty)? != values.len() {
+                    return malformed("OpStore of a value of the wrong type");
+                }
+                let leaves = self.interface_leaves(*var, *first, values.len())?;
+                for (leaf, value) in leaves.iter().zip(values) {
+                    let InterfaceLeaf::Output(var) = leaf else {
+                        return malformed("store to an Input variable");
+                    };
+                    if self.b.var_types[var.0 as usize] != self.b.ty(*value) {
+                        return malformed("OpStore of a value of the wrong type");
+                    }
+                    self.b.push(Stmt::SetVar {
+                        var: *var,
+                        value: *value,
+                    });
+                }
+                Ok(())
+            }
             Root::DescArray { .. } => malformed("store to a descriptor array"),
         }
     }

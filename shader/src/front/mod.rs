@@ -28,6 +28,7 @@ mod glsl_std;
 mod header;
 mod instr;
 mod integer;
+mod interface;
 mod lower;
 mod memory;
 mod module;
@@ -72,7 +73,7 @@ pub enum FrontError {
     UnsupportedGlslInstruction(String),
     #[error("unsupported {0}")]
     Unsupported(String),
-    #[error("no GLCompute entry point named {0:?}")]
+    #[error("no {0}")]
     EntryPointNotFound(String),
     #[error("specialization: {0}")]
     Specialization(String),
@@ -89,16 +90,27 @@ pub(crate) fn malformed<T>(what: impl Into<String>) -> Result<T> {
     Err(FrontError::Malformed(what.into()))
 }
 
-/// Lowers the `GLCompute` entry point `entry_point` of `spirv` into a fully specialised IR
-/// module. The result still needs [`crate::valid::validate`] before a back end may use it.
+/// Lowers the `GLCompute` entry point `entry_point` of `spirv` (see [`lower`]).
 pub fn lower_compute(
     spirv: &[u8],
     entry_point: &str,
     spec: &SpecializationInfo,
 ) -> Result<ir::Module> {
+    lower(spirv, ir::Stage::Compute, entry_point, spec)
+}
+
+/// Lowers the entry point `entry_point` of execution model `stage` (GLCompute, Vertex or
+/// Fragment) of `spirv` into a fully specialised IR module. The result still needs
+/// [`crate::valid::validate`] before a back end may use it.
+pub fn lower(
+    spirv: &[u8],
+    stage: ir::Stage,
+    entry_point: &str,
+    spec: &SpecializationInfo,
+) -> Result<ir::Module> {
     let words = header::prepare_words(spirv)?;
     let parsed = header::parse(&words.words)?;
-    let info = module::ModuleInfo::build(&parsed, &words, entry_point, spec)?;
+    let info = module::ModuleInfo::build(&parsed, &words, stage, entry_point, spec)?;
     let mut m = lower::lower_entry(&info)?;
     crate::opt::promote_single_store_vars(&mut m);
     Ok(m)

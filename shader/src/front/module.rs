@@ -12,7 +12,7 @@ use super::declare::{declare, DeclContext, Declared, TypeCaps};
 use super::header::Words;
 use super::types::{Id, Type, Types};
 use super::{malformed, FrontError, Result, SpecializationInfo};
-use crate::ir::MAX_WORKGROUP_INVOCATIONS;
+use crate::ir::{DepthMode, FragmentModes, Stage, MAX_WORKGROUP_INVOCATIONS};
 
 pub(crate) enum ExtSet {
     Glsl,
@@ -59,6 +59,12 @@ pub(crate) struct Decorations {
     pub non_writable: HashSet<Id>,
     pub member_non_writable: HashSet<(Id, u32)>,
     pub spec_id: HashMap<Id, u32>,
+    /// Interface decorations, on variables (member `None`) or struct members.
+    pub member_builtin: HashMap<(Id, u32), BuiltIn>,
+    pub location: HashMap<(Id, Option<u32>), u32>,
+    pub component: HashMap<(Id, Option<u32>), u32>,
+    /// Flat, NoPerspective, Centroid, Sample, Patch and the like.
+    pub interp: HashMap<(Id, Option<u32>), Vec<Decoration>>,
 }
 
 pub(crate) struct ModuleInfo<'a> {
@@ -70,7 +76,11 @@ pub(crate) struct ModuleInfo<'a> {
     pub ext_sets: HashMap<Id, ExtSet>,
     pub entry_fn: Id,
     pub entry_name: String,
+    pub stage: Stage,
+    /// The entry point's interface variables (OpEntryPoint operands).
+    pub interface: Vec<Id>,
     pub workgroup_size: [u32; 3],
+    pub fragment: FragmentModes,
 }
 
 pub(crate) fn op_name(op: Op) -> String {
@@ -130,6 +140,8 @@ fn check_capabilities(m: &dr::Module) -> Result<HashSet<Capability>> {
         C::GroupNonUniformBallot,
         C::GroupNonUniformShuffle,
         C::GroupNonUniformShuffleRelative,
+        C::DemoteToHelperInvocation,
+        C::DrawParameters,
     ];
     let mut caps = HashSet::new();
     for inst in &m.capabilities {
@@ -154,6 +166,9 @@ fn check_capabilities(m: &dr::Module) -> Result<HashSet<Capability>> {
             "SPV_GOOGLE_decorate_string",
             "SPV_GOOGLE_hlsl_functionality1",
             "SPV_GOOGLE_user_type",
+            "SPV_EXT_demote_to_helper_invocation",
+            "SPV_KHR_terminate_invocation",
+            "SPV_KHR_shader_draw_parameters",
         ];
         if !ok.contains(&name.as_str()) {
             return Err(FrontError::UnsupportedExtension(name.clone()));
@@ -208,6 +223,20 @@ fn collect_decorations(m: &dr::Module, types: &mut Types) -> Result<Decorations>
                     Decoration::NonWritable => {
                         d.non_writable.insert(target);
                     }
+                    Decoration::Location => {
+                        d.location.insert((target, None), lit_at(inst, 2)?);
+                    }
+                    Decoration::Component => {
+                        d.component.insert((target, None), lit_at(inst, 2)?);
+                    }
+                    Decoration::Flat
+                    | Decoration::NoPerspective
+                    | Decoration::Centroid
+                    | Decoration::Sample
+                    | Decoration::Patch
+                    | Decoration::PerVertexKHR => {
+                        d.interp.entry((target, None)).or_default().push(*deco);
+                    }
                     _ => {}
                 }
             }
@@ -236,6 +265,29 @@ fn collect_decorations(m: &dr::Module, types: &mut Types) -> Result<Decorations>
                     }
                     Decoration::NonWritable => {
                         d.member_non_writable.insert(key);
+                    }
+                    Decoration::BuiltIn => match inst.operands.get(3) {
+                        Some(Operand::BuiltIn(b)) => {
+                            d.member_builtin.insert(key, *b);
+                        }
+                        _ => return malformed("BuiltIn member decoration without a builtin"),
+                    },
+                    Decoration::Location => {
+                        d.location.insert((target, Some(member)), lit_at(inst, 3)?);
+                    }
+                    Decoration::Component => {
+                        d.component.insert((target, Some(member)), lit_at(inst, 3)?);
+                    }
+                    Decoration::Flat
+                    | Decoration::NoPerspective
+                    | Decoration::Centroid
+                    | Decoration::Sample
+                    | Decoration::Patch
+                    | Decoration::PerVertexKHR => {
+                        d.interp
+                            .entry((target, Some(member)))
+                            .or_default()
+                            .push(*deco);
                     }
                     _ => {}
                 }
@@ -327,6 +379,7 @@ impl<'a> ModuleInfo<'a> {
     pub fn build(
         m: &'a dr::Module,
         words: &Words,
+        stage: Stage,
         entry_point: &str,
         spec: &SpecializationInfo,
     ) -> Result<Self> {
@@ -393,18 +446,28 @@ impl<'a> ModuleInfo<'a> {
                 return malformed(format!("function %{id} defined twice"));
             }
         }
-        let mut entry_fn = None;
+        let wanted = match stage {
+            Stage::Compute => ExecutionModel::GLCompute,
+            Stage::Vertex => ExecutionModel::Vertex,
+            Stage::Fragment => ExecutionModel::Fragment,
+        };
+        let mut entry = None;
         for ep in &m.entry_points {
             let model = ep.operands.first();
             let name = ep.operands.get(2);
-            if model == Some(&Operand::ExecutionModel(ExecutionModel::GLCompute))
+            if model == Some(&Operand::ExecutionModel(wanted))
                 && matches!(name, Some(Operand::LiteralString(n)) if n == entry_point)
             {
-                entry_fn = Some(id_at(ep, 1)?);
+                let interface = (3..ep.operands.len())
+                    .map(|i| id_at(ep, i))
+                    .collect::<Result<Vec<_>>>()?;
+                entry = Some((id_at(ep, 1)?, interface));
             }
         }
-        let Some(entry_fn) = entry_fn else {
-            return Err(FrontError::EntryPointNotFound(entry_point.to_string()));
+        let Some((entry_fn, interface)) = entry else {
+            return Err(FrontError::EntryPointNotFound(format!(
+                "{wanted:?} entry point {entry_point:?}"
+            )));
         };
         match functions.get(&entry_fn) {
             Some(f) if f.params.is_empty() && matches!(types.get(f.ret_ty)?, Type::Void) => {}
@@ -413,7 +476,15 @@ impl<'a> ModuleInfo<'a> {
             }
             None => return malformed("entry point names no function"),
         }
-        let workgroup_size = workgroup_size(m, words, entry_fn, &consts, &decos)?;
+        let (workgroup_size, fragment) = match stage {
+            Stage::Compute => (
+                workgroup_size(m, words, entry_fn, &consts, &decos)?,
+                FragmentModes::default(),
+            ),
+            Stage::Vertex | Stage::Fragment => {
+                ([1, 1, 1], graphics_modes(m, words, entry_fn, stage)?)
+            }
+        };
         Ok(ModuleInfo {
             types,
             consts,
@@ -423,9 +494,63 @@ impl<'a> ModuleInfo<'a> {
             ext_sets,
             entry_fn,
             entry_name: entry_point.to_string(),
+            stage,
+            interface,
             workgroup_size,
+            fragment,
         })
     }
+}
+
+/// Execution modes of a vertex or fragment entry point (Vulkan §"Fragment Shaders"; a
+/// fragment entry point must declare `OriginUpperLeft`, VUID-StandaloneSpirv-OriginLowerLeft-04653
+/// and -PixelCenterInteger-04654 forbid the others).
+fn graphics_modes(m: &dr::Module, words: &Words, entry: Id, stage: Stage) -> Result<FragmentModes> {
+    let mut f = FragmentModes::default();
+    let mut upper_left = false;
+    for inst in &m.execution_modes {
+        if id_at(inst, 0)? != entry {
+            continue;
+        }
+        let Some(Operand::ExecutionMode(mode)) = inst.operands.get(1) else {
+            return malformed("OpExecutionMode without a mode");
+        };
+        let depth = |f: &mut FragmentModes, d: DepthMode| -> Result<()> {
+            if f.depth != DepthMode::Any && f.depth != d {
+                return malformed("more than one of DepthGreater/DepthLess/DepthUnchanged");
+            }
+            f.depth = d;
+            Ok(())
+        };
+        match (stage, mode) {
+            (Stage::Fragment, ExecutionMode::OriginUpperLeft) => upper_left = true,
+            (
+                Stage::Fragment,
+                ExecutionMode::OriginLowerLeft | ExecutionMode::PixelCenterInteger,
+            ) => return malformed(format!("execution mode {mode:?} is not allowed in Vulkan")),
+            (Stage::Fragment, ExecutionMode::EarlyFragmentTests) => f.early_fragment_tests = true,
+            (Stage::Fragment, ExecutionMode::DepthReplacing) => f.depth_replacing = true,
+            (Stage::Fragment, ExecutionMode::DepthGreater) => depth(&mut f, DepthMode::Greater)?,
+            (Stage::Fragment, ExecutionMode::DepthLess) => depth(&mut f, DepthMode::Less)?,
+            (Stage::Fragment, ExecutionMode::DepthUnchanged) => {
+                depth(&mut f, DepthMode::Unchanged)?
+            }
+            (_, other) => {
+                return Err(FrontError::Unsupported(format!(
+                    "execution mode {other:?} in a {stage:?} shader"
+                )))
+            }
+        }
+    }
+    if let Some((_, mode, _)) = words.mode_ids.iter().find(|(ep, _, _)| *ep == entry) {
+        return Err(FrontError::Unsupported(format!(
+            "execution mode {mode} (OpExecutionModeId) in a {stage:?} shader"
+        )));
+    }
+    if stage == Stage::Fragment && !upper_left {
+        return malformed("fragment entry point without the OriginUpperLeft execution mode");
+    }
+    Ok(f)
 }
 
 fn workgroup_size(

@@ -139,6 +139,10 @@ pub(crate) fn supported(op: Op) -> bool {
                 | Op::Return
                 | Op::ReturnValue
                 | Op::Unreachable
+                | Op::Kill
+                | Op::TerminateInvocation
+                | Op::DemoteToHelperInvocation
+                | Op::IsHelperInvocationEXT
         )
 }
 

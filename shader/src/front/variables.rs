@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use spirv::{BuiltIn, Op, StorageClass};
 
+use super::interface::InterfaceLeaf;
 use super::lower::{Lower, Value};
 use super::memory::{Ptr, Root};
 use super::module::{id_at, ModuleInfo};
@@ -27,6 +28,10 @@ pub(crate) struct MemoryState {
     pub private_alloc: HashMap<Id, u64>,
     pub reg_vars: HashMap<Id, Vec<VarId>>,
     pub masks: HashMap<BuiltIn, ValueId>,
+    /// Leaves of each stage interface variable (vertex and fragment).
+    pub interface: HashMap<Id, Vec<InterfaceLeaf>>,
+    pub inputs: Vec<ir::InputSlot>,
+    pub outputs: Vec<ir::OutputSlot>,
 }
 
 impl MemoryState {
@@ -42,6 +47,9 @@ impl MemoryState {
             private_alloc: HashMap::new(),
             reg_vars: HashMap::new(),
             masks: HashMap::new(),
+            interface: HashMap::new(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
         }
     }
 }
@@ -181,6 +189,13 @@ impl Lower<'_> {
                 Ok(self.mem_ptr(ty, ptr_ty, Space::Workgroup, off, false))
             }
             StorageClass::Private => self.local_ptr(id, ty, ptr_ty),
+            StorageClass::Input | StorageClass::Output if self.mem.interface.contains_key(&id) => {
+                Ok(Ptr {
+                    ty,
+                    ptr_ty,
+                    root: Root::Interface { var: id, first: 0 },
+                })
+            }
             StorageClass::Input => match self.m.decos.builtin.get(&id) {
                 Some(b) => Ok(Ptr {
                     ty,
@@ -190,10 +205,15 @@ impl Lower<'_> {
                         first: 0,
                     },
                 }),
-                None => Err(FrontError::Unsupported(
-                    "Input variables without a BuiltIn decoration in compute".into(),
-                )),
+                None => Err(FrontError::Unsupported(format!(
+                    "Input variables without a BuiltIn decoration in {:?}",
+                    self.m.stage
+                ))),
             },
+            StorageClass::Output => Err(FrontError::Unsupported(format!(
+                "Output variable %{id} in {:?} (not in the entry point's interface?)",
+                self.m.stage
+            ))),
             StorageClass::UniformConstant => Err(FrontError::Unsupported(
                 "UniformConstant variables (images, samplers)".into(),
             )),

@@ -2,7 +2,7 @@
 
 use super::{type_err, Access, Checker, Result};
 use crate::ir::{
-    AtomicOp, BinOp, Builtin, CmpOp, Const, ConvOp, GroupOp, MemRef, Op, ScalarType, Space,
+    AtomicOp, BinOp, Builtin, CmpOp, Const, ConvOp, GroupOp, MemRef, Op, ScalarType, Space, Stage,
     SubgroupOp, UnOp, ValueId,
 };
 use ScalarType::{Bool, F32, I32, I64};
@@ -32,7 +32,19 @@ impl Checker<'_> {
                 self.same(id, *b, ty)
             }
             Op::Convert(op, a) => self.convert(id, ty, *op, *a),
-            Op::Builtin(b) => builtin(id, ty, *b),
+            Op::Builtin(b) => builtin(id, ty, *b, self.m.stage),
+            Op::Input(index) => match self.m.inputs.get(*index as usize) {
+                Some(slot) => require(id, slot.ty == ty, "Input result type must be the slot's"),
+                None => require(id, false, || format!("input slot {index} does not exist")),
+            },
+            Op::IsHelperInvocation => {
+                require(
+                    id,
+                    self.m.stage == Stage::Fragment,
+                    "IsHelperInvocation outside a fragment shader",
+                )?;
+                require(id, ty == Bool, "IsHelperInvocation gives a Bool")
+            }
             Op::Load(mem) => self.mem(id, mem, ty, Access::Load),
             Op::Atomic {
                 op,
@@ -306,23 +318,16 @@ fn const_fits(id: ValueId, ty: ScalarType, c: Const) -> Result<()> {
     })
 }
 
-fn builtin(id: ValueId, ty: ScalarType, b: Builtin) -> Result<()> {
-    let component = match b {
-        Builtin::GlobalInvocationId(c)
-        | Builtin::LocalInvocationId(c)
-        | Builtin::WorkgroupId(c)
-        | Builtin::NumWorkgroups(c) => c,
-        Builtin::LocalInvocationIndex
-        | Builtin::SubgroupSize
-        | Builtin::SubgroupLocalInvocationId
-        | Builtin::SubgroupId
-        | Builtin::NumSubgroups => 0,
-    };
-    require(id, component < 3, || {
+fn builtin(id: ValueId, ty: ScalarType, b: Builtin, stage: Stage) -> Result<()> {
+    let component = b.component();
+    require(id, component < b.components(), || {
         format!("{b:?} has no component {component}")
     })?;
-    require(id, ty == I32, || {
-        format!("builtin {b:?} is I32, not {ty:?}")
+    require(id, b.allowed_in(stage), || {
+        format!("builtin {b:?} in a {stage:?} shader")
+    })?;
+    require(id, ty == b.ty(), || {
+        format!("builtin {b:?} is {:?}, not {ty:?}", b.ty())
     })
 }
 

@@ -24,6 +24,9 @@ fn module(value_types: &[ScalarType], body: Vec<Stmt>) -> Module {
         stage: Stage::Compute,
         entry_point: "main".into(),
         workgroup_size: [64, 1, 1],
+        inputs: vec![],
+        outputs: vec![],
+        fragment: Default::default(),
         value_types: value_types.to_vec(),
         var_types: vec![I32, Bool],
         buffers: vec![

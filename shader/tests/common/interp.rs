@@ -192,6 +192,7 @@ impl Invocation<'_> {
                 self.store(mem, ty, v);
             }
             Stmt::SetVar { var, value } => self.vars[var.0 as usize] = self.v(*value),
+            Stmt::Kill | Stmt::Demote => panic!("the compute interpreter met {s:?}"),
             Stmt::If {
                 cond,
                 then_body,
@@ -367,6 +368,9 @@ impl Invocation<'_> {
                 },
             },
             Op::BufferLength(i) => self.shared.lock().unwrap().buffers[*i as usize].len() as u64,
+            Op::Input(_) | Op::IsHelperInvocation => {
+                panic!("the compute interpreter has no stage inputs ({op:?})")
+            }
         }
     }
 
@@ -384,6 +388,7 @@ impl Invocation<'_> {
             Builtin::SubgroupLocalInvocationId => 0,
             Builtin::SubgroupId => self.index,
             Builtin::NumSubgroups => size.iter().product(),
+            other => panic!("the compute interpreter has no {other:?}"),
         }
     }
 
