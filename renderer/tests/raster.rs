@@ -621,3 +621,57 @@ fn rough_throughput() {
         2000.0 * f64::from(W * H) / secs / 1e6
     );
 }
+
+/// Depth bias (Vulkan "Depth Bias"): o = m·slope + r·constant, m = max(|∂z/∂x|, |∂z/∂y|),
+/// r = 2^-24 for a 24-bit UNORM attachment, clamped by a positive or negative clamp, added to
+/// every fragment's depth of a polygon — computed here from the geometry, in f64.
+#[test]
+fn depth_bias_adds_the_slope_scaled_offset_and_respects_its_clamp() {
+    use renderer::raster::DepthBias;
+    // Depth 0.25 at x = 0 rising to 0.75 at x = W; constant along y.
+    let (z0, z1) = (0.25f64, 0.75f64);
+    let at = |x: f64, y: f64| {
+        let mut p = clip(x, y);
+        p[2] = (z0 + (z1 - z0) * x / f64::from(W)) as f32;
+        p
+    };
+    let positions = [
+        at(0.0, 0.0),
+        at(f64::from(W), 0.0),
+        at(0.0, f64::from(H)),
+        at(f64::from(W), f64::from(H)),
+    ];
+    let tris = [[0, 1, 2], [2, 1, 3]];
+    let mut s = state(2);
+    s.depth_resolution = DepthResolution::Unorm { bits: 24 };
+    let flat = draw(&s, &positions, &tris);
+    let m = (z1 - z0) / f64::from(W);
+    let r = (-24f64).exp2();
+    let cases = [
+        // (constant, slope, clamp, expected offset)
+        (100.0f32, 2.0f32, 0.0f32, 2.0 * m + 100.0 * r),
+        (100.0, 2.0, 0.001, 0.001),
+        (-100.0, -2.0, -0.001, -0.001),
+        (-100.0, -2.0, 0.0, -2.0 * m - 100.0 * r),
+        (0.0, 0.0, 0.0, 0.0),
+    ];
+    for (constant, slope, clamp, want) in cases {
+        s.depth_bias = Some(DepthBias {
+            constant,
+            slope,
+            clamp,
+        });
+        let biased = draw(&s, &positions, &tris);
+        assert_eq!(biased.counts, flat.counts, "bias must not change coverage");
+        for (i, (&b, &f)) in biased.depth.iter().zip(&flat.depth).enumerate() {
+            if flat.counts[i] == 0 {
+                continue;
+            }
+            let got = f64::from(b) - f64::from(f);
+            assert!(
+                (got - want).abs() < 2e-7,
+                "bias ({constant}, {slope}, {clamp}) at pixel {i}: offset {got}, want {want}"
+            );
+        }
+    }
+}
