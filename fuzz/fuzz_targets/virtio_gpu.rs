@@ -17,13 +17,13 @@ use std::sync::{Arc, Mutex};
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use protocol::{Capset, PROTOCOL_VERSION};
 use vhost_device::context::{
     ContextBackend, ContextFactory, GuestMemoryView, ResourceViews, SubmitError,
 };
 use vhost_device::gpu::device::{DeviceLimits, Features, Processed, QueuedSubmit, VirtioGpu};
 use vhost_device::gpu::display::{Display, CURSOR_SIZE};
 use vhost_device::gpu::wire::{decode_header, HDR_SIZE};
+use vhost_device::server::{device_limits, HostInfo};
 use virtio_bindings::virtio_gpu as vg;
 use vm_memory::GuestMemoryMmap;
 
@@ -534,31 +534,17 @@ fn setup(res: SmallId, ctx: SmallId, size: u16, entries: &[Entry]) -> Vec<Vec<u8
     ]
 }
 
+/// The device's real limits, with the sizes shrunk so that small inputs reach them.
 fn limits() -> DeviceLimits {
-    DeviceLimits {
-        capset: Capset {
-            protocol_version: PROTOCOL_VERSION,
-            subgroup_size: 8,
-            threads: 2,
-            max_compute_workgroup_invocations: 1024,
-            max_compute_workgroup_size: [1024, 1024, 64],
-            max_compute_workgroup_count: [65535; 3],
-            max_compute_shared_memory_size: 32768,
-            max_push_constants_size: 256,
-            max_storage_buffer_range: u32::MAX,
-            max_uniform_buffer_range: 65536,
-            min_storage_buffer_offset_alignment: 16,
-            min_uniform_buffer_offset_alignment: 16,
-            max_bound_descriptor_sets: 8,
-            max_memory_allocation_size: 1 << 20,
-            device_memory_budget: 1 << 20,
-            max_stream_size: 4096,
-        },
-        max_mapping_runs: 48,
-        max_resources: MAX_RESOURCES,
-        max_contexts: MAX_CONTEXTS,
-        max_image_bytes: 1 << 20,
-    }
+    let mut limits = device_limits(8, 2, HostInfo { mem_total: 8 << 30 });
+    limits.capset.max_memory_allocation_size = 1 << 20;
+    limits.capset.device_memory_budget = 1 << 20;
+    limits.capset.max_stream_size = 4096;
+    limits.max_mapping_runs = 48;
+    limits.max_resources = MAX_RESOURCES;
+    limits.max_contexts = MAX_CONTEXTS;
+    limits.max_image_bytes = 1 << 20;
+    limits
 }
 
 fn check_response(resp: &[u8]) {

@@ -15,8 +15,8 @@ use renderer::output::{
     StencilOp, StencilState,
 };
 use renderer::raster::{
-    lane_offset, rasterize, CoverageSink, CullMode, DepthResolution, FragmentBatch, FrontFace,
-    Interpolation, Primitives, RasterState, Rect, VertexStream, Viewport, LANES,
+    lane_offset, rasterize, CoverageSink, FragmentBatch, Interpolation, Primitives, RasterState,
+    Rect, VertexStream, LANES,
 };
 
 const W: u32 = 128;
@@ -24,28 +24,8 @@ const H: u32 = 96;
 
 fn raster_state(threads: usize) -> RasterState {
     RasterState {
-        width: W,
-        height: H,
-        viewport: Viewport {
-            x: 0.0,
-            y: 0.0,
-            width: W as f32,
-            height: H as f32,
-            min_depth: 0.0,
-            max_depth: 1.0,
-        },
-        scissor: Rect {
-            x: 0,
-            y: 0,
-            width: W,
-            height: H,
-        },
-        cull_mode: CullMode::None,
-        front_face: FrontFace::CounterClockwise,
-        depth_clamp: false,
-        depth_bias: None,
-        depth_resolution: DepthResolution::Float,
         threads,
+        ..RasterState::covering(W, H)
     }
 }
 

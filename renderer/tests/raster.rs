@@ -3,7 +3,7 @@
 
 use renderer::raster::{
     rasterize, CoverageImages, CoverageSink, CullMode, DepthResolution, FrontFace, Interpolation,
-    Primitives, RasterState, Rect, VertexStream, Viewport,
+    Primitives, RasterState, Rect, VertexStream,
 };
 
 const W: u32 = 128;
@@ -11,28 +11,8 @@ const H: u32 = 96;
 
 fn state(threads: usize) -> RasterState {
     RasterState {
-        width: W,
-        height: H,
-        viewport: Viewport {
-            x: 0.0,
-            y: 0.0,
-            width: W as f32,
-            height: H as f32,
-            min_depth: 0.0,
-            max_depth: 1.0,
-        },
-        scissor: Rect {
-            x: 0,
-            y: 0,
-            width: W,
-            height: H,
-        },
-        cull_mode: CullMode::None,
-        front_face: FrontFace::CounterClockwise,
-        depth_clamp: false,
-        depth_bias: None,
-        depth_resolution: DepthResolution::Float,
         threads,
+        ..RasterState::covering(W, H)
     }
 }
 

@@ -128,6 +128,22 @@ pub enum TransportError {
     OutOfHostMemory(String),
 }
 
+/// Device memory blocks are whole pages of guest RAM.
+pub const BLOCK_PAGE_SIZE: u64 = 4096;
+
+/// The size a [`Transport::create_memory`] of `size` bytes allocates: refused when zero or
+/// above the device's maximum allocation, else rounded up to whole pages.
+pub fn block_size(capset: &protocol::Capset, size: u64) -> Result<u64, TransportError> {
+    if size == 0 || size > capset.max_memory_allocation_size {
+        return Err(TransportError::OutOfDeviceMemory(format!(
+            "block of {size} bytes (device maximum {})",
+            capset.max_memory_allocation_size
+        )));
+    }
+    size.checked_next_multiple_of(BLOCK_PAGE_SIZE)
+        .ok_or_else(|| TransportError::OutOfDeviceMemory(format!("block of {size} bytes")))
+}
+
 /// The ICD's connection to one softgpu device with one 3D context.
 pub trait Transport: Send + Sync {
     /// Our capset blob (id [`protocol::SOFTGPU_CAPSET_VK`]) as the device sent it; already

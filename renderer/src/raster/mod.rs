@@ -130,6 +130,38 @@ pub struct RasterState {
     pub threads: usize,
 }
 
+impl RasterState {
+    /// A draw over the whole `width`×`height` framebuffer: viewport (depth 0..1) and scissor
+    /// covering it, no culling, counter-clockwise front faces, no depth clamp or bias, a float
+    /// depth attachment, on the calling thread.
+    pub fn covering(width: u32, height: u32) -> RasterState {
+        RasterState {
+            width,
+            height,
+            viewport: Viewport {
+                x: 0.0,
+                y: 0.0,
+                width: width as f32,
+                height: height as f32,
+                min_depth: 0.0,
+                max_depth: 1.0,
+            },
+            scissor: Rect {
+                x: 0,
+                y: 0,
+                width,
+                height,
+            },
+            cull_mode: CullMode::None,
+            front_face: FrontFace::CounterClockwise,
+            depth_clamp: false,
+            depth_bias: None,
+            depth_resolution: DepthResolution::Float,
+            threads: 1,
+        }
+    }
+}
+
 /// Post-vertex-shader data: clip-space positions and `components` attributes per vertex.
 #[derive(Clone, Copy, Debug)]
 pub struct VertexStream<'a> {

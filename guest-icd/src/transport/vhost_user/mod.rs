@@ -232,15 +232,7 @@ impl Transport for VhostUserTransport {
     }
 
     fn create_memory(&self, size: u64) -> Result<MemoryBlock, TransportError> {
-        if size == 0 || size > self.capset.max_memory_allocation_size {
-            return Err(TransportError::OutOfDeviceMemory(format!(
-                "block of {size} bytes (device maximum {})",
-                self.capset.max_memory_allocation_size
-            )));
-        }
-        let size = size
-            .checked_next_multiple_of(PAGE_SIZE)
-            .ok_or_else(|| TransportError::OutOfDeviceMemory(format!("block of {size} bytes")))?;
+        let size = super::block_size(&self.capset, size)?;
         let ram = self.gpu.guest_ram();
         let pages = ram.alloc_block_pages(size / PAGE_SIZE).ok_or_else(|| {
             TransportError::OutOfDeviceMemory(format!("guest RAM has no {size} bytes left"))

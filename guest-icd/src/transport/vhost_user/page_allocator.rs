@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-pub const PAGE_SIZE: u64 = 4096;
+pub const PAGE_SIZE: u64 = crate::transport::BLOCK_PAGE_SIZE;
 
 /// `count` physically contiguous pages starting at page `first` (page numbers, not bytes,
 /// relative to the start of guest RAM).

@@ -32,7 +32,7 @@ use uapi::{
 use super::{FenceId, MemoryBlock, Transport, TransportError};
 
 /// Allocation granule: guest pages.
-const PAGE_SIZE: u64 = 4096;
+const PAGE_SIZE: u64 = super::BLOCK_PAGE_SIZE;
 
 /// How fences are waited for (`SOFTGPU_VIRTGPU_FENCES`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,15 +189,7 @@ impl Transport for VirtgpuTransport {
     }
 
     fn create_memory(&self, size: u64) -> Result<MemoryBlock, TransportError> {
-        if size == 0 || size > self.capset.max_memory_allocation_size {
-            return Err(TransportError::OutOfDeviceMemory(format!(
-                "block of {size} bytes (device maximum {})",
-                self.capset.max_memory_allocation_size
-            )));
-        }
-        let size = size
-            .checked_next_multiple_of(PAGE_SIZE)
-            .ok_or_else(|| TransportError::OutOfDeviceMemory(format!("block of {size} bytes")))?;
+        let size = super::block_size(&self.capset, size)?;
         let len = usize::try_from(size)
             .map_err(|_| TransportError::OutOfHostMemory(format!("block of {size} bytes")))?;
         let bo = self.create_bo(size)?;
