@@ -9,6 +9,8 @@
 //! present before anything is allocated, and a malformed stream is an `Err`, never a panic.
 
 pub mod capset;
+pub mod format;
+pub mod image;
 pub mod stream;
 
 pub use capset::{Capset, CapsetError, PROTOCOL_VERSION, SOFTGPU_CAPSET_VK};

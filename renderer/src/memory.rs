@@ -18,7 +18,7 @@ pub const ALLOCATION_ALIGN: usize = 64;
 
 /// Largest single allocation (64 GiB): far beyond what the host can back, but it keeps all
 /// offset arithmetic comfortably inside `u64`/`isize`.
-pub const MAX_ALLOCATION: u64 = 1 << 36;
+pub const MAX_ALLOCATION: u64 = protocol::image::MAX_IMAGE_SIZE;
 
 /// A block of memory that buffers can be windows into.
 ///

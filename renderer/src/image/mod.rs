@@ -8,22 +8,16 @@
 
 pub mod clear;
 pub mod copy;
-pub mod layout;
 
 use std::sync::Arc;
 
 use crate::format::{Format, FormatError};
 use crate::memory::{ExternalMemory, HostMemory};
-pub use layout::{ImageLayout, MipLayout, SubresourceLayout, IMAGE_ALIGNMENT, MICRO_TILE};
-
-/// maxImageDimension1D / 2D (Vulkan's minimum for these limits is 4096; we offer 16384).
-pub const MAX_IMAGE_DIMENSION_2D: u32 = 16384;
-/// maxImageDimension3D.
-pub const MAX_IMAGE_DIMENSION_3D: u32 = 2048;
-/// maxImageArrayLayers.
-pub const MAX_IMAGE_ARRAY_LAYERS: u32 = 2048;
-/// VK_REMAINING_MIP_LEVELS / VK_REMAINING_ARRAY_LAYERS.
-pub const REMAINING: u32 = u32::MAX;
+pub use protocol::image::{
+    ImageDesc, ImageLayout, ImageType, LayoutError, MipLayout, SubresourceLayout, Tiling,
+    IMAGE_ALIGNMENT, MAX_IMAGE_ARRAY_LAYERS, MAX_IMAGE_DIMENSION_2D, MAX_IMAGE_DIMENSION_3D,
+    MICRO_TILE, REMAINING,
+};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ImageError {
@@ -55,79 +49,25 @@ pub enum ImageError {
     IncompatibleFormats { src: Format, dst: Format },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ImageType {
-    D1,
-    D2,
-    D3,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tiling {
-    Optimal,
-    Linear,
-}
-
-/// The parts of `VkImageCreateInfo` that decide storage.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ImageDesc {
-    pub image_type: ImageType,
-    pub format: Format,
-    /// width, height, depth.
-    pub extent: [u32; 3],
-    pub mip_levels: u32,
-    pub array_layers: u32,
-    pub tiling: Tiling,
-}
-
-impl ImageDesc {
-    /// VkImageCreateInfo valid usage on extent, levels and layers (VUID-VkImageCreateInfo-
-    /// extent-00944..00946, imageType-00956/00957, mipLevels-00947/00958, arrayLayers-00948).
-    pub fn validate(&self) -> Result<(), ImageError> {
-        let [w, h, d] = self.extent;
-        if w == 0 || h == 0 || d == 0 {
-            return Err(ImageError::InvalidDesc("extent has a zero dimension"));
-        }
-        let max = match self.image_type {
-            ImageType::D1 if h != 1 || d != 1 => {
-                return Err(ImageError::InvalidDesc(
-                    "1D image with height or depth other than 1",
-                ))
+impl From<LayoutError> for ImageError {
+    fn from(e: LayoutError) -> ImageError {
+        match e {
+            LayoutError::InvalidDesc(why) => ImageError::InvalidDesc(why),
+            LayoutError::TooLarge => ImageError::TooLarge,
+            LayoutError::Format(f) => ImageError::Format(f),
+            LayoutError::NoSuchSubresource { level, layer } => {
+                ImageError::NoSuchSubresource { level, layer }
             }
-            ImageType::D2 if d != 1 => {
-                return Err(ImageError::InvalidDesc("2D image with depth other than 1"))
-            }
-            ImageType::D3 if self.array_layers != 1 => {
-                return Err(ImageError::InvalidDesc(
-                    "3D image with more than one array layer",
-                ))
-            }
-            ImageType::D3 => MAX_IMAGE_DIMENSION_3D,
-            _ => MAX_IMAGE_DIMENSION_2D,
-        };
-        if w > max || h > max || d > max {
-            return Err(ImageError::InvalidDesc(
-                "extent larger than maxImageDimension",
-            ));
+            LayoutError::TexelOutOfBounds {
+                level,
+                layer,
+                coord,
+            } => ImageError::TexelOutOfBounds {
+                level,
+                layer,
+                coord,
+            },
         }
-        if self.array_layers == 0 || self.array_layers > MAX_IMAGE_ARRAY_LAYERS {
-            return Err(ImageError::InvalidDesc(
-                "arrayLayers is 0 or above maxImageArrayLayers",
-            ));
-        }
-        let full_chain = 32 - w.max(h).max(d).leading_zeros();
-        if self.mip_levels == 0 || self.mip_levels > full_chain {
-            return Err(ImageError::InvalidDesc(
-                "mipLevels is 0 or longer than the full chain",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Extent of mip `level` (each dimension halved per level, at least 1).
-    pub fn mip_extent(&self, level: u32) -> [u32; 3] {
-        self.extent
-            .map(|e| e.checked_shr(level).unwrap_or(0).max(1))
     }
 }
 
@@ -330,7 +270,7 @@ mod tests {
         ];
         for desc in bad {
             assert!(
-                matches!(desc.validate(), Err(ImageError::InvalidDesc(_))),
+                matches!(desc.validate(), Err(LayoutError::InvalidDesc(_))),
                 "{desc:?}"
             );
         }

@@ -1,6 +1,8 @@
-//! Where every texel of an image lives: the image's memory size and alignment
-//! (vkGetImageMemoryRequirements), each subresource's placement (vkGetImageSubresourceLayout)
-//! and the one address function, [`ImageLayout::texel_offset`].
+//! Image storage, one definition for both sides: the parts of `VkImageCreateInfo` that decide
+//! storage ([`ImageDesc`]), their valid usage, and where every texel lives ([`ImageLayout`]):
+//! the memory size and alignment the ICD reports (vkGetImageMemoryRequirements), each
+//! subresource's placement (vkGetImageSubresourceLayout) and the one address function the
+//! device's renderer uses, [`ImageLayout::texel_offset`].
 //!
 //! Order in memory: mip level 0 first; inside a level, array layers one after another; inside
 //! a layer, depth slices. Every level starts on an [`IMAGE_ALIGNMENT`] boundary.
@@ -12,7 +14,114 @@
 //! of quads touches whole lines (the rasterizer's 64×64 bins are 16×16 micro-tiles). 1D images
 //! gain nothing from tiling and use the linear arrangement in both tilings.
 
-use super::{ImageDesc, ImageError, ImageType, Tiling};
+use crate::format::{Format, FormatError};
+
+/// Largest image (bytes of memory) either side accepts; the device's largest allocation.
+pub const MAX_IMAGE_SIZE: u64 = 1 << 36;
+
+/// maxImageDimension1D / 2D (Vulkan's minimum for these limits is 4096; we offer 16384).
+pub const MAX_IMAGE_DIMENSION_2D: u32 = 16384;
+/// maxImageDimension3D.
+pub const MAX_IMAGE_DIMENSION_3D: u32 = 2048;
+/// maxImageArrayLayers.
+pub const MAX_IMAGE_ARRAY_LAYERS: u32 = 2048;
+/// VK_REMAINING_MIP_LEVELS / VK_REMAINING_ARRAY_LAYERS.
+pub const REMAINING: u32 = u32::MAX;
+
+/// Why an image description or a subresource address is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LayoutError {
+    #[error("invalid image: {0}")]
+    InvalidDesc(&'static str),
+    #[error("the image needs more memory than one allocation may have")]
+    TooLarge,
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    #[error("mip level {level}, layer {layer} does not exist in the image")]
+    NoSuchSubresource { level: u32, layer: u32 },
+    #[error("texel {coord:?} is outside mip level {level}, layer {layer}")]
+    TexelOutOfBounds {
+        level: u32,
+        layer: u32,
+        coord: [u32; 3],
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageType {
+    D1,
+    D2,
+    D3,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tiling {
+    Optimal,
+    Linear,
+}
+
+/// The parts of `VkImageCreateInfo` that decide storage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageDesc {
+    pub image_type: ImageType,
+    pub format: Format,
+    /// width, height, depth.
+    pub extent: [u32; 3],
+    pub mip_levels: u32,
+    pub array_layers: u32,
+    pub tiling: Tiling,
+}
+
+impl ImageDesc {
+    /// VkImageCreateInfo valid usage on extent, levels and layers (VUID-VkImageCreateInfo-
+    /// extent-00944..00946, imageType-00956/00957, mipLevels-00947/00958, arrayLayers-00948).
+    pub fn validate(&self) -> Result<(), LayoutError> {
+        let [w, h, d] = self.extent;
+        if w == 0 || h == 0 || d == 0 {
+            return Err(LayoutError::InvalidDesc("extent has a zero dimension"));
+        }
+        let max = match self.image_type {
+            ImageType::D1 if h != 1 || d != 1 => {
+                return Err(LayoutError::InvalidDesc(
+                    "1D image with height or depth other than 1",
+                ))
+            }
+            ImageType::D2 if d != 1 => {
+                return Err(LayoutError::InvalidDesc("2D image with depth other than 1"))
+            }
+            ImageType::D3 if self.array_layers != 1 => {
+                return Err(LayoutError::InvalidDesc(
+                    "3D image with more than one array layer",
+                ))
+            }
+            ImageType::D3 => MAX_IMAGE_DIMENSION_3D,
+            _ => MAX_IMAGE_DIMENSION_2D,
+        };
+        if w > max || h > max || d > max {
+            return Err(LayoutError::InvalidDesc(
+                "extent larger than maxImageDimension",
+            ));
+        }
+        if self.array_layers == 0 || self.array_layers > MAX_IMAGE_ARRAY_LAYERS {
+            return Err(LayoutError::InvalidDesc(
+                "arrayLayers is 0 or above maxImageArrayLayers",
+            ));
+        }
+        let full_chain = 32 - w.max(h).max(d).leading_zeros();
+        if self.mip_levels == 0 || self.mip_levels > full_chain {
+            return Err(LayoutError::InvalidDesc(
+                "mipLevels is 0 or longer than the full chain",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Extent of mip `level` (each dimension halved per level, at least 1).
+    pub fn mip_extent(&self, level: u32) -> [u32; 3] {
+        self.extent
+            .map(|e| e.checked_shr(level).unwrap_or(0).max(1))
+    }
+}
 
 /// Alignment of an image's memory and of each mip level inside it: a cache line.
 pub const IMAGE_ALIGNMENT: u64 = 64;
@@ -55,21 +164,21 @@ pub struct ImageLayout {
     size: u64,
 }
 
-fn overflow() -> ImageError {
-    ImageError::TooLarge
+fn overflow() -> LayoutError {
+    LayoutError::TooLarge
 }
 
-fn mul(a: u64, b: u64) -> Result<u64, ImageError> {
+fn mul(a: u64, b: u64) -> Result<u64, LayoutError> {
     a.checked_mul(b).ok_or_else(overflow)
 }
 
-fn add(a: u64, b: u64) -> Result<u64, ImageError> {
+fn add(a: u64, b: u64) -> Result<u64, LayoutError> {
     a.checked_add(b).ok_or_else(overflow)
 }
 
 impl ImageLayout {
     /// The layout of a validated description.
-    pub fn new(desc: &ImageDesc) -> Result<ImageLayout, ImageError> {
+    pub fn new(desc: &ImageDesc) -> Result<ImageLayout, LayoutError> {
         desc.validate()?;
         let texel_size = desc.format.texel_size();
         let tiled = desc.tiling == Tiling::Optimal && desc.image_type != ImageType::D1;
@@ -104,8 +213,8 @@ impl ImageLayout {
                 .checked_next_multiple_of(IMAGE_ALIGNMENT)
                 .ok_or_else(overflow)?;
         }
-        if offset > crate::memory::MAX_ALLOCATION {
-            return Err(ImageError::TooLarge);
+        if offset > MAX_IMAGE_SIZE {
+            return Err(LayoutError::TooLarge);
         }
         Ok(ImageLayout {
             texel_size,
@@ -130,12 +239,12 @@ impl ImageLayout {
 
     /// vkGetImageSubresourceLayout for (`level`, `layer`). For OPTIMAL images the pitches are
     /// those of tile rows and mean nothing to an app (Vulkan makes the query LINEAR-only).
-    pub fn subresource(&self, level: u32, layer: u32) -> Result<SubresourceLayout, ImageError> {
+    pub fn subresource(&self, level: u32, layer: u32) -> Result<SubresourceLayout, LayoutError> {
         let mip = self
             .mip(level)
-            .ok_or(ImageError::NoSuchSubresource { level, layer })?;
+            .ok_or(LayoutError::NoSuchSubresource { level, layer })?;
         if layer >= self.layers {
-            return Err(ImageError::NoSuchSubresource { level, layer });
+            return Err(LayoutError::NoSuchSubresource { level, layer });
         }
         Ok(SubresourceLayout {
             offset: add(mip.offset, mul(u64::from(layer), mip.array_pitch)?)?,
@@ -154,12 +263,12 @@ impl ImageLayout {
         level: u32,
         layer: u32,
         [x, y, z]: [u32; 3],
-    ) -> Result<u64, ImageError> {
+    ) -> Result<u64, LayoutError> {
         let mip = self
             .mip(level)
-            .ok_or(ImageError::NoSuchSubresource { level, layer })?;
+            .ok_or(LayoutError::NoSuchSubresource { level, layer })?;
         if layer >= self.layers || x >= mip.width || y >= mip.height || z >= mip.depth {
-            return Err(ImageError::TexelOutOfBounds {
+            return Err(LayoutError::TexelOutOfBounds {
                 level,
                 layer,
                 coord: [x, y, z],
@@ -183,7 +292,6 @@ impl ImageLayout {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::format::Format;
 
     fn desc(ty: ImageType, extent: [u32; 3], mips: u32, layers: u32, tiling: Tiling) -> ImageDesc {
         ImageDesc {
@@ -241,6 +349,6 @@ mod tests {
     #[test]
     fn huge_images_are_too_large_not_an_overflow() {
         let d = desc(ImageType::D2, [16384, 16384, 1], 1, 2048, Tiling::Optimal);
-        assert!(matches!(ImageLayout::new(&d), Err(ImageError::TooLarge)));
+        assert!(matches!(ImageLayout::new(&d), Err(LayoutError::TooLarge)));
     }
 }
