@@ -10,6 +10,7 @@
 
 pub mod capset;
 pub mod format;
+pub mod graphics;
 pub mod image;
 pub mod stream;
 

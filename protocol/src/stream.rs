@@ -18,6 +18,8 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::graphics::*;
+
 /// Bytes of the frame header (opcode + length).
 pub const FRAME_HEADER_SIZE: usize = 8;
 
@@ -204,6 +206,26 @@ commands! {
         reply: GuestLocation,
     }
     DestroyPipeline = 0x0401 { id: u64 }
+    /// vkCreateGraphicsPipelines (one pipeline); replies as [`CreateComputePipeline`] does.
+    CreateGraphicsPipeline = 0x0402 { id: u64, info: GraphicsPipelineInfo, reply: GuestLocation }
+
+    /// vkCreateImage: no memory bound yet. Its memory size and alignment are
+    /// `protocol::image::ImageLayout`'s, which the ICD reports without asking.
+    CreateImage = 0x0600 { id: u64, info: ImageCreateInfo }
+    DestroyImage = 0x0601 { id: u64 }
+    /// vkBindImageMemory.
+    BindImageMemory = 0x0602 { image: u64, memory: GuestLocation }
+    CreateImageView = 0x0603 { id: u64, info: ImageViewCreateInfo }
+    DestroyImageView = 0x0604 { id: u64 }
+
+    /// vkCreateRenderPass / vkCreateRenderPass2. Subpass dependencies do not travel: the
+    /// device runs a queue's commands in order.
+    CreateRenderPass = 0x0700 { id: u64, attachments: Vec<AttachmentDescription>, subpasses: Vec<SubpassDescription> }
+    DestroyRenderPass = 0x0701 { id: u64 }
+    /// vkCreateFramebuffer: `attachments` are image-view ids (imageless framebuffers are not
+    /// offered).
+    CreateFramebuffer = 0x0702 { id: u64, render_pass: u64, attachments: Vec<u64>, width: u32, height: u32, layers: u32 }
+    DestroyFramebuffer = 0x0703 { id: u64 }
 
     /// vkQueueSubmit (one batch): wait for each of `waits` (timeline semaphores the host may
     /// still signal), run the recorded command buffers in order, then write each `signals`
@@ -235,6 +257,50 @@ commands! {
     /// set later (by the host writing guest memory, or not yet). The device bounds the wait
     /// ([`MAX_GUEST_WAIT_MS`]); past it the submission fails (the app sees DEVICE_LOST).
     CmdWaitGuestU32 = 0x100a { src: GuestLocation, value: u32 }
+
+    // ---- Graphics (command buffers only) ----------------------------------------------------
+
+    /// vkCmdBindPipeline (graphics bind point).
+    CmdBindGraphicsPipeline = 0x1100 { pipeline: u64 }
+    /// vkCmdBindDescriptorSets (graphics bind point).
+    CmdBindGraphicsDescriptorSets = 0x1101 { layout: u64, first_set: u32, sets: Vec<u64>, dynamic_offsets: Vec<u32> }
+    /// vkCmdBindVertexBuffers / vkCmdBindVertexBuffers2: `sizes` and `strides` are empty or
+    /// one per buffer (sizes may be [`WHOLE_SIZE`]); a buffer id of 0 unbinds (nullDescriptor
+    /// is not offered, so the device refuses it).
+    CmdBindVertexBuffers = 0x1102 { first_binding: u32, buffers: Vec<u64>, offsets: Vec<u64>, sizes: Vec<u64>, strides: Vec<u64> }
+    /// vkCmdBindIndexBuffer: `index_type` is a `VkIndexType`.
+    CmdBindIndexBuffer = 0x1103 { buffer: u64, offset: u64, index_type: u32 }
+    CmdDraw = 0x1104 { vertex_count: u32, instance_count: u32, first_vertex: u32, first_instance: u32 }
+    CmdDrawIndexed = 0x1105 { index_count: u32, instance_count: u32, first_index: u32, vertex_offset: i32, first_instance: u32 }
+    /// vkCmdDrawIndirect / vkCmdDrawIndexedIndirect.
+    CmdDrawIndirect = 0x1106 { indexed: bool, buffer: u64, offset: u64, draw_count: u32, stride: u32 }
+    /// vkCmdDrawIndirectCount / vkCmdDrawIndexedIndirectCount.
+    CmdDrawIndirectCount = 0x1107 { indexed: bool, buffer: u64, offset: u64, count_buffer: u64, count_offset: u64, max_draw_count: u32, stride: u32 }
+    /// vkCmdBeginRenderPass: one clear value per attachment (fewer when the later ones do not
+    /// clear).
+    CmdBeginRenderPass = 0x1110 { render_pass: u64, framebuffer: u64, render_area: Rect2D, clear_values: Vec<ClearValue> }
+    CmdNextSubpass = 0x1111 {}
+    CmdEndRenderPass = 0x1112 {}
+    /// vkCmdBeginRendering: `flags` are `VkRenderingFlags` (suspending/resuming only change
+    /// when loads and stores happen, which the device handles).
+    CmdBeginRendering = 0x1113 {
+        flags: u32, render_area: Rect2D, layer_count: u32, view_mask: u32,
+        color_attachments: Vec<RenderingAttachment>,
+        depth_attachment: Option<RenderingAttachment>,
+        stencil_attachment: Option<RenderingAttachment>,
+    }
+    CmdEndRendering = 0x1114 {}
+    /// Any vkCmdSet* of the core dynamic states.
+    CmdSetDynamicState = 0x1120 { state: DynamicState }
+    /// vkCmdClearColorImage.
+    CmdClearColorImage = 0x1130 { image: u64, color: ClearValue, ranges: Vec<ImageSubresourceRange> }
+    /// vkCmdClearDepthStencilImage.
+    CmdClearDepthStencilImage = 0x1131 { image: u64, depth: f32, stencil: u32, ranges: Vec<ImageSubresourceRange> }
+    /// vkCmdClearAttachments (inside a render pass or dynamic rendering).
+    CmdClearAttachments = 0x1132 { attachments: Vec<ClearAttachment>, rects: Vec<ClearRect> }
+    CmdCopyBufferToImage = 0x1133 { buffer: u64, image: u64, regions: Vec<BufferImageCopy> }
+    CmdCopyImageToBuffer = 0x1134 { image: u64, buffer: u64, regions: Vec<BufferImageCopy> }
+    CmdCopyImage = 0x1135 { src: u64, dst: u64, regions: Vec<ImageCopy> }
 }
 
 /// Longest a [`CmdWaitGuestU32`] may wait, in milliseconds. While it waits, the device runs
@@ -381,8 +447,121 @@ pub fn encode_all(cmds: &[Command]) -> Result<Vec<u8>, StreamError> {
 mod tests {
     use super::*;
 
+    fn graphics_pipeline() -> GraphicsPipelineInfo {
+        GraphicsPipelineInfo {
+            flags: 0,
+            layout: 4,
+            stages: vec![ShaderStage {
+                stage: 1,
+                module: 2,
+                entry: "main".into(),
+                spec_map: vec![],
+                spec_data: vec![],
+            }],
+            vertex_bindings: vec![VertexBinding {
+                binding: 0,
+                stride: 24,
+                input_rate: 0,
+            }],
+            vertex_attributes: vec![VertexAttribute {
+                location: 1,
+                binding: 0,
+                format: 106,
+                offset: 12,
+            }],
+            topology: 3,
+            primitive_restart_enable: false,
+            viewport_count: 1,
+            viewports: vec![Viewport {
+                x: 0.0,
+                y: 0.0,
+                width: 640.0,
+                height: -480.0,
+                min_depth: 0.0,
+                max_depth: 1.0,
+            }],
+            scissor_count: 1,
+            scissors: vec![],
+            rasterization: RasterizationState {
+                depth_clamp_enable: false,
+                rasterizer_discard_enable: false,
+                polygon_mode: 0,
+                cull_mode: 2,
+                front_face: 0,
+                depth_bias_enable: true,
+                depth_bias_constant_factor: 1.5,
+                depth_bias_clamp: 0.0,
+                depth_bias_slope_factor: -2.0,
+                line_width: 1.0,
+            },
+            multisample: None,
+            depth_stencil: None,
+            color_blend: Some(ColorBlendState {
+                logic_op_enable: false,
+                logic_op: 0,
+                attachments: vec![],
+                blend_constants: [0.25; 4],
+            }),
+            dynamic_states: vec![0, 1],
+            targets: RenderTargets::Dynamic {
+                view_mask: 0,
+                color_formats: vec![37, 0],
+                depth_format: 126,
+                stencil_format: 0,
+            },
+        }
+    }
+
     fn samples() -> Vec<Command> {
         vec![
+            CreateGraphicsPipeline {
+                id: 10,
+                info: graphics_pipeline(),
+                reply: GuestLocation {
+                    resource: 1,
+                    offset: 64,
+                },
+            }
+            .into(),
+            CmdSetDynamicState {
+                state: DynamicState::StencilOp {
+                    faces: 3,
+                    fail_op: 1,
+                    pass_op: 2,
+                    depth_fail_op: 0,
+                    compare_op: 7,
+                },
+            }
+            .into(),
+            CmdBeginRendering {
+                flags: 0,
+                render_area: Rect2D {
+                    offset: [0, 0],
+                    extent: [64, 32],
+                },
+                layer_count: 1,
+                view_mask: 0,
+                color_attachments: vec![RenderingAttachment {
+                    view: 5,
+                    resolve_mode: 0,
+                    resolve_view: 0,
+                    load_op: 1,
+                    store_op: 0,
+                    clear_value: [0x3f80_0000, 0, 0, 0x3f80_0000],
+                }],
+                depth_attachment: None,
+                stencil_attachment: None,
+            }
+            .into(),
+            CmdDrawIndexed {
+                index_count: 36,
+                instance_count: 2,
+                first_index: 0,
+                vertex_offset: -4,
+                first_instance: 1,
+            }
+            .into(),
+            CmdEndRendering {}.into(),
             CreateBuffer {
                 id: 1,
                 size: 1 << 20,
