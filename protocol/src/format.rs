@@ -244,6 +244,64 @@ impl Format {
     }
 }
 
+/// `VkFormatFeatureFlagBits` values softgpu reports.
+pub mod feature {
+    pub const SAMPLED_IMAGE: u32 = 0x1;
+    pub const VERTEX_BUFFER: u32 = 0x40;
+    pub const COLOR_ATTACHMENT: u32 = 0x80;
+    pub const COLOR_ATTACHMENT_BLEND: u32 = 0x100;
+    pub const DEPTH_STENCIL_ATTACHMENT: u32 = 0x200;
+    pub const BLIT_SRC: u32 = 0x400;
+    pub const BLIT_DST: u32 = 0x800;
+    pub const TRANSFER_SRC: u32 = 0x4000;
+    pub const TRANSFER_DST: u32 = 0x8000;
+}
+
+/// `VkFormatProperties`: what each tiling and buffers can do with a format. The ICD reports
+/// exactly this and the device refuses what it does not say (one table for both sides).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FormatFeatures {
+    pub linear_tiling: u32,
+    pub optimal_tiling: u32,
+    pub buffer: u32,
+}
+
+impl Format {
+    /// The features this format has today. Sampling, storage images, texel buffers and blits
+    /// arrive with textures (issue 7) and are not reported before they work.
+    pub fn features(self) -> FormatFeatures {
+        use feature::*;
+        let info = self.info();
+        let transfer = TRANSFER_SRC | TRANSFER_DST;
+        if !self.is_color() {
+            // Depth/stencil attachments are rendered in OPTIMAL tiling only.
+            return FormatFeatures {
+                linear_tiling: transfer,
+                optimal_tiling: transfer | DEPTH_STENCIL_ATTACHMENT,
+                buffer: 0,
+            };
+        }
+        let blend = match info.class {
+            NumericClass::Uint | NumericClass::Sint => 0,
+            _ => COLOR_ATTACHMENT_BLEND,
+        };
+        let image = transfer | COLOR_ATTACHMENT | blend;
+        // Vertex fetch reads the plain array formats (not sRGB) and the two packed ones apps
+        // use for vertex data.
+        let vertex = match (info.class, info.encoding) {
+            (NumericClass::Srgb, _) | (NumericClass::Ufloat, _) => 0,
+            (_, Encoding::Array { .. } | Encoding::A2B10G10R10) => VERTEX_BUFFER,
+            (NumericClass::Unorm, Encoding::Bgra8) => VERTEX_BUFFER,
+            _ => 0,
+        };
+        FormatFeatures {
+            linear_tiling: image,
+            optimal_tiling: image,
+            buffer: vertex,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,5 +359,29 @@ mod tests {
             Some(16)
         );
         assert_eq!(Format::R8_UNORM.aspect_copy_size(aspect::DEPTH), None);
+    }
+
+    #[test]
+    fn features_follow_the_format_classes() {
+        use feature::*;
+        let rgba8 = Format::R8G8B8A8_UNORM.features();
+        assert_ne!(rgba8.optimal_tiling & COLOR_ATTACHMENT_BLEND, 0);
+        assert_ne!(rgba8.buffer & VERTEX_BUFFER, 0);
+        let uint = Format::R32_UINT.features();
+        assert_ne!(uint.optimal_tiling & COLOR_ATTACHMENT, 0);
+        assert_eq!(uint.optimal_tiling & COLOR_ATTACHMENT_BLEND, 0);
+        let d24 = Format::D24_UNORM_S8_UINT.features();
+        assert_ne!(d24.optimal_tiling & DEPTH_STENCIL_ATTACHMENT, 0);
+        assert_eq!(d24.linear_tiling & DEPTH_STENCIL_ATTACHMENT, 0);
+        assert_eq!(d24.buffer, 0);
+        assert_eq!(Format::R8G8B8A8_SRGB.features().buffer, 0);
+        for &f in Format::ALL {
+            let all = f.features();
+            assert_eq!(
+                all.optimal_tiling & (SAMPLED_IMAGE | BLIT_SRC | BLIT_DST),
+                0
+            );
+            assert_ne!(all.optimal_tiling & TRANSFER_DST, 0, "{f:?}");
+        }
     }
 }
