@@ -5,11 +5,13 @@
 //!   messages; a `Linked` blob from a (compromised) worker is placed into a real sealed arena,
 //!   whose answer must pass the device's range check.
 //! * 1: an IR module drawn structure-aware from the bytes (serde-driven).
-//! * 2: SPIR-V, lowered by the front end.
+//! * 2: SPIR-V, lowered by the front end as a compute shader.
+//! * 4, 5: SPIR-V, lowered as a vertex / fragment shader.
 //! * others: an encoded IR module (the seeds are the front end's output for the test shaders).
 //!
 //! Every module the validator accepts is compiled (validate → LLVM → link), placed in the
-//! arena, and run on small canaried buffers in a forked child: no fault, no damaged canary.
+//! arena, and run on small canaried buffers (and, for vertex and fragment modules, canaried
+//! stage interface arrays) in a forked child: no fault, no damaged canary.
 #![no_main]
 
 use std::cell::RefCell;
@@ -18,7 +20,7 @@ use arbitrary::Unstructured;
 use jit_host::worker::{WorkerMessage, WorkerRequest};
 use jit_host_client::wire::{decode_body, decode_frame, Request};
 use libfuzzer_sys::fuzz_target;
-use shader::ir::{Module, IR_VERSION};
+use shader::ir::{Module, Stage, IR_VERSION};
 use softgpu_fuzz::arb_serde::arbitrary_value;
 use softgpu_fuzz::kernel::{JitRig, RunOutcome, RunParams};
 use softgpu_fuzz::spirv::{check_front_end, spec_from};
@@ -89,6 +91,18 @@ fn one_input(slot: &mut Option<JitRig>, kind: u8, rest: &[u8]) {
             match check_front_end(spirv, &spec) {
                 Some(m) => m,
                 None => return,
+            }
+        }
+        4 | 5 => {
+            let (spec, spirv) = spec_from(body);
+            let stage = if kind == 4 {
+                Stage::Vertex
+            } else {
+                Stage::Fragment
+            };
+            match shader::lower(spirv, stage, "main", &spec) {
+                Ok(m) if shader::valid::validate(&m).is_ok() => m,
+                _ => return,
             }
         }
         _ => match Module::decode(body) {

@@ -1,6 +1,7 @@
 //! Compiles IR with jit-host's library in this process (validate → LLVM → link → place in a
 //! sealed arena mapped read+execute, as `jit-host/tests/codegen_exec.rs` does) and runs the
-//! code on canaried buffers.
+//! code on canaried buffers, through the entry ABI of the module's stage (compute kernel,
+//! vertex groups, or one fragment batch; `shader::abi`).
 //!
 //! The run happens in a forked child: a guest shader may loop forever (a hang there is the
 //! guest's business, bounded in production by the device, not a finding), while a fault or a
@@ -15,8 +16,11 @@ use jit_host::compile::compile_module;
 use jit_host::link::LinkedBlob;
 use jit_host_client::arena::{sync_instruction_stream, ArenaMapping};
 use jit_host_client::wire::ArenaLayout;
-use shader::abi::{BufferDescriptor, ComputeKernelFn, KernelContext};
-use shader::ir::Module;
+use shader::abi::{
+    BufferDescriptor, ComputeKernelFn, FragmentBatchIo, FragmentContext, FragmentKernelFn,
+    KernelContext, VertexContext, VertexKernelFn, GRAPHICS_LANES,
+};
+use shader::ir::{Module, Stage};
 
 use crate::canary::CanariedBuffer;
 
@@ -238,22 +242,10 @@ fn child_run(m: &Module, scratch_size: u32, entry: *const u8, params: &RunParams
         )
     };
     let groups = params.groups.map(|g| u32::from(g % 3 + 1));
-    let ctx = KernelContext {
-        buffers: descs.as_ptr(),
-        push_constants: push.as_mut_ptr(),
-        push_constants_len: push.len() as u32,
-        num_workgroups: groups,
-        base_workgroup: [0; 3],
-        workgroup_memory: wg.as_mut_ptr(),
-        scratch: scratch.as_mut_ptr(),
+    let interface = match call_entry(m, entry, params, groups, &descs, &push, &wg, &scratch) {
+        Ok(interface) => interface,
+        Err(code) => return code,
     };
-    sync_instruction_stream();
-    // SAFETY: `entry` is the entry point of code just placed for `m`, compiled for this host
-    // and this ABI; it has the `ComputeKernelFn` signature.
-    let f: ComputeKernelFn = unsafe { std::mem::transmute::<*const u8, ComputeKernelFn>(entry) };
-    // SAFETY: every pointer in `ctx` is live for the call: one descriptor per module binding,
-    // workgroup memory and scratch of the sizes the module and the blob ask for.
-    unsafe { f(&ctx, 0, groups.iter().product()) };
     let named = buffers
         .iter()
         .enumerate()
@@ -265,7 +257,13 @@ fn child_run(m: &Module, scratch_size: u32, entry: *const u8, params: &RunParams
             ),
             (format!("scratch ({scratch_size} bytes)"), &scratch),
             ("push constants".to_string(), &push),
-        ]);
+        ])
+        .chain(
+            interface
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (format!("stage interface array {i}"), b)),
+        );
     let mut code = EXIT_OK;
     for (name, b) in named {
         if let Some(at) = b.first_damaged_canary() {
@@ -275,4 +273,110 @@ fn child_run(m: &Module, scratch_size: u32, entry: *const u8, params: &RunParams
         }
     }
     code
+}
+
+/// Calls the placed code through its stage's ABI; returns the stage interface arrays it was
+/// given (their canaries are checked too), or an exit code when they cannot be set up.
+#[allow(clippy::too_many_arguments)]
+fn call_entry(
+    m: &Module,
+    entry: *const u8,
+    params: &RunParams,
+    groups: [u32; 3],
+    descs: &[BufferDescriptor],
+    push: &CanariedBuffer,
+    wg: &CanariedBuffer,
+    scratch: &CanariedBuffer,
+) -> Result<Vec<CanariedBuffer>, i32> {
+    let count: u32 = groups.iter().product();
+    sync_instruction_stream();
+    match m.stage {
+        Stage::Compute => {
+            let ctx = KernelContext {
+                buffers: descs.as_ptr(),
+                push_constants: push.as_mut_ptr(),
+                push_constants_len: push.len() as u32,
+                num_workgroups: groups,
+                base_workgroup: [0; 3],
+                workgroup_memory: wg.as_mut_ptr(),
+                scratch: scratch.as_mut_ptr(),
+            };
+            // SAFETY: `entry` is the entry point of code just placed for `m`, a compute
+            // module compiled for this host; it has the `ComputeKernelFn` signature.
+            let f: ComputeKernelFn =
+                unsafe { std::mem::transmute::<*const u8, ComputeKernelFn>(entry) };
+            // SAFETY: every pointer in `ctx` is live for the call: one descriptor per module
+            // binding, workgroup memory and scratch of the sizes the module and blob ask for.
+            unsafe { f(&ctx, 0, count) };
+            Ok(Vec::new())
+        }
+        Stage::Vertex => {
+            let words = count.div_ceil(GRAPHICS_LANES as u32) as usize * GRAPHICS_LANES;
+            let (Ok(indices), Ok(inputs), Ok(outputs)) = (
+                CanariedBuffer::new(4 * words, params.fill),
+                CanariedBuffer::new(4 * words * m.inputs.len(), params.fill ^ 0x11),
+                CanariedBuffer::new(4 * words * m.outputs.len(), 0),
+            ) else {
+                return Err(EXIT_SETUP);
+            };
+            let ctx = VertexContext {
+                buffers: descs.as_ptr(),
+                push_constants: push.as_mut_ptr(),
+                push_constants_len: push.len() as u32,
+                base_vertex: i32::from(params.fill),
+                base_instance: u32::from(params.buffer_sizes[0]),
+                instance_index: u32::from(params.buffer_sizes[1]),
+                vertex_indices: indices.as_mut_ptr().cast(),
+                inputs: inputs.as_mut_ptr().cast(),
+                outputs: outputs.as_mut_ptr().cast(),
+                scratch: scratch.as_mut_ptr(),
+            };
+            // SAFETY: `entry` is the entry of code just placed for `m`, a vertex module: it
+            // has the `VertexKernelFn` signature.
+            let f: VertexKernelFn =
+                unsafe { std::mem::transmute::<*const u8, VertexKernelFn>(entry) };
+            // SAFETY: indices, inputs and outputs hold ceil(count / 8) whole groups of the
+            // module's slots; descriptors, push constants and scratch as for compute.
+            unsafe { f(&ctx, count) };
+            Ok(vec![indices, inputs, outputs])
+        }
+        Stage::Fragment => {
+            let (Ok(inputs), Ok(outputs)) = (
+                CanariedBuffer::new(4 * GRAPHICS_LANES * m.inputs.len(), params.fill),
+                CanariedBuffer::new(4 * GRAPHICS_LANES * m.outputs.len(), 0),
+            ) else {
+                return Err(EXIT_SETUP);
+            };
+            let ctx = FragmentContext {
+                buffers: descs.as_ptr(),
+                push_constants: push.as_mut_ptr(),
+                push_constants_len: push.len() as u32,
+                _pad: 0,
+                scratch: scratch.as_mut_ptr(),
+            };
+            let mut io = FragmentBatchIo {
+                inputs: inputs.as_mut_ptr().cast(),
+                outputs: outputs.as_mut_ptr().cast(),
+                frag_coord: [[0.5; GRAPHICS_LANES]; 4],
+                point_coord: [[0.5; GRAPHICS_LANES]; 2],
+                front_facing: u32::from(params.unbound_last),
+                live: u32::from(params.fill),
+            };
+            // SAFETY: `entry` is the entry of code just placed for `m`, a fragment module:
+            // it has the `FragmentKernelFn` signature.
+            let f: FragmentKernelFn =
+                unsafe { std::mem::transmute::<*const u8, FragmentKernelFn>(entry) };
+            // SAFETY: inputs and outputs hold one batch of the module's slots; descriptors,
+            // push constants and scratch as for compute.
+            let survivors = unsafe { f(&ctx, &mut io) };
+            if survivors & !io.live != 0 {
+                eprintln!(
+                    "kernel child: survivors {survivors:#x} outside live {:#x}",
+                    io.live
+                );
+                return Err(EXIT_CANARY);
+            }
+            Ok(vec![inputs, outputs])
+        }
+    }
 }

@@ -21,5 +21,10 @@ pub enum CompileError {
 pub fn compile_module(module: &ir::Module, target: &Target) -> Result<LinkedBlob, CompileError> {
     valid::validate(module)?;
     let object = codegen::emit_object(module, target)?;
-    Ok(link::link_object(&object.object, object.scratch_size)?)
+    let entry = shader::abi::entry_symbol(module.stage);
+    Ok(link::link_entry(
+        &object.object,
+        entry,
+        object.scratch_size,
+    )?)
 }

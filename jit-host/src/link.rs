@@ -10,7 +10,7 @@
 //!   `R_X86_64_PLT32` to text (a direct call; there is no PLT);
 //! * no undefined or common symbols, no TLS, no writable data; every section aligned to at
 //!   most [`ARENA_ALIGN`] (the arena's placement granularity preserves it);
-//! * a global `abi::COMPUTE_ENTRY_SYMBOL` defined in text.
+//! * a global entry symbol (`abi::entry_symbol` of the module's stage) defined in text.
 //!
 //! Text→text relocations are resolved here; text→rodata ones become [`Fixup`]s.
 
@@ -84,8 +84,8 @@ pub enum LinkError {
     OutOfRange { section: String, offset: u64 },
     #[error("section {0} carries relocations; only code may")]
     RelocatedData(String),
-    #[error("no global {COMPUTE_ENTRY_SYMBOL} defined in code")]
-    MissingEntry,
+    #[error("no global {0} defined in code")]
+    MissingEntry(String),
     #[error("linked image too large")]
     TooLarge,
 }
@@ -101,8 +101,14 @@ enum Region {
 /// Where each kept section went.
 type Placement = HashMap<SectionIndex, (Region, u64)>;
 
-/// Links one object (see the module docs for what is accepted).
+/// Links one compute kernel object (see the module docs for what is accepted).
 pub fn link_object(bytes: &[u8], scratch_size: u32) -> Result<LinkedBlob> {
+    link_entry(bytes, COMPUTE_ENTRY_SYMBOL, scratch_size)
+}
+
+/// Links one object whose entry point is the global symbol `entry`
+/// (`shader::abi::entry_symbol` of its stage).
+pub fn link_entry(bytes: &[u8], entry: &str, scratch_size: u32) -> Result<LinkedBlob> {
     let file = ElfFile64::<LittleEndian>::parse(bytes)?;
     if file.architecture() != object::Architecture::X86_64 || file.kind() != ObjectKind::Relocatable
     {
@@ -175,7 +181,7 @@ pub fn link_object(bytes: &[u8], scratch_size: u32) -> Result<LinkedBlob> {
         }
     }
 
-    let entry_offset = entry_point(&file, &placement, text.len())?;
+    let entry_offset = entry_point(&file, &placement, text.len(), entry)?;
     let fixups = apply_relocations(&file, &placement, &mut text)?;
     Ok(LinkedBlob {
         text,
@@ -190,13 +196,15 @@ fn entry_point(
     file: &ElfFile64<'_, LittleEndian>,
     placement: &Placement,
     text_len: usize,
+    name: &str,
 ) -> Result<u32> {
+    let missing = || LinkError::MissingEntry(name.to_string());
     let entry = file
         .symbols()
-        .find(|s| s.name() == Ok(COMPUTE_ENTRY_SYMBOL) && s.is_global() && s.is_definition())
-        .ok_or(LinkError::MissingEntry)?;
+        .find(|s| s.name() == Ok(name) && s.is_global() && s.is_definition())
+        .ok_or_else(missing)?;
     let SymbolSection::Section(index) = entry.section() else {
-        return Err(LinkError::MissingEntry);
+        return Err(missing());
     };
     match placement.get(&index) {
         Some(&(Region::Text, base)) => {
@@ -205,9 +213,9 @@ fn entry_point(
                 .filter(|&o| o < text_len as u64);
             offset
                 .and_then(|o| u32::try_from(o).ok())
-                .ok_or(LinkError::MissingEntry)
+                .ok_or_else(missing)
         }
-        _ => Err(LinkError::MissingEntry),
+        _ => Err(missing()),
     }
 }
 

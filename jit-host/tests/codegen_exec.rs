@@ -13,7 +13,6 @@ use shader::abi::{BufferDescriptor, ComputeKernelFn, KernelContext};
 use shader::ir::*;
 
 #[path = "../src/codegen/test_ir.rs"]
-#[allow(dead_code)]
 mod irgen;
 
 fn run(m: &Module, groups: [u32; 3], bufs: &mut [&mut [u8]], push: &[u8]) {

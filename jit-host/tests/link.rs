@@ -6,7 +6,7 @@ mod common;
 
 use common::{kernel_object, Flaw, TestContext, MAIN_AT};
 use jit_host::arena::CodeArena;
-use jit_host::link::{link_object, LinkError};
+use jit_host::link::{link_entry, link_object, LinkError};
 use jit_host_client::arena::ArenaMapping;
 use jit_host_client::wire::ArenaLayout;
 use shader::abi::ComputeKernelFn;
@@ -97,7 +97,7 @@ fn hostile_objects_are_rejected() {
             Flaw::WritableData,
             |e| matches!(e, LinkError::WritableSection(name) if name == ".data"),
         ),
-        (Flaw::NoEntry, |e| matches!(e, LinkError::MissingEntry)),
+        (Flaw::NoEntry, |e| matches!(e, LinkError::MissingEntry(_))),
         (Flaw::RelocatedRodata, |e| {
             matches!(e, LinkError::RelocatedData(_))
         }),
@@ -132,4 +132,18 @@ fn garbage_and_foreign_objects_are_rejected() {
         link_object(&obj.write().unwrap(), 0),
         Err(LinkError::WrongKind)
     ));
+}
+
+#[test]
+fn entry_symbol_is_the_one_of_the_requested_stage() {
+    let object = kernel_object(1, 2, Flaw::None);
+    let compute = link_entry(&object, shader::abi::COMPUTE_ENTRY_SYMBOL, 0).unwrap();
+    assert_eq!(compute, link_object(&object, 0).unwrap());
+    for stage in [shader::ir::Stage::Vertex, shader::ir::Stage::Fragment] {
+        let symbol = shader::abi::entry_symbol(stage);
+        match link_entry(&object, symbol, 0) {
+            Err(LinkError::MissingEntry(name)) => assert_eq!(name, symbol),
+            other => panic!("{stage:?}: got {other:?}"),
+        }
+    }
 }

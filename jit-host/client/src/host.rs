@@ -7,7 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use shader::abi::{ComputeKernelFn, KernelContext};
+use shader::abi::{
+    ComputeKernelFn, FragmentBatchIo, FragmentContext, FragmentKernelFn, KernelContext,
+    VertexContext, VertexKernelFn,
+};
 use shader::ir;
 
 use crate::arena::{self, ArenaMapping};
@@ -92,7 +95,7 @@ impl JitHost {
         let answer = self.exchange(&Request::Compile {
             ir: module.encode(),
         })?;
-        self.kernel_from(answer)
+        self.kernel_from(answer, module.stage)
     }
 
     /// Test only (needs `allow_test_requests`): links and places a prepared x86-64 ELF object
@@ -106,7 +109,7 @@ impl JitHost {
             object: object.to_vec(),
             scratch_size,
         })?;
-        self.kernel_from(answer)
+        self.kernel_from(answer, ir::Stage::Compute)
     }
 
     /// Pid of the current compile worker.
@@ -125,7 +128,11 @@ impl JitHost {
         }
     }
 
-    fn kernel_from(self: &Arc<Self>, answer: Response) -> Result<Arc<CompiledKernel>, ClientError> {
+    fn kernel_from(
+        self: &Arc<Self>,
+        answer: Response,
+        stage: ir::Stage,
+    ) -> Result<Arc<CompiledKernel>, ClientError> {
         let range = match answer {
             Response::Compiled(range) => range,
             other => return Err(unexpected(other)),
@@ -137,6 +144,7 @@ impl JitHost {
         Ok(Arc::new(CompiledKernel {
             host: Arc::clone(self),
             range,
+            stage,
         }))
     }
 
@@ -217,6 +225,8 @@ impl Drop for JitHost {
 pub struct CompiledKernel {
     host: Arc<JitHost>,
     range: CompiledRange,
+    /// The module's stage: which entry ABI the code has (`shader::abi`).
+    stage: ir::Stage,
 }
 
 impl CompiledKernel {
@@ -235,7 +245,33 @@ impl CompiledKernel {
         &self.range
     }
 
+    /// The stage the kernel was compiled for (its entry ABI).
+    pub fn stage(&self) -> ir::Stage {
+        self.stage
+    }
+
+    /// Address of the entry point, after serialising this thread's instruction stream.
+    fn entry(&self) -> *const u8 {
+        arena::sync_instruction_stream();
+        self.host
+            .arena
+            .base()
+            .wrapping_add((self.range.code_offset + self.range.entry_offset) as usize)
+    }
+
+    fn check_stage(&self, expected: ir::Stage) -> Result<(), ClientError> {
+        if self.stage == expected {
+            Ok(())
+        } else {
+            Err(ClientError::WrongStage {
+                expected,
+                found: self.stage,
+            })
+        }
+    }
+
     /// Runs workgroups `first_workgroup .. first_workgroup + count` (see `shader::abi`).
+    /// A kernel of another stage is not called (and logged): its entry has another ABI.
     ///
     /// # Safety
     /// `ctx` must be a valid `KernelContext` for this kernel's module: every buffer
@@ -243,20 +279,59 @@ impl CompiledKernel {
     /// [`Self::scratch_size`] bytes, 64-byte aligned) valid for the whole call, with no other
     /// thread using this thread's workgroup memory or scratch meanwhile.
     pub unsafe fn call(&self, ctx: &KernelContext, first_workgroup: u32, count: u32) {
-        arena::sync_instruction_stream();
-        let entry = self
-            .host
-            .arena
-            .base()
-            .wrapping_add((self.range.code_offset + self.range.entry_offset) as usize);
+        if let Err(e) = self.check_stage(ir::Stage::Compute) {
+            log::error!("{e}");
+            return;
+        }
+        let entry = self.entry();
         // SAFETY: `entry` is inside the arena's code region (range checked when this kernel
         // was made, and the mapping lives as long as `self.host`), where jit-host placed a
-        // function with the `ComputeKernelFn` ABI; this thread has serialised since the code
-        // was written (just above).
+        // function with the `ComputeKernelFn` ABI (a compute module, checked above); this
+        // thread has serialised since the code was written (in `entry`).
         let kernel: ComputeKernelFn =
             unsafe { std::mem::transmute::<*const u8, ComputeKernelFn>(entry) };
         // SAFETY: the caller guarantees `ctx` is valid for this kernel (see `# Safety`).
         unsafe { kernel(ctx, first_workgroup, count) }
+    }
+
+    /// Shades `count` vertices of one instance (see `shader::abi::VertexContext`).
+    ///
+    /// # Safety
+    /// `ctx` must be valid for this kernel's module: buffer descriptors and push constants as
+    /// for [`Self::call`]; `vertex_indices` holding `ceil(count / 8) * 8` words, `inputs` and
+    /// `outputs` that many groups of `Module::inputs.len()` / `Module::outputs.len()` slots;
+    /// scratch of at least [`Self::scratch_size`] bytes, 64-byte aligned, used by no other
+    /// thread during the call.
+    pub unsafe fn call_vertex(&self, ctx: &VertexContext, count: u32) -> Result<(), ClientError> {
+        self.check_stage(ir::Stage::Vertex)?;
+        let entry = self.entry();
+        // SAFETY: as in `call`, for a vertex module's `VertexKernelFn` entry (checked above).
+        let kernel: VertexKernelFn =
+            unsafe { std::mem::transmute::<*const u8, VertexKernelFn>(entry) };
+        // SAFETY: the caller guarantees `ctx` is valid for this kernel (see `# Safety`).
+        unsafe { kernel(ctx, count) };
+        Ok(())
+    }
+
+    /// Shades one fragment batch; returns the lanes of `io.live` that were neither killed
+    /// nor demoted (see `shader::abi::FragmentBatchIo`).
+    ///
+    /// # Safety
+    /// `ctx` as for [`Self::call_vertex`] (less the vertex arrays); `io.inputs` and
+    /// `io.outputs` holding 8 words per slot of `Module::inputs` / `Module::outputs`.
+    pub unsafe fn call_fragment(
+        &self,
+        ctx: &FragmentContext,
+        io: &mut FragmentBatchIo,
+    ) -> Result<u32, ClientError> {
+        self.check_stage(ir::Stage::Fragment)?;
+        let entry = self.entry();
+        // SAFETY: as in `call`, for a fragment module's `FragmentKernelFn` entry (checked
+        // above).
+        let kernel: FragmentKernelFn =
+            unsafe { std::mem::transmute::<*const u8, FragmentKernelFn>(entry) };
+        // SAFETY: the caller guarantees `ctx` and `io` are valid for this kernel.
+        Ok(unsafe { kernel(ctx, io) })
     }
 }
 

@@ -47,4 +47,9 @@ pub enum ClientError {
     JitHost(String),
     #[error("the connection to jit-host broke earlier and is unusable")]
     Broken,
+    #[error("a {found:?} kernel called as a {expected:?} kernel")]
+    WrongStage {
+        expected: shader::ir::Stage,
+        found: shader::ir::Stage,
+    },
 }

@@ -10,7 +10,9 @@
 
 use std::collections::HashMap;
 
-use shader::ir::{Builtin, LabelId, Module, Op, ScanKind, Space, Stmt, SubgroupOp, ValueId};
+use shader::ir::{
+    Builtin, LabelId, Module, Op, OutputTarget, ScanKind, Space, Stmt, SubgroupOp, ValueId,
+};
 
 /// How a builtin varies across the W lanes of one subgroup.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -34,9 +36,21 @@ pub struct Analysis {
 
 impl Analysis {
     pub fn run(module: &Module, simd_width: u32) -> Analysis {
+        let mut var_uniform = vec![true; module.var_types.len()];
+        // Output vars are read for every lane at the end. They must be per lane when a lane
+        // can leave early (a later write by the others must not reach it), and FragDepth's
+        // starts at the incoming per-lane depth, not 0.
+        let returns = contains_return(&module.body);
+        for o in &module.outputs {
+            if returns || o.target == OutputTarget::FragDepth {
+                if let Some(u) = var_uniform.get_mut(o.var.0 as usize) {
+                    *u = false;
+                }
+            }
+        }
         let mut an = Analysis {
             value_uniform: vec![true; module.value_types.len()],
-            var_uniform: vec![true; module.var_types.len()],
+            var_uniform,
             label_uniform: HashMap::new(),
             has_barrier: contains_barrier(&module.body),
             local_id_shape: local_id_shapes(module.workgroup_size, simd_width),
@@ -73,18 +87,42 @@ impl Analysis {
             | Builtin::NumWorkgroups(_)
             | Builtin::SubgroupSize
             | Builtin::SubgroupId
-            | Builtin::NumSubgroups => Shape::Uniform,
+            | Builtin::NumSubgroups
+            // Per draw call (vertex) or per primitive (fragment: a batch never mixes them).
+            | Builtin::InstanceIndex
+            | Builtin::BaseVertex
+            | Builtin::BaseInstance
+            | Builtin::FrontFacing => Shape::Uniform,
             Builtin::LocalInvocationId(c) | Builtin::GlobalInvocationId(c) => self
                 .local_id_shape
                 .get(c as usize)
                 .copied()
                 .unwrap_or(Shape::Uniform),
             Builtin::LocalInvocationIndex | Builtin::SubgroupLocalInvocationId => Shape::AffineUnit,
-            // Vertex/fragment builtins: never in a compute kernel (emit_object refuses other
-            // stages); varying is the conservative answer.
-            _ => Shape::Varying,
+            // VertexIndex, FragCoord, PointCoord, HelperInvocation: read per lane.
+            Builtin::VertexIndex
+            | Builtin::FragCoord(_)
+            | Builtin::PointCoord(_)
+            | Builtin::HelperInvocation => Shape::Varying,
         }
     }
+}
+
+/// True if any statement in the list (recursively) is a `Return`.
+fn contains_return(stmts: &[Stmt]) -> bool {
+    stmts.iter().any(|s| match s {
+        Stmt::Return => true,
+        Stmt::If {
+            then_body,
+            else_body,
+            ..
+        } => contains_return(then_body) || contains_return(else_body),
+        Stmt::Loop {
+            body, continuing, ..
+        } => contains_return(body) || contains_return(continuing),
+        Stmt::Breakable { body, .. } => contains_return(body),
+        _ => false,
+    })
 }
 
 /// True if any statement in the list (recursively) is a workgroup barrier.
@@ -258,7 +296,9 @@ impl Walk<'_> {
                     self.demote_label(*l);
                 }
             }
-            Stmt::Return => {
+            // A lane leaving early (or being killed) under a divergent condition leaves every
+            // enclosing construct without its neighbours.
+            Stmt::Return | Stmt::Kill => {
                 if !uni {
                     for l in self.labels.clone() {
                         self.demote_label(l);
@@ -269,7 +309,6 @@ impl Walk<'_> {
             | Stmt::AtomicStore { .. }
             | Stmt::Barrier
             | Stmt::MemoryBarrier
-            | Stmt::Kill
             | Stmt::Demote => {}
         }
     }

@@ -23,6 +23,7 @@ use shader::ir::{self, LabelId, Op, ScalarType, Stmt, ValueId};
 use super::analysis::{stmt_contains_barrier, Analysis};
 use super::emit::{Val, R};
 use super::lane::LaneConstruct;
+use super::stage::StageIo;
 use super::{CodegenError, Target};
 
 /// Pending-exit code meaning "some lanes returned" (see `Gen::pending_slot`).
@@ -79,6 +80,8 @@ pub(super) struct Gen<'ctx, 'm> {
     pub remat: HashMap<ValueId, &'m Op>,
     pub var_off: Vec<u64>,
     pub alive_off: u64,
+    /// Vertex / fragment interface (None for compute kernels).
+    pub gfx: Option<StageIo<'ctx>>,
 }
 
 fn align64(x: u64) -> u64 {
@@ -367,32 +370,7 @@ pub(super) fn build_kernel<'ctx>(
     let fn_t = cx
         .void_type()
         .fn_type(&[ptr_t.into(), i32t.into(), i32t.into()], false);
-    let func = llmod.add_function(abi::COMPUTE_ENTRY_SYMBOL, fn_t, Some(Linkage::External));
-    for (k, v) in [
-        ("no-builtins", ""),
-        ("no-jump-tables", "true"),
-        // A large frame (guest-sized arrays the optimiser puts on the stack, spills) touches
-        // each page in order, so it hits the worker's guard page instead of jumping past it.
-        ("probe-stack", "inline-asm"),
-        ("target-cpu", target.cpu.as_str()),
-        ("target-features", target.features.as_str()),
-    ] {
-        func.add_attribute(AttributeLoc::Function, cx.create_string_attribute(k, v));
-    }
-    let vw = (w * 32).to_string();
-    func.add_attribute(
-        AttributeLoc::Function,
-        cx.create_string_attribute("min-legal-vector-width", &vw),
-    );
-    func.add_attribute(
-        AttributeLoc::Function,
-        cx.create_string_attribute("prefer-vector-width", &vw),
-    );
-    let nounwind = inkwell::attributes::Attribute::get_named_enum_kind_id("nounwind");
-    func.add_attribute(
-        AttributeLoc::Function,
-        cx.create_enum_attribute(nounwind, 0),
-    );
+    let func = declare_entry(cx, llmod, abi::COMPUTE_ENTRY_SYMBOL, fn_t, target, w);
 
     let entry = cx.append_basic_block(func, "entry");
     let b = cx.create_builder();
@@ -435,24 +413,7 @@ pub(super) fn build_kernel<'ctx>(
         num_wg[c] = ld_field(abi::OFFSET_NUM_WORKGROUPS + 4 * c, i32t.into())?.into_int_value();
         base_wg[c] = ld_field(abi::OFFSET_BASE_WORKGROUP + 4 * c, i32t.into())?.into_int_value();
     }
-    let mut buf_base = Vec::new();
-    let mut buf_len = Vec::new();
-    for i in 0..module.buffers.len() {
-        let off = i * abi::BUFFER_DESCRIPTOR_SIZE;
-        // SAFETY: index < buffers.len(); the renderer passes that many descriptors.
-        let p = unsafe {
-            b.build_gep(
-                cx.i8_type(),
-                bufs_p,
-                &[cx.i64_type().const_int(off as u64, false)],
-                "",
-            )?
-        };
-        buf_base.push(b.build_load(ptr_t, p, "")?.into_pointer_value());
-        // SAFETY: as above, +8 is the `len` field.
-        let pl = unsafe { b.build_gep(cx.i8_type(), p, &[cx.i64_type().const_int(8, false)], "")? };
-        buf_len.push(b.build_load(cx.i64_type(), pl, "")?.into_int_value());
-    }
+    let (buf_base, buf_len) = load_buffers(cx, &b, bufs_p, module.buffers.len())?;
 
     // Scratch layout.
     let lanes_total = u64::from(groups) * u64::from(w);
@@ -532,6 +493,7 @@ pub(super) fn build_kernel<'ctx>(
         remat,
         var_off,
         alive_off,
+        gfx: None,
     };
     let mask_t = cx.bool_type().vec_type(w);
     g.mask_slot = g.alloca(mask_t.into())?;
@@ -607,6 +569,74 @@ pub(super) fn build_kernel<'ctx>(
     g.b.position_at_end(done);
     g.b.build_return(None)?;
     Ok(scratch_size)
+}
+
+/// Declares an entry function `name` with the attributes every kernel gets (no libcalls, no
+/// jump tables, inline stack probes, the target's CPU, vectors of `lanes` 32-bit lanes).
+pub(super) fn declare_entry<'ctx>(
+    cx: &'ctx Context,
+    llmod: &LlModule<'ctx>,
+    name: &str,
+    fn_t: inkwell::types::FunctionType<'ctx>,
+    target: &Target,
+    lanes: u32,
+) -> FunctionValue<'ctx> {
+    let func = llmod.add_function(name, fn_t, Some(Linkage::External));
+    for (k, v) in [
+        ("no-builtins", ""),
+        ("no-jump-tables", "true"),
+        // A large frame (guest-sized arrays the optimiser puts on the stack, spills) touches
+        // each page in order, so it hits the worker's guard page instead of jumping past it.
+        ("probe-stack", "inline-asm"),
+        ("target-cpu", target.cpu.as_str()),
+        ("target-features", target.features.as_str()),
+    ] {
+        func.add_attribute(AttributeLoc::Function, cx.create_string_attribute(k, v));
+    }
+    let vw = (lanes * 32).to_string();
+    func.add_attribute(
+        AttributeLoc::Function,
+        cx.create_string_attribute("min-legal-vector-width", &vw),
+    );
+    func.add_attribute(
+        AttributeLoc::Function,
+        cx.create_string_attribute("prefer-vector-width", &vw),
+    );
+    let nounwind = inkwell::attributes::Attribute::get_named_enum_kind_id("nounwind");
+    func.add_attribute(
+        AttributeLoc::Function,
+        cx.create_enum_attribute(nounwind, 0),
+    );
+    func
+}
+
+/// Loads base and length of the `n` buffer descriptors at `bufs_p`.
+pub(super) fn load_buffers<'ctx>(
+    cx: &'ctx Context,
+    b: &Builder<'ctx>,
+    bufs_p: PointerValue<'ctx>,
+    n: usize,
+) -> R<(Vec<PointerValue<'ctx>>, Vec<IntValue<'ctx>>)> {
+    let ptr_t = cx.ptr_type(inkwell::AddressSpace::default());
+    let mut buf_base = Vec::new();
+    let mut buf_len = Vec::new();
+    for i in 0..n {
+        let off = i * abi::BUFFER_DESCRIPTOR_SIZE;
+        // SAFETY: index < buffers.len(); the renderer passes that many descriptors.
+        let p = unsafe {
+            b.build_gep(
+                cx.i8_type(),
+                bufs_p,
+                &[cx.i64_type().const_int(off as u64, false)],
+                "",
+            )?
+        };
+        buf_base.push(b.build_load(ptr_t, p, "")?.into_pointer_value());
+        // SAFETY: as above, +8 is the `len` field.
+        let pl = unsafe { b.build_gep(cx.i8_type(), p, &[cx.i64_type().const_int(8, false)], "")? };
+        buf_len.push(b.build_load(cx.i64_type(), pl, "")?.into_int_value());
+    }
+    Ok((buf_base, buf_len))
 }
 
 fn spill_size(t: ScalarType) -> u32 {
@@ -719,7 +749,7 @@ impl<'ctx> Gen<'ctx, '_> {
             let p = self.byte_ptr(self.scratch, off)?;
             let bits = self.b.build_load(i32t, p, "")?.into_int_value();
             self.bits_to_mask(bits)?
-        } else if self.invocations % self.w == 0 {
+        } else if self.invocations.is_multiple_of(self.w) {
             self.all_true()
         } else {
             let gw = self
@@ -844,7 +874,7 @@ impl<'ctx> Gen<'ctx, '_> {
         }
     }
 
-    fn load_vars(&mut self) -> R<()> {
+    pub(super) fn load_vars(&mut self) -> R<()> {
         for i in 0..self.var_slots.len() {
             let t = self.ir.var_types[i];
             let uni = self.an.var_uniform.get(i).copied().unwrap_or(false);

@@ -4,7 +4,8 @@
 //! a uniform condition stays a branch. A divergent `if` runs each arm under its share of the
 //! mask, skipping an arm no lane takes. A loop whose exits are all uniform is an ordinary loop;
 //! otherwise it runs while any lane is still in it, with `break` / `continue` moving lanes into
-//! per-loop masks. `return` clears lanes from the subgroup's alive mask.
+//! per-loop masks. `return` clears lanes from the subgroup's alive mask; a fragment `kill` does
+//! the same and also takes them out of the survivors (see `stage`).
 
 use inkwell::basic_block::BasicBlock;
 use inkwell::values::{PointerValue, VectorValue};
@@ -113,7 +114,11 @@ impl<'ctx> Gen<'ctx, '_> {
             Stmt::Breakable { label, body } => self.lower_breakable(*label, body, uni),
             Stmt::Break(l) => self.lower_exit(*l, false, uni),
             Stmt::Continue(l) => self.lower_exit(*l, true, uni),
-            Stmt::Return => {
+            Stmt::Demote => self.drop_from_survivors("Demote"),
+            Stmt::Kill | Stmt::Return => {
+                if matches!(s, Stmt::Kill) {
+                    self.drop_from_survivors("Kill")?;
+                }
                 let m = self.mask()?;
                 let t = self.cx.bool_type().vec_type(self.w);
                 let alive = self
@@ -144,9 +149,6 @@ impl<'ctx> Gen<'ctx, '_> {
                     .build_fence(inkwell::AtomicOrdering::SequentiallyConsistent, false, "")?;
                 Ok(())
             }
-            Stmt::Kill | Stmt::Demote => Err(CodegenError::Unsupported(
-                "vertex/fragment stages are not compiled yet".into(),
-            )),
         }
     }
 

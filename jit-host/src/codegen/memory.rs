@@ -2,6 +2,7 @@
 //! a lane whose access would not lie entirely inside its space reads 0 and writes nothing,
 //! whatever the IR computed. Uniform addresses use one scalar access; addresses that are
 //! consecutive across lanes use one masked vector access; the rest gather / scatter.
+//! Stores and atomics use the effect mask (fragment helper lanes compute but write nothing).
 
 use inkwell::types::BasicTypeEnum;
 use inkwell::values::{BasicValueEnum, IntValue, PointerValue, VectorValue};
@@ -109,7 +110,7 @@ impl<'ctx> Gen<'ctx, '_> {
         Ok(self.b.build_int_to_ptr(a, pt, "")?)
     }
 
-    fn from_mem(&self, v: BasicValueEnum<'ctx>, t: ScalarType) -> R<BasicValueEnum<'ctx>> {
+    fn value_from_mem(&self, v: BasicValueEnum<'ctx>, t: ScalarType) -> R<BasicValueEnum<'ctx>> {
         if t != ScalarType::Bool {
             return Ok(v);
         }
@@ -121,7 +122,7 @@ impl<'ctx> Gen<'ctx, '_> {
         self.icmp(IP::NE, v, z)
     }
 
-    fn to_mem(&self, v: BasicValueEnum<'ctx>, t: ScalarType) -> R<BasicValueEnum<'ctx>> {
+    fn value_to_mem(&self, v: BasicValueEnum<'ctx>, t: ScalarType) -> R<BasicValueEnum<'ctx>> {
         if t != ScalarType::Bool {
             return Ok(v);
         }
@@ -173,7 +174,7 @@ impl<'ctx> Gen<'ctx, '_> {
                     let p = g.byte_ptr(base, offv)?;
                     g.load_as(mt, p)
                 })?;
-                Ok(Val::uni(self.from_mem(v, t)?))
+                Ok(Val::uni(self.value_from_mem(v, t)?))
             }
             Place::Shared(base, len) => {
                 let (offs, contiguous) = self.lane_offsets(&off, size)?;
@@ -199,7 +200,7 @@ impl<'ctx> Gen<'ctx, '_> {
                         )?
                     }
                 };
-                Ok(Val::vary(self.from_mem(v, t)?))
+                Ok(Val::vary(self.value_from_mem(v, t)?))
             }
             Place::Private(per) => {
                 let ok = self
@@ -218,7 +219,7 @@ impl<'ctx> Gen<'ctx, '_> {
                         vt.const_zero().into(),
                     ],
                 )?;
-                Ok(Val::vary(self.from_mem(v, t)?))
+                Ok(Val::vary(self.value_from_mem(v, t)?))
             }
         }
     }
@@ -323,7 +324,7 @@ impl<'ctx> Gen<'ctx, '_> {
         let mt = self.mem_type(t);
         let size = t.size();
         let place = self.place(mem.space)?;
-        let m = self.mask()?;
+        let m = self.effect_mask()?;
         match place {
             Place::Shared(base, len) if off.uniform && val.uniform => {
                 let ok = self.in_bounds(off.v, len, size)?.into_int_value();
@@ -333,7 +334,7 @@ impl<'ctx> Gen<'ctx, '_> {
                 self.b.build_conditional_branch(c, yes, join)?;
                 self.b.position_at_end(yes);
                 let p = self.byte_ptr(base, off.v.into_int_value())?;
-                let v = self.to_mem(val.v, t)?;
+                let v = self.value_to_mem(val.v, t)?;
                 self.store_unaligned(p, v)?;
                 self.b.build_unconditional_branch(join)?;
                 self.b.position_at_end(join);
@@ -343,7 +344,7 @@ impl<'ctx> Gen<'ctx, '_> {
                 let (offs, contiguous) = self.lane_offsets(&off, size)?;
                 let ok = self.in_bounds(offs.into(), len, size)?.into_vector_value();
                 let lm = self.b.build_and(ok, m, "")?;
-                let v = self.to_mem(self.wide(&val)?, t)?;
+                let v = self.value_to_mem(self.wide(&val)?, t)?;
                 let vt = self.vec_of_type(mt);
                 match contiguous {
                     Some(b0) => {
@@ -367,7 +368,7 @@ impl<'ctx> Gen<'ctx, '_> {
                     .into_vector_value();
                 let lm = self.b.build_and(ok, m, "")?;
                 let ptrs = self.private_ptrs(offs, per)?;
-                let v = self.to_mem(self.wide(&val)?, t)?;
+                let v = self.value_to_mem(self.wide(&val)?, t)?;
                 let vt = self.vec_of_type(mt);
                 self.intr_void(
                     "llvm.masked.scatter",
@@ -414,7 +415,7 @@ impl<'ctx> Gen<'ctx, '_> {
         let aligned = self
             .b
             .build_int_compare(IP::EQ, am, i64v.const_zero(), "")?;
-        let m = self.mask()?;
+        let m = self.effect_mask()?;
         let lm = self.b.build_and(ok, m, "")?;
         let lm = self.b.build_and(lm, aligned, "")?;
         let res_t = self.vty(t);

@@ -1,12 +1,13 @@
 //! The back end: validated IR → LLVM IR in SoA form → optimised x86-64 object code.
 //!
 //! Runs only in jit-host compile workers. The emitted object is position independent
-//! (small code model, no jump tables, no libcalls), defines `abi::COMPUTE_ENTRY_SYMBOL`, and
+//! (small code model, no jump tables, no libcalls), defines `abi::entry_symbol(stage)`, and
 //! reaches its constants only through PC-relative relocations; `crate::link` checks all of
 //! that again rather than trusting this module.
 //!
-//! Module layout: `analysis` (uniformity, builtin shapes), `kernel` (entry, workgroup loop,
-//! parallel regions around barriers), `lane` (statements and control flow under an execution
+//! Module layout: `analysis` (uniformity, builtin shapes), `kernel` (compute entry, workgroup
+//! loop, parallel regions around barriers), `stage` (vertex and fragment entries, their
+//! interface and builtins), `lane` (statements and control flow under an execution
 //! mask), `ops` (value operations), `memory` (bounds-checked loads, stores, atomics),
 //! `math` (polynomial transcendental functions), `subgroup`, `emit` (typed helpers over
 //! inkwell).
@@ -18,6 +19,7 @@ mod lane;
 mod math;
 mod memory;
 mod ops;
+mod stage;
 mod subgroup;
 
 use inkwell::context::Context;
@@ -123,24 +125,24 @@ impl Target {
     }
 }
 
-/// Lowers one validated compute module to an object file.
+/// Lowers one validated module (any stage) to an object file.
 ///
 /// The caller must have run `shader::valid::validate` on `module`: ids, types and scoping are
 /// trusted here (a violation gives an error or a verifier failure, never unsafety, since
 /// every memory access is bounds-checked by construction).
 pub fn emit_object(module: &ir::Module, target: &Target) -> Result<ObjectCode, CodegenError> {
-    if module.stage != ir::Stage::Compute {
-        return Err(CodegenError::Unsupported(
-            "vertex/fragment stages are not compiled yet".into(),
-        ));
-    }
     let machine = target.machine()?;
     let cx = Context::create();
     let llmod = cx.create_module("softgpu_kernel");
     llmod.set_triple(&machine.get_triple());
     llmod.set_data_layout(&machine.get_target_data().get_data_layout());
 
-    let scratch_size = kernel::build_kernel(&cx, &llmod, module, target)?;
+    let scratch_size = match module.stage {
+        ir::Stage::Compute => kernel::build_kernel(&cx, &llmod, module, target)?,
+        ir::Stage::Vertex | ir::Stage::Fragment => {
+            stage::build_graphics(&cx, &llmod, module, target)?
+        }
+    };
 
     llmod
         .verify()

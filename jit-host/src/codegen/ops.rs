@@ -116,9 +116,8 @@ impl<'ctx> Gen<'ctx, '_> {
                     .ok_or_else(|| CodegenError::Missing(format!("buffer slot {i}")))?;
                 Ok(Val::uni(len.into()))
             }
-            Op::Input(_) | Op::IsHelperInvocation => Err(CodegenError::Unsupported(
-                "vertex/fragment stages are not compiled yet".into(),
-            )),
+            Op::Input(i) => self.lower_input(*i, t),
+            Op::IsHelperInvocation => self.is_helper(),
         }
     }
 
@@ -649,11 +648,7 @@ impl<'ctx> Gen<'ctx, '_> {
                     }
                 }
             }
-            _ => {
-                return Err(CodegenError::Unsupported(
-                    "vertex/fragment stages are not compiled yet".into(),
-                ))
-            }
+            other => return self.graphics_builtin(other),
         })
     }
 
