@@ -11,6 +11,10 @@ use shader::front::SpecializationInfo;
 use crate::buffer::Buffer;
 use crate::descriptor::{DescriptorSet, DescriptorSource};
 use crate::dispatch::KernelRun;
+use crate::draw::{
+    self, DrawCall, DrawResources, DrawStats, GraphicsPipeline, GraphicsState, IndirectDraw,
+    RenderTargets, ShaderStageSource,
+};
 use crate::error::RendererError;
 use crate::pipeline::{self, ComputePipeline, KernelCache};
 use crate::pool::WorkerPool;
@@ -170,5 +174,77 @@ impl Device {
         let word = |i: usize| u32::from_le_bytes([raw[i], raw[i + 1], raw[i + 2], raw[i + 3]]);
         let groups = [word(0), word(4), word(8)];
         self.dispatch_with(pipeline, descriptors, push_constants, [0; 3], groups)
+    }
+
+    /// vkCreateGraphicsPipelines: lowers and compiles the vertex and (optional) fragment
+    /// stages and checks their interface. A missing vertex stage is an error.
+    pub fn create_graphics_pipeline(
+        &self,
+        vertex: Option<&ShaderStageSource<'_>>,
+        fragment: Option<&ShaderStageSource<'_>>,
+    ) -> Result<GraphicsPipeline, RendererError> {
+        draw::pipeline::create_graphics_pipeline(&self.jit, &self.kernels, vertex, fragment)
+    }
+
+    /// vkCmdDraw / vkCmdDrawIndexed, rasterized on as many threads as the worker pool has.
+    pub fn draw(
+        &self,
+        pipeline: &GraphicsPipeline,
+        state: &GraphicsState,
+        targets: &RenderTargets<'_>,
+        resources: &DrawResources<'_>,
+        call: &DrawCall,
+    ) -> Result<DrawStats, RendererError> {
+        draw::draw(
+            pipeline,
+            state,
+            targets,
+            resources,
+            call,
+            self.pool.threads(),
+        )
+    }
+
+    /// vkCmdDrawIndirect / vkCmdDrawIndexedIndirect.
+    pub fn draw_indirect(
+        &self,
+        pipeline: &GraphicsPipeline,
+        state: &GraphicsState,
+        targets: &RenderTargets<'_>,
+        resources: &DrawResources<'_>,
+        indirect: &IndirectDraw<'_>,
+    ) -> Result<DrawStats, RendererError> {
+        draw::draw_indirect(
+            pipeline,
+            state,
+            targets,
+            resources,
+            indirect,
+            self.pool.threads(),
+        )
+    }
+
+    /// vkCmdDrawIndirectCount / vkCmdDrawIndexedIndirectCount.
+    #[allow(clippy::too_many_arguments)]
+    pub fn draw_indirect_count(
+        &self,
+        pipeline: &GraphicsPipeline,
+        state: &GraphicsState,
+        targets: &RenderTargets<'_>,
+        resources: &DrawResources<'_>,
+        indirect: &IndirectDraw<'_>,
+        count_buffer: &Buffer,
+        count_offset: u64,
+    ) -> Result<DrawStats, RendererError> {
+        draw::draw_indirect_count(
+            pipeline,
+            state,
+            targets,
+            resources,
+            indirect,
+            count_buffer,
+            count_offset,
+            self.pool.threads(),
+        )
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use jit_host_client::CompiledKernel;
 use shader::abi::{BufferDescriptor, KernelContext};
-use shader::ir::{BufferKind, MAX_PUSH_CONSTANTS};
+use shader::ir::{BufferBinding, BufferKind, MAX_PUSH_CONSTANTS};
 
 use crate::buffer::Buffer;
 use crate::descriptor::{DescriptorSource, DescriptorType};
@@ -48,6 +48,55 @@ pub(crate) fn plan_chunks(total: u32, threads: usize) -> (u32, usize) {
     let size = u64::from(total).div_ceil(wanted.min(u64::from(total)));
     let count = u64::from(total).div_ceil(size);
     (size as u32, count as usize)
+}
+
+/// Resolves a module's buffer slots against the bound descriptors: one kernel descriptor per
+/// slot (unbound slots become null descriptors) and the buffers that keep their memory alive.
+/// Shared by dispatches and draws.
+pub(crate) fn resolve_buffers(
+    bindings: &[BufferBinding],
+    sets: &dyn DescriptorSource,
+) -> Result<(Vec<BufferDescriptor>, Vec<Buffer>), RendererError> {
+    let mut descriptors = Vec::with_capacity(bindings.len());
+    let mut buffers = Vec::with_capacity(bindings.len());
+    for slot in bindings {
+        let bound = sets.buffer_descriptor(slot.set, slot.binding, slot.array_index)?;
+        let Some(bound) = bound else {
+            // An unbound slot is a null descriptor (robustness2 nullDescriptor): every
+            // access is out of bounds, loads give 0 and stores are dropped.
+            log::debug!(
+                "set {} binding {} is not bound (null descriptor)",
+                slot.set,
+                slot.binding
+            );
+            descriptors.push(BufferDescriptor {
+                base: std::ptr::null_mut(),
+                len: 0,
+            });
+            continue;
+        };
+        let wanted = match slot.kind {
+            BufferKind::Storage => DescriptorType::StorageBuffer,
+            BufferKind::Uniform => DescriptorType::UniformBuffer,
+        };
+        if bound.ty != wanted {
+            return Err(RendererError::DescriptorTypeMismatch {
+                set: slot.set,
+                binding: slot.binding,
+                array_index: slot.array_index,
+                bound: bound.ty,
+                wanted,
+            });
+        }
+        // Checked here again whatever the source checked: the kernel trusts `len`.
+        let base_ptr = bound.buffer.range_ptr(bound.offset, bound.range)?;
+        descriptors.push(BufferDescriptor {
+            base: base_ptr,
+            len: bound.range,
+        });
+        buffers.push(bound.buffer);
+    }
+    Ok((descriptors, buffers))
 }
 
 /// Everything one dispatch's chunks share. Owns copies of the descriptors and push constants
@@ -94,45 +143,7 @@ impl KernelRun {
         if total == 0 {
             return Ok(None);
         }
-        let mut descriptors = Vec::with_capacity(pipeline.buffers.len());
-        let mut buffers = Vec::with_capacity(pipeline.buffers.len());
-        for slot in &pipeline.buffers {
-            let bound = sets.buffer_descriptor(slot.set, slot.binding, slot.array_index)?;
-            let Some(bound) = bound else {
-                // An unbound slot is a null descriptor (robustness2 nullDescriptor): every
-                // access is out of bounds, loads give 0 and stores are dropped.
-                log::debug!(
-                    "dispatch: set {} binding {} is not bound",
-                    slot.set,
-                    slot.binding
-                );
-                descriptors.push(BufferDescriptor {
-                    base: std::ptr::null_mut(),
-                    len: 0,
-                });
-                continue;
-            };
-            let wanted = match slot.kind {
-                BufferKind::Storage => DescriptorType::StorageBuffer,
-                BufferKind::Uniform => DescriptorType::UniformBuffer,
-            };
-            if bound.ty != wanted {
-                return Err(RendererError::DescriptorTypeMismatch {
-                    set: slot.set,
-                    binding: slot.binding,
-                    array_index: slot.array_index,
-                    bound: bound.ty,
-                    wanted,
-                });
-            }
-            // Checked here again whatever the source checked: the kernel trusts `len`.
-            let base_ptr = bound.buffer.range_ptr(bound.offset, bound.range)?;
-            descriptors.push(BufferDescriptor {
-                base: base_ptr,
-                len: bound.range,
-            });
-            buffers.push(bound.buffer);
-        }
+        let (descriptors, buffers) = resolve_buffers(&pipeline.buffers, sets)?;
         let mut padded = Box::new([0u8; MAX_PUSH_CONSTANTS as usize]);
         padded[..push_constants.len()].copy_from_slice(push_constants);
         let (chunk_size, chunk_count) = plan_chunks(total, threads);

@@ -21,6 +21,8 @@ pub enum RendererError {
     Jit(#[from] ClientError),
     #[error("SPIR-V rejected: {0}")]
     Shader(#[from] FrontError),
+    #[error("draw: {0}")]
+    Draw(#[from] crate::draw::DrawError),
 
     #[error("buffer size {0} is 0 or larger than the maximum {max}", max = crate::memory::MAX_ALLOCATION)]
     InvalidBufferSize(u64),

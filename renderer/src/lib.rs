@@ -1,7 +1,8 @@
 //! softgpu's renderer: the CPU Vulkan device.
 //!
-//! This is the compute part: buffers (windows into guest RAM or host memory), descriptor sets, compute pipelines
-//! compiled by the sandboxed jit-host, and dispatches run on a worker pool. The renderer never
+//! Buffers (windows into guest RAM or host memory), descriptor sets, compute pipelines
+//! compiled by the sandboxed jit-host, and dispatches run on a worker pool; images, the
+//! rasterizer ([`raster`]), the output merger ([`output`]) and graphics draws ([`draw`]). The renderer never
 //! emits code itself: it only calls kernels that jit-host wrote into the sealed code arena
 //! (DESIGN §4), through `jit-host-client`.
 
@@ -10,6 +11,7 @@ pub mod cancel;
 mod descriptor;
 mod device;
 mod dispatch;
+pub mod draw;
 mod error;
 pub mod format;
 pub mod image;
@@ -27,6 +29,7 @@ pub use descriptor::{
 };
 pub use device::{Device, DeviceConfig};
 pub use dispatch::MAX_WORKGROUP_COUNT;
+pub use draw::{DrawError, GraphicsPipeline};
 pub use error::RendererError;
 pub use memory::{ExternalMemory, HostMemory};
 pub use pipeline::{ComputePipeline, MAX_KERNEL_SCRATCH};

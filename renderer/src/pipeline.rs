@@ -124,6 +124,29 @@ impl KernelCache {
     }
 }
 
+/// Compiles `module` (or reuses an identical module's kernel) and checks its scratch need;
+/// returns the kernel and the size of the encoded IR (the cache key the kernel keeps alive).
+pub(crate) fn compile_cached(
+    jit: &Arc<JitHost>,
+    cache: &KernelCache,
+    module: &Module,
+) -> Result<(Arc<CompiledKernel>, usize), RendererError> {
+    let key = module.encode();
+    let ir_bytes = key.len();
+    let kernel = match cache.get(&key) {
+        Some(kernel) => kernel,
+        None => {
+            // The lock is not held while compiling: compiles of different modules overlap, and
+            // two threads racing on the same module both compile it once (harmless).
+            let kernel = jit.compile(module)?;
+            cache.insert(key, &kernel);
+            kernel
+        }
+    };
+    check_scratch(kernel.scratch_size() as u64)?;
+    Ok((kernel, ir_bytes))
+}
+
 /// Lowers `spirv` and compiles it (or reuses an identical module's kernel).
 pub(crate) fn create_compute_pipeline(
     jit: &Arc<JitHost>,
@@ -133,19 +156,7 @@ pub(crate) fn create_compute_pipeline(
     spec: &SpecializationInfo,
 ) -> Result<ComputePipeline, RendererError> {
     let module: Module = shader::front::lower_compute(spirv, entry, spec)?;
-    let key = module.encode();
-    let ir_bytes = key.len();
-    let kernel = match cache.get(&key) {
-        Some(kernel) => kernel,
-        None => {
-            // The lock is not held while compiling: compiles of different modules overlap, and
-            // two threads racing on the same module both compile it once (harmless).
-            let kernel = jit.compile(&module)?;
-            cache.insert(key, &kernel);
-            kernel
-        }
-    };
-    check_scratch(kernel.scratch_size() as u64)?;
+    let (kernel, ir_bytes) = compile_cached(jit, cache, &module)?;
     Ok(ComputePipeline {
         kernel,
         buffers: module.buffers.clone(),

@@ -33,6 +33,9 @@ pub struct FragmentBatch<'a> {
     pub primitive: u32,
     /// Framebuffer depth (z/w interpolated linearly in screen space, plus depth bias).
     pub depth: [f32; LANES],
+    /// `1/w` of the clip-space position, interpolated linearly in screen space
+    /// (`FragCoord.w`).
+    pub inv_w: [f32; LANES],
     /// Perspective-correct barycentrics of the primitive's vertices (for lines and points:
     /// of the rectangle triangle the lane fell in).
     pub barycentric: [[f32; LANES]; 3],
@@ -210,6 +213,7 @@ mod tests {
             front_facing: true,
             primitive: 0,
             depth: [0.25; LANES],
+            inv_w: [1.0; LANES],
             barycentric: [[0.0; LANES]; 3],
             attributes: &attrs,
         });

@@ -122,6 +122,7 @@ impl<'a> TileRaster<'a> {
         let mut linear = [[0.0f32; LANES]; 3];
         let mut perspective = [[0.0f32; LANES]; 3];
         let mut depth = [0.0f32; LANES];
+        let mut inv_w = [0.0f32; LANES];
         for lane in 0..LANES {
             let l1 = values[1][lane] as f32 * tri.inv_area2;
             let l2 = values[2][lane] as f32 * tri.inv_area2;
@@ -137,7 +138,8 @@ impl<'a> TileRaster<'a> {
             let q0 = l0 * tri.inv_w[0];
             let q1 = l1 * tri.inv_w[1];
             let q2 = l2 * tri.inv_w[2];
-            let s = 1.0 / (q0 + q1 + q2);
+            inv_w[lane] = q0 + q1 + q2;
+            let s = 1.0 / inv_w[lane];
             perspective[1][lane] = q1 * s;
             perspective[2][lane] = q2 * s;
             perspective[0][lane] = 1.0 - perspective[1][lane] - perspective[2][lane];
@@ -169,6 +171,7 @@ impl<'a> TileRaster<'a> {
             front_facing: tri.front_facing,
             primitive: tri.primitive,
             depth,
+            inv_w,
             barycentric: perspective,
             attributes: &self.attributes,
         };

@@ -54,6 +54,13 @@ pub fn device() -> &'static Device {
 
 /// SPIR-V of `tests/shaders/<name>.comp`, compiled with `-D` definitions `defines`.
 pub fn spirv(name: &str, defines: &[(&str, &str)]) -> Vec<u8> {
+    spirv_file(&format!("{name}.comp"), defines)
+}
+
+/// SPIR-V of `tests/shaders/<file>` (the stage from its extension: `.comp`, `.vert`,
+/// `.frag`), compiled with `-D` definitions `defines`.
+pub fn spirv_file(file: &str, defines: &[(&str, &str)]) -> Vec<u8> {
+    let name = file;
     static CACHE: OnceLock<Mutex<HashMap<String, Vec<u8>>>> = OnceLock::new();
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let key = format!("{name}{defines:?}");
@@ -63,7 +70,7 @@ pub fn spirv(name: &str, defines: &[(&str, &str)]) -> Vec<u8> {
     }
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/shaders")
-        .join(format!("{name}.comp"));
+        .join(file);
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "{name}-{}-{}.spv",
         std::process::id(),

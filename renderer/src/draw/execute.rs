@@ -1,0 +1,499 @@
+//! Executing one draw: elements → vertex fetch → vertex stage → primitive assembly →
+//! rasterizer → fragment stage → output merger, in windows of at most
+//! [`MAX_WINDOW_VERTICES`] shaded vertices (so memory never scales with the draw's counts).
+//!
+//! Order: windows are rasterized one after the other and, within one, the rasterizer keeps
+//! primitive order per tile, so primitives reach the attachments in API order (Vulkan §28.1
+//! "Primitive Order"). Instances run in order; each restarts assembly.
+
+use std::sync::Arc;
+
+use shader::abi::GRAPHICS_LANES;
+
+use crate::descriptor::DescriptorSource;
+use crate::error::RendererError;
+use crate::output::{
+    ColorAttachment, DepthStencilAttachment, FragmentOutputs, FragmentShader, OutputSink,
+    OutputState, OutputStats, MAX_COLOR_ATTACHMENTS,
+};
+use crate::raster::{
+    lane_offset, rasterize, DepthResolution, FragmentBatch, Primitives, RasterState, RasterStats,
+    Rect, VertexStream, LANES, MAX_EXTENT, MAX_THREADS,
+};
+
+use super::assembly::{Assembler, PrimitiveLists, VertexStore};
+use super::fetch::FetchPlan;
+pub use super::fetch::VertexBufferBinding;
+use super::pipeline::{ColorOutput, GraphicsPipeline};
+use super::stage::{group_word, FragmentIo, FragmentStage, StageResources, VertexBatch};
+use super::state::{GraphicsState, Topology};
+pub use super::stream::{IndexBufferBinding, IndexType};
+use super::{DrawError, MAX_WINDOW_VERTICES};
+
+/// Elements read and shaded per step; a window is flushed before it could overflow.
+const STEP_ELEMENTS: usize = MAX_WINDOW_VERTICES / 2;
+
+/// The parameters of vkCmdDraw / vkCmdDrawIndexed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DrawCall {
+    Direct {
+        vertex_count: u32,
+        instance_count: u32,
+        first_vertex: u32,
+        first_instance: u32,
+    },
+    Indexed {
+        index_count: u32,
+        instance_count: u32,
+        first_index: u32,
+        vertex_offset: i32,
+        first_instance: u32,
+    },
+}
+
+impl DrawCall {
+    fn counts(&self) -> (u32, u32, u32) {
+        match *self {
+            DrawCall::Direct {
+                vertex_count,
+                instance_count,
+                first_instance,
+                ..
+            } => (vertex_count, instance_count, first_instance),
+            DrawCall::Indexed {
+                index_count,
+                instance_count,
+                first_instance,
+                ..
+            } => (index_count, instance_count, first_instance),
+        }
+    }
+}
+
+/// The attachments of the current subpass / rendering, by colour location.
+#[derive(Clone, Copy, Debug)]
+pub struct RenderTargets<'a> {
+    pub render_area: Rect,
+    /// Location `n`'s attachment; `None` is `VK_ATTACHMENT_UNUSED`.
+    pub colors: &'a [Option<ColorAttachment>],
+    pub depth_stencil: Option<&'a DepthStencilAttachment>,
+}
+
+/// What the draw reads besides the pipeline and state.
+#[derive(Clone, Copy)]
+pub struct DrawResources<'a> {
+    /// By binding number; `None` is an unbound binding (its attributes read (0, 0, 0, 1)).
+    pub vertex_buffers: &'a [Option<VertexBufferBinding>],
+    pub index_buffer: Option<&'a IndexBufferBinding>,
+    pub descriptors: &'a dyn DescriptorSource,
+    pub push_constants: &'a [u8],
+}
+
+/// What one draw did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DrawStats {
+    pub vertices_shaded: u64,
+    pub raster: RasterStats,
+    pub output: OutputStats,
+}
+
+/// The fragment stage as the output merger's [`FragmentShader`]: interpolated attributes in,
+/// colour words per attachment and `FragDepth` out.
+struct FragmentGlue {
+    stage: Option<(Arc<dyn FragmentStage>, StageResources)>,
+    /// (output slot, attachment index in the sink, component).
+    colors: Vec<(usize, usize, usize)>,
+    attachments: usize,
+    frag_depth_slot: Option<usize>,
+    output_slots: usize,
+}
+
+/// Most output words a fragment module can have: every location's four components plus
+/// `FragDepth`, 8 lanes each.
+const MAX_FRAGMENT_OUTPUT_WORDS: usize =
+    (shader::ir::MAX_INTERFACE_LOCATIONS as usize * 4 + 1) * GRAPHICS_LANES;
+
+impl FragmentShader for FragmentGlue {
+    fn shade(&self, batch: &FragmentBatch<'_>, live: u8, out: &mut FragmentOutputs) -> u8 {
+        let Some((stage, resources)) = &self.stage else {
+            return live;
+        };
+        let mut words = [0u32; MAX_FRAGMENT_OUTPUT_WORDS];
+        let Some(outputs) = words.get_mut(..self.output_slots * GRAPHICS_LANES) else {
+            return 0;
+        };
+        if let Some(slot) = self.frag_depth_slot {
+            for lane in 0..LANES {
+                outputs[slot * LANES + lane] = batch.depth[lane].to_bits();
+            }
+        }
+        let at = |axis: fn((u32, u32)) -> u32, origin: u32| {
+            std::array::from_fn(|lane| (origin + axis(lane_offset(lane))) as f32 + 0.5)
+        };
+        let frag_coord = [
+            at(|(dx, _)| dx, batch.x),
+            at(|(_, dy)| dy, batch.y),
+            batch.depth,
+            batch.inv_w,
+        ];
+        let mut io = FragmentIo {
+            inputs: batch.attributes,
+            outputs,
+            frag_coord,
+            front_facing: batch.front_facing,
+            live,
+        };
+        let survivors = stage.shade(resources, &mut io) & live;
+        for attachment in out.color.iter_mut().take(self.attachments) {
+            *attachment = [[0; 4]; LANES];
+        }
+        for &(slot, attachment, component) in &self.colors {
+            for lane in 0..LANES {
+                out.color[attachment][lane][component] = io.outputs[slot * LANES + lane];
+            }
+        }
+        if let Some(slot) = self.frag_depth_slot {
+            for lane in 0..LANES {
+                out.depth[lane] = f32::from_bits(io.outputs[slot * LANES + lane]);
+            }
+            out.depth_written = true;
+        }
+        survivors
+    }
+}
+
+fn depth_resolution(targets: &RenderTargets<'_>) -> DepthResolution {
+    use crate::format::Format;
+    match targets.depth_stencil.map(|d| d.image.format()) {
+        Some(Format::D16_UNORM) => DepthResolution::Unorm { bits: 16 },
+        Some(Format::D24_UNORM_S8_UINT) => DepthResolution::Unorm { bits: 24 },
+        _ => DepthResolution::Float,
+    }
+}
+
+/// Runs one draw. `threads` is how many workers rasterize tiles in parallel.
+pub fn draw(
+    pipeline: &GraphicsPipeline,
+    state: &GraphicsState,
+    targets: &RenderTargets<'_>,
+    resources: &DrawResources<'_>,
+    call: &DrawCall,
+    threads: usize,
+) -> Result<DrawStats, RendererError> {
+    let topology = state.input_assembly.topology;
+    if topology.is_line() && state.rasterization.line_width != 1.0 {
+        return Err(DrawError::LineWidth(state.rasterization.line_width).into());
+    }
+    let index_buffer = match call {
+        DrawCall::Indexed { .. } => {
+            let binding = resources.index_buffer.ok_or(DrawError::InvalidState(
+                "indexed draw without an index buffer",
+            ))?;
+            binding.validate()?;
+            Some(binding)
+        }
+        DrawCall::Direct { .. } => None,
+    };
+    let (count, instance_count, first_instance) = call.counts();
+    let mut stats = DrawStats::default();
+    if count == 0 || instance_count == 0 {
+        return Ok(stats);
+    }
+
+    // Colour attachments the fragment stage writes, renumbered for the sink.
+    if targets.colors.len() > MAX_COLOR_ATTACHMENTS {
+        return Err(DrawError::TooManyAttachments(targets.colors.len()).into());
+    }
+    let mut sink_colors = Vec::new();
+    let mut remap = [None; MAX_COLOR_ATTACHMENTS];
+    if pipeline.fragment.is_some() {
+        for (location, attachment) in targets.colors.iter().enumerate() {
+            if let Some(a) = attachment {
+                if pipeline.color_locations & (1 << location) != 0 {
+                    remap[location] = Some(sink_colors.len());
+                    sink_colors.push(a.clone());
+                }
+            }
+        }
+    }
+    let glue = FragmentGlue {
+        stage: match &pipeline.fragment {
+            None => None,
+            Some((stage, interface)) => Some((
+                stage.clone(),
+                StageResources::resolve(
+                    &interface.buffers,
+                    resources.descriptors,
+                    resources.push_constants,
+                )?,
+            )),
+        },
+        colors: pipeline
+            .color_outputs
+            .iter()
+            .filter_map(
+                |&ColorOutput {
+                     slot,
+                     location,
+                     component,
+                 }| {
+                    Some((slot, remap.get(location).copied().flatten()?, component))
+                },
+            )
+            .collect(),
+        attachments: sink_colors.len(),
+        frag_depth_slot: pipeline.frag_depth_slot,
+        output_slots: pipeline.fragment.as_ref().map_or(0, |f| f.1.outputs.len()),
+    };
+    if glue.output_slots * GRAPHICS_LANES > MAX_FRAGMENT_OUTPUT_WORDS {
+        return Err(DrawError::InvalidState("fragment module has too many outputs").into());
+    }
+    let output_state = OutputState {
+        render_area: targets.render_area,
+        depth: state.depth,
+        stencil: state.stencil,
+        blend_constants: state.blend_constants,
+        logic_op: state.logic_op,
+        early_fragment_tests: pipeline.early_fragment_tests,
+    };
+    let sink = OutputSink::new(&output_state, &sink_colors, targets.depth_stencil, glue)
+        .map_err(DrawError::from)?;
+    let ra = targets.render_area;
+    let extent = |origin: i32, size: u32| {
+        (i64::from(origin.max(0)) + i64::from(size)).clamp(0, i64::from(MAX_EXTENT)) as u32
+    };
+    let raster_state = RasterState {
+        width: extent(ra.x, ra.width),
+        height: extent(ra.y, ra.height),
+        viewport: state.viewport,
+        scissor: state.scissor,
+        cull_mode: state.rasterization.cull_mode,
+        front_face: state.rasterization.front_face,
+        depth_clamp: state.rasterization.depth_clamp,
+        depth_bias: state.rasterization.depth_bias,
+        depth_resolution: depth_resolution(targets),
+        threads: threads.clamp(1, MAX_THREADS),
+    };
+
+    let vs_resources = StageResources::resolve(
+        &pipeline.vertex_interface.buffers,
+        resources.descriptors,
+        resources.push_constants,
+    )?;
+    let plan = FetchPlan::new(
+        &pipeline.vertex_interface.inputs,
+        &state.vertex_input,
+        resources.vertex_buffers,
+    );
+    let mut run = WindowRun {
+        pipeline,
+        raster_state: &raster_state,
+        sink: &sink,
+        discard: state.rasterization.rasterizer_discard,
+        topology,
+        store: VertexStore::default(),
+        spare: VertexStore::default(),
+        primitives: PrimitiveLists::default(),
+        stats: &mut stats,
+    };
+    run.store.clear(pipeline.varyings.len());
+    let mut scratch = Scratch::default();
+    let cancel = crate::cancel::current();
+    let mut assembler = Assembler::new(topology);
+    let out_slots = pipeline.vertex_interface.outputs.len();
+    let in_slots = pipeline.vertex_interface.inputs.len();
+    for instance in 0..instance_count {
+        assembler.restart();
+        let instance_index = first_instance.wrapping_add(instance);
+        let instance_element = u64::from(first_instance) + u64::from(instance);
+        let mut pos = 0u32;
+        while pos < count {
+            if cancel.as_ref().is_some_and(|c| c()) {
+                return Err(RendererError::Cancelled);
+            }
+            let n = (count - pos).min(STEP_ELEMENTS as u32);
+            let base_vertex = scratch.elements(call, index_buffer, pos, n, state);
+            // Vertex shading of this step's non-restart elements.
+            let shaded = scratch.vertex_ids.len();
+            if shaded > 0 {
+                plan.fill(&scratch.fetch, instance_element, &mut scratch.inputs);
+                let groups = shaded.div_ceil(GRAPHICS_LANES);
+                scratch.vertex_ids.resize(groups * GRAPHICS_LANES, 0);
+                scratch.outputs.clear();
+                scratch
+                    .outputs
+                    .resize(groups * out_slots * GRAPHICS_LANES, 0);
+                let batch = VertexBatch {
+                    count: shaded,
+                    base_vertex,
+                    base_instance: first_instance,
+                    instance_index,
+                    vertex_indices: &scratch.vertex_ids,
+                    inputs: &scratch.inputs,
+                    input_slots: in_slots,
+                };
+                pipeline
+                    .vertex
+                    .shade(&vs_resources, &batch, &mut scratch.outputs)?;
+                run.stats.vertices_shaded += shaded as u64;
+            }
+            let first_slot = run.store.len() as u32;
+            run.append(&scratch.outputs, shaded, out_slots);
+            let mut next = first_slot;
+            for &restart in &scratch.restarts {
+                if restart {
+                    assembler.restart();
+                } else {
+                    assembler.push(next, &mut run.primitives);
+                    next += 1;
+                }
+            }
+            if run.store.len() + STEP_ELEMENTS > MAX_WINDOW_VERTICES {
+                run.flush(&mut assembler)?;
+            }
+            pos += n;
+        }
+    }
+    run.flush(&mut assembler)?;
+    drop(run);
+    stats.output = sink.finish().map_err(DrawError::from)?;
+    Ok(stats)
+}
+
+/// Buffers reused across the steps of a draw.
+#[derive(Default)]
+struct Scratch {
+    indices: Vec<u32>,
+    index_bytes: Vec<u8>,
+    /// Per element: a primitive restart.
+    restarts: Vec<bool>,
+    /// Per non-restart element: `VertexIndex` and the buffer index fetched.
+    vertex_ids: Vec<u32>,
+    fetch: Vec<Option<u64>>,
+    inputs: Vec<u32>,
+    outputs: Vec<u32>,
+}
+
+impl Scratch {
+    /// Reads elements `pos .. pos + n`; returns `BaseVertex`.
+    fn elements(
+        &mut self,
+        call: &DrawCall,
+        index_buffer: Option<&IndexBufferBinding>,
+        pos: u32,
+        n: u32,
+        state: &GraphicsState,
+    ) -> i32 {
+        self.restarts.clear();
+        self.vertex_ids.clear();
+        self.fetch.clear();
+        match (*call, index_buffer) {
+            (
+                DrawCall::Indexed {
+                    first_index,
+                    vertex_offset,
+                    ..
+                },
+                Some(binding),
+            ) => {
+                binding.read(
+                    first_index,
+                    u64::from(pos),
+                    n as usize,
+                    &mut self.indices,
+                    &mut self.index_bytes,
+                );
+                let restart = state
+                    .input_assembly
+                    .primitive_restart
+                    .then(|| binding.index_type.restart_value());
+                for &index in &self.indices {
+                    let cut = Some(index) == restart;
+                    self.restarts.push(cut);
+                    if !cut {
+                        self.vertex_ids
+                            .push((index as i32).wrapping_add(vertex_offset) as u32);
+                        let element = i64::from(index) + i64::from(vertex_offset);
+                        self.fetch.push(u64::try_from(element).ok());
+                    }
+                }
+                vertex_offset
+            }
+            (DrawCall::Direct { .. }, _) | (DrawCall::Indexed { .. }, None) => {
+                let first_vertex = match *call {
+                    DrawCall::Direct { first_vertex, .. } => first_vertex,
+                    DrawCall::Indexed { .. } => 0,
+                };
+                for i in pos..pos + n {
+                    self.restarts.push(false);
+                    self.vertex_ids.push(first_vertex.wrapping_add(i));
+                    self.fetch
+                        .push(Some(u64::from(first_vertex) + u64::from(i)));
+                }
+                first_vertex as i32
+            }
+        }
+    }
+}
+
+/// The current window of shaded vertices and its primitives.
+struct WindowRun<'a, S: FragmentShader> {
+    pipeline: &'a GraphicsPipeline,
+    raster_state: &'a RasterState,
+    sink: &'a OutputSink<S>,
+    discard: bool,
+    topology: Topology,
+    store: VertexStore,
+    spare: VertexStore,
+    primitives: PrimitiveLists,
+    stats: &'a mut DrawStats,
+}
+
+impl<S: FragmentShader> WindowRun<'_, S> {
+    /// Appends `count` shaded vertices from the vertex stage's output words.
+    fn append(&mut self, outputs: &[u32], count: usize, slots: usize) {
+        let word = |v: usize, slot: Option<usize>, default: f32| {
+            slot.and_then(|s| outputs.get(group_word(v, s, slots)))
+                .map_or(default, |&w| f32::from_bits(w))
+        };
+        let p = self.pipeline;
+        for v in 0..count {
+            let position = p.position_slots.map(|s| word(v, s, 0.0));
+            self.store.positions.push(position);
+            for &source in &p.varyings {
+                self.store.attributes.push(word(v, source, 0.0));
+            }
+            self.store.point_sizes.push(word(v, p.point_size_slot, 1.0));
+        }
+    }
+
+    /// Rasterizes the window's primitives and starts the next window with the vertices
+    /// pending primitives still need.
+    fn flush(&mut self, assembler: &mut Assembler) -> Result<(), RendererError> {
+        if !self.primitives.is_empty() && !self.discard {
+            let stream = VertexStream {
+                positions: &self.store.positions,
+                attributes: &self.store.attributes,
+                interpolation: &self.pipeline.interpolation,
+                point_sizes: Some(&self.store.point_sizes),
+            };
+            let primitives = match self.topology {
+                Topology::PointList => Primitives::Points(&self.primitives.points),
+                Topology::LineList | Topology::LineStrip => {
+                    Primitives::Lines(&self.primitives.lines)
+                }
+                _ => Primitives::Triangles(&self.primitives.triangles),
+            };
+            let s = rasterize(self.raster_state, &stream, primitives, self.sink)
+                .map_err(DrawError::from)?;
+            self.stats.raster.triangles += s.triangles;
+            self.stats.raster.culled += s.culled;
+            self.stats.raster.batches += s.batches;
+        }
+        self.primitives.clear();
+        self.spare.clear(self.store.components);
+        assembler.carry(&self.store, &mut self.spare);
+        std::mem::swap(&mut self.store, &mut self.spare);
+        Ok(())
+    }
+}

@@ -1,0 +1,294 @@
+//! Vertex attribute formats: which `VkFormat`s a vertex buffer may use, and how an
+//! attribute's bytes become the four 32-bit words a vertex shader input reads (Vulkan §22.4
+//! "Vertex Input Extraction", §3.9 "Fixed-Point Data Conversions").
+//!
+//! This is its own table, not [`crate::format::Format`]: vertex buffers use the 3-component
+//! and SCALED formats, which images here do not. 64-bit formats and sRGB formats are refused
+//! (not offered with `VK_FORMAT_FEATURE_VERTEX_BUFFER_BIT`).
+
+use crate::format::convert::{
+    f16_to_f32, sign_extend, snorm_to_float, uf10_to_f32, uf11_to_f32, unorm_to_float,
+};
+
+use super::DrawError;
+
+/// How a component's bits become a shader value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttributeClass {
+    Unorm,
+    Snorm,
+    /// The unsigned integer value, as a float.
+    Uscaled,
+    /// The signed integer value, as a float.
+    Sscaled,
+    Uint,
+    Sint,
+    Sfloat,
+    Ufloat,
+}
+
+impl AttributeClass {
+    /// True for classes the shader reads as integers.
+    pub fn is_integer(self) -> bool {
+        matches!(self, AttributeClass::Uint | AttributeClass::Sint)
+    }
+}
+
+/// Where the components sit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttributeLayout {
+    /// `channels` components of `bits` bits in R, G, B, A order (`bgr`: B and R swapped).
+    Array { channels: u8, bits: u8, bgr: bool },
+    /// 2-10-10-10 packed in a u32: component `i` of R, G, B at bit `10 i` (`bgr`: B at bit 0
+    /// and R at bit 20, the A2R10G10B10 order), A at bit 30.
+    Packed1010102 { bgr: bool },
+    /// B10G11R11_UFLOAT_PACK32.
+    Packed111110,
+}
+
+/// A supported vertex attribute format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VertexFormat {
+    vk: u32,
+    class: AttributeClass,
+    layout: AttributeLayout,
+}
+
+const EIGHT_BIT_CLASSES: [Option<AttributeClass>; 7] = [
+    Some(AttributeClass::Unorm),
+    Some(AttributeClass::Snorm),
+    Some(AttributeClass::Uscaled),
+    Some(AttributeClass::Sscaled),
+    Some(AttributeClass::Uint),
+    Some(AttributeClass::Sint),
+    None, // SRGB
+];
+
+const SIXTEEN_BIT_CLASSES: [AttributeClass; 7] = [
+    AttributeClass::Unorm,
+    AttributeClass::Snorm,
+    AttributeClass::Uscaled,
+    AttributeClass::Sscaled,
+    AttributeClass::Uint,
+    AttributeClass::Sint,
+    AttributeClass::Sfloat,
+];
+
+impl VertexFormat {
+    /// The format with raw `VkFormat` number `raw`, if it may be a vertex attribute.
+    pub fn from_vk(raw: u32) -> Result<VertexFormat, DrawError> {
+        let unsupported = DrawError::UnsupportedVertexFormat(raw);
+        let array = |channels, bits, bgr| AttributeLayout::Array {
+            channels,
+            bits,
+            bgr,
+        };
+        let (class, layout) = match raw {
+            // R8 .. A8B8G8R8_PACK32: families of 7 (UNORM, SNORM, USCALED, SSCALED, UINT,
+            // SINT, SRGB). A8B8G8R8_PACK32 is R8G8B8A8 in little-endian memory.
+            9..=57 => {
+                let (family, variant) = ((raw - 9) / 7, (raw - 9) % 7);
+                let class = EIGHT_BIT_CLASSES[variant as usize].ok_or(unsupported)?;
+                let layout = match family {
+                    0 => array(1, 8, false),
+                    1 => array(2, 8, false),
+                    2 => array(3, 8, false),
+                    3 => array(3, 8, true),
+                    4 => array(4, 8, false),
+                    5 => array(4, 8, true),
+                    _ => array(4, 8, false),
+                };
+                (class, layout)
+            }
+            // A2R10G10B10 and A2B10G10R10: families of 6 (no SRGB).
+            58..=69 => {
+                let (family, variant) = ((raw - 58) / 6, (raw - 58) % 6);
+                let class = EIGHT_BIT_CLASSES[variant as usize].ok_or(unsupported)?;
+                (class, AttributeLayout::Packed1010102 { bgr: family == 0 })
+            }
+            70..=97 => {
+                let (family, variant) = ((raw - 70) / 7, (raw - 70) % 7);
+                (
+                    SIXTEEN_BIT_CLASSES[variant as usize],
+                    array(family as u8 + 1, 16, false),
+                )
+            }
+            98..=109 => {
+                let (family, variant) = ((raw - 98) / 3, (raw - 98) % 3);
+                let class = match variant {
+                    0 => AttributeClass::Uint,
+                    1 => AttributeClass::Sint,
+                    _ => AttributeClass::Sfloat,
+                };
+                (class, array(family as u8 + 1, 32, false))
+            }
+            122 => (AttributeClass::Ufloat, AttributeLayout::Packed111110),
+            _ => return Err(unsupported),
+        };
+        Ok(VertexFormat {
+            vk: raw,
+            class,
+            layout,
+        })
+    }
+
+    pub fn vk(self) -> u32 {
+        self.vk
+    }
+
+    pub fn class(self) -> AttributeClass {
+        self.class
+    }
+
+    pub fn layout(self) -> AttributeLayout {
+        self.layout
+    }
+
+    /// Bytes one attribute occupies.
+    pub fn size(self) -> usize {
+        match self.layout {
+            AttributeLayout::Array { channels, bits, .. } => {
+                usize::from(channels) * usize::from(bits / 8)
+            }
+            AttributeLayout::Packed1010102 { .. } | AttributeLayout::Packed111110 => 4,
+        }
+    }
+
+    /// The attribute's value as four shader words (f32 bits for float classes, integer bits
+    /// for UINT/SINT), missing components filled with (0, 0, 0, 1). `bytes` shorter than
+    /// [`Self::size`] reads as zeros past its end.
+    pub fn fetch(self, bytes: &[u8]) -> [u32; 4] {
+        let mut raw = [0u8; 16];
+        let n = bytes.len().min(self.size());
+        raw[..n].copy_from_slice(&bytes[..n]);
+        let word = |at: usize, len: usize| {
+            let mut w = [0u8; 4];
+            w[..len].copy_from_slice(&raw[at..at + len]);
+            u32::from_le_bytes(w)
+        };
+        let one = if self.class.is_integer() {
+            1
+        } else {
+            1.0f32.to_bits()
+        };
+        let mut out = [0, 0, 0, one];
+        match self.layout {
+            AttributeLayout::Array {
+                channels,
+                bits,
+                bgr,
+            } => {
+                let bytes_per = usize::from(bits / 8);
+                for c in 0..usize::from(channels) {
+                    let code = word(c * bytes_per, bytes_per);
+                    let dst = if bgr && c < 3 { 2 - c } else { c };
+                    out[dst] = self.convert(code, u32::from(bits));
+                }
+            }
+            AttributeLayout::Packed1010102 { bgr } => {
+                let packed = word(0, 4);
+                for c in 0..3 {
+                    let code = (packed >> (10 * c)) & 0x3ff;
+                    let dst = if bgr { 2 - c } else { c };
+                    out[dst] = self.convert(code, 10);
+                }
+                out[3] = self.convert(packed >> 30, 2);
+            }
+            AttributeLayout::Packed111110 => {
+                let packed = word(0, 4);
+                out[0] = uf11_to_f32(packed & 0x7ff).to_bits();
+                out[1] = uf11_to_f32((packed >> 11) & 0x7ff).to_bits();
+                out[2] = uf10_to_f32(packed >> 22).to_bits();
+                out[3] = 1.0f32.to_bits();
+            }
+        }
+        out
+    }
+
+    /// One component's `bits`-bit code as a shader word.
+    fn convert(self, code: u32, bits: u32) -> u32 {
+        match self.class {
+            AttributeClass::Unorm => unorm_to_float(code, bits).to_bits(),
+            AttributeClass::Snorm => snorm_to_float(code, bits).to_bits(),
+            AttributeClass::Uscaled => (code as f32).to_bits(),
+            AttributeClass::Sscaled => (sign_extend(code, bits) as f32).to_bits(),
+            AttributeClass::Uint => code,
+            AttributeClass::Sint => sign_extend(code, bits) as u32,
+            AttributeClass::Sfloat => match bits {
+                16 => f16_to_f32(code as u16).to_bits(),
+                _ => code,
+            },
+            // Only B10G11R11 is unsigned-float, handled by its layout.
+            AttributeClass::Ufloat => code,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn f(words: [u32; 4]) -> [f32; 4] {
+        words.map(f32::from_bits)
+    }
+
+    #[test]
+    fn every_decodable_format_has_a_sane_size_and_fetches_short_input_as_zero() {
+        let mut count = 0;
+        for raw in 0..200 {
+            if let Ok(format) = VertexFormat::from_vk(raw) {
+                count += 1;
+                assert!((1..=16).contains(&format.size()), "{raw}");
+                let zeros = format.fetch(&[]);
+                assert_eq!(&zeros[..3], &[0, 0, 0], "{raw}");
+            }
+        }
+        // 7 eight-bit families × 6 + 2 × 6 packed + 4 × 7 sixteen-bit + 4 × 3 + B10G11R11.
+        assert_eq!(count, 7 * 6 + 12 + 28 + 12 + 1);
+        assert!(VertexFormat::from_vk(15).is_err(), "sRGB is refused");
+        assert!(VertexFormat::from_vk(110).is_err(), "64-bit is refused");
+        assert!(VertexFormat::from_vk(0).is_err());
+    }
+
+    #[test]
+    fn normalized_formats_convert_by_the_spec_rules() {
+        let unorm = VertexFormat::from_vk(37).unwrap(); // R8G8B8A8_UNORM
+        assert_eq!(
+            f(unorm.fetch(&[0, 255, 51, 128])),
+            [0.0, 1.0, 0.2, 128.0 / 255.0]
+        );
+        let snorm = VertexFormat::from_vk(10).unwrap(); // R8_SNORM
+        assert_eq!(f(snorm.fetch(&[0x80])), [-1.0, 0.0, 0.0, 1.0]);
+        assert_eq!(f(snorm.fetch(&[0x81])), [-1.0, 0.0, 0.0, 1.0]);
+        let bgra = VertexFormat::from_vk(44).unwrap(); // B8G8R8A8_UNORM
+        assert_eq!(f(bgra.fetch(&[255, 0, 0, 255])), [0.0, 0.0, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn integer_formats_keep_integer_bits_and_default_alpha_one() {
+        let sint = VertexFormat::from_vk(82).unwrap(); // R16G16_SINT
+        let w = sint.fetch(&[0xff, 0xff, 2, 0]);
+        assert_eq!(w, [(-1i32) as u32, 2, 0, 1]);
+        let uscaled = VertexFormat::from_vk(72).unwrap(); // R16_USCALED
+        assert_eq!(f(uscaled.fetch(&[0x10, 0x27])), [10000.0, 0.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn packed_formats_place_components_by_their_bit_layout() {
+        let a2b10 = VertexFormat::from_vk(64).unwrap(); // A2B10G10R10_UNORM
+                                                        // R = 1023, G = 0, B = 1023, A = 3.
+        let packed: u32 = 0x3ff | (0x3ff << 20) | (3 << 30);
+        assert_eq!(f(a2b10.fetch(&packed.to_le_bytes())), [1.0, 0.0, 1.0, 1.0]);
+        let a2r10 = VertexFormat::from_vk(62).unwrap(); // A2R10G10B10_UINT
+        let packed: u32 = 1 | (2 << 10) | (3 << 20) | (1 << 30);
+        assert_eq!(a2r10.fetch(&packed.to_le_bytes()), [3, 2, 1, 1]);
+        let half = VertexFormat::from_vk(83).unwrap(); // R16G16_SFLOAT
+        assert_eq!(
+            f(half.fetch(&[0x00, 0x3c, 0x00, 0xc0])),
+            [1.0, -2.0, 0.0, 1.0]
+        );
+        let rgb32 = VertexFormat::from_vk(106).unwrap();
+        assert_eq!(rgb32.size(), 12);
+    }
+}
