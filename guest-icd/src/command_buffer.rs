@@ -11,8 +11,9 @@ use crate::handle::{dispatchable, take_dispatchable, to_handle, Dispatchable};
 use crate::memory::{poisoned, Allocation};
 use ash::vk::{self, Handle};
 use protocol::stream::{
-    BufferCopy, CmdBindComputePipeline, CmdBindDescriptorSets, CmdCopyBuffer, CmdDispatch,
-    CmdDispatchIndirect, CmdFillBuffer, CmdPushConstants, CmdUpdateBuffer, GuestRange,
+    BufferCopy, CmdBindComputePipeline, CmdBindDescriptorSets, CmdBindGraphicsDescriptorSets,
+    CmdBindGraphicsPipeline, CmdCopyBuffer, CmdDispatch, CmdDispatchIndirect, CmdFillBuffer,
+    CmdPushConstants, CmdUpdateBuffer, GuestRange,
 };
 use protocol::Command;
 use std::sync::atomic::Ordering;
@@ -118,7 +119,8 @@ pub(crate) unsafe fn record_unimplemented(cb: vk::CommandBuffer, name: &str) {
     }
 }
 
-fn unsupported(what: String) -> IcdError {
+/// A command the device cannot run as recorded: the buffer is broken.
+pub(crate) fn unsupported(what: String) -> IcdError {
     IcdError::vk(vk::Result::ERROR_DEVICE_LOST, what)
 }
 
@@ -337,13 +339,12 @@ pub(crate) unsafe extern "system" fn cmd_bind_pipeline(
     // SAFETY: valid usage.
     unsafe {
         record(cb, "vkCmdBindPipeline", |_| {
-            if bind_point != vk::PipelineBindPoint::COMPUTE {
-                return Err(unsupported(format!("bind point {bind_point:?}")));
-            }
-            Ok(vec![CmdBindComputePipeline {
-                pipeline: crate::pipeline::pipeline(p)?.id,
-            }
-            .into()])
+            let pipeline = crate::pipeline::pipeline(p)?.id;
+            Ok(vec![match bind_point {
+                vk::PipelineBindPoint::COMPUTE => CmdBindComputePipeline { pipeline }.into(),
+                vk::PipelineBindPoint::GRAPHICS => CmdBindGraphicsPipeline { pipeline }.into(),
+                _ => return Err(unsupported(format!("bind point {bind_point:?}"))),
+            }])
         })
     }
 }
@@ -363,9 +364,11 @@ pub(crate) unsafe extern "system" fn cmd_bind_descriptor_sets(
     // SAFETY: valid usage.
     unsafe {
         record(cb, "vkCmdBindDescriptorSets", |_| {
-            if bind_point != vk::PipelineBindPoint::COMPUTE {
-                return Err(unsupported(format!("bind point {bind_point:?}")));
-            }
+            let graphics = match bind_point {
+                vk::PipelineBindPoint::COMPUTE => false,
+                vk::PipelineBindPoint::GRAPHICS => true,
+                _ => return Err(unsupported(format!("bind point {bind_point:?}"))),
+            };
             let mut sets = Vec::with_capacity(set_count as usize);
             for h in slice(p_sets, set_count) {
                 let s = crate::descriptor::set(*h)?;
@@ -376,13 +379,25 @@ pub(crate) unsafe extern "system" fn cmd_bind_descriptor_sets(
                 }
                 sets.push(s.id);
             }
-            Ok(vec![CmdBindDescriptorSets {
-                layout: crate::pipeline::pipeline_layout(layout)?.id,
-                first_set,
-                sets,
-                dynamic_offsets: slice(p_dynamic_offsets, dynamic_offset_count).to_vec(),
-            }
-            .into()])
+            let layout = crate::pipeline::pipeline_layout(layout)?.id;
+            let dynamic_offsets = slice(p_dynamic_offsets, dynamic_offset_count).to_vec();
+            Ok(vec![if graphics {
+                CmdBindGraphicsDescriptorSets {
+                    layout,
+                    first_set,
+                    sets,
+                    dynamic_offsets,
+                }
+                .into()
+            } else {
+                CmdBindDescriptorSets {
+                    layout,
+                    first_set,
+                    sets,
+                    dynamic_offsets,
+                }
+                .into()
+            }])
         })
     }
 }
@@ -526,7 +541,8 @@ pub(crate) unsafe extern "system" fn cmd_update_buffer(
 }
 
 /// The device executes a queue's commands in order, each complete before the next starts,
-/// and memory is coherent: barriers have nothing to do.
+/// memory is coherent, and an image's storage does not depend on its layout: barriers
+/// (image layout transitions included) have nothing to do.
 ///
 /// # Safety
 /// Vulkan valid usage for `vkCmdPipelineBarrier`.

@@ -209,6 +209,29 @@ pub(crate) unsafe extern "system" fn create_device(
                         chain_result = Err(e);
                     }
                 }
+                vk::StructureType::PHYSICAL_DEVICE_MULTIVIEW_FEATURES => {
+                    let f = &*(p as *const vk::PhysicalDeviceMultiviewFeatures<'_>);
+                    if f.multiview != 0
+                        || f.multiview_geometry_shader != 0
+                        || f.multiview_tessellation_shader != 0
+                    {
+                        chain_result = Err(IcdError::vk(
+                            vk::Result::ERROR_FEATURE_NOT_PRESENT,
+                            "multiview is not offered",
+                        ));
+                    }
+                }
+                vk::StructureType::PHYSICAL_DEVICE_EXTENDED_DYNAMIC_STATE_2_FEATURES_EXT => {
+                    let f = &*(p as *const vk::PhysicalDeviceExtendedDynamicState2FeaturesEXT<'_>);
+                    if f.extended_dynamic_state2_logic_op != 0
+                        || f.extended_dynamic_state2_patch_control_points != 0
+                    {
+                        chain_result = Err(IcdError::vk(
+                            vk::Result::ERROR_FEATURE_NOT_PRESENT,
+                            "dynamic logic op / patch control points are not offered",
+                        ));
+                    }
+                }
                 vk::StructureType::PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES => {
                     timeline |= (*(p as *const vk::PhysicalDeviceTimelineSemaphoreFeatures<'_>))
                         .timeline_semaphore

@@ -64,12 +64,12 @@ pub(crate) fn lookup(name: &[u8]) -> Option<(Level, unsafe extern "system" fn())
         b"vkGetPhysicalDeviceFormatProperties" => entry!(
             PhysicalDevice,
             PFN_vkGetPhysicalDeviceFormatProperties,
-            crate::physical_device::get_physical_device_format_properties
+            crate::format::get_physical_device_format_properties
         ),
         b"vkGetPhysicalDeviceImageFormatProperties" => entry!(
             PhysicalDevice,
             PFN_vkGetPhysicalDeviceImageFormatProperties,
-            crate::unimplemented::get_physical_device_image_format_properties
+            crate::format::get_physical_device_image_format_properties
         ),
         b"vkGetPhysicalDeviceProperties" => entry!(
             PhysicalDevice,
@@ -151,7 +151,7 @@ pub(crate) fn lookup(name: &[u8]) -> Option<(Level, unsafe extern "system" fn())
         b"vkBindImageMemory" => entry!(
             Device,
             PFN_vkBindImageMemory,
-            crate::unimplemented::bind_image_memory
+            crate::image::bind_image_memory
         ),
         b"vkGetBufferMemoryRequirements" => entry!(
             Device,
@@ -161,12 +161,12 @@ pub(crate) fn lookup(name: &[u8]) -> Option<(Level, unsafe extern "system" fn())
         b"vkGetImageMemoryRequirements" => entry!(
             Device,
             PFN_vkGetImageMemoryRequirements,
-            crate::unimplemented::get_image_memory_requirements
+            crate::image::get_image_memory_requirements
         ),
         b"vkGetImageSparseMemoryRequirements" => entry!(
             Device,
             PFN_vkGetImageSparseMemoryRequirements,
-            crate::unimplemented::get_image_sparse_memory_requirements
+            crate::image::get_image_sparse_memory_requirements
         ),
         b"vkQueueBindSparse" => entry!(
             Device,
@@ -218,30 +218,22 @@ pub(crate) fn lookup(name: &[u8]) -> Option<(Level, unsafe extern "system" fn())
             PFN_vkDestroyBufferView,
             crate::unimplemented::destroy_buffer_view
         ),
-        b"vkCreateImage" => entry!(
-            Device,
-            PFN_vkCreateImage,
-            crate::unimplemented::create_image
-        ),
-        b"vkDestroyImage" => entry!(
-            Device,
-            PFN_vkDestroyImage,
-            crate::unimplemented::destroy_image
-        ),
+        b"vkCreateImage" => entry!(Device, PFN_vkCreateImage, crate::image::create_image),
+        b"vkDestroyImage" => entry!(Device, PFN_vkDestroyImage, crate::image::destroy_image),
         b"vkGetImageSubresourceLayout" => entry!(
             Device,
             PFN_vkGetImageSubresourceLayout,
-            crate::unimplemented::get_image_subresource_layout
+            crate::image::get_image_subresource_layout
         ),
         b"vkCreateImageView" => entry!(
             Device,
             PFN_vkCreateImageView,
-            crate::unimplemented::create_image_view
+            crate::image::create_image_view
         ),
         b"vkDestroyImageView" => entry!(
             Device,
             PFN_vkDestroyImageView,
-            crate::unimplemented::destroy_image_view
+            crate::image::destroy_image_view
         ),
         b"vkCreateShaderModule" => entry!(
             Device,
@@ -276,7 +268,7 @@ pub(crate) fn lookup(name: &[u8]) -> Option<(Level, unsafe extern "system" fn())
         b"vkCreateGraphicsPipelines" => entry!(
             Device,
             PFN_vkCreateGraphicsPipelines,
-            crate::unimplemented::create_graphics_pipelines
+            crate::graphics_pipeline::create_graphics_pipelines
         ),
         b"vkCreateComputePipelines" => entry!(
             Device,
@@ -351,27 +343,27 @@ pub(crate) fn lookup(name: &[u8]) -> Option<(Level, unsafe extern "system" fn())
         b"vkCreateFramebuffer" => entry!(
             Device,
             PFN_vkCreateFramebuffer,
-            crate::unimplemented::create_framebuffer
+            crate::render_pass::create_framebuffer
         ),
         b"vkDestroyFramebuffer" => entry!(
             Device,
             PFN_vkDestroyFramebuffer,
-            crate::unimplemented::destroy_framebuffer
+            crate::render_pass::destroy_framebuffer
         ),
         b"vkCreateRenderPass" => entry!(
             Device,
             PFN_vkCreateRenderPass,
-            crate::unimplemented::create_render_pass
+            crate::render_pass::create_render_pass
         ),
         b"vkDestroyRenderPass" => entry!(
             Device,
             PFN_vkDestroyRenderPass,
-            crate::unimplemented::destroy_render_pass
+            crate::render_pass::destroy_render_pass
         ),
         b"vkGetRenderAreaGranularity" => entry!(
             Device,
             PFN_vkGetRenderAreaGranularity,
-            crate::unimplemented::get_render_area_granularity
+            crate::render_pass::get_render_area_granularity
         ),
         b"vkCreateCommandPool" => entry!(
             Device,
@@ -421,47 +413,47 @@ pub(crate) fn lookup(name: &[u8]) -> Option<(Level, unsafe extern "system" fn())
         b"vkCmdSetViewport" => entry!(
             Device,
             PFN_vkCmdSetViewport,
-            crate::unimplemented::cmd_set_viewport
+            crate::dynamic_state::cmd_set_viewport
         ),
         b"vkCmdSetScissor" => entry!(
             Device,
             PFN_vkCmdSetScissor,
-            crate::unimplemented::cmd_set_scissor
+            crate::dynamic_state::cmd_set_scissor
         ),
         b"vkCmdSetLineWidth" => entry!(
             Device,
             PFN_vkCmdSetLineWidth,
-            crate::unimplemented::cmd_set_line_width
+            crate::dynamic_state::cmd_set_line_width
         ),
         b"vkCmdSetDepthBias" => entry!(
             Device,
             PFN_vkCmdSetDepthBias,
-            crate::unimplemented::cmd_set_depth_bias
+            crate::dynamic_state::cmd_set_depth_bias
         ),
         b"vkCmdSetBlendConstants" => entry!(
             Device,
             PFN_vkCmdSetBlendConstants,
-            crate::unimplemented::cmd_set_blend_constants
+            crate::dynamic_state::cmd_set_blend_constants
         ),
         b"vkCmdSetDepthBounds" => entry!(
             Device,
             PFN_vkCmdSetDepthBounds,
-            crate::unimplemented::cmd_set_depth_bounds
+            crate::dynamic_state::cmd_set_depth_bounds
         ),
         b"vkCmdSetStencilCompareMask" => entry!(
             Device,
             PFN_vkCmdSetStencilCompareMask,
-            crate::unimplemented::cmd_set_stencil_compare_mask
+            crate::dynamic_state::cmd_set_stencil_compare_mask
         ),
         b"vkCmdSetStencilWriteMask" => entry!(
             Device,
             PFN_vkCmdSetStencilWriteMask,
-            crate::unimplemented::cmd_set_stencil_write_mask
+            crate::dynamic_state::cmd_set_stencil_write_mask
         ),
         b"vkCmdSetStencilReference" => entry!(
             Device,
             PFN_vkCmdSetStencilReference,
-            crate::unimplemented::cmd_set_stencil_reference
+            crate::dynamic_state::cmd_set_stencil_reference
         ),
         b"vkCmdBindDescriptorSets" => entry!(
             Device,
@@ -471,28 +463,24 @@ pub(crate) fn lookup(name: &[u8]) -> Option<(Level, unsafe extern "system" fn())
         b"vkCmdBindIndexBuffer" => entry!(
             Device,
             PFN_vkCmdBindIndexBuffer,
-            crate::unimplemented::cmd_bind_index_buffer
+            crate::draw::cmd_bind_index_buffer
         ),
         b"vkCmdBindVertexBuffers" => entry!(
             Device,
             PFN_vkCmdBindVertexBuffers,
-            crate::unimplemented::cmd_bind_vertex_buffers
+            crate::draw::cmd_bind_vertex_buffers
         ),
-        b"vkCmdDraw" => entry!(Device, PFN_vkCmdDraw, crate::unimplemented::cmd_draw),
-        b"vkCmdDrawIndexed" => entry!(
-            Device,
-            PFN_vkCmdDrawIndexed,
-            crate::unimplemented::cmd_draw_indexed
-        ),
+        b"vkCmdDraw" => entry!(Device, PFN_vkCmdDraw, crate::draw::cmd_draw),
+        b"vkCmdDrawIndexed" => entry!(Device, PFN_vkCmdDrawIndexed, crate::draw::cmd_draw_indexed),
         b"vkCmdDrawIndirect" => entry!(
             Device,
             PFN_vkCmdDrawIndirect,
-            crate::unimplemented::cmd_draw_indirect
+            crate::draw::cmd_draw_indirect
         ),
         b"vkCmdDrawIndexedIndirect" => entry!(
             Device,
             PFN_vkCmdDrawIndexedIndirect,
-            crate::unimplemented::cmd_draw_indexed_indirect
+            crate::draw::cmd_draw_indexed_indirect
         ),
         b"vkCmdDispatch" => entry!(
             Device,
@@ -512,7 +500,7 @@ pub(crate) fn lookup(name: &[u8]) -> Option<(Level, unsafe extern "system" fn())
         b"vkCmdCopyImage" => entry!(
             Device,
             PFN_vkCmdCopyImage,
-            crate::unimplemented::cmd_copy_image
+            crate::image_transfer::cmd_copy_image
         ),
         b"vkCmdBlitImage" => entry!(
             Device,
@@ -522,12 +510,12 @@ pub(crate) fn lookup(name: &[u8]) -> Option<(Level, unsafe extern "system" fn())
         b"vkCmdCopyBufferToImage" => entry!(
             Device,
             PFN_vkCmdCopyBufferToImage,
-            crate::unimplemented::cmd_copy_buffer_to_image
+            crate::image_transfer::cmd_copy_buffer_to_image
         ),
         b"vkCmdCopyImageToBuffer" => entry!(
             Device,
             PFN_vkCmdCopyImageToBuffer,
-            crate::unimplemented::cmd_copy_image_to_buffer
+            crate::image_transfer::cmd_copy_image_to_buffer
         ),
         b"vkCmdUpdateBuffer" => entry!(
             Device,
@@ -542,17 +530,17 @@ pub(crate) fn lookup(name: &[u8]) -> Option<(Level, unsafe extern "system" fn())
         b"vkCmdClearColorImage" => entry!(
             Device,
             PFN_vkCmdClearColorImage,
-            crate::unimplemented::cmd_clear_color_image
+            crate::image_transfer::cmd_clear_color_image
         ),
         b"vkCmdClearDepthStencilImage" => entry!(
             Device,
             PFN_vkCmdClearDepthStencilImage,
-            crate::unimplemented::cmd_clear_depth_stencil_image
+            crate::image_transfer::cmd_clear_depth_stencil_image
         ),
         b"vkCmdClearAttachments" => entry!(
             Device,
             PFN_vkCmdClearAttachments,
-            crate::unimplemented::cmd_clear_attachments
+            crate::image_transfer::cmd_clear_attachments
         ),
         b"vkCmdResolveImage" => entry!(
             Device,
@@ -600,17 +588,13 @@ pub(crate) fn lookup(name: &[u8]) -> Option<(Level, unsafe extern "system" fn())
         b"vkCmdBeginRenderPass" => entry!(
             Device,
             PFN_vkCmdBeginRenderPass,
-            crate::unimplemented::cmd_begin_render_pass
+            crate::draw::cmd_begin_render_pass
         ),
-        b"vkCmdNextSubpass" => entry!(
-            Device,
-            PFN_vkCmdNextSubpass,
-            crate::unimplemented::cmd_next_subpass
-        ),
+        b"vkCmdNextSubpass" => entry!(Device, PFN_vkCmdNextSubpass, crate::draw::cmd_next_subpass),
         b"vkCmdEndRenderPass" => entry!(
             Device,
             PFN_vkCmdEndRenderPass,
-            crate::unimplemented::cmd_end_render_pass
+            crate::draw::cmd_end_render_pass
         ),
         b"vkCmdExecuteCommands" => entry!(
             Device,
@@ -630,12 +614,12 @@ pub(crate) fn lookup(name: &[u8]) -> Option<(Level, unsafe extern "system" fn())
         b"vkGetPhysicalDeviceFormatProperties2KHR" => entry!(
             PhysicalDevice,
             PFN_vkGetPhysicalDeviceFormatProperties2,
-            crate::physical_device::get_physical_device_format_properties2_khr
+            crate::format::get_physical_device_format_properties2_khr
         ),
         b"vkGetPhysicalDeviceImageFormatProperties2KHR" => entry!(
             PhysicalDevice,
             PFN_vkGetPhysicalDeviceImageFormatProperties2,
-            crate::unimplemented::get_physical_device_image_format_properties2_khr
+            crate::format::get_physical_device_image_format_properties2_khr
         ),
         b"vkGetPhysicalDeviceQueueFamilyProperties2KHR" => entry!(
             PhysicalDevice,
@@ -650,7 +634,7 @@ pub(crate) fn lookup(name: &[u8]) -> Option<(Level, unsafe extern "system" fn())
         b"vkGetPhysicalDeviceSparseImageFormatProperties2KHR" => entry!(
             PhysicalDevice,
             PFN_vkGetPhysicalDeviceSparseImageFormatProperties2,
-            crate::unimplemented::get_physical_device_sparse_image_format_properties2_khr
+            crate::format::get_physical_device_sparse_image_format_properties2_khr
         ),
         b"vkGetSemaphoreCounterValueKHR" => entry!(
             Device,
@@ -689,6 +673,131 @@ pub(crate) fn lookup(name: &[u8]) -> Option<(Level, unsafe extern "system" fn())
             crate::query::cmd_write_timestamp2_khr
         ),
         b"vkQueueSubmit2KHR" => entry!(Device, PFN_vkQueueSubmit2, crate::sync::queue_submit2_khr),
+        b"vkCreateRenderPass2KHR" => entry!(
+            Device,
+            PFN_vkCreateRenderPass2,
+            crate::render_pass::create_render_pass2_khr
+        ),
+        b"vkCmdBeginRenderPass2KHR" => entry!(
+            Device,
+            PFN_vkCmdBeginRenderPass2,
+            crate::draw::cmd_begin_render_pass2_khr
+        ),
+        b"vkCmdNextSubpass2KHR" => entry!(
+            Device,
+            PFN_vkCmdNextSubpass2,
+            crate::draw::cmd_next_subpass2_khr
+        ),
+        b"vkCmdEndRenderPass2KHR" => entry!(
+            Device,
+            PFN_vkCmdEndRenderPass2,
+            crate::draw::cmd_end_render_pass2_khr
+        ),
+        b"vkCmdBeginRenderingKHR" => entry!(
+            Device,
+            PFN_vkCmdBeginRendering,
+            crate::draw::cmd_begin_rendering_khr
+        ),
+        b"vkCmdEndRenderingKHR" => entry!(
+            Device,
+            PFN_vkCmdEndRendering,
+            crate::draw::cmd_end_rendering_khr
+        ),
+        b"vkCmdDrawIndirectCountKHR" => entry!(
+            Device,
+            PFN_vkCmdDrawIndirectCount,
+            crate::draw::cmd_draw_indirect_count_khr
+        ),
+        b"vkCmdDrawIndexedIndirectCountKHR" => entry!(
+            Device,
+            PFN_vkCmdDrawIndexedIndirectCount,
+            crate::draw::cmd_draw_indexed_indirect_count_khr
+        ),
+        b"vkCmdSetCullModeEXT" => entry!(
+            Device,
+            PFN_vkCmdSetCullMode,
+            crate::dynamic_state::cmd_set_cull_mode_ext
+        ),
+        b"vkCmdSetFrontFaceEXT" => entry!(
+            Device,
+            PFN_vkCmdSetFrontFace,
+            crate::dynamic_state::cmd_set_front_face_ext
+        ),
+        b"vkCmdSetPrimitiveTopologyEXT" => entry!(
+            Device,
+            PFN_vkCmdSetPrimitiveTopology,
+            crate::dynamic_state::cmd_set_primitive_topology_ext
+        ),
+        b"vkCmdSetViewportWithCountEXT" => entry!(
+            Device,
+            PFN_vkCmdSetViewportWithCount,
+            crate::dynamic_state::cmd_set_viewport_with_count_ext
+        ),
+        b"vkCmdSetScissorWithCountEXT" => entry!(
+            Device,
+            PFN_vkCmdSetScissorWithCount,
+            crate::dynamic_state::cmd_set_scissor_with_count_ext
+        ),
+        b"vkCmdBindVertexBuffers2EXT" => entry!(
+            Device,
+            PFN_vkCmdBindVertexBuffers2,
+            crate::draw::cmd_bind_vertex_buffers2_ext
+        ),
+        b"vkCmdSetDepthTestEnableEXT" => entry!(
+            Device,
+            PFN_vkCmdSetDepthTestEnable,
+            crate::dynamic_state::cmd_set_depth_test_enable_ext
+        ),
+        b"vkCmdSetDepthWriteEnableEXT" => entry!(
+            Device,
+            PFN_vkCmdSetDepthWriteEnable,
+            crate::dynamic_state::cmd_set_depth_write_enable_ext
+        ),
+        b"vkCmdSetDepthCompareOpEXT" => entry!(
+            Device,
+            PFN_vkCmdSetDepthCompareOp,
+            crate::dynamic_state::cmd_set_depth_compare_op_ext
+        ),
+        b"vkCmdSetDepthBoundsTestEnableEXT" => entry!(
+            Device,
+            PFN_vkCmdSetDepthBoundsTestEnable,
+            crate::dynamic_state::cmd_set_depth_bounds_test_enable_ext
+        ),
+        b"vkCmdSetStencilTestEnableEXT" => entry!(
+            Device,
+            PFN_vkCmdSetStencilTestEnable,
+            crate::dynamic_state::cmd_set_stencil_test_enable_ext
+        ),
+        b"vkCmdSetStencilOpEXT" => entry!(
+            Device,
+            PFN_vkCmdSetStencilOp,
+            crate::dynamic_state::cmd_set_stencil_op_ext
+        ),
+        b"vkCmdSetPatchControlPointsEXT" => entry!(
+            Device,
+            PFN_vkCmdSetPatchControlPointsEXT,
+            crate::dynamic_state::cmd_set_patch_control_points_ext
+        ),
+        b"vkCmdSetRasterizerDiscardEnableEXT" => entry!(
+            Device,
+            PFN_vkCmdSetRasterizerDiscardEnable,
+            crate::dynamic_state::cmd_set_rasterizer_discard_enable_ext
+        ),
+        b"vkCmdSetDepthBiasEnableEXT" => entry!(
+            Device,
+            PFN_vkCmdSetDepthBiasEnable,
+            crate::dynamic_state::cmd_set_depth_bias_enable_ext
+        ),
+        b"vkCmdSetLogicOpEXT" => entry!(
+            Device,
+            PFN_vkCmdSetLogicOpEXT,
+            crate::dynamic_state::cmd_set_logic_op_ext
+        ),
+        b"vkCmdSetPrimitiveRestartEnableEXT" => entry!(
+            Device,
+            PFN_vkCmdSetPrimitiveRestartEnable,
+            crate::dynamic_state::cmd_set_primitive_restart_enable_ext
+        ),
         _ => return None,
     })
 }
@@ -848,4 +957,29 @@ pub(crate) const NAMES: &[&str] = &[
     "vkCmdPipelineBarrier2KHR",
     "vkCmdWriteTimestamp2KHR",
     "vkQueueSubmit2KHR",
+    "vkCreateRenderPass2KHR",
+    "vkCmdBeginRenderPass2KHR",
+    "vkCmdNextSubpass2KHR",
+    "vkCmdEndRenderPass2KHR",
+    "vkCmdBeginRenderingKHR",
+    "vkCmdEndRenderingKHR",
+    "vkCmdDrawIndirectCountKHR",
+    "vkCmdDrawIndexedIndirectCountKHR",
+    "vkCmdSetCullModeEXT",
+    "vkCmdSetFrontFaceEXT",
+    "vkCmdSetPrimitiveTopologyEXT",
+    "vkCmdSetViewportWithCountEXT",
+    "vkCmdSetScissorWithCountEXT",
+    "vkCmdBindVertexBuffers2EXT",
+    "vkCmdSetDepthTestEnableEXT",
+    "vkCmdSetDepthWriteEnableEXT",
+    "vkCmdSetDepthCompareOpEXT",
+    "vkCmdSetDepthBoundsTestEnableEXT",
+    "vkCmdSetStencilTestEnableEXT",
+    "vkCmdSetStencilOpEXT",
+    "vkCmdSetPatchControlPointsEXT",
+    "vkCmdSetRasterizerDiscardEnableEXT",
+    "vkCmdSetDepthBiasEnableEXT",
+    "vkCmdSetLogicOpEXT",
+    "vkCmdSetPrimitiveRestartEnableEXT",
 ];

@@ -4,8 +4,11 @@
 //! ([`protocol::stream`]) and sent to the device over a [`transport::Transport`].
 //!
 //! Layout by object family, like lavapipe: [`instance`], [`physical_device`], [`device`]
-//! (device and queue), [`memory`], [`buffer`], [`descriptor`], [`pipeline`], [`shader`],
-//! [`command_buffer`], [`sync`] (fences, semaphores, events, queue submission), [`query`].
+//! (device and queue), [`memory`], [`buffer`], [`image`] (images and views), [`format`]
+//! (format queries), [`descriptor`], [`pipeline`] (layouts, caches, compute),
+//! [`graphics_pipeline`], [`render_pass`] (render passes, framebuffers), [`shader`],
+//! [`command_buffer`] (recording; graphics in [`draw`], [`dynamic_state`],
+//! [`image_transfer`]), [`sync`] (fences, semaphores, events, queue submission), [`query`].
 //! Commands not implemented yet live in [`unimplemented`] and fail visibly.
 //!
 //! Trust: the application is trusted as far as the Vulkan valid-usage rules let a driver
@@ -18,16 +21,23 @@ mod buffer;
 mod command_buffer;
 mod descriptor;
 mod device;
+mod draw;
+mod dynamic_state;
 mod entry;
 mod entry_points;
 mod error;
+mod format;
+mod graphics_pipeline;
 mod handle;
+mod image;
+mod image_transfer;
 mod instance;
 mod logger;
 mod memory;
 mod physical_device;
 mod pipeline;
 mod query;
+mod render_pass;
 mod shader;
 mod sync;
 mod unimplemented;

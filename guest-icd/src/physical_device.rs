@@ -1,12 +1,14 @@
 //! VkPhysicalDevice: the one softgpu device, described honestly from the capset the device
-//! sent. Until the image and graphics issues land the device is compute-only: no format has
-//! features, image formats are unsupported, and graphics limits are zero.
+//! sent and from the limits both sides share (`protocol::image`, the renderer's). Graphics is
+//! single-sample, vertex + fragment only; sampling, samplers and texel buffers arrive with
+//! issue 7, so their features and limits stay zero. Format queries live in [`crate::format`].
 
 use crate::entry::{enumerate, guard, guard_void, walk_chain, write_out};
 use crate::error::IcdError;
 use crate::handle::dispatchable;
 use crate::transport::Transport;
 use ash::vk;
+use protocol::image::{MAX_IMAGE_ARRAY_LAYERS, MAX_IMAGE_DIMENSION_2D, MAX_IMAGE_DIMENSION_3D};
 use std::ffi::{c_char, CStr};
 use std::sync::Arc;
 
@@ -22,6 +24,9 @@ pub(crate) const API_VERSION: u32 = vk::make_api_version(0, 1, 0, vk::HEADER_VER
 pub(crate) const DRIVER_VERSION: u32 = vk::make_api_version(0, 0, 1, 0);
 /// Identifies our (empty) pipeline cache format; changes with the driver version.
 pub(crate) const PIPELINE_CACHE_UUID: [u8; 16] = *b"softgpu-icd-0.1\0";
+/// Colour attachments a subpass / dynamic rendering may have (the renderer's
+/// MAX_COLOR_ATTACHMENTS).
+pub(crate) const MAX_COLOR_ATTACHMENTS: u32 = 8;
 /// Alignment of every buffer and memory sub-allocation (≥ every min*OffsetAlignment).
 pub(crate) const BUFFER_ALIGNMENT: u64 = 256;
 
@@ -43,6 +48,15 @@ impl PhysicalDevice {
             // The SPIR-V front end accepts Int16 and Int64, not Float64.
             shader_int64: vk::TRUE,
             shader_int16: vk::TRUE,
+            // Graphics (issue 6): what the rasterizer executes.
+            full_draw_index_uint32: vk::TRUE,
+            independent_blend: vk::TRUE,
+            depth_clamp: vk::TRUE,
+            depth_bias_clamp: vk::TRUE,
+            depth_bounds: vk::TRUE,
+            large_points: vk::TRUE,
+            multi_draw_indirect: vk::TRUE,
+            draw_indirect_first_instance: vk::TRUE,
             ..Default::default()
         }
     }
@@ -72,7 +86,55 @@ impl PhysicalDevice {
             min_memory_map_alignment: BUFFER_ALIGNMENT as usize,
             min_uniform_buffer_offset_alignment: u64::from(c.min_uniform_buffer_offset_alignment),
             min_storage_buffer_offset_alignment: u64::from(c.min_storage_buffer_offset_alignment),
-            max_draw_indirect_count: 1,
+            max_draw_indirect_count: u32::MAX,
+            max_draw_indexed_index_value: u32::MAX,
+            max_image_dimension1_d: MAX_IMAGE_DIMENSION_2D,
+            max_image_dimension2_d: MAX_IMAGE_DIMENSION_2D,
+            max_image_dimension3_d: MAX_IMAGE_DIMENSION_3D,
+            max_image_dimension_cube: MAX_IMAGE_DIMENSION_2D,
+            max_image_array_layers: MAX_IMAGE_ARRAY_LAYERS,
+            max_framebuffer_width: MAX_IMAGE_DIMENSION_2D,
+            max_framebuffer_height: MAX_IMAGE_DIMENSION_2D,
+            max_framebuffer_layers: MAX_IMAGE_ARRAY_LAYERS,
+            framebuffer_color_sample_counts: vk::SampleCountFlags::TYPE_1,
+            framebuffer_depth_sample_counts: vk::SampleCountFlags::TYPE_1,
+            framebuffer_stencil_sample_counts: vk::SampleCountFlags::TYPE_1,
+            framebuffer_no_attachments_sample_counts: vk::SampleCountFlags::TYPE_1,
+            sampled_image_color_sample_counts: vk::SampleCountFlags::TYPE_1,
+            sampled_image_integer_sample_counts: vk::SampleCountFlags::TYPE_1,
+            sampled_image_depth_sample_counts: vk::SampleCountFlags::TYPE_1,
+            sampled_image_stencil_sample_counts: vk::SampleCountFlags::TYPE_1,
+            storage_image_sample_counts: vk::SampleCountFlags::TYPE_1,
+            max_sample_mask_words: 1,
+            max_color_attachments: MAX_COLOR_ATTACHMENTS,
+            max_fragment_output_attachments: MAX_COLOR_ATTACHMENTS,
+            max_fragment_combined_output_resources: MAX_COLOR_ATTACHMENTS + 1024,
+            // The renderer's vertex fetch limits (renderer::draw::state).
+            max_vertex_input_attributes: 32,
+            max_vertex_input_bindings: 32,
+            max_vertex_input_attribute_offset: 2047,
+            max_vertex_input_binding_stride: 2048,
+            max_vertex_output_components: 128,
+            max_fragment_input_components: 128,
+            max_viewports: 1,
+            max_viewport_dimensions: [MAX_IMAGE_DIMENSION_2D; 2],
+            // Vulkan §33.2's minimum: [-2 × maxViewportDimensions, 2 × … − 1].
+            viewport_bounds_range: [
+                -2.0 * MAX_IMAGE_DIMENSION_2D as f32,
+                2.0 * MAX_IMAGE_DIMENSION_2D as f32 - 1.0,
+            ],
+            // Triangle setup is fixed point with 8 sub-pixel bits (DESIGN §6).
+            viewport_sub_pixel_bits: 8,
+            sub_pixel_precision_bits: 8,
+            sub_texel_precision_bits: 4,
+            mipmap_precision_bits: 4,
+            // Points up to the rasterizer's MAX_POINT_SIZE; lines are 1 pixel wide.
+            point_size_range: [1.0, 64.0],
+            point_size_granularity: 0.125,
+            line_width_range: [1.0, 1.0],
+            line_width_granularity: 0.0,
+            strict_lines: vk::FALSE,
+            standard_sample_locations: vk::TRUE,
             timestamp_compute_and_graphics: vk::TRUE,
             // CmdWriteTimestamp writes nanoseconds.
             timestamp_period: 1.0,
@@ -101,7 +163,9 @@ impl PhysicalDevice {
 
     pub(crate) fn queue_family() -> vk::QueueFamilyProperties {
         vk::QueueFamilyProperties {
-            queue_flags: vk::QueueFlags::COMPUTE | vk::QueueFlags::TRANSFER,
+            queue_flags: vk::QueueFlags::GRAPHICS
+                | vk::QueueFlags::COMPUTE
+                | vk::QueueFlags::TRANSFER,
             queue_count: 1,
             timestamp_valid_bits: 64,
             min_image_transfer_granularity: vk::Extent3D {
@@ -159,6 +223,28 @@ unsafe fn fill_feature_chain(p_next: *mut std::ffi::c_void) {
                 (*(p as *mut vk::PhysicalDeviceSynchronization2Features<'_>)).synchronization2 =
                     vk::TRUE;
             }
+            vk::StructureType::PHYSICAL_DEVICE_DYNAMIC_RENDERING_FEATURES => {
+                (*(p as *mut vk::PhysicalDeviceDynamicRenderingFeatures<'_>)).dynamic_rendering =
+                    vk::TRUE;
+            }
+            vk::StructureType::PHYSICAL_DEVICE_EXTENDED_DYNAMIC_STATE_FEATURES_EXT => {
+                (*(p as *mut vk::PhysicalDeviceExtendedDynamicStateFeaturesEXT<'_>))
+                    .extended_dynamic_state = vk::TRUE;
+            }
+            vk::StructureType::PHYSICAL_DEVICE_EXTENDED_DYNAMIC_STATE_2_FEATURES_EXT => {
+                let f = &mut *(p as *mut vk::PhysicalDeviceExtendedDynamicState2FeaturesEXT<'_>);
+                f.extended_dynamic_state2 = vk::TRUE;
+                f.extended_dynamic_state2_logic_op = vk::FALSE;
+                f.extended_dynamic_state2_patch_control_points = vk::FALSE;
+            }
+            vk::StructureType::PHYSICAL_DEVICE_MULTIVIEW_FEATURES => {
+                // VK_KHR_multiview is exposed only because VK_KHR_create_renderpass2 requires
+                // it; rendering several views is not offered (see DEVICE_EXTENSIONS).
+                let f = &mut *(p as *mut vk::PhysicalDeviceMultiviewFeatures<'_>);
+                f.multiview = vk::FALSE;
+                f.multiview_geometry_shader = vk::FALSE;
+                f.multiview_tessellation_shader = vk::FALSE;
+            }
             _ => {}
         })
     }
@@ -169,11 +255,32 @@ unsafe fn fill_feature_chain(p_next: *mut std::ffi::c_void) {
 unsafe fn fill_property_chain(p_next: *mut std::ffi::c_void) {
     // SAFETY: caller contract; each structure is cast to the type its sType names.
     unsafe {
-        walk_chain(p_next, |ty, p| {
-            if ty == vk::StructureType::PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_PROPERTIES {
+        walk_chain(p_next, |ty, p| match ty {
+            vk::StructureType::PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_PROPERTIES => {
                 (*(p as *mut vk::PhysicalDeviceTimelineSemaphoreProperties<'_>))
                     .max_timeline_semaphore_value_difference = u64::MAX;
             }
+            vk::StructureType::PHYSICAL_DEVICE_DEPTH_STENCIL_RESOLVE_PROPERTIES => {
+                // Resolves need a multisampled source, which is never offered; the spec still
+                // requires SAMPLE_ZERO in both sets.
+                let r = &mut *(p as *mut vk::PhysicalDeviceDepthStencilResolveProperties<'_>);
+                r.supported_depth_resolve_modes = vk::ResolveModeFlags::SAMPLE_ZERO;
+                r.supported_stencil_resolve_modes = vk::ResolveModeFlags::SAMPLE_ZERO;
+                r.independent_resolve_none = vk::FALSE;
+                r.independent_resolve = vk::FALSE;
+            }
+            vk::StructureType::PHYSICAL_DEVICE_MULTIVIEW_PROPERTIES => {
+                let m = &mut *(p as *mut vk::PhysicalDeviceMultiviewProperties<'_>);
+                m.max_multiview_view_count = 1;
+                m.max_multiview_instance_index = u32::MAX;
+            }
+            vk::StructureType::PHYSICAL_DEVICE_POINT_CLIPPING_PROPERTIES => {
+                // Points are clipped by their centre against the view volume, then their
+                // squares by the scissor/viewport: VK_KHR_maintenance2's ALL_CLIP_PLANES.
+                (*(p as *mut vk::PhysicalDevicePointClippingProperties<'_>))
+                    .point_clipping_behavior = vk::PointClippingBehavior::ALL_CLIP_PLANES;
+            }
+            _ => {}
         })
     }
 }
@@ -325,40 +432,6 @@ pub(crate) unsafe extern "system" fn get_physical_device_memory_properties2_khr(
     })
 }
 
-/// No format has features until images land (issue 6) and texel buffers (issue 7).
-///
-/// # Safety
-/// Vulkan valid usage for `vkGetPhysicalDeviceFormatProperties`.
-pub(crate) unsafe extern "system" fn get_physical_device_format_properties(
-    pd: vk::PhysicalDevice,
-    _format: vk::Format,
-    p_properties: *mut vk::FormatProperties,
-) {
-    physical_query!("vkGetPhysicalDeviceFormatProperties", pd, {
-        let _ = pd;
-        // SAFETY: output pointer (valid usage; null checked).
-        unsafe { write_out(p_properties, vk::FormatProperties::default()) }
-    })
-}
-
-/// # Safety
-/// Vulkan valid usage for `vkGetPhysicalDeviceFormatProperties2`.
-pub(crate) unsafe extern "system" fn get_physical_device_format_properties2_khr(
-    pd: vk::PhysicalDevice,
-    _format: vk::Format,
-    p_properties: *mut vk::FormatProperties2<'_>,
-) {
-    physical_query!("vkGetPhysicalDeviceFormatProperties2KHR", pd, {
-        let _ = pd;
-        // SAFETY: output structure (valid usage; null checked).
-        let p = unsafe { p_properties.as_mut() }.ok_or_else(|| {
-            IcdError::vk(vk::Result::ERROR_INITIALIZATION_FAILED, "null properties")
-        })?;
-        p.format_properties = vk::FormatProperties::default();
-        Ok(())
-    })
-}
-
 /// # Safety
 /// Vulkan valid usage for `vkGetPhysicalDeviceSparseImageFormatProperties`.
 pub(crate) unsafe extern "system" fn get_physical_device_sparse_image_format_properties(
@@ -379,10 +452,22 @@ pub(crate) unsafe extern "system" fn get_physical_device_sparse_image_format_pro
     })
 }
 
-/// Device extensions we implement.
+/// Device extensions we implement. VK_KHR_dynamic_rendering needs VK_KHR_depth_stencil_resolve,
+/// which needs VK_KHR_create_renderpass2, which needs VK_KHR_multiview and VK_KHR_maintenance2
+/// (on Vulkan 1.0). VK_KHR_multiview is therefore listed with its `multiview` feature false:
+/// the spec asks that feature of every implementation exposing the extension, and softgpu
+/// does not render several views — an honest "no" rather than a feature that fails later.
 pub(crate) const DEVICE_EXTENSIONS: &[(&CStr, u32)] = &[
     (vk::KHR_TIMELINE_SEMAPHORE_NAME, 2),
     (vk::KHR_SYNCHRONIZATION2_NAME, 1),
+    (vk::KHR_MAINTENANCE2_NAME, 1),
+    (vk::KHR_MULTIVIEW_NAME, 1),
+    (vk::KHR_CREATE_RENDERPASS2_NAME, 1),
+    (vk::KHR_DEPTH_STENCIL_RESOLVE_NAME, 1),
+    (vk::KHR_DYNAMIC_RENDERING_NAME, 1),
+    (vk::KHR_DRAW_INDIRECT_COUNT_NAME, 1),
+    (vk::EXT_EXTENDED_DYNAMIC_STATE_NAME, 1),
+    (vk::EXT_EXTENDED_DYNAMIC_STATE2_NAME, 1),
 ];
 
 /// # Safety

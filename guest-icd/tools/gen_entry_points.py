@@ -41,6 +41,36 @@ EXT = [
     ("vkCmdPipelineBarrier2KHR", "vkCmdPipelineBarrier2"),
     ("vkCmdWriteTimestamp2KHR", "vkCmdWriteTimestamp2"),
     ("vkQueueSubmit2KHR", "vkQueueSubmit2"),
+    # VK_KHR_create_renderpass2
+    ("vkCreateRenderPass2KHR", "vkCreateRenderPass2"),
+    ("vkCmdBeginRenderPass2KHR", "vkCmdBeginRenderPass2"),
+    ("vkCmdNextSubpass2KHR", "vkCmdNextSubpass2"),
+    ("vkCmdEndRenderPass2KHR", "vkCmdEndRenderPass2"),
+    # VK_KHR_dynamic_rendering
+    ("vkCmdBeginRenderingKHR", "vkCmdBeginRendering"),
+    ("vkCmdEndRenderingKHR", "vkCmdEndRendering"),
+    # VK_KHR_draw_indirect_count
+    ("vkCmdDrawIndirectCountKHR", "vkCmdDrawIndirectCount"),
+    ("vkCmdDrawIndexedIndirectCountKHR", "vkCmdDrawIndexedIndirectCount"),
+    # VK_EXT_extended_dynamic_state
+    ("vkCmdSetCullModeEXT", "vkCmdSetCullMode"),
+    ("vkCmdSetFrontFaceEXT", "vkCmdSetFrontFace"),
+    ("vkCmdSetPrimitiveTopologyEXT", "vkCmdSetPrimitiveTopology"),
+    ("vkCmdSetViewportWithCountEXT", "vkCmdSetViewportWithCount"),
+    ("vkCmdSetScissorWithCountEXT", "vkCmdSetScissorWithCount"),
+    ("vkCmdBindVertexBuffers2EXT", "vkCmdBindVertexBuffers2"),
+    ("vkCmdSetDepthTestEnableEXT", "vkCmdSetDepthTestEnable"),
+    ("vkCmdSetDepthWriteEnableEXT", "vkCmdSetDepthWriteEnable"),
+    ("vkCmdSetDepthCompareOpEXT", "vkCmdSetDepthCompareOp"),
+    ("vkCmdSetDepthBoundsTestEnableEXT", "vkCmdSetDepthBoundsTestEnable"),
+    ("vkCmdSetStencilTestEnableEXT", "vkCmdSetStencilTestEnable"),
+    ("vkCmdSetStencilOpEXT", "vkCmdSetStencilOp"),
+    # VK_EXT_extended_dynamic_state2
+    ("vkCmdSetPatchControlPointsEXT", "vkCmdSetPatchControlPointsEXT"),
+    ("vkCmdSetRasterizerDiscardEnableEXT", "vkCmdSetRasterizerDiscardEnable"),
+    ("vkCmdSetDepthBiasEnableEXT", "vkCmdSetDepthBiasEnable"),
+    ("vkCmdSetLogicOpEXT", "vkCmdSetLogicOpEXT"),
+    ("vkCmdSetPrimitiveRestartEnableEXT", "vkCmdSetPrimitiveRestartEnable"),
 ]
 # Answered by lib.rs itself, not through the table.
 SKIP = {"vkGetInstanceProcAddr"}

@@ -120,6 +120,21 @@ impl MockTransport {
                 };
                 self.write(p.reply, &Reply { result }.encode());
             }
+            Command::CreateGraphicsPipeline(p) => {
+                let modules = self.modules.lock().unwrap();
+                let bad = p.info.stages.iter().any(|s| {
+                    modules
+                        .get(&s.module)
+                        .is_none_or(|c| c.get(1) == Some(&BAD_SPIRV_MARKER))
+                });
+                let result = if bad {
+                    ash::vk::Result::ERROR_INITIALIZATION_FAILED.as_raw()
+                } else {
+                    0
+                };
+                drop(modules);
+                self.write(p.reply, &Reply { result }.encode());
+            }
             Command::Submit(s) => {
                 for r in &s.command_buffers {
                     let p = self.at(
