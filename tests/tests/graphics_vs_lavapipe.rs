@@ -1,0 +1,192 @@
+//! Every scene of `softgpu-scene` rendered on softgpu (loader → ICD → vhost-device → jit-host)
+//! and on lavapipe, in the same test: both renderings must pass the scene's own check (the
+//! binary exits non-zero otherwise), and every readback (colour, depth, stencil as 8-bit
+//! pictures) must match lavapipe's within the stated per-channel tolerance, with at most the
+//! stated number of differing pixels (edges where rasterization rules may round differently).
+//! A failing comparison writes both PNGs and a diff image (red: beyond tolerance) under
+//! `<target>/graphics-compare/<scene>/` and names them in the message.
+//!
+//! `SOFTGPU_E2E_REFERENCE_ONLY=1` renders the lavapipe side only and runs the scene checks
+//! (to check the tests themselves while softgpu cannot render); `SOFTGPU_E2E_DRIVER=lavapipe`
+//! puts lavapipe on both sides. A missing lavapipe is a failure.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use softgpu_e2e::graphics::{compare, Picture};
+
+const LAVAPIPE: &str = "/usr/share/vulkan/icd.d/lvp_icd.json";
+
+fn lavapipe_env() -> Vec<(String, String)> {
+    assert!(
+        Path::new(LAVAPIPE).exists(),
+        "lavapipe is the reference: install mesa-vulkan-drivers (scripts/install-deps)"
+    );
+    vec![
+        ("VK_DRIVER_FILES".into(), LAVAPIPE.into()),
+        ("VK_ICD_FILENAMES".into(), LAVAPIPE.into()),
+        ("VK_LOADER_LAYERS_DISABLE".into(), "~explicit~".into()),
+    ]
+}
+
+fn reference_only() -> bool {
+    std::env::var("SOFTGPU_E2E_REFERENCE_ONLY").is_ok_and(|v| v == "1")
+}
+
+/// Runs `softgpu-scene scene dir` with `env`; asserts success and that the loader picked a
+/// device whose name contains `device`. Returns the PNGs written, sorted.
+fn render(scene: &str, dir: &Path, env: &[(String, String)], device: &str) -> Vec<PathBuf> {
+    let _ = std::fs::remove_dir_all(dir);
+    let out = Command::new(softgpu_e2e::target_dir().join("softgpu-scene"))
+        .arg(scene)
+        .arg(dir)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{scene} on {device} failed (pictures in {}):\n{stdout}{stderr}",
+        dir.display()
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("device:") && l.contains(device)),
+        "{scene}: expected a {device} device:\n{stdout}"
+    );
+    let mut pngs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    pngs.sort();
+    assert!(!pngs.is_empty(), "{scene} on {device} wrote no pictures");
+    pngs
+}
+
+/// Renders `scene` on both drivers and compares every picture: a pixel differs when a channel
+/// is more than `tolerance` apart; at most `max_differing` pixels may differ per picture.
+fn compare_scene(scene: &str, tolerance: u8, max_differing: usize) {
+    let root = softgpu_e2e::target_dir()
+        .join("graphics-compare")
+        .join(scene);
+    let theirs_dir = root.join("lavapipe");
+    let theirs = render(scene, &theirs_dir, &lavapipe_env(), "llvmpipe");
+    if reference_only() {
+        return;
+    }
+    let (ours_env, ours_device) = if common::reference_run() {
+        (lavapipe_env(), "llvmpipe")
+    } else {
+        (common::env().clone(), "softgpu")
+    };
+    let ours_dir = root.join("softgpu");
+    let ours = render(scene, &ours_dir, &ours_env, ours_device);
+    let names = |v: &[PathBuf]| -> Vec<String> {
+        v.iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert_eq!(names(&ours), names(&theirs), "{scene}: different readbacks");
+    let mut failures = Vec::new();
+    for (a, b) in ours.iter().zip(&theirs) {
+        let pa = Picture::read_png(a).unwrap();
+        let pb = Picture::read_png(b).unwrap();
+        let d = compare(&pa, &pb, tolerance).unwrap();
+        if d.differing > max_differing {
+            let diff = root.join(format!("diff-{}", a.file_name().unwrap().to_string_lossy()));
+            d.diff.write_png(&diff).unwrap();
+            failures.push(format!(
+                "{}: {} pixels differ by more than {tolerance} (at most {max_differing} may; \
+                 largest difference {}); softgpu {}, lavapipe {}, diff {}",
+                a.file_name().unwrap().to_string_lossy(),
+                d.differing,
+                d.max,
+                a.display(),
+                b.display(),
+                diff.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{scene}:\n{}", failures.join("\n"));
+}
+
+/// The fill convention: tied edges resolve the same way on both (top-left rule), exactly.
+#[test]
+fn triangle_fan_fill_matches_lavapipe() {
+    compare_scene("triangle-fan-fill", 1, 0);
+}
+
+#[test]
+fn cube_depth_matches_lavapipe() {
+    compare_scene("cube-depth", 2, 64);
+}
+
+#[test]
+fn alpha_blend_matches_lavapipe() {
+    compare_scene("alpha-blend", 2, 0);
+}
+
+#[test]
+fn stencil_mask_matches_lavapipe() {
+    compare_scene("stencil-mask", 0, 16);
+}
+
+#[test]
+fn many_triangles_match_lavapipe() {
+    compare_scene("many-triangles", 2, 200);
+}
+
+#[test]
+fn clipping_matches_lavapipe() {
+    compare_scene("clipping", 3, 64);
+}
+
+#[test]
+fn instanced_matches_lavapipe() {
+    compare_scene("instanced", 1, 0);
+}
+
+/// Line rasterization rules (diamond exit vs. strict parallelograms) may differ at endpoints.
+#[test]
+fn points_lines_match_lavapipe() {
+    compare_scene("points-lines", 0, 40);
+}
+
+#[test]
+fn multiple_targets_match_lavapipe() {
+    compare_scene("multiple-targets", 1, 32);
+}
+
+#[test]
+fn dynamic_rendering_matches_lavapipe() {
+    compare_scene("dynamic-rendering", 0, 16);
+}
+
+#[test]
+fn strips_fans_restart_match_lavapipe() {
+    compare_scene("strips-fans-restart", 1, 32);
+}
+
+#[test]
+fn indirect_matches_lavapipe() {
+    compare_scene("indirect", 0, 0);
+}
+
+/// Every scene the binary knows has a test above.
+#[test]
+fn every_scene_is_compared() {
+    let source = include_str!("graphics_vs_lavapipe.rs");
+    for s in softgpu_e2e::scenes::SCENES {
+        assert!(
+            source.contains(&format!("compare_scene(\"{}\"", s.name)),
+            "scene {} has no comparison test",
+            s.name
+        );
+    }
+}
