@@ -12,10 +12,13 @@ use super::buffer::Buffers;
 use super::descriptor::{
     DescriptorEntry, DescriptorSetObject, LayoutBinding, PipelineLayout, SetLayout,
 };
+use super::graphics_pipeline::GraphicsPipelineObject;
 use super::guest::GuestScope;
+use super::image::Images;
 use super::limits::{ClientBudget, ClientLimits, ContextAccount, Quantity};
 use super::objects::ObjectTable;
 use super::pipeline::{self, PipelineObject, ShaderModule};
+use super::render_pass::{FramebufferObject, RenderPassObject};
 use super::{vk_result, ExecError};
 use crate::context::{ContextBackend, ResourceViews, SubmitError};
 
@@ -24,11 +27,15 @@ pub struct VkContext {
     ctx_id: u32,
     pub(crate) account: ContextAccount,
     pub(crate) buffers: Buffers,
-    modules: ObjectTable<ShaderModule>,
+    pub(crate) modules: ObjectTable<ShaderModule>,
     set_layouts: ObjectTable<Arc<SetLayout>>,
     pipeline_layouts: ObjectTable<Arc<PipelineLayout>>,
     pub(crate) sets: ObjectTable<DescriptorSetObject>,
     pub(crate) pipelines: ObjectTable<Arc<PipelineObject>>,
+    pub(crate) graphics_pipelines: ObjectTable<Arc<GraphicsPipelineObject>>,
+    pub(crate) images: Images,
+    pub(crate) render_passes: ObjectTable<Arc<RenderPassObject>>,
+    pub(crate) framebuffers: ObjectTable<Arc<FramebufferObject>>,
 }
 
 /// Host bytes a set layout of `bindings` bindings holds.
@@ -78,6 +85,10 @@ impl VkContext {
             pipeline_layouts: ObjectTable::new("pipeline layout"),
             sets: ObjectTable::new("descriptor set"),
             pipelines: ObjectTable::new("pipeline"),
+            graphics_pipelines: ObjectTable::new("pipeline"),
+            images: Images::new(),
+            render_passes: ObjectTable::new("render pass"),
+            framebuffers: ObjectTable::new("framebuffer"),
         }
     }
 
@@ -89,6 +100,10 @@ impl VkContext {
             + self.pipeline_layouts.len()
             + self.sets.len()
             + self.pipelines.len()
+            + self.graphics_pipelines.len()
+            + self.images.len()
+            + self.render_passes.len()
+            + self.framebuffers.len()
     }
 
     pub(crate) fn limits(&self) -> ClientLimits {
@@ -222,16 +237,24 @@ impl VkContext {
                 )
             }
             Command::CreateComputePipeline(c) => self.create_compute_pipeline(&c, scope),
+            Command::CreateGraphicsPipeline(c) => self.create_graphics_pipeline(&c, scope),
             Command::DestroyPipeline(c) => {
-                let p = self.pipelines.remove(c.id)?;
-                self.account.release_object(p.host_bytes);
+                // Compute and graphics pipelines share one id space.
+                let bytes = match self.pipelines.remove(c.id) {
+                    Ok(p) => p.host_bytes,
+                    Err(_) => self.graphics_pipelines.remove(c.id)?.host_bytes,
+                };
+                self.account.release_object(bytes);
                 Ok(())
             }
             Command::Submit(c) => self.run_submit(c, scope),
-            other => Err(ExecError::Misplaced {
-                command: other.name(),
-                place: "outside a command buffer",
-            }),
+            other => match self.execute_render_object(other, scope)? {
+                None => Ok(()),
+                Some(other) => Err(ExecError::Misplaced {
+                    command: other.name(),
+                    place: "outside a command buffer",
+                }),
+            },
         }
     }
 
@@ -244,6 +267,7 @@ impl VkContext {
         scope: &GuestScope<'_>,
     ) -> Result<(), ExecError> {
         self.pipelines.check_new(c.id)?;
+        self.graphics_pipelines.check_new(c.id)?;
         let layout = self.pipeline_layouts.get(c.layout)?.clone();
         self.modules.get(c.module)?;
         scope.check_range(

@@ -223,6 +223,34 @@ impl<'r> GuestScope<'r> {
         Ok(buffer)
     }
 
+    /// The renderer image described by `desc` over `resource` from `offset` (the image's
+    /// binding), for this submission. `Image::bind` checks the alignment and that the whole
+    /// image lies in the view.
+    pub(crate) fn image(
+        &self,
+        desc: renderer::image::ImageDesc,
+        resource: u32,
+        offset: u64,
+    ) -> Result<renderer::image::Image, ExecError> {
+        let view = self.view(resource)?;
+        let memory: Arc<dyn ExternalMemory> = view;
+        Ok(renderer::image::Image::bind(desc, memory, offset)?)
+    }
+
+    /// A renderer buffer over exactly `size` bytes at `resource`/`offset` (a sub-range of a
+    /// buffer), not cached.
+    pub(crate) fn buffer_window(
+        &self,
+        resource: u32,
+        offset: u64,
+        size: u64,
+    ) -> Result<renderer::Buffer, ExecError> {
+        let view = self.view(resource)?;
+        view.range_ptr(resource, offset, size)?;
+        let memory: Arc<dyn ExternalMemory> = view;
+        Ok(renderer::Buffer::from_external(memory, offset, size)?)
+    }
+
     /// Forgets the renderer buffer of `id` (destroyed; the id may come back).
     pub(crate) fn forget_buffer(&self, id: u64) {
         self.buffers.borrow_mut().remove(&id);

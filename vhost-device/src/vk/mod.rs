@@ -2,9 +2,12 @@
 //! the renderer.
 //!
 //! A context owns tables id → object for every object family of the stream (one file each:
-//! `buffer`, `descriptor`, `pipeline`), decodes each `SUBMIT_3D` payload into owned commands,
-//! validates them against the Vulkan valid-usage rules it can check, and executes them
-//! (`submit`). Guest memory is reached only through the [`ResourceViews`] of the submission
+//! `buffer`, `descriptor`, `pipeline` (shader modules, compute), `image` (images and views),
+//! `render_pass` (render passes, framebuffers), `graphics_pipeline`), decodes each
+//! `SUBMIT_3D` payload into owned commands, validates them against the Vulkan valid-usage
+//! rules it can check, and executes them: `submit` runs command buffers (compute and
+//! transfers), `image_commands` image clears and copies, `render` the graphics bind point and
+//! draws, `pass` render pass instances and their loads, `dynamic_state` the state a draw uses. Guest memory is reached only through the [`ResourceViews`] of the submission
 //! (`guest`): views are resolved when a submission runs and dropped when it returns, so memory
 //! the guest frees is unmapped promptly but never while this context uses it.
 //!
@@ -15,10 +18,19 @@
 mod buffer;
 mod context;
 mod descriptor;
+mod dynamic_state;
+mod graphics_pipeline;
 mod guest;
+mod image;
+mod image_commands;
 pub mod limits;
 mod objects;
+mod pass;
 mod pipeline;
+mod pipeline_state;
+mod render;
+mod render_objects;
+mod render_pass;
 mod submit;
 #[cfg(test)]
 mod tests;
@@ -100,6 +112,10 @@ pub enum ExecError {
     },
     #[error(transparent)]
     Renderer(#[from] renderer::RendererError),
+    #[error(transparent)]
+    Image(#[from] renderer::image::ImageError),
+    #[error(transparent)]
+    Draw(#[from] renderer::DrawError),
 }
 
 impl ExecError {

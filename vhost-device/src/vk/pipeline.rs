@@ -82,14 +82,29 @@ fn check_against_layout(
     pipeline: &ComputePipeline,
     layout: &PipelineLayout,
 ) -> Result<(), ExecError> {
-    if pipeline.push_constant_size() > layout.push_constant_end() {
-        return Err(ExecError::Invalid(format!(
-            "the shader's {} push-constant bytes exceed the layout's ranges ({} bytes)",
-            pipeline.push_constant_size(),
-            layout.push_constant_end()
-        )));
+    check_interface_against_layout(
+        Some(pipeline.push_constant_size()),
+        pipeline.buffer_bindings(),
+        layout,
+    )
+}
+
+/// The shader's push constants (when known) fit the layout's ranges and every buffer it uses
+/// has a binding of that type in the layout.
+pub(crate) fn check_interface_against_layout(
+    push_constant_size: Option<u32>,
+    buffers: &[renderer::BufferBinding],
+    layout: &PipelineLayout,
+) -> Result<(), ExecError> {
+    if let Some(size) = push_constant_size {
+        if size > layout.push_constant_end() {
+            return Err(ExecError::Invalid(format!(
+                "the shader's {size} push-constant bytes exceed the layout's ranges ({} bytes)",
+                layout.push_constant_end()
+            )));
+        }
     }
-    for slot in pipeline.buffer_bindings() {
+    for slot in buffers {
         let binding = layout
             .sets
             .get(slot.set as usize)

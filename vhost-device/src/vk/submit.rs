@@ -12,21 +12,23 @@ use super::descriptor::PipelineLayout;
 use super::guest::GuestScope;
 use super::limits::Quantity;
 use super::pipeline::PipelineObject;
+use super::render::GraphicsCommandState;
 use super::{ExecError, MAX_BOUND_DESCRIPTOR_SETS, MAX_PUSH_CONSTANTS_SIZE};
 
 /// A bound descriptor set and its dynamic offsets (vkCmdBindDescriptorSets).
 #[derive(Default)]
-struct BoundSet {
+pub(crate) struct BoundSet {
     set: u64,
     dynamic_offsets: Vec<u32>,
 }
 
 /// The state a command buffer starts with empty (Vulkan: none is inherited across command
-/// buffers).
+/// buffers). Compute and graphics bind points are separate; push constants are shared.
 struct CommandState {
     pipeline: Option<Arc<PipelineObject>>,
     sets: [Option<BoundSet>; MAX_BOUND_DESCRIPTOR_SETS],
     push_constants: [u8; MAX_PUSH_CONSTANTS_SIZE as usize],
+    graphics: GraphicsCommandState,
 }
 
 impl CommandState {
@@ -35,6 +37,7 @@ impl CommandState {
             pipeline: None,
             sets: Default::default(),
             push_constants: [0; MAX_PUSH_CONSTANTS_SIZE as usize],
+            graphics: GraphicsCommandState::new(),
         }
     }
 }
@@ -55,11 +58,12 @@ fn monotonic_ns() -> u64 {
         .wrapping_add(ts.tv_nsec as u64)
 }
 
-/// Looks up the descriptors a dispatch's kernel uses in the bound sets, at dispatch time.
-struct BoundDescriptors<'a, 's> {
-    ctx: &'a VkContext,
-    state: &'a CommandState,
-    scope: &'a GuestScope<'s>,
+/// Looks up the descriptors a dispatch's or draw's kernels use in the bound sets of its bind
+/// point, at dispatch or draw time.
+pub(crate) struct BoundDescriptors<'a, 's> {
+    pub(crate) ctx: &'a VkContext,
+    pub(crate) sets: &'a [Option<BoundSet>; MAX_BOUND_DESCRIPTOR_SETS],
+    pub(crate) scope: &'a GuestScope<'s>,
 }
 
 impl BoundDescriptors<'_, '_> {
@@ -69,7 +73,7 @@ impl BoundDescriptors<'_, '_> {
         binding: u32,
         array_index: u32,
     ) -> Result<Option<BufferRange>, ExecError> {
-        let Some(bound) = self.state.sets.get(set as usize).and_then(Option::as_ref) else {
+        let Some(bound) = self.sets.get(set as usize).and_then(Option::as_ref) else {
             return Ok(None);
         };
         let object = self.ctx.sets.get(bound.set)?;
@@ -181,7 +185,10 @@ impl VkContext {
             self.execute_recorded(cmd, &mut state, scope)
                 .map_err(|e| ExecError::Invalid(format!("command buffer {index}: {name}: {e}")))?;
         }
-        Ok(())
+        state
+            .graphics
+            .finish()
+            .map_err(|e| ExecError::Invalid(format!("command buffer {index}: {e}")))
     }
 
     fn execute_recorded(
@@ -195,7 +202,13 @@ impl VkContext {
                 state.pipeline = Some(self.pipelines.get(c.pipeline)?.clone());
                 Ok(())
             }
-            Command::CmdBindDescriptorSets(c) => self.bind_descriptor_sets(c, state),
+            Command::CmdBindDescriptorSets(c) => self.bind_descriptor_sets(
+                c.layout,
+                c.first_set,
+                &c.sets,
+                &c.dynamic_offsets,
+                &mut state.sets,
+            ),
             Command::CmdPushConstants(c) => {
                 let layout = self.pipeline_layout(c.layout)?;
                 layout.check_push_constants(c.stages, c.offset, c.data.len())?;
@@ -210,7 +223,7 @@ impl VkContext {
                 let pipeline = bound_pipeline(state)?;
                 let descriptors = BoundDescriptors {
                     ctx: self,
-                    state,
+                    sets: &state.sets,
                     scope,
                 };
                 self.device.dispatch_with(
@@ -229,7 +242,7 @@ impl VkContext {
                     .resolve(c.buffer, usage::INDIRECT_BUFFER, scope)?;
                 let descriptors = BoundDescriptors {
                     ctx: self,
-                    state,
+                    sets: &state.sets,
                     scope,
                 };
                 self.device.dispatch_indirect_with(
@@ -281,35 +294,49 @@ impl VkContext {
                 c.value,
                 std::time::Duration::from_millis(protocol::stream::MAX_GUEST_WAIT_MS),
             ),
-            other => Err(ExecError::Misplaced {
-                command: other.name(),
-                place: "inside a command buffer",
-            }),
+            other => {
+                let in_pass = state.graphics.in_pass();
+                let Some(other) = self.execute_image_command(other, in_pass, scope)? else {
+                    return Ok(());
+                };
+                let push_constants = &state.push_constants;
+                match self.execute_graphics(other, &mut state.graphics, push_constants, scope)? {
+                    None => Ok(()),
+                    Some(other) => Err(ExecError::Misplaced {
+                        command: other.name(),
+                        place: "inside a command buffer",
+                    }),
+                }
+            }
         }
     }
 
-    fn bind_descriptor_sets(
+    /// vkCmdBindDescriptorSets for one bind point's `slots`.
+    pub(crate) fn bind_descriptor_sets(
         &self,
-        c: protocol::stream::CmdBindDescriptorSets,
-        state: &mut CommandState,
+        layout_id: u64,
+        first_set: u32,
+        sets: &[u64],
+        dynamic_offsets: &[u32],
+        slots: &mut [Option<BoundSet>; MAX_BOUND_DESCRIPTOR_SETS],
     ) -> Result<(), ExecError> {
-        let layout: &PipelineLayout = self.pipeline_layout(c.layout)?;
+        let layout: &PipelineLayout = self.pipeline_layout(layout_id)?;
         // VUID-vkCmdBindDescriptorSets-firstSet-00360.
-        let first = c.first_set as usize;
+        let first = first_set as usize;
         if first
-            .checked_add(c.sets.len())
+            .checked_add(sets.len())
             .is_none_or(|end| end > layout.sets.len())
         {
             return Err(ExecError::Invalid(format!(
                 "sets {first}..+{} exceed pipeline layout {}'s {} set layouts",
-                c.sets.len(),
-                c.layout,
+                sets.len(),
+                layout_id,
                 layout.sets.len()
             )));
         }
-        let mut dynamic_offsets = c.dynamic_offsets.as_slice();
-        let mut bound = Vec::with_capacity(c.sets.len());
-        for (i, &id) in c.sets.iter().enumerate() {
+        let mut dynamic_offsets = dynamic_offsets;
+        let mut bound = Vec::with_capacity(sets.len());
+        for (i, &id) in sets.iter().enumerate() {
             let set = self.sets.get(id)?;
             let expected = &layout.sets[first + i];
             // VUID-vkCmdBindDescriptorSets-pDescriptorSets-00358: compatible layouts (the same
@@ -318,7 +345,7 @@ impl VkContext {
                 return Err(ExecError::Invalid(format!(
                     "descriptor set {id} does not match set layout {} of pipeline layout {}",
                     first + i,
-                    c.layout
+                    layout_id
                 )));
             }
             let count = set.layout.dynamic_count as usize;
@@ -345,7 +372,7 @@ impl VkContext {
         if !dynamic_offsets.is_empty() {
             return Err(ExecError::Invalid("too many dynamic offsets".into()));
         }
-        for (slot, b) in state.sets.iter_mut().skip(first).zip(bound) {
+        for (slot, b) in slots.iter_mut().skip(first).zip(bound) {
             *slot = Some(b);
         }
         Ok(())

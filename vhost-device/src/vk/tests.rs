@@ -736,4 +736,7 @@ fn descriptor_writes_are_checked_against_buffer_and_layout() {
     assert!(m.contains("overflow"), "{m}");
 }
 
+mod graphics;
+mod images;
 mod limits;
+mod passes;
