@@ -172,8 +172,18 @@ pub(crate) fn image_format_properties(
 
 /// `VkFormatProperties` of a raw format: the table's, or nothing for formats we lack.
 pub(crate) fn format_properties(format: vk::Format) -> vk::FormatProperties {
-    let Ok(f) = Format::from_vk(format.as_raw() as u32) else {
-        return vk::FormatProperties::default();
+    let raw = format.as_raw() as u32;
+    let Ok(f) = Format::from_vk(raw) else {
+        // Formats only vertex buffers use (three components, SCALED) are not in the image
+        // table.
+        let buffer = match protocol::vertex_format::vertex_attribute_format(raw) {
+            Some(_) => vk::FormatFeatureFlags::VERTEX_BUFFER,
+            None => vk::FormatFeatureFlags::empty(),
+        };
+        return vk::FormatProperties {
+            buffer_features: buffer,
+            ..Default::default()
+        };
     };
     let features = f.features();
     vk::FormatProperties {
@@ -439,5 +449,16 @@ mod tests {
         let none = format_properties(vk::Format::BC1_RGB_UNORM_BLOCK);
         assert!(none.optimal_tiling_features.is_empty());
         assert!(none.linear_tiling_features.is_empty() && none.buffer_features.is_empty());
+    }
+
+    #[test]
+    fn vertex_only_formats_report_the_vertex_buffer_feature_alone() {
+        let p = format_properties(vk::Format::R32G32B32_SFLOAT);
+        assert_eq!(p.buffer_features, vk::FormatFeatureFlags::VERTEX_BUFFER);
+        assert!(p.optimal_tiling_features.is_empty() && p.linear_tiling_features.is_empty());
+        let p = format_properties(vk::Format::R16G16_SSCALED);
+        assert_eq!(p.buffer_features, vk::FormatFeatureFlags::VERTEX_BUFFER);
+        let p = format_properties(vk::Format::R64_SFLOAT);
+        assert!(p.buffer_features.is_empty());
     }
 }

@@ -286,13 +286,10 @@ impl Format {
             _ => COLOR_ATTACHMENT_BLEND,
         };
         let image = transfer | COLOR_ATTACHMENT | blend;
-        // Vertex fetch reads the plain array formats (not sRGB) and the two packed ones apps
-        // use for vertex data.
-        let vertex = match (info.class, info.encoding) {
-            (NumericClass::Srgb, _) | (NumericClass::Ufloat, _) => 0,
-            (_, Encoding::Array { .. } | Encoding::A2B10G10R10) => VERTEX_BUFFER,
-            (NumericClass::Unorm, Encoding::Bgra8) => VERTEX_BUFFER,
-            _ => 0,
+        let vertex = if crate::vertex_format::vertex_attribute_format(self.vk()).is_some() {
+            VERTEX_BUFFER
+        } else {
+            0
         };
         FormatFeatures {
             linear_tiling: image,

@@ -13,6 +13,7 @@ pub mod format;
 pub mod graphics;
 pub mod image;
 pub mod stream;
+pub mod vertex_format;
 
 pub use capset::{Capset, CapsetError, PROTOCOL_VERSION, SOFTGPU_CAPSET_VK};
 pub use stream::{decode_stream, encode_command, Command, StreamError};
