@@ -100,16 +100,25 @@ pub const COMPILE_SET: [ShaderSource; 5] = [
 /// Compiles `source` to SPIR-V (Vulkan 1.0 target, so every 1.0 driver accepts it) and
 /// returns the module's bytes.
 pub fn spirv(source: &ShaderSource) -> Result<Vec<u8>, ShaderError> {
-    let src = source.source_path();
+    spirv_file(source.dir, &format!("{}.comp", source.file), source.defines)
+}
+
+/// Compiles `<dir>/<file_name>` of any stage (glslangValidator picks the stage from the
+/// extension: `.vert`, `.frag`, `.comp`) to SPIR-V for Vulkan 1.0.
+pub fn spirv_file(
+    dir: ShaderDir,
+    file_name: &str,
+    defines: &[(&str, &str)],
+) -> Result<Vec<u8>, ShaderError> {
+    let src = dir.path().join(file_name);
     let out = std::env::temp_dir().join(format!(
-        "softgpu-bench-{}-{}.spv",
+        "softgpu-bench-{}-{file_name}.spv",
         std::process::id(),
-        source.file
     ));
     let mut cmd = Command::new("glslangValidator");
     cmd.args(["-V", "--target-env", "vulkan1.0"])
         .stdout(Stdio::null());
-    for (k, v) in source.defines {
+    for (k, v) in defines {
         cmd.arg(format!("-D{k}={v}"));
     }
     let status = cmd
@@ -144,5 +153,22 @@ mod tests {
     fn compiled_module_starts_with_the_spirv_magic() {
         let words = spirv(&ShaderSource::bench("reduce_sum")).expect("glslangValidator");
         assert_eq!(words.get(..4), Some(&0x0723_0203u32.to_le_bytes()[..]));
+    }
+
+    #[test]
+    fn graphics_stages_compile_by_file_extension() {
+        for file in [
+            "raster.vert",
+            "raster.frag",
+            "raster_variant.frag",
+            "fill.frag",
+        ] {
+            let words = spirv_file(ShaderDir::Bench, file, &[]).expect(file);
+            assert_eq!(
+                words.get(..4),
+                Some(&0x0723_0203u32.to_le_bytes()[..]),
+                "{file}"
+            );
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! Storage buffers in host-visible, host-coherent memory, mapped for their whole life.
+//! Buffers (storage, vertex, copy destinations) in host-visible, host-coherent memory, mapped
+//! for their whole life.
 //!
 //! The device's memory is host memory for both drivers measured here (lavapipe, softgpu), so
 //! inputs are written and results read straight through the mapping — no staging copies.
@@ -28,11 +29,22 @@ impl<'g> HostBuffer<'g> {
     pub fn new(gpu: &'g Gpu, count: usize) -> Result<Self, GpuError> {
         let size = (count as u64)
             .checked_mul(4)
-            .filter(|&s| s > 0)
             .ok_or_else(|| GpuError::Misuse(format!("buffer of {count} elements")))?;
+        Self::with_usage(gpu, size, vk::BufferUsageFlags::STORAGE_BUFFER)
+    }
+
+    /// A buffer of `size` bytes (a non-zero multiple of 4) for `usage`.
+    pub fn with_usage(
+        gpu: &'g Gpu,
+        size: u64,
+        usage: vk::BufferUsageFlags,
+    ) -> Result<Self, GpuError> {
+        if size == 0 || !size.is_multiple_of(4) {
+            return Err(GpuError::Misuse(format!("buffer of {size} bytes")));
+        }
         let info = vk::BufferCreateInfo::default()
             .size(size)
-            .usage(vk::BufferUsageFlags::STORAGE_BUFFER)
+            .usage(usage)
             .sharing_mode(vk::SharingMode::EXCLUSIVE);
         // SAFETY: `info` is valid for the call.
         let buffer =
@@ -84,6 +96,22 @@ impl<'g> HostBuffer<'g> {
         for (i, v) in slice.iter_mut().enumerate() {
             *v = f(i);
         }
+    }
+
+    /// Copies `bytes` to the start of the buffer. Call only while no submitted work uses it.
+    pub fn write_bytes(&self, bytes: &[u8]) -> Result<(), GpuError> {
+        if bytes.len() as u64 > self.size {
+            return Err(GpuError::Misuse(format!(
+                "{} bytes into a {}-byte buffer",
+                bytes.len(),
+                self.size
+            )));
+        }
+        // SAFETY: `mapped` covers `size` ≥ `bytes.len()` bytes (checked above) while `self`
+        // lives; `bytes` is host memory that cannot overlap the mapping we own exclusively; the
+        // device does not use the buffer now (the caller's contract).
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.mapped, bytes.len()) };
+        Ok(())
     }
 
     /// Lends the contents to `f`. Call only while no submitted work writes the buffer.

@@ -1,6 +1,7 @@
 //! The Vulkan device the benchmark runs on: the system loader, one instance, the first
 //! physical device with a compute queue (or the one `--device` names), one logical device and
-//! its queue, and the host-visible memory type every buffer uses.
+//! its queue (a family with graphics too where the device has one: the graphics workloads
+//! need it), the host-visible memory type every buffer uses and the type images use.
 //!
 //! Only Vulkan 1.0 core is used — the softgpu ICD reports API 1.0 — and nothing optional
 //! without checking for it first (timestamps).
@@ -24,6 +25,10 @@ pub enum GpuError {
     NoSuchDevice { index: usize, count: usize },
     #[error("no device has a compute queue")]
     NoComputeQueue,
+    #[error("the queue family has no GRAPHICS bit: graphics workloads cannot run")]
+    NoGraphicsQueue,
+    #[error("no memory type fits memory type bits {bits:#x}")]
+    NoMemoryType { bits: u32 },
     #[error("no HOST_VISIBLE|HOST_COHERENT memory type fits memory type bits {bits:#x}")]
     NoHostMemory { bits: u32 },
     #[error("{what} = {have} is below the {need} this benchmark needs")]
@@ -49,6 +54,8 @@ pub struct Gpu {
     pub device: ash::Device,
     pub queue: vk::Queue,
     pub queue_family: u32,
+    /// Whether `queue_family` supports graphics (it always supports compute).
+    pub graphics: bool,
     pub properties: vk::PhysicalDeviceProperties,
     memory: vk::PhysicalDeviceMemoryProperties,
     /// Nanoseconds per timestamp tick, when the queue family writes timestamps.
@@ -76,6 +83,7 @@ impl Gpu {
                 device: d.device,
                 queue: d.queue,
                 queue_family: d.queue_family,
+                graphics: d.graphics,
                 properties: d.properties,
                 memory: d.memory,
                 timestamp_period_ns: d.timestamp_period_ns,
@@ -111,6 +119,35 @@ impl Gpu {
             .ok_or(GpuError::NoHostMemory { bits: type_bits })
     }
 
+    /// The memory type for images and device-only buffers: DEVICE_LOCAL where `type_bits`
+    /// allows one, else the first type allowed.
+    pub fn device_memory_type(&self, type_bits: u32) -> Result<u32, GpuError> {
+        let count = (self.memory.memory_type_count as usize).min(self.memory.memory_types.len());
+        let allowed = || {
+            self.memory.memory_types[..count]
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| type_bits & (1 << i) != 0)
+        };
+        allowed()
+            .find(|(_, t)| {
+                t.property_flags
+                    .contains(vk::MemoryPropertyFlags::DEVICE_LOCAL)
+            })
+            .or_else(|| allowed().next())
+            .map(|(i, _)| i as u32)
+            .ok_or(GpuError::NoMemoryType { bits: type_bits })
+    }
+
+    /// Fails unless the queue runs graphics work.
+    pub fn require_graphics(&self) -> Result<(), GpuError> {
+        if self.graphics {
+            Ok(())
+        } else {
+            Err(GpuError::NoGraphicsQueue)
+        }
+    }
+
     /// Fails with a clear message when a device limit is below what a workload needs.
     pub fn require(&self, what: &'static str, have: u64, need: u64) -> Result<(), GpuError> {
         if have < need {
@@ -143,6 +180,7 @@ struct OpenedDevice {
     device: ash::Device,
     queue: vk::Queue,
     queue_family: u32,
+    graphics: bool,
     properties: vk::PhysicalDeviceProperties,
     memory: vk::PhysicalDeviceMemoryProperties,
     timestamp_period_ns: Option<f64>,
@@ -156,9 +194,9 @@ fn open_device(instance: &ash::Instance, index: Option<usize>) -> Result<OpenedD
     let memory = unsafe { instance.get_physical_device_memory_properties(physical) };
     // SAFETY: as above.
     let families = unsafe { instance.get_physical_device_queue_family_properties(physical) };
-    let valid_bits = families
-        .get(queue_family as usize)
-        .map_or(0, |f| f.timestamp_valid_bits);
+    let family = families.get(queue_family as usize);
+    let valid_bits = family.map_or(0, |f| f.timestamp_valid_bits);
+    let graphics = family.is_some_and(|f| f.queue_flags.contains(vk::QueueFlags::GRAPHICS));
     let period = f64::from(properties.limits.timestamp_period);
     let timestamp_period_ns = (valid_bits > 0 && period > 0.0).then_some(period);
     let priorities = [1.0f32];
@@ -175,6 +213,7 @@ fn open_device(instance: &ash::Instance, index: Option<usize>) -> Result<OpenedD
         device,
         queue,
         queue_family,
+        graphics,
         properties,
         memory,
         timestamp_period_ns,
@@ -194,9 +233,13 @@ fn pick_device(
     let compute_family = |pd: vk::PhysicalDevice| {
         // SAFETY: `pd` was enumerated from `instance`.
         let families = unsafe { instance.get_physical_device_queue_family_properties(pd) };
-        families
-            .iter()
-            .position(|f| f.queue_flags.contains(vk::QueueFlags::COMPUTE) && f.queue_count > 0)
+        let usable = |want: vk::QueueFlags| {
+            families
+                .iter()
+                .position(|f| f.queue_flags.contains(want) && f.queue_count > 0)
+        };
+        usable(vk::QueueFlags::COMPUTE | vk::QueueFlags::GRAPHICS)
+            .or_else(|| usable(vk::QueueFlags::COMPUTE))
             .map(|i| i as u32)
     };
     match index {

@@ -1,4 +1,4 @@
-//! softgpu-vkbench: Vulkan compute benchmarks through the system loader, on whatever driver
+//! softgpu-vkbench: Vulkan compute and graphics benchmarks through the system loader, on whatever driver
 //! it picks (`VK_DRIVER_FILES` decides): lavapipe, softgpu, or a real GPU.
 //!
 //! ```text
@@ -6,15 +6,21 @@
 //! ```
 //! Workloads: saxpy (16M floats, GB/s at 12 bytes per element), sgemm-naive and sgemm-tiled
 //! (1024³, GFLOP/s = 2n³/t), reduction (64M u32, GB/s at 4 bytes per element),
-//! pipeline-latency (saxpy module + pipeline creation + first dispatch, ms). Each figure is the
-//! median wall-clock time of N runs (default 5) around vkQueueSubmit + vkWaitForFences, after
-//! one untimed run; every result is checked against the CPU before its figure is reported.
+//! pipeline-latency (saxpy module + pipeline creation + first dispatch, ms); on a 1920×1080
+//! RGBA8 target: blend-fullscreen and opaque-fullscreen (128 full-screen quads per submission,
+//! Mpix/s), tris-8px (1M triangles of 8 px) and tris-128px (60k of 128 px, Mtris/s),
+//! graphics-pipeline-latency (two modules + graphics pipeline + first draw, ms). Each figure is
+//! the median wall-clock time of N runs (default 5) around vkQueueSubmit + vkWaitForFences,
+//! after one untimed run; every result is checked against the CPU before its figure is
+//! reported (the raster workloads: every pixel of one checked run).
 
 mod buffer;
 mod gpu;
 mod kernel;
+mod raster;
 mod report;
 mod submit;
+mod target;
 mod workloads;
 
 use std::process::ExitCode;
@@ -25,7 +31,9 @@ use workloads::{Settings, Sizes, Workload};
 const USAGE: &str = "\
 usage: softgpu-vkbench [options]
   --runs N          timed runs per workload, median reported (default 5)
-  --only LIST       comma-separated workloads: saxpy,sgemm-naive,sgemm-tiled,reduction,pipeline-latency
+  --only LIST       comma-separated workloads: saxpy,sgemm-naive,sgemm-tiled,reduction,
+                    pipeline-latency,blend-fullscreen,opaque-fullscreen,tris-8px,tris-128px,
+                    graphics-pipeline-latency
   --json            print one JSON object instead of the human table
   --quick           small problem sizes: checks the program and a driver, measures nothing useful
   --device I        use the I-th physical device (default: the first with a compute queue)
@@ -218,7 +226,7 @@ mod tests {
         let o = parse(&[]).ok().flatten().expect("defaults parse");
         assert_eq!(
             (o.runs, o.only.len(), o.json, o.timestamps),
-            (5, 5, false, true)
+            (5, Workload::ALL.len(), false, true)
         );
     }
 

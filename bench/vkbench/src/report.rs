@@ -34,7 +34,7 @@ pub fn table(results: &[(Workload, Outcome)], device: &str, runs: usize) -> Stri
         format!("device: {device}; wall-clock medians of {runs} runs (after one untimed run)\n");
     let _ = writeln!(
         out,
-        "{:<18} {:>12} {:<8} {:>14}  notes",
+        "{:<25} {:>12} {:<8} {:>14}  notes",
         "workload", "median", "unit", "gpu timestamps"
     );
     for (w, outcome) in results {
@@ -53,7 +53,7 @@ pub fn table(results: &[(Workload, Outcome)], device: &str, runs: usize) -> Stri
                 };
                 let _ = writeln!(
                     out,
-                    "{:<18} {:>12} {:<8} {:>14}  {}{direction}",
+                    "{:<25} {:>12} {:<8} {:>14}  {}{direction}",
                     w.name(),
                     format_figure(m.median),
                     w.unit(),
@@ -64,7 +64,7 @@ pub fn table(results: &[(Workload, Outcome)], device: &str, runs: usize) -> Stri
             Err(e) => {
                 let _ = writeln!(
                     out,
-                    "{:<18} {:>12} {:<8} {:>14}  {e}",
+                    "{:<25} {:>12} {:<8} {:>14}  {e}",
                     w.name(),
                     "FAILED",
                     w.unit(),

@@ -40,7 +40,7 @@ fn check_workgroup_limits(gpu: &Gpu, size: [u32; 2]) -> Result<(), GpuError> {
 }
 
 /// One untimed submission, then `runs` timed ones.
-fn timed_runs(sub: &Submission<'_>, runs: usize) -> Result<Vec<Sample>, GpuError> {
+pub(super) fn timed_runs(sub: &Submission<'_>, runs: usize) -> Result<Vec<Sample>, GpuError> {
     sub.run()?;
     (0..runs).map(|_| sub.run()).collect()
 }
