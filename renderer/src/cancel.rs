@@ -99,4 +99,29 @@ mod tests {
         pool.run(job.clone()).unwrap();
         assert_eq!(job.ran.load(Ordering::SeqCst), 10_000);
     }
+
+    #[test]
+    fn a_cancelled_scoped_job_stops_handing_out_chunks_and_fails() {
+        let pool = WorkerPool::new(2).unwrap();
+        let flag = Arc::new(AtomicBool::new(false));
+        let ran = AtomicUsize::new(0);
+        let job = |_| {
+            if ran.fetch_add(1, Ordering::SeqCst) + 1 == 20 {
+                flag.store(true, Ordering::SeqCst);
+            }
+            std::thread::sleep(std::time::Duration::from_micros(50));
+            Ok(())
+        };
+        let check: CancelCheck = {
+            let flag = flag.clone();
+            Arc::new(move || flag.load(Ordering::SeqCst))
+        };
+        let result = cancellable(check, || pool.run_scoped(10_000, &job));
+        assert!(
+            matches!(result, Err(RendererError::Cancelled)),
+            "{result:?}"
+        );
+        let n = ran.load(Ordering::SeqCst);
+        assert!((20..=22).contains(&n), "ran {n} chunks");
+    }
 }

@@ -17,7 +17,7 @@ use crate::draw::{
 };
 use crate::error::RendererError;
 use crate::pipeline::{self, ComputePipeline, KernelCache};
-use crate::pool::WorkerPool;
+use crate::pool::{WorkerPool, Workers};
 
 /// How to start a device.
 #[derive(Clone, Debug, Default)]
@@ -186,7 +186,8 @@ impl Device {
         draw::pipeline::create_graphics_pipeline(&self.jit, &self.kernels, vertex, fragment)
     }
 
-    /// vkCmdDraw / vkCmdDrawIndexed, rasterized on as many threads as the worker pool has.
+    /// vkCmdDraw / vkCmdDrawIndexed: vertex shading, setup, binning and tiles spread over the
+    /// calling thread and the pool's workers (as many threads as the pool has, none spawned).
     pub fn draw(
         &self,
         pipeline: &GraphicsPipeline,
@@ -201,7 +202,7 @@ impl Device {
             targets,
             resources,
             call,
-            self.pool.threads(),
+            Workers::Pool(&self.pool),
         )
     }
 
@@ -220,7 +221,7 @@ impl Device {
             targets,
             resources,
             indirect,
-            self.pool.threads(),
+            Workers::Pool(&self.pool),
         )
     }
 
@@ -244,7 +245,7 @@ impl Device {
             indirect,
             count_buffer,
             count_offset,
-            self.pool.threads(),
+            Workers::Pool(&self.pool),
         )
     }
 }

@@ -33,6 +33,7 @@ pub use draw::{DrawError, GraphicsPipeline};
 pub use error::RendererError;
 pub use memory::{ExternalMemory, HostMemory};
 pub use pipeline::{ComputePipeline, MAX_KERNEL_SCRATCH};
+pub use pool::{WorkerPool, Workers};
 pub use shader::front::{SpecializationEntry, SpecializationInfo};
 pub use shader::ir::{BufferBinding, BufferKind};
 pub use transfer::{BufferCopy, MAX_UPDATE_BUFFER_SIZE};

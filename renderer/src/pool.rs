@@ -4,7 +4,15 @@
 //! A job is split into numbered chunks; the workers it is given take chunk numbers from a shared
 //! counter until none are left, so uneven chunks (a mandelbrot row near the set) balance out.
 //! Threads block on their channel between jobs; nothing spins.
+//!
+//! Two kinds of job: [`WorkerPool::run`] takes an owned [`ChunkedJob`] and runs it on the
+//! workers only (compute dispatches); [`WorkerPool::run_scoped`] takes a closure borrowing
+//! the caller's stack (a draw's vertices, bins and attachments) and runs it on the calling
+//! thread and the other workers, returning only once no worker can touch the closure again.
+//! The pool's threads are all started by [`WorkerPool::new`]: nothing is spawned per job, so
+//! jobs run unchanged after the device's lockdown (DESIGN §5).
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -109,8 +117,188 @@ impl Drop for Departure<'_> {
     }
 }
 
+/// What a worker is handed.
+enum Task {
+    Owned(Arc<Batch>),
+    Scoped(Arc<ScopedBatch>),
+}
+
+/// The closure type of [`WorkerPool::run_scoped`] jobs.
+type ScopedJob<'a> = dyn Fn(usize) -> Result<(), RendererError> + Sync + 'a;
+
+/// A scoped job with its lifetime erased, so a `'static` worker thread can be handed it.
+#[derive(Clone, Copy)]
+struct ErasedJob(*const ScopedJob<'static>);
+
+// SAFETY: the pointee is `Sync` (the bound of `ScopedJob`), so handing the pointer to another
+// thread only shares `&ScopedJob` across threads; when it may be dereferenced is governed by
+// `ScopedBatch` (see `ScopedBatch::work`).
+unsafe impl Send for ErasedJob {}
+// SAFETY: as for `Send`: only shared references are ever made from the pointer.
+unsafe impl Sync for ErasedJob {}
+
+struct ScopedState {
+    /// The job while workers may still enter it; `None` once the submitting thread has
+    /// revoked it (after that no worker dereferences it).
+    job: Option<ErasedJob>,
+    /// Workers currently inside the job (holding a reference made from `job`).
+    inside: usize,
+    error: Option<RendererError>,
+}
+
+/// One scoped job in flight: shared by the submitting thread and the workers it was sent to.
+struct ScopedBatch {
+    chunks: usize,
+    next_chunk: AtomicUsize,
+    cancel: Option<CancelCheck>,
+    state: Mutex<ScopedState>,
+    /// Signalled when `inside` drops to zero.
+    left: Condvar,
+}
+
+impl ScopedBatch {
+    fn new(chunks: usize) -> ScopedBatch {
+        ScopedBatch {
+            chunks,
+            next_chunk: AtomicUsize::new(0),
+            cancel: crate::cancel::current(),
+            state: Mutex::new(ScopedState {
+                job: None,
+                inside: 0,
+                error: None,
+            }),
+            left: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ScopedState> {
+        // Poisoning cannot leave the state inconsistent: every update is a single assignment.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes chunks until none are left or one fails (or panics: caught, so the thread goes
+    /// on to leave the job properly); returns the first failure this thread saw.
+    fn run_chunks(&self, job: &ScopedJob<'_>) -> Result<(), RendererError> {
+        let result = catch_unwind(AssertUnwindSafe(|| loop {
+            let chunk = self.next_chunk.fetch_add(1, Ordering::Relaxed);
+            if chunk >= self.chunks {
+                return Ok(());
+            }
+            if self.cancel.as_ref().is_some_and(|c| c()) {
+                return Err(RendererError::Cancelled);
+            }
+            job(chunk)?;
+        }))
+        .unwrap_or(Err(RendererError::WorkerFailed));
+        if result.is_err() {
+            // Stop handing out chunks.
+            self.next_chunk.store(self.chunks, Ordering::Relaxed);
+        }
+        result
+    }
+
+    /// A worker's part: enter the job if it is still there, run chunks, leave.
+    fn work(&self) {
+        let job = {
+            let mut state = self.lock();
+            let Some(job) = state.job else {
+                return;
+            };
+            state.inside += 1;
+            job
+        };
+        let leave = ScopedLeave(self);
+        // SAFETY: `inside` counts this thread from before the job was read until `leave` is
+        // dropped below, and `run_scoped` neither returns nor unwinds before it has revoked
+        // `job` and seen `inside == 0` (`ScopedRevoke`): the closure and everything it borrows
+        // outlive this reference, which does not escape this function.
+        let job: &ScopedJob<'_> = unsafe { &*job.0 };
+        if let Err(e) = self.run_chunks(job) {
+            self.lock().error.get_or_insert(e);
+        }
+        drop(leave);
+    }
+}
+
+/// Marks a worker out of a scoped job (even if leaving unwinds).
+struct ScopedLeave<'a>(&'a ScopedBatch);
+
+impl Drop for ScopedLeave<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.inside -= 1;
+        if std::thread::panicking() {
+            state.error.get_or_insert(RendererError::WorkerFailed);
+        }
+        if state.inside == 0 {
+            self.0.left.notify_all();
+        }
+    }
+}
+
+/// Revokes a scoped job and waits until no worker is inside it. Runs on every way out of
+/// `run_scoped`, unwinding included: this wait is what makes lending a borrowed closure to
+/// `'static` threads sound.
+struct ScopedRevoke<'a>(&'a ScopedBatch);
+
+impl Drop for ScopedRevoke<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.job = None;
+        while state.inside > 0 {
+            state = self
+                .0
+                .left
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+/// Where scoped work runs: on the calling thread alone, or on it and a pool's workers.
+#[derive(Clone, Copy)]
+pub enum Workers<'a> {
+    CallingThread,
+    Pool(&'a WorkerPool),
+}
+
+impl Workers<'_> {
+    /// Threads the work is spread over, the calling thread included.
+    pub fn threads(&self) -> usize {
+        match self {
+            Workers::CallingThread => 1,
+            Workers::Pool(pool) => pool.threads(),
+        }
+    }
+
+    /// Runs `job(0..chunks)` (see [`WorkerPool::run_scoped`]).
+    pub fn run_scoped<F>(&self, chunks: usize, job: &F) -> Result<(), RendererError>
+    where
+        F: Fn(usize) -> Result<(), RendererError> + Sync,
+    {
+        match self {
+            Workers::CallingThread => {
+                if chunks == 0 {
+                    return Ok(());
+                }
+                ScopedBatch::new(chunks).run_chunks(job)
+            }
+            Workers::Pool(pool) => pool.run_scoped(chunks, job),
+        }
+    }
+}
+
+impl std::fmt::Debug for Workers<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Workers::CallingThread => write!(f, "CallingThread"),
+            Workers::Pool(pool) => write!(f, "Pool({} threads)", pool.threads()),
+        }
+    }
+}
+
 struct Worker {
-    sender: Option<Sender<Arc<Batch>>>,
+    sender: Option<Sender<Task>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -127,7 +315,7 @@ impl WorkerPool {
         }
         let mut workers = Vec::with_capacity(threads);
         for index in 0..threads {
-            let (sender, receiver) = mpsc::channel::<Arc<Batch>>();
+            let (sender, receiver) = mpsc::channel::<Task>();
             let thread = std::thread::Builder::new()
                 .name(format!("softgpu-worker-{index}"))
                 .stack_size(WORKER_STACK_SIZE)
@@ -163,7 +351,10 @@ impl WorkerPool {
             finished: Condvar::new(),
         });
         for worker in &self.workers[..helpers] {
-            let sent = worker.sender.as_ref().map(|s| s.send(batch.clone()));
+            let sent = worker
+                .sender
+                .as_ref()
+                .map(|s| s.send(Task::Owned(batch.clone())));
             if !matches!(sent, Some(Ok(()))) {
                 // The worker is gone (it can only exit by panicking); account for it here.
                 let mut state = batch.lock();
@@ -193,14 +384,64 @@ impl WorkerPool {
         );
         result
     }
+
+    /// Runs `job(chunk)` for every chunk in `0..chunks`, on the calling thread and up to
+    /// `threads() - 1` workers, and returns when all are done, or after the first error (a
+    /// panicking chunk counts as [`RendererError::WorkerFailed`], a cancelled job as
+    /// [`RendererError::Cancelled`], checked before each chunk as `run` does). Chunks run in
+    /// no particular order and concurrently, so `job` must not depend on either.
+    ///
+    /// `job` may borrow from the caller's stack: this call does not return, nor unwind, before
+    /// every worker has left the job, also when a chunk fails or panics. Workers busy with
+    /// other work simply never join in; the calling thread then runs the chunks itself.
+    pub fn run_scoped<F>(&self, chunks: usize, job: &F) -> Result<(), RendererError>
+    where
+        F: Fn(usize) -> Result<(), RendererError> + Sync,
+    {
+        if chunks == 0 {
+            return Ok(());
+        }
+        let batch = Arc::new(ScopedBatch::new(chunks));
+        let helpers = chunks.min(self.workers.len()) - 1;
+        if helpers == 0 {
+            return batch.run_chunks(job);
+        }
+        let job: &ScopedJob<'_> = job;
+        // SAFETY: only the trait object's lifetime bound changes (same pointer, same vtable).
+        // The erased pointer is dereferenced only by workers counted in `inside`, and the
+        // `ScopedRevoke` guard below keeps this function from returning or unwinding until
+        // the job is revoked and `inside` is zero, so no use outlives the borrow of `job`.
+        let erased =
+            unsafe { std::mem::transmute::<*const ScopedJob<'_>, *const ScopedJob<'static>>(job) };
+        batch.lock().job = Some(ErasedJob(erased));
+        let revoke = ScopedRevoke(&batch);
+        for worker in &self.workers[..helpers] {
+            if let Some(sender) = &worker.sender {
+                // A worker that is gone just never joins in.
+                let _ = sender.send(Task::Scoped(batch.clone()));
+            }
+        }
+        let mine = batch.run_chunks(job);
+        drop(revoke);
+        let theirs = batch.lock().error.take();
+        match (mine, theirs) {
+            (Err(e), _) | (Ok(()), Some(e)) => Err(e),
+            (Ok(()), None) => Ok(()),
+        }
+    }
 }
 
-fn worker_main(receiver: Receiver<Arc<Batch>>) {
+fn worker_main(receiver: Receiver<Task>) {
     let mut memory = WorkerMemory::default();
-    while let Ok(batch) = receiver.recv() {
-        let departure = Departure(&batch);
-        batch.work(&mut memory);
-        drop(departure);
+    while let Ok(task) = receiver.recv() {
+        match task {
+            Task::Owned(batch) => {
+                let departure = Departure(&batch);
+                batch.work(&mut memory);
+                drop(departure);
+            }
+            Task::Scoped(batch) => batch.work(),
+        }
     }
 }
 
@@ -296,6 +537,107 @@ mod tests {
         for h in handles {
             assert_eq!(h.join().unwrap(), 10);
         }
+    }
+
+    #[test]
+    fn scoped_jobs_run_every_chunk_once_on_the_caller_and_the_workers() {
+        let pool = WorkerPool::new(3).unwrap();
+        let caller = std::thread::current().id();
+        // Borrowed, not 'static: the point of a scoped run.
+        let hits: Vec<AtomicUsize> = (0..64).map(|_| AtomicUsize::new(0)).collect();
+        let threads = Mutex::new(HashSet::new());
+        pool.run_scoped(hits.len(), &|chunk| {
+            hits[chunk].fetch_add(1, Ordering::SeqCst);
+            threads.lock().unwrap().insert(std::thread::current().id());
+            std::thread::sleep(std::time::Duration::from_micros(200));
+            Ok(())
+        })
+        .unwrap();
+        assert!(hits.iter().all(|h| h.load(Ordering::SeqCst) == 1));
+        let threads = threads.into_inner().unwrap();
+        assert!(threads.contains(&caller), "the caller takes part");
+        assert!(threads.len() <= 3);
+        // One chunk, or the calling-thread variant: everything on the caller.
+        let seen = Mutex::new(Vec::new());
+        let record = |_| {
+            seen.lock().unwrap().push(std::thread::current().id());
+            Ok(())
+        };
+        pool.run_scoped(1, &record).unwrap();
+        Workers::CallingThread.run_scoped(5, &record).unwrap();
+        assert_eq!(seen.into_inner().unwrap(), vec![caller; 6]);
+    }
+
+    #[test]
+    fn a_panicking_scoped_chunk_fails_the_job_after_every_other_chunk_has_finished() {
+        let pool = WorkerPool::new(4).unwrap();
+        let started = AtomicUsize::new(0);
+        let finished = AtomicUsize::new(0);
+        let result = pool.run_scoped(400, &|chunk| {
+            started.fetch_add(1, Ordering::SeqCst);
+            if chunk == 5 {
+                panic!("chunk failed on purpose");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            finished.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        });
+        assert!(
+            matches!(result, Err(RendererError::WorkerFailed)),
+            "{result:?}"
+        );
+        // Nothing is still running the closure once run_scoped has returned.
+        let (s, f) = (
+            started.load(Ordering::SeqCst),
+            finished.load(Ordering::SeqCst),
+        );
+        assert_eq!(s, f + 1, "{s} started, {f} finished");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        assert_eq!(finished.load(Ordering::SeqCst), f);
+        assert!(s < 400, "chunks stopped being handed out");
+        // The workers survived the panic.
+        let count = AtomicUsize::new(0);
+        pool.run_scoped(16, &|_| {
+            count.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(count.load(Ordering::SeqCst), 16);
+        let job = recorder(4, None);
+        pool.run(job.clone()).unwrap();
+        assert_eq!(job.seen.lock().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn a_scoped_job_completes_on_the_caller_while_the_workers_are_busy() {
+        let pool = Arc::new(WorkerPool::new(2).unwrap());
+        let release = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        struct Blocker(Arc<std::sync::atomic::AtomicBool>);
+        impl ChunkedJob for Blocker {
+            fn chunk_count(&self) -> usize {
+                2
+            }
+            fn run_chunk(&self, _: usize, _: &mut WorkerMemory) -> Result<(), RendererError> {
+                while !self.0.load(Ordering::SeqCst) {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Ok(())
+            }
+        }
+        let blocked = {
+            let (pool, release) = (pool.clone(), release.clone());
+            std::thread::spawn(move || pool.run(Arc::new(Blocker(release))))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let count = AtomicUsize::new(0);
+        pool.run_scoped(8, &|_| {
+            count.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(count.load(Ordering::SeqCst), 8);
+        release.store(true, Ordering::SeqCst);
+        blocked.join().unwrap().unwrap();
     }
 
     #[test]

@@ -26,12 +26,16 @@ use renderer::output::{
     DepthStencilAttachment,
 };
 use renderer::raster::{CullMode, FrontFace, Rect};
-use renderer::{Buffer, DescriptorSet, RendererError};
+use renderer::{Buffer, DescriptorSet, RendererError, WorkerPool, Workers};
 use shader::ir::OutputTarget;
 
 const W: u32 = 64;
 const H: u32 = 64;
-const THREADS: usize = 2;
+/// The worker pool the draws of these tests run on (two threads: the caller and one worker).
+fn workers() -> Workers<'static> {
+    static POOL: std::sync::OnceLock<WorkerPool> = std::sync::OnceLock::new();
+    Workers::Pool(POOL.get_or_init(|| WorkerPool::new(2).unwrap()))
+}
 
 fn image(format: Format, w: u32, h: u32) -> Image {
     Image::new_host(ImageDesc {
@@ -193,6 +197,18 @@ impl Target {
         index: Option<&IndexBufferBinding>,
         call: DrawCall,
     ) -> Result<DrawStats, RendererError> {
+        self.draw_on(workers(), pipeline, state, vertices, index, call)
+    }
+
+    fn draw_on(
+        &self,
+        workers: Workers<'_>,
+        pipeline: &GraphicsPipeline,
+        state: &GraphicsState,
+        vertices: &Buffer,
+        index: Option<&IndexBufferBinding>,
+        call: DrawCall,
+    ) -> Result<DrawStats, RendererError> {
         let colors = [Some(ColorAttachment {
             image: self.color.clone(),
             level: 0,
@@ -225,7 +241,7 @@ impl Target {
             descriptors: &sets,
             push_constants: &[],
         };
-        draw(pipeline, state, &targets, &resources, &call, THREADS)
+        draw(pipeline, state, &targets, &resources, &call, workers)
     }
 
     fn draw(&self, state: &GraphicsState, vs: &[V]) -> DrawStats {
@@ -604,7 +620,7 @@ fn instanced_draws_read_per_instance_attributes() {
         first_vertex: 0,
         first_instance: 1,
     };
-    draw(&pipeline, &s, &targets, &resources, &call, THREADS).unwrap();
+    draw(&pipeline, &s, &targets, &resources, &call, workers()).unwrap();
     assert_eq!(pixel(&t.color, 8, 8), CLEAR, "instance 0 is not drawn");
     assert_eq!(pixel(&t.color, 34, 14), GREEN);
     assert_eq!(pixel(&t.color, 16, 44), BLUE);
@@ -824,7 +840,8 @@ fn out_of_bounds_vertex_and_index_reads_give_zero() {
     seen.lock().unwrap().clear();
 
     // Indices past the end of the index buffer read 0 (vertex 0's data); a negative
-    // vertexOffset makes index 0 read before the buffer: zeros.
+    // vertexOffset makes index 0 read before the buffer: zeros. A repeated index is shaded
+    // once (vertex reuse).
     let ib = indexed(IndexType::U16, &[1, 1]);
     let call = DrawCall::Indexed {
         index_count: 4,
@@ -838,7 +855,7 @@ fn out_of_bounds_vertex_and_index_reads_give_zero() {
     {
         let seen = seen.lock().unwrap();
         let indices: Vec<u32> = seen.iter().map(|(i, _)| *i).collect();
-        assert_eq!(indices, vec![1, 0, 0, 0]);
+        assert_eq!(indices, vec![1, 0]);
         assert_eq!(f32::from_bits(seen[1].1[0]), 1.0);
     }
     seen.lock().unwrap().clear();
@@ -852,8 +869,135 @@ fn out_of_bounds_vertex_and_index_reads_give_zero() {
     t.draw_with(&pipeline, &s, &buffer, Some(&ib), call)
         .unwrap();
     let seen = seen.lock().unwrap();
-    assert_eq!(seen.len(), 2);
+    assert_eq!(seen.len(), 1);
     assert!(seen.iter().all(|(i, w)| *i == u32::MAX && *w == zeros));
+}
+
+/// A large blended indexed mesh (several steps, windows, vertex-shading chunks and setup
+/// chunks per draw, heavy vertex reuse, overdraw): the same image and statistics on the
+/// calling thread alone and on pools of 1, 2 and 4 threads.
+#[test]
+fn large_indexed_draws_render_identically_whatever_the_thread_count() {
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = move || {
+        seed ^= seed >> 12;
+        seed ^= seed << 25;
+        seed ^= seed >> 27;
+        (seed.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f32 / (1u64 << 53) as f32
+    };
+    const COLUMNS: u32 = 60;
+    let vs: Vec<V> = (0..3000u32)
+        .map(|i| V {
+            x: (i % COLUMNS) as f32 + rnd() - 0.5,
+            y: (i / COLUMNS) as f32 * 1.2 + rnd() - 0.5,
+            z: 0.5,
+            color: [rnd(), rnd(), rnd(), 0.3 + 0.5 * rnd()],
+        })
+        .collect();
+    let mut indices = Vec::new();
+    for _ in 0..12_000 {
+        let i = (rnd() * (3000 - COLUMNS - 1) as f32) as u32;
+        let quad = [i, i + 1, i + COLUMNS, i + 1, i + COLUMNS + 1, i + COLUMNS];
+        indices.extend_from_slice(if rnd() < 0.5 { &quad[..3] } else { &quad[3..] });
+    }
+    let buffer = host_buffer(&vertex_bytes(&vs));
+    let ib = indexed(IndexType::U32, &indices);
+    let call = DrawCall::Indexed {
+        index_count: indices.len() as u32,
+        instance_count: 1,
+        first_index: 0,
+        vertex_offset: 0,
+        first_instance: 0,
+    };
+    let render = |workers: Workers<'_>| {
+        let mut t = Target::new();
+        t.blend = BlendState::ALPHA;
+        let stats = t
+            .draw_on(
+                workers,
+                &pass_through_pipeline(),
+                &state(Topology::TriangleList),
+                &buffer,
+                Some(&ib),
+                call,
+            )
+            .unwrap();
+        let pixels: Vec<[u32; 4]> = (0..W * H)
+            .map(|i| pixel(&t.color, i % W, i / W).map(f32::to_bits))
+            .collect();
+        (stats, pixels)
+    };
+    let (stats, one) = render(Workers::CallingThread);
+    assert!(stats.output.written > 4 * u64::from(W * H) / 2, "{stats:?}");
+    assert!(
+        stats.vertices_shaded < indices.len() as u64 / 2,
+        "repeated indices are shaded once per step: {stats:?}"
+    );
+    for threads in [1, 2, 4] {
+        let pool = WorkerPool::new(threads).unwrap();
+        let (s, pixels) = render(Workers::Pool(&pool));
+        assert_eq!(s, stats, "{threads} threads");
+        assert!(pixels == one, "{threads} threads: the image differs");
+    }
+}
+
+/// DESIGN §5: nothing is spawned after start-up. Vertex shading and fragment work of a draw
+/// run on the calling thread and the pool's own workers, nowhere else.
+#[test]
+fn draws_run_only_on_the_calling_thread_and_the_pool_workers() {
+    let threads = Arc::new(Mutex::new(std::collections::HashSet::new()));
+    let name = || std::thread::current().name().unwrap_or("").to_string();
+    let (vs_seen, fs_seen) = (threads.clone(), threads.clone());
+    let mut outputs: Vec<OutputTarget> = (0..4).map(OutputTarget::Position).collect();
+    outputs.extend((0..4).map(|c| location(0, c)));
+    let vs = ClosureVertexStage(move |inputs: &[u32], _, _, out: &mut [u32]| {
+        vs_seen.lock().unwrap().insert(name());
+        out[..8].copy_from_slice(&inputs[..8]);
+    });
+    let fs = ClosureFragmentStage(move |io: &mut FragmentIo<'_>| {
+        fs_seen.lock().unwrap().insert(name());
+        io.live
+    });
+    let pipeline = GraphicsPipeline::from_stages(
+        Arc::new(vs),
+        StageInterface::with_float_inputs(&[0, 1], &outputs),
+        Some((
+            Arc::new(fs),
+            StageInterface::with_float_inputs(
+                &[0],
+                &(0..4).map(|c| location(0, c)).collect::<Vec<_>>(),
+            ),
+        )),
+    )
+    .unwrap();
+    // Many full-target triangles: every tile busy, several vertex chunks.
+    let tri = [v(-8.0, -8.0, RED), v(200.0, -8.0, RED), v(-8.0, 200.0, RED)];
+    let vs: Vec<V> = tri.iter().copied().cycle().take(3 * 3000).collect();
+    let buffer = host_buffer(&vertex_bytes(&vs));
+    let pool = WorkerPool::new(4).unwrap();
+    let call = DrawCall::Direct {
+        vertex_count: vs.len() as u32,
+        instance_count: 1,
+        first_vertex: 0,
+        first_instance: 0,
+    };
+    Target::new()
+        .draw_on(
+            Workers::Pool(&pool),
+            &pipeline,
+            &state(Topology::TriangleList),
+            &buffer,
+            None,
+            call,
+        )
+        .unwrap();
+    let caller = name();
+    let seen = threads.lock().unwrap();
+    assert!(
+        seen.iter()
+            .all(|t| *t == caller || t.starts_with("softgpu-worker-")),
+        "{seen:?}"
+    );
 }
 
 #[test]
@@ -931,11 +1075,18 @@ fn indirect_and_indirect_count_draws_match_direct_draws() {
         let stats = if use_count {
             // The count buffer says 7; maxDrawCount (2) caps it.
             draw_indirect_count(
-                &pipeline, &s, &targets, &resources, &indirect, &count, 0, THREADS,
+                &pipeline,
+                &s,
+                &targets,
+                &resources,
+                &indirect,
+                &count,
+                0,
+                workers(),
             )
             .unwrap()
         } else {
-            draw_indirect(&pipeline, &s, &targets, &resources, &indirect, THREADS).unwrap()
+            draw_indirect(&pipeline, &s, &targets, &resources, &indirect, workers()).unwrap()
         };
         assert_eq!(stats.raster.triangles, 2);
         for y in 0..H {
@@ -953,7 +1104,7 @@ fn indirect_and_indirect_count_draws_match_direct_draws() {
             ..indirect
         };
         assert!(matches!(
-            draw_indirect(&pipeline, &s, &targets, &resources, &past, THREADS),
+            draw_indirect(&pipeline, &s, &targets, &resources, &past, workers()),
             Err(RendererError::Draw(DrawError::Indirect(_)))
         ));
     }

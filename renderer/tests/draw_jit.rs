@@ -258,3 +258,109 @@ fn pipelines_without_a_vertex_stage_or_with_the_wrong_stage_are_refused() {
         .create_graphics_pipeline(Some(&stage(&[1, 2, 3, 4], &spec)), None)
         .is_err());
 }
+
+/// Point sprites: a JIT fragment shader writing `gl_PointCoord` as colour. Vulkan §28.8.1:
+/// (0, 0) at the point's upper-left corner, evaluated at pixel centres, so at pixel (x, y) of
+/// a point centred at (cx, cy) of size `size`: s = (x + 0.5 − (cx − size/2)) / size, t the same
+/// in y. One point on whole pixels, one on fractional ones.
+#[test]
+fn point_coord_runs_from_the_upper_left_corner_of_each_point() {
+    let dev = common::device();
+    let spec = SpecializationInfo::default();
+    let vert = common::spirv_file("point_sprite.vert", &[]);
+    let frag = common::spirv_file("point_coord.frag", &[]);
+    let pipeline = dev
+        .create_graphics_pipeline(Some(&stage(&vert, &spec)), Some(&stage(&frag, &spec)))
+        .unwrap();
+    // (centre x, centre y, size) in framebuffer pixels.
+    let points = [(16.0f32, 16.0f32, 8.0f32), (40.25, 44.75, 5.0)];
+    let data: Vec<f32> = points
+        .iter()
+        .flat_map(|&(x, y, size)| [2.0 * x / W as f32 - 1.0, 2.0 * y / H as f32 - 1.0, size])
+        .collect();
+    let mut state = GraphicsState::covering(W, H);
+    state.input_assembly.topology = renderer::draw::Topology::PointList;
+    state.vertex_input = VertexInputState::new(
+        vec![VertexBinding {
+            binding: 0,
+            stride: 12,
+            rate: InputRate::Vertex,
+        }],
+        vec![
+            VertexAttribute {
+                location: 0,
+                binding: 0,
+                format: VertexFormat::from_vk(103).unwrap(), // R32G32_SFLOAT
+                offset: 0,
+            },
+            VertexAttribute {
+                location: 1,
+                binding: 0,
+                format: VertexFormat::from_vk(100).unwrap(), // R32_SFLOAT
+                offset: 8,
+            },
+        ],
+    )
+    .unwrap();
+    let img = target();
+    let colors = [Some(ColorAttachment {
+        image: img.clone(),
+        level: 0,
+        layer: 0,
+        blend: BlendState::REPLACE,
+    })];
+    let targets = RenderTargets {
+        render_area: Rect {
+            x: 0,
+            y: 0,
+            width: W,
+            height: H,
+        },
+        colors: &colors,
+        depth_stencil: None,
+    };
+    let sets: &[&DescriptorSet] = &[];
+    let vbs = [Some(VertexBufferBinding {
+        buffer: common::buffer_from(dev, &data),
+        offset: 0,
+    })];
+    let resources = DrawResources {
+        vertex_buffers: &vbs,
+        index_buffer: None,
+        descriptors: &sets,
+        push_constants: &[],
+    };
+    let call = DrawCall::Direct {
+        vertex_count: points.len() as u32,
+        instance_count: 1,
+        first_vertex: 0,
+        first_instance: 0,
+    };
+    dev.draw(&pipeline, &state, &targets, &resources, &call)
+        .unwrap();
+    let got = pixels(&img);
+    let mut covered = 0;
+    for y in 0..H {
+        for x in 0..W {
+            let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
+            let inside = points.iter().find(|&&(cx, cy, size)| {
+                let h = size / 2.0;
+                px >= cx - h && px < cx + h && py >= cy - h && py < cy + h
+            });
+            let want = match inside {
+                None => [0.0; 4],
+                Some(&(cx, cy, size)) => {
+                    covered += 1;
+                    let h = size / 2.0;
+                    [(px - (cx - h)) / size, (py - (cy - h)) / size, 0.0, 1.0]
+                }
+            };
+            let g = got[(y * W + x) as usize];
+            assert!(
+                g.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-5),
+                "pixel ({x}, {y}): {g:?}, expected {want:?}"
+            );
+        }
+    }
+    assert_eq!(covered, 64 + 25);
+}

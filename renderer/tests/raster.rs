@@ -2,18 +2,17 @@
 //! against references computed independently here (f64, from the spec's definitions).
 
 use renderer::raster::{
-    rasterize, CoverageImages, CoverageSink, CullMode, DepthResolution, FrontFace, Interpolation,
-    Primitives, RasterState, Rect, VertexStream,
+    rasterize, rasterize_on, CoverageImages, CoverageSink, CullMode, DepthResolution, FrontFace,
+    Interpolation, Primitives, RasterState, Rect, VertexStream,
 };
+
+use renderer::{WorkerPool, Workers};
 
 const W: u32 = 128;
 const H: u32 = 96;
 
-fn state(threads: usize) -> RasterState {
-    RasterState {
-        threads,
-        ..RasterState::covering(W, H)
-    }
+fn state() -> RasterState {
+    RasterState::covering(W, H)
 }
 
 /// Clip-space position (w = 1) of a framebuffer point under `state`'s full-size viewport.
@@ -112,7 +111,7 @@ fn jittered_meshes_cover_every_pixel_exactly_once() {
     for (n, m) in [(4, 3), (37, 29), (150, 120)] {
         let (x0, y0, x1, y1) = (3.25, 2.75, 117.5, 90.125);
         let (positions, tris) = grid_mesh(&mut rng, x0, y0, x1, y1, n, m);
-        let images = draw(&state(1), &positions, &tris);
+        let images = draw(&state(), &positions, &tris);
         assert_eq!(images.counts, box_pixels(x0, y0, x1, y1), "grid {n}×{m}");
     }
 }
@@ -152,7 +151,7 @@ fn random_fan_around_a_square_covers_it_exactly_once() {
         }));
         let k = ts.len() as u32;
         let tris: Vec<[u32; 3]> = (0..k).map(|i| [0, 1 + i, 1 + (i + 1) % k]).collect();
-        let images = draw(&state(3), &positions, &tris);
+        let images = draw(&state(), &positions, &tris);
         assert_eq!(images.counts, box_pixels(x0, y0, x1, y1));
     }
 }
@@ -199,7 +198,7 @@ fn top_left_rule_on_axis_aligned_and_sloped_edges() {
                 .iter()
                 .map(|&i| clip(shape[i].0, shape[i].1))
                 .collect();
-            let images = draw(&state(1), &positions, &[[0, 1, 2]]);
+            let images = draw(&state(), &positions, &[[0, 1, 2]]);
             assert_eq!(
                 images.counts,
                 top_left_reference(shape),
@@ -222,7 +221,7 @@ fn back_face_culling_follows_front_face_for_both_windings() {
         (FrontFace::CounterClockwise, 15, 65),
         (FrontFace::Clockwise, 65, 15),
     ] {
-        let mut s = state(2);
+        let mut s = state();
         s.front_face = front_face;
         s.cull_mode = CullMode::Back;
         let images = draw(&s, &positions, &tris);
@@ -295,7 +294,7 @@ fn triangle_crossing_near_plane_covers_its_visible_part() {
         ],
     ];
     for p in tris {
-        let images = draw(&state(2), &p, &[[0, 1, 2]]);
+        let images = draw(&state(), &p, &[[0, 1, 2]]);
         let mut checked = 0;
         for py in 0..H {
             for px in 0..W {
@@ -330,9 +329,9 @@ fn huge_triangles_cover_the_viewport_exactly_once() {
         [3.0 * big, -big, 0.5, 1.0],
         [-big, 3.0 * big, 0.5, 1.0],
     ];
-    let images = draw(&state(4), &single, &[[0, 1, 2]]);
+    let images = draw(&state(), &single, &[[0, 1, 2]]);
     assert!(images.counts.iter().all(|&c| c == 1));
-    let images = draw(&state(4), &positions, &[[0, 1, 2], [0, 2, 3]]);
+    let images = draw(&state(), &positions, &[[0, 1, 2], [0, 2, 3]]);
     assert!(
         images.counts.iter().all(|&c| c == 1),
         "diagonal split of a huge quad"
@@ -371,7 +370,7 @@ fn perspective_noperspective_and_flat_interpolation_match_f64_reference() {
         point_sizes: None,
     };
     rasterize(
-        &state(2),
+        &state(),
         &vertices,
         Primitives::Triangles(&[[0, 1, 2]]),
         &sink,
@@ -447,7 +446,8 @@ fn bits(images: &CoverageImages) -> (Vec<u32>, Vec<u32>, Vec<u32>, Vec<bool>) {
 #[test]
 fn one_and_many_threads_give_identical_results() {
     let mut rng = Rng(7);
-    let n = 2000;
+    // Several setup chunks, so chunk order matters too.
+    let n = 5000;
     let positions: Vec<[f32; 4]> = (0..3 * n)
         .map(|_| {
             let w = rng.range(0.5, 2.0) as f32;
@@ -466,7 +466,7 @@ fn one_and_many_threads_give_identical_results() {
         .map(|i| [3 * i, 3 * i + 1, 3 * i + 2])
         .collect();
     let interpolation = [Interpolation::Smooth, Interpolation::Flat];
-    let run = |threads: usize| {
+    let run = |workers: Workers<'_>| {
         let sink = CoverageSink::new(W, H, 2);
         let vertices = VertexStream {
             positions: &positions,
@@ -474,8 +474,9 @@ fn one_and_many_threads_give_identical_results() {
             interpolation: &interpolation,
             point_sizes: None,
         };
-        rasterize(
-            &state(threads),
+        rasterize_on(
+            workers,
+            &state(),
             &vertices,
             Primitives::Triangles(&tris),
             &sink,
@@ -483,16 +484,20 @@ fn one_and_many_threads_give_identical_results() {
         .expect("valid draw");
         bits(&sink.images())
     };
-    let one = run(1);
+    let one = run(Workers::CallingThread);
     assert!(one.0.iter().any(|&c| c > 1), "the scene has overdraw");
-    for threads in [2, 3, 8] {
-        assert!(one == run(threads), "{threads} threads differ from one");
+    for threads in [1, 2, 4] {
+        let pool = WorkerPool::new(threads).expect("pool");
+        assert!(
+            one == run(Workers::Pool(&pool)),
+            "a pool of {threads} threads differs from the calling thread alone"
+        );
     }
 }
 
 #[test]
 fn scissor_limits_coverage() {
-    let mut s = state(2);
+    let mut s = state();
     s.scissor = Rect {
         x: 20,
         y: 10,
@@ -521,10 +526,10 @@ fn points_are_centred_squares_and_lines_width_one_rectangles() {
         point_sizes: Some(&sizes),
     };
     let sink = CoverageSink::new(W, H, 1);
-    rasterize(&state(1), &vertices, Primitives::Points(&[0]), &sink).expect("valid draw");
+    rasterize(&state(), &vertices, Primitives::Points(&[0]), &sink).expect("valid draw");
     assert_eq!(sink.images().counts, box_pixels(8.0, 8.0, 12.0, 12.0));
     let sink = CoverageSink::new(W, H, 1);
-    rasterize(&state(1), &vertices, Primitives::Lines(&[[1, 2]]), &sink).expect("valid draw");
+    rasterize(&state(), &vertices, Primitives::Lines(&[[1, 2]]), &sink).expect("valid draw");
     let images = sink.images();
     assert_eq!(images.counts, box_pixels(2.0, 30.0, 12.0, 31.0));
     for px in 2..12u32 {
@@ -544,7 +549,7 @@ fn bad_indices_and_lengths_are_errors() {
     };
     let sink = CoverageSink::new(W, H, 0);
     assert!(rasterize(
-        &state(1),
+        &state(),
         &vertices,
         Primitives::Triangles(&[[0, 1, 3]]),
         &sink
@@ -555,10 +560,8 @@ fn bad_indices_and_lengths_are_errors() {
         interpolation: &[Interpolation::Smooth],
         ..vertices
     };
-    assert!(rasterize(&state(1), &bad, Primitives::Points(&[0]), &sink).is_err());
-    let mut s = state(0);
-    assert!(rasterize(&s, &vertices, Primitives::Points(&[0]), &sink).is_err());
-    s.threads = 1;
+    assert!(rasterize(&state(), &bad, Primitives::Points(&[0]), &sink).is_err());
+    let mut s = state();
     s.viewport.width = f32::NAN;
     assert!(rasterize(&s, &vertices, Primitives::Points(&[0]), &sink).is_err());
 }
@@ -579,7 +582,7 @@ fn rough_throughput() {
     }
     let tris: Vec<[u32; 3]> = (0..n).map(|i| [3 * i, 3 * i + 1, 3 * i + 2]).collect();
     let start = std::time::Instant::now();
-    let images = draw(&state(1), &positions, &tris);
+    let images = draw(&state(), &positions, &tris);
     let secs = start.elapsed().as_secs_f64();
     let pixels: u64 = images.counts.iter().map(|&c| u64::from(c)).sum();
     println!(
@@ -594,7 +597,7 @@ fn rough_throughput() {
     ];
     let tris: Vec<[u32; 3]> = vec![[0, 1, 2]; 2000];
     let start = std::time::Instant::now();
-    draw(&state(1), &full, &tris);
+    draw(&state(), &full, &tris);
     let secs = start.elapsed().as_secs_f64();
     println!(
         "full-screen: {:.1} Mpix/s (1 thread)",
@@ -622,7 +625,7 @@ fn depth_bias_adds_the_slope_scaled_offset_and_respects_its_clamp() {
         at(f64::from(W), f64::from(H)),
     ];
     let tris = [[0, 1, 2], [2, 1, 3]];
-    let mut s = state(2);
+    let mut s = state();
     s.depth_resolution = DepthResolution::Unorm { bits: 24 };
     let flat = draw(&s, &positions, &tris);
     let m = (z1 - z0) / f64::from(W);

@@ -16,18 +16,20 @@ use crate::output::{
     ColorAttachment, DepthStencilAttachment, FragmentOutputs, FragmentShader, OutputSink,
     OutputState, OutputStats, MAX_COLOR_ATTACHMENTS,
 };
+use crate::pool::Workers;
 use crate::raster::{
-    lane_offset, rasterize, DepthResolution, FragmentBatch, Primitives, RasterState, RasterStats,
-    Rect, VertexStream, LANES, MAX_EXTENT, MAX_THREADS,
+    lane_offset, rasterize_on, DepthResolution, FragmentBatch, Primitives, RasterError,
+    RasterState, RasterStats, Rect, VertexStream, LANES, MAX_EXTENT,
 };
 
 use super::assembly::{Assembler, PrimitiveLists, VertexStore};
 use super::fetch::FetchPlan;
 pub use super::fetch::VertexBufferBinding;
 use super::pipeline::{ColorOutput, GraphicsPipeline};
-use super::stage::{group_word, FragmentIo, FragmentStage, StageResources, VertexBatch};
+use super::stage::{group_word, FragmentIo, FragmentStage, StageResources};
 use super::state::{GraphicsState, Topology};
 pub use super::stream::{IndexBufferBinding, IndexType};
+use super::vertices::{StepVertices, VertexShading};
 use super::{DrawError, MAX_WINDOW_VERTICES};
 
 /// Elements read and shaded per step; a window is flushed before it could overflow.
@@ -113,15 +115,43 @@ struct FragmentGlue {
 const MAX_FRAGMENT_OUTPUT_WORDS: usize =
     (shader::ir::MAX_INTERFACE_LOCATIONS as usize * 4 + 1) * GRAPHICS_LANES;
 
+/// Output words kept on a small stack block (two vec4 outputs): zeroing the largest possible
+/// block for every batch would cost more than a small shader's whole run.
+const SMALL_FRAGMENT_OUTPUT_WORDS: usize = 8 * GRAPHICS_LANES;
+
 impl FragmentShader for FragmentGlue {
     fn shade(&self, batch: &FragmentBatch<'_>, live: u8, out: &mut FragmentOutputs) -> u8 {
         let Some((stage, resources)) = &self.stage else {
             return live;
         };
-        let mut words = [0u32; MAX_FRAGMENT_OUTPUT_WORDS];
-        let Some(outputs) = words.get_mut(..self.output_slots * GRAPHICS_LANES) else {
-            return 0;
-        };
+        let n = self.output_slots * GRAPHICS_LANES;
+        if n <= SMALL_FRAGMENT_OUTPUT_WORDS {
+            let mut words = [0u32; SMALL_FRAGMENT_OUTPUT_WORDS];
+            self.shade_into(stage.as_ref(), resources, batch, live, out, &mut words[..n])
+        } else {
+            let mut words = [0u32; MAX_FRAGMENT_OUTPUT_WORDS];
+            match words.get_mut(..n) {
+                Some(outputs) => {
+                    self.shade_into(stage.as_ref(), resources, batch, live, out, outputs)
+                }
+                None => 0,
+            }
+        }
+    }
+}
+
+impl FragmentGlue {
+    /// Runs the stage on one batch with `outputs` (zeroed, `output_slots × 8` words) as its
+    /// output block, then hands colours and depth to the output merger.
+    fn shade_into(
+        &self,
+        stage: &dyn FragmentStage,
+        resources: &StageResources,
+        batch: &FragmentBatch<'_>,
+        live: u8,
+        out: &mut FragmentOutputs,
+        outputs: &mut [u32],
+    ) -> u8 {
         if let Some(slot) = self.frag_depth_slot {
             for lane in 0..LANES {
                 outputs[slot * LANES + lane] = batch.depth[lane].to_bits();
@@ -140,6 +170,7 @@ impl FragmentShader for FragmentGlue {
             inputs: batch.attributes,
             outputs,
             frag_coord,
+            point_coord: batch.point_coord,
             front_facing: batch.front_facing,
             live,
         };
@@ -171,14 +202,15 @@ fn depth_resolution(targets: &RenderTargets<'_>) -> DepthResolution {
     }
 }
 
-/// Runs one draw. `threads` is how many workers rasterize tiles in parallel.
+/// Runs one draw: vertex fetch and shading, setup, binning and tiles spread over `workers`
+/// (the calling thread takes part).
 pub fn draw(
     pipeline: &GraphicsPipeline,
     state: &GraphicsState,
     targets: &RenderTargets<'_>,
     resources: &DrawResources<'_>,
     call: &DrawCall,
-    threads: usize,
+    workers: Workers<'_>,
 ) -> Result<DrawStats, RendererError> {
     let topology = state.input_assembly.topology;
     if topology.is_line() && state.rasterization.line_width != 1.0 {
@@ -272,7 +304,6 @@ pub fn draw(
         depth_clamp: state.rasterization.depth_clamp,
         depth_bias: state.rasterization.depth_bias,
         depth_resolution: depth_resolution(targets),
-        threads: threads.clamp(1, MAX_THREADS),
     };
 
     let vs_resources = StageResources::resolve(
@@ -289,6 +320,7 @@ pub fn draw(
         pipeline,
         raster_state: &raster_state,
         sink: &sink,
+        workers,
         discard: state.rasterization.rasterizer_discard,
         topology,
         store: VertexStore::default(),
@@ -297,55 +329,39 @@ pub fn draw(
         stats: &mut stats,
     };
     run.store.clear(pipeline.varyings.len());
-    let mut scratch = Scratch::default();
+    let mut step = StepVertices::default();
     let cancel = crate::cancel::current();
     let mut assembler = Assembler::new(topology);
     let out_slots = pipeline.vertex_interface.outputs.len();
-    let in_slots = pipeline.vertex_interface.inputs.len();
     for instance in 0..instance_count {
         assembler.restart();
-        let instance_index = first_instance.wrapping_add(instance);
-        let instance_element = u64::from(first_instance) + u64::from(instance);
+        let shading = VertexShading {
+            stage: pipeline.vertex.as_ref(),
+            resources: &vs_resources,
+            plan: &plan,
+            workers,
+            input_slots: pipeline.vertex_interface.inputs.len(),
+            output_slots: out_slots,
+            base_instance: first_instance,
+            instance_index: first_instance.wrapping_add(instance),
+            instance_element: u64::from(first_instance) + u64::from(instance),
+        };
         let mut pos = 0u32;
         while pos < count {
             if cancel.as_ref().is_some_and(|c| c()) {
                 return Err(RendererError::Cancelled);
             }
             let n = (count - pos).min(STEP_ELEMENTS as u32);
-            let base_vertex = scratch.elements(call, index_buffer, pos, n, state);
-            // Vertex shading of this step's non-restart elements.
-            let shaded = scratch.vertex_ids.len();
-            if shaded > 0 {
-                plan.fill(&scratch.fetch, instance_element, &mut scratch.inputs);
-                let groups = shaded.div_ceil(GRAPHICS_LANES);
-                scratch.vertex_ids.resize(groups * GRAPHICS_LANES, 0);
-                scratch.outputs.clear();
-                scratch
-                    .outputs
-                    .resize(groups * out_slots * GRAPHICS_LANES, 0);
-                let batch = VertexBatch {
-                    count: shaded,
-                    base_vertex,
-                    base_instance: first_instance,
-                    instance_index,
-                    vertex_indices: &scratch.vertex_ids,
-                    inputs: &scratch.inputs,
-                    input_slots: in_slots,
-                };
-                pipeline
-                    .vertex
-                    .shade(&vs_resources, &batch, &mut scratch.outputs)?;
-                run.stats.vertices_shaded += shaded as u64;
-            }
+            step.read(call, index_buffer, pos, n, state);
+            step.shade(&shading)?;
+            let shaded = step.shaded();
+            run.stats.vertices_shaded += shaded as u64;
             let first_slot = run.store.len() as u32;
-            run.append(&scratch.outputs, shaded, out_slots);
-            let mut next = first_slot;
-            for &restart in &scratch.restarts {
-                if restart {
-                    assembler.restart();
-                } else {
-                    assembler.push(next, &mut run.primitives);
-                    next += 1;
+            run.append(&step.outputs, shaded, out_slots);
+            for element in &step.elements {
+                match element {
+                    None => assembler.restart(),
+                    Some(vertex) => assembler.push(first_slot + vertex, &mut run.primitives),
                 }
             }
             if run.store.len() + STEP_ELEMENTS > MAX_WINDOW_VERTICES {
@@ -360,87 +376,12 @@ pub fn draw(
     Ok(stats)
 }
 
-/// Buffers reused across the steps of a draw.
-#[derive(Default)]
-struct Scratch {
-    indices: Vec<u32>,
-    index_bytes: Vec<u8>,
-    /// Per element: a primitive restart.
-    restarts: Vec<bool>,
-    /// Per non-restart element: `VertexIndex` and the buffer index fetched.
-    vertex_ids: Vec<u32>,
-    fetch: Vec<Option<u64>>,
-    inputs: Vec<u32>,
-    outputs: Vec<u32>,
-}
-
-impl Scratch {
-    /// Reads elements `pos .. pos + n`; returns `BaseVertex`.
-    fn elements(
-        &mut self,
-        call: &DrawCall,
-        index_buffer: Option<&IndexBufferBinding>,
-        pos: u32,
-        n: u32,
-        state: &GraphicsState,
-    ) -> i32 {
-        self.restarts.clear();
-        self.vertex_ids.clear();
-        self.fetch.clear();
-        match (*call, index_buffer) {
-            (
-                DrawCall::Indexed {
-                    first_index,
-                    vertex_offset,
-                    ..
-                },
-                Some(binding),
-            ) => {
-                binding.read(
-                    first_index,
-                    u64::from(pos),
-                    n as usize,
-                    &mut self.indices,
-                    &mut self.index_bytes,
-                );
-                let restart = state
-                    .input_assembly
-                    .primitive_restart
-                    .then(|| binding.index_type.restart_value());
-                for &index in &self.indices {
-                    let cut = Some(index) == restart;
-                    self.restarts.push(cut);
-                    if !cut {
-                        self.vertex_ids
-                            .push((index as i32).wrapping_add(vertex_offset) as u32);
-                        let element = i64::from(index) + i64::from(vertex_offset);
-                        self.fetch.push(u64::try_from(element).ok());
-                    }
-                }
-                vertex_offset
-            }
-            (DrawCall::Direct { .. }, _) | (DrawCall::Indexed { .. }, None) => {
-                let first_vertex = match *call {
-                    DrawCall::Direct { first_vertex, .. } => first_vertex,
-                    DrawCall::Indexed { .. } => 0,
-                };
-                for i in pos..pos + n {
-                    self.restarts.push(false);
-                    self.vertex_ids.push(first_vertex.wrapping_add(i));
-                    self.fetch
-                        .push(Some(u64::from(first_vertex) + u64::from(i)));
-                }
-                first_vertex as i32
-            }
-        }
-    }
-}
-
 /// The current window of shaded vertices and its primitives.
 struct WindowRun<'a, S: FragmentShader> {
     pipeline: &'a GraphicsPipeline,
     raster_state: &'a RasterState,
     sink: &'a OutputSink<S>,
+    workers: Workers<'a>,
     discard: bool,
     topology: Topology,
     store: VertexStore,
@@ -484,8 +425,18 @@ impl<S: FragmentShader> WindowRun<'_, S> {
                 }
                 _ => Primitives::Triangles(&self.primitives.triangles),
             };
-            let s = rasterize(self.raster_state, &stream, primitives, self.sink)
-                .map_err(DrawError::from)?;
+            let s = rasterize_on(
+                self.workers,
+                self.raster_state,
+                &stream,
+                primitives,
+                self.sink,
+            )
+            .map_err(|e| match e {
+                RasterError::Cancelled => RendererError::Cancelled,
+                RasterError::WorkerFailed => RendererError::WorkerFailed,
+                e => DrawError::from(e).into(),
+            })?;
             self.stats.raster.triangles += s.triangles;
             self.stats.raster.culled += s.culled;
             self.stats.raster.batches += s.batches;

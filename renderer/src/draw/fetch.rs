@@ -99,6 +99,7 @@ impl FetchPlan {
 
     /// Fills `inputs` (resized to whole groups) for vertices whose buffer indices are
     /// `vertex_indices` (`None`: negative, reads zeros), of instance buffer index `instance`.
+    #[cfg(test)]
     pub(crate) fn fill(
         &self,
         vertex_indices: &[Option<u64>],
@@ -108,9 +109,25 @@ impl FetchPlan {
         let groups = vertex_indices.len().div_ceil(shader::abi::GRAPHICS_LANES);
         inputs.clear();
         inputs.resize(groups * self.slots * shader::abi::GRAPHICS_LANES, 0);
+        self.fill_into(vertex_indices, instance, inputs);
+    }
+
+    /// [`FetchPlan::fill`] into words already sized for whole groups (words beyond `inputs`
+    /// are not written; the caller sizes it `groups × slots × 8`).
+    pub(crate) fn fill_into(
+        &self,
+        vertex_indices: &[Option<u64>],
+        instance: u64,
+        inputs: &mut [u32],
+    ) {
+        let mut put = |at: usize, word: u32| {
+            if let Some(w) = inputs.get_mut(at) {
+                *w = word;
+            }
+        };
         for (v, index) in vertex_indices.iter().enumerate() {
             for &(slot, word) in &self.constants {
-                inputs[group_word(v, slot, self.slots)] = word;
+                put(group_word(v, slot, self.slots), word);
             }
             for location in &self.locations {
                 let element = if location.per_instance {
@@ -120,7 +137,7 @@ impl FetchPlan {
                 };
                 let words = location.read(element);
                 for &(slot, component) in &location.slots {
-                    inputs[group_word(v, slot, self.slots)] = words[component];
+                    put(group_word(v, slot, self.slots), words[component]);
                 }
             }
         }

@@ -4,6 +4,7 @@
 
 use crate::buffer::Buffer;
 use crate::error::RendererError;
+use crate::pool::Workers;
 
 use super::execute::{draw, DrawCall, DrawResources, DrawStats, RenderTargets};
 use super::pipeline::GraphicsPipeline;
@@ -116,14 +117,14 @@ fn run(
     resources: &DrawResources<'_>,
     indirect: &IndirectDraw<'_>,
     count: u32,
-    threads: usize,
+    workers: Workers<'_>,
 ) -> Result<DrawStats, RendererError> {
     let mut total = DrawStats::default();
     for i in 0..count {
         let call = indirect.command(i)?;
         add(
             &mut total,
-            draw(pipeline, state, targets, resources, &call, threads)?,
+            draw(pipeline, state, targets, resources, &call, workers)?,
         );
     }
     Ok(total)
@@ -136,7 +137,7 @@ pub fn draw_indirect(
     targets: &RenderTargets<'_>,
     resources: &DrawResources<'_>,
     indirect: &IndirectDraw<'_>,
-    threads: usize,
+    workers: Workers<'_>,
 ) -> Result<DrawStats, RendererError> {
     indirect.validate()?;
     run(
@@ -146,7 +147,7 @@ pub fn draw_indirect(
         resources,
         indirect,
         indirect.draw_count,
-        threads,
+        workers,
     )
 }
 
@@ -161,7 +162,7 @@ pub fn draw_indirect_count(
     indirect: &IndirectDraw<'_>,
     count_buffer: &Buffer,
     count_offset: u64,
-    threads: usize,
+    workers: Workers<'_>,
 ) -> Result<DrawStats, RendererError> {
     // VUID-vkCmdDrawIndirectCount-countBufferOffset-02716, -04129.
     if !count_offset.is_multiple_of(4) {
@@ -177,7 +178,7 @@ pub fn draw_indirect_count(
     count_buffer.read(count_offset, &mut raw)?;
     let count = u32::from_le_bytes(raw).min(indirect.draw_count);
     run(
-        pipeline, state, targets, resources, indirect, count, threads,
+        pipeline, state, targets, resources, indirect, count, workers,
     )
 }
 

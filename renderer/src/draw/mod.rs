@@ -6,6 +6,8 @@
 //! * `stream` / `fetch`: index reading (robust: indices outside the index buffer read 0),
 //!   vertex attribute fetch (robust: bytes outside a vertex buffer read 0) into the kernel
 //!   ABI's slot-major 8-lane groups (`shader::abi`).
+//! * `vertices`: one step's elements, vertex reuse for indexed draws, fetch and vertex
+//!   shading in chunks on the worker pool.
 //! * `assembly`: primitives from the shaded vertices per topology, with primitive restart.
 //! * [`stage`]: the [`VertexStage`] and [`FragmentStage`] seams (JIT kernels or closures).
 //! * [`pipeline`]: [`GraphicsPipeline`], the two stages and their checked interface.
@@ -27,6 +29,7 @@ pub mod stage;
 pub mod state;
 mod stream;
 pub mod vertex_format;
+mod vertices;
 
 pub use clear::{
     clear_attachments, clear_color_rect, clear_depth_stencil_rect, ClearAttachment, ClearRect,

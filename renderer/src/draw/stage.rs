@@ -21,8 +21,8 @@ use crate::error::RendererError;
 use crate::memory::GrowableBlock;
 
 thread_local! {
-    /// Scratch of the JIT stages on this thread (the queue thread for vertices, raster
-    /// workers for fragments), grown on demand and reused across calls.
+    /// Scratch of the JIT stages on this thread (the queue thread or a pool worker, for
+    /// vertices and fragments alike), grown on demand and reused across calls.
     static SCRATCH: RefCell<GrowableBlock> = RefCell::new(GrowableBlock::default());
 }
 
@@ -120,6 +120,8 @@ pub struct FragmentIo<'a> {
     pub outputs: &'a mut [u32],
     /// `FragCoord` x, y (pixel centres), z (depth), w (1/w).
     pub frag_coord: [[f32; GRAPHICS_LANES]; 4],
+    /// `PointCoord` s, t (points; 0.5 for lines and triangles).
+    pub point_coord: [[f32; GRAPHICS_LANES]; 2],
     pub front_facing: bool,
     /// Live lanes (covered, past early tests); others are helpers.
     pub live: u8,
@@ -298,7 +300,7 @@ impl FragmentStage for JitFragmentStage {
                 inputs: io.inputs.as_ptr().cast::<u32>(),
                 outputs: io.outputs.as_mut_ptr(),
                 frag_coord: io.frag_coord,
-                point_coord: [[0.5; GRAPHICS_LANES]; 2],
+                point_coord: io.point_coord,
                 front_facing: u32::from(io.front_facing),
                 live: u32::from(io.live),
             };

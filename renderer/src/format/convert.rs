@@ -14,7 +14,9 @@ pub fn float_to_unorm(value: f32, bits: u32) -> u32 {
     } else {
         f64::from(value).clamp(0.0, 1.0)
     };
-    (v * unorm_max(bits) + 0.5).floor() as u32
+    // v * max + 0.5 is non-negative and at most 2^32 - 0.5, so truncation is the floor (and
+    // avoids a libm call per component on targets without SSE4.1).
+    (v * unorm_max(bits) + 0.5) as u32
 }
 
 /// `bits`-bit UNORM → float: c / (2^b − 1).

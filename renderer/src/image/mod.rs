@@ -194,6 +194,27 @@ impl Image {
         Ok(())
     }
 
+    /// Replaces one texel of `N` bytes (the texel size) by `update(old)`, addressing it once:
+    /// the read-modify-write of blending and write masks.
+    pub(crate) fn update_texel<const N: usize>(
+        &self,
+        level: u32,
+        layer: u32,
+        coord: [u32; 3],
+        update: impl FnOnce([u8; N]) -> [u8; N],
+    ) -> Result<(), ImageError> {
+        self.check_texel_len(N)?;
+        let at = self.texel_ptr(level, layer, coord)?;
+        let mut old = [0u8; N];
+        // SAFETY: `at` is valid for one texel of N bytes (checked just above and in
+        // `texel_ptr`); `old` is a distinct local array.
+        unsafe { std::ptr::copy_nonoverlapping(at, old.as_mut_ptr(), N) };
+        let new = update(old);
+        // SAFETY: as above; `new` is a distinct local array.
+        unsafe { std::ptr::copy_nonoverlapping(new.as_ptr(), at, N) };
+        Ok(())
+    }
+
     fn check_texel_len(&self, len: usize) -> Result<(), ImageError> {
         let wanted = self.format().texel_size() as usize;
         if len == wanted {

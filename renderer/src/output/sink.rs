@@ -1,8 +1,9 @@
 //! [`OutputSink`]: the [`FragmentSink`] that runs the fragment operations and writes the
 //! attachments. See the module docs of [`super`] for the tile-ownership invariant.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use crate::format::convert::{float_to_unorm, unorm_to_float};
 use crate::format::{pack_color, unpack_color, ColorValue, Format, NumericClass, ValueKind};
 use crate::image::Image;
 use crate::raster::{lane_offset, FragmentBatch, FragmentSink, Rect, TileFragments, LANES};
@@ -44,6 +45,15 @@ struct ColorTarget {
     full_write: bool,
     /// Blend constants clamped for this attachment's class.
     constants: [f32; 4],
+    /// For the 8-bit UNORM RGBA / BGRA formats: the byte of R, G, B and A in the texel, for
+    /// the direct path of [`OutputTile::write_unorm8`].
+    unorm8: Option<[usize; 4]>,
+}
+
+/// `unorm_to_float(code, 8)` for every code.
+fn unorm8_table() -> &'static [f32; 256] {
+    static TABLE: OnceLock<[f32; 256]> = OnceLock::new();
+    TABLE.get_or_init(|| std::array::from_fn(|code| unorm_to_float(code as u32, 8)))
 }
 
 struct DepthStencilTarget {
@@ -155,6 +165,11 @@ impl<S: FragmentShader> OutputSink<S> {
                 full_write: byte_mask[..texel_size] == full_mask[..texel_size],
                 byte_mask,
                 constants: clamp_for(class, state.blend_constants),
+                unorm8: match format {
+                    Format::R8G8B8A8_UNORM => Some([0, 1, 2, 3]),
+                    Format::B8G8R8A8_UNORM => Some([2, 1, 0, 3]),
+                    _ => None,
+                },
             });
         }
         let ds = match depth_stencil {
@@ -294,6 +309,9 @@ impl<S: FragmentShader> OutputTile<S> {
     /// Blends (where enabled) and writes lane `lane`'s output into colour attachment `index`.
     fn write_color(&mut self, target: &ColorTarget, index: usize, coord: [u32; 3], lane: usize) {
         let words = self.outputs.color[index][lane];
+        if let Some(order) = target.unorm8 {
+            return self.write_unorm8(target, order, words, coord);
+        }
         let n = target.texel_size;
         let mut old = [0u8; MAX_TEXEL];
         let mut new = [0u8; MAX_TEXEL];
@@ -343,6 +361,57 @@ impl<S: FragmentShader> OutputTile<S> {
     }
 }
 
+impl<S: FragmentShader> OutputTile<S> {
+    /// [`OutputTile::write_color`] for an 8-bit UNORM RGBA / BGRA attachment whose byte
+    /// order is `order`: the same conversions and blend (`unorm_to_float` / `float_to_unorm`
+    /// of 8 bits, [`blend`]), without the format-generic unpack and pack.
+    fn write_unorm8(
+        &mut self,
+        target: &ColorTarget,
+        order: [usize; 4],
+        words: [u32; 4],
+        coord: [u32; 3],
+    ) {
+        let src = words.map(f32::from_bits);
+        let texel = |old: [u8; 4]| {
+            let value = if target.blending {
+                let table = unorm8_table();
+                let dst = order.map(|at| table[usize::from(old[at])]);
+                blend(
+                    &target.blend,
+                    target.class,
+                    clamp_for(target.class, src),
+                    dst,
+                    &target.constants,
+                )
+            } else {
+                src
+            };
+            let mut new = [0u8; 4];
+            for (channel, &at) in order.iter().enumerate() {
+                new[at] = float_to_unorm(value[channel], 8) as u8;
+            }
+            if !target.full_write {
+                for ((n, o), m) in new.iter_mut().zip(old).zip(&target.byte_mask) {
+                    *n = (*n & m) | (o & !m);
+                }
+            }
+            new
+        };
+        let (level, layer) = (target.level, target.layer);
+        let written = if target.blending || !target.full_write {
+            target.image.update_texel(level, layer, coord, texel)
+        } else {
+            target
+                .image
+                .write_texel(level, layer, coord, &texel([0; 4]))
+        };
+        if let Err(e) = written {
+            self.record(e);
+        }
+    }
+}
+
 impl<S: FragmentShader> TileFragments for OutputTile<S> {
     fn batch(&mut self, batch: &FragmentBatch<'_>) {
         let mut live = self.clip(batch);
@@ -379,6 +448,143 @@ impl<S: FragmentShader> TileFragments for OutputTile<S> {
             let coord = [batch.x + dx, batch.y + dy, 0];
             for (index, target) in shared.colors.iter().enumerate() {
                 self.write_color(target, index, coord, lane);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::image::{ImageDesc, ImageType, Tiling};
+    use crate::output::state::{BlendFactor, BlendOp, DepthState};
+
+    /// One 8-pixel batch into a 4×2 `format` image holding `old`, with colour outputs
+    /// `values` per lane; the generic path when `generic`. Returns the image's bytes.
+    fn write_batch(
+        format: Format,
+        blend: BlendState,
+        old: &[u8],
+        values: [[u32; 4]; LANES],
+        generic: bool,
+    ) -> Vec<u8> {
+        let image = Image::new_host(ImageDesc {
+            image_type: ImageType::D2,
+            format,
+            extent: [4, 2, 1],
+            mip_levels: 1,
+            array_layers: 1,
+            tiling: Tiling::Optimal,
+        })
+        .unwrap();
+        for (i, texel) in old.chunks(4).enumerate() {
+            let coord = [i as u32 % 4, i as u32 / 4, 0];
+            image.write_texel(0, 0, coord, texel).unwrap();
+        }
+        let state = OutputState {
+            render_area: Rect {
+                x: 0,
+                y: 0,
+                width: 4,
+                height: 2,
+            },
+            depth: DepthState::DISABLED,
+            stencil: None,
+            blend_constants: [0.3, 0.6, 0.9, 0.25],
+            logic_op: None,
+            early_fragment_tests: true,
+        };
+        let shader = move |_: &FragmentBatch<'_>, live: u8, out: &mut FragmentOutputs| {
+            out.color[0] = values;
+            live
+        };
+        let attachment = ColorAttachment {
+            image: image.clone(),
+            level: 0,
+            layer: 0,
+            blend,
+        };
+        let mut sink = OutputSink::new(&state, &[attachment], None, shader).unwrap();
+        if generic {
+            Arc::get_mut(&mut sink.shared).unwrap().colors[0].unorm8 = None;
+        }
+        let mut tile = sink.begin_tile(0, 0, 4, 2);
+        tile.batch(&FragmentBatch {
+            x: 0,
+            y: 0,
+            mask: 0xff,
+            front_facing: true,
+            primitive: 0,
+            depth: [0.5; LANES],
+            inv_w: [1.0; LANES],
+            barycentric: [[0.0; LANES]; 3],
+            attributes: &[],
+            point_coord: [[0.5; LANES]; 2],
+        });
+        sink.end_tile(tile);
+        sink.finish().unwrap();
+        (0..8u32)
+            .flat_map(|i| {
+                let mut t = [0u8; 4];
+                image.read_texel(0, 0, [i % 4, i / 4, 0], &mut t).unwrap();
+                t
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_unorm8_path_writes_exactly_what_the_generic_path_writes() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed >> 12;
+            seed ^= seed << 25;
+            seed ^= seed >> 27;
+            seed.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32
+        };
+        let subtract = BlendState {
+            src_color: BlendFactor::ConstantColor,
+            dst_color: BlendFactor::OneMinusSrcColor,
+            color_op: BlendOp::ReverseSubtract,
+            src_alpha: BlendFactor::DstAlpha,
+            dst_alpha: BlendFactor::One,
+            alpha_op: BlendOp::Max,
+            ..BlendState::ALPHA
+        };
+        let blends = [
+            BlendState::REPLACE,
+            BlendState::ALPHA,
+            BlendState {
+                write_mask: component::R | component::A,
+                ..BlendState::ALPHA
+            },
+            BlendState {
+                write_mask: component::G,
+                ..BlendState::REPLACE
+            },
+            subtract,
+        ];
+        let specials = [f32::NAN, f32::INFINITY, -0.0, 1.0, 0.5 / 255.0];
+        for format in [Format::R8G8B8A8_UNORM, Format::B8G8R8A8_UNORM] {
+            for blend in blends {
+                for round in 0..50 {
+                    let old: Vec<u8> = (0..32).map(|_| next() as u8).collect();
+                    let values: [[u32; 4]; LANES] = std::array::from_fn(|lane| {
+                        std::array::from_fn(|c| {
+                            let v = if round == 0 {
+                                specials[(lane + c) % specials.len()]
+                            } else {
+                                (next() % 2000) as f32 / 1000.0 - 0.5
+                            };
+                            v.to_bits()
+                        })
+                    });
+                    assert_eq!(
+                        write_batch(format, blend, &old, values, false),
+                        write_batch(format, blend, &old, values, true),
+                        "{format:?} {blend:?} {values:?}"
+                    );
+                }
             }
         }
     }

@@ -1,68 +1,233 @@
-//! Binning set-up triangles into 64×64 tiles and rasterizing the tiles in parallel.
+//! Setting up and binning primitives into 64×64 tiles, then rasterizing the tiles, both on the
+//! worker pool ([`Workers`]).
 //!
-//! Every tile is rasterized by exactly one worker, walking its bin in primitive order, so the
-//! result does not depend on the number of threads or on which worker took which tile.
-//! Workers are scoped threads taking tile numbers from a shared counter (uneven tiles balance
-//! out); a thread that cannot be started is simply not used.
+//! Setup runs in chunks of [`SETUP_CHUNK`] primitives, each chunk clipping, setting up and
+//! binning its own primitives into its own [`ChunkBins`]. Every tile is then rasterized by
+//! exactly one thread, walking the chunks' bins for that tile in chunk order, so primitive
+//! order per tile is kept and the result does not depend on the number of threads or on which
+//! thread took which chunk or tile.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
-use super::primitives::SetupList;
+use crate::error::RendererError;
+use crate::pool::Workers;
+
+use super::primitives::{Frontend, SetupList};
 use super::sink::FragmentSink;
 use super::tile::{TileBounds, TileRaster};
-use super::{Interpolation, RasterState, TILE_SIZE};
+use super::{Primitives, RasterError, RasterState, RasterStats, VertexStream, TILE_SIZE};
 
-/// Triangle indices per tile, in primitive order.
-struct Bins {
-    tiles_x: u32,
-    bins: Vec<Vec<u32>>,
+/// Primitives set up per chunk: large enough that a chunk costs far more than handing it
+/// out, small enough that a window of primitives spreads over every thread.
+const SETUP_CHUNK: usize = 1024;
+
+/// The set-up triangles of one chunk of primitives and their tile bins. Bins cover only the
+/// rectangle of tiles the chunk's triangles touch, so a chunk of small triangles costs little
+/// whatever the framebuffer size.
+struct ChunkBins {
+    list: SetupList,
+    /// Inclusive tile rectangle (x0, y0, x1, y1); `None` when no triangle was set up.
+    rect: Option<(u32, u32, u32, u32)>,
+    /// Local tile `l`'s triangles (indices into `list.setups`, in primitive order) are
+    /// `indices[starts[l]..starts[l + 1]]`; local tiles are row-major within `rect`.
+    starts: Vec<u32>,
+    indices: Vec<u32>,
 }
 
-impl Bins {
-    fn new(state: &RasterState, list: &SetupList) -> Self {
-        let tiles_x = state.width.div_ceil(TILE_SIZE);
-        let tiles_y = state.height.div_ceil(TILE_SIZE);
-        let mut bins = vec![Vec::new(); tiles_x as usize * tiles_y as usize];
-        for (i, setup) in list.setups.iter().enumerate() {
-            // Setup clamps bounds into the framebuffer, so these are non-negative.
-            let tile = |v: i32| u32::try_from(v).unwrap_or(0) / TILE_SIZE;
-            let index = u32::try_from(i).unwrap_or(u32::MAX);
-            for ty in tile(setup.min_y)..=tile(setup.max_y) {
-                for tx in tile(setup.min_x)..=tile(setup.max_x) {
-                    if let Some(bin) = bins.get_mut((ty * tiles_x + tx) as usize) {
-                        bin.push(index);
-                    }
-                }
-            }
+impl ChunkBins {
+    fn bin(&self, tx: u32, ty: u32) -> &[u32] {
+        let Some((x0, y0, x1, y1)) = self.rect else {
+            return &[];
+        };
+        if tx < x0 || tx > x1 || ty < y0 || ty > y1 {
+            return &[];
         }
-        Self { tiles_x, bins }
+        let local = ((ty - y0) * (x1 - x0 + 1) + tx - x0) as usize;
+        let start = self.starts.get(local).copied().unwrap_or(0) as usize;
+        let end = self.starts.get(local + 1).copied().unwrap_or(0) as usize;
+        self.indices.get(start..end).unwrap_or(&[])
     }
 }
 
-/// Rasterizes every binned triangle into `sink`; returns the number of batches emitted.
-pub(crate) fn run<S: FragmentSink>(
+/// The framebuffer's tile grid.
+#[derive(Clone, Copy)]
+struct TileGrid {
+    tiles_x: u32,
+    tiles_y: u32,
+}
+
+/// Tile of a pixel coordinate (setup clamps bounds into the framebuffer: non-negative).
+fn tile_of(v: i32) -> u32 {
+    u32::try_from(v).unwrap_or(0) / TILE_SIZE
+}
+
+/// Calls `f(local tile, triangle index)` for every tile each of `list`'s triangles touches;
+/// local tiles are numbered row-major in a rectangle `width` tiles wide from `origin`, which
+/// contains every triangle's tiles.
+fn for_each_tile(list: &SetupList, origin: (u32, u32), width: u32, mut f: impl FnMut(usize, u32)) {
+    for (i, s) in list.setups.iter().enumerate() {
+        let index = u32::try_from(i).unwrap_or(u32::MAX);
+        for ty in tile_of(s.min_y)..=tile_of(s.max_y) {
+            for tx in tile_of(s.min_x)..=tile_of(s.max_x) {
+                f(((ty - origin.1) * width + tx - origin.0) as usize, index);
+            }
+        }
+    }
+}
+
+impl TileGrid {
+    fn new(state: &RasterState) -> TileGrid {
+        TileGrid {
+            tiles_x: state.width.div_ceil(TILE_SIZE),
+            tiles_y: state.height.div_ceil(TILE_SIZE),
+        }
+    }
+
+    /// Bins a chunk's triangles (a counting sort by tile, within the chunk's rectangle).
+    fn bin(&self, list: SetupList) -> ChunkBins {
+        let rect = list.setups.iter().fold(None, |rect, s| {
+            let (x0, y0, x1, y1) = (
+                tile_of(s.min_x),
+                tile_of(s.min_y),
+                tile_of(s.max_x),
+                tile_of(s.max_y),
+            );
+            Some(match rect {
+                None => (x0, y0, x1, y1),
+                Some((a, b, c, d)) => (x0.min(a), y0.min(b), x1.max(c), y1.max(d)),
+            })
+        });
+        let Some((rx0, ry0, rx1, ry1)) = rect else {
+            return ChunkBins {
+                list,
+                rect: None,
+                starts: Vec::new(),
+                indices: Vec::new(),
+            };
+        };
+        let width = rx1 - rx0 + 1;
+        let local_tiles = width as usize * (ry1 - ry0 + 1) as usize;
+        let mut starts = vec![0u32; local_tiles + 1];
+        for_each_tile(&list, (rx0, ry0), width, |tile, _| {
+            if let Some(count) = starts.get_mut(tile + 1) {
+                *count += 1;
+            }
+        });
+        for t in 0..local_tiles {
+            starts[t + 1] += starts[t];
+        }
+        let mut indices = vec![0u32; starts[local_tiles] as usize];
+        let mut cursor = starts.clone();
+        for_each_tile(&list, (rx0, ry0), width, |tile, index| {
+            if let Some(at) = cursor.get_mut(tile) {
+                if let Some(slot) = indices.get_mut(*at as usize) {
+                    *slot = index;
+                }
+                *at += 1;
+            }
+        });
+        ChunkBins {
+            list,
+            rect,
+            starts,
+            indices,
+        }
+    }
+}
+
+fn primitive_count(primitives: &Primitives<'_>) -> usize {
+    match primitives {
+        Primitives::Points(p) => p.len(),
+        Primitives::Lines(l) => l.len(),
+        Primitives::Triangles(t) => t.len(),
+    }
+}
+
+/// Sets up and bins primitives `first .. first + SETUP_CHUNK` (as far as there are).
+fn setup_chunk(
     state: &RasterState,
-    interpolation: &[Interpolation],
-    list: &SetupList,
+    grid: TileGrid,
+    vertices: &VertexStream<'_>,
+    primitives: &Primitives<'_>,
+    first: usize,
+) -> Result<ChunkBins, RasterError> {
+    let mut frontend = Frontend::new(state, vertices);
+    let range = |len: usize| first.min(len)..(first + SETUP_CHUNK).min(len);
+    match primitives {
+        Primitives::Triangles(t) => {
+            frontend.triangles(t.get(range(t.len())).unwrap_or(&[]), first)?
+        }
+        Primitives::Lines(l) => frontend.lines(l.get(range(l.len())).unwrap_or(&[]), first)?,
+        Primitives::Points(p) => frontend.points(p.get(range(p.len())).unwrap_or(&[]), first)?,
+    }
+    Ok(grid.bin(frontend.finish()))
+}
+
+fn pool_error(e: RendererError) -> RasterError {
+    match e {
+        RendererError::Cancelled => RasterError::Cancelled,
+        _ => RasterError::WorkerFailed,
+    }
+}
+
+/// Sets up, bins and rasterizes `primitives` into `sink` on `workers`.
+pub(crate) fn run<S: FragmentSink>(
+    workers: Workers<'_>,
+    state: &RasterState,
+    vertices: &VertexStream<'_>,
+    primitives: Primitives<'_>,
     sink: &S,
-) -> usize {
-    let bins = Bins::new(state, list);
-    let busy: Vec<usize> = (0..bins.bins.len())
-        .filter(|&t| !bins.bins[t].is_empty())
-        .collect();
+) -> Result<RasterStats, RasterError> {
+    let grid = TileGrid::new(state);
+    let chunk_count = primitive_count(&primitives).div_ceil(SETUP_CHUNK);
+    let slots: Vec<Mutex<Option<Result<ChunkBins, RasterError>>>> =
+        (0..chunk_count).map(|_| Mutex::new(None)).collect();
+    workers
+        .run_scoped(chunk_count, &|chunk| {
+            let result = setup_chunk(state, grid, vertices, &primitives, chunk * SETUP_CHUNK);
+            if let Some(slot) = slots.get(chunk) {
+                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
+            }
+            Ok(())
+        })
+        .map_err(pool_error)?;
+    let mut chunks = Vec::with_capacity(chunk_count);
+    let mut stats = RasterStats::default();
+    for slot in slots {
+        let chunk = slot
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+            // Every chunk ran (run_scoped returned Ok); the first error in primitive order
+            // is the one reported, whichever thread saw it first.
+            .ok_or(RasterError::WorkerFailed)??;
+        stats.triangles += chunk.list.stats.triangles;
+        stats.culled += chunk.list.stats.culled;
+        chunks.push(chunk);
+    }
+
+    // Only tiles inside some chunk's rectangle can be busy.
+    let union = chunks
+        .iter()
+        .filter_map(|c| c.rect)
+        .reduce(|(a, b, c, d), (x0, y0, x1, y1)| (a.min(x0), b.min(y0), c.max(x1), d.max(y1)));
+    let busy: Vec<(u32, u32)> = match union {
+        None => Vec::new(),
+        Some((x0, y0, x1, y1)) => (y0..=y1.min(grid.tiles_y.saturating_sub(1)))
+            .flat_map(|ty| (x0..=x1.min(grid.tiles_x.saturating_sub(1))).map(move |tx| (tx, ty)))
+            .filter(|&(tx, ty)| chunks.iter().any(|c| !c.bin(tx, ty).is_empty()))
+            .collect(),
+    };
     let depth_range = state.depth_clamp.then(|| {
         let (a, b) = (state.viewport.min_depth, state.viewport.max_depth);
         (a.min(b), a.max(b))
     });
-    let next = AtomicUsize::new(0);
     let batches = AtomicUsize::new(0);
-    let worker = || {
-        let mut raster = TileRaster::new(interpolation, &list.arena, depth_range);
-        let mut emitted = 0;
-        loop {
-            let n = next.fetch_add(1, Ordering::Relaxed);
-            let Some(&tile) = busy.get(n) else { break };
-            let (tx, ty) = (tile as u32 % bins.tiles_x, tile as u32 / bins.tiles_x);
+    workers
+        .run_scoped(busy.len(), &|n| {
+            let Some(&(tx, ty)) = busy.get(n) else {
+                return Ok(());
+            };
             let (x, y) = (tx * TILE_SIZE, ty * TILE_SIZE);
             let (w, h) = (
                 TILE_SIZE.min(state.width - x),
@@ -74,25 +239,21 @@ pub(crate) fn run<S: FragmentSink>(
                 x1: (x + w) as i32,
                 y1: (y + h) as i32,
             };
+            let mut raster = TileRaster::new(vertices.interpolation, depth_range);
             let mut target = sink.begin_tile(x, y, w, h);
-            for &index in &bins.bins[tile] {
-                if let Some(setup) = list.setups.get(index as usize) {
-                    emitted += raster.triangle(setup, bounds, &mut target);
+            let mut emitted = 0;
+            for chunk in &chunks {
+                for &index in chunk.bin(tx, ty) {
+                    if let Some(setup) = chunk.list.setups.get(index as usize) {
+                        emitted += raster.triangle(setup, &chunk.list.arena, bounds, &mut target);
+                    }
                 }
             }
             sink.end_tile(target);
-        }
-        batches.fetch_add(emitted, Ordering::Relaxed);
-    };
-    let threads = state.threads.min(busy.len()).max(1);
-    std::thread::scope(|scope| {
-        for _ in 1..threads {
-            // Failing to start a helper only costs parallelism: the caller does the rest.
-            let _ = std::thread::Builder::new()
-                .name("raster".into())
-                .spawn_scoped(scope, worker);
-        }
-        worker();
-    });
-    batches.load(Ordering::Relaxed)
+            batches.fetch_add(emitted, Ordering::Relaxed);
+            Ok(())
+        })
+        .map_err(pool_error)?;
+    stats.batches = batches.into_inner();
+    Ok(stats)
 }

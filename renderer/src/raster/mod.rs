@@ -16,6 +16,8 @@
 //! resolved by the top-left rule (a sample exactly on a top or left edge is inside), which
 //! satisfies the spec's "exactly one of the polygons" requirement.
 
+use crate::pool::Workers;
+
 mod bin;
 mod clip;
 mod primitives;
@@ -43,8 +45,6 @@ pub const GUARD_BAND: f32 = 32768.0;
 pub const MAX_POINT_SIZE: f32 = 64.0;
 /// Largest framebuffer side rasterized (pixels).
 pub const MAX_EXTENT: u32 = 32768;
-/// Most worker threads one draw fans out to.
-pub const MAX_THREADS: usize = 256;
 
 /// `VkViewport`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -126,14 +126,12 @@ pub struct RasterState {
     pub depth_clamp: bool,
     pub depth_bias: Option<DepthBias>,
     pub depth_resolution: DepthResolution,
-    /// Worker threads tiles are spread over (1 = on the calling thread only).
-    pub threads: usize,
 }
 
 impl RasterState {
     /// A draw over the whole `width`×`height` framebuffer: viewport (depth 0..1) and scissor
     /// covering it, no culling, counter-clockwise front faces, no depth clamp or bias, a float
-    /// depth attachment, on the calling thread.
+    /// depth attachment.
     pub fn covering(width: u32, height: u32) -> RasterState {
         RasterState {
             width,
@@ -157,7 +155,6 @@ impl RasterState {
             depth_clamp: false,
             depth_bias: None,
             depth_resolution: DepthResolution::Float,
-            threads: 1,
         }
     }
 }
@@ -214,29 +211,34 @@ pub enum RasterError {
     InvalidViewport(&'static str),
     #[error("framebuffer {width}×{height} is larger than {MAX_EXTENT}×{MAX_EXTENT}")]
     InvalidExtent { width: u32, height: u32 },
-    #[error("thread count {0} is 0 or above the maximum {MAX_THREADS}")]
-    InvalidThreadCount(usize),
+    #[error("the work was cancelled")]
+    Cancelled,
+    #[error("a worker thread failed")]
+    WorkerFailed,
 }
 
-/// Rasterizes `primitives` and hands every covered 4×2 block to `sink`, tile by tile, in
-/// primitive order within each tile.
+/// Rasterizes `primitives` on the calling thread and hands every covered 4×2 block to `sink`,
+/// tile by tile, in primitive order within each tile.
 pub fn rasterize<S: FragmentSink>(
     state: &RasterState,
     vertices: &VertexStream<'_>,
     primitives: Primitives<'_>,
     sink: &S,
 ) -> Result<RasterStats, RasterError> {
+    rasterize_on(Workers::CallingThread, state, vertices, primitives, sink)
+}
+
+/// [`rasterize`] with setup, binning and tiles spread over `workers`; the result is the same
+/// whatever the number of threads.
+pub fn rasterize_on<S: FragmentSink>(
+    workers: Workers<'_>,
+    state: &RasterState,
+    vertices: &VertexStream<'_>,
+    primitives: Primitives<'_>,
+    sink: &S,
+) -> Result<RasterStats, RasterError> {
     validate(state, vertices)?;
-    let mut frontend = primitives::Frontend::new(state, vertices);
-    match primitives {
-        Primitives::Triangles(tris) => frontend.triangles(tris)?,
-        Primitives::Lines(lines) => frontend.lines(lines)?,
-        Primitives::Points(points) => frontend.points(points)?,
-    }
-    let list = frontend.finish();
-    let mut stats = list.stats;
-    stats.batches = bin::run(state, vertices.interpolation, &list, sink);
-    Ok(stats)
+    bin::run(workers, state, vertices, primitives, sink)
 }
 
 fn validate(state: &RasterState, vertices: &VertexStream<'_>) -> Result<(), RasterError> {
@@ -264,9 +266,6 @@ fn validate(state: &RasterState, vertices: &VertexStream<'_>) -> Result<(), Rast
             width: state.width,
             height: state.height,
         });
-    }
-    if state.threads == 0 || state.threads > MAX_THREADS {
-        return Err(RasterError::InvalidThreadCount(state.threads));
     }
     let components = vertices.interpolation.len();
     if components > MAX_COMPONENTS {

@@ -9,7 +9,7 @@
 //! square of side `PointSize` (clamped to [1, MAX_POINT_SIZE]) with the vertex's attributes.
 
 use super::clip::{ClipPlanes, ClipPolygon};
-use super::setup::{Origin, ScreenVertex, SetupContext, SetupOutcome, TriangleSetup};
+use super::setup::{Origin, PointSprite, ScreenVertex, SetupContext, SetupOutcome, TriangleSetup};
 use super::{RasterError, RasterState, RasterStats, VertexStream, MAX_POINT_SIZE};
 
 /// Set-up triangles of a draw and the attribute arena they point into.
@@ -121,8 +121,13 @@ impl<'a> Frontend<'a> {
         }
     }
 
-    pub(crate) fn triangles(&mut self, triangles: &[[u32; 3]]) -> Result<(), RasterError> {
-        for (i, tri) in triangles.iter().enumerate() {
+    /// Sets up `triangles`, the first of which is primitive `first` of the draw.
+    pub(crate) fn triangles(
+        &mut self,
+        triangles: &[[u32; 3]],
+        first: usize,
+    ) -> Result<(), RasterError> {
+        for (i, tri) in (first..).zip(triangles) {
             let id = u32::try_from(i).unwrap_or(u32::MAX);
             let (p0, a0) = self.vertex(i, tri[0])?;
             let (p1, a1) = self.vertex(i, tri[1])?;
@@ -158,8 +163,9 @@ impl<'a> Frontend<'a> {
         Ok(())
     }
 
-    pub(crate) fn lines(&mut self, lines: &[[u32; 2]]) -> Result<(), RasterError> {
-        for (i, line) in lines.iter().enumerate() {
+    /// Sets up `lines`, the first of which is primitive `first` of the draw.
+    pub(crate) fn lines(&mut self, lines: &[[u32; 2]], first: usize) -> Result<(), RasterError> {
+        for (i, line) in (first..).zip(lines) {
             let id = u32::try_from(i).unwrap_or(u32::MAX);
             let (p0, a0) = self.vertex(i, line[0])?;
             let (p1, a1) = self.vertex(i, line[1])?;
@@ -203,8 +209,9 @@ impl<'a> Frontend<'a> {
         Ok(())
     }
 
-    pub(crate) fn points(&mut self, points: &[u32]) -> Result<(), RasterError> {
-        for (i, &index) in points.iter().enumerate() {
+    /// Sets up `points`, the first of which is primitive `first` of the draw.
+    pub(crate) fn points(&mut self, points: &[u32], first: usize) -> Result<(), RasterError> {
+        for (i, &index) in (first..).zip(points) {
             let id = u32::try_from(i).unwrap_or(u32::MAX);
             let (p, attrs) = self.vertex(i, index)?;
             let [x, y, z, w] = p;
@@ -231,6 +238,7 @@ impl<'a> Frontend<'a> {
                 ..c
             };
             let corners = [at(-1.0, -1.0), at(1.0, -1.0), at(1.0, 1.0), at(-1.0, 1.0)];
+            let first = self.out.setups.len();
             for tri in [[0, 1, 3], [1, 2, 3]] {
                 self.out.push(
                     &self.ctx,
@@ -240,6 +248,14 @@ impl<'a> Frontend<'a> {
                     Origin::PointOrLine,
                     id,
                 );
+            }
+            let sprite = PointSprite {
+                left: c.x - half,
+                top: c.y - half,
+                inv_size: 0.5 / half,
+            };
+            for setup in self.out.setups.iter_mut().skip(first) {
+                setup.sprite = Some(sprite);
             }
         }
         Ok(())

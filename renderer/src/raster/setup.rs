@@ -66,6 +66,18 @@ pub(crate) struct TriangleSetup {
     /// Offset in the attribute arena of `[a0; C] [a1 - a0; C] [a2 - a0; C]` (flat: the
     /// provoking value and zeros).
     pub attributes: usize,
+    /// For the two triangles of a point: the point's square, for `PointCoord`.
+    pub sprite: Option<PointSprite>,
+}
+
+/// The square a point covers (framebuffer coordinates, y down), for `PointCoord`
+/// (Vulkan §28.8.1: s = 1/2 + (x_f − x_w)/size, t = 1/2 + (y_f − y_w)/size, which is
+/// (x_f − left)/size, (y_f − top)/size).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct PointSprite {
+    pub left: f32,
+    pub top: f32,
+    pub inv_size: f32,
 }
 
 /// The per-draw part of setup.
@@ -233,6 +245,7 @@ impl<'a> SetupContext<'a> {
             front_facing,
             primitive,
             attributes,
+            sprite: None,
         })
     }
 

@@ -41,6 +41,9 @@ pub struct FragmentBatch<'a> {
     pub barycentric: [[f32; LANES]; 3],
     /// One `[f32; LANES]` per attribute component, interpolated as the component asks.
     pub attributes: &'a [[f32; LANES]],
+    /// `PointCoord` s and t per lane for points (Vulkan §28.8.1: (0, 0) at the point's
+    /// upper-left corner, sampled at pixel centres); 0.5 for lines and triangles.
+    pub point_coord: [[f32; LANES]; 2],
 }
 
 /// Receives the fragment batches of one tile.
@@ -216,6 +219,7 @@ mod tests {
             inv_w: [1.0; LANES],
             barycentric: [[0.0; LANES]; 3],
             attributes: &attrs,
+            point_coord: [[0.5; LANES]; 2],
         });
         sink.end_tile(tile);
         let images = sink.images();

@@ -22,30 +22,26 @@ pub(crate) struct TileBounds {
 /// Per-worker rasterizer state, reused across tiles and triangles.
 pub(crate) struct TileRaster<'a> {
     interpolation: &'a [Interpolation],
-    arena: &'a [f32],
     /// Depth clamp range (`depthClampEnable`), if on.
     depth_range: Option<(f32, f32)>,
     attributes: Vec<[f32; LANES]>,
 }
 
 impl<'a> TileRaster<'a> {
-    pub(crate) fn new(
-        interpolation: &'a [Interpolation],
-        arena: &'a [f32],
-        depth_range: Option<(f32, f32)>,
-    ) -> Self {
+    pub(crate) fn new(interpolation: &'a [Interpolation], depth_range: Option<(f32, f32)>) -> Self {
         Self {
             interpolation,
-            arena,
             depth_range,
             attributes: vec![[0.0; LANES]; interpolation.len()],
         }
     }
 
     /// Emits every 4×2 block of `tri` with a covered sample inside `tile`; returns how many.
+    /// `arena` holds the triangle's attribute deltas.
     pub(crate) fn triangle<T: TileFragments>(
         &mut self,
         tri: &TriangleSetup,
+        arena: &[f32],
         tile: TileBounds,
         out: &mut T,
     ) -> usize {
@@ -94,7 +90,7 @@ impl<'a> TileRaster<'a> {
                     mask &= bounds_mask(bx, by, x_lo, x_hi, y_lo, y_hi);
                 }
                 if mask != 0 {
-                    self.emit(tri, &values, mask, bx, by, out);
+                    self.emit(tri, arena, &values, mask, bx, by, out);
                     emitted += 1;
                 }
                 for k in 0..3 {
@@ -110,9 +106,11 @@ impl<'a> TileRaster<'a> {
         emitted
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn emit<T: TileFragments>(
         &mut self,
         tri: &TriangleSetup,
+        arena: &[f32],
         values: &[[i64; LANES]; 3],
         mask: u8,
         bx: i64,
@@ -147,9 +145,9 @@ impl<'a> TileRaster<'a> {
         let comps = self.interpolation.len();
         let base = tri.attributes;
         for (c, mode) in self.interpolation.iter().enumerate() {
-            let a0 = self.arena.get(base + c).copied().unwrap_or(0.0);
-            let d1 = self.arena.get(base + comps + c).copied().unwrap_or(0.0);
-            let d2 = self.arena.get(base + 2 * comps + c).copied().unwrap_or(0.0);
+            let a0 = arena.get(base + c).copied().unwrap_or(0.0);
+            let d1 = arena.get(base + comps + c).copied().unwrap_or(0.0);
+            let d2 = arena.get(base + 2 * comps + c).copied().unwrap_or(0.0);
             let lanes = &mut self.attributes[c];
             let bary = match mode {
                 Interpolation::Flat => {
@@ -163,10 +161,27 @@ impl<'a> TileRaster<'a> {
                 lanes[lane] = a0 + bary[1][lane] * d1 + bary[2][lane] * d2;
             }
         }
+        let point_coord = match &tri.sprite {
+            None => [[0.5; LANES]; 2],
+            Some(sprite) => {
+                // Pixel centres (single sample), relative to the point's upper-left corner.
+                let at = |origin: i64, edge: f32, axis: fn((u32, u32)) -> u32| {
+                    std::array::from_fn(|lane| {
+                        let centre = (origin + i64::from(axis(lane_offset(lane)))) as f32 + 0.5;
+                        (centre - edge) * sprite.inv_size
+                    })
+                };
+                [
+                    at(bx, sprite.left, |(dx, _)| dx),
+                    at(by, sprite.top, |(_, dy)| dy),
+                ]
+            }
+        };
         // Block origins are inside the framebuffer (tile bounds are), so they fit u32.
         let batch = FragmentBatch {
             x: u32::try_from(bx).unwrap_or(0),
             y: u32::try_from(by).unwrap_or(0),
+            point_coord,
             mask,
             front_facing: tri.front_facing,
             primitive: tri.primitive,
