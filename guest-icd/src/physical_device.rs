@@ -57,6 +57,10 @@ impl PhysicalDevice {
             large_points: vk::TRUE,
             multi_draw_indirect: vk::TRUE,
             draw_indirect_first_instance: vk::TRUE,
+            // Storage buffers in both graphics stages, with helper lanes making no stores
+            // (tests/tests/graphics_storage.rs).
+            vertex_pipeline_stores_and_atomics: vk::TRUE,
+            fragment_stores_and_atomics: vk::TRUE,
             ..Default::default()
         }
     }

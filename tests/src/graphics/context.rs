@@ -124,8 +124,12 @@ impl GraphicsContext {
         // SAFETY: as above.
         let supported = unsafe { instance.get_physical_device_features(physical_device) };
         let multi_draw_indirect = supported.multi_draw_indirect == vk::TRUE;
-        let features =
-            vk::PhysicalDeviceFeatures::default().multi_draw_indirect(multi_draw_indirect);
+        let vertex_stores = supported.vertex_pipeline_stores_and_atomics == vk::TRUE;
+        let fragment_stores = supported.fragment_stores_and_atomics == vk::TRUE;
+        let features = vk::PhysicalDeviceFeatures::default()
+            .multi_draw_indirect(multi_draw_indirect)
+            .vertex_pipeline_stores_and_atomics(vertex_stores)
+            .fragment_stores_and_atomics(fragment_stores);
         let mut device_info = vk::DeviceCreateInfo::default()
             .queue_create_infos(&queue_info)
             .enabled_extension_names(&enabled_ptrs)

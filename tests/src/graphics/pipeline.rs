@@ -32,6 +32,9 @@ pub struct PipelineDesc<'a> {
     pub blend_constants: [f32; 4],
     pub push_constant_size: u32,
     pub uniform_buffer: bool,
+    /// Binding 0 of set 0 is a storage buffer (instead of a uniform buffer), visible to both
+    /// stages; bind it with [`GraphicsPipeline::bind_buffer`].
+    pub storage_buffer: bool,
     /// Dynamic states besides viewport and scissor (always dynamic).
     pub dynamic_states: Vec<vk::DynamicState>,
 }
@@ -135,6 +138,7 @@ impl<'a> PipelineDesc<'a> {
             blend_constants: [0.0; 4],
             push_constant_size: 0,
             uniform_buffer: false,
+            storage_buffer: false,
             dynamic_states: Vec::new(),
         }
     }
@@ -148,6 +152,7 @@ pub struct GraphicsPipeline<'c> {
     set_layout: vk::DescriptorSetLayout,
     pool: vk::DescriptorPool,
     pub set: Option<vk::DescriptorSet>,
+    buffer_type: vk::DescriptorType,
     modules: [vk::ShaderModule; 2],
     pub push_constant_size: u32,
 }
@@ -168,6 +173,7 @@ impl<'c> GraphicsPipeline<'c> {
             set_layout: vk::DescriptorSetLayout::null(),
             pool: vk::DescriptorPool::null(),
             set: None,
+            buffer_type: vk::DescriptorType::UNIFORM_BUFFER,
             modules: [vk::ShaderModule::null(); 2],
             push_constant_size: desc.push_constant_size,
         };
@@ -177,11 +183,12 @@ impl<'c> GraphicsPipeline<'c> {
             *slot = unsafe { d.create_shader_module(&info, None) }.ctx("vkCreateShaderModule")?;
         }
         let stages = vk::ShaderStageFlags::VERTEX | vk::ShaderStageFlags::FRAGMENT;
-        if desc.uniform_buffer {
-            p.make_uniform_set(stages)?;
+        if desc.storage_buffer {
+            p.make_buffer_set(stages, vk::DescriptorType::STORAGE_BUFFER)?;
+        } else if desc.uniform_buffer {
+            p.make_buffer_set(stages, vk::DescriptorType::UNIFORM_BUFFER)?;
         }
-        let set_layouts: Vec<_> = desc
-            .uniform_buffer
+        let set_layouts: Vec<_> = (desc.uniform_buffer || desc.storage_buffer)
             .then_some(p.set_layout)
             .into_iter()
             .collect();
@@ -201,11 +208,16 @@ impl<'c> GraphicsPipeline<'c> {
         Ok(p)
     }
 
-    fn make_uniform_set(&mut self, stages: vk::ShaderStageFlags) -> Result<(), GpuError> {
+    fn make_buffer_set(
+        &mut self,
+        stages: vk::ShaderStageFlags,
+        ty: vk::DescriptorType,
+    ) -> Result<(), GpuError> {
+        self.buffer_type = ty;
         let d = &self.ctx.device;
         let bindings = [vk::DescriptorSetLayoutBinding::default()
             .binding(0)
-            .descriptor_type(vk::DescriptorType::UNIFORM_BUFFER)
+            .descriptor_type(ty)
             .descriptor_count(1)
             .stage_flags(stages)];
         let info = vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings);
@@ -213,7 +225,7 @@ impl<'c> GraphicsPipeline<'c> {
         self.set_layout = unsafe { d.create_descriptor_set_layout(&info, None) }
             .ctx("vkCreateDescriptorSetLayout")?;
         let sizes = [vk::DescriptorPoolSize {
-            ty: vk::DescriptorType::UNIFORM_BUFFER,
+            ty,
             descriptor_count: 1,
         }];
         let pool_info = vk::DescriptorPoolCreateInfo::default()
@@ -234,9 +246,15 @@ impl<'c> GraphicsPipeline<'c> {
 
     /// Points the uniform binding at `buffer` (whole). Call while no submission uses the set.
     pub fn bind_uniform(&self, buffer: &HostBuffer<'_>) -> Result<(), GpuError> {
+        self.bind_buffer(buffer)
+    }
+
+    /// Points binding 0 (uniform or storage buffer) at `buffer` (whole). Call while no
+    /// submission uses the set.
+    pub fn bind_buffer(&self, buffer: &HostBuffer<'_>) -> Result<(), GpuError> {
         let set = self
             .set
-            .ok_or_else(|| GpuError::Setup("pipeline has no uniform buffer binding".into()))?;
+            .ok_or_else(|| GpuError::Setup("pipeline has no buffer binding".into()))?;
         let info = [vk::DescriptorBufferInfo {
             buffer: buffer.buffer,
             offset: 0,
@@ -245,7 +263,7 @@ impl<'c> GraphicsPipeline<'c> {
         let write = [vk::WriteDescriptorSet::default()
             .dst_set(set)
             .dst_binding(0)
-            .descriptor_type(vk::DescriptorType::UNIFORM_BUFFER)
+            .descriptor_type(self.buffer_type)
             .buffer_info(&info)];
         // SAFETY: the set and buffer are live; every submission is waited for, so the set is
         // not in use.
