@@ -330,6 +330,8 @@ fn call_entry(
                 inputs: inputs.as_mut_ptr().cast(),
                 outputs: outputs.as_mut_ptr().cast(),
                 scratch: scratch.as_mut_ptr(),
+                view_index: u32::from(params.buffer_sizes[0] & 7),
+                _pad: 0,
             };
             // SAFETY: `entry` is the entry of code just placed for `m`, a vertex module: it
             // has the `VertexKernelFn` signature.
@@ -351,7 +353,7 @@ fn call_entry(
                 buffers: descs.as_ptr(),
                 push_constants: push.as_mut_ptr(),
                 push_constants_len: push.len() as u32,
-                _pad: 0,
+                view_index: u32::from(params.buffer_sizes[1] & 7),
                 scratch: scratch.as_mut_ptr(),
             };
             let mut io = FragmentBatchIo {

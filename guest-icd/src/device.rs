@@ -211,13 +211,10 @@ pub(crate) unsafe extern "system" fn create_device(
                 }
                 vk::StructureType::PHYSICAL_DEVICE_MULTIVIEW_FEATURES => {
                     let f = &*(p as *const vk::PhysicalDeviceMultiviewFeatures<'_>);
-                    if f.multiview != 0
-                        || f.multiview_geometry_shader != 0
-                        || f.multiview_tessellation_shader != 0
-                    {
+                    if f.multiview_geometry_shader != 0 || f.multiview_tessellation_shader != 0 {
                         chain_result = Err(IcdError::vk(
                             vk::Result::ERROR_FEATURE_NOT_PRESENT,
-                            "multiview is not offered",
+                            "multiview with geometry or tessellation shaders is not offered",
                         ));
                     }
                 }

@@ -170,10 +170,10 @@ unsafe fn targets(info: &vk::GraphicsPipelineCreateInfo<'_>) -> IcdResult<Target
     };
     let (view_mask, color_formats, depth_format, stencil_format) =
         found.unwrap_or((0, Vec::new(), 0, 0));
-    if view_mask != 0 {
-        return Err(IcdError::vk(
-            vk::Result::ERROR_FEATURE_NOT_PRESENT,
-            "multiview is not offered",
+    // VUID-VkPipelineRenderingCreateInfo-multiview-06577 / -viewMask-06578.
+    if view_mask >> crate::physical_device::MAX_MULTIVIEW_VIEW_COUNT != 0 {
+        return Err(invalid(
+            "view mask names views beyond maxMultiviewViewCount",
         ));
     }
     Ok(Targets {

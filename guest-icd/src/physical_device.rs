@@ -242,10 +242,10 @@ unsafe fn fill_feature_chain(p_next: *mut std::ffi::c_void) {
                 f.extended_dynamic_state2_patch_control_points = vk::FALSE;
             }
             vk::StructureType::PHYSICAL_DEVICE_MULTIVIEW_FEATURES => {
-                // VK_KHR_multiview is exposed only because VK_KHR_create_renderpass2 requires
-                // it; rendering several views is not offered (see DEVICE_EXTENSIONS).
+                // Views are rendered one after the other into their layers; there are no
+                // geometry or tessellation stages to combine them with.
                 let f = &mut *(p as *mut vk::PhysicalDeviceMultiviewFeatures<'_>);
-                f.multiview = vk::FALSE;
+                f.multiview = vk::TRUE;
                 f.multiview_geometry_shader = vk::FALSE;
                 f.multiview_tessellation_shader = vk::FALSE;
             }
@@ -275,8 +275,8 @@ unsafe fn fill_property_chain(p_next: *mut std::ffi::c_void) {
             }
             vk::StructureType::PHYSICAL_DEVICE_MULTIVIEW_PROPERTIES => {
                 let m = &mut *(p as *mut vk::PhysicalDeviceMultiviewProperties<'_>);
-                m.max_multiview_view_count = 1;
-                m.max_multiview_instance_index = u32::MAX;
+                m.max_multiview_view_count = MAX_MULTIVIEW_VIEW_COUNT;
+                m.max_multiview_instance_index = MAX_MULTIVIEW_INSTANCE_INDEX;
             }
             vk::StructureType::PHYSICAL_DEVICE_POINT_CLIPPING_PROPERTIES => {
                 // Points are clipped by their centre against the view volume, then their
@@ -456,11 +456,16 @@ pub(crate) unsafe extern "system" fn get_physical_device_sparse_image_format_pro
     })
 }
 
+/// `VkPhysicalDeviceMultiviewProperties::maxMultiviewViewCount` (the spec asks for ≥ 6); the
+/// device accepts view masks of bits 0..8 (`vhost-device` `MAX_MULTIVIEW_VIEW_COUNT`).
+pub(crate) const MAX_MULTIVIEW_VIEW_COUNT: u32 = 8;
+/// `maxMultiviewInstanceIndex` (the spec's minimum, 2^27 − 1).
+pub(crate) const MAX_MULTIVIEW_INSTANCE_INDEX: u32 = (1 << 27) - 1;
+
 /// Device extensions we implement. VK_KHR_dynamic_rendering needs VK_KHR_depth_stencil_resolve,
 /// which needs VK_KHR_create_renderpass2, which needs VK_KHR_multiview and VK_KHR_maintenance2
-/// (on Vulkan 1.0). VK_KHR_multiview is therefore listed with its `multiview` feature false:
-/// the spec asks that feature of every implementation exposing the extension, and softgpu
-/// does not render several views — an honest "no" rather than a feature that fails later.
+/// (on Vulkan 1.0). VK_KHR_multiview comes with its required `multiview` feature: the device
+/// renders each view of a view mask into its own layer.
 pub(crate) const DEVICE_EXTENSIONS: &[(&CStr, u32)] = &[
     (vk::KHR_TIMELINE_SEMAPHORE_NAME, 2),
     (vk::KHR_SYNCHRONIZATION2_NAME, 1),

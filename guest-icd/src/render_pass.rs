@@ -78,11 +78,9 @@ fn finish(
     }
     let mut uses = Vec::with_capacity(subpasses.len());
     for s in &subpasses {
-        if s.view_mask != 0 {
-            return Err(IcdError::vk(
-                vk::Result::ERROR_FEATURE_NOT_PRESENT,
-                "multiview (a non-zero view mask) is not offered",
-            ));
+        // VUID-VkSubpassDescription2-viewMask-06706: views below maxMultiviewViewCount.
+        if s.view_mask >> crate::physical_device::MAX_MULTIVIEW_VIEW_COUNT != 0 {
+            return Err(invalid("view mask names views beyond maxMultiviewViewCount"));
         }
         if !s.resolve_attachments.is_empty()
             && s.resolve_attachments.len() != s.color_attachments.len()

@@ -56,6 +56,8 @@ fn client_runs_vertex_and_fragment_kernels_and_refuses_the_wrong_entry() {
         inputs: inputs.as_ptr(),
         outputs: outputs.as_mut_ptr(),
         scratch: sp.wrapping_add(sp.align_offset(64)),
+        view_index: 0,
+        _pad: 0,
     };
     // SAFETY: two whole groups of indices, inputs (1 slot) and outputs; no buffers are used.
     unsafe { vk.call_vertex(&ctx, count) }.expect("vertex entry");
@@ -77,7 +79,7 @@ fn client_runs_vertex_and_fragment_kernels_and_refuses_the_wrong_entry() {
         buffers: std::ptr::null(),
         push_constants: std::ptr::null(),
         push_constants_len: 0,
-        _pad: 0,
+        view_index: 0,
         scratch: sp.wrapping_add(sp.align_offset(64)),
     };
     let mut frag_coord = [[0.0f32; L]; 4];

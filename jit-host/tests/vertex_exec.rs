@@ -209,3 +209,43 @@ void main() {
         assert_eq!(got, if x > 3.0 { 1.0 } else { 2.0 }, "vertex {i} early");
     }
 }
+
+#[test]
+fn view_index_from_the_context_reaches_vertex_and_fragment_kernels() {
+    let vs = r#"
+#version 450
+#extension GL_EXT_multiview : require
+layout(location = 0) flat out int o_view;
+void main() {
+    o_view = int(gl_ViewIndex) * 100 + gl_VertexIndex;
+    gl_Position = vec4(float(gl_ViewIndex), 0.0, 0.0, 1.0);
+}
+"#;
+    let fs = r#"
+#version 450
+#extension GL_EXT_multiview : require
+layout(location = 0) out ivec4 o;
+void main() { o = ivec4(int(gl_ViewIndex) + 7, 0, 0, 1); }
+"#;
+    let mut v = glsl(Stage::Vertex, vs);
+    let mut f = glsl(Stage::Fragment, fs);
+    let indices: Vec<u32> = (0..L as u32).collect();
+    for view in [0u32, 2, 5] {
+        v.view_index = view;
+        let out = v.run_vertex(L as u32, &indices, &[], (0, 0, 0), &mut [], &[]);
+        let slot = v.location(0, 0);
+        let x = v.output(OutputTarget::Position(0));
+        for lane in 0..L {
+            assert_eq!(out[slot * L + lane] as i32, view as i32 * 100 + lane as i32);
+            assert_eq!(f32_word(&out, x, lane), view as f32);
+        }
+        f.view_index = view;
+        let batch = Batch::at(&f.module, 0, 0, (1 << L) - 1);
+        let outs_in = vec![0u32; L * f.module.outputs.len()];
+        let (_, out) = f.run_fragment(&batch, &outs_in, &mut [], &[]);
+        let r = f.location(0, 0);
+        for lane in 0..L {
+            assert_eq!(out[r * L + lane], view + 7, "view {view} lane {lane}");
+        }
+    }
+}

@@ -229,6 +229,7 @@ impl Target {
             },
             colors: &colors,
             depth_stencil: depth.as_ref(),
+            view_mask: 0,
         };
         let sets: &[&DescriptorSet] = &[];
         let vbs = [Some(VertexBufferBinding {
@@ -595,6 +596,7 @@ fn instanced_draws_read_per_instance_attributes() {
         },
         colors: &colors,
         depth_stencil: None,
+        view_mask: 0,
     };
     let sets: &[&DescriptorSet] = &[];
     let vbs = [
@@ -1053,6 +1055,7 @@ fn indirect_and_indirect_count_draws_match_direct_draws() {
             },
             colors: &colors,
             depth_stencil: None,
+            view_mask: 0,
         };
         let sets: &[&DescriptorSet] = &[];
         let vbs = [Some(VertexBufferBinding {
@@ -1272,6 +1275,7 @@ fn clear_attachments_clears_rects_inside_the_render_area_only() {
         },
         colors: &colors,
         depth_stencil: None,
+        view_mask: 0,
     };
     let red = RED.map(f32::to_bits);
     let rect = ClearRect {

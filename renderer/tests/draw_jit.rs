@@ -116,6 +116,7 @@ fn run(dev: &Device, pipeline: &GraphicsPipeline, push: [f32; 2]) -> Image {
         },
         colors: &colors,
         depth_stencil: None,
+        view_mask: 0,
     };
     let sets: &[&DescriptorSet] = &[];
     let vbs = [Some(VertexBufferBinding {
@@ -318,6 +319,7 @@ fn point_coord_runs_from_the_upper_left_corner_of_each_point() {
         },
         colors: &colors,
         depth_stencil: None,
+        view_mask: 0,
     };
     let sets: &[&DescriptorSet] = &[];
     let vbs = [Some(VertexBufferBinding {
@@ -363,4 +365,86 @@ fn point_coord_runs_from_the_upper_left_corner_of_each_point() {
         }
     }
     assert_eq!(covered, 64 + 25);
+}
+
+/// Multiview: a draw with view mask 0b101 renders view 0 into layer 0 and view 2 into layer
+/// 2 of a 3-layer target, each with its own `ViewIndex` in both stages (the vertex stage
+/// places the quad by it, the fragment stage colours by it); layer 1 is not touched.
+#[test]
+fn multiview_draw_renders_each_view_into_its_layer_with_its_view_index() {
+    let dev = common::device();
+    let spec = SpecializationInfo::default();
+    let vert = common::spirv_file("multiview.vert", &[]);
+    let frag = common::spirv_file("multiview.frag", &[]);
+    let pipeline = dev
+        .create_graphics_pipeline(Some(&stage(&vert, &spec)), Some(&stage(&frag, &spec)))
+        .unwrap();
+    let img = Image::new_host(ImageDesc {
+        image_type: ImageType::D2,
+        format: Format::R32G32B32A32_SFLOAT,
+        extent: [W, H, 1],
+        mip_levels: 1,
+        array_layers: 3,
+        tiling: Tiling::Optimal,
+    })
+    .unwrap();
+    let colors = [Some(ColorAttachment {
+        image: img.clone(),
+        level: 0,
+        layer: 0,
+        blend: BlendState::REPLACE,
+    })];
+    let mut targets = RenderTargets {
+        render_area: Rect {
+            x: 0,
+            y: 0,
+            width: W,
+            height: H,
+        },
+        colors: &colors,
+        depth_stencil: None,
+        view_mask: 0b101,
+    };
+    let sets: &[&DescriptorSet] = &[];
+    let resources = DrawResources {
+        vertex_buffers: &[],
+        index_buffer: None,
+        descriptors: &sets,
+        push_constants: &[],
+    };
+    let call = DrawCall::Direct {
+        vertex_count: 6,
+        instance_count: 1,
+        first_vertex: 0,
+        first_instance: 0,
+    };
+    let state = GraphicsState::covering(W, H);
+    let stats = dev
+        .draw(&pipeline, &state, &targets, &resources, &call)
+        .unwrap();
+    assert_eq!(stats.vertices_shaded, 12, "the vertices are shaded once per view");
+    let texel = |layer: u32, x: u32, y: u32| {
+        let mut t = [0u8; 16];
+        img.read_texel(0, layer, [x, y, 0], &mut t).unwrap();
+        match unpack_color(Format::R32G32B32A32_SFLOAT, &t).unwrap() {
+            ColorValue::Float(v) => v,
+            other => panic!("{other:?}"),
+        }
+    };
+    let view0 = [0.0, 0.5, 0.0, 1.0];
+    let view2 = [0.5, 0.5, 0.0, 1.0];
+    for y in 0..H {
+        for x in 0..W {
+            let left = x < W / 2;
+            assert_eq!(texel(0, x, y), if left { view0 } else { [0.0; 4] }, "layer 0 ({x}, {y})");
+            assert_eq!(texel(1, x, y), [0.0; 4], "layer 1 ({x}, {y})");
+            assert_eq!(texel(2, x, y), if left { [0.0; 4] } else { view2 }, "layer 2 ({x}, {y})");
+        }
+    }
+
+    // A view past the attachment's layers is an error, not a write elsewhere.
+    targets.view_mask = 0b1000;
+    assert!(dev
+        .draw(&pipeline, &state, &targets, &resources, &call)
+        .is_err());
 }

@@ -129,6 +129,7 @@ fn time_draws(
         },
         colors: &colors,
         depth_stencil: None,
+        view_mask: 0,
     };
     let bytes = vertex_bytes(vertices);
     let words: Vec<u32> = bytes

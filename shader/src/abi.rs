@@ -111,6 +111,10 @@ pub struct VertexContext {
     pub outputs: *mut u32,
     /// Per calling thread: at least the compiled kernel's `scratch_size` bytes, 64-byte aligned.
     pub scratch: *mut u8,
+    /// `ViewIndex` of every vertex of this call (the view being rendered; 0 outside
+    /// multiview). Last, so the fields before it keep their offsets.
+    pub view_index: u32,
+    pub _pad: u32,
 }
 
 pub type VertexKernelFn = unsafe extern "C" fn(ctx: *const VertexContext, count: u32);
@@ -124,7 +128,8 @@ pub struct FragmentContext {
     /// Push-constant bytes; accesses beyond `push_constants_len` read 0.
     pub push_constants: *const u8,
     pub push_constants_len: u32,
-    pub _pad: u32,
+    /// `ViewIndex` of every fragment of this call (0 outside multiview).
+    pub view_index: u32,
     /// Per calling thread: at least the compiled kernel's `scratch_size` bytes, 64-byte aligned.
     pub scratch: *mut u8,
 }
@@ -170,6 +175,7 @@ pub const VERTEX_OFFSET_VERTEX_INDICES: usize =
 pub const VERTEX_OFFSET_INPUTS: usize = core::mem::offset_of!(VertexContext, inputs);
 pub const VERTEX_OFFSET_OUTPUTS: usize = core::mem::offset_of!(VertexContext, outputs);
 pub const VERTEX_OFFSET_SCRATCH: usize = core::mem::offset_of!(VertexContext, scratch);
+pub const VERTEX_OFFSET_VIEW_INDEX: usize = core::mem::offset_of!(VertexContext, view_index);
 
 pub const FRAGMENT_OFFSET_BUFFERS: usize = core::mem::offset_of!(FragmentContext, buffers);
 pub const FRAGMENT_OFFSET_PUSH_CONSTANTS: usize =
@@ -177,6 +183,7 @@ pub const FRAGMENT_OFFSET_PUSH_CONSTANTS: usize =
 pub const FRAGMENT_OFFSET_PUSH_CONSTANTS_LEN: usize =
     core::mem::offset_of!(FragmentContext, push_constants_len);
 pub const FRAGMENT_OFFSET_SCRATCH: usize = core::mem::offset_of!(FragmentContext, scratch);
+pub const FRAGMENT_OFFSET_VIEW_INDEX: usize = core::mem::offset_of!(FragmentContext, view_index);
 
 pub const BATCH_OFFSET_INPUTS: usize = core::mem::offset_of!(FragmentBatchIo, inputs);
 pub const BATCH_OFFSET_OUTPUTS: usize = core::mem::offset_of!(FragmentBatchIo, outputs);
@@ -184,3 +191,12 @@ pub const BATCH_OFFSET_FRAG_COORD: usize = core::mem::offset_of!(FragmentBatchIo
 pub const BATCH_OFFSET_POINT_COORD: usize = core::mem::offset_of!(FragmentBatchIo, point_coord);
 pub const BATCH_OFFSET_FRONT_FACING: usize = core::mem::offset_of!(FragmentBatchIo, front_facing);
 pub const BATCH_OFFSET_LIVE: usize = core::mem::offset_of!(FragmentBatchIo, live);
+
+// `view_index` was added without moving any field: kernels and callers built against the
+// earlier layout agree on every other offset.
+const _: () = assert!(
+    VERTEX_OFFSET_SCRATCH == 56
+        && VERTEX_OFFSET_VIEW_INDEX == 64
+        && FRAGMENT_OFFSET_VIEW_INDEX == 20
+        && FRAGMENT_OFFSET_SCRATCH == 24
+);

@@ -23,7 +23,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of the IR encoding and semantics. Bump on any change.
-pub const IR_VERSION: u32 = 2;
+pub const IR_VERSION: u32 = 3;
 
 /// Largest workgroup (invocations) the IR may declare; Vulkan's maxComputeWorkGroupInvocations
 /// that we report.
@@ -249,6 +249,9 @@ pub enum Builtin {
     FrontFacing,
     HelperInvocation,
     PointCoord(u8),
+    /// `ViewIndex` (I32, vertex and fragment; capability MultiView): the view of a multiview
+    /// draw being rendered, uniform across the draw (0 outside multiview).
+    ViewIndex,
 }
 
 impl Builtin {
@@ -299,6 +302,7 @@ impl Builtin {
             | Builtin::FrontFacing
             | Builtin::HelperInvocation
             | Builtin::PointCoord(_) => stage == Stage::Fragment,
+            Builtin::ViewIndex => matches!(stage, Stage::Vertex | Stage::Fragment),
             _ => stage == Stage::Compute,
         }
     }

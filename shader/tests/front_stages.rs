@@ -255,3 +255,21 @@ fn validator_refuses_kill_outside_fragment() {
     m.stage = Stage::Vertex;
     assert!(shader::valid::validate(&m).is_err());
 }
+
+#[test]
+fn view_index_lowers_to_the_builtin_in_vertex_and_fragment_stages() {
+    for (name, stage) in [
+        ("multiview.vert", Stage::Vertex),
+        ("multiview.frag", Stage::Fragment),
+    ] {
+        let m = lower_ok(name, stage);
+        assert!(
+            has_op(&m, |op| *op == Op::Builtin(Builtin::ViewIndex)),
+            "{name}: ViewIndex not read"
+        );
+    }
+    assert!(Builtin::ViewIndex.allowed_in(Stage::Vertex));
+    assert!(Builtin::ViewIndex.allowed_in(Stage::Fragment));
+    assert!(!Builtin::ViewIndex.allowed_in(Stage::Compute));
+    assert_eq!(Builtin::ViewIndex.ty(), ScalarType::I32);
+}

@@ -229,7 +229,17 @@ fn graphics_extensions_and_features_are_reported_and_checked() {
             (f.independent_blend, f.depth_clamp, f.logic_op, f.wide_lines),
             (1, 1, 0, 0)
         );
-        assert_eq!((dr.dynamic_rendering, mv.multiview), (1, 0));
+        assert_eq!((dr.dynamic_rendering, mv.multiview), (1, 1));
+        assert_eq!(
+            (mv.multiview_geometry_shader, mv.multiview_tessellation_shader),
+            (0, 0)
+        );
+        let mut mvp = vk::PhysicalDeviceMultiviewProperties::default();
+        let mut p2 = vk::PhysicalDeviceProperties2::default().push_next(&mut mvp);
+        ash::khr::get_physical_device_properties2::Instance::new(&c._entry, &c.instance)
+            .get_physical_device_properties2(c.pd, &mut p2);
+        assert!(mvp.max_multiview_view_count >= 6);
+        assert_eq!(mvp.max_multiview_instance_index, (1 << 27) - 1);
         assert_eq!(
             (
                 eds2.extended_dynamic_state2,
@@ -246,12 +256,27 @@ fn graphics_extensions_and_features_are_reported_and_checked() {
         let queues = [vk::DeviceQueueCreateInfo::default()
             .queue_family_index(0)
             .queue_priorities(&prio)];
+        // Multiview itself is offered; with geometry shaders it is not.
         let mut want_mv = vk::PhysicalDeviceMultiviewFeatures::default().multiview(true);
+        let mv_device = c
+            .instance
+            .create_device(
+                c.pd,
+                &vk::DeviceCreateInfo::default()
+                    .queue_create_infos(&queues)
+                    .push_next(&mut want_mv),
+                None,
+            )
+            .unwrap();
+        mv_device.destroy_device(None);
+        let mut want_mv_gs = vk::PhysicalDeviceMultiviewFeatures::default()
+            .multiview(true)
+            .multiview_geometry_shader(true);
         let r = c.instance.create_device(
             c.pd,
             &vk::DeviceCreateInfo::default()
                 .queue_create_infos(&queues)
-                .push_next(&mut want_mv),
+                .push_next(&mut want_mv_gs),
             None,
         );
         assert_eq!(r.err(), Some(vk::Result::ERROR_FEATURE_NOT_PRESENT));
@@ -753,4 +778,49 @@ fn unsupported_recorded_state_breaks_the_command_buffer() {
             Err(vk::Result::ERROR_DEVICE_LOST)
         );
     }
+}
+
+#[test]
+fn multiview_view_masks_reach_the_wire_and_oversized_ones_are_refused() {
+    let c = ctx();
+    let d = &c.device;
+    let attachments = [vk::AttachmentDescription::default()
+        .format(vk::Format::R8G8B8A8_UNORM)
+        .samples(vk::SampleCountFlags::TYPE_1)
+        .load_op(vk::AttachmentLoadOp::CLEAR)
+        .store_op(vk::AttachmentStoreOp::STORE)];
+    let color = [vk::AttachmentReference {
+        attachment: 0,
+        layout: vk::ImageLayout::COLOR_ATTACHMENT_OPTIMAL,
+    }];
+    let subpasses = [vk::SubpassDescription::default()
+        .pipeline_bind_point(vk::PipelineBindPoint::GRAPHICS)
+        .color_attachments(&color)];
+    let create = |masks: &[u32]| {
+        let mut multiview = vk::RenderPassMultiviewCreateInfo::default().view_masks(masks);
+        // SAFETY: valid create info whose arrays live for the call.
+        unsafe {
+            d.create_render_pass(
+                &vk::RenderPassCreateInfo::default()
+                    .attachments(&attachments)
+                    .subpasses(&subpasses)
+                    .push_next(&mut multiview),
+                None,
+            )
+        }
+    };
+    // vkCreateRenderPass (the 1.0 path) with VkRenderPassMultiviewCreateInfo.
+    assert!(create(&[0b101]).is_ok());
+    flush(&c);
+    let last = top(&c)
+        .into_iter()
+        .rev()
+        .find_map(|c| match c {
+            Command::CreateRenderPass(r) => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(last.subpasses[0].view_mask, 0b101);
+    // Views beyond maxMultiviewViewCount (8).
+    assert!(create(&[1 << 8]).is_err());
 }

@@ -92,7 +92,9 @@ impl Analysis {
             | Builtin::InstanceIndex
             | Builtin::BaseVertex
             | Builtin::BaseInstance
-            | Builtin::FrontFacing => Shape::Uniform,
+            | Builtin::FrontFacing
+            // Per draw call and view.
+            | Builtin::ViewIndex => Shape::Uniform,
             Builtin::LocalInvocationId(c) | Builtin::GlobalInvocationId(c) => self
                 .local_id_shape
                 .get(c as usize)

@@ -50,6 +50,8 @@ pub(super) struct StageIo<'ctx> {
     pub base_instance: IntValue<'ctx>,
     /// Fragment: FrontFacing (i1).
     pub front_facing: IntValue<'ctx>,
+    /// Vertex and fragment: ViewIndex (i32), from the context.
+    pub view_index: IntValue<'ctx>,
     /// Fragment: lanes live at entry (`<8 x i1>`); all lanes for vertex.
     pub live: VectorValue<'ctx>,
     /// Fragment: `<8 x i1>` alloca, lanes live and neither killed nor demoted.
@@ -156,6 +158,7 @@ pub(super) fn build_graphics<'ctx>(
         base_vertex: i32t.const_zero(),
         base_instance: i32t.const_zero(),
         front_facing: cx.bool_type().const_zero(),
+        view_index: i32t.const_zero(),
         live: all_lanes,
         survive_slot: ptr_t.const_null(),
     };
@@ -171,9 +174,13 @@ pub(super) fn build_graphics<'ctx>(
                 ld(ctx_p, abi::VERTEX_OFFSET_VERTEX_INDICES, ptr_t.into())?.into_pointer_value();
             io.inputs = ld(ctx_p, abi::VERTEX_OFFSET_INPUTS, ptr_t.into())?.into_pointer_value();
             io.outputs = ld(ctx_p, abi::VERTEX_OFFSET_OUTPUTS, ptr_t.into())?.into_pointer_value();
+            io.view_index =
+                ld(ctx_p, abi::VERTEX_OFFSET_VIEW_INDEX, i32t.into())?.into_int_value();
         }
         _ => {
             let batch = arg.into_pointer_value();
+            io.view_index =
+                ld(ctx_p, abi::FRAGMENT_OFFSET_VIEW_INDEX, i32t.into())?.into_int_value();
             io.lanes_base = batch;
             io.inputs = ld(batch, abi::BATCH_OFFSET_INPUTS, ptr_t.into())?.into_pointer_value();
             io.outputs = ld(batch, abi::BATCH_OFFSET_OUTPUTS, ptr_t.into())?.into_pointer_value();
@@ -518,6 +525,15 @@ impl<'ctx> Gen<'ctx, '_> {
                 Val::vary(self.load_as(t.into(), p)?)
             }
             Builtin::FrontFacing => Val::uni(self.fragment_io("FrontFacing")?.front_facing.into()),
+            Builtin::ViewIndex => {
+                let io = self.gfx.ok_or_else(|| {
+                    CodegenError::Unsupported(format!(
+                        "builtin ViewIndex in a {:?} shader",
+                        self.ir.stage
+                    ))
+                })?;
+                Val::uni(io.view_index.into())
+            }
             Builtin::HelperInvocation => {
                 let io = self.fragment_io("HelperInvocation")?;
                 Val::vary(self.b.build_not(io.live, "")?.into())

@@ -63,6 +63,8 @@ pub struct Placed {
     pub module: Module,
     entry: *const u8,
     scratch: Vec<u8>,
+    /// `ViewIndex` the next calls pass in their context.
+    pub view_index: u32,
     _arena: CodeArena,
     _mapping: ArenaMapping,
 }
@@ -85,6 +87,7 @@ pub fn place(module: Module) -> Placed {
         module,
         entry,
         scratch,
+        view_index: 0,
         _arena: arena,
         _mapping: mapping,
     }
@@ -162,6 +165,8 @@ impl Placed {
             inputs: inputs.as_ptr(),
             outputs: outputs.as_mut_ptr(),
             scratch: self.scratch_ptr(),
+            view_index: self.view_index,
+            _pad: 0,
         };
         // SAFETY: `entry` is the entry of code just placed for this vertex module.
         let f: VertexKernelFn = unsafe { std::mem::transmute(self.entry) };
@@ -186,7 +191,7 @@ impl Placed {
             buffers: descs.as_ptr(),
             push_constants: push.as_ptr(),
             push_constants_len: push.len() as u32,
-            _pad: 0,
+            view_index: self.view_index,
             scratch: self.scratch_ptr(),
         };
         let mut io = FragmentBatchIo {

@@ -96,7 +96,9 @@ impl Assembler {
         self.parity = false;
     }
 
-    /// Feeds the vertex at `slot`.
+    /// Feeds the vertex at `slot` (once per element of the draw, on the calling thread: kept
+    /// inlinable into the draw loop).
+    #[inline]
     pub fn push(&mut self, slot: u32, out: &mut PrimitiveLists) {
         let [a, b] = self.held;
         match self.topology {

@@ -164,19 +164,36 @@ pub fn clear_attachments(
             return Err(DrawError::Clear("rectangle with no layers"));
         }
     }
-    let layers = |image: &Image, base: u32, r: &ClearRect| {
-        let first = base
-            .checked_add(r.base_array_layer)
-            .ok_or(DrawError::Clear("layer overflows"))?;
-        let end = first
-            .checked_add(r.layer_count)
-            .ok_or(DrawError::Clear("layer overflows"))?;
-        if end > image.desc().array_layers {
-            return Err(DrawError::Clear(
-                "rectangle names layers the attachment lacks",
-            ));
+    // In a multiview pass a rectangle names layer 0 of one layer and clears it in every view
+    // (VUID-vkCmdClearAttachments-baseArrayLayer-00018, Vulkan §19.4).
+    let multiview = targets.view_mask != 0;
+    if multiview && rects.iter().any(|r| r.base_array_layer != 0 || r.layer_count != 1) {
+        return Err(DrawError::Clear(
+            "in a multiview pass rectangles must name layer 0 and one layer",
+        ));
+    }
+    // The attachment layers a rectangle covers, checked against the image before any is
+    // listed (so the list is bounded by the image's layers).
+    let layers = |image: &Image, base: u32, r: &ClearRect| -> Result<Vec<u32>, DrawError> {
+        let lacks = DrawError::Clear("rectangle names layers the attachment lacks");
+        let overflow = || DrawError::Clear("layer overflows");
+        let array_layers = image.desc().array_layers;
+        if multiview {
+            let views = (0..32u32).filter(|v| targets.view_mask & (1 << v) != 0);
+            let layers = views
+                .map(|v| base.checked_add(v).ok_or_else(overflow))
+                .collect::<Result<Vec<_>, _>>()?;
+            if layers.iter().any(|&l| l >= array_layers) {
+                return Err(lacks);
+            }
+            return Ok(layers);
         }
-        Ok(first..end)
+        let first = base.checked_add(r.base_array_layer).ok_or_else(overflow)?;
+        let end = first.checked_add(r.layer_count).ok_or_else(overflow)?;
+        if end > array_layers {
+            return Err(lacks);
+        }
+        Ok((first..end).collect())
     };
     for attachment in attachments {
         match *attachment {
@@ -215,4 +232,82 @@ pub fn clear_attachments(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::Format;
+    use crate::image::{ImageDesc, ImageType, Tiling};
+    use crate::output::{BlendState, ColorAttachment};
+
+    fn layered(layers: u32) -> Image {
+        let desc = ImageDesc {
+            image_type: ImageType::D2,
+            format: Format::R8G8B8A8_UINT,
+            extent: [4, 4, 1],
+            mip_levels: 1,
+            array_layers: layers,
+            tiling: Tiling::Optimal,
+        };
+        match Image::new_host(desc) {
+            Ok(image) => image,
+            Err(e) => panic!("image: {e}"),
+        }
+    }
+
+    fn texel(image: &Image, layer: u32) -> [u8; 4] {
+        let mut t = [0u8; 4];
+        assert!(image.read_texel(0, layer, [1, 1, 0], &mut t).is_ok());
+        t
+    }
+
+    #[test]
+    fn multiview_clear_attachments_clears_the_layer_of_every_view() {
+        let image = layered(4);
+        let colors = [Some(ColorAttachment {
+            image: image.clone(),
+            level: 0,
+            layer: 1,
+            blend: BlendState::REPLACE,
+        })];
+        let area = Rect {
+            x: 0,
+            y: 0,
+            width: 4,
+            height: 4,
+        };
+        let targets = RenderTargets {
+            render_area: area,
+            colors: &colors,
+            depth_stencil: None,
+            view_mask: 0b101,
+        };
+        let clear = [ClearAttachment::Color {
+            location: 0,
+            value: [9, 8, 7, 6],
+        }];
+        let rect = ClearRect {
+            rect: area,
+            base_array_layer: 0,
+            layer_count: 1,
+        };
+        assert!(clear_attachments(&targets, &clear, &[rect]).is_ok());
+        // Views 0 and 2 of an attachment starting at layer 1: layers 1 and 3.
+        let got: Vec<_> = (0..4).map(|l| texel(&image, l)).collect();
+        assert_eq!(got, [[0; 4], [9, 8, 7, 6], [0; 4], [9, 8, 7, 6]]);
+
+        // Rectangles of other layers are refused in a multiview pass (VUID-00018) and a
+        // view beyond the attachment's layers is an error.
+        let two = ClearRect {
+            layer_count: 2,
+            ..rect
+        };
+        assert!(clear_attachments(&targets, &clear, &[two]).is_err());
+        let beyond = RenderTargets {
+            view_mask: 0b1001,
+            ..targets
+        };
+        assert!(clear_attachments(&beyond, &clear, &[rect]).is_err());
+    }
 }

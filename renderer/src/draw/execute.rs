@@ -79,6 +79,10 @@ pub struct RenderTargets<'a> {
     /// Location `n`'s attachment; `None` is `VK_ATTACHMENT_UNUSED`.
     pub colors: &'a [Option<ColorAttachment>],
     pub depth_stencil: Option<&'a DepthStencilAttachment>,
+    /// Multiview (`VkSubpassDescription2::viewMask`, `VkRenderingInfo::viewMask`): a draw
+    /// renders once per set bit `v`, ascending, into layer `layer + v` of every attachment,
+    /// with `ViewIndex` = `v`. 0: one draw into the attachments' layers, `ViewIndex` 0.
+    pub view_mask: u32,
 }
 
 /// What the draw reads besides the pipeline and state.
@@ -99,6 +103,17 @@ pub struct DrawStats {
     pub output: OutputStats,
 }
 
+impl std::ops::AddAssign for DrawStats {
+    fn add_assign(&mut self, s: DrawStats) {
+        self.vertices_shaded += s.vertices_shaded;
+        self.raster.triangles += s.raster.triangles;
+        self.raster.culled += s.raster.culled;
+        self.raster.batches += s.raster.batches;
+        self.output.shaded += s.output.shaded;
+        self.output.written += s.output.written;
+    }
+}
+
 /// The fragment stage as the output merger's [`FragmentShader`]: interpolated attributes in,
 /// colour words per attachment and `FragDepth` out.
 struct FragmentGlue {
@@ -106,6 +121,9 @@ struct FragmentGlue {
     /// (output slot, attachment index in the sink, component).
     colors: Vec<(usize, usize, usize)>,
     attachments: usize,
+    /// Some component of some attachment is written by no output: the attachments' words
+    /// must be zeroed before each batch (else every word is overwritten anyway).
+    zero_colors: bool,
     frag_depth_slot: Option<usize>,
     output_slots: usize,
 }
@@ -157,15 +175,12 @@ impl FragmentGlue {
                 outputs[slot * LANES + lane] = batch.depth[lane].to_bits();
             }
         }
-        let at = |axis: fn((u32, u32)) -> u32, origin: u32| {
-            std::array::from_fn(|lane| (origin + axis(lane_offset(lane))) as f32 + 0.5)
+        const DX: [u32; LANES] = lane_axis(0);
+        const DY: [u32; LANES] = lane_axis(1);
+        let at = |offsets: &[u32; LANES], origin: u32| -> [f32; LANES] {
+            std::array::from_fn(|lane| origin.wrapping_add(offsets[lane]) as f32 + 0.5)
         };
-        let frag_coord = [
-            at(|(dx, _)| dx, batch.x),
-            at(|(_, dy)| dy, batch.y),
-            batch.depth,
-            batch.inv_w,
-        ];
+        let frag_coord = [at(&DX, batch.x), at(&DY, batch.y), batch.depth, batch.inv_w];
         let mut io = FragmentIo {
             inputs: batch.attributes,
             outputs,
@@ -175,12 +190,19 @@ impl FragmentGlue {
             live,
         };
         let survivors = stage.shade(resources, &mut io) & live;
-        for attachment in out.color.iter_mut().take(self.attachments) {
-            *attachment = [[0; 4]; LANES];
+        if self.zero_colors {
+            for attachment in out.color.iter_mut().take(self.attachments) {
+                *attachment = [[0; LANES]; 4];
+            }
         }
         for &(slot, attachment, component) in &self.colors {
-            for lane in 0..LANES {
-                out.color[attachment][lane][component] = io.outputs[slot * LANES + lane];
+            let words = io.outputs.get(slot * LANES..).and_then(|w| w.first_chunk());
+            let target = out
+                .color
+                .get_mut(attachment)
+                .and_then(|a| a.get_mut(component));
+            if let (Some(words), Some(target)) = (words, target) {
+                *target = *words;
             }
         }
         if let Some(slot) = self.frag_depth_slot {
@@ -193,6 +215,18 @@ impl FragmentGlue {
     }
 }
 
+/// The x (`axis` 0) or y (1) offset of every lane in its block.
+const fn lane_axis(axis: usize) -> [u32; LANES] {
+    let mut out = [0; LANES];
+    let mut lane = 0;
+    while lane < LANES {
+        let (dx, dy) = lane_offset(lane);
+        out[lane] = if axis == 0 { dx } else { dy };
+        lane += 1;
+    }
+    out
+}
+
 fn depth_resolution(targets: &RenderTargets<'_>) -> DepthResolution {
     use crate::format::Format;
     match targets.depth_stencil.map(|d| d.image.format()) {
@@ -203,7 +237,8 @@ fn depth_resolution(targets: &RenderTargets<'_>) -> DepthResolution {
 }
 
 /// Runs one draw: vertex fetch and shading, setup, binning and tiles spread over `workers`
-/// (the calling thread takes part).
+/// (the calling thread takes part); with a view mask, the whole draw once per view (Vulkan
+/// §8.8 "Multiview": views are rendered in ascending order, each into its own layer).
 pub fn draw(
     pipeline: &GraphicsPipeline,
     state: &GraphicsState,
@@ -211,6 +246,67 @@ pub fn draw(
     resources: &DrawResources<'_>,
     call: &DrawCall,
     workers: Workers<'_>,
+) -> Result<DrawStats, RendererError> {
+    if targets.view_mask == 0 {
+        return draw_view(pipeline, state, targets, resources, call, workers, 0);
+    }
+    let mut total = DrawStats::default();
+    for view in (0..32).filter(|v| targets.view_mask & (1 << v) != 0) {
+        let layer = |base: u32| {
+            base.checked_add(view)
+                .ok_or(DrawError::InvalidState("view layer overflows"))
+        };
+        let colors = targets
+            .colors
+            .iter()
+            .map(|c| {
+                c.as_ref()
+                    .map(|a| {
+                        Ok::<_, DrawError>(ColorAttachment {
+                            layer: layer(a.layer)?,
+                            ..a.clone()
+                        })
+                    })
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let depth_stencil = targets
+            .depth_stencil
+            .map(|d| {
+                Ok::<_, DrawError>(DepthStencilAttachment {
+                    layer: layer(d.layer)?,
+                    ..d.clone()
+                })
+            })
+            .transpose()?;
+        let view_targets = RenderTargets {
+            render_area: targets.render_area,
+            colors: &colors,
+            depth_stencil: depth_stencil.as_ref(),
+            view_mask: 0,
+        };
+        total += draw_view(
+            pipeline,
+            state,
+            &view_targets,
+            resources,
+            call,
+            workers,
+            view,
+        )?;
+    }
+    Ok(total)
+}
+
+/// One view of a draw: `targets` name the view's layers, `view` is its `ViewIndex`.
+fn draw_view(
+    pipeline: &GraphicsPipeline,
+    state: &GraphicsState,
+    targets: &RenderTargets<'_>,
+    resources: &DrawResources<'_>,
+    call: &DrawCall,
+    workers: Workers<'_>,
+    view: u32,
 ) -> Result<DrawStats, RendererError> {
     let topology = state.input_assembly.topology;
     if topology.is_line() && state.rasterization.line_width != 1.0 {
@@ -248,7 +344,7 @@ pub fn draw(
             }
         }
     }
-    let glue = FragmentGlue {
+    let mut glue = FragmentGlue {
         stage: match &pipeline.fragment {
             None => None,
             Some((stage, interface)) => Some((
@@ -257,7 +353,8 @@ pub fn draw(
                     &interface.buffers,
                     resources.descriptors,
                     resources.push_constants,
-                )?,
+                )?
+                .with_view_index(view),
             )),
         },
         colors: pipeline
@@ -274,9 +371,18 @@ pub fn draw(
             )
             .collect(),
         attachments: sink_colors.len(),
+        zero_colors: true,
         frag_depth_slot: pipeline.frag_depth_slot,
         output_slots: pipeline.fragment.as_ref().map_or(0, |f| f.1.outputs.len()),
     };
+    glue.zero_colors = (0..glue.attachments).any(|attachment| {
+        (0..4).any(|component| {
+            !glue
+                .colors
+                .iter()
+                .any(|&(_, a, c)| a == attachment && c == component)
+        })
+    });
     if glue.output_slots * GRAPHICS_LANES > MAX_FRAGMENT_OUTPUT_WORDS {
         return Err(DrawError::InvalidState("fragment module has too many outputs").into());
     }
@@ -310,7 +416,8 @@ pub fn draw(
         &pipeline.vertex_interface.buffers,
         resources.descriptors,
         resources.push_constants,
-    )?;
+    )?
+    .with_view_index(view);
     let plan = FetchPlan::new(
         &pipeline.vertex_interface.inputs,
         &state.vertex_input,

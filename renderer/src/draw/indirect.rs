@@ -101,15 +101,6 @@ impl IndirectDraw<'_> {
     }
 }
 
-fn add(total: &mut DrawStats, s: DrawStats) {
-    total.vertices_shaded += s.vertices_shaded;
-    total.raster.triangles += s.raster.triangles;
-    total.raster.culled += s.raster.culled;
-    total.raster.batches += s.raster.batches;
-    total.output.shaded += s.output.shaded;
-    total.output.written += s.output.written;
-}
-
 fn run(
     pipeline: &GraphicsPipeline,
     state: &GraphicsState,
@@ -122,10 +113,7 @@ fn run(
     let mut total = DrawStats::default();
     for i in 0..count {
         let call = indirect.command(i)?;
-        add(
-            &mut total,
-            draw(pipeline, state, targets, resources, &call, workers)?,
-        );
+        total += draw(pipeline, state, targets, resources, &call, workers)?;
     }
     Ok(total)
 }

@@ -35,6 +35,8 @@ pub struct StageResources {
     /// Zero-padded to the largest block a shader may declare.
     push_constants: Box<[u8; MAX_PUSH_CONSTANTS as usize]>,
     push_constants_len: u32,
+    /// `ViewIndex` of the view being drawn (0 outside multiview).
+    view_index: u32,
 }
 
 impl StageResources {
@@ -55,7 +57,19 @@ impl StageResources {
             _buffers: buffers,
             push_constants: padded,
             push_constants_len: push_constants.len() as u32,
+            view_index: 0,
         })
+    }
+
+    /// The same resources for drawing view `view` of a multiview draw.
+    pub(crate) fn with_view_index(mut self, view: u32) -> StageResources {
+        self.view_index = view;
+        self
+    }
+
+    /// `ViewIndex` of the view being drawn (0 outside multiview).
+    pub fn view_index(&self) -> u32 {
+        self.view_index
     }
 
     /// The push constants the draw was given.
@@ -240,6 +254,8 @@ impl VertexStage for JitVertexStage {
                 inputs: batch.inputs.as_ptr(),
                 outputs: outputs.as_mut_ptr(),
                 scratch,
+                view_index: resources.view_index,
+                _pad: 0,
             };
             // SAFETY: the context is valid for the call: one descriptor per module buffer slot
             // inside live buffers held by `resources`; push constants valid for
@@ -293,7 +309,7 @@ impl FragmentStage for JitFragmentStage {
                 buffers: resources.descriptors.as_ptr(),
                 push_constants: resources.push_constants.as_ptr(),
                 push_constants_len: resources.push_constants_len,
-                _pad: 0,
+                view_index: resources.view_index,
                 scratch,
             };
             let mut batch = FragmentBatchIo {

@@ -105,8 +105,87 @@ impl VertexFormat {
         out
     }
 
-    /// One component's `bits`-bit code as a shader word.
-    fn convert(self, code: u32, bits: u32) -> u32 {
+    /// Where shader component `component` (0..4, R G B A) of this format comes from, for
+    /// bulk fetch: the same values [`Self::fetch`] gives, one component at a time.
+    pub(crate) fn component_source(self, component: usize) -> ComponentSource {
+        let missing = if component == 3 {
+            if self.class.is_integer() {
+                1
+            } else {
+                1.0f32.to_bits()
+            }
+        } else {
+            0
+        };
+        match self.layout {
+            AttributeLayout::Array {
+                channels,
+                bits,
+                bgr,
+            } => {
+                // Memory channel `c` lands in component `2 - c` for c < 3 when `bgr`; the map
+                // is its own inverse.
+                let channel = if bgr && component < 3 {
+                    2 - component
+                } else {
+                    component
+                };
+                if channel >= usize::from(channels) {
+                    return ComponentSource::Constant(missing);
+                }
+                let bytes = usize::from(bits / 8);
+                ComponentSource::Bits {
+                    offset: channel * bytes,
+                    bytes,
+                    shift: 0,
+                    bits: u32::from(bits),
+                }
+            }
+            AttributeLayout::Packed1010102 { bgr } => {
+                let field = match component {
+                    3 => 3,
+                    c if bgr => 2 - c,
+                    c => c,
+                };
+                let (shift, bits) = if field == 3 {
+                    (30, 2)
+                } else {
+                    (10 * field as u32, 10)
+                };
+                ComponentSource::Bits {
+                    offset: 0,
+                    bytes: 4,
+                    shift,
+                    bits,
+                }
+            }
+            AttributeLayout::Packed111110 => match component {
+                0 => ComponentSource::Bits {
+                    offset: 0,
+                    bytes: 4,
+                    shift: 0,
+                    bits: 11,
+                },
+                1 => ComponentSource::Bits {
+                    offset: 0,
+                    bytes: 4,
+                    shift: 11,
+                    bits: 11,
+                },
+                2 => ComponentSource::Bits {
+                    offset: 0,
+                    bytes: 4,
+                    shift: 22,
+                    bits: 10,
+                },
+                _ => ComponentSource::Constant(missing),
+            },
+        }
+    }
+
+    /// One component's `bits`-bit code as a shader word (what [`Self::fetch`] does per
+    /// component; [`ComponentSource::Bits`] says which code and width).
+    pub(crate) fn convert(self, code: u32, bits: u32) -> u32 {
         match self.class {
             AttributeClass::Unorm => unorm_to_float(code, bits).to_bits(),
             AttributeClass::Snorm => snorm_to_float(code, bits).to_bits(),
@@ -118,10 +197,30 @@ impl VertexFormat {
                 16 => f16_to_f32(code as u16).to_bits(),
                 _ => code,
             },
-            // Only B10G11R11 is unsigned-float, handled by its layout.
-            AttributeClass::Ufloat => code,
+            // Only B10G11R11 is unsigned-float: 11-bit R and G, 10-bit B.
+            AttributeClass::Ufloat => match bits {
+                11 => uf11_to_f32(code).to_bits(),
+                10 => uf10_to_f32(code).to_bits(),
+                _ => code,
+            },
         }
     }
+}
+
+/// Where one shader component of an attribute comes from (see
+/// [`VertexFormat::component_source`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ComponentSource {
+    /// The format has no such component: this word for every vertex.
+    Constant(u32),
+    /// Bits `shift .. shift + bits` of the `bytes` (1, 2 or 4) little-endian bytes at
+    /// `offset` in the attribute, converted by [`VertexFormat::convert`].
+    Bits {
+        offset: usize,
+        bytes: usize,
+        shift: u32,
+        bits: u32,
+    },
 }
 
 #[cfg(test)]
@@ -172,6 +271,44 @@ mod tests {
         assert_eq!(w, [(-1i32) as u32, 2, 0, 1]);
         let uscaled = VertexFormat::from_vk(72).unwrap(); // R16_USCALED
         assert_eq!(f(uscaled.fetch(&[0x10, 0x27])), [10000.0, 0.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn component_sources_give_what_fetch_gives_for_every_format() {
+        let mut seed = 0x1234_5678_9abc_def0u64;
+        for raw in 0..200 {
+            let Ok(format) = VertexFormat::from_vk(raw) else {
+                continue;
+            };
+            for _ in 0..64 {
+                let mut bytes = [0u8; 16];
+                for b in &mut bytes {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    *b = (seed >> 56) as u8;
+                }
+                let bytes = &bytes[..format.size()];
+                let expected = format.fetch(bytes);
+                for (component, &want) in expected.iter().enumerate() {
+                    let got = match format.component_source(component) {
+                        ComponentSource::Constant(word) => word,
+                        ComponentSource::Bits {
+                            offset,
+                            bytes: len,
+                            shift,
+                            bits,
+                        } => {
+                            let mut w = [0u8; 4];
+                            w[..len].copy_from_slice(&bytes[offset..offset + len]);
+                            let code = (u32::from_le_bytes(w) >> shift) & (u32::MAX >> (32 - bits));
+                            format.convert(code, bits)
+                        }
+                    };
+                    assert_eq!(got, want, "format {raw} component {component} of {bytes:?}");
+                }
+            }
+        }
     }
 
     #[test]

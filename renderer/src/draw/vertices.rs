@@ -139,12 +139,13 @@ impl StepVertices {
                     DrawCall::Direct { first_vertex, .. } => first_vertex,
                     DrawCall::Indexed { .. } => 0,
                 };
-                for (k, i) in (pos..pos + n).enumerate() {
-                    self.elements.push(Some(k as u32));
-                    self.vertex_ids.push(first_vertex.wrapping_add(i));
-                    self.fetch
-                        .push(Some(u64::from(first_vertex) + u64::from(i)));
-                }
+                // pos + n <= the draw's count, a u32.
+                let range = pos..pos.saturating_add(n);
+                self.elements.extend((0..n).map(Some));
+                self.vertex_ids
+                    .extend(range.clone().map(|i| first_vertex.wrapping_add(i)));
+                self.fetch
+                    .extend(range.map(|i| Some(u64::from(first_vertex) + u64::from(i))));
                 self.base_vertex = first_vertex as i32;
             }
         }

@@ -3,11 +3,13 @@
 //! functions"). Rounding is round-to-nearest (ties to even for the small floats).
 
 /// Largest value of an unsigned `bits`-bit integer, as f32-friendly f64 (bits ≤ 32).
+#[inline]
 fn unorm_max(bits: u32) -> f64 {
     ((1u64 << bits) - 1) as f64
 }
 
 /// float → `bits`-bit UNORM: clamp to [0, 1] (NaN → 0), scale by 2^b − 1, round to nearest.
+#[inline]
 pub fn float_to_unorm(value: f32, bits: u32) -> u32 {
     let v = if value.is_nan() {
         0.0
@@ -20,6 +22,7 @@ pub fn float_to_unorm(value: f32, bits: u32) -> u32 {
 }
 
 /// `bits`-bit UNORM → float: c / (2^b − 1).
+#[inline]
 pub fn unorm_to_float(code: u32, bits: u32) -> f32 {
     (f64::from(code) / unorm_max(bits)) as f32
 }
@@ -78,6 +81,7 @@ pub fn linear_to_srgb(linear: f32) -> f32 {
 /// Encodes the magnitude bits of an f32 (`abs_bits`, sign already removed) as a float with a
 /// 5-bit exponent (bias 15) and `man_bits` of mantissa: half floats and the 11/10-bit
 /// unsigned floats. Round to nearest even; overflow gives infinity; NaN stays a quiet NaN.
+#[inline]
 fn encode_e5(abs_bits: u32, man_bits: u32) -> u32 {
     let inf = 0x1f << man_bits;
     if abs_bits > 0x7f80_0000 {
@@ -120,6 +124,7 @@ fn encode_e5(abs_bits: u32, man_bits: u32) -> u32 {
 }
 
 /// Decodes a 5-bit-exponent float's magnitude bits (see [`encode_e5`]) exactly.
+#[inline]
 fn decode_e5(code: u32, man_bits: u32) -> f32 {
     let exp = (code >> man_bits) & 0x1f;
     let mantissa = code & ((1 << man_bits) - 1);
@@ -133,6 +138,7 @@ fn decode_e5(code: u32, man_bits: u32) -> f32 {
 }
 
 /// f32 → IEEE binary16 bits, round to nearest even.
+#[inline]
 pub fn f32_to_f16(value: f32) -> u16 {
     let bits = value.to_bits();
     let sign = (bits >> 16) & 0x8000;
@@ -140,6 +146,7 @@ pub fn f32_to_f16(value: f32) -> u16 {
 }
 
 /// IEEE binary16 bits → f32 (exact).
+#[inline]
 pub fn f16_to_f32(half: u16) -> f32 {
     let magnitude = decode_e5(u32::from(half & 0x7fff), 10);
     if half & 0x8000 != 0 {

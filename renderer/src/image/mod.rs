@@ -1,11 +1,13 @@
 //! `Image`: a Vulkan image bound to memory — 1D/2D/3D, array layers, mip levels, LINEAR or
 //! OPTIMAL tiling — as a window into an [`ExternalMemory`] like a [`crate::Buffer`].
 //!
-//! [`layout`] decides where texels live; [`clear`] and [`copy`] are the transfer commands
+//! [`layout`] decides where texels live; [`block`] addresses the output merger's 4×2 pixel
+//! blocks once per block; [`clear`] and [`copy`] are the transfer commands
 //! (vkCmdClear*Image, vkCmdCopy*). Every command validates all its regions against the
 //! Vulkan valid-usage rules before touching memory, so a refused command writes nothing, and
 //! every texel access is a bounds-checked raw copy (the memory may be guest RAM).
 
+pub mod block;
 pub mod clear;
 pub mod copy;
 
@@ -13,6 +15,7 @@ use std::sync::Arc;
 
 use crate::format::{Format, FormatError};
 use crate::memory::{ExternalMemory, HostMemory};
+pub use block::{BlockLayout, BlockRows, BLOCK_TEXELS, BLOCK_WIDTH};
 pub use protocol::image::{
     ImageDesc, ImageLayout, ImageType, LayoutError, MipLayout, SubresourceLayout, Tiling,
     IMAGE_ALIGNMENT, MAX_IMAGE_ARRAY_LAYERS, MAX_IMAGE_DIMENSION_2D, MAX_IMAGE_DIMENSION_3D,
@@ -191,27 +194,6 @@ impl Image {
         // SAFETY: `dst` is valid for one texel of `texel.len()` bytes (checked above and in
         // `texel_ptr`); `texel` is a distinct Rust slice.
         unsafe { std::ptr::copy_nonoverlapping(texel.as_ptr(), dst, texel.len()) };
-        Ok(())
-    }
-
-    /// Replaces one texel of `N` bytes (the texel size) by `update(old)`, addressing it once:
-    /// the read-modify-write of blending and write masks.
-    pub(crate) fn update_texel<const N: usize>(
-        &self,
-        level: u32,
-        layer: u32,
-        coord: [u32; 3],
-        update: impl FnOnce([u8; N]) -> [u8; N],
-    ) -> Result<(), ImageError> {
-        self.check_texel_len(N)?;
-        let at = self.texel_ptr(level, layer, coord)?;
-        let mut old = [0u8; N];
-        // SAFETY: `at` is valid for one texel of N bytes (checked just above and in
-        // `texel_ptr`); `old` is a distinct local array.
-        unsafe { std::ptr::copy_nonoverlapping(at, old.as_mut_ptr(), N) };
-        let new = update(old);
-        // SAFETY: as above; `new` is a distinct local array.
-        unsafe { std::ptr::copy_nonoverlapping(new.as_ptr(), at, N) };
         Ok(())
     }
 

@@ -11,10 +11,16 @@ pub(crate) const MAX_TEXEL: usize = 16;
 /// Clamps a value the way a fixed-point attachment sees it: sources, destinations, constants
 /// and factors are clamped to [0, 1] (UNORM, sRGB) or [−1, 1] (SNORM) before blending.
 pub(crate) fn clamp_for(class: NumericClass, v: [f32; 4]) -> [f32; 4] {
+    v.map(|c| clamp_one(class, c))
+}
+
+/// [`clamp_for`] of one value.
+#[inline]
+pub(crate) fn clamp_one(class: NumericClass, c: f32) -> f32 {
     match class {
-        NumericClass::Unorm | NumericClass::Srgb => v.map(|c| c.clamp(0.0, 1.0)),
-        NumericClass::Snorm => v.map(|c| c.clamp(-1.0, 1.0)),
-        _ => v,
+        NumericClass::Unorm | NumericClass::Srgb => c.clamp(0.0, 1.0),
+        NumericClass::Snorm => c.clamp(-1.0, 1.0),
+        _ => c,
     }
 }
 
@@ -76,9 +82,21 @@ pub(crate) fn blend(
             let v = factor(f, i, &src, &dst, constants);
             clamp_for(class, [v; 4])[0]
         };
-        *value = combine(op, src[i], fac(sf), dst[i], fac(df));
+        *value = canonical_nan(combine(op, src[i], fac(sf), dst[i], fac(df)));
     }
     out
+}
+
+/// `v`, with any NaN replaced by the one quiet NaN: the sign and payload of a NaN that an
+/// operation produces are not fixed (the compiler may swap the operands of `*` and `+`), and
+/// formats that keep NaN payloads (16- and 32-bit floats) must not store chance bits.
+#[inline(always)]
+pub(crate) fn canonical_nan(v: f32) -> f32 {
+    if v.is_nan() {
+        f32::NAN
+    } else {
+        v
+    }
 }
 
 /// Bytes of a packed `format` texel that belong to the components in `write_mask`

@@ -57,6 +57,72 @@ impl DepthStencilTest {
         self.depth.test_enable || self.depth.bounds.is_some() || self.stencil.is_some()
     }
 
+    /// The encoding of a depth-only test (depth test on, no stencil, no depth bounds) that
+    /// [`Self::test_depth_block`] runs; `None` when the test needs the general path.
+    pub(crate) fn depth_only(&self) -> Option<Encoding> {
+        let encoding = self.format.info().encoding;
+        let simple =
+            self.depth.test_enable && self.depth.bounds.is_none() && self.stencil.is_none();
+        let supported = matches!(
+            encoding,
+            Encoding::D16 | Encoding::D24S8 | Encoding::D32 | Encoding::D32S8
+        );
+        (simple && supported).then_some(encoding)
+    }
+
+    /// The depth-only test ([`Self::depth_only`] gave `encoding`) of the pixels in `pixels`
+    /// of a block of 8 texels of `texel_size` bytes (`block`, pixel-major), with depths `z`
+    /// (already clamped, by pixel). Writes passing depths where writes are on; returns the
+    /// pixels that passed. The same comparisons and conversions as [`Self::test`].
+    pub(crate) fn test_depth_block(
+        &self,
+        encoding: Encoding,
+        block: &mut [u8],
+        texel_size: usize,
+        pixels: u8,
+        z: &[f32; 8],
+    ) -> u8 {
+        let op = self.depth.compare_op;
+        let write = self.depth.write_enable;
+        let mut passed = 0u8;
+        for (p, texel) in block.chunks_exact_mut(texel_size).take(8).enumerate() {
+            if pixels & (1 << p) == 0 {
+                continue;
+            }
+            let pass = match encoding {
+                Encoding::D16 => {
+                    let code = convert::float_to_unorm(z[p], 16);
+                    let pass = op.passes(code, u32::from(u16::from_le_bytes([texel[0], texel[1]])));
+                    if pass && write {
+                        texel[..2].copy_from_slice(&(code as u16).to_le_bytes());
+                    }
+                    pass
+                }
+                Encoding::D24S8 => {
+                    let code = convert::float_to_unorm(z[p], 24);
+                    let stored = u32::from_le_bytes([texel[0], texel[1], texel[2], 0]);
+                    let pass = op.passes(code, stored);
+                    if pass && write {
+                        texel[..3].copy_from_slice(&code.to_le_bytes()[..3]);
+                    }
+                    pass
+                }
+                _ => {
+                    let stored = f32::from_le_bytes([texel[0], texel[1], texel[2], texel[3]]);
+                    let pass = op.passes(z[p], stored);
+                    if pass && write {
+                        texel[..4].copy_from_slice(&z[p].to_le_bytes());
+                    }
+                    pass
+                }
+            };
+            if pass {
+                passed |= 1 << p;
+            }
+        }
+        passed
+    }
+
     /// Runs the tests for a sample of depth `z` (already clamped) against `texel`, updating it.
     pub(crate) fn test(
         &self,

@@ -12,11 +12,18 @@
 //! Tile ownership: the rasterizer hands each tile to exactly one worker, which feeds it the
 //! tile's batches in primitive order. An [`OutputTile`] only touches pixels inside its tile,
 //! and tiles do not overlap, so no two workers ever read or write the same texel during a
-//! draw, and the result is independent of the thread count. Texels are read and written with
-//! [`Image::read_texel`] / [`Image::write_texel`] (bounds-checked raw copies into the image's
-//! memory), so this module holds no unsafe code and no locks per fragment.
+//! draw, and the result is independent of the thread count. A batch is a 4×2 block aligned to
+//! 4×2 and tiles are aligned to 64, so a block never straddles two tiles: reading a whole
+//! block (texels outside the render area or the image's edge included) touches only the
+//! tile's own texels, and only covered pixels are written back. Texels are read and written
+//! with [`Image::read_block`] / [`Image::write_block`] (one bounds check per block, then raw
+//! copies into the image's memory), or [`Image::read_texel`] / [`Image::write_texel`] where a
+//! LINEAR block is cut by the image's edge; no locks per fragment.
 
 mod blend;
+#[cfg(test)]
+mod block_equivalence;
+mod color_block;
 mod depth_stencil;
 mod sink;
 pub mod state;
@@ -107,12 +114,13 @@ pub struct OutputState {
     pub early_fragment_tests: bool,
 }
 
-/// What the fragment shader writes for one batch: per colour attachment and lane, the output
-/// variable's four 32-bit words (read as f32, u32 or i32 by the attachment's format class),
-/// and optionally `FragDepth`.
+/// What the fragment shader writes for one batch: per colour attachment, component and lane,
+/// the output variable's 32-bit word (read as f32, u32 or i32 by the attachment's format
+/// class), and optionally `FragDepth`. Component-major, as the shader's SIMD lanes produce
+/// them and the block path of the output merger consumes them.
 #[derive(Clone, Debug)]
 pub struct FragmentOutputs {
-    pub color: [[[u32; 4]; LANES]; MAX_COLOR_ATTACHMENTS],
+    pub color: [[[u32; LANES]; 4]; MAX_COLOR_ATTACHMENTS],
     /// Per-lane `FragDepth`; set to the interpolated depth before the shader runs.
     pub depth: [f32; LANES],
     /// Set by a shader that wrote `FragDepth` (late tests then use [`Self::depth`]).
@@ -122,7 +130,7 @@ pub struct FragmentOutputs {
 impl Default for FragmentOutputs {
     fn default() -> Self {
         Self {
-            color: [[[0; 4]; LANES]; MAX_COLOR_ATTACHMENTS],
+            color: [[[0; LANES]; 4]; MAX_COLOR_ATTACHMENTS],
             depth: [0.0; LANES],
             depth_written: false,
         }
@@ -131,19 +139,33 @@ impl Default for FragmentOutputs {
 
 impl FragmentOutputs {
     pub fn set_float(&mut self, attachment: usize, lane: usize, value: [f32; 4]) {
-        if let Some(slot) = self.color.get_mut(attachment).and_then(|a| a.get_mut(lane)) {
-            *slot = value.map(f32::to_bits);
-        }
+        self.set_uint(attachment, lane, value.map(f32::to_bits));
     }
 
     pub fn set_uint(&mut self, attachment: usize, lane: usize, value: [u32; 4]) {
-        if let Some(slot) = self.color.get_mut(attachment).and_then(|a| a.get_mut(lane)) {
-            *slot = value;
+        if let Some(components) = self.color.get_mut(attachment) {
+            for (component, word) in components.iter_mut().zip(value) {
+                if let Some(slot) = component.get_mut(lane) {
+                    *slot = word;
+                }
+            }
         }
     }
 
     pub fn set_sint(&mut self, attachment: usize, lane: usize, value: [i32; 4]) {
         self.set_uint(attachment, lane, value.map(|v| v as u32));
+    }
+
+    /// The four words of `attachment`'s output in `lane` (zeros outside the arrays).
+    pub fn words(&self, attachment: usize, lane: usize) -> [u32; 4] {
+        let component = |c: usize| {
+            self.color
+                .get(attachment)
+                .and_then(|a| a[c].get(lane))
+                .copied()
+                .unwrap_or(0)
+        };
+        [component(0), component(1), component(2), component(3)]
     }
 }
 

@@ -1,14 +1,22 @@
 //! [`OutputSink`]: the [`FragmentSink`] that runs the fragment operations and writes the
 //! attachments. See the module docs of [`super`] for the tile-ownership invariant.
+//!
+//! Each batch is one 4×2 block: every attachment is addressed once per block
+//! ([`Image::block_layout`], computed once per draw, then [`Image::read_block`] /
+//! [`Image::write_block`]), colours go through the block path of [`super::color_block`]
+//! where the format has a fast codec and texel by texel inside the block otherwise. Blocks a
+//! LINEAR attachment cannot give whole (its right and bottom edges) go texel by texel.
 
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::format::convert::{float_to_unorm, unorm_to_float};
-use crate::format::{pack_color, unpack_color, ColorValue, Format, NumericClass, ValueKind};
-use crate::image::Image;
+use crate::format::{
+    pack_color, unpack_color, ColorValue, Format, FormatError, NumericClass, ValueKind,
+};
+use crate::image::{BlockLayout, BlockRows, Image, BLOCK_TEXELS};
 use crate::raster::{lane_offset, FragmentBatch, FragmentSink, Rect, TileFragments, LANES};
 
 use super::blend::{blend, clamp_for, write_byte_mask, MAX_TEXEL};
+use super::color_block::{BlockShading, ColorCodec, LANE_PIXEL, PIXEL_LANE};
 use super::depth_stencil::{clamp_depth, DepthStencilTest};
 use super::state::{component, BlendState};
 use super::{
@@ -18,6 +26,17 @@ use super::{
 
 /// Largest depth/stencil texel (D32_SFLOAT_S8_UINT).
 const MAX_DS_TEXEL: usize = 8;
+
+/// A lane mask as a pixel mask: lanes 0, 1, 4, 5 are the top row's pixels 0–3 and lanes 2,
+/// 3, 6, 7 the bottom row's (see [`LANE_PIXEL`]), so bits 2–3 and 4–5 trade places.
+fn lanes_to_pixels(lanes: u8) -> u8 {
+    (lanes & 0b1100_0011) | ((lanes & 0b0000_1100) << 2) | ((lanes & 0b0011_0000) >> 2)
+}
+
+/// A pixel mask as a lane mask (the same exchange, which is its own inverse).
+fn pixels_to_lanes(pixels: u8) -> u8 {
+    lanes_to_pixels(pixels)
+}
 
 /// Counts of one draw, for tests and statistics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -33,33 +52,36 @@ struct ColorTarget {
     image: Image,
     level: u32,
     layer: u32,
+    layout: BlockLayout,
     format: Format,
     class: NumericClass,
     texel_size: usize,
+    /// The block path (used when `shading.codec` is not `Generic`).
+    shading: BlockShading,
     blend: BlendState,
     /// Blending on and the format blendable (integer formats never blend).
     blending: bool,
     /// Packed-texel bytes the write mask lets through.
     byte_mask: [u8; MAX_TEXEL],
+    /// [`Self::byte_mask`] for each texel of a block.
+    block_mask: [u8; BLOCK_TEXELS * MAX_TEXEL],
     /// The write mask lets every bit through: the old texel need not be read unless blending.
     full_write: bool,
     /// Blend constants clamped for this attachment's class.
     constants: [f32; 4],
-    /// For the 8-bit UNORM RGBA / BGRA formats: the byte of R, G, B and A in the texel, for
-    /// the direct path of [`OutputTile::write_unorm8`].
-    unorm8: Option<[usize; 4]>,
 }
 
-/// `unorm_to_float(code, 8)` for every code.
-fn unorm8_table() -> &'static [f32; 256] {
-    static TABLE: OnceLock<[f32; 256]> = OnceLock::new();
-    TABLE.get_or_init(|| std::array::from_fn(|code| unorm_to_float(code as u32, 8)))
+impl ColorTarget {
+    fn needs_old(&self) -> bool {
+        self.blending || !self.full_write
+    }
 }
 
 struct DepthStencilTarget {
     image: Image,
     level: u32,
     layer: u32,
+    layout: BlockLayout,
     texel_size: usize,
     test: DepthStencilTest,
 }
@@ -71,6 +93,9 @@ struct Shared<S> {
     /// Render area as [x0, x1) × [y0, y1).
     area: [u32; 4],
     early: bool,
+    /// Every access texel by texel with the format-generic conversions: the reference the
+    /// block paths are tested against.
+    per_texel: bool,
     totals: Mutex<(OutputStats, Option<OutputError>)>,
 }
 
@@ -82,6 +107,12 @@ pub struct OutputSink<S> {
 /// One tile's view of an [`OutputSink`]: it touches only pixels of its tile.
 pub struct OutputTile<S> {
     shared: Arc<Shared<S>>,
+    state: TileState,
+}
+
+/// The mutable part of an [`OutputTile`] (kept apart so batches borrow the shared part
+/// without touching its reference count).
+struct TileState {
     /// Tile ∩ render area as [x0, x1) × [y0, y1).
     bounds: [u32; 4],
     outputs: Box<FragmentOutputs>,
@@ -96,7 +127,7 @@ fn check_subresource(
     slot: AttachmentSlot,
     area: [u32; 4],
     render_area: Rect,
-) -> Result<(), OutputError> {
+) -> Result<BlockLayout, OutputError> {
     let desc = image.desc();
     if level >= desc.mip_levels || layer >= desc.array_layers {
         return Err(OutputError::NoSuchSubresource { slot, level, layer });
@@ -108,7 +139,7 @@ fn check_subresource(
             area: render_area,
         });
     }
-    Ok(())
+    Ok(image.block_layout(level, layer)?)
 }
 
 impl<S: FragmentShader> OutputSink<S> {
@@ -148,28 +179,33 @@ impl<S: FragmentShader> OutputSink<S> {
                 return Err(OutputError::DualSourceBlend(index));
             }
             let slot = AttachmentSlot::Color(index);
-            check_subresource(&a.image, a.level, a.layer, slot, area, ra)?;
+            let layout = check_subresource(&a.image, a.level, a.layer, slot, area, ra)?;
             let class = format.info().class;
             let texel_size = format.texel_size() as usize;
             let byte_mask = write_byte_mask(format, a.blend.write_mask);
             let full_mask = write_byte_mask(format, component::ALL);
+            let blending = a.blend.enable && class.value_kind() == ValueKind::Float;
             targets.push(ColorTarget {
                 image: a.image.clone(),
                 level: a.level,
                 layer: a.layer,
+                layout,
                 format,
                 class,
                 texel_size,
+                shading: BlockShading::new(
+                    ColorCodec::for_format(format),
+                    class,
+                    a.blend,
+                    blending,
+                    clamp_for(class, state.blend_constants),
+                ),
                 blend: a.blend,
-                blending: a.blend.enable && class.value_kind() == ValueKind::Float,
+                blending,
                 full_write: byte_mask[..texel_size] == full_mask[..texel_size],
                 byte_mask,
+                block_mask: std::array::from_fn(|i| byte_mask[i % texel_size]),
                 constants: clamp_for(class, state.blend_constants),
-                unorm8: match format {
-                    Format::R8G8B8A8_UNORM => Some([0, 1, 2, 3]),
-                    Format::B8G8R8A8_UNORM => Some([2, 1, 0, 3]),
-                    _ => None,
-                },
             });
         }
         let ds = match depth_stencil {
@@ -180,12 +216,13 @@ impl<S: FragmentShader> OutputSink<S> {
                     return Err(OutputError::NotDepthStencilFormat(format));
                 }
                 let slot = AttachmentSlot::DepthStencil;
-                check_subresource(&a.image, a.level, a.layer, slot, area, ra)?;
+                let layout = check_subresource(&a.image, a.level, a.layer, slot, area, ra)?;
                 let test = DepthStencilTest::new(format, state.depth, state.stencil);
                 test.is_active().then(|| DepthStencilTarget {
                     image: a.image.clone(),
                     level: a.level,
                     layer: a.layer,
+                    layout,
                     texel_size: format.texel_size() as usize,
                     test,
                 })
@@ -198,9 +235,18 @@ impl<S: FragmentShader> OutputSink<S> {
                 depth_stencil: ds,
                 area,
                 early: state.early_fragment_tests,
+                per_texel: false,
                 totals: Mutex::new((OutputStats::default(), None)),
             }),
         })
+    }
+
+    /// This sink with every access texel by texel through the format-generic conversions:
+    /// the reference the block paths are tested against.
+    #[cfg(test)]
+    pub(super) fn per_texel(mut self) -> Option<Self> {
+        Arc::get_mut(&mut self.shared)?.per_texel = true;
+        Some(self)
     }
 
     /// The draw's counts, or the first error met while writing (an attachment access that
@@ -231,10 +277,12 @@ impl<S: FragmentShader> FragmentSink for OutputSink<S> {
         ];
         OutputTile {
             shared: Arc::clone(&self.shared),
-            bounds,
-            outputs: Box::default(),
-            stats: OutputStats::default(),
-            error: None,
+            state: TileState {
+                bounds,
+                outputs: Box::default(),
+                stats: OutputStats::default(),
+                error: None,
+            },
         }
     }
 
@@ -244,28 +292,91 @@ impl<S: FragmentShader> FragmentSink for OutputSink<S> {
             .totals
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        totals.0.shaded += tile.stats.shaded;
-        totals.0.written += tile.stats.written;
+        totals.0.shaded += tile.state.stats.shaded;
+        totals.0.written += tile.state.stats.written;
         if totals.1.is_none() {
-            totals.1 = tile.error;
+            totals.1 = tile.state.error;
         }
     }
 }
 
-impl<S: FragmentShader> OutputTile<S> {
+impl<S: FragmentShader> TileFragments for OutputTile<S> {
+    fn batch(&mut self, batch: &FragmentBatch<'_>) {
+        self.state.batch(&self.shared, batch);
+    }
+}
+
+impl TileState {
     fn record(&mut self, error: impl Into<OutputError>) {
         if self.error.is_none() {
             self.error = Some(error.into());
         }
     }
 
+    fn batch<S: FragmentShader>(&mut self, shared: &Shared<S>, batch: &FragmentBatch<'_>) {
+        let mut live = self.clip(batch);
+        if live == 0 {
+            return;
+        }
+        let mut depth = match shared.depth_stencil {
+            Some(_) => batch.depth.map(clamp_depth),
+            None => batch.depth,
+        };
+        let tested = shared.depth_stencil.is_some();
+        if shared.early {
+            if tested {
+                live = self.depth_stencil(shared, batch, live, &depth);
+            }
+            if live == 0 {
+                return;
+            }
+            self.outputs.depth = batch.depth;
+            self.outputs.depth_written = false;
+            self.stats.shaded += u64::from(live.count_ones());
+            live &= shared.shader.shade(batch, live, &mut self.outputs);
+        } else {
+            self.outputs.depth = batch.depth;
+            self.outputs.depth_written = false;
+            self.stats.shaded += u64::from(live.count_ones());
+            live &= shared.shader.shade(batch, live, &mut self.outputs);
+            if self.outputs.depth_written {
+                depth = self.outputs.depth.map(clamp_depth);
+            }
+            if tested {
+                live = self.depth_stencil(shared, batch, live, &depth);
+            }
+        }
+        if live == 0 {
+            return;
+        }
+        self.stats.written += u64::from(live.count_ones());
+        for (index, target) in shared.colors.iter().enumerate() {
+            match target.layout.rows(batch.x, batch.y) {
+                Some(rows) if !shared.per_texel => {
+                    self.write_color_block(target, index, rows, live);
+                }
+                _ => {
+                    for lane in (0..LANES).filter(|l| live & (1 << l) != 0) {
+                        let (dx, dy) = lane_offset(lane);
+                        let coord = [batch.x + dx, batch.y + dy, 0];
+                        self.write_color_texel(target, index, coord, lane);
+                    }
+                }
+            }
+        }
+    }
+
     /// Lanes of `mask` whose pixel lies in this tile's part of the render area.
     fn clip(&self, batch: &FragmentBatch<'_>) -> u8 {
         let [x0, x1, y0, y1] = self.bounds;
+        let (bx, by) = (batch.x, batch.y);
+        if bx >= x0 && by >= y0 && bx.saturating_add(4) <= x1 && by.saturating_add(2) <= y1 {
+            return batch.mask;
+        }
         let mut live = 0;
         for lane in 0..LANES {
             let (dx, dy) = lane_offset(lane);
-            let (px, py) = (batch.x.saturating_add(dx), batch.y.saturating_add(dy));
+            let (px, py) = (bx.saturating_add(dx), by.saturating_add(dy));
             if batch.mask & (1 << lane) != 0 && px >= x0 && px < x1 && py >= y0 && py < y1 {
                 live |= 1 << lane;
             }
@@ -274,11 +385,70 @@ impl<S: FragmentShader> OutputTile<S> {
     }
 
     /// Depth bounds, stencil and depth tests of the `live` lanes; returns the survivors.
-    fn depth_stencil(&mut self, batch: &FragmentBatch<'_>, live: u8, depth: &[f32; LANES]) -> u8 {
-        let shared = Arc::clone(&self.shared);
+    fn depth_stencil<S>(
+        &mut self,
+        shared: &Shared<S>,
+        batch: &FragmentBatch<'_>,
+        live: u8,
+        depth: &[f32; LANES],
+    ) -> u8 {
         let Some(ds) = &shared.depth_stencil else {
             return live;
         };
+        let ts = ds.texel_size;
+        let rows = match ds.layout.rows(batch.x, batch.y) {
+            Some(rows) if !shared.per_texel => rows,
+            _ => return self.depth_stencil_texels(ds, batch, live, depth),
+        };
+        let mut block = [0u8; BLOCK_TEXELS * MAX_DS_TEXEL];
+        let block = &mut block[..BLOCK_TEXELS * ts];
+        if let Err(e) = ds.image.read_block(&ds.layout, rows, block) {
+            self.record(e);
+            return 0;
+        }
+        if let Some(encoding) = ds.test.depth_only() {
+            let pixels = lanes_to_pixels(live);
+            let z = PIXEL_LANE.map(|lane| depth[lane]);
+            let passed = ds.test.test_depth_block(encoding, block, ts, pixels, &z);
+            if ds.test.depth.write_enable && passed != 0 {
+                if let Err(e) = ds.image.write_block(&ds.layout, rows, block, passed) {
+                    self.record(e);
+                }
+            }
+            return pixels_to_lanes(passed);
+        }
+        let (mut passed, mut modified) = (0u8, 0u8);
+        for lane in (0..LANES).filter(|l| live & (1 << l) != 0) {
+            let p = LANE_PIXEL[lane];
+            let texel = &mut block[p * ts..(p + 1) * ts];
+            match ds.test.test(texel, batch.front_facing, depth[lane]) {
+                Ok(outcome) => {
+                    if outcome.modified {
+                        modified |= 1 << p;
+                    }
+                    if outcome.passed {
+                        passed |= 1 << lane;
+                    }
+                }
+                Err(e) => self.record(e),
+            }
+        }
+        if modified != 0 {
+            if let Err(e) = ds.image.write_block(&ds.layout, rows, block, modified) {
+                self.record(e);
+            }
+        }
+        passed
+    }
+
+    /// [`Self::depth_stencil`] texel by texel.
+    fn depth_stencil_texels(
+        &mut self,
+        ds: &DepthStencilTarget,
+        batch: &FragmentBatch<'_>,
+        live: u8,
+        depth: &[f32; LANES],
+    ) -> u8 {
         let mut passed = 0;
         let mut texel = [0u8; MAX_DS_TEXEL];
         let texel = &mut texel[..ds.texel_size];
@@ -306,17 +476,71 @@ impl<S: FragmentShader> OutputTile<S> {
         passed
     }
 
-    /// Blends (where enabled) and writes lane `lane`'s output into colour attachment `index`.
-    fn write_color(&mut self, target: &ColorTarget, index: usize, coord: [u32; 3], lane: usize) {
-        let words = self.outputs.color[index][lane];
-        if let Some(order) = target.unorm8 {
-            return self.write_unorm8(target, order, words, coord);
+    /// Blends (where enabled) and writes the `live` lanes' outputs into colour attachment
+    /// `index`, whose block at the batch is `rows`.
+    fn write_color_block(&mut self, target: &ColorTarget, index: usize, rows: BlockRows, live: u8) {
+        let ts = target.texel_size;
+        let n = BLOCK_TEXELS * ts;
+        let mut old = [0u8; BLOCK_TEXELS * MAX_TEXEL];
+        let mut new = [0u8; BLOCK_TEXELS * MAX_TEXEL];
+        let (old, new) = (&mut old[..n], &mut new[..n]);
+        if target.needs_old() {
+            if let Err(e) = target.image.read_block(&target.layout, rows, old) {
+                return self.record(e);
+            }
         }
+        let mut pixels = lanes_to_pixels(live);
+        let words = &self.outputs.color[index];
+        if target.shading.codec == ColorCodec::Generic {
+            let mut failed = None;
+            for (p, &lane) in PIXEL_LANE.iter().enumerate() {
+                if pixels & (1 << p) == 0 {
+                    continue;
+                }
+                let span = p * ts..(p + 1) * ts;
+                let texel_words = [
+                    words[0][lane],
+                    words[1][lane],
+                    words[2][lane],
+                    words[3][lane],
+                ];
+                let texel = color_texel(target, texel_words, &old[span.clone()]);
+                let packed = texel.and_then(|v| Ok(pack_color(target.format, v, &mut new[span])?));
+                if let Err(e) = packed {
+                    pixels &= !(1 << p);
+                    failed.get_or_insert(e);
+                }
+            }
+            if let Some(e) = failed {
+                self.record(e);
+            }
+        } else {
+            target.shading.shade(words, old, new);
+        }
+        if !target.full_write {
+            for ((n, o), m) in new.iter_mut().zip(old.iter()).zip(&target.block_mask) {
+                *n = (*n & m) | (*o & !m);
+            }
+        }
+        if let Err(e) = target.image.write_block(&target.layout, rows, new, pixels) {
+            self.record(e);
+        }
+    }
+
+    /// Blends (where enabled) and writes lane `lane`'s output into colour attachment `index`
+    /// at `coord`, addressing the texel on its own.
+    fn write_color_texel(
+        &mut self,
+        target: &ColorTarget,
+        index: usize,
+        coord: [u32; 3],
+        lane: usize,
+    ) {
         let n = target.texel_size;
         let mut old = [0u8; MAX_TEXEL];
         let mut new = [0u8; MAX_TEXEL];
         let (old, new) = (&mut old[..n], &mut new[..n]);
-        if target.blending || !target.full_write {
+        if target.needs_old() {
             if let Err(e) = target
                 .image
                 .read_texel(target.level, target.layer, coord, old)
@@ -324,25 +548,9 @@ impl<S: FragmentShader> OutputTile<S> {
                 return self.record(e);
             }
         }
-        let value = match target.class.value_kind() {
-            ValueKind::Uint => ColorValue::Uint(words),
-            ValueKind::Sint => ColorValue::Sint(words.map(|w| w as i32)),
-            ValueKind::Float if !target.blending => ColorValue::Float(words.map(f32::from_bits)),
-            ValueKind::Float => {
-                let src = clamp_for(target.class, words.map(f32::from_bits));
-                let dst = match unpack_color(target.format, old) {
-                    Ok(ColorValue::Float(d)) => clamp_for(target.class, d),
-                    Ok(_) => return,
-                    Err(e) => return self.record(e),
-                };
-                ColorValue::Float(blend(
-                    &target.blend,
-                    target.class,
-                    src,
-                    dst,
-                    &target.constants,
-                ))
-            }
+        let value = match color_texel(target, self.outputs.words(index, lane), old) {
+            Ok(v) => v,
+            Err(e) => return self.record(e),
         };
         if let Err(e) = pack_color(target.format, value, new) {
             return self.record(e);
@@ -361,102 +569,54 @@ impl<S: FragmentShader> OutputTile<S> {
     }
 }
 
-impl<S: FragmentShader> OutputTile<S> {
-    /// [`OutputTile::write_color`] for an 8-bit UNORM RGBA / BGRA attachment whose byte
-    /// order is `order`: the same conversions and blend (`unorm_to_float` / `float_to_unorm`
-    /// of 8 bits, [`blend`]), without the format-generic unpack and pack.
-    fn write_unorm8(
-        &mut self,
-        target: &ColorTarget,
-        order: [usize; 4],
-        words: [u32; 4],
-        coord: [u32; 3],
-    ) {
-        let src = words.map(f32::from_bits);
-        let texel = |old: [u8; 4]| {
-            let value = if target.blending {
-                let table = unorm8_table();
-                let dst = order.map(|at| table[usize::from(old[at])]);
-                blend(
-                    &target.blend,
-                    target.class,
-                    clamp_for(target.class, src),
-                    dst,
-                    &target.constants,
-                )
-            } else {
-                src
-            };
-            let mut new = [0u8; 4];
-            for (channel, &at) in order.iter().enumerate() {
-                new[at] = float_to_unorm(value[channel], 8) as u8;
-            }
-            if !target.full_write {
-                for ((n, o), m) in new.iter_mut().zip(old).zip(&target.byte_mask) {
-                    *n = (*n & m) | (o & !m);
+/// The value one fragment with output `words` writes over the packed texel `old` (read only
+/// when blending): blended where enabled, ready for `pack_color`.
+fn color_texel(
+    target: &ColorTarget,
+    words: [u32; 4],
+    old: &[u8],
+) -> Result<ColorValue, OutputError> {
+    Ok(match target.class.value_kind() {
+        ValueKind::Uint => ColorValue::Uint(words),
+        ValueKind::Sint => ColorValue::Sint(words.map(|w| w as i32)),
+        ValueKind::Float if !target.blending => ColorValue::Float(words.map(f32::from_bits)),
+        ValueKind::Float => {
+            let src = clamp_for(target.class, words.map(f32::from_bits));
+            let dst = match unpack_color(target.format, old)? {
+                ColorValue::Float(d) => clamp_for(target.class, d),
+                _ => {
+                    return Err(FormatError::NotColor {
+                        format: target.format,
+                    }
+                    .into())
                 }
-            }
-            new
-        };
-        let (level, layer) = (target.level, target.layer);
-        let written = if target.blending || !target.full_write {
-            target.image.update_texel(level, layer, coord, texel)
-        } else {
-            target
-                .image
-                .write_texel(level, layer, coord, &texel([0; 4]))
-        };
-        if let Err(e) = written {
-            self.record(e);
+            };
+            ColorValue::Float(blend(
+                &target.blend,
+                target.class,
+                src,
+                dst,
+                &target.constants,
+            ))
         }
-    }
-}
-
-impl<S: FragmentShader> TileFragments for OutputTile<S> {
-    fn batch(&mut self, batch: &FragmentBatch<'_>) {
-        let mut live = self.clip(batch);
-        if live == 0 {
-            return;
-        }
-        let shared = Arc::clone(&self.shared);
-        let mut depth = batch.depth.map(clamp_depth);
-        if shared.early {
-            live = self.depth_stencil(batch, live, &depth);
-            if live == 0 {
-                return;
-            }
-            self.outputs.depth = batch.depth;
-            self.outputs.depth_written = false;
-            self.stats.shaded += u64::from(live.count_ones());
-            live &= shared.shader.shade(batch, live, &mut self.outputs);
-        } else {
-            self.outputs.depth = batch.depth;
-            self.outputs.depth_written = false;
-            self.stats.shaded += u64::from(live.count_ones());
-            live &= shared.shader.shade(batch, live, &mut self.outputs);
-            if self.outputs.depth_written {
-                depth = self.outputs.depth.map(clamp_depth);
-            }
-            live = self.depth_stencil(batch, live, &depth);
-        }
-        if live == 0 {
-            return;
-        }
-        self.stats.written += u64::from(live.count_ones());
-        for lane in (0..LANES).filter(|l| live & (1 << l) != 0) {
-            let (dx, dy) = lane_offset(lane);
-            let coord = [batch.x + dx, batch.y + dy, 0];
-            for (index, target) in shared.colors.iter().enumerate() {
-                self.write_color(target, index, coord, lane);
-            }
-        }
-    }
+    })
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lane_and_pixel_masks_map_through_the_lane_offsets() {
+        for lanes in 0..=255u8 {
+            let want = (0..LANES)
+                .filter(|l| lanes & (1 << l) != 0)
+                .fold(0u8, |m, l| m | 1 << LANE_PIXEL[l]);
+            assert_eq!(lanes_to_pixels(lanes), want);
+            assert_eq!(pixels_to_lanes(want), lanes);
+        }
+    }
     use crate::image::{ImageDesc, ImageType, Tiling};
     use crate::output::state::{BlendFactor, BlendOp, DepthState};
 
@@ -496,7 +656,9 @@ mod tests {
             early_fragment_tests: true,
         };
         let shader = move |_: &FragmentBatch<'_>, live: u8, out: &mut FragmentOutputs| {
-            out.color[0] = values;
+            for (lane, value) in values.iter().enumerate() {
+                out.set_uint(0, lane, *value);
+            }
             live
         };
         let attachment = ColorAttachment {
@@ -507,7 +669,7 @@ mod tests {
         };
         let mut sink = OutputSink::new(&state, &[attachment], None, shader).unwrap();
         if generic {
-            Arc::get_mut(&mut sink.shared).unwrap().colors[0].unorm8 = None;
+            Arc::get_mut(&mut sink.shared).unwrap().per_texel = true;
         }
         let mut tile = sink.begin_tile(0, 0, 4, 2);
         tile.batch(&FragmentBatch {

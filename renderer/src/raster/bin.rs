@@ -255,5 +255,8 @@ pub(crate) fn run<S: FragmentSink>(
         })
         .map_err(pool_error)?;
     stats.batches = batches.into_inner();
+    for chunk in chunks {
+        chunk.list.recycle();
+    }
     Ok(stats)
 }

@@ -12,6 +12,8 @@ use super::{Viewport, GUARD_BAND};
 const W_EPSILON: f32 = 1e-20;
 /// Planes a polygon is clipped against: w, near, far, and the guard band's four.
 pub(crate) const MAX_PLANES: usize = 7;
+// Outcodes evaluate every plane in one 8-lane array.
+const _: () = assert!(MAX_PLANES <= 8);
 
 /// `d(p) = n · p`; a point is inside where `d >= 0`.
 #[derive(Clone, Copy, Debug)]
@@ -28,6 +30,15 @@ impl Plane {
 pub(crate) struct ClipPlanes {
     planes: [Plane; MAX_PLANES],
     count: usize,
+    /// The same planes transposed, one lane per plane (unused lanes zero), for outcodes.
+    lanes: PlaneLanes,
+}
+
+/// Plane coefficients lane-wise: `d_i = nx_i·x + ny_i·y + nz_i·z + nw_i·w + k_i`.
+#[derive(Clone, Debug, Default)]
+struct PlaneLanes {
+    n: [[f32; 8]; 4],
+    k: [f32; 8],
 }
 
 impl ClipPlanes {
@@ -51,7 +62,18 @@ impl ClipPlanes {
         push(Plane([-hx, 0.0, 0.0, g - ox], 0.0));
         push(Plane([0.0, hy, 0.0, oy + g], 0.0));
         push(Plane([0.0, -hy, 0.0, g - oy], 0.0));
-        Self { planes, count }
+        let mut lanes = PlaneLanes::default();
+        for (i, plane) in planes.iter().enumerate() {
+            for axis in 0..4 {
+                lanes.n[axis][i] = plane.0[axis];
+            }
+            lanes.k[i] = plane.1;
+        }
+        Self {
+            planes,
+            count,
+            lanes,
+        }
     }
 
     fn planes(&self) -> &[Plane] {
@@ -59,14 +81,19 @@ impl ClipPlanes {
     }
 
     /// Bit `i` set where vertex `p` is outside plane `i` (or is NaN).
+    #[inline]
     pub(crate) fn outcode(&self, p: &[f32; 4]) -> u32 {
+        // Every plane at once, one per lane, unused lanes masked off after (every vertex of
+        // every triangle comes through here). Same operation order as `Plane::distance`.
+        let l = &self.lanes;
+        let d: [f32; 8] = std::array::from_fn(|i| {
+            l.n[0][i] * p[0] + l.n[1][i] * p[1] + l.n[2][i] * p[2] + l.n[3][i] * p[3] + l.k[i]
+        });
         let mut code = 0;
-        for (i, plane) in self.planes().iter().enumerate() {
-            if !is_inside(plane.distance(p)) {
-                code |= 1 << i;
-            }
+        for (i, d) in d.iter().enumerate() {
+            code |= u32::from(!is_inside(*d)) << i;
         }
-        code
+        code & ((1 << self.count) - 1)
     }
 
     /// Clips `polygon` in place against the planes in `mask`. An empty result means nothing is
@@ -231,6 +258,34 @@ mod tests {
             assert!(poly.positions[v][2] >= 0.0);
             // attribute is linear in z here: z = -1 → 0, z = 1 → 2.
             assert!((poly.attributes_of(v)[0] - (poly.positions[v][2] + 1.0)).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn lane_wise_outcodes_match_plane_by_plane_distances() {
+        let mut seed = 0x0dd_ba11u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 4.0
+        };
+        for clamp in [false, true] {
+            let planes = ClipPlanes::new(&viewport(), clamp);
+            let specials = [f32::NAN, f32::INFINITY, -f32::INFINITY, 0.0, -0.0, 1e30];
+            for n in 0..5000 {
+                let mut p = [next(), next(), next(), next().abs()];
+                if n % 7 == 0 {
+                    p[n % 4] = specials[n % specials.len()];
+                }
+                let mut want = 0;
+                for (i, plane) in planes.planes().iter().enumerate() {
+                    if !is_inside(plane.distance(&p)) {
+                        want |= 1 << i;
+                    }
+                }
+                assert_eq!(planes.outcode(&p), want, "{p:?}");
+            }
         }
     }
 

@@ -8,6 +8,8 @@
 //! their vertex is outside the clip volume (Vulkan §27.3) and otherwise become a centred
 //! square of side `PointSize` (clamped to [1, MAX_POINT_SIZE]) with the vertex's attributes.
 
+use std::sync::{Mutex, PoisonError};
+
 use super::clip::{ClipPlanes, ClipPolygon};
 use super::setup::{Origin, PointSprite, ScreenVertex, SetupContext, SetupOutcome, TriangleSetup};
 use super::{RasterError, RasterState, RasterStats, VertexStream, MAX_POINT_SIZE};
@@ -20,7 +22,46 @@ pub(crate) struct SetupList {
     pub stats: RasterStats,
 }
 
+/// Bytes of set-up lists kept for reuse at most. A window's lists are large and short-lived;
+/// fresh ones would fault in new pages on every window (glibc hands large blocks back to the
+/// kernel when they are freed), so finished lists are cleared and kept, up to this much.
+const MAX_SPARE_BYTES: usize = 16 << 20;
+
+/// Cleared set-up lists waiting to be reused, and the bytes they hold.
+static SPARE_LISTS: Mutex<(Vec<SetupList>, usize)> = Mutex::new((Vec::new(), 0));
+
 impl SetupList {
+    /// An empty list, reusing a spare one's memory when there is one.
+    pub(crate) fn take() -> SetupList {
+        let mut spare = SPARE_LISTS.lock().unwrap_or_else(PoisonError::into_inner);
+        match spare.0.pop() {
+            Some(list) => {
+                spare.1 = spare.1.saturating_sub(list.bytes());
+                list
+            }
+            None => SetupList::default(),
+        }
+    }
+
+    /// Clears the list and keeps its memory for a later [`SetupList::take`] (or frees it
+    /// when enough is kept already).
+    pub(crate) fn recycle(mut self) {
+        self.setups.clear();
+        self.arena.clear();
+        self.stats = RasterStats::default();
+        let bytes = self.bytes();
+        let mut spare = SPARE_LISTS.lock().unwrap_or_else(PoisonError::into_inner);
+        if spare.1.saturating_add(bytes) <= MAX_SPARE_BYTES {
+            spare.1 += bytes;
+            spare.0.push(self);
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.setups.capacity() * std::mem::size_of::<TriangleSetup>()
+            + self.arena.capacity() * std::mem::size_of::<f32>()
+    }
+
     fn push(
         &mut self,
         ctx: &SetupContext<'_>,
@@ -73,7 +114,7 @@ impl<'a> Frontend<'a> {
             oy: vp.y + vp.height * 0.5,
             oz: vp.min_depth,
             pz: vp.max_depth - vp.min_depth,
-            out: SetupList::default(),
+            out: SetupList::take(),
             polygon: ClipPolygon::default(),
             scratch: ClipPolygon::default(),
             provoking: Vec::new(),
@@ -82,6 +123,14 @@ impl<'a> Frontend<'a> {
 
     pub(crate) fn finish(self) -> SetupList {
         self.out
+    }
+
+    /// Room for `triangles` more setups and their attribute deltas.
+    fn reserve(&mut self, triangles: usize) {
+        self.out.setups.reserve(triangles);
+        self.out
+            .arena
+            .reserve(triangles.saturating_mul(3 * self.components()));
     }
 
     fn components(&self) -> usize {
@@ -127,6 +176,9 @@ impl<'a> Frontend<'a> {
         triangles: &[[u32; 3]],
         first: usize,
     ) -> Result<(), RasterError> {
+        // Most triangles give one setup: size the lists once (a chunk has at most
+        // SETUP_CHUNK primitives) instead of growing them by copies.
+        self.reserve(triangles.len());
         for (i, tri) in (first..).zip(triangles) {
             let id = u32::try_from(i).unwrap_or(u32::MAX);
             let (p0, a0) = self.vertex(i, tri[0])?;
@@ -165,6 +217,7 @@ impl<'a> Frontend<'a> {
 
     /// Sets up `lines`, the first of which is primitive `first` of the draw.
     pub(crate) fn lines(&mut self, lines: &[[u32; 2]], first: usize) -> Result<(), RasterError> {
+        self.reserve(2 * lines.len());
         for (i, line) in (first..).zip(lines) {
             let id = u32::try_from(i).unwrap_or(u32::MAX);
             let (p0, a0) = self.vertex(i, line[0])?;
@@ -211,6 +264,7 @@ impl<'a> Frontend<'a> {
 
     /// Sets up `points`, the first of which is primitive `first` of the draw.
     pub(crate) fn points(&mut self, points: &[u32], first: usize) -> Result<(), RasterError> {
+        self.reserve(2 * points.len());
         for (i, &index) in (first..).zip(points) {
             let id = u32::try_from(i).unwrap_or(u32::MAX);
             let (p, attrs) = self.vertex(i, index)?;
@@ -259,5 +313,41 @@ impl<'a> Frontend<'a> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raster::{Interpolation, RasterState};
+
+    #[test]
+    fn recycled_setup_lists_come_back_empty_with_their_memory() {
+        let positions = [
+            [0.0, 0.0, 0.5, 1.0],
+            [1.0, 0.0, 0.5, 1.0],
+            [0.0, 1.0, 0.5, 1.0],
+        ];
+        let attributes = [0.25; 3];
+        let stream = VertexStream {
+            positions: &positions,
+            attributes: &attributes,
+            interpolation: &[Interpolation::Smooth],
+            point_sizes: None,
+        };
+        let mut frontend = Frontend::new(&RasterState::covering(16, 16), &stream);
+        frontend
+            .triangles(&[[0, 1, 2]; 40], 0)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let list = frontend.finish();
+        assert_eq!(list.setups.len(), 40);
+        assert!(list.arena.len() >= 40 * 3);
+        list.recycle();
+        // Other tests may recycle or take lists at the same time: whatever comes back is empty.
+        for _ in 0..8 {
+            let list = SetupList::take();
+            assert!(list.setups.is_empty() && list.arena.is_empty());
+            assert_eq!(list.stats, RasterStats::default());
+        }
     }
 }

@@ -135,6 +135,7 @@ impl<'a> SetupContext<'a> {
 
     /// Sets up one triangle; `attrs[i]` are vertex `i`'s components, `provoking` the values
     /// flat components take. Appends the attribute deltas to `arena` when the result is Ready.
+    #[inline]
     pub(crate) fn triangle(
         &self,
         mut v: [ScreenVertex; 3],
@@ -151,7 +152,7 @@ impl<'a> SetupContext<'a> {
         if !v.iter().all(ok) {
             return SetupOutcome::Dropped;
         }
-        let fixed = |f: f32| (f64::from(f) * ONE as f64).round() as i64;
+        let fixed = |f: f32| round_half_away(f64::from(f) * ONE as f64);
         let mut xs = v.map(|p| fixed(p.x));
         let mut ys = v.map(|p| fixed(p.y));
         let mut area2 = (xs[1] - xs[0]) * (ys[2] - ys[0]) - (xs[2] - xs[0]) * (ys[1] - ys[0]);
@@ -210,23 +211,20 @@ impl<'a> SetupContext<'a> {
         };
 
         let attributes = arena.len();
-        let comps = self.interpolation.len();
-        for c in 0..comps {
-            arena.push(match self.interpolation[c] {
-                Interpolation::Flat => provoking.get(c).copied().unwrap_or(0.0),
-                _ => attrs[0].get(c).copied().unwrap_or(0.0),
-            });
-        }
-        for vertex in 1..3 {
-            for c in 0..comps {
-                arena.push(match self.interpolation[c] {
+        let at = |values: &[f32], c: usize| values.get(c).copied().unwrap_or(0.0);
+        arena.extend(
+            modes_enumerated(self.interpolation).map(|(c, mode)| match mode {
+                Interpolation::Flat => at(provoking, c),
+                _ => at(attrs[0], c),
+            }),
+        );
+        for vertex in [attrs[1], attrs[2]] {
+            arena.extend(
+                modes_enumerated(self.interpolation).map(|(c, mode)| match mode {
                     Interpolation::Flat => 0.0,
-                    _ => {
-                        attrs[vertex].get(c).copied().unwrap_or(0.0)
-                            - attrs[0].get(c).copied().unwrap_or(0.0)
-                    }
-                });
-            }
+                    _ => at(vertex, c) - at(attrs[0], c),
+                }),
+            );
         }
 
         // All bounds were clamped into the i32 scissor range above.
@@ -284,6 +282,21 @@ impl<'a> SetupContext<'a> {
         };
         clamped as f32
     }
+}
+
+/// Each component's index and interpolation mode.
+fn modes_enumerated(
+    modes: &[Interpolation],
+) -> impl ExactSizeIterator<Item = (usize, Interpolation)> + '_ {
+    modes.iter().copied().enumerate()
+}
+
+/// `v.round() as i64` (halves away from zero) for |v| < 2^62, without the libm call: the
+/// truncation and the fraction are exact in f64.
+fn round_half_away(v: f64) -> i64 {
+    let whole = v as i64;
+    let fraction = v - whole as f64;
+    whole + i64::from(fraction >= 0.5) - i64::from(fraction <= -0.5)
 }
 
 /// First pixel whose centre is at or after sub-pixel coordinate `v`.
@@ -379,6 +392,33 @@ mod tests {
             ctx.triangle(nan, [&[]; 3], &[], Origin::Polygon, 0, &mut Vec::new()),
             SetupOutcome::Dropped
         );
+    }
+
+    #[test]
+    fn rounding_matches_f64_round_including_halves() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.49999999999999994,
+        ];
+        let mut seed = 0x1234_5678u64;
+        for _ in 0..10_000 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let f = f32::from_bits((seed >> 32) as u32);
+            if f.is_finite() && f.abs() <= 2.0 * GUARD_BAND {
+                values.push(f64::from(f) * ONE as f64);
+            }
+            values.push(((seed >> 40) as f64 - 8e6) / 2.0);
+        }
+        for v in values {
+            assert_eq!(round_half_away(v), v.round() as i64, "{v}");
+        }
     }
 
     #[test]

@@ -57,6 +57,7 @@ impl Lower<'_> {
                 (BuiltIn::BaseInstance, _) => self.b.builtin(Builtin::BaseInstance),
                 (BuiltIn::FrontFacing, _) => self.b.builtin(Builtin::FrontFacing),
                 (BuiltIn::HelperInvocation, _) => self.b.builtin(Builtin::HelperInvocation),
+                (BuiltIn::ViewIndex, _) => self.b.builtin(Builtin::ViewIndex),
                 (other, _) => return Err(self.builtin_refused(other)),
             };
             out.push(v);
@@ -88,6 +89,7 @@ impl Lower<'_> {
             BuiltIn::PointCoord => Builtin::PointCoord(0),
             BuiltIn::FrontFacing => Builtin::FrontFacing,
             BuiltIn::HelperInvocation => Builtin::HelperInvocation,
+            BuiltIn::ViewIndex => Builtin::ViewIndex,
             // Subgroup size, lane id and masks: every stage.
             _ => return true,
         };

@@ -142,6 +142,7 @@ fn check_capabilities(m: &dr::Module) -> Result<HashSet<Capability>> {
         C::GroupNonUniformShuffleRelative,
         C::DemoteToHelperInvocation,
         C::DrawParameters,
+        C::MultiView,
     ];
     let mut caps = HashSet::new();
     for inst in &m.capabilities {
@@ -169,6 +170,7 @@ fn check_capabilities(m: &dr::Module) -> Result<HashSet<Capability>> {
             "SPV_EXT_demote_to_helper_invocation",
             "SPV_KHR_terminate_invocation",
             "SPV_KHR_shader_draw_parameters",
+            "SPV_KHR_multiview",
         ];
         if !ok.contains(&name.as_str()) {
             return Err(FrontError::UnsupportedExtension(name.clone()));

@@ -22,6 +22,7 @@ use super::guest::GuestScope;
 use super::limits::Quantity;
 use super::pipeline::{self, check_interface_against_layout, ShaderModule};
 use super::pipeline_state::{check_state, CheckedState};
+use super::render_pass::check_view_mask;
 pub(crate) use super::pipeline_state::{TargetFormats, TargetKind};
 use super::{vk_result, ExecError};
 
@@ -71,6 +72,7 @@ impl VkContext {
                         colors: s.colors.iter().map(|c| c.map(format)).collect(),
                         depth: ds.filter(|f| f.has_depth()),
                         stencil: ds.filter(|f| f.has_stencil()),
+                        view_mask: s.view_mask,
                     },
                     TargetKind::Subpass(*subpass as usize),
                 )))
@@ -81,9 +83,8 @@ impl VkContext {
                 depth_format,
                 stencil_format,
             } => Ok((|| {
-                if *view_mask != 0 {
-                    return Err(invalid("multiview is not offered".into()));
-                }
+                // VUID-VkPipelineRenderingCreateInfo-multiview-06577 / -viewMask-06578.
+                check_view_mask("pipeline rendering", *view_mask)?;
                 if color_formats.len() > renderer::output::MAX_COLOR_ATTACHMENTS {
                     return Err(invalid(format!("{} colour formats", color_formats.len())));
                 }
@@ -120,6 +121,7 @@ impl VkContext {
                         colors,
                         depth,
                         stencil,
+                        view_mask: *view_mask,
                     },
                     TargetKind::Dynamic,
                 ))

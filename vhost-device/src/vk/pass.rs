@@ -2,7 +2,8 @@
 //! vkCmdBeginRendering / vkCmdEndRendering, their load operations, and vkCmdClearAttachments.
 //!
 //! Loads (Vulkan §8.4): LOAD_OP_CLEAR clears the render area of every framebuffer layer of an
-//! attachment in the first subpass that uses it; LOAD and DONT_CARE leave the contents (what
+//! attachment in the first subpass that uses it (with multiview: the layer of each view in the
+//! first subpass rendering that view, or the views of vkCmdBeginRendering's view mask); LOAD and DONT_CARE leave the contents (what
 //! "don't care" allows). Stores: every store op keeps what was rendered (DONT_CARE and NONE
 //! may), so ending a pass writes nothing. Image layouts do not travel: storage does not depend
 //! on them. A dynamic-rendering instance begun with RESUMING continues a suspended one, so it
@@ -24,7 +25,8 @@ use super::graphics_pipeline::{GraphicsPipelineObject, TargetFormats, TargetKind
 use super::guest::GuestScope;
 use super::image::{usage, ImageViewObject};
 use super::render_pass::{
-    check_attachment_view, check_store_op, FramebufferObject, LoadOp, RenderPassObject,
+    check_attachment_view, check_store_op, check_view_mask, layers_for_views, views,
+    FramebufferObject, LoadOp, RenderPassObject,
 };
 use super::ExecError;
 
@@ -55,7 +57,11 @@ pub(crate) enum PassKind {
 pub(crate) struct PassInstance {
     pub(crate) kind: PassKind,
     pub(crate) render_area: Rect,
+    /// Layers rendered (1 with multiview: each view renders one).
     pub(crate) layers: u32,
+    /// Multiview: the views of the current subpass / rendering (0: multiview off). Draws and
+    /// clears go to layer `base layer + view` of every attachment for each view.
+    pub(crate) view_mask: u32,
     /// By colour location.
     pub(crate) colors: Vec<Option<Arc<ImageViewObject>>>,
     pub(crate) depth_stencil: Option<Arc<ImageViewObject>>,
@@ -148,16 +154,25 @@ impl PassInstance {
         Ok(())
     }
 
-    /// Clears the render area of every layer of `view` (LOAD_OP_CLEAR).
+    /// Clears the render area of every rendered layer of `view` (LOAD_OP_CLEAR): the layers
+    /// of `view_mask`'s views with multiview, else the instance's layers.
     fn clear_view(
         &self,
         view: &ImageViewObject,
         color: Option<ClearValue>,
         depth_stencil: Option<(u32, ClearValue)>,
+        view_mask: u32,
         scope: &GuestScope<'_>,
     ) -> Result<(), ExecError> {
         let image = view.resolve(scope)?;
-        for layer in view.base_layer..view.base_layer.saturating_add(self.layers) {
+        let layers: Vec<u32> = if view_mask != 0 {
+            views(view_mask)
+                .map(|v| view.base_layer.saturating_add(v))
+                .collect()
+        } else {
+            (view.base_layer..view.base_layer.saturating_add(self.layers)).collect()
+        };
+        for layer in layers {
             if let Some(value) = color {
                 draw::clear::clear_color_rect(
                     &image,
@@ -193,8 +208,14 @@ impl PassInstance {
         else {
             return Ok(());
         };
+        let multiview = render_pass.is_multiview();
         for (i, a) in render_pass.attachments.iter().enumerate() {
-            if a.first_use != Some(*subpass) {
+            let view_mask = if multiview {
+                render_pass.first_views(i, *subpass)
+            } else {
+                0
+            };
+            if (multiview && view_mask == 0) || (!multiview && a.first_use != Some(*subpass)) {
                 continue;
             }
             let mut mask = 0;
@@ -217,9 +238,9 @@ impl PassInstance {
                 .ok_or_else(|| invalid(format!("attachment {i} clears but has no clear value")))?;
             let view = &framebuffer.views[i];
             if mask == aspect::COLOR {
-                self.clear_view(view, Some(value), None, scope)?;
+                self.clear_view(view, Some(value), None, view_mask, scope)?;
             } else {
-                self.clear_view(view, None, Some((mask, value)), scope)?;
+                self.clear_view(view, None, Some((mask, value)), view_mask, scope)?;
             }
         }
         Ok(())
@@ -246,7 +267,9 @@ impl PassInstance {
             colors: s.colors.iter().map(|c| c.map(format)).collect(),
             depth: ds.filter(|f| f.has_depth()),
             stencil: ds.filter(|f| f.has_stencil()),
+            view_mask: s.view_mask,
         };
+        self.view_mask = s.view_mask;
     }
 }
 
@@ -312,12 +335,14 @@ impl VkContext {
         let mut pass = PassInstance {
             render_area: area,
             layers: framebuffer.layers,
+            view_mask: 0,
             colors: Vec::new(),
             depth_stencil: None,
             formats: TargetFormats {
                 colors: Vec::new(),
                 depth: None,
                 stencil: None,
+                view_mask: 0,
             },
             kind: PassKind::RenderPass {
                 render_pass,
@@ -387,13 +412,18 @@ impl VkContext {
                 c.flags
             )));
         }
-        // VUID-VkRenderingInfo-viewMask-06069; multiview is not offered.
-        if c.view_mask != 0 || c.layer_count == 0 {
-            return Err(invalid(format!(
-                "view mask {:#x} / layer count {}: multiview is not offered and layers must be ≥ 1",
-                c.view_mask, c.layer_count
-            )));
+        // VUID-VkRenderingInfo-viewMask-06069: without multiview at least one layer; with it
+        // `layerCount` is ignored and each view renders one layer.
+        check_view_mask("vkCmdBeginRendering", c.view_mask)?;
+        if c.view_mask == 0 && c.layer_count == 0 {
+            return Err(invalid("rendering zero layers".into()));
         }
+        let multiview = c.view_mask != 0;
+        let needed_layers = if multiview {
+            layers_for_views(c.view_mask)
+        } else {
+            c.layer_count
+        };
         if c.color_attachments.len() > MAX_COLOR_ATTACHMENTS {
             return Err(invalid(format!(
                 "{} colour attachments, more than {MAX_COLOR_ATTACHMENTS}",
@@ -467,18 +497,20 @@ impl VkContext {
                 .collect(),
             depth: depth.as_ref().map(|d| d.0.format),
             stencil: stencil.as_ref().map(|s| s.0.format),
+            view_mask: c.view_mask,
         };
         let ds_view = depth.or(stencil).map(|d| d.0);
         // The render area and layers lie inside every attachment (VUID-VkRenderingInfo-
-        // pNext-06079/06080, -imageView-06070).
+        // pNext-06079/06080, -imageView-06070; with multiview -viewMask-... : a layer per
+        // view).
         let mut extent = [u32::MAX, u32::MAX];
         for v in colors.iter().flatten().chain(ds_view.iter()) {
             let [w, h, _] = v.extent();
             extent = [extent[0].min(w), extent[1].min(h)];
-            if v.layer_count < c.layer_count {
+            if v.layer_count < needed_layers {
                 return Err(invalid(format!(
-                    "{} layers rendered, a view has {}",
-                    c.layer_count, v.layer_count
+                    "{needed_layers} layers rendered, a view has {}",
+                    v.layer_count
                 )));
             }
         }
@@ -488,17 +520,18 @@ impl VkContext {
                 suspending: c.flags & SUSPENDING != 0,
             },
             render_area: area,
-            layers: c.layer_count,
+            layers: if multiview { 1 } else { c.layer_count },
+            view_mask: c.view_mask,
             colors,
             depth_stencil: ds_view.clone(),
             formats,
         };
         if c.flags & RESUMING == 0 {
             for (view, _, value) in loads {
-                pass.clear_view(&view, Some(value), None, scope)?;
+                pass.clear_view(&view, Some(value), None, c.view_mask, scope)?;
             }
             if let (Some(view), true) = (&ds_view, ds_mask != 0) {
-                pass.clear_view(view, None, Some((ds_mask, ds_value)), scope)?;
+                pass.clear_view(view, None, Some((ds_mask, ds_value)), c.view_mask, scope)?;
             }
         }
         Ok(pass)
@@ -572,6 +605,7 @@ impl VkContext {
             render_area: pass.render_area,
             colors: &colors,
             depth_stencil: depth_stencil.as_ref(),
+            view_mask: pass.view_mask,
         };
         draw::clear_attachments(&targets, &attachments, &rects)?;
         Ok(())

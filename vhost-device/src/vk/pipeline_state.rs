@@ -36,6 +36,10 @@ pub(crate) struct TargetFormats {
     pub(crate) colors: Vec<Option<Format>>,
     pub(crate) depth: Option<Format>,
     pub(crate) stencil: Option<Format>,
+    /// The views rendered (`VkSubpassDescription2::viewMask` of the subpass,
+    /// `VkPipelineRenderingCreateInfo::viewMask`); a pipeline draws only where they match
+    /// (VUID-vkCmdDraw-viewMask-06178).
+    pub(crate) view_mask: u32,
 }
 
 /// How the pipeline names its render targets: a subpass of a render pass, or dynamic

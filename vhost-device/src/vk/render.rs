@@ -323,6 +323,7 @@ impl VkContext {
             render_area: pass.render_area,
             colors: &colors,
             depth_stencil: depth_stencil.as_ref(),
+            view_mask: pass.view_mask,
         };
         let mut vertex_buffers: Vec<Option<VertexBufferBinding>> =
             Vec::with_capacity(MAX_VERTEX_BINDINGS);

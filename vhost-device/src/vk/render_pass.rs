@@ -1,10 +1,12 @@
 //! Render passes and framebuffers (vkCreateRenderPass(2), vkCreateFramebuffer).
 //!
 //! A render pass is validated once at creation: attachment formats the device renders,
-//! one sample, attachment references in range and of the right kind, no multiview and no
-//! resolve attachments (no multisampling is offered). It also records, per attachment, the
-//! first subpass that uses it: LOAD_OP_CLEAR happens there (Vulkan §8.4 "Load operations
-//! occur ... in the first subpass that uses the attachment").
+//! one sample, attachment references in range and of the right kind, view masks within
+//! [`MAX_MULTIVIEW_VIEW_COUNT`] views (all zero or all non-zero), no resolve attachments (no
+//! multisampling is offered). It also records, per attachment, the first subpass that uses
+//! it: LOAD_OP_CLEAR happens there (Vulkan §8.4 "Load operations occur ... in the first
+//! subpass that uses the attachment"); with multiview, per view: each view's layer is cleared
+//! in the first subpass whose view mask holds it (as turnip and v3dv do).
 //!
 //! A framebuffer keeps `Arc`s of its views, checked against the render pass it was created
 //! with (formats equal, identity swizzle, one mip level, extent and layers inside the views).
@@ -29,6 +31,31 @@ fn invalid(message: String) -> ExecError {
 pub const MAX_RENDER_PASS_ATTACHMENTS: usize = 64;
 /// Most subpasses one render pass may have.
 pub const MAX_SUBPASSES: usize = 64;
+/// `VkPhysicalDeviceMultiviewProperties::maxMultiviewViewCount` the ICD reports: view masks
+/// may use bits 0..8.
+pub const MAX_MULTIVIEW_VIEW_COUNT: u32 = 8;
+
+/// A view mask within [`MAX_MULTIVIEW_VIEW_COUNT`] views (VUID-VkSubpassDescription2-
+/// viewMask-06706, VUID-VkRenderingInfo-viewMask-06128, VUID-VkPipelineRenderingCreateInfo-
+/// multiview-06577).
+pub(crate) fn check_view_mask(what: &str, view_mask: u32) -> Result<(), ExecError> {
+    if view_mask >> MAX_MULTIVIEW_VIEW_COUNT != 0 {
+        return Err(invalid(format!(
+            "{what}: view mask {view_mask:#x} names views beyond maxMultiviewViewCount {MAX_MULTIVIEW_VIEW_COUNT}"
+        )));
+    }
+    Ok(())
+}
+
+/// The views of `view_mask`, ascending.
+pub(crate) fn views(view_mask: u32) -> impl Iterator<Item = u32> {
+    (0..32).filter(move |v| view_mask & (1 << v) != 0)
+}
+
+/// Layers an attachment view needs for `view_mask`: one past its highest view.
+pub(crate) fn layers_for_views(view_mask: u32) -> u32 {
+    32 - view_mask.leading_zeros()
+}
 
 /// `VkAttachmentLoadOp`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +105,16 @@ pub(crate) struct Subpass {
     pub(crate) colors: Vec<Option<u32>>,
     pub(crate) depth_stencil: Option<u32>,
     pub(crate) inputs: Vec<Option<u32>>,
+    /// Multiview: the views the subpass renders (0: multiview off).
+    pub(crate) view_mask: u32,
+}
+
+impl Subpass {
+    /// Whether the subpass uses attachment `a` (colour, input or depth/stencil).
+    pub(crate) fn uses(&self, a: usize) -> bool {
+        let a = Some(a as u32);
+        self.colors.contains(&a) || self.inputs.contains(&a) || self.depth_stencil == a
+    }
 }
 
 #[derive(Debug)]
@@ -89,6 +126,35 @@ pub(crate) struct RenderPassObject {
 }
 
 impl RenderPassObject {
+    /// Whether the subpasses render with multiview (all or none do).
+    pub(crate) fn is_multiview(&self) -> bool {
+        self.subpasses.first().is_some_and(|s| s.view_mask != 0)
+    }
+
+    /// Multiview: the views of attachment `a` whose first use is subpass `subpass` (the views
+    /// of its mask that no earlier subpass using `a` rendered).
+    pub(crate) fn first_views(&self, a: usize, subpass: usize) -> u32 {
+        let Some(s) = self.subpasses.get(subpass) else {
+            return 0;
+        };
+        if !s.uses(a) {
+            return 0;
+        }
+        let earlier = self.subpasses[..subpass]
+            .iter()
+            .filter(|e| e.uses(a))
+            .fold(0, |m, e| m | e.view_mask);
+        s.view_mask & !earlier
+    }
+
+    /// Multiview: the union of the view masks of the subpasses that use attachment `a`.
+    pub(crate) fn views_of(&self, a: usize) -> u32 {
+        self.subpasses
+            .iter()
+            .filter(|s| s.uses(a))
+            .fold(0, |m, s| m | s.view_mask)
+    }
+
     /// Host bytes the object holds besides the table overhead.
     fn host_bytes_of(attachments: usize, subpasses: &[SubpassDescription]) -> u64 {
         let refs: usize = subpasses
@@ -137,6 +203,13 @@ impl RenderPassObject {
                 slot.get_or_insert(index);
             }
             out.push(subpass);
+        }
+        // VUID-VkRenderPassCreateInfo2-viewMask-03058: multiview is all or nothing.
+        let multiview = out.iter().filter(|s| s.view_mask != 0).count();
+        if multiview != 0 && multiview != out.len() {
+            return Err(invalid(
+                "some subpasses have a view mask and some do not".into(),
+            ));
         }
         Ok(RenderPassObject {
             attachments: checked,
@@ -216,12 +289,7 @@ fn check_subpass(
             s.flags
         )));
     }
-    if s.view_mask != 0 {
-        return Err(invalid(format!(
-            "subpass {index}: multiview (view mask {:#x}) is not offered",
-            s.view_mask
-        )));
-    }
+    check_view_mask(&format!("subpass {index}"), s.view_mask)?;
     // VUID-VkSubpassDescription-colorAttachmentCount-00845.
     if s.color_attachments.len() > MAX_COLOR_ATTACHMENTS {
         return Err(invalid(format!(
@@ -322,6 +390,7 @@ fn check_subpass(
         colors,
         depth_stencil,
         inputs,
+        view_mask: s.view_mask,
     })
 }
 
@@ -369,6 +438,13 @@ impl FramebufferObject {
                 render_pass.attachments.len()
             )));
         }
+        // VUID-VkFramebufferCreateInfo-renderPass-02531: a multiview render pass renders
+        // one framebuffer layer per view, so the framebuffer has one layer.
+        if render_pass.is_multiview() && layers != 1 {
+            return Err(invalid(format!(
+                "framebuffer of {layers} layers for a multiview render pass (must be 1)"
+            )));
+        }
         let mut views = Vec::with_capacity(attachments.len());
         for (i, (&id, a)) in attachments.iter().zip(&render_pass.attachments).enumerate() {
             let view = images.view(id)?.clone();
@@ -377,6 +453,14 @@ impl FramebufferObject {
             if w < width || h < height || view.layer_count < layers {
                 return Err(invalid(format!(
                     "attachment {i} (view {id}) of {w}×{h}×{} is smaller than the framebuffer {width}×{height}×{layers}",
+                    view.layer_count
+                )));
+            }
+            // VUID-VkFramebufferCreateInfo-renderPass-04536: a layer for every view rendered.
+            let view_layers = layers_for_views(render_pass.views_of(i));
+            if view.layer_count < view_layers {
+                return Err(invalid(format!(
+                    "attachment {i} (view {id}) has {} layers, its views need {view_layers}",
                     view.layer_count
                 )));
             }
@@ -534,7 +618,7 @@ mod tests {
         let mut resolve = subpass(&[0], None);
         resolve.resolve_attachments = vec![at(1)];
         let mut multiview = subpass(&[0], None);
-        multiview.view_mask = 3;
+        multiview.view_mask = 1 << MAX_MULTIVIEW_VIEW_COUNT;
         let mut preserve = subpass(&[0], None);
         preserve.preserve_attachments = vec![0];
         let mut flagged = subpass(&[0], None);

@@ -739,4 +739,5 @@ fn descriptor_writes_are_checked_against_buffer_and_layout() {
 mod graphics;
 mod images;
 mod limits;
+mod multiview;
 mod passes;

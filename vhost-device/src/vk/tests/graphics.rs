@@ -15,7 +15,7 @@ use super::images::{
 use super::*;
 
 /// SPIR-V words of a GLSL shader of `stage` ("vert", "frag").
-fn spirv_stage(glsl: &str, stage: &str) -> Vec<u32> {
+pub(super) fn spirv_stage(glsl: &str, stage: &str) -> Vec<u32> {
     use std::io::Write;
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
@@ -69,13 +69,13 @@ void main() { out_color = v_color; }
 
 const VS: u64 = 50;
 const FS: u64 = 51;
-const LAYOUT: u64 = 52;
-const PIPELINE: u64 = 53;
-const VERTICES: u64 = 3;
+pub(super) const LAYOUT: u64 = 52;
+pub(super) const PIPELINE: u64 = 53;
+pub(super) const VERTICES: u64 = 3;
 const INDICES: u64 = 4;
 const INDIRECT: u64 = 5;
 /// Vertex, index and indirect buffers live here.
-const GEOMETRY: u64 = 12288;
+pub(super) const GEOMETRY: u64 = 12288;
 
 fn stage(stage_bit: u32, module: u64) -> ShaderStage {
     ShaderStage {
@@ -89,7 +89,7 @@ fn stage(stage_bit: u32, module: u64) -> ShaderStage {
 
 /// A pipeline for 16×16 RGBA8 dynamic rendering: vec2 position + vec4 colour per vertex
 /// (binding 0, stride 24), triangle lists, dynamic viewport and scissor.
-fn pipeline_info() -> GraphicsPipelineInfo {
+pub(super) fn pipeline_info() -> GraphicsPipelineInfo {
     GraphicsPipelineInfo {
         flags: 0,
         layout: LAYOUT,
@@ -165,7 +165,7 @@ fn pipeline_info() -> GraphicsPipelineInfo {
     }
 }
 
-fn modules_and_layout() -> Vec<Command> {
+pub(super) fn modules_and_layout() -> Vec<Command> {
     vec![
         CreateShaderModule {
             id: VS,
@@ -186,7 +186,7 @@ fn modules_and_layout() -> Vec<Command> {
     ]
 }
 
-fn create_pipeline(id: u64, info: GraphicsPipelineInfo, reply_offset: u64) -> Command {
+pub(super) fn create_pipeline(id: u64, info: GraphicsPipelineInfo, reply_offset: u64) -> Command {
     CreateGraphicsPipeline {
         id,
         info,
@@ -476,12 +476,12 @@ fn malformed_pipelines_get_an_error_result_not_a_failed_submission() {
     cases.push(("no multisample state", p));
     let mut p = base.clone();
     p.targets = RenderTargets::Dynamic {
-        view_mask: 1,
+        view_mask: 1 << 8,
         color_formats: vec![Format::R8G8B8A8_UNORM.vk()],
         depth_format: 0,
         stencil_format: 0,
     };
-    cases.push(("multiview", p));
+    cases.push(("view beyond maxMultiviewViewCount", p));
     let mut p = base.clone();
     p.targets = RenderTargets::Dynamic {
         view_mask: 0,

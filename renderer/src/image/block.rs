@@ -1,0 +1,299 @@
+//! Whole 4×2 pixel blocks of one subresource, addressed once: the output merger's access path
+//! (a rasterizer batch covers exactly such a block, at x a multiple of 4, y of 2).
+//!
+//! In OPTIMAL tiling a block is two rows of 4 texels inside one 4×4 micro-tile, back to back
+//! (one 32-byte run for 4-byte formats); the micro-tile is stored whole even where it sticks
+//! out of the image, so every block that starts inside the image can be read whole. In LINEAR
+//! tiling a block is two rows at the row pitch and only blocks lying wholly inside the image
+//! have a [`BlockRows`] (the others go texel by texel).
+//!
+//! Bytes are copied with raw copies after one bounds check per block against the memory's
+//! length, so no Rust reference into the (possibly guest) memory is ever formed.
+
+use super::{Image, ImageError, ImageType, Tiling, MICRO_TILE};
+
+/// Texels of a block row.
+pub const BLOCK_WIDTH: usize = 4;
+/// Texels in a block: pixel `p` is at (`p % 4`, `p / 4`) from the block's corner.
+pub const BLOCK_TEXELS: usize = 8;
+
+/// Where the blocks of one (mip level, array layer) live; computed once per draw.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockLayout {
+    /// Byte of the subresource's first texel in the image's memory.
+    base: usize,
+    width: u32,
+    height: u32,
+    /// Bytes from one tile row (OPTIMAL) or texel row (LINEAR) to the next.
+    row_pitch: usize,
+    texel_size: usize,
+    tiled: bool,
+}
+
+/// Byte offsets in the image's memory of a block's two rows of [`BLOCK_WIDTH`] texels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockRows([usize; 2]);
+
+impl BlockLayout {
+    pub fn texel_size(&self) -> usize {
+        self.texel_size
+    }
+
+    /// The rows of the block whose top-left texel is (`x`, `y`), or `None` where the block
+    /// cannot be accessed whole (misaligned, outside the image, or a LINEAR block crossing
+    /// the image's right or bottom edge).
+    #[inline]
+    pub fn rows(&self, x: u32, y: u32) -> Option<BlockRows> {
+        if !x.is_multiple_of(BLOCK_WIDTH as u32)
+            || !y.is_multiple_of(2)
+            || x >= self.width
+            || y >= self.height
+        {
+            return None;
+        }
+        let ts = self.texel_size;
+        let (x, y) = (x as usize, y as usize);
+        let tile = MICRO_TILE as usize;
+        if self.tiled {
+            let first = self.base
+                + (y / tile) * self.row_pitch
+                + (x / tile) * tile * tile * ts
+                + (y % tile) * tile * ts;
+            Some(BlockRows([first, first + BLOCK_WIDTH * ts]))
+        } else {
+            if x + BLOCK_WIDTH > self.width as usize || y + 2 > self.height as usize {
+                return None;
+            }
+            let first = self.base + y * self.row_pitch + x * ts;
+            Some(BlockRows([first, first + self.row_pitch]))
+        }
+    }
+}
+
+/// `copy_nonoverlapping(src, dst, len)` with the block row lengths of 4-, 8- and 16-byte
+/// texels as constants, so those copies become a few moves instead of a call.
+///
+/// # Safety
+/// As for [`std::ptr::copy_nonoverlapping`]: `src` valid for reading and `dst` for writing
+/// `len` bytes, the two ranges disjoint.
+#[inline(always)]
+unsafe fn copy_run(src: *const u8, dst: *mut u8, len: usize) {
+    match len {
+        // SAFETY: the caller's contract, for exactly `len` bytes.
+        16 => unsafe { std::ptr::copy_nonoverlapping(src, dst, 16) },
+        // SAFETY: as above.
+        32 => unsafe { std::ptr::copy_nonoverlapping(src, dst, 32) },
+        // SAFETY: as above.
+        64 => unsafe { std::ptr::copy_nonoverlapping(src, dst, 64) },
+        // SAFETY: as above.
+        _ => unsafe { std::ptr::copy_nonoverlapping(src, dst, len) },
+    }
+}
+
+impl Image {
+    /// The block layout of (`level`, `layer`) (of slice 0 for 3D images).
+    pub fn block_layout(&self, level: u32, layer: u32) -> Result<BlockLayout, ImageError> {
+        let sub = self.layout.subresource(level, layer)?;
+        let [width, height, _] = self.desc.mip_extent(level);
+        let too_large = |_| ImageError::TooLarge;
+        Ok(BlockLayout {
+            base: self.offset + usize::try_from(sub.offset).map_err(too_large)?,
+            width,
+            height,
+            row_pitch: usize::try_from(sub.row_pitch).map_err(too_large)?,
+            texel_size: self.format().texel_size() as usize,
+            tiled: self.desc.tiling == Tiling::Optimal && self.desc.image_type != ImageType::D1,
+        })
+    }
+
+    /// Checks that both rows of `rows` (of `layout`) lie inside this image's memory and that
+    /// `len` is a whole block; returns the row length in bytes.
+    fn check_block(
+        &self,
+        layout: &BlockLayout,
+        rows: BlockRows,
+        len: usize,
+    ) -> Result<usize, ImageError> {
+        let row = BLOCK_WIDTH * layout.texel_size;
+        let inside = rows.0.iter().all(|&at| {
+            at.checked_add(row)
+                .is_some_and(|end| end <= self.memory.len())
+        });
+        // The layout's texel size is trusted for the row length only: memory safety rests on
+        // the bounds check alone.
+        if !inside {
+            return Err(ImageError::InvalidRegion(
+                "block outside the image's memory",
+            ));
+        }
+        if len != 2 * row {
+            return Err(ImageError::InvalidRegion("block buffer of the wrong size"));
+        }
+        Ok(row)
+    }
+
+    /// Copies the block's 8 texels out, pixel-major (`out.len()` = 8 texels).
+    #[inline(always)]
+    pub fn read_block(
+        &self,
+        layout: &BlockLayout,
+        rows: BlockRows,
+        out: &mut [u8],
+    ) -> Result<(), ImageError> {
+        let row = self.check_block(layout, rows, out.len())?;
+        let base = self.memory.as_ptr();
+        for (&at, dst) in rows.0.iter().zip(out.chunks_exact_mut(row)) {
+            // In bounds (check_block), so this is the same pointer `add` would give.
+            let src = base.wrapping_add(at);
+            // SAFETY: `at + row <= memory.len()` (check_block), so the source run lies in the
+            // memory's valid range; `dst` is a `row`-byte chunk of `out`, a distinct Rust
+            // buffer.
+            unsafe { copy_run(src, dst.as_mut_ptr(), row) };
+        }
+        Ok(())
+    }
+
+    /// Copies in the texels of `block` (pixel-major, 8 texels) whose bit is set in `pixels`;
+    /// the others keep their bytes in memory.
+    #[inline(always)]
+    pub fn write_block(
+        &self,
+        layout: &BlockLayout,
+        rows: BlockRows,
+        block: &[u8],
+        pixels: u8,
+    ) -> Result<(), ImageError> {
+        let row = self.check_block(layout, rows, block.len())?;
+        let ts = layout.texel_size;
+        let base = self.memory.as_ptr();
+        for (i, (&at, src)) in rows.0.iter().zip(block.chunks_exact(row)).enumerate() {
+            let row_pixels = (pixels >> (i * BLOCK_WIDTH)) & 0xf;
+            // In bounds (check_block), so this is the same pointer `add` would give.
+            let dst = base.wrapping_add(at);
+            if row_pixels == 0xf {
+                // SAFETY: as in `read_block`, with source and destination swapped.
+                unsafe { copy_run(src.as_ptr(), dst, row) };
+                continue;
+            }
+            for (p, texel) in src.chunks_exact(ts).enumerate() {
+                if row_pixels & (1 << p) == 0 {
+                    continue;
+                }
+                let dst = dst.wrapping_add(p * ts);
+                // SAFETY: texel `p` of the row is `[at + p·ts, at + (p+1)·ts)` ⊆
+                // `[at, at + row)`, inside the memory (check_block); `texel` is a `ts`-byte
+                // chunk of `block`, a distinct Rust buffer.
+                unsafe { std::ptr::copy_nonoverlapping(texel.as_ptr(), dst, ts) };
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::format::Format;
+    use crate::image::ImageDesc;
+
+    fn image(tiling: Tiling, w: u32, h: u32, layers: u32) -> Image {
+        Image::new_host(ImageDesc {
+            image_type: ImageType::D2,
+            format: Format::R32_UINT,
+            extent: [w, h, 1],
+            mip_levels: 2,
+            array_layers: layers,
+            tiling,
+        })
+        .unwrap()
+    }
+
+    /// Fills every texel of (level, layer) with a value naming it, through `write_texel`.
+    fn label(img: &Image, level: u32, layer: u32) {
+        let [w, h, _] = img.desc().mip_extent(level);
+        for y in 0..h {
+            for x in 0..w {
+                let v = (level << 24) | (layer << 20) | (y << 10) | x;
+                img.write_texel(level, layer, [x, y, 0], &v.to_le_bytes())
+                    .unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_read_the_texels_texel_addressing_finds() {
+        for tiling in [Tiling::Optimal, Tiling::Linear] {
+            let img = image(tiling, 13, 7, 3);
+            for (level, layer) in [(0, 0), (0, 2), (1, 1)] {
+                label(&img, level, layer);
+                let layout = img.block_layout(level, layer).unwrap();
+                let [w, h, _] = img.desc().mip_extent(level);
+                for y in (0..h).step_by(2) {
+                    for x in (0..w).step_by(4) {
+                        let inside = x + 4 <= w && y + 2 <= h;
+                        let Some(rows) = layout.rows(x, y) else {
+                            assert!(tiling == Tiling::Linear && !inside, "{x},{y}");
+                            continue;
+                        };
+                        let mut block = [0u8; 32];
+                        img.read_block(&layout, rows, &mut block).unwrap();
+                        for p in 0..8u32 {
+                            let (px, py) = (x + p % 4, y + p / 4);
+                            if px >= w || py >= h {
+                                continue;
+                            }
+                            let mut t = [0u8; 4];
+                            img.read_texel(level, layer, [px, py, 0], &mut t).unwrap();
+                            let got = &block[p as usize * 4..p as usize * 4 + 4];
+                            assert_eq!(got, t, "{tiling:?} {level} {layer} {px},{py}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn block_writes_touch_only_the_chosen_pixels() {
+        for tiling in [Tiling::Optimal, Tiling::Linear] {
+            let img = image(tiling, 8, 4, 1);
+            label(&img, 0, 0);
+            let layout = img.block_layout(0, 0).unwrap();
+            let rows = layout.rows(4, 2).unwrap();
+            let block: Vec<u8> = (0..32).map(|i| 0xa0 + i as u8).collect();
+            img.write_block(&layout, rows, &block, 0b1001_0110).unwrap();
+            for y in 0..4 {
+                for x in 0..8 {
+                    let mut t = [0u8; 4];
+                    img.read_texel(0, 0, [x, y, 0], &mut t).unwrap();
+                    let in_block = (4..8).contains(&x) && y >= 2;
+                    let p = ((y - y.min(2)) * 4 + x.saturating_sub(4)) as usize;
+                    if in_block && 0b1001_0110 & (1 << p) != 0 {
+                        assert_eq!(&t[..], &block[p * 4..p * 4 + 4]);
+                    } else {
+                        assert_eq!(u32::from_le_bytes(t), (y << 10) | x, "{x},{y}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn misaligned_outside_or_foreign_blocks_are_refused() {
+        let img = image(Tiling::Optimal, 8, 4, 1);
+        let layout = img.block_layout(0, 0).unwrap();
+        assert!(layout.rows(2, 0).is_none());
+        assert!(layout.rows(0, 1).is_none());
+        assert!(layout.rows(8, 0).is_none());
+        assert!(layout.rows(0, 4).is_none());
+        // A block of a larger image's layout must not reach past this image's memory.
+        let big = image(Tiling::Optimal, 512, 512, 1);
+        let far = big.block_layout(0, 0).unwrap().rows(508, 510).unwrap();
+        let mut block = [0u8; 32];
+        assert!(img.read_block(&layout, far, &mut block).is_err());
+        assert!(img.write_block(&layout, far, &block, 0xff).is_err());
+        let rows = layout.rows(0, 0).unwrap();
+        assert!(img.read_block(&layout, rows, &mut block[..16]).is_err());
+    }
+}

@@ -1,0 +1,280 @@
+//! The block paths of the output merger against its texel-by-texel reference: random
+//! attachments contents, coverage, shader outputs and discards, blend states and write masks,
+//! depth/stencil states, LINEAR and OPTIMAL images whose sizes leave partial blocks at the
+//! right and bottom edges. Both must leave the same bytes and the same counts.
+
+#![allow(clippy::unwrap_used)]
+
+use crate::format::Format;
+use crate::image::{Image, ImageDesc, ImageType, Tiling};
+use crate::raster::{FragmentBatch, FragmentSink, Rect, TileFragments, LANES};
+
+use super::state::{
+    component, BlendFactor, BlendOp, BlendState, CompareOp, DepthState, StencilFace, StencilOp,
+    StencilState,
+};
+use super::{
+    ColorAttachment, DepthStencilAttachment, FragmentOutputs, OutputSink, OutputState, OutputStats,
+};
+
+/// xorshift*, deterministic.
+fn mix(mut x: u64) -> u64 {
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u32 {
+        self.0 = mix(self.0);
+        (self.0 >> 32) as u32
+    }
+    fn pick<T: Copy>(&mut self, from: &[T]) -> T {
+        from[self.next() as usize % from.len()]
+    }
+}
+
+/// A shader output word for (seed, x, y, lane, component): mostly values around [−0.5, 1.5],
+/// sometimes NaN, ±∞ or a raw integer.
+fn output_word(seed: u64, x: u32, y: u32, lane: usize, c: usize) -> u32 {
+    let h = mix(seed ^ (u64::from(x) << 40) ^ (u64::from(y) << 20) ^ ((lane * 4 + c) as u64 + 1));
+    match h % 16 {
+        0 => f32::NAN.to_bits(),
+        1 => f32::INFINITY.to_bits(),
+        2 => f32::NEG_INFINITY.to_bits(),
+        3 => (h >> 32) as u32,
+        _ => (((h >> 40) % 2000) as f32 / 1000.0 - 0.5).to_bits(),
+    }
+}
+
+fn image(format: Format, tiling: Tiling, extent: [u32; 2], seed: u64) -> Image {
+    let image = Image::new_host(ImageDesc {
+        image_type: ImageType::D2,
+        format,
+        extent: [extent[0], extent[1], 1],
+        mip_levels: 1,
+        array_layers: 1,
+        tiling,
+    })
+    .unwrap();
+    let ts = format.texel_size() as usize;
+    let mut rng = Rng(seed);
+    for y in 0..extent[1] {
+        for x in 0..extent[0] {
+            let texel: Vec<u8> = (0..ts).map(|_| rng.next() as u8).collect();
+            image.write_texel(0, 0, [x, y, 0], &texel).unwrap();
+        }
+    }
+    image
+}
+
+fn contents(image: &Image) -> Vec<u8> {
+    let [w, h, _] = image.desc().extent;
+    let ts = image.format().texel_size() as usize;
+    let mut out = vec![0u8; w as usize * h as usize * ts];
+    for (i, texel) in out.chunks_mut(ts).enumerate() {
+        let (x, y) = (i as u32 % w, i as u32 / w);
+        image.read_texel(0, 0, [x, y, 0], texel).unwrap();
+    }
+    out
+}
+
+struct Case {
+    formats: Vec<Format>,
+    blends: Vec<BlendState>,
+    depth_format: Option<Format>,
+    depth: DepthState,
+    stencil: Option<StencilState>,
+    early: bool,
+    tiling: Tiling,
+    extent: [u32; 2],
+    seed: u64,
+}
+
+/// Runs `case` through the block paths (`per_texel` false) or the reference; returns every
+/// attachment's bytes and the counts.
+fn run(case: &Case, per_texel: bool) -> (Vec<Vec<u8>>, OutputStats) {
+    let colors: Vec<ColorAttachment> = case
+        .formats
+        .iter()
+        .zip(&case.blends)
+        .enumerate()
+        .map(|(i, (&format, &blend))| ColorAttachment {
+            image: image(format, case.tiling, case.extent, case.seed + i as u64),
+            level: 0,
+            layer: 0,
+            blend,
+        })
+        .collect();
+    let ds = case.depth_format.map(|format| DepthStencilAttachment {
+        image: image(format, case.tiling, case.extent, case.seed ^ 0xd5),
+        level: 0,
+        layer: 0,
+    });
+    let [w, h] = case.extent;
+    let state = OutputState {
+        render_area: Rect {
+            x: 0,
+            y: 0,
+            width: w,
+            height: h,
+        },
+        depth: case.depth,
+        stencil: case.stencil,
+        blend_constants: [0.3, -0.6, 1.9, 0.25],
+        logic_op: None,
+        early_fragment_tests: case.early,
+    };
+    let seed = case.seed;
+    let attachments = colors.len();
+    let shader = move |batch: &FragmentBatch<'_>, live: u8, out: &mut FragmentOutputs| {
+        for a in 0..attachments {
+            for lane in 0..LANES {
+                let words = std::array::from_fn(|c| {
+                    output_word(seed + a as u64, batch.x, batch.y, lane, c)
+                });
+                out.set_uint(a, lane, words);
+            }
+        }
+        // Some lanes discard.
+        live & !(mix(seed ^ u64::from(batch.x * 7 + batch.y)) as u8 & 0x11)
+    };
+    let mut sink = OutputSink::new(&state, &colors, ds.as_ref(), shader).unwrap();
+    if per_texel {
+        sink = sink.per_texel().unwrap();
+    }
+    let mut rng = Rng(seed ^ 0xabcd);
+    // Two passes so blending and depth see earlier writes.
+    for _ in 0..2 {
+        let mut tile = sink.begin_tile(0, 0, w, h);
+        for y in (0..h).step_by(2) {
+            for x in (0..w).step_by(4) {
+                let mask = match rng.next() % 3 {
+                    0 => 0xff,
+                    _ => rng.next() as u8,
+                };
+                let depth = std::array::from_fn(|_| match rng.next() % 10 {
+                    0 => f32::NAN,
+                    1 => 1.5,
+                    _ => (rng.next() % 1000) as f32 / 999.0,
+                });
+                tile.batch(&FragmentBatch {
+                    x,
+                    y,
+                    mask,
+                    front_facing: rng.next().is_multiple_of(2),
+                    primitive: 0,
+                    depth,
+                    inv_w: [1.0; LANES],
+                    barycentric: [[0.0; LANES]; 3],
+                    attributes: &[],
+                    point_coord: [[0.5; LANES]; 2],
+                });
+            }
+        }
+        sink.end_tile(tile);
+    }
+    let stats = sink.finish().unwrap();
+    let mut out: Vec<Vec<u8>> = colors.iter().map(|a| contents(&a.image)).collect();
+    out.extend(ds.iter().map(|a| contents(&a.image)));
+    (out, stats)
+}
+
+fn random_blend(rng: &mut Rng) -> BlendState {
+    let factors: Vec<BlendFactor> = BlendFactor::ALL
+        .iter()
+        .copied()
+        .filter(|f| !f.is_dual_source())
+        .collect();
+    match rng.next() % 4 {
+        0 => BlendState {
+            write_mask: (rng.next() % 16) as u8,
+            ..BlendState::REPLACE
+        },
+        1 => BlendState::ALPHA,
+        _ => BlendState {
+            enable: !rng.next().is_multiple_of(4),
+            src_color: rng.pick(&factors),
+            dst_color: rng.pick(&factors),
+            color_op: rng.pick(BlendOp::ALL),
+            src_alpha: rng.pick(&factors),
+            dst_alpha: rng.pick(&factors),
+            alpha_op: rng.pick(BlendOp::ALL),
+            write_mask: match rng.next() % 2 {
+                0 => component::ALL,
+                _ => (rng.next() % 16) as u8,
+            },
+        },
+    }
+}
+
+fn random_face(rng: &mut Rng) -> StencilFace {
+    StencilFace {
+        fail_op: rng.pick(StencilOp::ALL),
+        pass_op: rng.pick(StencilOp::ALL),
+        depth_fail_op: rng.pick(StencilOp::ALL),
+        compare_op: rng.pick(CompareOp::ALL),
+        compare_mask: rng.next() & 0xff,
+        write_mask: rng.next() & 0xff,
+        reference: rng.next() & 0xff,
+    }
+}
+
+#[test]
+fn block_paths_write_exactly_what_the_texel_path_writes() {
+    let color_formats = [
+        Format::R8G8B8A8_UNORM,
+        Format::B8G8R8A8_UNORM,
+        Format::R8G8B8A8_SRGB,
+        Format::R32G32B32A32_SFLOAT,
+        Format::R16G16B16A16_SFLOAT,
+        Format::R8_UNORM,
+        Format::R8G8_SNORM,
+        Format::R32_UINT,
+        Format::R16G16_SINT,
+        Format::A2B10G10R10_UNORM_PACK32,
+        Format::B10G11R11_UFLOAT_PACK32,
+    ];
+    let depth_formats = [
+        None,
+        Some(Format::D32_SFLOAT),
+        Some(Format::D16_UNORM),
+        Some(Format::D24_UNORM_S8_UINT),
+        Some(Format::D32_SFLOAT_S8_UINT),
+        Some(Format::S8_UINT),
+    ];
+    let mut rng = Rng(0x5eed_0fb1_0c00);
+    for round in 0..120u64 {
+        let attachments = 1 + rng.next() as usize % 2;
+        let formats: Vec<Format> = (0..attachments).map(|_| rng.pick(&color_formats)).collect();
+        let blends = (0..attachments).map(|_| random_blend(&mut rng)).collect();
+        let case = Case {
+            formats,
+            blends,
+            depth_format: rng.pick(&depth_formats),
+            depth: DepthState {
+                test_enable: !rng.next().is_multiple_of(4),
+                write_enable: rng.next().is_multiple_of(2),
+                compare_op: rng.pick(CompareOp::ALL),
+                bounds: (rng.next().is_multiple_of(4)).then_some((0.2, 0.8)),
+            },
+            stencil: (rng.next().is_multiple_of(2)).then(|| StencilState {
+                front: random_face(&mut rng),
+                back: random_face(&mut rng),
+            }),
+            early: rng.next().is_multiple_of(2),
+            tiling: rng.pick(&[Tiling::Optimal, Tiling::Linear]),
+            extent: [rng.pick(&[4, 8, 13, 17, 30]), rng.pick(&[2, 3, 7, 10])],
+            seed: round * 0x9e37_79b9 + 17,
+        };
+        let fast = run(&case, false);
+        let reference = run(&case, true);
+        assert_eq!(
+            fast, reference,
+            "round {round}: {:?} {:?} {:?} {:?} {:?}",
+            case.formats, case.blends, case.depth_format, case.tiling, case.extent
+        );
+    }
+}
