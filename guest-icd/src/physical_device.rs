@@ -456,9 +456,9 @@ pub(crate) unsafe extern "system" fn get_physical_device_sparse_image_format_pro
     })
 }
 
-/// `VkPhysicalDeviceMultiviewProperties::maxMultiviewViewCount` (the spec asks for ≥ 6); the
-/// device accepts view masks of bits 0..8 (`vhost-device` `MAX_MULTIVIEW_VIEW_COUNT`).
-pub(crate) const MAX_MULTIVIEW_VIEW_COUNT: u32 = 8;
+/// `VkPhysicalDeviceMultiviewProperties::maxMultiviewViewCount` (the spec asks for ≥ 6): the
+/// protocol's, which the device enforces.
+pub(crate) use protocol::graphics::MAX_MULTIVIEW_VIEW_COUNT;
 /// `maxMultiviewInstanceIndex` (the spec's minimum, 2^27 − 1).
 pub(crate) const MAX_MULTIVIEW_INSTANCE_INDEX: u32 = (1 << 27) - 1;
 

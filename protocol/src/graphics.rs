@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 /// `VK_ATTACHMENT_UNUSED`.
 pub const ATTACHMENT_UNUSED: u32 = u32::MAX;
 
+/// `maxMultiviewViewCount`: view masks may use bits 0..8 (the ICD reports it, the device
+/// refuses masks beyond it).
+pub const MAX_MULTIVIEW_VIEW_COUNT: u32 = 8;
+
 /// A `VkClearValue` as its 16 raw bytes: the four words of a `VkClearColorValue` (float,
 /// int or uint bits, read by the attachment's format class), or for depth/stencil the
 /// `f32` depth bits in word 0 and the stencil value in word 1.
@@ -157,7 +161,7 @@ pub struct SubpassDescription {
     pub resolve_attachments: Vec<AttachmentReference>,
     pub depth_stencil_attachment: Option<AttachmentReference>,
     pub preserve_attachments: Vec<u32>,
-    /// `VkSubpassDescription2::viewMask` (multiview is not offered: must be 0).
+    /// `VkSubpassDescription2::viewMask`: views 0..[`MAX_MULTIVIEW_VIEW_COUNT`] (0: no multiview).
     pub view_mask: u32,
 }
 

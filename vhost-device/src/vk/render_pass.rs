@@ -33,7 +33,7 @@ pub const MAX_RENDER_PASS_ATTACHMENTS: usize = 64;
 pub const MAX_SUBPASSES: usize = 64;
 /// `VkPhysicalDeviceMultiviewProperties::maxMultiviewViewCount` the ICD reports: view masks
 /// may use bits 0..8.
-pub const MAX_MULTIVIEW_VIEW_COUNT: u32 = 8;
+pub use protocol::graphics::MAX_MULTIVIEW_VIEW_COUNT;
 
 /// A view mask within [`MAX_MULTIVIEW_VIEW_COUNT`] views (VUID-VkSubpassDescription2-
 /// viewMask-06706, VUID-VkRenderingInfo-viewMask-06128, VUID-VkPipelineRenderingCreateInfo-
