@@ -80,7 +80,9 @@ fn finish(
     for s in &subpasses {
         // VUID-VkSubpassDescription2-viewMask-06706: views below maxMultiviewViewCount.
         if s.view_mask >> crate::physical_device::MAX_MULTIVIEW_VIEW_COUNT != 0 {
-            return Err(invalid("view mask names views beyond maxMultiviewViewCount"));
+            return Err(invalid(
+                "view mask names views beyond maxMultiviewViewCount",
+            ));
         }
         if !s.resolve_attachments.is_empty()
             && s.resolve_attachments.len() != s.color_attachments.len()

@@ -231,7 +231,10 @@ fn graphics_extensions_and_features_are_reported_and_checked() {
         );
         assert_eq!((dr.dynamic_rendering, mv.multiview), (1, 1));
         assert_eq!(
-            (mv.multiview_geometry_shader, mv.multiview_tessellation_shader),
+            (
+                mv.multiview_geometry_shader,
+                mv.multiview_tessellation_shader
+            ),
             (0, 0)
         );
         let mut mvp = vk::PhysicalDeviceMultiviewProperties::default();

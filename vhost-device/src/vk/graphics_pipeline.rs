@@ -22,8 +22,8 @@ use super::guest::GuestScope;
 use super::limits::Quantity;
 use super::pipeline::{self, check_interface_against_layout, ShaderModule};
 use super::pipeline_state::{check_state, CheckedState};
-use super::render_pass::check_view_mask;
 pub(crate) use super::pipeline_state::{TargetFormats, TargetKind};
+use super::render_pass::check_view_mask;
 use super::{vk_result, ExecError};
 
 /// `VkShaderStageFlagBits` of the stages softgpu runs.
