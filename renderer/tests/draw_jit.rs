@@ -422,7 +422,10 @@ fn multiview_draw_renders_each_view_into_its_layer_with_its_view_index() {
     let stats = dev
         .draw(&pipeline, &state, &targets, &resources, &call)
         .unwrap();
-    assert_eq!(stats.vertices_shaded, 12, "the vertices are shaded once per view");
+    assert_eq!(
+        stats.vertices_shaded, 12,
+        "the vertices are shaded once per view"
+    );
     let texel = |layer: u32, x: u32, y: u32| {
         let mut t = [0u8; 16];
         img.read_texel(0, layer, [x, y, 0], &mut t).unwrap();
@@ -436,9 +439,17 @@ fn multiview_draw_renders_each_view_into_its_layer_with_its_view_index() {
     for y in 0..H {
         for x in 0..W {
             let left = x < W / 2;
-            assert_eq!(texel(0, x, y), if left { view0 } else { [0.0; 4] }, "layer 0 ({x}, {y})");
+            assert_eq!(
+                texel(0, x, y),
+                if left { view0 } else { [0.0; 4] },
+                "layer 0 ({x}, {y})"
+            );
             assert_eq!(texel(1, x, y), [0.0; 4], "layer 1 ({x}, {y})");
-            assert_eq!(texel(2, x, y), if left { [0.0; 4] } else { view2 }, "layer 2 ({x}, {y})");
+            assert_eq!(
+                texel(2, x, y),
+                if left { [0.0; 4] } else { view2 },
+                "layer 2 ({x}, {y})"
+            );
         }
     }
 

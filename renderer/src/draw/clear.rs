@@ -167,7 +167,11 @@ pub fn clear_attachments(
     // In a multiview pass a rectangle names layer 0 of one layer and clears it in every view
     // (VUID-vkCmdClearAttachments-baseArrayLayer-00018, Vulkan §19.4).
     let multiview = targets.view_mask != 0;
-    if multiview && rects.iter().any(|r| r.base_array_layer != 0 || r.layer_count != 1) {
+    if multiview
+        && rects
+            .iter()
+            .any(|r| r.base_array_layer != 0 || r.layer_count != 1)
+    {
         return Err(DrawError::Clear(
             "in a multiview pass rectangles must name layer 0 and one layer",
         ));

@@ -29,6 +29,8 @@ pub struct StageInterface {
     pub outputs: Vec<(OutputTarget, ScalarType)>,
     pub buffers: Vec<BufferBinding>,
     pub fragment: FragmentModes,
+    /// Bytes of push constants the stage reads (`Module::push_constant_size`).
+    pub push_constant_size: u32,
 }
 
 impl StageInterface {
@@ -38,6 +40,7 @@ impl StageInterface {
             outputs: module.outputs.iter().map(|o| (o.target, o.ty)).collect(),
             buffers: module.buffers.clone(),
             fragment: module.fragment,
+            push_constant_size: module.push_constant_size,
         }
     }
 

@@ -259,9 +259,10 @@ impl VkContext {
         let pipeline = self
             .device
             .create_graphics_pipeline(vs.as_ref(), fs.as_ref())?;
-        check_interface_against_layout(None, &pipeline.vertex_interface().buffers, layout)?;
+        let vertex = pipeline.vertex_interface();
+        check_interface_against_layout(Some(vertex.push_constant_size), &vertex.buffers, layout)?;
         if let Some(f) = pipeline.fragment_interface() {
-            check_interface_against_layout(None, &f.buffers, layout)?;
+            check_interface_against_layout(Some(f.push_constant_size), &f.buffers, layout)?;
         }
         Ok(pipeline)
     }

@@ -408,9 +408,26 @@ fn malformed_pipelines_get_an_error_result_not_a_failed_submission() {
         }
         .into(),
     );
+    // A fragment shader reading 16 bytes of push constants; the layout has no ranges.
+    setup.push(
+        CreateShaderModule {
+            id: 61,
+            code: spirv_stage(
+                "#version 450\n\
+                 layout(push_constant) uniform P { vec4 c; } p;\n\
+                 layout(location = 0) out vec4 o;\n\
+                 void main() { o = p.c; }\n",
+                "frag",
+            ),
+        }
+        .into(),
+    );
     ctx.submit(&stream(setup), &r).unwrap();
     let base = pipeline_info();
     let mut cases: Vec<(&str, GraphicsPipelineInfo)> = vec![];
+    let mut p = base.clone();
+    p.stages[1] = stage(0x10, 61);
+    cases.push(("push constants beyond the layout's ranges", p));
     let mut p = base.clone();
     p.stages.remove(0);
     cases.push(("missing vertex stage", p));
