@@ -85,10 +85,13 @@ impl ClipPlanes {
     pub(crate) fn outcode(&self, p: &[f32; 4]) -> u32 {
         // Every plane at once, one per lane, unused lanes masked off after (every vertex of
         // every triangle comes through here). Same operation order as `Plane::distance`.
+        // Plain loops over fixed arrays: they vectorise (an `array::from_fn` here became a
+        // call per lane).
         let l = &self.lanes;
-        let d: [f32; 8] = std::array::from_fn(|i| {
-            l.n[0][i] * p[0] + l.n[1][i] * p[1] + l.n[2][i] * p[2] + l.n[3][i] * p[3] + l.k[i]
-        });
+        let mut d = [0.0f32; 8];
+        for (i, d) in d.iter_mut().enumerate() {
+            *d = l.n[0][i] * p[0] + l.n[1][i] * p[1] + l.n[2][i] * p[2] + l.n[3][i] * p[3] + l.k[i];
+        }
         let mut code = 0;
         for (i, d) in d.iter().enumerate() {
             code |= u32::from(!is_inside(*d)) << i;

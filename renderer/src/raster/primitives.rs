@@ -184,7 +184,11 @@ impl<'a> Frontend<'a> {
             let (p0, a0) = self.vertex(i, tri[0])?;
             let (p1, a1) = self.vertex(i, tri[1])?;
             let (p2, a2) = self.vertex(i, tri[2])?;
-            let codes = [p0, p1, p2].map(|p| self.planes.outcode(&p));
+            let codes = [
+                self.planes.outcode(&p0),
+                self.planes.outcode(&p1),
+                self.planes.outcode(&p2),
+            ];
             if codes[0] & codes[1] & codes[2] != 0 {
                 continue;
             }
