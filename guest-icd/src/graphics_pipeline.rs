@@ -6,8 +6,7 @@
 use crate::device::{device, Device};
 use crate::entry::{guard, slice, walk_chain};
 use crate::error::{IcdError, IcdResult};
-use crate::handle::{new_id, to_handle};
-use crate::pipeline::{pipeline_layout, Pipeline};
+use crate::pipeline::{create_each, create_with_reply, pipeline_layout};
 use ash::vk;
 use protocol::graphics::*;
 use protocol::stream::{CreateGraphicsPipeline, SpecializationMapEntry};
@@ -437,22 +436,14 @@ fn create_graphics(
 ) -> IcdResult<vk::Pipeline> {
     // SAFETY: valid usage.
     let wire = unsafe { convert(info) }?;
-    let id = new_id();
-    let result = dev.call(|reply| {
+    create_with_reply(dev, "graphics", |id, reply| {
         CreateGraphicsPipeline {
             id,
             info: wire,
             reply,
         }
         .into()
-    })?;
-    if result != vk::Result::SUCCESS {
-        return Err(IcdError::vk(
-            result,
-            "the device refused the graphics pipeline",
-        ));
-    }
-    Ok(to_handle(Pipeline { id }))
+    })
 }
 
 /// # Safety
@@ -474,24 +465,17 @@ pub(crate) unsafe extern "system" fn create_graphics_pipelines(
         if p_create_infos.is_null() && count > 0 {
             return Err(invalid("null create infos"));
         }
-        let mut result = vk::Result::SUCCESS;
         // SAFETY: (pointer, count) (valid usage).
-        for (i, info) in unsafe { slice(p_create_infos, count) }.iter().enumerate() {
-            // Vulkan §10.1: a failed element gets VK_NULL_HANDLE; the others are still made.
-            let h = match create_graphics(dev, info) {
-                Ok(h) => h,
-                Err(e) => {
-                    log::warn!("vkCreateGraphicsPipelines[{i}]: {e}");
-                    if e.result() == vk::Result::ERROR_DEVICE_LOST {
-                        return Err(e);
-                    }
-                    result = e.result();
-                    vk::Pipeline::null()
-                }
-            };
-            // SAFETY: i < count, the app's array length.
-            unsafe { p_pipelines.add(i).write(h) };
+        let infos = unsafe { slice(p_create_infos, count) };
+        // SAFETY: `p_pipelines` holds `count` elements (valid usage; null checked above).
+        unsafe {
+            create_each(
+                "vkCreateGraphicsPipelines",
+                dev,
+                infos,
+                p_pipelines,
+                create_graphics,
+            )
         }
-        Ok(result)
     })
 }

@@ -10,8 +10,8 @@ use crate::handle::{new_id, object, take_object, to_handle};
 use crate::physical_device::{DEVICE_ID, PIPELINE_CACHE_UUID, VENDOR_ID};
 use ash::vk;
 use protocol::stream::{
-    CreateComputePipeline, CreatePipelineLayout, DestroyPipeline, DestroyPipelineLayout,
-    PushConstantRange, SpecializationMapEntry,
+    Command, CreateComputePipeline, CreatePipelineLayout, DestroyPipeline, DestroyPipelineLayout,
+    GuestLocation, PushConstantRange, SpecializationMapEntry,
 };
 use std::ffi::{c_void, CStr};
 
@@ -148,8 +148,7 @@ fn create_compute(
         // SAFETY: pData holds dataSize bytes (valid usage).
         spec_data = unsafe { slice(spec.p_data.cast::<u8>(), len) }.to_vec();
     }
-    let id = new_id();
-    let result = dev.call(|reply| {
+    create_with_reply(dev, "compute", |id, reply| {
         CreateComputePipeline {
             id,
             layout: layout.id,
@@ -160,14 +159,57 @@ fn create_compute(
             reply,
         }
         .into()
-    })?;
+    })
+}
+
+/// Sends the creation command `make(id, reply)` of a new pipeline and waits for the device's
+/// verdict (it compiles the shaders); a refusal is the application's error `VkResult`.
+pub(crate) fn create_with_reply(
+    dev: &Device,
+    kind: &str,
+    make: impl FnOnce(u64, GuestLocation) -> Command,
+) -> IcdResult<vk::Pipeline> {
+    let id = new_id();
+    let result = dev.call(|reply| make(id, reply))?;
     if result != vk::Result::SUCCESS {
         return Err(IcdError::vk(
             result,
-            "the device refused the compute pipeline",
+            format!("the device refused the {kind} pipeline"),
         ));
     }
     Ok(to_handle(Pipeline { id }))
+}
+
+/// Creates each of `infos` into `out` (vkCreate*Pipelines, Vulkan §10.1): a failed element
+/// gets VK_NULL_HANDLE and the others are still made; the result is the last failure's code,
+/// except that a lost device ends the call.
+///
+/// # Safety
+/// `out` is valid for `infos.len()` writes (valid usage of the command).
+pub(crate) unsafe fn create_each<I>(
+    name: &str,
+    dev: &Device,
+    infos: &[I],
+    out: *mut vk::Pipeline,
+    create: impl Fn(&Device, &I) -> IcdResult<vk::Pipeline>,
+) -> IcdResult<vk::Result> {
+    let mut result = vk::Result::SUCCESS;
+    for (i, info) in infos.iter().enumerate() {
+        let h = match create(dev, info) {
+            Ok(h) => h,
+            Err(e) => {
+                log::warn!("{name}[{i}]: {e}");
+                if e.result() == vk::Result::ERROR_DEVICE_LOST {
+                    return Err(e);
+                }
+                result = e.result();
+                vk::Pipeline::null()
+            }
+        };
+        // SAFETY: i < infos.len(), the app's array length (caller's guarantee).
+        unsafe { out.add(i).write(h) };
+    }
+    Ok(result)
 }
 
 /// # Safety
@@ -189,25 +231,18 @@ pub(crate) unsafe extern "system" fn create_compute_pipelines(
                 "null output array",
             ));
         }
-        let mut result = vk::Result::SUCCESS;
         // SAFETY: (pointer, count) (valid usage).
-        for (i, info) in unsafe { slice(p_create_infos, count) }.iter().enumerate() {
-            // Vulkan §10.1: a failed element gets VK_NULL_HANDLE; the others are still made.
-            let h = match create_compute(dev, info) {
-                Ok(h) => h,
-                Err(e) => {
-                    log::warn!("vkCreateComputePipelines[{i}]: {e}");
-                    if e.result() == vk::Result::ERROR_DEVICE_LOST {
-                        return Err(e);
-                    }
-                    result = e.result();
-                    vk::Pipeline::null()
-                }
-            };
-            // SAFETY: i < count, the app's array length.
-            unsafe { p_pipelines.add(i).write(h) };
+        let infos = unsafe { slice(p_create_infos, count) };
+        // SAFETY: `p_pipelines` holds `count` elements (valid usage; null checked above).
+        unsafe {
+            create_each(
+                "vkCreateComputePipelines",
+                dev,
+                infos,
+                p_pipelines,
+                create_compute,
+            )
         }
-        Ok(result)
     })
 }
 

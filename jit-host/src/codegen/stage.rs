@@ -174,8 +174,7 @@ pub(super) fn build_graphics<'ctx>(
                 ld(ctx_p, abi::VERTEX_OFFSET_VERTEX_INDICES, ptr_t.into())?.into_pointer_value();
             io.inputs = ld(ctx_p, abi::VERTEX_OFFSET_INPUTS, ptr_t.into())?.into_pointer_value();
             io.outputs = ld(ctx_p, abi::VERTEX_OFFSET_OUTPUTS, ptr_t.into())?.into_pointer_value();
-            io.view_index =
-                ld(ctx_p, abi::VERTEX_OFFSET_VIEW_INDEX, i32t.into())?.into_int_value();
+            io.view_index = ld(ctx_p, abi::VERTEX_OFFSET_VIEW_INDEX, i32t.into())?.into_int_value();
         }
         _ => {
             let batch = arg.into_pointer_value();

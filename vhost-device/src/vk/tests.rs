@@ -102,6 +102,12 @@ fn context() -> VkContext {
 
 /// SPIR-V words of a GLSL compute shader, compiled with glslangValidator.
 fn spirv_words(glsl: &str) -> Vec<u32> {
+    spirv_stage(glsl, "comp")
+}
+
+/// SPIR-V words of a GLSL shader of `stage` (the file extension glslangValidator reads:
+/// "comp", "vert", "frag"), compiled with glslangValidator.
+fn spirv_stage(glsl: &str, stage: &str) -> Vec<u32> {
     use std::io::Write;
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
@@ -111,7 +117,7 @@ fn spirv_words(glsl: &str) -> Vec<u32> {
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     );
-    let src = dir.join(format!("{stem}.comp"));
+    let src = dir.join(format!("{stem}.{stage}"));
     let out = dir.join(format!("{stem}.spv"));
     std::fs::File::create(&src)
         .unwrap()

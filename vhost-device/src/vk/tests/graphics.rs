@@ -14,43 +14,6 @@ use super::images::{
 };
 use super::*;
 
-/// SPIR-V words of a GLSL shader of `stage` ("vert", "frag").
-pub(super) fn spirv_stage(glsl: &str, stage: &str) -> Vec<u32> {
-    use std::io::Write;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir();
-    let stem = format!(
-        "softgpu-gfx-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    );
-    let src = dir.join(format!("{stem}.{stage}"));
-    let out = dir.join(format!("{stem}.spv"));
-    std::fs::File::create(&src)
-        .unwrap()
-        .write_all(glsl.as_bytes())
-        .unwrap();
-    let status = std::process::Command::new("glslangValidator")
-        .args(["-V", "--target-env", "vulkan1.1", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .output()
-        .expect("glslangValidator not found");
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stdout)
-    );
-    let bytes = std::fs::read(&out).unwrap();
-    let _ = std::fs::remove_file(&src);
-    let _ = std::fs::remove_file(&out);
-    bytes
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
-}
-
 const VERTEX: &str = r#"#version 450
 layout(location = 0) in vec2 pos;
 layout(location = 1) in vec4 color;

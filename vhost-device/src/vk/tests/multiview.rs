@@ -10,7 +10,7 @@ use protocol::stream::*;
 use super::super::image::usage as image_usage;
 use super::super::vk_result;
 use super::graphics::{
-    create_pipeline, modules_and_layout, pipeline_info, spirv_stage, GEOMETRY, PIPELINE, VERTICES,
+    create_pipeline, modules_and_layout, pipeline_info, GEOMETRY, PIPELINE, VERTICES,
 };
 use super::images::{
     create_image, full_range, image_info, run, run_error, transfer_buffers, DST, DST_OFFSET,
