@@ -23,6 +23,7 @@ mod assembly;
 pub mod clear;
 mod execute;
 mod fetch;
+mod fragment;
 mod indirect;
 pub mod pipeline;
 pub mod stage;

@@ -180,6 +180,34 @@ pub trait FragmentShader: Sync + Send {
         live: u8,
         out: &mut FragmentOutputs,
     ) -> u8;
+
+    /// Shades every block of `run`: block `i`'s lanes `live[i]` into `out[i]`, its surviving
+    /// lanes into `survivors[i]` (0 for a block with no live lane, which need not be shaded).
+    /// Before shading, `out[i].depth` is the block's interpolated depth and
+    /// `out[i].depth_written` false, as for [`FragmentShader::shade`]. `live`, `out` and
+    /// `survivors` have at least `run.blocks()` entries; extra entries are left alone. The
+    /// default shades block by block; stages override it to shade a run per call.
+    fn shade_run(
+        &self,
+        run: &crate::raster::FragmentRun<'_>,
+        live: &[u8],
+        out: &mut [FragmentOutputs],
+        survivors: &mut [u8],
+    ) {
+        let blocks = out.iter_mut().zip(survivors.iter_mut()).zip(live);
+        for (i, ((out, survivor), &live)) in blocks.take(run.blocks()).enumerate() {
+            *survivor = 0;
+            if live == 0 {
+                continue;
+            }
+            let Some(batch) = run.batch(i) else {
+                continue;
+            };
+            out.depth = batch.depth;
+            out.depth_written = false;
+            *survivor = self.shade(&batch, live, out) & live;
+        }
+    }
 }
 
 impl<F> FragmentShader for F

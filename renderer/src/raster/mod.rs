@@ -26,8 +26,8 @@ mod sink;
 mod tile;
 
 pub use sink::{
-    lane_offset, CoverageImages, CoverageSink, CoverageTile, FragmentBatch, FragmentSink,
-    TileFragments,
+    lane_offset, CoverageImages, CoverageSink, CoverageTile, FragmentBatch, FragmentRun,
+    FragmentSink, TileFragments, RUN_BLOCKS,
 };
 
 /// Side of a bin tile in pixels.

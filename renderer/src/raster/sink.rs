@@ -46,9 +46,74 @@ pub struct FragmentBatch<'a> {
     pub point_coord: [[f32; LANES]; 2],
 }
 
+/// Most blocks in one [`FragmentRun`]: a tile's width of 4×2 blocks.
+pub const RUN_BLOCKS: usize = (super::TILE_SIZE / 4) as usize;
+
+/// Consecutive 4×2 blocks of one primitive along one block row (block `i` has its top-left
+/// pixel at `(x + 4·i, y)`), with every per-lane value laid out block after block, so that a
+/// sink can work on many blocks per call. Block `i` is exactly [`FragmentRun::batch`]`(i)`;
+/// a block whose mask is 0 carries values but has no covered lane.
+#[derive(Clone, Copy, Debug)]
+pub struct FragmentRun<'a> {
+    /// Framebuffer position of the first block's top-left pixel (x a multiple of 4, y of 2).
+    pub x: u32,
+    pub y: u32,
+    /// One coverage mask per block (as [`FragmentBatch::mask`]); 1..=[`RUN_BLOCKS`] blocks.
+    pub masks: &'a [u8],
+    pub front_facing: bool,
+    pub primitive: u32,
+    /// One entry per block, as the [`FragmentBatch`] fields of the same names.
+    pub depth: &'a [[f32; LANES]],
+    pub inv_w: &'a [[f32; LANES]],
+    pub barycentric: &'a [[[f32; LANES]; 3]],
+    pub point_coord: &'a [[[f32; LANES]; 2]],
+    /// Attribute components per block.
+    pub components: usize,
+    /// `masks.len() × components` entries: block `i`'s components are
+    /// `attributes[i * components..(i + 1) * components]`.
+    pub attributes: &'a [[f32; LANES]],
+}
+
+impl<'a> FragmentRun<'a> {
+    /// Blocks in the run.
+    pub fn blocks(&self) -> usize {
+        self.masks.len()
+    }
+
+    /// Block `i` as a single batch; `None` past the end (or where a field is short).
+    pub fn batch(&self, i: usize) -> Option<FragmentBatch<'a>> {
+        let start = i.checked_mul(self.components)?;
+        let end = start.checked_add(self.components)?;
+        Some(FragmentBatch {
+            x: self.x.checked_add(u32::try_from(i).ok()?.checked_mul(4)?)?,
+            y: self.y,
+            mask: *self.masks.get(i)?,
+            front_facing: self.front_facing,
+            primitive: self.primitive,
+            depth: *self.depth.get(i)?,
+            inv_w: *self.inv_w.get(i)?,
+            barycentric: *self.barycentric.get(i)?,
+            attributes: self.attributes.get(start..end)?,
+            point_coord: *self.point_coord.get(i)?,
+        })
+    }
+}
+
 /// Receives the fragment batches of one tile.
 pub trait TileFragments {
     fn batch(&mut self, batch: &FragmentBatch<'_>);
+
+    /// Receives a run of blocks; the same as [`TileFragments::batch`] on each covered block
+    /// in order, which is what the default does. Sinks override it to amortise per-call work.
+    fn run(&mut self, run: &FragmentRun<'_>) {
+        for i in 0..run.blocks() {
+            if let Some(batch) = run.batch(i) {
+                if batch.mask != 0 {
+                    self.batch(&batch);
+                }
+            }
+        }
+    }
 }
 
 /// A fragment consumer shared by the rasterizer's workers.
