@@ -5,6 +5,7 @@
 
 use std::mem::size_of;
 use std::sync::Arc;
+use std::time::Duration;
 
 use protocol::stream::{Command, CreateComputePipeline};
 
@@ -36,6 +37,8 @@ pub struct VkContext {
     pub(crate) images: Images,
     pub(crate) render_passes: ObjectTable<Arc<RenderPassObject>>,
     pub(crate) framebuffers: ObjectTable<Arc<FramebufferObject>>,
+    /// Longest a guest-memory wait (`Submit.waits`, `CmdWaitGuestU32`) may poll.
+    pub(crate) guest_wait_limit: Duration,
 }
 
 /// Host bytes a set layout of `bindings` bindings holds.
@@ -89,7 +92,22 @@ impl VkContext {
             images: Images::new(),
             render_passes: ObjectTable::new("render pass"),
             framebuffers: ObjectTable::new("framebuffer"),
+            guest_wait_limit: Duration::from_millis(protocol::stream::MAX_GUEST_WAIT_MS),
         }
+    }
+
+    /// Shortens the bound on guest-memory waits (default [`protocol::stream::MAX_GUEST_WAIT_MS`];
+    /// a longer `limit` is clamped to it). For fuzzing and tests, where a wait that never
+    /// holds would otherwise cost seconds per input.
+    pub fn set_guest_wait_limit(&mut self, limit: Duration) {
+        self.guest_wait_limit =
+            limit.min(Duration::from_millis(protocol::stream::MAX_GUEST_WAIT_MS));
+    }
+
+    /// What this context holds of `q` in its client's budget. With no command running, the
+    /// object count equals [`Self::live_objects`] and nothing holds a compile slot.
+    pub fn held(&self, q: Quantity) -> u64 {
+        self.account.held(q)
     }
 
     /// Live objects of every kind.

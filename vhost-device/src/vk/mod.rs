@@ -42,7 +42,7 @@ use thiserror::Error;
 use crate::context::{ContextBackend, ContextFactory};
 
 pub use context::VkContext;
-pub use limits::{ClientBudget, ClientLimits};
+pub use limits::{ClientBudget, ClientLimits, Quantity};
 
 /// Bindings one descriptor set layout may declare.
 pub const MAX_BINDINGS_PER_SET_LAYOUT: usize = 4096;

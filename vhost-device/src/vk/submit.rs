@@ -136,7 +136,7 @@ impl VkContext {
         submit: Submit,
         scope: &GuestScope<'_>,
     ) -> Result<(), ExecError> {
-        let limit = std::time::Duration::from_millis(protocol::stream::MAX_GUEST_WAIT_MS);
+        let limit = self.guest_wait_limit;
         for wait in &submit.waits {
             scope.wait_u64_at_least(wait.src.resource, wait.src.offset, wait.value, limit)?;
         }
@@ -292,7 +292,7 @@ impl VkContext {
                 c.src.resource,
                 c.src.offset,
                 c.value,
-                std::time::Duration::from_millis(protocol::stream::MAX_GUEST_WAIT_MS),
+                self.guest_wait_limit,
             ),
             other => {
                 let in_pass = state.graphics.in_pass();

@@ -742,6 +742,56 @@ fn descriptor_writes_are_checked_against_buffer_and_layout() {
     assert!(m.contains("overflow"), "{m}");
 }
 
+#[test]
+fn a_shortened_guest_wait_bound_fails_waits_that_never_hold_quickly_and_clamps_long_ones() {
+    let mut ctx = context();
+    let r = resources();
+    ctx.set_guest_wait_limit(std::time::Duration::from_millis(20));
+    // Zeroed memory: a wait for 0 holds at once, a wait for 1 never does.
+    let holds = stream(vec![CmdWaitGuestU32 {
+        src: at(REPLIES, 0),
+        value: 0,
+    }
+    .into()]);
+    r.write(COMMANDS, 0, &holds);
+    let cb = GuestRange {
+        resource: COMMANDS,
+        offset: 0,
+        len: holds.len() as u64,
+    };
+    ctx.submit(&stream(vec![run_only(cb)]), &r).unwrap();
+    let never = stream(vec![CmdWaitGuestU32 {
+        src: at(REPLIES, 0),
+        value: 1,
+    }
+    .into()]);
+    r.write(COMMANDS, 1024, &never);
+    let cb = GuestRange {
+        resource: COMMANDS,
+        offset: 1024,
+        len: never.len() as u64,
+    };
+    let start = std::time::Instant::now();
+    let err = ctx.submit(&stream(vec![run_only(cb)]), &r).unwrap_err();
+    assert!(err.to_string().contains("did not become 1"), "{err}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    let timeline = Submit {
+        waits: vec![TimelineWait {
+            src: at(REPLIES, 8),
+            value: 1,
+        }],
+        command_buffers: vec![],
+        signals: vec![],
+    };
+    let err = ctx.submit(&stream(vec![timeline.into()]), &r).unwrap_err();
+    assert!(err.to_string().contains("did not reach 1"), "{err}");
+    ctx.set_guest_wait_limit(std::time::Duration::MAX);
+    assert_eq!(
+        ctx.guest_wait_limit,
+        std::time::Duration::from_millis(MAX_GUEST_WAIT_MS)
+    );
+}
+
 mod graphics;
 mod images;
 mod limits;
