@@ -1,7 +1,7 @@
 //! Compiles IR with jit-host's library in this process (validate → LLVM → link → place in a
 //! sealed arena mapped read+execute, as `jit-host/tests/codegen_exec.rs` does) and runs the
 //! code on canaried buffers, through the entry ABI of the module's stage (compute kernel,
-//! vertex groups, or one fragment batch; `shader::abi`).
+//! vertex groups, or an array of fragment batches; `shader::abi`).
 //!
 //! The run happens in a forked child: a guest shader may loop forever (a hang there is the
 //! guest's business, bounded in production by the device, not a finding), while a fault or a
@@ -343,8 +343,11 @@ fn call_entry(
             Ok(vec![indices, inputs, outputs])
         }
         Stage::Fragment => {
-            let (Ok(inputs), Ok(outputs)) = (
+            // Two batches in one call (the renderer passes a run of blocks): they share the
+            // input words and each has its own canaried output words.
+            let (Ok(inputs), Ok(outputs), Ok(outputs2)) = (
                 CanariedBuffer::new(4 * GRAPHICS_LANES * m.inputs.len(), params.fill),
+                CanariedBuffer::new(4 * GRAPHICS_LANES * m.outputs.len(), 0),
                 CanariedBuffer::new(4 * GRAPHICS_LANES * m.outputs.len(), 0),
             ) else {
                 return Err(EXIT_SETUP);
@@ -356,29 +359,39 @@ fn call_entry(
                 view_index: u32::from(params.buffer_sizes[1] & 7),
                 scratch: scratch.as_mut_ptr(),
             };
-            let mut io = FragmentBatchIo {
+            let lanes = [0.5f32; GRAPHICS_LANES];
+            let point_coord = [lanes; 2];
+            let batch = |outputs: &CanariedBuffer, live: u8| FragmentBatchIo {
                 inputs: inputs.as_mut_ptr().cast(),
                 outputs: outputs.as_mut_ptr().cast(),
-                frag_coord: [[0.5; GRAPHICS_LANES]; 4],
-                point_coord: [[0.5; GRAPHICS_LANES]; 2],
+                depth: &lanes,
+                inv_w: &lanes,
+                point_coord: &point_coord,
+                x: u32::from(params.fill),
+                y: u32::MAX - 1,
                 front_facing: u32::from(params.unbound_last),
-                live: u32::from(params.fill),
+                live: u32::from(live),
             };
+            let live = [params.fill, params.fill.rotate_left(3)];
+            let mut io = [batch(&outputs, live[0]), batch(&outputs2, live[1])];
             // SAFETY: `entry` is the entry of code just placed for `m`, a fragment module:
             // it has the `FragmentKernelFn` signature.
             let f: FragmentKernelFn =
                 unsafe { std::mem::transmute::<*const u8, FragmentKernelFn>(entry) };
-            // SAFETY: inputs and outputs hold one batch of the module's slots; descriptors,
-            // push constants and scratch as for compute.
-            let survivors = unsafe { f(&ctx, &mut io) };
-            if survivors & !io.live != 0 {
-                eprintln!(
-                    "kernel child: survivors {survivors:#x} outside live {:#x}",
-                    io.live
-                );
-                return Err(EXIT_CANARY);
+            // SAFETY: `io` holds 2 batches; the inputs and each batch's outputs hold one
+            // batch of the module's slots, their FragCoord / PointCoord words 8 lanes each;
+            // descriptors, push constants and scratch as for compute.
+            unsafe { f(&ctx, io.as_mut_ptr(), io.len() as u32) };
+            for (b, live) in io.iter().zip(live) {
+                if b.live & !u32::from(live) != 0 {
+                    eprintln!(
+                        "kernel child: survivors {:#x} outside live {live:#x}",
+                        b.live
+                    );
+                    return Err(EXIT_CANARY);
+                }
             }
-            Ok(vec![inputs, outputs])
+            Ok(vec![inputs, outputs, outputs2])
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Fragment kernels run for real (see `graphics/mod.rs`) and compared with a CPU reference:
 //! interpolated and flat inputs, FragCoord / FrontFacing / PointCoord, integer outputs,
 //! FragDepth written or kept, discard (the returned survivor mask), demote and helper
-//! invocations (no stores from helpers), early fragment tests.
+//! invocations (no stores from helpers), early fragment tests, and one call over many batches.
 
 // Parallel arrays indexed by lane read best as index loops.
 #![allow(clippy::needless_range_loop)]
@@ -51,7 +51,7 @@ void main() {
             ];
             let want = [
                 cols[0][l] * fc[0],
-                cols[1][l] * fc[0] + (fc[1] * 0.5 + fc[2] + fc[3] + 0.5),
+                cols[1][l] * fc[0] + (fc[1] * 0.5 + fc[2] + fc[3] + b.point_coord[0][l]),
                 cols[2][l] * fc[0],
                 if front != 0 { 1.0 } else { 0.25 },
             ];
@@ -286,4 +286,112 @@ void main() {
         assert_eq!(out[k.location(0, 0) * L + l], l as u32);
         assert_eq!(out[k.location(0, 3) * L + l], 3);
     }
+}
+
+/// Discard, demote, helpers, a conditional `FragDepth` write, private memory and stores.
+const MIXED: &str = r#"
+#version 450
+#extension GL_EXT_demote_to_helper_invocation : require
+layout(location = 0) in float v;
+layout(location = 1) flat in int id;
+layout(std430, set = 0, binding = 0) buffer B { uint count; uint w[]; } b;
+layout(location = 0) out vec4 o;
+void main() {
+    float arr[4];
+    int k = int(gl_FragCoord.x) & 3;
+    // Lanes that skip the write read private memory as it starts for the batch.
+    if (v > 0.5) arr[k] = v * float(id + 1);
+    bool h0 = gl_HelperInvocation;
+    if (v < 0.2) discard;
+    if (v < 0.4) demote;
+    bool h1 = helperInvocationEXT();
+    uint pix = uint(gl_FragCoord.x) + 64u * uint(gl_FragCoord.y);
+    b.w[pix] = uint(id) + 1u;
+    atomicAdd(b.count, 1u);
+    if (v > 0.7) gl_FragDepth = v * 0.5;
+    o = vec4(arr[k], gl_FrontFacing ? v : -v, h0 ? 1.0 : 0.0, h1 ? 1.0 : 0.0);
+}
+"#;
+
+#[test]
+fn one_call_over_many_batches_gives_each_batch_what_a_call_on_it_alone_gives() {
+    let mut k = glsl(Stage::Fragment, MIXED);
+    let depth_slot = k.output(OutputTarget::FragDepth);
+    let lives = [
+        ALL,
+        0b1011_0110,
+        0,
+        0b0000_1111,
+        0b1000_0001,
+        ALL,
+        0b0110_0110,
+    ];
+    let mut seed = 0x9e37_79b9u32;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        (seed >> 8) as f32 / (1u32 << 24) as f32
+    };
+    let batches: Vec<Batch> = lives
+        .iter()
+        .enumerate()
+        .map(|(i, &live)| {
+            let mut b = Batch::at(&k.module, 4 * i as u32, 2, live);
+            b.front_facing = (i % 2) as u32;
+            b.set_f32(k.input(0, 0), std::array::from_fn(|_| next()));
+            b.set_i32(k.input(1, 0), [i as i32; L]);
+            b
+        })
+        .collect();
+    let outs_in: Vec<Vec<u32>> = batches
+        .iter()
+        .map(|b| {
+            let mut words = vec![0x5555_5555u32; L * k.module.outputs.len()];
+            for l in 0..L {
+                words[depth_slot * L + l] = b.frag_coord[2][l].to_bits();
+            }
+            words
+        })
+        .collect();
+    let buffer = || u32s_to_bytes(&vec![0u32; 1 + 64 * 4]);
+
+    let mut alone_buf = buffer();
+    let alone: Vec<(u32, Vec<u32>)> = batches
+        .iter()
+        .zip(&outs_in)
+        .map(|(b, o)| k.run_fragment(b, o, &mut [&mut alone_buf], &[]))
+        .collect();
+    let mut together_buf = buffer();
+    let pairs: Vec<(&Batch, &[u32])> = batches
+        .iter()
+        .zip(&outs_in)
+        .map(|(b, o)| (b, o.as_slice()))
+        .collect();
+    let together = k.run_fragments(&pairs, &mut [&mut together_buf], &[]);
+
+    assert_eq!(together.len(), batches.len());
+    for (i, (t, a)) in together.iter().zip(&alone).enumerate() {
+        assert_eq!(t.0, a.0, "batch {i}: survivors");
+        assert_eq!(t.1, a.1, "batch {i}: output words");
+        assert_eq!(t.0 & !lives[i], 0, "batch {i}: survivors are live lanes");
+    }
+    assert_eq!(together_buf, alone_buf, "stores and atomics");
+    // The case is not trivial: some live lanes survive, some are discarded or demoted, some
+    // depths are replaced.
+    let survivors: u32 = together.iter().map(|t| t.0.count_ones()).sum();
+    let live: u32 = lives.iter().map(|l| l.count_ones()).sum();
+    assert!(survivors > 0 && survivors < live, "{survivors} of {live}");
+    assert_eq!(bytes_to_u32s(&together_buf)[0], survivors);
+    let replaced = together
+        .iter()
+        .zip(&outs_in)
+        .filter(|(t, o)| t.1[depth_slot * L..][..L] != o[depth_slot * L..][..L])
+        .count();
+    assert!(replaced > 0);
+
+    // An empty array is a call that does nothing.
+    let mut untouched = buffer();
+    assert!(k.run_fragments(&[], &mut [&mut untouched], &[]).is_empty());
+    assert_eq!(untouched, buffer());
 }

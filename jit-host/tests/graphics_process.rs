@@ -82,21 +82,61 @@ fn client_runs_vertex_and_fragment_kernels_and_refuses_the_wrong_entry() {
         view_index: 0,
         scratch: sp.wrapping_add(sp.align_offset(64)),
     };
-    let mut frag_coord = [[0.0f32; L]; 4];
-    for (l, x) in frag_coord[0].iter_mut().enumerate() {
-        *x = l as f32 + 0.5;
-    }
-    let mut io = FragmentBatchIo {
+    let depth = [0.5f32; L];
+    let inv_w = [1.0f32; L];
+    let point_coord = [[0.5f32; L]; 2];
+    let batch_at = |outputs: *mut u32, x: u32, live: u32| FragmentBatchIo {
         inputs: std::ptr::null(),
-        outputs: outputs.as_mut_ptr(),
-        frag_coord,
-        point_coord: [[0.5; L]; 2],
+        outputs,
+        depth: &depth,
+        inv_w: &inv_w,
+        point_coord: &point_coord,
+        x,
+        y: 0,
         front_facing: 1,
-        live: 0xff,
+        live,
     };
+    let mut io = [batch_at(outputs.as_mut_ptr(), 0, 0xff)];
     // SAFETY: no inputs, one batch of outputs, no buffers.
-    let survivors = unsafe { fk.call_fragment(&fctx, &mut io) }.expect("fragment entry");
-    assert_eq!(survivors, 0b11, "x = 0.5 and 1.5 survive");
+    unsafe { fk.call_fragment(&fctx, &mut io) }.expect("fragment entry");
+    assert_eq!(io[0].live, 0b1111, "x = 0.5 and 1.5 survive: the left quad");
+    assert_eq!(f32::from_bits(outputs[0]), 0.5);
+    // Lanes 1 and 2 are pixels (1, 0) and (0, 1) of the left quad.
+    assert_eq!(f32::from_bits(outputs[1]), 1.5);
+    assert_eq!(f32::from_bits(outputs[2]), 0.5);
+
+    // Several batches in one call: each as if shaded alone. Lanes with FragCoord.x <= 2
+    // survive: the left column of a batch at x = 1, none at x = 8.
+    let origins = [0u32, 1, 0, 8];
+    let live = [0xffu32, 0b0101_0101, 0, 0xff];
+    let mut many_outputs = vec![[0u32; L * 4]; live.len()];
+    assert_eq!(n_out, 4);
+    let mut batches: Vec<FragmentBatchIo> = many_outputs
+        .iter_mut()
+        .zip(origins.iter().zip(live))
+        .map(|(outputs, (&x, live))| batch_at(outputs.as_mut_ptr(), x, live))
+        .collect();
+    let alone: Vec<(u32, [u32; L * 4])> = batches
+        .iter()
+        .map(|b| {
+            let mut outputs = [0u32; L * 4];
+            let mut one = [FragmentBatchIo {
+                outputs: outputs.as_mut_ptr(),
+                ..*b
+            }];
+            // SAFETY: as above, one batch of 4 output slots.
+            unsafe { fk.call_fragment(&fctx, &mut one) }.expect("fragment entry");
+            (one[0].live, outputs)
+        })
+        .collect();
+    // SAFETY: each batch has its own 4 output slots; no inputs, no buffers.
+    unsafe { fk.call_fragment(&fctx, &mut batches) }.expect("fragment entry");
+    for (i, (b, (live, words))) in batches.iter().zip(&alone).enumerate() {
+        assert_eq!(b.live, *live, "batch {i}: survivors");
+        assert_eq!(many_outputs[i], *words, "batch {i}: outputs");
+    }
+    let survivors: Vec<u32> = batches.iter().map(|b| b.live).collect();
+    assert_eq!(survivors, [0b1111, 0b0101, 0, 0]);
 
     // The wrong entry ABI is refused, not called.
     // SAFETY: refused before any call.

@@ -136,6 +136,10 @@ pub struct FragmentContext {
 
 /// One fragment batch: [`GRAPHICS_LANES`] pixels, lanes numbered as
 /// `renderer::raster::lane_offset` (two 2×2 quads side by side).
+///
+/// A fragment kernel call shades an array of `count` batches (typically the blocks of one
+/// rasterizer run), one after the other, each exactly as if it were shaded alone: private
+/// memory starts zeroed for each batch, and derivatives never cross batches.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct FragmentBatchIo {
@@ -145,21 +149,46 @@ pub struct FragmentBatchIo {
     /// Output words (`Module::outputs` order, slot-major); `FragDepth`'s slot holds the
     /// interpolated depth before the call, so a shader that does not write it leaves it as is.
     pub outputs: *mut u32,
-    /// `FragCoord` x, y (pixel centres, `x + 0.5`), z (framebuffer depth), w (1 / clip w).
-    pub frag_coord: [[f32; GRAPHICS_LANES]; 4],
-    /// `PointCoord` s, t (0.5 for non-point primitives).
-    pub point_coord: [[f32; GRAPHICS_LANES]; 2],
+    /// `FragCoord` z per lane (framebuffer depth).
+    pub depth: *const [f32; GRAPHICS_LANES],
+    /// `FragCoord` w per lane (1 / clip w).
+    pub inv_w: *const [f32; GRAPHICS_LANES],
+    /// `PointCoord` s, t per lane (0.5 for non-point primitives).
+    pub point_coord: *const [[f32; GRAPHICS_LANES]; 2],
+    /// Framebuffer position of the batch's top-left pixel: `FragCoord` x of lane `l` is
+    /// `x.wrapping_add(dx) as f32 + 0.5` with `(dx, dy) = FRAGMENT_LANE_OFFSETS[l]` (pixel
+    /// centres), y likewise.
+    pub x: u32,
+    pub y: u32,
     /// `FrontFacing` (0 or 1, the same for every lane).
     pub front_facing: u32,
-    /// Bit `l`: lane `l` is a live invocation (covered and past early tests). Other lanes run
-    /// as helpers: they compute (for derivatives) but make no stores or atomics and their
-    /// outputs are not used.
+    /// In: bit `l`: lane `l` is a live invocation (covered and past early tests). Other lanes
+    /// run as helpers: they compute (for derivatives) but make no stores or atomics and their
+    /// outputs are not used. Out (written by the kernel when the batch is done): the live
+    /// lanes that were neither killed nor demoted, a subset of the incoming bits.
     pub live: u32,
 }
 
-/// Returns the live lanes that were neither killed nor demoted (a subset of `io.live`).
+/// Pixel offset `(dx, dy)` of each lane of a fragment batch from its top-left pixel: lanes
+/// 0–3 are the left 2×2 quad (top-left, top-right, bottom-left, bottom-right), 4–7 the right.
+pub const FRAGMENT_LANE_OFFSETS: [(u32, u32); GRAPHICS_LANES] = [
+    (0, 0),
+    (1, 0),
+    (0, 1),
+    (1, 1),
+    (2, 0),
+    (3, 0),
+    (2, 1),
+    (3, 1),
+];
+
+/// Shades `batches[0..count]` in order (see [`FragmentBatchIo`]); each batch's `live` is
+/// replaced by its survivors. `count` may be 0.
 pub type FragmentKernelFn =
-    unsafe extern "C" fn(ctx: *const FragmentContext, io: *mut FragmentBatchIo) -> u32;
+    unsafe extern "C" fn(ctx: *const FragmentContext, batches: *mut FragmentBatchIo, count: u32);
+
+/// Bytes from one batch to the next in a fragment kernel's batch array.
+pub const FRAGMENT_BATCH_SIZE: usize = core::mem::size_of::<FragmentBatchIo>();
 
 pub const VERTEX_OFFSET_BUFFERS: usize = core::mem::offset_of!(VertexContext, buffers);
 pub const VERTEX_OFFSET_PUSH_CONSTANTS: usize =
@@ -187,8 +216,11 @@ pub const FRAGMENT_OFFSET_VIEW_INDEX: usize = core::mem::offset_of!(FragmentCont
 
 pub const BATCH_OFFSET_INPUTS: usize = core::mem::offset_of!(FragmentBatchIo, inputs);
 pub const BATCH_OFFSET_OUTPUTS: usize = core::mem::offset_of!(FragmentBatchIo, outputs);
-pub const BATCH_OFFSET_FRAG_COORD: usize = core::mem::offset_of!(FragmentBatchIo, frag_coord);
+pub const BATCH_OFFSET_DEPTH: usize = core::mem::offset_of!(FragmentBatchIo, depth);
+pub const BATCH_OFFSET_INV_W: usize = core::mem::offset_of!(FragmentBatchIo, inv_w);
 pub const BATCH_OFFSET_POINT_COORD: usize = core::mem::offset_of!(FragmentBatchIo, point_coord);
+pub const BATCH_OFFSET_X: usize = core::mem::offset_of!(FragmentBatchIo, x);
+pub const BATCH_OFFSET_Y: usize = core::mem::offset_of!(FragmentBatchIo, y);
 pub const BATCH_OFFSET_FRONT_FACING: usize = core::mem::offset_of!(FragmentBatchIo, front_facing);
 pub const BATCH_OFFSET_LIVE: usize = core::mem::offset_of!(FragmentBatchIo, live);
 

@@ -313,25 +313,30 @@ impl CompiledKernel {
         Ok(())
     }
 
-    /// Shades one fragment batch; returns the lanes of `io.live` that were neither killed
-    /// nor demoted (see `shader::abi::FragmentBatchIo`).
+    /// Shades every batch of `batches` in one kernel call; each batch's `live` is replaced by
+    /// its lanes that were neither killed nor demoted (see `shader::abi::FragmentBatchIo`).
     ///
     /// # Safety
-    /// `ctx` as for [`Self::call_vertex`] (less the vertex arrays); `io.inputs` and
-    /// `io.outputs` holding 8 words per slot of `Module::inputs` / `Module::outputs`.
+    /// `ctx` as for [`Self::call_vertex`] (less the vertex arrays); in every batch, `inputs`
+    /// and `outputs` holding 8 words per slot of `Module::inputs` / `Module::outputs`, no two
+    /// batches' `outputs` overlapping.
     pub unsafe fn call_fragment(
         &self,
         ctx: &FragmentContext,
-        io: &mut FragmentBatchIo,
-    ) -> Result<u32, ClientError> {
+        batches: &mut [FragmentBatchIo],
+    ) -> Result<(), ClientError> {
         self.check_stage(ir::Stage::Fragment)?;
+        let count =
+            u32::try_from(batches.len()).map_err(|_| ClientError::TooManyBatches(batches.len()))?;
         let entry = self.entry();
         // SAFETY: as in `call`, for a fragment module's `FragmentKernelFn` entry (checked
         // above).
         let kernel: FragmentKernelFn =
             unsafe { std::mem::transmute::<*const u8, FragmentKernelFn>(entry) };
-        // SAFETY: the caller guarantees `ctx` and `io` are valid for this kernel.
-        Ok(unsafe { kernel(ctx, io) })
+        // SAFETY: the caller guarantees `ctx` and every batch are valid for this kernel;
+        // `batches` holds `count` initialised batches, exclusively ours for the call.
+        unsafe { kernel(ctx, batches.as_mut_ptr(), count) };
+        Ok(())
     }
 }
 

@@ -52,4 +52,6 @@ pub enum ClientError {
         expected: shader::ir::Stage,
         found: shader::ir::Stage,
     },
+    #[error("{0} fragment batches in one kernel call (at most u32::MAX)")]
+    TooManyBatches(usize),
 }

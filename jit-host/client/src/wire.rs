@@ -17,8 +17,12 @@ use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, Ms
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-/// Version of this protocol; the hello carries it and the client refuses any other.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Version of this protocol; the hello carries it and the client refuses any other. It
+/// covers the calling convention of the code jit-host emits (`shader::abi`) too, so that a
+/// device and a jit-host built against different entry ABIs refuse each other at the hello.
+/// 2: a fragment kernel shades an array of batches per call, each batch's per-lane
+/// `FragCoord` z, w and `PointCoord` by pointer and its x, y from the batch's position.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Largest frame body either side accepts.
 pub const MAX_MESSAGE_SIZE: usize = 64 << 20;

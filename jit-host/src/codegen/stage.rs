@@ -2,12 +2,13 @@
 //!
 //! Both stages run [`abi::GRAPHICS_LANES`] lanes per SIMD group, whatever the target's compute
 //! width. A vertex kernel loops over `ceil(count / 8)` groups of the call; a fragment kernel
-//! shades one batch. Stage inputs and outputs are contiguous 8-word groups per slot, so each
+//! loops over the `count` batches of its batch array, one pass of the body per batch. Stage
+//! inputs and outputs are contiguous 8-word groups per slot, so each
 //! `Op::Input` is one vector load and each output one vector store at the end of the group.
 //!
 //! Fragment lanes: every lane computes (helpers too, for derivatives); a *survive* mask —
 //! live at entry, not killed, not demoted — gates stores and atomics and is the kernel's
-//! return value. `Kill` also ends the lane like `Return`; `Demote` only clears it from the
+//! batch's result (written back into its `live` word). `Kill` also ends the lane like `Return`; `Demote` only clears it from the
 //! survive mask. `FragDepth`'s var starts at the incoming output word so that a shader that
 //! does not write it keeps the rasterizer's depth.
 
@@ -42,7 +43,7 @@ pub(super) struct StageIo<'ctx> {
     pub inputs: PointerValue<'ctx>,
     /// This group's output words.
     pub outputs: PointerValue<'ctx>,
-    /// Vertex: this group's 8 `VertexIndex` words. Fragment: the `FragmentBatchIo`.
+    /// Vertex: this group's 8 `VertexIndex` words. Fragment: the current `FragmentBatchIo`.
     pub lanes_base: PointerValue<'ctx>,
     /// Vertex: InstanceIndex, BaseVertex, BaseInstance (i32).
     pub instance_index: IntValue<'ctx>,
@@ -86,7 +87,9 @@ pub(super) fn build_graphics<'ctx>(
     let i32t = cx.i32_type();
     let fn_t = match module.stage {
         Stage::Vertex => cx.void_type().fn_type(&[ptr_t.into(), i32t.into()], false),
-        Stage::Fragment => i32t.fn_type(&[ptr_t.into(), ptr_t.into()], false),
+        Stage::Fragment => cx
+            .void_type()
+            .fn_type(&[ptr_t.into(), ptr_t.into(), i32t.into()], false),
         Stage::Compute => {
             return Err(CodegenError::Unsupported(
                 "a compute module has no graphics entry".into(),
@@ -106,8 +109,10 @@ pub(super) fn build_graphics<'ctx>(
     let ab = cx.create_builder();
     b.position_at_end(entry);
     let params = func.get_params();
-    let (ctx_p, arg) = match params.as_slice() {
-        [c, a] => (c.into_pointer_value(), *a),
+    // Vertex: (ctx, count). Fragment: (ctx, batches, count).
+    let (ctx_p, arg, batch_count) = match (module.stage, params.as_slice()) {
+        (Stage::Vertex, [c, a]) => (c.into_pointer_value(), *a, i32t.const_zero()),
+        (Stage::Fragment, [c, a, n]) => (c.into_pointer_value(), *a, n.into_int_value()),
         _ => return Err(CodegenError::Missing("kernel parameters".into())),
     };
     let (off_bufs, off_push, off_push_len, off_scratch) = match module.stage {
@@ -177,18 +182,10 @@ pub(super) fn build_graphics<'ctx>(
             io.view_index = ld(ctx_p, abi::VERTEX_OFFSET_VIEW_INDEX, i32t.into())?.into_int_value();
         }
         _ => {
-            let batch = arg.into_pointer_value();
             io.view_index =
                 ld(ctx_p, abi::FRAGMENT_OFFSET_VIEW_INDEX, i32t.into())?.into_int_value();
-            io.lanes_base = batch;
-            io.inputs = ld(batch, abi::BATCH_OFFSET_INPUTS, ptr_t.into())?.into_pointer_value();
-            io.outputs = ld(batch, abi::BATCH_OFFSET_OUTPUTS, ptr_t.into())?.into_pointer_value();
-            let ff = ld(batch, abi::BATCH_OFFSET_FRONT_FACING, i32t.into())?.into_int_value();
-            io.front_facing = b.build_int_compare(IntPredicate::NE, ff, i32t.const_zero(), "")?;
-            let live = ld(batch, abi::BATCH_OFFSET_LIVE, i32t.into())?.into_int_value();
-            // Bits above lane 7 are ignored (GRAPHICS_LANES == 8: one byte of lane bits).
-            let live = b.build_int_truncate(live, cx.i8_type(), "")?;
-            io.live = b.build_bit_cast(live, mask_t, "")?.into_vector_value();
+            // The per-batch fields are read inside the batch loop (`fragment_batches`).
+            io.lanes_base = arg.into_pointer_value();
         }
     }
 
@@ -250,7 +247,7 @@ pub(super) fn build_graphics<'ctx>(
     }
     match module.stage {
         Stage::Vertex => g.vertex_groups(io, arg.into_int_value(), private_bytes)?,
-        _ => g.fragment_batch(io, private_bytes)?,
+        _ => g.fragment_batches(io, batch_count, private_bytes)?,
     }
     Ok(scratch_size)
 }
@@ -322,19 +319,80 @@ impl<'ctx> Gen<'ctx, '_> {
         Ok(())
     }
 
-    /// One fragment batch; returns the survive mask as the call's result.
-    fn fragment_batch(&mut self, io: StageIo<'ctx>, private: u64) -> R<()> {
-        self.gfx = Some(io);
-        self.b.build_store(io.survive_slot, io.live)?;
-        self.run_body(self.all_true(), private)?;
+    /// `for i in 0..count`: one pass of the body per batch of the array at `io.lanes_base`,
+    /// then the batch's survive mask into its `live` word.
+    fn fragment_batches(
+        &mut self,
+        io: StageIo<'ctx>,
+        count: IntValue<'ctx>,
+        private: u64,
+    ) -> R<()> {
+        let i32t = self.cx.i32_type();
+        let i64t = self.cx.i64_type();
+        let ptr_t = self.cx.ptr_type(inkwell::AddressSpace::default());
         let mt = self.cx.bool_type().vec_type(self.w);
+        let pre = self
+            .b
+            .get_insert_block()
+            .ok_or_else(|| CodegenError::Missing("block".into()))?;
+        let (head, body, done) = (
+            self.new_block("fb.head"),
+            self.new_block("fb.body"),
+            self.new_block("fb.done"),
+        );
+        self.b.build_unconditional_branch(head)?;
+        self.b.position_at_end(head);
+        let iphi = self.b.build_phi(i32t, "batch")?;
+        iphi.add_incoming(&[(&i32t.const_zero(), pre)]);
+        let iv = iphi.as_basic_value().into_int_value();
+        let more = self.b.build_int_compare(IntPredicate::ULT, iv, count, "")?;
+        self.b.build_conditional_branch(more, body, done)?;
+        self.b.position_at_end(body);
+
+        // Batch i at i * FRAGMENT_BATCH_SIZE (i < 2^32: no overflow in 64 bits).
+        let i64v = self.b.build_int_z_extend(iv, i64t, "")?;
+        let at = self
+            .b
+            .build_int_mul(i64v, self.i64c(abi::FRAGMENT_BATCH_SIZE as u64), "")?;
+        let batch = self.byte_ptr(io.lanes_base, at)?;
+        let field = |g: &Self, off: usize| g.byte_ptr(batch, g.i64c(off as u64));
+        let mut bio = io;
+        bio.lanes_base = batch;
+        let p = field(self, abi::BATCH_OFFSET_INPUTS)?;
+        bio.inputs = self.b.build_load(ptr_t, p, "")?.into_pointer_value();
+        let p = field(self, abi::BATCH_OFFSET_OUTPUTS)?;
+        bio.outputs = self.b.build_load(ptr_t, p, "")?.into_pointer_value();
+        let p = field(self, abi::BATCH_OFFSET_FRONT_FACING)?;
+        let ff = self.b.build_load(i32t, p, "")?.into_int_value();
+        bio.front_facing = self
+            .b
+            .build_int_compare(IntPredicate::NE, ff, i32t.const_zero(), "")?;
+        let live_p = field(self, abi::BATCH_OFFSET_LIVE)?;
+        let live = self.b.build_load(i32t, live_p, "")?.into_int_value();
+        // Bits above lane 7 are ignored (GRAPHICS_LANES == 8: one byte of lane bits).
+        let live = self.b.build_int_truncate(live, self.cx.i8_type(), "")?;
+        bio.live = self.b.build_bit_cast(live, mt, "")?.into_vector_value();
+        self.gfx = Some(bio);
+
+        self.b.build_store(bio.survive_slot, bio.live)?;
+        self.run_body(self.all_true(), private)?;
         let survive = self
             .b
-            .build_load(mt, io.survive_slot, "")?
+            .build_load(mt, bio.survive_slot, "")?
             .into_vector_value();
         let bits = self.mask_bits(survive)?;
-        let bits = self.b.build_int_z_extend(bits, self.cx.i32_type(), "")?;
-        self.b.build_return(Some(&bits))?;
+        let bits = self.b.build_int_z_extend(bits, i32t, "")?;
+        self.b.build_store(live_p, bits)?;
+
+        let latch = self
+            .b
+            .get_insert_block()
+            .ok_or_else(|| CodegenError::Missing("block".into()))?;
+        let next = self.b.build_int_add(iv, i32t.const_int(1, false), "")?;
+        iphi.add_incoming(&[(&next, latch)]);
+        self.b.build_unconditional_branch(head)?;
+        self.b.position_at_end(done);
+        self.b.build_return(None)?;
         Ok(())
     }
 
@@ -509,17 +567,45 @@ impl<'ctx> Gen<'ctx, '_> {
             }
             Builtin::BaseVertex => Val::uni(self.vertex_io("BaseVertex")?.base_vertex.into()),
             Builtin::BaseInstance => Val::uni(self.vertex_io("BaseInstance")?.base_instance.into()),
+            Builtin::FragCoord(c @ (0 | 1)) => {
+                // Pixel centres: (origin + lane offset) as f32 + 0.5, as the renderer computes
+                // them (u32 wrapping add, round-to-nearest conversion, then one f32 add).
+                let io = self.fragment_io("FragCoord")?;
+                let field = if c == 0 {
+                    abi::BATCH_OFFSET_X
+                } else {
+                    abi::BATCH_OFFSET_Y
+                };
+                let i32t = self.cx.i32_type();
+                let p = self.byte_ptr(io.lanes_base, self.i64c(field as u64))?;
+                let origin = self.b.build_load(i32t, p, "")?;
+                let origin = self.splat(origin)?.into_vector_value();
+                let offsets: Vec<IntValue<'ctx>> = abi::FRAGMENT_LANE_OFFSETS
+                    .iter()
+                    .map(|&(dx, dy)| i32t.const_int(u64::from(if c == 0 { dx } else { dy }), false))
+                    .collect();
+                let offsets = inkwell::types::VectorType::const_vector(&offsets);
+                let pixel = self.b.build_int_add(origin, offsets, "")?;
+                let ft = self.cx.f32_type();
+                let pixel = self
+                    .b
+                    .build_unsigned_int_to_float(pixel, ft.vec_type(self.w), "")?;
+                let half = self.splat(ft.const_float(0.5).into())?.into_vector_value();
+                Val::vary(self.b.build_float_add(pixel, half, "")?.into())
+            }
             Builtin::FragCoord(c) | Builtin::PointCoord(c) => {
                 let io = self.fragment_io("FragCoord / PointCoord")?;
-                let (field, n) = match b {
-                    Builtin::FragCoord(_) => (abi::BATCH_OFFSET_FRAG_COORD, 4),
-                    _ => (abi::BATCH_OFFSET_POINT_COORD, 2),
+                // FragCoord z and w, PointCoord s and t: per-lane words behind a pointer.
+                let (field, offset) = match (b, c) {
+                    (Builtin::FragCoord(_), 2) => (abi::BATCH_OFFSET_DEPTH, 0),
+                    (Builtin::FragCoord(_), 3) => (abi::BATCH_OFFSET_INV_W, 0),
+                    (Builtin::PointCoord(_), 0 | 1) => (abi::BATCH_OFFSET_POINT_COORD, c),
+                    _ => return Err(CodegenError::Unsupported(format!("{b:?}"))),
                 };
-                if c >= n {
-                    return Err(CodegenError::Unsupported(format!("{b:?}")));
-                }
-                let off = field as u64 + u64::from(c) * SLOT_BYTES;
-                let p = self.byte_ptr(io.lanes_base, self.i64c(off))?;
+                let ptr_t = self.cx.ptr_type(inkwell::AddressSpace::default());
+                let p = self.byte_ptr(io.lanes_base, self.i64c(field as u64))?;
+                let words = self.b.build_load(ptr_t, p, "")?.into_pointer_value();
+                let p = self.byte_ptr(words, self.i64c(u64::from(offset) * SLOT_BYTES))?;
                 let t = self.vty(ScalarType::F32);
                 Val::vary(self.load_as(t.into(), p)?)
             }

@@ -183,9 +183,27 @@ impl Placed {
         bufs: &mut [&mut [u8]],
         push: &[u8],
     ) -> (u32, Vec<u32>) {
-        assert_eq!(batch.inputs.len(), L * self.module.inputs.len());
-        assert_eq!(outputs_in.len(), L * self.module.outputs.len());
-        let mut outputs = outputs_in.to_vec();
+        self.run_fragments(&[(batch, outputs_in)], bufs, push)
+            .pop()
+            .expect("one batch in, one result out")
+    }
+
+    /// Calls the fragment kernel once on every batch of `batches` (each with its incoming
+    /// output words); returns (surviving lanes, output words) per batch.
+    pub fn run_fragments(
+        &mut self,
+        batches: &[(&Batch, &[u32])],
+        bufs: &mut [&mut [u8]],
+        push: &[u8],
+    ) -> Vec<(u32, Vec<u32>)> {
+        let mut outputs: Vec<Vec<u32>> = batches
+            .iter()
+            .map(|(batch, outputs_in)| {
+                assert_eq!(batch.inputs.len(), L * self.module.inputs.len());
+                assert_eq!(outputs_in.len(), L * self.module.outputs.len());
+                outputs_in.to_vec()
+            })
+            .collect();
         let descs = descriptors(bufs);
         let ctx = FragmentContext {
             buffers: descs.as_ptr(),
@@ -194,25 +212,38 @@ impl Placed {
             view_index: self.view_index,
             scratch: self.scratch_ptr(),
         };
-        let mut io = FragmentBatchIo {
-            inputs: batch.inputs.as_ptr(),
-            outputs: outputs.as_mut_ptr(),
-            frag_coord: batch.frag_coord,
-            point_coord: batch.point_coord,
-            front_facing: batch.front_facing,
-            live: batch.live,
-        };
+        let mut io: Vec<FragmentBatchIo> = batches
+            .iter()
+            .zip(outputs.iter_mut())
+            .map(|((batch, _), outputs)| FragmentBatchIo {
+                inputs: batch.inputs.as_ptr(),
+                outputs: outputs.as_mut_ptr(),
+                depth: &batch.frag_coord[2],
+                inv_w: &batch.frag_coord[3],
+                point_coord: &batch.point_coord,
+                x: batch.x,
+                y: batch.y,
+                front_facing: batch.front_facing,
+                live: batch.live,
+            })
+            .collect();
         // SAFETY: `entry` is the entry of code just placed for this fragment module.
         let f: FragmentKernelFn = unsafe { std::mem::transmute(self.entry) };
-        // SAFETY: every pointer in ctx and io is live for the call and sized per the ABI.
-        let survivors = unsafe { f(&ctx, &mut io) };
-        (survivors, outputs)
+        // SAFETY: every pointer in ctx and in each batch is live for the call and sized per
+        // the ABI; `io` holds `io.len()` batches.
+        unsafe { f(&ctx, io.as_mut_ptr(), io.len() as u32) };
+        io.iter().map(|b| b.live).zip(outputs).collect()
     }
 }
 
 /// One fragment batch's inputs.
+#[derive(Clone)]
 pub struct Batch {
     pub inputs: Vec<u32>,
+    /// Top-left pixel: FragCoord x, y (`frag_coord[0..2]`) follow from it.
+    pub x: u32,
+    pub y: u32,
+    /// FragCoord per lane (x and y as the kernel computes them from `x`, `y`).
     pub frag_coord: [[f32; L]; 4],
     pub point_coord: [[f32; L]; 2],
     pub front_facing: u32,
@@ -220,7 +251,8 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// A 4×2 block at (x0, y0), depth z = 0.25 + lane / 32, 1/w = 0.5, no inputs yet.
+    /// A 4×2 block at (x0, y0), depth z = 0.25 + lane / 32, 1/w = 0.5, PointCoord s =
+    /// 0.5 + lane / 64, t = 0.25 + lane / 16, no inputs yet.
     pub fn at(m: &Module, x0: u32, y0: u32, live: u32) -> Batch {
         let mut frag_coord = [[0.0; L]; 4];
         for l in 0..L {
@@ -233,8 +265,13 @@ impl Batch {
         }
         Batch {
             inputs: vec![0; L * m.inputs.len()],
+            x: x0,
+            y: y0,
             frag_coord,
-            point_coord: [[0.5; L]; 2],
+            point_coord: [
+                std::array::from_fn(|l| 0.5 + l as f32 / 64.0),
+                std::array::from_fn(|l| 0.25 + l as f32 / 16.0),
+            ],
             front_facing: 1,
             live,
         }

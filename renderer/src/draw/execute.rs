@@ -6,8 +6,6 @@
 //! primitive order per tile, so primitives reach the attachments in API order (Vulkan §28.1
 //! "Primitive Order"). Instances run in order; each restarts assembly.
 
-use shader::abi::GRAPHICS_LANES;
-
 use crate::descriptor::DescriptorSource;
 use crate::error::RendererError;
 use crate::output::{
@@ -23,8 +21,8 @@ use crate::raster::{
 use super::assembly::{Assembler, PrimitiveLists, VertexStore};
 use super::fetch::FetchPlan;
 pub use super::fetch::VertexBufferBinding;
-use super::fragment::{FragmentGlue, MAX_FRAGMENT_OUTPUT_WORDS};
-use super::pipeline::{ColorOutput, GraphicsPipeline};
+use super::fragment::FragmentGlue;
+use super::pipeline::GraphicsPipeline;
 use super::stage::{group_word, StageResources};
 use super::state::{GraphicsState, Topology};
 pub use super::stream::{IndexBufferBinding, IndexType};
@@ -230,48 +228,7 @@ fn draw_view(
             }
         }
     }
-    let mut glue = FragmentGlue {
-        stage: match &pipeline.fragment {
-            None => None,
-            Some((stage, interface)) => Some((
-                stage.clone(),
-                StageResources::resolve(
-                    &interface.buffers,
-                    resources.descriptors,
-                    resources.push_constants,
-                )?
-                .with_view_index(view),
-            )),
-        },
-        colors: pipeline
-            .color_outputs
-            .iter()
-            .filter_map(
-                |&ColorOutput {
-                     slot,
-                     location,
-                     component,
-                 }| {
-                    Some((slot, remap.get(location).copied().flatten()?, component))
-                },
-            )
-            .collect(),
-        attachments: sink_colors.len(),
-        zero_colors: true,
-        frag_depth_slot: pipeline.frag_depth_slot,
-        output_slots: pipeline.fragment.as_ref().map_or(0, |f| f.1.outputs.len()),
-    };
-    glue.zero_colors = (0..glue.attachments).any(|attachment| {
-        (0..4).any(|component| {
-            !glue
-                .colors
-                .iter()
-                .any(|&(_, a, c)| a == attachment && c == component)
-        })
-    });
-    if glue.output_slots * GRAPHICS_LANES > MAX_FRAGMENT_OUTPUT_WORDS {
-        return Err(DrawError::InvalidState("fragment module has too many outputs").into());
-    }
+    let glue = FragmentGlue::new(pipeline, resources, view, &remap, sink_colors.len())?;
     let output_state = OutputState {
         render_area: targets.render_area,
         depth: state.depth,

@@ -1,60 +1,178 @@
 //! The fragment stage as the output merger's [`FragmentShader`]: [`FragmentGlue`] turns
-//! rasterizer batches into the stage's inputs and its output words into attachment words.
+//! rasterizer batches and runs into the stage's inputs and its output words into attachment
+//! words.
+//!
+//! A run ([`FragmentShader::shade_run`]) is shaded with one stage call per run (one kernel
+//! call for a JIT stage): the run's attributes are the stage's inputs as they are (block-major,
+//! `components` per block). Where output slot `s` is attachment `s / 4`'s component `s % 4`
+//! (every location bound to the attachment of the same index, as in most pipelines) and the
+//! stage writes every output word, each block's output words are its [`FragmentOutputs`]'
+//! colour words themselves and nothing is copied; otherwise they go to one per-run block and
+//! are copied from there.
 
 use std::sync::Arc;
 
 use shader::abi::GRAPHICS_LANES;
 
-use crate::output::{FragmentOutputs, FragmentShader};
-use crate::raster::{lane_offset, FragmentBatch, LANES};
+use crate::error::RendererError;
+use crate::output::{FragmentOutputs, FragmentShader, MAX_COLOR_ATTACHMENTS};
+use crate::raster::{FragmentBatch, FragmentRun, LANES, RUN_BLOCKS};
 
-use super::stage::{FragmentIo, FragmentStage, StageResources};
+use super::execute::DrawResources;
+use super::pipeline::{ColorOutput, GraphicsPipeline};
+use super::stage::{pixel_centres, FragmentIo, FragmentRunIo, FragmentStage, StageResources};
+use super::DrawError;
 
 /// The fragment stage as the output merger's [`FragmentShader`]: interpolated attributes in,
 /// colour words per attachment and `FragDepth` out.
 pub(super) struct FragmentGlue {
-    pub(super) stage: Option<(Arc<dyn FragmentStage>, StageResources)>,
+    stage: Option<(Arc<dyn FragmentStage>, StageResources)>,
     /// (output slot, attachment index in the sink, component).
-    pub(super) colors: Vec<(usize, usize, usize)>,
-    pub(super) attachments: usize,
-    /// Some component of some attachment is written by no output: the attachments' words
-    /// must be zeroed before each batch (else every word is overwritten anyway).
-    pub(super) zero_colors: bool,
-    pub(super) frag_depth_slot: Option<usize>,
-    pub(super) output_slots: usize,
+    colors: Vec<(usize, usize, usize)>,
+    /// (attachment, component) written by no output: zeroed in every shaded block (the
+    /// others are overwritten anyway).
+    unwritten: Vec<(usize, usize)>,
+    frag_depth_slot: Option<usize>,
+    output_slots: usize,
+    /// The stage writes output slot `s` straight into colour words `[s / 4][s % 4]` of a
+    /// block's [`FragmentOutputs`] (see the module doc).
+    direct: bool,
 }
 
 /// Most output words a fragment module can have: every location's four components plus
 /// `FragDepth`, 8 lanes each.
-pub(super) const MAX_FRAGMENT_OUTPUT_WORDS: usize =
+const MAX_FRAGMENT_OUTPUT_WORDS: usize =
     (shader::ir::MAX_INTERFACE_LOCATIONS as usize * 4 + 1) * GRAPHICS_LANES;
 
 /// Output words kept on a small stack block (two vec4 outputs): zeroing the largest possible
 /// block for every batch would cost more than a small shader's whole run.
 const SMALL_FRAGMENT_OUTPUT_WORDS: usize = 8 * GRAPHICS_LANES;
 
-impl FragmentShader for FragmentGlue {
-    fn shade(&self, batch: &FragmentBatch<'_>, live: u8, out: &mut FragmentOutputs) -> u8 {
-        let Some((stage, resources)) = &self.stage else {
-            return live;
+/// Per-run output blocks, smallest first: a run uses the first that holds all its blocks'
+/// words (zeroing a block costs in proportion to its size, and short runs are common); the
+/// last holds at least one block of any module, so a long run of a module with many outputs
+/// takes several stage calls.
+const RUN_WORDS: [usize; 3] = [4 * GRAPHICS_LANES * 4, 16 * GRAPHICS_LANES * 4, 2048];
+const _: () = assert!(MAX_FRAGMENT_OUTPUT_WORDS <= RUN_WORDS[2]);
+
+impl FragmentGlue {
+    /// The glue of `pipeline`'s fragment stage for one view of a draw: `remap` gives the
+    /// sink's attachment index of each colour location (`None`: not written), `attachments`
+    /// the sink's attachment count.
+    pub(super) fn new(
+        pipeline: &GraphicsPipeline,
+        resources: &DrawResources<'_>,
+        view: u32,
+        remap: &[Option<usize>],
+        attachments: usize,
+    ) -> Result<FragmentGlue, RendererError> {
+        let stage = match &pipeline.fragment {
+            None => None,
+            Some((stage, interface)) => Some((
+                stage.clone(),
+                StageResources::resolve(
+                    &interface.buffers,
+                    resources.descriptors,
+                    resources.push_constants,
+                )?
+                .with_view_index(view),
+            )),
         };
-        let n = self.output_slots * GRAPHICS_LANES;
-        if n <= SMALL_FRAGMENT_OUTPUT_WORDS {
-            let mut words = [0u32; SMALL_FRAGMENT_OUTPUT_WORDS];
-            self.shade_into(stage.as_ref(), resources, batch, live, out, &mut words[..n])
-        } else {
-            let mut words = [0u32; MAX_FRAGMENT_OUTPUT_WORDS];
-            match words.get_mut(..n) {
-                Some(outputs) => {
-                    self.shade_into(stage.as_ref(), resources, batch, live, out, outputs)
-                }
-                None => 0,
+        let colors: Vec<(usize, usize, usize)> = pipeline
+            .color_outputs
+            .iter()
+            .filter_map(
+                |&ColorOutput {
+                     slot,
+                     location,
+                     component,
+                 }| {
+                    Some((slot, remap.get(location).copied().flatten()?, component))
+                },
+            )
+            .collect();
+        let output_slots = pipeline.fragment.as_ref().map_or(0, |f| f.1.outputs.len());
+        if output_slots * GRAPHICS_LANES > MAX_FRAGMENT_OUTPUT_WORDS {
+            return Err(DrawError::InvalidState("fragment module has too many outputs").into());
+        }
+        Ok(FragmentGlue::from_parts(
+            stage,
+            colors,
+            attachments,
+            pipeline.frag_depth_slot,
+            output_slots,
+        ))
+    }
+
+    fn from_parts(
+        stage: Option<(Arc<dyn FragmentStage>, StageResources)>,
+        colors: Vec<(usize, usize, usize)>,
+        attachments: usize,
+        frag_depth_slot: Option<usize>,
+        output_slots: usize,
+    ) -> FragmentGlue {
+        let unwritten = (0..attachments)
+            .flat_map(|attachment| (0..4).map(move |component| (attachment, component)))
+            .filter(|&(attachment, component)| {
+                !colors
+                    .iter()
+                    .any(|&(_, a, c)| a == attachment && c == component)
+            })
+            .collect();
+        let direct = stage
+            .as_ref()
+            .is_some_and(|(stage, _)| stage.writes_every_output())
+            && direct_layout(&colors, attachments, frag_depth_slot, output_slots);
+        FragmentGlue {
+            stage,
+            colors,
+            unwritten,
+            frag_depth_slot,
+            output_slots,
+            direct,
+        }
+    }
+
+    /// Output words of one block.
+    fn block_words(&self) -> usize {
+        self.output_slots * GRAPHICS_LANES
+    }
+
+    /// Zeroes the colour words that no output writes.
+    fn zero_unwritten(&self, out: &mut FragmentOutputs) {
+        for &(attachment, component) in &self.unwritten {
+            if let Some(target) = out
+                .color
+                .get_mut(attachment)
+                .and_then(|a| a.get_mut(component))
+            {
+                *target = [0; LANES];
             }
         }
     }
-}
 
-impl FragmentGlue {
+    /// Hands one block's output words to the output merger: colours (zero where no output
+    /// writes a component) and, where the shader has one, `FragDepth`.
+    fn write_outputs(&self, words: &[u32], out: &mut FragmentOutputs) {
+        self.zero_unwritten(out);
+        for &(slot, attachment, component) in &self.colors {
+            let words = words.get(slot * LANES..).and_then(|w| w.first_chunk());
+            let target = out
+                .color
+                .get_mut(attachment)
+                .and_then(|a| a.get_mut(component));
+            if let (Some(words), Some(target)) = (words, target) {
+                *target = *words;
+            }
+        }
+        if let Some(slot) = self.frag_depth_slot {
+            if let Some(depth) = words.get(slot * LANES..).and_then(|w| w.first_chunk()) {
+                out.depth = depth.map(f32::from_bits);
+                out.depth_written = true;
+            }
+        }
+    }
+
     /// Runs the stage on one batch with `outputs` (zeroed, `output_slots × 8` words) as its
     /// output block, then hands colours and depth to the output merger.
     fn shade_into(
@@ -71,54 +189,342 @@ impl FragmentGlue {
                 outputs[slot * LANES + lane] = batch.depth[lane].to_bits();
             }
         }
-        const DX: [u32; LANES] = lane_axis(0);
-        const DY: [u32; LANES] = lane_axis(1);
-        let at = |offsets: &[u32; LANES], origin: u32| -> [f32; LANES] {
-            std::array::from_fn(|lane| origin.wrapping_add(offsets[lane]) as f32 + 0.5)
-        };
-        let frag_coord = [at(&DX, batch.x), at(&DY, batch.y), batch.depth, batch.inv_w];
+        let [x, y] = pixel_centres(batch.x, batch.y);
         let mut io = FragmentIo {
             inputs: batch.attributes,
             outputs,
-            frag_coord,
+            x: batch.x,
+            y: batch.y,
+            frag_coord: [x, y, batch.depth, batch.inv_w],
             point_coord: batch.point_coord,
             front_facing: batch.front_facing,
             live,
         };
         let survivors = stage.shade(resources, &mut io) & live;
-        if self.zero_colors {
-            for attachment in out.color.iter_mut().take(self.attachments) {
-                *attachment = [[0; LANES]; 4];
-            }
-        }
-        for &(slot, attachment, component) in &self.colors {
-            let words = io.outputs.get(slot * LANES..).and_then(|w| w.first_chunk());
-            let target = out
-                .color
-                .get_mut(attachment)
-                .and_then(|a| a.get_mut(component));
-            if let (Some(words), Some(target)) = (words, target) {
-                *target = *words;
-            }
-        }
-        if let Some(slot) = self.frag_depth_slot {
-            for lane in 0..LANES {
-                out.depth[lane] = f32::from_bits(io.outputs[slot * LANES + lane]);
-            }
-            out.depth_written = true;
-        }
+        self.write_outputs(io.outputs, out);
         survivors
+    }
+
+    /// [`FragmentShader::shade_run`] on blocks `..blocks` of `run` (every slice holds that
+    /// many), `W` words of output block per stage call (at least one block's words).
+    #[allow(clippy::too_many_arguments)]
+    fn shade_run_in<const W: usize>(
+        &self,
+        stage: &dyn FragmentStage,
+        resources: &StageResources,
+        run: &FragmentRun<'_>,
+        blocks: usize,
+        live: &[u8],
+        out: &mut [FragmentOutputs],
+        survivors: &mut [u8],
+    ) {
+        let n = self.block_words();
+        let per_call = W.checked_div(n).unwrap_or(RUN_BLOCKS).clamp(1, RUN_BLOCKS);
+        let mut first = 0;
+        while first < blocks {
+            let count = per_call.min(blocks - first);
+            let range = first..first + count;
+            self.shade_blocks::<W>(
+                stage,
+                resources,
+                run,
+                first,
+                &live[range.clone()],
+                &mut out[range.clone()],
+                &mut survivors[range],
+            );
+            first += count;
+        }
+    }
+
+    /// One stage call on blocks `first..first + live.len()` of `run` (at most
+    /// [`RUN_BLOCKS`], their output words at most `W`).
+    #[allow(clippy::too_many_arguments)]
+    fn shade_blocks<const W: usize>(
+        &self,
+        stage: &dyn FragmentStage,
+        resources: &StageResources,
+        run: &FragmentRun<'_>,
+        first: usize,
+        live: &[u8],
+        out: &mut [FragmentOutputs],
+        survivors: &mut [u8],
+    ) {
+        let n = self.block_words();
+        let count = live.len();
+        let mut words = [0u32; W];
+        let x = u32::try_from(first)
+            .ok()
+            .and_then(|first| first.checked_mul(4))
+            .and_then(|dx| run.x.checked_add(dx));
+        let (Some(words), Some(x), true) = (
+            count.checked_mul(n).and_then(|len| words.get_mut(..len)),
+            x,
+            count <= RUN_BLOCKS,
+        ) else {
+            // Not reachable with the block counts `shade_run_in` makes; nothing is shaded.
+            survivors.fill(0);
+            return;
+        };
+        let depth = tail(run.depth, first);
+        let mut block_live = [0u8; RUN_BLOCKS];
+        block_live[..count].copy_from_slice(live);
+        if let Some(slot) = self.frag_depth_slot {
+            for ((block, &live), depth) in words.chunks_exact_mut(n).zip(live).zip(depth) {
+                if live != 0 {
+                    if let Some(target) = block.get_mut(slot * LANES..(slot + 1) * LANES) {
+                        for (word, d) in target.iter_mut().zip(depth) {
+                            *word = d.to_bits();
+                        }
+                    }
+                }
+            }
+        }
+        let inputs = first
+            .checked_mul(run.components)
+            .and_then(|at| run.attributes.get(at..))
+            .unwrap_or_default();
+        let mut outputs: [&mut [u32]; RUN_BLOCKS] = Default::default();
+        if n != 0 {
+            for (slice, block) in outputs.iter_mut().zip(words.chunks_exact_mut(n)) {
+                *slice = block;
+            }
+        }
+        let mut io = FragmentRunIo {
+            x,
+            y: run.y,
+            front_facing: run.front_facing,
+            input_stride: run.components,
+            inputs,
+            outputs: &mut outputs[..count],
+            depth,
+            inv_w: tail(run.inv_w, first),
+            point_coord: tail(run.point_coord, first),
+            live: &mut block_live[..count],
+        };
+        stage.shade_run(resources, &mut io);
+        let words: &[u32] = words;
+        for (k, (out, survivor)) in out.iter_mut().zip(survivors.iter_mut()).enumerate() {
+            let live = live[k];
+            *survivor = 0;
+            if live == 0 {
+                continue;
+            }
+            // As `FragmentRun::batch`: a block without its values is not shaded.
+            let Some(depth) = depth.get(k) else {
+                continue;
+            };
+            out.depth = *depth;
+            out.depth_written = false;
+            *survivor = block_live[k] & live;
+            self.write_outputs(words.get(k * n..).unwrap_or_default(), out);
+        }
     }
 }
 
-/// The x (`axis` 0) or y (1) offset of every lane in its block.
-const fn lane_axis(axis: usize) -> [u32; LANES] {
-    let mut out = [0; LANES];
-    let mut lane = 0;
-    while lane < LANES {
-        let (dx, dy) = lane_offset(lane);
-        out[lane] = if axis == 0 { dx } else { dy };
-        lane += 1;
+impl FragmentGlue {
+    /// One stage call on blocks `first..first + live.len()` of `run` (at most
+    /// [`RUN_BLOCKS`]), the stage writing each block's colour words in place (`self.direct`).
+    #[allow(clippy::too_many_arguments)]
+    fn shade_blocks_direct(
+        &self,
+        stage: &dyn FragmentStage,
+        resources: &StageResources,
+        run: &FragmentRun<'_>,
+        first: usize,
+        live: &[u8],
+        out: &mut [FragmentOutputs],
+        survivors: &mut [u8],
+    ) {
+        let n = self.block_words();
+        let count = live.len();
+        let x = u32::try_from(first)
+            .ok()
+            .and_then(|first| first.checked_mul(4))
+            .and_then(|dx| run.x.checked_add(dx));
+        let (Some(x), true) = (x, count <= RUN_BLOCKS && count <= out.len()) else {
+            // Not reachable with the block counts `shade_run` makes; nothing is shaded.
+            survivors.fill(0);
+            return;
+        };
+        let depth = tail(run.depth, first);
+        let depth_at = self.frag_depth_slot.map(|slot| (slot / 4, slot % 4));
+        for ((out, &live), depth) in out.iter_mut().zip(live).zip(depth) {
+            if live != 0 {
+                self.zero_unwritten(out);
+                if let Some(target) = depth_at.and_then(|(a, c)| out.color.get_mut(a)?.get_mut(c)) {
+                    *target = depth.map(f32::to_bits);
+                }
+            }
+        }
+        let mut block_live = [0u8; RUN_BLOCKS];
+        block_live[..count].copy_from_slice(live);
+        let mut outputs: [&mut [u32]; RUN_BLOCKS] = Default::default();
+        for (slice, out) in outputs.iter_mut().zip(out.iter_mut()) {
+            // n ≤ every colour word of a block (`direct_layout`).
+            *slice = out
+                .color
+                .as_flattened_mut()
+                .as_flattened_mut()
+                .get_mut(..n)
+                .unwrap_or_default();
+        }
+        let inputs = first
+            .checked_mul(run.components)
+            .and_then(|at| run.attributes.get(at..))
+            .unwrap_or_default();
+        let mut io = FragmentRunIo {
+            x,
+            y: run.y,
+            front_facing: run.front_facing,
+            input_stride: run.components,
+            inputs,
+            outputs: &mut outputs[..count],
+            depth,
+            inv_w: tail(run.inv_w, first),
+            point_coord: tail(run.point_coord, first),
+            live: &mut block_live[..count],
+        };
+        stage.shade_run(resources, &mut io);
+        let blocks = out.iter_mut().zip(survivors.iter_mut()).zip(live);
+        for (k, ((out, survivor), &live)) in blocks.enumerate() {
+            *survivor = 0;
+            if live == 0 {
+                continue;
+            }
+            // As `FragmentRun::batch`: a block without its values is not shaded.
+            let Some(depth) = depth.get(k) else {
+                continue;
+            };
+            *survivor = block_live[k] & live;
+            match depth_at.and_then(|(a, c)| out.color.get(a)?.get(c)) {
+                Some(words) => {
+                    out.depth = words.map(f32::from_bits);
+                    out.depth_written = true;
+                }
+                None => {
+                    out.depth = *depth;
+                    out.depth_written = false;
+                }
+            }
+        }
     }
-    out
 }
+
+/// `values[first..]`, empty past the end.
+fn tail<T>(values: &[T], first: usize) -> &[T] {
+    values.get(first..).unwrap_or_default()
+}
+
+/// Whether every output slot `s` may be written straight into colour words `[s / 4][s % 4]`:
+/// a colour output there is the one (and only) output of that attachment component, and any
+/// other slot (`FragDepth`, a location with no attachment) lands in an attachment the sink
+/// does not have.
+fn direct_layout(
+    colors: &[(usize, usize, usize)],
+    attachments: usize,
+    frag_depth_slot: Option<usize>,
+    output_slots: usize,
+) -> bool {
+    output_slots <= MAX_COLOR_ATTACHMENTS * 4
+        && (0..output_slots).all(|slot| {
+            let here = (slot / 4, slot % 4);
+            let mut from_slot = colors.iter().filter(|&&(s, _, _)| s == slot).peekable();
+            if Some(slot) == frag_depth_slot || from_slot.peek().is_none() {
+                here.0 >= attachments
+            } else {
+                from_slot.all(|&(_, a, c)| (a, c) == here)
+                    && !colors.iter().any(|&(s, a, c)| s != slot && (a, c) == here)
+            }
+        })
+}
+
+impl FragmentShader for FragmentGlue {
+    fn shade(&self, batch: &FragmentBatch<'_>, live: u8, out: &mut FragmentOutputs) -> u8 {
+        let Some((stage, resources)) = &self.stage else {
+            return live;
+        };
+        let n = self.block_words();
+        if n <= SMALL_FRAGMENT_OUTPUT_WORDS {
+            let mut words = [0u32; SMALL_FRAGMENT_OUTPUT_WORDS];
+            self.shade_into(stage.as_ref(), resources, batch, live, out, &mut words[..n])
+        } else {
+            let mut words = [0u32; MAX_FRAGMENT_OUTPUT_WORDS];
+            match words.get_mut(..n) {
+                Some(outputs) => {
+                    self.shade_into(stage.as_ref(), resources, batch, live, out, outputs)
+                }
+                None => 0,
+            }
+        }
+    }
+
+    fn shade_run(
+        &self,
+        run: &FragmentRun<'_>,
+        live: &[u8],
+        out: &mut [FragmentOutputs],
+        survivors: &mut [u8],
+    ) {
+        let blocks = run
+            .blocks()
+            .min(live.len())
+            .min(out.len())
+            .min(survivors.len());
+        let (live, out, survivors) = (
+            &live[..blocks],
+            &mut out[..blocks],
+            &mut survivors[..blocks],
+        );
+        let Some((stage, resources)) = &self.stage else {
+            // No fragment shader: every live lane survives, nothing is written but the depth.
+            survivors.fill(0);
+            let blocks = out.iter_mut().zip(survivors).zip(live).zip(run.depth);
+            for (((out, survivor), &live), depth) in blocks {
+                *survivor = live;
+                if live != 0 {
+                    out.depth = *depth;
+                    out.depth_written = false;
+                }
+            }
+            return;
+        };
+        let stage = stage.as_ref();
+        let n = self.block_words();
+        let total = blocks.saturating_mul(n);
+        if self.direct {
+            let mut first = 0;
+            while first < blocks {
+                let range = first..blocks.min(first + RUN_BLOCKS);
+                self.shade_blocks_direct(
+                    stage,
+                    resources,
+                    run,
+                    first,
+                    &live[range.clone()],
+                    &mut out[range.clone()],
+                    &mut survivors[range.clone()],
+                );
+                first = range.end;
+            }
+        } else if total <= RUN_WORDS[0] {
+            self.shade_run_in::<{ RUN_WORDS[0] }>(
+                stage, resources, run, blocks, live, out, survivors,
+            );
+        } else if total <= RUN_WORDS[1] {
+            self.shade_run_in::<{ RUN_WORDS[1] }>(
+                stage, resources, run, blocks, live, out, survivors,
+            );
+        } else if n <= RUN_WORDS[2] {
+            self.shade_run_in::<{ RUN_WORDS[2] }>(
+                stage, resources, run, blocks, live, out, survivors,
+            );
+        } else {
+            // More output words than any module has (checked in `new`): as `shade` does.
+            survivors.fill(0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,5 +1,5 @@
 //! The programmable stages as the draw sees them: [`VertexStage`] shades groups of vertices,
-//! [`FragmentStage`] shades one 4×2 fragment batch. Each has a JIT implementation calling a
+//! [`FragmentStage`] shades one 4×2 fragment batch or a run of them. Each has a JIT implementation calling a
 //! kernel jit-host compiled (`shader::abi` calling convention) and a closure implementation
 //! for tests.
 //!
@@ -10,6 +10,8 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use jit_host_client::CompiledKernel;
+use std::mem::MaybeUninit;
+
 use shader::abi::{
     BufferDescriptor, FragmentBatchIo, FragmentContext, VertexContext, GRAPHICS_LANES,
 };
@@ -132,6 +134,10 @@ pub struct FragmentIo<'a> {
     /// Output words: `output slots × 8`, slot-major. `FragDepth`'s slot holds the
     /// interpolated depth on entry.
     pub outputs: &'a mut [u32],
+    /// Framebuffer position of the block's top-left pixel (`frag_coord` x and y are
+    /// [`pixel_centres`] of it).
+    pub x: u32,
+    pub y: u32,
     /// `FragCoord` x, y (pixel centres), z (depth), w (1/w).
     pub frag_coord: [[f32; GRAPHICS_LANES]; 4],
     /// `PointCoord` s, t (points; 0.5 for lines and triangles).
@@ -141,10 +147,116 @@ pub struct FragmentIo<'a> {
     pub live: u8,
 }
 
+/// The fragment stage's view of a run of batches: consecutive 4×2 blocks of one primitive
+/// along one block row, block `i` with its top-left pixel at `(x + 4·i, y)`. There are
+/// `live.len()` blocks; every other per-block array has at least that many entries.
+pub struct FragmentRunIo<'a, 'w> {
+    pub x: u32,
+    pub y: u32,
+    pub front_facing: bool,
+    /// Input slots from one block to the next in `inputs` (at least the module's input
+    /// slots): block `i`'s inputs are `inputs[i * input_stride..]`, as [`FragmentIo::inputs`].
+    pub input_stride: usize,
+    pub inputs: &'a [[f32; GRAPHICS_LANES]],
+    /// Per block: its output words (at least the module's output slots × 8), as
+    /// [`FragmentIo::outputs`] (`FragDepth`'s slot holding the interpolated depth on entry).
+    pub outputs: &'a mut [&'w mut [u32]],
+    /// Per block: framebuffer depth and 1/w (`FragCoord` z and w).
+    pub depth: &'a [[f32; GRAPHICS_LANES]],
+    pub inv_w: &'a [[f32; GRAPHICS_LANES]],
+    /// Per block: `PointCoord` s, t.
+    pub point_coord: &'a [[[f32; GRAPHICS_LANES]; 2]],
+    /// Per block: live lanes on entry, the live lanes that were neither killed nor demoted on
+    /// return. A block with no live lane is not shaded.
+    pub live: &'a mut [u8],
+}
+
+impl FragmentRunIo<'_, '_> {
+    /// Block `i` as a single batch (`None` where an array is too short), for stages that
+    /// shade block by block.
+    pub fn block(&mut self, i: usize) -> Option<FragmentIo<'_>> {
+        let x = self.x.checked_add(u32::try_from(i).ok()?.checked_mul(4)?)?;
+        let inputs = self.inputs.get(i.checked_mul(self.input_stride)?..)?;
+        let outputs = &mut **self.outputs.get_mut(i)?;
+        let [cx, cy] = pixel_centres(x, self.y);
+        Some(FragmentIo {
+            inputs,
+            outputs,
+            x,
+            y: self.y,
+            frag_coord: [cx, cy, *self.depth.get(i)?, *self.inv_w.get(i)?],
+            point_coord: *self.point_coord.get(i)?,
+            front_facing: self.front_facing,
+            live: *self.live.get(i)?,
+        })
+    }
+}
+
+/// `FragCoord` x and y of every lane of the block whose top-left pixel is `(x, y)`: pixel
+/// centres.
+pub fn pixel_centres(x: u32, y: u32) -> [[f32; GRAPHICS_LANES]; 2] {
+    const DX: [u32; GRAPHICS_LANES] = lane_axis(0);
+    const DY: [u32; GRAPHICS_LANES] = lane_axis(1);
+    let at = |offsets: &[u32; GRAPHICS_LANES], origin: u32| -> [f32; GRAPHICS_LANES] {
+        std::array::from_fn(|lane| origin.wrapping_add(offsets[lane]) as f32 + 0.5)
+    };
+    [at(&DX, x), at(&DY, y)]
+}
+
+// The kernel computes FragCoord x, y from the block position with the ABI's lane offsets:
+// they are the rasterizer's.
+const _: () = {
+    let mut lane = 0;
+    while lane < GRAPHICS_LANES {
+        let (dx, dy) = crate::raster::lane_offset(lane);
+        let (abi_dx, abi_dy) = shader::abi::FRAGMENT_LANE_OFFSETS[lane];
+        assert!(dx == abi_dx && dy == abi_dy);
+        lane += 1;
+    }
+};
+
+/// The x (`axis` 0) or y (1) offset of every lane in its block.
+const fn lane_axis(axis: usize) -> [u32; GRAPHICS_LANES] {
+    let mut out = [0; GRAPHICS_LANES];
+    let mut lane = 0;
+    while lane < GRAPHICS_LANES {
+        let (dx, dy) = crate::raster::lane_offset(lane);
+        out[lane] = if axis == 0 { dx } else { dy };
+        lane += 1;
+    }
+    out
+}
+
 /// The fragment stage.
 pub trait FragmentStage: Send + Sync {
     /// Shades one batch; returns the live lanes that were neither killed nor demoted.
     fn shade(&self, resources: &StageResources, io: &mut FragmentIo<'_>) -> u8;
+
+    /// Shades every block of `run` with a live lane, leaving each block's survivors in
+    /// `run.live`: the same outputs and survivors as [`FragmentStage::shade`] on each block.
+    /// The default does exactly that; stages override it to shade a run per call.
+    fn shade_run(&self, resources: &StageResources, run: &mut FragmentRunIo<'_, '_>) {
+        for i in 0..run.live.len() {
+            if run.live[i] == 0 {
+                continue;
+            }
+            let survivors = match run.block(i) {
+                Some(mut io) => {
+                    let live = io.live;
+                    self.shade(resources, &mut io) & live
+                }
+                None => 0,
+            };
+            run.live[i] = survivors;
+        }
+    }
+
+    /// Whether [`FragmentStage::shade`] and [`FragmentStage::shade_run`] write every output
+    /// word of every block they shade (helper lanes included), so that the caller need not
+    /// clear the words first.
+    fn writes_every_output(&self) -> bool {
+        false
+    }
 }
 
 /// A vertex stage from a closure called once per vertex with its input words (one per input
@@ -291,6 +403,109 @@ impl JitFragmentStage {
     }
 }
 
+/// Most batches per fragment kernel call (a run longer than this takes several calls).
+const CALL_BATCHES: usize = crate::raster::RUN_BLOCKS;
+
+impl JitFragmentStage {
+    /// The draw-wide context of a kernel call with `scratch`.
+    fn context(resources: &StageResources, scratch: *mut u8) -> FragmentContext {
+        FragmentContext {
+            buffers: resources.descriptors.as_ptr(),
+            push_constants: resources.push_constants.as_ptr(),
+            push_constants_len: resources.push_constants_len,
+            view_index: resources.view_index,
+            scratch,
+        }
+    }
+
+    /// Shades blocks `first..first + count` of `run` (count ≤ [`CALL_BATCHES`]) in one call.
+    fn shade_blocks(
+        &self,
+        ctx: &FragmentContext,
+        run: &mut FragmentRunIo<'_, '_>,
+        first: usize,
+        count: usize,
+    ) {
+        let in_words = self.inputs;
+        let out_words = self.outputs * GRAPHICS_LANES;
+        let mut batches = [const { MaybeUninit::<FragmentBatchIo>::uninit() }; CALL_BATCHES];
+        let mut block_of = [0usize; CALL_BATCHES];
+        let mut n = 0;
+        for i in first..first + count {
+            let live = run.live.get(i).copied().unwrap_or(0);
+            if live == 0 {
+                continue;
+            }
+            // Every array holds this block (else it is dropped: survivors 0).
+            let inputs = i
+                .checked_mul(run.input_stride)
+                .and_then(|at| Some((at, at.checked_add(in_words)?)))
+                .filter(|&(_, end)| end <= run.inputs.len());
+            let outputs = run
+                .outputs
+                .get_mut(i)
+                .filter(|words| words.len() >= out_words)
+                .map(|words| words.as_mut_ptr());
+            let x = u32::try_from(i)
+                .ok()
+                .and_then(|i| i.checked_mul(4))
+                .and_then(|dx| run.x.checked_add(dx));
+            let (Some((in_at, _)), Some(outputs), Some(x), Some(depth), Some(inv_w), Some(pc)) = (
+                inputs,
+                outputs,
+                x,
+                run.depth.get(i),
+                run.inv_w.get(i),
+                run.point_coord.get(i),
+            ) else {
+                run.live[i] = 0;
+                continue;
+            };
+            batches[n].write(FragmentBatchIo {
+                // In bounds: in_at + in_words ≤ inputs.len() (checked above).
+                inputs: run.inputs.as_ptr().wrapping_add(in_at).cast::<u32>(),
+                // The block's own slice, of at least out_words words (checked above).
+                outputs,
+                depth,
+                inv_w,
+                point_coord: pc,
+                x,
+                y: run.y,
+                front_facing: u32::from(run.front_facing),
+                live: u32::from(live),
+            });
+            block_of[n] = i;
+            n += 1;
+        }
+        if n == 0 {
+            return;
+        }
+        // SAFETY: `batches[..n]` were initialised in the loop above (n counts the writes), and
+        // `MaybeUninit<T>` has `T`'s layout.
+        let batches = unsafe {
+            std::slice::from_raw_parts_mut(batches.as_mut_ptr().cast::<FragmentBatchIo>(), n)
+        };
+        // SAFETY: the context is valid for the call (descriptors and push constants held by
+        // `resources`, scratch this thread's own block of the kernel's size); each batch's
+        // inputs hold one 8-lane group per module input slot and its outputs one per output
+        // slot, in bounds of `run` (checked above), outputs of distinct blocks disjoint
+        // (distinct `&mut` slices, not used again until the call returns); depth, 1/w and
+        // PointCoord point at the run's 8-lane arrays, borrowed for the call; f32 and u32
+        // share size and alignment, so the input cast reads the same words.
+        let called = unsafe { self.kernel.call_fragment(ctx, batches) };
+        for (batch, &i) in batches.iter().zip(&block_of[..n]) {
+            let live = run.live[i];
+            run.live[i] = match called {
+                Ok(()) => (batch.live as u8) & live,
+                Err(_) => 0,
+            };
+        }
+        if let Err(e) = called {
+            log::warn!("fragment stage: {e}");
+        }
+    }
+}
+
 impl FragmentStage for JitFragmentStage {
     fn shade(&self, resources: &StageResources, io: &mut FragmentIo<'_>) -> u8 {
         // The kernel reads every input group and writes every output group of its module.
@@ -305,33 +520,61 @@ impl FragmentStage for JitFragmentStage {
                 log::warn!("fragment stage: no memory for kernel scratch");
                 return 0;
             };
-            let ctx = FragmentContext {
-                buffers: resources.descriptors.as_ptr(),
-                push_constants: resources.push_constants.as_ptr(),
-                push_constants_len: resources.push_constants_len,
-                view_index: resources.view_index,
-                scratch,
-            };
-            let mut batch = FragmentBatchIo {
+            let ctx = Self::context(resources, scratch);
+            let mut batch = [FragmentBatchIo {
                 inputs: io.inputs.as_ptr().cast::<u32>(),
                 outputs: io.outputs.as_mut_ptr(),
-                frag_coord: io.frag_coord,
-                point_coord: io.point_coord,
+                depth: &io.frag_coord[2],
+                inv_w: &io.frag_coord[3],
+                point_coord: &io.point_coord,
+                x: io.x,
+                y: io.y,
                 front_facing: u32::from(io.front_facing),
                 live: u32::from(io.live),
-            };
+            }];
             // SAFETY: the context is valid for the call (descriptors and push constants held by
             // `resources`, scratch this thread's own block of the kernel's size); `io.inputs`
             // holds one 8-lane group per module input slot and `io.outputs` one per output slot
-            // (the pipeline sizes both from the module); f32 and u32 share size and alignment,
-            // so the input cast reads the same words.
+            // (checked above); depth, 1/w and PointCoord point at `io`'s 8-lane arrays, which
+            // outlive the call; f32 and u32 share size and alignment, so the input cast reads
+            // the same words.
             match unsafe { self.kernel.call_fragment(&ctx, &mut batch) } {
-                Ok(survivors) => (survivors as u8) & io.live,
+                Ok(()) => (batch[0].live as u8) & io.live,
                 Err(e) => {
                     log::warn!("fragment stage: {e}");
                     0
                 }
             }
         })
+    }
+
+    fn shade_run(&self, resources: &StageResources, run: &mut FragmentRunIo<'_, '_>) {
+        if run.input_stride < self.inputs {
+            log::warn!("fragment stage: run input stride smaller than the module's interface");
+            run.live.fill(0);
+            return;
+        }
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let Ok(scratch) = scratch.ensure(self.kernel.scratch_size() as u64) else {
+                // No scratch: the run is dropped (nothing is shaded or written).
+                log::warn!("fragment stage: no memory for kernel scratch");
+                run.live.fill(0);
+                return;
+            };
+            let ctx = Self::context(resources, scratch);
+            let blocks = run.live.len();
+            let mut first = 0;
+            while first < blocks {
+                let count = CALL_BATCHES.min(blocks - first);
+                self.shade_blocks(&ctx, run, first, count);
+                first += count;
+            }
+        });
+    }
+
+    /// The kernel stores every output slot of its module at the end of each batch.
+    fn writes_every_output(&self) -> bool {
+        true
     }
 }
