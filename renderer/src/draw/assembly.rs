@@ -6,6 +6,8 @@
 //! Vertices are named by their slot in the current [`VertexStore`] window; when a window is
 //! flushed, the vertices a pending primitive still needs are carried into the next window.
 
+use shader::abi::GRAPHICS_LANES;
+
 use super::state::Topology;
 
 /// Post-vertex-shader data of one window, in the rasterizer's layout.
@@ -44,6 +46,97 @@ impl VertexStore {
         self.point_sizes
             .push(other.point_sizes.get(s).copied().unwrap_or(1.0));
         new
+    }
+}
+
+/// Which vertex stage output slot feeds each column of a [`VertexStore`] (`None`: the
+/// column keeps its default, 0 for positions and attributes, 1 for the point size).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OutputLayout<'a> {
+    pub position_slots: [Option<usize>; 4],
+    /// Per attribute component.
+    pub varyings: &'a [Option<usize>],
+    pub point_size_slot: Option<usize>,
+}
+
+/// Consecutive vertices of a [`VertexStore`], filled from vertex stage outputs (one per
+/// shading chunk, so chunks fill their vertices in parallel).
+pub(crate) struct StorePiece<'a> {
+    pub positions: &'a mut [[f32; 4]],
+    /// `components` values per vertex.
+    pub attributes: &'a mut [f32],
+    pub point_sizes: &'a mut [f32],
+    pub components: usize,
+}
+
+impl VertexStore {
+    /// Grows the store by `count` vertices holding the defaults and splits the new
+    /// vertices into pieces of `piece_vertices` (the last may be shorter).
+    pub fn grow_in_pieces(&mut self, count: usize, piece_vertices: usize) -> Vec<StorePiece<'_>> {
+        let first = self.len();
+        let c = self.components;
+        self.positions.resize(first + count, [0.0; 4]);
+        self.attributes.resize((first + count) * c, 0.0);
+        self.point_sizes.resize(first + count, 1.0);
+        let n = piece_vertices.max(1);
+        let mut attributes = self.attributes.get_mut(first * c..).unwrap_or_default();
+        let mut pieces = Vec::with_capacity(count.div_ceil(n));
+        let positions = self.positions.get_mut(first..).unwrap_or_default();
+        let sizes = self.point_sizes.get_mut(first..).unwrap_or_default();
+        for (positions, point_sizes) in positions.chunks_mut(n).zip(sizes.chunks_mut(n)) {
+            let split = (positions.len() * c).min(attributes.len());
+            let (head, rest) = std::mem::take(&mut attributes).split_at_mut(split);
+            attributes = rest;
+            pieces.push(StorePiece {
+                positions,
+                attributes: head,
+                point_sizes,
+                components: c,
+            });
+        }
+        pieces
+    }
+}
+
+impl StorePiece<'_> {
+    /// Copies the piece's vertices out of the vertex stage's output words (slot-major groups
+    /// of [`GRAPHICS_LANES`], `slots` per group) a group at a time, each slot's lanes as a
+    /// column. Slots absent from `outputs` leave the defaults.
+    pub fn fill(&mut self, layout: &OutputLayout<'_>, outputs: &[u32], slots: usize) {
+        const L: usize = GRAPHICS_LANES;
+        let c = self.components;
+        let groups = outputs.chunks_exact((slots * L).max(1));
+        for (g, group) in groups.take(self.positions.len().div_ceil(L)).enumerate() {
+            let v0 = g * L;
+            let n = L.min(self.positions.len() - v0);
+            let lanes = |slot: Option<usize>| slot.and_then(|s| group.get(s * L..s * L + n));
+            if let Some(positions) = self.positions.get_mut(v0..v0 + n) {
+                for (k, &slot) in layout.position_slots.iter().enumerate() {
+                    if let Some(src) = lanes(slot) {
+                        for (position, &word) in positions.iter_mut().zip(src) {
+                            position[k] = f32::from_bits(word);
+                        }
+                    }
+                }
+            }
+            if let Some(attributes) = self.attributes.get_mut(v0 * c..(v0 + n) * c) {
+                for (j, &slot) in layout.varyings.iter().enumerate().take(c) {
+                    if let Some(src) = lanes(slot) {
+                        for (vertex, &word) in attributes.chunks_exact_mut(c).zip(src) {
+                            vertex[j] = f32::from_bits(word);
+                        }
+                    }
+                }
+            }
+            if let (Some(sizes), Some(src)) = (
+                self.point_sizes.get_mut(v0..v0 + n),
+                lanes(layout.point_size_slot),
+            ) {
+                for (size, &word) in sizes.iter_mut().zip(src) {
+                    *size = f32::from_bits(word);
+                }
+            }
+        }
     }
 }
 
@@ -238,6 +331,55 @@ mod tests {
             vec![[0, 1], [2, 3]]
         );
         assert_eq!(assemble(Topology::PointList, &seq(3)).points, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn store_pieces_take_outputs_by_slot_with_defaults_for_missing_slots() {
+        // 3 output slots: 0 = position x, 1 = attribute 1, 2 = point size; 11 vertices,
+        // pieces of 8 (so the second piece starts a new group and ends mid-group).
+        let (slots, count) = (3usize, 11usize);
+        let groups = count.div_ceil(GRAPHICS_LANES);
+        let mut outputs = vec![0u32; groups * slots * GRAPHICS_LANES];
+        for v in 0..count {
+            for s in 0..slots {
+                let at = (v / GRAPHICS_LANES) * slots * GRAPHICS_LANES
+                    + s * GRAPHICS_LANES
+                    + v % GRAPHICS_LANES;
+                outputs[at] = (100.0 * s as f32 + v as f32).to_bits();
+            }
+        }
+        let layout = OutputLayout {
+            position_slots: [Some(0), None, None, None],
+            varyings: &[None, Some(1)],
+            point_size_slot: Some(2),
+        };
+        let mut store = VertexStore::default();
+        store.clear(2);
+        store.positions.push([9.0; 4]);
+        store.attributes.extend([9.0, 9.0]);
+        store.point_sizes.push(9.0);
+        let words = GRAPHICS_LANES * slots;
+        for (i, mut piece) in store.grow_in_pieces(count, 8).into_iter().enumerate() {
+            piece.fill(&layout, &outputs[i * words..], slots);
+        }
+        assert_eq!(store.len(), 1 + count);
+        assert_eq!(store.positions[0], [9.0; 4], "earlier vertices are kept");
+        for v in 0..count {
+            let f = v as f32;
+            assert_eq!(store.positions[1 + v], [f, 0.0, 0.0, 0.0]);
+            assert_eq!(store.attributes[2 * (1 + v)..2 * (2 + v)], [0.0, 100.0 + f]);
+            assert_eq!(store.point_sizes[1 + v], 200.0 + f);
+        }
+        let mut bare = VertexStore::default();
+        bare.clear(0);
+        for mut piece in bare.grow_in_pieces(3, 8) {
+            piece.fill(&layout, &[], 0);
+        }
+        assert_eq!(
+            bare.point_sizes,
+            vec![1.0; 3],
+            "no outputs: default point size"
+        );
     }
 
     #[test]

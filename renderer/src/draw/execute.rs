@@ -18,12 +18,12 @@ use crate::raster::{
     VertexStream, MAX_EXTENT,
 };
 
-use super::assembly::{Assembler, PrimitiveLists, VertexStore};
+use super::assembly::{Assembler, OutputLayout, PrimitiveLists, VertexStore};
 use super::fetch::FetchPlan;
 pub use super::fetch::VertexBufferBinding;
 use super::fragment::FragmentGlue;
 use super::pipeline::GraphicsPipeline;
-use super::stage::{group_word, StageResources};
+use super::stage::StageResources;
 use super::state::{GraphicsState, Topology};
 pub use super::stream::{IndexBufferBinding, IndexType};
 use super::vertices::{StepVertices, VertexShading};
@@ -292,6 +292,11 @@ fn draw_view(
             workers,
             input_slots: pipeline.vertex_interface.inputs.len(),
             output_slots: out_slots,
+            layout: OutputLayout {
+                position_slots: pipeline.position_slots,
+                varyings: &pipeline.varyings,
+                point_size_slot: pipeline.point_size_slot,
+            },
             base_instance: first_instance,
             instance_index: first_instance.wrapping_add(instance),
             instance_element: u64::from(first_instance) + u64::from(instance),
@@ -303,11 +308,9 @@ fn draw_view(
             }
             let n = (count - pos).min(STEP_ELEMENTS as u32);
             step.read(call, index_buffer, pos, n, state);
-            step.shade(&shading)?;
-            let shaded = step.shaded();
-            run.stats.vertices_shaded += shaded as u64;
             let first_slot = run.store.len() as u32;
-            run.append(&step.outputs, shaded, out_slots);
+            step.shade(&shading, &mut run.store)?;
+            run.stats.vertices_shaded += step.shaded() as u64;
             for element in &step.elements {
                 match element {
                     None => assembler.restart(),
@@ -341,23 +344,6 @@ struct WindowRun<'a, S: FragmentShader> {
 }
 
 impl<S: FragmentShader> WindowRun<'_, S> {
-    /// Appends `count` shaded vertices from the vertex stage's output words.
-    fn append(&mut self, outputs: &[u32], count: usize, slots: usize) {
-        let word = |v: usize, slot: Option<usize>, default: f32| {
-            slot.and_then(|s| outputs.get(group_word(v, s, slots)))
-                .map_or(default, |&w| f32::from_bits(w))
-        };
-        let p = self.pipeline;
-        for v in 0..count {
-            let position = p.position_slots.map(|s| word(v, s, 0.0));
-            self.store.positions.push(position);
-            for &source in &p.varyings {
-                self.store.attributes.push(word(v, source, 0.0));
-            }
-            self.store.point_sizes.push(word(v, p.point_size_slot, 1.0));
-        }
-    }
-
     /// Rasterizes the window's primitives and starts the next window with the vertices
     /// pending primitives still need.
     fn flush(&mut self, assembler: &mut Assembler) -> Result<(), RendererError> {

@@ -180,7 +180,8 @@ impl FetchPlan {
     }
 
     /// [`FetchPlan::fill`] into words already sized for whole groups (words beyond `inputs`
-    /// are not written; the caller sizes it `groups × slots × 8`).
+    /// are not written; the caller sizes it `groups × slots × 8`). Every word of those
+    /// groups is written, padding lanes included, so `inputs` need not be cleared first.
     ///
     /// Works a location at a time over the whole run: the attribute bytes of every vertex
     /// are gathered once (one bounds-checked copy when the run's indices are consecutive),
@@ -505,6 +506,41 @@ mod tests {
             }
         }
         words
+    }
+
+    #[test]
+    fn fill_into_writes_every_word_of_its_groups() {
+        let buffer = Buffer::new(64).unwrap();
+        buffer.write_slice(0, &[1.0f32, 2.0, 3.0, 4.0]).unwrap();
+        let state = VertexInputState::new(
+            vec![VertexBinding {
+                binding: 0,
+                stride: 8,
+                rate: InputRate::Vertex,
+            }],
+            vec![VertexAttribute {
+                location: 0,
+                binding: 0,
+                format: VertexFormat::from_vk(103).unwrap(), // R32G32_SFLOAT
+                offset: 0,
+            }],
+        )
+        .unwrap();
+        let mut inputs = slots(0, 4);
+        inputs.extend(slots(1, 2)); // no attribute: constants
+        let bound = [Some(VertexBufferBinding { buffer, offset: 0 })];
+        let plan = FetchPlan::new(&inputs, &state, &bound);
+        for run in [
+            (0..11).map(Some).collect::<Vec<_>>(),
+            vec![Some(1), None, Some(0)],
+        ] {
+            let words = run.len().div_ceil(GRAPHICS_LANES) * plan.slots * GRAPHICS_LANES;
+            let mut clean = vec![0u32; words];
+            let mut stale = vec![0xdead_beefu32; words];
+            plan.fill_into(&run, 0, &mut clean);
+            plan.fill_into(&run, 0, &mut stale);
+            assert_eq!(clean, stale, "run {run:?}");
+        }
     }
 
     #[test]

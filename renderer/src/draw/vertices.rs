@@ -1,6 +1,7 @@
 //! The vertex half of one draw step: elements read (vertex numbers or indices, primitive
-//! restarts), vertex reuse for indexed draws, then attribute fetch and vertex shading in
-//! chunks of groups spread over the worker pool.
+//! restarts), vertex reuse for indexed draws, then attribute fetch, vertex shading and the
+//! copy of the outputs into the window's [`VertexStore`] in chunks of groups spread over the
+//! worker pool (each chunk owns its piece of every buffer, so nothing is copied serially).
 //!
 //! Reuse: an index seen earlier in the same step is shaded once. A direct-mapped cache keyed
 //! by the index's low bits remembers which of the step's vertices it was; a collision only
@@ -14,6 +15,7 @@ use shader::abi::GRAPHICS_LANES;
 use crate::error::RendererError;
 use crate::pool::Workers;
 
+use super::assembly::{OutputLayout, StorePiece, VertexStore};
 use super::execute::DrawCall;
 use super::fetch::FetchPlan;
 use super::stage::{StageResources, VertexBatch, VertexStage};
@@ -42,6 +44,8 @@ pub(crate) struct VertexShading<'a> {
     pub workers: Workers<'a>,
     pub input_slots: usize,
     pub output_slots: usize,
+    /// Which output slots feed the vertex store's columns.
+    pub layout: OutputLayout<'a>,
     pub base_instance: u32,
     pub instance_index: u32,
     /// The buffer element per-instance attributes read.
@@ -61,7 +65,7 @@ pub(crate) struct StepVertices {
     fetch: Vec<Option<u64>>,
     inputs: Vec<u32>,
     /// The vertex stage's output words of the shaded vertices (slot-major groups).
-    pub outputs: Vec<u32>,
+    outputs: Vec<u32>,
     reuse: Vec<ReuseEntry>,
     stamp: u64,
     base_vertex: i32,
@@ -151,15 +155,22 @@ impl StepVertices {
         }
     }
 
-    /// Fetches and shades the step's vertices into `outputs`, in chunks on the worker pool.
-    pub(crate) fn shade(&mut self, ctx: &VertexShading<'_>) -> Result<(), RendererError> {
+    /// Fetches and shades the step's vertices and appends them to `store` (in their order,
+    /// columns as `ctx.layout` says), in chunks on the worker pool: each chunk fills its own
+    /// piece of the store right after its kernel call, while its output words are in cache.
+    pub(crate) fn shade(
+        &mut self,
+        ctx: &VertexShading<'_>,
+        store: &mut VertexStore,
+    ) -> Result<(), RendererError> {
         const L: usize = GRAPHICS_LANES;
         let count = self.fetch.len();
         let groups = count.div_ceil(L);
         self.vertex_ids.resize(groups * L, 0);
-        self.inputs.clear();
+        // Not cleared here: each chunk's fetch writes every input word of its piece, and
+        // each chunk zeroes its own output words before its kernel call (in parallel, and
+        // while they are about to be in cache anyway).
         self.inputs.resize(groups * ctx.input_slots * L, 0);
-        self.outputs.clear();
         self.outputs.resize(groups * ctx.output_slots * L, 0);
         if count == 0 {
             return Ok(());
@@ -167,17 +178,25 @@ impl StepVertices {
         let chunks = groups.div_ceil(SHADE_CHUNK_GROUPS);
         let inputs = chunk_pieces(&mut self.inputs, ctx.input_slots, chunks);
         let outputs = chunk_pieces(&mut self.outputs, ctx.output_slots, chunks);
+        let pieces: Vec<Mutex<StorePiece<'_>>> = store
+            .grow_in_pieces(count, SHADE_CHUNK_GROUPS * L)
+            .into_iter()
+            .map(Mutex::new)
+            .collect();
         let (fetch, vertex_ids, base_vertex) = (&self.fetch, &self.vertex_ids, self.base_vertex);
         ctx.workers.run_scoped(chunks, &|chunk| {
             let first = chunk * SHADE_CHUNK_GROUPS * L;
             let end = (first + SHADE_CHUNK_GROUPS * L).min(count);
             let padded_end = end.next_multiple_of(L);
-            let (Some(input_piece), Some(output_piece)) = (inputs.get(chunk), outputs.get(chunk))
+            let (Some(input_piece), Some(output_piece), Some(store_piece)) =
+                (inputs.get(chunk), outputs.get(chunk), pieces.get(chunk))
             else {
                 return Err(RendererError::InvalidConfig("vertex chunk out of range"));
             };
             let mut input_words = input_piece.lock().unwrap_or_else(PoisonError::into_inner);
             let mut output_words = output_piece.lock().unwrap_or_else(PoisonError::into_inner);
+            // Outputs the kernel leaves unwritten read 0, whatever an earlier step left.
+            output_words.fill(0);
             ctx.plan.fill_into(
                 fetch.get(first..end).unwrap_or(&[]),
                 ctx.instance_element,
@@ -192,7 +211,12 @@ impl StepVertices {
                 inputs: &input_words,
                 input_slots: ctx.input_slots,
             };
-            ctx.stage.shade(ctx.resources, &batch, &mut output_words)
+            ctx.stage.shade(ctx.resources, &batch, &mut output_words)?;
+            store_piece
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .fill(&ctx.layout, &output_words, ctx.output_slots);
+            Ok(())
         })
     }
 }

@@ -32,6 +32,19 @@ pub(crate) struct ClipPlanes {
     count: usize,
     /// The same planes transposed, one lane per plane (unused lanes zero), for outcodes.
     lanes: PlaneLanes,
+    /// The guard-band planes' non-zero coefficients and whether near/far are clipped, for
+    /// [`ClipPlanes::all_inside`].
+    band: GuardBand,
+}
+
+/// `d = h·c + k·w` for the guard-band planes (`c` the x or y coordinate), low then high side.
+#[derive(Clone, Copy, Debug)]
+struct GuardBand {
+    hx: [f32; 2],
+    kx: [f32; 2],
+    hy: [f32; 2],
+    ky: [f32; 2],
+    depth: bool,
 }
 
 /// Plane coefficients lane-wise: `d_i = nx_i·x + ny_i·y + nz_i·z + nw_i·w + k_i`.
@@ -69,11 +82,39 @@ impl ClipPlanes {
             }
             lanes.k[i] = plane.1;
         }
+        let band = GuardBand {
+            hx: [hx, -hx],
+            kx: [ox + g, g - ox],
+            hy: [hy, -hy],
+            ky: [oy + g, g - oy],
+            depth: !depth_clamp,
+        };
         Self {
             planes,
             count,
             lanes,
+            band,
         }
+    }
+
+    /// True when all three vertices are inside every plane (all their outcodes are 0); the
+    /// common case, decided without the per-plane outcodes. Conservative: a vertex with a
+    /// non-finite coordinate is never reported inside, whatever its outcode. For finite
+    /// coordinates the zero terms of [`Plane::distance`] add ±0, which changes no sum, so
+    /// each distance here is bit-identical to the plane's and the answer is exact.
+    #[inline]
+    pub(crate) fn all_inside(&self, p: [&[f32; 4]; 3]) -> bool {
+        let b = &self.band;
+        let mut inside = true;
+        for &[x, y, z, w] in p {
+            let finite = x.is_finite() & y.is_finite() & z.is_finite() & w.is_finite();
+            let w_ok = w + -W_EPSILON >= 0.0;
+            let depth_ok = !b.depth || (z >= 0.0 && -z + w >= 0.0);
+            let x_ok = b.hx[0] * x + b.kx[0] * w >= 0.0 && b.hx[1] * x + b.kx[1] * w >= 0.0;
+            let y_ok = b.hy[0] * y + b.ky[0] * w >= 0.0 && b.hy[1] * y + b.ky[1] * w >= 0.0;
+            inside &= finite & w_ok & depth_ok & x_ok & y_ok;
+        }
+        inside
     }
 
     fn planes(&self) -> &[Plane] {
@@ -290,6 +331,68 @@ mod tests {
                 assert_eq!(planes.outcode(&p), want, "{p:?}");
             }
         }
+    }
+
+    #[test]
+    fn all_inside_agrees_with_outcodes_and_never_passes_non_finite_vertices() {
+        let mut seed = 0x5eed_1234u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 4.0
+        };
+        let specials = [
+            f32::NAN,
+            f32::INFINITY,
+            -f32::INFINITY,
+            0.0,
+            -0.0,
+            1e30,
+            -1e-30,
+        ];
+        let viewports = [
+            viewport(),
+            Viewport {
+                x: 30000.0,
+                y: -20000.0,
+                width: 32768.0,
+                height: -32768.0,
+                min_depth: 0.0,
+                max_depth: 1.0,
+            },
+        ];
+        let mut inside_seen = 0;
+        for vp in &viewports {
+            for clamp in [false, true] {
+                let planes = ClipPlanes::new(vp, clamp);
+                for n in 0..20_000 {
+                    let mut tri = [[0.0f32; 4]; 3];
+                    for (k, p) in tri.iter_mut().enumerate() {
+                        // Mostly well inside, some far outside or special.
+                        let scale = if (n + k) % 5 == 0 { 1e5 } else { 1.0 };
+                        *p = [
+                            next() * scale,
+                            next() * scale,
+                            next().abs() * 0.2,
+                            next().abs() + 0.5,
+                        ];
+                        if (n + k) % 11 == 0 {
+                            p[(n + k) % 4] = specials[(n / 3 + k) % specials.len()];
+                        }
+                    }
+                    let codes = tri.map(|p| planes.outcode(&p));
+                    let fast = planes.all_inside([&tri[0], &tri[1], &tri[2]]);
+                    let finite = tri.iter().flatten().all(|c| c.is_finite());
+                    assert_eq!(fast, finite && codes == [0; 3], "{tri:?} {codes:?}");
+                    inside_seen += usize::from(fast);
+                }
+            }
+        }
+        assert!(
+            inside_seen > 500,
+            "too few inside triangles exercised: {inside_seen}"
+        );
     }
 
     #[test]

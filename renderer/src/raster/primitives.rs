@@ -184,6 +184,12 @@ impl<'a> Frontend<'a> {
             let (p0, a0) = self.vertex(i, tri[0])?;
             let (p1, a1) = self.vertex(i, tri[1])?;
             let (p2, a2) = self.vertex(i, tri[2])?;
+            if self.planes.all_inside([&p0, &p1, &p2]) {
+                let v = [p0, p1, p2].map(|p| self.to_screen(p));
+                self.out
+                    .push(&self.ctx, v, [a0, a1, a2], a0, Origin::Polygon, id);
+                continue;
+            }
             let codes = [
                 self.planes.outcode(&p0),
                 self.planes.outcode(&p1),

@@ -153,8 +153,9 @@ impl<'a> SetupContext<'a> {
             return SetupOutcome::Dropped;
         }
         let fixed = |f: f32| round_half_away(f64::from(f) * ONE as f64);
-        let mut xs = v.map(|p| fixed(p.x));
-        let mut ys = v.map(|p| fixed(p.y));
+        // Spelled out: `v.map(..)` here became an out-of-line call per triangle.
+        let mut xs = [fixed(v[0].x), fixed(v[1].x), fixed(v[2].x)];
+        let mut ys = [fixed(v[0].y), fixed(v[1].y), fixed(v[2].y)];
         let mut area2 = (xs[1] - xs[0]) * (ys[2] - ys[0]) - (xs[2] - xs[0]) * (ys[1] - ys[0]);
         if area2 == 0 {
             return SetupOutcome::Dropped;
@@ -211,20 +212,27 @@ impl<'a> SetupContext<'a> {
         };
 
         let attributes = arena.len();
-        let at = |values: &[f32], c: usize| values.get(c).copied().unwrap_or(0.0);
-        arena.extend(
-            modes_enumerated(self.interpolation).map(|(c, mode)| match mode {
-                Interpolation::Flat => at(provoking, c),
-                _ => at(attrs[0], c),
-            }),
-        );
-        for vertex in [attrs[1], attrs[2]] {
-            arena.extend(
-                modes_enumerated(self.interpolation).map(|(c, mode)| match mode {
-                    Interpolation::Flat => 0.0,
-                    _ => at(vertex, c) - at(attrs[0], c),
-                }),
-            );
+        let components = self.interpolation.len();
+        let any_flat = self.interpolation.contains(&Interpolation::Flat);
+        if !any_flat && attrs.iter().all(|a| a.len() == components) {
+            // No flat component: the provoking values are not needed, and each vertex's
+            // components are whole slices (same values as the general path below).
+            // A few components: one resize and a plain loop beat three extends (each a
+            // call, the first a memcpy).
+            let start = arena.len();
+            arena.resize(start + 3 * components, 0.0);
+            let (d0, rest) = arena[start..].split_at_mut(components);
+            let (d1, d2) = rest.split_at_mut(components);
+            let [a0, a1, a2] = attrs;
+            for (((d0, d1), d2), ((&a0, &a1), &a2)) in
+                d0.iter_mut().zip(d1).zip(d2).zip(a0.iter().zip(a1).zip(a2))
+            {
+                *d0 = a0;
+                *d1 = a1 - a0;
+                *d2 = a2 - a0;
+            }
+        } else {
+            self.push_attributes_general(attrs, provoking, arena);
         }
 
         // All bounds were clamped into the i32 scissor range above.
@@ -245,6 +253,26 @@ impl<'a> SetupContext<'a> {
             attributes,
             sprite: None,
         })
+    }
+
+    /// Appends `[a0; C] [a1 - a0; C] [a2 - a0; C]` with flat components taking the
+    /// provoking value (and zero deltas); a component missing from a slice reads 0.
+    fn push_attributes_general(&self, attrs: [&[f32]; 3], provoking: &[f32], arena: &mut Vec<f32>) {
+        let at = |values: &[f32], c: usize| values.get(c).copied().unwrap_or(0.0);
+        arena.extend(
+            modes_enumerated(self.interpolation).map(|(c, mode)| match mode {
+                Interpolation::Flat => at(provoking, c),
+                _ => at(attrs[0], c),
+            }),
+        );
+        for vertex in [attrs[1], attrs[2]] {
+            arena.extend(
+                modes_enumerated(self.interpolation).map(|(c, mode)| match mode {
+                    Interpolation::Flat => 0.0,
+                    _ => at(vertex, c) - at(attrs[0], c),
+                }),
+            );
+        }
     }
 
     /// Vulkan §28.9.4: `o = m·slope + r·constant`, clamped; `m` the larger screen-space depth
