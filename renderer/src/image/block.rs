@@ -9,8 +9,16 @@
 //!
 //! Bytes are copied with raw copies after one bounds check per block against the memory's
 //! length, so no Rust reference into the (possibly guest) memory is ever formed.
+//!
+//! [`BlockAccess`] is the same with the memory's pointer and length read once (per draw)
+//! instead of through the `ExternalMemory` trait object per block, and [`BlockSpan`] the
+//! blocks of a rasterizer run (consecutive blocks along a block row) checked against that
+//! length once per run.
+
+use std::sync::Arc;
 
 use super::{Image, ImageError, ImageType, Tiling, MICRO_TILE};
+use crate::memory::ExternalMemory;
 
 /// Texels of a block row.
 pub const BLOCK_WIDTH: usize = 4;
@@ -90,7 +98,205 @@ unsafe fn copy_run(src: *const u8, dst: *mut u8, len: usize) {
     }
 }
 
+/// The blocks of one subresource with its memory's pointer and length resolved once.
+pub struct BlockAccess {
+    /// Keeps `ptr` valid: the `ExternalMemory` contract fixes the pointer and the length for
+    /// the object's whole life.
+    _memory: Arc<dyn ExternalMemory>,
+    ptr: *mut u8,
+    len: usize,
+    layout: BlockLayout,
+}
+
+// SAFETY: `ptr` points into `_memory`, an `ExternalMemory` (itself `Send + Sync`) kept alive
+// by the `Arc` beside it; it is only used for bounds-checked raw copies, never to form a Rust
+// reference, so sharing it between threads adds nothing beyond what the memory allows.
+unsafe impl Send for BlockAccess {}
+// SAFETY: as for `Send`: `&BlockAccess` exposes no reference into the memory.
+unsafe impl Sync for BlockAccess {}
+
+impl std::fmt::Debug for BlockAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockAccess")
+            .field("len", &self.len)
+            .field("layout", &self.layout)
+            .finish()
+    }
+}
+
+/// Consecutive whole blocks along one block row, bounds-checked once: block `i`'s row `r`
+/// (4 texels) starts at `first + i·block_stride + r·row_stride`.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockSpan<'a> {
+    access: &'a BlockAccess,
+    first: usize,
+    block_stride: usize,
+    row_stride: usize,
+    blocks: usize,
+}
+
+impl BlockAccess {
+    pub fn layout(&self) -> &BlockLayout {
+        &self.layout
+    }
+
+    /// The leading blocks of the `blocks` blocks starting at (`x`, `y`) (stepping 4 texels
+    /// right) that can be accessed whole, or `None` when the first cannot (see
+    /// [`BlockLayout::rows`]). Checked against the memory's length here, once.
+    #[inline]
+    pub fn span(&self, x: u32, y: u32, blocks: usize) -> Option<BlockSpan<'_>> {
+        let l = &self.layout;
+        let BlockRows([first, second]) = l.rows(x, y)?;
+        let ts = l.texel_size;
+        // `rows` accepted (x, y): x < width and, for LINEAR, x + 4 <= width.
+        let room = (l.width - x) as usize;
+        let (whole, block_stride) = if l.tiled {
+            (
+                room.div_ceil(BLOCK_WIDTH),
+                MICRO_TILE as usize * MICRO_TILE as usize * ts,
+            )
+        } else {
+            (room / BLOCK_WIDTH, BLOCK_WIDTH * ts)
+        };
+        let blocks = blocks.min(whole);
+        let row_stride = second.checked_sub(first)?;
+        // The last row of the last block ends furthest out (both strides are positive).
+        let end = (blocks.checked_sub(1)?)
+            .checked_mul(block_stride)?
+            .checked_add(second)?
+            .checked_add(BLOCK_WIDTH * ts)?;
+        (end <= self.len).then_some(BlockSpan {
+            access: self,
+            first,
+            block_stride,
+            row_stride,
+            blocks,
+        })
+    }
+}
+
+impl BlockSpan<'_> {
+    /// Blocks in the span (at least 1).
+    pub fn blocks(&self) -> usize {
+        self.blocks
+    }
+
+    /// Byte offset of block `i`'s first row, and the row length; `None` past the span.
+    #[inline(always)]
+    fn block(&self, i: usize, len: usize) -> Option<(usize, usize)> {
+        let row = BLOCK_WIDTH * self.access.layout.texel_size;
+        (i < self.blocks && len == 2 * row).then(|| (self.first + i * self.block_stride, row))
+    }
+
+    /// Copies block `i`'s 8 texels out, pixel-major (`out.len()` = 8 texels).
+    #[inline(always)]
+    pub fn read(&self, i: usize, out: &mut [u8]) -> Result<(), ImageError> {
+        let (at, row) = self.block(i, out.len()).ok_or(ImageError::InvalidRegion(
+            "block outside the span or buffer of the wrong size",
+        ))?;
+        for (r, dst) in out.chunks_exact_mut(row).enumerate() {
+            // In bounds (below), so this is the same pointer `add` would give.
+            let src = self.access.ptr.wrapping_add(at + r * self.row_stride);
+            // SAFETY: `span` checked that every row of the span's blocks ends within the
+            // memory's `len` bytes, valid for the access's life (the `ExternalMemory`
+            // contract, memory kept alive by the access); `i < blocks` (block); `dst` is a
+            // `row`-byte chunk of `out`, a distinct Rust buffer.
+            unsafe { copy_run(src, dst.as_mut_ptr(), row) };
+        }
+        Ok(())
+    }
+
+    /// Block `i`'s two rows as arrays of `R` bytes, `R` being the row's length (16 for 4-byte
+    /// texels): loads straight into registers, no buffer in between. `None` past the span or
+    /// for another row length.
+    #[inline(always)]
+    pub fn read_rows<const R: usize>(&self, i: usize) -> Option<[[u8; R]; 2]> {
+        let (at, _) = self.block(i, 2 * R)?;
+        let mut rows = [[0u8; R]; 2];
+        for (r, out) in rows.iter_mut().enumerate() {
+            let src = self.access.ptr.wrapping_add(at + r * self.row_stride);
+            // SAFETY: as in `read` (the row is `R` bytes, checked by `block`); an unaligned
+            // read of plain bytes into a value, no reference into the memory.
+            *out = unsafe { src.cast::<[u8; R]>().read_unaligned() };
+        }
+        Some(rows)
+    }
+
+    /// Stores block `i`'s two rows whole (see [`Self::read_rows`]); false (nothing written)
+    /// past the span or for another row length.
+    #[inline(always)]
+    pub fn write_rows<const R: usize>(&self, i: usize, rows: [[u8; R]; 2]) -> bool {
+        let Some((at, _)) = self.block(i, 2 * R) else {
+            return false;
+        };
+        for (r, row) in rows.iter().enumerate() {
+            let dst = self.access.ptr.wrapping_add(at + r * self.row_stride);
+            // SAFETY: as in `write`, for the whole `R`-byte row.
+            unsafe { dst.cast::<[u8; R]>().write_unaligned(*row) };
+        }
+        true
+    }
+
+    /// Copies in the texels of `block` (pixel-major, 8 texels) whose bit is set in `pixels`;
+    /// the others keep their bytes in memory.
+    #[inline(always)]
+    pub fn write(&self, i: usize, block: &[u8], pixels: u8) -> Result<(), ImageError> {
+        let (at, row) = self.block(i, block.len()).ok_or(ImageError::InvalidRegion(
+            "block outside the span or buffer of the wrong size",
+        ))?;
+        let ts = self.access.layout.texel_size;
+        for (r, src) in block.chunks_exact(row).enumerate() {
+            let row_pixels = (pixels >> (r * BLOCK_WIDTH)) & 0xf;
+            // In bounds (below), so this is the same pointer `add` would give.
+            let dst = self.access.ptr.wrapping_add(at + r * self.row_stride);
+            if row_pixels == 0xf {
+                // SAFETY: as in `read`, with source and destination swapped.
+                unsafe { copy_run(src.as_ptr(), dst, row) };
+                continue;
+            }
+            for (p, texel) in src.chunks_exact(ts).enumerate() {
+                if row_pixels & (1 << p) == 0 {
+                    continue;
+                }
+                // SAFETY: texel `p` of the row lies inside the row, which lies inside the
+                // memory (as in `read`); `texel` is a chunk of `block`, a distinct buffer.
+                unsafe { copy_texel(texel.as_ptr(), dst.wrapping_add(p * ts), ts) };
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `copy_nonoverlapping(src, dst, len)` with the common texel sizes as constants (a move, not
+/// a call).
+///
+/// # Safety
+/// As for [`std::ptr::copy_nonoverlapping`].
+#[inline(always)]
+unsafe fn copy_texel(src: *const u8, dst: *mut u8, len: usize) {
+    match len {
+        // SAFETY: the caller's contract, for exactly `len` bytes.
+        2 => unsafe { std::ptr::copy_nonoverlapping(src, dst, 2) },
+        // SAFETY: as above.
+        4 => unsafe { std::ptr::copy_nonoverlapping(src, dst, 4) },
+        // SAFETY: as above.
+        8 => unsafe { std::ptr::copy_nonoverlapping(src, dst, 8) },
+        // SAFETY: as above.
+        _ => unsafe { std::ptr::copy_nonoverlapping(src, dst, len) },
+    }
+}
+
 impl Image {
+    /// [`Image::block_layout`] with the memory's pointer and length read once.
+    pub fn block_access(&self, level: u32, layer: u32) -> Result<BlockAccess, ImageError> {
+        Ok(BlockAccess {
+            _memory: Arc::clone(&self.memory),
+            ptr: self.memory.as_ptr(),
+            len: self.memory.len(),
+            layout: self.block_layout(level, layer)?,
+        })
+    }
+
     /// The block layout of (`level`, `layer`) (of slice 0 for 3D images).
     pub fn block_layout(&self, level: u32, layer: u32) -> Result<BlockLayout, ImageError> {
         let sub = self.layout.subresource(level, layer)?;
@@ -183,7 +389,7 @@ impl Image {
                 // SAFETY: texel `p` of the row is `[at + p·ts, at + (p+1)·ts)` ⊆
                 // `[at, at + row)`, inside the memory (check_block); `texel` is a `ts`-byte
                 // chunk of `block`, a distinct Rust buffer.
-                unsafe { std::ptr::copy_nonoverlapping(texel.as_ptr(), dst, ts) };
+                unsafe { copy_texel(texel.as_ptr(), dst, ts) };
             }
         }
         Ok(())
@@ -295,5 +501,77 @@ mod tests {
         assert!(img.write_block(&layout, far, &block, 0xff).is_err());
         let rows = layout.rows(0, 0).unwrap();
         assert!(img.read_block(&layout, rows, &mut block[..16]).is_err());
+    }
+
+    #[test]
+    fn spans_reach_the_last_whole_block_and_read_what_texel_addressing_finds() {
+        for tiling in [Tiling::Optimal, Tiling::Linear] {
+            let img = image(tiling, 30, 7, 2);
+            for (level, layer) in [(0, 1), (1, 0)] {
+                label(&img, level, layer);
+                let access = img.block_access(level, layer).unwrap();
+                let [w, h, _] = img.desc().mip_extent(level);
+                for y in (0..h).step_by(2) {
+                    for x in (0..w).step_by(4) {
+                        let Some(span) = access.span(x, y, 16) else {
+                            assert!(access.layout().rows(x, y).is_none(), "{x},{y}");
+                            continue;
+                        };
+                        let whole = match tiling {
+                            Tiling::Optimal => (w - x).div_ceil(4),
+                            Tiling::Linear => (w - x) / 4,
+                        };
+                        assert_eq!(span.blocks(), whole as usize, "{tiling:?} {x},{y}");
+                        for i in 0..span.blocks() {
+                            let mut block = [0u8; 32];
+                            span.read(i, &mut block).unwrap();
+                            let bx = x + 4 * i as u32;
+                            let rows = access.layout().rows(bx, y).unwrap();
+                            let mut want = [0u8; 32];
+                            img.read_block(access.layout(), rows, &mut want).unwrap();
+                            assert_eq!(block, want, "{tiling:?} {level} {layer} {bx},{y}");
+                        }
+                        let rows = span.read_rows::<16>(0).unwrap();
+                        let mut block = [0u8; 32];
+                        span.read(0, &mut block).unwrap();
+                        assert_eq!(rows.as_flattened(), &block[..]);
+                        assert!(span.read_rows::<16>(span.blocks()).is_none());
+                        assert!(span.read_rows::<8>(0).is_none());
+                        assert!(span.read(span.blocks(), &mut block).is_err());
+                        assert!(span.read(0, &mut block[..16]).is_err());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn span_writes_touch_only_the_chosen_pixels_of_the_chosen_block() {
+        for tiling in [Tiling::Optimal, Tiling::Linear] {
+            let img = image(tiling, 16, 4, 1);
+            label(&img, 0, 0);
+            let access = img.block_access(0, 0).unwrap();
+            let span = access.span(4, 2, 3).unwrap();
+            assert_eq!(span.blocks(), 3);
+            let block: Vec<u8> = (0..32).map(|i| 0xa0 + i as u8).collect();
+            span.write(1, &block, 0b1001_0110).unwrap();
+            let rows = span.read_rows::<16>(2).unwrap();
+            assert!(span.write_rows::<16>(2, rows));
+            assert!(!span.write_rows::<16>(3, rows));
+            assert!(!span.write_rows::<32>(2, [[0; 32]; 2]));
+            for y in 0..4 {
+                for x in 0..16 {
+                    let mut t = [0u8; 4];
+                    img.read_texel(0, 0, [x, y, 0], &mut t).unwrap();
+                    let in_block = (8..12).contains(&x) && y >= 2;
+                    let p = ((y - y.min(2)) * 4 + x.saturating_sub(8)) as usize;
+                    if in_block && 0b1001_0110 & (1 << p) != 0 {
+                        assert_eq!(&t[..], &block[p * 4..p * 4 + 4]);
+                    } else {
+                        assert_eq!(u32::from_le_bytes(t), (y << 10) | x, "{x},{y}");
+                    }
+                }
+            }
+        }
     }
 }

@@ -1,13 +1,17 @@
 //! The block paths of the output merger against its texel-by-texel reference: random
 //! attachments contents, coverage, shader outputs and discards, blend states and write masks,
 //! depth/stencil states, LINEAR and OPTIMAL images whose sizes leave partial blocks at the
-//! right and bottom edges. Both must leave the same bytes and the same counts.
+//! right and bottom edges. Both must leave the same bytes and the same counts. The same
+//! fragments go in as single batches or as random runs of blocks (with and without the
+//! 16-lane colour kernel), inside random render areas.
 
 #![allow(clippy::unwrap_used)]
 
 use crate::format::Format;
 use crate::image::{Image, ImageDesc, ImageType, Tiling};
-use crate::raster::{FragmentBatch, FragmentSink, Rect, TileFragments, LANES};
+use crate::raster::{
+    FragmentBatch, FragmentRun, FragmentSink, Rect, TileFragments, LANES, RUN_BLOCKS,
+};
 
 use super::state::{
     component, BlendFactor, BlendOp, BlendState, CompareOp, DepthState, StencilFace, StencilOp,
@@ -90,12 +94,25 @@ struct Case {
     early: bool,
     tiling: Tiling,
     extent: [u32; 2],
+    /// Render area as (x, y, width, height) inside the extent.
+    area: [u32; 4],
     seed: u64,
 }
 
-/// Runs `case` through the block paths (`per_texel` false) or the reference; returns every
-/// attachment's bytes and the counts.
-fn run(case: &Case, per_texel: bool) -> (Vec<Vec<u8>>, OutputStats) {
+/// How the fragments reach the sink.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Feed {
+    /// Texel by texel, one batch at a time: the reference.
+    Reference,
+    /// One batch at a time through the block paths.
+    Batches,
+    /// Random runs of blocks; `narrow` without the 8-bit UNORM colour kernel, `plain`
+    /// also without the AVX2 build of the block path.
+    Runs { narrow: bool, plain: bool },
+}
+
+/// Runs `case` fed as `feed`; returns every attachment's bytes and the counts.
+fn run(case: &Case, feed: Feed) -> (Vec<Vec<u8>>, OutputStats) {
     let colors: Vec<ColorAttachment> = case
         .formats
         .iter()
@@ -116,10 +133,10 @@ fn run(case: &Case, per_texel: bool) -> (Vec<Vec<u8>>, OutputStats) {
     let [w, h] = case.extent;
     let state = OutputState {
         render_area: Rect {
-            x: 0,
-            y: 0,
-            width: w,
-            height: h,
+            x: case.area[0] as i32,
+            y: case.area[1] as i32,
+            width: case.area[2],
+            height: case.area[3],
         },
         depth: case.depth,
         stencil: case.stencil,
@@ -142,36 +159,33 @@ fn run(case: &Case, per_texel: bool) -> (Vec<Vec<u8>>, OutputStats) {
         live & !(mix(seed ^ u64::from(batch.x * 7 + batch.y)) as u8 & 0x11)
     };
     let mut sink = OutputSink::new(&state, &colors, ds.as_ref(), shader).unwrap();
-    if per_texel {
-        sink = sink.per_texel().unwrap();
+    match feed {
+        Feed::Reference => sink = sink.per_texel().unwrap(),
+        Feed::Runs {
+            narrow: true,
+            plain,
+        } => sink = sink.narrow(plain).unwrap(),
+        _ => {}
     }
     let mut rng = Rng(seed ^ 0xabcd);
+    let mut runs = Rng(seed ^ 0x7777);
     // Two passes so blending and depth see earlier writes.
     for _ in 0..2 {
         let mut tile = sink.begin_tile(0, 0, w, h);
         for y in (0..h).step_by(2) {
-            for x in (0..w).step_by(4) {
-                let mask = match rng.next() % 3 {
-                    0 => 0xff,
-                    _ => rng.next() as u8,
+            let front_facing = rng.next().is_multiple_of(2);
+            let blocks: Vec<Block> = (0..w.div_ceil(4))
+                .map(|_| Block::random(&mut rng))
+                .collect();
+            let mut first = 0;
+            while first < blocks.len() {
+                let len = match feed {
+                    Feed::Runs { .. } => 1 + runs.next() as usize % RUN_BLOCKS,
+                    _ => 1,
                 };
-                let depth = std::array::from_fn(|_| match rng.next() % 10 {
-                    0 => f32::NAN,
-                    1 => 1.5,
-                    _ => (rng.next() % 1000) as f32 / 999.0,
-                });
-                tile.batch(&FragmentBatch {
-                    x,
-                    y,
-                    mask,
-                    front_facing: rng.next().is_multiple_of(2),
-                    primitive: 0,
-                    depth,
-                    inv_w: [1.0; LANES],
-                    barycentric: [[0.0; LANES]; 3],
-                    attributes: &[],
-                    point_coord: [[0.5; LANES]; 2],
-                });
+                let chunk = &blocks[first..(first + len).min(blocks.len())];
+                feed_blocks(&mut tile, (4 * first as u32, y), front_facing, chunk, feed);
+                first += chunk.len();
             }
         }
         sink.end_tile(tile);
@@ -180,6 +194,81 @@ fn run(case: &Case, per_texel: bool) -> (Vec<Vec<u8>>, OutputStats) {
     let mut out: Vec<Vec<u8>> = colors.iter().map(|a| contents(&a.image)).collect();
     out.extend(ds.iter().map(|a| contents(&a.image)));
     (out, stats)
+}
+
+/// One block's rasterizer values.
+struct Block {
+    mask: u8,
+    depth: [f32; LANES],
+}
+
+impl Block {
+    fn random(rng: &mut Rng) -> Block {
+        let mask = match rng.next() % 3 {
+            0 => 0xff,
+            _ => rng.next() as u8,
+        };
+        let depth = std::array::from_fn(|_| match rng.next() % 10 {
+            0 => f32::NAN,
+            1 => 1.5,
+            _ => (rng.next() % 1000) as f32 / 999.0,
+        });
+        Block { mask, depth }
+    }
+}
+
+/// Hands `blocks` (the first at (`x`, `y`)) to `tile` as `feed` says.
+fn feed_blocks<T: TileFragments>(
+    tile: &mut T,
+    (x, y): (u32, u32),
+    front_facing: bool,
+    blocks: &[Block],
+    feed: Feed,
+) {
+    if let Feed::Runs { .. } = feed {
+        let masks: Vec<u8> = blocks.iter().map(|b| b.mask).collect();
+        let depth: Vec<[f32; LANES]> = blocks.iter().map(|b| b.depth).collect();
+        let n = blocks.len();
+        tile.run(&FragmentRun {
+            x,
+            y,
+            masks: &masks,
+            front_facing,
+            primitive: 0,
+            depth: &depth,
+            inv_w: &vec![[1.0; LANES]; n],
+            barycentric: &vec![[[0.0; LANES]; 3]; n],
+            point_coord: &vec![[[0.5; LANES]; 2]; n],
+            components: 0,
+            attributes: &[],
+        });
+        return;
+    }
+    for (i, block) in blocks.iter().enumerate() {
+        if block.mask == 0 {
+            continue;
+        }
+        tile.batch(&FragmentBatch {
+            x: x + 4 * i as u32,
+            y,
+            mask: block.mask,
+            front_facing,
+            primitive: 0,
+            depth: block.depth,
+            inv_w: [1.0; LANES],
+            barycentric: [[0.0; LANES]; 3],
+            attributes: &[],
+            point_coord: [[0.5; LANES]; 2],
+        });
+    }
+}
+
+fn random_area(rng: &mut Rng, [w, h]: [u32; 2]) -> [u32; 4] {
+    if rng.next().is_multiple_of(2) {
+        return [0, 0, w, h];
+    }
+    let (x, y) = (rng.next() % w, rng.next() % h);
+    [x, y, 1 + rng.next() % (w - x), 1 + rng.next() % (h - y)]
 }
 
 fn random_blend(rng: &mut Rng) -> BlendState {
@@ -267,14 +356,88 @@ fn block_paths_write_exactly_what_the_texel_path_writes() {
             early: rng.next().is_multiple_of(2),
             tiling: rng.pick(&[Tiling::Optimal, Tiling::Linear]),
             extent: [rng.pick(&[4, 8, 13, 17, 30]), rng.pick(&[2, 3, 7, 10])],
+            area: [0; 4],
             seed: round * 0x9e37_79b9 + 17,
         };
-        let fast = run(&case, false);
-        let reference = run(&case, true);
-        assert_eq!(
-            fast, reference,
-            "round {round}: {:?} {:?} {:?} {:?} {:?}",
-            case.formats, case.blends, case.depth_format, case.tiling, case.extent
-        );
+        let case = Case {
+            area: random_area(&mut rng, case.extent),
+            ..case
+        };
+        let reference = run(&case, Feed::Reference);
+        for feed in [
+            Feed::Batches,
+            Feed::Runs {
+                narrow: false,
+                plain: false,
+            },
+        ] {
+            assert_eq!(
+                run(&case, feed),
+                reference,
+                "round {round} {feed:?}: {:?} {:?} {:?} {:?} {:?} {:?}",
+                case.formats,
+                case.blends,
+                case.depth_format,
+                case.tiling,
+                case.extent,
+                case.area
+            );
+        }
+    }
+}
+
+#[test]
+fn runs_of_8_bit_unorm_attachments_write_exactly_what_the_texel_path_writes() {
+    let color_formats = [Format::R8G8B8A8_UNORM, Format::B8G8R8A8_UNORM];
+    let depth_formats = [
+        None,
+        None,
+        Some(Format::D32_SFLOAT),
+        Some(Format::D16_UNORM),
+        Some(Format::D24_UNORM_S8_UINT),
+    ];
+    let mut rng = Rng(0x0123_4567_89ab_cdef);
+    for round in 0..150u64 {
+        let attachments = 1 + rng.next() as usize % 2;
+        let formats: Vec<Format> = (0..attachments).map(|_| rng.pick(&color_formats)).collect();
+        let blends = (0..attachments).map(|_| random_blend(&mut rng)).collect();
+        let extent = [rng.pick(&[8, 17, 40, 70, 129]), rng.pick(&[2, 5, 8])];
+        let case = Case {
+            formats,
+            blends,
+            depth_format: rng.pick(&depth_formats),
+            depth: DepthState {
+                test_enable: !rng.next().is_multiple_of(3),
+                write_enable: !rng.next().is_multiple_of(3),
+                compare_op: rng.pick(CompareOp::ALL),
+                bounds: None,
+            },
+            stencil: None,
+            early: rng.next().is_multiple_of(2),
+            tiling: rng.pick(&[Tiling::Optimal, Tiling::Linear]),
+            extent,
+            area: random_area(&mut rng, extent),
+            seed: round * 0x51_7cc1_b727 + 5,
+        };
+        let reference = run(&case, Feed::Reference);
+        let runs = |narrow, plain| Feed::Runs { narrow, plain };
+        for feed in [
+            runs(false, false),
+            runs(true, false),
+            runs(true, true),
+            Feed::Batches,
+        ] {
+            assert_eq!(
+                run(&case, feed),
+                reference,
+                "round {round} {feed:?}: {:?} {:?} {:?} {:?} {:?} {:?}",
+                case.formats,
+                case.blends,
+                case.depth_format,
+                case.tiling,
+                case.extent,
+                case.area
+            );
+        }
     }
 }

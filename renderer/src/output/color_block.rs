@@ -3,6 +3,10 @@
 //! [`ColorCodec`] chosen once per draw, blended by [`blend_block`] with the factors and ops
 //! matched once per component rather than per pixel.
 //!
+//! 8-bit UNORM RGBA / BGRA attachments have a kernel of their own in AVX2 + FMA intrinsics
+//! ([`BlockShading::shade_unorm8`]): unpack, blend, pack, write mask and coverage merge on the
+//! block's 8 lanes in registers, the texels read and stored as two 16-byte rows.
+//!
 //! Bit-exact with the per-texel path ([`super::blend::blend`], `pack_color`, `unpack_color`):
 //! the same f32 operations in the same order, the same conversion functions.
 
@@ -51,6 +55,8 @@ pub(super) struct BlockShading {
     pub constants: [f32; 4],
     /// The CPU has AVX2: the kernel runs in its AVX2 build (8 f32 per instruction).
     avx2: bool,
+    /// 8-bit UNORM on a CPU with AVX2 and FMA: [`Self::shade_unorm8`] serves the attachment.
+    wide: bool,
 }
 
 impl BlockShading {
@@ -65,6 +71,12 @@ impl BlockShading {
         let avx2 = std::arch::is_x86_feature_detected!("avx2");
         #[cfg(not(target_arch = "x86_64"))]
         let avx2 = false;
+        #[cfg(target_arch = "x86_64")]
+        let fma = std::arch::is_x86_feature_detected!("fma");
+        #[cfg(not(target_arch = "x86_64"))]
+        let fma = false;
+        let wide =
+            avx2 && fma && matches!(codec, ColorCodec::Unorm8(_)) && class == NumericClass::Unorm;
         BlockShading {
             codec,
             class,
@@ -72,6 +84,64 @@ impl BlockShading {
             blending,
             constants,
             avx2,
+            wide,
+        }
+    }
+
+    /// Whether [`Self::shade_unorm8`] serves this attachment.
+    pub(super) fn wide(&self) -> bool {
+        self.wide
+    }
+
+    /// This shading without the 8-bit UNORM kernel (tests compare the two); `plain` also
+    /// without the AVX2 build of the block path.
+    #[cfg(test)]
+    pub(super) fn narrow(mut self, plain: bool) -> Self {
+        self.wide = false;
+        if plain {
+            self.avx2 = false;
+        }
+        self
+    }
+
+    /// An 8-bit UNORM block in one go: the packed texels (two rows of 4) of the shader's
+    /// outputs `words` (by lane), blended over `old` (the block's rows, read when blending
+    /// or `merge`). With `merge` the result keeps `old`'s bits outside `byte_mask` (the write
+    /// mask over a packed texel) and in the pixels of lanes outside `live`, so that it can be
+    /// stored whole; without it (no blending, full write mask, every lane live) `old` is not
+    /// read. The same bits as [`Self::shade`] followed by the sink's masking. `None` where
+    /// [`Self::wide`] is false.
+    #[inline(always)]
+    pub(super) fn shade_unorm8(
+        &self,
+        words: &[[u32; LANES]; 4],
+        old: [[u8; 16]; 2],
+        merge: bool,
+        live: u8,
+        byte_mask: u32,
+    ) -> Option<[[u8; 16]; 2]> {
+        let ColorCodec::Unorm8(order) = self.codec else {
+            return None;
+        };
+        if !self.wide {
+            return None;
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            let kernel = unorm8_avx2::Unorm8Block {
+                order,
+                blend: &self.blend,
+                blending: self.blending,
+                constants: &self.constants,
+                byte_mask,
+            };
+            // SAFETY: `wide` is set only where the running CPU reports AVX2 and FMA (`new`).
+            Some(unsafe { kernel.shade(words, old, merge, live) })
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (order, words, old, merge, live, byte_mask);
+            None
         }
     }
 
@@ -112,6 +182,9 @@ impl BlockShading {
         self.codec.pack(&value, new);
     }
 }
+
+#[cfg(target_arch = "x86_64")]
+mod unorm8_avx2;
 
 /// One component of the block's 8 pixels (pixel-major order, see [`crate::image::block`]).
 pub(super) type Lanes = [f32; BLOCK_TEXELS];
@@ -362,24 +435,24 @@ fn clamp_lanes(class: NumericClass, values: &mut [f32]) {
 /// Factor `f` for component `i` of every pixel, clamped for `class`
 /// (as `super::blend::blend` computes it per pixel).
 #[inline(always)]
-fn factor_block(
+fn factor_block<const N: usize>(
     f: BlendFactor,
     i: usize,
     class: NumericClass,
-    src: &Rgba,
-    dst: &Rgba,
+    src: &[[f32; N]; 4],
+    dst: &[[f32; N]; 4],
     constants: &[f32; 4],
-) -> Lanes {
-    let one_minus = |x: &Lanes| -> Lanes {
-        let mut out = [0.0; BLOCK_TEXELS];
+) -> [f32; N] {
+    let one_minus = |x: &[f32; N]| -> [f32; N] {
+        let mut out = [0.0; N];
         for (o, &v) in out.iter_mut().zip(x) {
             *o = 1.0 - v;
         }
         out
     };
-    let mut v: Lanes = match f {
-        BlendFactor::Zero => [0.0; BLOCK_TEXELS],
-        BlendFactor::One => [1.0; BLOCK_TEXELS],
+    let mut v: [f32; N] = match f {
+        BlendFactor::Zero => [0.0; N],
+        BlendFactor::One => [1.0; N],
         BlendFactor::SrcColor => src[i],
         BlendFactor::OneMinusSrcColor => one_minus(&src[i]),
         BlendFactor::DstColor => dst[i],
@@ -388,11 +461,11 @@ fn factor_block(
         BlendFactor::OneMinusSrcAlpha => one_minus(&src[3]),
         BlendFactor::DstAlpha => dst[3],
         BlendFactor::OneMinusDstAlpha => one_minus(&dst[3]),
-        BlendFactor::ConstantColor => [constants[i]; BLOCK_TEXELS],
-        BlendFactor::OneMinusConstantColor => [1.0 - constants[i]; BLOCK_TEXELS],
-        BlendFactor::ConstantAlpha => [constants[3]; BLOCK_TEXELS],
-        BlendFactor::OneMinusConstantAlpha => [1.0 - constants[3]; BLOCK_TEXELS],
-        BlendFactor::SrcAlphaSaturate if i == 3 => [1.0; BLOCK_TEXELS],
+        BlendFactor::ConstantColor => [constants[i]; N],
+        BlendFactor::OneMinusConstantColor => [1.0 - constants[i]; N],
+        BlendFactor::ConstantAlpha => [constants[3]; N],
+        BlendFactor::OneMinusConstantAlpha => [1.0 - constants[3]; N],
+        BlendFactor::SrcAlphaSaturate if i == 3 => [1.0; N],
         BlendFactor::SrcAlphaSaturate => {
             let mut out = one_minus(&dst[3]);
             for (o, &s) in out.iter_mut().zip(&src[3]) {
@@ -404,23 +477,23 @@ fn factor_block(
         BlendFactor::Src1Color
         | BlendFactor::OneMinusSrc1Color
         | BlendFactor::Src1Alpha
-        | BlendFactor::OneMinusSrc1Alpha => [0.0; BLOCK_TEXELS],
+        | BlendFactor::OneMinusSrc1Alpha => [0.0; N],
     };
     clamp_lanes(class, &mut v);
     v
 }
 
-/// `super::blend::blend` for every pixel of the block; `src`, `dst` and `constants` already
-/// clamped for `class`.
+/// `super::blend::blend` for every pixel of the block (or of `N` pixels); `src`, `dst` and
+/// `constants` already clamped for `class`.
 #[inline(always)]
-pub(super) fn blend_block(
+pub(super) fn blend_block<const N: usize>(
     state: &BlendState,
     class: NumericClass,
-    src: &Rgba,
-    dst: &Rgba,
+    src: &[[f32; N]; 4],
+    dst: &[[f32; N]; 4],
     constants: &[f32; 4],
-) -> Rgba {
-    let mut out = [[0.0; BLOCK_TEXELS]; 4];
+) -> [[f32; N]; 4] {
+    let mut out = [[0.0; N]; 4];
     for (i, value) in out.iter_mut().enumerate() {
         let (sf, df, op) = if i == 3 {
             (state.src_alpha, state.dst_alpha, state.alpha_op)
@@ -430,19 +503,19 @@ pub(super) fn blend_block(
         let (s, d) = (&src[i], &dst[i]);
         match op {
             BlendOp::Min => {
-                for p in 0..BLOCK_TEXELS {
+                for p in 0..N {
                     value[p] = canonical_nan(s[p].min(d[p]));
                 }
             }
             BlendOp::Max => {
-                for p in 0..BLOCK_TEXELS {
+                for p in 0..N {
                     value[p] = canonical_nan(s[p].max(d[p]));
                 }
             }
             BlendOp::Add | BlendOp::Subtract | BlendOp::ReverseSubtract => {
                 let sf = factor_block(sf, i, class, src, dst, constants);
                 let df = factor_block(df, i, class, src, dst, constants);
-                for p in 0..BLOCK_TEXELS {
+                for p in 0..N {
                     let (a, b) = (s[p] * sf[p], d[p] * df[p]);
                     value[p] = canonical_nan(match op {
                         BlendOp::Subtract => a - b,
@@ -507,6 +580,48 @@ mod tests {
                 want.to_bits(),
                 "code {code}"
             );
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_unorm8_vector_conversions_match_the_scalar_ones_at_every_code_and_edge() {
+        if !(std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma"))
+        {
+            return;
+        }
+        let mut rng = Rng(5);
+        let edges = (0..=255).flat_map(|k| {
+            let mid = (k as f32 + 0.5) / 255.0;
+            (0..8).flat_map(move |d| {
+                [
+                    f32::from_bits(mid.to_bits() - d),
+                    f32::from_bits(mid.to_bits() + d),
+                ]
+            })
+        });
+        let specials = [
+            f32::NAN,
+            -f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            -0.0,
+            1e-40,
+            1.0,
+        ];
+        let random = (0..100_000).map(|_| f32::from_bits(rng.next()));
+        let values: Vec<f32> = edges.chain(specials).chain(random).collect();
+        for (chunk, codes) in values.chunks(8).zip((0..=255).cycle().step_by(8)) {
+            let mut v = [0.0f32; 8];
+            v[..chunk.len()].copy_from_slice(chunk);
+            let c: [i32; 8] = std::array::from_fn(|i| (codes + i as i32) % 256);
+            // SAFETY: AVX2 and FMA checked above.
+            let (decoded, encoded) = unsafe { unorm8_avx2::convert_for_test(c, v) };
+            for i in 0..8 {
+                assert_eq!(encoded[i], i32::from(float_to_unorm8(v[i])), "{:e}", v[i]);
+                assert_eq!(decoded[i].to_bits(), unorm8_to_float(c[i] as u8).to_bits());
+            }
         }
     }
 

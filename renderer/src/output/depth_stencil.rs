@@ -8,7 +8,7 @@
 use crate::format::texel::{pack_stencil, unpack_stencil};
 use crate::format::{convert, pack_depth, unpack_depth, Encoding, Format, FormatError};
 
-use super::state::{DepthState, StencilFace, StencilState};
+use super::state::{CompareOp, DepthState, StencilFace, StencilState};
 
 /// Depth/stencil state resolved against the attachment's format: tests the format lacks an
 /// aspect for are off (a missing aspect always passes and is never written).
@@ -84,6 +84,15 @@ impl DepthStencilTest {
     ) -> u8 {
         let op = self.depth.compare_op;
         let write = self.depth.write_enable;
+        match (encoding, texel_size, block.first_chunk_mut::<32>()) {
+            (Encoding::D32, 4, Some(block)) => return depth32_block(op, write, block, pixels, z),
+            (Encoding::D16, 2, _) => {
+                if let Some(block) = block.first_chunk_mut::<16>() {
+                    return depth16_block(op, write, block, pixels, z);
+                }
+            }
+            _ => {}
+        }
         let mut passed = 0u8;
         for (p, texel) in block.chunks_exact_mut(texel_size).take(8).enumerate() {
             if pixels & (1 << p) == 0 {
@@ -214,11 +223,144 @@ impl DepthStencilTest {
     }
 }
 
+/// Bit `i` set where `reference[i] OP stored[i]` ([`CompareOp::passes`]), with the op matched
+/// once for the 8 pixels so that the comparisons vectorize.
+#[inline(always)]
+fn compare8<T: PartialOrd + Copy>(op: CompareOp, reference: &[T; 8], stored: &[T; 8]) -> u8 {
+    #[inline(always)]
+    fn bits<T: Copy>(a: &[T; 8], b: &[T; 8], f: impl Fn(T, T) -> bool) -> u8 {
+        let mut m = 0;
+        for i in 0..8 {
+            m |= u8::from(f(a[i], b[i])) << i;
+        }
+        m
+    }
+    match op {
+        CompareOp::Never => 0,
+        CompareOp::Less => bits(reference, stored, |a, b| a < b),
+        CompareOp::Equal => bits(reference, stored, |a, b| a == b),
+        CompareOp::LessOrEqual => bits(reference, stored, |a, b| a <= b),
+        CompareOp::Greater => bits(reference, stored, |a, b| a > b),
+        CompareOp::NotEqual => bits(reference, stored, |a, b| a != b),
+        CompareOp::GreaterOrEqual => bits(reference, stored, |a, b| a >= b),
+        CompareOp::Always => 0xff,
+    }
+}
+
+/// The D32_SFLOAT depth-only test of a block (8 texels of 4 bytes): the comparison on f32
+/// (`passes(z, stored)`), passing depths written where writes are on.
+#[inline(always)]
+fn depth32_block(op: CompareOp, write: bool, block: &mut [u8; 32], pixels: u8, z: &[f32; 8]) -> u8 {
+    let mut stored = [0u32; 8];
+    for (s, t) in stored.iter_mut().zip(block.chunks_exact(4)) {
+        *s = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
+    }
+    let passed = compare8(op, z, &stored.map(f32::from_bits)) & pixels;
+    if write && passed != 0 {
+        for (p, t) in block.chunks_exact_mut(4).enumerate() {
+            let word = if passed & (1 << p) != 0 {
+                z[p].to_bits()
+            } else {
+                stored[p]
+            };
+            t.copy_from_slice(&word.to_le_bytes());
+        }
+    }
+    passed
+}
+
+/// `float_to_unorm(z, 16)` of a depth already clamped to [0, 1] (no NaN), in a form that
+/// vectorizes: the same f64 product and sum, truncated.
+#[inline(always)]
+fn depth_to_unorm16(z: f32) -> u32 {
+    // `max` / `min` keep the clamp of `float_to_unorm` (NaN → 0) for any input.
+    #[allow(clippy::manual_clamp)]
+    let v = f64::from(z).max(0.0).min(1.0);
+    let scaled = v * 65535.0 + 0.5;
+    // SAFETY: `v` is in [0, 1], so `scaled` is finite and in [0.5, 65535.5]: its truncation
+    // fits an i32.
+    unsafe { scaled.to_int_unchecked::<i32>() as u32 }
+}
+
+/// The D16_UNORM depth-only test of a block (8 texels of 2 bytes): the depth converted to
+/// its 16-bit code first, compared with the stored code.
+#[inline(always)]
+fn depth16_block(op: CompareOp, write: bool, block: &mut [u8; 16], pixels: u8, z: &[f32; 8]) -> u8 {
+    let mut stored = [0u32; 8];
+    for (s, t) in stored.iter_mut().zip(block.chunks_exact(2)) {
+        *s = u32::from(u16::from_le_bytes([t[0], t[1]]));
+    }
+    let codes = z.map(depth_to_unorm16);
+    let passed = compare8(op, &codes, &stored) & pixels;
+    if write && passed != 0 {
+        for (p, t) in block.chunks_exact_mut(2).enumerate() {
+            let code = if passed & (1 << p) != 0 {
+                codes[p]
+            } else {
+                stored[p]
+            };
+            t.copy_from_slice(&(code as u16).to_le_bytes());
+        }
+    }
+    passed
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::super::state::{CompareOp, StencilOp};
+    use super::super::state::StencilOp;
     use super::*;
+
+    #[test]
+    fn depth_block_fast_paths_match_the_per_texel_test() {
+        let mut seed = 0x1234_5678_9abc_def0u64;
+        let mut next = move || {
+            seed ^= seed >> 12;
+            seed ^= seed << 25;
+            seed ^= seed >> 27;
+            (seed.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u32
+        };
+        for format in [Format::D32_SFLOAT, Format::D16_UNORM] {
+            let ts = format.texel_size() as usize;
+            for &op in CompareOp::ALL {
+                for round in 0..200 {
+                    let depth = DepthState {
+                        test_enable: true,
+                        write_enable: round % 3 != 0,
+                        compare_op: op,
+                        bounds: None,
+                    };
+                    let t = DepthStencilTest::new(format, depth, None);
+                    let encoding = t.depth_only().unwrap();
+                    let mut block: Vec<u8> = (0..8 * ts).map(|_| next() as u8).collect();
+                    if round % 2 == 0 {
+                        // Stored depths the incoming ones can equal.
+                        for texel in block.chunks_mut(ts) {
+                            pack_depth(format, (next() % 5) as f32 / 4.0, texel).unwrap();
+                        }
+                    }
+                    let z: [f32; 8] = std::array::from_fn(|_| (next() % 5) as f32 / 4.0);
+                    let pixels = next() as u8;
+                    let mut want = block.clone();
+                    let mut want_passed = 0u8;
+                    for p in 0..8 {
+                        if pixels & (1 << p) == 0 {
+                            continue;
+                        }
+                        let texel = &mut want[p * ts..(p + 1) * ts];
+                        if t.test(texel, true, z[p]).unwrap().passed {
+                            want_passed |= 1 << p;
+                        }
+                    }
+                    let passed = t.test_depth_block(encoding, &mut block, ts, pixels, &z);
+                    assert_eq!(passed, want_passed, "{format:?} {op:?}");
+                    if depth.write_enable {
+                        assert_eq!(block, want, "{format:?} {op:?}");
+                    }
+                }
+            }
+        }
+    }
 
     fn less_write() -> DepthState {
         DepthState {

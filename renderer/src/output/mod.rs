@@ -15,10 +15,12 @@
 //! draw, and the result is independent of the thread count. A batch is a 4×2 block aligned to
 //! 4×2 and tiles are aligned to 64, so a block never straddles two tiles: reading a whole
 //! block (texels outside the render area or the image's edge included) touches only the
-//! tile's own texels, and only covered pixels are written back. Texels are read and written
-//! with [`Image::read_block`] / [`Image::write_block`] (one bounds check per block, then raw
-//! copies into the image's memory), or [`Image::read_texel`] / [`Image::write_texel`] where a
-//! LINEAR block is cut by the image's edge; no locks per fragment.
+//! tile's own texels, and only covered pixels change (a block may be stored whole with the
+//! bytes just read back in its uncovered pixels). Texels are read and written through
+//! [`crate::image::BlockSpan`] (the memory's pointer and length resolved once per draw, one
+//! bounds check per run of blocks, then raw copies into the image's memory), or
+//! [`Image::read_texel`] / [`Image::write_texel`] where a LINEAR block is cut by the image's
+//! edge; no locks per fragment.
 
 mod blend;
 #[cfg(test)]
@@ -27,6 +29,7 @@ mod color_block;
 mod depth_stencil;
 mod sink;
 pub mod state;
+mod targets;
 
 use crate::format::{Format, FormatError};
 use crate::image::{Image, ImageError};

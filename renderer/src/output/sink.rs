@@ -1,42 +1,30 @@
 //! [`OutputSink`]: the [`FragmentSink`] that runs the fragment operations and writes the
 //! attachments. See the module docs of [`super`] for the tile-ownership invariant.
 //!
-//! Each batch is one 4×2 block: every attachment is addressed once per block
-//! ([`Image::block_layout`], computed once per draw, then [`Image::read_block`] /
-//! [`Image::write_block`]), colours go through the block path of [`super::color_block`]
-//! where the format has a fast codec and texel by texel inside the block otherwise. Blocks a
-//! LINEAR attachment cannot give whole (its right and bottom edges) go texel by texel.
+//! The rasterizer hands over runs of 4×2 blocks ([`FragmentRun`]; a single batch is a run of
+//! one block). A run is clipped to the tile's part of the render area once, tested against
+//! depth/stencil block by block (early, before the shader, or late), shaded with one
+//! [`FragmentShader::shade_run`] call, and written to each colour attachment over its whole
+//! blocks ([`super::targets`]); the attachments' memory is resolved once per draw
+//! ([`crate::image::BlockAccess`]) and each run's blocks bounds-checked once
+//! ([`crate::image::BlockSpan`]). Blocks a LINEAR attachment cannot give whole (its right and
+//! bottom edges) go texel by texel.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::format::{
-    pack_color, unpack_color, ColorValue, Format, FormatError, NumericClass, ValueKind,
-};
-use crate::image::{BlockLayout, BlockRows, Image, BLOCK_TEXELS};
-use crate::raster::{lane_offset, FragmentBatch, FragmentSink, Rect, TileFragments, LANES};
+use crate::format::ValueKind;
+use crate::image::Image;
+use crate::raster::{FragmentBatch, FragmentRun, FragmentSink, Rect, TileFragments, RUN_BLOCKS};
 
-use super::blend::{blend, clamp_for, write_byte_mask, MAX_TEXEL};
-use super::color_block::{BlockShading, ColorCodec, LANE_PIXEL, PIXEL_LANE};
+use super::blend::{clamp_for, write_byte_mask};
+use super::color_block::{BlockShading, ColorCodec};
 use super::depth_stencil::{clamp_depth, DepthStencilTest};
-use super::state::{component, BlendState};
+use super::state::component;
+use super::targets::{ColorTarget, DepthStencilTarget, ErrorSlot};
 use super::{
     AttachmentSlot, ColorAttachment, DepthStencilAttachment, FragmentOutputs, FragmentShader,
     OutputError, OutputState, MAX_COLOR_ATTACHMENTS,
 };
-
-/// Largest depth/stencil texel (D32_SFLOAT_S8_UINT).
-const MAX_DS_TEXEL: usize = 8;
-
-/// A lane mask as a pixel mask: lanes 0, 1, 4, 5 are the top row's pixels 0–3 and lanes 2,
-/// 3, 6, 7 the bottom row's (see [`LANE_PIXEL`]), so bits 2–3 and 4–5 trade places.
-fn lanes_to_pixels(lanes: u8) -> u8 {
-    (lanes & 0b1100_0011) | ((lanes & 0b0000_1100) << 2) | ((lanes & 0b0011_0000) >> 2)
-}
-
-/// A pixel mask as a lane mask (the same exchange, which is its own inverse).
-fn pixels_to_lanes(pixels: u8) -> u8 {
-    lanes_to_pixels(pixels)
-}
 
 /// Counts of one draw, for tests and statistics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -45,45 +33,6 @@ pub struct OutputStats {
     pub shaded: u64,
     /// Fragments that passed every test and reached the colour attachments.
     pub written: u64,
-}
-
-/// A colour attachment resolved for writing.
-struct ColorTarget {
-    image: Image,
-    level: u32,
-    layer: u32,
-    layout: BlockLayout,
-    format: Format,
-    class: NumericClass,
-    texel_size: usize,
-    /// The block path (used when `shading.codec` is not `Generic`).
-    shading: BlockShading,
-    blend: BlendState,
-    /// Blending on and the format blendable (integer formats never blend).
-    blending: bool,
-    /// Packed-texel bytes the write mask lets through.
-    byte_mask: [u8; MAX_TEXEL],
-    /// [`Self::byte_mask`] for each texel of a block.
-    block_mask: [u8; BLOCK_TEXELS * MAX_TEXEL],
-    /// The write mask lets every bit through: the old texel need not be read unless blending.
-    full_write: bool,
-    /// Blend constants clamped for this attachment's class.
-    constants: [f32; 4],
-}
-
-impl ColorTarget {
-    fn needs_old(&self) -> bool {
-        self.blending || !self.full_write
-    }
-}
-
-struct DepthStencilTarget {
-    image: Image,
-    level: u32,
-    layer: u32,
-    layout: BlockLayout,
-    texel_size: usize,
-    test: DepthStencilTest,
 }
 
 struct Shared<S> {
@@ -97,6 +46,11 @@ struct Shared<S> {
     /// block paths are tested against.
     per_texel: bool,
     totals: Mutex<(OutputStats, Option<OutputError>)>,
+    /// Shader output buffers of ended tiles, reused by later ones (a run's worth is ~17 KiB:
+    /// allocating and zeroing it per tile would cost as much as a small tile's pixels). Their
+    /// words are stale, as between the batches of one tile: a shader writes every word the
+    /// attachments read (the JIT stage zeroes the ones it does not write).
+    spare_outputs: Mutex<Vec<Vec<FragmentOutputs>>>,
 }
 
 /// Writes fragments into attachments; one per draw.
@@ -110,14 +64,16 @@ pub struct OutputTile<S> {
     state: TileState,
 }
 
-/// The mutable part of an [`OutputTile`] (kept apart so batches borrow the shared part
+/// The mutable part of an [`OutputTile`] (kept apart so runs borrow the shared part
 /// without touching its reference count).
 struct TileState {
     /// Tile ∩ render area as [x0, x1) × [y0, y1).
     bounds: [u32; 4],
-    outputs: Box<FragmentOutputs>,
+    /// The shader's outputs, one per block of a run; grown to the longest run seen, never
+    /// re-zeroed.
+    outputs: Vec<FragmentOutputs>,
     stats: OutputStats,
-    error: Option<OutputError>,
+    errors: ErrorSlot,
 }
 
 fn check_subresource(
@@ -127,7 +83,7 @@ fn check_subresource(
     slot: AttachmentSlot,
     area: [u32; 4],
     render_area: Rect,
-) -> Result<BlockLayout, OutputError> {
+) -> Result<crate::image::BlockAccess, OutputError> {
     let desc = image.desc();
     if level >= desc.mip_levels || layer >= desc.array_layers {
         return Err(OutputError::NoSuchSubresource { slot, level, layer });
@@ -139,7 +95,7 @@ fn check_subresource(
             area: render_area,
         });
     }
-    Ok(image.block_layout(level, layer)?)
+    Ok(image.block_access(level, layer)?)
 }
 
 impl<S: FragmentShader> OutputSink<S> {
@@ -179,7 +135,7 @@ impl<S: FragmentShader> OutputSink<S> {
                 return Err(OutputError::DualSourceBlend(index));
             }
             let slot = AttachmentSlot::Color(index);
-            let layout = check_subresource(&a.image, a.level, a.layer, slot, area, ra)?;
+            let access = check_subresource(&a.image, a.level, a.layer, slot, area, ra)?;
             let class = format.info().class;
             let texel_size = format.texel_size() as usize;
             let byte_mask = write_byte_mask(format, a.blend.write_mask);
@@ -189,7 +145,7 @@ impl<S: FragmentShader> OutputSink<S> {
                 image: a.image.clone(),
                 level: a.level,
                 layer: a.layer,
-                layout,
+                access,
                 format,
                 class,
                 texel_size,
@@ -205,6 +161,12 @@ impl<S: FragmentShader> OutputSink<S> {
                 full_write: byte_mask[..texel_size] == full_mask[..texel_size],
                 byte_mask,
                 block_mask: std::array::from_fn(|i| byte_mask[i % texel_size]),
+                word_mask: u32::from_le_bytes([
+                    byte_mask[0],
+                    byte_mask[1],
+                    byte_mask[2],
+                    byte_mask[3],
+                ]),
                 constants: clamp_for(class, state.blend_constants),
             });
         }
@@ -216,13 +178,13 @@ impl<S: FragmentShader> OutputSink<S> {
                     return Err(OutputError::NotDepthStencilFormat(format));
                 }
                 let slot = AttachmentSlot::DepthStencil;
-                let layout = check_subresource(&a.image, a.level, a.layer, slot, area, ra)?;
+                let access = check_subresource(&a.image, a.level, a.layer, slot, area, ra)?;
                 let test = DepthStencilTest::new(format, state.depth, state.stencil);
                 test.is_active().then(|| DepthStencilTarget {
                     image: a.image.clone(),
                     level: a.level,
                     layer: a.layer,
-                    layout,
+                    access,
                     texel_size: format.texel_size() as usize,
                     test,
                 })
@@ -237,6 +199,7 @@ impl<S: FragmentShader> OutputSink<S> {
                 early: state.early_fragment_tests,
                 per_texel: false,
                 totals: Mutex::new((OutputStats::default(), None)),
+                spare_outputs: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -246,6 +209,16 @@ impl<S: FragmentShader> OutputSink<S> {
     #[cfg(test)]
     pub(super) fn per_texel(mut self) -> Option<Self> {
         Arc::get_mut(&mut self.shared)?.per_texel = true;
+        Some(self)
+    }
+
+    /// This sink without the 8-bit UNORM colour kernel; `plain`: and without the AVX2
+    /// build of the block path.
+    #[cfg(test)]
+    pub(super) fn narrow(mut self, plain: bool) -> Option<Self> {
+        for target in &mut Arc::get_mut(&mut self.shared)?.colors {
+            target.shading = target.shading.narrow(plain);
+        }
         Some(self)
     }
 
@@ -275,350 +248,267 @@ impl<S: FragmentShader> FragmentSink for OutputSink<S> {
             y.max(ay0),
             y.saturating_add(height).min(ay1),
         ];
+        let outputs = self
+            .shared
+            .spare_outputs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+            .unwrap_or_default();
         OutputTile {
             shared: Arc::clone(&self.shared),
             state: TileState {
                 bounds,
-                outputs: Box::default(),
+                outputs,
                 stats: OutputStats::default(),
-                error: None,
+                errors: ErrorSlot::default(),
             },
         }
     }
 
     fn end_tile(&self, tile: OutputTile<S>) {
-        let mut totals = self
-            .shared
-            .totals
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        totals.0.shaded += tile.state.stats.shaded;
-        totals.0.written += tile.state.stats.written;
-        if totals.1.is_none() {
-            totals.1 = tile.state.error;
+        let state = tile.state;
+        {
+            let mut totals = self
+                .shared
+                .totals
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            totals.0.shaded += state.stats.shaded;
+            totals.0.written += state.stats.written;
+            if totals.1.is_none() {
+                totals.1 = state.errors.0;
+            }
         }
+        if !state.outputs.is_empty() {
+            self.shared
+                .spare_outputs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(state.outputs);
+        }
+    }
+}
+
+/// `batch` as a run of one block.
+fn single_run<'a>(batch: &'a FragmentBatch<'a>) -> FragmentRun<'a> {
+    FragmentRun {
+        x: batch.x,
+        y: batch.y,
+        masks: std::slice::from_ref(&batch.mask),
+        front_facing: batch.front_facing,
+        primitive: batch.primitive,
+        depth: std::slice::from_ref(&batch.depth),
+        inv_w: std::slice::from_ref(&batch.inv_w),
+        barycentric: std::slice::from_ref(&batch.barycentric),
+        point_coord: std::slice::from_ref(&batch.point_coord),
+        components: batch.attributes.len(),
+        attributes: batch.attributes,
     }
 }
 
 impl<S: FragmentShader> TileFragments for OutputTile<S> {
     fn batch(&mut self, batch: &FragmentBatch<'_>) {
-        self.state.batch(&self.shared, batch);
+        self.state
+            .run(&self.shared, &single_run(batch), Some(batch));
+    }
+
+    fn run(&mut self, run: &FragmentRun<'_>) {
+        self.state.run(&self.shared, run, None);
     }
 }
 
 impl TileState {
-    fn record(&mut self, error: impl Into<OutputError>) {
-        if self.error.is_none() {
-            self.error = Some(error.into());
+    /// The fragment operations of `run`; `single`: the run is this one batch (shaded with
+    /// [`FragmentShader::shade`] directly).
+    #[inline(always)]
+    fn run<S: FragmentShader>(
+        &mut self,
+        shared: &Shared<S>,
+        run: &FragmentRun<'_>,
+        single: Option<&FragmentBatch<'_>>,
+    ) {
+        if run.blocks() > RUN_BLOCKS || run.depth.len() < run.blocks() {
+            return self.unusual_run(shared, run);
+        }
+        self.checked_run(shared, run, single);
+    }
+
+    /// A run longer than [`RUN_BLOCKS`] or with short fields (not what the rasterizer
+    /// makes): block by block, as the trait's default does.
+    #[inline(never)]
+    fn unusual_run<S: FragmentShader>(&mut self, shared: &Shared<S>, run: &FragmentRun<'_>) {
+        for i in 0..run.blocks() {
+            if let Some(batch) = run.batch(i) {
+                if batch.mask != 0 {
+                    self.checked_run(shared, &single_run(&batch), Some(&batch));
+                }
+            }
         }
     }
 
-    fn batch<S: FragmentShader>(&mut self, shared: &Shared<S>, batch: &FragmentBatch<'_>) {
-        let mut live = self.clip(batch);
-        if live == 0 {
+    /// [`Self::run`] of a run of at most [`RUN_BLOCKS`] blocks with every field long enough.
+    #[inline(always)]
+    fn checked_run<S: FragmentShader>(
+        &mut self,
+        shared: &Shared<S>,
+        run: &FragmentRun<'_>,
+        single: Option<&FragmentBatch<'_>>,
+    ) {
+        let n = run.blocks().min(RUN_BLOCKS);
+        let mut live = [0u8; RUN_BLOCKS];
+        let live = &mut live[..n];
+        if !self.clip(run, live) {
             return;
         }
-        let mut depth = match shared.depth_stencil {
-            Some(_) => batch.depth.map(clamp_depth),
-            None => batch.depth,
-        };
+        if self.outputs.len() < n {
+            self.outputs.resize_with(n, FragmentOutputs::default);
+        }
         let tested = shared.depth_stencil.is_some();
-        if shared.early {
-            if tested {
-                live = self.depth_stencil(shared, batch, live, &depth);
-            }
-            if live == 0 {
+        if shared.early && tested {
+            self.depth_stencil(shared, run, live, false);
+            if live.iter().all(|&l| l == 0) {
                 return;
             }
-            self.outputs.depth = batch.depth;
-            self.outputs.depth_written = false;
-            self.stats.shaded += u64::from(live.count_ones());
-            live &= shared.shader.shade(batch, live, &mut self.outputs);
-        } else {
-            self.outputs.depth = batch.depth;
-            self.outputs.depth_written = false;
-            self.stats.shaded += u64::from(live.count_ones());
-            live &= shared.shader.shade(batch, live, &mut self.outputs);
-            if self.outputs.depth_written {
-                depth = self.outputs.depth.map(clamp_depth);
-            }
-            if tested {
-                live = self.depth_stencil(shared, batch, live, &depth);
-            }
         }
-        if live == 0 {
+        self.shade(shared, run, single.filter(|_| n == 1), live);
+        if !shared.early && tested {
+            self.depth_stencil(shared, run, live, true);
+        }
+        let written: u32 = live.iter().map(|l| l.count_ones()).sum();
+        if written == 0 {
             return;
         }
-        self.stats.written += u64::from(live.count_ones());
+        self.stats.written += u64::from(written);
         for (index, target) in shared.colors.iter().enumerate() {
-            match target.layout.rows(batch.x, batch.y) {
-                Some(rows) if !shared.per_texel => {
-                    self.write_color_block(target, index, rows, live);
-                }
-                _ => {
-                    for lane in (0..LANES).filter(|l| live & (1 << l) != 0) {
-                        let (dx, dy) = lane_offset(lane);
-                        let coord = [batch.x + dx, batch.y + dy, 0];
-                        self.write_color_texel(target, index, coord, lane);
-                    }
-                }
-            }
+            let span = match shared.per_texel {
+                true => None,
+                false => target.access.span(run.x, run.y, n),
+            };
+            let at = (run.x, run.y);
+            let outputs = &self.outputs[..n];
+            target.write_run(index, span, at, live, outputs, &mut self.errors);
         }
     }
 
-    /// Lanes of `mask` whose pixel lies in this tile's part of the render area.
-    fn clip(&self, batch: &FragmentBatch<'_>) -> u8 {
+    /// Clips every block's mask to this tile's part of the render area into `live`; false
+    /// when no lane is left.
+    #[inline(always)]
+    fn clip(&self, run: &FragmentRun<'_>, live: &mut [u8]) -> bool {
         let [x0, x1, y0, y1] = self.bounds;
-        let (bx, by) = (batch.x, batch.y);
-        if bx >= x0 && by >= y0 && bx.saturating_add(4) <= x1 && by.saturating_add(2) <= y1 {
-            return batch.mask;
-        }
-        let mut live = 0;
-        for lane in 0..LANES {
-            let (dx, dy) = lane_offset(lane);
-            let (px, py) = (bx.saturating_add(dx), by.saturating_add(dy));
-            if batch.mask & (1 << lane) != 0 && px >= x0 && px < x1 && py >= y0 && py < y1 {
-                live |= 1 << lane;
+        let (rx, ry) = (run.x, run.y);
+        let width = 4 * live.len() as u32;
+        if rx >= x0 && ry >= y0 && rx.saturating_add(width) <= x1 && ry.saturating_add(2) <= y1 {
+            let mut any = 0;
+            for (l, &m) in live.iter_mut().zip(run.masks) {
+                *l = m;
+                any |= m;
             }
+            return any != 0;
         }
-        live
+        // Lanes by column (bit = lane) and by row: lanes 0, 2 are column 0, 1, 3 column 1,
+        // 4, 6 column 2, 5, 7 column 3; lanes 0, 1, 4, 5 row 0, the others row 1.
+        const COLUMN: [u8; 4] = [0b0000_0101, 0b0000_1010, 0b0101_0000, 0b1010_0000];
+        let rows = (u8::from(ry >= y0 && ry < y1) * 0b0011_0011)
+            | (u8::from(ry.saturating_add(1) >= y0 && ry.saturating_add(1) < y1) * 0b1100_1100);
+        let mut any = false;
+        for (i, (out, &mask)) in live.iter_mut().zip(run.masks).enumerate() {
+            let bx = rx.saturating_add(4 * i as u32);
+            let mut columns = 0;
+            for (dx, lanes) in COLUMN.iter().enumerate() {
+                let px = bx.saturating_add(dx as u32);
+                if px >= x0 && px < x1 {
+                    columns |= lanes;
+                }
+            }
+            *out = mask & columns & rows;
+            any |= *out != 0;
+        }
+        any
     }
 
-    /// Depth bounds, stencil and depth tests of the `live` lanes; returns the survivors.
+    /// Shades the `live` lanes of `run` (of `single`, its one block, where given) into
+    /// `self.outputs` with one call; leaves the lanes that were not discarded in `live`.
+    #[inline(always)]
+    fn shade<S: FragmentShader>(
+        &mut self,
+        shared: &Shared<S>,
+        run: &FragmentRun<'_>,
+        single: Option<&FragmentBatch<'_>>,
+        live: &mut [u8],
+    ) {
+        let n = live.len();
+        if let (Some(batch), [lanes], Some(out)) = (single, &mut *live, self.outputs.first_mut()) {
+            out.depth = batch.depth;
+            out.depth_written = false;
+            self.stats.shaded += u64::from(lanes.count_ones());
+            *lanes &= shared.shader.shade(batch, *lanes, out);
+            return;
+        }
+        let outputs = &mut self.outputs[..n];
+        for (out, depth) in outputs.iter_mut().zip(run.depth) {
+            out.depth = *depth;
+            out.depth_written = false;
+        }
+        let shaded: u32 = live.iter().map(|l| l.count_ones()).sum();
+        self.stats.shaded += u64::from(shaded);
+        let mut survivors = [0u8; RUN_BLOCKS];
+        shared
+            .shader
+            .shade_run(run, live, outputs, &mut survivors[..n]);
+        for (l, s) in live.iter_mut().zip(survivors) {
+            *l &= s;
+        }
+    }
+
+    /// Depth bounds, stencil and depth tests of the `live` lanes of every block, leaving the
+    /// survivors in `live`. `late`: after the shader, with its `FragDepth` where it wrote one.
     fn depth_stencil<S>(
         &mut self,
         shared: &Shared<S>,
-        batch: &FragmentBatch<'_>,
-        live: u8,
-        depth: &[f32; LANES],
-    ) -> u8 {
+        run: &FragmentRun<'_>,
+        live: &mut [u8],
+        late: bool,
+    ) {
         let Some(ds) = &shared.depth_stencil else {
-            return live;
+            return;
         };
-        let ts = ds.texel_size;
-        let rows = match ds.layout.rows(batch.x, batch.y) {
-            Some(rows) if !shared.per_texel => rows,
-            _ => return self.depth_stencil_texels(ds, batch, live, depth),
+        let span = match shared.per_texel {
+            true => None,
+            false => ds.access.span(run.x, run.y, live.len()),
         };
-        let mut block = [0u8; BLOCK_TEXELS * MAX_DS_TEXEL];
-        let block = &mut block[..BLOCK_TEXELS * ts];
-        if let Err(e) = ds.image.read_block(&ds.layout, rows, block) {
-            self.record(e);
-            return 0;
-        }
-        if let Some(encoding) = ds.test.depth_only() {
-            let pixels = lanes_to_pixels(live);
-            let z = PIXEL_LANE.map(|lane| depth[lane]);
-            let passed = ds.test.test_depth_block(encoding, block, ts, pixels, &z);
-            if ds.test.depth.write_enable && passed != 0 {
-                if let Err(e) = ds.image.write_block(&ds.layout, rows, block, passed) {
-                    self.record(e);
-                }
-            }
-            return pixels_to_lanes(passed);
-        }
-        let (mut passed, mut modified) = (0u8, 0u8);
-        for lane in (0..LANES).filter(|l| live & (1 << l) != 0) {
-            let p = LANE_PIXEL[lane];
-            let texel = &mut block[p * ts..(p + 1) * ts];
-            match ds.test.test(texel, batch.front_facing, depth[lane]) {
-                Ok(outcome) => {
-                    if outcome.modified {
-                        modified |= 1 << p;
-                    }
-                    if outcome.passed {
-                        passed |= 1 << lane;
-                    }
-                }
-                Err(e) => self.record(e),
-            }
-        }
-        if modified != 0 {
-            if let Err(e) = ds.image.write_block(&ds.layout, rows, block, modified) {
-                self.record(e);
-            }
-        }
-        passed
-    }
-
-    /// [`Self::depth_stencil`] texel by texel.
-    fn depth_stencil_texels(
-        &mut self,
-        ds: &DepthStencilTarget,
-        batch: &FragmentBatch<'_>,
-        live: u8,
-        depth: &[f32; LANES],
-    ) -> u8 {
-        let mut passed = 0;
-        let mut texel = [0u8; MAX_DS_TEXEL];
-        let texel = &mut texel[..ds.texel_size];
-        for lane in (0..LANES).filter(|l| live & (1 << l) != 0) {
-            let (dx, dy) = lane_offset(lane);
-            let coord = [batch.x + dx, batch.y + dy, 0];
-            if let Err(e) = ds.image.read_texel(ds.level, ds.layer, coord, texel) {
-                self.record(e);
+        let whole = span.map_or(0, |s| s.blocks());
+        for (i, lanes) in live.iter_mut().enumerate() {
+            if *lanes == 0 {
                 continue;
             }
-            match ds.test.test(texel, batch.front_facing, depth[lane]) {
-                Ok(outcome) => {
-                    if outcome.modified {
-                        if let Err(e) = ds.image.write_texel(ds.level, ds.layer, coord, texel) {
-                            self.record(e);
-                        }
-                    }
-                    if outcome.passed {
-                        passed |= 1 << lane;
-                    }
+            let depth = match self.outputs.get(i) {
+                Some(out) if late && out.depth_written => out.depth,
+                _ => run.depth[i],
+            }
+            .map(clamp_depth);
+            let errors = &mut self.errors;
+            *lanes = match &span {
+                Some(span) if i < whole => {
+                    ds.test_block(span, i, run.front_facing, *lanes, &depth, errors)
                 }
-                Err(e) => self.record(e),
-            }
-        }
-        passed
-    }
-
-    /// Blends (where enabled) and writes the `live` lanes' outputs into colour attachment
-    /// `index`, whose block at the batch is `rows`.
-    fn write_color_block(&mut self, target: &ColorTarget, index: usize, rows: BlockRows, live: u8) {
-        let ts = target.texel_size;
-        let n = BLOCK_TEXELS * ts;
-        let mut old = [0u8; BLOCK_TEXELS * MAX_TEXEL];
-        let mut new = [0u8; BLOCK_TEXELS * MAX_TEXEL];
-        let (old, new) = (&mut old[..n], &mut new[..n]);
-        if target.needs_old() {
-            if let Err(e) = target.image.read_block(&target.layout, rows, old) {
-                return self.record(e);
-            }
-        }
-        let mut pixels = lanes_to_pixels(live);
-        let words = &self.outputs.color[index];
-        if target.shading.codec == ColorCodec::Generic {
-            let mut failed = None;
-            for (p, &lane) in PIXEL_LANE.iter().enumerate() {
-                if pixels & (1 << p) == 0 {
-                    continue;
-                }
-                let span = p * ts..(p + 1) * ts;
-                let texel_words = [
-                    words[0][lane],
-                    words[1][lane],
-                    words[2][lane],
-                    words[3][lane],
-                ];
-                let texel = color_texel(target, texel_words, &old[span.clone()]);
-                let packed = texel.and_then(|v| Ok(pack_color(target.format, v, &mut new[span])?));
-                if let Err(e) = packed {
-                    pixels &= !(1 << p);
-                    failed.get_or_insert(e);
-                }
-            }
-            if let Some(e) = failed {
-                self.record(e);
-            }
-        } else {
-            target.shading.shade(words, old, new);
-        }
-        if !target.full_write {
-            for ((n, o), m) in new.iter_mut().zip(old.iter()).zip(&target.block_mask) {
-                *n = (*n & m) | (*o & !m);
-            }
-        }
-        if let Err(e) = target.image.write_block(&target.layout, rows, new, pixels) {
-            self.record(e);
-        }
-    }
-
-    /// Blends (where enabled) and writes lane `lane`'s output into colour attachment `index`
-    /// at `coord`, addressing the texel on its own.
-    fn write_color_texel(
-        &mut self,
-        target: &ColorTarget,
-        index: usize,
-        coord: [u32; 3],
-        lane: usize,
-    ) {
-        let n = target.texel_size;
-        let mut old = [0u8; MAX_TEXEL];
-        let mut new = [0u8; MAX_TEXEL];
-        let (old, new) = (&mut old[..n], &mut new[..n]);
-        if target.needs_old() {
-            if let Err(e) = target
-                .image
-                .read_texel(target.level, target.layer, coord, old)
-            {
-                return self.record(e);
-            }
-        }
-        let value = match color_texel(target, self.outputs.words(index, lane), old) {
-            Ok(v) => v,
-            Err(e) => return self.record(e),
-        };
-        if let Err(e) = pack_color(target.format, value, new) {
-            return self.record(e);
-        }
-        if !target.full_write {
-            for ((n, o), m) in new.iter_mut().zip(old.iter()).zip(&target.byte_mask) {
-                *n = (*n & m) | (*o & !m);
-            }
-        }
-        if let Err(e) = target
-            .image
-            .write_texel(target.level, target.layer, coord, new)
-        {
-            self.record(e);
-        }
-    }
-}
-
-/// The value one fragment with output `words` writes over the packed texel `old` (read only
-/// when blending): blended where enabled, ready for `pack_color`.
-fn color_texel(
-    target: &ColorTarget,
-    words: [u32; 4],
-    old: &[u8],
-) -> Result<ColorValue, OutputError> {
-    Ok(match target.class.value_kind() {
-        ValueKind::Uint => ColorValue::Uint(words),
-        ValueKind::Sint => ColorValue::Sint(words.map(|w| w as i32)),
-        ValueKind::Float if !target.blending => ColorValue::Float(words.map(f32::from_bits)),
-        ValueKind::Float => {
-            let src = clamp_for(target.class, words.map(f32::from_bits));
-            let dst = match unpack_color(target.format, old)? {
-                ColorValue::Float(d) => clamp_for(target.class, d),
                 _ => {
-                    return Err(FormatError::NotColor {
-                        format: target.format,
-                    }
-                    .into())
+                    let at = (run.x.saturating_add(4 * i as u32), run.y);
+                    ds.test_texels(at, run.front_facing, *lanes, &depth, errors)
                 }
             };
-            ColorValue::Float(blend(
-                &target.blend,
-                target.class,
-                src,
-                dst,
-                &target.constants,
-            ))
         }
-    })
+    }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lane_and_pixel_masks_map_through_the_lane_offsets() {
-        for lanes in 0..=255u8 {
-            let want = (0..LANES)
-                .filter(|l| lanes & (1 << l) != 0)
-                .fold(0u8, |m, l| m | 1 << LANE_PIXEL[l]);
-            assert_eq!(lanes_to_pixels(lanes), want);
-            assert_eq!(pixels_to_lanes(want), lanes);
-        }
-    }
+    use crate::format::Format;
     use crate::image::{ImageDesc, ImageType, Tiling};
-    use crate::output::state::{BlendFactor, BlendOp, DepthState};
+    use crate::output::state::{BlendFactor, BlendOp, BlendState, DepthState};
+    use crate::raster::LANES;
 
     /// One 8-pixel batch into a 4×2 `format` image holding `old`, with colour outputs
     /// `values` per lane; the generic path when `generic`. Returns the image's bytes.
