@@ -2,8 +2,9 @@
 //! against references computed independently here (f64, from the spec's definitions).
 
 use renderer::raster::{
-    rasterize, rasterize_on, CoverageImages, CoverageSink, CullMode, DepthResolution, FrontFace,
-    Interpolation, Primitives, RasterState, Rect, VertexStream,
+    lane_offset, rasterize, rasterize_on, CoverageImages, CoverageSink, CoverageTile, CullMode,
+    DepthResolution, FragmentBatch, FragmentRun, FragmentSink, FrontFace, Interpolation,
+    Primitives, RasterState, Rect, TileFragments, VertexStream, RUN_BLOCKS,
 };
 
 use renderer::{WorkerPool, Workers};
@@ -493,6 +494,118 @@ fn one_and_many_threads_give_identical_results() {
             "a pool of {threads} threads differs from the calling thread alone"
         );
     }
+}
+
+/// A [`CoverageSink`] fed through [`TileFragments::run`] that checks the shape of every run
+/// it is handed and that its blocks stay inside the tile.
+struct RunCheckingSink(CoverageSink);
+
+struct RunCheckingTile {
+    tile: CoverageTile,
+    bounds: (u32, u32, u32, u32),
+    runs: usize,
+}
+
+impl FragmentSink for RunCheckingSink {
+    type Tile = RunCheckingTile;
+    fn begin_tile(&self, x: u32, y: u32, width: u32, height: u32) -> RunCheckingTile {
+        RunCheckingTile {
+            tile: self.0.begin_tile(x, y, width, height),
+            bounds: (x, y, x + width, y + height),
+            runs: 0,
+        }
+    }
+    fn end_tile(&self, tile: RunCheckingTile) {
+        assert!(tile.runs > 0, "a tile without runs was started");
+        self.0.end_tile(tile.tile);
+    }
+}
+
+impl TileFragments for RunCheckingTile {
+    fn batch(&mut self, _: &FragmentBatch<'_>) {
+        panic!("the rasterizer hands over runs");
+    }
+    fn run(&mut self, run: &FragmentRun<'_>) {
+        let n = run.blocks();
+        assert!((1..=RUN_BLOCKS).contains(&n), "{n} blocks");
+        assert!(
+            run.masks[0] != 0 && run.masks[n - 1] != 0,
+            "{:?}",
+            run.masks
+        );
+        assert_eq!(run.attributes.len(), n * run.components);
+        assert_eq!((run.x % 4, run.y % 2), (0, 0));
+        for i in 0..n {
+            let batch = run.batch(i).expect("every block of the run");
+            for lane in 0..8 {
+                if batch.mask & (1 << lane) != 0 {
+                    let (dx, dy) = lane_offset(lane);
+                    let (x, y) = (batch.x + dx, batch.y + dy);
+                    let (x0, y0, x1, y1) = self.bounds;
+                    assert!(
+                        x >= x0 && x < x1 && y >= y0 && y < y1,
+                        "({x}, {y}) outside the tile"
+                    );
+                }
+            }
+            if batch.mask != 0 {
+                self.tile.batch(&batch);
+            }
+        }
+        self.runs += 1;
+    }
+}
+
+#[test]
+fn runs_are_well_formed_and_stay_inside_their_tile() {
+    let mut rng = Rng(23);
+    let n = 3000;
+    let positions: Vec<[f32; 4]> = (0..3 * n)
+        .map(|i| {
+            // Mostly small and medium triangles, every seventh one huge.
+            let spread = if (i / 3) % 7 == 0 { 40.0 } else { 1.3 };
+            let w = rng.range(0.5, 2.0) as f32;
+            [
+                rng.range(-spread, spread) as f32 * w,
+                rng.range(-spread, spread) as f32 * w,
+                rng.range(0.0, 1.0) as f32 * w,
+                w,
+            ]
+        })
+        .collect();
+    let attributes: Vec<f32> = (0..3 * n * 3)
+        .map(|_| rng.range(-1.0, 1.0) as f32)
+        .collect();
+    let tris: Vec<[u32; 3]> = (0..n as u32)
+        .map(|i| [3 * i, 3 * i + 1, 3 * i + 2])
+        .collect();
+    let interpolation = [
+        Interpolation::Smooth,
+        Interpolation::NoPerspective,
+        Interpolation::Flat,
+    ];
+    let vertices = VertexStream {
+        positions: &positions,
+        attributes: &attributes,
+        interpolation: &interpolation,
+        point_sizes: None,
+    };
+    let mut s = state();
+    s.scissor = Rect {
+        x: 5,
+        y: 3,
+        width: 101,
+        height: 77,
+    };
+    let reference = CoverageSink::new(W, H, 3);
+    let expected =
+        rasterize(&s, &vertices, Primitives::Triangles(&tris), &reference).expect("valid draw");
+    let checked = RunCheckingSink(CoverageSink::new(W, H, 3));
+    let stats =
+        rasterize(&s, &vertices, Primitives::Triangles(&tris), &checked).expect("valid draw");
+    assert_eq!(stats, expected);
+    assert!(bits(&checked.0.images()) == bits(&reference.images()));
+    assert!(reference.images().counts.iter().any(|&c| c > 1));
 }
 
 #[test]

@@ -1,14 +1,34 @@
-//! Rasterizing one set-up triangle inside one tile, 4×2 pixels (two 2×2 quads, W = 8 lanes)
-//! at a time: coverage from the three edge functions in i64, screen-space barycentrics,
-//! depth, perspective-correct / noperspective / flat attributes.
+//! Rasterizing one set-up triangle inside one tile: block row by block row, 4×2-pixel blocks
+//! (two 2×2 quads, W = 8 lanes), handed to the sink as [`FragmentRun`]s.
+//!
+//! Per block row, the three edge equations give a conservative interval of blocks that can be
+//! covered, so the empty part of the bounding box is never visited; a row segment wholly
+//! inside all three edges is accepted without per-lane tests. Coverage comes from the exact
+//! integer edge values (i32 lanes for small triangles, exact-integer f64 lanes otherwise); the
+//! per-lane depth, 1/w, barycentrics and attributes of a run are computed two blocks (16
+//! lanes) at a time ([`interpolate`]). Every value is the same bits as a block-by-block
+//! evaluation of the same formulas, in every build (portable, AVX2, AVX-512).
 
 use super::setup::TriangleSetup;
-use super::sink::{lane_offset, FragmentBatch, TileFragments};
+use super::sink::{lane_offset, FragmentRun, TileFragments, RUN_BLOCKS};
 use super::{Interpolation, LANES};
+
+mod interpolate;
+#[cfg(test)]
+mod tests;
+
+use interpolate::{RunBuffers, TrianglePlanes};
 
 /// Block size in pixels.
 const BLOCK_W: i64 = 4;
 const BLOCK_H: i64 = 2;
+/// Lanes of one wide step: two blocks, one AVX-512 vector of f32.
+const PAIR: usize = 2 * LANES;
+/// Walks this narrow (block columns) visit every column of every row: bounding the columns
+/// per row would cost more than it saves.
+const NARROW_WALK: i64 = 2;
+/// Lanes of a row segment.
+pub(super) const SEGMENT_LANES: usize = RUN_BLOCKS * LANES;
 
 /// Half-open pixel rectangle of a tile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,30 +39,59 @@ pub(crate) struct TileBounds {
     pub y1: i32,
 }
 
+/// The instruction set a walk is compiled for, chosen once from the running CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Isa {
+    Portable,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+impl Isa {
+    fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+            {
+                return Isa::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                return Isa::Avx2;
+            }
+        }
+        Isa::Portable
+    }
+}
+
 /// Per-worker rasterizer state, reused across tiles and triangles.
 pub(crate) struct TileRaster<'a> {
-    interpolation: &'a [Interpolation],
+    /// The draw's interpolation modes (read into `buffers` once).
+    interpolation: std::marker::PhantomData<&'a [Interpolation]>,
     /// Depth clamp range (`depthClampEnable`), if on.
     depth_range: Option<(f32, f32)>,
-    attributes: Vec<[f32; LANES]>,
-    /// The CPU has AVX2: triangles are walked in the AVX2 build of the walk.
-    avx2: bool,
+    isa: Isa,
+    buffers: Box<RunBuffers>,
+    rows: RowWalk,
 }
 
 impl<'a> TileRaster<'a> {
     pub(crate) fn new(interpolation: &'a [Interpolation], depth_range: Option<(f32, f32)>) -> Self {
         Self {
-            interpolation,
+            interpolation: std::marker::PhantomData,
             depth_range,
-            attributes: vec![[0.0; LANES]; interpolation.len()],
-            #[cfg(target_arch = "x86_64")]
-            avx2: std::arch::is_x86_feature_detected!("avx2"),
-            #[cfg(not(target_arch = "x86_64"))]
-            avx2: false,
+            isa: Isa::detect(),
+            buffers: RunBuffers::new(interpolation),
+            rows: RowWalk::empty(),
         }
     }
 
-    /// Emits every 4×2 block of `tri` with a covered sample inside `tile`; returns how many.
+    /// Emits every 4×2 block of `tri` with a covered sample inside `tile`, as runs along block
+    /// rows; returns how many blocks with a covered sample were emitted.
     /// `arena` holds the triangle's attribute deltas.
     pub(crate) fn triangle<T: TileFragments>(
         &mut self,
@@ -51,49 +100,16 @@ impl<'a> TileRaster<'a> {
         tile: TileBounds,
         out: &mut T,
     ) -> usize {
-        #[cfg(target_arch = "x86_64")]
-        if self.avx2 {
-            // SAFETY: `avx2` is set only where the running CPU reports AVX2 (`new`).
-            return unsafe { self.triangle_avx2(tri, arena, tile, out) };
-        }
-        self.triangle_portable(tri, arena, tile, out)
-    }
-
-    /// [`Self::triangle`] compiled for AVX2 (8 i32 / f32 lanes per instruction). Rust never
-    /// contracts `a * b + c` into an FMA, so the results are the same bits as portably.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn triangle_avx2<T: TileFragments>(
-        &mut self,
-        tri: &TriangleSetup,
-        arena: &[f32],
-        tile: TileBounds,
-        out: &mut T,
-    ) -> usize {
-        self.triangle_portable(tri, arena, tile, out)
-    }
-
-    #[inline(always)]
-    fn triangle_portable<T: TileFragments>(
-        &mut self,
-        tri: &TriangleSetup,
-        arena: &[f32],
-        tile: TileBounds,
-        out: &mut T,
-    ) -> usize {
-        let Some(walk) = BlockWalk::new(tri, tile) else {
+        let Some(bounds) = BlockWalk::new(tri, tile) else {
             return 0;
         };
         // Small triangles (every edge value of the walked blocks inside i32) take 32-bit
-        // lanes: the same integers, so the same coverage, at twice the lanes per vector.
-        if walk.fits_i32(tri) {
-            self.walk::<i32, T>(tri, arena, &walk, out)
-        } else {
-            self.walk::<i64, T>(tri, arena, &walk, out)
-        }
+        // lanes: the same integers, so the same coverage and values, at twice the lanes.
+        let narrow = bounds.fits_i32(tri);
+        self.walk(tri, arena, bounds, narrow, out)
     }
 
-    /// [`Self::triangle`] always on 64-bit lanes (the reference the 32-bit path must match).
+    /// [`Self::triangle`] always on the wide (f64) edge lanes, for tests.
     #[cfg(test)]
     fn triangle_wide<T: TileFragments>(
         &mut self,
@@ -103,161 +119,197 @@ impl<'a> TileRaster<'a> {
         out: &mut T,
     ) -> usize {
         match BlockWalk::new(tri, tile) {
-            Some(walk) => self.walk::<i64, T>(tri, arena, &walk, out),
+            Some(bounds) => self.walk(tri, arena, bounds, false, out),
             None => 0,
         }
     }
 
-    /// Walks the blocks of `walk` row by row with incremental edge values in `V` lanes.
-    #[inline(always)]
-    fn walk<V: EdgeLane, T: TileFragments>(
+    /// Walks `bounds` in the build chosen for this CPU.
+    fn walk<T: TileFragments>(
         &mut self,
         tri: &TriangleSetup,
         arena: &[f32],
-        walk: &BlockWalk,
+        bounds: BlockWalk,
+        narrow: bool,
         out: &mut T,
     ) -> usize {
-        let mut lane_offsets = [[V::default(); LANES]; 3];
-        let mut step_x = [V::default(); 3];
-        let mut step_y = [V::default(); 3];
-        let mut row = [V::default(); 3];
-        for (k, edge) in tri.edges.iter().enumerate() {
-            let (sx, sy) = edge.pixel_steps();
-            for (lane, offset) in lane_offsets[k].iter_mut().enumerate() {
-                let (dx, dy) = lane_offset(lane);
-                *offset = V::from_i64(sx * i64::from(dx) + sy * i64::from(dy));
-            }
-            step_x[k] = V::from_i64(sx * BLOCK_W);
-            step_y[k] = V::from_i64(sy * BLOCK_H);
-            row[k] = V::from_i64(edge.at_pixel_centre(walk.bx0, walk.by0));
+        match self.isa {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `isa` is Avx512 only where the running CPU reports AVX-512 F, BW, DQ and
+            // VL (`Isa::detect`, or a test that checked the same).
+            Isa::Avx512 => unsafe { self.walk_avx512(tri, arena, bounds, narrow, out) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `isa` is Avx2 only where the running CPU reports AVX2.
+            Isa::Avx2 => unsafe { self.walk_avx2(tri, arena, bounds, narrow, out) },
+            Isa::Portable => self.walk_portable(tri, arena, bounds, narrow, out),
         }
+    }
 
+    /// [`Self::walk_portable`] compiled for AVX-512 (16 f32 lanes per instruction). Rust
+    /// never contracts `a * b + c` into an FMA, so the results are the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+    fn walk_avx512<T: TileFragments>(
+        &mut self,
+        tri: &TriangleSetup,
+        arena: &[f32],
+        bounds: BlockWalk,
+        narrow: bool,
+        out: &mut T,
+    ) -> usize {
+        self.walk_portable(tri, arena, bounds, narrow, out)
+    }
+
+    /// [`Self::walk_portable`] compiled for AVX2 (8 f32 lanes per instruction).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn walk_avx2<T: TileFragments>(
+        &mut self,
+        tri: &TriangleSetup,
+        arena: &[f32],
+        bounds: BlockWalk,
+        narrow: bool,
+        out: &mut T,
+    ) -> usize {
+        self.walk_portable(tri, arena, bounds, narrow, out)
+    }
+
+    /// Hands every run of the walk to `out`; returns the blocks with a covered lane.
+    #[inline(always)]
+    fn walk_portable<T: TileFragments>(
+        &mut self,
+        tri: &TriangleSetup,
+        arena: &[f32],
+        bounds: BlockWalk,
+        narrow: bool,
+        out: &mut T,
+    ) -> usize {
+        let planes = TrianglePlanes::new(tri, self.depth_range);
+        let prefill = usize::try_from(bounds.blocks_x).unwrap_or(RUN_BLOCKS);
+        self.buffers.start_triangle(tri, arena, prefill);
+        self.rows.reset(tri, bounds, narrow);
         let mut emitted = 0;
-        let mut by = walk.by0;
-        while by <= walk.y_hi {
-            let mut e = row;
-            let mut bx = walk.bx0;
-            while bx <= walk.x_hi {
-                let values: [[V; LANES]; 3] =
-                    std::array::from_fn(|k| std::array::from_fn(|l| e[k].add(lane_offsets[k][l])));
-                let mut mask = coverage_mask(&values);
-                if mask != 0 {
-                    mask &= bounds_mask(bx, by, walk.x_lo, walk.x_hi, walk.y_lo, walk.y_hi);
-                }
-                if mask != 0 {
-                    let l1 = values[1].map(V::to_f32);
-                    let l2 = values[2].map(V::to_f32);
-                    self.emit(tri, arena, [l1, l2], mask, bx, by, out);
-                    emitted += 1;
-                }
-                for k in 0..3 {
-                    e[k] = e[k].add(step_x[k]);
-                }
-                bx += BLOCK_W;
-            }
-            for k in 0..3 {
-                row[k] = row[k].add(step_y[k]);
-            }
-            by += BLOCK_H;
+        while let Some(run) = self.buffers.next_run(&mut self.rows, &planes) {
+            emitted += run.masks.iter().filter(|&&m| m != 0).count();
+            out.run(&run);
         }
         emitted
     }
+}
 
-    /// Hands one block to `out`; `edge_values` are edges 1 and 2 at the block's lanes (the
-    /// unnormalised screen-space barycentrics of vertices 1 and 2).
-    #[allow(clippy::too_many_arguments)]
+impl RunBuffers {
+    /// Walks on to the next row segment with a covered block, computes its lanes and returns
+    /// it as a run; `None` when the walk is done.
     #[inline(always)]
-    fn emit<T: TileFragments>(
-        &mut self,
-        tri: &TriangleSetup,
-        arena: &[f32],
-        edge_values: [[f32; LANES]; 2],
-        mask: u8,
-        bx: i64,
-        by: i64,
-        out: &mut T,
-    ) {
-        // Lane-wise loops over arrays, so they vectorise; the arithmetic (and so every bit of
-        // the result) is the same per lane as a scalar evaluation.
-        let mut l0 = [0.0f32; LANES];
-        let mut l1 = [0.0f32; LANES];
-        let mut l2 = [0.0f32; LANES];
-        let mut depth = [0.0f32; LANES];
-        let mut inv_w = [0.0f32; LANES];
-        let mut p0 = [0.0f32; LANES];
-        let mut p1 = [0.0f32; LANES];
-        let mut p2 = [0.0f32; LANES];
-        for l in 0..LANES {
-            l1[l] = edge_values[0][l] * tri.inv_area2;
-            l2[l] = edge_values[1][l] * tri.inv_area2;
-            l0[l] = 1.0 - l1[l] - l2[l];
-            depth[l] = tri.z0 + l1[l] * tri.dz1 + l2[l] * tri.dz2;
-            let q0 = l0[l] * tri.inv_w[0];
-            let q1 = l1[l] * tri.inv_w[1];
-            let q2 = l2[l] * tri.inv_w[2];
-            inv_w[l] = q0 + q1 + q2;
-            let s = 1.0 / inv_w[l];
-            p1[l] = q1 * s;
-            p2[l] = q2 * s;
-            p0[l] = 1.0 - p1[l] - p2[l];
-        }
-        if let Some((lo, hi)) = self.depth_range {
-            depth = depth.map(|z| z.clamp(lo, hi));
-        }
-        let comps = self.interpolation.len();
-        let base = tri.attributes;
-        for (c, mode) in self.interpolation.iter().enumerate() {
-            let a0 = arena.get(base + c).copied().unwrap_or(0.0);
-            let d1 = arena.get(base + comps + c).copied().unwrap_or(0.0);
-            let d2 = arena.get(base + 2 * comps + c).copied().unwrap_or(0.0);
-            let Some(lanes) = self.attributes.get_mut(c) else {
+    fn next_run<'s>(
+        &'s mut self,
+        walk: &mut RowWalk,
+        planes: &TrianglePlanes,
+    ) -> Option<FragmentRun<'s>> {
+        loop {
+            let (start, end) = walk.next_segment()?;
+            let blocks = (end - start + 1) as usize;
+            let accepted = walk.segment_inside(start, end);
+            let covered = if walk.narrow {
+                self.segment_coverage::<i32>(walk, start, blocks, accepted)
+            } else {
+                self.segment_coverage::<f64>(walk, start, blocks, accepted)
+            };
+            let Some((first, count)) = covered else {
                 continue;
             };
-            let (b1, b2) = match mode {
-                Interpolation::Flat => {
-                    *lanes = [a0; LANES];
-                    continue;
-                }
-                Interpolation::Smooth => (&p1, &p2),
-                Interpolation::NoPerspective => (&l1, &l2),
-            };
-            *lanes = std::array::from_fn(|l| a0 + b1[l] * d1 + b2[l] * d2);
+            let x = walk.bounds.bx0 + BLOCK_W * (start + first as i64);
+            return Some(self.interpolate(planes, first, count, x, walk.by));
         }
-        let point_coord = match &tri.sprite {
-            None => [[0.5; LANES]; 2],
-            Some(sprite) => {
-                // Pixel centres (single sample), relative to the point's upper-left corner.
-                let at = |origin: i64, edge: f32, axis: fn((u32, u32)) -> u32| {
-                    std::array::from_fn(|lane| {
-                        let centre = (origin + i64::from(axis(lane_offset(lane)))) as f32 + 0.5;
-                        (centre - edge) * sprite.inv_size
-                    })
-                };
-                [
-                    at(bx, sprite.left, |(dx, _)| dx),
-                    at(by, sprite.top, |(_, dy)| dy),
-                ]
+    }
+
+    /// Coverage masks and edge values of `blocks` blocks of the current row from block column
+    /// `start`, two blocks (16 lanes) at a time in `V` lanes, an odd last block alone; returns
+    /// the first block with a covered lane and how many blocks reach to the last one.
+    #[inline(always)]
+    fn segment_coverage<V: EdgeLane>(
+        &mut self,
+        walk: &RowWalk,
+        start: i64,
+        blocks: usize,
+        accepted: bool,
+    ) -> Option<(usize, usize)> {
+        let offsets = V::offsets(walk);
+        for pair in 0..blocks / 2 {
+            self.coverage_step::<V, PAIR>(walk, offsets, start, 2 * pair, accepted);
+        }
+        if blocks % 2 == 1 {
+            self.coverage_step::<V, LANES>(walk, offsets, start, blocks - 1, accepted);
+        }
+        let masks = self.masks.get_mut(..blocks)?;
+        walk.bounds_masks(masks, start);
+        let first = masks.iter().position(|&m| m != 0)?;
+        let last = masks.iter().rposition(|&m| m != 0).unwrap_or(first);
+        Some((first, last - first + 1))
+    }
+
+    /// [`Self::segment_coverage`] of the `N / 8` blocks from segment slot `slot`.
+    #[inline(always)]
+    fn coverage_step<V: EdgeLane, const N: usize>(
+        &mut self,
+        walk: &RowWalk,
+        offsets: &[[V; PAIR]; 3],
+        start: i64,
+        slot: usize,
+        accepted: bool,
+    ) {
+        let column = start + slot as i64;
+        let base: [V; 3] =
+            std::array::from_fn(|k| V::from_i64(walk.row[k] + walk.step_x4[k] * column));
+        let [e1, e2] = &mut self.edges;
+        let (Some(e1), Some(e2)) = (lanes_mut::<f32, N>(e1, slot), lanes_mut::<f32, N>(e2, slot))
+        else {
+            return;
+        };
+        // The barycentric numerators as f32, straight into the buffers the interpolation
+        // reads (a temporary would make the wide path split into narrow stores).
+        for l in 0..N {
+            e1[l] = base[1].add(offsets[1][l]).to_f32();
+            e2[l] = base[2].add(offsets[2][l]).to_f32();
+        }
+        let covered = if accepted {
+            u32::MAX
+        } else {
+            let mut mask = 0u32;
+            // Indexed, like the loop above: the three offset rows are read in step.
+            #[allow(clippy::needless_range_loop)]
+            for l in 0..N {
+                let any = base[0]
+                    .add(offsets[0][l])
+                    .or(base[1].add(offsets[1][l]))
+                    .or(base[2].add(offsets[2][l]));
+                mask |= any.non_negative_bit() << l;
             }
+            mask
         };
-        // Block origins are inside the framebuffer (tile bounds are), so they fit u32.
-        let batch = FragmentBatch {
-            x: u32::try_from(bx).unwrap_or(0),
-            y: u32::try_from(by).unwrap_or(0),
-            point_coord,
-            mask,
-            front_facing: tri.front_facing,
-            primitive: tri.primitive,
-            depth,
-            inv_w,
-            barycentric: [p0, p1, p2],
-            attributes: &self.attributes,
-        };
-        out.batch(&batch);
+        for (i, mask) in self.masks.iter_mut().skip(slot).take(N / LANES).enumerate() {
+            *mask = (covered >> (LANES * i)) as u8;
+        }
     }
 }
 
-/// The blocks one triangle's walk visits inside one tile: the 4×2-aligned cover of the
+/// Lanes `8·slot .. 8·slot + N` of a flat lane buffer as an array.
+#[inline(always)]
+fn lanes_mut<T, const N: usize>(flat: &mut [T], slot: usize) -> Option<&mut [T; N]> {
+    let at = slot.checked_mul(LANES)?;
+    flat.get_mut(at..at.checked_add(N)?)?.try_into().ok()
+}
+
+/// Lanes `8·slot .. 8·slot + N` of a flat lane buffer as an array.
+#[inline(always)]
+fn lanes<T, const N: usize>(flat: &[T], slot: usize) -> Option<&[T; N]> {
+    let at = slot.checked_mul(LANES)?;
+    flat.get(at..at.checked_add(N)?)?.try_into().ok()
+}
+
+/// The blocks one triangle's walk may visit inside one tile: the 4×2-aligned cover of the
 /// triangle's bounding box clipped to the tile.
+#[derive(Clone, Copy, Debug)]
 struct BlockWalk {
     /// Inclusive pixel bounds (triangle box ∩ tile).
     x_lo: i64,
@@ -267,6 +319,8 @@ struct BlockWalk {
     /// First block's top-left pixel.
     bx0: i64,
     by0: i64,
+    /// Block columns of the walk.
+    blocks_x: i64,
 }
 
 impl BlockWalk {
@@ -278,13 +332,15 @@ impl BlockWalk {
         if x_lo > x_hi || y_lo > y_hi {
             return None;
         }
+        let bx0 = x_lo - x_lo.rem_euclid(BLOCK_W);
         Some(BlockWalk {
             x_lo,
             x_hi,
             y_lo,
             y_hi,
-            bx0: x_lo - x_lo.rem_euclid(BLOCK_W),
+            bx0,
             by0: y_lo - y_lo.rem_euclid(BLOCK_H),
+            blocks_x: (x_hi - bx0) / BLOCK_W + 1,
         })
     }
 
@@ -305,71 +361,315 @@ impl BlockWalk {
     }
 }
 
-/// An edge function value in one lane: i64 always fits (the setup bounds every value
-/// below 2^51); i32 when [`BlockWalk::fits_i32`] says so. Additions wrap: the walk adds a
-/// step once past the last block of a row or column, a value it never reads.
-trait EdgeLane: Copy + Default {
+/// The state of one triangle's walk over one tile: the current block row, the edge values at
+/// its first block column, and what is left of the row.
+struct RowWalk {
+    bounds: BlockWalk,
+    narrow: bool,
+    /// Top pixel row of the current block row.
+    by: i64,
+    /// Edge values at the centre of pixel (bx0, by).
+    row: [i64; 3],
+    /// Change per block column and per block row.
+    step_x4: [i64; 3],
+    step_y2: [i64; 3],
+    /// Largest and smallest change from a block's top-left lane to any of its lanes.
+    reach_max: [i64; 3],
+    reach_min: [i64; 3],
+    /// `1 / |step_x4|` (0 where the edge is horizontal), for the row intervals; unused
+    /// (and not computed) for walks of at most [`NARROW_WALK`] block columns.
+    inv_step_x4: [f64; 3],
+    /// Edge value offsets of the 16 lanes of two neighbouring blocks from the first block's
+    /// top-left lane, in the lane type the walk uses (`narrow`: i32, else f64).
+    offsets_i32: [[i32; PAIR]; 3],
+    offsets_f64: [[f64; PAIR]; 3],
+    /// Lanes of the first and last block columns inside the walk's pixel columns.
+    first_columns: u8,
+    last_columns: u8,
+    /// Block columns of the current row still to visit (inclusive).
+    rest: Option<(i64, i64)>,
+    /// The walk has begun its first row (the next row change steps down).
+    started: bool,
+}
+
+impl RowWalk {
+    /// A walk with no rows, to be [`RowWalk::reset`].
+    fn empty() -> RowWalk {
+        RowWalk {
+            bounds: BlockWalk {
+                x_lo: 0,
+                x_hi: -1,
+                y_lo: 0,
+                y_hi: -1,
+                bx0: 0,
+                by0: 0,
+                blocks_x: 0,
+            },
+            narrow: true,
+            by: 0,
+            row: [0; 3],
+            step_x4: [0; 3],
+            step_y2: [0; 3],
+            reach_max: [0; 3],
+            reach_min: [0; 3],
+            inv_step_x4: [0.0; 3],
+            offsets_i32: [[0; PAIR]; 3],
+            offsets_f64: [[0.0; PAIR]; 3],
+            first_columns: 0,
+            last_columns: 0,
+            rest: None,
+            started: false,
+        }
+    }
+
+    /// Starts the walk of `tri` over `bounds`, in i32 lanes if `narrow`.
+    #[inline(always)]
+    fn reset(&mut self, tri: &TriangleSetup, bounds: BlockWalk, narrow: bool) {
+        self.bounds = bounds;
+        self.narrow = narrow;
+        self.by = bounds.by0;
+        self.rest = None;
+        self.started = false;
+        self.first_columns = column_mask(bounds.bx0, bounds.x_lo, bounds.x_hi);
+        self.last_columns = column_mask(
+            bounds.bx0 + BLOCK_W * (bounds.blocks_x - 1),
+            bounds.x_lo,
+            bounds.x_hi,
+        );
+        for (k, edge) in tri.edges.iter().enumerate() {
+            let (sx, sy) = edge.pixel_steps();
+            self.row[k] = edge.at_pixel_centre(bounds.bx0, bounds.by0);
+            self.step_x4[k] = sx * BLOCK_W;
+            self.step_y2[k] = sy * BLOCK_H;
+            self.reach_max[k] = sx.max(0) * (BLOCK_W - 1) + sy.max(0) * (BLOCK_H - 1);
+            self.reach_min[k] = sx.min(0) * (BLOCK_W - 1) + sy.min(0) * (BLOCK_H - 1);
+            if sx != 0 && bounds.blocks_x > NARROW_WALK {
+                self.inv_step_x4[k] = 1.0 / (self.step_x4[k].abs() as f64);
+            }
+            if narrow {
+                // `fits_i32`: the steps (and every offset, a difference of two edge values of
+                // the walk) fit i32.
+                let (sx, sy) = (sx as i32, sy as i32);
+                for l in 0..PAIR {
+                    self.offsets_i32[k][l] = sx
+                        .wrapping_mul(LANE_DX[l])
+                        .wrapping_add(sy.wrapping_mul(LANE_DY[l]));
+                }
+            } else {
+                // |offset| < 2^40: exact in f64.
+                let (sx, sy) = (sx as f64, sy as f64);
+                for l in 0..PAIR {
+                    self.offsets_f64[k][l] = sx * LANE_DX[l] as f64 + sy * LANE_DY[l] as f64;
+                }
+            }
+        }
+    }
+
+    /// The next segment of at most [`RUN_BLOCKS`] block columns of the current row that may
+    /// hold a covered block, moving to later rows as needed; `None` past the last row.
+    #[inline(always)]
+    fn next_segment(&mut self) -> Option<(i64, i64)> {
+        loop {
+            if let Some((start, end)) = self.rest {
+                let stop = end.min(start + RUN_BLOCKS as i64 - 1);
+                self.rest = (stop < end).then_some((stop + 1, end));
+                return Some((start, stop));
+            }
+            if self.started {
+                self.by += BLOCK_H;
+                for k in 0..3 {
+                    self.row[k] += self.step_y2[k];
+                }
+            }
+            self.started = true;
+            if self.by > self.bounds.y_hi {
+                return None;
+            }
+            self.rest = self.row_interval();
+        }
+    }
+
+    /// A conservative interval of the current row's block columns that may hold a covered
+    /// lane, within the walk; `None` if none can.
+    ///
+    /// Block column `j` can be covered only if every edge's largest lane value,
+    /// `row + reach_max + step_x4·j`, is ≥ 0. That bounds `j` from below where the edge
+    /// rises to the right and from above where it falls; the bound is computed in f64 and
+    /// rounded outwards (its error is far below one block for any `j` near the walk), so no
+    /// block with coverage is ever left out.
+    #[inline(always)]
+    fn row_interval(&self) -> Option<(i64, i64)> {
+        let (mut lo, mut hi) = (0i64, self.bounds.blocks_x - 1);
+        if self.bounds.blocks_x <= NARROW_WALK {
+            return Some((lo, hi));
+        }
+        for k in 0..3 {
+            let reach = self.row[k] + self.reach_max[k];
+            let step = self.step_x4[k];
+            if step > 0 {
+                let at = (-reach) as f64 * self.inv_step_x4[k];
+                lo = lo.max(at.floor() as i64);
+            } else if step < 0 {
+                let at = reach as f64 * self.inv_step_x4[k];
+                hi = hi.min(at.ceil() as i64);
+            } else if reach < 0 {
+                return None;
+            }
+        }
+        (lo <= hi).then_some((lo, hi))
+    }
+
+    /// True when every lane of block columns `start..=end` of the current row is inside all
+    /// three edges (exact: each edge's smallest lane value over the segment is ≥ 0).
+    #[inline(always)]
+    fn segment_inside(&self, start: i64, end: i64) -> bool {
+        (0..3).all(|k| {
+            let step = self.step_x4[k];
+            let column = if step > 0 { start } else { end };
+            self.row[k] + step * column + self.reach_min[k] >= 0
+        })
+    }
+
+    /// Clears the lanes outside the walk's pixel rectangle (triangle box ∩ tile) in the masks
+    /// of the block columns from `start`: only the first and last column and the first and
+    /// last row can reach outside it.
+    #[inline(always)]
+    fn bounds_masks(&self, masks: &mut [u8], start: i64) {
+        let b = &self.bounds;
+        let rows = row_mask(self.by, b.y_lo, b.y_hi);
+        let last = b.blocks_x - 1;
+        for (i, mask) in masks.iter_mut().enumerate() {
+            let column = start + i as i64;
+            if column == 0 {
+                *mask &= self.first_columns;
+            }
+            if column == last {
+                *mask &= self.last_columns;
+            }
+            *mask &= rows;
+        }
+    }
+}
+
+/// Lanes of a block at `bx` whose pixel column lies in `x_lo..=x_hi`.
+fn column_mask(bx: i64, x_lo: i64, x_hi: i64) -> u8 {
+    // Lanes of pixel columns 0..4: (0, 2), (1, 3), (4, 6), (5, 7).
+    const LANES_OF_COLUMN: [u8; 4] = [0b0000_0101, 0b0000_1010, 0b0101_0000, 0b1010_0000];
+    let mut mask = 0;
+    for (dx, lanes) in LANES_OF_COLUMN.iter().enumerate() {
+        let x = bx + dx as i64;
+        if x >= x_lo && x <= x_hi {
+            mask |= lanes;
+        }
+    }
+    mask
+}
+
+/// Lanes of a block at `by` whose pixel row lies in `y_lo..=y_hi`.
+fn row_mask(by: i64, y_lo: i64, y_hi: i64) -> u8 {
+    let top = if by >= y_lo && by <= y_hi {
+        0b0011_0011
+    } else {
+        0
+    };
+    let bottom = if by + 1 >= y_lo && by < y_hi {
+        0b1100_1100
+    } else {
+        0
+    };
+    top | bottom
+}
+
+/// Pixel offsets of the 16 lanes of two neighbouring blocks from the first one's top-left
+/// pixel.
+const LANE_DX: [i32; PAIR] = {
+    let mut dx = [0; PAIR];
+    let mut l = 0;
+    while l < PAIR {
+        dx[l] = (l / LANES) as i32 * BLOCK_W as i32 + lane_offset(l % LANES).0 as i32;
+        l += 1;
+    }
+    dx
+};
+const LANE_DY: [i32; PAIR] = {
+    let mut dy = [0; PAIR];
+    let mut l = 0;
+    while l < PAIR {
+        dy[l] = lane_offset(l % LANES).1 as i32;
+        l += 1;
+    }
+    dy
+};
+
+/// An edge function value in one lane, exact: i32 when [`BlockWalk::fits_i32`] says so, else
+/// f64 (the setup bounds every value below 2^51, so sums of them are exact integers, and never
+/// -0.0). Converting either to f32 rounds the same integer to nearest, so both give the bits
+/// an i64 evaluation would.
+trait EdgeLane: Copy {
+    fn offsets(walk: &RowWalk) -> &[[Self; PAIR]; 3];
     fn from_i64(v: i64) -> Self;
     fn add(self, other: Self) -> Self;
+    /// Bitwise OR of the representations: the sign bit is set where either is negative.
     fn or(self, other: Self) -> Self;
     /// 1 when the value is ≥ 0, else 0 (the complemented sign bit).
     fn non_negative_bit(self) -> u32;
     fn to_f32(self) -> f32;
 }
 
-impl EdgeLane for i64 {
-    fn from_i64(v: i64) -> Self {
-        v
-    }
-    fn add(self, other: Self) -> Self {
-        self.wrapping_add(other)
-    }
-    fn or(self, other: Self) -> Self {
-        self | other
-    }
-    fn non_negative_bit(self) -> u32 {
-        ((!self as u64) >> 63) as u32
-    }
-    fn to_f32(self) -> f32 {
-        self as f32
-    }
-}
-
 impl EdgeLane for i32 {
+    fn offsets(walk: &RowWalk) -> &[[i32; PAIR]; 3] {
+        &walk.offsets_i32
+    }
     fn from_i64(v: i64) -> Self {
-        // Callers check the range first (`fits_i32`); a value outside it would only be read
-        // after a wrapping step past the walk's end, which never happens.
+        // Callers check the range first (`fits_i32`).
         v as i32
     }
+    #[inline(always)]
     fn add(self, other: Self) -> Self {
         self.wrapping_add(other)
     }
+    #[inline(always)]
     fn or(self, other: Self) -> Self {
         self | other
     }
+    #[inline(always)]
     fn non_negative_bit(self) -> u32 {
         (!self as u32) >> 31
     }
+    #[inline(always)]
     fn to_f32(self) -> f32 {
-        // Both conversions round the same integer to nearest: identical to the i64 path.
         self as f32
     }
 }
 
-/// Lanes where all three edge values are ≥ 0 (the top-left rule is folded into them): the
-/// OR of the three has no sign bit. Written lane-wise so it becomes a vector OR and a sign
-/// mask.
-#[inline(always)]
-fn coverage_mask<V: EdgeLane>(values: &[[V; LANES]; 3]) -> u8 {
-    let any: [V; LANES] = std::array::from_fn(|l| values[0][l].or(values[1][l]).or(values[2][l]));
-    let mut mask = 0u32;
-    for (lane, v) in any.iter().enumerate() {
-        mask |= v.non_negative_bit() << lane;
+impl EdgeLane for f64 {
+    fn offsets(walk: &RowWalk) -> &[[f64; PAIR]; 3] {
+        &walk.offsets_f64
     }
-    mask as u8
+    fn from_i64(v: i64) -> Self {
+        // |v| < 2^53 (setup bounds): exact.
+        v as f64
+    }
+    #[inline(always)]
+    fn add(self, other: Self) -> Self {
+        self + other
+    }
+    #[inline(always)]
+    fn or(self, other: Self) -> Self {
+        f64::from_bits(self.to_bits() | other.to_bits())
+    }
+    #[inline(always)]
+    fn non_negative_bit(self) -> u32 {
+        (!self.to_bits() >> 63) as u32
+    }
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        self as f32
+    }
 }
 
 /// Lanes of the block at (bx, by) whose pixel lies in the inclusive rectangle.
+#[cfg(test)]
 fn bounds_mask(bx: i64, by: i64, x_lo: i64, x_hi: i64, y_lo: i64, y_hi: i64) -> u8 {
     if bx >= x_lo && bx + BLOCK_W - 1 <= x_hi && by >= y_lo && by + BLOCK_H - 1 <= y_hi {
         return 0xff;
@@ -383,109 +683,4 @@ fn bounds_mask(bx: i64, by: i64, x_lo: i64, x_hi: i64, y_lo: i64, y_hi: i64) -> 
         }
     }
     mask
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bounds_mask_keeps_only_lanes_inside() {
-        assert_eq!(bounds_mask(0, 0, 0, 3, 0, 1), 0xff);
-        // Only column 3 (lanes 5 and 7: right quad, right column).
-        assert_eq!(bounds_mask(0, 0, 3, 10, 0, 1), (1 << 5) | (1 << 7));
-        // Only the top row.
-        assert_eq!(bounds_mask(0, 0, 0, 3, 0, 0), 0b0011_0011);
-    }
-
-    /// Every batch's fields, bit for bit.
-    #[derive(Default)]
-    struct Recorder(Vec<(u32, u32, u8, Vec<u32>)>);
-
-    impl TileFragments for Recorder {
-        fn batch(&mut self, b: &FragmentBatch<'_>) {
-            let mut bits: Vec<u32> = b
-                .depth
-                .iter()
-                .chain(&b.inv_w)
-                .map(|v| v.to_bits())
-                .collect();
-            for lanes in b.barycentric.iter().chain(b.attributes) {
-                bits.extend(lanes.iter().map(|v| v.to_bits()));
-            }
-            self.0.push((b.x, b.y, b.mask, bits));
-        }
-    }
-
-    #[test]
-    fn thirty_two_bit_lanes_match_the_wide_path_on_random_triangles() {
-        use crate::raster::setup::{Origin, ScreenVertex, SetupContext, SetupOutcome};
-        use crate::raster::{CullMode, DepthResolution, FrontFace};
-        let modes = [
-            Interpolation::Smooth,
-            Interpolation::NoPerspective,
-            Interpolation::Flat,
-        ];
-        let ctx = SetupContext {
-            clip_x0: 0,
-            clip_y0: 0,
-            clip_x1: 256,
-            clip_y1: 256,
-            cull_mode: CullMode::None,
-            front_face: FrontFace::CounterClockwise,
-            depth_bias: None,
-            depth_resolution: DepthResolution::Float,
-            interpolation: &modes,
-        };
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
-        let tile = TileBounds {
-            x0: 64,
-            y0: 64,
-            x1: 128,
-            y1: 128,
-        };
-        let (mut narrow, mut total) = (0, 0);
-        for n in 0..3000 {
-            // Mostly small triangles near the tile, some spanning far beyond it.
-            let size = [3.0, 12.0, 40.0, 3000.0][n % 4];
-            let (cx, cy) = (60.0 + 72.0 * next(), 60.0 + 72.0 * next());
-            let v: [ScreenVertex; 3] = std::array::from_fn(|_| ScreenVertex {
-                x: (cx + size * (next() - 0.5)) as f32,
-                y: (cy + size * (next() - 0.5)) as f32,
-                z: next() as f32,
-                inv_w: (0.5 + next()) as f32,
-            });
-            let attrs: [Vec<f32>; 3] =
-                std::array::from_fn(|_| (0..3).map(|_| next() as f32).collect());
-            let mut arena = Vec::new();
-            let SetupOutcome::Ready(tri) = ctx.triangle(
-                v,
-                [&attrs[0], &attrs[1], &attrs[2]],
-                &attrs[0],
-                Origin::Polygon,
-                n as u32,
-                &mut arena,
-            ) else {
-                continue;
-            };
-            total += 1;
-            if BlockWalk::new(&tri, tile).is_some_and(|w| w.fits_i32(&tri)) {
-                narrow += 1;
-            }
-            let mut raster = TileRaster::new(&modes, Some((0.25, 0.75)));
-            let (mut fast, mut wide) = (Recorder::default(), Recorder::default());
-            let a = raster.triangle(&tri, &arena, tile, &mut fast);
-            let b = raster.triangle_wide(&tri, &arena, tile, &mut wide);
-            assert_eq!(a, b, "triangle {n}: {v:?}");
-            assert!(fast.0 == wide.0, "triangle {n}: {v:?}");
-        }
-        // The fast path was really exercised, and the wide one too.
-        assert!(narrow > total / 2 && narrow < total, "{narrow} of {total}");
-    }
 }
