@@ -18,6 +18,9 @@ use std::sync::Mutex;
 
 pub(crate) struct DescriptorSetLayout {
     pub(crate) id: u64,
+    /// Descriptors a set of this layout holds (the sum of the bindings' counts), as the
+    /// device counts them against its per-client cap.
+    descriptors: u64,
 }
 
 pub(crate) struct DescriptorPool {
@@ -28,6 +31,8 @@ pub(crate) struct DescriptorPool {
 
 pub(crate) struct DescriptorSet {
     pub(crate) id: u64,
+    /// Its layout's descriptor count, released from the cap when the set is freed.
+    descriptors: u64,
     /// A write we could not encode reached this set.
     pub(crate) broken: AtomicBool,
 }
@@ -93,10 +98,11 @@ pub(crate) unsafe extern "system" fn create_descriptor_set_layout(
                 stages: b.stage_flags.as_raw(),
             });
         }
+        let descriptors = bindings.iter().map(|b| u64::from(b.descriptor_count)).sum();
         let id = new_id();
         dev.enqueue(CreateDescriptorSetLayout { id, bindings: wire })?;
         // SAFETY: output pointer (valid usage).
-        unsafe { write_out(p_layout, to_handle(DescriptorSetLayout { id })) }?;
+        unsafe { write_out(p_layout, to_handle(DescriptorSetLayout { id, descriptors })) }?;
         Ok(vk::Result::SUCCESS)
     })
 }
@@ -149,7 +155,7 @@ fn free_all(dev: &Device, pool: &DescriptorPool) -> IcdResult<()> {
         // SAFETY: the pool only lists live sets it allocated; they die with it.
         if let Some(s) = unsafe { take_object::<_, DescriptorSet>(vk::DescriptorSet::from_raw(s)) }
         {
-            dev.enqueue(DestroyDescriptorSet { id: s.id })?;
+            dev.enqueue_holding([(DestroyDescriptorSet { id: s.id }.into(), s.descriptors)])?;
         }
     }
     Ok(())
@@ -191,6 +197,19 @@ pub(crate) unsafe extern "system" fn reset_descriptor_pool(
     })
 }
 
+/// Sets the `n` output handles of a failed vkAllocateDescriptorSets to VK_NULL_HANDLE.
+///
+/// # Safety
+/// `p_sets` is valid for `n` writes.
+unsafe fn write_null_sets(p_sets: *mut vk::DescriptorSet, n: usize) {
+    for i in 0..n {
+        // SAFETY: i < n, and `p_sets` holds n handles (caller contract).
+        let slot = unsafe { p_sets.add(i) };
+        // SAFETY: as above.
+        unsafe { slot.write(vk::DescriptorSet::null()) };
+    }
+}
+
 /// # Safety
 /// Vulkan valid usage for `vkAllocateDescriptorSets`.
 pub(crate) unsafe extern "system" fn allocate_descriptor_sets(
@@ -222,19 +241,30 @@ pub(crate) unsafe extern "system" fn allocate_descriptor_sets(
         let mut sets = pool.sets.lock().map_err(|_| poisoned())?;
         if sets.len() + layouts.len() > pool.max_sets as usize {
             // Vulkan 1.0 §14.2.3: a pool out of sets may fail with either error; write NULLs.
-            for i in 0..layouts.len() {
-                // SAFETY: the app's array holds descriptor_set_count handles.
-                unsafe { p_sets.add(i).write(vk::DescriptorSet::null()) };
-            }
+            // SAFETY: the app's array holds descriptor_set_count handles.
+            unsafe { write_null_sets(p_sets, layouts.len()) };
             return Ok(vk::Result::ERROR_OUT_OF_POOL_MEMORY);
         }
-        for (i, l) in layouts.iter().enumerate() {
+        let mut new = Vec::with_capacity(layouts.len());
+        for l in layouts {
             // SAFETY: valid usage.
             let l = unsafe { layout(*l) }?;
-            let id = new_id();
-            dev.enqueue(CreateDescriptorSet { id, layout: l.id })?;
+            new.push((new_id(), l.id, l.descriptors));
+        }
+        // All sets or none (Vulkan §14.2.3: on failure no set is created and every output
+        // handle is VK_NULL_HANDLE).
+        let creates = new.iter().map(|&(id, layout, descriptors)| {
+            (CreateDescriptorSet { id, layout }.into(), descriptors)
+        });
+        if let Err(e) = dev.enqueue_holding(creates) {
+            // SAFETY: the app's array holds descriptor_set_count handles.
+            unsafe { write_null_sets(p_sets, layouts.len()) };
+            return Err(e);
+        }
+        for (i, (id, _, descriptors)) in new.into_iter().enumerate() {
             let h: vk::DescriptorSet = to_handle(DescriptorSet {
                 id,
+                descriptors,
                 broken: AtomicBool::new(false),
             });
             sets.push(h.as_raw());
@@ -268,7 +298,7 @@ pub(crate) unsafe extern "system" fn free_descriptor_sets(
             sets.swap_remove(i);
             // SAFETY: a live set of this pool (found in its list), not used again.
             if let Some(s) = unsafe { take_object::<_, DescriptorSet>(*h) } {
-                dev.enqueue(DestroyDescriptorSet { id: s.id })?;
+                dev.enqueue_holding([(DestroyDescriptorSet { id: s.id }.into(), s.descriptors)])?;
             }
         }
         Ok(vk::Result::SUCCESS)

@@ -1,17 +1,19 @@
 //! VkDevice and its one VkQueue. The device owns the connection, the memory allocator, the
 //! stream of top-level commands not sent yet (object creation and destruction travel with the
 //! next submission, in order, so creation needs no round trip), and the reply slot for the
-//! calls that must answer (pipeline creation).
+//! calls that must answer (pipeline creation). Every create and destroy passes through here
+//! and is counted against the device's per-client caps ([`crate::object_caps`]).
 
 use crate::entry::{guard, guard_void, slice, walk_chain, write_out};
 use crate::error::{IcdError, IcdResult};
 use crate::handle::{dispatchable, take_dispatchable, Dispatchable};
 use crate::memory::{poisoned, Allocation, MemoryAllocator};
+use crate::object_caps::LiveObjects;
 use crate::physical_device::{physical, PhysicalDevice, DEVICE_EXTENSIONS};
 use crate::transport::{FenceId, Transport, TransportError};
 use ash::vk;
 use protocol::stream::{GuestLocation, Reply};
-use protocol::Command;
+use protocol::{object_effect, Command, ObjectEffect};
 use std::sync::{Arc, Mutex};
 
 pub(crate) struct Device {
@@ -29,6 +31,33 @@ struct PendingStream {
     bytes: Vec<u8>,
     /// The latest submission's fence: queue-idle waits use it (fences complete in order).
     last_fence: Option<FenceId>,
+    /// What the creates and destroys queued or sent so far hold of the device's caps.
+    live: LiveObjects,
+}
+
+impl PendingStream {
+    /// Counts `cmd`'s effect on the live objects (`descriptors`: what the object it creates
+    /// or destroys holds) and encodes it; on a refusal or an encoding error, neither.
+    fn push(
+        &mut self,
+        caps: &protocol::ClientCaps,
+        cmd: &Command,
+        descriptors: u64,
+    ) -> IcdResult<()> {
+        let mut live = self.live;
+        match object_effect(cmd.opcode()) {
+            ObjectEffect::Creates => live.charge(caps, descriptors)?,
+            ObjectEffect::Destroys => live.release(descriptors),
+            ObjectEffect::None => {}
+        }
+        let mark = self.bytes.len();
+        if let Err(e) = protocol::encode_command(cmd, &mut self.bytes) {
+            self.bytes.truncate(mark);
+            return Err(e.into());
+        }
+        self.live = live;
+        Ok(())
+    }
 }
 
 /// What a VkDevice handle points to.
@@ -61,20 +90,45 @@ pub(crate) unsafe fn queue<'a>(h: vk::Queue) -> IcdResult<&'a Queue> {
 }
 
 impl Device {
-    /// Queues a top-level command for the next submission.
+    /// Queues a top-level command for the next submission. A create past one of the device's
+    /// caps is refused here (`VK_ERROR_OUT_OF_HOST_MEMORY`) and nothing is queued.
     pub(crate) fn enqueue(&self, cmd: impl Into<Command>) -> IcdResult<()> {
+        self.enqueue_holding([(cmd.into(), 0)])
+    }
+
+    /// Queues each command, whose created or destroyed object holds the paired number of
+    /// descriptors (descriptor sets; 0 for other objects) — all of them, or none if one is
+    /// refused.
+    pub(crate) fn enqueue_holding(
+        &self,
+        cmds: impl IntoIterator<Item = (Command, u64)>,
+    ) -> IcdResult<()> {
         let mut s = self.stream.lock().map_err(|_| poisoned())?;
-        protocol::encode_command(&cmd.into(), &mut s.bytes)?;
+        let (mark, live) = (s.bytes.len(), s.live);
+        for (cmd, descriptors) in cmds {
+            if let Err(e) = s.push(&self.capset.client, &cmd, descriptors) {
+                s.bytes.truncate(mark);
+                s.live = live;
+                return Err(e);
+            }
+        }
         Ok(())
     }
 
-    /// Sends the queued top-level commands followed by `extra` as one submission.
+    /// Sends the queued top-level commands followed by `extra` as one submission. Creates
+    /// among `extra` are counted like queued ones (a pipeline creation past the object cap is
+    /// refused before anything is sent).
     pub(crate) fn submit(&self, extra: &[Command]) -> IcdResult<FenceId> {
         let mut s = self.stream.lock().map_err(|_| poisoned())?;
-        let mut bytes = std::mem::take(&mut s.bytes);
+        let (mark, live) = (s.bytes.len(), s.live);
         for c in extra {
-            protocol::encode_command(c, &mut bytes)?;
+            if let Err(e) = s.push(&self.capset.client, c, 0) {
+                s.bytes.truncate(mark);
+                s.live = live;
+                return Err(e);
+            }
         }
+        let bytes = std::mem::take(&mut s.bytes);
         if bytes.len() > self.capset.max_stream_size as usize {
             return Err(IcdError::vk(
                 vk::Result::ERROR_OUT_OF_DEVICE_MEMORY,
@@ -108,25 +162,34 @@ impl Device {
     }
 
     /// Sends the command `make(reply location)` with everything queued, waits for it and
-    /// returns the `VkResult` the device wrote.
+    /// returns the `VkResult` the device wrote. A create (pipeline creation) is counted from
+    /// the moment it is sent — so that a create queued meanwhile cannot take its place under
+    /// the cap — and uncounted if the device refuses it.
     pub(crate) fn call(
         &self,
         make: impl FnOnce(GuestLocation) -> Command,
     ) -> IcdResult<vk::Result> {
         let reply = self.reply.lock().map_err(|_| poisoned())?;
         reply.write(0, &[0; Reply::SIZE])?;
-        let fence = self.submit(&[make(reply.location(0))])?;
-        self.wait(fence, u64::MAX)?;
-        let mut b = [0u8; Reply::SIZE];
-        // SAFETY: the reply allocation holds Reply::SIZE bytes; the device has finished
-        // writing (its fence completed).
-        unsafe { std::ptr::copy_nonoverlapping(reply.ptr, b.as_mut_ptr(), Reply::SIZE) };
-        match Reply::decode(&b) {
-            Some(r) => Ok(vk::Result::from_raw(r.result)),
-            None => Err(IcdError::Transport(TransportError::DeviceLost(
-                "the device completed a call without replying".into(),
-            ))),
+        let cmd = make(reply.location(0));
+        let creates = object_effect(cmd.opcode()) == ObjectEffect::Creates;
+        let fence = self.submit(&[cmd])?;
+        let result = self.wait(fence, u64::MAX).and_then(|_| {
+            let mut b = [0u8; Reply::SIZE];
+            // SAFETY: the reply allocation holds Reply::SIZE bytes; the device has finished
+            // writing (its fence completed).
+            unsafe { std::ptr::copy_nonoverlapping(reply.ptr, b.as_mut_ptr(), Reply::SIZE) };
+            match Reply::decode(&b) {
+                Some(r) => Ok(vk::Result::from_raw(r.result)),
+                None => Err(IcdError::Transport(TransportError::DeviceLost(
+                    "the device completed a call without replying".into(),
+                ))),
+            }
+        });
+        if creates && result.as_ref().map_or(true, |r| *r != vk::Result::SUCCESS) {
+            self.stream.lock().map_err(|_| poisoned())?.live.release(0);
         }
+        result
     }
 }
 
@@ -247,6 +310,7 @@ pub(crate) unsafe extern "system" fn create_device(
             stream: Mutex::new(PendingStream {
                 bytes: Vec::new(),
                 last_fence: None,
+                live: LiveObjects::default(),
             }),
             reply: Mutex::new(reply),
             timeline_semaphores: timeline,

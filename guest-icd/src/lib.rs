@@ -34,6 +34,7 @@ mod image_transfer;
 mod instance;
 mod logger;
 mod memory;
+mod object_caps;
 mod physical_device;
 mod pipeline;
 mod query;

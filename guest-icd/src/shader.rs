@@ -48,6 +48,9 @@ pub(crate) unsafe extern "system" fn create_shader_module(
                 format!("{} bytes are not SPIR-V", info.code_size),
             ));
         }
+        // Before the copy: a module past the device's cap is refused here, not by the device
+        // after the submission (which would lose the device).
+        crate::object_caps::check_shader_module(&dev.capset.client, words)?;
         // SAFETY: pCode holds codeSize bytes, 4-aligned (valid usage).
         let code = unsafe { std::slice::from_raw_parts(info.p_code, words) }.to_vec();
         if code[0] != SPIRV_MAGIC {

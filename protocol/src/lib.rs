@@ -15,5 +15,8 @@ pub mod image;
 pub mod stream;
 pub mod vertex_format;
 
-pub use capset::{Capset, CapsetError, PROTOCOL_VERSION, SOFTGPU_CAPSET_VK};
+pub use capset::{
+    object_effect, Capset, CapsetError, ClientCaps, ObjectEffect, PROTOCOL_VERSION,
+    SOFTGPU_CAPSET_VK,
+};
 pub use stream::{decode_stream, encode_command, Command, StreamError};

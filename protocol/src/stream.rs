@@ -130,6 +130,9 @@ macro_rules! commands {
         #[derive(Clone, Debug, PartialEq)]
         pub enum Command { $($name($name)),* }
 
+        /// Every command's name and opcode, in definition order.
+        pub const COMMAND_NAMES: &[(&str, u32)] = &[$((stringify!($name), $opcode)),*];
+
         /// Opcodes, as they appear in frame headers.
         pub mod opcode {
             $(#[allow(non_upper_case_globals)] pub const $name: u32 = $opcode;)*

@@ -25,6 +25,7 @@ use crate::backend::VirtioGpuBackend;
 use crate::context::{ContextFactory, LiveObjects};
 use crate::gpu::{DeviceLimits, VirtioGpu};
 use crate::lockdown::{self, LockdownError, Peers, Violation};
+use crate::vk::ClientLimits;
 
 /// softgpu's virtio-gpu device: a vhost-user backend that runs the guest's Vulkan work on the
 /// host CPU. Start it before the VMM (QEMU connects to --socket-path).
@@ -70,6 +71,28 @@ pub struct Args {
     /// lacks: the device then logs an error instead of vanishing).
     #[arg(long, value_enum, value_name = "ACTION", default_value = "kill")]
     pub sandbox_violation: SandboxViolation,
+
+    /// Live Vulkan objects one client may hold (default 1048576). The capset announces it:
+    /// the ICD refuses a create past it at once (VK_ERROR_OUT_OF_HOST_MEMORY).
+    #[arg(long, value_name = "N")]
+    pub max_objects: Option<u64>,
+
+    /// Descriptors the live descriptor sets of one client may hold together (default
+    /// 4194304); announced in the capset like `--max-objects`.
+    #[arg(long, value_name = "N")]
+    pub max_descriptors: Option<u64>,
+}
+
+impl Args {
+    /// The per-client limits: the defaults, with the caps given on the command line.
+    pub fn client_limits(&self) -> ClientLimits {
+        let default = ClientLimits::default();
+        ClientLimits {
+            max_objects: self.max_objects.unwrap_or(default.max_objects),
+            max_descriptors: self.max_descriptors.unwrap_or(default.max_descriptors),
+            ..default
+        }
+    }
 }
 
 /// `--sandbox-violation`.
@@ -142,8 +165,20 @@ fn parse_mem_total(meminfo: &str) -> Option<u64> {
     kib.checked_mul(1024)
 }
 
-/// The limits one frontend gets, from the renderer's real ones and the host's memory.
+/// The limits one frontend gets, from the renderer's real ones and the host's memory, with the
+/// default [`ClientLimits`] (those [`run`]'s executor enforces).
 pub fn device_limits(subgroup_size: u32, threads: usize, host: HostInfo) -> DeviceLimits {
+    device_limits_for(subgroup_size, threads, host, &ClientLimits::default())
+}
+
+/// [`device_limits`] for an executor that enforces `client`: the capset carries its caps, so
+/// that the ICD refuses past them synchronously.
+pub fn device_limits_for(
+    subgroup_size: u32,
+    threads: usize,
+    host: HostInfo,
+    client: &ClientLimits,
+) -> DeviceLimits {
     let capset = Capset {
         protocol_version: PROTOCOL_VERSION,
         subgroup_size,
@@ -162,6 +197,7 @@ pub fn device_limits(subgroup_size: u32, threads: usize, host: HostInfo) -> Devi
         // GET_CAPSET answers the smaller of this and the guest's RAM.
         device_memory_budget: host.mem_total / 4 * 3,
         max_stream_size: 64 << 20,
+        client: client.caps(),
     };
     DeviceLimits {
         capset,
@@ -411,8 +447,10 @@ pub fn run(args: Args) -> Result<(), ServerError> {
         allow_test_requests: false,
     })?);
     let host = HostInfo::read();
-    let limits = device_limits(device.subgroup_size(), device.threads(), host);
-    let factory = context_factory(device.clone());
+    // One set of client limits: the executor enforces them, the capset announces them.
+    let client = args.client_limits();
+    let limits = device_limits_for(device.subgroup_size(), device.threads(), host, &client);
+    let factory = context_factory(device.clone(), client);
     let mut listener = bind(&args)?;
     if args.no_sandbox {
         log::warn!("*** --no-sandbox: NOT locked down; guest input is parsed by a process that can map executable memory, open files and run programs ***");
@@ -440,8 +478,8 @@ pub fn run(args: Args) -> Result<(), ServerError> {
 }
 
 /// The one place the Vulkan executor is chosen.
-fn context_factory(device: Arc<renderer::Device>) -> Arc<dyn ContextFactory> {
-    Arc::new(crate::vk::VkContextFactory::new(device))
+fn context_factory(device: Arc<renderer::Device>, client: ClientLimits) -> Arc<dyn ContextFactory> {
+    Arc::new(crate::vk::VkContextFactory::with_limits(device, client))
 }
 
 #[cfg(test)]
@@ -503,6 +541,50 @@ mod tests {
         assert_eq!(l.capset.threads, 4);
         assert_eq!(l.capset.device_memory_budget, 6 << 30);
         assert_eq!(l.capset.max_push_constants_size, 256);
+        assert_eq!(l.capset.client, ClientLimits::default().caps());
+    }
+
+    #[test]
+    fn client_caps_come_from_the_command_line_or_the_defaults() {
+        let a = Args::try_parse_from(["vhost-device", "--socket-path", "/s"]).unwrap();
+        assert_eq!(a.client_limits(), ClientLimits::default());
+        let a = Args::try_parse_from([
+            "vhost-device",
+            "--socket-path",
+            "/s",
+            "--max-objects",
+            "12",
+            "--max-descriptors",
+            "34",
+        ])
+        .unwrap();
+        let l = a.client_limits();
+        assert_eq!((l.max_objects, l.max_descriptors), (12, 34));
+        assert_eq!(
+            l.max_host_bytes,
+            ClientLimits::default().max_host_bytes,
+            "the rest stay at their defaults"
+        );
+    }
+
+    #[test]
+    fn capset_announces_the_client_limits_the_executor_enforces() {
+        let client = ClientLimits {
+            max_objects: 7,
+            max_descriptors: 40,
+            max_shader_module_words: 1000,
+            ..ClientLimits::default()
+        };
+        let l = device_limits_for(8, 2, HostInfo { mem_total: 8 << 30 }, &client);
+        let caps = Capset::decode(&l.capset.encode()).unwrap().client;
+        assert_eq!(
+            (
+                caps.max_objects,
+                caps.max_descriptors,
+                caps.max_shader_module_words
+            ),
+            (Some(7), Some(40), Some(1000))
+        );
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //! `submit` decodes the stream with `protocol`, records every command (recorded command
 //! buffers too, read back from "guest memory" by their ranges), and plays the device's part
 //! for what the ICD observes: pipeline replies, timeline signal words, timestamps, u32 writes.
+//! With client caps in its capset ([`MockTransport::with_caps`]) it also counts objects and
+//! descriptors as vhost-device does, and a create past a cap loses the device, as it does
+//! there.
 
 #![allow(clippy::unwrap_used)]
 
@@ -31,7 +34,18 @@ pub(crate) fn capset() -> protocol::Capset {
         max_memory_allocation_size: 1 << 32,
         device_memory_budget: 3 << 30,
         max_stream_size: 64 << 20,
+        client: protocol::ClientCaps::default(),
     }
+}
+
+/// The device's per-client count (vhost-device's `ContextAccount`): one object per create,
+/// the layout's descriptor count per descriptor set.
+#[derive(Default)]
+pub(crate) struct DeviceCount {
+    pub(crate) objects: u64,
+    pub(crate) descriptors: u64,
+    layouts: HashMap<u64, u64>,
+    sets: HashMap<u64, u64>,
 }
 
 /// SPIR-V words the mock device refuses at pipeline creation (its 2nd word).
@@ -53,6 +67,9 @@ pub(crate) struct MockTransport {
     pub(crate) executed: Mutex<Vec<Command>>,
     modules: Mutex<HashMap<u64, Vec<u32>>>,
     pub(crate) submits: AtomicU64,
+    pub(crate) count: Mutex<DeviceCount>,
+    /// A submission failed: every later one fails too.
+    lost: AtomicBool,
 }
 
 impl MockTransport {
@@ -69,7 +86,88 @@ impl MockTransport {
             executed: Mutex::new(Vec::new()),
             modules: Mutex::new(HashMap::new()),
             submits: AtomicU64::new(0),
+            count: Mutex::new(DeviceCount::default()),
+            lost: AtomicBool::new(false),
         }
+    }
+
+    /// A mock whose capset carries `caps` and which enforces them as the device does.
+    pub(crate) fn with_caps(caps: protocol::ClientCaps) -> MockTransport {
+        let mut m = MockTransport::new();
+        m.capset.client = caps;
+        m
+    }
+
+    /// Counts a top-level command as the device does; `Err` is the device's refusal, which
+    /// fails the submission. Pipelines are counted where their reply is written.
+    fn charge(&self, cmd: &Command) -> Result<(), String> {
+        let caps = self.capset.client;
+        let mut n = self.count.lock().unwrap();
+        let descriptors = match cmd {
+            Command::CreateDescriptorSet(c) => *n.layouts.get(&c.layout).unwrap_or(&0),
+            _ => 0,
+        };
+        match protocol::object_effect(cmd.opcode()) {
+            protocol::ObjectEffect::Creates => match cmd {
+                Command::CreateComputePipeline(_) | Command::CreateGraphicsPipeline(_) => {}
+                _ => {
+                    if caps.max_objects.is_some_and(|m| n.objects + 1 > m) {
+                        return Err(format!("{}: too many objects", cmd.name()));
+                    }
+                    if caps
+                        .max_descriptors
+                        .is_some_and(|m| n.descriptors + descriptors > m)
+                    {
+                        return Err(format!("{}: too many descriptors", cmd.name()));
+                    }
+                    n.objects += 1;
+                    n.descriptors += descriptors;
+                    match cmd {
+                        Command::CreateDescriptorSetLayout(c) => {
+                            let total = c.bindings.iter().map(|b| u64::from(b.count)).sum();
+                            n.layouts.insert(c.id, total);
+                        }
+                        Command::CreateDescriptorSet(c) => {
+                            n.sets.insert(c.id, descriptors);
+                        }
+                        _ => {}
+                    }
+                }
+            },
+            protocol::ObjectEffect::Destroys => {
+                // The ICD never destroys what it did not create.
+                n.objects = n.objects.checked_sub(1).unwrap();
+                if let Command::DestroyDescriptorSet(c) = cmd {
+                    n.descriptors -= n.sets.remove(&c.id).unwrap();
+                }
+            }
+            protocol::ObjectEffect::None => {}
+        }
+        if let Command::CreateShaderModule(c) = cmd {
+            if caps
+                .max_shader_module_words
+                .is_some_and(|m| c.code.len() as u64 > m)
+            {
+                return Err("shader module too large".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The reply of a pipeline creation that compiled: success if the object cap has room
+    /// (then the pipeline is counted), else the device's refusal.
+    fn charge_pipeline(&self) -> i32 {
+        let mut n = self.count.lock().unwrap();
+        if self
+            .capset
+            .client
+            .max_objects
+            .is_some_and(|m| n.objects + 1 > m)
+        {
+            return ash::vk::Result::ERROR_OUT_OF_HOST_MEMORY.as_raw();
+        }
+        n.objects += 1;
+        0
     }
 
     pub(crate) fn live_blocks(&self) -> Vec<u64> {
@@ -116,7 +214,7 @@ impl MockTransport {
                 let result = if bad {
                     ash::vk::Result::ERROR_INITIALIZATION_FAILED.as_raw()
                 } else {
-                    0
+                    self.charge_pipeline()
                 };
                 self.write(p.reply, &Reply { result }.encode());
             }
@@ -127,12 +225,12 @@ impl MockTransport {
                         .get(&s.module)
                         .is_none_or(|c| c.get(1) == Some(&BAD_SPIRV_MARKER))
                 });
+                drop(modules);
                 let result = if bad {
                     ash::vk::Result::ERROR_INITIALIZATION_FAILED.as_raw()
                 } else {
-                    0
+                    self.charge_pipeline()
                 };
-                drop(modules);
                 self.write(p.reply, &Reply { result }.encode());
             }
             Command::Submit(s) => {
@@ -212,9 +310,18 @@ impl Transport for MockTransport {
 
     fn submit(&self, stream: &[u8]) -> Result<FenceId, TransportError> {
         self.submits.fetch_add(1, Ordering::SeqCst);
+        if self.lost.load(Ordering::SeqCst) {
+            return Err(TransportError::DeviceLost(
+                "an earlier submission failed".into(),
+            ));
+        }
         let cmds = protocol::stream::decode_all(stream)
             .map_err(|e| TransportError::DeviceLost(e.to_string()))?;
         for c in &cmds {
+            if let Err(e) = self.charge(c) {
+                self.lost.store(true, Ordering::SeqCst);
+                return Err(TransportError::DeviceLost(e));
+            }
             self.run(c);
         }
         self.top.lock().unwrap().extend(cmds);

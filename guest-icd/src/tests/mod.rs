@@ -5,6 +5,7 @@
 
 mod graphics;
 mod mock;
+mod object_caps;
 
 use crate::transport::{Transport, TransportError};
 use ash::vk;
@@ -67,7 +68,12 @@ fn instance_with(mock: Arc<MockTransport>) -> (ash::Entry, ash::Instance) {
 }
 
 fn ctx() -> Ctx {
-    let mock = Arc::new(MockTransport::new());
+    ctx_with(MockTransport::new())
+}
+
+/// A device on `mock`.
+fn ctx_with(mock: MockTransport) -> Ctx {
+    let mock = Arc::new(mock);
     let (entry, instance) = instance_with(mock.clone());
     // SAFETY: valid instance.
     let pd = unsafe { instance.enumerate_physical_devices() }.unwrap()[0];

@@ -63,6 +63,11 @@ fn capset() -> Capset {
         max_memory_allocation_size: 1 << 32,
         device_memory_budget: 1 << 40,
         max_stream_size: 1 << 20,
+        client: protocol::ClientCaps {
+            max_objects: Some(64),
+            max_descriptors: Some(256),
+            max_shader_module_words: Some(4096),
+        },
     }
 }
 
@@ -173,6 +178,8 @@ fn capset_info_and_capset_describe_our_capset() {
     // The budget is capped by the guest's RAM (3 MiB here).
     assert_eq!(c.device_memory_budget, 3 << 20);
     assert_eq!(c.subgroup_size, 8);
+    // The client caps reach the guest as configured.
+    assert_eq!(c.client, capset().client);
     let out = run(
         &mut g,
         &mem,

@@ -54,6 +54,21 @@ impl Default for ClientLimits {
     }
 }
 
+impl ClientLimits {
+    /// The caps the capset tells the ICD, which counts as [`VkContext`](super::VkContext)
+    /// charges and refuses past them synchronously: live objects (every object kind
+    /// [`protocol::object_effect`] names is charged one object), descriptors of live sets, and
+    /// the shader-module size. Host bytes are not mirrored: what an object holds on this side
+    /// is the device's business.
+    pub fn caps(&self) -> protocol::ClientCaps {
+        protocol::ClientCaps {
+            max_objects: Some(self.max_objects),
+            max_descriptors: Some(self.max_descriptors),
+            max_shader_module_words: Some(self.max_shader_module_words),
+        }
+    }
+}
+
 /// A counted quantity of the budget.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Quantity {
@@ -225,6 +240,17 @@ mod tests {
             max_outstanding_compiles: 1,
             ..ClientLimits::default()
         }
+    }
+
+    #[test]
+    fn capset_caps_are_the_client_limits() {
+        let caps = small().caps();
+        assert_eq!(caps.max_objects, Some(3));
+        assert_eq!(caps.max_descriptors, Some(10));
+        assert_eq!(
+            caps.max_shader_module_words,
+            Some(ClientLimits::default().max_shader_module_words)
+        );
     }
 
     #[test]

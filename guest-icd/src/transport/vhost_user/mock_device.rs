@@ -43,6 +43,7 @@ fn test_capset() -> protocol::Capset {
         max_memory_allocation_size: 1 << 30,
         device_memory_budget: 4 << 30,
         max_stream_size: 1 << 20,
+        client: protocol::ClientCaps::default(),
     }
 }
 
