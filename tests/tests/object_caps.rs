@@ -1,0 +1,116 @@
+//! A device started with a small object cap (`--max-objects`): the ICD learns the cap from the
+//! capset and refuses a create past it at once, with VK_ERROR_OUT_OF_HOST_MEMORY, instead of
+//! sending it and losing the device at the next wait; destroying an object makes room again,
+//! and the same device then still runs work correctly.
+//!
+//! The test process talks to its own external device (`SOFTGPU_VHOST_SOCKET`), so it lives in
+//! a file of its own: the variable is process-wide and is set before the loader is loaded.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::os::unix::net::UnixStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ash::vk;
+use softgpu_e2e::{Gpu, GpuError};
+
+/// Live objects the device allows this client: the pipeline below takes 5 (module, set layout,
+/// pipeline layout, pipeline, descriptor set), which leaves room for 3 buffers.
+const MAX_OBJECTS: u32 = 8;
+
+struct Device(Child);
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn is_refused(result: Result<impl Sized, GpuError>) -> bool {
+    matches!(
+        result,
+        Err(GpuError::Vk {
+            result: vk::Result::ERROR_OUT_OF_HOST_MEMORY,
+            ..
+        })
+    )
+}
+
+#[test]
+fn creates_past_the_object_cap_fail_at_once_and_the_device_is_not_lost() {
+    if common::reference_run() || common::system_icd() {
+        // lavapipe has no such cap; in the guest the device's caps are the VMM's choice.
+        return;
+    }
+    let dir = common::work_dir().join("object-caps");
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = softgpu_e2e::target_dir();
+    let socket = dir.join("gpu.sock");
+    let log = std::fs::File::create(dir.join("device.log")).unwrap();
+    let mut device = Device(
+        Command::new(target.join("vhost-device"))
+            .arg("--socket-path")
+            .arg(&socket)
+            .arg("--jit-host")
+            .arg(target.join("jit-host"))
+            .arg("--max-objects")
+            .arg(MAX_OBJECTS.to_string())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while UnixStream::connect(&socket).is_err() {
+        assert!(Instant::now() < deadline, "device socket never appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Let the device release the probe connection before the real client connects.
+    std::thread::sleep(Duration::from_millis(200));
+    common::use_softgpu();
+    std::env::set_var("SOFTGPU_VHOST_SOCKET", &socket);
+
+    let gpu = Gpu::new().unwrap();
+    let pipeline = gpu
+        .pipeline(&common::shader("saxpy", &[]), 2, 8, &[])
+        .unwrap();
+    let n = 1024usize;
+    let x = gpu.buffer((n * 4) as u64).unwrap();
+    let spare = gpu.buffer(64).unwrap();
+    let third = gpu.buffer(64).unwrap();
+    // The cap is reached: the next create is refused synchronously, every time.
+    assert!(is_refused(gpu.buffer(64)), "a 9th object was not refused");
+    assert!(is_refused(gpu.buffer(64)), "a refusal freed something");
+    // Destroying an object makes room for exactly one more.
+    gpu.destroy_buffer(spare);
+    let y = gpu.buffer((n * 4) as u64).unwrap();
+    assert!(is_refused(gpu.buffer(64)));
+
+    // The device was never lost: a dispatch on it still gives the right answer.
+    let xs: Vec<f32> = (0..n).map(|i| i as f32).collect();
+    let ys: Vec<f32> = (0..n).map(|i| 1000.0 - i as f32).collect();
+    x.write(&xs);
+    y.write(&ys);
+    let mut push = Vec::new();
+    push.extend(2.0f32.to_le_bytes());
+    push.extend((n as u32).to_le_bytes());
+    gpu.dispatch(&pipeline, &[&x, &y], &push, [(n / 256) as u32, 1, 1])
+        .unwrap();
+    let got: Vec<f32> = y.read(n);
+    for i in 0..n {
+        assert_eq!(got[i], 2.0 * xs[i] + ys[i], "y[{i}]");
+    }
+    gpu.destroy_buffer(third);
+    gpu.destroy_buffer(x);
+    gpu.destroy_buffer(y);
+    gpu.destroy_pipeline(pipeline);
+    drop(gpu);
+    assert!(
+        device.0.try_wait().unwrap().is_none(),
+        "the device exited during the test"
+    );
+}
