@@ -13,7 +13,7 @@ use crate::descriptor::{DescriptorSet, DescriptorSource};
 use crate::dispatch::KernelRun;
 use crate::draw::{
     self, DrawCall, DrawResources, DrawStats, GraphicsPipeline, GraphicsState, IndirectDraw,
-    RenderTargets, ShaderStageSource,
+    PassBatch, RenderTargets, ShaderStageSource,
 };
 use crate::error::RendererError;
 use crate::pipeline::{self, ComputePipeline, KernelCache};
@@ -247,5 +247,81 @@ impl Device {
             count_offset,
             Workers::Pool(&self.pool),
         )
+    }
+
+    /// vkCmdDraw / vkCmdDrawIndexed recorded into `batch`: the vertex work runs now, the
+    /// fragments when [`Device::flush`] is called (or the batch fills up). Flush before
+    /// anything reads or changes what the draw touches.
+    pub fn draw_deferred(
+        &self,
+        batch: &mut PassBatch,
+        pipeline: &GraphicsPipeline,
+        state: &GraphicsState,
+        targets: &RenderTargets<'_>,
+        resources: &DrawResources<'_>,
+        call: &DrawCall,
+    ) -> Result<(), RendererError> {
+        draw::draw_deferred(
+            batch,
+            pipeline,
+            state,
+            targets,
+            resources,
+            call,
+            Workers::Pool(&self.pool),
+        )
+    }
+
+    /// vkCmdDrawIndirect / vkCmdDrawIndexedIndirect recorded into `batch`.
+    pub fn draw_indirect_deferred(
+        &self,
+        batch: &mut PassBatch,
+        pipeline: &GraphicsPipeline,
+        state: &GraphicsState,
+        targets: &RenderTargets<'_>,
+        resources: &DrawResources<'_>,
+        indirect: &IndirectDraw<'_>,
+    ) -> Result<(), RendererError> {
+        draw::draw_indirect_deferred(
+            batch,
+            pipeline,
+            state,
+            targets,
+            resources,
+            indirect,
+            Workers::Pool(&self.pool),
+        )
+    }
+
+    /// vkCmdDrawIndirectCount / vkCmdDrawIndexedIndirectCount recorded into `batch`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn draw_indirect_count_deferred(
+        &self,
+        batch: &mut PassBatch,
+        pipeline: &GraphicsPipeline,
+        state: &GraphicsState,
+        targets: &RenderTargets<'_>,
+        resources: &DrawResources<'_>,
+        indirect: &IndirectDraw<'_>,
+        count_buffer: &Buffer,
+        count_offset: u64,
+    ) -> Result<(), RendererError> {
+        draw::draw_indirect_count_deferred(
+            batch,
+            pipeline,
+            state,
+            targets,
+            resources,
+            indirect,
+            count_buffer,
+            count_offset,
+            Workers::Pool(&self.pool),
+        )
+    }
+
+    /// Rasterizes every draw pending in `batch` (tile by tile, each tile's draws in API
+    /// order) and returns their summed statistics, or the first error one of them met.
+    pub fn flush(&self, batch: &mut PassBatch) -> Result<DrawStats, RendererError> {
+        batch.flush(Workers::Pool(&self.pool))
     }
 }

@@ -1,6 +1,7 @@
 //! Rough in-process draw throughput through `Device::draw` with JIT shaders: the workloads of
 //! `bench/vkbench` (1080p blended full-screen quads, 1M triangles of 8 pixels, 60k of 128)
-//! without the Vulkan layers. A measurement, not a test: ignored, run in release with
+//! without the Vulkan layers. The blended quads run twice: drawn one by one, and deferred
+//! into one batch rasterized tile by tile (as a render pass's draws are in the device). A measurement, not a test: ignored, run in release with
 //!
 //! ```text
 //! cargo test --release -p renderer --test draw_throughput -- --ignored --nocapture
@@ -15,7 +16,7 @@ mod common;
 use std::time::Instant;
 
 use renderer::draw::{
-    DrawCall, DrawResources, GraphicsPipeline, GraphicsState, InputRate, RenderTargets,
+    DrawCall, DrawResources, GraphicsPipeline, GraphicsState, InputRate, PassBatch, RenderTargets,
     ShaderStageSource, VertexAttribute, VertexBinding, VertexBufferBinding, VertexFormat,
     VertexInputState,
 };
@@ -96,6 +97,15 @@ fn cpu_seconds() -> f64 {
     fields.iter().sum::<u64>() as f64 / 100.0
 }
 
+/// How the draws of a run are issued.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// `Device::draw`: each draw rasterized before the next starts.
+    Immediate,
+    /// `Device::draw_deferred` into one batch, flushed at the end (a render pass).
+    Deferred,
+}
+
 /// Draws `draws` times `count` vertices of `vertices`, `RUNS` times; the best time (s) and
 /// the CPU cores that run kept busy on average.
 fn time_draws(
@@ -104,6 +114,7 @@ fn time_draws(
     blend: BlendState,
     vertices: &[(f32, f32, [u8; 4])],
     draws: usize,
+    mode: Mode,
 ) -> (f64, f64) {
     let image = Image::new_host(ImageDesc {
         image_type: ImageType::D2,
@@ -161,8 +172,20 @@ fn time_draws(
     let mut best = (f64::INFINITY, 0.0);
     for _ in 0..RUNS {
         let (start, cpu) = (Instant::now(), cpu_seconds());
-        for _ in 0..draws {
-            dev.draw(pipeline, &s, &targets, &resources, &call).unwrap();
+        match mode {
+            Mode::Immediate => {
+                for _ in 0..draws {
+                    dev.draw(pipeline, &s, &targets, &resources, &call).unwrap();
+                }
+            }
+            Mode::Deferred => {
+                let mut batch = PassBatch::new();
+                for _ in 0..draws {
+                    dev.draw_deferred(&mut batch, pipeline, &s, &targets, &resources, &call)
+                        .unwrap();
+                }
+                dev.flush(&mut batch).unwrap();
+            }
         }
         let secs = start.elapsed().as_secs_f64();
         if secs < best.0 {
@@ -236,15 +259,29 @@ fn fill_workloads(dev: &Device, threads: usize) {
         .into_iter()
         .map(|(x, y)| (x, y, rgba))
         .collect();
-    let quads = 16;
-    let (secs, cores) = time_draws(dev, &fill, BlendState::ALPHA, &quad, quads);
+    let quads = 128;
     let pixels = quads as f64 * f64::from(WIDTH * HEIGHT);
-    println!(
-            "{threads} thread(s): blended 1080p quads: {:8.1} Mpix/s ({quads} draws in {:.1} ms, {cores:.2} cores busy)",
+    for (mode, name) in [
+        (Mode::Immediate, "immediate"),
+        (Mode::Deferred, "deferred "),
+    ] {
+        let (secs, cores) = time_draws(dev, &fill, BlendState::ALPHA, &quad, quads, mode);
+        println!(
+            "{threads} thread(s): blended 1080p quads, {name}: {:8.1} Mpix/s ({quads} draws in {:.1} ms, {cores:.2} cores busy)",
             pixels / secs / 1e6,
             secs * 1e3
         );
-    let (secs, cores) = time_draws(dev, &fill, BlendState::REPLACE, &quad, quads);
+    }
+    let quads = 16;
+    let pixels = quads as f64 * f64::from(WIDTH * HEIGHT);
+    let (secs, cores) = time_draws(
+        dev,
+        &fill,
+        BlendState::REPLACE,
+        &quad,
+        quads,
+        Mode::Immediate,
+    );
     println!(
         "{threads} thread(s): opaque 1080p quads:  {:8.1} Mpix/s ({cores:.2} cores busy)",
         pixels / secs / 1e6
@@ -255,7 +292,14 @@ fn triangle_workloads(dev: &Device, threads: usize) {
     let color = pipeline(dev, "bench_color.frag", &SpecializationInfo::default());
     for (cell, triangles) in [(4u32, 1_000_000u32), (16, 60_000)] {
         let vertices = grid(cell, triangles / 2);
-        let (secs, cores) = time_draws(dev, &color, BlendState::REPLACE, &vertices, 1);
+        let (secs, cores) = time_draws(
+            dev,
+            &color,
+            BlendState::REPLACE,
+            &vertices,
+            1,
+            Mode::Immediate,
+        );
         println!(
                 "{threads} thread(s): {triangles} triangles of {} px: {:6.2} Mtris/s ({:.1} ms, {cores:.2} cores busy)",
                 cell * cell / 2,

@@ -9,16 +9,17 @@
 use crate::descriptor::DescriptorSource;
 use crate::error::RendererError;
 use crate::output::{
-    ColorAttachment, DepthStencilAttachment, FragmentShader, OutputSink, OutputState, OutputStats,
+    ColorAttachment, DepthStencilAttachment, OutputSink, OutputState, OutputStats,
     MAX_COLOR_ATTACHMENTS,
 };
 use crate::pool::Workers;
 use crate::raster::{
-    rasterize_on, DepthResolution, Primitives, RasterError, RasterState, RasterStats, Rect,
+    bin_window, DepthResolution, Primitives, RasterError, RasterState, RasterStats, Rect,
     VertexStream, MAX_EXTENT,
 };
 
 use super::assembly::{Assembler, OutputLayout, PrimitiveLists, VertexStore};
+use super::deferred::PassBatch;
 use super::fetch::FetchPlan;
 pub use super::fetch::VertexBufferBinding;
 use super::fragment::FragmentGlue;
@@ -123,6 +124,7 @@ fn depth_resolution(targets: &RenderTargets<'_>) -> DepthResolution {
 /// Runs one draw: vertex fetch and shading, setup, binning and tiles spread over `workers`
 /// (the calling thread takes part); with a view mask, the whole draw once per view (Vulkan
 /// §8.8 "Multiview": views are rendered in ascending order, each into its own layer).
+/// The same as [`draw_deferred`] into a fresh [`PassBatch`] and flushing it.
 pub fn draw(
     pipeline: &GraphicsPipeline,
     state: &GraphicsState,
@@ -131,10 +133,30 @@ pub fn draw(
     call: &DrawCall,
     workers: Workers<'_>,
 ) -> Result<DrawStats, RendererError> {
+    let mut batch = PassBatch::new();
+    let recorded = draw_deferred(
+        &mut batch, pipeline, state, targets, resources, call, workers,
+    );
+    let flushed = batch.flush(workers);
+    recorded?;
+    flushed
+}
+
+/// Records one draw into `batch`: its vertex work (fetch, shading, assembly, setup and
+/// binning) runs now, its fragments when the batch is flushed (or fills up). Errors of the
+/// vertex work are returned here; errors of the fragment work by [`PassBatch::flush`].
+pub fn draw_deferred(
+    batch: &mut PassBatch,
+    pipeline: &GraphicsPipeline,
+    state: &GraphicsState,
+    targets: &RenderTargets<'_>,
+    resources: &DrawResources<'_>,
+    call: &DrawCall,
+    workers: Workers<'_>,
+) -> Result<(), RendererError> {
     if targets.view_mask == 0 {
-        return draw_view(pipeline, state, targets, resources, call, workers, 0);
+        return draw_view(batch, pipeline, state, targets, resources, call, workers, 0);
     }
-    let mut total = DrawStats::default();
     for view in (0..32).filter(|v| targets.view_mask & (1 << v) != 0) {
         let layer = |base: u32| {
             base.checked_add(view)
@@ -169,7 +191,8 @@ pub fn draw(
             depth_stencil: depth_stencil.as_ref(),
             view_mask: 0,
         };
-        total += draw_view(
+        draw_view(
+            batch,
             pipeline,
             state,
             &view_targets,
@@ -179,11 +202,13 @@ pub fn draw(
             view,
         )?;
     }
-    Ok(total)
+    Ok(())
 }
 
 /// One view of a draw: `targets` name the view's layers, `view` is its `ViewIndex`.
+#[allow(clippy::too_many_arguments)]
 fn draw_view(
+    batch: &mut PassBatch,
     pipeline: &GraphicsPipeline,
     state: &GraphicsState,
     targets: &RenderTargets<'_>,
@@ -191,7 +216,7 @@ fn draw_view(
     call: &DrawCall,
     workers: Workers<'_>,
     view: u32,
-) -> Result<DrawStats, RendererError> {
+) -> Result<(), RendererError> {
     let topology = state.input_assembly.topology;
     if topology.is_line() && state.rasterization.line_width != 1.0 {
         return Err(DrawError::LineWidth(state.rasterization.line_width).into());
@@ -207,9 +232,8 @@ fn draw_view(
         DrawCall::Direct { .. } => None,
     };
     let (count, instance_count, first_instance) = call.counts();
-    let mut stats = DrawStats::default();
     if count == 0 || instance_count == 0 {
-        return Ok(stats);
+        return Ok(());
     }
 
     // Colour attachments the fragment stage writes, renumbered for the sink.
@@ -266,86 +290,116 @@ fn draw_view(
         &state.vertex_input,
         resources.vertex_buffers,
     );
+    let shading = DrawShading {
+        call,
+        index_buffer,
+        state,
+        count,
+        instance_count,
+        first_instance,
+        vs_resources: &vs_resources,
+        plan: &plan,
+    };
+    batch.open_draw(sink, workers)?;
     let mut run = WindowRun {
         pipeline,
         raster_state: &raster_state,
-        sink: &sink,
+        batch,
         workers,
         discard: state.rasterization.rasterizer_discard,
         topology,
         store: VertexStore::default(),
         spare: VertexStore::default(),
         primitives: PrimitiveLists::default(),
-        stats: &mut stats,
     };
-    run.store.clear(pipeline.varyings.len());
-    let mut step = StepVertices::default();
-    let cancel = crate::cancel::current();
-    let mut assembler = Assembler::new(topology);
-    let out_slots = pipeline.vertex_interface.outputs.len();
-    for instance in 0..instance_count {
-        assembler.restart();
-        let shading = VertexShading {
-            stage: pipeline.vertex.as_ref(),
-            resources: &vs_resources,
-            plan: &plan,
-            workers,
-            input_slots: pipeline.vertex_interface.inputs.len(),
-            output_slots: out_slots,
-            layout: OutputLayout {
-                position_slots: pipeline.position_slots,
-                varyings: &pipeline.varyings,
-                point_size_slot: pipeline.point_size_slot,
-            },
-            base_instance: first_instance,
-            instance_index: first_instance.wrapping_add(instance),
-            instance_element: u64::from(first_instance) + u64::from(instance),
-        };
-        let mut pos = 0u32;
-        while pos < count {
-            if cancel.as_ref().is_some_and(|c| c()) {
-                return Err(RendererError::Cancelled);
-            }
-            let n = (count - pos).min(STEP_ELEMENTS as u32);
-            step.read(call, index_buffer, pos, n, state);
-            let first_slot = run.store.len() as u32;
-            step.shade(&shading, &mut run.store)?;
-            run.stats.vertices_shaded += step.shaded() as u64;
-            for element in &step.elements {
-                match element {
-                    None => assembler.restart(),
-                    Some(vertex) => assembler.push(first_slot + vertex, &mut run.primitives),
-                }
-            }
-            if run.store.len() + STEP_ELEMENTS > MAX_WINDOW_VERTICES {
-                run.flush(&mut assembler)?;
-            }
-            pos += n;
-        }
-    }
-    run.flush(&mut assembler)?;
-    drop(run);
-    stats.output = sink.finish().map_err(DrawError::from)?;
-    Ok(stats)
+    let result = run.shade_and_bin(&shading);
+    // What was binned before a failure stays pending, as an immediate draw's earlier windows
+    // stay drawn.
+    run.batch.close_draw();
+    result
+}
+
+/// What the vertex work of one view of a draw reads.
+struct DrawShading<'a> {
+    call: &'a DrawCall,
+    index_buffer: Option<&'a IndexBufferBinding>,
+    state: &'a GraphicsState,
+    count: u32,
+    instance_count: u32,
+    first_instance: u32,
+    vs_resources: &'a StageResources,
+    plan: &'a FetchPlan,
 }
 
 /// The current window of shaded vertices and its primitives.
-struct WindowRun<'a, S: FragmentShader> {
+struct WindowRun<'a> {
     pipeline: &'a GraphicsPipeline,
     raster_state: &'a RasterState,
-    sink: &'a OutputSink<S>,
+    batch: &'a mut PassBatch,
     workers: Workers<'a>,
     discard: bool,
     topology: Topology,
     store: VertexStore,
     spare: VertexStore,
     primitives: PrimitiveLists,
-    stats: &'a mut DrawStats,
 }
 
-impl<S: FragmentShader> WindowRun<'_, S> {
-    /// Rasterizes the window's primitives and starts the next window with the vertices
-    /// pending primitives still need.
+impl WindowRun<'_> {
+    /// Shades every instance's elements window by window and bins each window's primitives
+    /// into the batch's open draw.
+    fn shade_and_bin(&mut self, d: &DrawShading<'_>) -> Result<(), RendererError> {
+        let pipeline = self.pipeline;
+        let workers = self.workers;
+        self.store.clear(pipeline.varyings.len());
+        let mut step = StepVertices::default();
+        let cancel = crate::cancel::current();
+        let mut assembler = Assembler::new(self.topology);
+        let out_slots = pipeline.vertex_interface.outputs.len();
+        for instance in 0..d.instance_count {
+            assembler.restart();
+            let shading = VertexShading {
+                stage: pipeline.vertex.as_ref(),
+                resources: d.vs_resources,
+                plan: d.plan,
+                workers,
+                input_slots: pipeline.vertex_interface.inputs.len(),
+                output_slots: out_slots,
+                layout: OutputLayout {
+                    position_slots: pipeline.position_slots,
+                    varyings: &pipeline.varyings,
+                    point_size_slot: pipeline.point_size_slot,
+                },
+                base_instance: d.first_instance,
+                instance_index: d.first_instance.wrapping_add(instance),
+                instance_element: u64::from(d.first_instance) + u64::from(instance),
+            };
+            let mut pos = 0u32;
+            while pos < d.count {
+                if cancel.as_ref().is_some_and(|c| c()) {
+                    return Err(RendererError::Cancelled);
+                }
+                let n = (d.count - pos).min(STEP_ELEMENTS as u32);
+                step.read(d.call, d.index_buffer, pos, n, d.state);
+                let first_slot = self.store.len() as u32;
+                step.shade(&shading, &mut self.store)?;
+                self.batch.count_vertices(step.shaded() as u64);
+                for element in &step.elements {
+                    match element {
+                        None => assembler.restart(),
+                        Some(vertex) => assembler.push(first_slot + vertex, &mut self.primitives),
+                    }
+                }
+                if self.store.len() + STEP_ELEMENTS > MAX_WINDOW_VERTICES {
+                    self.flush(&mut assembler)?;
+                }
+                pos += n;
+            }
+        }
+        self.flush(&mut assembler)
+    }
+
+    /// Sets up and bins the window's primitives into the batch and starts the next window
+    /// with the vertices pending primitives still need.
     fn flush(&mut self, assembler: &mut Assembler) -> Result<(), RendererError> {
         if !self.primitives.is_empty() && !self.discard {
             let stream = VertexStream {
@@ -361,21 +415,15 @@ impl<S: FragmentShader> WindowRun<'_, S> {
                 }
                 _ => Primitives::Triangles(&self.primitives.triangles),
             };
-            let s = rasterize_on(
-                self.workers,
-                self.raster_state,
-                &stream,
-                primitives,
-                self.sink,
-            )
-            .map_err(|e| match e {
-                RasterError::Cancelled => RendererError::Cancelled,
-                RasterError::WorkerFailed => RendererError::WorkerFailed,
-                e => DrawError::from(e).into(),
-            })?;
-            self.stats.raster.triangles += s.triangles;
-            self.stats.raster.culled += s.culled;
-            self.stats.raster.batches += s.batches;
+            let binned =
+                bin_window(self.workers, self.raster_state, &stream, primitives).map_err(|e| {
+                    match e {
+                        RasterError::Cancelled => RendererError::Cancelled,
+                        RasterError::WorkerFailed => RendererError::WorkerFailed,
+                        e => DrawError::from(e).into(),
+                    }
+                })?;
+            self.batch.add_window(binned, self.workers)?;
         }
         self.primitives.clear();
         self.spare.clear(self.store.components);

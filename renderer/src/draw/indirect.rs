@@ -6,7 +6,8 @@ use crate::buffer::Buffer;
 use crate::error::RendererError;
 use crate::pool::Workers;
 
-use super::execute::{draw, DrawCall, DrawResources, DrawStats, RenderTargets};
+use super::deferred::PassBatch;
+use super::execute::{draw_deferred, DrawCall, DrawResources, DrawStats, RenderTargets};
 use super::pipeline::GraphicsPipeline;
 use super::state::GraphicsState;
 use super::DrawError;
@@ -101,7 +102,9 @@ impl IndirectDraw<'_> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run(
+    batch: &mut PassBatch,
     pipeline: &GraphicsPipeline,
     state: &GraphicsState,
     targets: &RenderTargets<'_>,
@@ -109,13 +112,23 @@ fn run(
     indirect: &IndirectDraw<'_>,
     count: u32,
     workers: Workers<'_>,
-) -> Result<DrawStats, RendererError> {
-    let mut total = DrawStats::default();
+) -> Result<(), RendererError> {
     for i in 0..count {
         let call = indirect.command(i)?;
-        total += draw(pipeline, state, targets, resources, &call, workers)?;
+        draw_deferred(batch, pipeline, state, targets, resources, &call, workers)?;
     }
-    Ok(total)
+    Ok(())
+}
+
+/// Flushes a batch of one recording: the recording's error first, else the flush's result.
+fn flushed(
+    mut batch: PassBatch,
+    recorded: Result<(), RendererError>,
+    workers: Workers<'_>,
+) -> Result<DrawStats, RendererError> {
+    let flushed = batch.flush(workers);
+    recorded?;
+    flushed
 }
 
 /// vkCmdDrawIndirect / vkCmdDrawIndexedIndirect.
@@ -127,8 +140,27 @@ pub fn draw_indirect(
     indirect: &IndirectDraw<'_>,
     workers: Workers<'_>,
 ) -> Result<DrawStats, RendererError> {
+    let mut batch = PassBatch::new();
+    let recorded = draw_indirect_deferred(
+        &mut batch, pipeline, state, targets, resources, indirect, workers,
+    );
+    flushed(batch, recorded, workers)
+}
+
+/// [`draw_indirect`] recorded into `batch` (see [`super::draw_deferred`]); the commands are
+/// read now.
+pub fn draw_indirect_deferred(
+    batch: &mut PassBatch,
+    pipeline: &GraphicsPipeline,
+    state: &GraphicsState,
+    targets: &RenderTargets<'_>,
+    resources: &DrawResources<'_>,
+    indirect: &IndirectDraw<'_>,
+    workers: Workers<'_>,
+) -> Result<(), RendererError> {
     indirect.validate()?;
     run(
+        batch,
         pipeline,
         state,
         targets,
@@ -152,6 +184,34 @@ pub fn draw_indirect_count(
     count_offset: u64,
     workers: Workers<'_>,
 ) -> Result<DrawStats, RendererError> {
+    let mut batch = PassBatch::new();
+    let recorded = draw_indirect_count_deferred(
+        &mut batch,
+        pipeline,
+        state,
+        targets,
+        resources,
+        indirect,
+        count_buffer,
+        count_offset,
+        workers,
+    );
+    flushed(batch, recorded, workers)
+}
+
+/// [`draw_indirect_count`] recorded into `batch`; the count and commands are read now.
+#[allow(clippy::too_many_arguments)]
+pub fn draw_indirect_count_deferred(
+    batch: &mut PassBatch,
+    pipeline: &GraphicsPipeline,
+    state: &GraphicsState,
+    targets: &RenderTargets<'_>,
+    resources: &DrawResources<'_>,
+    indirect: &IndirectDraw<'_>,
+    count_buffer: &Buffer,
+    count_offset: u64,
+    workers: Workers<'_>,
+) -> Result<(), RendererError> {
     // VUID-vkCmdDrawIndirectCount-countBufferOffset-02716, -04129.
     if !count_offset.is_multiple_of(4) {
         return Err(DrawError::Misaligned {
@@ -166,7 +226,7 @@ pub fn draw_indirect_count(
     count_buffer.read(count_offset, &mut raw)?;
     let count = u32::from_le_bytes(raw).min(indirect.draw_count);
     run(
-        pipeline, state, targets, resources, indirect, count, workers,
+        batch, pipeline, state, targets, resources, indirect, count, workers,
     )
 }
 

@@ -12,7 +12,10 @@
 //! * [`stage`]: the [`VertexStage`] and [`FragmentStage`] seams (JIT kernels or closures).
 //! * [`pipeline`]: [`GraphicsPipeline`], the two stages and their checked interface.
 //! * `execute`: the draw itself: windows of at most [`MAX_WINDOW_VERTICES`] shaded
-//!   vertices are assembled and handed to [`crate::raster`] with an [`crate::output`] sink.
+//!   vertices are assembled, set up and binned by [`crate::raster`] for an [`crate::output`]
+//!   sink.
+//! * `deferred`: [`PassBatch`], the draws of a render pass waiting for their fragments, then
+//!   rasterized together tile by tile (an immediate draw is a batch of one, flushed at once).
 //! * `indirect`: `VkDrawIndirectCommand` / `VkDrawIndexedIndirectCommand` reading.
 //! * `clear`: render-area clears (LOAD_OP_CLEAR) and vkCmdClearAttachments.
 //!
@@ -21,6 +24,7 @@
 
 mod assembly;
 pub mod clear;
+mod deferred;
 mod execute;
 mod fetch;
 mod fragment;
@@ -35,13 +39,15 @@ mod vertices;
 pub use clear::{
     clear_attachments, clear_color_rect, clear_depth_stencil_rect, ClearAttachment, ClearRect,
 };
+pub use deferred::{PassBatch, MAX_PENDING_BYTES, MAX_PENDING_DRAWS};
 pub use execute::{
-    draw, DrawCall, DrawResources, DrawStats, IndexBufferBinding, IndexType, RenderTargets,
-    VertexBufferBinding,
+    draw, draw_deferred, DrawCall, DrawResources, DrawStats, IndexBufferBinding, IndexType,
+    RenderTargets, VertexBufferBinding,
 };
 pub use indirect::{
-    draw_indirect, draw_indirect_count, IndirectDraw, DRAW_INDEXED_INDIRECT_COMMAND_SIZE,
-    DRAW_INDIRECT_COMMAND_SIZE, MAX_DRAW_INDIRECT_COUNT,
+    draw_indirect, draw_indirect_count, draw_indirect_count_deferred, draw_indirect_deferred,
+    IndirectDraw, DRAW_INDEXED_INDIRECT_COMMAND_SIZE, DRAW_INDIRECT_COMMAND_SIZE,
+    MAX_DRAW_INDIRECT_COUNT,
 };
 pub use pipeline::{GraphicsPipeline, ShaderStageSource, StageInterface};
 pub use stage::{

@@ -6,6 +6,11 @@
 //! exactly one thread, walking the chunks' bins for that tile in chunk order, so primitive
 //! order per tile is kept and the result does not depend on the number of threads or on which
 //! thread took which chunk or tile.
+//!
+//! The two halves are separate: [`bin_window`] sets up and bins a window of primitives into an
+//! owned [`Binned`], and [`rasterize_binned`] rasterizes the binned windows of one draw or of
+//! many (a render pass's deferred draws, `crate::draw::PassBatch`), each tile on one thread
+//! running every draw's windows in order — the same per-tile order as drawing one by one.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -171,14 +176,63 @@ fn pool_error(e: RendererError) -> RasterError {
     }
 }
 
-/// Sets up, bins and rasterizes `primitives` into `sink` on `workers`.
-pub(crate) fn run<S: FragmentSink>(
+/// A window of primitives set up and binned, owning everything its tiles need: the chunks'
+/// set-up triangles and bins, the interpolation modes and the depth clamp range. Rasterizing
+/// it later, tile by tile ([`rasterize_binned`]), gives exactly what [`run`] gives.
+pub(crate) struct Binned {
+    chunks: Vec<ChunkBins>,
+    interpolation: Vec<super::Interpolation>,
+    depth_range: Option<(f32, f32)>,
+    /// Framebuffer size in pixels (`RasterState::width`, `height`).
+    width: u32,
+    height: u32,
+    grid: TileGrid,
+    /// Union of the chunks' tile rectangles, within the grid; `None`: no tile is busy.
+    rect: Option<(u32, u32, u32, u32)>,
+    stats: RasterStats,
+}
+
+impl Binned {
+    /// Triangles set up and culled (`batches` is counted when tiles are rasterized).
+    pub(crate) fn stats(&self) -> RasterStats {
+        self.stats
+    }
+
+    /// Bytes held by the set-up triangles, their attributes and the bins.
+    pub(crate) fn bytes(&self) -> usize {
+        self.chunks
+            .iter()
+            .map(|c| {
+                c.list.setups.len() * std::mem::size_of::<super::setup::TriangleSetup>()
+                    + (c.list.arena.len() + c.indices.len() + c.starts.len())
+                        * std::mem::size_of::<u32>()
+            })
+            .sum()
+    }
+
+    /// Whether tile `(tx, ty)` has a primitive of this window.
+    fn busy(&self, tx: u32, ty: u32) -> bool {
+        tx < self.grid.tiles_x
+            && ty < self.grid.tiles_y
+            && self.chunks.iter().any(|c| !c.bin(tx, ty).is_empty())
+    }
+
+    /// Gives the set-up lists back for reuse.
+    pub(crate) fn recycle(self) {
+        for chunk in self.chunks {
+            chunk.list.recycle();
+        }
+    }
+}
+
+/// Sets up and bins `primitives` on `workers` (validating state and vertices first).
+pub(crate) fn bin_window(
     workers: Workers<'_>,
     state: &RasterState,
     vertices: &VertexStream<'_>,
     primitives: Primitives<'_>,
-    sink: &S,
-) -> Result<RasterStats, RasterError> {
+) -> Result<Binned, RasterError> {
+    super::validate(state, vertices)?;
     let grid = TileGrid::new(state);
     let chunk_count = primitive_count(&primitives).div_ceil(SETUP_CHUNK);
     let slots: Vec<Mutex<Option<Result<ChunkBins, RasterError>>>> =
@@ -194,69 +248,165 @@ pub(crate) fn run<S: FragmentSink>(
         .map_err(pool_error)?;
     let mut chunks = Vec::with_capacity(chunk_count);
     let mut stats = RasterStats::default();
+    let mut failure = None;
     for slot in slots {
         let chunk = slot
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner)
             // Every chunk ran (run_scoped returned Ok); the first error in primitive order
             // is the one reported, whichever thread saw it first.
-            .ok_or(RasterError::WorkerFailed)??;
-        stats.triangles += chunk.list.stats.triangles;
-        stats.culled += chunk.list.stats.culled;
-        chunks.push(chunk);
+            .ok_or(RasterError::WorkerFailed)
+            .and_then(|r| r);
+        match chunk {
+            Ok(chunk) if failure.is_none() => {
+                stats.triangles += chunk.list.stats.triangles;
+                stats.culled += chunk.list.stats.culled;
+                chunks.push(chunk);
+            }
+            Ok(chunk) => chunk.list.recycle(),
+            Err(e) => {
+                failure.get_or_insert(e);
+            }
+        }
     }
-
+    if let Some(e) = failure {
+        for chunk in chunks {
+            chunk.list.recycle();
+        }
+        return Err(e);
+    }
     // Only tiles inside some chunk's rectangle can be busy.
-    let union = chunks
+    let rect = chunks
         .iter()
         .filter_map(|c| c.rect)
-        .reduce(|(a, b, c, d), (x0, y0, x1, y1)| (a.min(x0), b.min(y0), c.max(x1), d.max(y1)));
-    let busy: Vec<(u32, u32)> = match union {
-        None => Vec::new(),
-        Some((x0, y0, x1, y1)) => (y0..=y1.min(grid.tiles_y.saturating_sub(1)))
-            .flat_map(|ty| (x0..=x1.min(grid.tiles_x.saturating_sub(1))).map(move |tx| (tx, ty)))
-            .filter(|&(tx, ty)| chunks.iter().any(|c| !c.bin(tx, ty).is_empty()))
-            .collect(),
-    };
+        .reduce(|(a, b, c, d), (x0, y0, x1, y1)| (a.min(x0), b.min(y0), c.max(x1), d.max(y1)))
+        .and_then(|(x0, y0, x1, y1)| {
+            let x1 = x1.min(grid.tiles_x.checked_sub(1)?);
+            let y1 = y1.min(grid.tiles_y.checked_sub(1)?);
+            (x0 <= x1 && y0 <= y1).then_some((x0, y0, x1, y1))
+        });
     let depth_range = state.depth_clamp.then(|| {
         let (a, b) = (state.viewport.min_depth, state.viewport.max_depth);
         (a.min(b), a.max(b))
     });
+    Ok(Binned {
+        chunks,
+        interpolation: vertices.interpolation.to_vec(),
+        depth_range,
+        width: state.width,
+        height: state.height,
+        grid,
+        rect,
+        stats,
+    })
+}
+
+/// Rasterizes binned windows of one or more draws: every busy tile by one worker, and within
+/// a tile each draw in order — its sink's tile begun, its windows' triangles in order, the tile
+/// ended — so every pixel sees the primitives in exactly the order that rasterizing the windows
+/// one after the other would give, whatever the number of threads. Returns the fragment
+/// blocks emitted.
+pub(crate) fn rasterize_binned<S: FragmentSink>(
+    workers: Workers<'_>,
+    draws: &[(&S, &[Binned])],
+) -> Result<usize, RasterError> {
+    let union = draws
+        .iter()
+        .flat_map(|(_, windows)| windows.iter().filter_map(|w| w.rect))
+        .reduce(|(a, b, c, d), (x0, y0, x1, y1)| (a.min(x0), b.min(y0), c.max(x1), d.max(y1)));
+    let busy: Vec<(u32, u32)> = match union {
+        None => Vec::new(),
+        Some((x0, y0, x1, y1)) => (y0..=y1)
+            .flat_map(|ty| (x0..=x1).map(move |tx| (tx, ty)))
+            .filter(|&(tx, ty)| {
+                draws
+                    .iter()
+                    .any(|(_, windows)| windows.iter().any(|w| w.busy(tx, ty)))
+            })
+            .collect(),
+    };
     let batches = AtomicUsize::new(0);
     workers
         .run_scoped(busy.len(), &|n| {
             let Some(&(tx, ty)) = busy.get(n) else {
                 return Ok(());
             };
-            let (x, y) = (tx * TILE_SIZE, ty * TILE_SIZE);
-            let (w, h) = (
-                TILE_SIZE.min(state.width - x),
-                TILE_SIZE.min(state.height - y),
-            );
-            let bounds = TileBounds {
-                x0: x as i32,
-                y0: y as i32,
-                x1: (x + w) as i32,
-                y1: (y + h) as i32,
-            };
-            let mut raster = TileRaster::new(vertices.interpolation, depth_range);
-            let mut target = sink.begin_tile(x, y, w, h);
-            let mut emitted = 0;
-            for chunk in &chunks {
-                for &index in chunk.bin(tx, ty) {
-                    if let Some(setup) = chunk.list.setups.get(index as usize) {
-                        emitted += raster.triangle(setup, &chunk.list.arena, bounds, &mut target);
-                    }
-                }
-            }
-            sink.end_tile(target);
-            batches.fetch_add(emitted, Ordering::Relaxed);
+            batches.fetch_add(rasterize_tile(draws, tx, ty), Ordering::Relaxed);
             Ok(())
         })
         .map_err(pool_error)?;
-    stats.batches = batches.into_inner();
-    for chunk in chunks {
-        chunk.list.recycle();
+    Ok(batches.into_inner())
+}
+
+/// Depth ranges equal bit for bit (0.0 and -0.0 clamp differently).
+fn same_bits(a: Option<(f32, f32)>, b: Option<(f32, f32)>) -> bool {
+    let bits = |r: Option<(f32, f32)>| r.map(|(lo, hi)| (lo.to_bits(), hi.to_bits()));
+    bits(a) == bits(b)
+}
+
+/// Tile `(tx, ty)` of every draw in `draws`, in order (see [`rasterize_binned`]).
+fn rasterize_tile<S: FragmentSink>(draws: &[(&S, &[Binned])], tx: u32, ty: u32) -> usize {
+    let (x, y) = (tx * TILE_SIZE, ty * TILE_SIZE);
+    // The rasterizer state is kept from draw to draw while the interpolation modes and depth
+    // range stay the same (it is reset per triangle).
+    let mut raster: Option<(TileRaster<'_>, &Binned)> = None;
+    let mut emitted = 0;
+    for &(sink, windows) in draws {
+        let Some(first) = windows.iter().find(|w| w.busy(tx, ty)) else {
+            continue;
+        };
+        // Every window of a draw has the same framebuffer size.
+        let (w, h) = (
+            TILE_SIZE.min(first.width - x),
+            TILE_SIZE.min(first.height - y),
+        );
+        let bounds = TileBounds {
+            x0: x as i32,
+            y0: y as i32,
+            x1: (x + w) as i32,
+            y1: (y + h) as i32,
+        };
+        let mut target = sink.begin_tile(x, y, w, h);
+        for window in windows.iter().filter(|w| w.busy(tx, ty)) {
+            let reuse = raster.as_ref().is_some_and(|(_, last)| {
+                last.interpolation == window.interpolation
+                    && same_bits(last.depth_range, window.depth_range)
+            });
+            if !reuse {
+                raster = Some((
+                    TileRaster::new(&window.interpolation, window.depth_range),
+                    window,
+                ));
+            }
+            let Some((tile_raster, _)) = raster.as_mut() else {
+                continue;
+            };
+            for chunk in &window.chunks {
+                for &index in chunk.bin(tx, ty) {
+                    if let Some(setup) = chunk.list.setups.get(index as usize) {
+                        emitted +=
+                            tile_raster.triangle(setup, &chunk.list.arena, bounds, &mut target);
+                    }
+                }
+            }
+        }
+        sink.end_tile(target);
     }
+    emitted
+}
+
+/// Sets up, bins and rasterizes `primitives` into `sink` on `workers`.
+pub(crate) fn run<S: FragmentSink>(
+    workers: Workers<'_>,
+    state: &RasterState,
+    vertices: &VertexStream<'_>,
+    primitives: Primitives<'_>,
+    sink: &S,
+) -> Result<RasterStats, RasterError> {
+    let binned = bin_window(workers, state, vertices, primitives)?;
+    let mut stats = binned.stats();
+    let result = rasterize_binned(workers, &[(sink, std::slice::from_ref(&binned))]);
+    binned.recycle();
+    stats.batches = result?;
     Ok(stats)
 }

@@ -25,6 +25,7 @@ mod setup;
 mod sink;
 mod tile;
 
+pub(crate) use bin::{bin_window, rasterize_binned, Binned};
 pub use sink::{
     lane_offset, CoverageImages, CoverageSink, CoverageTile, FragmentBatch, FragmentRun,
     FragmentSink, TileFragments, RUN_BLOCKS,
@@ -237,7 +238,6 @@ pub fn rasterize_on<S: FragmentSink>(
     primitives: Primitives<'_>,
     sink: &S,
 ) -> Result<RasterStats, RasterError> {
-    validate(state, vertices)?;
     bin::run(workers, state, vertices, primitives, sink)
 }
 

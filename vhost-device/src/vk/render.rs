@@ -5,12 +5,18 @@
 //! Every draw checks what Vulkan requires of the moment it runs: inside a render pass
 //! instance, a graphics pipeline bound that renders to the current attachments, every
 //! dynamic state it declared set. A violation fails the submission with a named error.
+//!
+//! Draws are deferred: each runs its vertex work when recorded and waits in the command
+//! stream's [`PassBatch`] for its fragments, which are rasterized for all pending draws
+//! together, tile by tile, when the batch is flushed ([`flushes_pending_draws`] says before
+//! which commands; the command stream's end flushes too). The images are those of drawing
+//! each draw at once.
 
 use std::sync::Arc;
 
 use protocol::stream::{CmdBindVertexBuffers, Command, WHOLE_SIZE};
 use renderer::draw::{
-    DrawCall, DrawResources, IndexBufferBinding, IndexType, IndirectDraw, RenderTargets,
+    DrawCall, DrawResources, IndexBufferBinding, IndexType, IndirectDraw, PassBatch, RenderTargets,
     VertexBufferBinding,
 };
 
@@ -59,6 +65,30 @@ pub(crate) struct GraphicsCommandState {
     index_buffer: Option<BoundIndexBuffer>,
     dynamic: DynamicValues,
     pass: Option<PassInstance>,
+    /// Draws recorded but not rasterized yet.
+    batch: PassBatch,
+}
+
+/// Whether pending draws must be rasterized before `cmd` runs: every command may observe or
+/// change what they touch (attachments, buffers their fragment stages use, the pass they
+/// belong to) except those on this list, which only change binding state that recorded
+/// draws have already captured, or record more draws.
+pub(crate) fn flushes_pending_draws(cmd: &Command) -> bool {
+    !matches!(
+        cmd,
+        Command::CmdBindGraphicsPipeline(_)
+            | Command::CmdBindGraphicsDescriptorSets(_)
+            | Command::CmdBindVertexBuffers(_)
+            | Command::CmdBindIndexBuffer(_)
+            | Command::CmdSetDynamicState(_)
+            | Command::CmdBindComputePipeline(_)
+            | Command::CmdBindDescriptorSets(_)
+            | Command::CmdPushConstants(_)
+            | Command::CmdDraw(_)
+            | Command::CmdDrawIndexed(_)
+            | Command::CmdDrawIndirect(_)
+            | Command::CmdDrawIndirectCount(_)
+    )
 }
 
 impl GraphicsCommandState {
@@ -71,6 +101,7 @@ impl GraphicsCommandState {
             index_buffer: None,
             dynamic: DynamicValues::default(),
             pass: None,
+            batch: PassBatch::new(),
         }
     }
 
@@ -93,6 +124,15 @@ impl GraphicsCommandState {
 }
 
 impl VkContext {
+    /// Rasterizes the draws pending in `g`'s batch; a failure is the error the draws
+    /// themselves would have given.
+    pub(crate) fn flush_draws(&self, g: &mut GraphicsCommandState) -> Result<(), ExecError> {
+        if !g.batch.is_empty() {
+            self.device.flush(&mut g.batch)?;
+        }
+        Ok(())
+    }
+
     /// Executes `cmd` if it is a graphics command; `Ok(Some(cmd))` hands it back otherwise.
     pub(crate) fn execute_graphics(
         &self,
@@ -299,8 +339,23 @@ impl VkContext {
         Ok(())
     }
 
+    /// Records a draw into `g`'s batch.
     fn draw(
         &self,
+        g: &mut GraphicsCommandState,
+        push_constants: &[u8],
+        scope: &GuestScope<'_>,
+        draw: Draw,
+    ) -> Result<(), ExecError> {
+        let mut batch = std::mem::take(&mut g.batch);
+        let result = self.record_draw(&mut batch, g, push_constants, scope, draw);
+        g.batch = batch;
+        result
+    }
+
+    fn record_draw(
+        &self,
+        batch: &mut PassBatch,
         g: &GraphicsCommandState,
         push_constants: &[u8],
         scope: &GuestScope<'_>,
@@ -358,7 +413,8 @@ impl VkContext {
                 if matches!(call, DrawCall::Indexed { .. }) && index_buffer.is_none() {
                     return Err(invalid("indexed draw without an index buffer".into()));
                 }
-                self.device.draw(p, &state, &targets, &resources, &call)?;
+                self.device
+                    .draw_deferred(batch, p, &state, &targets, &resources, &call)?;
             }
             Draw::Indirect {
                 indexed,
@@ -383,8 +439,9 @@ impl VkContext {
                 };
                 match count {
                     None => {
-                        self.device
-                            .draw_indirect(p, &state, &targets, &resources, &indirect)?;
+                        self.device.draw_indirect_deferred(
+                            batch, p, &state, &targets, &resources, &indirect,
+                        )?;
                     }
                     Some((count_buffer, count_offset)) => {
                         let count_buffer = self.buffers.resolve(
@@ -392,7 +449,8 @@ impl VkContext {
                             buffer_usage::INDIRECT_BUFFER,
                             scope,
                         )?;
-                        self.device.draw_indirect_count(
+                        self.device.draw_indirect_count_deferred(
+                            batch,
                             p,
                             &state,
                             &targets,

@@ -12,7 +12,7 @@ use super::descriptor::PipelineLayout;
 use super::guest::GuestScope;
 use super::limits::Quantity;
 use super::pipeline::PipelineObject;
-use super::render::GraphicsCommandState;
+use super::render::{flushes_pending_draws, GraphicsCommandState};
 use super::{ExecError, MAX_BOUND_DESCRIPTOR_SETS, MAX_PUSH_CONSTANTS_SIZE};
 
 /// A bound descriptor set and its dynamic offsets (vkCmdBindDescriptorSets).
@@ -179,16 +179,41 @@ impl VkContext {
         protocol::stream::validate_stream(&bytes)
             .map_err(|source| ExecError::CommandBufferStream { index, source })?;
         let mut state = CommandState::new();
-        for cmd in protocol::stream::decode_stream(&bytes) {
-            let cmd = cmd.map_err(|source| ExecError::CommandBufferStream { index, source })?;
-            let name = cmd.name();
-            self.execute_recorded(cmd, &mut state, scope)
-                .map_err(|e| ExecError::Invalid(format!("command buffer {index}: {name}: {e}")))?;
-        }
+        let result = self.run_commands(index, &bytes, &mut state, scope);
+        // Pending draws never outlive the command stream (the guest memory they use is only
+        // ours for the submission), also when it failed: what was recorded before the
+        // failure is drawn, as it would have been drawing each draw at once.
+        let flushed = self
+            .flush_draws(&mut state.graphics)
+            .map_err(|e| ExecError::Invalid(format!("command buffer {index}: draws: {e}")));
+        result?;
+        flushed?;
         state
             .graphics
             .finish()
             .map_err(|e| ExecError::Invalid(format!("command buffer {index}: {e}")))
+    }
+
+    fn run_commands(
+        &self,
+        index: usize,
+        bytes: &[u8],
+        state: &mut CommandState,
+        scope: &GuestScope<'_>,
+    ) -> Result<(), ExecError> {
+        for cmd in protocol::stream::decode_stream(bytes) {
+            let cmd = cmd.map_err(|source| ExecError::CommandBufferStream { index, source })?;
+            let name = cmd.name();
+            let run = || {
+                if flushes_pending_draws(&cmd) {
+                    self.flush_draws(&mut state.graphics)?;
+                }
+                self.execute_recorded(cmd, state, scope)
+            };
+            run()
+                .map_err(|e| ExecError::Invalid(format!("command buffer {index}: {name}: {e}")))?;
+        }
+        Ok(())
     }
 
     fn execute_recorded(
@@ -288,12 +313,9 @@ impl VkContext {
             Command::CmdWriteGuestU32(c) => {
                 scope.write(c.dst.resource, c.dst.offset, &c.value.to_le_bytes())
             }
-            Command::CmdWaitGuestU32(c) => scope.wait_u32(
-                c.src.resource,
-                c.src.offset,
-                c.value,
-                self.guest_wait_limit,
-            ),
+            Command::CmdWaitGuestU32(c) => {
+                scope.wait_u32(c.src.resource, c.src.offset, c.value, self.guest_wait_limit)
+            }
             other => {
                 let in_pass = state.graphics.in_pass();
                 let Some(other) = self.execute_image_command(other, in_pass, scope)? else {

@@ -855,3 +855,179 @@ fn graphics_pipelines_and_render_passes_count_against_the_client_limits() {
     assert_eq!(budget.used(Quantity::Objects), 0);
     assert_eq!(budget.used(Quantity::HostBytes), 0);
 }
+
+/// Draws are deferred and rasterized together at the end of the pass: the image is the one a
+/// rasterization after every draw gives (here forced by a command that is not a bind, state
+/// or draw), with overlapping alpha-blended quads over several tiles.
+#[test]
+fn a_pass_of_blended_draws_matches_a_flush_after_each_draw() {
+    const WIDTH: u32 = 96;
+    const HEIGHT: u32 = 16;
+    let quads: [(f32, f32, [f32; 4]); 5] = [
+        (-1.0, 1.0, [1.0, 0.0, 0.0, 0.5]),
+        (-0.5, 0.6, [0.0, 1.0, 0.0, 0.5]),
+        (0.2, 0.9, [0.0, 0.0, 1.0, 0.7]),
+        (-0.9, 0.3, [1.0, 1.0, 0.0, 0.3]),
+        (-0.2, 1.0, [0.0, 1.0, 1.0, 0.6]),
+    ];
+    let render = |flush_each: bool| {
+        let r = resources();
+        let mut ctx = context();
+        // vec2 position + vec4 colour, stride 24, as `pipeline_info` reads them.
+        let geometry: Vec<u8> = quads
+            .iter()
+            .flat_map(|&(x0, x1, color)| {
+                [
+                    [x0, -1.0],
+                    [x1, -1.0],
+                    [x0, 1.0],
+                    [x1, -1.0],
+                    [x1, 1.0],
+                    [x0, 1.0],
+                ]
+                .into_iter()
+                .flat_map(move |p| p.into_iter().chain(color))
+            })
+            .flat_map(f32::to_le_bytes)
+            .collect();
+        r.write(MEMORY, GEOMETRY, &geometry);
+        let mut setup = transfer_buffers();
+        let color_usage = image_usage::COLOR_ATTACHMENT | image_usage::TRANSFER_SRC;
+        setup.extend(create_image(
+            10,
+            image_info(Format::R8G8B8A8_UNORM, [WIDTH, HEIGHT], 0, color_usage),
+            IMAGE_MEMORY,
+        ));
+        setup.push(view(20, 10, Format::R8G8B8A8_UNORM, aspect::COLOR));
+        setup.push(
+            CreateBuffer {
+                id: VERTICES,
+                size: geometry.len() as u64,
+                usage: 0x80,
+            }
+            .into(),
+        );
+        setup.push(
+            BindBufferMemory {
+                buffer: VERTICES,
+                memory: at(MEMORY, GEOMETRY),
+            }
+            .into(),
+        );
+        setup.extend(modules_and_layout());
+        let mut info = pipeline_info();
+        if let Some(blend) = info.color_blend.as_mut() {
+            let a = &mut blend.attachments[0];
+            a.blend_enable = true;
+            // SRC_ALPHA, ONE_MINUS_SRC_ALPHA, ADD.
+            (a.src_color_blend_factor, a.dst_color_blend_factor) = (6, 7);
+            (a.src_alpha_blend_factor, a.dst_alpha_blend_factor) = (6, 7);
+        }
+        setup.push(create_pipeline(PIPELINE, info, 0));
+        let mut cmds = vec![CmdBeginRendering {
+            flags: 0,
+            render_area: area_of(WIDTH, HEIGHT),
+            layer_count: 1,
+            view_mask: 0,
+            color_attachments: vec![RenderingAttachment {
+                view: 20,
+                resolve_mode: 0,
+                resolve_view: 0,
+                load_op: 1,
+                store_op: 0,
+                clear_value: [
+                    0.1f32.to_bits(),
+                    0.2f32.to_bits(),
+                    0.3f32.to_bits(),
+                    1.0f32.to_bits(),
+                ],
+            }],
+            depth_attachment: None,
+            stencil_attachment: None,
+        }
+        .into()];
+        cmds.push(CmdBindGraphicsPipeline { pipeline: PIPELINE }.into());
+        cmds.push(
+            CmdBindVertexBuffers {
+                first_binding: 0,
+                buffers: vec![VERTICES],
+                offsets: vec![0],
+                sizes: vec![],
+                strides: vec![],
+            }
+            .into(),
+        );
+        cmds.push(
+            CmdSetDynamicState {
+                state: DynamicState::Viewport {
+                    first: 0,
+                    viewports: vec![Viewport {
+                        x: 0.0,
+                        y: 0.0,
+                        width: WIDTH as f32,
+                        height: HEIGHT as f32,
+                        min_depth: 0.0,
+                        max_depth: 1.0,
+                    }],
+                },
+            }
+            .into(),
+        );
+        cmds.push(
+            CmdSetDynamicState {
+                state: DynamicState::Scissor {
+                    first: 0,
+                    scissors: vec![area_of(WIDTH, HEIGHT)],
+                },
+            }
+            .into(),
+        );
+        for i in 0..quads.len() as u32 {
+            cmds.push(
+                CmdDraw {
+                    vertex_count: 6,
+                    instance_count: 1,
+                    first_vertex: 6 * i,
+                    first_instance: 0,
+                }
+                .into(),
+            );
+            if flush_each {
+                cmds.push(
+                    CmdWriteGuestU32 {
+                        dst: at(MEMORY, GEOMETRY + 4000),
+                        value: i,
+                    }
+                    .into(),
+                );
+            }
+        }
+        cmds.push(CmdEndRendering {}.into());
+        cmds.push(
+            CmdCopyImageToBuffer {
+                image: 10,
+                buffer: DST,
+                regions: vec![region(0, aspect::COLOR, [0, 0], [WIDTH, HEIGHT])],
+            }
+            .into(),
+        );
+        run(&mut ctx, &r, setup, cmds);
+        assert_eq!(reply(&r, 0).map(|p| p.result), Some(vk_result::SUCCESS));
+        r.read(MEMORY, DST_OFFSET, (WIDTH * HEIGHT * 4) as usize)
+    };
+    let together = render(false);
+    let flushed = render(true);
+    assert!(together == flushed, "the images differ");
+    // Column 36 lies under quads 0, 1 and 3, column 2 under quad 0 only, column 94 under
+    // quads 0 and 4.
+    let texel = |x: usize| &together[(8 * WIDTH as usize + x) * 4..][..4];
+    assert_ne!(texel(36), texel(2));
+    assert_ne!(texel(94), texel(2));
+}
+
+fn area_of(width: u32, height: u32) -> Rect2D {
+    Rect2D {
+        offset: [0, 0],
+        extent: [width, height],
+    }
+}
