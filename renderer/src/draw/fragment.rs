@@ -16,7 +16,7 @@ use shader::abi::GRAPHICS_LANES;
 
 use crate::error::RendererError;
 use crate::output::{FragmentOutputs, FragmentShader, MAX_COLOR_ATTACHMENTS};
-use crate::raster::{FragmentBatch, FragmentRun, LANES, RUN_BLOCKS};
+use crate::raster::{FragmentBatch, FragmentNeeds, FragmentRun, LANES, RUN_BLOCKS};
 
 use super::execute::DrawResources;
 use super::pipeline::{ColorOutput, GraphicsPipeline};
@@ -440,6 +440,19 @@ fn direct_layout(
 }
 
 impl FragmentShader for FragmentGlue {
+    /// What the stage reads, and the depth where the module has a `FragDepth` (it starts as
+    /// the interpolated depth); nothing without a stage.
+    fn needs(&self) -> FragmentNeeds {
+        let Some((stage, _)) = &self.stage else {
+            return FragmentNeeds::NONE;
+        };
+        let default_depth = FragmentNeeds {
+            depth: self.frag_depth_slot.is_some(),
+            ..FragmentNeeds::NONE
+        };
+        stage.reads().union(default_depth)
+    }
+
     fn shade(&self, batch: &FragmentBatch<'_>, live: u8, out: &mut FragmentOutputs) -> u8 {
         let Some((stage, resources)) = &self.stage else {
             return live;

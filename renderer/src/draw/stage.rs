@@ -15,12 +15,13 @@ use std::mem::MaybeUninit;
 use shader::abi::{
     BufferDescriptor, FragmentBatchIo, FragmentContext, VertexContext, GRAPHICS_LANES,
 };
-use shader::ir::{BufferBinding, MAX_PUSH_CONSTANTS};
+use shader::ir::{BufferBinding, Builtin, Op, Stmt, MAX_PUSH_CONSTANTS};
 
 use crate::buffer::Buffer;
 use crate::descriptor::DescriptorSource;
 use crate::error::RendererError;
 use crate::memory::GrowableBlock;
+use crate::raster::FragmentNeeds;
 
 thread_local! {
     /// Scratch of the JIT stages on this thread (the queue thread or a pool worker, for
@@ -251,6 +252,13 @@ pub trait FragmentStage: Send + Sync {
         }
     }
 
+    /// What the stage reads of a fragment (`depth`: `FragCoord.z`, `inv_w`: `FragCoord.w`,
+    /// `attributes`: its inputs); everything by default. The default `FragDepth` is the
+    /// caller's business.
+    fn reads(&self) -> FragmentNeeds {
+        FragmentNeeds::ALL
+    }
+
     /// Whether [`FragmentStage::shade`] and [`FragmentStage::shade_run`] write every output
     /// word of every block they shade (helper lanes included), so that the caller need not
     /// clear the words first.
@@ -386,6 +394,7 @@ pub(crate) struct JitFragmentStage {
     kernel: Arc<CompiledKernel>,
     inputs: usize,
     outputs: usize,
+    reads: FragmentNeeds,
 }
 
 impl JitFragmentStage {
@@ -399,8 +408,51 @@ impl JitFragmentStage {
             kernel,
             inputs: module.inputs.len(),
             outputs: module.outputs.len(),
+            reads: module_reads(module),
         })
     }
+}
+
+/// What a fragment module reads of a fragment: `FragCoord` z and w where it reads those
+/// builtins (the kernel computes x and y from the block position), its inputs where it has
+/// any.
+pub(crate) fn module_reads(module: &shader::ir::Module) -> FragmentNeeds {
+    fn visit(body: &[Stmt], needs: &mut FragmentNeeds) {
+        for stmt in body {
+            match stmt {
+                Stmt::Def {
+                    op: Op::Builtin(Builtin::FragCoord(component)),
+                    ..
+                } => match component {
+                    2 => needs.depth = true,
+                    3 => needs.inv_w = true,
+                    _ => {}
+                },
+                Stmt::If {
+                    then_body,
+                    else_body,
+                    ..
+                } => {
+                    visit(then_body, needs);
+                    visit(else_body, needs);
+                }
+                Stmt::Loop {
+                    body, continuing, ..
+                } => {
+                    visit(body, needs);
+                    visit(continuing, needs);
+                }
+                Stmt::Breakable { body, .. } => visit(body, needs),
+                _ => {}
+            }
+        }
+    }
+    let mut needs = FragmentNeeds {
+        attributes: !module.inputs.is_empty(),
+        ..FragmentNeeds::NONE
+    };
+    visit(&module.body, &mut needs);
+    needs
 }
 
 /// Most batches per fragment kernel call (a run longer than this takes several calls).
@@ -431,7 +483,41 @@ impl JitFragmentStage {
         let mut batches = [const { MaybeUninit::<FragmentBatchIo>::uninit() }; CALL_BATCHES];
         let mut block_of = [0usize; CALL_BATCHES];
         let mut n = 0;
-        for i in first..first + count {
+        let held = Self::arrays_hold(run, first, count, in_words);
+        if let Some((mut in_at, mut x)) = held {
+            // Every block's arrays are there (checked once above): no per-block bounds work
+            // beyond its own output slice.
+            for i in first..first + count {
+                let (at, bx) = (in_at, x);
+                in_at = in_at.wrapping_add(run.input_stride);
+                x = x.wrapping_add(4);
+                let live = run.live[i];
+                if live == 0 {
+                    continue;
+                }
+                let Some(outputs) = run.outputs[i].get_mut(..out_words) else {
+                    run.live[i] = 0;
+                    continue;
+                };
+                batches[n].write(FragmentBatchIo {
+                    // In bounds: at + in_words ≤ inputs.len() (`arrays_hold`).
+                    inputs: run.inputs.as_ptr().wrapping_add(at).cast::<u32>(),
+                    // The block's own slice, of at least out_words words.
+                    outputs: outputs.as_mut_ptr(),
+                    depth: &run.depth[i],
+                    inv_w: &run.inv_w[i],
+                    point_coord: &run.point_coord[i],
+                    x: bx,
+                    y: run.y,
+                    front_facing: u32::from(run.front_facing),
+                    live: u32::from(live),
+                });
+                block_of[n] = i;
+                n += 1;
+            }
+        }
+        // Otherwise (not what the glue makes) block by block, each checked on its own.
+        for i in (first..first + count).filter(|_| held.is_none()) {
             let live = run.live.get(i).copied().unwrap_or(0);
             if live == 0 {
                 continue;
@@ -480,7 +566,7 @@ impl JitFragmentStage {
         if n == 0 {
             return;
         }
-        // SAFETY: `batches[..n]` were initialised in the loop above (n counts the writes), and
+        // SAFETY: `batches[..n]` were initialised in a loop above (n counts the writes), and
         // `MaybeUninit<T>` has `T`'s layout.
         let batches = unsafe {
             std::slice::from_raw_parts_mut(batches.as_mut_ptr().cast::<FragmentBatchIo>(), n)
@@ -503,6 +589,35 @@ impl JitFragmentStage {
         if let Err(e) = called {
             log::warn!("fragment stage: {e}");
         }
+    }
+}
+
+impl JitFragmentStage {
+    /// Whether every array of `run` holds blocks `first..first + count` (inputs: `in_words`
+    /// slots each) and their positions fit u32; then the first block's input offset and x.
+    #[inline(always)]
+    fn arrays_hold(
+        run: &FragmentRunIo<'_, '_>,
+        first: usize,
+        count: usize,
+        in_words: usize,
+    ) -> Option<(usize, u32)> {
+        let end = first.checked_add(count)?;
+        let last = end.checked_sub(1)?;
+        let inputs_end = last.checked_mul(run.input_stride)?.checked_add(in_words)?;
+        let last_x = u32::try_from(last)
+            .ok()?
+            .checked_mul(4)?
+            .checked_add(run.x)?;
+        let held = end <= run.live.len()
+            && end <= run.outputs.len()
+            && end <= run.depth.len()
+            && end <= run.inv_w.len()
+            && end <= run.point_coord.len()
+            && inputs_end <= run.inputs.len()
+            && last_x >= run.x;
+        // `first * stride ≤ last * stride` and `4 * first ≤ 4 * last`: no overflow.
+        held.then(|| (first * run.input_stride, run.x + 4 * first as u32))
     }
 }
 
@@ -571,6 +686,10 @@ impl FragmentStage for JitFragmentStage {
                 first += count;
             }
         });
+    }
+
+    fn reads(&self) -> FragmentNeeds {
+        self.reads
     }
 
     /// The kernel stores every output slot of its module at the end of each batch.

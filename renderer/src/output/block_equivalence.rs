@@ -237,7 +237,6 @@ fn feed_blocks<T: TileFragments>(
             primitive: 0,
             depth: &depth,
             inv_w: &vec![[1.0; LANES]; n],
-            barycentric: &vec![[[0.0; LANES]; 3]; n],
             point_coord: &vec![[[0.5; LANES]; 2]; n],
             components: 0,
             attributes: &[],
@@ -256,7 +255,6 @@ fn feed_blocks<T: TileFragments>(
             primitive: 0,
             depth: block.depth,
             inv_w: [1.0; LANES],
-            barycentric: [[0.0; LANES]; 3],
             attributes: &[],
             point_coord: [[0.5; LANES]; 2],
         });

@@ -184,6 +184,13 @@ pub trait FragmentShader: Sync + Send {
         out: &mut FragmentOutputs,
     ) -> u8;
 
+    /// What the shader reads of a fragment besides its position, coverage, facing and point
+    /// coordinate (asked once per draw); everything by default. `depth` covers the default
+    /// `FragDepth` too.
+    fn needs(&self) -> crate::raster::FragmentNeeds {
+        crate::raster::FragmentNeeds::ALL
+    }
+
     /// Shades every block of `run`: block `i`'s lanes `live[i]` into `out[i]`, its surviving
     /// lanes into `survivors[i]` (0 for a block with no live lane, which need not be shaded).
     /// Before shading, `out[i].depth` is the block's interpolated depth and

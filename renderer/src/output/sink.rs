@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::format::ValueKind;
 use crate::image::Image;
-use crate::raster::{FragmentBatch, FragmentRun, FragmentSink, Rect, TileFragments, RUN_BLOCKS};
+use crate::raster::{
+    FragmentBatch, FragmentNeeds, FragmentRun, FragmentSink, Rect, TileFragments, RUN_BLOCKS,
+};
 
 use super::blend::{clamp_for, write_byte_mask};
 use super::color_block::{BlockShading, ColorCodec};
@@ -42,6 +44,8 @@ struct Shared<S> {
     /// Render area as [x0, x1) × [y0, y1).
     area: [u32; 4],
     early: bool,
+    /// What the shader and the depth/stencil tests read of a fragment.
+    needs: FragmentNeeds,
     /// Every access texel by texel with the format-generic conversions: the reference the
     /// block paths are tested against.
     per_texel: bool,
@@ -190,8 +194,14 @@ impl<S: FragmentShader> OutputSink<S> {
                 })
             }
         };
+        let tests = FragmentNeeds {
+            depth: ds.is_some(),
+            ..FragmentNeeds::NONE
+        };
+        let needs = shader.needs().union(tests);
         Ok(Self {
             shared: Arc::new(Shared {
+                needs,
                 shader,
                 colors: targets,
                 depth_stencil: ds,
@@ -300,7 +310,6 @@ fn single_run<'a>(batch: &'a FragmentBatch<'a>) -> FragmentRun<'a> {
         primitive: batch.primitive,
         depth: std::slice::from_ref(&batch.depth),
         inv_w: std::slice::from_ref(&batch.inv_w),
-        barycentric: std::slice::from_ref(&batch.barycentric),
         point_coord: std::slice::from_ref(&batch.point_coord),
         components: batch.attributes.len(),
         attributes: batch.attributes,
@@ -308,6 +317,10 @@ fn single_run<'a>(batch: &'a FragmentBatch<'a>) -> FragmentRun<'a> {
 }
 
 impl<S: FragmentShader> TileFragments for OutputTile<S> {
+    fn needs(&self) -> FragmentNeeds {
+        self.shared.needs
+    }
+
     fn batch(&mut self, batch: &FragmentBatch<'_>) {
         self.state
             .run(&self.shared, &single_run(batch), Some(batch));
@@ -570,7 +583,6 @@ mod tests {
             primitive: 0,
             depth: [0.5; LANES],
             inv_w: [1.0; LANES],
-            barycentric: [[0.0; LANES]; 3],
             attributes: &[],
             point_coord: [[0.5; LANES]; 2],
         });

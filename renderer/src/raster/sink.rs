@@ -19,8 +19,9 @@ pub const fn lane_offset(lane: usize) -> (u32, u32) {
 
 /// One 4×2 pixel block of one primitive: two 2×2 quads, [`LANES`] lanes.
 ///
-/// Every lane carries depth, barycentrics and attributes, covered or not, so a fragment shader
-/// can take derivatives across a quad (uncovered lanes are helpers).
+/// Every lane carries depth, 1/w and attributes, covered or not, so a fragment shader can take
+/// derivatives across a quad (uncovered lanes are helpers). Values the tile's
+/// [`FragmentNeeds`] leave out are unspecified (stale).
 #[derive(Clone, Copy, Debug)]
 pub struct FragmentBatch<'a> {
     /// Framebuffer position of the block's top-left pixel (x a multiple of 4, y of 2).
@@ -36,9 +37,6 @@ pub struct FragmentBatch<'a> {
     /// `1/w` of the clip-space position, interpolated linearly in screen space
     /// (`FragCoord.w`).
     pub inv_w: [f32; LANES],
-    /// Perspective-correct barycentrics of the primitive's vertices (for lines and points:
-    /// of the rectangle triangle the lane fell in).
-    pub barycentric: [[f32; LANES]; 3],
     /// One `[f32; LANES]` per attribute component, interpolated as the component asks.
     pub attributes: &'a [[f32; LANES]],
     /// `PointCoord` s and t per lane for points (Vulkan §28.8.1: (0, 0) at the point's
@@ -65,7 +63,6 @@ pub struct FragmentRun<'a> {
     /// One entry per block, as the [`FragmentBatch`] fields of the same names.
     pub depth: &'a [[f32; LANES]],
     pub inv_w: &'a [[f32; LANES]],
-    pub barycentric: &'a [[[f32; LANES]; 3]],
     pub point_coord: &'a [[[f32; LANES]; 2]],
     /// Attribute components per block.
     pub components: usize,
@@ -92,16 +89,57 @@ impl<'a> FragmentRun<'a> {
             primitive: self.primitive,
             depth: *self.depth.get(i)?,
             inv_w: *self.inv_w.get(i)?,
-            barycentric: *self.barycentric.get(i)?,
             attributes: self.attributes.get(start..end)?,
             point_coord: *self.point_coord.get(i)?,
         })
     }
 }
 
+/// Which per-lane values a tile's consumer reads. The rasterizer may leave the others
+/// unspecified (stale from earlier runs) in the batches and runs it hands over; coverage,
+/// position, facing, primitive and point coordinates are always given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FragmentNeeds {
+    /// [`FragmentBatch::depth`]: depth tests, `FragCoord.z`, the default `FragDepth`.
+    pub depth: bool,
+    /// [`FragmentBatch::inv_w`]: `FragCoord.w`.
+    pub inv_w: bool,
+    /// [`FragmentBatch::attributes`]: the shader's inputs.
+    pub attributes: bool,
+}
+
+impl FragmentNeeds {
+    /// Every value.
+    pub const ALL: FragmentNeeds = FragmentNeeds {
+        depth: true,
+        inv_w: true,
+        attributes: true,
+    };
+    /// No value beyond coverage and position.
+    pub const NONE: FragmentNeeds = FragmentNeeds {
+        depth: false,
+        inv_w: false,
+        attributes: false,
+    };
+
+    /// What either `self` or `other` needs.
+    pub fn union(self, other: FragmentNeeds) -> FragmentNeeds {
+        FragmentNeeds {
+            depth: self.depth || other.depth,
+            inv_w: self.inv_w || other.inv_w,
+            attributes: self.attributes || other.attributes,
+        }
+    }
+}
+
 /// Receives the fragment batches of one tile.
 pub trait TileFragments {
     fn batch(&mut self, batch: &FragmentBatch<'_>);
+
+    /// The per-lane values this tile reads (asked once per primitive); everything by default.
+    fn needs(&self) -> FragmentNeeds {
+        FragmentNeeds::ALL
+    }
 
     /// Receives a run of blocks; the same as [`TileFragments::batch`] on each covered block
     /// in order, which is what the default does. Sinks override it to amortise per-call work.
@@ -282,7 +320,6 @@ mod tests {
             primitive: 0,
             depth: [0.25; LANES],
             inv_w: [1.0; LANES],
-            barycentric: [[0.0; LANES]; 3],
             attributes: &attrs,
             point_coord: [[0.5; LANES]; 2],
         });

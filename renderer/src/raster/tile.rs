@@ -3,9 +3,11 @@
 //!
 //! Per block row, the three edge equations give a conservative interval of blocks that can be
 //! covered, so the empty part of the bounding box is never visited; a row segment wholly
-//! inside all three edges is accepted without per-lane tests. Coverage comes from the exact
+//! inside all three edges is accepted without per-lane tests; a small triangle (a box of at
+//! most 2×4 blocks) skips all that, one 16-lane step per block row ([`small`]). Coverage comes
+//! from the exact
 //! integer edge values (i32 lanes for small triangles, exact-integer f64 lanes otherwise); the
-//! per-lane depth, 1/w, barycentrics and attributes of a run are computed two blocks (16
+//! per-lane depth, 1/w and attributes of a run that the sink reads are computed two blocks (16
 //! lanes) at a time ([`interpolate`]). Every value is the same bits as a block-by-block
 //! evaluation of the same formulas, in every build (portable, AVX2, AVX-512).
 
@@ -14,6 +16,7 @@ use super::sink::{lane_offset, FragmentRun, TileFragments, RUN_BLOCKS};
 use super::{Interpolation, LANES};
 
 mod interpolate;
+mod small;
 #[cfg(test)]
 mod tests;
 
@@ -186,7 +189,11 @@ impl<'a> TileRaster<'a> {
     ) -> usize {
         let planes = TrianglePlanes::new(tri, self.depth_range);
         let prefill = usize::try_from(bounds.blocks_x).unwrap_or(RUN_BLOCKS);
-        self.buffers.start_triangle(tri, arena, prefill);
+        self.buffers
+            .start_triangle(tri, arena, prefill, out.needs());
+        if narrow && bounds.is_small() {
+            return self.buffers.small_walk(tri, &bounds, &planes, out);
+        }
         self.rows.reset(tri, bounds, narrow);
         let mut emitted = 0;
         while let Some(run) = self.buffers.next_run(&mut self.rows, &planes) {
@@ -261,16 +268,20 @@ impl RunBuffers {
         let column = start + slot as i64;
         let base: [V; 3] =
             std::array::from_fn(|k| V::from_i64(walk.row[k] + walk.step_x4[k] * column));
+        let reads_edges = self.reads_edges();
         let [e1, e2] = &mut self.edges;
         let (Some(e1), Some(e2)) = (lanes_mut::<f32, N>(e1, slot), lanes_mut::<f32, N>(e2, slot))
         else {
             return;
         };
         // The barycentric numerators as f32, straight into the buffers the interpolation
-        // reads (a temporary would make the wide path split into narrow stores).
-        for l in 0..N {
-            e1[l] = base[1].add(offsets[1][l]).to_f32();
-            e2[l] = base[2].add(offsets[2][l]).to_f32();
+        // reads (a temporary would make the wide path split into narrow stores); not needed
+        // where the sink reads no interpolated value.
+        if reads_edges {
+            for l in 0..N {
+                e1[l] = base[1].add(offsets[1][l]).to_f32();
+                e2[l] = base[2].add(offsets[2][l]).to_f32();
+            }
         }
         let covered = if accepted {
             u32::MAX

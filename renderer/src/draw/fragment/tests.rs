@@ -49,7 +49,6 @@ struct RunValues {
     masks: Vec<u8>,
     depth: Vec<[f32; LANES]>,
     inv_w: Vec<[f32; LANES]>,
-    barycentric: Vec<[[f32; LANES]; 3]>,
     point_coord: Vec<[[f32; LANES]; 2]>,
     components: usize,
     attributes: Vec<[f32; LANES]>,
@@ -72,7 +71,6 @@ impl RunValues {
                 .collect(),
             depth: (0..blocks).map(|_| rng.lanes()).collect(),
             inv_w: (0..blocks).map(|_| rng.lanes().map(|v| v + 0.5)).collect(),
-            barycentric: vec![[[0.0; LANES]; 3]; blocks],
             point_coord: (0..blocks).map(|_| [rng.lanes(), rng.lanes()]).collect(),
             components,
             attributes: (0..blocks * components).map(|_| rng.lanes()).collect(),
@@ -89,7 +87,6 @@ impl RunValues {
             primitive: 0,
             depth: &self.depth,
             inv_w: &self.inv_w,
-            barycentric: &self.barycentric,
             point_coord: &self.point_coord,
             components: self.components,
             attributes: &self.attributes,
@@ -265,7 +262,13 @@ fn jit_host_path() -> PathBuf {
 }
 
 fn lower_fragment_glsl(src: &str) -> Module {
-    let dir = std::env::temp_dir().join(format!("softgpu-fragment-glue-{}", std::process::id()));
+    // One directory per call: tests compile shaders in parallel.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "softgpu-fragment-glue-{}-{call}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let (input, output) = (dir.join("s.frag"), dir.join("s.spv"));
     std::fs::write(&input, src).unwrap();
@@ -387,4 +390,84 @@ fn outputs_are_written_in_place_only_where_slot_s_is_component_s_mod_4_of_attach
     assert!(!direct_layout(&twice, 2, None, 5));
     // More slots than colour words.
     assert!(!direct_layout(&[], 0, None, MAX_COLOR_ATTACHMENTS * 4 + 1));
+}
+
+/// What the fragment module of `src` reads of a fragment.
+fn needs_of(src: &str) -> FragmentNeeds {
+    crate::draw::stage::module_reads(&lower_fragment_glsl(src))
+}
+
+#[test]
+fn a_module_needs_only_the_fragment_values_it_reads() {
+    let constant =
+        "#version 450\nlayout(location = 0) out vec4 o;\nvoid main() { o = vec4(1.0); }\n";
+    assert_eq!(needs_of(constant), FragmentNeeds::NONE);
+    // Loading gl_FragCoord reads all four components (z and w are then needed, whether used
+    // or not: conservative), but no input.
+    let xy = "#version 450\nlayout(location = 0) out vec4 o;\n\
+              void main() { o = vec4(gl_FragCoord.xy, gl_FrontFacing ? 1.0 : 0.0, 1.0); }\n";
+    assert!(!needs_of(xy).attributes);
+    let z = "#version 450\nlayout(location = 0) out vec4 o;\n\
+             void main() { o = vec4(0.0); for (int i = 0; i < 2; i++) { if (o.x < 1.0) \
+             o.x += gl_FragCoord.z; } }\n";
+    let depth_only = FragmentNeeds {
+        depth: true,
+        ..FragmentNeeds::NONE
+    };
+    assert_eq!(needs_of(z), depth_only);
+    let w = "#version 450\nlayout(location = 0) out vec4 o;\n\
+             void main() { o = vec4(gl_FragCoord.w); }\n";
+    let inv_w_only = FragmentNeeds {
+        inv_w: true,
+        ..FragmentNeeds::NONE
+    };
+    assert_eq!(needs_of(w), inv_w_only);
+    let input = "#version 450\nlayout(location = 0) in vec4 c;\nlayout(location = 0) out vec4 o;\n\
+                 void main() { o = c; }\n";
+    let attributes_only = FragmentNeeds {
+        attributes: true,
+        ..FragmentNeeds::NONE
+    };
+    assert_eq!(needs_of(input), attributes_only);
+    // Everything, a conditional FragDepth write among it.
+    assert_eq!(needs_of(MIXED_FRAGMENT), FragmentNeeds::ALL);
+}
+
+/// A stage that reads nothing of a fragment.
+struct Blind;
+
+impl FragmentStage for Blind {
+    fn shade(&self, _: &StageResources, io: &mut FragmentIo<'_>) -> u8 {
+        io.live
+    }
+
+    fn reads(&self) -> FragmentNeeds {
+        FragmentNeeds::NONE
+    }
+}
+
+#[test]
+fn the_glue_needs_the_depth_for_a_frag_depth_output_and_nothing_without_a_stage() {
+    let none = FragmentGlue::from_parts(None, Vec::new(), 1, None, 0);
+    assert_eq!(none.needs(), FragmentNeeds::NONE);
+    let blind = || Some((Arc::new(Blind) as Arc<dyn FragmentStage>, no_resources()));
+    assert_eq!(
+        FragmentGlue::from_parts(blind(), Vec::new(), 1, None, 1).needs(),
+        FragmentNeeds::NONE
+    );
+    // FragDepth starts as the interpolated depth.
+    let depth_only = FragmentNeeds {
+        depth: true,
+        ..FragmentNeeds::NONE
+    };
+    assert_eq!(
+        FragmentGlue::from_parts(blind(), Vec::new(), 1, Some(0), 1).needs(),
+        depth_only
+    );
+    // A closure stage may read anything.
+    let closure = Some((closure_stage(), no_resources()));
+    assert_eq!(
+        FragmentGlue::from_parts(closure, Vec::new(), 1, None, 1).needs(),
+        FragmentNeeds::ALL
+    );
 }

@@ -1,13 +1,14 @@
-//! The per-lane values of a run: depth, 1/w, perspective-correct barycentrics, attributes and
-//! point coordinates, two blocks (16 lanes, one AVX-512 vector of f32) at a time, into
-//! buffers reused for every run of a worker.
+//! The per-lane values of a run: depth, 1/w, attributes (perspective-correct through the
+//! lane's barycentrics, or screen-linear) and point coordinates, two blocks (16 lanes, one
+//! AVX-512 vector of f32) at a time, into buffers reused for every run of a worker. Only what
+//! the sink reads ([`FragmentNeeds`]) is computed; the rest stays as an earlier run left it.
 //!
 //! Per lane, the formulas are exactly those of a block-by-block evaluation (same operations in
 //! the same order), so every build and every run length gives the same bits.
 
 use super::{lanes, lanes_mut, PAIR, SEGMENT_LANES};
 use crate::raster::setup::{PointSprite, TriangleSetup};
-use crate::raster::sink::{lane_offset, FragmentRun, RUN_BLOCKS};
+use crate::raster::sink::{lane_offset, FragmentNeeds, FragmentRun, RUN_BLOCKS};
 use crate::raster::{Interpolation, LANES};
 
 /// One interpolated component's value at vertex 0 and its deltas to vertices 1 and 2.
@@ -58,7 +59,6 @@ pub(super) struct RunBuffers {
     pub(super) edges: [[f32; SEGMENT_LANES]; 2],
     depth: [[f32; LANES]; RUN_BLOCKS],
     inv_w: [[f32; LANES]; RUN_BLOCKS],
-    barycentric: [[[f32; LANES]; 3]; RUN_BLOCKS],
     /// (0.5, 0.5) everywhere: the point coordinate of lines and triangles.
     centre: [[[f32; LANES]; 2]; RUN_BLOCKS],
     sprite: [[[f32; LANES]; 2]; RUN_BLOCKS],
@@ -70,6 +70,27 @@ pub(super) struct RunBuffers {
     smooth: Vec<Plane>,
     linear: Vec<Plane>,
     flat: Vec<usize>,
+    /// What the current triangle's runs compute (from the sink's needs and the draw's
+    /// interpolation modes).
+    work: LaneWork,
+}
+
+/// The per-lane values a triangle's runs compute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct LaneWork {
+    depth: bool,
+    /// 1/w (for `FragCoord.w`, or for the perspective division).
+    inv_w: bool,
+    /// Perspective-correct barycentrics and the smooth components.
+    smooth: bool,
+    /// The screen-linear components.
+    linear: bool,
+}
+
+impl LaneWork {
+    fn any(self) -> bool {
+        self.depth || self.inv_w || self.linear
+    }
 }
 
 impl RunBuffers {
@@ -91,7 +112,6 @@ impl RunBuffers {
             edges: [[0.0; SEGMENT_LANES]; 2],
             depth: [[0.0; LANES]; RUN_BLOCKS],
             inv_w: [[0.0; LANES]; RUN_BLOCKS],
-            barycentric: [[[0.0; LANES]; 3]; RUN_BLOCKS],
             centre: [[[0.5; LANES]; 2]; RUN_BLOCKS],
             sprite: [[[0.5; LANES]; 2]; RUN_BLOCKS],
             attributes: vec![[0.0; LANES]; RUN_BLOCKS * components],
@@ -101,12 +121,35 @@ impl RunBuffers {
             flat: (0..components)
                 .filter(|&c| interpolation[c] == Interpolation::Flat)
                 .collect(),
+            work: LaneWork {
+                depth: true,
+                inv_w: true,
+                smooth: true,
+                linear: true,
+            },
         })
     }
 
     /// Reads the triangle's attribute planes from `arena` (`[a0; C] [a1 - a0; C] [a2 - a0;
-    /// C]` at `tri.attributes`) and fills its flat components into the first `blocks` blocks.
-    pub(super) fn start_triangle(&mut self, tri: &TriangleSetup, arena: &[f32], blocks: usize) {
+    /// C]` at `tri.attributes`) and fills its flat components into the first `blocks` blocks;
+    /// the runs will carry what `needs` asks for.
+    pub(super) fn start_triangle(
+        &mut self,
+        tri: &TriangleSetup,
+        arena: &[f32],
+        blocks: usize,
+        needs: FragmentNeeds,
+    ) {
+        let smooth = needs.attributes && !self.smooth.is_empty();
+        self.work = LaneWork {
+            depth: needs.depth,
+            inv_w: needs.inv_w || smooth,
+            smooth,
+            linear: needs.attributes && !self.linear.is_empty(),
+        };
+        if !needs.attributes {
+            return;
+        }
         let comps = self.components;
         let base = tri.attributes;
         let value = |i: usize| arena.get(base + i).copied().unwrap_or(0.0);
@@ -123,6 +166,13 @@ impl RunBuffers {
                 }
             }
         }
+    }
+
+    /// Whether the current triangle's runs compute anything from the edge values in
+    /// [`Self::edges`].
+    #[inline(always)]
+    pub(super) fn reads_edges(&self) -> bool {
+        self.work.any()
     }
 
     /// Computes the lanes of the `blocks` blocks from segment column `first` (coverage and
@@ -165,7 +215,6 @@ impl RunBuffers {
             primitive: p.primitive,
             depth: &self.depth[..blocks],
             inv_w: &self.inv_w[..blocks],
-            barycentric: &self.barycentric[..blocks],
             point_coord: &point_coord[..blocks],
             components: comps,
             attributes: &self.attributes[..blocks * comps],
@@ -178,6 +227,10 @@ impl RunBuffers {
     /// written straight into the run's buffers.
     #[inline(always)]
     fn interpolate_step<const N: usize>(&mut self, p: &TrianglePlanes, first: usize, slot: usize) {
+        let work = self.work;
+        if !work.any() {
+            return;
+        }
         let comps = self.components;
         let [e1, e2] = &self.edges;
         let (Some(e1), Some(e2)) = (
@@ -197,35 +250,28 @@ impl RunBuffers {
         let mut p1 = [0.0f32; N];
         let mut p2 = [0.0f32; N];
         let (lo, hi) = p.depth_range.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
-        for l in 0..N {
-            l1[l] = e1[l] * p.inv_area2;
-            l2[l] = e2[l] * p.inv_area2;
-            let l0 = 1.0 - l1[l] - l2[l];
-            // Clamping to ±∞ changes no value (NaN and -0.0 included).
-            depth[l] = (p.z0 + l1[l] * p.dz1 + l2[l] * p.dz2).clamp(lo, hi);
-            let q0 = l0 * p.inv_w[0];
-            let q1 = l1[l] * p.inv_w[1];
-            let q2 = l2[l] * p.inv_w[2];
-            inv_w[l] = q0 + q1 + q2;
-            let s = 1.0 / inv_w[l];
-            p1[l] = q1 * s;
-            p2[l] = q2 * s;
-        }
-        for (half, block) in self
-            .barycentric
-            .iter_mut()
-            .skip(slot)
-            .take(N / LANES)
-            .enumerate()
-        {
-            let at = half * LANES;
-            for l in 0..LANES {
-                block[0][l] = 1.0 - p1[at + l] - p2[at + l];
-                block[1][l] = p1[at + l];
-                block[2][l] = p2[at + l];
+        if work.depth && work.smooth {
+            // Everything (the common case) in one pass.
+            for l in 0..N {
+                l1[l] = e1[l] * p.inv_area2;
+                l2[l] = e2[l] * p.inv_area2;
+                let l0 = 1.0 - l1[l] - l2[l];
+                depth[l] = (p.z0 + l1[l] * p.dz1 + l2[l] * p.dz2).clamp(lo, hi);
+                let q0 = l0 * p.inv_w[0];
+                let q1 = l1[l] * p.inv_w[1];
+                let q2 = l2[l] * p.inv_w[2];
+                inv_w[l] = q0 + q1 + q2;
+                let s = 1.0 / inv_w[l];
+                p1[l] = q1 * s;
+                p2[l] = q2 * s;
             }
+        } else {
+            let (l, q) = ([&mut l1, &mut l2], [&mut p1, &mut p2]);
+            partial_lanes::<N>(work, p, [e1, e2], [depth, inv_w], l, q);
         }
-        for (list, b1, b2) in [(&self.smooth, &p1, &p2), (&self.linear, &l1, &l2)] {
+        let smooth: &[Plane] = if work.smooth { &self.smooth } else { &[] };
+        let linear: &[Plane] = if work.linear { &self.linear } else { &[] };
+        for (list, b1, b2) in [(smooth, &p1, &p2), (linear, &l1, &l2)] {
             for &Plane {
                 component,
                 a0,
@@ -243,6 +289,50 @@ impl RunBuffers {
                         out[l] = a0 + b1[at + l] * d1 + b2[at + l] * d2;
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The lanes of [`RunBuffers::interpolate_step`] where not every value is needed: the
+/// screen-space barycentrics `l`, and as `work` asks depth, 1/w and the perspective-correct
+/// barycentrics `p` (the same formulas).
+#[inline(always)]
+fn partial_lanes<const N: usize>(
+    work: LaneWork,
+    p: &TrianglePlanes,
+    [e1, e2]: [&[f32; N]; 2],
+    [depth, inv_w]: [&mut [f32; N]; 2],
+    [l1, l2]: [&mut [f32; N]; 2],
+    [p1, p2]: [&mut [f32; N]; 2],
+) {
+    {
+        let (lo, hi) = p.depth_range.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
+        for l in 0..N {
+            l1[l] = e1[l] * p.inv_area2;
+            l2[l] = e2[l] * p.inv_area2;
+        }
+        if work.depth {
+            for l in 0..N {
+                // Clamping to ±∞ changes no value (NaN and -0.0 included).
+                depth[l] = (p.z0 + l1[l] * p.dz1 + l2[l] * p.dz2).clamp(lo, hi);
+            }
+        }
+        if work.smooth {
+            for l in 0..N {
+                let l0 = 1.0 - l1[l] - l2[l];
+                let q0 = l0 * p.inv_w[0];
+                let q1 = l1[l] * p.inv_w[1];
+                let q2 = l2[l] * p.inv_w[2];
+                inv_w[l] = q0 + q1 + q2;
+                let s = 1.0 / inv_w[l];
+                p1[l] = q1 * s;
+                p2[l] = q2 * s;
+            }
+        } else if work.inv_w {
+            for l in 0..N {
+                let l0 = 1.0 - l1[l] - l2[l];
+                inv_w[l] = l0 * p.inv_w[0] + l1[l] * p.inv_w[1] + l2[l] * p.inv_w[2];
             }
         }
     }

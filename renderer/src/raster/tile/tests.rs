@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::raster::setup::{Origin, PointSprite, ScreenVertex, SetupContext, SetupOutcome};
-use crate::raster::sink::FragmentBatch;
+use crate::raster::sink::{FragmentBatch, FragmentNeeds};
 use crate::raster::{CullMode, DepthResolution, FrontFace};
 
 #[test]
@@ -31,12 +31,7 @@ fn block_of(b: &FragmentBatch<'_>) -> Block {
         .chain(&b.inv_w)
         .map(|v| v.to_bits())
         .collect();
-    for lanes in b
-        .barycentric
-        .iter()
-        .chain(b.attributes)
-        .chain(&b.point_coord)
-    {
+    for lanes in b.attributes.iter().chain(&b.point_coord) {
         bits.extend(lanes.iter().map(|v| v.to_bits()));
     }
     Block {
@@ -165,7 +160,6 @@ fn reference_blocks(
                     primitive: tri.primitive,
                     depth,
                     inv_w,
-                    barycentric: bary,
                     attributes: &attributes,
                     point_coord,
                 }));
@@ -346,7 +340,7 @@ fn runs_carry_exactly_the_blocks_masks_and_values_of_a_per_block_walk() {
 fn every_build_and_both_lane_widths_give_the_same_bits() {
     let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
     let isas = available_isas();
-    let (mut narrow, mut total) = (0, 0);
+    let (mut narrow, mut small, mut total) = (0, 0, 0);
     for n in 0..3000 {
         let Some((tri, arena)) = random_triangle(&mut rng, n, (0, 0, 200, 170)) else {
             continue;
@@ -355,6 +349,9 @@ fn every_build_and_both_lane_widths_give_the_same_bits() {
         total += 1;
         if BlockWalk::new(&tri, tile).is_some_and(|w| w.fits_i32(&tri)) {
             narrow += 1;
+        }
+        if BlockWalk::new(&tri, tile).is_some_and(|w| w.fits_i32(&tri) && w.is_small()) {
+            small += 1;
         }
         let mut all = Vec::new();
         for &isa in &isas {
@@ -370,8 +367,190 @@ fn every_build_and_both_lane_widths_give_the_same_bits() {
             "triangle {n}: {tri:?}"
         );
     }
-    // The narrow path was really exercised, and the wide one too.
+    // The narrow path was really exercised, and the wide one too; the small walk too (it
+    // was compared with the wide walk above).
     assert!(narrow > total / 10 && narrow < total, "{narrow} of {total}");
+    assert!(small > 40 && small < narrow, "{small} of {total}");
+}
+
+#[test]
+fn small_triangles_give_the_runs_of_the_general_walk() {
+    let mut rng = Xorshift(0x2127_599b_f432_5c37);
+    let isas = available_isas();
+    let ctx = SetupContext {
+        clip_x0: 0,
+        clip_y0: 0,
+        clip_x1: 200,
+        clip_y1: 170,
+        cull_mode: CullMode::None,
+        front_face: FrontFace::CounterClockwise,
+        depth_bias: None,
+        depth_resolution: DepthResolution::Float,
+        interpolation: &MODES,
+    };
+    let (mut small, mut blocks) = (0, 0);
+    for n in 0..3000 {
+        // Around the corner of four tiles, some crossing it.
+        let (cx, cy) = (56.0 + 16.0 * rng.unit(), 56.0 + 16.0 * rng.unit());
+        let size = 1.0 + 10.0 * rng.unit();
+        let v: [ScreenVertex; 3] = std::array::from_fn(|_| ScreenVertex {
+            x: (cx + size * (rng.unit() - 0.5)) as f32,
+            y: (cy + size * (rng.unit() - 0.5)) as f32,
+            z: rng.unit() as f32,
+            inv_w: (0.05 + 2.0 * rng.unit()) as f32,
+        });
+        let attrs: [Vec<f32>; 3] =
+            std::array::from_fn(|_| (0..MODES.len()).map(|_| rng.unit() as f32).collect());
+        let mut arena = Vec::new();
+        let SetupOutcome::Ready(tri) = ctx.triangle(
+            v,
+            [&attrs[0], &attrs[1], &attrs[2]],
+            &attrs[0],
+            Origin::Polygon,
+            n,
+            &mut arena,
+        ) else {
+            continue;
+        };
+        for (x0, y0) in [(0, 0), (64, 0), (0, 64), (64, 64)] {
+            let tile = TileBounds {
+                x0,
+                y0,
+                x1: x0 + 64,
+                y1: y0 + 64,
+            };
+            let Some(walk) = BlockWalk::new(&tri, tile) else {
+                continue;
+            };
+            if walk.fits_i32(&tri) && walk.is_small() {
+                small += 1;
+            }
+            let depth_range = (n % 2 == 0).then_some((0.25, 0.75));
+            let expected = reference_blocks(&tri, &arena, tile, &MODES, depth_range);
+            blocks += expected.len();
+            for &isa in &isas {
+                let (mut fast, mut wide) = (RunRecorder::default(), RunRecorder::default());
+                let emitted = raster(isa, depth_range).triangle(&tri, &arena, tile, &mut fast);
+                raster(isa, depth_range).triangle_wide(&tri, &arena, tile, &mut wide);
+                assert_eq!(emitted, expected.len(), "triangle {n} ({isa:?}): {tri:?}");
+                assert!(
+                    fast.covered() == expected,
+                    "triangle {n} ({isa:?}): {tri:?}"
+                );
+                assert!(fast.runs == wide.runs, "triangle {n} ({isa:?}): {tri:?}");
+            }
+        }
+    }
+    assert!(
+        small > 2000 && blocks > 3000,
+        "{small} small, {blocks} blocks"
+    );
+}
+
+/// Records the values a tile with `needs` reads (coverage and position always).
+struct NeedsRecorder {
+    needs: FragmentNeeds,
+    blocks: Vec<Block>,
+}
+
+impl TileFragments for NeedsRecorder {
+    fn batch(&mut self, _: &FragmentBatch<'_>) {
+        panic!("the tile rasterizer hands over runs");
+    }
+
+    fn needs(&self) -> FragmentNeeds {
+        self.needs
+    }
+
+    fn run(&mut self, run: &FragmentRun<'_>) {
+        for i in 0..run.blocks() {
+            let b = run.batch(i).expect("block inside the run");
+            self.blocks.push(needed_bits(&b, self.needs));
+        }
+    }
+}
+
+/// The parts of `b` that a tile with `needs` reads.
+fn needed_bits(b: &FragmentBatch<'_>, needs: FragmentNeeds) -> Block {
+    let mut bits = Vec::new();
+    let lanes = |v: &[f32; LANES]| v.map(f32::to_bits);
+    if needs.depth {
+        bits.extend(lanes(&b.depth));
+    }
+    if needs.inv_w {
+        bits.extend(lanes(&b.inv_w));
+    }
+    if needs.attributes {
+        bits.extend(b.attributes.iter().flat_map(lanes));
+    }
+    bits.extend(b.point_coord.iter().flat_map(lanes));
+    Block {
+        x: b.x,
+        y: b.y,
+        mask: b.mask,
+        bits,
+    }
+}
+
+#[test]
+fn a_tile_that_needs_less_gets_the_same_bits_for_what_it_reads() {
+    let mut rng = Xorshift(0x5851_f42d_4c95_7f2d);
+    let isas = available_isas();
+    let bool_of = |n: usize, bit: usize| n & (1 << bit) != 0;
+    let mut compared = 0;
+    for n in 0..1500 {
+        let Some((tri, arena)) = random_triangle(&mut rng, n, (0, 0, 200, 170)) else {
+            continue;
+        };
+        let tile = tile(n);
+        let depth_range = (n % 2 == 0).then_some((0.25, 0.75));
+        let needs = FragmentNeeds {
+            depth: bool_of(n, 0),
+            inv_w: bool_of(n, 1),
+            attributes: bool_of(n, 2),
+        };
+        for &isa in &isas {
+            let mut all = NeedsRecorder {
+                needs: FragmentNeeds::ALL,
+                blocks: Vec::new(),
+            };
+            let mut some = NeedsRecorder {
+                needs,
+                blocks: Vec::new(),
+            };
+            // One rasterizer for both, the lesser needs second: stale values from the first
+            // triangle must not matter.
+            let mut raster = raster(isa, depth_range);
+            raster.triangle(&tri, &arena, tile, &mut all);
+            raster.triangle(&tri, &arena, tile, &mut some);
+            let expected: Vec<Block> = (all.blocks.iter())
+                .map(|b| project(b, needs, MODES.len()))
+                .collect();
+            assert!(some.blocks == expected, "triangle {n} ({isa:?}, {needs:?})");
+            compared += some.blocks.len();
+        }
+    }
+    assert!(compared > 10_000, "{compared}");
+}
+
+/// A block recorded with every need, cut down to what `needs` reads (layout of
+/// [`needed_bits`]).
+fn project(b: &Block, needs: FragmentNeeds, components: usize) -> Block {
+    let (depth, rest) = b.bits.split_at(LANES);
+    let (inv_w, rest) = rest.split_at(LANES);
+    let (attributes, point_coord) = rest.split_at(components * LANES);
+    let mut bits = Vec::new();
+    for (wanted, part) in [
+        (needs.depth, depth),
+        (needs.inv_w, inv_w),
+        (needs.attributes, attributes),
+        (true, point_coord),
+    ] {
+        if wanted {
+            bits.extend_from_slice(part);
+        }
+    }
+    Block { bits, ..b.clone() }
 }
 
 #[test]
