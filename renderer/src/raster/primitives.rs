@@ -11,7 +11,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use super::clip::{ClipPlanes, ClipPolygon};
-use super::setup::{Origin, PointSprite, ScreenVertex, SetupContext, SetupOutcome, TriangleSetup};
+use super::setup::{Origin, Placed, PointSprite, ScreenVertex, SetupContext, TriangleSetup};
 use super::{RasterError, RasterState, RasterStats, VertexStream, MAX_POINT_SIZE};
 
 /// Set-up triangles of a draw and the attribute arena they point into.
@@ -71,13 +71,19 @@ impl SetupList {
         origin: Origin,
         primitive: u32,
     ) {
-        match ctx.triangle(v, attrs, provoking, origin, primitive, &mut self.arena) {
-            SetupOutcome::Ready(setup) => {
-                self.setups.push(setup);
-                self.stats.triangles += 1;
-            }
-            SetupOutcome::Culled => self.stats.culled += 1,
-            SetupOutcome::Dropped => {}
+        let placed = ctx.triangle_into(
+            v,
+            attrs,
+            provoking,
+            origin,
+            primitive,
+            &mut self.arena,
+            &mut self.setups,
+        );
+        match placed {
+            Placed::Ready => self.stats.triangles += 1,
+            Placed::Culled => self.stats.culled += 1,
+            Placed::Dropped => {}
         }
     }
 }
@@ -330,6 +336,66 @@ impl<'a> Frontend<'a> {
 mod tests {
     use super::*;
     use crate::raster::{Interpolation, RasterState};
+
+    /// Setup cost alone, in ns per triangle, on the draw-throughput test's small-triangle
+    /// workload (1M triangles of 8 px on 1920×1080, four smooth components, chunks of 1024
+    /// like `bin`): `cargo test --release -p renderer --lib -- --ignored setup_throughput
+    /// --nocapture`.
+    #[test]
+    #[ignore]
+    fn setup_throughput() {
+        let (width, height, cell) = (1920u32, 1080u32, 4u32);
+        let clip = |x: u32, y: u32| {
+            [
+                x as f32 / width as f32 * 2.0 - 1.0,
+                y as f32 / height as f32 * 2.0 - 1.0,
+                0.5,
+                1.0,
+            ]
+        };
+        let (columns, rows) = (width / cell, height / cell);
+        let mut positions = Vec::new();
+        for pair in 0..500_000 {
+            let c = pair % (columns * rows);
+            let (x0, y0) = ((c % columns) * cell, (c / columns) * cell);
+            let (x1, y1) = (x0 + cell, y0 + cell);
+            for (x, y) in [(x0, y0), (x1, y0), (x1, y1), (x0, y0), (x1, y1), (x0, y1)] {
+                positions.push(clip(x, y));
+            }
+        }
+        let count = positions.len() / 3;
+        let attributes = vec![0.5f32; positions.len() * 4];
+        let stream = VertexStream {
+            positions: &positions,
+            attributes: &attributes,
+            interpolation: &[Interpolation::Smooth; 4],
+            point_sizes: None,
+        };
+        let triangles: Vec<[u32; 3]> = (0..count as u32)
+            .map(|t| [3 * t, 3 * t + 1, 3 * t + 2])
+            .collect();
+        let state = RasterState::covering(width, height);
+        let mut best = f64::INFINITY;
+        for _ in 0..7 {
+            let start = std::time::Instant::now();
+            let mut set_up = 0;
+            for (k, chunk) in triangles.chunks(1024).enumerate() {
+                let mut frontend = Frontend::new(&state, &stream);
+                frontend
+                    .triangles(chunk, k * 1024)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let list = frontend.finish();
+                set_up += list.setups.len();
+                list.recycle();
+            }
+            best = best.min(start.elapsed().as_secs_f64());
+            assert_eq!(set_up, count);
+        }
+        println!(
+            "setup: {count} triangles, {:.1} ns per triangle",
+            best * 1e9 / count as f64
+        );
+    }
 
     #[test]
     fn recycled_setup_lists_come_back_empty_with_their_memory() {

@@ -33,6 +33,16 @@ pub(crate) struct Edge {
 }
 
 impl Edge {
+    /// The edge from `(px, py)` to `(qx, qy)` (sub-pixels), with the top-left rule folded in.
+    #[inline(always)]
+    fn through(px: i64, py: i64, qx: i64, qy: i64) -> Edge {
+        let a = py - qy;
+        let b = qx - px;
+        let top_left = a > 0 || (a == 0 && b > 0);
+        let c = -(a * px + b * py) - i64::from(!top_left);
+        Edge { a, b, c }
+    }
+
     /// Value at the centre of pixel (x, y).
     pub(crate) fn at_pixel_centre(&self, x: i64, y: i64) -> i64 {
         self.a * (x * ONE + HALF) + self.b * (y * ONE + HALF) + self.c
@@ -102,9 +112,20 @@ pub(crate) enum Origin {
     PointOrLine,
 }
 
+#[cfg(test)]
 #[derive(Debug, PartialEq)]
 pub(crate) enum SetupOutcome {
     Ready(TriangleSetup),
+    Culled,
+    /// Zero area after snapping, non-finite, or no pixel centre of the scissor in its bounds.
+    Dropped,
+}
+
+/// What [`SetupContext::triangle_into`] did with a triangle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Placed {
+    /// Set up and appended to the list.
+    Ready,
     Culled,
     /// Zero area after snapping, non-finite, or no pixel centre of the scissor in its bounds.
     Dropped,
@@ -133,10 +154,35 @@ impl<'a> SetupContext<'a> {
         }
     }
 
-    /// Sets up one triangle; `attrs[i]` are vertex `i`'s components, `provoking` the values
-    /// flat components take. Appends the attribute deltas to `arena` when the result is Ready.
-    #[inline]
+    /// Sets up one triangle on its own (tests): [`SetupContext::triangle_into`] with a list
+    /// of one.
+    #[cfg(test)]
     pub(crate) fn triangle(
+        &self,
+        v: [ScreenVertex; 3],
+        attrs: [&[f32]; 3],
+        provoking: &[f32],
+        origin: Origin,
+        primitive: u32,
+        arena: &mut Vec<f32>,
+    ) -> SetupOutcome {
+        let mut setups = Vec::with_capacity(1);
+        match self.triangle_into(v, attrs, provoking, origin, primitive, arena, &mut setups) {
+            Placed::Ready => match setups.pop() {
+                Some(setup) => SetupOutcome::Ready(setup),
+                None => SetupOutcome::Dropped,
+            },
+            Placed::Culled => SetupOutcome::Culled,
+            Placed::Dropped => SetupOutcome::Dropped,
+        }
+    }
+
+    /// Sets up one triangle; `attrs[i]` are vertex `i`'s components, `provoking` the values
+    /// flat components take. When it is Ready, appends the attribute deltas to `arena` and
+    /// the setup to `setups` (built in place: a returned setup was copied twice per triangle).
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn triangle_into(
         &self,
         mut v: [ScreenVertex; 3],
         mut attrs: [&[f32]; 3],
@@ -144,21 +190,19 @@ impl<'a> SetupContext<'a> {
         origin: Origin,
         primitive: u32,
         arena: &mut Vec<f32>,
-    ) -> SetupOutcome {
+        setups: &mut Vec<TriangleSetup>,
+    ) -> Placed {
         let limit = 2.0 * GUARD_BAND;
         let ok = |p: &ScreenVertex| {
             p.x.abs() <= limit && p.y.abs() <= limit && p.z.is_finite() && p.inv_w.is_finite()
         };
         if !v.iter().all(ok) {
-            return SetupOutcome::Dropped;
+            return Placed::Dropped;
         }
-        let fixed = |f: f32| round_half_away(f64::from(f) * ONE as f64);
-        // Spelled out: `v.map(..)` here became an out-of-line call per triangle.
-        let mut xs = [fixed(v[0].x), fixed(v[1].x), fixed(v[2].x)];
-        let mut ys = [fixed(v[0].y), fixed(v[1].y), fixed(v[2].y)];
+        let (mut xs, mut ys) = snap(&v);
         let mut area2 = (xs[1] - xs[0]) * (ys[2] - ys[0]) - (xs[2] - xs[0]) * (ys[1] - ys[0]);
         if area2 == 0 {
-            return SetupOutcome::Dropped;
+            return Placed::Dropped;
         }
         // Vulkan's a = -area2 / 2 (y down): positive a is counter-clockwise.
         let front_facing = match (origin, self.front_face) {
@@ -174,7 +218,7 @@ impl<'a> SetupContext<'a> {
                 CullMode::FrontAndBack => true,
             };
             if culled {
-                return SetupOutcome::Culled;
+                return Placed::Culled;
             }
         }
         if area2 < 0 {
@@ -192,22 +236,22 @@ impl<'a> SetupContext<'a> {
         let max_y =
             pixel_at_or_before(*ys.iter().max().unwrap_or(&0)).min(i64::from(self.clip_y1) - 1);
         if min_x > max_x || min_y > max_y {
-            return SetupOutcome::Dropped;
+            return Placed::Dropped;
         }
 
-        let edges: [Edge; 3] = std::array::from_fn(|i| {
-            let (p, q) = ((i + 1) % 3, (i + 2) % 3);
-            let a = ys[p] - ys[q];
-            let b = xs[q] - xs[p];
-            let top_left = a > 0 || (a == 0 && b > 0);
-            let c = -(a * xs[p] + b * ys[p]) - i64::from(!top_left);
-            Edge { a, b, c }
-        });
+        // Spelled out: `array::from_fn` here built the edges on the stack in 8-byte stores
+        // that the copy into `setups` then read back in 16-byte loads (a store-forwarding
+        // stall per triangle).
+        let edges = [
+            Edge::through(xs[1], ys[1], xs[2], ys[2]),
+            Edge::through(xs[2], ys[2], xs[0], ys[0]),
+            Edge::through(xs[0], ys[0], xs[1], ys[1]),
+        ];
 
         let dz1 = v[1].z - v[0].z;
         let dz2 = v[2].z - v[0].z;
         let bias = match (origin, self.depth_bias) {
-            (Origin::Polygon, Some(bias)) => self.bias_offset(&bias, &edges, area2, dz1, dz2, &v),
+            (Origin::Polygon, Some(bias)) => self.bias_offset(&bias, edges, area2, dz1, dz2, v),
             _ => 0.0,
         };
 
@@ -217,19 +261,17 @@ impl<'a> SetupContext<'a> {
         if !any_flat && attrs.iter().all(|a| a.len() == components) {
             // No flat component: the provoking values are not needed, and each vertex's
             // components are whole slices (same values as the general path below).
-            // A few components: one resize and a plain loop beat three extends (each a
-            // call, the first a memcpy).
-            let start = arena.len();
-            arena.resize(start + 3 * components, 0.0);
-            let (d0, rest) = arena[start..].split_at_mut(components);
-            let (d1, d2) = rest.split_at_mut(components);
-            let [a0, a1, a2] = attrs;
-            for (((d0, d1), d2), ((&a0, &a1), &a2)) in
-                d0.iter_mut().zip(d1).zip(d2).zip(a0.iter().zip(a1).zip(a2))
-            {
-                *d0 = a0;
-                *d1 = a1 - a0;
-                *d2 = a2 - a0;
+            // Common small counts: a fixed-size append, no zero fill.
+            let appended = match components {
+                1 => append_deltas::<1>(attrs, arena),
+                2 => append_deltas::<2>(attrs, arena),
+                3 => append_deltas::<3>(attrs, arena),
+                4 => append_deltas::<4>(attrs, arena),
+                8 => append_deltas::<8>(attrs, arena),
+                _ => false,
+            };
+            if !appended {
+                self.push_attributes_plain(attrs, arena);
             }
         } else {
             self.push_attributes_general(attrs, provoking, arena);
@@ -237,7 +279,7 @@ impl<'a> SetupContext<'a> {
 
         // All bounds were clamped into the i32 scissor range above.
         let narrow = |v: i64| i32::try_from(v).unwrap_or(0);
-        SetupOutcome::Ready(TriangleSetup {
+        setups.push(TriangleSetup {
             edges,
             inv_area2: (1.0 / area2 as f64) as f32,
             min_x: narrow(min_x),
@@ -252,7 +294,27 @@ impl<'a> SetupContext<'a> {
             primitive,
             attributes,
             sprite: None,
-        })
+        });
+        Placed::Ready
+    }
+
+    /// Appends `[a0; C] [a1 - a0; C] [a2 - a0; C]` when no component is flat and every
+    /// slice has all C components. A few components: one resize and a plain loop beat three
+    /// extends (each a call, the first a memcpy).
+    fn push_attributes_plain(&self, attrs: [&[f32]; 3], arena: &mut Vec<f32>) {
+        let components = self.interpolation.len();
+        let start = arena.len();
+        arena.resize(start + 3 * components, 0.0);
+        let (d0, rest) = arena[start..].split_at_mut(components);
+        let (d1, d2) = rest.split_at_mut(components);
+        let [a0, a1, a2] = attrs;
+        for (((d0, d1), d2), ((&a0, &a1), &a2)) in
+            d0.iter_mut().zip(d1).zip(d2).zip(a0.iter().zip(a1).zip(a2))
+        {
+            *d0 = a0;
+            *d1 = a1 - a0;
+            *d2 = a2 - a0;
+        }
     }
 
     /// Appends `[a0; C] [a1 - a0; C] [a2 - a0; C]` with flat components taking the
@@ -280,11 +342,11 @@ impl<'a> SetupContext<'a> {
     fn bias_offset(
         &self,
         bias: &DepthBias,
-        edges: &[Edge; 3],
+        edges: [Edge; 3],
         area2: i64,
         dz1: f32,
         dz2: f32,
-        v: &[ScreenVertex; 3],
+        v: [ScreenVertex; 3],
     ) -> f32 {
         let per_pixel = ONE as f64 / area2 as f64;
         let dzdx =
@@ -312,6 +374,24 @@ impl<'a> SetupContext<'a> {
     }
 }
 
+/// Appends `[a0; N] [a1 - a0; N] [a2 - a0; N]` when every slice has exactly `N` components
+/// (returns false, appending nothing, otherwise).
+#[inline(always)]
+fn append_deltas<const N: usize>(attrs: [&[f32]; 3], arena: &mut Vec<f32>) -> bool {
+    let fixed = |a: &[f32]| <[f32; N]>::try_from(a).ok();
+    let (Some(a0), Some(a1), Some(a2)) = (fixed(attrs[0]), fixed(attrs[1]), fixed(attrs[2])) else {
+        return false;
+    };
+    let mut block = [[0.0f32; N]; 3];
+    for c in 0..N {
+        block[0][c] = a0[c];
+        block[1][c] = a1[c] - a0[c];
+        block[2][c] = a2[c] - a0[c];
+    }
+    arena.extend_from_slice(block.as_flattened());
+    true
+}
+
 /// Each component's index and interpolation mode.
 fn modes_enumerated(
     modes: &[Interpolation],
@@ -320,11 +400,31 @@ fn modes_enumerated(
 }
 
 /// `v.round() as i64` (halves away from zero) for |v| < 2^62, without the libm call: the
-/// truncation and the fraction are exact in f64.
+/// truncation and the fraction are exact in f64. The reference [`snap`] is tested against.
+#[cfg(test)]
 fn round_half_away(v: f64) -> i64 {
     let whole = v as i64;
     let fraction = v - whole as f64;
     whole + i64::from(fraction >= 0.5) - i64::from(fraction <= -0.5)
+}
+
+/// The vertices' x and y in sub-pixels, rounded half away from zero: the same values as
+/// `round_half_away(f64::from(c) * ONE)`, all six in one pass of 8 f32 lanes (it vectorises).
+/// Exact for |c| <= 2·[`GUARD_BAND`] (the caller checked): `c · ONE` scales by a power of two
+/// and stays within ±2^24, so it, its truncation (which fits i32) and the fraction are exact
+/// in f32.
+#[inline(always)]
+fn snap(v: &[ScreenVertex; 3]) -> ([i64; 3], [i64; 3]) {
+    let c = [v[0].x, v[1].x, v[2].x, v[0].y, v[1].y, v[2].y, 0.0, 0.0];
+    let mut fixed = [0i32; 8];
+    for (f, &c) in fixed.iter_mut().zip(&c) {
+        let s = c * ONE as f32;
+        let whole = s as i32;
+        let fraction = s - whole as f32;
+        *f = whole + i32::from(fraction >= 0.5) - i32::from(fraction <= -0.5);
+    }
+    let w = |i: usize| i64::from(fixed[i]);
+    ([w(0), w(1), w(2)], [w(3), w(4), w(5)])
 }
 
 /// First pixel whose centre is at or after sub-pixel coordinate `v`.
@@ -446,6 +546,87 @@ mod tests {
         }
         for v in values {
             assert_eq!(round_half_away(v), v.round() as i64, "{v}");
+        }
+    }
+
+    #[test]
+    fn snapping_in_f32_lanes_matches_f64_rounding() {
+        let limit = 2.0 * GUARD_BAND;
+        let mut coords = vec![0.0f32, -0.0, limit, -limit, 1.0 / 512.0, -1.0 / 512.0];
+        // Exact halves of a sub-pixel, on both sides of zero and near the limit.
+        for k in [1i32, 3, 5, 255, 257, (1 << 25) - 1] {
+            let h = k as f32 / 512.0;
+            coords.extend([h, -h]);
+        }
+        let mut seed = 0x9e37_79b9u64;
+        for _ in 0..20_000 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let f = f32::from_bits((seed >> 32) as u32);
+            if f.is_finite() && f.abs() <= limit {
+                coords.push(f);
+            }
+            coords.push(((seed >> 38) as f32 - 33_554_432.0) / 512.0);
+        }
+        for chunk in coords.chunks_exact(6) {
+            let vertex = |x: f32, y: f32| ScreenVertex {
+                x,
+                y,
+                z: 0.0,
+                inv_w: 1.0,
+            };
+            let v = [
+                vertex(chunk[0], chunk[3]),
+                vertex(chunk[1], chunk[4]),
+                vertex(chunk[2], chunk[5]),
+            ];
+            let reference = |f: f32| round_half_away(f64::from(f) * ONE as f64);
+            let expected = (
+                [
+                    reference(chunk[0]),
+                    reference(chunk[1]),
+                    reference(chunk[2]),
+                ],
+                [
+                    reference(chunk[3]),
+                    reference(chunk[4]),
+                    reference(chunk[5]),
+                ],
+            );
+            assert_eq!(snap(&v), expected, "{chunk:?}");
+        }
+    }
+
+    #[test]
+    fn attribute_deltas_are_the_same_for_every_component_count() {
+        let modes = [Interpolation::Smooth; 9];
+        for components in 1..=modes.len() {
+            let ctx = SetupContext {
+                interpolation: &modes[..components],
+                ..context(CullMode::None)
+            };
+            let value = |vertex: usize, c: usize| (vertex * 16 + c) as f32 * 0.37 - 2.0;
+            let a: Vec<Vec<f32>> = (0..3)
+                .map(|vertex| (0..components).map(|c| value(vertex, c)).collect())
+                .collect();
+            let mut arena = vec![7.0];
+            let out = ctx.triangle(
+                [sv(1.0, 1.0), sv(9.0, 1.0), sv(1.0, 9.0)],
+                [&a[0], &a[1], &a[2]],
+                &a[0],
+                Origin::Polygon,
+                0,
+                &mut arena,
+            );
+            let SetupOutcome::Ready(setup) = out else {
+                panic!("expected a triangle, got {out:?}")
+            };
+            assert_eq!(setup.attributes, 1);
+            let mut expected = vec![7.0];
+            expected.extend(a[0].iter().copied());
+            for vertex in [&a[1], &a[2]] {
+                expected.extend(vertex.iter().zip(&a[0]).map(|(v, v0)| v - v0));
+            }
+            assert_eq!(arena, expected, "{components} components");
         }
     }
 
