@@ -570,10 +570,13 @@ mod tests {
 
     #[test]
     fn a_panicking_scoped_chunk_fails_the_job_after_every_other_chunk_has_finished() {
+        const CHUNKS: usize = 4000;
         let pool = WorkerPool::new(4).unwrap();
         let started = AtomicUsize::new(0);
         let finished = AtomicUsize::new(0);
-        let result = pool.run_scoped(400, &|chunk| {
+        // Many more chunks than can run before the failure is seen, even when the panicking
+        // thread is descheduled for a while on a loaded machine.
+        let result = pool.run_scoped(CHUNKS, &|chunk| {
             started.fetch_add(1, Ordering::SeqCst);
             if chunk == 5 {
                 panic!("chunk failed on purpose");
@@ -594,7 +597,7 @@ mod tests {
         assert_eq!(s, f + 1, "{s} started, {f} finished");
         std::thread::sleep(std::time::Duration::from_millis(10));
         assert_eq!(finished.load(Ordering::SeqCst), f);
-        assert!(s < 400, "chunks stopped being handed out");
+        assert!(s < CHUNKS, "chunks stopped being handed out");
         // The workers survived the panic.
         let count = AtomicUsize::new(0);
         pool.run_scoped(16, &|_| {
