@@ -253,13 +253,8 @@ impl FragmentGlue {
         let n = self.block_words();
         let count = live.len();
         let mut words = [0u32; W];
-        let x = u32::try_from(first)
-            .ok()
-            .and_then(|first| first.checked_mul(4))
-            .and_then(|dx| run.x.checked_add(dx));
-        let (Some(words), Some(x), true) = (
+        let (Some(words), true) = (
             count.checked_mul(n).and_then(|len| words.get_mut(..len)),
-            x,
             count <= RUN_BLOCKS,
         ) else {
             // Not reachable with the block counts `shade_run_in` makes; nothing is shaded.
@@ -280,29 +275,24 @@ impl FragmentGlue {
                 }
             }
         }
-        let inputs = first
-            .checked_mul(run.components)
-            .and_then(|at| run.attributes.get(at..))
-            .unwrap_or_default();
         let mut outputs: [&mut [u32]; RUN_BLOCKS] = Default::default();
         if n != 0 {
             for (slice, block) in outputs.iter_mut().zip(words.chunks_exact_mut(n)) {
                 *slice = block;
             }
         }
-        let mut io = FragmentRunIo {
-            x,
-            y: run.y,
-            front_facing: run.front_facing,
-            input_stride: run.components,
-            inputs,
-            outputs: &mut outputs[..count],
-            depth,
-            inv_w: tail(run.inv_w, first),
-            point_coord: tail(run.point_coord, first),
-            live: &mut block_live[..count],
-        };
-        stage.shade_run(resources, &mut io);
+        let shaded = call_stage(
+            stage,
+            resources,
+            run,
+            first,
+            &mut outputs[..count],
+            &mut block_live[..count],
+        );
+        if !shaded {
+            survivors.fill(0);
+            return;
+        }
         let words: &[u32] = words;
         for (k, (out, survivor)) in out.iter_mut().zip(survivors.iter_mut()).enumerate() {
             let live = live[k];
@@ -338,11 +328,7 @@ impl FragmentGlue {
     ) {
         let n = self.block_words();
         let count = live.len();
-        let x = u32::try_from(first)
-            .ok()
-            .and_then(|first| first.checked_mul(4))
-            .and_then(|dx| run.x.checked_add(dx));
-        let (Some(x), true) = (x, count <= RUN_BLOCKS && count <= out.len()) else {
+        if count > RUN_BLOCKS || count > out.len() {
             // Not reachable with the block counts `shade_run` makes; nothing is shaded.
             survivors.fill(0);
             return;
@@ -369,23 +355,18 @@ impl FragmentGlue {
                 .get_mut(..n)
                 .unwrap_or_default();
         }
-        let inputs = first
-            .checked_mul(run.components)
-            .and_then(|at| run.attributes.get(at..))
-            .unwrap_or_default();
-        let mut io = FragmentRunIo {
-            x,
-            y: run.y,
-            front_facing: run.front_facing,
-            input_stride: run.components,
-            inputs,
-            outputs: &mut outputs[..count],
-            depth,
-            inv_w: tail(run.inv_w, first),
-            point_coord: tail(run.point_coord, first),
-            live: &mut block_live[..count],
-        };
-        stage.shade_run(resources, &mut io);
+        let shaded = call_stage(
+            stage,
+            resources,
+            run,
+            first,
+            &mut outputs[..count],
+            &mut block_live[..count],
+        );
+        if !shaded {
+            survivors.fill(0);
+            return;
+        }
         let blocks = out.iter_mut().zip(survivors.iter_mut()).zip(live);
         for (k, ((out, survivor), &live)) in blocks.enumerate() {
             *survivor = 0;
@@ -409,6 +390,45 @@ impl FragmentGlue {
             }
         }
     }
+}
+
+/// One `stage.shade_run` call on blocks `first..first + outputs.len()` of `run`, with
+/// `outputs` as the blocks' output words and `live` their live lanes, replaced by the
+/// survivors. False, with nothing shaded, where the blocks' position does not fit u32 (not
+/// reachable with the runs the rasterizer makes).
+fn call_stage(
+    stage: &dyn FragmentStage,
+    resources: &StageResources,
+    run: &FragmentRun<'_>,
+    first: usize,
+    outputs: &mut [&mut [u32]],
+    live: &mut [u8],
+) -> bool {
+    let x = u32::try_from(first)
+        .ok()
+        .and_then(|first| first.checked_mul(4))
+        .and_then(|dx| run.x.checked_add(dx));
+    let Some(x) = x else {
+        return false;
+    };
+    let inputs = first
+        .checked_mul(run.components)
+        .and_then(|at| run.attributes.get(at..))
+        .unwrap_or_default();
+    let mut io = FragmentRunIo {
+        x,
+        y: run.y,
+        front_facing: run.front_facing,
+        input_stride: run.components,
+        inputs,
+        outputs,
+        depth: tail(run.depth, first),
+        inv_w: tail(run.inv_w, first),
+        point_coord: tail(run.point_coord, first),
+        live,
+    };
+    stage.shade_run(resources, &mut io);
+    true
 }
 
 /// `values[first..]`, empty past the end.
