@@ -582,20 +582,41 @@ void main() {
 "#;
 
 /// Two full-target triangles per quad: `(z, rgba)` quads covering x in `x0..x1` (NDC).
-fn quad(x0: f32, x1: f32, z: f32, color: [f32; 4]) -> Vec<u8> {
-    let corners = [
+/// The two triangles of a full-height quad from x0 to x1 (NDC).
+fn quad_corners(x0: f32, x1: f32) -> [[f32; 2]; 6] {
+    [
         [x0, -1.0],
         [x1, -1.0],
         [x0, 1.0],
         [x1, -1.0],
         [x1, 1.0],
         [x0, 1.0],
-    ];
-    corners
+    ]
+}
+
+fn quad(x0: f32, x1: f32, z: f32, color: [f32; 4]) -> Vec<u8> {
+    quad_corners(x0, x1)
         .iter()
         .flat_map(|[x, y]| [*x, *y, z].into_iter().chain(color))
         .flat_map(f32::to_le_bytes)
         .collect()
+}
+
+/// Buffer `VERTICES` of `size` bytes (vertex-buffer usage) bound at `GEOMETRY`.
+pub(super) fn vertex_buffer(size: u64) -> [Command; 2] {
+    [
+        CreateBuffer {
+            id: VERTICES,
+            size,
+            usage: 0x80,
+        }
+        .into(),
+        BindBufferMemory {
+            buffer: VERTICES,
+            memory: at(MEMORY, GEOMETRY),
+        }
+        .into(),
+    ]
 }
 
 #[test]
@@ -625,21 +646,7 @@ fn render_pass_draws_are_depth_tested_scissored_and_instanced() {
     ));
     setup.push(view(20, 10, Format::R8G8B8A8_UNORM, aspect::COLOR));
     setup.push(view(21, 11, Format::D32_SFLOAT, aspect::DEPTH));
-    setup.push(
-        CreateBuffer {
-            id: VERTICES,
-            size: geometry.len() as u64,
-            usage: 0x80,
-        }
-        .into(),
-    );
-    setup.push(
-        BindBufferMemory {
-            buffer: VERTICES,
-            memory: at(MEMORY, GEOMETRY),
-        }
-        .into(),
-    );
+    setup.extend(vertex_buffer(geometry.len() as u64));
     let attachment = |format: Format| AttachmentDescription {
         flags: 0,
         format: format.vk(),
@@ -877,16 +884,9 @@ fn a_pass_of_blended_draws_matches_a_flush_after_each_draw() {
         let geometry: Vec<u8> = quads
             .iter()
             .flat_map(|&(x0, x1, color)| {
-                [
-                    [x0, -1.0],
-                    [x1, -1.0],
-                    [x0, 1.0],
-                    [x1, -1.0],
-                    [x1, 1.0],
-                    [x0, 1.0],
-                ]
-                .into_iter()
-                .flat_map(move |p| p.into_iter().chain(color))
+                quad_corners(x0, x1)
+                    .into_iter()
+                    .flat_map(move |p| p.into_iter().chain(color))
             })
             .flat_map(f32::to_le_bytes)
             .collect();
@@ -899,21 +899,7 @@ fn a_pass_of_blended_draws_matches_a_flush_after_each_draw() {
             IMAGE_MEMORY,
         ));
         setup.push(view(20, 10, Format::R8G8B8A8_UNORM, aspect::COLOR));
-        setup.push(
-            CreateBuffer {
-                id: VERTICES,
-                size: geometry.len() as u64,
-                usage: 0x80,
-            }
-            .into(),
-        );
-        setup.push(
-            BindBufferMemory {
-                buffer: VERTICES,
-                memory: at(MEMORY, GEOMETRY),
-            }
-            .into(),
-        );
+        setup.extend(vertex_buffer(geometry.len() as u64));
         setup.extend(modules_and_layout());
         let mut info = pipeline_info();
         if let Some(blend) = info.color_blend.as_mut() {

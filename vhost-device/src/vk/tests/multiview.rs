@@ -10,7 +10,7 @@ use protocol::stream::*;
 use super::super::image::usage as image_usage;
 use super::super::vk_result;
 use super::graphics::{
-    create_pipeline, modules_and_layout, pipeline_info, GEOMETRY, PIPELINE, VERTICES,
+    create_pipeline, modules_and_layout, pipeline_info, vertex_buffer, GEOMETRY, PIPELINE, VERTICES,
 };
 use super::images::{
     create_image, full_range, image_info, run, run_error, transfer_buffers, DST, DST_OFFSET,
@@ -73,21 +73,7 @@ fn image_setup(r: &FakeResources) -> Vec<Command> {
     setup.extend(create_image(10, info, IMAGE_MEMORY));
     setup.push(array_view(20, 10, LAYERS));
     setup.push(array_view(22, 10, 1));
-    setup.push(
-        CreateBuffer {
-            id: VERTICES,
-            size: 256,
-            usage: 0x80,
-        }
-        .into(),
-    );
-    setup.push(
-        BindBufferMemory {
-            buffer: VERTICES,
-            memory: at(MEMORY, GEOMETRY),
-        }
-        .into(),
-    );
+    setup.extend(vertex_buffer(256));
     setup
 }
 
