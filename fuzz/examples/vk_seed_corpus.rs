@@ -59,10 +59,28 @@ fn write_seed(corpus: &Path, parts: &[Vec<u8>]) {
 
 fn buffers() -> Vec<Command> {
     vec![
-        CreateBuffer { id: 1, size: 4096, usage: 0x1ff }.into(),
-        BindBufferMemory { buffer: 1, memory: at(MEMORY, 0) }.into(),
-        CreateBuffer { id: 2, size: 4096, usage: 0x1ff }.into(),
-        BindBufferMemory { buffer: 2, memory: at(MEMORY, 4096) }.into(),
+        CreateBuffer {
+            id: 1,
+            size: 4096,
+            usage: 0x1ff,
+        }
+        .into(),
+        BindBufferMemory {
+            buffer: 1,
+            memory: at(MEMORY, 0),
+        }
+        .into(),
+        CreateBuffer {
+            id: 2,
+            size: 4096,
+            usage: 0x1ff,
+        }
+        .into(),
+        BindBufferMemory {
+            buffer: 2,
+            memory: at(MEMORY, 4096),
+        }
+        .into(),
     ]
 }
 
@@ -75,12 +93,24 @@ fn compute(spv: &Path) -> Vec<Vec<u8>> {
     };
     let mut setup = buffers();
     setup.extend([
-        CreateShaderModule { id: 1, code: words(&spv.join("saxpy.spv")) }.into(),
-        CreateDescriptorSetLayout { id: 1, bindings: vec![binding(0), binding(1)] }.into(),
+        CreateShaderModule {
+            id: 1,
+            code: words(&spv.join("saxpy.spv")),
+        }
+        .into(),
+        CreateDescriptorSetLayout {
+            id: 1,
+            bindings: vec![binding(0), binding(1)],
+        }
+        .into(),
         CreatePipelineLayout {
             id: 1,
             set_layouts: vec![1],
-            push_constant_ranges: vec![PushConstantRange { stages: 0x20, offset: 0, size: 8 }],
+            push_constant_ranges: vec![PushConstantRange {
+                stages: 0x20,
+                offset: 0,
+                size: 8,
+            }],
         }
         .into(),
         CreateDescriptorSet { id: 1, layout: 1 }.into(),
@@ -90,8 +120,16 @@ fn compute(spv: &Path) -> Vec<Vec<u8>> {
             array_element: 0,
             descriptor_type: descriptor_type::STORAGE_BUFFER,
             buffers: vec![
-                DescriptorBufferInfo { buffer: 1, offset: 0, range: WHOLE_SIZE },
-                DescriptorBufferInfo { buffer: 2, offset: 0, range: 1024 },
+                DescriptorBufferInfo {
+                    buffer: 1,
+                    offset: 0,
+                    range: WHOLE_SIZE,
+                },
+                DescriptorBufferInfo {
+                    buffer: 2,
+                    offset: 0,
+                    range: 1024,
+                },
             ],
         }
         .into(),
@@ -108,27 +146,70 @@ fn compute(spv: &Path) -> Vec<Vec<u8>> {
     ]);
     let work: Vec<Command> = vec![
         CmdBindComputePipeline { pipeline: 1 }.into(),
-        CmdBindDescriptorSets { layout: 1, first_set: 0, sets: vec![1], dynamic_offsets: vec![] }
-            .into(),
-        CmdPushConstants { layout: 1, stages: 0x20, offset: 0, data: vec![0, 0, 0, 64, 0, 1, 0, 0] }
-            .into(),
-        CmdDispatch { base: [0; 3], groups: [1, 1, 1] }.into(),
+        CmdBindDescriptorSets {
+            layout: 1,
+            first_set: 0,
+            sets: vec![1],
+            dynamic_offsets: vec![],
+        }
+        .into(),
+        CmdPushConstants {
+            layout: 1,
+            stages: 0x20,
+            offset: 0,
+            data: vec![0, 0, 0, 64, 0, 1, 0, 0],
+        }
+        .into(),
+        CmdDispatch {
+            base: [0; 3],
+            groups: [1, 1, 1],
+        }
+        .into(),
         CmdCopyBuffer {
             src: 1,
             dst: 2,
-            regions: vec![BufferCopy { src_offset: 0, dst_offset: 16, size: 32 }],
+            regions: vec![BufferCopy {
+                src_offset: 0,
+                dst_offset: 16,
+                size: 32,
+            }],
         }
         .into(),
-        CmdFillBuffer { dst: 1, offset: 0, size: WHOLE_SIZE, data: 7 }.into(),
-        CmdUpdateBuffer { dst: 2, offset: 4, data: vec![9; 12] }.into(),
-        CmdWriteTimestamp { dst: at(REPLIES, 64) }.into(),
-        CmdWriteGuestU32 { dst: at(REPLIES, 128), value: 1 }.into(),
-        CmdWaitGuestU32 { src: at(REPLIES, 128), value: 1 }.into(),
+        CmdFillBuffer {
+            dst: 1,
+            offset: 0,
+            size: WHOLE_SIZE,
+            data: 7,
+        }
+        .into(),
+        CmdUpdateBuffer {
+            dst: 2,
+            offset: 4,
+            data: vec![9; 12],
+        }
+        .into(),
+        CmdWriteTimestamp {
+            dst: at(REPLIES, 64),
+        }
+        .into(),
+        CmdWriteGuestU32 {
+            dst: at(REPLIES, 128),
+            value: 1,
+        }
+        .into(),
+        CmdWaitGuestU32 {
+            src: at(REPLIES, 128),
+            value: 1,
+        }
+        .into(),
     ];
     vec![
         top(&setup),
         rec(&work),
-        top(&[DestroyPipeline { id: 1 }.into(), DestroyDescriptorSet { id: 1 }.into()]),
+        top(&[
+            DestroyPipeline { id: 1 }.into(),
+            DestroyDescriptorSet { id: 1 }.into(),
+        ]),
     ]
 }
 
@@ -149,7 +230,11 @@ fn image(id: u64, format: Format, usage: u32, offset: u64) -> Vec<Command> {
             },
         }
         .into(),
-        BindImageMemory { image: id, memory: at(MEMORY, offset) }.into(),
+        BindImageMemory {
+            image: id,
+            memory: at(MEMORY, offset),
+        }
+        .into(),
     ]
 }
 
@@ -174,7 +259,12 @@ fn view(id: u64, image: u64, format: Format, aspect_mask: u32) -> Command {
 }
 
 fn layers(aspect_mask: u32) -> ImageSubresourceLayers {
-    ImageSubresourceLayers { aspect_mask, mip_level: 0, base_array_layer: 0, layer_count: 1 }
+    ImageSubresourceLayers {
+        aspect_mask,
+        mip_level: 0,
+        base_array_layer: 0,
+        layer_count: 1,
+    }
 }
 
 fn images() -> Vec<Command> {
@@ -202,10 +292,25 @@ fn transfers() -> Vec<Vec<u8>> {
         layer_count: u32::MAX,
     };
     let work: Vec<Command> = vec![
-        CmdCopyBufferToImage { buffer: 1, image: 1, regions: vec![region(1)] }.into(),
-        CmdClearColorImage { image: 3, color: [0x3f80_0000, 0, 0, 0x3f80_0000], ranges: vec![range(1)] }
-            .into(),
-        CmdClearDepthStencilImage { image: 2, depth: 0.5, stencil: 0, ranges: vec![range(2)] }.into(),
+        CmdCopyBufferToImage {
+            buffer: 1,
+            image: 1,
+            regions: vec![region(1)],
+        }
+        .into(),
+        CmdClearColorImage {
+            image: 3,
+            color: [0x3f80_0000, 0, 0, 0x3f80_0000],
+            ranges: vec![range(1)],
+        }
+        .into(),
+        CmdClearDepthStencilImage {
+            image: 2,
+            depth: 0.5,
+            stencil: 0,
+            ranges: vec![range(2)],
+        }
+        .into(),
         CmdCopyImage {
             src: 1,
             dst: 3,
@@ -218,8 +323,18 @@ fn transfers() -> Vec<Vec<u8>> {
             }],
         }
         .into(),
-        CmdCopyImageToBuffer { image: 3, buffer: 2, regions: vec![region(1)] }.into(),
-        CmdCopyImageToBuffer { image: 2, buffer: 2, regions: vec![region(2)] }.into(),
+        CmdCopyImageToBuffer {
+            image: 3,
+            buffer: 2,
+            regions: vec![region(1)],
+        }
+        .into(),
+        CmdCopyImageToBuffer {
+            image: 2,
+            buffer: 2,
+            regions: vec![region(2)],
+        }
+        .into(),
     ];
     vec![top(&images()), rec(&work)]
 }
@@ -254,18 +369,34 @@ fn passes() -> Vec<Vec<u8>> {
             subpasses: vec![SubpassDescription {
                 flags: 0,
                 input_attachments: vec![],
-                color_attachments: vec![AttachmentReference { attachment: 0, aspect_mask: 1 }],
+                color_attachments: vec![AttachmentReference {
+                    attachment: 0,
+                    aspect_mask: 1,
+                }],
                 resolve_attachments: vec![],
-                depth_stencil_attachment: Some(AttachmentReference { attachment: 1, aspect_mask: 2 }),
+                depth_stencil_attachment: Some(AttachmentReference {
+                    attachment: 1,
+                    aspect_mask: 2,
+                }),
                 preserve_attachments: vec![],
                 view_mask: 0,
             }],
         }
         .into(),
-        CreateFramebuffer { id: 1, render_pass: 1, attachments: vec![1, 2], width: 16, height: 16, layers: 1 }
-            .into(),
+        CreateFramebuffer {
+            id: 1,
+            render_pass: 1,
+            attachments: vec![1, 2],
+            width: 16,
+            height: 16,
+            layers: 1,
+        }
+        .into(),
     ]);
-    let area = |x, y, w, h| Rect2D { offset: [x, y], extent: [w, h] };
+    let area = |x, y, w, h| Rect2D {
+        offset: [x, y],
+        extent: [w, h],
+    };
     let work: Vec<Command> = vec![
         CmdBeginRenderPass {
             render_pass: 1,
@@ -275,20 +406,46 @@ fn passes() -> Vec<Vec<u8>> {
         }
         .into(),
         CmdClearAttachments {
-            attachments: vec![ClearAttachment { aspect_mask: 1, color_attachment: 0, value: [0; 4] }],
-            rects: vec![ClearRect { rect: area(4, 4, 4, 4), base_array_layer: 0, layer_count: 1 }],
+            attachments: vec![ClearAttachment {
+                aspect_mask: 1,
+                color_attachment: 0,
+                value: [0; 4],
+            }],
+            rects: vec![ClearRect {
+                rect: area(4, 4, 4, 4),
+                base_array_layer: 0,
+                layer_count: 1,
+            }],
         }
         .into(),
         CmdSetDynamicState {
             state: DynamicState::Viewport {
                 first: 0,
-                viewports: vec![Viewport { x: 0.0, y: 0.0, width: 16.0, height: 16.0, min_depth: 0.0, max_depth: 1.0 }],
+                viewports: vec![Viewport {
+                    x: 0.0,
+                    y: 0.0,
+                    width: 16.0,
+                    height: 16.0,
+                    min_depth: 0.0,
+                    max_depth: 1.0,
+                }],
             },
         }
         .into(),
-        CmdSetDynamicState { state: DynamicState::Scissor { first: 0, scissors: vec![area(0, 0, 16, 16)] } }
-            .into(),
-        CmdDraw { vertex_count: 3, instance_count: 1, first_vertex: 0, first_instance: 0 }.into(),
+        CmdSetDynamicState {
+            state: DynamicState::Scissor {
+                first: 0,
+                scissors: vec![area(0, 0, 16, 16)],
+            },
+        }
+        .into(),
+        CmdDraw {
+            vertex_count: 3,
+            instance_count: 1,
+            first_vertex: 0,
+            first_instance: 0,
+        }
+        .into(),
         CmdEndRenderPass {}.into(),
         CmdBeginRendering {
             flags: 0,
@@ -315,8 +472,16 @@ fn passes() -> Vec<Vec<u8>> {
         }
         .into(),
         CmdClearAttachments {
-            attachments: vec![ClearAttachment { aspect_mask: 2, color_attachment: 0, value: [0; 4] }],
-            rects: vec![ClearRect { rect: area(0, 0, 8, 8), base_array_layer: 0, layer_count: 1 }],
+            attachments: vec![ClearAttachment {
+                aspect_mask: 2,
+                color_attachment: 0,
+                value: [0; 4],
+            }],
+            rects: vec![ClearRect {
+                rect: area(0, 0, 8, 8),
+                base_array_layer: 0,
+                layer_count: 1,
+            }],
         }
         .into(),
         CmdEndRendering {}.into(),
@@ -336,10 +501,24 @@ fn pipeline_info() -> GraphicsPipelineInfo {
         flags: 0,
         layout: 1,
         stages: vec![stage(0x1, 1), stage(0x10, 2)],
-        vertex_bindings: vec![VertexBinding { binding: 0, stride: 24, input_rate: 0 }],
+        vertex_bindings: vec![VertexBinding {
+            binding: 0,
+            stride: 24,
+            input_rate: 0,
+        }],
         vertex_attributes: vec![
-            VertexAttribute { location: 0, binding: 0, format: 103, offset: 0 },
-            VertexAttribute { location: 1, binding: 0, format: 109, offset: 8 },
+            VertexAttribute {
+                location: 0,
+                binding: 0,
+                format: 103,
+                offset: 0,
+            },
+            VertexAttribute {
+                location: 1,
+                binding: 0,
+                format: 109,
+                offset: 8,
+            },
         ],
         topology: 3,
         primitive_restart_enable: false,
@@ -397,12 +576,33 @@ fn graphics(spv: &Path) -> Vec<Vec<u8>> {
     let mut setup = images();
     setup.extend([
         view(1, 1, Format::R8G8B8A8_UNORM, 1),
-        CreateShaderModule { id: 1, code: words(&spv.join("draw_color.vert.spv")) }.into(),
-        CreateShaderModule { id: 2, code: words(&spv.join("draw_color.frag.spv")) }.into(),
-        CreatePipelineLayout { id: 1, set_layouts: vec![], push_constant_ranges: vec![] }.into(),
-        CreateGraphicsPipeline { id: 3, info: pipeline_info(), reply: at(REPLIES, 8) }.into(),
+        CreateShaderModule {
+            id: 1,
+            code: words(&spv.join("draw_color.vert.spv")),
+        }
+        .into(),
+        CreateShaderModule {
+            id: 2,
+            code: words(&spv.join("draw_color.frag.spv")),
+        }
+        .into(),
+        CreatePipelineLayout {
+            id: 1,
+            set_layouts: vec![],
+            push_constant_ranges: vec![],
+        }
+        .into(),
+        CreateGraphicsPipeline {
+            id: 3,
+            info: pipeline_info(),
+            reply: at(REPLIES, 8),
+        }
+        .into(),
     ]);
-    let area = Rect2D { offset: [0, 0], extent: [16, 16] };
+    let area = Rect2D {
+        offset: [0, 0],
+        extent: [16, 16],
+    };
     let work: Vec<Command> = vec![
         CmdBeginRendering {
             flags: 0,
@@ -422,16 +622,58 @@ fn graphics(spv: &Path) -> Vec<Vec<u8>> {
         }
         .into(),
         CmdBindGraphicsPipeline { pipeline: 3 }.into(),
-        CmdSetDynamicState { state: DynamicState::ViewportWithCount(vec![Viewport { x: 0.0, y: 0.0, width: 16.0, height: 16.0, min_depth: 0.0, max_depth: 1.0 }]) }
-            .into(),
-        CmdSetDynamicState { state: DynamicState::ScissorWithCount(vec![area]) }.into(),
-        CmdBindVertexBuffers { first_binding: 0, buffers: vec![1], offsets: vec![0], sizes: vec![], strides: vec![] }
-            .into(),
-        CmdBindIndexBuffer { buffer: 2, offset: 0, index_type: 1 }.into(),
-        CmdDraw { vertex_count: 6, instance_count: 1, first_vertex: 0, first_instance: 0 }.into(),
-        CmdDrawIndexed { index_count: 6, instance_count: 2, first_index: 0, vertex_offset: 0, first_instance: 0 }
-            .into(),
-        CmdDrawIndirect { indexed: false, buffer: 2, offset: 64, draw_count: 1, stride: 16 }.into(),
+        CmdSetDynamicState {
+            state: DynamicState::ViewportWithCount(vec![Viewport {
+                x: 0.0,
+                y: 0.0,
+                width: 16.0,
+                height: 16.0,
+                min_depth: 0.0,
+                max_depth: 1.0,
+            }]),
+        }
+        .into(),
+        CmdSetDynamicState {
+            state: DynamicState::ScissorWithCount(vec![area]),
+        }
+        .into(),
+        CmdBindVertexBuffers {
+            first_binding: 0,
+            buffers: vec![1],
+            offsets: vec![0],
+            sizes: vec![],
+            strides: vec![],
+        }
+        .into(),
+        CmdBindIndexBuffer {
+            buffer: 2,
+            offset: 0,
+            index_type: 1,
+        }
+        .into(),
+        CmdDraw {
+            vertex_count: 6,
+            instance_count: 1,
+            first_vertex: 0,
+            first_instance: 0,
+        }
+        .into(),
+        CmdDrawIndexed {
+            index_count: 6,
+            instance_count: 2,
+            first_index: 0,
+            vertex_offset: 0,
+            first_instance: 0,
+        }
+        .into(),
+        CmdDrawIndirect {
+            indexed: false,
+            buffer: 2,
+            offset: 64,
+            draw_count: 1,
+            stride: 16,
+        }
+        .into(),
         CmdDrawIndirectCount {
             indexed: true,
             buffer: 2,
@@ -444,7 +686,11 @@ fn graphics(spv: &Path) -> Vec<Vec<u8>> {
         .into(),
         CmdEndRendering {}.into(),
     ];
-    vec![top(&setup), rec(&work), top(&[DestroyPipeline { id: 3 }.into()])]
+    vec![
+        top(&setup),
+        rec(&work),
+        top(&[DestroyPipeline { id: 3 }.into()]),
+    ]
 }
 
 fn main() {

@@ -24,7 +24,9 @@ use renderer::{Device, DeviceConfig};
 use vhost_device::context::ContextBackend;
 use vhost_device::vk::{ClientBudget, ClientLimits, Quantity, VkContext};
 
-use softgpu_fuzz::vk::{serve_as_refusing_jit_host_if_asked, FakeResources, COMMANDS, COMMANDS_SIZE};
+use softgpu_fuzz::vk::{
+    serve_as_refusing_jit_host_if_asked, FakeResources, COMMANDS, COMMANDS_SIZE,
+};
 use softgpu_fuzz::vk_commands::{recorded, top_level};
 
 const QUANTITIES: [Quantity; 4] = [
@@ -96,9 +98,7 @@ impl Recorder {
             self.cursor = 0;
         }
         let offset = self.cursor;
-        let written = r
-            .get(COMMANDS)
-            .is_some_and(|v| v.write(offset, bytes));
+        let written = r.get(COMMANDS).is_some_and(|v| v.write(offset, bytes));
         if written {
             self.cursor = (offset + bytes.len()).next_multiple_of(8);
         }
@@ -138,12 +138,16 @@ fn next_stream(
         }
         2..=4 => {
             let n = u.int_in_range(1..=8)?;
-            let cmds = (0..n).map(|_| top_level(u)).collect::<arbitrary::Result<Vec<_>>>()?;
+            let cmds = (0..n)
+                .map(|_| top_level(u))
+                .collect::<arbitrary::Result<Vec<_>>>()?;
             encode_all(&cmds).map_err(|_| arbitrary::Error::IncorrectFormat)?
         }
         _ => {
             let n = u.int_in_range(1..=12)?;
-            let cmds = (0..n).map(|_| recorded(u)).collect::<arbitrary::Result<Vec<_>>>()?;
+            let cmds = (0..n)
+                .map(|_| recorded(u))
+                .collect::<arbitrary::Result<Vec<_>>>()?;
             let mut cb = encode_all(&cmds).map_err(|_| arbitrary::Error::IncorrectFormat)?;
             if tag & 0x40 != 0 {
                 damage(&mut cb, u.arbitrary()?, u.arbitrary()?, u.arbitrary()?);
@@ -204,7 +208,11 @@ fn check_accounting(ctx: &VkContext) {
         "{live} live objects but {} charged",
         ctx.held(Quantity::Objects)
     );
-    assert_eq!(ctx.held(Quantity::Compiles), 0, "a compile slot stayed held");
+    assert_eq!(
+        ctx.held(Quantity::Compiles),
+        0,
+        "a compile slot stayed held"
+    );
     assert!(
         ctx.held(Quantity::HostBytes) >= live * vhost_device::vk::limits::OBJECT_OVERHEAD_BYTES,
         "{} host bytes charged for {live} objects",

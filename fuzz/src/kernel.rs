@@ -300,6 +300,7 @@ fn call_entry(
                 base_workgroup: [0; 3],
                 workgroup_memory: wg.as_mut_ptr(),
                 scratch: scratch.as_mut_ptr(),
+                image_resources: shader::abi::ImageResources::NONE,
             };
             // SAFETY: `entry` is the entry point of code just placed for `m`, a compute
             // module compiled for this host; it has the `ComputeKernelFn` signature.
@@ -332,6 +333,7 @@ fn call_entry(
                 scratch: scratch.as_mut_ptr(),
                 view_index: u32::from(params.buffer_sizes[0] & 7),
                 _pad: 0,
+                image_resources: shader::abi::ImageResources::NONE,
             };
             // SAFETY: `entry` is the entry of code just placed for `m`, a vertex module: it
             // has the `VertexKernelFn` signature.
@@ -358,6 +360,7 @@ fn call_entry(
                 push_constants_len: push.len() as u32,
                 view_index: u32::from(params.buffer_sizes[1] & 7),
                 scratch: scratch.as_mut_ptr(),
+                image_resources: shader::abi::ImageResources::NONE,
             };
             let lanes = [0.5f32; GRAPHICS_LANES];
             let point_coord = [lanes; 2];

@@ -77,7 +77,8 @@ fn size(u: &mut Unstructured<'_>) -> R<u64> {
 
 /// A guest location: a known resource (or none), at an edge-ish offset.
 fn location(u: &mut Unstructured<'_>) -> R<GuestLocation> {
-    let resource = [MEMORY, MEMORY, MEMORY, COMMANDS, REPLIES, REPLIES, ODD, 9][u.choose_index(8)?];
+    let resource =
+        [MEMORY, MEMORY, MEMORY, COMMANDS, REPLIES, REPLIES, ODD, 9][u.choose_index(8)?];
     let offset = match u.int_in_range(0u8..=3)? {
         0 => size(u)?,
         _ => u64::from(u.int_in_range(0u16..=255)?) * 64,
@@ -161,7 +162,11 @@ fn extent3(u: &mut Unstructured<'_>) -> R<[u32; 3]> {
 }
 
 fn offset3(u: &mut Unstructured<'_>) -> R<[i32; 3]> {
-    Ok([offset_i32(u)?, offset_i32(u)?, if rarely(u, 4)? { offset_i32(u)? } else { 0 }])
+    Ok([
+        offset_i32(u)?,
+        offset_i32(u)?,
+        if rarely(u, 4)? { offset_i32(u)? } else { 0 },
+    ])
 }
 
 fn buffer_image_copy(u: &mut Unstructured<'_>) -> R<BufferImageCopy> {
@@ -193,12 +198,20 @@ fn image_info(u: &mut Unstructured<'_>) -> R<ImageCreateInfo> {
         flags: [0, 0, 0x10, 0x20][u.choose_index(4)?],
         image_type,
         format: format(u)?,
-        extent: [dim(u)?, if image_type == 0 { 1 } else { dim(u)? }, if image_type == 2 { dim(u)? } else { 1 }],
+        extent: [
+            dim(u)?,
+            if image_type == 0 { 1 } else { dim(u)? },
+            if image_type == 2 { dim(u)? } else { 1 },
+        ],
         mip_levels: [1, 1, 2, 3, 0, 32][u.choose_index(6)?],
         array_layers: [1, 1, 2, 6, 0][u.choose_index(5)?],
         samples: [1, 1, 1, 4, 3][u.choose_index(5)?],
         tiling: [0, 1, 2][u.choose_index(3)?],
-        usage: if rarely(u, 8)? { u.arbitrary()? } else { 0x1 | 0x2 | u32::from(u.arbitrary::<u8>()?) << 2 },
+        usage: if rarely(u, 8)? {
+            u.arbitrary()?
+        } else {
+            0x1 | 0x2 | u32::from(u.arbitrary::<u8>()?) << 2
+        },
     })
 }
 
@@ -207,7 +220,11 @@ fn view_info(u: &mut Unstructured<'_>) -> R<ImageViewCreateInfo> {
         image: id(u)?,
         view_type: [1, 1, 1, 0, 2, 3, 4, 5, 6, 9][u.choose_index(10)?],
         format: format(u)?,
-        components: if rarely(u, 6)? { u.arbitrary()? } else { [0; 4] },
+        components: if rarely(u, 6)? {
+            u.arbitrary()?
+        } else {
+            [0; 4]
+        },
         range: subresource_range(u)?,
     })
 }
@@ -226,7 +243,11 @@ fn attachment_description(u: &mut Unstructured<'_>) -> R<AttachmentDescription> 
 
 fn attachment_ref(u: &mut Unstructured<'_>) -> R<AttachmentReference> {
     Ok(AttachmentReference {
-        attachment: if rarely(u, 6)? { ATTACHMENT_UNUSED } else { small(u)? },
+        attachment: if rarely(u, 6)? {
+            ATTACHMENT_UNUSED
+        } else {
+            small(u)?
+        },
         aspect_mask: aspect(u)?,
     })
 }
@@ -237,7 +258,11 @@ fn subpass(u: &mut Unstructured<'_>) -> R<SubpassDescription> {
         input_attachments: vec_of(u, 1, attachment_ref)?,
         color_attachments: vec_of(u, 3, attachment_ref)?,
         resolve_attachments: vec_of(u, 1, attachment_ref)?,
-        depth_stencil_attachment: if u.arbitrary()? { Some(attachment_ref(u)?) } else { None },
+        depth_stencil_attachment: if u.arbitrary()? {
+            Some(attachment_ref(u)?)
+        } else {
+            None
+        },
         preserve_attachments: vec_of(u, 1, small)?,
         view_mask: [0, 0, 0, 1, 3, 5, 0x100, u32::MAX][u.choose_index(8)?],
     })
@@ -258,7 +283,11 @@ fn shader_stage(u: &mut Unstructured<'_>) -> R<ShaderStage> {
     Ok(ShaderStage {
         stage: [1, 0x10, 0x10, 0x20, 2, 0][u.choose_index(6)?],
         module: id(u)?,
-        entry: if rarely(u, 8)? { any(u)? } else { "main".into() },
+        entry: if rarely(u, 8)? {
+            any(u)?
+        } else {
+            "main".into()
+        },
         spec_map: if rarely(u, 4)? { any(u)? } else { vec![] },
         spec_data: if rarely(u, 4)? { any(u)? } else { vec![] },
     })
@@ -457,9 +486,21 @@ pub fn recorded(u: &mut Unstructured<'_>) -> R<Command> {
             let (layout, first_set, sets, dynamic_offsets) =
                 (id(u)?, small(u)?, ids(u, 3)?, vec_of(u, 2, small)?);
             if u.arbitrary()? {
-                CmdBindDescriptorSets { layout, first_set, sets, dynamic_offsets }.into()
+                CmdBindDescriptorSets {
+                    layout,
+                    first_set,
+                    sets,
+                    dynamic_offsets,
+                }
+                .into()
             } else {
-                CmdBindGraphicsDescriptorSets { layout, first_set, sets, dynamic_offsets }.into()
+                CmdBindGraphicsDescriptorSets {
+                    layout,
+                    first_set,
+                    sets,
+                    dynamic_offsets,
+                }
+                .into()
             }
         }
         3 => CmdPushConstants {
@@ -501,7 +542,10 @@ pub fn recorded(u: &mut Unstructured<'_>) -> R<Command> {
         8 => CmdUpdateBuffer {
             dst: id(u)?,
             offset: size(u)?,
-            data: vec![0x5a; usize::from(u.int_in_range(0u8..=17)?) * 4 + usize::from(rarely(u, 8)?)],
+            data: vec![
+                0x5a;
+                usize::from(u.int_in_range(0u8..=17)?) * 4 + usize::from(rarely(u, 8)?)
+            ],
         }
         .into(),
         9 => CmdWriteTimestamp { dst: location(u)? }.into(),
@@ -524,7 +568,9 @@ pub fn recorded(u: &mut Unstructured<'_>) -> R<Command> {
                 if rarely(u, 3)? {
                     Ok(vec![])
                 } else {
-                    (0..n + u8::from(rarely(u, 8)?)).map(|_| f(u)).collect::<R<Vec<_>>>()
+                    (0..n + u8::from(rarely(u, 8)?))
+                        .map(|_| f(u))
+                        .collect::<R<Vec<_>>>()
                 }
             };
             CmdBindVertexBuffers {
@@ -590,8 +636,16 @@ pub fn recorded(u: &mut Unstructured<'_>) -> R<Command> {
             layer_count: [1, 1, 1, 2, 0][u.choose_index(5)?],
             view_mask: if rarely(u, 4)? { small(u)? } else { 0 },
             color_attachments: vec_of(u, 2, rendering_attachment)?,
-            depth_attachment: if rarely(u, 3)? { Some(rendering_attachment(u)?) } else { None },
-            stencil_attachment: if rarely(u, 4)? { Some(rendering_attachment(u)?) } else { None },
+            depth_attachment: if rarely(u, 3)? {
+                Some(rendering_attachment(u)?)
+            } else {
+                None
+            },
+            stencil_attachment: if rarely(u, 4)? {
+                Some(rendering_attachment(u)?)
+            } else {
+                None
+            },
         }
         .into(),
         26 => CmdEndRendering {}.into(),

@@ -57,6 +57,7 @@ fn run_with_workgroup_memory(
         base_workgroup: [0; 3],
         workgroup_memory: wg.as_mut_ptr(),
         scratch: scratch.as_mut_ptr(),
+        image_resources: shader::abi::ImageResources::NONE,
     };
     // SAFETY: `entry` is the entry of code just placed for this module's ABI.
     let f: ComputeKernelFn = unsafe { std::mem::transmute(entry) };

@@ -48,6 +48,8 @@ fn module() -> Module {
         value_types: types.to_vec(),
         var_types: vec![],
         buffers: vec![buffer(0), buffer(1)],
+        images: vec![],
+        samplers: vec![],
         push_constant_size: 0,
         workgroup_memory_size: 0,
         private_memory_size: 0,

@@ -58,6 +58,7 @@ fn client_runs_vertex_and_fragment_kernels_and_refuses_the_wrong_entry() {
         scratch: sp.wrapping_add(sp.align_offset(64)),
         view_index: 0,
         _pad: 0,
+        image_resources: shader::abi::ImageResources::NONE,
     };
     // SAFETY: two whole groups of indices, inputs (1 slot) and outputs; no buffers are used.
     unsafe { vk.call_vertex(&ctx, count) }.expect("vertex entry");
@@ -81,6 +82,7 @@ fn client_runs_vertex_and_fragment_kernels_and_refuses_the_wrong_entry() {
         push_constants_len: 0,
         view_index: 0,
         scratch: sp.wrapping_add(sp.align_offset(64)),
+        image_resources: shader::abi::ImageResources::NONE,
     };
     let depth = [0.5f32; L];
     let inv_w = [1.0f32; L];
@@ -156,6 +158,7 @@ fn client_runs_vertex_and_fragment_kernels_and_refuses_the_wrong_entry() {
         base_workgroup: [0; 3],
         workgroup_memory: std::ptr::null_mut(),
         scratch: std::ptr::null_mut(),
+        image_resources: shader::abi::ImageResources::NONE,
     };
     // SAFETY: a vertex kernel called as compute is refused before any call.
     unsafe { vk.call(&kctx, 0, 1) };

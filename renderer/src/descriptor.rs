@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::buffer::Buffer;
 use crate::error::RendererError;
+use crate::sampler::{ImageDescriptor, Sampler};
 
 /// `VK_WHOLE_SIZE`: the range from the offset to the end of the buffer.
 pub const WHOLE_SIZE: u64 = u64::MAX;
@@ -58,6 +59,24 @@ pub trait DescriptorSource {
         binding: u32,
         array_index: u32,
     ) -> Result<Option<BufferRange>, RendererError>;
+
+    /// The image or texel-buffer descriptor at (set, binding, array element) for an image slot
+    /// (`shader::ir::ImageBinding`): `Ok(None)` for a null descriptor.
+    fn image_descriptor(
+        &self,
+        set: u32,
+        binding: u32,
+        array_index: u32,
+    ) -> Result<Option<ImageDescriptor>, RendererError>;
+
+    /// The sampler at (set, binding, array element) for a separate-sampler slot
+    /// (`shader::ir::SamplerBinding`): `Ok(None)` if nothing is bound there.
+    fn sampler_descriptor(
+        &self,
+        set: u32,
+        binding: u32,
+        array_index: u32,
+    ) -> Result<Option<Sampler>, RendererError>;
 }
 
 impl DescriptorSource for &[&DescriptorSet] {
@@ -72,12 +91,38 @@ impl DescriptorSource for &[&DescriptorSet] {
             .and_then(|s| s.get(binding, array_index))
             .cloned())
     }
+
+    fn image_descriptor(
+        &self,
+        set: u32,
+        binding: u32,
+        array_index: u32,
+    ) -> Result<Option<ImageDescriptor>, RendererError> {
+        Ok(self
+            .get(set as usize)
+            .and_then(|s| s.images.get(&(binding, array_index)))
+            .cloned())
+    }
+
+    fn sampler_descriptor(
+        &self,
+        set: u32,
+        binding: u32,
+        array_index: u32,
+    ) -> Result<Option<Sampler>, RendererError> {
+        Ok(self
+            .get(set as usize)
+            .and_then(|s| s.samplers.get(&(binding, array_index)))
+            .cloned())
+    }
 }
 
-/// One descriptor set: (binding, array element) → buffer range.
+/// One descriptor set: (binding, array element) → buffer range, image or sampler.
 #[derive(Clone, Debug, Default)]
 pub struct DescriptorSet {
     entries: BTreeMap<(u32, u32), BufferRange>,
+    images: BTreeMap<(u32, u32), ImageDescriptor>,
+    samplers: BTreeMap<(u32, u32), Sampler>,
 }
 
 impl DescriptorSet {
@@ -123,7 +168,18 @@ impl DescriptorSet {
         )
     }
 
-    /// The descriptor at (binding, array element), if written.
+    /// Writes an image or texel-buffer descriptor (sampled, storage, combined image sampler,
+    /// input attachment, texel buffer).
+    pub fn bind_image(&mut self, binding: u32, array_element: u32, descriptor: ImageDescriptor) {
+        self.images.insert((binding, array_element), descriptor);
+    }
+
+    /// Writes a sampler descriptor.
+    pub fn bind_sampler(&mut self, binding: u32, array_element: u32, sampler: Sampler) {
+        self.samplers.insert((binding, array_element), sampler);
+    }
+
+    /// The buffer descriptor at (binding, array element), if written.
     pub fn get(&self, binding: u32, array_element: u32) -> Option<&BufferRange> {
         self.entries.get(&(binding, array_element))
     }

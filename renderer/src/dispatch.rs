@@ -186,6 +186,7 @@ impl ChunkedJob for KernelRun {
             base_workgroup: self.base_workgroup,
             workgroup_memory: memory.workgroup.ensure(self.workgroup_memory_size)?,
             scratch: memory.scratch.ensure(self.scratch_size)?,
+            image_resources: shader::abi::ImageResources::NONE,
         };
         // SAFETY: the context is complete and valid for the call: one descriptor per module
         // buffer slot, each inside a live buffer held by `self`; push constants valid for

@@ -46,6 +46,9 @@ pub enum RendererError {
         wanted: crate::descriptor::DescriptorType,
     },
 
+    #[error("invalid sampler: {0}")]
+    InvalidSampler(&'static str),
+
     #[error("push constants of {0} bytes exceed maxPushConstantsSize ({max})", max = shader::ir::MAX_PUSH_CONSTANTS)]
     PushConstantsTooLarge(usize),
     #[error("workgroup count {count} in dimension {dim} (base {base}) exceeds maxComputeWorkGroupCount ({max})", max = crate::dispatch::MAX_WORKGROUP_COUNT)]

@@ -20,6 +20,7 @@ pub mod output;
 mod pipeline;
 mod pool;
 pub mod raster;
+pub mod sampler;
 mod transfer;
 
 pub use buffer::{Buffer, BufferElement};

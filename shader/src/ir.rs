@@ -23,7 +23,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of the IR encoding and semantics. Bump on any change.
-pub const IR_VERSION: u32 = 3;
+pub const IR_VERSION: u32 = 4;
 
 /// Largest workgroup (invocations) the IR may declare; Vulkan's maxComputeWorkGroupInvocations
 /// that we report.
@@ -199,6 +199,75 @@ pub enum BufferKind {
     Storage,
     /// `Uniform` storage class with `Block`.
     Uniform,
+}
+
+/// What an image slot is bound to (Vulkan descriptor set + binding, with array element).
+///
+/// Image operations name a slot by its index into [`Module::images`]; compiled code passes the
+/// slot's opaque descriptor pointers (`abi::ImageSlot`) to the context's image helper and never
+/// reads image memory itself.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct ImageBinding {
+    pub set: u32,
+    pub binding: u32,
+    /// Element of an arrayed descriptor binding (0 when not arrayed).
+    pub array_index: u32,
+    pub kind: ImageKind,
+    pub dim: ImageDim,
+    /// `Arrayed` in the SPIR-V image type.
+    pub arrayed: bool,
+    /// `MS` in the SPIR-V image type.
+    pub multisampled: bool,
+    /// The SPIR-V image type's `Image Format` as a `VkFormat` number (0: `Unknown`). Storage
+    /// images only; sampled images read the view's format.
+    pub format: u32,
+    /// What a read gives: float, signed or unsigned integer components.
+    pub sampled_type: SampledType,
+}
+
+/// The descriptor type an image slot takes.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum ImageKind {
+    /// `VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE` (combined with a [`SamplerBinding`] in the shader).
+    Sampled,
+    /// `VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER`: the slot carries its own sampler.
+    CombinedImageSampler,
+    /// `VK_DESCRIPTOR_TYPE_STORAGE_IMAGE`.
+    Storage,
+    /// `VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER`.
+    UniformTexelBuffer,
+    /// `VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER`.
+    StorageTexelBuffer,
+    /// `VK_DESCRIPTOR_TYPE_INPUT_ATTACHMENT` (`SubpassData` images).
+    InputAttachment,
+}
+
+/// `Dim` of a SPIR-V image type.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum ImageDim {
+    D1,
+    D2,
+    D3,
+    Cube,
+    Buffer,
+    SubpassData,
+}
+
+/// The component type of a SPIR-V image's `Sampled Type`.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum SampledType {
+    Float,
+    Int,
+    Uint,
+}
+
+/// What a separate-sampler slot is bound to (`VK_DESCRIPTOR_TYPE_SAMPLER`).
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct SamplerBinding {
+    pub set: u32,
+    pub binding: u32,
+    /// Element of an arrayed descriptor binding (0 when not arrayed).
+    pub array_index: u32,
 }
 
 /// An address space.
@@ -645,6 +714,11 @@ pub struct Module {
     /// Type of each var, indexed by `VarId`. Vars start at 0 (false) in every invocation.
     pub var_types: Vec<ScalarType>,
     pub buffers: Vec<BufferBinding>,
+    /// Image slots (sampled, storage and input-attachment images, texel buffers), in the
+    /// order of the context's `images` array.
+    pub images: Vec<ImageBinding>,
+    /// Separate-sampler slots, in the order of the context's `samplers` array.
+    pub samplers: Vec<SamplerBinding>,
     pub push_constant_size: u32,
     pub workgroup_memory_size: u32,
     pub private_memory_size: u32,

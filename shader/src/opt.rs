@@ -254,6 +254,8 @@ mod tests {
             value_types: vec![crate::ir::ScalarType::I32; 16],
             var_types: vec![crate::ir::ScalarType::I32; 2],
             buffers: vec![],
+            images: vec![],
+            samplers: vec![],
             push_constant_size: 0,
             workgroup_memory_size: 0,
             private_memory_size: 0,

@@ -22,6 +22,8 @@ impl Builder {
                 value_types: vec![],
                 var_types: vec![],
                 buffers: vec![],
+                images: vec![],
+                samplers: vec![],
                 push_constant_size: 0,
                 workgroup_memory_size: 0,
                 private_memory_size: 0,

@@ -234,6 +234,7 @@ impl TestContext {
             base_workgroup: [0; 3],
             workgroup_memory: self.workgroup.as_mut_ptr().cast(),
             scratch: self.scratch.as_mut_ptr().cast(),
+            image_resources: shader::abi::ImageResources::NONE,
         }
     }
 }

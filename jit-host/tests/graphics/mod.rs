@@ -167,6 +167,7 @@ impl Placed {
             scratch: self.scratch_ptr(),
             view_index: self.view_index,
             _pad: 0,
+            image_resources: shader::abi::ImageResources::NONE,
         };
         // SAFETY: `entry` is the entry of code just placed for this vertex module.
         let f: VertexKernelFn = unsafe { std::mem::transmute(self.entry) };
@@ -211,6 +212,7 @@ impl Placed {
             push_constants_len: push.len() as u32,
             view_index: self.view_index,
             scratch: self.scratch_ptr(),
+            image_resources: shader::abi::ImageResources::NONE,
         };
         let mut io: Vec<FragmentBatchIo> = batches
             .iter()

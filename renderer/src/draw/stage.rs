@@ -376,6 +376,7 @@ impl VertexStage for JitVertexStage {
                 scratch,
                 view_index: resources.view_index,
                 _pad: 0,
+                image_resources: shader::abi::ImageResources::NONE,
             };
             // SAFETY: the context is valid for the call: one descriptor per module buffer slot
             // inside live buffers held by `resources`; push constants valid for
@@ -467,6 +468,7 @@ impl JitFragmentStage {
             push_constants_len: resources.push_constants_len,
             view_index: resources.view_index,
             scratch,
+            image_resources: shader::abi::ImageResources::NONE,
         }
     }
 

@@ -226,6 +226,8 @@ impl<'a> Lower<'a> {
             value_types: b.value_types,
             var_types: b.var_types,
             buffers: mem.buffers,
+            images: Vec::new(),
+            samplers: Vec::new(),
             push_constant_size: limit(
                 "push constant block",
                 mem.push_constant_size,

@@ -52,6 +52,8 @@ fn module(value_types: &[ScalarType], body: Vec<Stmt>) -> Module {
                 read_only: false,
             },
         ],
+        images: vec![],
+        samplers: vec![],
         push_constant_size: 16,
         workgroup_memory_size: 1024,
         private_memory_size: 64,

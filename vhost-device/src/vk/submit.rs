@@ -128,6 +128,34 @@ impl DescriptorSource for BoundDescriptors<'_, '_> {
                 reason: e.to_string(),
             })
     }
+
+    fn image_descriptor(
+        &self,
+        set: u32,
+        binding: u32,
+        array_index: u32,
+    ) -> Result<Option<renderer::sampler::ImageDescriptor>, RendererError> {
+        Err(RendererError::Descriptor {
+            set,
+            binding,
+            array_index,
+            reason: "image descriptors are not supported by this device yet".into(),
+        })
+    }
+
+    fn sampler_descriptor(
+        &self,
+        set: u32,
+        binding: u32,
+        array_index: u32,
+    ) -> Result<Option<renderer::sampler::Sampler>, RendererError> {
+        Err(RendererError::Descriptor {
+            set,
+            binding,
+            array_index,
+            reason: "sampler descriptors are not supported by this device yet".into(),
+        })
+    }
 }
 
 impl VkContext {
