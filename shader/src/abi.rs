@@ -317,8 +317,10 @@ pub mod image_op {
     /// OpImageFetch: integer texel coordinates (`coords` as i32), level in `lod` (as i32
     /// bits), no sampler; texel buffers take the element index in `coords[0]`.
     pub const FETCH: u32 = 3;
-    /// OpImageRead: integer coordinates, storage images and storage texel buffers; subpass
-    /// inputs (input attachments) read at the fragment's own position plus `coords`.
+    /// OpImageRead: integer coordinates, storage images and storage texel buffers. For
+    /// subpass inputs (input attachments) compiled code passes the absolute framebuffer
+    /// position (the fragment's integer x, y plus the operand's offset) and the view index as
+    /// the layer.
     pub const READ: u32 = 4;
     /// OpImageWrite: integer coordinates, `texel` holds the components to store.
     pub const WRITE: u32 = 5;
