@@ -21,6 +21,7 @@ mod raster;
 mod report;
 mod submit;
 mod target;
+mod texture;
 mod workloads;
 
 use std::process::ExitCode;
@@ -33,7 +34,7 @@ usage: softgpu-vkbench [options]
   --runs N          timed runs per workload, median reported (default 5)
   --only LIST       comma-separated workloads: saxpy,sgemm-naive,sgemm-tiled,reduction,
                     pipeline-latency,blend-fullscreen,opaque-fullscreen,tris-8px,tris-128px,
-                    graphics-pipeline-latency
+                    graphics-pipeline-latency,bilinear-fullscreen,trilinear-fullscreen
   --json            print one JSON object instead of the human table
   --quick           small problem sizes: checks the program and a driver, measures nothing useful
   --device I        use the I-th physical device (default: the first with a compute queue)

@@ -1,8 +1,8 @@
 //! Graphics pipelines of the raster workloads: one vertex layout (position in pixels as
 //! R32G32_SFLOAT, colour as R8G8B8A8_UNORM, 12 bytes interleaved), one pipeline layout (8 bytes
-//! of vertex push constants: the pixel → NDC scale; no descriptor sets), triangle lists, no
-//! culling, no depth, viewport and scissor dynamic, and blending either off or
-//! src-alpha / one-minus-src-alpha. Vulkan 1.0 core only.
+//! of vertex push constants: the pixel → NDC scale; descriptor sets only for the textured
+//! workloads), triangle lists, no culling, no depth, viewport and scissor dynamic, and
+//! blending either off or src-alpha / one-minus-src-alpha. Vulkan 1.0 core only.
 
 use std::io::Cursor;
 
@@ -71,11 +71,21 @@ pub struct RasterLayout<'g> {
 
 impl<'g> RasterLayout<'g> {
     pub fn new(gpu: &'g Gpu) -> Result<Self, GpuError> {
+        Self::with_sets(gpu, &[])
+    }
+
+    /// The same push-constant range, with descriptor sets of `set_layouts` (set 0 first).
+    pub fn with_sets(
+        gpu: &'g Gpu,
+        set_layouts: &[vk::DescriptorSetLayout],
+    ) -> Result<Self, GpuError> {
         let ranges = [vk::PushConstantRange::default()
             .stage_flags(vk::ShaderStageFlags::VERTEX)
             .offset(0)
             .size(8)];
-        let info = vk::PipelineLayoutCreateInfo::default().push_constant_ranges(&ranges);
+        let info = vk::PipelineLayoutCreateInfo::default()
+            .push_constant_ranges(&ranges)
+            .set_layouts(set_layouts);
         // SAFETY: `info` is valid for the call.
         let layout = unsafe { gpu.device.create_pipeline_layout(&info, None) }
             .map_err(failed("vkCreatePipelineLayout"))?;

@@ -6,7 +6,7 @@
 use std::process::Command;
 
 const LAVAPIPE_ICD: &str = "/usr/share/vulkan/icd.d/lvp_icd.json";
-const WORKLOADS: [&str; 10] = [
+const WORKLOADS: [&str; 12] = [
     "saxpy",
     "sgemm-naive",
     "sgemm-tiled",
@@ -17,6 +17,8 @@ const WORKLOADS: [&str; 10] = [
     "tris-8px",
     "tris-128px",
     "graphics-pipeline-latency",
+    "bilinear-fullscreen",
+    "trilinear-fullscreen",
 ];
 
 fn vkbench(args: &[&str]) -> std::process::Output {

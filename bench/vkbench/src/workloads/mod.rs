@@ -6,6 +6,7 @@ mod latency;
 mod raster;
 mod reference;
 mod scene;
+mod textured;
 mod throughput;
 
 use std::time::Duration;
@@ -40,10 +41,12 @@ pub enum Workload {
     Tris8px,
     Tris128px,
     GraphicsPipelineLatency,
+    BilinearFullscreen,
+    TrilinearFullscreen,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 10] = [
+    pub const ALL: [Workload; 12] = [
         Workload::Saxpy,
         Workload::SgemmNaive,
         Workload::SgemmTiled,
@@ -54,6 +57,8 @@ impl Workload {
         Workload::Tris8px,
         Workload::Tris128px,
         Workload::GraphicsPipelineLatency,
+        Workload::BilinearFullscreen,
+        Workload::TrilinearFullscreen,
     ];
 
     pub fn name(self) -> &'static str {
@@ -68,6 +73,8 @@ impl Workload {
             Workload::Tris8px => "tris-8px",
             Workload::Tris128px => "tris-128px",
             Workload::GraphicsPipelineLatency => "graphics-pipeline-latency",
+            Workload::BilinearFullscreen => "bilinear-fullscreen",
+            Workload::TrilinearFullscreen => "trilinear-fullscreen",
         }
     }
 
@@ -76,7 +83,10 @@ impl Workload {
             Workload::Saxpy | Workload::Reduction => "GB/s",
             Workload::SgemmNaive | Workload::SgemmTiled => "GFLOP/s",
             Workload::PipelineLatency | Workload::GraphicsPipelineLatency => "ms",
-            Workload::BlendFullscreen | Workload::OpaqueFullscreen => "Mpix/s",
+            Workload::BlendFullscreen
+            | Workload::OpaqueFullscreen
+            | Workload::BilinearFullscreen
+            | Workload::TrilinearFullscreen => "Mpix/s",
             Workload::Tris8px | Workload::Tris128px => "Mtris/s",
         }
     }
@@ -104,6 +114,8 @@ pub struct Sizes {
     pub target: Extent,
     /// Full-screen quads per submission (blend-fullscreen, opaque-fullscreen).
     pub fullscreen_quads: u32,
+    /// Full-screen quads of the textured workloads.
+    pub textured_quads: u32,
     /// Triangles of tris-8px and tris-128px (even numbers: they are drawn in pairs).
     pub tris_8px: u32,
     pub tris_128px: u32,
@@ -120,6 +132,7 @@ impl Sizes {
         },
         // About 60 ms per submission on lavapipe (4.5 Gpix/s).
         fullscreen_quads: 128,
+        textured_quads: 32,
         tris_8px: 1_000_000,
         tris_128px: 60_000,
     };
@@ -134,6 +147,7 @@ impl Sizes {
             height: 120,
         },
         fullscreen_quads: 4,
+        textured_quads: 2,
         tris_8px: 8_000,
         tris_128px: 600,
     };
@@ -176,6 +190,12 @@ pub fn run(
         Workload::Tris128px => raster::triangles(gpu, settings, 16, settings.sizes.tris_128px),
         Workload::GraphicsPipelineLatency => {
             graphics_latency::graphics_pipeline_latency(gpu, settings)
+        }
+        Workload::BilinearFullscreen => {
+            textured::fullscreen(gpu, settings, crate::texture::Filtering::Bilinear)
+        }
+        Workload::TrilinearFullscreen => {
+            textured::fullscreen(gpu, settings, crate::texture::Filtering::Trilinear)
         }
     }
 }

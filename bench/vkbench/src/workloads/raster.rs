@@ -109,7 +109,7 @@ impl Frame<'_, '_> {
 }
 
 /// Runs `matches(x, y, pixel)` on every pixel; reports the first mismatch and how many.
-fn compare_pixels(
+pub(super) fn compare_pixels(
     pixels: &[u32],
     width: u32,
     mut matches: impl FnMut(u32, u32, u32) -> Result<(), String>,
