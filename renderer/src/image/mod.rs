@@ -3,10 +3,11 @@
 //!
 //! [`layout`] decides where texels live; [`block`] addresses the output merger's 4×2 pixel
 //! blocks once per block; [`clear`] and [`copy`] are the transfer commands
-//! (vkCmdClear*Image, vkCmdCopy*). Every command validates all its regions against the
+//! (vkCmdClear*Image, vkCmdCopy*) and [`blit`] vkCmdBlitImage. Every command validates all its regions against the
 //! Vulkan valid-usage rules before touching memory, so a refused command writes nothing, and
 //! every texel access is a bounds-checked raw copy (the memory may be guest RAM).
 
+pub mod blit;
 pub mod block;
 pub mod clear;
 pub mod copy;
