@@ -178,6 +178,21 @@ fn indirect_matches_lavapipe() {
     compare_scene("indirect", 0, 0);
 }
 
+/// Issue 7: a 4×4 texture under every address mode with NEAREST and LINEAR filtering. Texel
+/// boundaries under NEAREST may round either way where a pixel centre falls on one.
+#[test]
+fn texture_address_modes_and_filters_match_lavapipe() {
+    compare_scene("texture-address-filter", 3, 64);
+}
+
+/// Issue 7: trilinear mip selection on a receding plane. Drivers may approximate the LOD
+/// (the spec allows ρ from either axis' maximum or the vector lengths), so band edges move
+/// by a few pixels.
+#[test]
+fn texture_mip_selection_matches_lavapipe() {
+    compare_scene("texture-mip-plane", 8, 400);
+}
+
 /// Every scene the binary knows has a test above.
 #[test]
 fn every_scene_is_compared() {

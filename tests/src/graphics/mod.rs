@@ -13,6 +13,7 @@ pub mod pipeline;
 pub mod recorder;
 pub mod resources;
 pub mod target;
+pub mod texture;
 
 use ash::vk;
 
@@ -28,6 +29,7 @@ pub use pipeline::{
 pub use recorder::Recorder;
 pub use resources::{bytes_of, Attachment, HostBuffer};
 pub use target::{Aspect, Clear, PassMode, ReadImage, RenderTarget};
+pub use texture::{Sampler, Texture, TextureDesc, TextureSets};
 
 /// Attaches the failing call's name to a `VkResult` error.
 pub(crate) trait VkContext<T> {

@@ -37,6 +37,9 @@ pub struct PipelineDesc<'a> {
     pub storage_buffer: bool,
     /// Dynamic states besides viewport and scissor (always dynamic).
     pub dynamic_states: Vec<vk::DynamicState>,
+    /// Descriptor set layouts of the pipeline layout, from set 0, for pipelines without the
+    /// buffer set (bind the sets with [`super::Recorder::descriptor_set`]).
+    pub set_layouts: Vec<vk::DescriptorSetLayout>,
 }
 
 /// Vertex layout of [`PosColor`] vertices at binding 0: position (location 0) and colour
@@ -140,6 +143,7 @@ impl<'a> PipelineDesc<'a> {
             uniform_buffer: false,
             storage_buffer: false,
             dynamic_states: Vec::new(),
+            set_layouts: Vec::new(),
         }
     }
 }
@@ -188,10 +192,17 @@ impl<'c> GraphicsPipeline<'c> {
         } else if desc.uniform_buffer {
             p.make_buffer_set(stages, vk::DescriptorType::UNIFORM_BUFFER)?;
         }
-        let set_layouts: Vec<_> = (desc.uniform_buffer || desc.storage_buffer)
-            .then_some(p.set_layout)
-            .into_iter()
-            .collect();
+        let buffer_set = desc.uniform_buffer || desc.storage_buffer;
+        if buffer_set && !desc.set_layouts.is_empty() {
+            return Err(GpuError::Setup(
+                "a pipeline has either the buffer set or its own set layouts".into(),
+            ));
+        }
+        let set_layouts: Vec<_> = if buffer_set {
+            vec![p.set_layout]
+        } else {
+            desc.set_layouts.clone()
+        };
         let ranges = [vk::PushConstantRange {
             stage_flags: stages,
             offset: 0,

@@ -56,6 +56,22 @@ impl<'a> Recorder<'a> {
         self.scissor(0, 0, self.width, self.height);
     }
 
+    /// Binds descriptor set `set` of `p`'s layout (for pipelines with their own set layouts).
+    pub fn descriptor_set(&self, p: &GraphicsPipeline<'_>, index: u32, set: vk::DescriptorSet) {
+        // SAFETY: `cb` is recording; the set is live and matches set `index` of `p`'s layout
+        // (the caller's contract; a mismatch is a validation error, not memory unsafety here).
+        unsafe {
+            self.d().cmd_bind_descriptor_sets(
+                self.cb,
+                vk::PipelineBindPoint::GRAPHICS,
+                p.layout,
+                index,
+                &[set],
+                &[],
+            )
+        };
+    }
+
     pub fn viewport(&self, x: f32, y: f32, w: f32, h: f32, min_depth: f32, max_depth: f32) {
         let v = [vk::Viewport {
             x,

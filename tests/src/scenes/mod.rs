@@ -1,4 +1,4 @@
-//! The named scenes of issue 6's comparison tests. Each scene renders through
+//! The named scenes of issue 6's and issue 7's comparison tests. Each scene renders through
 //! [`crate::graphics`] on whatever driver the loader picks and has its own check, which holds
 //! on any correct driver (lavapipe or softgpu): the fill convention of a closed fan, the colour
 //! of known pixels, stencil values. `softgpu-scene` renders one and runs its check; the test
@@ -7,6 +7,7 @@
 mod basic;
 mod depth;
 mod dynamic;
+mod textures;
 mod topology;
 
 use ash::vk;
@@ -96,6 +97,16 @@ pub const SCENES: &[Scene] = &[
         name: "indirect",
         render: topology::indirect,
         check: topology::check_indirect,
+    },
+    Scene {
+        name: "texture-address-filter",
+        render: textures::address_filter,
+        check: textures::check_address_filter,
+    },
+    Scene {
+        name: "texture-mip-plane",
+        render: textures::mip_plane,
+        check: textures::check_mip_plane,
     },
 ];
 
