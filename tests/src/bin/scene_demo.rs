@@ -1,4 +1,5 @@
-//! The graphics demo: five lit, depth-tested cubes spinning around each other, rendered
+//! The graphics demo: five lit, depth-tested, textured cubes spinning around each other (a
+//! 128×128 brick texture with its full mip chain, sampled trilinearly), rendered
 //! offscreen at 800×600 for N frames on whatever driver the loader picks (through
 //! `scripts/demo`, softgpu's embedded default). Writes the last frame as a PNG and prints
 //! frames per second. The animation depends on the frame number only, so the last frame of a
@@ -13,7 +14,7 @@ use std::time::Instant;
 use ash::vk;
 use softgpu_e2e::graphics::{
     attribute, bytes_of, mesh, shader, Clear, GraphicsContext, GraphicsPipeline, HostBuffer, Mat4,
-    PassMode, Picture, PipelineDesc, RenderTarget,
+    PassMode, Picture, PipelineDesc, RenderTarget, Sampler, Texture, TextureDesc, TextureSets,
 };
 use softgpu_e2e::GpuError;
 
@@ -36,6 +37,56 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Side of the brick texture's level 0.
+const TEXTURE_SIDE: usize = 128;
+
+/// Level 0 of the brick texture, RGBA8: rows of 32×16 bricks, every other row offset by half
+/// a brick, 2-texel light mortar, each brick a slightly different shade.
+fn bricks() -> Vec<u8> {
+    let mut out = Vec::with_capacity(TEXTURE_SIDE * TEXTURE_SIDE * 4);
+    for y in 0..TEXTURE_SIDE {
+        let row = y / 16;
+        for x in 0..TEXTURE_SIDE {
+            let shifted = x + if row % 2 == 1 { 16 } else { 0 };
+            let (bx, by) = (shifted % 32, y % 16);
+            let texel = if bx < 2 || by < 2 {
+                [225, 220, 210, 255]
+            } else {
+                let brick = (shifted / 32 + 7 * row) % 5;
+                let shade = 200 + 12 * brick as u8;
+                [shade, shade - 25, shade - 40, 255]
+            };
+            out.extend(texel);
+        }
+    }
+    out
+}
+
+/// The mip chain of `level0` (a square RGBA8 image), each level the rounded 2×2 mean of the
+/// one before, down to 1×1.
+fn mip_chain(level0: Vec<u8>, side: usize) -> Vec<Vec<Vec<u8>>> {
+    let mut levels = vec![level0];
+    let mut side = side;
+    while side > 1 {
+        let prev = &levels[levels.len() - 1];
+        let half = side / 2;
+        let mut next = Vec::with_capacity(half * half * 4);
+        for y in 0..half {
+            for x in 0..half {
+                for c in 0..4 {
+                    let at = |dx: usize, dy: usize| {
+                        u32::from(prev[((2 * y + dy) * side + 2 * x + dx) * 4 + c])
+                    };
+                    next.push(((at(0, 0) + at(1, 0) + at(0, 1) + at(1, 1) + 2) / 4) as u8);
+                }
+            }
+        }
+        levels.push(next);
+        side = half;
+    }
+    levels.into_iter().map(|l| vec![l]).collect()
 }
 
 /// Model matrix of cube `i` at frame `frame`: on a ring that turns, each cube spinning on its
@@ -62,8 +113,8 @@ fn run() -> Result<(), GpuError> {
         };
 
     let t = Instant::now();
-    let vert = shader("lit.vert", &[])?;
-    let frag = shader("lit.frag", &[])?;
+    let vert = shader("textured_lit.vert", &[])?;
+    let frag = shader("textured_lit.frag", &[])?;
     let ctx = GraphicsContext::new()?;
     println!("device: {}", ctx.name());
     let mut target = RenderTarget::new(
@@ -75,16 +126,43 @@ fn run() -> Result<(), GpuError> {
         PassMode::RenderPass,
     )?;
     target.clear = Clear::color([0.08, 0.09, 0.12, 1.0], 1);
+    let levels = mip_chain(bricks(), TEXTURE_SIDE);
+    let texture = Texture::new(
+        &ctx,
+        &TextureDesc {
+            format: vk::Format::R8G8B8A8_SRGB,
+            width: TEXTURE_SIDE as u32,
+            height: TEXTURE_SIDE as u32,
+            data: &levels,
+            view_type: vk::ImageViewType::TYPE_2D,
+            aspect: vk::ImageAspectFlags::COLOR,
+        },
+    )?;
+    let sampler = Sampler::new(
+        &ctx,
+        &vk::SamplerCreateInfo::default()
+            .mag_filter(vk::Filter::LINEAR)
+            .min_filter(vk::Filter::LINEAR)
+            .mipmap_mode(vk::SamplerMipmapMode::LINEAR)
+            .address_mode_u(vk::SamplerAddressMode::REPEAT)
+            .address_mode_v(vk::SamplerAddressMode::REPEAT)
+            .address_mode_w(vk::SamplerAddressMode::REPEAT)
+            .max_lod(vk::LOD_CLAMP_NONE),
+    )?;
+    let sets = TextureSets::new(&ctx, 1)?;
+    sets.write(0, &texture, &sampler)?;
     let mut desc = PipelineDesc::new(&vert, &frag);
+    desc.set_layouts = vec![sets.layout];
     desc.bindings = vec![vk::VertexInputBindingDescription {
         binding: 0,
-        stride: 36,
+        stride: 44,
         input_rate: vk::VertexInputRate::VERTEX,
     }];
     desc.attributes = vec![
         attribute(0, 0, vk::Format::R32G32B32_SFLOAT, 0),
         attribute(1, 0, vk::Format::R32G32B32_SFLOAT, 12),
         attribute(2, 0, vk::Format::R32G32B32_SFLOAT, 24),
+        attribute(3, 0, vk::Format::R32G32_SFLOAT, 36),
     ];
     desc.cull_mode = vk::CullModeFlags::BACK;
     desc.depth_test = true;
@@ -100,6 +178,7 @@ fn run() -> Result<(), GpuError> {
             floats.extend(v.pos);
             floats.extend(v.normal);
             floats.extend(color);
+            floats.extend(v.uv);
         }
     }
     let vbuf = HostBuffer::with_bytes(
@@ -124,6 +203,7 @@ fn run() -> Result<(), GpuError> {
         last = target.render_frame(
             |r| {
                 r.pipeline(&pipeline);
+                r.descriptor_set(&pipeline, 0, sets.sets[0]);
                 r.vertex_buffer(0, &vbuf);
                 r.index_buffer(&ibuf, vk::IndexType::UINT16);
                 for i in 0..CUBES {

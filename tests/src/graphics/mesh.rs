@@ -1,12 +1,14 @@
 //! A unit cube as 24 vertices (4 per face, so each face has its own normal) and 36 indices,
 //! wound counter-clockwise seen from outside.
 
-/// One vertex of the cube: position, outward normal, face number (0..6).
+/// One vertex of the cube: position, outward normal, face number (0..6), and texture
+/// coordinates (each face spans [0, 1]²).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CubeVertex {
     pub pos: [f32; 3],
     pub normal: [f32; 3],
     pub face: usize,
+    pub uv: [f32; 2],
 }
 
 /// The cube spanning [-1, 1]³: vertices and 16-bit indices of 12 triangles.
@@ -31,6 +33,7 @@ pub fn cube() -> (Vec<CubeVertex>, Vec<u16>) {
                 pos,
                 normal: *n,
                 face,
+                uv: [(su + 1.0) / 2.0, (sv + 1.0) / 2.0],
             });
         }
         indices.extend([base, base + 1, base + 2, base, base + 2, base + 3]);
