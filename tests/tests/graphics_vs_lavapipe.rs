@@ -193,6 +193,25 @@ fn texture_mip_selection_matches_lavapipe() {
     compare_scene("texture-mip-plane", 8, 400);
 }
 
+/// Issue 7: fine and coarse derivatives of known functions of the pixel position.
+#[test]
+fn derivatives_match_lavapipe() {
+    compare_scene("texture-derivatives", 1, 0);
+}
+
+/// Issue 7: textureGather of each component of the palette texture.
+#[test]
+fn texture_gather_matches_lavapipe() {
+    compare_scene("texture-gather", 1, 32);
+}
+
+/// Issue 7: depth-compare sampling with LINEAR filtering (percentage-closer filtering of
+/// four compare results; drivers may weight the four in fixed point).
+#[test]
+fn depth_compare_sampling_matches_lavapipe() {
+    compare_scene("texture-depth-compare", 4, 32);
+}
+
 /// Every scene the binary knows has a test above.
 #[test]
 fn every_scene_is_compared() {

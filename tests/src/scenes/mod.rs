@@ -7,6 +7,7 @@
 mod basic;
 mod depth;
 mod dynamic;
+mod texture_ops;
 mod textures;
 mod topology;
 
@@ -107,6 +108,21 @@ pub const SCENES: &[Scene] = &[
         name: "texture-mip-plane",
         render: textures::mip_plane,
         check: textures::check_mip_plane,
+    },
+    Scene {
+        name: "texture-derivatives",
+        render: texture_ops::derivatives,
+        check: texture_ops::check_derivatives,
+    },
+    Scene {
+        name: "texture-gather",
+        render: texture_ops::gather,
+        check: texture_ops::check_gather,
+    },
+    Scene {
+        name: "texture-depth-compare",
+        render: texture_ops::depth_compare,
+        check: texture_ops::check_depth_compare,
     },
 ];
 

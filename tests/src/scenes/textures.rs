@@ -12,7 +12,7 @@ use crate::graphics::{
 use crate::GpuError;
 
 /// The 4×4 texture of the address-mode scene: 16 distinct, far-apart colours.
-const PALETTE: [[u8; 4]; 16] = [
+pub(super) const PALETTE: [[u8; 4]; 16] = [
     [230, 25, 75, 255],
     [60, 180, 75, 255],
     [255, 225, 25, 255],
@@ -42,16 +42,21 @@ const CELL: u32 = 56;
 /// Texture coordinates across a cell: 3.5 repeats, starting outside [0, 1].
 const UV_RANGE: [f32; 2] = [-1.25, 2.25];
 
-fn textured_shaders() -> Result<(Vec<u32>, Vec<u32>), GpuError> {
+/// `color.vert` with the fragment shader `fragment` (a file of the graphics shader
+/// directory) compiled with `defines`.
+pub(super) fn textured_shaders(
+    fragment: &str,
+    defines: &[(&str, &str)],
+) -> Result<(Vec<u32>, Vec<u32>), GpuError> {
     Ok((
         color_shaders()?.0,
-        crate::graphics::shader("textured.frag", &[])?,
+        crate::graphics::shader(fragment, defines)?,
     ))
 }
 
 /// A quad over the pixel rectangle with texture coordinates `uv0` at its top-left and `uv1`
 /// at its bottom-right corner.
-fn uv_quad(
+pub(super) fn uv_quad(
     size: (u32, u32),
     [x0, y0, x1, y1]: [f32; 4],
     uv0: [f32; 2],
@@ -74,7 +79,7 @@ fn uv_quad(
     ]
 }
 
-fn sampler_info(
+pub(super) fn sampler_info(
     filter: vk::Filter,
     mipmap: vk::SamplerMipmapMode,
     address: vk::SamplerAddressMode,
@@ -92,14 +97,30 @@ fn sampler_info(
         .max_lod(max_lod)
 }
 
-/// Draws each quad of `quads` with the texture set of the same index.
+/// Draws each quad of `quads` with `textured.frag` and the texture set of the same index.
 fn draw_textured(
     ctx: &GraphicsContext,
     target: &RenderTarget<'_>,
     sets: &TextureSets<'_>,
     quads: &[[PosColor; 6]],
 ) -> Result<Vec<ReadImage>, GpuError> {
-    let shaders = textured_shaders()?;
+    draw_with(
+        ctx,
+        target,
+        sets,
+        quads,
+        &textured_shaders("textured.frag", &[])?,
+    )
+}
+
+/// Draws each quad of `quads` with `shaders` and the texture set of the same index.
+pub(super) fn draw_with(
+    ctx: &GraphicsContext,
+    target: &RenderTarget<'_>,
+    sets: &TextureSets<'_>,
+    quads: &[[PosColor; 6]],
+    shaders: &(Vec<u32>, Vec<u32>),
+) -> Result<Vec<ReadImage>, GpuError> {
     let mut desc = PipelineDesc::new(&shaders.0, &shaders.1);
     desc.push_constant_size = 64;
     desc.set_layouts = vec![sets.layout];
@@ -118,6 +139,23 @@ fn draw_textured(
     })
 }
 
+/// The 4×4 RGBA8 texture of [`PALETTE`].
+pub(super) fn palette_texture(ctx: &GraphicsContext) -> Result<Texture<'_>, GpuError> {
+    let texels: Vec<u8> = PALETTE.iter().flatten().copied().collect();
+    let data = [vec![texels]];
+    Texture::new(
+        ctx,
+        &TextureDesc {
+            format: vk::Format::R8G8B8A8_UNORM,
+            width: 4,
+            height: 4,
+            data: &data,
+            view_type: vk::ImageViewType::TYPE_2D,
+            aspect: vk::ImageAspectFlags::COLOR,
+        },
+    )
+}
+
 /// A 4×4 RGBA8 texture of [`PALETTE`] under each address mode (columns) with NEAREST (top
 /// row) and LINEAR (bottom row) filtering, texture coordinates from -1.25 to 2.25.
 pub fn address_filter(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
@@ -133,19 +171,7 @@ pub fn address_filter(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError>
         None,
         PassMode::RenderPass,
     )?;
-    let texels: Vec<u8> = PALETTE.iter().flatten().copied().collect();
-    let data = [vec![texels]];
-    let texture = Texture::new(
-        ctx,
-        &TextureDesc {
-            format: vk::Format::R8G8B8A8_UNORM,
-            width: 4,
-            height: 4,
-            data: &data,
-            view_type: vk::ImageViewType::TYPE_2D,
-            aspect: vk::ImageAspectFlags::COLOR,
-        },
-    )?;
+    let texture = palette_texture(ctx)?;
     let cells = ADDRESS_MODES.len() * FILTERS.len();
     let sets = TextureSets::new(ctx, cells as u32)?;
     let mut samplers = Vec::new();

@@ -1,0 +1,235 @@
+//! Scenes of issue 7's shader operations: derivatives of known functions, `textureGather`,
+//! and depth-compare sampling, each checked here against the spec's formulas.
+
+use ash::vk;
+
+use super::textures::{
+    draw_with, palette_texture, sampler_info, textured_shaders, uv_quad, PALETTE,
+};
+use super::{color_desc, draw_list, image, quad, rgba8, vertex_buffer};
+use crate::graphics::{
+    GraphicsContext, GraphicsPipeline, PassMode, ReadImage, RenderTarget, Sampler, Texture,
+    TextureDesc, TextureSets,
+};
+use crate::GpuError;
+
+const SIZE: u32 = 64;
+
+fn target(ctx: &GraphicsContext) -> Result<RenderTarget<'_>, GpuError> {
+    RenderTarget::new(
+        ctx,
+        SIZE,
+        SIZE,
+        &[vk::Format::R8G8B8A8_UNORM],
+        None,
+        PassMode::RenderPass,
+    )
+}
+
+/// A full-target quad with `derivatives.frag`.
+pub fn derivatives(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
+    let target = target(ctx)?;
+    let shaders = (
+        crate::graphics::shader("color.vert", &[])?,
+        crate::graphics::shader("derivatives.frag", &[])?,
+    );
+    let pipeline = GraphicsPipeline::new(ctx, &color_desc(&shaders), &target)?;
+    let vertices = quad(
+        (SIZE, SIZE),
+        [0.0, 0.0, SIZE as f32, SIZE as f32],
+        0.5,
+        [1.0; 4],
+    );
+    let vbuf = vertex_buffer(ctx, &vertices)?;
+    draw_list(&target, &pipeline, &vbuf, vertices.len() as u32)
+}
+
+/// Per pixel (x, y) in quad (x0, y0) = (x & !1, y & !1), with pixel centres at +0.5:
+/// red = 4·d(x²/1024)/dx (fine) = (2·x0 + 2)/256, green = 4·d(xy/1024)/dy (fine) =
+/// (x + 0.5)/256, blue = 4·d(xy/1024)/dx (coarse) = (y0 + 0.5)/256, or the fine value
+/// (y + 0.5)/256, which the spec also allows for coarse derivatives.
+pub fn check_derivatives(images: &[ReadImage]) -> Result<(), String> {
+    let img = image(images, "color0")?;
+    for y in 0..SIZE {
+        for x in 0..SIZE {
+            let (x0, y0) = (f64::from(x & !1), f64::from(y & !1));
+            let got = rgba8(img, x, y).map(f64::from);
+            let red = (2.0 * x0 + 2.0) / 256.0 * 255.0;
+            let green = (f64::from(x) + 0.5) / 256.0 * 255.0;
+            let blue_coarse = (y0 + 0.5) / 256.0 * 255.0;
+            let blue_fine = (f64::from(y) + 0.5) / 256.0 * 255.0;
+            let close = |g: f64, w: f64| (g - w).abs() <= 1.0;
+            if !close(got[0], red)
+                || !close(got[1], green)
+                || !(close(got[2], blue_coarse) || close(got[2], blue_fine))
+            {
+                return Err(format!(
+                    "pixel ({x}, {y}) is {got:?}, expected ({red:.1}, {green:.1}, \
+                     {blue_coarse:.1} or {blue_fine:.1})"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Gather components (defines `COMPONENT`) of the 4×4 palette texture over the target, one
+/// quad per component in the four quarters.
+pub fn gather(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
+    let target = target(ctx)?;
+    let texture = palette_texture(ctx)?;
+    let sampler = Sampler::new(
+        ctx,
+        &sampler_info(
+            vk::Filter::LINEAR,
+            vk::SamplerMipmapMode::NEAREST,
+            vk::SamplerAddressMode::REPEAT,
+            0.0,
+        ),
+    )?;
+    let sets = TextureSets::new(ctx, 1)?;
+    sets.write(0, &texture, &sampler)?;
+    let half = (SIZE / 2) as f32;
+    let mut images = Vec::new();
+    for component in 0..4u32 {
+        let c = component.to_string();
+        let shaders = textured_shaders("gather.frag", &[("COMPONENT", &c)])?;
+        let quads = [uv_quad(
+            (SIZE, SIZE),
+            [0.0, 0.0, 2.0 * half, 2.0 * half],
+            [0.0, 0.0],
+            [1.0, 1.0],
+        )];
+        let mut out = draw_with(ctx, &target, &sets, &quads, &shaders)?;
+        for img in &mut out {
+            img.name = format!("{}-gather{component}", img.name);
+        }
+        images.extend(out);
+    }
+    Ok(images)
+}
+
+/// Every pixel against the spec's gather: at (u, v) the footprint's top-left texel is
+/// (floor(4u − 0.5), floor(4v − 0.5)) wrapped (REPEAT); the result is component c of texels
+/// (i0, j1), (i1, j1), (i1, j0), (i0, j0). Pixels whose 4u − 0.5 or 4v − 0.5 lies within a
+/// fiftieth of an integer may pick either footprint and are skipped.
+pub fn check_gather(images: &[ReadImage]) -> Result<(), String> {
+    for component in 0..4usize {
+        let img = image(images, &format!("color0-gather{component}"))?;
+        for y in 0..SIZE {
+            for x in 0..SIZE {
+                let s = (f64::from(x) + 0.5) / f64::from(SIZE) * 4.0 - 0.5;
+                let t = (f64::from(y) + 0.5) / f64::from(SIZE) * 4.0 - 0.5;
+                let near = |c: f64| {
+                    let f = c - c.floor();
+                    f.min(1.0 - f) < 0.02
+                };
+                if near(s) || near(t) {
+                    continue;
+                }
+                let (i0, j0) = (s.floor() as i64, t.floor() as i64);
+                let at = |i: i64, j: i64| {
+                    PALETTE[(4 * j.rem_euclid(4) + i.rem_euclid(4)) as usize][component]
+                };
+                let want = [
+                    at(i0, j0 + 1),
+                    at(i0 + 1, j0 + 1),
+                    at(i0 + 1, j0),
+                    at(i0, j0),
+                ];
+                let got = rgba8(img, x, y);
+                if got.iter().zip(want).any(|(&g, w)| g.abs_diff(w) > 1) {
+                    return Err(format!(
+                        "gather {component} at pixel ({x}, {y}) is {got:?}, expected {want:?}"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Side of the depth texture of the shadow scene.
+const DEPTH_SIDE: u32 = 8;
+
+/// Depth texel (x, y) of the shadow scene: a ramp along x.
+fn stored_depth(x: u32, _y: u32) -> f32 {
+    (x as f32 + 0.5) / DEPTH_SIDE as f32
+}
+
+/// A D32_SFLOAT texture compared with LESS (reference < stored passes) and LINEAR filtering
+/// over the target: the reference rises from 0 at the top to 1 at the bottom, the stored depth
+/// from 0 at the left to 1 at the right, so the lit region is the upper right triangle with a
+/// filtered edge.
+pub fn depth_compare(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
+    let target = target(ctx)?;
+    let mut bytes = Vec::new();
+    for y in 0..DEPTH_SIDE {
+        for x in 0..DEPTH_SIDE {
+            bytes.extend(stored_depth(x, y).to_le_bytes());
+        }
+    }
+    let data = [vec![bytes]];
+    let texture = Texture::new(
+        ctx,
+        &TextureDesc {
+            format: vk::Format::D32_SFLOAT,
+            width: DEPTH_SIDE,
+            height: DEPTH_SIDE,
+            data: &data,
+            view_type: vk::ImageViewType::TYPE_2D,
+            aspect: vk::ImageAspectFlags::DEPTH,
+        },
+    )?;
+    let info = sampler_info(
+        vk::Filter::LINEAR,
+        vk::SamplerMipmapMode::NEAREST,
+        vk::SamplerAddressMode::CLAMP_TO_EDGE,
+        0.0,
+    )
+    .compare_enable(true)
+    .compare_op(vk::CompareOp::LESS);
+    let sampler = Sampler::new(ctx, &info)?;
+    let sets = TextureSets::new(ctx, 1)?;
+    sets.write(0, &texture, &sampler)?;
+    let shaders = textured_shaders("shadow.frag", &[])?;
+    let mut q = uv_quad(
+        (SIZE, SIZE),
+        [0.0, 0.0, SIZE as f32, SIZE as f32],
+        [0.0, 0.0],
+        [1.0, 1.0],
+    );
+    // The reference (z of the texture coordinates) follows v.
+    for v in &mut q {
+        v.color[2] = v.color[1];
+    }
+    draw_with(ctx, &target, &sets, &[q], &shaders)
+}
+
+/// Far from the diagonal, pixels are fully lit (reference well below the stored depth) or
+/// fully shadowed; every pixel lies between 0 and 1 and rows darken monotonically to the left.
+pub fn check_depth_compare(images: &[ReadImage]) -> Result<(), String> {
+    let img = image(images, "color0")?;
+    for y in 0..SIZE {
+        let reference = (f64::from(y) + 0.5) / f64::from(SIZE);
+        let mut previous = 255u8;
+        for x in (0..SIZE).rev() {
+            let got = rgba8(img, x, y)[0];
+            let u = (f64::from(x) + 0.5) / f64::from(SIZE);
+            // Stored depth at u (the ramp is linear in texel space, clamped at the edges).
+            let stored = u.clamp(0.5 / 8.0, 7.5 / 8.0);
+            let margin = 1.5 / f64::from(DEPTH_SIDE);
+            if reference < stored - margin && got != 255 {
+                return Err(format!("pixel ({x}, {y}) should be lit, is {got}"));
+            }
+            if reference > stored + margin && got != 0 {
+                return Err(format!("pixel ({x}, {y}) should be shadowed, is {got}"));
+            }
+            if got > previous.saturating_add(1) {
+                return Err(format!("row {y} gets lighter leftwards at x = {x}"));
+            }
+            previous = got;
+        }
+    }
+    Ok(())
+}
