@@ -212,6 +212,19 @@ fn depth_compare_sampling_matches_lavapipe() {
     compare_scene("texture-depth-compare", 4, 32);
 }
 
+/// Issue 7: uniform and storage texel buffers read in a fragment shader.
+#[test]
+fn texel_buffers_match_lavapipe() {
+    compare_scene("texel-buffers", 1, 0);
+}
+
+/// Issue 7: a storage image written by a compute shader, read texel for texel by a fragment
+/// shader.
+#[test]
+fn storage_image_from_compute_matches_lavapipe() {
+    compare_scene("storage-image-compute-to-fragment", 1, 0);
+}
+
 /// Every scene the binary knows has a test above.
 #[test]
 fn every_scene_is_compared() {

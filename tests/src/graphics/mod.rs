@@ -5,6 +5,7 @@
 //! program as the reference. Errors are the crate's [`GpuError`].
 
 pub mod context;
+pub mod descriptors;
 pub mod format;
 pub mod math;
 pub mod mesh;
@@ -20,6 +21,7 @@ use ash::vk;
 use crate::GpuError;
 
 pub use context::GraphicsContext;
+pub use descriptors::{BufferView, ComputePipeline, DescriptorSet, Resource, StorageImage};
 pub use format::FormatInfo;
 pub use math::Mat4;
 pub use picture::{compare, Difference, Picture};

@@ -124,6 +124,16 @@ pub const SCENES: &[Scene] = &[
         render: texture_ops::depth_compare,
         check: texture_ops::check_depth_compare,
     },
+    Scene {
+        name: "texel-buffers",
+        render: texture_ops::texel_buffers,
+        check: texture_ops::check_texel_buffers,
+    },
+    Scene {
+        name: "storage-image-compute-to-fragment",
+        render: texture_ops::storage_image,
+        check: texture_ops::check_storage_image,
+    },
 ];
 
 /// The scene called `name`.

@@ -1,5 +1,6 @@
 //! Scenes of issue 7's shader operations: derivatives of known functions, `textureGather`,
-//! and depth-compare sampling, each checked here against the spec's formulas.
+//! depth-compare sampling, texel buffers and a storage image written in compute and read in
+//! a fragment shader, each checked here against the spec's formulas.
 
 use ash::vk;
 
@@ -8,8 +9,9 @@ use super::textures::{
 };
 use super::{color_desc, draw_list, image, quad, rgba8, vertex_buffer};
 use crate::graphics::{
-    GraphicsContext, GraphicsPipeline, PassMode, ReadImage, RenderTarget, Sampler, Texture,
-    TextureDesc, TextureSets,
+    BufferView, ComputePipeline, DescriptorSet, GraphicsContext, GraphicsPipeline, HostBuffer,
+    Mat4, PassMode, ReadImage, RenderTarget, Resource, Sampler, StorageImage, Texture, TextureDesc,
+    TextureSets,
 };
 use crate::GpuError;
 
@@ -229,6 +231,162 @@ pub fn check_depth_compare(images: &[ReadImage]) -> Result<(), String> {
                 return Err(format!("row {y} gets lighter leftwards at x = {x}"));
             }
             previous = got;
+        }
+    }
+    Ok(())
+}
+
+/// Entry `i` of the texel-buffer scene's colour buffer (RGBA8).
+fn cell_color(i: u32) -> [u8; 4] {
+    [
+        (i * 37 % 256) as u8,
+        (i * 91 % 256) as u8,
+        (255 - i * 4) as u8,
+        255,
+    ]
+}
+const SCALES: [f32; 4] = [1.0, 0.5, 0.75, 0.25];
+
+/// A full-target quad whose fragments read a uniform and a storage texel buffer
+/// (`texel_buffer.frag`).
+pub fn texel_buffers(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
+    let target = target(ctx)?;
+    let colors: Vec<u8> = (0..64).flat_map(cell_color).collect();
+    let scales: Vec<u8> = SCALES.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let color_buf =
+        HostBuffer::with_bytes(ctx, vk::BufferUsageFlags::UNIFORM_TEXEL_BUFFER, &colors)?;
+    let scale_buf =
+        HostBuffer::with_bytes(ctx, vk::BufferUsageFlags::STORAGE_TEXEL_BUFFER, &scales)?;
+    let color_view = BufferView::new(ctx, &color_buf, vk::Format::R8G8B8A8_UNORM)?;
+    let scale_view = BufferView::new(ctx, &scale_buf, vk::Format::R32_SFLOAT)?;
+    let set = DescriptorSet::new(
+        ctx,
+        vk::ShaderStageFlags::FRAGMENT,
+        &[
+            Resource::UniformTexelBuffer(color_view.view),
+            Resource::StorageTexelBuffer(scale_view.view),
+        ],
+    )?;
+    let shaders = textured_shaders("texel_buffer.frag", &[])?;
+    draw_full_target(ctx, &target, &set, &shaders)
+}
+
+/// One full-target quad drawn with `shaders` and `set` bound at set 0.
+fn draw_full_target(
+    ctx: &GraphicsContext,
+    target: &RenderTarget<'_>,
+    set: &DescriptorSet<'_>,
+    shaders: &(Vec<u32>, Vec<u32>),
+) -> Result<Vec<ReadImage>, GpuError> {
+    let mut desc = color_desc(shaders);
+    desc.set_layouts = vec![set.layout];
+    let pipeline = GraphicsPipeline::new(ctx, &desc, target)?;
+    let vertices = quad(
+        (SIZE, SIZE),
+        [0.0, 0.0, SIZE as f32, SIZE as f32],
+        0.5,
+        [1.0; 4],
+    );
+    let vbuf = vertex_buffer(ctx, &vertices)?;
+    target.render(|r| {
+        r.pipeline(&pipeline);
+        r.push(&pipeline, &Mat4::IDENTITY.bytes())?;
+        r.descriptor_set(&pipeline, 0, set.set);
+        r.vertex_buffer(0, &vbuf);
+        r.draw(vertices.len() as u32, 1, 0, 0);
+        Ok(())
+    })
+}
+
+/// Each 8×8 cell is its colour entry times its scale (rounded to 8 bits).
+pub fn check_texel_buffers(images: &[ReadImage]) -> Result<(), String> {
+    let img = image(images, "color0")?;
+    for y in 0..SIZE {
+        for x in 0..SIZE {
+            let i = (y / 8) * 8 + x / 8;
+            let scale = f64::from(SCALES[(i % 4) as usize]);
+            let want = cell_color(i).map(|c| f64::from(c) * scale);
+            let got = rgba8(img, x, y);
+            if got
+                .iter()
+                .zip(want)
+                .any(|(&g, w)| (f64::from(g) - w).abs() > 1.0)
+            {
+                return Err(format!("pixel ({x}, {y}) is {got:?}, expected {want:.1?}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A compute shader writes a 64×64 RGBA8 storage image (`storage_write.comp`); a fragment
+/// shader then reads it texel for texel (`fetch.frag`).
+pub fn storage_image(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
+    let target = target(ctx)?;
+    let storage = StorageImage::new(ctx, vk::Format::R8G8B8A8_UNORM, SIZE, SIZE)?;
+    let write_set = DescriptorSet::new(
+        ctx,
+        vk::ShaderStageFlags::COMPUTE,
+        &[Resource::StorageImage(storage.view)],
+    )?;
+    let code = crate::graphics::shader("storage_write.comp", &[])?;
+    let compute = ComputePipeline::new(ctx, &code, write_set.layout)?;
+    ctx.submit_and_wait(|cb| {
+        compute.record_dispatch(cb, write_set.set, [SIZE / 8, SIZE / 8, 1]);
+        let barrier = [vk::MemoryBarrier::default()
+            .src_access_mask(vk::AccessFlags::SHADER_WRITE)
+            .dst_access_mask(vk::AccessFlags::SHADER_READ)];
+        // SAFETY: `cb` is recording outside a render pass.
+        unsafe {
+            ctx.device.cmd_pipeline_barrier(
+                cb,
+                vk::PipelineStageFlags::COMPUTE_SHADER,
+                vk::PipelineStageFlags::FRAGMENT_SHADER,
+                vk::DependencyFlags::empty(),
+                &barrier,
+                &[],
+                &[],
+            )
+        };
+        Ok(())
+    })?;
+    let sampler = Sampler::new(
+        ctx,
+        &sampler_info(
+            vk::Filter::NEAREST,
+            vk::SamplerMipmapMode::NEAREST,
+            vk::SamplerAddressMode::CLAMP_TO_EDGE,
+            0.0,
+        ),
+    )?;
+    let read_set = DescriptorSet::new(
+        ctx,
+        vk::ShaderStageFlags::FRAGMENT,
+        &[Resource::CombinedImageSampler(
+            storage.view,
+            sampler.sampler,
+            vk::ImageLayout::GENERAL,
+        )],
+    )?;
+    let shaders = textured_shaders("fetch.frag", &[])?;
+    draw_full_target(ctx, &target, &read_set, &shaders)
+}
+
+/// Every pixel is what the compute shader wrote there.
+pub fn check_storage_image(images: &[ReadImage]) -> Result<(), String> {
+    let img = image(images, "color0")?;
+    for y in 0..SIZE {
+        for x in 0..SIZE {
+            let b = if (x ^ y) & 8 != 0 { 1.0 } else { 0.2 };
+            let want = [f64::from(x) / 63.0, f64::from(y) / 63.0, b, 1.0].map(|v| v * 255.0);
+            let got = rgba8(img, x, y);
+            if got
+                .iter()
+                .zip(want)
+                .any(|(&g, w)| (f64::from(g) - w).abs() > 0.6)
+            {
+                return Err(format!("pixel ({x}, {y}) is {got:?}, expected {want:.1?}"));
+            }
         }
     }
     Ok(())
