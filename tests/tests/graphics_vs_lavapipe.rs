@@ -225,6 +225,12 @@ fn storage_image_from_compute_matches_lavapipe() {
     compare_scene("storage-image-compute-to-fragment", 1, 0);
 }
 
+/// Issue 7: input attachments across two subpasses.
+#[test]
+fn input_attachments_match_lavapipe() {
+    compare_scene("input-attachments", 1, 0);
+}
+
 /// Every scene the binary knows has a test above.
 #[test]
 fn every_scene_is_compared() {

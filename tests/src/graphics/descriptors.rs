@@ -13,6 +13,8 @@ pub enum Resource {
     /// A view and sampler, the image in the given layout.
     CombinedImageSampler(vk::ImageView, vk::Sampler, vk::ImageLayout),
     StorageImage(vk::ImageView),
+    /// A colour attachment read as input attachment (SHADER_READ_ONLY_OPTIMAL).
+    InputAttachment(vk::ImageView),
     UniformTexelBuffer(vk::BufferView),
     StorageTexelBuffer(vk::BufferView),
 }
@@ -22,6 +24,7 @@ impl Resource {
         match self {
             Resource::CombinedImageSampler(..) => vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
             Resource::StorageImage(_) => vk::DescriptorType::STORAGE_IMAGE,
+            Resource::InputAttachment(_) => vk::DescriptorType::INPUT_ATTACHMENT,
             Resource::UniformTexelBuffer(_) => vk::DescriptorType::UNIFORM_TEXEL_BUFFER,
             Resource::StorageTexelBuffer(_) => vk::DescriptorType::STORAGE_TEXEL_BUFFER,
         }
@@ -92,6 +95,11 @@ impl<'c> DescriptorSet<'c> {
                     Resource::StorageImage(v) => {
                         (vk::Sampler::null(), *v, vk::ImageLayout::GENERAL)
                     }
+                    Resource::InputAttachment(v) => (
+                        vk::Sampler::null(),
+                        *v,
+                        vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL,
+                    ),
                     _ => (
                         vk::Sampler::null(),
                         vk::ImageView::null(),

@@ -40,6 +40,9 @@ pub struct PipelineDesc<'a> {
     /// Descriptor set layouts of the pipeline layout, from set 0, for pipelines without the
     /// buffer set (bind the sets with [`super::Recorder::descriptor_set`]).
     pub set_layouts: Vec<vk::DescriptorSetLayout>,
+    /// The subpass of the target's render pass the pipeline is for (0 but with
+    /// [`super::PassMode::InputSubpass`]).
+    pub subpass: u32,
 }
 
 /// Vertex layout of [`PosColor`] vertices at binding 0: position (location 0) and colour
@@ -144,6 +147,7 @@ impl<'a> PipelineDesc<'a> {
             storage_buffer: false,
             dynamic_states: Vec::new(),
             set_layouts: Vec::new(),
+            subpass: 0,
         }
     }
 }
@@ -326,7 +330,7 @@ fn create_pipeline(
         .back(stencil)
         .min_depth_bounds(0.0)
         .max_depth_bounds(1.0);
-    let color_count = target.color_formats().len();
+    let color_count = target.subpass_color_formats(desc.subpass).len();
     let blend_states = if desc.blend.is_empty() {
         vec![opaque(); color_count]
     } else {
@@ -373,7 +377,9 @@ fn create_pipeline(
         info = info.depth_stencil_state(&depth_stencil);
     }
     match target.mode() {
-        PassMode::RenderPass => info = info.render_pass(target.render_pass()).subpass(0),
+        PassMode::RenderPass | PassMode::InputSubpass => {
+            info = info.render_pass(target.render_pass()).subpass(desc.subpass)
+        }
         PassMode::Dynamic => info = info.push_next(&mut rendering),
     }
     // SAFETY: all handles are live and the create info's pointers outlive the call.

@@ -56,6 +56,16 @@ impl<'a> Recorder<'a> {
         self.scissor(0, 0, self.width, self.height);
     }
 
+    /// vkCmdNextSubpass (inline contents).
+    pub fn next_subpass(&self) {
+        // SAFETY: `cb` is recording inside a render pass with a further subpass (the caller's
+        // contract: an input-subpass target).
+        unsafe {
+            self.d()
+                .cmd_next_subpass(self.cb, vk::SubpassContents::INLINE)
+        };
+    }
+
     /// Binds descriptor set `set` of `p`'s layout (for pipelines with their own set layouts).
     pub fn descriptor_set(&self, p: &GraphicsPipeline<'_>, index: u32, set: vk::DescriptorSet) {
         // SAFETY: `cb` is recording; the set is live and matches set `index` of `p`'s layout

@@ -172,7 +172,7 @@ impl<'c> Attachment<'c> {
             )
         } else {
             (
-                vk::ImageUsageFlags::COLOR_ATTACHMENT,
+                vk::ImageUsageFlags::COLOR_ATTACHMENT | vk::ImageUsageFlags::INPUT_ATTACHMENT,
                 vk::FormatFeatureFlags::COLOR_ATTACHMENT,
             )
         };

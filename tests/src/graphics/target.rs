@@ -16,6 +16,11 @@ use crate::GpuError;
 pub enum PassMode {
     RenderPass,
     Dynamic,
+    /// A render pass of two subpasses on exactly two colour attachments (issue 7's input
+    /// attachments): subpass 0 writes colour 0 (and depth), subpass 1 reads colour 0 as input
+    /// attachment 0 and writes colour 1. Pipelines name their subpass
+    /// ([`super::PipelineDesc::subpass`]); [`super::Recorder::next_subpass`] moves on.
+    InputSubpass,
 }
 
 /// Which aspect of an attachment a readback holds.
@@ -157,7 +162,12 @@ impl<'c> RenderTarget<'c> {
         target.depth = depth
             .map(|f| Attachment::new(ctx, f, width, height))
             .transpose()?;
-        if mode == PassMode::RenderPass {
+        if mode == PassMode::InputSubpass && colors.len() != 2 {
+            return Err(GpuError::Setup(
+                "an input-subpass target has exactly two colour attachments".into(),
+            ));
+        }
+        if mode != PassMode::Dynamic {
             target.make_render_pass()?;
         }
         Ok(target)
@@ -187,16 +197,32 @@ impl<'c> RenderTarget<'c> {
             attachment: self.colors.len() as u32,
             layout: vk::ImageLayout::DEPTH_STENCIL_ATTACHMENT_OPTIMAL,
         };
+        let two = self.mode == PassMode::InputSubpass;
+        let first_colors = if two {
+            &color_refs[..1]
+        } else {
+            &color_refs[..]
+        };
         let mut subpass = vk::SubpassDescription::default()
             .pipeline_bind_point(vk::PipelineBindPoint::GRAPHICS)
-            .color_attachments(&color_refs);
+            .color_attachments(first_colors);
         if let Some(depth) = &self.depth {
             attachments.push(describe(depth));
             subpass = subpass.depth_stencil_attachment(&depth_ref);
         }
-        // The copies after the pass read what the pass wrote.
-        let dependencies = [vk::SubpassDependency {
-            src_subpass: 0,
+        let input_refs = [vk::AttachmentReference {
+            attachment: 0,
+            layout: vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL,
+        }];
+        let second = vk::SubpassDescription::default()
+            .pipeline_bind_point(vk::PipelineBindPoint::GRAPHICS)
+            .input_attachments(&input_refs)
+            .color_attachments(&color_refs[color_refs.len().min(1)..]);
+        let last = u32::from(two);
+        // The copies after the pass read what the pass wrote; with two subpasses, the second
+        // reads what the first wrote to colour 0, at the same pixel.
+        let mut dependencies = vec![vk::SubpassDependency {
+            src_subpass: last,
             dst_subpass: vk::SUBPASS_EXTERNAL,
             src_stage_mask: vk::PipelineStageFlags::COLOR_ATTACHMENT_OUTPUT
                 | vk::PipelineStageFlags::LATE_FRAGMENT_TESTS,
@@ -206,7 +232,21 @@ impl<'c> RenderTarget<'c> {
             dst_access_mask: vk::AccessFlags::TRANSFER_READ,
             dependency_flags: vk::DependencyFlags::empty(),
         }];
-        let subpasses = [subpass];
+        let mut subpasses = vec![subpass];
+        if two {
+            subpasses.push(second);
+            dependencies.push(vk::SubpassDependency {
+                src_subpass: 0,
+                dst_subpass: 1,
+                src_stage_mask: vk::PipelineStageFlags::COLOR_ATTACHMENT_OUTPUT,
+                dst_stage_mask: vk::PipelineStageFlags::FRAGMENT_SHADER,
+                src_access_mask: vk::AccessFlags::COLOR_ATTACHMENT_WRITE,
+                dst_access_mask: vk::AccessFlags::INPUT_ATTACHMENT_READ,
+                dependency_flags: vk::DependencyFlags::BY_REGION,
+            });
+            // Colour 0 is read by the copy after the pass too: it ends the pass in
+            // TRANSFER_SRC_OPTIMAL like every attachment, having been an input attachment.
+        }
         let info = vk::RenderPassCreateInfo::default()
             .attachments(&attachments)
             .subpasses(&subpasses)
@@ -242,6 +282,16 @@ impl<'c> RenderTarget<'c> {
 
     pub fn color_formats(&self) -> Vec<vk::Format> {
         self.colors.iter().map(|a| a.format).collect()
+    }
+
+    /// The colour formats a pipeline of `subpass` writes.
+    pub fn subpass_color_formats(&self, subpass: u32) -> Vec<vk::Format> {
+        let all = self.color_formats();
+        match (self.mode, subpass) {
+            (PassMode::InputSubpass, 0) => all[..1].to_vec(),
+            (PassMode::InputSubpass, _) => all[1..].to_vec(),
+            _ => all,
+        }
     }
 
     pub fn depth_format(&self) -> Option<vk::Format> {
@@ -364,7 +414,7 @@ impl<'c> RenderTarget<'c> {
         let d = &self.ctx.device;
         let clears = self.clear_values();
         match (self.mode, &self.ctx.dynamic_rendering) {
-            (PassMode::RenderPass, _) => {
+            (PassMode::RenderPass | PassMode::InputSubpass, _) => {
                 let n = self.colors.len() + usize::from(self.depth.is_some());
                 let info = vk::RenderPassBeginInfo::default()
                     .render_pass(self.render_pass)
@@ -423,7 +473,7 @@ impl<'c> RenderTarget<'c> {
 
     fn end(&self, cb: vk::CommandBuffer) -> Result<(), GpuError> {
         match (self.mode, &self.ctx.dynamic_rendering) {
-            (PassMode::RenderPass, _) => {
+            (PassMode::RenderPass | PassMode::InputSubpass, _) => {
                 // SAFETY: `cb` is inside the pass begun in `begin`.
                 unsafe { self.ctx.device.cmd_end_render_pass(cb) };
             }

@@ -134,6 +134,11 @@ pub const SCENES: &[Scene] = &[
         render: texture_ops::storage_image,
         check: texture_ops::check_storage_image,
     },
+    Scene {
+        name: "input-attachments",
+        render: texture_ops::input_attachments,
+        check: texture_ops::check_input_attachments,
+    },
 ];
 
 /// The scene called `name`.

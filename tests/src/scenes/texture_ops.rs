@@ -391,3 +391,98 @@ pub fn check_storage_image(images: &[ReadImage]) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Quads drawn by the first subpass of the input-attachment scene: pixel rectangle and colour.
+const SUBPASS_QUADS: [([f32; 4], [f32; 4]); 3] = [
+    ([4.0, 4.0, 40.0, 36.0], [0.9, 0.2, 0.1, 1.0]),
+    ([20.0, 24.0, 60.0, 60.0], [0.1, 0.7, 0.3, 1.0]),
+    ([30.0, 2.0, 62.0, 20.0], [0.2, 0.3, 0.95, 1.0]),
+];
+
+/// Two subpasses: the first draws three overlapping quads into colour 0, the second reads
+/// colour 0 as an input attachment and writes a rearrangement of it to colour 1
+/// (`subpass_read.frag`).
+pub fn input_attachments(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
+    let format = vk::Format::R8G8B8A8_UNORM;
+    let target = RenderTarget::new(
+        ctx,
+        SIZE,
+        SIZE,
+        &[format, format],
+        None,
+        PassMode::InputSubpass,
+    )?;
+    let color = super::color_shaders()?;
+    let mut first = color_desc(&color);
+    first.subpass = 0;
+    let scene = GraphicsPipeline::new(ctx, &first, &target)?;
+    let set = DescriptorSet::new(
+        ctx,
+        vk::ShaderStageFlags::FRAGMENT,
+        &[Resource::InputAttachment(target.colors[0].view)],
+    )?;
+    let read = textured_shaders("subpass_read.frag", &[])?;
+    let mut second = color_desc(&read);
+    second.set_layouts = vec![set.layout];
+    second.subpass = 1;
+    let post = GraphicsPipeline::new(ctx, &second, &target)?;
+    let mut vertices: Vec<_> = SUBPASS_QUADS
+        .iter()
+        .flat_map(|(rect, c)| quad((SIZE, SIZE), *rect, 0.5, *c))
+        .collect();
+    let full = quad(
+        (SIZE, SIZE),
+        [0.0, 0.0, SIZE as f32, SIZE as f32],
+        0.5,
+        [1.0; 4],
+    );
+    vertices.extend(full);
+    let vbuf = vertex_buffer(ctx, &vertices)?;
+    let scene_count = 6 * SUBPASS_QUADS.len() as u32;
+    target.render(|r| {
+        r.pipeline(&scene);
+        r.push(&scene, &Mat4::IDENTITY.bytes())?;
+        r.vertex_buffer(0, &vbuf);
+        r.draw(scene_count, 1, 0, 0);
+        r.next_subpass();
+        r.pipeline(&post);
+        r.push(&post, &Mat4::IDENTITY.bytes())?;
+        r.descriptor_set(&post, 0, set.set);
+        r.vertex_buffer(0, &vbuf);
+        r.draw(6, 1, scene_count, 0);
+        Ok(())
+    })
+}
+
+/// Colour 0 holds the last quad covering each pixel (or transparent black); colour 1 is its
+/// rearrangement (b, 1 − r, g, 1).
+pub fn check_input_attachments(images: &[ReadImage]) -> Result<(), String> {
+    let first = image(images, "color0")?;
+    let second = image(images, "color1")?;
+    for y in 0..SIZE {
+        for x in 0..SIZE {
+            let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
+            let want0 = SUBPASS_QUADS
+                .iter()
+                .rev()
+                .find(|(r, _)| px > r[0] && px < r[2] && py > r[1] && py < r[3])
+                .map_or([0.0; 4], |(_, c)| *c);
+            let want1 = [want0[2], 1.0 - want0[0], want0[1], 1.0];
+            for (img, want) in [(first, want0), (second, want1)] {
+                let got = rgba8(img, x, y);
+                let want = want.map(|v| f64::from(v) * 255.0);
+                if got
+                    .iter()
+                    .zip(want)
+                    .any(|(&g, w)| (f64::from(g) - w).abs() > 1.0)
+                {
+                    return Err(format!(
+                        "{} pixel ({x}, {y}) is {got:?}, expected {want:.1?}",
+                        img.name
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
