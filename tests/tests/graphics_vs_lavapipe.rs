@@ -231,6 +231,14 @@ fn input_attachments_match_lavapipe() {
     compare_scene("input-attachments", 1, 0);
 }
 
+/// Issue 7: vkCmdBlitImage between every pair of blit-compatible colour formats (LINEAR ×2
+/// scaling among float-valued formats, NEAREST among integer ones). Drivers may filter in
+/// fixed point and round conversions either way, so values may differ by a couple of steps.
+#[test]
+fn blits_between_every_format_pair_match_lavapipe() {
+    compare_scene("blit-formats", 3, 0);
+}
+
 /// Every scene the binary knows has a test above.
 #[test]
 fn every_scene_is_compared() {

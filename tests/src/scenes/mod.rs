@@ -5,6 +5,7 @@
 //! compares the pictures of two drivers.
 
 mod basic;
+mod blits;
 mod depth;
 mod dynamic;
 mod texture_ops;
@@ -138,6 +139,11 @@ pub const SCENES: &[Scene] = &[
         name: "input-attachments",
         render: texture_ops::input_attachments,
         check: texture_ops::check_input_attachments,
+    },
+    Scene {
+        name: "blit-formats",
+        render: blits::blit_formats,
+        check: blits::check_blit_formats,
     },
 ];
 
