@@ -77,7 +77,8 @@ fn read_u32(img: &Image, level: u32, x: u32, y: u32) -> u32 {
 }
 
 fn write_u32(img: &Image, level: u32, x: u32, y: u32, v: u32) {
-    img.write_texel(level, 0, [x, y, 0], &v.to_le_bytes()).unwrap();
+    img.write_texel(level, 0, [x, y, 0], &v.to_le_bytes())
+        .unwrap();
 }
 
 #[test]
@@ -241,12 +242,21 @@ fn out_of_range_image_accesses_read_zero_and_leave_canaries_intact() {
     }
     let after = read_all::<u32>(&whole);
     let w = |from: u64, to: u64| (from / 4) as usize..(to / 4) as usize;
-    assert_eq!(after[w(storage_at, storage_at + texel_bytes)], storage_cpu[..]);
+    assert_eq!(
+        after[w(storage_at, storage_at + texel_bytes)],
+        storage_cpu[..]
+    );
     for (name, range) in [
         ("canary before the storage image", w(0, img_at)),
-        ("canary after the storage image", w(img_at + img_size, tex_at)),
+        (
+            "canary after the storage image",
+            w(img_at + img_size, tex_at),
+        ),
         ("sampled image and its canaries", w(tex_at, storage_at)),
-        ("canary after the storage texels", w(storage_at + texel_bytes, total)),
+        (
+            "canary after the storage texels",
+            w(storage_at + texel_bytes, total),
+        ),
     ] {
         assert_eq!(after[range.clone()], before[range], "{name} changed");
     }
