@@ -22,8 +22,11 @@
 
 use serde::{Deserialize, Serialize};
 
+mod image;
+pub use image::{allowed_on, coord_count, spatial_dims, DerivAxis, ImageLod, ImageOp, ImageOpKind};
+
 /// Version of the IR encoding and semantics. Bump on any change.
-pub const IR_VERSION: u32 = 4;
+pub const IR_VERSION: u32 = 5;
 
 /// Largest workgroup (invocations) the IR may declare; Vulkan's maxComputeWorkGroupInvocations
 /// that we report.
@@ -633,6 +636,15 @@ pub enum Op {
     /// Bool: whether this invocation is a helper (not covered, or demoted). Fragment only
     /// (OpIsHelperInvocationEXT: the current value, so true after [`Stmt::Demote`]).
     IsHelperInvocation,
+    /// Derivative of an F32 value along `axis` across the 2×2 quad of fragment lanes (lanes
+    /// `4q..4q+3` = top-left, top-right, bottom-left, bottom-right). `fine`: the difference in
+    /// the lane's own row (X) or column (Y); otherwise (coarse, and plain OpDPdx/OpDPdy) the
+    /// top row's (X) or left column's (Y) difference for the whole quad. Fragment only.
+    Derivative {
+        axis: DerivAxis,
+        fine: bool,
+        value: ValueId,
+    },
 }
 
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
@@ -693,6 +705,12 @@ pub enum Stmt {
     /// Fragment only (OpDemoteToHelperInvocation): the invocation becomes a helper and goes
     /// on (for derivatives) but writes no outputs and makes no further stores or atomics.
     Demote,
+    /// An image operation (see [`ImageOp`]); defines `results` (at most 4, components 0.. of
+    /// the operation's result) for the executing lanes.
+    Image {
+        results: Vec<ValueId>,
+        op: Box<ImageOp>,
+    },
 }
 
 /// One entry point, fully specialised.

@@ -150,6 +150,7 @@ fn rewrite(stmts: &mut [Stmt], f: &impl Fn(ValueId) -> ValueId) {
             | Stmt::MemoryBarrier
             | Stmt::Kill
             | Stmt::Demote => {}
+            Stmt::Image { op, .. } => op.map_operands(f),
         }
     }
 }
@@ -163,7 +164,7 @@ fn rewrite_op(op: &mut Op, f: &impl Fn(ValueId) -> ValueId) {
         | Op::BufferLength(_)
         | Op::Input(_)
         | Op::IsHelperInvocation => {}
-        Op::Unary(_, a) | Op::Convert(_, a) => *a = f(*a),
+        Op::Unary(_, a) | Op::Convert(_, a) | Op::Derivative { value: a, .. } => *a = f(*a),
         Op::Binary(_, a, b) | Op::Cmp(_, a, b) => {
             *a = f(*a);
             *b = f(*b);

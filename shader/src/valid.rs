@@ -41,6 +41,12 @@ pub enum ValidationError {
     VarOutOfRange(VarId),
     #[error("buffer index {0} is out of range")]
     BufferOutOfRange(u32),
+    #[error("image slot {0} is out of range")]
+    ImageOutOfRange(u32),
+    #[error("sampler slot {0} is out of range")]
+    SamplerOutOfRange(u32),
+    #[error("image operation: {0}")]
+    Image(String),
     #[error("value {0:?} is defined more than once")]
     Redefined(ValueId),
     #[error("value {0:?} is used where it is not in scope (before its definition or outside the list that defines it)")]
@@ -280,10 +286,17 @@ impl Checker<'_> {
                     return Err(ValidationError::Redefined(*id));
                 }
                 self.op(*id, ty, op)?;
-                self.def_seq[id.0 as usize] = Some(self.next_seq);
-                self.next_seq += 1;
-                self.visible[id.0 as usize] = true;
-                scope.push(*id);
+                self.define(*id, scope);
+            }
+            Stmt::Image { results, op } => {
+                self.image(results, op)?;
+                for id in results {
+                    self.result_type(*id)?;
+                    if self.def_seq[id.0 as usize].is_some() {
+                        return Err(ValidationError::Redefined(*id));
+                    }
+                    self.define(*id, scope);
+                }
             }
             Stmt::Store { mem, value } => {
                 let ty = self.use_value(*value)?;
@@ -391,6 +404,14 @@ impl Checker<'_> {
         Ok(())
     }
 
+    /// Marks `id` (in range, not yet defined) as defined here.
+    fn define(&mut self, id: ValueId, scope: &mut Vec<ValueId>) {
+        self.def_seq[id.0 as usize] = Some(self.next_seq);
+        self.next_seq += 1;
+        self.visible[id.0 as usize] = true;
+        scope.push(id);
+    }
+
     /// The body and continuing lists of the innermost (just entered) loop.
     fn loop_lists(&mut self, body: &[Stmt], continuing: &[Stmt]) -> Result<()> {
         let mut body_scope = Vec::new();
@@ -472,6 +493,7 @@ impl Checker<'_> {
     }
 }
 
+mod image;
 mod ops;
 
 #[cfg(test)]

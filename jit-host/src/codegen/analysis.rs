@@ -312,6 +312,11 @@ impl Walk<'_> {
             | Stmt::Barrier
             | Stmt::MemoryBarrier
             | Stmt::Demote => {}
+            Stmt::Image { results, .. } => {
+                for r in results {
+                    self.demote_value(*r);
+                }
+            }
         }
     }
 
@@ -319,7 +324,7 @@ impl Walk<'_> {
         let u = |v: &ValueId| self.an.uniform(*v);
         match op {
             Op::Const(_) | Op::Undef | Op::BufferLength(_) => true,
-            Op::Unary(_, a) | Op::Convert(_, a) => u(a),
+            Op::Unary(_, a) | Op::Convert(_, a) | Op::Derivative { value: a, .. } => u(a),
             Op::Binary(_, a, b) | Op::Cmp(_, a, b) => u(a) && u(b),
             Op::Fma(a, b, c) | Op::Select(a, b, c) => u(a) && u(b) && u(c),
             Op::Builtin(b) => self.an.builtin_shape(*b) == Shape::Uniform,

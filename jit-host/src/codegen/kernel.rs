@@ -82,6 +82,8 @@ pub(super) struct Gen<'ctx, 'm> {
     pub alive_off: u64,
     /// Vertex / fragment interface (None for compute kernels).
     pub gfx: Option<StageIo<'ctx>>,
+    /// Image state (None for modules without image slots).
+    pub img: Option<super::image::ImageCtx<'ctx>>,
 }
 
 fn align64(x: u64) -> u64 {
@@ -183,6 +185,10 @@ pub(super) fn uses_defs(stmts: &[Stmt], uses: &mut HashSet<ValueId>, defs: &mut 
                 uses_defs(continuing, uses, defs);
             }
             Stmt::Breakable { body, .. } => uses_defs(body, uses, defs),
+            Stmt::Image { results, op } => {
+                uses.extend(op.operands());
+                defs.extend(results.iter().copied());
+            }
             _ => {}
         }
     }
@@ -198,7 +204,7 @@ pub(super) fn op_operands(op: &Op, f: &mut impl FnMut(ValueId)) {
         | Op::BufferLength(_)
         | Op::Input(_)
         | Op::IsHelperInvocation => {}
-        Op::Unary(_, a) | Op::Convert(_, a) => f(*a),
+        Op::Unary(_, a) | Op::Convert(_, a) | Op::Derivative { value: a, .. } => f(*a),
         Op::Binary(_, a, b) | Op::Cmp(_, a, b) => {
             f(*a);
             f(*b)
@@ -494,7 +500,9 @@ pub(super) fn build_kernel<'ctx>(
         var_off,
         alive_off,
         gfx: None,
+        img: None,
     };
+    g.init_images(ctx_p, abi::OFFSET_IMAGE_RESOURCES)?;
     let mask_t = cx.bool_type().vec_type(w);
     g.mask_slot = g.alloca(mask_t.into())?;
     g.alive_slot = g.alloca(mask_t.into())?;

@@ -70,16 +70,9 @@ impl<'ctx> Gen<'ctx, '_> {
             Stmt::Def { id, op } => {
                 let t = self.vtype(*id)?;
                 let v = self.lower_op(op, t)?;
-                if let Some(&off) = self.spill_off.get(id) {
-                    self.spill_store(off, t, &v)?;
-                }
-                let slot = self
-                    .values
-                    .get_mut(id.0 as usize)
-                    .ok_or_else(|| CodegenError::Missing(format!("{id:?}")))?;
-                *slot = Some(v);
-                Ok(())
+                self.define(*id, t, v)
             }
+            Stmt::Image { results, op } => self.lower_image(results, op),
             Stmt::Store { mem, value } => self.lower_store(mem, *value),
             Stmt::AtomicStore { mem, value } => self.lower_atomic_store(mem, *value),
             Stmt::SetVar { var, value } => {
@@ -150,6 +143,24 @@ impl<'ctx> Gen<'ctx, '_> {
                 Ok(())
             }
         }
+    }
+
+    /// Records the lowered value of `id` (and spills it if a later region reads it).
+    pub fn define(
+        &mut self,
+        id: shader::ir::ValueId,
+        t: shader::ir::ScalarType,
+        v: Val<'ctx>,
+    ) -> R<()> {
+        if let Some(&off) = self.spill_off.get(&id) {
+            self.spill_store(off, t, &v)?;
+        }
+        let slot = self
+            .values
+            .get_mut(id.0 as usize)
+            .ok_or_else(|| CodegenError::Missing(format!("{id:?}")))?;
+        *slot = Some(v);
+        Ok(())
     }
 
     pub fn val(&self, v: shader::ir::ValueId) -> R<Val<'ctx>> {

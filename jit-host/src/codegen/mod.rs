@@ -14,6 +14,7 @@
 
 mod analysis;
 mod emit;
+mod image;
 mod kernel;
 mod lane;
 mod math;

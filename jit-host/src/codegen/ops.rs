@@ -118,6 +118,7 @@ impl<'ctx> Gen<'ctx, '_> {
             }
             Op::Input(i) => self.lower_input(*i, t),
             Op::IsHelperInvocation => self.is_helper(),
+            Op::Derivative { axis, fine, value } => self.lower_derivative(*axis, *fine, *value),
         }
     }
 

@@ -231,7 +231,13 @@ pub(super) fn build_graphics<'ctx>(
         var_off: Vec::new(),
         alive_off: 0,
         gfx: None,
+        img: None,
     };
+    let resources_off = match module.stage {
+        Stage::Vertex => abi::VERTEX_OFFSET_IMAGE_RESOURCES,
+        _ => abi::FRAGMENT_OFFSET_IMAGE_RESOURCES,
+    };
+    g.init_images(ctx_p, resources_off)?;
     g.mask_slot = g.alloca(mask_t.into())?;
     g.alive_slot = g.alloca(mask_t.into())?;
     g.pending_slot = g.alloca(i32t.into())?;

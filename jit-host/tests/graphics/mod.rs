@@ -65,6 +65,8 @@ pub struct Placed {
     scratch: Vec<u8>,
     /// `ViewIndex` the next calls pass in their context.
     pub view_index: u32,
+    /// Image state the next calls pass in their context.
+    pub images: shader::abi::ImageResources,
     _arena: CodeArena,
     _mapping: ArenaMapping,
 }
@@ -88,6 +90,7 @@ pub fn place(module: Module) -> Placed {
         entry,
         scratch,
         view_index: 0,
+        images: shader::abi::ImageResources::NONE,
         _arena: arena,
         _mapping: mapping,
     }
@@ -167,7 +170,7 @@ impl Placed {
             scratch: self.scratch_ptr(),
             view_index: self.view_index,
             _pad: 0,
-            image_resources: shader::abi::ImageResources::NONE,
+            image_resources: self.images,
         };
         // SAFETY: `entry` is the entry of code just placed for this vertex module.
         let f: VertexKernelFn = unsafe { std::mem::transmute(self.entry) };
@@ -212,7 +215,7 @@ impl Placed {
             push_constants_len: push.len() as u32,
             view_index: self.view_index,
             scratch: self.scratch_ptr(),
-            image_resources: shader::abi::ImageResources::NONE,
+            image_resources: self.images,
         };
         let mut io: Vec<FragmentBatchIo> = batches
             .iter()

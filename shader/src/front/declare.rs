@@ -132,6 +132,9 @@ pub(crate) fn declare(inst: &Instruction, out: &mut Declared, cx: &DeclContext) 
                     "{bits}-bit integer type (capability missing or width invalid)"
                 )));
             }
+            if lit_at(inst, 1)? != 0 {
+                types.signed_ints.insert(result_id(inst)?);
+            }
             types.insert(result_id(inst)?, Type::Int { bits })?
         }
         Op::TypeFloat => {
@@ -205,10 +208,19 @@ pub(crate) fn declare(inst: &Instruction, out: &mut Declared, cx: &DeclContext) 
             )?
         }
         Op::TypeFunction => types.insert(result_id(inst)?, Type::Function)?,
-        Op::TypeImage
-        | Op::TypeSampler
-        | Op::TypeSampledImage
-        | Op::TypeEvent
+        Op::TypeImage => {
+            let ty = super::handles::image_type(inst, types)?;
+            types.insert(result_id(inst)?, Type::Image(ty))?
+        }
+        Op::TypeSampler => types.insert(result_id(inst)?, Type::Sampler)?,
+        Op::TypeSampledImage => {
+            let image = id_at(inst, 0)?;
+            if !matches!(types.get(image)?, Type::Image(_)) {
+                return malformed("OpTypeSampledImage of a non-image type");
+            }
+            types.insert(result_id(inst)?, Type::SampledImage { image })?
+        }
+        Op::TypeEvent
         | Op::TypeDeviceEvent
         | Op::TypeReserveId
         | Op::TypeQueue

@@ -58,6 +58,10 @@ impl Lower<'_> {
             }
             Op::Load => {
                 let p = self.ptr(id_at(inst, 0)?)?;
+                if matches!(p.root, super::memory::Root::Handles { .. }) {
+                    let h = self.load_handle(&p)?;
+                    return self.bind(result_id(inst)?, Value::Handle(h));
+                }
                 let leaves = self.load(&p)?;
                 self.bind_data(inst, leaves)
             }
@@ -294,6 +298,9 @@ impl Lower<'_> {
                 self.extended(inst)
             }
             Op::BitFieldInsert | Op::BitFieldSExtract | Op::BitFieldUExtract => self.bitfield(inst),
+            Op::SampledImage | Op::Image | Op::ImageTexelPointer => self.handle_inst(inst),
+            op if super::image::is_image_op(op) => self.image_inst(inst),
+            op if super::derivative::is_derivative(op) => self.derivative(inst),
             op if is_atomic(op) => self.atomic_inst(inst),
             op if is_subgroup(op) => self.subgroup_inst(inst),
             other => Err(FrontError::UnsupportedOpcode(format!("{other:?}"))),

@@ -104,6 +104,9 @@ impl Lower<'_> {
 
     pub fn atomic_inst(&mut self, inst: &Instruction) -> Result<()> {
         let op = inst.class.opcode;
+        if let super::lower::Value::Handle(h) = self.value(id_at(inst, 0)?)? {
+            return self.image_atomic(inst, h);
+        }
         let p = self.ptr(id_at(inst, 0)?)?;
         let rmw = |o| Some(o);
         let (aop, value_at) = match op {

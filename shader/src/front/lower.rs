@@ -32,6 +32,8 @@ pub(crate) enum Value {
     Data { ty: Id, leaves: Vec<ValueId> },
     /// A pointer: a compile-time object.
     Ptr(Ptr),
+    /// An image, sampler, sampled image or texel pointer: a compile-time object.
+    Handle(super::handles::Handle),
 }
 
 impl Value {
@@ -46,6 +48,7 @@ impl Value {
                 ..
             }) => vec![*v],
             Value::Ptr(_) => Vec::new(),
+            Value::Handle(h) => h.carried(),
         }
     }
 
@@ -62,6 +65,7 @@ impl Value {
                 }
                 Value::Ptr(p)
             }
+            Value::Handle(h) => Value::Handle(h.with_carried(&new)),
         }
     }
 }
@@ -226,8 +230,8 @@ impl<'a> Lower<'a> {
             value_types: b.value_types,
             var_types: b.var_types,
             buffers: mem.buffers,
-            images: Vec::new(),
-            samplers: Vec::new(),
+            images: mem.images,
+            samplers: mem.samplers,
             push_constant_size: limit(
                 "push constant block",
                 mem.push_constant_size,
@@ -355,13 +359,17 @@ impl<'a> Lower<'a> {
             Value::Ptr(_) => Err(FrontError::Unsupported(format!(
                 "pointer %{id} used as a value"
             ))),
+            Value::Handle(_) => Err(FrontError::Unsupported(format!(
+                "image or sampler %{id} used as a value (OpPhi, OpSelect or a composite of \
+                 handles)"
+            ))),
         }
     }
 
     pub fn ptr(&mut self, id: Id) -> Result<Ptr> {
         match self.value(id)? {
             Value::Ptr(p) => Ok(p),
-            Value::Data { .. } => malformed(format!("%{id} is not a pointer")),
+            Value::Data { .. } | Value::Handle(_) => malformed(format!("%{id} is not a pointer")),
         }
     }
 

@@ -54,6 +54,12 @@ pub(crate) enum Root {
     DescArray {
         var: Id,
     },
+    /// A `UniformConstant` image/sampler variable; `index` is the array element (`None` while
+    /// an arrayed binding is not yet indexed).
+    Handles {
+        var: Id,
+        index: Option<u32>,
+    },
 }
 
 impl Lower<'_> {
@@ -129,6 +135,31 @@ impl Lower<'_> {
                     };
                     let slot = self.buffer_slot(var, k)?;
                     p = self.mem_ptr(elem, ptr_ty, Space::Buffer(slot), 0, true);
+                }
+                Root::Handles { index, .. } => {
+                    let (Type::Array { elem, .. } | Type::RuntimeArray { elem }) = ty else {
+                        return malformed("access chain into an image or sampler");
+                    };
+                    if index.is_some() {
+                        return malformed("access chain into an image or sampler");
+                    }
+                    let i = match k {
+                        Some(k) => step_const(Some(k))?,
+                        None => {
+                            return Err(FrontError::UnsupportedOpcode(
+                                "AccessChain with a dynamic index into an array of image or \
+                                 sampler descriptors"
+                                    .into(),
+                            ))
+                        }
+                    };
+                    if let Type::Array { len, .. } = ty {
+                        if i >= len {
+                            return malformed("descriptor index out of range");
+                        }
+                    }
+                    *index = Some(i);
+                    p.ty = elem;
                 }
                 Root::Reg { first, .. }
                 | Root::Input { first, .. }
@@ -326,7 +357,7 @@ impl Lower<'_> {
                 }
                 Ok(out)
             }
-            Root::DescArray { .. } => Err(FrontError::Unsupported(
+            Root::DescArray { .. } | Root::Handles { .. } => Err(FrontError::Unsupported(
                 "loading a whole descriptor array".into(),
             )),
         }
@@ -413,7 +444,9 @@ impl Lower<'_> {
                 }
                 Ok(())
             }
-            Root::DescArray { .. } => malformed("store to a descriptor array"),
+            Root::DescArray { .. } | Root::Handles { .. } => {
+                malformed("store to a descriptor array or handle")
+            }
         }
     }
 

@@ -143,6 +143,25 @@ fn check_capabilities(m: &dr::Module) -> Result<HashSet<Capability>> {
         C::DemoteToHelperInvocation,
         C::DrawParameters,
         C::MultiView,
+        C::DerivativeControl,
+        C::ImageQuery,
+        C::Sampled1D,
+        C::Image1D,
+        C::SampledBuffer,
+        C::ImageBuffer,
+        C::SampledCubeArray,
+        C::ImageCubeArray,
+        C::ImageMSArray,
+        C::ImageGatherExtended,
+        C::InputAttachment,
+        C::StorageImageExtendedFormats,
+        C::StorageImageReadWithoutFormat,
+        C::StorageImageWriteWithoutFormat,
+        C::StorageImageMultisample,
+        C::MinLod,
+        // Dynamic indexing is refused where it happens (a constant index is fine).
+        C::SampledImageArrayDynamicIndexing,
+        C::StorageImageArrayDynamicIndexing,
     ];
     let mut caps = HashSet::new();
     for inst in &m.capabilities {

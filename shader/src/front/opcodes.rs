@@ -65,6 +65,9 @@ pub(crate) fn supported(op: Op) -> bool {
         || cmpop(op).is_some()
         || is_atomic(op)
         || is_subgroup(op)
+        || super::image::is_image_op(op)
+        || super::derivative::is_derivative(op)
+        || matches!(op, Op::SampledImage | Op::Image | Op::ImageTexelPointer)
         || matches!(
             op,
             Op::Nop

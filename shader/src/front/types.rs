@@ -64,8 +64,31 @@ pub(crate) enum Type {
         pointee: Id,
     },
     Function,
+    /// `OpTypeImage` (a handle: no scalar leaves).
+    Image(ImageType),
+    /// `OpTypeSampler`.
+    Sampler,
+    /// `OpTypeSampledImage` of image type `image`.
+    SampledImage {
+        image: Id,
+    },
     /// Declared but not lowerable (images, samplers, ...): an error when used.
     Unsupported(String),
+}
+
+/// What an `OpTypeImage` declares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ImageType {
+    pub sampled_type: crate::ir::SampledType,
+    pub dim: crate::ir::ImageDim,
+    /// Depth = 1 (shadow image); 0 and 2 are both treated as "not known to be depth".
+    pub depth: bool,
+    pub arrayed: bool,
+    pub multisampled: bool,
+    /// 1: used with a sampler, 2: storage (read/write without a sampler).
+    pub sampled: u32,
+    /// A `VkFormat` number (0: Unknown).
+    pub format: u32,
 }
 
 /// Layout decorations, gathered from the module's annotations.
@@ -94,6 +117,8 @@ struct Entry {
 pub(crate) struct Types {
     entries: HashMap<Id, Entry>,
     pub layouts: Layouts,
+    /// Integer types declared with signedness 1 (the sampled type of `Int` images).
+    pub signed_ints: HashSet<Id>,
 }
 
 impl Types {

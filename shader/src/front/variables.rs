@@ -32,6 +32,10 @@ pub(crate) struct MemoryState {
     pub interface: HashMap<Id, Vec<InterfaceLeaf>>,
     pub inputs: Vec<ir::InputSlot>,
     pub outputs: Vec<ir::OutputSlot>,
+    pub images: Vec<ir::ImageBinding>,
+    pub image_slots: HashMap<(Id, u32), u32>,
+    pub samplers: Vec<ir::SamplerBinding>,
+    pub sampler_slots: HashMap<(Id, u32), u32>,
 }
 
 impl MemoryState {
@@ -50,6 +54,10 @@ impl MemoryState {
             interface: HashMap::new(),
             inputs: Vec::new(),
             outputs: Vec::new(),
+            images: Vec::new(),
+            image_slots: HashMap::new(),
+            samplers: Vec::new(),
+            sampler_slots: HashMap::new(),
         }
     }
 }
@@ -214,9 +222,7 @@ impl Lower<'_> {
                 "Output variable %{id} in {:?} (not in the entry point's interface?)",
                 self.m.stage
             ))),
-            StorageClass::UniformConstant => Err(FrontError::Unsupported(
-                "UniformConstant variables (images, samplers)".into(),
-            )),
+            StorageClass::UniformConstant => self.handle_ptr(id, ty, ptr_ty),
             other => Err(FrontError::Unsupported(format!("storage class {other:?}"))),
         }
     }

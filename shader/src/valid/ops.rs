@@ -45,6 +45,15 @@ impl Checker<'_> {
                 )?;
                 require(id, ty == Bool, "IsHelperInvocation gives a Bool")
             }
+            Op::Derivative { value, .. } => {
+                require(
+                    id,
+                    self.m.stage == Stage::Fragment,
+                    "derivatives outside a fragment shader",
+                )?;
+                require(id, ty == F32, "a derivative gives an F32")?;
+                self.same(id, *value, ty)
+            }
             Op::Load(mem) => self.mem(id, mem, ty, Access::Load),
             Op::Atomic {
                 op,

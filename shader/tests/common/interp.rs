@@ -192,7 +192,9 @@ impl Invocation<'_> {
                 self.store(mem, ty, v);
             }
             Stmt::SetVar { var, value } => self.vars[var.0 as usize] = self.v(*value),
-            Stmt::Kill | Stmt::Demote => panic!("the compute interpreter met {s:?}"),
+            Stmt::Kill | Stmt::Demote | Stmt::Image { .. } => {
+                panic!("the compute interpreter met {s:?}")
+            }
             Stmt::If {
                 cond,
                 then_body,
@@ -368,8 +370,8 @@ impl Invocation<'_> {
                 },
             },
             Op::BufferLength(i) => self.shared.lock().unwrap().buffers[*i as usize].len() as u64,
-            Op::Input(_) | Op::IsHelperInvocation => {
-                panic!("the compute interpreter has no stage inputs ({op:?})")
+            Op::Input(_) | Op::IsHelperInvocation | Op::Derivative { .. } => {
+                panic!("the compute interpreter has no stage inputs or quads ({op:?})")
             }
         }
     }
