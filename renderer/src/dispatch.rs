@@ -12,6 +12,7 @@ use crate::descriptor::{DescriptorSource, DescriptorType};
 use crate::error::RendererError;
 use crate::pipeline::ComputePipeline;
 use crate::pool::{ChunkedJob, WorkerMemory};
+use crate::sampler::ImageTable;
 
 /// maxComputeWorkGroupCount, each dimension (also bounds base + count for vkCmdDispatchBase).
 pub const MAX_WORKGROUP_COUNT: u32 = 65535;
@@ -106,6 +107,8 @@ pub(crate) struct KernelRun {
     descriptors: Vec<BufferDescriptor>,
     /// Keeps every bound buffer's memory alive while the kernel may access it.
     _buffers: Vec<Buffer>,
+    /// The kernel's image and sampler slots, resolved once for the dispatch.
+    images: ImageTable,
     /// Zero-padded to the largest block a shader may declare, so even a kernel that trusted the
     /// declared size over `push_constants_len` would read zeros, not foreign memory.
     push_constants: Box<[u8; MAX_PUSH_CONSTANTS as usize]>,
@@ -119,10 +122,11 @@ pub(crate) struct KernelRun {
     scratch_size: u64,
 }
 
-// SAFETY: the raw pointers in `descriptors` point into buffers kept alive by `_buffers`, and
-// nothing in `KernelRun` is mutated after construction; kernels access buffer memory only
-// through those pointers (raw accesses, see `ExternalMemory`), so sharing the job between worker
-// threads creates no Rust references to shared mutable memory.
+// SAFETY: the raw pointers in `descriptors` point into buffers kept alive by `_buffers`
+// (`images` is `Send + Sync` itself), and nothing in `KernelRun` is mutated after
+// construction; kernels access buffer memory only through those pointers (raw accesses, see
+// `ExternalMemory`), so sharing the job between worker threads creates no Rust references to
+// shared mutable memory.
 unsafe impl Send for KernelRun {}
 // SAFETY: as for `Send`: the job is immutable after construction.
 unsafe impl Sync for KernelRun {}
@@ -144,6 +148,7 @@ impl KernelRun {
             return Ok(None);
         }
         let (descriptors, buffers) = resolve_buffers(&pipeline.buffers, sets)?;
+        let images = ImageTable::resolve(&pipeline.images, &pipeline.samplers, sets)?;
         let mut padded = Box::new([0u8; MAX_PUSH_CONSTANTS as usize]);
         padded[..push_constants.len()].copy_from_slice(push_constants);
         let (chunk_size, chunk_count) = plan_chunks(total, threads);
@@ -151,6 +156,7 @@ impl KernelRun {
             kernel: pipeline.kernel.clone(),
             descriptors,
             _buffers: buffers,
+            images,
             push_constants: padded,
             push_constants_len: push_constants.len() as u32,
             num_workgroups: groups,
@@ -186,13 +192,15 @@ impl ChunkedJob for KernelRun {
             base_workgroup: self.base_workgroup,
             workgroup_memory: memory.workgroup.ensure(self.workgroup_memory_size)?,
             scratch: memory.scratch.ensure(self.scratch_size)?,
-            image_resources: shader::abi::ImageResources::NONE,
+            image_resources: self.images.resources(),
         };
         // SAFETY: the context is complete and valid for the call: one descriptor per module
         // buffer slot, each inside a live buffer held by `self`; push constants valid for
-        // MAX_PUSH_CONSTANTS bytes; workgroup memory and scratch are this thread's own blocks of
-        // at least the module's / kernel's sizes, 64-byte aligned; `first + count <= total`
-        // workgroups of `num_workgroups`; the kernel's code is kept mapped by `self.kernel`.
+        // MAX_PUSH_CONSTANTS bytes; the image resources point into `self.images` (one slot
+        // per module image slot, one pointer per sampler slot); workgroup memory and scratch
+        // are this thread's own blocks of at least the module's / kernel's sizes, 64-byte
+        // aligned; `first + count <= total` workgroups of `num_workgroups`; the kernel's code
+        // is kept mapped by `self.kernel`.
         unsafe { self.kernel.call(&ctx, first, count) };
         Ok(())
     }

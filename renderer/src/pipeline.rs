@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use jit_host_client::{CompiledKernel, JitHost};
 use shader::front::SpecializationInfo;
-use shader::ir::{BufferBinding, Module};
+use shader::ir::{BufferBinding, ImageBinding, Module, SamplerBinding};
 
 use crate::error::RendererError;
 
@@ -41,6 +41,9 @@ pub(crate) fn check_scratch(size: u64) -> Result<(), RendererError> {
 pub struct ComputePipeline {
     pub(crate) kernel: Arc<CompiledKernel>,
     pub(crate) buffers: Vec<BufferBinding>,
+    /// Image slots and separate-sampler slots, in the order of the context's tables.
+    pub(crate) images: Vec<ImageBinding>,
+    pub(crate) samplers: Vec<SamplerBinding>,
     pub(crate) workgroup_size: [u32; 3],
     pub(crate) workgroup_memory_size: u32,
     pub(crate) push_constant_size: u32,
@@ -57,6 +60,16 @@ impl ComputePipeline {
     /// The buffer slots the kernel reads, in the order of the kernel's descriptor array.
     pub fn buffer_bindings(&self) -> &[BufferBinding] {
         &self.buffers
+    }
+
+    /// The image slots the kernel uses, in the order of the context's image table.
+    pub fn image_bindings(&self) -> &[ImageBinding] {
+        &self.images
+    }
+
+    /// The separate-sampler slots, in the order of the context's sampler table.
+    pub fn sampler_bindings(&self) -> &[SamplerBinding] {
+        &self.samplers
     }
 
     /// Size of the push-constant block the shader declares.
@@ -77,7 +90,9 @@ impl ComputePipeline {
     /// cache key), its binding table, and the per-thread blocks a dispatch makes each worker
     /// hold (workgroup memory and scratch). Code lives in jit-host's arena, not counted here.
     pub fn host_bytes(&self) -> u64 {
-        let bindings = self.buffers.len() * std::mem::size_of::<BufferBinding>();
+        let bindings = self.buffers.len() * std::mem::size_of::<BufferBinding>()
+            + self.images.len() * std::mem::size_of::<ImageBinding>()
+            + self.samplers.len() * std::mem::size_of::<SamplerBinding>();
         (self.ir_bytes as u64)
             .saturating_add(bindings as u64)
             .saturating_add(u64::from(self.workgroup_memory_size))
@@ -160,6 +175,8 @@ pub(crate) fn create_compute_pipeline(
     Ok(ComputePipeline {
         kernel,
         buffers: module.buffers.clone(),
+        images: module.images.clone(),
+        samplers: module.samplers.clone(),
         workgroup_size: module.workgroup_size,
         workgroup_memory_size: module.workgroup_memory_size,
         push_constant_size: module.push_constant_size,

@@ -284,6 +284,11 @@ fn draw_view(
         resources.descriptors,
         resources.push_constants,
     )?
+    .with_images(
+        &pipeline.vertex_interface.images,
+        &pipeline.vertex_interface.samplers,
+        resources.descriptors,
+    )?
     .with_view_index(view);
     let plan = FetchPlan::new(
         &pipeline.vertex_interface.inputs,

@@ -75,6 +75,11 @@ impl FragmentGlue {
                     resources.descriptors,
                     resources.push_constants,
                 )?
+                .with_images(
+                    &interface.images,
+                    &interface.samplers,
+                    resources.descriptors,
+                )?
                 .with_view_index(view),
             )),
         };

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use jit_host_client::JitHost;
 use shader::front::SpecializationInfo;
 use shader::ir::{
-    BufferBinding, FragmentModes, InputSlot, Interpolation as IrInterpolation, Module,
-    OutputTarget, ScalarType, Stage,
+    BufferBinding, FragmentModes, ImageBinding, ImageKind, InputSlot,
+    Interpolation as IrInterpolation, Module, OutputTarget, SamplerBinding, ScalarType, Stage,
 };
 
 use crate::error::RendererError;
@@ -28,6 +28,9 @@ pub struct StageInterface {
     /// Output targets with their types, in slot order.
     pub outputs: Vec<(OutputTarget, ScalarType)>,
     pub buffers: Vec<BufferBinding>,
+    /// Image slots (`Module::images`) and separate-sampler slots (`Module::samplers`).
+    pub images: Vec<ImageBinding>,
+    pub samplers: Vec<SamplerBinding>,
     pub fragment: FragmentModes,
     /// Bytes of push constants the stage reads (`Module::push_constant_size`).
     pub push_constant_size: u32,
@@ -39,6 +42,8 @@ impl StageInterface {
             inputs: module.inputs.clone(),
             outputs: module.outputs.iter().map(|o| (o.target, o.ty)).collect(),
             buffers: module.buffers.clone(),
+            images: module.images.clone(),
+            samplers: module.samplers.clone(),
             fragment: module.fragment,
             push_constant_size: module.push_constant_size,
         }
@@ -197,7 +202,12 @@ impl GraphicsPipeline {
                 }
             }
             let modes = fs.fragment;
-            let side_effects = fs.buffers.iter().any(|b| !b.read_only);
+            // Storage images and texel buffers may be written (or used by atomics).
+            let side_effects = fs.buffers.iter().any(|b| !b.read_only)
+                || fs
+                    .images
+                    .iter()
+                    .any(|i| matches!(i.kind, ImageKind::Storage | ImageKind::StorageTexelBuffer));
             early_fragment_tests = modes.early_fragment_tests
                 || !(modes.discards
                     || modes.depth_replacing

@@ -15,13 +15,16 @@ use std::mem::MaybeUninit;
 use shader::abi::{
     BufferDescriptor, FragmentBatchIo, FragmentContext, VertexContext, GRAPHICS_LANES,
 };
-use shader::ir::{BufferBinding, Builtin, Op, Stmt, MAX_PUSH_CONSTANTS};
+use shader::ir::{
+    BufferBinding, Builtin, ImageBinding, Op, SamplerBinding, Stmt, MAX_PUSH_CONSTANTS,
+};
 
 use crate::buffer::Buffer;
 use crate::descriptor::DescriptorSource;
 use crate::error::RendererError;
 use crate::memory::GrowableBlock;
 use crate::raster::FragmentNeeds;
+use crate::sampler::ImageTable;
 
 thread_local! {
     /// Scratch of the JIT stages on this thread (the queue thread or a pool worker, for
@@ -40,6 +43,8 @@ pub struct StageResources {
     push_constants_len: u32,
     /// `ViewIndex` of the view being drawn (0 outside multiview).
     view_index: u32,
+    /// The stage's image and sampler slots (empty for a module without any).
+    images: ImageTable,
 }
 
 impl StageResources {
@@ -61,7 +66,25 @@ impl StageResources {
             push_constants: padded,
             push_constants_len: push_constants.len() as u32,
             view_index: 0,
+            images: ImageTable::none(),
         })
+    }
+
+    /// Resolves the stage's image and sampler slots against `descriptors` (once per draw,
+    /// as buffers are); the resolved objects live as long as these resources.
+    pub(crate) fn with_images(
+        mut self,
+        images: &[ImageBinding],
+        samplers: &[SamplerBinding],
+        descriptors: &dyn DescriptorSource,
+    ) -> Result<StageResources, RendererError> {
+        self.images = ImageTable::resolve(images, samplers, descriptors)?;
+        Ok(self)
+    }
+
+    /// What the stage's kernels get as `image_resources` (valid while `self` lives).
+    pub fn image_resources(&self) -> shader::abi::ImageResources {
+        self.images.resources()
     }
 
     /// The same resources for drawing view `view` of a multiview draw.
@@ -82,7 +105,7 @@ impl StageResources {
 }
 
 // SAFETY: the raw pointers in `descriptors` point into buffers kept alive by `_buffers` and are
-// never dereferenced by Rust code; kernels access that memory only through raw accesses (see
+// never dereferenced by Rust code (`images` is `Send + Sync` itself); kernels access that memory only through raw accesses (see
 // `ExternalMemory`). Nothing is mutated after construction.
 unsafe impl Send for StageResources {}
 // SAFETY: as for `Send`: immutable after construction.
@@ -376,11 +399,12 @@ impl VertexStage for JitVertexStage {
                 scratch,
                 view_index: resources.view_index,
                 _pad: 0,
-                image_resources: shader::abi::ImageResources::NONE,
+                image_resources: resources.images.resources(),
             };
             // SAFETY: the context is valid for the call: one descriptor per module buffer slot
             // inside live buffers held by `resources`; push constants valid for
-            // MAX_PUSH_CONSTANTS bytes; indices and inputs cover whole groups (checked above),
+            // MAX_PUSH_CONSTANTS bytes; image resources in `resources.images` (one entry per
+            // module slot); indices and inputs cover whole groups (checked above),
             // outputs too (the caller sizes them groups × output slots × 8); scratch is this
             // thread's own block of the kernel's size, 64-byte aligned, used by nobody else
             // during the call.
@@ -468,7 +492,7 @@ impl JitFragmentStage {
             push_constants_len: resources.push_constants_len,
             view_index: resources.view_index,
             scratch,
-            image_resources: shader::abi::ImageResources::NONE,
+            image_resources: resources.images.resources(),
         }
     }
 
@@ -573,8 +597,8 @@ impl JitFragmentStage {
         let batches = unsafe {
             std::slice::from_raw_parts_mut(batches.as_mut_ptr().cast::<FragmentBatchIo>(), n)
         };
-        // SAFETY: the context is valid for the call (descriptors and push constants held by
-        // `resources`, scratch this thread's own block of the kernel's size); each batch's
+        // SAFETY: the context is valid for the call (descriptors, push constants and image
+        // resources held by `resources`, scratch this thread's own block of the kernel's size); each batch's
         // inputs hold one 8-lane group per module input slot and its outputs one per output
         // slot, in bounds of `run` (checked above), outputs of distinct blocks disjoint
         // (distinct `&mut` slices, not used again until the call returns); depth, 1/w and
@@ -649,8 +673,8 @@ impl FragmentStage for JitFragmentStage {
                 front_facing: u32::from(io.front_facing),
                 live: u32::from(io.live),
             }];
-            // SAFETY: the context is valid for the call (descriptors and push constants held by
-            // `resources`, scratch this thread's own block of the kernel's size); `io.inputs`
+            // SAFETY: the context is valid for the call (descriptors, push constants and image
+            // resources held by `resources`, scratch this thread's own block of the kernel's size); `io.inputs`
             // holds one 8-lane group per module input slot and `io.outputs` one per output slot
             // (checked above); depth, 1/w and PointCoord point at `io`'s 8-lane arrays, which
             // outlive the call; f32 and u32 share size and alignment, so the input cast reads
@@ -697,5 +721,126 @@ impl FragmentStage for JitFragmentStage {
     /// The kernel stores every output slot of its module at the end of each batch.
     fn writes_every_output(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod image_resource_tests {
+    use super::*;
+    use crate::descriptor::DescriptorSet;
+    use crate::format::{aspect, Format};
+    use crate::image::{Image, ImageDesc, ImageType, Tiling};
+    use crate::sampler::{ComponentSwizzle, ImageDescriptor, ImageView, ViewType};
+    use shader::abi::{image_op, ImageRequest, ImageResult, MAX_IMAGE_LANES};
+    use shader::ir::{ImageDim, ImageKind, SampledType};
+
+    fn storage_slot() -> ImageBinding {
+        ImageBinding {
+            set: 0,
+            binding: 2,
+            array_index: 0,
+            kind: ImageKind::Storage,
+            dim: ImageDim::D2,
+            arrayed: false,
+            multisampled: false,
+            format: 0,
+            sampled_type: SampledType::Uint,
+        }
+    }
+
+    #[test]
+    fn a_stage_with_image_slots_gets_a_working_image_table_and_one_without_gets_none() {
+        let image = Image::new_host(ImageDesc {
+            image_type: ImageType::D2,
+            format: Format::R32_UINT,
+            extent: [2, 2, 1],
+            mip_levels: 1,
+            array_layers: 1,
+            tiling: Tiling::Optimal,
+        })
+        .unwrap();
+        image
+            .write_texel(0, 0, [1, 1, 0], &77u32.to_le_bytes())
+            .unwrap();
+        let mut set = DescriptorSet::new();
+        set.bind_image(
+            2,
+            0,
+            ImageDescriptor::Image {
+                view: ImageView {
+                    image,
+                    view_type: ViewType::D2,
+                    format: Format::R32_UINT,
+                    components: [ComponentSwizzle::Identity; 4],
+                    aspect_mask: aspect::COLOR,
+                    base_level: 0,
+                    level_count: 1,
+                    base_layer: 0,
+                    layer_count: 1,
+                },
+                sampler: None,
+            },
+        );
+        let sets: &[&DescriptorSet] = &[&set];
+        let source: &dyn DescriptorSource = &sets;
+
+        let plain = StageResources::resolve(&[], source, &[]).unwrap();
+        assert!(plain.image_resources().image_op.is_none());
+        assert!(plain.image_resources().images.is_null());
+
+        let resources = StageResources::resolve(&[], source, &[])
+            .unwrap()
+            .with_images(&[storage_slot()], &[], source)
+            .unwrap()
+            .with_view_index(1);
+        let ctx = JitFragmentStage::context(&resources, std::ptr::null_mut());
+        let table = ctx.image_resources;
+        let helper = table.image_op.unwrap();
+        assert!(!table.images.is_null());
+        // SAFETY: `images` holds one slot (the module's one image slot), alive with
+        // `resources`.
+        let slot = unsafe { *table.images };
+        let mut request = ImageRequest {
+            op: image_op::READ,
+            flags: 0,
+            lanes: 1,
+            mask: 1,
+            component: 0,
+            atomic_op: 0,
+            coord_count: 2,
+            _pad: 0,
+            coords: [[1; MAX_IMAGE_LANES]; 4],
+            lod: [0; MAX_IMAGE_LANES],
+            dref: [0.0; MAX_IMAGE_LANES],
+            min_lod: [0.0; MAX_IMAGE_LANES],
+            ddx: [[0.0; MAX_IMAGE_LANES]; 3],
+            ddy: [[0.0; MAX_IMAGE_LANES]; 3],
+            offset: [[0; MAX_IMAGE_LANES]; 3],
+            sample: [0; MAX_IMAGE_LANES],
+            texel: [[0; MAX_IMAGE_LANES]; 4],
+        };
+        let mut result = ImageResult {
+            texel: [[0; MAX_IMAGE_LANES]; 4],
+        };
+        // SAFETY: the slot's pointers are alive while `resources` is; request and result are
+        // distinct locals.
+        unsafe { helper(slot.image, slot.sampler, &request, &mut result) };
+        assert_eq!(result.texel[0][0], 77);
+        request.coords[0][0] = 2;
+        // SAFETY: as above.
+        unsafe { helper(slot.image, slot.sampler, &request, &mut result) };
+        assert_eq!(result.texel[0][0], 0, "out of range reads 0");
+
+        // A slot bound to the wrong kind of descriptor fails the draw's resolution.
+        let texel_slot = ImageBinding {
+            kind: ImageKind::StorageTexelBuffer,
+            dim: ImageDim::Buffer,
+            ..storage_slot()
+        };
+        assert!(StageResources::resolve(&[], source, &[])
+            .unwrap()
+            .with_images(&[texel_slot], &[], source)
+            .is_err());
     }
 }

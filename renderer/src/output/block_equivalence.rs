@@ -4,6 +4,11 @@
 //! right and bottom edges. Both must leave the same bytes and the same counts. The same
 //! fragments go in as single batches or as random runs of blocks (with and without the
 //! 16-lane colour kernel), inside random render areas.
+//!
+//! Blending into 8-bit UNORM attachments runs in fixed point where the blend state allows
+//! (see `color_block::unorm8_fixed`): there the colour bytes may differ from the reference
+//! by 1 (one pass over random contents, shader outputs without NaN, whose fixed-point
+//! meaning differs), and the paths that stay in f32 must still match exactly.
 
 #![allow(clippy::unwrap_used)]
 
@@ -41,14 +46,14 @@ impl Rng {
 }
 
 /// A shader output word for (seed, x, y, lane, component): mostly values around [−0.5, 1.5],
-/// sometimes NaN, ±∞ or a raw integer.
-fn output_word(seed: u64, x: u32, y: u32, lane: usize, c: usize) -> u32 {
+/// sometimes ±∞ and, unless `finite`, NaN or a raw integer.
+fn output_word(seed: u64, (x, y): (u32, u32), lane: usize, c: usize, finite: bool) -> u32 {
     let h = mix(seed ^ (u64::from(x) << 40) ^ (u64::from(y) << 20) ^ ((lane * 4 + c) as u64 + 1));
     match h % 16 {
-        0 => f32::NAN.to_bits(),
+        0 if !finite => f32::NAN.to_bits(),
         1 => f32::INFINITY.to_bits(),
         2 => f32::NEG_INFINITY.to_bits(),
-        3 => (h >> 32) as u32,
+        3 if !finite => (h >> 32) as u32,
         _ => (((h >> 40) % 2000) as f32 / 1000.0 - 0.5).to_bits(),
     }
 }
@@ -97,6 +102,20 @@ struct Case {
     /// Render area as (x, y, width, height) inside the extent.
     area: [u32; 4],
     seed: u64,
+    /// Every lane of every fragment carries the same colour (per attachment).
+    uniform: bool,
+}
+
+impl Case {
+    /// Whether an attachment may blend in 8-bit fixed point (a colour within 1 LSB of the
+    /// reference instead of exact).
+    fn fixed_point(&self) -> bool {
+        self.formats.iter().zip(&self.blends).any(|(f, b)| {
+            matches!(f, Format::R8G8B8A8_UNORM | Format::B8G8R8A8_UNORM)
+                && b.enable
+                && !b.factors().contains(&BlendFactor::SrcAlphaSaturate)
+        })
+    }
 }
 
 /// How the fragments reach the sink.
@@ -106,9 +125,44 @@ enum Feed {
     Reference,
     /// One batch at a time through the block paths.
     Batches,
-    /// Random runs of blocks; `narrow` without the 8-bit UNORM colour kernel, `plain`
+    /// Random runs of blocks; `narrow` without the 8-bit UNORM colour kernels, `plain`
     /// also without the AVX2 build of the block path.
     Runs { narrow: bool, plain: bool },
+    /// Random runs of blocks, the fixed-point kernel converting a run's source pixel by
+    /// pixel even where it is one colour.
+    RunsPerPixelSource,
+}
+
+/// Asserts that `got` has `want`'s counts and bytes, the first `colors` attachments' bytes
+/// within `tolerance`.
+fn assert_close(
+    got: &(Vec<Vec<u8>>, OutputStats),
+    want: &(Vec<Vec<u8>>, OutputStats),
+    colors: usize,
+    tolerance: u8,
+    context: &str,
+) {
+    assert_eq!(got.1, want.1, "{context}");
+    assert_eq!(got.0.len(), want.0.len(), "{context}");
+    for (a, (g, w)) in got.0.iter().zip(&want.0).enumerate() {
+        let tolerance = if a < colors { tolerance } else { 0 };
+        assert_eq!(g.len(), w.len(), "{context}");
+        for (i, (x, y)) in g.iter().zip(w).enumerate() {
+            assert!(
+                x.abs_diff(*y) <= tolerance,
+                "{context}: attachment {a} byte {i}: {x} vs {y}"
+            );
+        }
+    }
+}
+
+/// `run` of `case` fed as `feed` against the texel-by-texel reference: exact, or within
+/// 1 for colours where the feed may take the fixed-point path.
+fn check(case: &Case, feed: Feed, reference: &(Vec<Vec<u8>>, OutputStats), context: &str) {
+    let fixed = case.fixed_point() && !matches!(feed, Feed::Runs { narrow: true, .. });
+    let tolerance = u8::from(fixed);
+    let got = run(case, feed);
+    assert_close(&got, reference, case.formats.len(), tolerance, context);
 }
 
 /// Runs `case` fed as `feed`; returns every attachment's bytes and the counts.
@@ -146,11 +200,13 @@ fn run(case: &Case, feed: Feed) -> (Vec<Vec<u8>>, OutputStats) {
     };
     let seed = case.seed;
     let attachments = colors.len();
+    let (finite, uniform) = (case.fixed_point(), case.uniform);
     let shader = move |batch: &FragmentBatch<'_>, live: u8, out: &mut FragmentOutputs| {
         for a in 0..attachments {
             for lane in 0..LANES {
-                let words = std::array::from_fn(|c| {
-                    output_word(seed + a as u64, batch.x, batch.y, lane, c)
+                let words = std::array::from_fn(|c| match uniform {
+                    true => output_word(seed + a as u64, (0, 0), 0, c, finite),
+                    false => output_word(seed + a as u64, (batch.x, batch.y), lane, c, finite),
                 });
                 out.set_uint(a, lane, words);
             }
@@ -165,12 +221,15 @@ fn run(case: &Case, feed: Feed) -> (Vec<Vec<u8>>, OutputStats) {
             narrow: true,
             plain,
         } => sink = sink.narrow(plain).unwrap(),
+        Feed::RunsPerPixelSource => sink = sink.without_uniform_runs().unwrap(),
         _ => {}
     }
     let mut rng = Rng(seed ^ 0xabcd);
     let mut runs = Rng(seed ^ 0x7777);
-    // Two passes so blending and depth see earlier writes.
-    for _ in 0..2 {
+    // Two passes so blending and depth see earlier writes; one where colours may differ by
+    // 1 (a second pass would blend over the difference).
+    let passes = if case.fixed_point() { 1 } else { 2 };
+    for _ in 0..passes {
         let mut tile = sink.begin_tile(0, 0, w, h);
         for y in (0..h).step_by(2) {
             let front_facing = rng.next().is_multiple_of(2);
@@ -180,7 +239,9 @@ fn run(case: &Case, feed: Feed) -> (Vec<Vec<u8>>, OutputStats) {
             let mut first = 0;
             while first < blocks.len() {
                 let len = match feed {
-                    Feed::Runs { .. } => 1 + runs.next() as usize % RUN_BLOCKS,
+                    Feed::Runs { .. } | Feed::RunsPerPixelSource => {
+                        1 + runs.next() as usize % RUN_BLOCKS
+                    }
                     _ => 1,
                 };
                 let chunk = &blocks[first..(first + len).min(blocks.len())];
@@ -225,7 +286,7 @@ fn feed_blocks<T: TileFragments>(
     blocks: &[Block],
     feed: Feed,
 ) {
-    if let Feed::Runs { .. } = feed {
+    if let Feed::Runs { .. } | Feed::RunsPerPixelSource = feed {
         let masks: Vec<u8> = blocks.iter().map(|b| b.mask).collect();
         let depth: Vec<[f32; LANES]> = blocks.iter().map(|b| b.depth).collect();
         let n = blocks.len();
@@ -356,6 +417,7 @@ fn block_paths_write_exactly_what_the_texel_path_writes() {
             extent: [rng.pick(&[4, 8, 13, 17, 30]), rng.pick(&[2, 3, 7, 10])],
             area: [0; 4],
             seed: round * 0x9e37_79b9 + 17,
+            uniform: false,
         };
         let case = Case {
             area: random_area(&mut rng, case.extent),
@@ -369,17 +431,11 @@ fn block_paths_write_exactly_what_the_texel_path_writes() {
                 plain: false,
             },
         ] {
-            assert_eq!(
-                run(&case, feed),
-                reference,
+            let context = format!(
                 "round {round} {feed:?}: {:?} {:?} {:?} {:?} {:?} {:?}",
-                case.formats,
-                case.blends,
-                case.depth_format,
-                case.tiling,
-                case.extent,
-                case.area
+                case.formats, case.blends, case.depth_format, case.tiling, case.extent, case.area
             );
+            check(&case, feed, &reference, &context);
         }
     }
 }
@@ -416,6 +472,7 @@ fn runs_of_8_bit_unorm_attachments_write_exactly_what_the_texel_path_writes() {
             extent,
             area: random_area(&mut rng, extent),
             seed: round * 0x51_7cc1_b727 + 5,
+            uniform: rng.next().is_multiple_of(3),
         };
         let reference = run(&case, Feed::Reference);
         let runs = |narrow, plain| Feed::Runs { narrow, plain };
@@ -424,18 +481,79 @@ fn runs_of_8_bit_unorm_attachments_write_exactly_what_the_texel_path_writes() {
             runs(true, false),
             runs(true, true),
             Feed::Batches,
+            Feed::RunsPerPixelSource,
         ] {
-            assert_eq!(
-                run(&case, feed),
-                reference,
-                "round {round} {feed:?}: {:?} {:?} {:?} {:?} {:?} {:?}",
+            let context = format!(
+                "round {round} {feed:?}: {:?} {:?} {:?} {:?} {:?} {:?} uniform {}",
                 case.formats,
                 case.blends,
                 case.depth_format,
                 case.tiling,
                 case.extent,
-                case.area
+                case.area,
+                case.uniform
             );
+            check(&case, feed, &reference, &context);
         }
     }
+}
+
+#[test]
+fn one_colour_runs_blend_to_the_same_bits_once_per_run_as_pixel_by_pixel() {
+    let factors: Vec<BlendFactor> = BlendFactor::ALL
+        .iter()
+        .copied()
+        .filter(|f| !f.is_dual_source() && *f != BlendFactor::SrcAlphaSaturate)
+        .collect();
+    let mut rng = Rng(0x00c0_105e_0f0e);
+    let mut fixed = 0;
+    for round in 0..120u64 {
+        let format = rng.pick(&[Format::R8G8B8A8_UNORM, Format::B8G8R8A8_UNORM]);
+        let blend = match round % 3 {
+            0 => BlendState {
+                write_mask: (rng.next() % 16) as u8,
+                ..BlendState::ALPHA
+            },
+            _ => BlendState {
+                enable: true,
+                src_color: rng.pick(&factors),
+                dst_color: rng.pick(&factors),
+                color_op: rng.pick(BlendOp::ALL),
+                src_alpha: rng.pick(&factors),
+                dst_alpha: rng.pick(&factors),
+                alpha_op: rng.pick(BlendOp::ALL),
+                write_mask: component::ALL,
+            },
+        };
+        let extent = [rng.pick(&[8, 17, 64, 129]), rng.pick(&[2, 5, 8])];
+        let case = Case {
+            formats: vec![format],
+            blends: vec![blend],
+            depth_format: rng.pick(&[None, Some(Format::D32_SFLOAT)]),
+            depth: DepthState {
+                test_enable: rng.next().is_multiple_of(2),
+                write_enable: true,
+                compare_op: rng.pick(CompareOp::ALL),
+                bounds: None,
+            },
+            stencil: None,
+            early: true,
+            tiling: rng.pick(&[Tiling::Optimal, Tiling::Linear]),
+            extent,
+            area: random_area(&mut rng, extent),
+            seed: round * 0x3_0000_0001 + 9,
+            uniform: true,
+        };
+        fixed += usize::from(case.fixed_point());
+        let once = run(
+            &case,
+            Feed::Runs {
+                narrow: false,
+                plain: false,
+            },
+        );
+        let per_pixel = run(&case, Feed::RunsPerPixelSource);
+        assert_eq!(once, per_pixel, "round {round}: {format:?} {blend:?}");
+    }
+    assert_eq!(fixed, 120);
 }

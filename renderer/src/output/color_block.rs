@@ -7,17 +7,22 @@
 //! ([`BlockShading::shade_unorm8`]): unpack, blend, pack, write mask and coverage merge on the
 //! block's 8 lanes in registers, the texels read and stored as two 16-byte rows.
 //!
-//! Bit-exact with the per-texel path ([`super::blend::blend`], `pack_color`, `unpack_color`):
+//! Blending into those attachments runs in 8-bit fixed point instead where the blend state
+//! allows ([`BlockShading::blend_unorm8_run`], [`unorm8_fixed`]): a whole run per call,
+//! within 1 LSB of the f32 path rather than bit-exact with it.
+//!
+//! Otherwise bit-exact with the per-texel path ([`super::blend::blend`], `pack_color`, `unpack_color`):
 //! the same f32 operations in the same order, the same conversion functions.
 
 use crate::format::convert::{self, f16_to_f32, f32_to_f16};
 use crate::format::{Format, NumericClass};
-use crate::image::BLOCK_TEXELS;
+use crate::image::{BlockSpan, BLOCK_TEXELS};
 
 use crate::raster::{lane_offset, LANES};
 
 use super::blend::{canonical_nan, clamp_one};
 use super::state::{BlendFactor, BlendOp, BlendState};
+use super::FragmentOutputs;
 
 /// The block pixel (`x + 4·y` from the block's corner) of each rasterizer lane.
 pub(super) const LANE_PIXEL: [usize; LANES] = {
@@ -57,6 +62,12 @@ pub(super) struct BlockShading {
     avx2: bool,
     /// 8-bit UNORM on a CPU with AVX2 and FMA: [`Self::shade_unorm8`] serves the attachment.
     wide: bool,
+    /// `wide`, blending, and a blend state with a fixed-point form: [`Self::blend_unorm8_run`]
+    /// serves the attachment.
+    fixed: Option<FixedBlend>,
+    /// Runs whose source is one colour take the once-per-run path (tests turn it off to
+    /// compare the two).
+    uniform_runs: bool,
 }
 
 impl BlockShading {
@@ -77,6 +88,12 @@ impl BlockShading {
         let fma = false;
         let wide =
             avx2 && fma && matches!(codec, ColorCodec::Unorm8(_)) && class == NumericClass::Unorm;
+        let fixed = match codec {
+            ColorCodec::Unorm8(order) if wide && blending => {
+                FixedBlend::new(&blend, order, &constants)
+            }
+            _ => None,
+        };
         BlockShading {
             codec,
             class,
@@ -85,7 +102,50 @@ impl BlockShading {
             constants,
             avx2,
             wide,
+            fixed,
+            uniform_runs: true,
         }
+    }
+
+    /// Blends the `live` blocks (`live[i]` for block `i` of `span`) of colour attachment
+    /// `index` (the source words in `outputs[i]`) in 8-bit fixed point and stores them,
+    /// keeping the bits outside `byte_mask` (the write mask over a packed texel) and the
+    /// pixels outside `live`. Returns the blocks it could not read or store (bit `i`) for
+    /// the caller's fallback, or `None` (nothing done) where the fixed-point path does not
+    /// serve this attachment. Within 1 LSB of [`Self::shade`] for 8-bit sources; see
+    /// [`unorm8_fixed`] for the rule.
+    #[inline]
+    pub(super) fn blend_unorm8_run(
+        &self,
+        span: &BlockSpan<'_>,
+        live: &[u8],
+        outputs: &[FragmentOutputs],
+        index: usize,
+        byte_mask: u32,
+    ) -> Option<u32> {
+        let fixed = self.fixed.as_ref()?;
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: `fixed` is set only where `wide` is, which holds only where the running
+            // CPU reports AVX2 and FMA (`new`).
+            let run = unsafe { unorm8_fixed_avx2::FixedRun::new(fixed, byte_mask) };
+            // SAFETY: as above.
+            let left = unsafe { run.write(span, live, outputs, index, self.uniform_runs) };
+            Some(left)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (fixed, span, live, outputs, index, byte_mask);
+            None
+        }
+    }
+
+    /// This shading with every run's source converted pixel by pixel (tests compare the
+    /// once-per-run path with it).
+    #[cfg(test)]
+    pub(super) fn without_uniform_runs(mut self) -> Self {
+        self.uniform_runs = false;
+        self
     }
 
     /// Whether [`Self::shade_unorm8`] serves this attachment.
@@ -98,6 +158,7 @@ impl BlockShading {
     #[cfg(test)]
     pub(super) fn narrow(mut self, plain: bool) -> Self {
         self.wide = false;
+        self.fixed = None;
         if plain {
             self.avx2 = false;
         }
@@ -185,6 +246,11 @@ impl BlockShading {
 
 #[cfg(target_arch = "x86_64")]
 mod unorm8_avx2;
+mod unorm8_fixed;
+#[cfg(target_arch = "x86_64")]
+mod unorm8_fixed_avx2;
+
+use unorm8_fixed::FixedBlend;
 
 /// One component of the block's 8 pixels (pixel-major order, see [`crate::image::block`]).
 pub(super) type Lanes = [f32; BLOCK_TEXELS];

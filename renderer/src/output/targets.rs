@@ -4,7 +4,9 @@
 //! their writes for whole blocks of a run ([`BlockSpan`]) or texel by texel where a block
 //! cannot be accessed whole.
 //!
-//! Blocks of 8-bit UNORM colour attachments go through one vector kernel each
+//! Runs of 8-bit UNORM colour attachments that blend go through the fixed-point kernel, one
+//! call per run ([`BlockShading::blend_unorm8_run`]); other blocks of 8-bit UNORM
+//! attachments go through one vector kernel each
 //! ([`BlockShading::shade_unorm8`]: unpack, blend, pack, write mask and coverage, then one
 //! whole-block store) where the CPU has AVX2; other fast formats through the block codecs
 //! ([`BlockShading::shade`]); the rest texel by texel inside the block with `pack_color`.
@@ -103,10 +105,21 @@ impl ColorTarget {
     ) {
         let whole = span.map_or(0, |s| s.blocks()).min(live.len());
         if let Some(span) = &span {
-            if self.shading.wide() {
-                self.write_unorm8_blocks(index, span, &live[..whole], outputs, errors);
+            let live = &live[..whole];
+            let fixed = self
+                .shading
+                .blend_unorm8_run(span, live, outputs, index, self.word_mask);
+            if let Some(left) = fixed {
+                // Blocks the kernel could not access whole (none where the span holds).
+                for (i, (&lanes, out)) in live.iter().zip(outputs).enumerate() {
+                    if left & (1 << i) != 0 {
+                        self.write_block(&out.color[index], span, i, lanes, errors);
+                    }
+                }
+            } else if self.shading.wide() {
+                self.write_unorm8_blocks(index, span, live, outputs, errors);
             } else {
-                for (i, (&lanes, out)) in live.iter().zip(outputs).take(whole).enumerate() {
+                for (i, (&lanes, out)) in live.iter().zip(outputs).enumerate() {
                     if lanes != 0 {
                         self.write_block(&out.color[index], span, i, lanes, errors);
                     }

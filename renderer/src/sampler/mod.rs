@@ -5,6 +5,12 @@
 //! objects when it resolves a draw's or dispatch's descriptors
 //! ([`crate::DescriptorSource::image_descriptor`] / [`crate::DescriptorSource::sampler_descriptor`]).
 
+mod address;
+mod filter;
+mod helper;
+mod resolved;
+mod table;
+
 use std::sync::Arc;
 
 use crate::buffer::Buffer;
@@ -12,6 +18,9 @@ use crate::error::RendererError;
 use crate::format::Format;
 use crate::image::Image;
 pub use crate::output::CompareOp;
+pub use helper::image_op;
+pub use resolved::{ResolvedImage, ResolvedSampler};
+pub use table::ImageTable;
 
 macro_rules! vk_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $vk:literal,)* }) => {
@@ -210,4 +219,36 @@ pub enum ImageDescriptor {
     },
     /// A uniform or storage texel buffer.
     TexelBuffer(BufferView),
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::image::{ImageDesc, ImageType, Tiling};
+
+    /// A resolved 2D RGBA8 view of `levels` levels of a `w`×`h` image (zeroed).
+    pub(crate) fn rgba8_image(w: u32, h: u32, levels: u32) -> ResolvedImage {
+        let image = Image::new_host(ImageDesc {
+            image_type: ImageType::D2,
+            format: Format::R8G8B8A8_UNORM,
+            extent: [w, h, 1],
+            mip_levels: levels,
+            array_layers: 1,
+            tiling: Tiling::Optimal,
+        })
+        .unwrap();
+        ResolvedImage::from_view(&ImageView {
+            image,
+            view_type: ViewType::D2,
+            format: Format::R8G8B8A8_UNORM,
+            components: [ComponentSwizzle::Identity; 4],
+            aspect_mask: crate::format::aspect::COLOR,
+            base_level: 0,
+            level_count: levels,
+            base_layer: 0,
+            layer_count: 1,
+        })
+        .unwrap()
+    }
 }

@@ -199,7 +199,7 @@ fn mip_chain_generation_level_by_level() {
         }
     }
     for level in 1..4u32 {
-        let size = (8 >> level) as i32;
+        let size = 8 >> level;
         let r = ImageBlit {
             src_subresource: SubresourceLayers {
                 mip_level: level - 1,

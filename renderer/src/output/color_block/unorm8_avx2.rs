@@ -9,7 +9,7 @@ use super::super::state::{BlendFactor, BlendOp, BlendState};
 use super::LANES;
 
 /// Pixel ↔ lane within a block ([`super::PIXEL_LANE`], which is its own inverse).
-const LANE_ORDER: [i32; 8] = [0, 1, 4, 5, 2, 3, 6, 7];
+pub(super) const LANE_ORDER: [i32; 8] = [0, 1, 4, 5, 2, 3, 6, 7];
 
 const _: () = {
     let mut p = 0;
@@ -47,7 +47,7 @@ fn clamp01(x: __m256) -> __m256 {
 /// in [0, 1] (checked exhaustively once; the tests check every code's edges).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn to_unorm8(v: __m256) -> __m256i {
+pub(super) fn to_unorm8(v: __m256) -> __m256i {
     let x = _mm256_max_ps(v, _mm256_setzero_ps());
     let x = _mm256_min_ps(x, _mm256_set1_ps(1.0));
     let scale = _mm256_set1_ps(255.0);
