@@ -81,6 +81,7 @@ fn sample_stream() -> Vec<u8> {
                 descriptor_type: descriptor_type::STORAGE_BUFFER,
                 count: 1,
                 stages: 0x20,
+                immutable_samplers: vec![],
             }],
         }
         .into(),

@@ -90,6 +90,7 @@ fn compute(spv: &Path) -> Vec<Vec<u8>> {
         descriptor_type: descriptor_type::STORAGE_BUFFER,
         count: 1,
         stages: 0x20,
+        immutable_samplers: vec![],
     };
     let mut setup = buffers();
     setup.extend([
@@ -209,6 +210,150 @@ fn compute(spv: &Path) -> Vec<Vec<u8>> {
         top(&[
             DestroyPipeline { id: 1 }.into(),
             DestroyDescriptorSet { id: 1 }.into(),
+        ]),
+    ]
+}
+
+/// Samplers, a texel-buffer view, an image view and a layout with every descriptor type
+/// (immutable samplers included); a set written with each type, copied, then everything
+/// destroyed.
+fn descriptors() -> Vec<Vec<u8>> {
+    use protocol::sampler::{DescriptorImageInfo, SamplerCreateInfo};
+    let sampler = SamplerCreateInfo {
+        flags: 0,
+        mag_filter: 1,
+        min_filter: 1,
+        mipmap_mode: 1,
+        address_modes: [0, 2, 3],
+        mip_lod_bias: 0.5,
+        anisotropy_enable: false,
+        max_anisotropy: 1.0,
+        compare_enable: false,
+        compare_op: 0,
+        min_lod: 0.0,
+        max_lod: 8.0,
+        border_color: 4,
+        unnormalized_coordinates: false,
+    };
+    let mut setup = buffers();
+    // SAMPLED | STORAGE | INPUT_ATTACHMENT | COLOR_ATTACHMENT.
+    setup.extend(image(1, Format::R8G8B8A8_UNORM, 0x9c, 16384));
+    let binding = |b: u32, ty: u32, immutable: Vec<u64>| DescriptorSetLayoutBinding {
+        binding: b,
+        descriptor_type: ty,
+        count: 1,
+        stages: if ty == descriptor_type::INPUT_ATTACHMENT {
+            0x10
+        } else {
+            0x30
+        },
+        immutable_samplers: immutable,
+    };
+    setup.extend([
+        CreateImageView {
+            id: 1,
+            info: ImageViewCreateInfo {
+                image: 1,
+                view_type: 1,
+                format: Format::R8G8B8A8_UNORM.vk(),
+                components: [0; 4],
+                range: ImageSubresourceRange {
+                    aspect_mask: 1,
+                    base_mip_level: 0,
+                    level_count: 1,
+                    base_array_layer: 0,
+                    layer_count: 1,
+                },
+            },
+        }
+        .into(),
+        CreateSampler {
+            id: 1,
+            info: sampler,
+        }
+        .into(),
+        CreateBufferView {
+            id: 1,
+            buffer: 1,
+            format: Format::R32_UINT.vk(),
+            offset: 0,
+            range: WHOLE_SIZE,
+        }
+        .into(),
+        CreateDescriptorSetLayout {
+            id: 1,
+            bindings: (0..=5)
+                .map(|ty| binding(ty, ty, vec![]))
+                .chain([
+                    binding(6, descriptor_type::UNIFORM_BUFFER, vec![]),
+                    binding(10, descriptor_type::INPUT_ATTACHMENT, vec![]),
+                    binding(11, descriptor_type::COMBINED_IMAGE_SAMPLER, vec![1]),
+                ])
+                .collect(),
+        }
+        .into(),
+        CreateDescriptorSet { id: 1, layout: 1 }.into(),
+        CreateDescriptorSet { id: 2, layout: 1 }.into(),
+    ]);
+    let image_info = |sampler, image_view| DescriptorImageInfo {
+        sampler,
+        image_view,
+        image_layout: 5,
+    };
+    let images = |binding, ty, info| -> Command {
+        WriteDescriptorImages {
+            set: 1,
+            binding,
+            array_element: 0,
+            descriptor_type: ty,
+            images: vec![info],
+        }
+        .into()
+    };
+    let texels = |binding, ty| -> Command {
+        WriteDescriptorTexelBuffers {
+            set: 1,
+            binding,
+            array_element: 0,
+            descriptor_type: ty,
+            views: vec![1],
+        }
+        .into()
+    };
+    let writes = vec![
+        images(0, descriptor_type::SAMPLER, image_info(1, 0)),
+        images(1, descriptor_type::COMBINED_IMAGE_SAMPLER, image_info(1, 1)),
+        images(2, descriptor_type::SAMPLED_IMAGE, image_info(0, 1)),
+        images(3, descriptor_type::STORAGE_IMAGE, image_info(0, 1)),
+        texels(4, descriptor_type::UNIFORM_TEXEL_BUFFER),
+        texels(5, descriptor_type::STORAGE_TEXEL_BUFFER),
+        images(10, descriptor_type::INPUT_ATTACHMENT, image_info(0, 1)),
+        images(
+            11,
+            descriptor_type::COMBINED_IMAGE_SAMPLER,
+            image_info(0, 1),
+        ),
+        CopyDescriptorSet {
+            src_set: 1,
+            src_binding: 0,
+            src_array_element: 0,
+            dst_set: 2,
+            dst_binding: 0,
+            dst_array_element: 0,
+            count: 1,
+        }
+        .into(),
+    ];
+    vec![
+        top(&setup),
+        top(&writes),
+        top(&[
+            DestroyDescriptorSet { id: 2 }.into(),
+            DestroyDescriptorSet { id: 1 }.into(),
+            DestroyDescriptorSetLayout { id: 1 }.into(),
+            DestroyBufferView { id: 1 }.into(),
+            DestroySampler { id: 1 }.into(),
+            DestroyImageView { id: 1 }.into(),
         ]),
     ]
 }
@@ -702,5 +847,6 @@ fn main() {
     write_seed(corpus, &transfers());
     write_seed(corpus, &passes());
     write_seed(corpus, &graphics(spv));
+    write_seed(corpus, &descriptors());
     eprintln!("vk_executor seeds written under {}", corpus.display());
 }

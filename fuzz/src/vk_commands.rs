@@ -9,6 +9,7 @@
 use arbitrary::Unstructured;
 use protocol::format::Format;
 use protocol::graphics::*;
+use protocol::sampler::{DescriptorImageInfo, SamplerCreateInfo};
 use protocol::stream::*;
 
 use crate::arb_serde::arbitrary_value;
@@ -334,9 +335,38 @@ fn spirv(u: &mut Unstructured<'_>) -> R<Vec<u32>> {
     Ok(code)
 }
 
+/// A sampler state: mostly valid, with the edges (bias and LOD limits, unnormalized
+/// coordinates, anisotropy, unknown enums) now and then.
+fn sampler_info(u: &mut Unstructured<'_>) -> R<SamplerCreateInfo> {
+    if rarely(u, 16)? {
+        return any(u);
+    }
+    let lod = |u: &mut Unstructured<'_>| -> R<f32> {
+        Ok([0.0, 0.25, 1.0, 15.0, 16.0, -15.0, 1000.0, f32::NAN][u.choose_index(8)?])
+    };
+    let filter = |u: &mut Unstructured<'_>| -> R<u32> { Ok([0, 1, 1, 2][u.choose_index(4)?]) };
+    let mode = |u: &mut Unstructured<'_>| -> R<u32> { Ok(u.int_in_range(0..=5)?) };
+    Ok(SamplerCreateInfo {
+        flags: if rarely(u, 16)? { 1 } else { 0 },
+        mag_filter: filter(u)?,
+        min_filter: filter(u)?,
+        mipmap_mode: u.int_in_range(0..=2)?,
+        address_modes: [mode(u)?, mode(u)?, mode(u)?],
+        mip_lod_bias: lod(u)?,
+        anisotropy_enable: rarely(u, 8)?,
+        max_anisotropy: 16.0,
+        compare_enable: u.arbitrary()?,
+        compare_op: u.int_in_range(0..=8)?,
+        min_lod: lod(u)?,
+        max_lod: lod(u)?,
+        border_color: u.int_in_range(0..=6)?,
+        unnormalized_coordinates: rarely(u, 4)?,
+    })
+}
+
 /// One top-level command: objects are created, bound, written and destroyed.
 pub fn top_level(u: &mut Unstructured<'_>) -> R<Command> {
-    Ok(match u.int_in_range(0u8..=25)? {
+    Ok(match u.int_in_range(0u8..=31)? {
         0 => CreateBuffer {
             id: id(u)?,
             size: size(u)?,
@@ -358,11 +388,20 @@ pub fn top_level(u: &mut Unstructured<'_>) -> R<Command> {
         5 => CreateDescriptorSetLayout {
             id: id(u)?,
             bindings: vec_of(u, 3, |u| {
+                let count = small(u)?;
+                let descriptor_type = [6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 10, 11][u.choose_index(12)?];
+                // Immutable samplers: none, one per element, or a wrong number.
+                let immutable_samplers = match u.int_in_range(0u8..=3)? {
+                    0 if count <= 4 => (0..count).map(|_| id(u)).collect::<R<Vec<_>>>()?,
+                    1 => ids(u, 3)?,
+                    _ => vec![],
+                };
                 Ok(DescriptorSetLayoutBinding {
                     binding: small(u)?,
-                    descriptor_type: [6, 7, 8, 9, 1, 3][u.choose_index(6)?],
-                    count: small(u)?,
+                    descriptor_type,
+                    count,
                     stages: [0x20, 0x1, 0x10, 0x11, 0x7fff_ffff][u.choose_index(5)?],
+                    immutable_samplers,
                 })
             })?,
         }
@@ -462,6 +501,43 @@ pub fn top_level(u: &mut Unstructured<'_>) -> R<Command> {
         }
         .into(),
         24 => DestroyFramebuffer { id: id(u)? }.into(),
+        25 => CreateSampler {
+            id: id(u)?,
+            info: sampler_info(u)?,
+        }
+        .into(),
+        26 => DestroySampler { id: id(u)? }.into(),
+        27 => CreateBufferView {
+            id: id(u)?,
+            buffer: id(u)?,
+            format: format(u)?,
+            offset: size(u)?,
+            range: size(u)?,
+        }
+        .into(),
+        28 => DestroyBufferView { id: id(u)? }.into(),
+        29 => WriteDescriptorImages {
+            set: id(u)?,
+            binding: small(u)?,
+            array_element: small(u)?,
+            descriptor_type: [0, 1, 2, 3, 10, 4, 6][u.choose_index(7)?],
+            images: vec_of(u, 3, |u| {
+                Ok(DescriptorImageInfo {
+                    sampler: id(u)?,
+                    image_view: id(u)?,
+                    image_layout: [0, 1, 5, 7][u.choose_index(4)?],
+                })
+            })?,
+        }
+        .into(),
+        30 => WriteDescriptorTexelBuffers {
+            set: id(u)?,
+            binding: small(u)?,
+            array_element: small(u)?,
+            descriptor_type: [4, 5, 2, 7][u.choose_index(4)?],
+            views: ids(u, 3)?,
+        }
+        .into(),
         // A submit of whatever lies in the command-buffer resource.
         _ => Submit {
             waits: vec![],

@@ -13,6 +13,8 @@ use protocol::stream::{BindBufferMemory, CreateBuffer, DestroyBuffer};
 pub(crate) struct Buffer {
     pub(crate) id: u64,
     pub(crate) size: u64,
+    /// `VkBufferUsageFlags` (buffer views check their texel-buffer bits).
+    pub(crate) usage: u32,
 }
 
 /// # Safety
@@ -69,6 +71,7 @@ pub(crate) unsafe extern "system" fn create_buffer(
                 to_handle(Buffer {
                     id,
                     size: info.size,
+                    usage: info.usage.as_raw(),
                 }),
             )
         }?;

@@ -1,6 +1,7 @@
-//! Descriptor set layouts, pools, sets and their updates. Only buffer descriptors exist yet
-//! (storage, uniform and their dynamic variants); a write of any other type is logged and
-//! marks the set broken, so that binding it breaks the command buffer (fails at submit).
+//! Descriptor set layouts, pools, sets and their updates, for every Vulkan 1.0 descriptor
+//! type. Immutable samplers travel as sampler ids in the layout (the device copies them).
+//! A write the ICD cannot encode (an unknown descriptor type, a missing info array) is logged
+//! and marks the set broken, so that binding it breaks the command buffer (fails at submit).
 
 use crate::device::{device, Device};
 use crate::entry::{guard, guard_void, slice, write_out};
@@ -8,19 +9,23 @@ use crate::error::{IcdError, IcdResult};
 use crate::handle::{new_id, object, take_object, to_handle};
 use crate::memory::poisoned;
 use ash::vk::{self, Handle};
+use protocol::sampler::DescriptorImageInfo;
 use protocol::stream::{
-    CopyDescriptorSet, CreateDescriptorSet, CreateDescriptorSetLayout, DescriptorBufferInfo,
-    DescriptorSetLayoutBinding, DestroyDescriptorSet, DestroyDescriptorSetLayout,
-    WriteDescriptorSet,
+    Command, CopyDescriptorSet, CreateDescriptorSet, CreateDescriptorSetLayout,
+    DescriptorBufferInfo, DescriptorSetLayoutBinding, DestroyDescriptorSet,
+    DestroyDescriptorSetLayout, WriteDescriptorImages, WriteDescriptorSet,
+    WriteDescriptorTexelBuffers,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 pub(crate) struct DescriptorSetLayout {
     pub(crate) id: u64,
     /// Descriptors a set of this layout holds (the sum of the bindings' counts), as the
     /// device counts them against its per-client cap.
     descriptors: u64,
+    /// Binding numbers that have immutable samplers (sorted).
+    immutable: Arc<Vec<u32>>,
 }
 
 pub(crate) struct DescriptorPool {
@@ -31,20 +36,157 @@ pub(crate) struct DescriptorPool {
 
 pub(crate) struct DescriptorSet {
     pub(crate) id: u64,
+    /// Its layout's bindings with immutable samplers: writes there ignore `sampler`, which
+    /// may then be any value and is never looked at.
+    immutable: Arc<Vec<u32>>,
     /// Its layout's descriptor count, released from the cap when the set is freed.
     descriptors: u64,
     /// A write we could not encode reached this set.
     pub(crate) broken: AtomicBool,
 }
 
-fn supported(ty: vk::DescriptorType) -> bool {
-    [
-        vk::DescriptorType::UNIFORM_BUFFER,
-        vk::DescriptorType::STORAGE_BUFFER,
-        vk::DescriptorType::UNIFORM_BUFFER_DYNAMIC,
-        vk::DescriptorType::STORAGE_BUFFER_DYNAMIC,
-    ]
-    .contains(&ty)
+/// How a descriptor type's writes travel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WriteFamily {
+    /// `pBufferInfo` → WriteDescriptorSet.
+    Buffer,
+    /// `pImageInfo` → WriteDescriptorImages.
+    Image,
+    /// `pTexelBufferView` → WriteDescriptorTexelBuffers.
+    TexelBuffer,
+}
+
+/// The family of a Vulkan 1.0 descriptor type; `None` for the types of extensions we do not
+/// expose (inline uniform blocks, acceleration structures, …).
+fn family(ty: vk::DescriptorType) -> Option<WriteFamily> {
+    use vk::DescriptorType as T;
+    match ty {
+        T::UNIFORM_BUFFER
+        | T::STORAGE_BUFFER
+        | T::UNIFORM_BUFFER_DYNAMIC
+        | T::STORAGE_BUFFER_DYNAMIC => Some(WriteFamily::Buffer),
+        T::SAMPLER
+        | T::COMBINED_IMAGE_SAMPLER
+        | T::SAMPLED_IMAGE
+        | T::STORAGE_IMAGE
+        | T::INPUT_ATTACHMENT => Some(WriteFamily::Image),
+        T::UNIFORM_TEXEL_BUFFER | T::STORAGE_TEXEL_BUFFER => Some(WriteFamily::TexelBuffer),
+        _ => None,
+    }
+}
+
+/// The wire command of one VkWriteDescriptorSet, or why it cannot be encoded.
+///
+/// # Safety
+/// `w` is a valid write (Vulkan valid usage): its info array for the type holds
+/// `descriptorCount` elements of live handles of ours.
+unsafe fn encode_write(set: &DescriptorSet, w: &vk::WriteDescriptorSet<'_>) -> IcdResult<Command> {
+    // Bindings a write rolls over into have the same immutable-sampler use as the first
+    // (VUID-VkWriteDescriptorSet-descriptorCount-00318).
+    let immutable = set.immutable.binary_search(&w.dst_binding).is_ok();
+    let set = set.id;
+    let unsupported = |why: String| IcdError::vk(vk::Result::ERROR_FEATURE_NOT_PRESENT, why);
+    let family = family(w.descriptor_type).ok_or_else(|| {
+        unsupported(format!(
+            "descriptor type {:?} is not supported",
+            w.descriptor_type
+        ))
+    })?;
+    let missing = |what: &str| unsupported(format!("{:?} write without {what}", w.descriptor_type));
+    let ty = w.descriptor_type.as_raw() as u32;
+    let (binding, array_element) = (w.dst_binding, w.dst_array_element);
+    Ok(match family {
+        WriteFamily::Buffer => {
+            if w.p_buffer_info.is_null() {
+                return Err(missing("pBufferInfo"));
+            }
+            let mut buffers = Vec::with_capacity(w.descriptor_count as usize);
+            // SAFETY: pBufferInfo holds descriptorCount elements (caller contract).
+            for bi in unsafe { slice(w.p_buffer_info, w.descriptor_count) } {
+                let id = if bi.buffer == vk::Buffer::null() {
+                    0
+                } else {
+                    // SAFETY: a live buffer (caller contract).
+                    unsafe { crate::buffer::buffer(bi.buffer) }?.id
+                };
+                buffers.push(DescriptorBufferInfo {
+                    buffer: id,
+                    offset: bi.offset,
+                    range: bi.range,
+                });
+            }
+            WriteDescriptorSet {
+                set,
+                binding,
+                array_element,
+                descriptor_type: ty,
+                buffers,
+            }
+            .into()
+        }
+        WriteFamily::Image => {
+            if w.p_image_info.is_null() {
+                return Err(missing("pImageInfo"));
+            }
+            // Which members are read depends on the type (Vulkan §14.2.4): a handle the type
+            // ignores may be anything, so it is not looked at.
+            let reads_sampler = !immutable
+                && matches!(
+                    w.descriptor_type,
+                    vk::DescriptorType::SAMPLER | vk::DescriptorType::COMBINED_IMAGE_SAMPLER
+                );
+            let reads_view = w.descriptor_type != vk::DescriptorType::SAMPLER;
+            let mut images = Vec::with_capacity(w.descriptor_count as usize);
+            // SAFETY: pImageInfo holds descriptorCount elements (caller contract).
+            for ii in unsafe { slice(w.p_image_info, w.descriptor_count) } {
+                let sampler = if reads_sampler {
+                    // SAFETY: null or a live sampler (caller contract: the binding has no
+                    // immutable samplers, so the member is read).
+                    unsafe { crate::sampler::sampler_id(ii.sampler) }
+                } else {
+                    0
+                };
+                let image_view = if reads_view {
+                    // SAFETY: null or a live image view (caller contract).
+                    unsafe { crate::image::view_id(ii.image_view) }
+                } else {
+                    0
+                };
+                images.push(DescriptorImageInfo {
+                    sampler,
+                    image_view,
+                    image_layout: ii.image_layout.as_raw() as u32,
+                });
+            }
+            WriteDescriptorImages {
+                set,
+                binding,
+                array_element,
+                descriptor_type: ty,
+                images,
+            }
+            .into()
+        }
+        WriteFamily::TexelBuffer => {
+            if w.p_texel_buffer_view.is_null() {
+                return Err(missing("pTexelBufferView"));
+            }
+            // SAFETY: pTexelBufferView holds descriptorCount elements (caller contract).
+            let views = unsafe { slice(w.p_texel_buffer_view, w.descriptor_count) }
+                .iter()
+                // SAFETY: null or live buffer views (caller contract).
+                .map(|&v| unsafe { crate::sampler::buffer_view_id(v) })
+                .collect();
+            WriteDescriptorTexelBuffers {
+                set,
+                binding,
+                array_element,
+                descriptor_type: ty,
+                views,
+            }
+            .into()
+        }
+    })
 }
 
 /// # Safety
@@ -82,12 +224,43 @@ pub(crate) unsafe extern "system" fn create_descriptor_set_layout(
         let bindings = unsafe { slice(info.p_bindings, info.binding_count) };
         let mut wire = Vec::with_capacity(bindings.len());
         for b in bindings {
-            if !supported(b.descriptor_type) && b.descriptor_count > 0 {
+            if family(b.descriptor_type).is_none() && b.descriptor_count > 0 {
                 return Err(IcdError::vk(
                     vk::Result::ERROR_FEATURE_NOT_PRESENT,
+                    format!("descriptor type {:?} is not supported", b.descriptor_type),
+                ));
+            }
+            // pImmutableSamplers is read for sampler types only (Vulkan §14.2.1).
+            let takes_samplers = matches!(
+                b.descriptor_type,
+                vk::DescriptorType::SAMPLER | vk::DescriptorType::COMBINED_IMAGE_SAMPLER
+            );
+            let immutable_samplers = if takes_samplers && !b.p_immutable_samplers.is_null() {
+                // SAFETY: descriptorCount live samplers (valid usage).
+                unsafe { slice(b.p_immutable_samplers, b.descriptor_count) }
+                    .iter()
+                    // SAFETY: live samplers of ours (valid usage).
+                    .map(|&s| unsafe { crate::sampler::sampler_id(s) })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            // The device refuses VK_NULL_HANDLE among them; refuse it here with a result.
+            if immutable_samplers.contains(&0) {
+                return Err(IcdError::vk(
+                    vk::Result::ERROR_INITIALIZATION_FAILED,
+                    format!("binding {}: a null immutable sampler", b.binding),
+                ));
+            }
+            if b.descriptor_type == vk::DescriptorType::INPUT_ATTACHMENT
+                && b.descriptor_count > 0
+                && !(b.stage_flags & !vk::ShaderStageFlags::FRAGMENT).is_empty()
+            {
+                return Err(IcdError::vk(
+                    vk::Result::ERROR_INITIALIZATION_FAILED,
                     format!(
-                        "descriptor type {:?} is not supported yet",
-                        b.descriptor_type
+                        "input attachment binding {} with stages {:?}",
+                        b.binding, b.stage_flags
                     ),
                 ));
             }
@@ -96,13 +269,25 @@ pub(crate) unsafe extern "system" fn create_descriptor_set_layout(
                 descriptor_type: b.descriptor_type.as_raw() as u32,
                 count: b.descriptor_count,
                 stages: b.stage_flags.as_raw(),
+                immutable_samplers,
             });
         }
         let descriptors = bindings.iter().map(|b| u64::from(b.descriptor_count)).sum();
+        let mut immutable: Vec<u32> = wire
+            .iter()
+            .filter(|b| !b.immutable_samplers.is_empty())
+            .map(|b| b.binding)
+            .collect();
+        immutable.sort_unstable();
         let id = new_id();
         dev.enqueue(CreateDescriptorSetLayout { id, bindings: wire })?;
+        let layout = DescriptorSetLayout {
+            id,
+            descriptors,
+            immutable: Arc::new(immutable),
+        };
         // SAFETY: output pointer (valid usage).
-        unsafe { write_out(p_layout, to_handle(DescriptorSetLayout { id, descriptors })) }?;
+        unsafe { write_out(p_layout, to_handle(layout)) }?;
         Ok(vk::Result::SUCCESS)
     })
 }
@@ -249,11 +434,11 @@ pub(crate) unsafe extern "system" fn allocate_descriptor_sets(
         for l in layouts {
             // SAFETY: valid usage.
             let l = unsafe { layout(*l) }?;
-            new.push((new_id(), l.id, l.descriptors));
+            new.push((new_id(), l.id, l.descriptors, l.immutable.clone()));
         }
         // All sets or none (Vulkan §14.2.3: on failure no set is created and every output
         // handle is VK_NULL_HANDLE).
-        let creates = new.iter().map(|&(id, layout, descriptors)| {
+        let creates = new.iter().map(|&(id, layout, descriptors, _)| {
             (CreateDescriptorSet { id, layout }.into(), descriptors)
         });
         if let Err(e) = dev.enqueue_holding(creates) {
@@ -261,9 +446,10 @@ pub(crate) unsafe extern "system" fn allocate_descriptor_sets(
             unsafe { write_null_sets(p_sets, layouts.len()) };
             return Err(e);
         }
-        for (i, (id, _, descriptors)) in new.into_iter().enumerate() {
+        for (i, (id, _, descriptors, immutable)) in new.into_iter().enumerate() {
             let h: vk::DescriptorSet = to_handle(DescriptorSet {
                 id,
+                immutable,
                 descriptors,
                 broken: AtomicBool::new(false),
             });
@@ -321,36 +507,14 @@ pub(crate) unsafe extern "system" fn update_descriptor_sets(
         for w in unsafe { slice(p_writes, write_count) } {
             // SAFETY: valid usage.
             let dst = unsafe { set(w.dst_set) }?;
-            if !supported(w.descriptor_type) || w.p_buffer_info.is_null() {
-                dst.broken.store(true, Ordering::Relaxed);
-                log::error!(
-                    "vkUpdateDescriptorSets: descriptor type {:?} is not supported yet",
-                    w.descriptor_type
-                );
-                continue;
+            // SAFETY: a valid write (valid usage).
+            match unsafe { encode_write(dst, w) } {
+                Ok(cmd) => dev.enqueue(cmd)?,
+                Err(e) => {
+                    dst.broken.store(true, Ordering::Relaxed);
+                    log::error!("vkUpdateDescriptorSets: {e}");
+                }
             }
-            let mut buffers = Vec::with_capacity(w.descriptor_count as usize);
-            // SAFETY: pBufferInfo holds descriptorCount elements for buffer types (valid usage).
-            for bi in unsafe { slice(w.p_buffer_info, w.descriptor_count) } {
-                let id = if bi.buffer == vk::Buffer::null() {
-                    0
-                } else {
-                    // SAFETY: valid usage.
-                    unsafe { crate::buffer::buffer(bi.buffer) }?.id
-                };
-                buffers.push(DescriptorBufferInfo {
-                    buffer: id,
-                    offset: bi.offset,
-                    range: bi.range,
-                });
-            }
-            dev.enqueue(WriteDescriptorSet {
-                set: dst.id,
-                binding: w.dst_binding,
-                array_element: w.dst_array_element,
-                descriptor_type: w.descriptor_type.as_raw() as u32,
-                buffers,
-            })?;
         }
         // SAFETY: (pointer, count) (valid usage).
         for c in unsafe { slice(p_copies, copy_count) } {

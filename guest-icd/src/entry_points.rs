@@ -211,12 +211,12 @@ pub(crate) fn lookup(name: &[u8]) -> Option<(Level, unsafe extern "system" fn())
         b"vkCreateBufferView" => entry!(
             Device,
             PFN_vkCreateBufferView,
-            crate::unimplemented::create_buffer_view
+            crate::sampler::create_buffer_view
         ),
         b"vkDestroyBufferView" => entry!(
             Device,
             PFN_vkDestroyBufferView,
-            crate::unimplemented::destroy_buffer_view
+            crate::sampler::destroy_buffer_view
         ),
         b"vkCreateImage" => entry!(Device, PFN_vkCreateImage, crate::image::create_image),
         b"vkDestroyImage" => entry!(Device, PFN_vkDestroyImage, crate::image::destroy_image),
@@ -290,15 +290,11 @@ pub(crate) fn lookup(name: &[u8]) -> Option<(Level, unsafe extern "system" fn())
             PFN_vkDestroyPipelineLayout,
             crate::pipeline::destroy_pipeline_layout
         ),
-        b"vkCreateSampler" => entry!(
-            Device,
-            PFN_vkCreateSampler,
-            crate::unimplemented::create_sampler
-        ),
+        b"vkCreateSampler" => entry!(Device, PFN_vkCreateSampler, crate::sampler::create_sampler),
         b"vkDestroySampler" => entry!(
             Device,
             PFN_vkDestroySampler,
-            crate::unimplemented::destroy_sampler
+            crate::sampler::destroy_sampler
         ),
         b"vkCreateDescriptorSetLayout" => entry!(
             Device,

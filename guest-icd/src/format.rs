@@ -14,7 +14,7 @@ use protocol::image::{
 };
 
 /// Image create flags we accept: mutable-format views (same texel size), cube-compatible
-/// 2D images (rendered layer by layer; sampling cubes is issue 7) and VK_KHR_maintenance2's
+/// 2D images (rendered layer by layer, sampled as cubes) and VK_KHR_maintenance2's
 /// extended usage (usage checked against the view formats instead).
 pub(crate) const SUPPORTED_IMAGE_FLAGS: vk::ImageCreateFlags = vk::ImageCreateFlags::from_raw(
     vk::ImageCreateFlags::MUTABLE_FORMAT.as_raw()
@@ -23,14 +23,17 @@ pub(crate) const SUPPORTED_IMAGE_FLAGS: vk::ImageCreateFlags = vk::ImageCreateFl
 );
 
 /// The format features each image usage needs (Vulkan §12.3 "Image Creation Limits");
-/// `None` for a usage no format supports yet (sampling, storage and input attachments
-/// arrive with issue 7).
+/// `None` for a usage no format supports. INPUT_ATTACHMENT needs either attachment feature,
+/// which [`usage_supported`] checks.
 fn usage_needs(usage: vk::ImageUsageFlags) -> Option<u32> {
     let known = vk::ImageUsageFlags::TRANSFER_SRC
         | vk::ImageUsageFlags::TRANSFER_DST
+        | vk::ImageUsageFlags::SAMPLED
+        | vk::ImageUsageFlags::STORAGE
         | vk::ImageUsageFlags::COLOR_ATTACHMENT
         | vk::ImageUsageFlags::DEPTH_STENCIL_ATTACHMENT
-        | vk::ImageUsageFlags::TRANSIENT_ATTACHMENT;
+        | vk::ImageUsageFlags::TRANSIENT_ATTACHMENT
+        | vk::ImageUsageFlags::INPUT_ATTACHMENT;
     if !known.contains(usage) {
         return None;
     }
@@ -38,6 +41,8 @@ fn usage_needs(usage: vk::ImageUsageFlags) -> Option<u32> {
     for (u, f) in [
         (vk::ImageUsageFlags::TRANSFER_SRC, feature::TRANSFER_SRC),
         (vk::ImageUsageFlags::TRANSFER_DST, feature::TRANSFER_DST),
+        (vk::ImageUsageFlags::SAMPLED, feature::SAMPLED_IMAGE),
+        (vk::ImageUsageFlags::STORAGE, feature::STORAGE_IMAGE),
         (
             vk::ImageUsageFlags::COLOR_ATTACHMENT,
             feature::COLOR_ATTACHMENT,
@@ -65,7 +70,12 @@ pub(crate) fn tiling_features(format: Format, tiling: Tiling) -> u32 {
 
 /// Whether `usage` can be had with `format` in `tiling`.
 pub(crate) fn usage_supported(format: Format, tiling: Tiling, usage: vk::ImageUsageFlags) -> bool {
-    usage_needs(usage).is_some_and(|need| tiling_features(format, tiling) & need == need)
+    let features = tiling_features(format, tiling);
+    let attachment = feature::COLOR_ATTACHMENT | feature::DEPTH_STENCIL_ATTACHMENT;
+    if usage.contains(vk::ImageUsageFlags::INPUT_ATTACHMENT) && features & attachment == 0 {
+        return false;
+    }
+    usage_needs(usage).is_some_and(|need| features & need == need)
 }
 
 pub(crate) fn image_type(ty: vk::ImageType) -> Option<ImageType> {
@@ -388,10 +398,11 @@ mod tests {
                 vk::ImageType::TYPE_2D,
                 vk::ImageUsageFlags::TRANSFER_DST,
             ),
+            // sRGB has no storage format.
             q(
-                vk::Format::R8G8B8A8_UNORM,
+                vk::Format::R8G8B8A8_SRGB,
                 vk::ImageType::TYPE_2D,
-                vk::ImageUsageFlags::SAMPLED,
+                vk::ImageUsageFlags::STORAGE,
             ),
             q(
                 vk::Format::R8G8B8A8_UNORM,

@@ -39,6 +39,7 @@ mod physical_device;
 mod pipeline;
 mod query;
 mod render_pass;
+mod sampler;
 mod shader;
 mod sync;
 mod unimplemented;

@@ -1,7 +1,7 @@
 //! VkPhysicalDevice: the one softgpu device, described honestly from the capset the device
 //! sent and from the limits both sides share (`protocol::image`, the renderer's). Graphics is
-//! single-sample, vertex + fragment only; sampling, samplers and texel buffers arrive with
-//! issue 7, so their features and limits stay zero. Format queries live in [`crate::format`].
+//! single-sample, vertex + fragment only. Samplers, sampled and storage images and texel
+//! buffers are offered (no anisotropy). Format queries live in [`crate::format`].
 
 use crate::entry::{enumerate, guard, guard_void, walk_chain, write_out};
 use crate::error::IcdError;
@@ -9,6 +9,10 @@ use crate::handle::dispatchable;
 use crate::transport::Transport;
 use ash::vk;
 use protocol::image::{MAX_IMAGE_ARRAY_LAYERS, MAX_IMAGE_DIMENSION_2D, MAX_IMAGE_DIMENSION_3D};
+use protocol::sampler::{
+    MAX_SAMPLER_ALLOCATION_COUNT, MAX_SAMPLER_ANISOTROPY, MAX_SAMPLER_LOD_BIAS,
+    MAX_TEXEL_BUFFER_ELEMENTS, MIN_TEXEL_BUFFER_OFFSET_ALIGNMENT,
+};
 use std::ffi::{c_char, CStr};
 use std::sync::Arc;
 
@@ -61,6 +65,10 @@ impl PhysicalDevice {
             // (tests/tests/graphics_storage.rs).
             vertex_pipeline_stores_and_atomics: vk::TRUE,
             fragment_stores_and_atomics: vk::TRUE,
+            // Textures (issue 7): every storage-capable format the format table lists is
+            // usable in a storage image (protocol::format). Anisotropic filtering is not
+            // offered (samplerAnisotropy stays false).
+            shader_storage_image_extended_formats: vk::TRUE,
             ..Default::default()
         }
     }
@@ -77,11 +85,30 @@ impl PhysicalDevice {
             max_bound_descriptor_sets: c.max_bound_descriptor_sets,
             max_per_stage_descriptor_uniform_buffers: 1024,
             max_per_stage_descriptor_storage_buffers: 1024,
-            max_per_stage_resources: 2048,
+            max_per_stage_descriptor_samplers: 1024,
+            max_per_stage_descriptor_sampled_images: 1024,
+            max_per_stage_descriptor_storage_images: 1024,
+            max_per_stage_descriptor_input_attachments: MAX_COLOR_ATTACHMENTS,
+            max_per_stage_resources: 4096,
             max_descriptor_set_uniform_buffers: 1024,
             max_descriptor_set_uniform_buffers_dynamic: 64,
             max_descriptor_set_storage_buffers: 1024,
             max_descriptor_set_storage_buffers_dynamic: 64,
+            max_descriptor_set_samplers: 1024,
+            max_descriptor_set_sampled_images: 1024,
+            max_descriptor_set_storage_images: 1024,
+            max_descriptor_set_input_attachments: MAX_COLOR_ATTACHMENTS,
+            // Samplers and texel buffers (protocol::sampler, shared with the device).
+            max_sampler_allocation_count: MAX_SAMPLER_ALLOCATION_COUNT,
+            max_sampler_lod_bias: MAX_SAMPLER_LOD_BIAS,
+            max_sampler_anisotropy: MAX_SAMPLER_ANISOTROPY,
+            max_texel_buffer_elements: MAX_TEXEL_BUFFER_ELEMENTS as u32,
+            min_texel_buffer_offset_alignment: MIN_TEXEL_BUFFER_OFFSET_ALIGNMENT,
+            // Vulkan's minimum ranges for constant texel offsets (OpImage* ConstOffset(s)).
+            min_texel_offset: -8,
+            max_texel_offset: 7,
+            min_texel_gather_offset: -8,
+            max_texel_gather_offset: 7,
             max_compute_shared_memory_size: c.max_compute_shared_memory_size,
             max_compute_work_group_count: c.max_compute_workgroup_count,
             max_compute_work_group_invocations: c.max_compute_workgroup_invocations,

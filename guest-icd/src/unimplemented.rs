@@ -26,58 +26,6 @@ pub(crate) unsafe extern "system" fn queue_bind_sparse(
     vk::Result::ERROR_FEATURE_NOT_PRESENT
 }
 
-/// `vkCreateBufferView`: not implemented; fails visibly.
-///
-/// # Safety
-/// Called by the loader with the arguments of `PFN_vkCreateBufferView`.
-pub(crate) unsafe extern "system" fn create_buffer_view(
-    _device: vk::Device,
-    _p_create_info: *const vk::BufferViewCreateInfo<'_>,
-    _p_allocator: *const vk::AllocationCallbacks<'_>,
-    _p_view: *mut vk::BufferView,
-) -> vk::Result {
-    crate::unimplemented::report("vkCreateBufferView");
-    vk::Result::ERROR_FEATURE_NOT_PRESENT
-}
-
-/// `vkDestroyBufferView`: not implemented; fails visibly.
-///
-/// # Safety
-/// Called by the loader with the arguments of `PFN_vkDestroyBufferView`.
-pub(crate) unsafe extern "system" fn destroy_buffer_view(
-    _device: vk::Device,
-    _buffer_view: vk::BufferView,
-    _p_allocator: *const vk::AllocationCallbacks<'_>,
-) {
-    crate::unimplemented::report("vkDestroyBufferView");
-}
-
-/// `vkCreateSampler`: not implemented; fails visibly.
-///
-/// # Safety
-/// Called by the loader with the arguments of `PFN_vkCreateSampler`.
-pub(crate) unsafe extern "system" fn create_sampler(
-    _device: vk::Device,
-    _p_create_info: *const vk::SamplerCreateInfo<'_>,
-    _p_allocator: *const vk::AllocationCallbacks<'_>,
-    _p_sampler: *mut vk::Sampler,
-) -> vk::Result {
-    crate::unimplemented::report("vkCreateSampler");
-    vk::Result::ERROR_FEATURE_NOT_PRESENT
-}
-
-/// `vkDestroySampler`: not implemented; fails visibly.
-///
-/// # Safety
-/// Called by the loader with the arguments of `PFN_vkDestroySampler`.
-pub(crate) unsafe extern "system" fn destroy_sampler(
-    _device: vk::Device,
-    _sampler: vk::Sampler,
-    _p_allocator: *const vk::AllocationCallbacks<'_>,
-) {
-    crate::unimplemented::report("vkDestroySampler");
-}
-
 /// `vkCmdBlitImage`: not implemented; fails visibly.
 ///
 /// # Safety

@@ -21,7 +21,7 @@ pub const SOFTGPU_CAPSET_VK: u32 = 24;
 
 /// Version of the command stream defined in [`crate::stream`]. Bumped on any incompatible
 /// change; both sides must agree exactly.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// "SGPU" as a little-endian word.
 pub const CAPSET_MAGIC: u32 = u32::from_le_bytes(*b"SGPU");
@@ -95,7 +95,9 @@ pub fn object_effect(opcode: u32) -> ObjectEffect {
         | op::CreateImage
         | op::CreateImageView
         | op::CreateRenderPass
-        | op::CreateFramebuffer => ObjectEffect::Creates,
+        | op::CreateFramebuffer
+        | op::CreateSampler
+        | op::CreateBufferView => ObjectEffect::Creates,
         op::DestroyBuffer
         | op::DestroyShaderModule
         | op::DestroyDescriptorSetLayout
@@ -105,7 +107,9 @@ pub fn object_effect(opcode: u32) -> ObjectEffect {
         | op::DestroyImage
         | op::DestroyImageView
         | op::DestroyRenderPass
-        | op::DestroyFramebuffer => ObjectEffect::Destroys,
+        | op::DestroyFramebuffer
+        | op::DestroySampler
+        | op::DestroyBufferView => ObjectEffect::Destroys,
         _ => ObjectEffect::None,
     }
 }

@@ -247,6 +247,11 @@ impl Format {
 /// `VkFormatFeatureFlagBits` values softgpu reports.
 pub mod feature {
     pub const SAMPLED_IMAGE: u32 = 0x1;
+    pub const STORAGE_IMAGE: u32 = 0x2;
+    pub const STORAGE_IMAGE_ATOMIC: u32 = 0x4;
+    pub const UNIFORM_TEXEL_BUFFER: u32 = 0x8;
+    pub const STORAGE_TEXEL_BUFFER: u32 = 0x10;
+    pub const STORAGE_TEXEL_BUFFER_ATOMIC: u32 = 0x20;
     pub const VERTEX_BUFFER: u32 = 0x40;
     pub const COLOR_ATTACHMENT: u32 = 0x80;
     pub const COLOR_ATTACHMENT_BLEND: u32 = 0x100;
@@ -255,6 +260,7 @@ pub mod feature {
     pub const BLIT_DST: u32 = 0x800;
     pub const TRANSFER_SRC: u32 = 0x4000;
     pub const TRANSFER_DST: u32 = 0x8000;
+    pub const SAMPLED_IMAGE_FILTER_LINEAR: u32 = 0x1000;
 }
 
 /// `VkFormatProperties`: what each tiling and buffers can do with a format. The ICD reports
@@ -267,35 +273,83 @@ pub struct FormatFeatures {
 }
 
 impl Format {
-    /// The features this format has today. Sampling, storage images, texel buffers and blits
-    /// arrive with textures (issue 7) and are not reported before they work.
+    /// The features this format has. Blits arrive later and are not reported before they work.
     pub fn features(self) -> FormatFeatures {
         use feature::*;
         let info = self.info();
         let transfer = TRANSFER_SRC | TRANSFER_DST;
         if !self.is_color() {
-            // Depth/stencil attachments are rendered in OPTIMAL tiling only.
+            // Depth/stencil attachments are rendered in OPTIMAL tiling only. Depth is sampled
+            // (and compared) with linear filtering; stencil is an integer and filters nearest.
+            let sampled = if self.has_depth() {
+                SAMPLED_IMAGE | SAMPLED_IMAGE_FILTER_LINEAR
+            } else {
+                SAMPLED_IMAGE
+            };
             return FormatFeatures {
-                linear_tiling: transfer,
-                optimal_tiling: transfer | DEPTH_STENCIL_ATTACHMENT,
+                linear_tiling: transfer | sampled,
+                optimal_tiling: transfer | sampled | DEPTH_STENCIL_ATTACHMENT,
                 buffer: 0,
             };
         }
-        let blend = match info.class {
-            NumericClass::Uint | NumericClass::Sint => 0,
-            _ => COLOR_ATTACHMENT_BLEND,
+        let integer = matches!(info.class, NumericClass::Uint | NumericClass::Sint);
+        let blend = if integer { 0 } else { COLOR_ATTACHMENT_BLEND };
+        let linear = if integer {
+            0
+        } else {
+            SAMPLED_IMAGE_FILTER_LINEAR
         };
-        let image = transfer | COLOR_ATTACHMENT | blend;
+        let storage = if self.storage_format() {
+            STORAGE_IMAGE
+        } else {
+            0
+        };
+        let atomic = if self.atomic_format() {
+            STORAGE_IMAGE_ATOMIC
+        } else {
+            0
+        };
+        let image = transfer | COLOR_ATTACHMENT | blend | SAMPLED_IMAGE | linear | storage | atomic;
         let vertex = if crate::vertex_format::vertex_attribute_format(self.vk()).is_some() {
             VERTEX_BUFFER
+        } else {
+            0
+        };
+        // Texel buffers: every colour format but sRGB (Vulkan lists no sRGB texel-buffer
+        // format); storage texel buffers as storage images.
+        let uniform_texel = if info.class == NumericClass::Srgb {
+            0
+        } else {
+            UNIFORM_TEXEL_BUFFER
+        };
+        let storage_texel = if self.storage_format() {
+            STORAGE_TEXEL_BUFFER
+        } else {
+            0
+        };
+        let atomic_texel = if self.atomic_format() {
+            STORAGE_TEXEL_BUFFER_ATOMIC
         } else {
             0
         };
         FormatFeatures {
             linear_tiling: image,
             optimal_tiling: image,
-            buffer: vertex,
+            buffer: vertex | uniform_texel | storage_texel | atomic_texel,
         }
+    }
+
+    /// Formats a SPIR-V storage image can name (an `Image Format` other than `Unknown`
+    /// exists for them): the colour formats except sRGB and B8G8R8A8.
+    fn storage_format(self) -> bool {
+        self.is_color()
+            && self.info().class != NumericClass::Srgb
+            && !matches!(self.info().encoding, Encoding::Bgra8)
+    }
+
+    /// Image atomics work on R32 integer formats (Vulkan's required set).
+    fn atomic_format(self) -> bool {
+        matches!(self, Format::R32_UINT | Format::R32_SINT)
     }
 }
 
@@ -371,14 +425,47 @@ mod tests {
         assert_ne!(d24.optimal_tiling & DEPTH_STENCIL_ATTACHMENT, 0);
         assert_eq!(d24.linear_tiling & DEPTH_STENCIL_ATTACHMENT, 0);
         assert_eq!(d24.buffer, 0);
-        assert_eq!(Format::R8G8B8A8_SRGB.features().buffer, 0);
         for &f in Format::ALL {
             let all = f.features();
-            assert_eq!(
-                all.optimal_tiling & (SAMPLED_IMAGE | BLIT_SRC | BLIT_DST),
-                0
-            );
+            assert_eq!(all.optimal_tiling & (BLIT_SRC | BLIT_DST), 0);
             assert_ne!(all.optimal_tiling & TRANSFER_DST, 0, "{f:?}");
+            assert_ne!(all.optimal_tiling & SAMPLED_IMAGE, 0, "{f:?}");
         }
+    }
+
+    #[test]
+    fn sampling_storage_and_texel_buffer_features_follow_the_classes() {
+        use feature::*;
+        let rgba8 = Format::R8G8B8A8_UNORM.features();
+        let wanted = SAMPLED_IMAGE | SAMPLED_IMAGE_FILTER_LINEAR | STORAGE_IMAGE;
+        assert_eq!(rgba8.optimal_tiling & wanted, wanted);
+        assert_eq!(rgba8.optimal_tiling & STORAGE_IMAGE_ATOMIC, 0);
+        assert_eq!(
+            rgba8.buffer & (UNIFORM_TEXEL_BUFFER | STORAGE_TEXEL_BUFFER),
+            UNIFORM_TEXEL_BUFFER | STORAGE_TEXEL_BUFFER
+        );
+        // Integers sample nearest only; R32 integers have atomics.
+        let r32 = Format::R32_UINT.features();
+        assert_eq!(r32.optimal_tiling & SAMPLED_IMAGE_FILTER_LINEAR, 0);
+        assert_ne!(r32.optimal_tiling & STORAGE_IMAGE_ATOMIC, 0);
+        assert_ne!(r32.buffer & STORAGE_TEXEL_BUFFER_ATOMIC, 0);
+        assert_eq!(
+            Format::R32_SFLOAT.features().optimal_tiling & STORAGE_IMAGE_ATOMIC,
+            0
+        );
+        // sRGB and BGRA have no SPIR-V storage format; sRGB no texel-buffer use.
+        let srgb = Format::R8G8B8A8_SRGB.features();
+        assert_eq!(srgb.optimal_tiling & STORAGE_IMAGE, 0);
+        assert_eq!(srgb.buffer, 0);
+        let bgra = Format::B8G8R8A8_UNORM.features();
+        assert_eq!(bgra.optimal_tiling & STORAGE_IMAGE, 0);
+        assert_ne!(bgra.buffer & UNIFORM_TEXEL_BUFFER, 0);
+        // Depth filters linearly (for compare), stencil does not; neither is storage.
+        let d32 = Format::D32_SFLOAT.features();
+        assert_ne!(d32.optimal_tiling & SAMPLED_IMAGE_FILTER_LINEAR, 0);
+        assert_eq!(d32.optimal_tiling & STORAGE_IMAGE, 0);
+        let s8 = Format::S8_UINT.features();
+        assert_ne!(s8.optimal_tiling & SAMPLED_IMAGE, 0);
+        assert_eq!(s8.optimal_tiling & SAMPLED_IMAGE_FILTER_LINEAR, 0);
     }
 }

@@ -12,6 +12,7 @@ pub mod capset;
 pub mod format;
 pub mod graphics;
 pub mod image;
+pub mod sampler;
 pub mod stream;
 pub mod vertex_format;
 

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::graphics::*;
+use crate::sampler::{DescriptorImageInfo, SamplerCreateInfo};
 
 /// Bytes of the frame header (opcode + length).
 pub const FRAME_HEADER_SIZE: usize = 8;
@@ -70,10 +71,17 @@ impl Reply {
 
 /// Descriptor types, numbered as `VkDescriptorType`.
 pub mod descriptor_type {
+    pub const SAMPLER: u32 = 0;
+    pub const COMBINED_IMAGE_SAMPLER: u32 = 1;
+    pub const SAMPLED_IMAGE: u32 = 2;
+    pub const STORAGE_IMAGE: u32 = 3;
+    pub const UNIFORM_TEXEL_BUFFER: u32 = 4;
+    pub const STORAGE_TEXEL_BUFFER: u32 = 5;
     pub const UNIFORM_BUFFER: u32 = 6;
     pub const STORAGE_BUFFER: u32 = 7;
     pub const UNIFORM_BUFFER_DYNAMIC: u32 = 8;
     pub const STORAGE_BUFFER_DYNAMIC: u32 = 9;
+    pub const INPUT_ATTACHMENT: u32 = 10;
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +92,9 @@ pub struct DescriptorSetLayoutBinding {
     pub count: u32,
     /// `VkShaderStageFlags`.
     pub stages: u32,
+    /// `pImmutableSamplers` as sampler ids: empty, or `count` ids for a SAMPLER or
+    /// COMBINED_IMAGE_SAMPLER binding (the device copies the samplers into the layout).
+    pub immutable_samplers: Vec<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,6 +209,12 @@ commands! {
     /// One VkWriteDescriptorSet of buffer descriptors: consecutive array elements from
     /// `array_element`, rolling over into following bindings as Vulkan specifies.
     WriteDescriptorSet = 0x0306 { set: u64, binding: u32, array_element: u32, descriptor_type: u32, buffers: Vec<DescriptorBufferInfo> }
+    /// One VkWriteDescriptorSet of SAMPLER, COMBINED_IMAGE_SAMPLER, SAMPLED_IMAGE,
+    /// STORAGE_IMAGE or INPUT_ATTACHMENT descriptors (rolling over as [`WriteDescriptorSet`]).
+    WriteDescriptorImages = 0x0308 { set: u64, binding: u32, array_element: u32, descriptor_type: u32, images: Vec<DescriptorImageInfo> }
+    /// One VkWriteDescriptorSet of UNIFORM_TEXEL_BUFFER or STORAGE_TEXEL_BUFFER descriptors:
+    /// buffer-view ids.
+    WriteDescriptorTexelBuffers = 0x0309 { set: u64, binding: u32, array_element: u32, descriptor_type: u32, views: Vec<u64> }
     /// One VkCopyDescriptorSet.
     CopyDescriptorSet = 0x0307 { src_set: u64, src_binding: u32, src_array_element: u32, dst_set: u64, dst_binding: u32, dst_array_element: u32, count: u32 }
 
@@ -220,6 +237,14 @@ commands! {
     BindImageMemory = 0x0602 { image: u64, memory: GuestLocation }
     CreateImageView = 0x0603 { id: u64, info: ImageViewCreateInfo }
     DestroyImageView = 0x0604 { id: u64 }
+
+    /// vkCreateSampler.
+    CreateSampler = 0x0800 { id: u64, info: SamplerCreateInfo }
+    DestroySampler = 0x0801 { id: u64 }
+    /// vkCreateBufferView: `range` bytes (or [`WHOLE_SIZE`]) of `buffer` from `offset`, read
+    /// as texels of `format` (a `VkFormat`).
+    CreateBufferView = 0x0802 { id: u64, buffer: u64, format: u32, offset: u64, range: u64 }
+    DestroyBufferView = 0x0803 { id: u64 }
 
     /// vkCreateRenderPass / vkCreateRenderPass2. Subpass dependencies do not travel: the
     /// device runs a queue's commands in order.
@@ -616,6 +641,65 @@ mod tests {
             CmdDispatch {
                 base: [0, 0, 0],
                 groups: [65536, 1, 1],
+            }
+            .into(),
+            CreateSampler {
+                id: 11,
+                info: SamplerCreateInfo {
+                    flags: 0,
+                    mag_filter: 1,
+                    min_filter: 0,
+                    mipmap_mode: 1,
+                    address_modes: [0, 2, 3],
+                    mip_lod_bias: -1.5,
+                    anisotropy_enable: false,
+                    max_anisotropy: 1.0,
+                    compare_enable: true,
+                    compare_op: 3,
+                    min_lod: 0.0,
+                    max_lod: 1000.0,
+                    border_color: 4,
+                    unnormalized_coordinates: false,
+                },
+            }
+            .into(),
+            CreateBufferView {
+                id: 12,
+                buffer: 1,
+                format: 37,
+                offset: 256,
+                range: WHOLE_SIZE,
+            }
+            .into(),
+            CreateDescriptorSetLayout {
+                id: 13,
+                bindings: vec![DescriptorSetLayoutBinding {
+                    binding: 2,
+                    descriptor_type: descriptor_type::COMBINED_IMAGE_SAMPLER,
+                    count: 2,
+                    stages: 0x10,
+                    immutable_samplers: vec![11, 11],
+                }],
+            }
+            .into(),
+            WriteDescriptorImages {
+                set: 7,
+                binding: 1,
+                array_element: 3,
+                descriptor_type: descriptor_type::SAMPLED_IMAGE,
+                images: vec![DescriptorImageInfo {
+                    sampler: 0,
+                    image_view: 5,
+                    image_layout: 5,
+                }],
+            }
+            .into(),
+            WriteDescriptorTexelBuffers {
+                set: 7,
+                binding: 4,
+                array_element: 0,
+                descriptor_type: descriptor_type::STORAGE_TEXEL_BUFFER,
+                views: vec![12, 0],
             }
             .into(),
             CmdPushConstants {

@@ -186,11 +186,12 @@ fn texture_address_modes_and_filters_match_lavapipe() {
 }
 
 /// Issue 7: trilinear mip selection on a receding plane. Drivers may approximate the LOD
-/// (the spec allows ρ from either axis' maximum or the vector lengths), so band edges move
-/// by a few pixels.
+/// (the spec allows ρ from either axis' maximum or the vector lengths, and an approximate
+/// log2), and the level colours here are far apart, so a small LOD difference moves a
+/// blended colour by several steps: softgpu and lavapipe differ by at most 10 of 255.
 #[test]
 fn texture_mip_selection_matches_lavapipe() {
-    compare_scene("texture-mip-plane", 8, 400);
+    compare_scene("texture-mip-plane", 12, 64);
 }
 
 /// Issue 7: fine and coarse derivatives of known functions of the pixel position.

@@ -6,6 +6,7 @@
 mod graphics;
 mod mock;
 mod object_caps;
+mod samplers;
 
 use crate::transport::{Transport, TransportError};
 use ash::vk;
@@ -303,7 +304,17 @@ fn physical_device_reports_capset_limits_and_one_coherent_memory_type() {
             vk::Format::R8G8B8A8_UNORM,
             vk::ImageType::TYPE_2D,
             vk::ImageTiling::OPTIMAL,
-            vk::ImageUsageFlags::SAMPLED,
+            vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::STORAGE,
+            vk::ImageCreateFlags::empty(),
+        );
+        assert!(r.is_ok());
+        // sRGB has no storage format.
+        let r = c.instance.get_physical_device_image_format_properties(
+            c.pd,
+            vk::Format::R8G8B8A8_SRGB,
+            vk::ImageType::TYPE_2D,
+            vk::ImageTiling::OPTIMAL,
+            vk::ImageUsageFlags::STORAGE,
             vk::ImageCreateFlags::empty(),
         );
         assert_eq!(r.err(), Some(vk::Result::ERROR_FORMAT_NOT_SUPPORTED));
@@ -644,7 +655,7 @@ fn unimplemented_commands_fail_visibly() {
     unsafe {
         let img = vk::ImageCreateInfo::default()
             .image_type(vk::ImageType::TYPE_2D)
-            .format(vk::Format::R8G8B8A8_UNORM)
+            .format(vk::Format::R8G8B8A8_SRGB)
             .extent(vk::Extent3D {
                 width: 4,
                 height: 4,
@@ -653,7 +664,7 @@ fn unimplemented_commands_fail_visibly() {
             .mip_levels(1)
             .array_layers(1)
             .samples(vk::SampleCountFlags::TYPE_1)
-            .usage(vk::ImageUsageFlags::SAMPLED);
+            .usage(vk::ImageUsageFlags::STORAGE);
         assert!(d.create_image(&img, None).is_err());
         let cb = cmd_buffer(&c);
         d.cmd_dispatch(cb, 1, 1, 1);

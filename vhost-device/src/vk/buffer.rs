@@ -15,6 +15,8 @@ use super::ExecError;
 pub(crate) mod usage {
     pub const TRANSFER_SRC: u32 = 0x1;
     pub const TRANSFER_DST: u32 = 0x2;
+    pub const UNIFORM_TEXEL_BUFFER: u32 = 0x4;
+    pub const STORAGE_TEXEL_BUFFER: u32 = 0x8;
     pub const UNIFORM_BUFFER: u32 = 0x10;
     pub const STORAGE_BUFFER: u32 = 0x20;
     pub const INDIRECT_BUFFER: u32 = 0x100;

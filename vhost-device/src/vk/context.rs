@@ -10,9 +10,8 @@ use std::time::Duration;
 use protocol::stream::{Command, CreateComputePipeline};
 
 use super::buffer::Buffers;
-use super::descriptor::{
-    DescriptorEntry, DescriptorSetObject, LayoutBinding, PipelineLayout, SetLayout,
-};
+use super::descriptor::{PipelineLayout, SetLayout};
+use super::descriptor_set::{DescriptorSetObject, WriteSources};
 use super::graphics_pipeline::GraphicsPipelineObject;
 use super::guest::GuestScope;
 use super::image::Images;
@@ -20,6 +19,7 @@ use super::limits::{ClientBudget, ClientLimits, ContextAccount, Quantity};
 use super::objects::ObjectTable;
 use super::pipeline::{self, PipelineObject, ShaderModule};
 use super::render_pass::{FramebufferObject, RenderPassObject};
+use super::sampler::{sampler_from_wire, BufferViewObject, Samplers};
 use super::{vk_result, ExecError};
 use crate::context::{ContextBackend, ResourceViews, SubmitError};
 
@@ -35,20 +35,21 @@ pub struct VkContext {
     pub(crate) pipelines: ObjectTable<Arc<PipelineObject>>,
     pub(crate) graphics_pipelines: ObjectTable<Arc<GraphicsPipelineObject>>,
     pub(crate) images: Images,
+    pub(crate) samplers: Samplers,
     pub(crate) render_passes: ObjectTable<Arc<RenderPassObject>>,
     pub(crate) framebuffers: ObjectTable<Arc<FramebufferObject>>,
     /// Longest a guest-memory wait (`Submit.waits`, `CmdWaitGuestU32`) may poll.
     pub(crate) guest_wait_limit: Duration,
 }
 
-/// Host bytes a set layout of `bindings` bindings holds.
-fn set_layout_bytes(bindings: usize) -> u64 {
-    (bindings as u64).saturating_mul(size_of::<LayoutBinding>() as u64)
-}
-
 /// Host bytes a descriptor set of `descriptors` descriptors holds.
 fn descriptor_set_bytes(descriptors: u32) -> u64 {
-    u64::from(descriptors).saturating_mul(size_of::<Option<DescriptorEntry>>() as u64)
+    DescriptorSetObject::host_bytes(descriptors)
+}
+
+/// Host bytes a sampler or buffer view holds.
+fn sampler_bytes() -> u64 {
+    size_of::<renderer::sampler::SamplerState>() as u64
 }
 
 /// Host bytes a pipeline layout of `sets` set layouts and `ranges` push-constant ranges holds.
@@ -90,6 +91,7 @@ impl VkContext {
             pipelines: ObjectTable::new("pipeline"),
             graphics_pipelines: ObjectTable::new("pipeline"),
             images: Images::new(),
+            samplers: Samplers::new(),
             render_passes: ObjectTable::new("render pass"),
             framebuffers: ObjectTable::new("framebuffer"),
             guest_wait_limit: Duration::from_millis(protocol::stream::MAX_GUEST_WAIT_MS),
@@ -120,6 +122,7 @@ impl VkContext {
             + self.pipelines.len()
             + self.graphics_pipelines.len()
             + self.images.len()
+            + self.samplers.len()
             + self.render_passes.len()
             + self.framebuffers.len()
     }
@@ -170,15 +173,36 @@ impl VkContext {
             }
             Command::CreateDescriptorSetLayout(c) => {
                 self.set_layouts.check_new(c.id)?;
-                let bytes = set_layout_bytes(c.bindings.len());
-                let layout = SetLayout::new(c.bindings)?;
-                self.account.reserve_object(bytes)?;
+                let samplers = &self.samplers.samplers;
+                let layout = SetLayout::new(c.bindings, |id| samplers.get(id).cloned())?;
+                self.account.reserve_object(layout.host_bytes())?;
                 self.set_layouts.insert(c.id, Arc::new(layout))
             }
             Command::DestroyDescriptorSetLayout(c) => {
                 let layout = self.set_layouts.remove(c.id)?;
-                self.account
-                    .release_object(set_layout_bytes(layout.bindings.len()));
+                self.account.release_object(layout.host_bytes());
+                Ok(())
+            }
+            Command::CreateSampler(c) => {
+                self.samplers.samplers.check_new(c.id)?;
+                let sampler = sampler_from_wire(&c.info)?;
+                self.account.reserve_object(sampler_bytes())?;
+                self.samplers.samplers.insert(c.id, sampler)
+            }
+            Command::DestroySampler(c) => {
+                self.samplers.samplers.remove(c.id)?;
+                self.account.release_object(sampler_bytes());
+                Ok(())
+            }
+            Command::CreateBufferView(c) => {
+                self.samplers.buffer_views.check_new(c.id)?;
+                let view = BufferViewObject::new(&c, &self.buffers)?;
+                self.account.reserve_object(sampler_bytes())?;
+                self.samplers.buffer_views.insert(c.id, view)
+            }
+            Command::DestroyBufferView(c) => {
+                self.samplers.buffer_views.remove(c.id)?;
+                self.account.release_object(sampler_bytes());
                 Ok(())
             }
             Command::CreatePipelineLayout(c) => {
@@ -233,12 +257,37 @@ impl VkContext {
             Command::WriteDescriptorSet(c) => {
                 let buffers = &self.buffers;
                 let set = self.sets.get_mut(c.set)?;
-                set.write(
+                set.write_buffers(
                     c.binding,
                     c.array_element,
                     c.descriptor_type,
                     &c.buffers,
                     buffers,
+                )
+            }
+            Command::WriteDescriptorImages(c) => {
+                let sources = WriteSources {
+                    images: &self.images,
+                    samplers: &self.samplers,
+                };
+                let set = self.sets.get_mut(c.set)?;
+                set.write_images(
+                    c.binding,
+                    c.array_element,
+                    c.descriptor_type,
+                    &c.images,
+                    &sources,
+                )
+            }
+            Command::WriteDescriptorTexelBuffers(c) => {
+                let samplers = &self.samplers;
+                let set = self.sets.get_mut(c.set)?;
+                set.write_texel_buffers(
+                    c.binding,
+                    c.array_element,
+                    c.descriptor_type,
+                    &c.views,
+                    samplers,
                 )
             }
             Command::CopyDescriptorSet(c) => {

@@ -5,88 +5,141 @@
 //! memory: memory is resolved per submission (`guest`), and a destroyed buffer makes a later
 //! dispatch that uses the descriptor fail cleanly.
 
+//! Descriptor set layouts and pipeline layouts (vkCreateDescriptorSetLayout,
+//! vkCreatePipelineLayout). The sets themselves and their updates are in `descriptor_set`.
+//!
+//! A layout binding may carry immutable samplers: their validated values are copied into the
+//! layout when it is created (Vulkan §14.2.1), so destroying the samplers afterwards changes
+//! nothing.
+
 use std::sync::Arc;
 
-use protocol::stream::{
-    descriptor_type, DescriptorBufferInfo, DescriptorSetLayoutBinding, PushConstantRange,
-    WHOLE_SIZE,
-};
-use renderer::{
-    DescriptorType, MAX_STORAGE_BUFFER_RANGE, MAX_UNIFORM_BUFFER_RANGE, MIN_BUFFER_OFFSET_ALIGNMENT,
-};
+use protocol::stream::{descriptor_type, DescriptorSetLayoutBinding, PushConstantRange};
+use renderer::sampler::Sampler;
+use renderer::{DescriptorType, MAX_STORAGE_BUFFER_RANGE, MAX_UNIFORM_BUFFER_RANGE};
 
-use super::buffer::{usage, Buffers};
+use super::buffer::usage;
 use super::{
     ExecError, MAX_BINDINGS_PER_SET_LAYOUT, MAX_BOUND_DESCRIPTOR_SETS,
     MAX_DESCRIPTORS_PER_SET_LAYOUT, MAX_PUSH_CONSTANTS_SIZE,
 };
 
-/// The buffer descriptor types of the stream.
+/// `VK_SHADER_STAGE_FRAGMENT_BIT`.
+const STAGE_FRAGMENT: u32 = 0x10;
+
+/// The descriptor types of the stream (`VkDescriptorType`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum BufferDescriptorKind {
+pub(crate) enum DescriptorKind {
+    Sampler,
+    CombinedImageSampler,
+    SampledImage,
+    StorageImage,
+    UniformTexelBuffer,
+    StorageTexelBuffer,
     Uniform,
     Storage,
     UniformDynamic,
     StorageDynamic,
+    InputAttachment,
 }
 
-impl BufferDescriptorKind {
-    fn from_vk(ty: u32) -> Result<BufferDescriptorKind, ExecError> {
-        match ty {
-            descriptor_type::UNIFORM_BUFFER => Ok(BufferDescriptorKind::Uniform),
-            descriptor_type::STORAGE_BUFFER => Ok(BufferDescriptorKind::Storage),
-            descriptor_type::UNIFORM_BUFFER_DYNAMIC => Ok(BufferDescriptorKind::UniformDynamic),
-            descriptor_type::STORAGE_BUFFER_DYNAMIC => Ok(BufferDescriptorKind::StorageDynamic),
-            other => Err(ExecError::Invalid(format!(
-                "unsupported descriptor type {other}"
-            ))),
-        }
+impl DescriptorKind {
+    pub(crate) fn from_vk(ty: u32) -> Result<DescriptorKind, ExecError> {
+        use descriptor_type as t;
+        Ok(match ty {
+            t::SAMPLER => DescriptorKind::Sampler,
+            t::COMBINED_IMAGE_SAMPLER => DescriptorKind::CombinedImageSampler,
+            t::SAMPLED_IMAGE => DescriptorKind::SampledImage,
+            t::STORAGE_IMAGE => DescriptorKind::StorageImage,
+            t::UNIFORM_TEXEL_BUFFER => DescriptorKind::UniformTexelBuffer,
+            t::STORAGE_TEXEL_BUFFER => DescriptorKind::StorageTexelBuffer,
+            t::UNIFORM_BUFFER => DescriptorKind::Uniform,
+            t::STORAGE_BUFFER => DescriptorKind::Storage,
+            t::UNIFORM_BUFFER_DYNAMIC => DescriptorKind::UniformDynamic,
+            t::STORAGE_BUFFER_DYNAMIC => DescriptorKind::StorageDynamic,
+            t::INPUT_ATTACHMENT => DescriptorKind::InputAttachment,
+            other => {
+                return Err(ExecError::Invalid(format!(
+                    "unsupported descriptor type {other}"
+                )))
+            }
+        })
     }
 
     pub(crate) fn is_dynamic(self) -> bool {
         matches!(
             self,
-            BufferDescriptorKind::UniformDynamic | BufferDescriptorKind::StorageDynamic
+            DescriptorKind::UniformDynamic | DescriptorKind::StorageDynamic
         )
     }
 
-    /// What the renderer (and the shader) sees.
-    pub(crate) fn renderer_type(self) -> DescriptorType {
+    /// Types whose bindings may have immutable samplers.
+    pub(crate) fn takes_sampler(self) -> bool {
+        matches!(
+            self,
+            DescriptorKind::Sampler | DescriptorKind::CombinedImageSampler
+        )
+    }
+
+    /// What the renderer (and the shader) sees of a buffer descriptor; `None` for the other
+    /// kinds.
+    pub(crate) fn buffer_type(self) -> Option<DescriptorType> {
         match self {
-            BufferDescriptorKind::Uniform | BufferDescriptorKind::UniformDynamic => {
-                DescriptorType::UniformBuffer
+            DescriptorKind::Uniform | DescriptorKind::UniformDynamic => {
+                Some(DescriptorType::UniformBuffer)
             }
-            BufferDescriptorKind::Storage | BufferDescriptorKind::StorageDynamic => {
-                DescriptorType::StorageBuffer
+            DescriptorKind::Storage | DescriptorKind::StorageDynamic => {
+                Some(DescriptorType::StorageBuffer)
             }
+            _ => None,
         }
     }
 
-    fn required_usage(self) -> u32 {
-        match self.renderer_type() {
-            DescriptorType::UniformBuffer => usage::UNIFORM_BUFFER,
-            DescriptorType::StorageBuffer => usage::STORAGE_BUFFER,
-        }
-    }
-
-    fn max_range(self) -> u64 {
-        match self.renderer_type() {
-            DescriptorType::UniformBuffer => MAX_UNIFORM_BUFFER_RANGE,
-            DescriptorType::StorageBuffer => MAX_STORAGE_BUFFER_RANGE,
+    /// The buffer usage a buffer descriptor needs and its maximum range.
+    pub(crate) fn buffer_rules(self) -> Option<(u32, u64)> {
+        match self.buffer_type()? {
+            DescriptorType::UniformBuffer => {
+                Some((usage::UNIFORM_BUFFER, MAX_UNIFORM_BUFFER_RANGE))
+            }
+            DescriptorType::StorageBuffer => {
+                Some((usage::STORAGE_BUFFER, MAX_STORAGE_BUFFER_RANGE))
+            }
         }
     }
 }
 
+/// An immutable sampler of a layout binding. Two layouts with samplers of equal state are
+/// identically defined (Vulkan §14.2.2, pipeline layout compatibility).
+#[derive(Clone, Debug)]
+pub(crate) struct ImmutableSampler(pub(crate) Sampler);
+
+impl PartialEq for ImmutableSampler {
+    fn eq(&self, other: &ImmutableSampler) -> bool {
+        self.0.state() == other.0.state()
+    }
+}
+
+impl Eq for ImmutableSampler {}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct LayoutBinding {
     pub(crate) binding: u32,
-    pub(crate) kind: BufferDescriptorKind,
+    pub(crate) kind: DescriptorKind,
     pub(crate) count: u32,
     pub(crate) stages: u32,
     /// Index of element 0 in the set's flat descriptor array.
     pub(crate) first: u32,
     /// Index of element 0 among the set's dynamic descriptors (dynamic kinds only).
     pub(crate) first_dynamic: u32,
+    /// Empty, or one sampler per element.
+    pub(crate) immutable_samplers: Vec<ImmutableSampler>,
+}
+
+impl LayoutBinding {
+    /// The immutable sampler of element `element`, if the binding has them.
+    pub(crate) fn immutable_sampler(&self, element: u32) -> Option<&Sampler> {
+        self.immutable_samplers.get(element as usize).map(|s| &s.0)
+    }
 }
 
 /// A validated descriptor set layout; bindings sorted by binding number.
@@ -98,7 +151,11 @@ pub(crate) struct SetLayout {
 }
 
 impl SetLayout {
-    pub(crate) fn new(bindings: Vec<DescriptorSetLayoutBinding>) -> Result<SetLayout, ExecError> {
+    /// `sampler` looks an immutable sampler up by id.
+    pub(crate) fn new(
+        bindings: Vec<DescriptorSetLayoutBinding>,
+        sampler: impl Fn(u64) -> Result<Sampler, ExecError>,
+    ) -> Result<SetLayout, ExecError> {
         if bindings.len() > MAX_BINDINGS_PER_SET_LAYOUT {
             return Err(ExecError::Limit {
                 what: "bindings in a set layout",
@@ -118,7 +175,7 @@ impl SetLayout {
                     b.binding
                 )));
             }
-            let kind = BufferDescriptorKind::from_vk(b.descriptor_type)?;
+            let kind = DescriptorKind::from_vk(b.descriptor_type)?;
             let first = total;
             total = total
                 .checked_add(b.count)
@@ -133,6 +190,34 @@ impl SetLayout {
                 // `dynamic <= total`, which was just bounded.
                 dynamic += b.count;
             }
+            // VUID-VkDescriptorSetLayoutBinding-descriptorType-01510: input attachments are
+            // read by fragment shaders only.
+            if kind == DescriptorKind::InputAttachment
+                && b.count != 0
+                && b.stages & !STAGE_FRAGMENT != 0
+            {
+                return Err(ExecError::Invalid(format!(
+                    "input attachment binding {} has stages {:#x} (only FRAGMENT may read it)",
+                    b.binding, b.stages
+                )));
+            }
+            // pImmutableSamplers: none, or one per element of a sampler type (the ICD sends
+            // none for other types, which ignore the member).
+            let immutable_samplers = if b.immutable_samplers.is_empty() {
+                Vec::new()
+            } else if kind.takes_sampler() && b.immutable_samplers.len() == b.count as usize {
+                b.immutable_samplers
+                    .iter()
+                    .map(|&id| sampler(id).map(ImmutableSampler))
+                    .collect::<Result<Vec<_>, _>>()?
+            } else {
+                return Err(ExecError::Invalid(format!(
+                    "binding {} ({kind:?}, {} descriptors) has {} immutable samplers",
+                    b.binding,
+                    b.count,
+                    b.immutable_samplers.len()
+                )));
+            };
             out.push(LayoutBinding {
                 binding: b.binding,
                 kind,
@@ -140,6 +225,7 @@ impl SetLayout {
                 stages: b.stages,
                 first,
                 first_dynamic,
+                immutable_samplers,
             });
         }
         Ok(SetLayout {
@@ -147,6 +233,18 @@ impl SetLayout {
             descriptor_count: total,
             dynamic_count: dynamic,
         })
+    }
+
+    /// Host bytes the layout holds.
+    pub(crate) fn host_bytes(&self) -> u64 {
+        let samplers: usize = self
+            .bindings
+            .iter()
+            .map(|b| b.immutable_samplers.len())
+            .sum();
+        let bytes = self.bindings.len() * std::mem::size_of::<LayoutBinding>()
+            + samplers * std::mem::size_of::<ImmutableSampler>();
+        bytes as u64
     }
 
     fn binding_index(&self, binding: u32) -> Option<usize> {
@@ -165,16 +263,18 @@ impl SetLayout {
         (array_index < b.count).then(|| (b, (b.first + array_index) as usize))
     }
 
-    /// Flat indices of `count` consecutive descriptors from (binding, array element), rolling
-    /// over into the following bindings as vkUpdateDescriptorSets does (Vulkan §14.2.4: "the
-    /// remainder will be used to update the subsequent binding"); every binding reached must
-    /// have the kind and stages of the first (VUID-VkWriteDescriptorSet-descriptorCount-00318).
-    fn consecutive(
+    /// `count` consecutive descriptors from (binding, array element), rolling over into the
+    /// following bindings as vkUpdateDescriptorSets does (Vulkan §14.2.4: "the remainder will
+    /// be used to update the subsequent binding"); every binding reached must have the type,
+    /// stages and immutable-sampler use of the first (VUID-VkWriteDescriptorSet-
+    /// descriptorCount-00318). Each element is (its binding, its element in the binding, its
+    /// flat index).
+    pub(crate) fn consecutive(
         &self,
         binding: u32,
         array_element: u32,
         count: u32,
-    ) -> Result<(BufferDescriptorKind, Vec<usize>), ExecError> {
+    ) -> Result<Vec<(&LayoutBinding, u32, usize)>, ExecError> {
         let mut index = self.binding_index(binding).ok_or_else(|| {
             ExecError::Invalid(format!("binding {binding} is not in the set layout"))
         })?;
@@ -193,18 +293,21 @@ impl SetLayout {
                 let b = self.bindings.get(index).ok_or_else(|| {
                     ExecError::Invalid(format!("binding {binding}[{array_element}] + {count} descriptors overflow the set layout"))
                 })?;
-                if b.kind != first.kind || b.stages != first.stages {
+                if b.kind != first.kind
+                    || b.stages != first.stages
+                    || b.immutable_samplers.is_empty() != first.immutable_samplers.is_empty()
+                {
                     return Err(ExecError::Invalid(format!(
-                        "descriptors from binding {binding} roll over into binding {} of another type or stages",
+                        "descriptors from binding {binding} roll over into binding {} of another type, stages or sampler use",
                         b.binding
                     )));
                 }
             }
             let b = &self.bindings[index];
-            out.push((b.first + element) as usize);
+            out.push((b, element, (b.first + element) as usize));
             element += 1;
         }
-        Ok((first.kind, out))
+        Ok(out)
     }
 }
 
@@ -306,145 +409,6 @@ impl PipelineLayout {
     }
 }
 
-/// One written descriptor: a buffer and the validated range within it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct DescriptorEntry {
-    pub(crate) buffer: u64,
-    pub(crate) offset: u64,
-    pub(crate) range: u64,
-}
-
-pub(crate) struct DescriptorSetObject {
-    pub(crate) layout: Arc<SetLayout>,
-    pub(crate) entries: Vec<Option<DescriptorEntry>>,
-}
-
-impl DescriptorSetObject {
-    pub(crate) fn new(layout: Arc<SetLayout>) -> DescriptorSetObject {
-        let entries = vec![None; layout.descriptor_count as usize];
-        DescriptorSetObject { layout, entries }
-    }
-
-    /// One VkWriteDescriptorSet; nothing changes unless every descriptor is valid.
-    pub(crate) fn write(
-        &mut self,
-        binding: u32,
-        array_element: u32,
-        ty: u32,
-        infos: &[DescriptorBufferInfo],
-        buffers: &Buffers,
-    ) -> Result<(), ExecError> {
-        let kind = BufferDescriptorKind::from_vk(ty)?;
-        let count = u32::try_from(infos.len()).unwrap_or(u32::MAX);
-        let (layout_kind, slots) = self.layout.consecutive(binding, array_element, count)?;
-        // VUID-VkWriteDescriptorSet-descriptorType-00319: the binding's type.
-        if layout_kind != kind {
-            return Err(ExecError::Invalid(format!(
-                "binding {binding} is {layout_kind:?}, the write is {kind:?}"
-            )));
-        }
-        let mut entries = Vec::with_capacity(infos.len());
-        for info in infos {
-            entries.push(validate_buffer_info(kind, info, buffers)?);
-        }
-        for (slot, entry) in slots.into_iter().zip(entries) {
-            if let Some(e) = self.entries.get_mut(slot) {
-                *e = Some(entry);
-            }
-        }
-        Ok(())
-    }
-
-    /// The entries a VkCopyDescriptorSet reads (checked against this set's layout).
-    pub(crate) fn copy_out(
-        &self,
-        binding: u32,
-        array_element: u32,
-        count: u32,
-    ) -> Result<(BufferDescriptorKind, Vec<Option<DescriptorEntry>>), ExecError> {
-        let (kind, slots) = self.layout.consecutive(binding, array_element, count)?;
-        Ok((
-            kind,
-            slots
-                .into_iter()
-                .map(|s| self.entries.get(s).copied().flatten())
-                .collect(),
-        ))
-    }
-
-    /// The writing half of a VkCopyDescriptorSet.
-    pub(crate) fn copy_in(
-        &mut self,
-        binding: u32,
-        array_element: u32,
-        kind: BufferDescriptorKind,
-        entries: Vec<Option<DescriptorEntry>>,
-    ) -> Result<(), ExecError> {
-        let count = u32::try_from(entries.len()).unwrap_or(u32::MAX);
-        let (dst_kind, slots) = self.layout.consecutive(binding, array_element, count)?;
-        // VUID-VkCopyDescriptorSet-dstBinding-02632: same descriptor type.
-        if dst_kind != kind {
-            return Err(ExecError::Invalid(format!(
-                "copy from {kind:?} descriptors into {dst_kind:?} binding {binding}"
-            )));
-        }
-        for (slot, entry) in slots.into_iter().zip(entries) {
-            if let Some(e) = self.entries.get_mut(slot) {
-                *e = entry;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// VkDescriptorBufferInfo rules (VUID-VkDescriptorBufferInfo-offset-00340, -range-00341,
-/// -range-00342, VUID-VkWriteDescriptorSet-descriptorType-00327/00328 (alignment),
-/// -00329 (memory bound), -00330/00331 (usage), -00332/00333 (maximum range)).
-fn validate_buffer_info(
-    kind: BufferDescriptorKind,
-    info: &DescriptorBufferInfo,
-    buffers: &Buffers,
-) -> Result<DescriptorEntry, ExecError> {
-    let id = info.buffer;
-    let buffer = buffers.get(id)?;
-    let bad = |why: &str| {
-        ExecError::Invalid(format!(
-            "buffer {id} offset {} range {}: {why}",
-            info.offset, info.range
-        ))
-    };
-    if buffer.memory.is_none() {
-        return Err(bad("no memory bound"));
-    }
-    if buffer.usage & kind.required_usage() == 0 {
-        return Err(bad(
-            "the buffer's usage does not allow this descriptor type",
-        ));
-    }
-    if info.offset % MIN_BUFFER_OFFSET_ALIGNMENT != 0 {
-        return Err(bad("offset is not aligned"));
-    }
-    if info.offset >= buffer.size {
-        return Err(bad("offset is past the end"));
-    }
-    let range = if info.range == WHOLE_SIZE {
-        buffer.size - info.offset
-    } else {
-        info.range
-    };
-    if range == 0 || range > buffer.size - info.offset {
-        return Err(bad("range is empty or past the end"));
-    }
-    if range > kind.max_range() {
-        return Err(bad("range exceeds the limit for the type"));
-    }
-    Ok(DescriptorEntry {
-        buffer: id,
-        offset: info.offset,
-        range,
-    })
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -456,35 +420,60 @@ mod tests {
             descriptor_type: ty,
             count,
             stages: 0x20,
+            immutable_samplers: vec![],
         }
+    }
+
+    fn no_samplers(id: u64) -> Result<Sampler, ExecError> {
+        Err(ExecError::UnknownId {
+            kind: "sampler",
+            id,
+        })
+    }
+
+    fn slots(
+        l: &SetLayout,
+        binding: u32,
+        element: u32,
+        count: u32,
+    ) -> Result<Vec<usize>, ExecError> {
+        Ok(l.consecutive(binding, element, count)?
+            .into_iter()
+            .map(|(_, _, s)| s)
+            .collect())
     }
 
     #[test]
     fn writes_roll_over_into_the_next_binding_of_the_same_type() {
-        let layout = SetLayout::new(vec![
-            binding(3, descriptor_type::STORAGE_BUFFER, 1),
-            binding(0, descriptor_type::STORAGE_BUFFER, 2),
-            binding(1, descriptor_type::STORAGE_BUFFER, 0),
-            binding(5, descriptor_type::UNIFORM_BUFFER, 1),
-        ])
+        let layout = SetLayout::new(
+            vec![
+                binding(3, descriptor_type::STORAGE_BUFFER, 1),
+                binding(0, descriptor_type::STORAGE_BUFFER, 2),
+                binding(1, descriptor_type::STORAGE_BUFFER, 0),
+                binding(5, descriptor_type::UNIFORM_BUFFER, 1),
+            ],
+            no_samplers,
+        )
         .unwrap();
         // Binding 0 elements 1.., then binding 1 (empty, skipped), then binding 3.
-        let (_, slots) = layout.consecutive(0, 1, 2).unwrap();
-        assert_eq!(slots, vec![1, 2]);
+        assert_eq!(slots(&layout, 0, 1, 2).unwrap(), vec![1, 2]);
         // Rolling from binding 3 into binding 5 changes type.
-        assert!(layout.consecutive(3, 0, 2).is_err());
-        assert!(layout.consecutive(5, 0, 2).is_err());
-        assert!(layout.consecutive(7, 0, 1).is_err());
-        assert!(layout.consecutive(0, 0, u32::MAX).is_err());
+        assert!(slots(&layout, 3, 0, 2).is_err());
+        assert!(slots(&layout, 5, 0, 2).is_err());
+        assert!(slots(&layout, 7, 0, 1).is_err());
+        assert!(slots(&layout, 0, 0, u32::MAX).is_err());
     }
 
     #[test]
     fn dynamic_descriptors_are_numbered_in_binding_order() {
-        let layout = SetLayout::new(vec![
-            binding(2, descriptor_type::STORAGE_BUFFER_DYNAMIC, 1),
-            binding(0, descriptor_type::UNIFORM_BUFFER_DYNAMIC, 2),
-            binding(1, descriptor_type::STORAGE_BUFFER, 4),
-        ])
+        let layout = SetLayout::new(
+            vec![
+                binding(2, descriptor_type::STORAGE_BUFFER_DYNAMIC, 1),
+                binding(0, descriptor_type::UNIFORM_BUFFER_DYNAMIC, 2),
+                binding(1, descriptor_type::STORAGE_BUFFER, 4),
+            ],
+            no_samplers,
+        )
         .unwrap();
         assert_eq!(layout.dynamic_count, 3);
         assert_eq!(layout.element(2, 0).unwrap().0.first_dynamic, 2);
@@ -494,9 +483,11 @@ mod tests {
 
     #[test]
     fn bad_layouts_are_refused() {
-        assert!(SetLayout::new(vec![binding(0, 7, 1), binding(0, 7, 1)]).is_err());
-        assert!(SetLayout::new(vec![binding(0, 1, 1)]).is_err());
-        assert!(SetLayout::new(vec![binding(0, 7, u32::MAX), binding(1, 7, 2)]).is_err());
+        assert!(SetLayout::new(vec![binding(0, 7, 1), binding(0, 7, 1)], no_samplers).is_err());
+        assert!(SetLayout::new(vec![binding(0, 11, 1)], no_samplers).is_err());
+        assert!(
+            SetLayout::new(vec![binding(0, 7, u32::MAX), binding(1, 7, 2)], no_samplers).is_err()
+        );
     }
 
     #[test]

@@ -20,7 +20,9 @@ use super::descriptor::PipelineLayout;
 use super::dynamic_state::{DynamicMask, FixedState};
 use super::guest::GuestScope;
 use super::limits::Quantity;
-use super::pipeline::{self, check_interface_against_layout, ShaderModule};
+use super::pipeline::{
+    self, check_images_against_layout, check_interface_against_layout, ShaderModule,
+};
 use super::pipeline_state::{check_state, CheckedState};
 pub(crate) use super::pipeline_state::{TargetFormats, TargetKind};
 use super::render_pass::check_view_mask;
@@ -261,8 +263,10 @@ impl VkContext {
             .create_graphics_pipeline(vs.as_ref(), fs.as_ref())?;
         let vertex = pipeline.vertex_interface();
         check_interface_against_layout(Some(vertex.push_constant_size), &vertex.buffers, layout)?;
+        check_images_against_layout(&vertex.images, &vertex.samplers, layout)?;
         if let Some(f) = pipeline.fragment_interface() {
             check_interface_against_layout(Some(f.push_constant_size), &f.buffers, layout)?;
+            check_images_against_layout(&f.images, &f.samplers, layout)?;
         }
         Ok(pipeline)
     }

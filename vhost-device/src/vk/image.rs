@@ -74,6 +74,22 @@ impl ViewType {
     }
 }
 
+impl ViewType {
+    /// The sampling library's form.
+    pub(crate) fn sampling(self) -> renderer::sampler::ViewType {
+        use renderer::sampler::ViewType as S;
+        match self {
+            ViewType::D1 => S::D1,
+            ViewType::D2 => S::D2,
+            ViewType::D3 => S::D3,
+            ViewType::Cube => S::Cube,
+            ViewType::D1Array => S::D1Array,
+            ViewType::D2Array => S::D2Array,
+            ViewType::CubeArray => S::CubeArray,
+        }
+    }
+}
+
 fn invalid(message: String) -> ExecError {
     ExecError::Invalid(message)
 }
@@ -195,8 +211,7 @@ fn check_usage(format: Format, tiling: Tiling, bits: u32) -> Result<(), ExecErro
         (usage::TRANSFER_SRC, feature::TRANSFER_SRC),
         (usage::TRANSFER_DST, feature::TRANSFER_DST),
         (usage::SAMPLED, feature::SAMPLED_IMAGE),
-        // STORAGE_IMAGE is not reported before issue 7: no feature bit can satisfy it.
-        (usage::STORAGE, 0),
+        (usage::STORAGE, feature::STORAGE_IMAGE),
         (usage::COLOR_ATTACHMENT, feature::COLOR_ATTACHMENT),
         (
             usage::DEPTH_STENCIL_ATTACHMENT,
@@ -244,14 +259,12 @@ pub(crate) fn is_identity_swizzle(components: [u32; 4]) -> bool {
 pub(crate) struct ImageViewObject {
     pub(crate) image_id: u64,
     pub(crate) image: Arc<ImageObject>,
-    /// Read by sampling (issue 7); attachments are one level and layer range whatever the type.
-    #[allow(dead_code)]
+    /// Read by sampling; attachments are one level and layer range whatever the type.
     pub(crate) view_type: ViewType,
     pub(crate) format: Format,
-    /// For issue 7's sampling; attachments require the identity.
+    /// Read by sampling; attachments require the identity.
     pub(crate) components: [u32; 4],
-    /// Read by sampling (issue 7).
-    #[allow(dead_code)]
+    /// Read by sampling.
     pub(crate) aspect_mask: u32,
     pub(crate) base_level: u32,
     pub(crate) level_count: u32,
@@ -351,6 +364,33 @@ impl ImageViewObject {
     /// Extent of the view's base level.
     pub(crate) fn extent(&self) -> [u32; 3] {
         self.image.desc.mip_extent(self.base_level)
+    }
+
+    /// The view as sampling and storage-image access see it, over its image's memory for this
+    /// submission (the image in its own format; `format` is the view's).
+    pub(crate) fn sampling_view(
+        &self,
+        scope: &GuestScope<'_>,
+    ) -> Result<renderer::sampler::ImageView, ExecError> {
+        use renderer::sampler::ComponentSwizzle;
+        let image = self.image.resolve(self.image_id, scope)?;
+        let mut components = [ComponentSwizzle::Identity; 4];
+        for (c, &raw) in components.iter_mut().zip(&self.components) {
+            // Checked at creation (`check_swizzle`).
+            *c = ComponentSwizzle::from_vk(raw)
+                .ok_or_else(|| invalid(format!("unknown VkComponentSwizzle {raw}")))?;
+        }
+        Ok(renderer::sampler::ImageView {
+            image,
+            view_type: self.view_type.sampling(),
+            format: self.format,
+            components,
+            aspect_mask: self.aspect_mask,
+            base_level: self.base_level,
+            level_count: self.level_count,
+            base_layer: self.base_layer,
+            layer_count: self.layer_count,
+        })
     }
 
     /// The renderer image of this view's image, for this submission. A view with a
@@ -493,9 +533,11 @@ mod tests {
         assert!(ImageObject::new(&linear).is_err());
         assert!(ImageObject::new(&info(Format::R8G8B8A8_UNORM, ds)).is_err());
         assert!(ImageObject::new(&info(Format::D16_UNORM, usage::COLOR_ATTACHMENT)).is_err());
-        // Storage and sampling arrive with issue 7.
-        assert!(ImageObject::new(&info(Format::R8G8B8A8_UNORM, usage::STORAGE)).is_err());
-        assert!(ImageObject::new(&info(Format::R8G8B8A8_UNORM, usage::SAMPLED)).is_err());
+        // Storage needs a storage format (sRGB has none); every format samples.
+        assert!(ImageObject::new(&info(Format::R8G8B8A8_UNORM, usage::STORAGE)).is_ok());
+        assert!(ImageObject::new(&info(Format::R8G8B8A8_SRGB, usage::STORAGE)).is_err());
+        assert!(ImageObject::new(&info(Format::R8G8B8A8_UNORM, usage::SAMPLED)).is_ok());
+        assert!(ImageObject::new(&info(Format::D16_UNORM, usage::SAMPLED)).is_ok());
         assert!(ImageObject::new(&info(Format::R8G8B8A8_UNORM, 0)).is_err());
         assert!(ImageObject::new(&info(Format::R8G8B8A8_UNORM, 0x100)).is_err());
         assert!(

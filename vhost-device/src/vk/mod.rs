@@ -3,7 +3,8 @@
 //!
 //! A context owns tables id → object for every object family of the stream (one file each:
 //! `buffer`, `descriptor`, `pipeline` (shader modules, compute), `image` (images and views),
-//! `render_pass` (render passes, framebuffers), `graphics_pipeline`), decodes each
+//! `render_pass` (render passes, framebuffers), `graphics_pipeline`, `sampler` (samplers,
+//! buffer views), `descriptor_set` (sets and their updates)), decodes each
 //! `SUBMIT_3D` payload into owned commands, validates them against the Vulkan valid-usage
 //! rules it can check, and executes them: `submit` runs command buffers (compute and
 //! transfers), `image_commands` image clears and copies, `render` the graphics bind point and
@@ -18,6 +19,7 @@
 mod buffer;
 mod context;
 mod descriptor;
+mod descriptor_set;
 mod dynamic_state;
 mod graphics_pipeline;
 mod guest;
@@ -31,6 +33,7 @@ mod pipeline_state;
 mod render;
 mod render_objects;
 mod render_pass;
+mod sampler;
 mod submit;
 #[cfg(test)]
 mod tests;

@@ -10,7 +10,9 @@ use renderer::{
     SpecializationInfo,
 };
 
-use super::descriptor::PipelineLayout;
+use shader::ir::{ImageBinding, ImageKind, SamplerBinding};
+
+use super::descriptor::{DescriptorKind, PipelineLayout};
 use super::{vk_result, ExecError};
 
 pub(crate) struct ShaderModule {
@@ -86,6 +88,11 @@ fn check_against_layout(
         Some(pipeline.push_constant_size()),
         pipeline.buffer_bindings(),
         layout,
+    )?;
+    check_images_against_layout(
+        pipeline.image_bindings(),
+        pipeline.sampler_bindings(),
+        layout,
     )
 }
 
@@ -119,10 +126,67 @@ pub(crate) fn check_interface_against_layout(
             BufferKind::Storage => DescriptorType::StorageBuffer,
             BufferKind::Uniform => DescriptorType::UniformBuffer,
         };
-        if binding.kind.renderer_type() != wanted {
+        if binding.kind.buffer_type() != Some(wanted) {
             return Err(ExecError::Invalid(format!(
                 "set {} binding {} is {:?} in the layout, the shader uses a {wanted:?}",
                 slot.set, slot.binding, binding.kind
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Every image and separate-sampler slot the shader uses has a binding of a matching type in
+/// the layout (Vulkan "Shader Resource and Descriptor Type Correspondence": the layout's
+/// descriptor type matches the shader's resource).
+pub(crate) fn check_images_against_layout(
+    images: &[ImageBinding],
+    samplers: &[SamplerBinding],
+    layout: &PipelineLayout,
+) -> Result<(), ExecError> {
+    let binding_at = |set: u32, binding: u32, index: u32| {
+        layout
+            .sets
+            .get(set as usize)
+            .and_then(|s| s.element(binding, index))
+            .map(|(b, _)| b.kind)
+            .ok_or_else(|| {
+                ExecError::Invalid(format!(
+                    "the shader uses set {set} binding {binding}[{index}], which the layout \
+                     does not have"
+                ))
+            })
+    };
+    for slot in images {
+        let kind = binding_at(slot.set, slot.binding, slot.array_index)?;
+        let matches = match slot.kind {
+            // A sampled image in SPIR-V may come from a combined image sampler binding.
+            ImageKind::Sampled => matches!(
+                kind,
+                DescriptorKind::SampledImage | DescriptorKind::CombinedImageSampler
+            ),
+            ImageKind::CombinedImageSampler => kind == DescriptorKind::CombinedImageSampler,
+            ImageKind::Storage => kind == DescriptorKind::StorageImage,
+            ImageKind::UniformTexelBuffer => kind == DescriptorKind::UniformTexelBuffer,
+            ImageKind::StorageTexelBuffer => kind == DescriptorKind::StorageTexelBuffer,
+            ImageKind::InputAttachment => kind == DescriptorKind::InputAttachment,
+        };
+        if !matches {
+            return Err(ExecError::Invalid(format!(
+                "set {} binding {} is {kind:?} in the layout, the shader uses a {:?} image",
+                slot.set, slot.binding, slot.kind
+            )));
+        }
+    }
+    for slot in samplers {
+        let kind = binding_at(slot.set, slot.binding, slot.array_index)?;
+        if !matches!(
+            kind,
+            DescriptorKind::Sampler | DescriptorKind::CombinedImageSampler
+        ) {
+            return Err(ExecError::Invalid(format!(
+                "set {} binding {} is {kind:?} in the layout, the shader uses a sampler",
+                slot.set, slot.binding
             )));
         }
     }

@@ -4,11 +4,13 @@
 use std::sync::Arc;
 
 use protocol::stream::{Command, Submit};
+use renderer::sampler::{ImageDescriptor, Sampler};
 use renderer::{BufferCopy, BufferRange, DescriptorSource, RendererError};
 
 use super::buffer::usage;
 use super::context::VkContext;
-use super::descriptor::PipelineLayout;
+use super::descriptor::{DescriptorKind, LayoutBinding, PipelineLayout};
+use super::descriptor_set::{Descriptor, WrittenSampler};
 use super::guest::GuestScope;
 use super::limits::Quantity;
 use super::pipeline::PipelineObject;
@@ -20,6 +22,17 @@ use super::{ExecError, MAX_BOUND_DESCRIPTOR_SETS, MAX_PUSH_CONSTANTS_SIZE};
 pub(crate) struct BoundSet {
     set: u64,
     dynamic_offsets: Vec<u32>,
+}
+
+impl BoundSet {
+    /// Set `set` bound without dynamic offsets (for tests of descriptor resolution).
+    #[cfg(test)]
+    pub(crate) fn without_offsets(set: u64) -> BoundSet {
+        BoundSet {
+            set,
+            dynamic_offsets: Vec::new(),
+        }
+    }
 }
 
 /// The state a command buffer starts with empty (Vulkan: none is inherited across command
@@ -67,12 +80,14 @@ pub(crate) struct BoundDescriptors<'a, 's> {
 }
 
 impl BoundDescriptors<'_, '_> {
-    fn resolve(
+    /// The set bound at `set`, its layout binding and the descriptor written at
+    /// (binding, array_index): `Ok(None)` when no set is bound there.
+    fn lookup(
         &self,
         set: u32,
         binding: u32,
         array_index: u32,
-    ) -> Result<Option<BufferRange>, ExecError> {
+    ) -> Result<Option<Element<'_>>, ExecError> {
         let Some(bound) = self.sets.get(set as usize).and_then(Option::as_ref) else {
             return Ok(None);
         };
@@ -83,33 +98,169 @@ impl BoundDescriptors<'_, '_> {
                 bound.set
             )));
         };
-        let Some(entry) = object.entries.get(slot).copied().flatten() else {
+        Ok(Some(Element {
+            bound,
+            binding: layout_binding,
+            descriptor: object.entries.get(slot).and_then(Option::as_ref),
+        }))
+    }
+
+    fn resolve(
+        &self,
+        set: u32,
+        binding: u32,
+        array_index: u32,
+    ) -> Result<Option<BufferRange>, ExecError> {
+        let Some(element) = self.lookup(set, binding, array_index)? else {
             return Ok(None);
         };
-        let mut offset = entry.offset;
+        let (bound, layout_binding) = (element.bound, element.binding);
+        let Some(ty) = layout_binding.kind.buffer_type() else {
+            return Err(ExecError::Invalid(format!(
+                "binding {binding} is {:?}, not a buffer",
+                layout_binding.kind
+            )));
+        };
+        let Some(&Descriptor::Buffer {
+            buffer,
+            offset,
+            range,
+        }) = element.descriptor
+        else {
+            return Ok(None);
+        };
+        let mut offset = offset;
         if layout_binding.kind.is_dynamic() {
             let index = (layout_binding.first_dynamic + array_index) as usize;
             let dynamic = bound.dynamic_offsets.get(index).copied().unwrap_or(0);
             offset += u64::from(dynamic);
         }
-        let buffer = self.ctx.buffers.get(entry.buffer)?;
+        let object = self.ctx.buffers.get(buffer)?;
         // VUID-vkCmdBindDescriptorSets-pDynamicOffsets-01979: the effective range fits.
         if offset
-            .checked_add(entry.range)
-            .is_none_or(|end| end > buffer.size)
+            .checked_add(range)
+            .is_none_or(|end| end > object.size)
         {
             return Err(ExecError::Invalid(format!(
-                "descriptor set {} binding {binding}[{array_index}]: range {} at offset {offset} is outside buffer {} ({} bytes)",
-                bound.set, entry.range, entry.buffer, buffer.size
+                "descriptor set {} binding {binding}[{array_index}]: range {range} at offset {offset} is outside buffer {buffer} ({} bytes)",
+                bound.set, object.size
             )));
         }
-        let resolved = self.ctx.buffers.resolve(entry.buffer, 0, self.scope)?;
+        let resolved = self.ctx.buffers.resolve(buffer, 0, self.scope)?;
         Ok(Some(BufferRange {
-            ty: layout_binding.kind.renderer_type(),
+            ty,
             buffer: resolved,
             offset,
-            range: entry.range,
+            range,
         }))
+    }
+
+    /// A written sampler, unless it was destroyed since.
+    fn live_sampler(&self, written: &WrittenSampler) -> Result<Sampler, ExecError> {
+        if written.id != 0 {
+            self.ctx.samplers.samplers.get(written.id)?;
+        }
+        Ok(written.sampler.clone())
+    }
+
+    fn resolve_image(
+        &self,
+        set: u32,
+        binding: u32,
+        array_index: u32,
+    ) -> Result<Option<ImageDescriptor>, ExecError> {
+        let Some(element) = self.lookup(set, binding, array_index)? else {
+            return Ok(None);
+        };
+        let b = element.binding;
+        match (b.kind, element.descriptor) {
+            (
+                DescriptorKind::SampledImage
+                | DescriptorKind::StorageImage
+                | DescriptorKind::InputAttachment
+                | DescriptorKind::CombinedImageSampler,
+                Some(Descriptor::Image { view, sampler }),
+            ) => {
+                let view = self.ctx.images.view(*view)?.sampling_view(self.scope)?;
+                let sampler = if b.kind == DescriptorKind::CombinedImageSampler {
+                    match (sampler, b.immutable_sampler(array_index)) {
+                        (_, Some(immutable)) => Some(immutable.clone()),
+                        (Some(written), None) => Some(self.live_sampler(written)?),
+                        (None, None) => {
+                            return Err(ExecError::Invalid(format!(
+                                "combined image sampler {binding}[{array_index}] has no sampler"
+                            )))
+                        }
+                    }
+                } else {
+                    None
+                };
+                Ok(Some(ImageDescriptor::Image { view, sampler }))
+            }
+            (
+                DescriptorKind::UniformTexelBuffer | DescriptorKind::StorageTexelBuffer,
+                Some(Descriptor::TexelBuffer(id)),
+            ) => {
+                let view =
+                    self.ctx
+                        .samplers
+                        .resolve_buffer_view(*id, &self.ctx.buffers, self.scope)?;
+                Ok(Some(ImageDescriptor::TexelBuffer(view)))
+            }
+            (
+                DescriptorKind::SampledImage
+                | DescriptorKind::StorageImage
+                | DescriptorKind::InputAttachment
+                | DescriptorKind::CombinedImageSampler
+                | DescriptorKind::UniformTexelBuffer
+                | DescriptorKind::StorageTexelBuffer,
+                None,
+            ) => Ok(None),
+            (kind, _) => Err(ExecError::Invalid(format!(
+                "binding {binding} is {kind:?}, not an image or texel buffer"
+            ))),
+        }
+    }
+
+    fn resolve_sampler(
+        &self,
+        set: u32,
+        binding: u32,
+        array_index: u32,
+    ) -> Result<Option<Sampler>, ExecError> {
+        let Some(element) = self.lookup(set, binding, array_index)? else {
+            return Ok(None);
+        };
+        let b = element.binding;
+        if b.kind != DescriptorKind::Sampler {
+            return Err(ExecError::Invalid(format!(
+                "binding {binding} is {:?}, not a sampler",
+                b.kind
+            )));
+        }
+        if let Some(immutable) = b.immutable_sampler(array_index) {
+            return Ok(Some(immutable.clone()));
+        }
+        match element.descriptor {
+            Some(Descriptor::Sampler(written)) => Ok(Some(self.live_sampler(written)?)),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// One descriptor of a bound set, as a lookup finds it.
+struct Element<'a> {
+    bound: &'a BoundSet,
+    binding: &'a LayoutBinding,
+    descriptor: Option<&'a Descriptor>,
+}
+
+fn descriptor_error(set: u32, binding: u32, array_index: u32, e: ExecError) -> RendererError {
+    RendererError::Descriptor {
+        set,
+        binding,
+        array_index,
+        reason: e.to_string(),
     }
 }
 
@@ -121,12 +272,7 @@ impl DescriptorSource for BoundDescriptors<'_, '_> {
         array_index: u32,
     ) -> Result<Option<BufferRange>, RendererError> {
         self.resolve(set, binding, array_index)
-            .map_err(|e| RendererError::Descriptor {
-                set,
-                binding,
-                array_index,
-                reason: e.to_string(),
-            })
+            .map_err(|e| descriptor_error(set, binding, array_index, e))
     }
 
     fn image_descriptor(
@@ -134,13 +280,9 @@ impl DescriptorSource for BoundDescriptors<'_, '_> {
         set: u32,
         binding: u32,
         array_index: u32,
-    ) -> Result<Option<renderer::sampler::ImageDescriptor>, RendererError> {
-        Err(RendererError::Descriptor {
-            set,
-            binding,
-            array_index,
-            reason: "image descriptors are not supported by this device yet".into(),
-        })
+    ) -> Result<Option<ImageDescriptor>, RendererError> {
+        self.resolve_image(set, binding, array_index)
+            .map_err(|e| descriptor_error(set, binding, array_index, e))
     }
 
     fn sampler_descriptor(
@@ -148,13 +290,9 @@ impl DescriptorSource for BoundDescriptors<'_, '_> {
         set: u32,
         binding: u32,
         array_index: u32,
-    ) -> Result<Option<renderer::sampler::Sampler>, RendererError> {
-        Err(RendererError::Descriptor {
-            set,
-            binding,
-            array_index,
-            reason: "sampler descriptors are not supported by this device yet".into(),
-        })
+    ) -> Result<Option<Sampler>, RendererError> {
+        self.resolve_sampler(set, binding, array_index)
+            .map_err(|e| descriptor_error(set, binding, array_index, e))
     }
 }
 

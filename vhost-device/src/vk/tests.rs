@@ -184,6 +184,7 @@ fn saxpy_setup(n: u64) -> Vec<Command> {
         descriptor_type: descriptor_type::STORAGE_BUFFER,
         count: 1,
         stages: STAGE_COMPUTE,
+        immutable_samplers: vec![],
     };
     vec![
         CreateBuffer {
@@ -426,6 +427,7 @@ fn dynamic_offsets_shift_the_bound_range() {
         descriptor_type: descriptor_type::STORAGE_BUFFER_DYNAMIC,
         count: 1,
         stages: STAGE_COMPUTE,
+        immutable_samplers: vec![],
     };
     setup[5] = CreateDescriptorSetLayout {
         id: 20,
@@ -792,6 +794,7 @@ fn a_shortened_guest_wait_bound_fails_waits_that_never_hold_quickly_and_clamps_l
     );
 }
 
+mod descriptors;
 mod graphics;
 mod images;
 mod limits;

@@ -100,6 +100,7 @@ fn descriptor_cap_refuses_the_set_that_would_exceed_it() {
             descriptor_type: descriptor_type::STORAGE_BUFFER,
             count: 4,
             stages: STAGE_COMPUTE,
+            immutable_samplers: vec![],
         }],
     };
     let set = |id| -> Command { CreateDescriptorSet { id, layout: 1 }.into() };
