@@ -556,7 +556,7 @@ pub fn top_level(u: &mut Unstructured<'_>) -> R<Command> {
 
 /// One command of a command buffer.
 pub fn recorded(u: &mut Unstructured<'_>) -> R<Command> {
-    Ok(match u.int_in_range(0u8..=35)? {
+    Ok(match u.int_in_range(0u8..=37)? {
         0 => CmdBindComputePipeline { pipeline: id(u)? }.into(),
         1 | 2 => {
             let (layout, first_set, sets, dynamic_offsets) =
@@ -780,6 +780,20 @@ pub fn recorded(u: &mut Unstructured<'_>) -> R<Command> {
                     extent: extent3(u)?,
                 })
             })?,
+        }
+        .into(),
+        35 => CmdBlitImage {
+            src: id(u)?,
+            dst: id(u)?,
+            regions: vec_of(u, 2, |u| {
+                Ok(ImageBlit {
+                    src_subresource: subresource_layers(u)?,
+                    src_offsets: [offset3(u)?, offset3(u)?],
+                    dst_subresource: subresource_layers(u)?,
+                    dst_offsets: [offset3(u)?, offset3(u)?],
+                })
+            })?,
+            filter: u.int_in_range(0..=2)?,
         }
         .into(),
         // A top-level command where a recorded one belongs (refused).

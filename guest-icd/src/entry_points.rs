@@ -501,7 +501,7 @@ pub(crate) fn lookup(name: &[u8]) -> Option<(Level, unsafe extern "system" fn())
         b"vkCmdBlitImage" => entry!(
             Device,
             PFN_vkCmdBlitImage,
-            crate::unimplemented::cmd_blit_image
+            crate::image_transfer::cmd_blit_image
         ),
         b"vkCmdCopyBufferToImage" => entry!(
             Device,

@@ -1,6 +1,6 @@
 //! Recording of the image transfer commands: clears (of whole images and of attachments inside
-//! a render pass) and copies buffer ↔ image and image ↔ image. Blits and resolves belong to
-//! sampling (issue 7) and multisampling, which are not offered.
+//! a render pass), copies buffer ↔ image and image ↔ image, and blits. Resolves belong to
+//! multisampling, which is not offered.
 
 use crate::command_buffer::{record, unsupported};
 use crate::draw::clear_words;
@@ -9,11 +9,11 @@ use crate::graphics_pipeline::rect;
 use crate::image::{image, subresource_ranges};
 use ash::vk;
 use protocol::graphics::{
-    BufferImageCopy, ClearAttachment, ClearRect, ImageCopy, ImageSubresourceLayers,
+    BufferImageCopy, ClearAttachment, ClearRect, ImageBlit, ImageCopy, ImageSubresourceLayers,
 };
 use protocol::stream::{
-    CmdClearAttachments, CmdClearColorImage, CmdClearDepthStencilImage, CmdCopyBufferToImage,
-    CmdCopyImage, CmdCopyImageToBuffer,
+    CmdBlitImage, CmdClearAttachments, CmdClearColorImage, CmdClearDepthStencilImage,
+    CmdCopyBufferToImage, CmdCopyImage, CmdCopyImageToBuffer,
 };
 
 fn layers(l: &vk::ImageSubresourceLayers) -> ImageSubresourceLayers {
@@ -212,6 +212,43 @@ pub(crate) unsafe extern "system" fn cmd_copy_image(
                         extent: extent3(&r.extent),
                     })
                     .collect(),
+            }
+            .into()])
+        })
+    }
+}
+
+/// `vkCmdBlitImage`.
+///
+/// # Safety
+/// Called by the loader with the arguments of `PFN_vkCmdBlitImage` (valid usage:
+/// `p_regions` points at `region_count` regions).
+pub(crate) unsafe extern "system" fn cmd_blit_image(
+    cb: vk::CommandBuffer,
+    src: vk::Image,
+    _src_layout: vk::ImageLayout,
+    dst: vk::Image,
+    _dst_layout: vk::ImageLayout,
+    region_count: u32,
+    p_regions: *const vk::ImageBlit,
+    filter: vk::Filter,
+) {
+    // SAFETY: valid usage.
+    unsafe {
+        record(cb, "vkCmdBlitImage", |_| {
+            Ok(vec![CmdBlitImage {
+                src: image(src)?.id,
+                dst: image(dst)?.id,
+                regions: slice(p_regions, region_count)
+                    .iter()
+                    .map(|r| ImageBlit {
+                        src_subresource: layers(&r.src_subresource),
+                        src_offsets: [offset3(&r.src_offsets[0]), offset3(&r.src_offsets[1])],
+                        dst_subresource: layers(&r.dst_subresource),
+                        dst_offsets: [offset3(&r.dst_offsets[0]), offset3(&r.dst_offsets[1])],
+                    })
+                    .collect(),
+                filter: filter.as_raw() as u32,
             }
             .into()])
         })

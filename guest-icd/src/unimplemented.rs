@@ -26,24 +26,6 @@ pub(crate) unsafe extern "system" fn queue_bind_sparse(
     vk::Result::ERROR_FEATURE_NOT_PRESENT
 }
 
-/// `vkCmdBlitImage`: not implemented; fails visibly.
-///
-/// # Safety
-/// Called by the loader with the arguments of `PFN_vkCmdBlitImage`.
-pub(crate) unsafe extern "system" fn cmd_blit_image(
-    command_buffer: vk::CommandBuffer,
-    _src_image: vk::Image,
-    _src_image_layout: vk::ImageLayout,
-    _dst_image: vk::Image,
-    _dst_image_layout: vk::ImageLayout,
-    _region_count: u32,
-    _p_regions: *const vk::ImageBlit,
-    _filter: vk::Filter,
-) {
-    // SAFETY: the loader passes a command buffer of ours (valid usage).
-    unsafe { crate::command_buffer::record_unimplemented(command_buffer, "vkCmdBlitImage") };
-}
-
 /// `vkCmdResolveImage`: not implemented; fails visibly.
 ///
 /// # Safety

@@ -21,7 +21,7 @@ pub const SOFTGPU_CAPSET_VK: u32 = 24;
 
 /// Version of the command stream defined in [`crate::stream`]. Bumped on any incompatible
 /// change; both sides must agree exactly.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// "SGPU" as a little-endian word.
 pub const CAPSET_MAGIC: u32 = u32::from_le_bytes(*b"SGPU");

@@ -273,11 +273,12 @@ pub struct FormatFeatures {
 }
 
 impl Format {
-    /// The features this format has. Blits arrive later and are not reported before they work.
+    /// The features this format has. Every image format blits (`renderer::image::blit`):
+    /// colour formats to colour formats of the same kind, depth/stencil formats to themselves.
     pub fn features(self) -> FormatFeatures {
         use feature::*;
         let info = self.info();
-        let transfer = TRANSFER_SRC | TRANSFER_DST;
+        let transfer = TRANSFER_SRC | TRANSFER_DST | BLIT_SRC | BLIT_DST;
         if !self.is_color() {
             // Depth/stencil attachments are rendered in OPTIMAL tiling only. Depth is sampled
             // (and compared) with linear filtering; stencil is an integer and filters nearest.
@@ -427,7 +428,10 @@ mod tests {
         assert_eq!(d24.buffer, 0);
         for &f in Format::ALL {
             let all = f.features();
-            assert_eq!(all.optimal_tiling & (BLIT_SRC | BLIT_DST), 0);
+            assert_eq!(
+                all.optimal_tiling & (BLIT_SRC | BLIT_DST),
+                BLIT_SRC | BLIT_DST
+            );
             assert_ne!(all.optimal_tiling & TRANSFER_DST, 0, "{f:?}");
             assert_ne!(all.optimal_tiling & SAMPLED_IMAGE, 0, "{f:?}");
         }

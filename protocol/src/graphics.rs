@@ -111,6 +111,15 @@ pub struct ImageCopy {
     pub extent: [u32; 3],
 }
 
+/// `VkImageBlit`: two corners of each region (x, y, z).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageBlit {
+    pub src_subresource: ImageSubresourceLayers,
+    pub src_offsets: [[i32; 3]; 2],
+    pub dst_subresource: ImageSubresourceLayers,
+    pub dst_offsets: [[i32; 3]; 2],
+}
+
 /// `VkClearAttachment`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClearAttachment {

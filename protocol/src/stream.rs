@@ -329,6 +329,8 @@ commands! {
     CmdCopyBufferToImage = 0x1133 { buffer: u64, image: u64, regions: Vec<BufferImageCopy> }
     CmdCopyImageToBuffer = 0x1134 { image: u64, buffer: u64, regions: Vec<BufferImageCopy> }
     CmdCopyImage = 0x1135 { src: u64, dst: u64, regions: Vec<ImageCopy> }
+    /// vkCmdBlitImage; `filter` is a `VkFilter`.
+    CmdBlitImage = 0x1136 { src: u64, dst: u64, regions: Vec<ImageBlit>, filter: u32 }
 }
 
 /// Longest a [`CmdWaitGuestU32`] may wait, in milliseconds. While it waits, the device runs

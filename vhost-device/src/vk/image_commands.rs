@@ -1,5 +1,5 @@
 //! Recorded transfer commands on images: vkCmdClearColorImage, vkCmdClearDepthStencilImage,
-//! vkCmdCopyBufferToImage, vkCmdCopyImageToBuffer and vkCmdCopyImage.
+//! vkCmdCopyBufferToImage, vkCmdCopyImageToBuffer, vkCmdCopyImage and vkCmdBlitImage.
 //!
 //! The device checks what is its business — ids, usage flags, that the command is outside a
 //! render pass — and the renderer (`renderer::image`) validates every region against the
@@ -7,6 +7,7 @@
 
 use protocol::stream::Command;
 use renderer::format::ColorValue;
+use renderer::image::blit::{blit_image, BlitFilter, ImageBlit};
 use renderer::image::copy::{BufferImageCopy, ImageCopy};
 
 use super::buffer::usage as buffer_usage;
@@ -61,6 +62,7 @@ impl VkContext {
                 | Command::CmdCopyBufferToImage(_)
                 | Command::CmdCopyImageToBuffer(_)
                 | Command::CmdCopyImage(_)
+                | Command::CmdBlitImage(_)
         );
         if transfer && in_render_pass {
             return Err(ExecError::Misplaced {
@@ -130,6 +132,39 @@ impl VkContext {
                     })
                     .collect();
                 dst.copy_from_image(&src, &regions)?;
+            }
+            Command::CmdBlitImage(c) => {
+                check_count("blit regions", c.regions.len())?;
+                // VUID-vkCmdBlitImage-filter-02001 and kin: NEAREST or LINEAR (no cubic
+                // filtering is offered); the renderer refuses LINEAR for formats without
+                // linear filtering.
+                let filter = match c.filter {
+                    0 => BlitFilter::Nearest,
+                    1 => BlitFilter::Linear,
+                    other => {
+                        return Err(ExecError::Invalid(format!(
+                            "vkCmdBlitImage: unsupported VkFilter {other}"
+                        )))
+                    }
+                };
+                let src_object = self.images.image(c.src)?;
+                // VUID-vkCmdBlitImage-srcImage-00219 / dstImage-00224: transfer usages.
+                src_object.check_usage(c.src, usage::TRANSFER_SRC)?;
+                let dst_object = self.images.image(c.dst)?;
+                dst_object.check_usage(c.dst, usage::TRANSFER_DST)?;
+                let src = src_object.resolve(c.src, scope)?;
+                let dst = dst_object.resolve(c.dst, scope)?;
+                let regions: Vec<_> = c
+                    .regions
+                    .iter()
+                    .map(|r| ImageBlit {
+                        src_subresource: subresource_layers(&r.src_subresource),
+                        src_offsets: r.src_offsets,
+                        dst_subresource: subresource_layers(&r.dst_subresource),
+                        dst_offsets: r.dst_offsets,
+                    })
+                    .collect();
+                blit_image(&src, &dst, &regions, filter)?;
             }
             other => return Ok(Some(other)),
         }
