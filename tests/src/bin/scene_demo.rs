@@ -1,6 +1,6 @@
 //! The graphics demo: five lit, depth-tested, textured cubes spinning around each other (a
-//! 128×128 brick texture with its full mip chain, sampled trilinearly), rendered
-//! offscreen at 800×600 for N frames on whatever driver the loader picks (through
+//! 128×128 brick texture whose mip chain is made on the device by blits, sampled
+//! trilinearly), rendered offscreen at 800×600 for N frames on whatever driver the loader picks (through
 //! `scripts/demo`, softgpu's embedded default). Writes the last frame as a PNG and prints
 //! frames per second. The animation depends on the frame number only, so the last frame of a
 //! run is the same picture on every driver.
@@ -14,7 +14,7 @@ use std::time::Instant;
 use ash::vk;
 use softgpu_e2e::graphics::{
     attribute, bytes_of, mesh, shader, Clear, GraphicsContext, GraphicsPipeline, HostBuffer, Mat4,
-    PassMode, Picture, PipelineDesc, RenderTarget, Sampler, Texture, TextureDesc, TextureSets,
+    PassMode, Picture, PipelineDesc, RenderTarget, Sampler, Texture, TextureSets,
 };
 use softgpu_e2e::GpuError;
 
@@ -64,31 +64,6 @@ fn bricks() -> Vec<u8> {
     out
 }
 
-/// The mip chain of `level0` (a square RGBA8 image), each level the rounded 2×2 mean of the
-/// one before, down to 1×1.
-fn mip_chain(level0: Vec<u8>, side: usize) -> Vec<Vec<Vec<u8>>> {
-    let mut levels = vec![level0];
-    let mut side = side;
-    while side > 1 {
-        let prev = &levels[levels.len() - 1];
-        let half = side / 2;
-        let mut next = Vec::with_capacity(half * half * 4);
-        for y in 0..half {
-            for x in 0..half {
-                for c in 0..4 {
-                    let at = |dx: usize, dy: usize| {
-                        u32::from(prev[((2 * y + dy) * side + 2 * x + dx) * 4 + c])
-                    };
-                    next.push(((at(0, 0) + at(1, 0) + at(0, 1) + at(1, 1) + 2) / 4) as u8);
-                }
-            }
-        }
-        levels.push(next);
-        side = half;
-    }
-    levels.into_iter().map(|l| vec![l]).collect()
-}
-
 /// Model matrix of cube `i` at frame `frame`: on a ring that turns, each cube spinning on its
 /// own axes.
 fn model(i: usize, frame: u32) -> Mat4 {
@@ -126,17 +101,14 @@ fn run() -> Result<(), GpuError> {
         PassMode::RenderPass,
     )?;
     target.clear = Clear::color([0.08, 0.09, 0.12, 1.0], 1);
-    let levels = mip_chain(bricks(), TEXTURE_SIDE);
-    let texture = Texture::new(
+    // Level 0 uploaded, the rest of the chain made by blits on the device.
+    let side = TEXTURE_SIDE as u32;
+    let texture = Texture::with_blit_mips(
         &ctx,
-        &TextureDesc {
-            format: vk::Format::R8G8B8A8_SRGB,
-            width: TEXTURE_SIDE as u32,
-            height: TEXTURE_SIDE as u32,
-            data: &levels,
-            view_type: vk::ImageViewType::TYPE_2D,
-            aspect: vk::ImageAspectFlags::COLOR,
-        },
+        vk::Format::R8G8B8A8_SRGB,
+        side,
+        32 - side.leading_zeros(),
+        &bricks(),
     )?;
     let sampler = Sampler::new(
         &ctx,

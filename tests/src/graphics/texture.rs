@@ -189,6 +189,222 @@ impl<'c> Texture<'c> {
     }
 }
 
+impl<'c> Texture<'c> {
+    /// A square RGBA-family texture of `levels` levels whose level 0 is `level0` (tightly
+    /// packed) and whose other levels are made on the device, each by a LINEAR
+    /// vkCmdBlitImage of the one before (the usual mip-chain generation); ends in
+    /// SHADER_READ_ONLY_OPTIMAL (waits).
+    pub fn with_blit_mips(
+        ctx: &'c GraphicsContext,
+        format: vk::Format,
+        side: u32,
+        levels: u32,
+        level0: &[u8],
+    ) -> Result<Texture<'c>, GpuError> {
+        let needed = vk::FormatFeatureFlags::SAMPLED_IMAGE
+            | vk::FormatFeatureFlags::BLIT_SRC
+            | vk::FormatFeatureFlags::BLIT_DST
+            | vk::FormatFeatureFlags::SAMPLED_IMAGE_FILTER_LINEAR;
+        if !ctx.format_features(format).contains(needed) {
+            return Err(GpuError::Setup(format!(
+                "{format:?} cannot be blitted and filtered on {}",
+                ctx.name()
+            )));
+        }
+        let d = &ctx.device;
+        let info = vk::ImageCreateInfo::default()
+            .image_type(vk::ImageType::TYPE_2D)
+            .format(format)
+            .extent(vk::Extent3D {
+                width: side,
+                height: side,
+                depth: 1,
+            })
+            .mip_levels(levels)
+            .array_layers(1)
+            .samples(vk::SampleCountFlags::TYPE_1)
+            .tiling(vk::ImageTiling::OPTIMAL)
+            .usage(
+                vk::ImageUsageFlags::SAMPLED
+                    | vk::ImageUsageFlags::TRANSFER_DST
+                    | vk::ImageUsageFlags::TRANSFER_SRC,
+            )
+            .initial_layout(vk::ImageLayout::UNDEFINED);
+        // SAFETY: `d` is live; the create info outlives the call.
+        let image = unsafe { d.create_image(&info, None) }.ctx("vkCreateImage")?;
+        let mut t = Texture {
+            ctx,
+            image,
+            memory: vk::DeviceMemory::null(),
+            view: vk::ImageView::null(),
+        };
+        // SAFETY: `image` is live.
+        let req = unsafe { d.get_image_memory_requirements(image) };
+        let memory_type = ctx
+            .memory_type(req.memory_type_bits, vk::MemoryPropertyFlags::DEVICE_LOCAL)
+            .or_else(|_| ctx.memory_type(req.memory_type_bits, vk::MemoryPropertyFlags::empty()))?;
+        let alloc = vk::MemoryAllocateInfo::default()
+            .allocation_size(req.size)
+            .memory_type_index(memory_type);
+        // SAFETY: as above.
+        t.memory = unsafe { d.allocate_memory(&alloc, None) }.ctx("vkAllocateMemory")?;
+        // SAFETY: fresh image and memory of the required size and a compatible type.
+        unsafe { d.bind_image_memory(image, t.memory, 0) }.ctx("vkBindImageMemory")?;
+        let staging = HostBuffer::with_bytes(ctx, vk::BufferUsageFlags::TRANSFER_SRC, level0)?;
+        let level_range = |base: u32, count: u32| vk::ImageSubresourceRange {
+            aspect_mask: vk::ImageAspectFlags::COLOR,
+            base_mip_level: base,
+            level_count: count,
+            base_array_layer: 0,
+            layer_count: 1,
+        };
+        let layers = |level: u32| vk::ImageSubresourceLayers {
+            aspect_mask: vk::ImageAspectFlags::COLOR,
+            mip_level: level,
+            base_array_layer: 0,
+            layer_count: 1,
+        };
+        let barrier = |range, old, new, src, dst| {
+            vk::ImageMemoryBarrier::default()
+                .old_layout(old)
+                .new_layout(new)
+                .src_access_mask(src)
+                .dst_access_mask(dst)
+                .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                .image(image)
+                .subresource_range(range)
+        };
+        let transfer = vk::PipelineStageFlags::TRANSFER;
+        ctx.submit_and_wait(|cb| {
+            let pipeline_barrier = |src_stage, dst_stage, b: vk::ImageMemoryBarrier<'_>| {
+                // SAFETY: `cb` is recording outside a render pass; the image is live.
+                unsafe {
+                    d.cmd_pipeline_barrier(
+                        cb,
+                        src_stage,
+                        dst_stage,
+                        vk::DependencyFlags::empty(),
+                        &[],
+                        &[],
+                        &[b],
+                    )
+                }
+            };
+            pipeline_barrier(
+                vk::PipelineStageFlags::TOP_OF_PIPE,
+                transfer,
+                barrier(
+                    level_range(0, levels),
+                    vk::ImageLayout::UNDEFINED,
+                    vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                    vk::AccessFlags::empty(),
+                    vk::AccessFlags::TRANSFER_WRITE,
+                ),
+            );
+            let region = vk::BufferImageCopy::default()
+                .image_subresource(layers(0))
+                .image_extent(vk::Extent3D {
+                    width: side,
+                    height: side,
+                    depth: 1,
+                });
+            // SAFETY: `cb` is recording; level 0 is in TRANSFER_DST_OPTIMAL and the staging
+            // buffer holds its texels.
+            unsafe {
+                d.cmd_copy_buffer_to_image(
+                    cb,
+                    staging.buffer,
+                    image,
+                    vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                    &[region],
+                )
+            };
+            for level in 1..levels {
+                pipeline_barrier(
+                    transfer,
+                    transfer,
+                    barrier(
+                        level_range(level - 1, 1),
+                        vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                        vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
+                        vk::AccessFlags::TRANSFER_WRITE,
+                        vk::AccessFlags::TRANSFER_READ,
+                    ),
+                );
+                let size = |l: u32| (side >> l).max(1) as i32;
+                let blit = vk::ImageBlit {
+                    src_subresource: layers(level - 1),
+                    src_offsets: [
+                        vk::Offset3D::default(),
+                        vk::Offset3D {
+                            x: size(level - 1),
+                            y: size(level - 1),
+                            z: 1,
+                        },
+                    ],
+                    dst_subresource: layers(level),
+                    dst_offsets: [
+                        vk::Offset3D::default(),
+                        vk::Offset3D {
+                            x: size(level),
+                            y: size(level),
+                            z: 1,
+                        },
+                    ],
+                };
+                // SAFETY: `cb` is recording; level − 1 is in TRANSFER_SRC_OPTIMAL, level in
+                // TRANSFER_DST_OPTIMAL; both regions are whole levels.
+                unsafe {
+                    d.cmd_blit_image(
+                        cb,
+                        image,
+                        vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
+                        image,
+                        vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                        &[blit],
+                        vk::Filter::LINEAR,
+                    )
+                };
+            }
+            // Every level but the last is in TRANSFER_SRC_OPTIMAL, the last in TRANSFER_DST.
+            if levels > 1 {
+                pipeline_barrier(
+                    transfer,
+                    vk::PipelineStageFlags::FRAGMENT_SHADER,
+                    barrier(
+                        level_range(0, levels - 1),
+                        vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
+                        vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL,
+                        vk::AccessFlags::TRANSFER_READ,
+                        vk::AccessFlags::SHADER_READ,
+                    ),
+                );
+            }
+            pipeline_barrier(
+                transfer,
+                vk::PipelineStageFlags::FRAGMENT_SHADER,
+                barrier(
+                    level_range(levels - 1, 1),
+                    vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                    vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL,
+                    vk::AccessFlags::TRANSFER_WRITE,
+                    vk::AccessFlags::SHADER_READ,
+                ),
+            );
+            Ok(())
+        })?;
+        let view_info = vk::ImageViewCreateInfo::default()
+            .image(image)
+            .view_type(vk::ImageViewType::TYPE_2D)
+            .format(format)
+            .subresource_range(level_range(0, levels));
+        // SAFETY: `image` is live and bound; the range lies inside it.
+        t.view = unsafe { d.create_image_view(&view_info, None) }.ctx("vkCreateImageView")?;
+        Ok(t)
+    }
+}
+
 impl Drop for Texture<'_> {
     fn drop(&mut self) {
         let d = &self.ctx.device;
