@@ -154,6 +154,13 @@ impl Image {
         &self.layout
     }
 
+    /// The memory the image is bound to and the image's byte offset in it: the image's bytes
+    /// are `[offset, offset + layout().size())` of the memory, which lies inside it (checked in
+    /// [`Image::bind`]). For readers that resolve addresses once (the sampler's fast path).
+    pub(crate) fn memory_window(&self) -> (&Arc<dyn ExternalMemory>, usize) {
+        (&self.memory, self.offset)
+    }
+
     /// Pointer to texel `coord` of (`level`, `layer`), valid for one texel.
     fn texel_ptr(&self, level: u32, layer: u32, coord: [u32; 3]) -> Result<*mut u8, ImageError> {
         let at = self.layout.texel_offset(level, layer, coord)?;

@@ -124,7 +124,11 @@ fn perform(
     };
     match req.op {
         op::SAMPLE | op::GATHER | op::QUERY_LOD => match (sampler, img.view_type) {
-            (Some(smp), Some(_)) => sample(img, smp, req, mask, out),
+            (Some(smp), Some(_)) => {
+                if !super::fast::try_sample(img, &smp.state, req, mask, out) {
+                    sample(img, smp, req, mask, out);
+                }
+            }
             _ => write_lanes(out, mask, |_| [0; 4]),
         },
         op::FETCH | op::READ => {
@@ -251,7 +255,7 @@ struct Lane {
     dref: f32,
 }
 
-fn sample(
+pub(super) fn sample(
     img: &ResolvedImage,
     smp: &ResolvedSampler,
     req: &ImageRequest,
@@ -407,7 +411,7 @@ enum LodMode {
 }
 
 /// layer = clamp(RNE(a), 0, count − 1) (NaN: 0).
-fn array_layer(a: f32, count: u32) -> u32 {
+pub(super) fn array_layer(a: f32, count: u32) -> u32 {
     let r = a.round_ties_even();
     if r.is_nan() || r <= 0.0 {
         0
@@ -419,7 +423,7 @@ fn array_layer(a: f32, count: u32) -> u32 {
 /// Coarse derivatives of lane `l`'s quad (lanes 4q..4q+3: top-left, top-right, bottom-left,
 /// bottom-right): d/dx from the top row (the bottom row where a top lane is missing), d/dy
 /// from the left column (the right one likewise), 0 where neither pair is in `mask`.
-fn quad_differences(
+pub(super) fn quad_differences(
     mask: u32,
     l: usize,
     value: impl Fn(usize) -> [f32; 3],

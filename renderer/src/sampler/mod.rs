@@ -6,6 +6,7 @@
 //! ([`crate::DescriptorSource::image_descriptor`] / [`crate::DescriptorSource::sampler_descriptor`]).
 
 mod address;
+mod fast;
 mod filter;
 mod helper;
 mod resolved;

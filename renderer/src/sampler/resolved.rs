@@ -16,6 +16,7 @@ use crate::format::texel::{unpack_stencil, ColorValue};
 use crate::format::{aspect, pack_color, unpack_color, unpack_depth, Encoding, Format, ValueKind};
 use crate::image::{Image, ImageType};
 
+use super::fast::Texels8;
 use super::{BufferView, ComponentSwizzle, ImageView, Sampler, SamplerState, ViewType};
 
 /// Largest texel (R32G32B32A32).
@@ -70,6 +71,8 @@ pub struct ResolvedImage {
     pub(crate) one: u32,
     /// A decoder of its own for the common formats.
     pub(crate) fast: FastPath,
+    /// The sampling fast path's view of the memory (8-bit RGBA/BGRA 2D views).
+    pub(crate) texels8: Option<Texels8>,
 }
 
 /// Formats with a decoder of their own (the common sampled formats).
@@ -193,6 +196,7 @@ impl ResolvedImage {
             swizzle: swizzle_of(view.components),
             one: one_of(value),
             fast,
+            texels8: Texels8::from_view(view),
         })
     }
 
@@ -230,6 +234,7 @@ impl ResolvedImage {
             swizzle: swizzle_of([ComponentSwizzle::Identity; 4]),
             one: one_of(value),
             fast: FastPath::None,
+            texels8: None,
         })
     }
 
