@@ -4,6 +4,7 @@
 //! back end trusts only validated modules); `abi` is the calling convention of compiled code.
 
 pub mod abi;
+pub mod constant_outputs;
 pub mod front;
 pub mod ir;
 pub mod opt;

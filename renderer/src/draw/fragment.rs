@@ -9,6 +9,11 @@
 //! stage writes every output word, each block's output words are its [`FragmentOutputs`]'
 //! colour words themselves and nothing is copied; otherwise they go to one per-run block and
 //! are copied from there.
+//!
+//! A stage whose outputs are the same for every fragment of the draw
+//! ([`FragmentStage::constant_outputs`]: colours from constants, push constants, uniform
+//! buffers) is called once, when the glue is made: every block then gets those colour words,
+//! and no kernel runs per block.
 
 use std::sync::Arc;
 
@@ -37,6 +42,29 @@ pub(super) struct FragmentGlue {
     /// The stage writes output slot `s` straight into colour words `[s / 4][s % 4]` of a
     /// block's [`FragmentOutputs`] (see the module doc).
     direct: bool,
+    /// Where the stage's outputs are the same for every fragment of the draw: the colour
+    /// words of every shaded block (attachments `..attachments`; the rest zero), computed
+    /// once.
+    constant: Option<Box<ConstantColors>>,
+}
+
+/// The colour words every block of a draw-constant stage gets: what [`FragmentGlue`] would
+/// hand over after any kernel call (zero where no output writes a component).
+struct ConstantColors {
+    color: [[[u32; LANES]; 4]; MAX_COLOR_ATTACHMENTS],
+    /// Attachments of the sink (the words it reads), at most [`MAX_COLOR_ATTACHMENTS`].
+    attachments: usize,
+}
+
+impl ConstantColors {
+    /// Writes the colour words into a shaded block's outputs.
+    #[inline(always)]
+    fn write(&self, out: &mut FragmentOutputs) {
+        // One fixed-size copy per attachment (a few vector stores), not a call to memcpy.
+        for (out, words) in out.color.iter_mut().zip(&self.color).take(self.attachments) {
+            *out = *words;
+        }
+    }
 }
 
 /// Most output words a fragment module can have: every location's four components plus
@@ -128,14 +156,44 @@ impl FragmentGlue {
             .as_ref()
             .is_some_and(|(stage, _)| stage.writes_every_output())
             && direct_layout(&colors, attachments, frag_depth_slot, output_slots);
-        FragmentGlue {
+        let mut glue = FragmentGlue {
             stage,
             colors,
             unwritten,
             frag_depth_slot,
             output_slots,
             direct,
+            constant: None,
+        };
+        glue.constant = glue.constant_colors(attachments);
+        glue
+    }
+
+    /// The colour words of every block, where the stage's outputs are the same for every
+    /// fragment (and the module has no `FragDepth`, whose default is per fragment).
+    fn constant_colors(&self, attachments: usize) -> Option<Box<ConstantColors>> {
+        let (stage, resources) = self.stage.as_ref()?;
+        if self.frag_depth_slot.is_some() || attachments > MAX_COLOR_ATTACHMENTS {
+            return None;
         }
+        let words = stage.constant_outputs(resources)?;
+        if words.len() != self.block_words() {
+            return None;
+        }
+        let mut out = FragmentOutputs::default();
+        self.write_outputs(&words, &mut out);
+        Some(Box::new(ConstantColors {
+            color: out.color,
+            attachments,
+        }))
+    }
+
+    /// This glue calling the stage for every block even where its outputs are constant (tests
+    /// compare the two).
+    #[cfg(test)]
+    fn without_constant_outputs(mut self) -> FragmentGlue {
+        self.constant = None;
+        self
     }
 
     /// Output words of one block.
@@ -467,6 +525,12 @@ fn direct_layout(
 impl FragmentShader for FragmentGlue {
     /// What the stage reads, and the depth where the module has a `FragDepth` (it starts as
     /// the interpolated depth); nothing without a stage.
+    /// The words every block gets where the stage's outputs are the same for every fragment
+    /// (zero in the attachments past the sink's).
+    fn constant_colors(&self) -> Option<&[[[u32; LANES]; 4]; MAX_COLOR_ATTACHMENTS]> {
+        self.constant.as_ref().map(|c| &c.color)
+    }
+
     fn needs(&self) -> FragmentNeeds {
         let Some((stage, _)) = &self.stage else {
             return FragmentNeeds::NONE;
@@ -482,6 +546,10 @@ impl FragmentShader for FragmentGlue {
         let Some((stage, resources)) = &self.stage else {
             return live;
         };
+        if let Some(constant) = &self.constant {
+            constant.write(out);
+            return live;
+        }
         let n = self.block_words();
         if n <= SMALL_FRAGMENT_OUTPUT_WORDS {
             let mut words = [0u32; SMALL_FRAGMENT_OUTPUT_WORDS];
@@ -527,6 +595,21 @@ impl FragmentShader for FragmentGlue {
             }
             return;
         };
+        if let Some(constant) = &self.constant {
+            // Every live block gets the draw's colour words and keeps its lanes (no discard:
+            // `constant_outputs`); its depth is the caller's (no `FragDepth`). As
+            // `FragmentRun::batch`: a block without its values is not shaded.
+            let blocks = out.iter_mut().zip(survivors.iter_mut()).zip(live);
+            for (k, ((out, survivor), &live)) in blocks.enumerate() {
+                *survivor = 0;
+                if live != 0 && k < run.depth.len() {
+                    *survivor = live;
+                    out.depth_written = false;
+                    constant.write(out);
+                }
+            }
+            return;
+        }
         let stage = stage.as_ref();
         let n = self.block_words();
         let total = blocks.saturating_mul(n);

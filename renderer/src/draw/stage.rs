@@ -288,6 +288,15 @@ pub trait FragmentStage: Send + Sync {
     fn writes_every_output(&self) -> bool {
         false
     }
+
+    /// Where the stage's outputs are the same for every fragment of a draw shaded with
+    /// `resources` (and it never discards): one block's output words (output slots × 8,
+    /// every lane of a slot the same word), evaluated once, which are the words
+    /// [`FragmentStage::shade`] would write for any block. `None` (the default) where that
+    /// is not known: the stage must be called per block.
+    fn constant_outputs(&self, _resources: &StageResources) -> Option<Vec<u32>> {
+        None
+    }
 }
 
 /// A vertex stage from a closure called once per vertex with its input words (one per input
@@ -420,6 +429,9 @@ pub(crate) struct JitFragmentStage {
     inputs: usize,
     outputs: usize,
     reads: FragmentNeeds,
+    /// The module's outputs are the same for every fragment of a draw
+    /// ([`shader::constant_outputs`]): one kernel call per draw gives them all.
+    draw_constant: bool,
 }
 
 impl JitFragmentStage {
@@ -434,6 +446,7 @@ impl JitFragmentStage {
             inputs: module.inputs.len(),
             outputs: module.outputs.len(),
             reads: module_reads(module),
+            draw_constant: shader::constant_outputs::outputs_are_draw_constant(module),
         })
     }
 }
@@ -714,8 +727,40 @@ impl FragmentStage for JitFragmentStage {
         });
     }
 
+    /// Nothing where the module's outputs are the same for every fragment: its kernel is
+    /// called once per draw, not per fragment.
     fn reads(&self) -> FragmentNeeds {
-        self.reads
+        match self.draw_constant {
+            true => FragmentNeeds::NONE,
+            false => self.reads,
+        }
+    }
+
+    /// One kernel call on a block at the origin with every lane live and every input 0 (the
+    /// module reads none of them); `None` where the module is not draw-constant, the call
+    /// fails or kills a lane, or a slot's lanes differ (none of which the analysis allows).
+    fn constant_outputs(&self, resources: &StageResources) -> Option<Vec<u32>> {
+        if !self.draw_constant {
+            return None;
+        }
+        let inputs = vec![[0f32; GRAPHICS_LANES]; self.inputs];
+        let mut outputs = vec![0u32; self.outputs * GRAPHICS_LANES];
+        let [x, y] = pixel_centres(0, 0);
+        let mut io = FragmentIo {
+            inputs: &inputs,
+            outputs: &mut outputs,
+            x: 0,
+            y: 0,
+            frag_coord: [x, y, [0.0; GRAPHICS_LANES], [1.0; GRAPHICS_LANES]],
+            point_coord: [[0.5; GRAPHICS_LANES]; 2],
+            front_facing: true,
+            live: u8::MAX,
+        };
+        let survivors = self.shade(resources, &mut io);
+        let uniform = outputs
+            .chunks_exact(GRAPHICS_LANES)
+            .all(|slot| slot.iter().all(|&w| w == slot[0]));
+        (survivors == u8::MAX && uniform).then_some(outputs)
     }
 
     /// The kernel stores every output slot of its module at the end of each batch.

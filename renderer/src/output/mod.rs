@@ -191,6 +191,15 @@ pub trait FragmentShader: Sync + Send {
         crate::raster::FragmentNeeds::ALL
     }
 
+    /// Where every block the shader shades gets the same colour words and keeps all its live
+    /// lanes, whatever the fragment (outputs from constants, push constants or uniform
+    /// buffers; no discard, no `FragDepth`): those words, by attachment. The output merger
+    /// then fills its blocks with them once per tile and calls neither
+    /// [`FragmentShader::shade`] nor [`FragmentShader::shade_run`]. `None` by default.
+    fn constant_colors(&self) -> Option<&[[[u32; LANES]; 4]; MAX_COLOR_ATTACHMENTS]> {
+        None
+    }
+
     /// Shades every block of `run`: block `i`'s lanes `live[i]` into `out[i]`, its surviving
     /// lanes into `survivors[i]` (0 for a block with no live lane, which need not be shaded).
     /// Before shading, `out[i].depth` is the block's interpolated depth and

@@ -78,6 +78,9 @@ struct TileState {
     outputs: Vec<FragmentOutputs>,
     stats: OutputStats,
     errors: ErrorSlot,
+    /// Leading blocks of `outputs` that hold the shader's constant colours
+    /// ([`FragmentShader::constant_colors`]): nothing else writes them during the tile.
+    constant_blocks: usize,
 }
 
 fn check_subresource(
@@ -282,6 +285,7 @@ impl<S: FragmentShader> FragmentSink for OutputSink<S> {
                 outputs,
                 stats: OutputStats::default(),
                 errors: ErrorSlot::default(),
+                constant_blocks: 0,
             },
         }
     }
@@ -308,6 +312,20 @@ impl<S: FragmentShader> FragmentSink for OutputSink<S> {
                 .push(state.outputs);
         }
     }
+}
+
+/// Live lanes in the masks of a run's blocks (word-wide population counts, not one per
+/// block).
+#[inline(always)]
+fn lane_count(masks: &[u8; RUN_BLOCKS]) -> u32 {
+    const _: () = assert!(RUN_BLOCKS.is_multiple_of(8));
+    masks
+        .chunks_exact(8)
+        .map(|word| {
+            let word: [u8; 8] = word.try_into().unwrap_or_default();
+            u64::from_le_bytes(word).count_ones()
+        })
+        .sum()
 }
 
 /// `batch` as a run of one block.
@@ -379,8 +397,9 @@ impl TileState {
         single: Option<&FragmentBatch<'_>>,
     ) {
         let n = run.blocks().min(RUN_BLOCKS);
-        let mut live = [0u8; RUN_BLOCKS];
-        let live = &mut live[..n];
+        // Blocks `n..` stay 0, so lanes are counted over the whole array.
+        let mut lanes = [0u8; RUN_BLOCKS];
+        let live = &mut lanes[..n];
         if !self.clip(run, live) {
             return;
         }
@@ -394,14 +413,17 @@ impl TileState {
                 return;
             }
         }
+        self.stats.shaded += u64::from(lane_count(&lanes));
+        let live = &mut lanes[..n];
         self.shade(shared, run, single.filter(|_| n == 1), live);
         if !shared.early && tested {
             self.depth_stencil(shared, run, live, true);
         }
-        let written: u32 = live.iter().map(|l| l.count_ones()).sum();
+        let written = lane_count(&lanes);
         if written == 0 {
             return;
         }
+        let live = &lanes[..n];
         self.stats.written += u64::from(written);
         for (index, target) in shared.colors.iter().enumerate() {
             let span = match shared.per_texel {
@@ -461,20 +483,40 @@ impl TileState {
         live: &mut [u8],
     ) {
         let n = live.len();
+        if let Some(colors) = shared.shader.constant_colors() {
+            // Every live lane survives with the same colours: the blocks get them once per
+            // tile (the depth is not read: `depth_written` is false).
+            let attachments = shared.colors.len();
+            let fresh = self
+                .outputs
+                .get_mut(self.constant_blocks..n)
+                .unwrap_or_default();
+            for out in fresh {
+                out.color[..attachments].copy_from_slice(&colors[..attachments]);
+                out.depth_written = false;
+            }
+            self.constant_blocks = self.constant_blocks.max(n);
+            return;
+        }
         if let (Some(batch), [lanes], Some(out)) = (single, &mut *live, self.outputs.first_mut()) {
             out.depth = batch.depth;
             out.depth_written = false;
-            self.stats.shaded += u64::from(lanes.count_ones());
             *lanes &= shared.shader.shade(batch, *lanes, out);
             return;
         }
         let outputs = &mut self.outputs[..n];
-        for (out, depth) in outputs.iter_mut().zip(run.depth) {
-            out.depth = *depth;
-            out.depth_written = false;
+        if shared.needs.depth {
+            for (out, depth) in outputs.iter_mut().zip(run.depth) {
+                out.depth = *depth;
+                out.depth_written = false;
+            }
+        } else {
+            // Nothing reads the interpolated depth (the rasterizer need not even compute
+            // it): the outputs' depth is left as it is, only marked as not written.
+            for out in outputs.iter_mut() {
+                out.depth_written = false;
+            }
         }
-        let shaded: u32 = live.iter().map(|l| l.count_ones()).sum();
-        self.stats.shaded += u64::from(shaded);
         let mut survivors = [0u8; RUN_BLOCKS];
         shared
             .shader
@@ -605,6 +647,125 @@ mod tests {
                 t
             })
             .collect()
+    }
+
+    /// A shader of one colour, given as constant colours or (`constant` false) written per
+    /// block.
+    struct OneColor {
+        colors: [[[u32; LANES]; 4]; MAX_COLOR_ATTACHMENTS],
+        constant: bool,
+    }
+
+    impl FragmentShader for OneColor {
+        fn shade(&self, _: &FragmentBatch<'_>, live: u8, out: &mut FragmentOutputs) -> u8 {
+            assert!(!self.constant, "a constant shader is not called");
+            out.color = self.colors;
+            live
+        }
+
+        fn needs(&self) -> FragmentNeeds {
+            FragmentNeeds::NONE
+        }
+
+        fn constant_colors(&self) -> Option<&[[[u32; LANES]; 4]; MAX_COLOR_ATTACHMENTS]> {
+            self.constant.then_some(&self.colors)
+        }
+    }
+
+    #[test]
+    fn constant_colours_are_written_as_a_shader_called_per_block_writes_them() {
+        let draw = |constant: bool| {
+            let images: Vec<Image> = [Format::R8G8B8A8_UNORM, Format::R32G32B32A32_SFLOAT]
+                .into_iter()
+                .map(|format| {
+                    Image::new_host(ImageDesc {
+                        image_type: ImageType::D2,
+                        format,
+                        extent: [70, 6, 1],
+                        mip_levels: 1,
+                        array_layers: 1,
+                        tiling: Tiling::Optimal,
+                    })
+                    .unwrap()
+                })
+                .collect();
+            let attachments: Vec<ColorAttachment> = images
+                .iter()
+                .map(|image| ColorAttachment {
+                    image: image.clone(),
+                    level: 0,
+                    layer: 0,
+                    blend: BlendState::ALPHA,
+                })
+                .collect();
+            let state = OutputState {
+                render_area: Rect {
+                    x: 2,
+                    y: 0,
+                    width: 66,
+                    height: 5,
+                },
+                depth: DepthState::DISABLED,
+                stencil: None,
+                blend_constants: [0.0; 4],
+                logic_op: None,
+                early_fragment_tests: true,
+            };
+            let mut colors = [[[0u32; LANES]; 4]; MAX_COLOR_ATTACHMENTS];
+            for (a, attachment) in colors.iter_mut().enumerate() {
+                for (c, component) in attachment.iter_mut().enumerate() {
+                    *component = [(0.1 + 0.2 * c as f32 + 0.05 * a as f32).to_bits(); LANES];
+                }
+            }
+            let shader = OneColor { colors, constant };
+            let sink = OutputSink::new(&state, &attachments, None, shader).unwrap();
+            for (tx, width) in [(0, 64), (64, 6)] {
+                let mut tile = sink.begin_tile(tx, 0, width, 6);
+                for (y, blocks, seed) in
+                    [(0, 16, 0x5au8), (2, 3, 0xff), (4, 16, 0x81), (0, 1, 0x3c)]
+                {
+                    let masks: Vec<u8> = (0..blocks)
+                        .map(|i| seed.rotate_left(i as u32) | (u8::from(i % 3 == 0) * 0xff))
+                        .collect();
+                    let blocks = masks.len().min(width.div_ceil(4) as usize);
+                    let masks = &masks[..blocks];
+                    let lanes = vec![[0.5f32; LANES]; blocks];
+                    let pc = vec![[[0.5f32; LANES]; 2]; blocks];
+                    tile.run(&FragmentRun {
+                        x: tx,
+                        y,
+                        masks,
+                        front_facing: true,
+                        primitive: 0,
+                        depth: &lanes,
+                        inv_w: &lanes,
+                        point_coord: &pc,
+                        components: 0,
+                        attributes: &[],
+                    });
+                }
+                sink.end_tile(tile);
+            }
+            let stats = sink.finish().unwrap();
+            let bytes: Vec<Vec<u8>> = images
+                .iter()
+                .map(|image| {
+                    let size = image.format().texel_size() as usize;
+                    let mut out = vec![0u8; 70 * 6 * size];
+                    for (i, texel) in out.chunks_mut(size).enumerate() {
+                        let coord = [i as u32 % 70, i as u32 / 70, 0];
+                        image.read_texel(0, 0, coord, texel).unwrap();
+                    }
+                    out
+                })
+                .collect();
+            (stats, bytes)
+        };
+        let (want_stats, want) = draw(false);
+        let (got_stats, got) = draw(true);
+        assert_eq!(got_stats, want_stats);
+        assert!(want_stats.written > 100, "{want_stats:?}");
+        assert_eq!(got, want);
     }
 
     /// Exact without blending; blending runs in 8-bit fixed point, within 1 of the generic

@@ -241,12 +241,18 @@ impl RunBuffers {
         blocks: usize,
         accepted: bool,
     ) -> Option<(usize, usize)> {
-        let offsets = V::offsets(walk);
-        for pair in 0..blocks / 2 {
-            self.coverage_step::<V, PAIR>(walk, offsets, start, 2 * pair, accepted);
-        }
-        if blocks % 2 == 1 {
-            self.coverage_step::<V, LANES>(walk, offsets, start, blocks - 1, accepted);
+        if accepted && !self.reads_edges() {
+            // Every lane inside every edge and no edge value wanted: the masks are all that
+            // `coverage_step` would write (every lane covered).
+            self.masks.get_mut(..blocks)?.fill(u8::MAX);
+        } else {
+            let offsets = V::offsets(walk);
+            for pair in 0..blocks / 2 {
+                self.coverage_step::<V, PAIR>(walk, offsets, start, 2 * pair, accepted);
+            }
+            if blocks % 2 == 1 {
+                self.coverage_step::<V, LANES>(walk, offsets, start, blocks - 1, accepted);
+            }
         }
         let masks = self.masks.get_mut(..blocks)?;
         walk.bounds_masks(masks, start);
@@ -397,6 +403,9 @@ struct RowWalk {
     /// Lanes of the first and last block columns inside the walk's pixel columns.
     first_columns: u8,
     last_columns: u8,
+    /// Every lane of every block of the walk is inside all three edges (the walk's box is
+    /// trivially accepted): rows need no interval and segments no test.
+    inside: bool,
     /// Block columns of the current row still to visit (inclusive).
     rest: Option<(i64, i64)>,
     /// The walk has begun its first row (the next row change steps down).
@@ -428,6 +437,7 @@ impl RowWalk {
             offsets_f64: [[0.0; PAIR]; 3],
             first_columns: 0,
             last_columns: 0,
+            inside: false,
             rest: None,
             started: false,
         }
@@ -474,6 +484,21 @@ impl RowWalk {
                 }
             }
         }
+        self.inside = self.box_inside();
+    }
+
+    /// Whether every lane of every block of the walk is inside all three edges: each edge's
+    /// smallest lane value over the walk's blocks (at the corner block where it is lowest)
+    /// is ≥ 0. Exact, as [`Self::segment_inside`] is.
+    fn box_inside(&self) -> bool {
+        let b = &self.bounds;
+        let last_row = (b.y_hi.max(b.by0) - b.by0) / BLOCK_H;
+        (0..3).all(|k| {
+            // |row| < 2^51, |steps| < 2^36, block counts < 2^16: no overflow in i64.
+            let across = (self.step_x4[k] * (b.blocks_x - 1)).min(0);
+            let down = (self.step_y2[k] * last_row).min(0);
+            self.row[k] + across + down + self.reach_min[k] >= 0
+        })
     }
 
     /// The next segment of at most [`RUN_BLOCKS`] block columns of the current row that may
@@ -511,7 +536,7 @@ impl RowWalk {
     #[inline(always)]
     fn row_interval(&self) -> Option<(i64, i64)> {
         let (mut lo, mut hi) = (0i64, self.bounds.blocks_x - 1);
-        if self.bounds.blocks_x <= NARROW_WALK {
+        if self.bounds.blocks_x <= NARROW_WALK || self.inside {
             return Some((lo, hi));
         }
         for k in 0..3 {
@@ -534,11 +559,12 @@ impl RowWalk {
     /// three edges (exact: each edge's smallest lane value over the segment is ≥ 0).
     #[inline(always)]
     fn segment_inside(&self, start: i64, end: i64) -> bool {
-        (0..3).all(|k| {
-            let step = self.step_x4[k];
-            let column = if step > 0 { start } else { end };
-            self.row[k] + step * column + self.reach_min[k] >= 0
-        })
+        self.inside
+            || (0..3).all(|k| {
+                let step = self.step_x4[k];
+                let column = if step > 0 { start } else { end };
+                self.row[k] + step * column + self.reach_min[k] >= 0
+            })
     }
 
     /// Clears the lanes outside the walk's pixel rectangle (triangle box ∩ tile) in the masks
@@ -549,6 +575,13 @@ impl RowWalk {
         let b = &self.bounds;
         let rows = row_mask(self.by, b.y_lo, b.y_hi);
         let last = b.blocks_x - 1;
+        let end = start + masks.len() as i64 - 1;
+        let first_inside = start > 0 || self.first_columns == u8::MAX;
+        let last_inside = end < last || self.last_columns == u8::MAX;
+        if rows == u8::MAX && first_inside && last_inside {
+            // The row and the segment's columns are wholly inside the rectangle.
+            return;
+        }
         for (i, mask) in masks.iter_mut().enumerate() {
             let column = start + i as i64;
             if column == 0 {

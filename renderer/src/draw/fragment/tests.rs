@@ -471,3 +471,166 @@ fn the_glue_needs_the_depth_for_a_frag_depth_output_and_nothing_without_a_stage(
         FragmentNeeds::ALL
     );
 }
+
+/// A colour from specialization-style constants, push constants and arithmetic on them
+/// through a uniform loop: the same for every fragment. Location 1 is written only in x and
+/// w (the other components are zero).
+const CONSTANT_FRAGMENT: &str = r#"
+#version 450
+layout(push_constant) uniform Push { vec4 tint; int rounds; } pc;
+layout(location = 0) out vec4 o;
+layout(location = 1) out vec4 o1;
+void main() {
+    vec4 c = vec4(0.25, 0.5, 0.75, 0.6);
+    for (int i = 0; i < pc.rounds; i++) c = c * pc.tint + vec4(0.01 * float(i));
+    o = c;
+    o1.x = c.y - c.z;
+    o1.w = pc.rounds > 2 ? 1.0 : 0.5;
+}
+"#;
+
+/// The JIT stage of `src` and its module.
+fn jit_stage(src: &str) -> (Arc<dyn FragmentStage>, Module) {
+    let host = JitHost::spawn(&SpawnOptions {
+        path: Some(jit_host_path()),
+        allow_test_requests: false,
+    })
+    .unwrap();
+    let module = lower_fragment_glsl(src);
+    let kernel = host.compile(&module).unwrap();
+    let stage: Arc<dyn FragmentStage> = Arc::new(JitFragmentStage::new(kernel, &module).unwrap());
+    (stage, module)
+}
+
+/// Resources with `push` as the push constants.
+fn push_resources(push: &[u8]) -> StageResources {
+    let sets: &[&DescriptorSet] = &[];
+    let source: &dyn DescriptorSource = &sets;
+    StageResources::resolve(&[], source, push).unwrap()
+}
+
+/// Location `l` bound to attachment `l` for `l < attachments`.
+fn location_colors(module: &Module, attachments: usize) -> Vec<(usize, usize, usize)> {
+    module
+        .outputs
+        .iter()
+        .enumerate()
+        .filter_map(|(slot, o)| match o.target {
+            OutputTarget::Location {
+                location,
+                component,
+            } if (location as usize) < attachments => {
+                Some((slot, location as usize, usize::from(component)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_draw_constant_kernel_is_called_once_and_gives_the_words_of_calling_it_per_block() {
+    let (stage, module) = jit_stage(CONSTANT_FRAGMENT);
+    assert!(shader::constant_outputs::outputs_are_draw_constant(&module));
+    assert_eq!(stage.reads(), FragmentNeeds::NONE);
+    let push = |tint: [f32; 4], rounds: i32| -> Vec<u8> {
+        let mut bytes: Vec<u8> = tint.iter().flat_map(|v| v.to_le_bytes()).collect();
+        bytes.extend(rounds.to_le_bytes());
+        bytes
+    };
+    let mut seen = Vec::new();
+    for (tint, rounds) in [([0.9, 1.1, 0.5, 1.0], 3), ([2.0, 0.0, -1.0, 0.5], 1)] {
+        let push = push(tint, rounds);
+        for attachments in [1, 2, 3] {
+            let glue = |constant: bool| {
+                let glue = FragmentGlue::from_parts(
+                    Some((stage.clone(), push_resources(&push))),
+                    location_colors(&module, attachments),
+                    attachments,
+                    None,
+                    module.outputs.len(),
+                );
+                match constant {
+                    true => glue,
+                    false => glue.without_constant_outputs(),
+                }
+            };
+            let (fast, slow) = (glue(true), glue(false));
+            let constant = fast.constant.as_ref().expect("draw-constant outputs");
+            assert!(slow.constant.is_none());
+            // The reference is per-block `shade` of the kernel-calling glue.
+            let mut rng = Rng(0x1234_5678);
+            for case in 0..100 {
+                let values = RunValues::random(&mut rng, module.inputs.len());
+                let run = values.run();
+                let blocks = run.blocks();
+                let garbage = garbage_outputs(blocks, &mut rng);
+                let mut want_out = garbage.clone();
+                let want = reference(&slow, &run, &mut want_out);
+                // As the output merger calls it: each live block's depth set first.
+                let mut got_out = garbage.clone();
+                let live_blocks = got_out.iter_mut().zip(run.depth).zip(run.masks);
+                for ((out, depth), _) in live_blocks.filter(|(_, &m)| m != 0) {
+                    out.depth = *depth;
+                    out.depth_written = false;
+                }
+                let mut got = vec![0xaa; blocks];
+                fast.shade_run(&run, run.masks, &mut got_out, &mut got);
+                assert_eq!(got, want, "case {case}: survivors");
+                assert_eq!(got, values.masks, "no lane is discarded");
+                let mut single_out = garbage;
+                for i in 0..blocks {
+                    let (g, w) = (&got_out[i], &want_out[i]);
+                    assert_eq!(
+                        g.color[..attachments],
+                        w.color[..attachments],
+                        "case {case}"
+                    );
+                    assert_eq!(g.depth.map(f32::to_bits), w.depth.map(f32::to_bits));
+                    assert_eq!(g.depth_written, w.depth_written);
+                    let batch = run.batch(i).unwrap();
+                    if batch.mask != 0 {
+                        let kept = fast.shade(&batch, batch.mask, &mut single_out[i]);
+                        assert_eq!(kept, batch.mask);
+                        assert_eq!(single_out[i].color[..attachments], w.color[..attachments]);
+                    }
+                }
+            }
+            seen.push(constant.color[0][0][0]);
+        }
+    }
+    // The colour follows the push constants.
+    assert_ne!(seen[0], seen[3]);
+    assert_eq!(f32::from_bits(seen[3]), 0.25 * 2.0);
+}
+
+#[test]
+fn kernels_reading_the_fragment_or_discarding_are_called_per_block() {
+    let per_fragment = [
+        MIXED_FRAGMENT,
+        "#version 450\nlayout(location = 0) out vec4 o;\n\
+         void main() { o = vec4(gl_FragCoord.x); }\n",
+        "#version 450\nlayout(location = 0) out vec4 o;\n\
+         void main() { o = vec4(1.0); if (gl_FrontFacing) discard; }\n",
+        "#version 450\nlayout(location = 0) in vec4 c;\nlayout(location = 0) out vec4 o;\n\
+         void main() { o = c; }\n",
+    ];
+    for src in per_fragment {
+        let (stage, module) = jit_stage(src);
+        assert!(stage.constant_outputs(&no_resources()).is_none(), "{src}");
+        let glue = FragmentGlue::from_parts(
+            Some((stage, no_resources())),
+            location_colors(&module, 1),
+            1,
+            module
+                .outputs
+                .iter()
+                .position(|o| o.target == OutputTarget::FragDepth),
+            module.outputs.len(),
+        );
+        assert!(glue.constant.is_none(), "{src}");
+    }
+    // Closure stages never claim it.
+    let glue =
+        FragmentGlue::from_parts(Some((closure_stage(), no_resources())), vec![], 1, None, 5);
+    assert!(glue.constant.is_none());
+}

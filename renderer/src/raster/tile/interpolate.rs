@@ -187,11 +187,15 @@ impl RunBuffers {
         y: i64,
     ) -> FragmentRun<'s> {
         debug_assert!(blocks >= 1 && first + blocks <= RUN_BLOCKS);
-        for pair in 0..blocks / 2 {
-            self.interpolate_step::<PAIR>(planes, first, 2 * pair);
-        }
-        if blocks % 2 == 1 {
-            self.interpolate_step::<LANES>(planes, first, blocks - 1);
+        // Checked once here rather than per step: runs of a sink that reads no lane value
+        // (a colour from constants) skip the loops whole.
+        if self.work.any() {
+            for pair in 0..blocks / 2 {
+                self.interpolate_step::<PAIR>(planes, first, 2 * pair);
+            }
+            if blocks % 2 == 1 {
+                self.interpolate_step::<LANES>(planes, first, blocks - 1);
+            }
         }
         let p = planes;
         let comps = self.components;

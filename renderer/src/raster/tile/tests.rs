@@ -594,6 +594,7 @@ fn blocks_wholly_inside_are_accepted_without_lane_tests_and_are_full() {
     };
     let bounds = BlockWalk::new(&tri, tile).expect("the tile is in the box");
     let mut walk = row_walk(&tri, bounds, bounds.fits_i32(&tri));
+    assert!(walk.inside, "the whole box is inside");
     let mut rows = 0;
     while let Some((start, end)) = walk.next_segment() {
         assert_eq!((start, end), (0, 15));
@@ -640,6 +641,7 @@ fn blocks_wholly_inside_are_accepted_without_lane_tests_and_are_full() {
     };
     let bounds = BlockWalk::new(&tri, tile).expect("the tile is in the box");
     let mut walk = row_walk(&tri, bounds, true);
+    assert!(!walk.inside);
     let (start, end) = walk.next_segment().expect("a first row");
     assert!(!walk.segment_inside(start, end));
     let mut out = RunRecorder::default();
@@ -839,4 +841,39 @@ fn column_and_row_masks_agree_with_the_lane_bounds() {
             }
         }
     }
+}
+
+#[test]
+fn a_walk_is_wholly_inside_exactly_when_every_lane_of_its_blocks_is() {
+    let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
+    let (mut inside, mut outside) = (0, 0);
+    for n in 0..3000 {
+        let Some((tri, _)) = random_triangle(&mut rng, n, (0, 0, 200, 170)) else {
+            continue;
+        };
+        let Some(bounds) = BlockWalk::new(&tri, tile(n)) else {
+            continue;
+        };
+        let walk = row_walk(&tri, bounds, false);
+        let rows = (bounds.y_hi.max(bounds.by0) - bounds.by0) / BLOCK_H + 1;
+        let every_lane = (0..rows).all(|r| {
+            (0..bounds.blocks_x).all(|j| {
+                (0..LANES).all(|lane| {
+                    let (dx, dy) = lane_offset(lane);
+                    let x = bounds.bx0 + BLOCK_W * j + i64::from(dx);
+                    let y = bounds.by0 + BLOCK_H * r + i64::from(dy);
+                    tri.edges.iter().all(|e| e.at_pixel_centre(x, y) >= 0)
+                })
+            })
+        });
+        assert_eq!(walk.inside, every_lane, "triangle {n}");
+        match every_lane {
+            true => inside += 1,
+            false => outside += 1,
+        }
+    }
+    assert!(
+        inside > 20 && outside > 200,
+        "{inside} inside, {outside} not"
+    );
 }
