@@ -69,6 +69,11 @@ impl PhysicalDevice {
             // usable in a storage image (protocol::format). Anisotropic filtering is not
             // offered (samplerAnisotropy stays false).
             shader_storage_image_extended_formats: vk::TRUE,
+            // `tex[i]` with a dynamically uniform `i`: every element of the array has a slot,
+            // the JIT bounds-checks the index (null descriptor past the end). Arrays of
+            // uniform/storage buffers are still indexed by constants only.
+            shader_sampled_image_array_dynamic_indexing: vk::TRUE,
+            shader_storage_image_array_dynamic_indexing: vk::TRUE,
             ..Default::default()
         }
     }

@@ -23,10 +23,13 @@
 use serde::{Deserialize, Serialize};
 
 mod image;
-pub use image::{allowed_on, coord_count, spatial_dims, DerivAxis, ImageLod, ImageOp, ImageOpKind};
+pub use image::{
+    allowed_on, coord_count, spatial_dims, DerivAxis, DescriptorIndex, ImageLod, ImageOp,
+    ImageOpKind,
+};
 
 /// Version of the IR encoding and semantics. Bump on any change.
-pub const IR_VERSION: u32 = 5;
+pub const IR_VERSION: u32 = 6;
 
 /// Largest workgroup (invocations) the IR may declare; Vulkan's maxComputeWorkGroupInvocations
 /// that we report.

@@ -206,6 +206,13 @@ fn texture_gather_matches_lavapipe() {
     compare_scene("texture-gather", 1, 32);
 }
 
+/// Issue 7: seamless LINEAR cube-map filtering across every edge and corner of a 16×16
+/// cube (corners are averages of three texels, which drivers may round differently).
+#[test]
+fn cube_seams_match_lavapipe() {
+    compare_scene("cube-seams", 3, 40);
+}
+
 /// Issue 7: depth-compare sampling with LINEAR filtering (percentage-closer filtering of
 /// four compare results; drivers may weight the four in fixed point).
 #[test]

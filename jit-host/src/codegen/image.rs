@@ -10,10 +10,12 @@
 //! are top-left, top-right, bottom-left, bottom-right (`abi::FRAGMENT_LANE_OFFSETS`).
 
 use inkwell::types::BasicTypeEnum;
-use inkwell::values::{BasicValue, BasicValueEnum, IntValue, PointerValue};
+use inkwell::values::{BasicValue, BasicValueEnum, IntValue, PointerValue, VectorValue};
 use inkwell::IntPredicate;
 use shader::abi::{self, image_atomic, image_flag, image_op};
-use shader::ir::{AtomicOp, DerivAxis, ImageLod, ImageOp, ImageOpKind, Stage, ValueId};
+use shader::ir::{
+    AtomicOp, DerivAxis, DescriptorIndex, ImageLod, ImageOp, ImageOpKind, Stage, ValueId,
+};
 
 use super::emit::{Val, R};
 use super::kernel::Gen;
@@ -32,6 +34,14 @@ pub(super) struct ImageCtx<'ctx> {
     /// The `ImageRequest` and `ImageResult` allocas.
     request: PointerValue<'ctx>,
     result: PointerValue<'ctx>,
+}
+
+/// The slot an operation uses within a descriptor run (`Gen::array_element`).
+struct ArrayElement<'ctx> {
+    /// Slot index (i64).
+    slot: IntValue<'ctx>,
+    /// For a dynamic index: whether it is below the run's length (i1).
+    in_range: Option<IntValue<'ctx>>,
 }
 
 fn atomic_code(op: AtomicOp) -> u32 {
@@ -169,8 +179,17 @@ impl<'ctx> Gen<'ctx, '_> {
         let ic = self
             .img
             .ok_or_else(|| CodegenError::Missing("image resources".into()))?;
-        if self.ir.images.get(op.image as usize).is_none() {
+        // Validated already; a run past the slot tables would read outside them.
+        let run_end = |first: u32, d: Option<DescriptorIndex>| {
+            u64::from(first) + u64::from(d.map_or(1, |d| d.len))
+        };
+        if run_end(op.image, op.image_index) > self.ir.images.len() as u64 {
             return Err(CodegenError::Missing(format!("image slot {}", op.image)));
+        }
+        if let Some(s) = op.sampler {
+            if run_end(s, op.sampler_index) > self.ir.samplers.len() as u64 {
+                return Err(CodegenError::Missing(format!("sampler slot {s}")));
+            }
         }
         // Writes and atomics skip fragment helper lanes; reads include them (derivatives of
         // their results need the whole quad).
@@ -232,7 +251,7 @@ impl<'ctx> Gen<'ctx, '_> {
         }
         self.store_rows(rq, abi::REQUEST_OFFSET_TEXEL, &op.texel)?;
 
-        let (image, sampler) = self.descriptors(&ic, op)?;
+        let (image, sampler) = self.descriptors(&ic, op, mask)?;
         let ptr_t = self.cx.ptr_type(inkwell::AddressSpace::default());
         let fn_t = self.cx.void_type().fn_type(
             &[ptr_t.into(), ptr_t.into(), ptr_t.into(), ptr_t.into()],
@@ -262,29 +281,93 @@ impl<'ctx> Gen<'ctx, '_> {
     }
 
     /// The image descriptor and the sampler (the slot's own for combined slots, the separate
-    /// sampler for sampled slots, null for operations without one).
+    /// sampler for sampled slots, null for operations without one). A dynamically indexed
+    /// array (`ImageOp::image_index` / `sampler_index`) takes its element from the index value
+    /// of the first lane in `mask`: Vulkan requires such indices to be dynamically uniform
+    /// (`shader*ArrayDynamicIndexing`), so every executing lane holds the same value and any
+    /// of them may be read. An index at or past the array's length selects the null
+    /// descriptor: the helper gets a null image pointer (and a null sampler), so samples and
+    /// reads give zeros and writes and atomics are dropped; no slot outside the run is read.
     fn descriptors(
         &self,
         ic: &ImageCtx<'ctx>,
         op: &ImageOp,
+        mask: VectorValue<'ctx>,
     ) -> R<(PointerValue<'ctx>, PointerValue<'ctx>)> {
         let ptr_t = self.cx.ptr_type(inkwell::AddressSpace::default());
-        let slot_off = u64::from(op.image) * abi::IMAGE_SLOT_SIZE as u64;
-        let slot = self.byte_ptr(ic.images, self.i64c(slot_off))?;
+        let image_elem = self.array_element(op.image, op.image_index, mask)?;
+        let slot_off =
+            self.b
+                .build_int_mul(image_elem.slot, self.i64c(abi::IMAGE_SLOT_SIZE as u64), "")?;
+        let slot = self.byte_ptr(ic.images, slot_off)?;
         let image = self.b.build_load(ptr_t, slot, "")?.into_pointer_value();
-        let sampler = match op.sampler {
+        let (sampler, sampler_in_range) = match op.sampler {
             Some(j) => {
-                let p = self.byte_ptr(ic.samplers, self.i64c(u64::from(j) * 8))?;
-                self.b.build_load(ptr_t, p, "")?.into_pointer_value()
+                let e = self.array_element(j, op.sampler_index, mask)?;
+                let off = self.b.build_int_mul(e.slot, self.i64c(8), "")?;
+                let p = self.byte_ptr(ic.samplers, off)?;
+                let s = self.b.build_load(ptr_t, p, "")?.into_pointer_value();
+                (s, e.in_range)
             }
             None if op.kind.is_sampling() => {
                 let off = core::mem::offset_of!(abi::ImageSlot, sampler) as u64;
                 let p = self.byte_ptr(slot, self.i64c(off))?;
-                self.b.build_load(ptr_t, p, "")?.into_pointer_value()
+                let s = self.b.build_load(ptr_t, p, "")?.into_pointer_value();
+                (s, None)
             }
-            None => ptr_t.const_null(),
+            None => (ptr_t.const_null(), None),
         };
-        Ok((image, sampler))
+        let in_range = match (image_elem.in_range, sampler_in_range) {
+            (Some(a), Some(b)) => Some(self.b.build_and(a, b, "")?),
+            (a, b) => a.or(b),
+        };
+        let Some(in_range) = in_range else {
+            return Ok((image, sampler));
+        };
+        let null = ptr_t.const_null();
+        let image = self.b.build_select(in_range, image, null, "")?;
+        let sampler = self.b.build_select(in_range, sampler, null, "")?;
+        Ok((image.into_pointer_value(), sampler.into_pointer_value()))
+    }
+
+    /// The slot (i64) an operation reads from a run starting at `first`: `first` itself for a
+    /// fixed slot; for a dynamic index, `first + index` when `index < len` (unsigned), else
+    /// `first` (a slot of the run, read but not used) with `in_range` false.
+    fn array_element(
+        &self,
+        first: u32,
+        dynamic: Option<DescriptorIndex>,
+        mask: VectorValue<'ctx>,
+    ) -> R<ArrayElement<'ctx>> {
+        let i64t = self.cx.i64_type();
+        let first_c = self.i64c(u64::from(first));
+        let Some(d) = dynamic else {
+            return Ok(ArrayElement {
+                slot: first_c,
+                in_range: None,
+            });
+        };
+        let v = self.val(d.index)?;
+        let index = if v.uniform {
+            v.v.into_int_value()
+        } else {
+            let lane = self.first_lane(mask)?;
+            self.b
+                .build_extract_element(v.v.into_vector_value(), lane, "")?
+                .into_int_value()
+        };
+        let index = self.b.build_int_z_extend_or_bit_cast(index, i64t, "")?;
+        let in_range =
+            self.b
+                .build_int_compare(IntPredicate::ULT, index, self.i64c(u64::from(d.len)), "")?;
+        let offset = self
+            .b
+            .build_select(in_range, index, i64t.const_zero(), "")?
+            .into_int_value();
+        Ok(ArrayElement {
+            slot: self.b.build_int_add(first_c, offset, "")?,
+            in_range: Some(in_range),
+        })
     }
 
     /// `Op::Derivative`: differences across each 2×2 quad (see the module docs).

@@ -10,7 +10,7 @@ use super::kernel::Gen;
 
 impl<'ctx> Gen<'ctx, '_> {
     /// Index of the lowest active lane (i32).
-    fn first_lane(&self, m: VectorValue<'ctx>) -> R<IntValue<'ctx>> {
+    pub(super) fn first_lane(&self, m: VectorValue<'ctx>) -> R<IntValue<'ctx>> {
         let bits = self.mask_bits(m)?;
         let tz = self.intr(
             "llvm.cttz",

@@ -8,7 +8,7 @@
 
 use crate::format::{NumericClass, ValueKind};
 
-use super::address::{border, wrap};
+use super::address::{border, cube_edge_texel, wrap};
 use super::resolved::{Aspect, ResolvedImage};
 use super::{AddressMode, CompareOp, Filter, MipmapMode, SamplerState, MAX_SAMPLER_LOD_BIAS};
 
@@ -121,7 +121,9 @@ impl<'a> Sampling<'a> {
 
     fn address_mode(&self, dim: usize) -> AddressMode {
         if self.cube {
-            // Cube faces are addressed clamped to their edges (no seamless filtering).
+            // Cube maps ignore the sampler's modes: NEAREST clamps to the face's edges, and
+            // LINEAR footprints cross them through `footprint_texel` (Vulkan "Wrapping
+            // Operation").
             AddressMode::ClampToEdge
         } else {
             self.smp.address_modes[dim]
@@ -157,6 +159,54 @@ impl<'a> Sampling<'a> {
             }
             None => raw.map_or(self.border, |t| self.img.swizzle(t)),
         }
+    }
+
+    /// A texel of a LINEAR footprint or a gather. On cube maps a texel beyond one edge of
+    /// the face is read from the neighbouring face, and one beyond a corner (no neighbour
+    /// holds it) is the average of the three texels that meet at that corner (Vulkan "Cube
+    /// Map Edge Handling"); elsewhere it is [`Sampling::texel`].
+    fn footprint_texel(&self, level: u32, layer: u32, ijk: [i64; 3], dref: f32) -> [u32; 4] {
+        if !self.cube {
+            return self.texel(level, layer, ijk, dref);
+        }
+        let n = i64::from(self.img.level_extent(level)[0]);
+        let (face, first) = (layer % 6, layer - layer % 6);
+        // A footprint reaches at most one texel past an edge; anything further (only a bug
+        // could ask) is pulled back so it still reads a texel of this cube.
+        let (i, j) = (ijk[0].clamp(-1, n), ijk[1].clamp(-1, n));
+        let (ci, cj) = (i.clamp(0, n - 1), j.clamp(0, n - 1));
+        let neighbour = |i: i64, j: i64| {
+            let (f, a, b) = cube_edge_texel(face, i, j, n);
+            self.texel(level, first + f, [a, b, 0], dref)
+        };
+        match (i != ci, j != cj) {
+            (false, false) => self.texel(level, layer, [i, j, 0], dref),
+            (true, false) | (false, true) => neighbour(i, j),
+            (true, true) => self.average3(
+                self.texel(level, layer, [ci, cj, 0], dref),
+                neighbour(i, cj),
+                neighbour(ci, j),
+            ),
+        }
+    }
+
+    /// The per-component average of three texels in the view's value kind (compare results
+    /// are floats). Equal texels average to themselves exactly.
+    fn average3(&self, a: [u32; 4], b: [u32; 4], c: [u32; 4]) -> [u32; 4] {
+        let float = self.compare.is_some() || self.img.value == ValueKind::Float;
+        std::array::from_fn(|k| {
+            if float {
+                let sum = f64::from(f32::from_bits(a[k]))
+                    + f64::from(f32::from_bits(b[k]))
+                    + f64::from(f32::from_bits(c[k]));
+                ((sum / 3.0) as f32).to_bits()
+            } else if self.img.value == ValueKind::Sint {
+                let sum = i64::from(a[k] as i32) + i64::from(b[k] as i32) + i64::from(c[k] as i32);
+                (sum / 3) as i32 as u32
+            } else {
+                ((u64::from(a[k]) + u64::from(b[k]) + u64::from(c[k])) / 3) as u32
+            }
+        })
     }
 
     /// Texel-space position of `pos` on `level` along each addressed dimension.
@@ -207,7 +257,7 @@ impl<'a> Sampling<'a> {
             if weight == 0.0 {
                 continue;
             }
-            let t = self.texel(level, pos.layer, ijk, pos.dref);
+            let t = self.footprint_texel(level, pos.layer, ijk, pos.dref);
             for c in 0..4 {
                 sum[c] += weight * f32::from_bits(t[c]);
             }
@@ -237,7 +287,7 @@ impl<'a> Sampling<'a> {
         let [i0, j0] = base;
         let (i1, j1) = (i0.saturating_add(1), j0.saturating_add(1));
         let pick = |i: i64, j: i64| {
-            let t = self.texel(0, pos.layer, [i, j, 0], pos.dref);
+            let t = self.footprint_texel(0, pos.layer, [i, j, 0], pos.dref);
             if self.compare.is_some() {
                 t[0]
             } else {

@@ -11,50 +11,112 @@ use super::memory::{Ptr, Root};
 use super::module::{id_at, lit_at, result_id};
 use super::types::{Id, ImageType, Type, Types};
 use super::{malformed, FrontError, Result};
-use crate::ir::{ImageBinding, ImageDim, ImageKind, SampledType, SamplerBinding, ValueId};
+use crate::ir::{
+    DescriptorIndex, ImageBinding, ImageDim, ImageKind, SampledType, SamplerBinding, ValueId,
+};
+
+/// The longest descriptor array that may be indexed dynamically (the device's
+/// `maxPerStageDescriptor*` limits): every element of such an array takes a slot.
+pub(crate) const MAX_DYNAMIC_DESCRIPTOR_ARRAY: u32 = 1024;
+
+/// The descriptor slot a handle names: a fixed slot, or the first of a run of consecutive
+/// slots (elements `0..len` of one binding) picked by a dynamically uniform index.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Slot {
+    pub first: u32,
+    pub dynamic: Option<DescriptorIndex>,
+}
+
+/// Which element of an arrayed image/sampler variable a handle pointer names.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum HandleIndex {
+    Const(u32),
+    Dynamic(DescriptorIndex),
+}
 
 /// What a handle-typed SPIR-V id stands for.
 #[derive(Clone, Debug)]
 pub(crate) enum Handle {
-    /// An image: slot index into `Module::images`.
-    Image(u32),
-    /// A separate sampler: index into `Module::samplers`.
-    Sampler(u32),
+    /// An image: slot in `Module::images`.
+    Image(Slot),
+    /// A separate sampler: slot in `Module::samplers`.
+    Sampler(Slot),
     /// An image with its sampler (`None`: the slot is a combined image sampler).
-    SampledImage { image: u32, sampler: Option<u32> },
+    SampledImage { image: Slot, sampler: Option<Slot> },
     /// `OpImageTexelPointer`: one texel of a storage image, for image atomics.
     Texel {
-        image: u32,
+        image: Slot,
         coords: Vec<ValueId>,
         sample: Option<ValueId>,
     },
 }
 
 impl Handle {
-    /// The IR values the handle carries (what a backing var must hold).
-    pub fn carried(&self) -> Vec<ValueId> {
+    fn slots(&self) -> [Option<Slot>; 2] {
         match self {
-            Handle::Texel { coords, sample, .. } => {
-                let mut v = coords.clone();
-                v.extend(*sample);
-                v
-            }
-            _ => Vec::new(),
+            Handle::Image(s) | Handle::Sampler(s) => [Some(*s), None],
+            Handle::SampledImage { image, sampler } => [Some(*image), *sampler],
+            Handle::Texel { image, .. } => [Some(*image), None],
         }
     }
 
+    /// The IR values the handle carries (what a backing var must hold): dynamic array
+    /// indices, then a texel pointer's coordinates and sample.
+    pub fn carried(&self) -> Vec<ValueId> {
+        let mut v: Vec<ValueId> = self
+            .slots()
+            .iter()
+            .flatten()
+            .filter_map(|s| s.dynamic.map(|d| d.index))
+            .collect();
+        if let Handle::Texel { coords, sample, .. } = self {
+            v.extend_from_slice(coords);
+            v.extend(*sample);
+        }
+        v
+    }
+
+    /// The handle with its carried values replaced by `new` (in [`Handle::carried`]'s order);
+    /// unchanged when `new` has another shape.
     pub fn with_carried(&self, new: &[ValueId]) -> Handle {
+        if new.len() != self.carried().len() {
+            return self.clone();
+        }
+        let mut it = new.iter().copied();
+        let mut slot = |s: Slot| Slot {
+            first: s.first,
+            dynamic: s.dynamic.map(|d| DescriptorIndex {
+                len: d.len,
+                index: it.next().unwrap_or(d.index),
+            }),
+        };
         match self {
+            Handle::Image(s) => Handle::Image(slot(*s)),
+            Handle::Sampler(s) => Handle::Sampler(slot(*s)),
+            Handle::SampledImage { image, sampler } => {
+                let image = slot(*image);
+                Handle::SampledImage {
+                    image,
+                    sampler: sampler.map(slot),
+                }
+            }
             Handle::Texel {
                 image,
                 coords,
                 sample,
-            } if new.len() == coords.len() + usize::from(sample.is_some()) => Handle::Texel {
-                image: *image,
-                coords: new[..coords.len()].to_vec(),
-                sample: sample.and(new.get(coords.len()).copied()),
-            },
-            other => other.clone(),
+            } => {
+                let image = slot(*image);
+                let coords = coords
+                    .iter()
+                    .map(|c| it.next().unwrap_or(*c))
+                    .collect::<Vec<_>>();
+                let sample = sample.map(|s| it.next().unwrap_or(s));
+                Handle::Texel {
+                    image,
+                    coords,
+                    sample,
+                }
+            }
         }
     }
 }
@@ -204,7 +266,11 @@ impl Lower<'_> {
             ptr_ty,
             root: Root::Handles {
                 var: id,
-                index: if arrayed { None } else { Some(0) },
+                index: if arrayed {
+                    None
+                } else {
+                    Some(HandleIndex::Const(0))
+                },
             },
         })
     }
@@ -247,40 +313,77 @@ impl Lower<'_> {
         }
     }
 
-    fn image_slot(&mut self, var: Id, index: u32, t: &ImageType, combined: bool) -> Result<u32> {
-        if let Some(s) = self.mem.image_slots.get(&(var, index)) {
-            return Ok(*s);
-        }
+    /// The slot of element `index` of image variable `var`. A dynamic index takes a run of
+    /// consecutive slots for all elements: the slots already given to them when those are
+    /// consecutive, else a fresh run (which later constant indices then share).
+    fn image_slot(
+        &mut self,
+        var: Id,
+        index: HandleIndex,
+        t: &ImageType,
+        combined: bool,
+    ) -> Result<Slot> {
         let (set, binding) = self.descriptor(var)?;
-        let slot = self.mem.images.len() as u32;
-        self.mem.images.push(ImageBinding {
+        let binding_of = |array_index: u32| ImageBinding {
             set,
             binding,
-            array_index: index,
+            array_index,
             kind: image_kind(t, combined),
             dim: t.dim,
             arrayed: t.arrayed,
             multisampled: t.multisampled,
             format: t.format,
             sampled_type: t.sampled_type,
-        });
-        self.mem.image_slots.insert((var, index), slot);
-        Ok(slot)
+        };
+        let mem = &mut self.mem;
+        let (first, len) = match index {
+            HandleIndex::Const(i) => (i, 1),
+            HandleIndex::Dynamic(d) => (0, d.len),
+        };
+        let slot = run_of(
+            &mut mem.images,
+            &mut mem.image_slots,
+            var,
+            first,
+            len,
+            binding_of,
+        );
+        Ok(Slot {
+            first: slot,
+            dynamic: match index {
+                HandleIndex::Const(_) => None,
+                HandleIndex::Dynamic(d) => Some(d),
+            },
+        })
     }
 
-    fn sampler_slot(&mut self, var: Id, index: u32) -> Result<u32> {
-        if let Some(s) = self.mem.sampler_slots.get(&(var, index)) {
-            return Ok(*s);
-        }
+    fn sampler_slot(&mut self, var: Id, index: HandleIndex) -> Result<Slot> {
         let (set, binding) = self.descriptor(var)?;
-        let slot = self.mem.samplers.len() as u32;
-        self.mem.samplers.push(SamplerBinding {
+        let binding_of = |array_index: u32| SamplerBinding {
             set,
             binding,
-            array_index: index,
-        });
-        self.mem.sampler_slots.insert((var, index), slot);
-        Ok(slot)
+            array_index,
+        };
+        let mem = &mut self.mem;
+        let (first, len) = match index {
+            HandleIndex::Const(i) => (i, 1),
+            HandleIndex::Dynamic(d) => (0, d.len),
+        };
+        let slot = run_of(
+            &mut mem.samplers,
+            &mut mem.sampler_slots,
+            var,
+            first,
+            len,
+            binding_of,
+        );
+        Ok(Slot {
+            first: slot,
+            dynamic: match index {
+                HandleIndex::Const(_) => None,
+                HandleIndex::Dynamic(d) => Some(d),
+            },
+        })
     }
 
     /// A handle operand.
@@ -292,7 +395,7 @@ impl Lower<'_> {
     }
 
     /// The image slot of an image (or sampled image) operand.
-    pub fn image_operand(&mut self, id: Id) -> Result<u32> {
+    pub fn image_operand(&mut self, id: Id) -> Result<Slot> {
         match self.handle(id)? {
             Handle::Image(s) | Handle::SampledImage { image: s, .. } => Ok(s),
             _ => malformed(format!("%{id} is not an image")),
@@ -311,7 +414,9 @@ impl Lower<'_> {
                 let Handle::Sampler(sampler) = self.handle(id_at(inst, 1)?)? else {
                     return malformed("OpSampledImage with a non-sampler");
                 };
-                if self.mem.images.get(image as usize).map(|b| b.kind) != Some(ImageKind::Sampled) {
+                if self.mem.images.get(image.first as usize).map(|b| b.kind)
+                    != Some(ImageKind::Sampled)
+                {
                     return malformed("OpSampledImage of an image that is not a sampled image");
                 }
                 Handle::SampledImage {
@@ -332,7 +437,7 @@ impl Lower<'_> {
                 let Handle::Image(image) = self.load_handle(&p)? else {
                     return malformed("OpImageTexelPointer of a non-image pointer");
                 };
-                let Some(b) = self.mem.images.get(image as usize).copied() else {
+                let Some(b) = self.mem.images.get(image.first as usize).copied() else {
                     return malformed("image slot lost");
                 };
                 let (_, coords) = self.data(id_at(inst, 1)?)?;
@@ -354,4 +459,35 @@ impl Lower<'_> {
         };
         self.bind(id, Value::Handle(h))
     }
+}
+
+/// The slot of element `first` (with `len == 1`) or the first slot of a run for elements
+/// `first..first + len` of variable `var`: reuses the slots already given when they are
+/// consecutive, else appends new bindings made by `binding_of(element)`.
+fn run_of<B>(
+    bindings: &mut Vec<B>,
+    slots: &mut std::collections::HashMap<(Id, u32), u32>,
+    var: Id,
+    first: u32,
+    len: u32,
+    binding_of: impl Fn(u32) -> B,
+) -> u32 {
+    if let Some(&s) = slots.get(&(var, first)) {
+        let consecutive = (1..len).all(|i| {
+            first
+                .checked_add(i)
+                .zip(s.checked_add(i))
+                .is_some_and(|(e, want)| slots.get(&(var, e)) == Some(&want))
+        });
+        if consecutive {
+            return s;
+        }
+    }
+    let start = bindings.len() as u32;
+    for i in 0..len {
+        let element = first.saturating_add(i);
+        slots.insert((var, element), start.saturating_add(i));
+        bindings.push(binding_of(element));
+    }
+    start
 }

@@ -227,7 +227,7 @@ impl Lower<'_> {
             Handle::SampledImage { image, sampler } => (image, sampler),
             _ => return malformed(format!("Op{op:?} of something other than a sampled image")),
         };
-        let b = self.image_binding(image)?;
+        let b = self.image_binding(image.first)?;
         let proj = matches!(
             op,
             Op::ImageSampleProjImplicitLod
@@ -323,8 +323,10 @@ impl Lower<'_> {
         let offset = self.offset_of(op, &o, &b)?;
         let results = self.image_results(inst)?;
         let mut image_op = ImageOp {
-            image,
-            sampler,
+            image: image.first,
+            sampler: sampler.map(|s| s.first),
+            image_index: image.dynamic,
+            sampler_index: sampler.and_then(|s| s.dynamic),
             kind,
             coords,
             proj,
@@ -364,7 +366,7 @@ impl Lower<'_> {
     fn texel_access(&mut self, inst: &Instruction) -> Result<()> {
         let op = inst.class.opcode;
         let image = self.image_operand(id_at(inst, 0)?)?;
-        let b = self.image_binding(image)?;
+        let b = self.image_binding(image.first)?;
         let kind = match op {
             Op::ImageFetch => ImageOpKind::Fetch,
             Op::ImageRead => ImageOpKind::Read,
@@ -424,8 +426,10 @@ impl Lower<'_> {
             return malformed(format!("Op{op:?} result is not of {texel_ty:?} components"));
         }
         let image_op = ImageOp {
-            image,
+            image: image.first,
+            image_index: image.dynamic,
             sampler: None,
+            sampler_index: None,
             kind,
             coords,
             proj: false,
@@ -480,8 +484,10 @@ impl Lower<'_> {
             return malformed(format!("Op{op:?} result is not 32-bit integers"));
         }
         let image_op = ImageOp {
-            image,
+            image: image.first,
+            image_index: image.dynamic,
             sampler: None,
+            sampler_index: None,
             kind,
             coords: Vec::new(),
             proj: false,
@@ -507,7 +513,7 @@ impl Lower<'_> {
         else {
             return malformed(format!("Op{op:?} on an image or sampler handle"));
         };
-        let b = self.image_binding(image)?;
+        let b = self.image_binding(image.first)?;
         if b.sampled_type == ir::SampledType::Float {
             return Err(FrontError::UnsupportedOpcode(format!(
                 "{op:?} on a float image (only R32 integer image atomics)"
@@ -563,8 +569,10 @@ impl Lower<'_> {
             r
         };
         let image_op = ImageOp {
-            image,
+            image: image.first,
+            image_index: image.dynamic,
             sampler: None,
+            sampler_index: None,
             kind,
             coords,
             proj: false,

@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::builder::{Builder, DefRec};
 use super::cfg::Construct;
+use super::handles::HandleIndex;
 use super::memory::{Ptr, Root};
 use super::module::{FuncInfo, ModuleInfo};
 use super::types::Id;
@@ -47,6 +48,14 @@ impl Value {
                 },
                 ..
             }) => vec![*v],
+            Value::Ptr(Ptr {
+                root:
+                    Root::Handles {
+                        index: Some(HandleIndex::Dynamic(d)),
+                        ..
+                    },
+                ..
+            }) => vec![d.index],
             Value::Ptr(_) => Vec::new(),
             Value::Handle(h) => h.carried(),
         }
@@ -60,8 +69,17 @@ impl Value {
             },
             Value::Ptr(p) => {
                 let mut p = p.clone();
-                if let Root::Mem { dyn_off, .. } = &mut p.root {
-                    *dyn_off = new.first().copied();
+                match &mut p.root {
+                    Root::Mem { dyn_off, .. } => *dyn_off = new.first().copied(),
+                    Root::Handles {
+                        index: Some(HandleIndex::Dynamic(d)),
+                        ..
+                    } => {
+                        if let Some(v) = new.first() {
+                            d.index = *v;
+                        }
+                    }
+                    _ => {}
                 }
                 Value::Ptr(p)
             }

@@ -8,13 +8,14 @@
 
 use spirv::BuiltIn;
 
+use super::handles::{HandleIndex, MAX_DYNAMIC_DESCRIPTOR_ARRAY};
 use super::interface::InterfaceLeaf;
 use super::lower::Lower;
 use super::types::{Id, MatrixLayout, Type};
 use super::{malformed, FrontError, Result};
 use crate::ir::{
-    AtomicOp, BinOp, BufferKind, CmpOp, ConvOp, MemRef, Op as IrOp, ScalarType, Space, Stmt,
-    ValueId, VarId,
+    AtomicOp, BinOp, BufferKind, CmpOp, ConvOp, DescriptorIndex, MemRef, Op as IrOp, ScalarType,
+    Space, Stmt, ValueId, VarId,
 };
 
 #[derive(Clone, Debug)]
@@ -58,7 +59,7 @@ pub(crate) enum Root {
     /// an arrayed binding is not yet indexed).
     Handles {
         var: Id,
-        index: Option<u32>,
+        index: Option<HandleIndex>,
     },
 }
 
@@ -101,6 +102,17 @@ impl Lower<'_> {
         Ok(())
     }
 
+    /// A dynamic descriptor-array index as an I32 or I64 value (narrower integers are
+    /// sign-extended, as SPIR-V indices are signed; the back end compares it unsigned).
+    fn descriptor_index(&mut self, index: Id) -> Result<ValueId> {
+        let v = self.scalar(index)?;
+        match self.b.ty(v) {
+            ScalarType::I32 | ScalarType::I64 => Ok(v),
+            ScalarType::I8 | ScalarType::I16 => Ok(self.int_to(v, ScalarType::I32, true)),
+            _ => malformed("access chain index is not an integer"),
+        }
+    }
+
     /// OpAccessChain / OpInBoundsAccessChain (and the tail of OpPtrAccessChain).
     pub fn access_chain(&mut self, base: Ptr, indices: &[Id], ptr_ty: Id) -> Result<Ptr> {
         let mut p = base;
@@ -136,29 +148,43 @@ impl Lower<'_> {
                     let slot = self.buffer_slot(var, k)?;
                     p = self.mem_ptr(elem, ptr_ty, Space::Buffer(slot), 0, true);
                 }
-                Root::Handles { index, .. } => {
+                Root::Handles { index: element, .. } => {
                     let (Type::Array { elem, .. } | Type::RuntimeArray { elem }) = ty else {
                         return malformed("access chain into an image or sampler");
                     };
-                    if index.is_some() {
+                    if element.is_some() {
                         return malformed("access chain into an image or sampler");
                     }
-                    let i = match k {
-                        Some(k) => step_const(Some(k))?,
-                        None => {
-                            return Err(FrontError::UnsupportedOpcode(
-                                "AccessChain with a dynamic index into an array of image or \
-                                 sampler descriptors"
+                    *element = Some(match (k, ty) {
+                        (Some(k), ty) => {
+                            let i = step_const(Some(k))?;
+                            if let Type::Array { len, .. } = ty {
+                                if i >= len {
+                                    return malformed("descriptor index out of range");
+                                }
+                            }
+                            HandleIndex::Const(i)
+                        }
+                        (None, Type::Array { len, .. }) => {
+                            if len > MAX_DYNAMIC_DESCRIPTOR_ARRAY {
+                                return Err(FrontError::Limit(format!(
+                                    "dynamic index into an array of {len} image or sampler \
+                                     descriptors (at most {MAX_DYNAMIC_DESCRIPTOR_ARRAY})"
+                                )));
+                            }
+                            HandleIndex::Dynamic(DescriptorIndex {
+                                len,
+                                index: self.descriptor_index(index)?,
+                            })
+                        }
+                        (None, _) => {
+                            return Err(FrontError::Unsupported(
+                                "dynamic index into a runtime array of image or sampler \
+                                 descriptors (descriptor indexing)"
                                     .into(),
                             ))
                         }
-                    };
-                    if let Type::Array { len, .. } = ty {
-                        if i >= len {
-                            return malformed("descriptor index out of range");
-                        }
-                    }
-                    *index = Some(i);
+                    });
                     p.ty = elem;
                 }
                 Root::Reg { first, .. }

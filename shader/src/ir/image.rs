@@ -94,6 +94,18 @@ impl ImageLod {
     }
 }
 
+/// A dynamically indexed descriptor array (`tex[i]` with `i` not a constant): `len`
+/// consecutive slots, elements `0..len` of one arrayed binding, of which the operation's slot
+/// field names the first. `index` (an integer value, I32 or I64, read as unsigned) picks one.
+/// Vulkan requires the index to be dynamically uniform (`shader*ArrayDynamicIndexing`), so the
+/// back end reads it from one executing lane; an index `>= len` selects the null descriptor
+/// (sampling and reads give zeros, writes and atomics are dropped).
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct DescriptorIndex {
+    pub len: u32,
+    pub index: ValueId,
+}
+
 /// One image operation (see the module docs). Operand counts and types are checked by the
 /// validator against [`ImageOpKind`] and the slot's [`ImageBinding`].
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
@@ -120,6 +132,10 @@ pub struct ImageOp {
     pub sample: Option<ValueId>,
     /// Write's texel components or an atomic's value (and comparator).
     pub texel: Vec<ValueId>,
+    /// `image` is the first of a dynamically indexed run of slots.
+    pub image_index: Option<DescriptorIndex>,
+    /// `sampler` is the first of a dynamically indexed run of samplers.
+    pub sampler_index: Option<DescriptorIndex>,
 }
 
 impl ImageOp {
@@ -139,6 +155,8 @@ impl ImageOp {
         v.extend(self.min_lod);
         v.extend(self.sample);
         v.extend_from_slice(&self.texel);
+        v.extend(self.image_index.map(|d| d.index));
+        v.extend(self.sampler_index.map(|d| d.index));
         v
     }
 
@@ -159,6 +177,12 @@ impl ImageOp {
             .flatten()
         {
             *x = f(*x);
+        }
+        for d in [&mut self.image_index, &mut self.sampler_index]
+            .into_iter()
+            .flatten()
+        {
+            d.index = f(d.index);
         }
         all(&mut self.offset);
         all(&mut self.texel);

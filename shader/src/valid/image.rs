@@ -3,8 +3,8 @@
 
 use super::{Checker, Result, ValidationError};
 use crate::ir::{
-    coord_count, spatial_dims, ImageDim, ImageKind, ImageLod, ImageOp, ImageOpKind, SampledType,
-    ScalarType, Stage, ValueId,
+    coord_count, spatial_dims, DescriptorIndex, ImageBinding, ImageDim, ImageKind, ImageLod,
+    ImageOp, ImageOpKind, SampledType, ScalarType, Stage, ValueId,
 };
 use ScalarType::{F32, I32};
 
@@ -20,6 +20,35 @@ impl Checker<'_> {
         };
         let kind = op.kind;
         let what = |s: &str| format!("{kind:?} {s}");
+        if let Some(d) = op.image_index {
+            let run = self.run(op.image, d, self.m.images.len(), "image")?;
+            let same = |b: &ImageBinding| {
+                (
+                    b.kind,
+                    b.dim,
+                    b.arrayed,
+                    b.multisampled,
+                    b.format,
+                    b.sampled_type,
+                ) == (
+                    slot.kind,
+                    slot.dim,
+                    slot.arrayed,
+                    slot.multisampled,
+                    slot.format,
+                    slot.sampled_type,
+                )
+            };
+            if !self.m.images.get(run).is_some_and(|r| r.iter().all(same)) {
+                return bad(what("on a run of image slots of different types"));
+            }
+        }
+        if let Some(d) = op.sampler_index {
+            let Some(first) = op.sampler else {
+                return bad(what("with a sampler index but no sampler"));
+            };
+            self.run(first, d, self.m.samplers.len(), "sampler")?;
+        }
         // The sampler: combined slots carry their own, sampled slots need a separate one.
         if let Some(s) = op.sampler {
             if self.m.samplers.get(s as usize).is_none() {
@@ -176,5 +205,33 @@ impl Checker<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Checks a dynamically indexed run of `d.len` slots from `first` among `count`, and its
+    /// index operand; returns the run's range.
+    fn run(
+        &self,
+        first: u32,
+        d: DescriptorIndex,
+        count: usize,
+        what: &str,
+    ) -> Result<core::ops::Range<usize>> {
+        let end = first.checked_add(d.len).map(|e| e as usize);
+        match end {
+            Some(end) if d.len > 0 && end <= count => {
+                let ty = self.use_value(d.index)?;
+                if !matches!(ty, I32 | ScalarType::I64) {
+                    return Err(super::type_err(
+                        d.index,
+                        format!("{what} array index must be I32 or I64, found {ty:?}"),
+                    ));
+                }
+                Ok(first as usize..end)
+            }
+            _ => bad(format!(
+                "{what} array of {} slots from slot {first} exceeds the module's {count}",
+                d.len
+            )),
+        }
     }
 }

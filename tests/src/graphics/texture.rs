@@ -48,7 +48,17 @@ impl<'c> Texture<'c> {
             )));
         }
         let d = &ctx.device;
+        // Cube and cube-array views need a cube-compatible image (VUID-VkImageViewCreateInfo-image-01003).
+        let cube = matches!(
+            desc.view_type,
+            vk::ImageViewType::CUBE | vk::ImageViewType::CUBE_ARRAY
+        );
         let info = vk::ImageCreateInfo::default()
+            .flags(if cube {
+                vk::ImageCreateFlags::CUBE_COMPATIBLE
+            } else {
+                vk::ImageCreateFlags::empty()
+            })
             .image_type(vk::ImageType::TYPE_2D)
             .format(desc.format)
             .extent(vk::Extent3D {

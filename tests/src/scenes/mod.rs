@@ -6,6 +6,7 @@
 
 mod basic;
 mod blits;
+mod cube;
 mod depth;
 mod dynamic;
 mod texture_ops;
@@ -139,6 +140,11 @@ pub const SCENES: &[Scene] = &[
         name: "input-attachments",
         render: texture_ops::input_attachments,
         check: texture_ops::check_input_attachments,
+    },
+    Scene {
+        name: "cube-seams",
+        render: cube::seams,
+        check: cube::check_seams,
     },
     Scene {
         name: "blit-formats",
