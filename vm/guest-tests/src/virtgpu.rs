@@ -18,8 +18,9 @@ use crate::uapi::*;
 pub const SOFTGPU_CAPSET_ID: u32 = 24;
 /// `u32::from_le_bytes(*b"SGPU")`: the first word of our capset.
 pub const SOFTGPU_CAPSET_MAGIC: u32 = 0x5550_4753;
-/// The protocol version this test expects in the capset's second word.
-pub const SOFTGPU_PROTOCOL_VERSION: u32 = 1;
+/// The protocol version this test expects in the capset's second word (keep equal to
+/// `protocol::capset::PROTOCOL_VERSION`; this crate builds for the guest on its own).
+pub const SOFTGPU_PROTOCOL_VERSION: u32 = 3;
 
 pub const PARAM_3D_FEATURES: u64 = 1;
 pub const PARAM_CAPSET_QUERY_FIX: u64 = 2;
