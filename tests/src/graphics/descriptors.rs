@@ -223,18 +223,7 @@ impl<'c> StorageImage<'c> {
             memory: vk::DeviceMemory::null(),
             view: vk::ImageView::null(),
         };
-        // SAFETY: `image` is live.
-        let req = unsafe { d.get_image_memory_requirements(image) };
-        let memory_type = ctx
-            .memory_type(req.memory_type_bits, vk::MemoryPropertyFlags::DEVICE_LOCAL)
-            .or_else(|_| ctx.memory_type(req.memory_type_bits, vk::MemoryPropertyFlags::empty()))?;
-        let alloc = vk::MemoryAllocateInfo::default()
-            .allocation_size(req.size)
-            .memory_type_index(memory_type);
-        // SAFETY: as above.
-        s.memory = unsafe { d.allocate_memory(&alloc, None) }.ctx("vkAllocateMemory")?;
-        // SAFETY: fresh image and memory of the required size and a compatible type.
-        unsafe { d.bind_image_memory(image, s.memory, 0) }.ctx("vkBindImageMemory")?;
+        s.memory = super::resources::bind_image_memory(ctx, image)?;
         let range = vk::ImageSubresourceRange {
             aspect_mask: vk::ImageAspectFlags::COLOR,
             base_mip_level: 0,

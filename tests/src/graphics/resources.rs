@@ -209,18 +209,7 @@ impl<'c> Attachment<'c> {
             width,
             height,
         };
-        // SAFETY: `image` is live.
-        let req = unsafe { d.get_image_memory_requirements(image) };
-        let memory_type = ctx
-            .memory_type(req.memory_type_bits, vk::MemoryPropertyFlags::DEVICE_LOCAL)
-            .or_else(|_| ctx.memory_type(req.memory_type_bits, vk::MemoryPropertyFlags::empty()))?;
-        let alloc = vk::MemoryAllocateInfo::default()
-            .allocation_size(req.size)
-            .memory_type_index(memory_type);
-        // SAFETY: as above.
-        att.memory = unsafe { d.allocate_memory(&alloc, None) }.ctx("vkAllocateMemory")?;
-        // SAFETY: fresh image and memory of the required size and a compatible type.
-        unsafe { d.bind_image_memory(image, att.memory, 0) }.ctx("vkBindImageMemory")?;
+        att.memory = bind_image_memory(ctx, image)?;
         let view_info = vk::ImageViewCreateInfo::default()
             .image(image)
             .view_type(vk::ImageViewType::TYPE_2D)
@@ -253,4 +242,30 @@ impl Drop for Attachment<'_> {
             d.free_memory(self.memory, None);
         }
     }
+}
+
+/// Allocates memory for `image` (device-local if offered) and binds it at offset 0; the
+/// memory is freed again if binding fails.
+pub(crate) fn bind_image_memory(
+    ctx: &GraphicsContext,
+    image: vk::Image,
+) -> Result<vk::DeviceMemory, GpuError> {
+    let d = &ctx.device;
+    // SAFETY: `image` is a live image of this device (the caller's contract).
+    let req = unsafe { d.get_image_memory_requirements(image) };
+    let memory_type = ctx
+        .memory_type(req.memory_type_bits, vk::MemoryPropertyFlags::DEVICE_LOCAL)
+        .or_else(|_| ctx.memory_type(req.memory_type_bits, vk::MemoryPropertyFlags::empty()))?;
+    let alloc = vk::MemoryAllocateInfo::default()
+        .allocation_size(req.size)
+        .memory_type_index(memory_type);
+    // SAFETY: `d` is live; `alloc` names a memory type of this device.
+    let memory = unsafe { d.allocate_memory(&alloc, None) }.ctx("vkAllocateMemory")?;
+    // SAFETY: fresh image and memory of the required size and a compatible type.
+    if let Err(e) = unsafe { d.bind_image_memory(image, memory, 0) }.ctx("vkBindImageMemory") {
+        // SAFETY: the memory is unused (the bind failed).
+        unsafe { d.free_memory(memory, None) };
+        return Err(e);
+    }
+    Ok(memory)
 }

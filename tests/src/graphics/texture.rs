@@ -80,18 +80,7 @@ impl<'c> Texture<'c> {
             memory: vk::DeviceMemory::null(),
             view: vk::ImageView::null(),
         };
-        // SAFETY: `image` is live.
-        let req = unsafe { d.get_image_memory_requirements(image) };
-        let memory_type = ctx
-            .memory_type(req.memory_type_bits, vk::MemoryPropertyFlags::DEVICE_LOCAL)
-            .or_else(|_| ctx.memory_type(req.memory_type_bits, vk::MemoryPropertyFlags::empty()))?;
-        let alloc = vk::MemoryAllocateInfo::default()
-            .allocation_size(req.size)
-            .memory_type_index(memory_type);
-        // SAFETY: as above.
-        t.memory = unsafe { d.allocate_memory(&alloc, None) }.ctx("vkAllocateMemory")?;
-        // SAFETY: fresh image and memory of the required size and a compatible type.
-        unsafe { d.bind_image_memory(image, t.memory, 0) }.ctx("vkBindImageMemory")?;
+        t.memory = super::resources::bind_image_memory(ctx, image)?;
         let range = vk::ImageSubresourceRange {
             aspect_mask: desc.aspect,
             base_mip_level: 0,
@@ -248,18 +237,7 @@ impl<'c> Texture<'c> {
             memory: vk::DeviceMemory::null(),
             view: vk::ImageView::null(),
         };
-        // SAFETY: `image` is live.
-        let req = unsafe { d.get_image_memory_requirements(image) };
-        let memory_type = ctx
-            .memory_type(req.memory_type_bits, vk::MemoryPropertyFlags::DEVICE_LOCAL)
-            .or_else(|_| ctx.memory_type(req.memory_type_bits, vk::MemoryPropertyFlags::empty()))?;
-        let alloc = vk::MemoryAllocateInfo::default()
-            .allocation_size(req.size)
-            .memory_type_index(memory_type);
-        // SAFETY: as above.
-        t.memory = unsafe { d.allocate_memory(&alloc, None) }.ctx("vkAllocateMemory")?;
-        // SAFETY: fresh image and memory of the required size and a compatible type.
-        unsafe { d.bind_image_memory(image, t.memory, 0) }.ctx("vkBindImageMemory")?;
+        t.memory = super::resources::bind_image_memory(ctx, image)?;
         let staging = HostBuffer::with_bytes(ctx, vk::BufferUsageFlags::TRANSFER_SRC, level0)?;
         let level_range = |base: u32, count: u32| vk::ImageSubresourceRange {
             aspect_mask: vk::ImageAspectFlags::COLOR,

@@ -130,18 +130,7 @@ impl<'c> Image<'c> {
             image,
             memory: vk::DeviceMemory::null(),
         };
-        // SAFETY: `image` is live.
-        let req = unsafe { d.get_image_memory_requirements(image) };
-        let memory_type = ctx
-            .memory_type(req.memory_type_bits, vk::MemoryPropertyFlags::DEVICE_LOCAL)
-            .or_else(|_| ctx.memory_type(req.memory_type_bits, vk::MemoryPropertyFlags::empty()))?;
-        let alloc = vk::MemoryAllocateInfo::default()
-            .allocation_size(req.size)
-            .memory_type_index(memory_type);
-        // SAFETY: as above.
-        out.memory = unsafe { d.allocate_memory(&alloc, None) }.ctx("vkAllocateMemory")?;
-        // SAFETY: fresh image and memory of the required size and a compatible type.
-        unsafe { d.bind_image_memory(image, out.memory, 0) }.ctx("vkBindImageMemory")?;
+        out.memory = crate::graphics::resources::bind_image_memory(ctx, image)?;
         Ok(out)
     }
 }
