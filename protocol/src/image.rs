@@ -146,6 +146,14 @@ pub struct MipLayout {
     pub array_pitch: u64,
 }
 
+impl MipLayout {
+    /// Width and height in texels of the level's tiles: `MICRO_TILE`² for tiled (OPTIMAL)
+    /// levels, 1×1 for row-major ones. A tile's bytes are contiguous, row by row.
+    pub fn tile_extent(&self) -> (u32, u32) {
+        (self.tile_w, self.tile_h)
+    }
+}
+
 /// `VkSubresourceLayout`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SubresourceLayout {

@@ -1,6 +1,7 @@
 //! Clears inside a render pass: the render-area clear of `VK_ATTACHMENT_LOAD_OP_CLEAR` and
 //! vkCmdClearAttachments (rectangles × layers of the current attachments). Values are
-//! validated and packed once; every texel write is bounds-checked by [`Image`].
+//! validated and packed once; whole texels are written by [`Image::fill_rect`], texels that keep
+//! an aspect (a depth-only clear of a depth/stencil format) one bounds-checked copy at a time.
 
 use crate::format::texel::{pack_depth, pack_stencil};
 use crate::format::{aspect, pack_color, ColorValue};
@@ -61,6 +62,10 @@ fn fill(
     let size = image.format().texel_size() as usize;
     let mut buf = [0u8; 16];
     let buf = &mut buf[..size];
+    if !needs_old {
+        texel(buf)?;
+        return Ok(image.fill_rect(level, layer, 0, bounds, buf)?);
+    }
     let [x0, x1, y0, y1] = bounds;
     for y in y0..y1 {
         for x in x0..x1 {

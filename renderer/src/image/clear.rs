@@ -62,6 +62,24 @@ impl Image {
         Ok(())
     }
 
+    /// Writes `texel` over every texel of the given levels and layers.
+    fn fill_levels(
+        &self,
+        levels: Range<u32>,
+        layers: Range<u32>,
+        texel: &[u8],
+    ) -> Result<(), ImageError> {
+        for level in levels {
+            let [w, h, d] = self.desc.mip_extent(level);
+            for layer in layers.clone() {
+                for z in 0..d {
+                    self.fill_rect(level, layer, z, [0, w, 0, h], texel)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// vkCmdClearColorImage: `value` must be of the format's kind (see
     /// [`ColorValue::from_clear_words`]); every range must name the color aspect only.
     pub fn clear_color(
@@ -85,7 +103,7 @@ impl Image {
             resolved.push(resolve_range(&self.desc, range)?);
         }
         for (levels, layers) in resolved {
-            self.for_each_texel(levels, layers, |l, a, c| self.write_texel(l, a, c, texel))?;
+            self.fill_levels(levels, layers, texel)?;
         }
         Ok(())
     }
@@ -118,6 +136,16 @@ impl Image {
         let texel = &mut texel[..size];
         for (mask, (levels, layers)) in resolved {
             let whole = mask == format.aspects();
+            if whole {
+                if mask & aspect::DEPTH != 0 {
+                    pack_depth(format, depth, texel)?;
+                }
+                if mask & aspect::STENCIL != 0 {
+                    pack_stencil(format, stencil as u8, texel)?;
+                }
+                self.fill_levels(levels, layers, texel)?;
+                continue;
+            }
             self.for_each_texel(levels, layers, |level, layer, coord| {
                 if !whole {
                     self.read_texel(level, layer, coord, texel)?;

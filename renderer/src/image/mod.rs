@@ -2,7 +2,8 @@
 //! OPTIMAL tiling — as a window into an [`ExternalMemory`] like a [`crate::Buffer`].
 //!
 //! [`layout`] decides where texels live; [`block`] addresses the output merger's 4×2 pixel
-//! blocks once per block; [`clear`] and [`copy`] are the transfer commands
+//! blocks once per block; [`clear`] and [`copy`] are the transfer commands ([`fill`] writes
+//! one value over a rectangle for every clear)
 //! (vkCmdClear*Image, vkCmdCopy*) and [`blit`] vkCmdBlitImage. Every command validates all its regions against the
 //! Vulkan valid-usage rules before touching memory, so a refused command writes nothing, and
 //! every texel access is a bounds-checked raw copy (the memory may be guest RAM).
@@ -11,6 +12,7 @@ pub mod blit;
 pub mod block;
 pub mod clear;
 pub mod copy;
+pub mod fill;
 
 use std::sync::Arc;
 
