@@ -51,7 +51,8 @@ impl Image {
         }
         // Both corners through the layout: level, layer and z exist, x1 ≤ width, y1 ≤ height.
         let slice = self.layout.texel_offset(level, layer, [0, 0, z])?;
-        self.layout.texel_offset(level, layer, [x1 - 1, y1 - 1, z])?;
+        self.layout
+            .texel_offset(level, layer, [x1 - 1, y1 - 1, z])?;
         let mip = self
             .layout
             .mip(level)
@@ -73,7 +74,11 @@ impl Image {
         let (width, height) = (mip.width, mip.height);
         // Tile columns whose valid texels the rectangle covers entirely.
         let full_x0 = x0.div_ceil(tw);
-        let full_x1 = if x1 == width { width.div_ceil(tw) } else { x1 / tw };
+        let full_x1 = if x1 == width {
+            width.div_ceil(tw)
+        } else {
+            x1 / tw
+        };
         for ty in y0 / th..=(y1 - 1) / th {
             let row = slice + u64::from(ty) * mip.row_pitch;
             let rows_lo = (ty * th).max(y0);
@@ -94,10 +99,8 @@ impl Image {
                     while x < b {
                         let tx = x / tw;
                         let seg_end = ((tx + 1) * tw).min(b);
-                        let at = row
-                            + u64::from(tx) * tile_bytes
-                            + in_row
-                            + u64::from(x % tw) * size;
+                        let at =
+                            row + u64::from(tx) * tile_bytes + in_row + u64::from(x % tw) * size;
                         writer.fill(at, u64::from(seg_end - x) * size)?;
                         x = seg_end;
                     }
@@ -135,23 +138,27 @@ impl SpanWriter<'_> {
         let mut done = 0;
         if *plen == PATTERN_BYTES {
             while done + PATTERN_BYTES <= len {
-                // SAFETY: `done + 64 ≤ len`: the 64 bytes at `dst + done` are inside the
-                // range checked above; the pattern is a distinct local array.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst.add(done), PATTERN_BYTES)
-                };
+                // SAFETY: `done + 64 ≤ len`: `dst + done` is inside the range checked above.
+                let to = unsafe { dst.add(done) };
+                // SAFETY: the 64 bytes at `to` are inside that range; the pattern is a
+                // distinct local array.
+                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), to, PATTERN_BYTES) };
                 done += PATTERN_BYTES;
             }
         } else {
             while done + plen <= len {
                 // SAFETY: `done + plen ≤ len`, as above.
-                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst.add(done), *plen) };
+                let to = unsafe { dst.add(done) };
+                // SAFETY: as above, for `plen` bytes.
+                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), to, *plen) };
                 done += plen;
             }
         }
-        // SAFETY: `len - done < plen ≤ 64` bytes at `dst + done` end at `dst + len`, inside
-        // the checked range; `done` and `len` are whole texels, so the pattern lines up.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst.add(done), len - done) };
+        // SAFETY: `done ≤ len`, so `dst + done` is inside (or at the end of) the checked range.
+        let to = unsafe { dst.add(done) };
+        // SAFETY: `len - done < plen ≤ 64` bytes at `to` end at `dst + len`, inside the
+        // checked range; `done` and `len` are whole texels, so the pattern lines up.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), to, len - done) };
         Ok(())
     }
 }
@@ -288,7 +295,8 @@ mod tests {
         let slow = image(Format::R8G8B8A8_UNORM, [6, 5, 3], 1, 1, Tiling::Optimal);
         scribble(&fast);
         scribble(&slow);
-        fast.fill_rect(0, 0, 1, [0, 6, 0, 5], &[1, 2, 3, 4]).unwrap();
+        fast.fill_rect(0, 0, 1, [0, 6, 0, 5], &[1, 2, 3, 4])
+            .unwrap();
         reference_fill(&slow, 0, 0, 1, [0, 6, 0, 5], &[1, 2, 3, 4]);
         assert_eq!(snapshot(&fast), snapshot(&slow));
     }

@@ -6,10 +6,11 @@
 //!
 //! [`Texels8`] resolves the view once per draw or dispatch: the memory's base pointer, each
 //! level's byte offset, pitches and extent, and a proof that every texel of every level and
-//! layer of the view lies inside the memory. A call then works on 8 lanes at a time in SoA
-//! arrays (the compiler vectorizes the lane loops; with AVX2 when the CPU has it): texel
-//! coordinates, wrapping and addresses for all lanes, one raw 4-byte load per texel, and the
-//! filter in f32.
+//! layer of the view lies inside the memory. A call then works on 8 lanes at a time. When the
+//! CPU has AVX2 and FMA and the 8 lanes read the same level (or the same two levels) of a
+//! non-arrayed view, [`avx2`] does the whole chunk in registers; otherwise SoA lane arrays
+//! (which the compiler vectorizes) hold texel coordinates, wrapping and addresses for all
+//! lanes, with one raw 4-byte load per texel and the filter in f32.
 //!
 //! Agreement with the generic path: level selection uses the generic code itself, so levels
 //! and weights are identical; the filtered values differ only by f32 rounding (the fast path
@@ -31,6 +32,9 @@ use shader::abi::{image_flag, image_op as op, ImageRequest, ImageResult, MAX_IMA
 use crate::format::{unpack_color, ColorValue, Format};
 use crate::image::{Image, ImageType, Tiling};
 use crate::memory::ExternalMemory;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 
 use super::address::wrap;
 use super::filter::{LevelChoice, Sampling};
@@ -322,15 +326,16 @@ pub(crate) fn try_sample(
     {
         return false;
     }
-    // Coordinates of the lanes to perform within the exact range (NaN fails too).
-    let mut in_range = true;
+    // Coordinates of the lanes to perform within the exact range. On the bits of |c|: finite
+    // floats order as their bits do, and NaNs and infinities lie above every finite one.
+    let limit = MAX_COORD.to_bits();
+    let mut outside = 0u32;
     for row in &req.coords[..2] {
         for (l, &bits) in row.iter().enumerate() {
-            let wanted = mask >> l & 1 == 1;
-            in_range &= !wanted || f32::from_bits(bits).abs() <= MAX_COORD;
+            outside |= u32::from(bits & 0x7fff_ffff > limit) << l;
         }
     }
-    if !in_range {
+    if outside & mask != 0 {
         return false;
     }
     let choices = level_choices(img, smp, req, mask);
@@ -365,6 +370,9 @@ const LANE_DEFAULT: LevelChoice = LevelChoice {
     filter: Filter::Nearest,
     levels: [(0, 1.0), (0, 0.0)],
 };
+
+/// A quad's coordinate differences along x and along y.
+type QuadGradients = ([f32; 3], [f32; 3]);
 
 /// The level choice of every lane, computed as the generic path does (per quad where the
 /// inputs are the quad's).
@@ -408,6 +416,46 @@ fn level_choices(
             0.0,
         ]
     };
+    if flags & !image_flag::QUAD_DERIVATIVES == 0 && flags != 0 {
+        // Implicit LOD and nothing per lane: one choice per quad (what the per-lane loop
+        // below computes for each of its lanes), and one for the call when the quads agree.
+        let mut quads = [None; MAX_IMAGE_LANES / 4];
+        // The last quad's differences and choice: neighbouring quads of an affine mapping
+        // have the same differences, bit for bit, and so the same choice.
+        let mut last: Option<(QuadGradients, LevelChoice)> = None;
+        for (q, slot) in quads.iter_mut().enumerate() {
+            if mask >> (4 * q) & 0xf == 0 {
+                continue;
+            }
+            let (dx, dy) = quad_differences(mask, 4 * q, coord);
+            let same = |(px, py): QuadGradients| {
+                let bits = |v: [f32; 3]| v.map(f32::to_bits);
+                bits(px) == bits(dx) && bits(py) == bits(dy)
+            };
+            let choice = match last {
+                Some((prev, choice)) if same(prev) => choice,
+                _ => {
+                    let lambda = s.lod_from_gradients(scaled(dx), scaled(dy), 0.0);
+                    s.choose_levels(s.clamp_lod(lambda, f32::NEG_INFINITY))
+                }
+            };
+            last = Some(((dx, dy), choice));
+            *slot = Some(choice);
+        }
+        let mut active = quads.iter().flatten();
+        if let Some(first) = active.next() {
+            if active.all(|c| c == first) {
+                return Choices::Uniform(*first);
+            }
+        }
+        let mut out = [LANE_DEFAULT; MAX_IMAGE_LANES];
+        for (l, lane) in out.iter_mut().enumerate() {
+            if mask >> l & 1 == 1 {
+                *lane = quads[l / 4].unwrap_or(LANE_DEFAULT);
+            }
+        }
+        return Choices::PerLane(out);
+    }
     // The quad's λ' when no per-lane input changes it.
     let mut quad_lambda: [Option<f32>; MAX_IMAGE_LANES / 4] = [None; MAX_IMAGE_LANES / 4];
     for l in (0..MAX_IMAGE_LANES).filter(|l| mask >> l & 1 == 1) {
@@ -487,13 +535,27 @@ fn sample_lanes<const AVX2: bool>(
         if chunk_mask == 0 {
             continue;
         }
-        let mut job = Chunk::default();
         // All ones for the lanes to perform: the others read coordinate 0.
         let keep: [u32; CHUNK] = std::array::from_fn(|l| ((chunk_mask >> l) & 1).wrapping_neg());
-        for l in 0..CHUNK {
-            job.x[l] = f32::from_bits(req.coords[0][first + l] & keep[l]);
-            job.y[l] = f32::from_bits(req.coords[1][first + l] & keep[l]);
+        let x: [f32; CHUNK] =
+            std::array::from_fn(|l| f32::from_bits(req.coords[0][first + l] & keep[l]));
+        let y: [f32; CHUNK] =
+            std::array::from_fn(|l| f32::from_bits(req.coords[1][first + l] & keep[l]));
+        #[cfg(target_arch = "x86_64")]
+        if AVX2 && !arrayed {
+            // SAFETY: `AVX2` is true only in the build `sample_lanes_avx2` runs, which
+            // `try_sample` calls only when the CPU has AVX2 and FMA.
+            let texel = unsafe { uniform_chunk(t, smp, choices, first, chunk_mask, &x, &y) };
+            if let Some(texel) = texel {
+                write_chunk(out, first, chunk_mask, &texel);
+                continue;
+            }
         }
+        let mut job = Chunk {
+            x,
+            y,
+            ..Chunk::default()
+        };
         let layers: [u32; CHUNK] = std::array::from_fn(|l| {
             if arrayed {
                 array_layer(f32::from_bits(req.coords[2][first + l]), t.layer_count)
@@ -526,14 +588,111 @@ fn sample_lanes<const AVX2: bool>(
             }
         }
         let texel = sample_chunk::<AVX2>(t, smp, &job);
-        for (c, row) in out.texel.iter_mut().enumerate() {
-            for l in 0..CHUNK {
-                let wanted = chunk_mask >> l & 1 == 1;
-                let slot = &mut row[first + l];
-                *slot = if wanted { texel[c][l].to_bits() } else { *slot };
+        write_chunk(out, first, chunk_mask, &texel);
+    }
+}
+
+/// Stores the chunk's values into the result for the lanes of `chunk_mask` (lanes
+/// `first..first + 8`).
+#[inline(always)]
+fn write_chunk(out: &mut ImageResult, first: usize, chunk_mask: u32, texel: &[[f32; CHUNK]; 4]) {
+    if chunk_mask == 0xff {
+        for (row, values) in out.texel.iter_mut().zip(texel) {
+            for (slot, value) in row[first..first + CHUNK].iter_mut().zip(values) {
+                *slot = value.to_bits();
             }
         }
+        return;
     }
+    for (c, row) in out.texel.iter_mut().enumerate() {
+        for l in 0..CHUNK {
+            let wanted = chunk_mask >> l & 1 == 1;
+            let slot = &mut row[first + l];
+            *slot = if wanted { texel[c][l].to_bits() } else { *slot };
+        }
+    }
+}
+
+/// The chunk's lanes (`first..first + 8`, those of `chunk_mask`) filtered by the AVX2 kernel
+/// when they all read the same level, or the same two levels, with one filter, of a
+/// non-arrayed view, and the kernel wraps both address modes; `None` (nothing done)
+/// otherwise. `x` and `y` are the lanes' coordinates (0 outside the mask).
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn uniform_chunk(
+    t: &Texels8,
+    smp: &SamplerState,
+    choices: &Choices,
+    first: usize,
+    chunk_mask: u32,
+    x: &[f32; CHUNK],
+    y: &[f32; CHUNK],
+) -> Option<[[f32; CHUNK]; 4]> {
+    use avx2::LevelRead;
+    let [mode_u, mode_v, _] = smp.address_modes;
+    if !avx2::wraps(mode_u, t.pow2) || !avx2::wraps(mode_v, t.pow2) {
+        return None;
+    }
+    let lead = (0..CHUNK).find(|l| chunk_mask >> l & 1 == 1)?;
+    let head = choices.lane(first + lead);
+    // As `LaneLevels::set`: a level past the last reads the last.
+    let clamp_level = |level: u32| (level as usize).min(t.levels.len().saturating_sub(1));
+    let mut reads = [
+        LevelRead {
+            level: clamp_level(head.levels[0].0),
+            weight: [0.0; CHUNK],
+        },
+        LevelRead {
+            level: 0,
+            weight: [0.0; CHUNK],
+        },
+    ];
+    let linear = head.filter == Filter::Linear;
+    if let Choices::Uniform(choice) = choices {
+        // One choice for every lane: its weights broadcast.
+        let [(_, w0), (level, w1)] = choice.levels;
+        reads[0].weight = [w0; CHUNK];
+        let count = if w1 != 0.0 {
+            reads[1] = LevelRead {
+                level: clamp_level(level),
+                weight: [w1; CHUNK],
+            };
+            2
+        } else {
+            1
+        };
+        // SAFETY: the caller's contract (AVX2 and FMA).
+        return Some(unsafe { avx2::sample8(t, &reads[..count], [mode_u, mode_v], linear, x, y) });
+    }
+    let mut second = None;
+    for l in (0..CHUNK).filter(|l| chunk_mask >> l & 1 == 1) {
+        let choice = choices.lane(first + l);
+        if choice.filter != head.filter || choice.levels[0].0 != head.levels[0].0 {
+            return None;
+        }
+        reads[0].weight[l] = choice.levels[0].1;
+        let (level, weight) = choice.levels[1];
+        if weight != 0.0 {
+            match second {
+                None => second = Some(level),
+                Some(s) if s == level => {}
+                Some(_) => return None,
+            }
+            reads[1].weight[l] = weight;
+        }
+    }
+    let count = match second {
+        Some(level) => {
+            reads[1].level = clamp_level(level);
+            2
+        }
+        None => 1,
+    };
+    // SAFETY: the caller's contract (AVX2 and FMA).
+    Some(unsafe { avx2::sample8(t, &reads[..count], [mode_u, mode_v], linear, x, y) })
 }
 
 /// Per-lane geometry of the level each of 8 lanes reads.
@@ -1038,8 +1197,79 @@ mod tests {
             .is_none());
     }
 
+    /// A request like a draw's: 8 lanes of two 2×2 quads of adjacent pixels mapped onto the
+    /// image by one affine map of `texels_per_pixel`, from a random origin.
+    fn draw_like_request(rng: &mut Rng, extent: [u32; 2], texels_per_pixel: f32) -> ImageRequest {
+        // SAFETY: `ImageRequest` is plain integers and floats; all-zero bits are valid.
+        let mut req: ImageRequest = unsafe { std::mem::zeroed() };
+        req.op = op::SAMPLE;
+        req.flags = image_flag::QUAD_DERIVATIVES;
+        req.lanes = GRAPHICS_LANES as u32;
+        req.mask = 0xff;
+        req.coord_count = 2;
+        let origin = [rng.float(-2.0, 2.0), rng.float(-2.0, 2.0)];
+        for l in 0..GRAPHICS_LANES {
+            let (px, py) = shader::abi::FRAGMENT_LANE_OFFSETS[l];
+            let pixel = [px as f32 + 0.5, py as f32 + 0.5];
+            for d in 0..2 {
+                let c = origin[d] + pixel[d] * texels_per_pixel / extent[d] as f32;
+                req.coords[d][l] = c.to_bits();
+            }
+        }
+        req
+    }
+
+    #[cfg(target_arch = "x86_64")]
     #[test]
-    fn baseline_and_avx2_builds_give_the_same_bits() {
+    fn draw_like_requests_take_the_avx2_kernel_and_agree_with_the_generic_path() {
+        if !has_avx2() {
+            return;
+        }
+        let mut rng = Rng(0x5eed_0fa5);
+        let mut kernel_chunks = 0;
+        for case in cases().into_iter().filter(|c| c.layers == 1) {
+            let view = view_of(&case, &mut rng);
+            let img = ResolvedImage::from_view(&view).unwrap();
+            let t = img.texels8.as_ref().unwrap();
+            let all_states: Vec<SamplerState> = states(&mut rng).collect();
+            for state in all_states {
+                let [u, v, _] = state.address_modes;
+                if !avx2::wraps(u, t.pow2) || !avx2::wraps(v, t.pow2) {
+                    continue;
+                }
+                let smp = ResolvedSampler::new(&Sampler::new(state).unwrap());
+                for scale in [0.3, 1.0, 1.7, 2.0, 3.1, 6.0] {
+                    let req = draw_like_request(&mut rng, case.extent, scale);
+                    let choices = level_choices(&img, &state, &req, req.mask);
+                    let (x, y) = (
+                        std::array::from_fn(|l| f32::from_bits(req.coords[0][l])),
+                        std::array::from_fn(|l| f32::from_bits(req.coords[1][l])),
+                    );
+                    // SAFETY: the CPU has AVX2 and FMA (checked at the top).
+                    let kernel = unsafe { uniform_chunk(t, &state, &choices, 0, 0xff, &x, &y) };
+                    kernel_chunks += usize::from(kernel.is_some());
+                    let (taken, fast, generic) = run_both(&img, &smp, &req);
+                    assert!(taken);
+                    for l in 0..GRAPHICS_LANES {
+                        for c in 0..4 {
+                            let f = f32::from_bits(fast.texel[c][l]);
+                            let g = f32::from_bits(generic.texel[c][l]);
+                            assert!(
+                                (f - g).abs() <= 1e-6,
+                                "{:?} {state:?} ×{scale} lane {l} c {c}: fast {f} generic {g}",
+                                case.format
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // Affine maps give every quad the same λ: the kernel takes nearly all of them.
+        assert!(kernel_chunks > 300, "{kernel_chunks}");
+    }
+
+    #[test]
+    fn baseline_and_avx2_builds_agree() {
         if !has_avx2() {
             return;
         }
@@ -1062,7 +1292,13 @@ mod tests {
                 unsafe {
                     sample_lanes_avx2(t, &state, &req, req.mask, &choices, arrayed, &mut wide)
                 };
-                assert_eq!(base.texel, wide.texel, "{state:?}");
+                for c in 0..4 {
+                    for l in 0..MAX_IMAGE_LANES {
+                        let (b, w) = (base.texel[c][l], wide.texel[c][l]);
+                        let close = (f32::from_bits(b) - f32::from_bits(w)).abs() <= 1e-6;
+                        assert!(b == w || close, "{state:?} lane {l} c {c}: {b:#x} {w:#x}");
+                    }
+                }
             }
         }
     }
