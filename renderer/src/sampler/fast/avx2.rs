@@ -16,9 +16,9 @@ use std::arch::x86_64::{
     __m256, __m256i, _mm256_add_epi32, _mm256_and_si256, _mm256_cvtepi32_ps, _mm256_cvttps_epi32,
     _mm256_floor_ps, _mm256_fmadd_ps, _mm256_i32gather_epi32, _mm256_i32gather_ps, _mm256_loadu_ps,
     _mm256_max_epi32, _mm256_min_epi32, _mm256_min_epu32, _mm256_mul_ps, _mm256_mullo_epi32,
-    _mm256_set1_epi32, _mm256_set1_ps, _mm256_setzero_ps, _mm256_setzero_si256, _mm256_slli_epi32,
-    _mm256_srai_epi32, _mm256_srli_epi32, _mm256_storeu_ps, _mm256_sub_epi32, _mm256_sub_ps,
-    _mm256_xor_si256,
+    _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_ps, _mm256_setzero_si256,
+    _mm256_shuffle_epi8, _mm256_slli_epi32, _mm256_srai_epi32, _mm256_srli_epi32, _mm256_storeu_ps,
+    _mm256_sub_epi32, _mm256_sub_ps, _mm256_xor_si256,
 };
 
 use super::{LevelGeometry, Texels8, CHUNK};
@@ -106,13 +106,21 @@ fn gather(t: &Texels8, at: __m256i) -> __m256i {
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 fn channel(t: &Texels8, texels: __m256i, c: usize) -> __m256 {
-    let ff = _mm256_set1_epi32(0xff);
-    let code = match c {
-        0 => _mm256_and_si256(texels, ff),
-        1 => _mm256_and_si256(_mm256_srli_epi32::<8>(texels), ff),
-        2 => _mm256_and_si256(_mm256_srli_epi32::<16>(texels), ff),
-        _ => _mm256_srli_epi32::<24>(texels),
-    };
+    // One byte shuffle moves byte `c` of each texel to the bottom of its lane and zeroes
+    // the other three (index bytes with the top bit set write 0; indices count bytes within
+    // each 128-bit half, so texel k of a half starts at byte 4k).
+    let pick = |k: u32| (0x8080_8000 | (4 * k + (c as u32 & 3))) as i32;
+    let picks = _mm256_setr_epi32(
+        pick(0),
+        pick(1),
+        pick(2),
+        pick(3),
+        pick(0),
+        pick(1),
+        pick(2),
+        pick(3),
+    );
+    let code = _mm256_shuffle_epi8(texels, picks);
     match t.srgb.as_deref() {
         Some(table) if c < 3 => {
             // SAFETY: `code` is a byte (masked to 0..=255 above) and the table has 256 f32s,
