@@ -69,11 +69,19 @@ impl PhysicalDevice {
             // usable in a storage image (protocol::format). Anisotropic filtering is not
             // offered (samplerAnisotropy stays false).
             shader_storage_image_extended_formats: vk::TRUE,
-            // `tex[i]` with a dynamically uniform `i`: every element of the array has a slot,
-            // the JIT bounds-checks the index (null descriptor past the end). Arrays of
-            // uniform/storage buffers are still indexed by constants only.
+            // `tex[i]` / `blocks[i]` with a dynamically uniform `i`: every element of the
+            // array has a slot, the JIT bounds-checks the index (null descriptor past the
+            // end; tests/tests/buffer_arrays.rs, jit-host/tests/buffer_array_exec.rs).
             shader_sampled_image_array_dynamic_indexing: vk::TRUE,
             shader_storage_image_array_dynamic_indexing: vk::TRUE,
+            shader_uniform_buffer_array_dynamic_indexing: vk::TRUE,
+            shader_storage_buffer_array_dynamic_indexing: vk::TRUE,
+            // Storage images without a format: loads and stores convert through the bound
+            // view's format (scene storage-image-unformatted).
+            shader_storage_image_read_without_format: vk::TRUE,
+            shader_storage_image_write_without_format: vk::TRUE,
+            // CUBE_ARRAY views and samplerCubeArray (scenes cube-array-*).
+            image_cube_array: vk::TRUE,
             ..Default::default()
         }
     }

@@ -141,6 +141,15 @@ fn load_source(module: &Module, mem: &MemRef) -> Option<PerFragment> {
                 .is_some_and(|b| b.kind == BufferKind::Uniform);
             (!uniform).then_some(PerFragment::Load(mem.space))
         }
+        // The element is picked by the index, uniform by induction like the offset.
+        Space::BufferArray { first, index } => {
+            let run = (first as usize)..(first as usize).saturating_add(index.len as usize);
+            let uniform = module
+                .buffers
+                .get(run)
+                .is_some_and(|r| r.iter().all(|b| b.kind == BufferKind::Uniform));
+            (!uniform).then_some(PerFragment::Load(mem.space))
+        }
         Space::Workgroup => Some(PerFragment::Load(mem.space)),
     }
 }

@@ -29,7 +29,7 @@ pub use image::{
 };
 
 /// Version of the IR encoding and semantics. Bump on any change.
-pub const IR_VERSION: u32 = 6;
+pub const IR_VERSION: u32 = 7;
 
 /// Largest workgroup (invocations) the IR may declare; Vulkan's maxComputeWorkGroupInvocations
 /// that we report.
@@ -281,6 +281,13 @@ pub struct SamplerBinding {
 pub enum Space {
     /// Index into [`Module::buffers`]. Size: the bound range, known at run time.
     Buffer(u32),
+    /// A dynamically indexed array of buffer blocks (`blocks[i].x` with `i` not a constant,
+    /// shader{Uniform,Storage}BufferArrayDynamicIndexing): slots `first..first + index.len`
+    /// of [`Module::buffers`] are its elements, `index` picks one. As for image arrays
+    /// ([`DescriptorIndex`]) the index is dynamically uniform, so the back end reads it from
+    /// one executing lane; an index `>= len` selects a null descriptor (size 0: loads give 0,
+    /// stores and atomics are dropped).
+    BufferArray { first: u32, index: DescriptorIndex },
     /// Push-constant block. Size: [`Module::push_constant_size`] (run time may bind less).
     PushConstant,
     /// Per-workgroup shared memory, zero at the start of every workgroup.
@@ -297,6 +304,25 @@ pub enum Space {
 pub struct MemRef {
     pub space: Space,
     pub offset: ValueId,
+}
+
+impl MemRef {
+    /// The values the reference reads: the offset, then a buffer array's index.
+    pub fn operands(&self) -> impl Iterator<Item = ValueId> {
+        let index = match self.space {
+            Space::BufferArray { index, .. } => Some(index.index),
+            _ => None,
+        };
+        std::iter::once(self.offset).chain(index)
+    }
+
+    /// Replaces every value the reference reads by `f` of it.
+    pub fn map_operands(&mut self, f: impl Fn(ValueId) -> ValueId) {
+        self.offset = f(self.offset);
+        if let Space::BufferArray { index, .. } = &mut self.space {
+            index.index = f(index.index);
+        }
+    }
 }
 
 /// Compute builtins, one scalar each (component 0..3 = x, y, z).

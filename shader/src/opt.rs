@@ -123,7 +123,7 @@ fn rewrite(stmts: &mut [Stmt], f: &impl Fn(ValueId) -> ValueId) {
         match s {
             Stmt::Def { op, .. } => rewrite_op(op, f),
             Stmt::Store { mem, value } | Stmt::AtomicStore { mem, value } => {
-                mem.offset = f(mem.offset);
+                mem.map_operands(f);
                 *value = f(*value);
             }
             Stmt::SetVar { value, .. } => *value = f(*value),
@@ -174,14 +174,14 @@ fn rewrite_op(op: &mut Op, f: &impl Fn(ValueId) -> ValueId) {
             *b = f(*b);
             *c = f(*c);
         }
-        Op::Load(m) => m.offset = f(m.offset),
+        Op::Load(m) => m.map_operands(f),
         Op::Atomic {
             mem,
             value,
             comparator,
             ..
         } => {
-            mem.offset = f(mem.offset);
+            mem.map_operands(f);
             *value = f(*value);
             if let Some(c) = comparator {
                 *c = f(*c);

@@ -334,3 +334,60 @@ fn mutated_image_modules_never_panic_and_accepted_ones_validate() {
         }
     }
 }
+
+/// Every cube-array form (imageCubeArray): sampling with implicit, explicit and gradient LOD,
+/// depth compare, gather, size queries, and storage cube arrays read and written by
+/// (x, y, 6 × cube + face).
+#[test]
+fn cube_arrays_lower_with_four_coordinates_and_layered_texel_access() {
+    let src = r#"#version 450
+layout(set = 0, binding = 0) uniform samplerCubeArray cubes;
+layout(set = 0, binding = 1) uniform samplerCubeArrayShadow shadows;
+layout(set = 0, binding = 2, rgba8) uniform imageCubeArray store;
+layout(location = 0) in vec4 dir;
+layout(location = 0) out vec4 o;
+void main() {
+    vec4 a = texture(cubes, dir) + textureLod(cubes, dir, 1.5)
+        + textureGrad(cubes, dir, dir.xyz, dir.zyx) + textureGather(cubes, dir, 2);
+    float s = texture(shadows, dir, 0.5);
+    ivec3 n = textureSize(cubes, 1) + imageSize(store);
+    imageStore(store, ivec3(1, 2, 9), imageLoad(store, ivec3(n.xy, 7)));
+    o = a + vec4(s, vec3(n));
+}
+"#;
+    let m = lower_stage(Stage::Fragment, &glsl_stage("frag", src)).unwrap();
+    shader::valid::validate(&m).unwrap();
+    assert!(m
+        .images
+        .iter()
+        .all(|b| b.dim == ImageDim::Cube && b.arrayed));
+    let mut ops = Vec::new();
+    image_ops(&m.body, &mut ops);
+    let samples: Vec<_> = ops
+        .iter()
+        .filter(|o| matches!(o.kind, ImageOpKind::Sample | ImageOpKind::Gather { .. }))
+        .collect();
+    assert_eq!(samples.len(), 5, "texture, lod, grad, gather, compare");
+    assert!(
+        samples.iter().all(|o| o.coords.len() == 4),
+        "direction + cube"
+    );
+    assert!(samples.iter().any(|o| o.dref.is_some()));
+    assert!(samples
+        .iter()
+        .any(|o| matches!(o.lod, ImageLod::Grad { .. })));
+    let texel: Vec<_> = ops
+        .iter()
+        .filter(|o| matches!(o.kind, ImageOpKind::Read | ImageOpKind::Write))
+        .collect();
+    assert_eq!(texel.len(), 2);
+    assert!(
+        texel.iter().all(|o| o.coords.len() == 3),
+        "x, y, layer-face"
+    );
+    let sizes = ops
+        .iter()
+        .filter(|o| o.kind == ImageOpKind::QuerySize)
+        .count();
+    assert_eq!(sizes, 2);
+}

@@ -388,3 +388,122 @@ void main() {
         }
     }
 }
+
+/// Bytes for every buffer slot of `m` from `bind(set, binding, array_index)`.
+fn bind_slots(m: &shader::ir::Module, bind: impl Fn(u32, u32, u32) -> Vec<u8>) -> Vec<Vec<u8>> {
+    m.buffers
+        .iter()
+        .map(|b| bind(b.set, b.binding, b.array_index))
+        .collect()
+}
+
+/// `us[k]` and `ss[j]` with push-constant (dynamically uniform) indices: loads, stores and
+/// atomics reach the chosen element; an index past the array reads 0 and drops writes.
+#[test]
+fn dynamically_indexed_buffer_arrays_pick_their_element_and_are_robust() {
+    let src = r#"#version 450
+layout(local_size_x = 4) in;
+layout(set = 0, binding = 0) uniform U { uvec4 v; } us[3];
+layout(set = 0, binding = 1) buffer S { uint w[4]; } ss[2];
+layout(set = 0, binding = 2) buffer O { uint o[]; };
+layout(push_constant) uniform P { uint k; uint j; };
+void main() {
+    uint i = gl_GlobalInvocationID.x;
+    o[i] = us[k].v[i] + ss[j].w[i];
+    barrier();
+    ss[j].w[i] = i * 10u;
+    barrier();
+    o[4 + i] = atomicAdd(ss[j].w[3], 1u);
+}
+"#;
+    for m in both(src) {
+        let arrays = m.buffers.iter().filter(|b| b.binding < 2).count();
+        assert_eq!(arrays, 5, "a slot per element: {:?}", m.buffers);
+        for (k, j) in [(2u32, 1u32), (0, 0), (5, 7)] {
+            let mut slots = bind_slots(&m, |_, binding, e| match binding {
+                0 => bytes_u32(&[
+                    100 * (e + 1),
+                    100 * (e + 1) + 1,
+                    100 * (e + 1) + 2,
+                    100 * (e + 1) + 3,
+                ]),
+                1 => bytes_u32(&[1000 * (e + 1); 4]),
+                _ => vec![0; 32],
+            });
+            let push = bytes_u32(&[k, j]);
+            interp::dispatch(&m, [1, 1, 1], &mut slots, &push);
+            let out = u32s(&slots[slot(&m, 0, 2)]);
+            for i in 0..4u32 {
+                let u = if k < 3 { 100 * (k + 1) + i } else { 0 };
+                let s = if j < 2 { 1000 * (j + 1) } else { 0 };
+                assert_eq!(out[i as usize], u + s, "k {k} j {j} lane {i}");
+            }
+            for (e, b) in m.buffers.iter().enumerate() {
+                if b.binding != 1 {
+                    continue;
+                }
+                let words = u32s(&slots[e]);
+                if b.array_index == j {
+                    assert_eq!(words, [0, 10, 20, 34], "k {k} j {j}: ss[{j}] written");
+                } else {
+                    assert_eq!(words, [1000 * (b.array_index + 1); 4], "k {k} j {j}");
+                }
+            }
+            let olds: Vec<u32> = (4..8).map(|i| out[i]).collect();
+            if j < 2 {
+                let mut sorted = olds.clone();
+                sorted.sort_unstable();
+                assert_eq!(sorted, [30, 31, 32, 33], "k {k} j {j}");
+            } else {
+                assert_eq!(olds, [0; 4], "k {k} j {j}: no element, atomics give 0");
+            }
+        }
+    }
+}
+
+/// A dynamic index into an array of buffer blocks stays in the IR as a run of slots.
+#[test]
+fn dynamic_buffer_array_index_lowers_to_a_buffer_array_space() {
+    let src = "#version 450\nlayout(local_size_x = 1) in;\nlayout(set=0,binding=0) buffer B { uint v; } bs[4];\nlayout(push_constant) uniform P { uint k; };\nvoid main() { bs[k].v = 1u; }\n";
+    let m = lower(&glsl(src));
+    let store = m
+        .body
+        .iter()
+        .find_map(|s| match s {
+            Stmt::Store { mem, .. } => Some(*mem),
+            _ => None,
+        })
+        .unwrap();
+    let shader::ir::Space::BufferArray { first, index } = store.space else {
+        panic!("store to {:?}", store.space);
+    };
+    assert_eq!(index.len, 4);
+    let run = &m.buffers[first as usize..first as usize + 4];
+    assert!(run
+        .iter()
+        .enumerate()
+        .all(|(e, b)| b.array_index == e as u32 && b.binding == 0));
+}
+
+/// `ss[j].w.length()` with a dynamic `j` is the picked element's length, 0 past the array.
+#[test]
+fn runtime_array_length_in_a_dynamically_indexed_buffer_array() {
+    let src = r#"#version 450
+layout(local_size_x = 1) in;
+layout(set = 0, binding = 0) buffer S { uint h; uint w[]; } ss[3];
+layout(set = 0, binding = 1) buffer O { uint o[]; };
+layout(push_constant) uniform P { uint j; };
+void main() { o[0] = ss[j].w.length(); }
+"#;
+    let sizes = [12usize, 24, 4];
+    for m in both(src) {
+        for (j, want) in [(0u32, 2u32), (1, 5), (2, 0), (3, 0), (u32::MAX, 0)] {
+            let mut slots = bind_slots(&m, |_, binding, e| match binding {
+                0 => vec![0; sizes[e as usize]],
+                _ => vec![0xff; 4],
+            });
+            interp::dispatch(&m, [1, 1, 1], &mut slots, &bytes_u32(&[j]));
+            assert_eq!(u32s(&slots[slot(&m, 0, 1)]), [want], "j {j}");
+        }
+    }
+}

@@ -37,11 +37,11 @@ pub(super) struct ImageCtx<'ctx> {
 }
 
 /// The slot an operation uses within a descriptor run (`Gen::array_element`).
-struct ArrayElement<'ctx> {
+pub(super) struct ArrayElement<'ctx> {
     /// Slot index (i64).
-    slot: IntValue<'ctx>,
+    pub(super) slot: IntValue<'ctx>,
     /// For a dynamic index: whether it is below the run's length (i1).
-    in_range: Option<IntValue<'ctx>>,
+    pub(super) in_range: Option<IntValue<'ctx>>,
 }
 
 fn atomic_code(op: AtomicOp) -> u32 {
@@ -333,7 +333,7 @@ impl<'ctx> Gen<'ctx, '_> {
     /// The slot (i64) an operation reads from a run starting at `first`: `first` itself for a
     /// fixed slot; for a dynamic index, `first + index` when `index < len` (unsigned), else
     /// `first` (a slot of the run, read but not used) with `in_range` false.
-    fn array_element(
+    pub(super) fn array_element(
         &self,
         first: u32,
         dynamic: Option<DescriptorIndex>,

@@ -47,6 +47,9 @@ pub(super) struct Gen<'ctx, 'm> {
 
     pub buf_base: Vec<PointerValue<'ctx>>,
     pub buf_len: Vec<IntValue<'ctx>>,
+    /// The context's buffer descriptor table (`module.buffers.len()` descriptors), for
+    /// dynamically indexed buffer arrays.
+    pub buf_table: PointerValue<'ctx>,
     pub push_ptr: PointerValue<'ctx>,
     pub push_len: IntValue<'ctx>,
     pub wg_mem: PointerValue<'ctx>,
@@ -163,7 +166,7 @@ pub(super) fn uses_defs(stmts: &[Stmt], uses: &mut HashSet<ValueId>, defs: &mut 
                 });
             }
             Stmt::Store { mem, value } | Stmt::AtomicStore { mem, value } => {
-                uses.insert(mem.offset);
+                uses.extend(mem.operands());
                 uses.insert(*value);
             }
             Stmt::SetVar { value, .. } => {
@@ -214,14 +217,14 @@ pub(super) fn op_operands(op: &Op, f: &mut impl FnMut(ValueId)) {
             f(*b);
             f(*c)
         }
-        Op::Load(m) => f(m.offset),
+        Op::Load(m) => m.operands().for_each(f),
         Op::Atomic {
             mem,
             value,
             comparator,
             ..
         } => {
-            f(mem.offset);
+            mem.operands().for_each(&mut *f);
             f(*value);
             if let Some(c) = comparator {
                 f(*c)
@@ -478,6 +481,7 @@ pub(super) fn build_kernel<'ctx>(
         has_barrier,
         buf_base,
         buf_len,
+        buf_table: bufs_p,
         push_ptr,
         push_len,
         wg_mem,

@@ -7,7 +7,8 @@
 use inkwell::types::BasicTypeEnum;
 use inkwell::values::{BasicValueEnum, IntValue, PointerValue, VectorValue};
 use inkwell::{AtomicOrdering, AtomicRMWBinOp, IntPredicate as IP};
-use shader::ir::{AtomicOp, MemRef, ScalarType, Space, ValueId};
+use shader::abi;
+use shader::ir::{AtomicOp, DescriptorIndex, MemRef, ScalarType, Space, ValueId};
 
 use super::emit::{Val, R};
 use super::kernel::Gen;
@@ -31,6 +32,10 @@ impl<'ctx> Gen<'ctx, '_> {
                     _ => return Err(CodegenError::Missing(format!("buffer slot {i}"))),
                 }
             }
+            Space::BufferArray { first, index } => {
+                let (base, len) = self.buffer_array_element(first, index)?;
+                Place::Shared(base, len)
+            }
             Space::PushConstant => Place::Shared(self.push_ptr, self.push_len),
             Space::Workgroup => Place::Shared(
                 self.wg_mem,
@@ -38,6 +43,43 @@ impl<'ctx> Gen<'ctx, '_> {
             ),
             Space::Private => Place::Private(u64::from(self.ir.private_memory_size)),
         })
+    }
+
+    /// Base and length of the element of a dynamically indexed buffer array that the first
+    /// executing lane's index picks (the index is dynamically uniform, as for image arrays);
+    /// an index at or past `index.len` gives length 0, so every access is out of bounds.
+    fn buffer_array_element(
+        &self,
+        first: u32,
+        index: DescriptorIndex,
+    ) -> R<(PointerValue<'ctx>, IntValue<'ctx>)> {
+        // Validated already; a run past the table would read outside it.
+        if u64::from(first) + u64::from(index.len) > self.ir.buffers.len() as u64 {
+            return Err(CodegenError::Missing(format!(
+                "buffer slots {first}+{}",
+                index.len
+            )));
+        }
+        let e = self.array_element(first, Some(index), self.mask()?)?;
+        let off =
+            self.b
+                .build_int_mul(e.slot, self.i64c(abi::BUFFER_DESCRIPTOR_SIZE as u64), "")?;
+        let desc = self.byte_ptr(self.buf_table, off)?;
+        let ptr_t = self.cx.ptr_type(inkwell::AddressSpace::default());
+        let base = self.b.build_load(ptr_t, desc, "")?.into_pointer_value();
+        let len_p = self.byte_ptr(desc, self.i64c(8))?;
+        let len = self
+            .b
+            .build_load(self.cx.i64_type(), len_p, "")?
+            .into_int_value();
+        let len = match e.in_range {
+            Some(ok) => self
+                .b
+                .build_select(ok, len, self.cx.i64_type().const_zero(), "")?
+                .into_int_value(),
+            None => len,
+        };
+        Ok((base, len))
     }
 
     /// Memory representation of a value type (Bool is a 32-bit word).

@@ -208,6 +208,7 @@ pub(super) fn build_graphics<'ctx>(
         has_barrier: false,
         buf_base,
         buf_len,
+        buf_table: bufs_p,
         push_ptr,
         push_len,
         wg_mem: ptr_t.const_null(),

@@ -464,7 +464,7 @@ impl Lower<'_> {
 /// The slot of element `first` (with `len == 1`) or the first slot of a run for elements
 /// `first..first + len` of variable `var`: reuses the slots already given when they are
 /// consecutive, else appends new bindings made by `binding_of(element)`.
-fn run_of<B>(
+pub(super) fn run_of<B>(
     bindings: &mut Vec<B>,
     slots: &mut std::collections::HashMap<(Id, u32), u32>,
     var: Id,

@@ -18,6 +18,9 @@ use crate::ir::{
     Space, Stmt, ValueId, VarId,
 };
 
+/// Longest dynamically indexed buffer array `OpArrayLength` takes (one select per element).
+const MAX_BUFFER_ARRAY_LENGTH_CHAIN: u32 = 64;
+
 #[derive(Clone, Debug)]
 pub(crate) struct Ptr {
     /// Pointee type.
@@ -132,11 +135,17 @@ impl Lower<'_> {
             match &mut p.root {
                 Root::DescArray { var } => {
                     let var = *var;
-                    let k = match k {
-                        Some(k) => step_const(Some(k))?,
-                        None => {
+                    let k = match (k, &ty) {
+                        (Some(k), _) => step_const(Some(k))?,
+                        (None, &Type::Array { elem, len }) => {
+                            p = self.buffer_array_ptr(var, elem, len, index, ptr_ty)?;
+                            continue;
+                        }
+                        (None, _) => {
                             return Err(FrontError::Unsupported(
-                                "dynamic index into an array of descriptors".into(),
+                                "OpAccessChain: dynamic index into a runtime array of buffer \
+                                 blocks (descriptor indexing)"
+                                    .into(),
                             ))
                         }
                     };
@@ -246,6 +255,58 @@ impl Lower<'_> {
             }
         }
         Ok(p)
+    }
+
+    /// Element `index` (not a constant) of the array of `len` buffer blocks `var`
+    /// (shader{Uniform,Storage}BufferArrayDynamicIndexing): a pointer into a run of slots for
+    /// all the elements, picked at run time.
+    fn buffer_array_ptr(
+        &mut self,
+        var: Id,
+        elem: Id,
+        len: u32,
+        index: Id,
+        ptr_ty: Id,
+    ) -> Result<Ptr> {
+        if len > MAX_DYNAMIC_DESCRIPTOR_ARRAY {
+            return Err(FrontError::Limit(format!(
+                "OpAccessChain: dynamic index into an array of {len} buffer blocks (at most \
+                 {MAX_DYNAMIC_DESCRIPTOR_ARRAY})"
+            )));
+        }
+        if len == 0 {
+            return malformed("array of 0 buffer blocks");
+        }
+        let first = self.buffer_run(var, 0, len)?;
+        let index = DescriptorIndex {
+            len,
+            index: self.descriptor_index(index)?,
+        };
+        Ok(self.mem_ptr(elem, ptr_ty, Space::BufferArray { first, index }, 0, true))
+    }
+
+    /// The bound size (I64) of the element of a buffer array that `index` picks: a chain of
+    /// selects over the run's `Op::BufferLength`s, 0 past the end (a null descriptor).
+    fn buffer_array_length(&mut self, first: u32, index: DescriptorIndex) -> Result<ValueId> {
+        if index.len > MAX_BUFFER_ARRAY_LENGTH_CHAIN {
+            return Err(FrontError::Limit(format!(
+                "OpArrayLength on a dynamically indexed array of {} buffer blocks (at most \
+                 {MAX_BUFFER_ARRAY_LENGTH_CHAIN})",
+                index.len
+            )));
+        }
+        let ty = self.b.ty(index.index);
+        let mut size = self.ki(ScalarType::I64, 0);
+        for e in 0..index.len {
+            let Some(slot) = first.checked_add(e) else {
+                return malformed("buffer array slots overflow");
+            };
+            let len = self.b.def(ScalarType::I64, IrOp::BufferLength(slot));
+            let k = self.ki(ty, u64::from(e));
+            let here = self.cmp(CmpOp::Eq, index.index, k);
+            size = self.select(here, len, size);
+        }
+        Ok(size)
     }
 
     /// OpPtrAccessChain: `element` steps over whole pointees, by the base pointer type's
@@ -401,11 +462,15 @@ impl Lower<'_> {
                 if *space == Space::PushConstant {
                     return malformed("store to push constants");
                 }
-                if let Space::Buffer(s) = space {
+                let slot = match space {
+                    Space::Buffer(s) | Space::BufferArray { first: s, .. } => Some(*s),
+                    _ => None,
+                };
+                if let Some(s) = slot {
                     if self
                         .mem
                         .buffers
-                        .get(*s as usize)
+                        .get(s as usize)
                         .is_some_and(|b| b.kind == BufferKind::Uniform)
                     {
                         return malformed("store to a uniform buffer");
@@ -524,7 +589,7 @@ impl Lower<'_> {
         }
         match &p.root {
             Root::Mem {
-                space: Space::Buffer(_) | Space::Workgroup,
+                space: Space::Buffer(_) | Space::BufferArray { .. } | Space::Workgroup,
                 ..
             } => Ok(st),
             _ => Err(FrontError::Unsupported(
@@ -536,7 +601,7 @@ impl Lower<'_> {
     /// OpArrayLength: elements of the runtime array that is member `member` of the block.
     pub fn array_length(&mut self, p: &Ptr, member: u32) -> Result<ValueId> {
         let Root::Mem {
-            space: Space::Buffer(slot),
+            space: space @ (Space::Buffer(_) | Space::BufferArray { .. }),
             dyn_off: None,
             explicit: true,
             ..
@@ -546,7 +611,7 @@ impl Lower<'_> {
                 "OpArrayLength on anything but a buffer block".into(),
             ));
         };
-        let slot = *slot;
+        let space = *space;
         let Type::Struct { members } = self.m.types.get(p.ty)? else {
             return malformed("OpArrayLength on a non-struct");
         };
@@ -562,7 +627,11 @@ impl Lower<'_> {
         }
         let start_off = self.m.types.member_offset(p.ty, member, true)?;
         let (_, start) = self.address(&p.root, start_off)?;
-        let size = self.b.def(ScalarType::I64, IrOp::BufferLength(slot));
+        let size = match space {
+            Space::BufferArray { first, index } => self.buffer_array_length(first, index)?,
+            Space::Buffer(slot) => self.b.def(ScalarType::I64, IrOp::BufferLength(slot)),
+            _ => return malformed("OpArrayLength outside buffer memory"),
+        };
         let short = self.cmp(CmpOp::ULt, size, start);
         let rest = self.bin(BinOp::ISub, size, start);
         let zero = self.ki(ScalarType::I64, 0);

@@ -159,9 +159,12 @@ fn check_capabilities(m: &dr::Module) -> Result<HashSet<Capability>> {
         C::StorageImageWriteWithoutFormat,
         C::StorageImageMultisample,
         C::MinLod,
-        // Dynamic indexing is refused where it happens (a constant index is fine).
+        // Dynamically uniform indices into arrays of descriptors (runtime arrays are refused
+        // where they are indexed).
         C::SampledImageArrayDynamicIndexing,
         C::StorageImageArrayDynamicIndexing,
+        C::UniformBufferArrayDynamicIndexing,
+        C::StorageBufferArrayDynamicIndexing,
     ];
     let mut caps = HashSet::new();
     for inst in &m.capabilities {

@@ -287,9 +287,36 @@ impl Lower<'_> {
     }
 
     pub fn buffer_slot(&mut self, var: Id, index: u32) -> Result<u32> {
-        if let Some(s) = self.mem.slots.get(&(var, index)) {
-            return Ok(*s);
+        self.buffer_run(var, index, 1)
+    }
+
+    /// The first of `len` consecutive slots for elements `first..first + len` of buffer
+    /// variable `var` (a dynamically indexed array takes all its elements): the slots already
+    /// given to them when those are consecutive, else a fresh run (which later constant
+    /// indices then share).
+    pub fn buffer_run(&mut self, var: Id, first: u32, len: u32) -> Result<u32> {
+        if len == 1 {
+            if let Some(s) = self.mem.slots.get(&(var, first)) {
+                return Ok(*s);
+            }
         }
+        let template = self.buffer_binding(var)?;
+        let mem = &mut self.mem;
+        Ok(super::handles::run_of(
+            &mut mem.buffers,
+            &mut mem.slots,
+            var,
+            first,
+            len,
+            |array_index| BufferBinding {
+                array_index,
+                ..template
+            },
+        ))
+    }
+
+    /// The binding of element 0 of buffer variable `var`.
+    fn buffer_binding(&self, var: Id) -> Result<BufferBinding> {
         let Some(g) = self.m.globals.get(&var) else {
             return malformed(format!("%{var} is not a variable"));
         };
@@ -320,15 +347,12 @@ impl Lower<'_> {
         let read_only = kind == BufferKind::Uniform
             || d.non_writable.contains(&var)
             || (0..members).all(|i| d.member_non_writable.contains(&(block, i)));
-        let slot = self.mem.buffers.len() as u32;
-        self.mem.buffers.push(BufferBinding {
+        Ok(BufferBinding {
             set: *set,
             binding: *binding,
-            array_index: index,
+            array_index: 0,
             kind,
             read_only,
-        });
-        self.mem.slots.insert((var, index), slot);
-        Ok(slot)
+        })
     }
 }

@@ -209,7 +209,7 @@ impl Checker<'_> {
 
     /// Checks a dynamically indexed run of `d.len` slots from `first` among `count`, and its
     /// index operand; returns the run's range.
-    fn run(
+    pub(super) fn run(
         &self,
         first: u32,
         d: DescriptorIndex,

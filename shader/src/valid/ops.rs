@@ -300,6 +300,25 @@ impl Checker<'_> {
                     "Bool in buffer memory (the front end stores I32)",
                 )
             }
+            Space::BufferArray { first, index } => {
+                let run = self.run(first, index, self.m.buffers.len(), "buffer")?;
+                let elements = self.m.buffers.get(run).unwrap_or_default();
+                let kind = elements.first().map(|b| b.kind);
+                require(
+                    at,
+                    elements.iter().all(|b| Some(b.kind) == kind),
+                    "buffer array of slots of different kinds",
+                )?;
+                let read_only = elements
+                    .iter()
+                    .any(|b| b.read_only || b.kind == crate::ir::BufferKind::Uniform);
+                require(at, !(writes && read_only), "write to a read-only buffer")?;
+                require(
+                    at,
+                    ty != Bool,
+                    "Bool in buffer memory (the front end stores I32)",
+                )
+            }
             Space::PushConstant => {
                 require(
                     at,

@@ -793,3 +793,61 @@ fn memory_accesses_are_checked() {
         assert!(type_error(result.clone()), "{stmt:?} gave {result:?}");
     }
 }
+
+fn buffer_array(first: u32, len: u32, index: u32, offset: u32) -> MemRef {
+    MemRef {
+        space: Space::BufferArray {
+            first,
+            index: DescriptorIndex {
+                len,
+                index: v(index),
+            },
+        },
+        offset: v(offset),
+    }
+}
+
+#[test]
+fn buffer_arrays_need_a_run_in_range_an_integer_index_and_writable_slots() {
+    // Values: 0 = offset (I64), 1 = index (I32), 2 = loaded (I32), 3 = F32 index.
+    let types = [I64, I32, I32, F32];
+    let with = |mem: MemRef, store: bool| {
+        let mut body = vec![konst(0, 0), konst(1, 1), konst(3, 0)];
+        if store {
+            body.push(Stmt::Store { mem, value: v(1) });
+        } else {
+            body.push(def(2, Op::Load(mem)));
+        }
+        validate(&module(&types, body))
+    };
+    // Slots 0..2 are storage buffers (1 read-only), 2 a uniform buffer.
+    assert_eq!(with(buffer_array(0, 2, 1, 0), false), Ok(()));
+    assert!(
+        with(buffer_array(2, 2, 1, 0), false).is_err(),
+        "run past the buffers"
+    );
+    assert!(with(buffer_array(0, 0, 1, 0), false).is_err(), "empty run");
+    assert!(
+        type_error(with(buffer_array(0, 2, 3, 0), false)),
+        "F32 index"
+    );
+    assert!(
+        with(buffer_array(0, 3, 1, 0), false).is_err(),
+        "storage and uniform slots mixed"
+    );
+    assert!(
+        type_error(with(buffer_array(0, 2, 1, 0), true)),
+        "store to a run with a read-only slot"
+    );
+    assert_eq!(with(buffer_array(0, 1, 1, 0), true), Ok(()));
+    // The index must be defined before the access.
+    let m = module(
+        &[I64, I32, I32],
+        vec![
+            konst(0, 0),
+            def(2, Op::Load(buffer_array(0, 2, 1, 0))),
+            konst(1, 1),
+        ],
+    );
+    assert!(validate(&m).is_err());
+}

@@ -246,6 +246,20 @@ impl Invocation<'_> {
             Space::PushConstant => f(&mut self.push.to_vec()),
             Space::Workgroup => f(&mut self.shared.lock().unwrap().workgroup),
             Space::Buffer(i) => f(&mut self.shared.lock().unwrap().buffers[i as usize]),
+            // One invocation at a time: its own index picks the element (the back end takes
+            // the first executing lane's; they agree for the dynamically uniform indices
+            // Vulkan requires). Past the end: a null descriptor.
+            Space::BufferArray { first, index } => {
+                let mut k = self.v(index.index);
+                if self.ty(index.index) == ScalarType::I32 {
+                    k &= 0xffff_ffff;
+                }
+                if k < u64::from(index.len) {
+                    f(&mut self.shared.lock().unwrap().buffers[first as usize + k as usize])
+                } else {
+                    f(&mut Vec::new())
+                }
+            }
         }
     }
 

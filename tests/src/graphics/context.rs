@@ -127,6 +127,19 @@ impl GraphicsContext {
         let vertex_stores = supported.vertex_pipeline_stores_and_atomics == vk::TRUE;
         let fragment_stores = supported.fragment_stores_and_atomics == vk::TRUE;
         let features = vk::PhysicalDeviceFeatures::default()
+            .image_cube_array(supported.image_cube_array == vk::TRUE)
+            .shader_storage_image_read_without_format(
+                supported.shader_storage_image_read_without_format == vk::TRUE,
+            )
+            .shader_storage_image_write_without_format(
+                supported.shader_storage_image_write_without_format == vk::TRUE,
+            )
+            .shader_uniform_buffer_array_dynamic_indexing(
+                supported.shader_uniform_buffer_array_dynamic_indexing == vk::TRUE,
+            )
+            .shader_storage_buffer_array_dynamic_indexing(
+                supported.shader_storage_buffer_array_dynamic_indexing == vk::TRUE,
+            )
             .multi_draw_indirect(multi_draw_indirect)
             .vertex_pipeline_stores_and_atomics(vertex_stores)
             .fragment_stores_and_atomics(fragment_stores);

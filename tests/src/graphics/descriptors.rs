@@ -17,6 +17,9 @@ pub enum Resource {
     InputAttachment(vk::ImageView),
     UniformTexelBuffer(vk::BufferView),
     StorageTexelBuffer(vk::BufferView),
+    /// Whole buffers, one per element of an arrayed binding (at least one).
+    UniformBuffers(Vec<vk::Buffer>),
+    StorageBuffers(Vec<vk::Buffer>),
 }
 
 impl Resource {
@@ -27,6 +30,16 @@ impl Resource {
             Resource::InputAttachment(_) => vk::DescriptorType::INPUT_ATTACHMENT,
             Resource::UniformTexelBuffer(_) => vk::DescriptorType::UNIFORM_TEXEL_BUFFER,
             Resource::StorageTexelBuffer(_) => vk::DescriptorType::STORAGE_TEXEL_BUFFER,
+            Resource::UniformBuffers(_) => vk::DescriptorType::UNIFORM_BUFFER,
+            Resource::StorageBuffers(_) => vk::DescriptorType::STORAGE_BUFFER,
+        }
+    }
+
+    /// The binding's descriptor count.
+    fn count(&self) -> u32 {
+        match self {
+            Resource::UniformBuffers(b) | Resource::StorageBuffers(b) => b.len().max(1) as u32,
+            _ => 1,
         }
     }
 }
@@ -54,7 +67,7 @@ impl<'c> DescriptorSet<'c> {
                 vk::DescriptorSetLayoutBinding::default()
                     .binding(i as u32)
                     .descriptor_type(r.ty())
-                    .descriptor_count(1)
+                    .descriptor_count(r.count())
                     .stage_flags(stages)
             })
             .collect();
@@ -72,7 +85,7 @@ impl<'c> DescriptorSet<'c> {
             .iter()
             .map(|r| vk::DescriptorPoolSize {
                 ty: r.ty(),
-                descriptor_count: 1,
+                descriptor_count: r.count(),
             })
             .collect();
         let pool_info = vk::DescriptorPoolCreateInfo::default()
@@ -120,6 +133,20 @@ impl<'c> DescriptorSet<'c> {
                 _ => [vk::BufferView::null()],
             })
             .collect();
+        let buffer_infos: Vec<Vec<vk::DescriptorBufferInfo>> = bindings
+            .iter()
+            .map(|r| match r {
+                Resource::UniformBuffers(b) | Resource::StorageBuffers(b) => b
+                    .iter()
+                    .map(|&buffer| vk::DescriptorBufferInfo {
+                        buffer,
+                        offset: 0,
+                        range: vk::WHOLE_SIZE,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
         let writes: Vec<_> = bindings
             .iter()
             .enumerate()
@@ -131,6 +158,9 @@ impl<'c> DescriptorSet<'c> {
                 match r {
                     Resource::UniformTexelBuffer(_) | Resource::StorageTexelBuffer(_) => {
                         w.texel_buffer_view(&texel_views[i])
+                    }
+                    Resource::UniformBuffers(_) | Resource::StorageBuffers(_) => {
+                        w.buffer_info(&buffer_infos[i])
                     }
                     _ => w.image_info(&image_infos[i]),
                 }

@@ -17,16 +17,16 @@ use crate::graphics::{
 use crate::GpuError;
 
 /// Face side in texels.
-const FACE: u32 = 16;
+pub(super) const FACE: u32 = 16;
 /// Side of one cell, in pixels.
-const CELL: u32 = 24;
-const COLUMNS: u32 = 5;
-const ROWS: u32 = 4;
+pub(super) const CELL: u32 = 24;
+pub(super) const COLUMNS: u32 = 5;
+pub(super) const ROWS: u32 = 4;
 /// Half the extent of a cell's sweep, relative to the length of its centre direction.
 const SPAN: f32 = 0.3;
 
 /// Texel (x, y) of face `face` (+X, −X, +Y, −Y, +Z, −Z).
-fn texel(face: u32, x: u32, y: u32) -> [u8; 4] {
+pub(super) fn texel(face: u32, x: u32, y: u32) -> [u8; 4] {
     [
         (x * 16 + 8) as u8,
         (y * 16 + 8) as u8,
@@ -36,7 +36,7 @@ fn texel(face: u32, x: u32, y: u32) -> [u8; 4] {
 }
 
 /// The centre directions of the cells: the midpoints of the 12 edges, then the 8 corners.
-fn centres() -> Vec<[f32; 3]> {
+pub(super) fn centres() -> Vec<[f32; 3]> {
     let mut out = Vec::new();
     for axis in 0..3 {
         for a in [-1.0f32, 1.0] {
@@ -72,7 +72,7 @@ fn scaled(v: [f32; 3], len: f32) -> [f32; 3] {
 }
 
 /// Cell `centre`'s direction at (a, b) ∈ [−1, 1]²: the centre plus two perpendicular sweeps.
-fn cell_direction(centre: [f32; 3], a: f32, b: f32) -> [f32; 3] {
+pub(super) fn cell_direction(centre: [f32; 3], a: f32, b: f32) -> [f32; 3] {
     let len = (centre.iter().map(|c| c * c).sum::<f32>()).sqrt() * SPAN;
     // An axis that is not parallel to the centre (none of them is: every centre has two
     // or three non-zero coordinates).
@@ -177,7 +177,7 @@ fn face_point(face: u32, sc: f64, tc: f64) -> [f64; 3] {
 }
 
 /// Face selection (z wins ties, then y) and the face coordinates (s, t).
-fn select(d: [f64; 3]) -> (u32, f64, f64) {
+pub(super) fn select(d: [f64; 3]) -> (u32, f64, f64) {
     let [x, y, z] = d;
     let (face, sc, tc, ma) = if z.abs() >= x.abs() && z.abs() >= y.abs() {
         if z >= 0.0 {
@@ -202,7 +202,7 @@ fn select(d: [f64; 3]) -> (u32, f64, f64) {
 /// Texel (i, j) of `face`, one texel beyond at most one edge in each direction: beyond one
 /// edge, the neighbouring face's texel that touches the edge at the same place (the face's
 /// plane folded about the edge); beyond a corner, the average of the three texels there.
-fn seamless_texel(face: u32, i: i64, j: i64) -> [f64; 4] {
+pub(super) fn seamless_texel(face: u32, i: i64, j: i64) -> [f64; 4] {
     let n = i64::from(FACE);
     let inside = |c: i64| (0..n).contains(&c);
     let fetch = |f: u32, x: i64, y: i64| texel(f, x as u32, y as u32).map(f64::from);
@@ -231,7 +231,7 @@ fn seamless_texel(face: u32, i: i64, j: i64) -> [f64; 4] {
 }
 
 /// The spec's LINEAR cube sample along `dir`.
-fn sample(dir: [f64; 3]) -> [f64; 4] {
+pub(super) fn sample(dir: [f64; 3]) -> [f64; 4] {
     let (face, s, t) = select(dir);
     let n = f64::from(FACE);
     let (u, v) = (s * n - 0.5, t * n - 0.5);

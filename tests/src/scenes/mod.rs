@@ -7,8 +7,10 @@
 mod basic;
 mod blits;
 mod cube;
+mod cube_array;
 mod depth;
 mod dynamic;
+mod storage_unformatted;
 mod texture_ops;
 mod textures;
 mod topology;
@@ -150,6 +152,26 @@ pub const SCENES: &[Scene] = &[
         name: "blit-formats",
         render: blits::blit_formats,
         check: blits::check_blit_formats,
+    },
+    Scene {
+        name: "storage-image-unformatted",
+        render: storage_unformatted::unformatted,
+        check: storage_unformatted::check_unformatted,
+    },
+    Scene {
+        name: "cube-array-sample",
+        render: cube_array::sample,
+        check: cube_array::check_sample,
+    },
+    Scene {
+        name: "cube-array-lod",
+        render: cube_array::lod,
+        check: cube_array::check_lod,
+    },
+    Scene {
+        name: "cube-array-gather",
+        render: cube_array::gather,
+        check: cube_array::check_gather,
     },
 ];
 
