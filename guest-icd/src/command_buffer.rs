@@ -3,6 +3,13 @@
 //! names it by `GuestRange` and large command buffers never travel through the transport.
 //! A command we cannot record marks the buffer broken: its submission fails with
 //! `VK_ERROR_DEVICE_LOST` and a log line, never a silent success.
+//!
+//! A command buffer runs on the device as one stream, with binding state that lives from one
+//! command to the next inside it (vhost-device `CommandState`, reset per command buffer), so it
+//! cannot be split into several: a recording that grows past the capset's `max_stream_size` is
+//! out of device memory — `vkEndCommandBuffer` returns `VK_ERROR_OUT_OF_DEVICE_MEMORY`, as
+//! Vulkan reports a recording that ran out of memory, and a submission of it fails the same way.
+//! The recorded bytes are dropped at once, so the recording stops growing.
 
 use crate::device::{device, Device};
 use crate::entry::{guard, guard_void, slice, write_out};
@@ -35,6 +42,8 @@ pub(crate) struct Recording {
     bytes: Vec<u8>,
     /// Why this buffer cannot be executed, if it cannot.
     broken: Option<String>,
+    /// The recording outgrew the device's stream limit (`broken` says so too).
+    too_large: bool,
     /// The recorded stream in device memory, once ended.
     stored: Option<Allocation>,
 }
@@ -46,14 +55,20 @@ impl CommandBuffer {
         }
         r.bytes.clear();
         r.broken = None;
+        r.too_large = false;
     }
 
     /// What a submission names to run this buffer: `Ok(None)` for an empty buffer.
     pub(crate) fn range(&self) -> IcdResult<Option<GuestRange>> {
         let r = self.recording.lock().map_err(|_| poisoned())?;
         if let Some(why) = &r.broken {
+            let result = if r.too_large {
+                vk::Result::ERROR_OUT_OF_DEVICE_MEMORY
+            } else {
+                vk::Result::ERROR_DEVICE_LOST
+            };
             return Err(IcdError::vk(
-                vk::Result::ERROR_DEVICE_LOST,
+                result,
                 format!("submitted a broken command buffer: {why}"),
             ));
         }
@@ -98,6 +113,18 @@ pub(crate) unsafe fn record(
         if let Err(e) = result {
             r.broken = Some(format!("{name}: {e}"));
             return Err(e);
+        }
+        let max = cb.device.capset.max_stream_size as usize;
+        if r.bytes.len() > max {
+            let why = format!(
+                "{name}: the recording reached {} bytes, past the device's stream limit of \
+                 {max} bytes (a command buffer runs as one stream)",
+                r.bytes.len()
+            );
+            r.bytes = Vec::new();
+            r.too_large = true;
+            r.broken = Some(why.clone());
+            return Err(IcdError::vk(vk::Result::ERROR_OUT_OF_DEVICE_MEMORY, why));
         }
         Ok(())
     })
@@ -295,6 +322,12 @@ pub(crate) unsafe extern "system" fn end_command_buffer(cb: vk::CommandBuffer) -
         // SAFETY: valid usage.
         let cb = unsafe { command_buffer(cb) }?;
         let mut r = cb.recording.lock().map_err(|_| poisoned())?;
+        if r.too_large {
+            return Err(IcdError::vk(
+                vk::Result::ERROR_OUT_OF_DEVICE_MEMORY,
+                r.broken.clone().unwrap_or_default(),
+            ));
+        }
         if r.broken.is_some() || r.bytes.is_empty() {
             return Ok(vk::Result::SUCCESS);
         }

@@ -507,9 +507,12 @@ pub(crate) unsafe extern "system" fn update_descriptor_sets(
         for w in unsafe { slice(p_writes, write_count) } {
             // SAFETY: valid usage.
             let dst = unsafe { set(w.dst_set) }?;
+            // vkUpdateDescriptorSets cannot fail: a write that cannot be queued (one write
+            // larger than the device's stream limit) breaks its set, so that binding it fails
+            // the command buffer visibly instead of running with stale descriptors.
             // SAFETY: a valid write (valid usage).
-            match unsafe { encode_write(dst, w) } {
-                Ok(cmd) => dev.enqueue(cmd)?,
+            match unsafe { encode_write(dst, w) }.and_then(|cmd| dev.enqueue(cmd)) {
+                Ok(()) => {}
                 Err(e) => {
                     dst.broken.store(true, Ordering::Relaxed);
                     log::error!("vkUpdateDescriptorSets: {e}");

@@ -26,37 +26,104 @@ pub(crate) struct Device {
     pub(crate) timeline_semaphores: bool,
 }
 
+/// The top-level commands not sent yet. A stream the device accepts is at most the capset's
+/// `max_stream_size`; top-level commands are independent frames (each runs on its own,
+/// vhost-device `VkContext::submit`), so when the next frame would not fit, what is queued is
+/// sent at once as a stream of its own and the frame starts the next one: nothing is ever
+/// dropped, and the device runs the streams in order. A single frame larger than the limit
+/// cannot be sent at all: it is refused at the call that queues it.
 struct PendingStream {
-    /// Encoded top-level commands waiting for the next submission.
+    /// Encoded top-level commands waiting for the next submission (at most `max_stream_size`).
     bytes: Vec<u8>,
     /// The latest submission's fence: queue-idle waits use it (fences complete in order).
     last_fence: Option<FenceId>,
-    /// What the creates and destroys queued or sent so far hold of the device's caps.
-    live: LiveObjects,
+    /// What the destroys queued in `bytes` free: the client's account uncounts it once they
+    /// are sent ([`crate::object_caps`], "Order").
+    released: LiveObjects,
+}
+
+/// One command made ready to queue: encoded, and counted if it creates an object.
+struct StagedFrame {
+    range: std::ops::Range<usize>,
+    /// `Some(descriptors)` for a destroy: what it frees once sent.
+    destroys: Option<u64>,
 }
 
 impl PendingStream {
-    /// Counts `cmd`'s effect on the live objects (`descriptors`: what the object it creates
-    /// or destroys holds) and encodes it; on a refusal or an encoding error, neither.
-    fn push(
-        &mut self,
-        caps: &protocol::ClientCaps,
-        cmd: &Command,
-        descriptors: u64,
-    ) -> IcdResult<()> {
-        let mut live = self.live;
-        match object_effect(cmd.opcode()) {
-            ObjectEffect::Creates => live.charge(caps, descriptors)?,
-            ObjectEffect::Destroys => live.release(descriptors),
-            ObjectEffect::None => {}
+    /// Sends what is queued as one stream (even an empty one) and uncounts its destroys.
+    fn flush(&mut self, transport: &dyn Transport) -> IcdResult<FenceId> {
+        let bytes = std::mem::take(&mut self.bytes);
+        let released = std::mem::take(&mut self.released);
+        let fence = transport.submit(&bytes);
+        // Sent or not, these destroys will never be sent again: uncount them (a failed
+        // submission loses the device, whose count is then moot).
+        transport.client().release(released);
+        let fence = fence?;
+        self.last_fence = Some(fence);
+        Ok(fence)
+    }
+}
+
+/// Encodes `cmds` into `scratch` and counts their creates in the client's account — all of
+/// them, or none: on a refusal, an encoding error or a frame larger than a stream may be,
+/// nothing stays counted. `freed_before` is what the unsent stream the frames will follow
+/// already frees.
+fn stage(
+    transport: &dyn Transport,
+    max_stream: usize,
+    freed_before: LiveObjects,
+    cmds: impl IntoIterator<Item = (Command, u64)>,
+    scratch: &mut Vec<u8>,
+) -> IcdResult<Vec<StagedFrame>> {
+    let account = transport.client();
+    let mut frames: Vec<StagedFrame> = Vec::new();
+    let mut charged = LiveObjects::default();
+    let mut freed = freed_before;
+    let mut result = Ok(());
+    for (cmd, descriptors) in cmds {
+        let start = scratch.len();
+        if let Err(e) = protocol::encode_command(&cmd, scratch) {
+            result = Err(e.into());
+            break;
         }
-        let mark = self.bytes.len();
-        if let Err(e) = protocol::encode_command(cmd, &mut self.bytes) {
-            self.bytes.truncate(mark);
-            return Err(e.into());
+        let len = scratch.len() - start;
+        if len > max_stream {
+            result = Err(IcdError::vk(
+                vk::Result::ERROR_OUT_OF_HOST_MEMORY,
+                format!(
+                    "{}: one command of {len} bytes exceeds the device's stream limit of \
+                     {max_stream} bytes",
+                    cmd.name()
+                ),
+            ));
+            break;
         }
-        self.live = live;
-        Ok(())
+        let destroys = match object_effect(cmd.opcode()) {
+            ObjectEffect::Creates => {
+                if let Err(e) = account.charge(descriptors, freed) {
+                    result = Err(e);
+                    break;
+                }
+                charged.add_one(descriptors);
+                None
+            }
+            ObjectEffect::Destroys => {
+                freed.add_one(descriptors);
+                Some(descriptors)
+            }
+            ObjectEffect::None => None,
+        };
+        frames.push(StagedFrame {
+            range: start..scratch.len(),
+            destroys,
+        });
+    }
+    match result {
+        Ok(()) => Ok(frames),
+        Err(e) => {
+            account.release(charged);
+            Err(e)
+        }
     }
 }
 
@@ -91,56 +158,61 @@ pub(crate) unsafe fn queue<'a>(h: vk::Queue) -> IcdResult<&'a Queue> {
 
 impl Device {
     /// Queues a top-level command for the next submission. A create past one of the device's
-    /// caps is refused here (`VK_ERROR_OUT_OF_HOST_MEMORY`) and nothing is queued.
+    /// caps, or a command larger than a stream may be, is refused here
+    /// (`VK_ERROR_OUT_OF_HOST_MEMORY`) and nothing is queued.
     pub(crate) fn enqueue(&self, cmd: impl Into<Command>) -> IcdResult<()> {
         self.enqueue_holding([(cmd.into(), 0)])
     }
 
     /// Queues each command, whose created or destroyed object holds the paired number of
     /// descriptors (descriptor sets; 0 for other objects) — all of them, or none if one is
-    /// refused.
+    /// refused. What is queued already is sent first if the commands would not fit behind it
+    /// in one stream.
     pub(crate) fn enqueue_holding(
         &self,
         cmds: impl IntoIterator<Item = (Command, u64)>,
     ) -> IcdResult<()> {
         let mut s = self.stream.lock().map_err(|_| poisoned())?;
-        let (mark, live) = (s.bytes.len(), s.live);
-        for (cmd, descriptors) in cmds {
-            if let Err(e) = s.push(&self.capset.client, &cmd, descriptors) {
-                s.bytes.truncate(mark);
-                s.live = live;
-                return Err(e);
+        self.queue_frames(&mut s, cmds)
+    }
+
+    /// Stages `cmds` ([`stage`]) and appends them, sending the queued stream whenever the next
+    /// frame would take it past the device's `max_stream_size`.
+    fn queue_frames(
+        &self,
+        s: &mut PendingStream,
+        cmds: impl IntoIterator<Item = (Command, u64)>,
+    ) -> IcdResult<()> {
+        let max_stream = self.capset.max_stream_size as usize;
+        let mut scratch = Vec::new();
+        let frames = stage(
+            self.transport.as_ref(),
+            max_stream,
+            s.released,
+            cmds,
+            &mut scratch,
+        )?;
+        for f in frames {
+            let frame = &scratch[f.range];
+            if s.bytes.len() + frame.len() > max_stream {
+                s.flush(self.transport.as_ref())?;
+            }
+            s.bytes.extend_from_slice(frame);
+            if let Some(descriptors) = f.destroys {
+                s.released.add_one(descriptors);
             }
         }
         Ok(())
     }
 
-    /// Sends the queued top-level commands followed by `extra` as one submission. Creates
-    /// among `extra` are counted like queued ones (a pipeline creation past the object cap is
-    /// refused before anything is sent).
+    /// Sends the queued top-level commands followed by `extra` (in as many streams as the
+    /// device's `max_stream_size` needs) and returns the last stream's fence, which completes
+    /// after all of them. Creates among `extra` are counted like queued ones (a pipeline
+    /// creation past the object cap is refused before anything is sent).
     pub(crate) fn submit(&self, extra: &[Command]) -> IcdResult<FenceId> {
         let mut s = self.stream.lock().map_err(|_| poisoned())?;
-        let (mark, live) = (s.bytes.len(), s.live);
-        for c in extra {
-            if let Err(e) = s.push(&self.capset.client, c, 0) {
-                s.bytes.truncate(mark);
-                s.live = live;
-                return Err(e);
-            }
-        }
-        let bytes = std::mem::take(&mut s.bytes);
-        if bytes.len() > self.capset.max_stream_size as usize {
-            return Err(IcdError::vk(
-                vk::Result::ERROR_OUT_OF_DEVICE_MEMORY,
-                format!(
-                    "submission of {} bytes exceeds the device's stream limit",
-                    bytes.len()
-                ),
-            ));
-        }
-        let fence = self.transport.submit(&bytes)?;
-        s.last_fence = Some(fence);
-        Ok(fence)
+        self.queue_frames(&mut s, extra.iter().map(|c| (c.clone(), 0)))?;
+        s.flush(self.transport.as_ref())
     }
 
     /// Waits until `fence` completed or `timeout_ns` passed.
@@ -187,7 +259,10 @@ impl Device {
             }
         });
         if creates && result.as_ref().map_or(true, |r| *r != vk::Result::SUCCESS) {
-            self.stream.lock().map_err(|_| poisoned())?.live.release(0);
+            // Sent, and refused (or the device is gone): the device holds nothing for it.
+            let mut refused = LiveObjects::default();
+            refused.add_one(0);
+            self.transport.client().release(refused);
         }
         result
     }
@@ -310,7 +385,7 @@ pub(crate) unsafe extern "system" fn create_device(
             stream: Mutex::new(PendingStream {
                 bytes: Vec::new(),
                 last_fence: None,
-                live: LiveObjects::default(),
+                released: LiveObjects::default(),
             }),
             reply: Mutex::new(reply),
             timeline_semaphores: timeline,

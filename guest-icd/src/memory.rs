@@ -3,6 +3,11 @@
 //! mappings small (DESIGN §3). Requests of a block's size or more get a block of their own.
 //! Memory is HOST_COHERENT for real — the device reads the very pages we write — so flush and
 //! invalidate have nothing to do.
+//!
+//! Every block is counted against the client's device-memory budget before the device sees it
+//! ([`crate::object_caps::ClientAccount`]): past it, vkAllocateMemory fails at once with
+//! `VK_ERROR_OUT_OF_DEVICE_MEMORY`. When a shared block no longer fits the budget, a request
+//! gets a block of just its own size.
 
 use crate::device::{device, Device};
 use crate::entry::{guard, guard_void, write_out};
@@ -166,18 +171,18 @@ impl MemoryAllocator {
         let (resource, offset, base) = match found {
             Some(f) => f,
             None => {
-                let block_size = if size >= BLOCK_SIZE { size } else { BLOCK_SIZE };
-                let memory = self.transport.create_memory(block_size)?;
+                let memory = self.create_block(size)?;
                 let mut block = Block {
                     free: vec![(0, memory.size)],
                     memory,
                 };
-                let offset = block.take(size, align).ok_or_else(|| {
-                    IcdError::vk(
+                let Some(offset) = block.take(size, align) else {
+                    self.destroy_block(block.memory);
+                    return Err(IcdError::vk(
                         vk::Result::ERROR_OUT_OF_DEVICE_MEMORY,
-                        "transport returned a block smaller than asked",
-                    )
-                })?;
+                        format!("no room for {size} bytes aligned to {align} in a new block"),
+                    ));
+                };
                 let found = (block.memory.resource_id, offset, block.memory.ptr);
                 blocks.push(block);
                 found
@@ -197,6 +202,49 @@ impl MemoryAllocator {
         })
     }
 
+    /// A new block for a request of `size` bytes, counted against the client's device-memory
+    /// budget before the device sees it: a shared block if the budget has room for one, else
+    /// a block of just the request (whole pages), else `VK_ERROR_OUT_OF_DEVICE_MEMORY`.
+    fn create_block(&self, size: u64) -> IcdResult<MemoryBlock> {
+        let capset = self.transport.capset();
+        let exact = crate::transport::block_size(capset, size)?;
+        // A device whose largest allocation is below a shared block's size gets exact blocks.
+        let shared = crate::transport::block_size(capset, size.max(BLOCK_SIZE)).unwrap_or(exact);
+        let account = self.transport.client();
+        let bytes = match account.reserve_memory(shared) {
+            Ok(()) => shared,
+            Err(e) if exact == shared => return Err(e),
+            Err(_) => {
+                account.reserve_memory(exact)?;
+                exact
+            }
+        };
+        match self.transport.create_memory(bytes) {
+            Ok(memory) if memory.size == bytes => Ok(memory),
+            Ok(memory) => {
+                // Every transport rounds as `block_size` does; a block of another size would
+                // leave the account wrong: give it back.
+                self.transport.destroy_memory(memory);
+                account.release_memory(bytes);
+                Err(IcdError::vk(
+                    vk::Result::ERROR_OUT_OF_DEVICE_MEMORY,
+                    "transport returned a block of another size than asked",
+                ))
+            }
+            Err(e) => {
+                account.release_memory(bytes);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Gives a block back to the device and uncounts it.
+    fn destroy_block(&self, memory: MemoryBlock) {
+        let bytes = memory.size;
+        self.transport.destroy_memory(memory);
+        self.transport.client().release_memory(bytes);
+    }
+
     pub(crate) fn free(&self, a: &Allocation) {
         let Ok(mut blocks) = self.blocks.lock() else {
             return;
@@ -211,7 +259,7 @@ impl MemoryAllocator {
         blocks[i].give_back(a.offset, a.size);
         if blocks[i].is_empty() {
             let block = blocks.swap_remove(i);
-            self.transport.destroy_memory(block.memory);
+            self.destroy_block(block.memory);
         }
     }
 
@@ -221,7 +269,7 @@ impl MemoryAllocator {
             return;
         };
         for b in blocks.drain(..) {
-            self.transport.destroy_memory(b.memory);
+            self.destroy_block(b.memory);
         }
     }
 }

@@ -636,6 +636,40 @@ struct Batch {
     signals: Vec<(vk::Semaphore, u64)>,
 }
 
+/// Appends `submit` to `out` as `Submit` commands that each fit a stream of `max_stream`
+/// bytes. The device runs them in order, so a batch cut in two — its waits on the first part,
+/// its signals on the last — runs as the whole batch does; a command buffer is one range and
+/// is never cut ([`crate::command_buffer`]). A part that cannot be cut further and still does
+/// not fit (thousands of semaphores) is left for [`Device::submit`] to refuse.
+fn split_submit(submit: Submit, max_stream: usize, out: &mut Vec<Command>) -> IcdResult<()> {
+    let n = submit.command_buffers.len();
+    let whole = Command::from(submit.clone());
+    let mut frame = Vec::new();
+    protocol::encode_command(&whole, &mut frame)?;
+    if frame.len() <= max_stream || n < 2 {
+        out.push(whole);
+        return Ok(());
+    }
+    let Submit {
+        waits,
+        mut command_buffers,
+        signals,
+    } = submit;
+    let tail = command_buffers.split_off(n / 2);
+    let head = Submit {
+        waits,
+        command_buffers,
+        signals: Vec::new(),
+    };
+    split_submit(head, max_stream, out)?;
+    let tail = Submit {
+        waits: Vec::new(),
+        command_buffers: tail,
+        signals,
+    };
+    split_submit(tail, max_stream, out)
+}
+
 fn submit_batches(dev: &Device, batches: &[Batch], f: vk::Fence) -> IcdResult<vk::Result> {
     let mut cmds = Vec::with_capacity(batches.len().max(1));
     let mut timeline_signals = Vec::new();
@@ -674,11 +708,15 @@ fn submit_batches(dev: &Device, batches: &[Batch], f: vk::Fence) -> IcdResult<vk
                 timeline_signals.push((t, *value));
             }
         }
-        cmds.push(Command::from(Submit {
-            waits,
-            command_buffers: ranges,
-            signals,
-        }));
+        split_submit(
+            Submit {
+                waits,
+                command_buffers: ranges,
+                signals,
+            },
+            dev.capset.max_stream_size as usize,
+            &mut cmds,
+        )?;
     }
     if cmds.is_empty() {
         // A fence-only submission still needs a submission to complete.

@@ -1,7 +1,8 @@
 //! A device started with a small object cap (`--max-objects`): the ICD learns the cap from the
 //! capset and refuses a create past it at once, with VK_ERROR_OUT_OF_HOST_MEMORY, instead of
 //! sending it and losing the device at the next wait; destroying an object makes room again,
-//! and the same device then still runs work correctly.
+//! and the same device then still runs work correctly. The cap is the client's — this
+//! process's connection — so a second VkDevice of the process meets what the first holds.
 //!
 //! The test process talks to its own external device (`SOFTGPU_VHOST_SOCKET`), so it lives in
 //! a file of its own: the variable is process-wide and is set before the loader is loaded.
@@ -104,7 +105,25 @@ fn creates_past_the_object_cap_fail_at_once_and_the_device_is_not_lost() {
     for i in 0..n {
         assert_eq!(got[i], 2.0 * xs[i] + ys[i], "y[{i}]");
     }
+
+    // A second VkDevice of this process is the same client of the device (one connection):
+    // it meets the cap the first one holds at once, instead of losing the device later.
+    let second = Gpu::new().unwrap();
+    assert!(
+        is_refused(second.buffer(64)),
+        "the second VkDevice did not see the first one's objects"
+    );
+    // A destroy on the first frees room for the second once it is sent.
     gpu.destroy_buffer(third);
+    // SAFETY: a live device.
+    unsafe { gpu.device.device_wait_idle() }.unwrap();
+    let moved = second.buffer(64).unwrap();
+    assert!(is_refused(second.buffer(64)));
+    assert!(is_refused(gpu.buffer(64)));
+    second.submit_and_wait(|_| {}).unwrap();
+    second.destroy_buffer(moved);
+    drop(second);
+
     gpu.destroy_buffer(x);
     gpu.destroy_buffer(y);
     gpu.destroy_pipeline(pipeline);

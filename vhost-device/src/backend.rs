@@ -30,6 +30,10 @@ use crate::gpu::device::{Features, Processed, QueuedSubmit};
 use crate::gpu::wire::{self, HDR_SIZE};
 use crate::gpu::{GpuError, VirtioGpu, NUM_SCANOUTS};
 
+/// The request cap with the default stream limit (64 MiB): a smaller `--max-stream-size` limits
+/// streams, not the backing lists of memory requests.
+const MIN_REQUEST_CAP: usize = 64 << 20;
+
 /// virtio-gpu's queues: control and cursor.
 pub const CONTROL_QUEUE: u16 = 0;
 pub const CURSOR_QUEUE: u16 = 1;
@@ -262,10 +266,12 @@ impl VirtioGpuBackend {
     }
 
     /// The largest request (readable part of a chain) we copy out: a whole `SUBMIT_3D` plus
-    /// its header; anything larger is refused unread.
+    /// its header; anything larger is refused unread. Never less than [`MIN_REQUEST_CAP`]:
+    /// `ATTACH_BACKING` and `RESOURCE_CREATE_BLOB` list an allocation page by page (a 64 MiB
+    /// block of scattered pages takes 256 KiB of entries), whatever `--max-stream-size` says.
     fn max_request(&self) -> usize {
         let stream = self.gpu().decode_limits().max_stream_size as usize;
-        stream + HDR_SIZE + 8
+        stream.max(MIN_REQUEST_CAP) + HDR_SIZE + 8
     }
 
     /// Serves a kicked queue until it is empty.

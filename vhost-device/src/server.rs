@@ -81,6 +81,12 @@ pub struct Args {
     /// 4194304); announced in the capset like `--max-objects`.
     #[arg(long, value_name = "N")]
     pub max_descriptors: Option<u64>,
+
+    /// Largest command stream the device decodes, in bytes: one SUBMIT_3D payload, or one
+    /// recorded command buffer (default 67108864). Announced in the capset: the ICD sends
+    /// what outgrows one stream in several, and refuses a single command past it at once.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(4096..))]
+    pub max_stream_size: Option<u32>,
 }
 
 impl Args {
@@ -90,6 +96,9 @@ impl Args {
         ClientLimits {
             max_objects: self.max_objects.unwrap_or(default.max_objects),
             max_descriptors: self.max_descriptors.unwrap_or(default.max_descriptors),
+            max_command_buffer_size: self
+                .max_stream_size
+                .map_or(default.max_command_buffer_size, u64::from),
             ..default
         }
     }
@@ -196,7 +205,9 @@ pub fn device_limits_for(
         max_memory_allocation_size: 4 << 30,
         // GET_CAPSET answers the smaller of this and the guest's RAM.
         device_memory_budget: host.mem_total / 4 * 3,
-        max_stream_size: 64 << 20,
+        // One limit for the top-level stream and for a recorded command buffer (the capset
+        // announces one).
+        max_stream_size: u32::try_from(client.max_command_buffer_size).unwrap_or(u32::MAX),
         client: client.caps(),
     };
     DeviceLimits {
@@ -560,11 +571,42 @@ mod tests {
         .unwrap();
         let l = a.client_limits();
         assert_eq!((l.max_objects, l.max_descriptors), (12, 34));
+        assert_eq!(l.max_command_buffer_size, 64 << 20);
         assert_eq!(
             l.max_host_bytes,
             ClientLimits::default().max_host_bytes,
             "the rest stay at their defaults"
         );
+    }
+
+    #[test]
+    fn max_stream_size_limits_streams_and_command_buffers_alike() {
+        let a = Args::try_parse_from([
+            "vhost-device",
+            "--socket-path",
+            "/s",
+            "--max-stream-size",
+            "8192",
+        ])
+        .unwrap();
+        let client = a.client_limits();
+        assert_eq!(client.max_command_buffer_size, 8192);
+        let l = device_limits_for(8, 2, HostInfo { mem_total: 8 << 30 }, &client);
+        assert_eq!(l.capset.max_stream_size, 8192);
+        assert_eq!(
+            device_limits(8, 2, HostInfo { mem_total: 8 << 30 })
+                .capset
+                .max_stream_size,
+            64 << 20
+        );
+        assert!(Args::try_parse_from([
+            "vhost-device",
+            "--socket-path",
+            "/s",
+            "--max-stream-size",
+            "100",
+        ])
+        .is_err());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! for what the ICD observes: pipeline replies, timeline signal words, timestamps, u32 writes.
 //! With client caps in its capset ([`MockTransport::with_caps`]) it also counts objects and
 //! descriptors as vhost-device does, and a create past a cap loses the device, as it does
-//! there.
+//! there. A stream, or a recorded command buffer, past the capset's `max_stream_size` loses the
+//! device too ([`MockTransport::with_capset`]).
 
 #![allow(clippy::unwrap_used)]
 
@@ -53,6 +54,7 @@ pub(crate) const BAD_SPIRV_MARKER: u32 = 0xbad0_5b1d;
 
 pub(crate) struct MockTransport {
     capset: protocol::Capset,
+    client: crate::transport::ClientAccount,
     pub(crate) unavailable: bool,
     blocks: Mutex<HashMap<u32, (usize, u64)>>,
     next_resource: AtomicU32,
@@ -70,11 +72,16 @@ pub(crate) struct MockTransport {
     pub(crate) count: Mutex<DeviceCount>,
     /// A submission failed: every later one fails too.
     lost: AtomicBool,
+    /// Bytes of each stream submitted, in order.
+    pub(crate) stream_sizes: Mutex<Vec<usize>>,
+    /// Bytes of the live memory blocks (what the device charges against its memory budget).
+    pub(crate) block_bytes: AtomicU64,
 }
 
 impl MockTransport {
     pub(crate) fn new() -> MockTransport {
         MockTransport {
+            client: crate::transport::ClientAccount::new(&capset()),
             capset: capset(),
             unavailable: false,
             blocks: Mutex::new(HashMap::new()),
@@ -88,13 +95,24 @@ impl MockTransport {
             submits: AtomicU64::new(0),
             count: Mutex::new(DeviceCount::default()),
             lost: AtomicBool::new(false),
+            stream_sizes: Mutex::new(Vec::new()),
+            block_bytes: AtomicU64::new(0),
         }
+    }
+
+    /// A mock announcing and enforcing `capset` (caps, stream limit).
+    pub(crate) fn with_capset(capset: protocol::Capset) -> MockTransport {
+        let mut m = MockTransport::new();
+        m.capset = capset;
+        m.client = crate::transport::ClientAccount::new(&m.capset);
+        m
     }
 
     /// A mock whose capset carries `caps` and which enforces them as the device does.
     pub(crate) fn with_caps(caps: protocol::ClientCaps) -> MockTransport {
         let mut m = MockTransport::new();
         m.capset.client = caps;
+        m.client = crate::transport::ClientAccount::new(&m.capset);
         m
     }
 
@@ -274,6 +292,10 @@ impl Transport for MockTransport {
         &self.capset
     }
 
+    fn client(&self) -> &crate::transport::ClientAccount {
+        &self.client
+    }
+
     fn create_memory(&self, size: u64) -> Result<MemoryBlock, TransportError> {
         let size = size.next_multiple_of(4096);
         let layout = Layout::from_size_align(size as usize, 4096).unwrap();
@@ -281,6 +303,7 @@ impl Transport for MockTransport {
         let ptr = unsafe { alloc_zeroed(layout) };
         assert!(!ptr.is_null());
         let resource_id = self.next_resource.fetch_add(1, Ordering::SeqCst);
+        self.block_bytes.fetch_add(size, Ordering::SeqCst);
         self.blocks
             .lock()
             .unwrap()
@@ -299,6 +322,7 @@ impl Transport for MockTransport {
             .unwrap()
             .remove(&block.resource_id)
             .unwrap();
+        self.block_bytes.fetch_sub(size, Ordering::SeqCst);
         // SAFETY: allocated in `create_memory` with this layout.
         unsafe {
             dealloc(
@@ -315,8 +339,26 @@ impl Transport for MockTransport {
                 "an earlier submission failed".into(),
             ));
         }
+        self.stream_sizes.lock().unwrap().push(stream.len());
+        // The device refuses a stream, or a recorded command buffer, past its limit.
+        let max = self.capset.max_stream_size as usize;
+        if stream.len() > max {
+            self.lost.store(true, Ordering::SeqCst);
+            return Err(TransportError::DeviceLost(format!(
+                "stream of {} bytes over {max}",
+                stream.len()
+            )));
+        }
         let cmds = protocol::stream::decode_all(stream)
             .map_err(|e| TransportError::DeviceLost(e.to_string()))?;
+        for c in &cmds {
+            if let Command::Submit(s) = c {
+                if s.command_buffers.iter().any(|r| r.len > max as u64) {
+                    self.lost.store(true, Ordering::SeqCst);
+                    return Err(TransportError::DeviceLost("command buffer too long".into()));
+                }
+            }
+        }
         for c in &cmds {
             if let Err(e) = self.charge(c) {
                 self.lost.store(true, Ordering::SeqCst);

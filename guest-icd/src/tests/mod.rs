@@ -7,6 +7,7 @@ mod graphics;
 mod mock;
 mod object_caps;
 mod samplers;
+mod stream_limits;
 
 use crate::transport::{Transport, TransportError};
 use ash::vk;

@@ -315,3 +315,137 @@ fn a_device_without_caps_refuses_nothing() {
     }
     device_survives(&c);
 }
+
+/// A second VkDevice on `c`'s physical device: the same process, so the same transport.
+fn second_device(c: &Ctx) -> ash::Device {
+    let prio = [1.0];
+    let queues = [vk::DeviceQueueCreateInfo::default()
+        .queue_family_index(0)
+        .queue_priorities(&prio)];
+    // SAFETY: valid create info; the physical device of `c`'s live instance.
+    unsafe {
+        c.instance.create_device(
+            c.pd,
+            &vk::DeviceCreateInfo::default().queue_create_infos(&queues),
+            None,
+        )
+    }
+    .unwrap()
+}
+
+fn buffer_on(d: &ash::Device) -> Result<vk::Buffer, vk::Result> {
+    // SAFETY: valid create info.
+    unsafe {
+        d.create_buffer(
+            &vk::BufferCreateInfo::default()
+                .size(256)
+                .usage(vk::BufferUsageFlags::STORAGE_BUFFER),
+            None,
+        )
+    }
+}
+
+#[test]
+fn the_vkdevices_of_a_process_share_the_clients_object_cap() {
+    // The device counts per client (one connection); every VkDevice of this process is on it.
+    let c = ctx_with(MockTransport::with_caps(caps(3, 100, 100)));
+    let other = second_device(&c);
+    let a = [create_buffer(&c).unwrap(), create_buffer(&c).unwrap()];
+    let b = buffer_on(&other).unwrap();
+    assert_eq!(
+        buffer_on(&other).err(),
+        Some(vk::Result::ERROR_OUT_OF_HOST_MEMORY)
+    );
+    assert_eq!(
+        create_buffer(&c).err(),
+        Some(vk::Result::ERROR_OUT_OF_HOST_MEMORY)
+    );
+    // A destroy queued on one VkDevice frees nothing for another until it is sent: the other's
+    // stream could reach the device first.
+    // SAFETY: a buffer of `c`, not used again.
+    unsafe { c.device.destroy_buffer(a[0], None) };
+    assert_eq!(
+        buffer_on(&other).err(),
+        Some(vk::Result::ERROR_OUT_OF_HOST_MEMORY)
+    );
+    device_survives(&c);
+    let b2 = buffer_on(&other).unwrap();
+    // SAFETY: `other` is idle before it goes; its buffers are not used again.
+    unsafe {
+        other.device_wait_idle().unwrap();
+        assert_eq!(c.mock.count.lock().unwrap().objects, 3);
+        other.destroy_buffer(b, None);
+        other.destroy_buffer(b2, None);
+        other.destroy_device(None);
+        c.device.destroy_buffer(a[1], None);
+    }
+    device_survives(&c);
+    assert_eq!(c.mock.count.lock().unwrap().objects, 0);
+    assert_eq!(c.mock.client().holding().0.objects, 0);
+}
+
+#[test]
+fn a_vkdevice_destroyed_with_live_objects_leaves_them_counted_as_the_device_does() {
+    // The objects stay in the client's context on the device; the next VkDevice of the
+    // process meets the cap they hold.
+    let c = ctx_with(MockTransport::with_caps(caps(2, 100, 100)));
+    let other = second_device(&c);
+    buffer_on(&other).unwrap();
+    // SAFETY: `other` is not used again (its buffer is leaked on purpose).
+    unsafe { other.destroy_device(None) };
+    create_buffer(&c).unwrap();
+    assert_eq!(
+        create_buffer(&c).err(),
+        Some(vk::Result::ERROR_OUT_OF_HOST_MEMORY)
+    );
+    device_survives(&c);
+    assert_eq!(c.mock.count.lock().unwrap().objects, 2);
+}
+
+fn allocate(d: &ash::Device, size: u64) -> Result<vk::DeviceMemory, vk::Result> {
+    // SAFETY: valid allocate info.
+    unsafe {
+        d.allocate_memory(
+            &vk::MemoryAllocateInfo::default()
+                .allocation_size(size)
+                .memory_type_index(0),
+            None,
+        )
+    }
+}
+
+#[test]
+fn device_memory_past_the_budget_fails_at_once_and_the_device_never_sees_it() {
+    let mut capset = super::mock::capset();
+    capset.device_memory_budget = 8 << 20;
+    let c = ctx_with(MockTransport::with_capset(capset));
+    let other = second_device(&c);
+    let a = allocate(&c.device, 3 << 20).unwrap();
+    let b = allocate(&other, 3 << 20).unwrap();
+    // 6 MiB and the devices' reply slots are held: 3 more MiB are past the budget, from
+    // either VkDevice (the budget is the client's).
+    assert_eq!(
+        allocate(&c.device, 3 << 20).err(),
+        Some(vk::Result::ERROR_OUT_OF_DEVICE_MEMORY)
+    );
+    assert_eq!(
+        allocate(&other, 3 << 20).err(),
+        Some(vk::Result::ERROR_OUT_OF_DEVICE_MEMORY)
+    );
+    let held = c.mock.block_bytes.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(held <= 8 << 20, "the device was asked for {held} bytes");
+    assert_eq!(c.mock.client().holding().1, held, "the account is exact");
+    // Freeing makes room again.
+    // SAFETY: memory of these devices, not used again.
+    unsafe { other.free_memory(b, None) };
+    let b = allocate(&c.device, 3 << 20).unwrap();
+    device_survives(&c);
+    // SAFETY: as above; `other` is idle.
+    unsafe {
+        c.device.free_memory(a, None);
+        c.device.free_memory(b, None);
+        other.destroy_device(None);
+    }
+    let held = c.mock.block_bytes.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(c.mock.client().holding().1, held);
+}

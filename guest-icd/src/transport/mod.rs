@@ -9,6 +9,8 @@ use thiserror::Error;
 pub mod vhost_user;
 pub mod virtgpu;
 
+pub use crate::object_caps::ClientAccount;
+
 /// The process-wide device connection: every VkInstance shares it while any holds it; when
 /// the last `Arc` drops, the connection closes and the device releases everything.
 static SHARED_TRANSPORT: Mutex<Option<Weak<dyn Transport>>> = Mutex::new(None);
@@ -150,6 +152,10 @@ pub trait Transport: Send + Sync {
     /// checked by [`protocol::Capset::decode`].
     fn capset(&self) -> &protocol::Capset;
 
+    /// What this connection's client holds of the device's per-client caps, shared by every
+    /// VkDevice on the connection ([`ClientAccount`] says what is mirrored and why).
+    fn client(&self) -> &ClientAccount;
+
     /// Allocates a block of `size` bytes (rounded up to 4 KiB), zero-filled, attached to our
     /// context and mapped into this process.
     fn create_memory(&self, size: u64) -> Result<MemoryBlock, TransportError>;
@@ -178,11 +184,14 @@ pub trait Transport: Send + Sync {
 mod tests {
     use super::*;
 
-    struct NullTransport(protocol::Capset);
+    struct NullTransport(protocol::Capset, ClientAccount);
 
     impl Transport for NullTransport {
         fn capset(&self) -> &protocol::Capset {
             &self.0
+        }
+        fn client(&self) -> &ClientAccount {
+            &self.1
         }
         fn create_memory(&self, _: u64) -> Result<MemoryBlock, TransportError> {
             Err(TransportError::OutOfDeviceMemory("null transport".into()))
@@ -206,7 +215,7 @@ mod tests {
         let mut capset = protocol::Capset::decode(&bytes)
             .map_err(|e| TransportError::Unavailable(e.to_string()))?;
         capset.threads = tag;
-        Ok(Arc::new(NullTransport(capset)))
+        Ok(Arc::new(NullTransport(capset, ClientAccount::new(&capset))))
     }
 
     fn tag(t: Result<Arc<dyn Transport>, TransportError>) -> Result<u32, String> {

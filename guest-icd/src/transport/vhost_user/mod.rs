@@ -98,6 +98,8 @@ struct LiveBlock {
 pub struct VhostUserTransport {
     gpu: VhostUserGpu,
     capset: protocol::Capset,
+    /// What this connection holds of the device's per-client caps.
+    client: super::ClientAccount,
     blob: bool,
     next_resource: AtomicU32,
     blocks: Mutex<HashMap<u32, LiveBlock>>,
@@ -152,6 +154,7 @@ impl VhostUserTransport {
         )?;
         Ok(VhostUserTransport {
             gpu,
+            client: super::ClientAccount::new(&capset),
             capset,
             blob: negotiated.has(VIRTIO_GPU_F_RESOURCE_BLOB),
             next_resource: AtomicU32::new(1),
@@ -229,6 +232,10 @@ impl VhostUserTransport {
 impl Transport for VhostUserTransport {
     fn capset(&self) -> &protocol::Capset {
         &self.capset
+    }
+
+    fn client(&self) -> &super::ClientAccount {
+        &self.client
     }
 
     fn create_memory(&self, size: u64) -> Result<MemoryBlock, TransportError> {

@@ -69,6 +69,8 @@ unsafe impl Send for LiveBlock {}
 pub struct VirtgpuTransport {
     path: PathBuf,
     capset: protocol::Capset,
+    /// What this connection holds of the device's per-client caps.
+    client: super::ClientAccount,
     features: NodeFeatures,
     /// `Some(0)`: our context was made with CONTEXT_INIT and one ring, which submissions name.
     ring: Option<u32>,
@@ -140,6 +142,7 @@ impl VirtgpuTransport {
         );
         Ok(VirtgpuTransport {
             path,
+            client: super::ClientAccount::new(&capset),
             capset,
             features,
             ring,
@@ -186,6 +189,10 @@ impl VirtgpuTransport {
 impl Transport for VirtgpuTransport {
     fn capset(&self) -> &protocol::Capset {
         &self.capset
+    }
+
+    fn client(&self) -> &super::ClientAccount {
+        &self.client
     }
 
     fn create_memory(&self, size: u64) -> Result<MemoryBlock, TransportError> {
