@@ -76,11 +76,15 @@ impl Gpu {
         let info = vk::InstanceCreateInfo::default().application_info(&app);
         // SAFETY: `info` and what it points to live across the call.
         let instance = unsafe { entry.create_instance(&info, None) }.ctx("vkCreateInstance")?;
-        match Gpu::open(entry, instance.clone()) {
+        // `open` gets a clone of the entry: on failure this one keeps the loader loaded until
+        // the instance is destroyed (dropping the last clone unloads libvulkan).
+        match Gpu::open(entry.clone(), instance.clone()) {
             Ok(g) => Ok(g),
             Err(e) => {
-                // SAFETY: no child object of the instance exists on this path.
+                // SAFETY: no child object of the instance exists on this path, and `entry`
+                // keeps the loader that owns the instance loaded.
                 unsafe { instance.destroy_instance(None) };
+                drop(entry);
                 Err(e)
             }
         }
