@@ -427,7 +427,14 @@ fn level_choices(
             if mask >> (4 * q) & 0xf == 0 {
                 continue;
             }
-            let (dx, dy) = quad_differences(mask, 4 * q, coord);
+            let (dx, dy) = if mask >> (4 * q) & 0xf == 0xf {
+                // A whole quad: what `quad_differences` takes, without its fallbacks.
+                let [c0, c1, c2] = [coord(4 * q), coord(4 * q + 1), coord(4 * q + 2)];
+                let diff = |a: [f32; 3], b: [f32; 3]| [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+                (diff(c0, c1), diff(c0, c2))
+            } else {
+                quad_differences(mask, 4 * q, coord)
+            };
             let same = |(px, py): QuadGradients| {
                 let bits = |v: [f32; 3]| v.map(f32::to_bits);
                 bits(px) == bits(dx) && bits(py) == bits(dy)
