@@ -72,8 +72,10 @@ impl<'a> Sampling<'a> {
     /// λ' (before clamping) from texel-space gradients, with the sampler's and the
     /// operation's bias (their sum clamped to ±maxSamplerLodBias).
     pub(crate) fn lod_from_gradients(&self, dx: [f32; 3], dy: [f32; 3], bias: f32) -> f32 {
-        let len = |d: [f32; 3]| (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
-        let rho = len(dx).max(len(dy));
+        // max(√a, √b) = √max(a, b) bit for bit (a correctly rounded square root never
+        // decreases; `max` drops a NaN on either side the same way): one root, not two.
+        let len2 = |d: [f32; 3]| d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+        let rho = len2(dx).max(len2(dy)).sqrt();
         rho.log2() + self.bias(bias)
     }
 
@@ -315,6 +317,35 @@ mod tests {
             max_lod: 1000.0,
             border_color: BorderColor::FloatOpaqueBlack,
             unnormalized_coordinates: false,
+        }
+    }
+
+    #[test]
+    fn one_root_of_the_larger_square_is_the_larger_root_bit_for_bit() {
+        let smp = state();
+        let img = crate::sampler::tests::rgba8_image(4, 4, 3);
+        let s = Sampling::new(&img, &smp, 2, false, None);
+        let two_roots = |dx: [f32; 3], dy: [f32; 3]| {
+            let len = |d: [f32; 3]| (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+            len(dx).max(len(dy)).log2() + s.bias(0.0)
+        };
+        let mut x = 0x9e37_79b9u32;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            // Random bits: every sign, exponent and mantissa, NaN and infinity included.
+            f32::from_bits(x)
+        };
+        let specials = [0.0, -0.0, f32::NAN, f32::INFINITY, 1e-30, 3.0e19];
+        for i in 0..20_000 {
+            let mut v: [f32; 6] = std::array::from_fn(|_| next());
+            if i % 4 == 0 {
+                v[i % 6] = specials[i % specials.len()];
+            }
+            let (dx, dy) = ([v[0], v[1], v[2]], [v[3], v[4], v[5]]);
+            let (a, b) = (s.lod_from_gradients(dx, dy, 0.0), two_roots(dx, dy));
+            assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "{v:?}");
         }
     }
 
