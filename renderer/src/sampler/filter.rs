@@ -345,7 +345,10 @@ mod tests {
             }
             let (dx, dy) = ([v[0], v[1], v[2]], [v[3], v[4], v[5]]);
             let (a, b) = (s.lod_from_gradients(dx, dy, 0.0), two_roots(dx, dy));
-            assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "{v:?}");
+            assert!(
+                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                "{v:?}"
+            );
         }
     }
 
