@@ -4,58 +4,13 @@
 //! end, or negative), loads give 0 and stores and atomics are dropped, whatever the element
 //! buffers hold. The fragment stage's helper lanes pick the same element and store nothing.
 
+mod common;
 mod graphics;
 
-use std::os::fd::BorrowedFd;
-
-use graphics::{glsl, lower_glsl, Batch, L};
-use jit_host::arena::CodeArena;
-use jit_host::codegen::Target;
-use jit_host::compile::compile_module;
-use jit_host_client::arena::ArenaMapping;
-use jit_host_client::wire::ArenaLayout;
-use shader::abi::{BufferDescriptor, ComputeKernelFn, ImageResources, KernelContext};
-use shader::ir::{Module, Stage};
-
-/// Compiles and runs a compute module over `groups` workgroups; `bufs` in `Module::buffers`
-/// order.
-fn run(m: &Module, groups: u32, bufs: &mut [Vec<u8>], push: &[u8]) {
-    let target = Target::host().expect("target");
-    let blob = compile_module(m, &target).expect("compiles");
-    let layout = ArenaLayout {
-        code_size: 16 << 20,
-        data_size: 4 << 20,
-    };
-    let mut arena = CodeArena::create(layout).expect("arena");
-    let fd: BorrowedFd = arena.fd().expect("fd");
-    let mapping = ArenaMapping::map(fd.try_clone_to_owned().expect("dup"), layout).expect("map");
-    let range = arena.place(&blob).expect("place");
-    let entry = mapping.entry_address(&range).expect("entry");
-    let descs: Vec<BufferDescriptor> = bufs
-        .iter_mut()
-        .map(|b| BufferDescriptor {
-            base: b.as_mut_ptr(),
-            len: b.len() as u64,
-        })
-        .collect();
-    let mut scratch = vec![0u8; blob.scratch_size as usize + 128];
-    let off = scratch.as_ptr().align_offset(64);
-    let mut wg = vec![0u8; 128];
-    let ctx = KernelContext {
-        buffers: descs.as_ptr(),
-        push_constants: push.as_ptr(),
-        push_constants_len: push.len() as u32,
-        num_workgroups: [groups, 1, 1],
-        base_workgroup: [0; 3],
-        workgroup_memory: wg.as_mut_ptr(),
-        scratch: scratch[off..].as_mut_ptr(),
-        image_resources: ImageResources::NONE,
-    };
-    // SAFETY: `entry` is the entry of code just placed for this compute module.
-    let f: ComputeKernelFn = unsafe { std::mem::transmute(entry) };
-    // SAFETY: every pointer in ctx is live for the call and sized as the module requires.
-    unsafe { f(&ctx, 0, groups) };
-}
+use common::kernel_run::run_compute;
+use graphics::{bytes_to_u32s, glsl, lower_glsl, u32s_to_bytes, Batch, L};
+use shader::abi::ImageResources;
+use shader::ir::Stage;
 
 const SHADER: &str = r#"#version 450
 layout(local_size_x = 8) in;
@@ -70,16 +25,6 @@ void main() {
     o[8u + i] = atomicAdd(ss[j].w[0], 1u);
 }
 "#;
-
-fn words(b: &[u8]) -> Vec<u32> {
-    b.chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
-}
-
-fn bytes(w: &[u32]) -> Vec<u8> {
-    w.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
 
 #[test]
 fn buffer_array_elements_are_picked_by_index_and_out_of_range_is_robust() {
@@ -98,13 +43,13 @@ fn buffer_array_elements_are_picked_by_index_and_out_of_range_is_robust() {
             .buffers
             .iter()
             .map(|b| match b.binding {
-                0 => bytes(&uniform(b.array_index)),
-                1 => bytes(&storage(b.array_index)),
-                _ => bytes(&[0xdead; 16]),
+                0 => u32s_to_bytes(&uniform(b.array_index)),
+                1 => u32s_to_bytes(&storage(b.array_index)),
+                _ => u32s_to_bytes(&[0xdead; 16]),
             })
             .collect();
-        let push = bytes(&[k as u32, j as u32]);
-        run(&m, 1, &mut bufs, &push);
+        let push = u32s_to_bytes(&[k as u32, j as u32]);
+        run_compute(&m, 1, &mut bufs, &push, ImageResources::NONE);
         let k_ok = (0..3).contains(&k);
         let j_ok = (0..2).contains(&j);
         let out_slot = m
@@ -112,7 +57,7 @@ fn buffer_array_elements_are_picked_by_index_and_out_of_range_is_robust() {
             .iter()
             .position(|b| b.binding == 2)
             .expect("output buffer slot");
-        let out = words(&bufs[out_slot]);
+        let out = bytes_to_u32s(&bufs[out_slot]);
         for i in 0..8u32 {
             let u = if k_ok {
                 uniform(k as u32)[i as usize]
@@ -138,7 +83,7 @@ fn buffer_array_elements_are_picked_by_index_and_out_of_range_is_robust() {
             if b.binding != 1 {
                 continue;
             }
-            let got = words(&bufs[slot]);
+            let got = bytes_to_u32s(&bufs[slot]);
             let mut want = storage(b.array_index);
             if j_ok && b.array_index == j as u32 {
                 want[0] += 8;
@@ -182,7 +127,7 @@ fn fragment_buffer_arrays_read_the_element_and_count_live_lanes_only() {
             .collect();
         let batch = Batch::at(&p.module, 0, 0, live);
         let outs_in = vec![0u32; L * p.module.outputs.len()];
-        let push = bytes(&[k as u32, j as u32]);
+        let push = u32s_to_bytes(&[k as u32, j as u32]);
         let mut refs: Vec<&mut [u8]> = bufs.iter_mut().map(|b| b.as_mut_slice()).collect();
         let (_, out) = p.run_fragment(&batch, &outs_in, &mut refs, &push);
         for l in (0..L).filter(|l| live >> l & 1 == 1) {
@@ -200,7 +145,7 @@ fn fragment_buffer_arrays_read_the_element_and_count_live_lanes_only() {
             if b.binding != 1 {
                 continue;
             }
-            let count = words(&bufs[slot])[1];
+            let count = bytes_to_u32s(&bufs[slot])[1];
             let want = if b.array_index as i32 == j {
                 live.count_ones()
             } else {

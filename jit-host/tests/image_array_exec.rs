@@ -5,40 +5,17 @@
 //! does (a null image pointer, so the helper answers zeros and drops writes).
 #![allow(clippy::needless_range_loop)]
 
+mod common;
 mod graphics;
 
-use std::cell::RefCell;
-use std::ffi::c_void;
-use std::os::fd::BorrowedFd;
-
-use graphics::*;
-use jit_host::arena::CodeArena;
-use jit_host::codegen::Target;
-use jit_host::compile::compile_module;
-use jit_host_client::arena::ArenaMapping;
-use jit_host_client::wire::ArenaLayout;
-use shader::abi::{
-    image_op, BufferDescriptor, ComputeKernelFn, ImageRequest, ImageResources, ImageResult,
-    ImageSlot, KernelContext,
+use common::kernel_run::run_compute;
+use common::recording_images::{
+    image_slot, sampler_slot, take_calls, Answers, Call, Tables, COMBINED_BASE, IMAGE_BASE,
+    SAMPLER_BASE,
 };
-use shader::ir::{ImageKind, Module, Stage};
-
-#[derive(Clone, Copy)]
-struct Call {
-    image: usize,
-    sampler: usize,
-    req: ImageRequest,
-}
-
-thread_local! {
-    static CALLS: RefCell<Vec<Call>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Image descriptors are fake addresses `IMAGE_BASE + 16 * slot`; separate samplers
-/// `SAMPLER_BASE + 16 * index`; combined slots' own samplers `COMBINED_BASE + 16 * slot`.
-const IMAGE_BASE: usize = 0x10_0000;
-const SAMPLER_BASE: usize = 0x20_0000;
-const COMBINED_BASE: usize = 0x30_0000;
+use graphics::*;
+use shader::abi::{image_op, ImageRequest};
+use shader::ir::{Module, Stage};
 
 /// The helper's answer: zeros for the null image (what the renderer's helper gives),
 /// else the image address plus the component, so the output names the element used.
@@ -50,84 +27,15 @@ fn answer(image: usize, c: usize) -> u32 {
     }
 }
 
-unsafe extern "C" fn record(
-    image: *const c_void,
-    sampler: *const c_void,
-    request: *const ImageRequest,
-    result: *mut ImageResult,
-) {
-    // SAFETY: compiled code passes its live, aligned request for the call.
-    let r = unsafe { *request };
-    // SAFETY: as above, the result is live, aligned and not otherwise borrowed.
-    let out = unsafe { &mut *result };
-    CALLS.with(|c| {
-        c.borrow_mut().push(Call {
-            image: image as usize,
-            sampler: sampler as usize,
-            req: r,
-        })
-    });
-    for l in 0..r.lanes as usize {
-        if r.mask & (1 << l) != 0 {
-            for c in 0..4 {
-                out.texel[c][l] = answer(image as usize, c);
-            }
-        }
+/// The test helper's answers: [`answer`]; image addresses carry no integer tag.
+struct ElementAddress;
+
+impl Answers for ElementAddress {
+    const INT_IMAGE_TAG: usize = 0;
+
+    fn answer(image: usize, _: &ImageRequest, c: usize, _: usize) -> u32 {
+        answer(image, c)
     }
-}
-
-struct Tables {
-    slots: Vec<ImageSlot>,
-    samplers: Vec<*const c_void>,
-}
-
-impl Tables {
-    fn new(m: &Module) -> Tables {
-        let slots = m
-            .images
-            .iter()
-            .enumerate()
-            .map(|(i, b)| ImageSlot {
-                image: (IMAGE_BASE + 16 * i) as *const c_void,
-                sampler: if b.kind == ImageKind::CombinedImageSampler {
-                    (COMBINED_BASE + 16 * i) as *const c_void
-                } else {
-                    std::ptr::null()
-                },
-            })
-            .collect();
-        let samplers = (0..m.samplers.len())
-            .map(|j| (SAMPLER_BASE + 16 * j) as *const c_void)
-            .collect();
-        Tables { slots, samplers }
-    }
-
-    fn resources(&self) -> ImageResources {
-        ImageResources {
-            images: self.slots.as_ptr(),
-            samplers: self.samplers.as_ptr(),
-            image_op: Some(record),
-        }
-    }
-}
-
-fn take_calls() -> Vec<Call> {
-    CALLS.with(|c| std::mem::take(&mut *c.borrow_mut()))
-}
-
-/// The image slot of `binding[element]`.
-fn image_slot(m: &Module, binding: u32, element: u32) -> usize {
-    m.images
-        .iter()
-        .position(|b| (b.binding, b.array_index) == (binding, element))
-        .unwrap_or_else(|| panic!("no image slot for binding {binding}[{element}]"))
-}
-
-fn sampler_slot(m: &Module, binding: u32, element: u32) -> usize {
-    m.samplers
-        .iter()
-        .position(|b| (b.binding, b.array_index) == (binding, element))
-        .unwrap_or_else(|| panic!("no sampler slot for binding {binding}[{element}]"))
 }
 
 const FRAGMENT: &str = r#"#version 450
@@ -146,6 +54,14 @@ void main() {
 }
 "#;
 
+/// `FRAGMENT` compiled, with the recording helper's tables (keep them while it runs).
+fn placed_fragment() -> (Placed, Tables) {
+    let mut p = glsl(Stage::Fragment, FRAGMENT);
+    let tables = Tables::new::<ElementAddress>(&p.module);
+    p.images = tables.resources();
+    (p, tables)
+}
+
 /// Runs `FRAGMENT` with push constants (i, j, k); returns the three calls and the outputs.
 fn run_fragment_with(p: &mut Placed, i: i32, j: i32, k: i32) -> (Vec<Call>, Vec<u32>) {
     let m = p.module.clone();
@@ -161,9 +77,7 @@ fn run_fragment_with(p: &mut Placed, i: i32, j: i32, k: i32) -> (Vec<Call>, Vec<
 
 #[test]
 fn fragment_dynamic_index_picks_the_element_in_range_and_null_out_of_range() {
-    let mut p = glsl(Stage::Fragment, FRAGMENT);
-    let tables = Tables::new(&p.module);
-    p.images = tables.resources();
+    let (mut p, _tables) = placed_fragment();
     let m = p.module.clone();
     // Every element of the indexed arrays has a slot.
     for e in 0..4 {
@@ -198,9 +112,7 @@ fn fragment_dynamic_index_picks_the_element_in_range_and_null_out_of_range() {
 
 #[test]
 fn fragment_out_of_range_or_negative_index_passes_the_null_descriptor() {
-    let mut p = glsl(Stage::Fragment, FRAGMENT);
-    let tables = Tables::new(&p.module);
-    p.images = tables.resources();
+    let (mut p, _tables) = placed_fragment();
     let m = p.module.clone();
     // (i, j, k): tex past its end; sep negative; samps past its end with sep in range.
     for (i, j, k) in [(4, -1, 0), (1000, 3, 1), (-1, 0, 2), (i32::MIN, 1, -7)] {
@@ -233,47 +145,6 @@ fn fragment_out_of_range_or_negative_index_passes_the_null_descriptor() {
     }
 }
 
-/// Compiles and runs a compute module over one workgroup with image tables; `bufs` in
-/// `Module::buffers` order.
-fn run_compute(m: &Module, bufs: &mut [&mut [u8]]) {
-    let target = Target::host().expect("target");
-    let blob = compile_module(m, &target).expect("compiles");
-    let layout = ArenaLayout {
-        code_size: 16 << 20,
-        data_size: 4 << 20,
-    };
-    let mut arena = CodeArena::create(layout).expect("arena");
-    let fd: BorrowedFd = arena.fd().expect("fd");
-    let mapping = ArenaMapping::map(fd.try_clone_to_owned().expect("dup"), layout).expect("map");
-    let range = arena.place(&blob).expect("place");
-    let entry = mapping.entry_address(&range).expect("entry");
-    let descs: Vec<BufferDescriptor> = bufs
-        .iter_mut()
-        .map(|b| BufferDescriptor {
-            base: b.as_mut_ptr(),
-            len: b.len() as u64,
-        })
-        .collect();
-    let mut scratch = vec![0u8; blob.scratch_size as usize + 128];
-    let off = scratch.as_ptr().align_offset(64);
-    let mut wg = vec![0u8; 128];
-    let tables = Tables::new(m);
-    let ctx = KernelContext {
-        buffers: descs.as_ptr(),
-        push_constants: [0u8; 4].as_ptr(),
-        push_constants_len: 0,
-        num_workgroups: [1, 1, 1],
-        base_workgroup: [0; 3],
-        workgroup_memory: wg.as_mut_ptr(),
-        scratch: scratch[off..].as_mut_ptr(),
-        image_resources: tables.resources(),
-    };
-    // SAFETY: `entry` is the entry of code just placed for this compute module.
-    let f: ComputeKernelFn = unsafe { std::mem::transmute(entry) };
-    // SAFETY: every pointer in ctx is live for the call and sized as the module requires.
-    unsafe { f(&ctx, 0, 1) };
-}
-
 const COMPUTE: &str = r#"#version 450
 layout(local_size_x = 3) in;
 layout(set = 0, binding = 0, r32ui) uniform uimage2D imgs[3];
@@ -294,10 +165,11 @@ fn run_compute_with(m: &Module, sel: u32) -> (Vec<Call>, Vec<u32>) {
     let mut u = sel.to_le_bytes().to_vec();
     let mut o = vec![0xffu8; 4 * 6];
     let order: Vec<u32> = m.buffers.iter().map(|b| b.binding).collect();
+    let tables = Tables::new::<ElementAddress>(m);
     take_calls();
     match order.as_slice() {
-        [1, 2] => run_compute(m, &mut [&mut u, &mut o]),
-        [2, 1] => run_compute(m, &mut [&mut o, &mut u]),
+        [1, 2] => run_compute(m, 1, &mut [&mut u, &mut o], &[], tables.resources()),
+        [2, 1] => run_compute(m, 1, &mut [&mut o, &mut u], &[], tables.resources()),
         other => panic!("unexpected buffer slots {other:?}"),
     }
     (take_calls(), bytes_to_u32s(&o))

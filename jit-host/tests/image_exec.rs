@@ -4,142 +4,46 @@
 //! depth reference, offsets and mask arrive, and that the answers land in the right outputs.
 #![allow(clippy::needless_range_loop)]
 
+mod common;
 mod graphics;
 
-use std::cell::RefCell;
-use std::ffi::c_void;
-use std::os::fd::BorrowedFd;
-
-use graphics::*;
-use jit_host::arena::CodeArena;
-use jit_host::codegen::Target;
-use jit_host::compile::compile_module;
-use jit_host_client::arena::ArenaMapping;
-use jit_host_client::wire::ArenaLayout;
-use shader::abi::{
-    image_atomic, image_flag, image_op, BufferDescriptor, ComputeKernelFn, ImageRequest,
-    ImageResources, ImageResult, ImageSlot, KernelContext,
+use common::kernel_run::run_compute;
+use common::recording_images::{
+    image_slot, take_calls, Answers, Tables, COMBINED_BASE, IMAGE_BASE, SAMPLER_BASE,
 };
-use shader::ir::{ImageKind, Module, SampledType, Stage};
+use graphics::*;
+use jit_host::codegen::Target;
+use shader::abi::{image_atomic, image_flag, image_op, ImageRequest};
+use shader::ir::Stage;
 
-#[derive(Clone, Copy)]
-struct Call {
-    image: usize,
-    sampler: usize,
-    req: ImageRequest,
-}
-
-thread_local! {
-    static CALLS: RefCell<Vec<Call>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Image descriptors are fake addresses: `IMAGE_BASE + 16 * slot`, plus `INT_IMAGE` when the
-/// slot's components are integers. Samplers: `SAMPLER_BASE + 16 * index`, combined slots'
-/// own samplers `COMBINED_BASE + 16 * slot`.
-const IMAGE_BASE: usize = 0x10_0000;
+/// Added to an image descriptor's fake address when the slot's components are integers.
 const INT_IMAGE: usize = 8;
-const SAMPLER_BASE: usize = 0x20_0000;
-const COMBINED_BASE: usize = 0x30_0000;
 
-/// What the test helper answers for component `c` of lane `l`.
-fn answer(image: usize, r: &ImageRequest, c: usize, l: usize) -> u32 {
-    let int_image = image & INT_IMAGE != 0;
-    match r.op {
-        image_op::SAMPLE | image_op::GATHER | image_op::QUERY_LOD => {
-            (f32::from_bits(r.coords[0][l]) + 10.0 * c as f32 + 100.0 * r.op as f32).to_bits()
-        }
-        image_op::FETCH | image_op::READ if !int_image => {
-            (r.coords[0][l] as i32 as f32 + 10.0 * c as f32 + 100.0 * r.op as f32).to_bits()
-        }
-        image_op::FETCH | image_op::READ => {
-            (r.coords[0][l] as i32 + 10 * c as i32 + 100 * r.op as i32) as u32
-        }
-        image_op::ATOMIC => 1000 + r.coords[0][l],
-        image_op::QUERY_SIZE => (64u32 >> (r.lod[l] & 7)) + c as u32,
-        image_op::QUERY_LEVELS => 7,
-        _ => 0xdead,
-    }
-}
+/// The test helper's answers: a known function of the request.
+struct KnownFunction;
 
-unsafe extern "C" fn record(
-    image: *const c_void,
-    sampler: *const c_void,
-    request: *const ImageRequest,
-    result: *mut ImageResult,
-) {
-    // SAFETY: compiled code passes its live, aligned request for the call.
-    let r = unsafe { *request };
-    // SAFETY: as above, the result is live, aligned and not otherwise borrowed.
-    let out = unsafe { &mut *result };
-    CALLS.with(|c| {
-        c.borrow_mut().push(Call {
-            image: image as usize,
-            sampler: sampler as usize,
-            req: r,
-        })
-    });
-    for l in 0..r.lanes as usize {
-        if r.mask & (1 << l) != 0 {
-            for c in 0..4 {
-                out.texel[c][l] = answer(image as usize, &r, c, l);
+impl Answers for KnownFunction {
+    const INT_IMAGE_TAG: usize = INT_IMAGE;
+
+    /// What the test helper answers for component `c` of lane `l`.
+    fn answer(image: usize, r: &ImageRequest, c: usize, l: usize) -> u32 {
+        let int_image = image & INT_IMAGE != 0;
+        match r.op {
+            image_op::SAMPLE | image_op::GATHER | image_op::QUERY_LOD => {
+                (f32::from_bits(r.coords[0][l]) + 10.0 * c as f32 + 100.0 * r.op as f32).to_bits()
             }
+            image_op::FETCH | image_op::READ if !int_image => {
+                (r.coords[0][l] as i32 as f32 + 10.0 * c as f32 + 100.0 * r.op as f32).to_bits()
+            }
+            image_op::FETCH | image_op::READ => {
+                (r.coords[0][l] as i32 + 10 * c as i32 + 100 * r.op as i32) as u32
+            }
+            image_op::ATOMIC => 1000 + r.coords[0][l],
+            image_op::QUERY_SIZE => (64u32 >> (r.lod[l] & 7)) + c as u32,
+            image_op::QUERY_LEVELS => 7,
+            _ => 0xdead,
         }
     }
-}
-
-/// Slot tables for `m` (kept alive by the caller while the kernel runs).
-struct Tables {
-    slots: Vec<ImageSlot>,
-    samplers: Vec<*const c_void>,
-}
-
-impl Tables {
-    fn new(m: &Module) -> Tables {
-        let slots = m
-            .images
-            .iter()
-            .enumerate()
-            .map(|(i, b)| {
-                let int = if b.sampled_type == SampledType::Float {
-                    0
-                } else {
-                    INT_IMAGE
-                };
-                let sampler = if b.kind == ImageKind::CombinedImageSampler {
-                    COMBINED_BASE + 16 * i
-                } else {
-                    0
-                };
-                ImageSlot {
-                    image: (IMAGE_BASE + 16 * i + int) as *const c_void,
-                    sampler: sampler as *const c_void,
-                }
-            })
-            .collect();
-        let samplers = (0..m.samplers.len())
-            .map(|j| (SAMPLER_BASE + 16 * j) as *const c_void)
-            .collect();
-        Tables { slots, samplers }
-    }
-
-    fn resources(&self) -> ImageResources {
-        ImageResources {
-            images: self.slots.as_ptr(),
-            samplers: self.samplers.as_ptr(),
-            image_op: Some(record),
-        }
-    }
-}
-
-fn take_calls() -> Vec<Call> {
-    CALLS.with(|c| std::mem::take(&mut *c.borrow_mut()))
-}
-
-fn image_slot(m: &Module, binding: u32) -> usize {
-    m.images
-        .iter()
-        .position(|b| b.binding == binding)
-        .unwrap_or_else(|| panic!("no image slot for binding {binding}"))
 }
 
 fn f(bits: u32) -> f32 {
@@ -175,10 +79,14 @@ void main() {
 #[test]
 fn fragment_sampling_requests_carry_operands_per_lane_and_answers_reach_outputs() {
     let mut p = glsl(Stage::Fragment, SAMPLING);
-    let tables = Tables::new(&p.module);
+    let tables = Tables::new::<KnownFunction>(&p.module);
     p.images = tables.resources();
     let m = p.module.clone();
-    let (tex, shadow, sep) = (image_slot(&m, 0), image_slot(&m, 1), image_slot(&m, 2));
+    let (tex, shadow, sep) = (
+        image_slot(&m, 0, 0),
+        image_slot(&m, 1, 0),
+        image_slot(&m, 2, 0),
+    );
     // Lanes 3 and 6 are helpers: they must still take part in sampling.
     let live = 0b1011_0111;
     let mut batch = Batch::at(&m, 10, 20, live);
@@ -365,46 +273,6 @@ void main() {
     }
 }
 
-/// Compiles and runs a compute module over `groups` workgroups with image tables.
-fn run_compute(m: &Module, groups: u32, bufs: &mut [&mut [u8]]) {
-    let target = Target::host().expect("target");
-    let blob = compile_module(m, &target).expect("compiles");
-    let layout = ArenaLayout {
-        code_size: 16 << 20,
-        data_size: 4 << 20,
-    };
-    let mut arena = CodeArena::create(layout).expect("arena");
-    let fd: BorrowedFd = arena.fd().expect("fd");
-    let mapping = ArenaMapping::map(fd.try_clone_to_owned().expect("dup"), layout).expect("map");
-    let range = arena.place(&blob).expect("place");
-    let entry = mapping.entry_address(&range).expect("entry");
-    let descs: Vec<BufferDescriptor> = bufs
-        .iter_mut()
-        .map(|b| BufferDescriptor {
-            base: b.as_mut_ptr(),
-            len: b.len() as u64,
-        })
-        .collect();
-    let mut scratch = vec![0u8; blob.scratch_size as usize + 128];
-    let off = scratch.as_ptr().align_offset(64);
-    let mut wg = vec![0u8; 128];
-    let tables = Tables::new(m);
-    let ctx = KernelContext {
-        buffers: descs.as_ptr(),
-        push_constants: [0u8; 4].as_ptr(),
-        push_constants_len: 0,
-        num_workgroups: [groups, 1, 1],
-        base_workgroup: [0; 3],
-        workgroup_memory: wg.as_mut_ptr(),
-        scratch: scratch[off..].as_mut_ptr(),
-        image_resources: tables.resources(),
-    };
-    // SAFETY: `entry` is the entry of code just placed for this compute module.
-    let f: ComputeKernelFn = unsafe { std::mem::transmute(entry) };
-    // SAFETY: every pointer in ctx is live for the call and sized as the module requires.
-    unsafe { f(&ctx, 0, groups) };
-}
-
 #[test]
 fn compute_storage_image_load_store_atomic_mask_inactive_lanes() {
     let src = r#"#version 450
@@ -425,10 +293,11 @@ void main() {
     let w = Target::host().expect("target").simd_width;
     let mut o = vec![0u8; 4 * 6];
     take_calls();
-    run_compute(&m, 1, &mut [&mut o]);
+    let tables = Tables::new::<KnownFunction>(&m);
+    run_compute(&m, 1, &mut [&mut o[..]], &[], tables.resources());
     let calls = take_calls();
     assert_eq!(calls.len(), 3);
-    let (img, fimg) = (image_slot(&m, 0), image_slot(&m, 1));
+    let (img, fimg) = (image_slot(&m, 0, 0), image_slot(&m, 1, 0));
     for c in &calls {
         assert_eq!(c.req.lanes, w);
         assert_eq!(c.req.mask, 0b111, "lanes past the workgroup are masked");
@@ -483,7 +352,7 @@ void main() {
 }
 "#;
     let mut p = glsl(Stage::Fragment, src);
-    let tables = Tables::new(&p.module);
+    let tables = Tables::new::<KnownFunction>(&p.module);
     p.images = tables.resources();
     let m = p.module.clone();
     let live = 0b0101_0011;

@@ -21,96 +21,23 @@ mod image_fixture;
 
 use std::time::Instant;
 
-use renderer::draw::RenderTargets;
-use renderer::draw::ShaderStageSource;
-use renderer::draw::{
-    DrawCall, DrawResources, GraphicsPipeline, GraphicsState, InputRate, VertexAttribute,
-    VertexBinding, VertexBufferBinding, VertexFormat, VertexInputState,
+use common::throughput::{
+    device, f32_constants, full_screen_quad, pipeline, thread_counts, time_draws, Mode, Timing,
+    HEIGHT, RUNS, WIDTH,
 };
 use renderer::format::{aspect, Format};
 use renderer::image::{Image, ImageDesc, ImageType, Tiling};
-use renderer::output::{BlendState, ColorAttachment};
-use renderer::raster::Rect;
+use renderer::output::BlendState;
 use renderer::sampler::{
     AddressMode, BorderColor, ComponentSwizzle, Filter, ImageDescriptor, ImageView, MipmapMode,
     Sampler, SamplerState, ViewType,
 };
-use renderer::{DescriptorSet, Device, DeviceConfig, SpecializationEntry, SpecializationInfo};
+use renderer::DescriptorSet;
 use shader::abi::{image_flag, image_op, FRAGMENT_LANE_OFFSETS, GRAPHICS_LANES};
 use shader::ir::ImageDim;
 
-const WIDTH: u32 = 1920;
-const HEIGHT: u32 = 1080;
-/// Timed runs per workload; the best is reported.
-const RUNS: usize = 3;
 /// Quads per timed run.
 const QUADS: usize = 8;
-
-/// User + system CPU time of this process so far, in seconds.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<u64> = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|f| f.parse().ok())
-        .collect();
-    fields.iter().sum::<u64>() as f64 / 100.0
-}
-
-fn state() -> GraphicsState {
-    let mut s = GraphicsState::covering(WIDTH, HEIGHT);
-    s.vertex_input = VertexInputState::new(
-        vec![VertexBinding {
-            binding: 0,
-            stride: 12,
-            rate: InputRate::Vertex,
-        }],
-        vec![
-            VertexAttribute {
-                location: 0,
-                binding: 0,
-                format: VertexFormat::from_vk(103).unwrap(), // R32G32_SFLOAT
-                offset: 0,
-            },
-            VertexAttribute {
-                location: 1,
-                binding: 0,
-                format: VertexFormat::from_vk(37).unwrap(), // R8G8B8A8_UNORM
-                offset: 8,
-            },
-        ],
-    )
-    .unwrap();
-    s
-}
-
-fn pipeline(dev: &Device) -> GraphicsPipeline {
-    let vert = common::spirv_file("bench_raster.vert", &[]);
-    let frag = common::spirv_file("bench_textured.frag", &[]);
-    let spec = SpecializationInfo {
-        entries: (0..2)
-            .map(|i| SpecializationEntry {
-                constant_id: i,
-                offset: 4 * i,
-                size: 4,
-            })
-            .collect(),
-        data: [1.0 / WIDTH as f32, 1.0 / HEIGHT as f32]
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect(),
-    };
-    let none = SpecializationInfo::default();
-    let stage = |spirv, spec| ShaderStageSource {
-        spirv,
-        entry: "main",
-        spec,
-    };
-    dev.create_graphics_pipeline(Some(&stage(&vert, &none)), Some(&stage(&frag, &spec)))
-        .unwrap()
-}
 
 /// A `side`² RGBA8 OPTIMAL texture of `levels` levels holding a ramp (red along x, green
 /// along y) on every level.
@@ -190,98 +117,9 @@ fn descriptor_set(
     set
 }
 
-/// Draws `QUADS` full-screen quads `RUNS` times; the best time (s), the CPU cores busy on
-/// average in that run, and the target's centre pixel.
-fn time_quads(
-    dev: &Device,
-    pipeline: &GraphicsPipeline,
-    set: &DescriptorSet,
-) -> (f64, f64, [u8; 4]) {
-    let target = Image::new_host(ImageDesc {
-        image_type: ImageType::D2,
-        format: Format::R8G8B8A8_UNORM,
-        extent: [WIDTH, HEIGHT, 1],
-        mip_levels: 1,
-        array_layers: 1,
-        tiling: Tiling::Optimal,
-    })
-    .unwrap();
-    let colors = [Some(ColorAttachment {
-        image: target.clone(),
-        level: 0,
-        layer: 0,
-        blend: BlendState::REPLACE,
-    })];
-    let targets = RenderTargets {
-        render_area: Rect {
-            x: 0,
-            y: 0,
-            width: WIDTH,
-            height: HEIGHT,
-        },
-        colors: &colors,
-        depth_stencil: None,
-        view_mask: 0,
-    };
-    let (w, h) = (WIDTH as f32, HEIGHT as f32);
-    let mut bytes = Vec::new();
-    for (x, y) in [(0.0, 0.0), (w, 0.0), (w, h), (0.0, 0.0), (w, h), (0.0, h)] {
-        bytes.extend(f32::to_le_bytes(x));
-        bytes.extend(f32::to_le_bytes(y));
-        bytes.extend([255u8; 4]);
-    }
-    let words: Vec<u32> = bytes
-        .chunks(4)
-        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
-        .collect();
-    let vbs = [Some(VertexBufferBinding {
-        buffer: common::buffer_from(dev, &words),
-        offset: 0,
-    })];
-    let sets: &[&DescriptorSet] = &[set];
-    let push: Vec<u8> = [2.0 / w, 2.0 / h]
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
-    let resources = DrawResources {
-        vertex_buffers: &vbs,
-        index_buffer: None,
-        descriptors: &sets,
-        push_constants: &push,
-    };
-    let call = DrawCall::Direct {
-        vertex_count: 6,
-        instance_count: 1,
-        first_vertex: 0,
-        first_instance: 0,
-    };
-    let s = state();
-    let mut best = (f64::INFINITY, 0.0);
-    for _ in 0..RUNS {
-        let (start, cpu) = (Instant::now(), cpu_seconds());
-        for _ in 0..QUADS {
-            dev.draw(pipeline, &s, &targets, &resources, &call).unwrap();
-        }
-        let secs = start.elapsed().as_secs_f64();
-        if secs < best.0 {
-            best = (secs, (cpu_seconds() - cpu) / secs);
-        }
-    }
-    let mut centre = [0u8; 4];
-    target
-        .read_texel(0, 0, [WIDTH / 2, HEIGHT / 2, 0], &mut centre)
-        .unwrap();
-    (best.0, best.1, centre)
-}
-
 #[test]
 #[ignore]
 fn texture_throughput() {
-    let thread_counts: Vec<usize> = std::env::var("SOFTGPU_THROUGHPUT_THREADS")
-        .unwrap_or_else(|_| "1,2".into())
-        .split(',')
-        .filter_map(|t| t.trim().parse().ok())
-        .collect();
     let only = std::env::var("SOFTGPU_THROUGHPUT_ONLY").unwrap_or_default();
     let path = std::env::var("SOFTGPU_THROUGHPUT_PATH").unwrap_or_default();
     let workloads = [
@@ -302,13 +140,11 @@ fn texture_throughput() {
             }
         })
         .collect();
-    for threads in thread_counts {
-        let dev = Device::new(DeviceConfig {
-            threads: Some(threads),
-            ..common::config()
-        })
-        .unwrap();
-        let pipeline = pipeline(&dev);
+    let spec = f32_constants(&[1.0 / WIDTH as f32, 1.0 / HEIGHT as f32]);
+    let quad = full_screen_quad([255; 4]);
+    for threads in thread_counts() {
+        let dev = device(threads);
+        let pipeline = pipeline(&dev, "bench_textured.frag", &spec);
         for (&(name, _, levels, mipmap), image) in workloads.iter().zip(&textures) {
             if !only.is_empty() && only != name {
                 continue;
@@ -321,7 +157,23 @@ fn texture_throughput() {
                     helper_alone(image, levels, mipmap, address, name, path_name);
                 }
                 let set = descriptor_set(image, levels, mipmap, address);
-                let (secs, cores, centre) = time_quads(&dev, &pipeline, &set);
+                let Timing {
+                    secs,
+                    cores,
+                    target,
+                } = time_draws(
+                    &dev,
+                    &pipeline,
+                    BlendState::REPLACE,
+                    &quad,
+                    &[&set],
+                    QUADS,
+                    Mode::Immediate,
+                );
+                let mut centre = [0u8; 4];
+                target
+                    .read_texel(0, 0, [WIDTH / 2, HEIGHT / 2, 0], &mut centre)
+                    .unwrap();
                 let pixels = QUADS as f64 * f64::from(WIDTH * HEIGHT);
                 println!(
                     "{threads} thread(s): {name:9} 1080p quads, {path_name:7} path: {:8.1} Mpix/s ({:6.1} Mpix per CPU-second, {cores:.2} cores busy; centre {centre:?})",

@@ -1,9 +1,10 @@
 //! Shared test helpers: compiling the GLSL test shaders with glslangValidator, finding the
 //! jit-host binary, a shared device, buffer shortcuts, a deterministic PRNG and float-error
-//! measures used by the CPU references.
+//! measures used by the CPU references; the throughput measurements' setup ([`throughput`]).
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod math;
+pub mod throughput;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
