@@ -2,16 +2,10 @@
 //! arena → map it read+execute as the device does → call it on buffers, and compare with a CPU
 //! reference. (The renderer's tests do the same through the jit-host process.)
 
-use std::os::fd::BorrowedFd;
-
-use jit_host::arena::CodeArena;
-use jit_host::codegen::Target;
-use jit_host::compile::compile_module;
-use jit_host_client::arena::ArenaMapping;
-use jit_host_client::wire::ArenaLayout;
 use shader::abi::{BufferDescriptor, ComputeKernelFn, KernelContext};
 use shader::ir::*;
 
+mod common;
 #[path = "../src/codegen/test_ir.rs"]
 mod irgen;
 
@@ -30,17 +24,7 @@ fn run_with_workgroup_memory(
     wg: &mut [u8],
 ) {
     assert!(wg.len() >= m.workgroup_memory_size as usize);
-    let target = Target::host().expect("target");
-    let blob = compile_module(m, &target).expect("compiles");
-    let layout = ArenaLayout {
-        code_size: 16 << 20,
-        data_size: 4 << 20,
-    };
-    let mut arena = CodeArena::create(layout).expect("arena");
-    let fd: BorrowedFd = arena.fd().expect("fd");
-    let mapping = ArenaMapping::map(fd.try_clone_to_owned().expect("dup"), layout).expect("map");
-    let range = arena.place(&blob).expect("place");
-    let entry = mapping.entry_address(&range).expect("entry");
+    let code = common::placed::compile_and_place(m);
     let descs: Vec<BufferDescriptor> = bufs
         .iter_mut()
         .map(|b| BufferDescriptor {
@@ -48,7 +32,7 @@ fn run_with_workgroup_memory(
             len: b.len() as u64,
         })
         .collect();
-    let mut scratch = vec![0u8; blob.scratch_size as usize + 64];
+    let mut scratch = vec![0u8; code.scratch_size + 64];
     let ctx = KernelContext {
         buffers: descs.as_ptr(),
         push_constants: push.as_ptr(),
@@ -60,7 +44,7 @@ fn run_with_workgroup_memory(
         image_resources: shader::abi::ImageResources::NONE,
     };
     // SAFETY: `entry` is the entry of code just placed for this module's ABI.
-    let f: ComputeKernelFn = unsafe { std::mem::transmute(entry) };
+    let f: ComputeKernelFn = unsafe { std::mem::transmute(code.entry) };
     let total = groups[0] * groups[1] * groups[2];
     // SAFETY: every pointer in ctx is live for the call and sized as the module requires.
     unsafe { f(&ctx, 0, total) };

@@ -1,6 +1,7 @@
 //! Vertex and fragment modules through the real jit-host process and the client's
 //! stage-checked entry calls.
 
+mod common;
 mod graphics;
 
 use std::path::PathBuf;

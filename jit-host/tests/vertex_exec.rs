@@ -6,6 +6,7 @@
 // Parallel arrays indexed by lane read best as index loops.
 #![allow(clippy::needless_range_loop)]
 
+mod common;
 mod graphics;
 
 use graphics::*;

@@ -10,12 +10,8 @@
 
 mod common;
 
-use std::sync::OnceLock;
-
 use ash::vk;
-use softgpu_e2e::graphics::{
-    shader, ComputePipeline, DescriptorSet, GraphicsContext, HostBuffer, Resource,
-};
+use softgpu_e2e::graphics::{shader, ComputePipeline, DescriptorSet, HostBuffer, Resource};
 
 const GROUPS: u32 = 8;
 const LANES: u32 = 16;
@@ -23,32 +19,6 @@ const UNIFORMS: u32 = 3;
 const STORAGES: u32 = 4;
 const STORAGE_WORDS: usize = 256;
 const COUNTER: usize = 200;
-
-fn reference() -> bool {
-    std::env::var("SOFTGPU_E2E_REFERENCE_ONLY").is_ok_and(|v| v == "1") || common::reference_run()
-}
-
-fn context() -> GraphicsContext {
-    static SETUP: OnceLock<()> = OnceLock::new();
-    let reference = reference();
-    SETUP.get_or_init(|| {
-        if reference {
-            std::env::set_var("VK_DRIVER_FILES", "/usr/share/vulkan/icd.d/lvp_icd.json");
-            std::env::set_var("VK_LOADER_LAYERS_DISABLE", "~explicit~");
-        } else {
-            common::use_softgpu();
-        }
-    });
-    let ctx = GraphicsContext::new().unwrap();
-    if !reference {
-        assert!(
-            ctx.name().contains("softgpu"),
-            "loader picked {:?}",
-            ctx.name()
-        );
-    }
-    ctx
-}
 
 /// Word (column c, row r) of uniform element `e`'s `uvec4 scale[4]`.
 fn scale(e: u32, c: u32, r: u32) -> u32 {
@@ -88,7 +58,7 @@ fn cpu_reference() -> (Vec<u32>, Vec<Vec<u32>>) {
 
 #[test]
 fn dynamically_indexed_buffer_arrays_match_cpu() {
-    let ctx = context();
+    let ctx = common::graphics_context();
     let uniforms: Vec<HostBuffer> = (0..UNIFORMS)
         .map(|e| {
             let bytes: Vec<u8> = (0..4)

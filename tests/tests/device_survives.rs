@@ -8,8 +8,8 @@
 mod common;
 
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use softgpu_icd::transport::vhost_user::gpu_commands as cmd;
@@ -24,50 +24,25 @@ const CMD_RESOURCE_UNREF: u32 = 0x0102;
 const CMD_SUBMIT_3D: u32 = 0x0207;
 const CMD_CTX_CREATE: u32 = 0x0200;
 
-struct Device {
-    child: Child,
-    socket: PathBuf,
+/// The shared external device, with what this test asks of it.
+struct Device(common::ExternalDevice);
+
+impl std::ops::Deref for Device {
+    type Target = common::ExternalDevice;
+    fn deref(&self) -> &common::ExternalDevice {
+        &self.0
+    }
 }
 
-impl Drop for Device {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::DerefMut for Device {
+    fn deref_mut(&mut self) -> &mut common::ExternalDevice {
+        &mut self.0
     }
 }
 
 impl Device {
     fn start(dir: &Path) -> Device {
-        let target = softgpu_e2e::target_dir();
-        let socket = dir.join("gpu.sock");
-        let log = std::fs::File::create(dir.join("device.log")).unwrap();
-        let child = Command::new(target.join("vhost-device"))
-            .arg("--socket-path")
-            .arg(&socket)
-            .arg("--jit-host")
-            .arg(target.join("jit-host"))
-            .arg("-v")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while UnixStream::connect(&socket).is_err() {
-            assert!(Instant::now() < deadline, "device socket never appeared");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // That probe connection counts as a (short) client; let the device release it.
-        std::thread::sleep(Duration::from_millis(200));
-        Device { child, socket }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn assert_alive(&mut self) {
-        assert!(self.child.try_wait().unwrap().is_none(), "the device died");
+        Device(common::ExternalDevice::start(dir, &["-v"]))
     }
 
     /// (open descriptors, memory mappings) of the device process.

@@ -11,8 +11,6 @@
 
 mod common;
 
-use std::sync::OnceLock;
-
 use ash::vk;
 use softgpu_e2e::graphics::format::{Numeric, COLOR_FORMATS, DEPTH_FORMATS};
 use softgpu_e2e::graphics::{
@@ -25,33 +23,6 @@ const SIZE: u32 = 16;
 const DRAWN_ROWS: u32 = 8;
 
 /// Whether this run checks the test on lavapipe instead of softgpu.
-fn reference() -> bool {
-    std::env::var("SOFTGPU_E2E_REFERENCE_ONLY").is_ok_and(|v| v == "1") || common::reference_run()
-}
-
-fn context() -> GraphicsContext {
-    static SETUP: OnceLock<()> = OnceLock::new();
-    let reference = reference();
-    SETUP.get_or_init(|| {
-        if reference {
-            // Set once, before any thread of this test process has loaded the loader.
-            std::env::set_var("VK_DRIVER_FILES", "/usr/share/vulkan/icd.d/lvp_icd.json");
-            std::env::set_var("VK_LOADER_LAYERS_DISABLE", "~explicit~");
-        } else {
-            common::use_softgpu();
-        }
-    });
-    let ctx = GraphicsContext::new().unwrap();
-    if !reference {
-        assert!(
-            ctx.name().contains("softgpu"),
-            "loader picked {:?}",
-            ctx.name()
-        );
-    }
-    ctx
-}
-
 /// (clear value, drawn value) for a numeric kind, exactly representable where it matters.
 fn values(numeric: Numeric) -> ([f64; 4], [f64; 4]) {
     match numeric {
@@ -188,7 +159,7 @@ fn color_format_round_trip(ctx: &GraphicsContext, format: vk::Format) -> Result<
 
 #[test]
 fn every_color_format_renders_and_reads_back_its_conversion() {
-    let ctx = context();
+    let ctx = common::graphics_context();
     let failures: Vec<String> = COLOR_FORMATS
         .iter()
         .filter(|&&f| {
@@ -197,13 +168,13 @@ fn every_color_format_renders_and_reads_back_its_conversion() {
             let attachable = ctx
                 .format_features(f)
                 .contains(vk::FormatFeatureFlags::COLOR_ATTACHMENT);
-            if !attachable && reference() {
+            if !attachable && common::lavapipe_only() {
                 println!(
                     "{f:?}: not an attachment format on {}; left out",
                     ctx.name()
                 );
             }
-            attachable || !reference()
+            attachable || !common::lavapipe_only()
         })
         .filter_map(|&f| color_format_round_trip(&ctx, f).err())
         .collect();
@@ -291,7 +262,7 @@ fn depth_format_round_trip(ctx: &GraphicsContext, format: vk::Format) -> Result<
 
 #[test]
 fn every_depth_stencil_format_renders_and_reads_back_each_aspect() {
-    let ctx = context();
+    let ctx = common::graphics_context();
     let failures: Vec<String> = DEPTH_FORMATS
         .iter()
         .filter_map(|&f| depth_format_round_trip(&ctx, f).err())

@@ -11,12 +11,10 @@
 
 mod common;
 
-use std::sync::OnceLock;
-
 use ash::vk;
 use softgpu_e2e::graphics::{
-    shader, vertex_bytes, Clear, GraphicsContext, GraphicsPipeline, HostBuffer, PassMode,
-    PipelineDesc, PosColor, RenderTarget,
+    shader, vertex_bytes, Clear, GraphicsPipeline, HostBuffer, PassMode, PipelineDesc, PosColor,
+    RenderTarget,
 };
 
 const WIDTH: u32 = 32;
@@ -25,35 +23,9 @@ const DISCARD_FROM: u32 = 24;
 /// Words before the per-pixel array: count, pad, six vertex words.
 const HEADER_WORDS: usize = 8;
 
-fn reference() -> bool {
-    std::env::var("SOFTGPU_E2E_REFERENCE_ONLY").is_ok_and(|v| v == "1") || common::reference_run()
-}
-
-fn context() -> GraphicsContext {
-    static SETUP: OnceLock<()> = OnceLock::new();
-    let reference = reference();
-    SETUP.get_or_init(|| {
-        if reference {
-            std::env::set_var("VK_DRIVER_FILES", "/usr/share/vulkan/icd.d/lvp_icd.json");
-            std::env::set_var("VK_LOADER_LAYERS_DISABLE", "~explicit~");
-        } else {
-            common::use_softgpu();
-        }
-    });
-    let ctx = GraphicsContext::new().unwrap();
-    if !reference {
-        assert!(
-            ctx.name().contains("softgpu"),
-            "loader picked {:?}",
-            ctx.name()
-        );
-    }
-    ctx
-}
-
 #[test]
 fn both_stages_write_storage_buffers_and_discarded_fragments_store_nothing() {
-    let ctx = context();
+    let ctx = common::graphics_context();
     let width = WIDTH.to_string();
     let discard_from = DISCARD_FROM.to_string();
     let vert = shader("storage.vert", &[]).unwrap();

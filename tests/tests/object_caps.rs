@@ -10,25 +10,12 @@
 
 mod common;
 
-use std::os::unix::net::UnixStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use ash::vk;
 use softgpu_e2e::{Gpu, GpuError};
 
 /// Live objects the device allows this client: the pipeline below takes 5 (module, set layout,
 /// pipeline layout, pipeline, descriptor set), which leaves room for 3 buffers.
 const MAX_OBJECTS: u32 = 8;
-
-struct Device(Child);
-
-impl Drop for Device {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn is_refused(result: Result<impl Sized, GpuError>) -> bool {
     matches!(
@@ -46,34 +33,12 @@ fn creates_past_the_object_cap_fail_at_once_and_the_device_is_not_lost() {
         // lavapipe has no such cap; in the guest the device's caps are the VMM's choice.
         return;
     }
-    let dir = common::work_dir().join("object-caps");
-    std::fs::create_dir_all(&dir).unwrap();
-    let target = softgpu_e2e::target_dir();
-    let socket = dir.join("gpu.sock");
-    let log = std::fs::File::create(dir.join("device.log")).unwrap();
-    let mut device = Device(
-        Command::new(target.join("vhost-device"))
-            .arg("--socket-path")
-            .arg(&socket)
-            .arg("--jit-host")
-            .arg(target.join("jit-host"))
-            .arg("--max-objects")
-            .arg(MAX_OBJECTS.to_string())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
+    let max_objects = MAX_OBJECTS.to_string();
+    let mut device = common::ExternalDevice::start(
+        &common::work_dir().join("object-caps"),
+        &["--max-objects", &max_objects],
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while UnixStream::connect(&socket).is_err() {
-        assert!(Instant::now() < deadline, "device socket never appeared");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    // Let the device release the probe connection before the real client connects.
-    std::thread::sleep(Duration::from_millis(200));
-    common::use_softgpu();
-    std::env::set_var("SOFTGPU_VHOST_SOCKET", &socket);
+    device.use_for_this_process();
 
     let gpu = Gpu::new().unwrap();
     let pipeline = gpu
@@ -128,8 +93,5 @@ fn creates_past_the_object_cap_fail_at_once_and_the_device_is_not_lost() {
     gpu.destroy_buffer(y);
     gpu.destroy_pipeline(pipeline);
     drop(gpu);
-    assert!(
-        device.0.try_wait().unwrap().is_none(),
-        "the device exited during the test"
-    );
+    device.assert_alive();
 }

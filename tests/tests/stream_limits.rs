@@ -11,54 +11,18 @@
 
 mod common;
 
-use std::os::unix::net::UnixStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use ash::vk;
 use softgpu_e2e::Gpu;
 
 /// Bytes of one stream: a few hundred commands outgrow it.
 const MAX_STREAM: u32 = 8192;
 
-struct Device(Child);
-
-impl Drop for Device {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_device() -> Device {
-    let dir = common::work_dir().join("stream-limits");
-    std::fs::create_dir_all(&dir).unwrap();
-    let target = softgpu_e2e::target_dir();
-    let socket = dir.join("gpu.sock");
-    let log = std::fs::File::create(dir.join("device.log")).unwrap();
-    let device = Device(
-        Command::new(target.join("vhost-device"))
-            .arg("--socket-path")
-            .arg(&socket)
-            .arg("--jit-host")
-            .arg(target.join("jit-host"))
-            .arg("--max-stream-size")
-            .arg(MAX_STREAM.to_string())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
+fn start_device() -> common::ExternalDevice {
+    let device = common::ExternalDevice::start(
+        &common::work_dir().join("stream-limits"),
+        &["--max-stream-size", &MAX_STREAM.to_string()],
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while UnixStream::connect(&socket).is_err() {
-        assert!(Instant::now() < deadline, "device socket never appeared");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    // Let the device release the probe connection before the real client connects.
-    std::thread::sleep(Duration::from_millis(200));
-    common::use_softgpu();
-    std::env::set_var("SOFTGPU_VHOST_SOCKET", &socket);
+    device.use_for_this_process();
     device
 }
 
@@ -206,12 +170,8 @@ fn work_past_the_stream_limit_is_split_not_dropped_and_runs_correctly() {
     }
     drop(gpu);
     let mut device = device;
-    assert!(
-        device.0.try_wait().unwrap().is_none(),
-        "the device exited during the test"
-    );
-    let log = std::fs::read_to_string(common::work_dir().join("stream-limits/device.log"))
-        .unwrap_or_default();
+    device.assert_alive();
+    let log = std::fs::read_to_string(&device.log).unwrap_or_default();
     assert!(
         !log.contains("exceeds max_stream_size"),
         "the device saw an oversized stream:\n{log}"

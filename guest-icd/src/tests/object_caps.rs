@@ -4,7 +4,7 @@
 //! nothing is sent for it, destruction makes room again, and the device is never lost.
 
 use super::mock::MockTransport;
-use super::{ctx_with, spirv, Ctx};
+use super::{ctx_with, device_survives, spirv, Ctx};
 use crate::transport::{Transport, TransportError};
 use ash::vk::{self, Handle};
 use protocol::stream as wire;
@@ -39,21 +39,6 @@ fn sent(c: &Ctx, pick: impl Fn(&Command) -> bool) -> usize {
         .iter()
         .filter(|c| pick(c))
         .count()
-}
-
-/// Sends what is queued and runs a fenced submission to completion: the device is not lost.
-fn device_survives(c: &Ctx) {
-    // SAFETY: a device of ours; the fence is waited for before it is destroyed.
-    unsafe {
-        c.device.device_wait_idle().unwrap();
-        let fence = c
-            .device
-            .create_fence(&vk::FenceCreateInfo::default(), None)
-            .unwrap();
-        c.device.queue_submit(c.queue, &[], fence).unwrap();
-        c.device.wait_for_fences(&[fence], true, u64::MAX).unwrap();
-        c.device.destroy_fence(fence, None);
-    }
 }
 
 #[test]

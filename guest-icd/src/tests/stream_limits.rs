@@ -6,7 +6,7 @@
 //! fails `vkEndCommandBuffer`. The device is never lost.
 
 use super::mock::{self, MockTransport};
-use super::{buffer, cmd_buffer, ctx_with, spirv, Ctx};
+use super::{buffer, cmd_buffer, ctx_with, device_survives, spirv, Ctx};
 use ash::vk;
 use protocol::Command;
 use std::sync::atomic::Ordering;
@@ -24,21 +24,6 @@ fn small_streams() -> Ctx {
 fn all_streams_fit(c: &Ctx) {
     let sizes = c.mock.stream_sizes.lock().unwrap();
     assert!(sizes.iter().all(|&s| s <= MAX_STREAM as usize), "{sizes:?}");
-}
-
-/// Waits for the queue, then runs a fenced submission to completion: the device is not lost.
-fn device_survives(c: &Ctx) {
-    // SAFETY: handles of this device; the fence is waited for before it is destroyed.
-    unsafe {
-        c.device.device_wait_idle().unwrap();
-        let fence = c
-            .device
-            .create_fence(&vk::FenceCreateInfo::default(), None)
-            .unwrap();
-        c.device.queue_submit(c.queue, &[], fence).unwrap();
-        c.device.wait_for_fences(&[fence], true, u64::MAX).unwrap();
-        c.device.destroy_fence(fence, None);
-    }
 }
 
 fn top(c: &Ctx, pick: impl Fn(&Command) -> bool) -> Vec<Command> {

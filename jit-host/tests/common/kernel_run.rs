@@ -1,13 +1,6 @@
 //! Compiles a compute module with jit-host's pipeline, places it in its own arena and calls
 //! its entry once, in this process, over real buffers.
 
-use std::os::fd::BorrowedFd;
-
-use jit_host::arena::CodeArena;
-use jit_host::codegen::Target;
-use jit_host::compile::compile_module;
-use jit_host_client::arena::ArenaMapping;
-use jit_host_client::wire::ArenaLayout;
 use shader::abi::{BufferDescriptor, ComputeKernelFn, ImageResources, KernelContext};
 use shader::ir::Module;
 
@@ -20,17 +13,7 @@ pub fn run_compute<B: AsMut<[u8]>>(
     push: &[u8],
     images: ImageResources,
 ) {
-    let target = Target::host().expect("target");
-    let blob = compile_module(m, &target).expect("compiles");
-    let layout = ArenaLayout {
-        code_size: 16 << 20,
-        data_size: 4 << 20,
-    };
-    let mut arena = CodeArena::create(layout).expect("arena");
-    let fd: BorrowedFd = arena.fd().expect("fd");
-    let mapping = ArenaMapping::map(fd.try_clone_to_owned().expect("dup"), layout).expect("map");
-    let range = arena.place(&blob).expect("place");
-    let entry = mapping.entry_address(&range).expect("entry");
+    let code = super::placed::compile_and_place(m);
     let descs: Vec<BufferDescriptor> = bufs
         .iter_mut()
         .map(|b| {
@@ -41,7 +24,7 @@ pub fn run_compute<B: AsMut<[u8]>>(
             }
         })
         .collect();
-    let mut scratch = vec![0u8; blob.scratch_size as usize + 128];
+    let mut scratch = vec![0u8; code.scratch_size + 128];
     let off = scratch.as_ptr().align_offset(64);
     let mut wg = vec![0u8; 128];
     let ctx = KernelContext {
@@ -55,7 +38,7 @@ pub fn run_compute<B: AsMut<[u8]>>(
         image_resources: images,
     };
     // SAFETY: `entry` is the entry of code just placed for this compute module.
-    let f: ComputeKernelFn = unsafe { std::mem::transmute(entry) };
+    let f: ComputeKernelFn = unsafe { std::mem::transmute(code.entry) };
     // SAFETY: every pointer in ctx is live for the call and sized as the module requires.
     unsafe { f(&ctx, 0, groups) };
 }

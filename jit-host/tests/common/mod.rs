@@ -1,9 +1,11 @@
 //! Helpers for jit-host's tests: hand-assembled kernel objects (good and hostile), a kernel
 //! context with real buffers, and `/proc/<pid>/maps` parsing; compiled compute modules run in
-//! process ([`kernel_run`]) with a recording image helper ([`recording_images`]).
+//! process ([`kernel_run`], placed by [`placed`]) with a recording image helper
+//! ([`recording_images`]).
 #![allow(dead_code)]
 
 pub mod kernel_run;
+pub mod placed;
 pub mod recording_images;
 
 use object::elf::{R_X86_64_64, R_X86_64_PC32, R_X86_64_PLT32, R_X86_64_REX_GOTPCRELX};

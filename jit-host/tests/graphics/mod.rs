@@ -3,16 +3,10 @@
 //! a call with the `shader::abi` graphics contexts, in this process.
 #![allow(dead_code, clippy::needless_range_loop)]
 
-use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use jit_host::arena::CodeArena;
-use jit_host::codegen::Target;
-use jit_host::compile::compile_module;
-use jit_host_client::arena::ArenaMapping;
-use jit_host_client::wire::ArenaLayout;
 use shader::abi::{
     BufferDescriptor, FragmentBatchIo, FragmentContext, FragmentKernelFn, VertexContext,
     VertexKernelFn, GRAPHICS_LANES,
@@ -61,38 +55,24 @@ pub fn lower_glsl(stage: Stage, src: &str) -> Module {
 /// Compiled code placed in its own arena (kept mapped as long as this lives).
 pub struct Placed {
     pub module: Module,
-    entry: *const u8,
     scratch: Vec<u8>,
     /// `ViewIndex` the next calls pass in their context.
     pub view_index: u32,
     /// Image state the next calls pass in their context.
     pub images: shader::abi::ImageResources,
-    _arena: CodeArena,
-    _mapping: ArenaMapping,
+    code: crate::common::placed::PlacedCode,
 }
 
 pub fn place(module: Module) -> Placed {
-    let target = Target::host().expect("target");
-    let blob = compile_module(&module, &target).expect("compiles");
-    let layout = ArenaLayout {
-        code_size: 16 << 20,
-        data_size: 4 << 20,
-    };
-    let mut arena = CodeArena::create(layout).expect("arena");
-    let fd: BorrowedFd = arena.fd().expect("fd");
-    let mapping = ArenaMapping::map(fd.try_clone_to_owned().expect("dup"), layout).expect("map");
-    let range = arena.place(&blob).expect("place");
-    let entry = mapping.entry_address(&range).expect("entry");
+    let code = crate::common::placed::compile_and_place(&module);
     // 64-byte aligned scratch: over-allocate and let the call offset into it.
-    let scratch = vec![0u8; blob.scratch_size as usize + 128];
+    let scratch = vec![0u8; code.scratch_size + 128];
     Placed {
         module,
-        entry,
         scratch,
         view_index: 0,
         images: shader::abi::ImageResources::NONE,
-        _arena: arena,
-        _mapping: mapping,
+        code,
     }
 }
 
@@ -173,7 +153,7 @@ impl Placed {
             image_resources: self.images,
         };
         // SAFETY: `entry` is the entry of code just placed for this vertex module.
-        let f: VertexKernelFn = unsafe { std::mem::transmute(self.entry) };
+        let f: VertexKernelFn = unsafe { std::mem::transmute(self.code.entry) };
         // SAFETY: every pointer in ctx is live for the call and sized as the ABI requires.
         unsafe { f(&ctx, count) };
         outputs
@@ -233,7 +213,7 @@ impl Placed {
             })
             .collect();
         // SAFETY: `entry` is the entry of code just placed for this fragment module.
-        let f: FragmentKernelFn = unsafe { std::mem::transmute(self.entry) };
+        let f: FragmentKernelFn = unsafe { std::mem::transmute(self.code.entry) };
         // SAFETY: every pointer in ctx and in each batch is live for the call and sized per
         // the ABI; `io` holds `io.len()` batches.
         unsafe { f(&ctx, io.as_mut_ptr(), io.len() as u32) };

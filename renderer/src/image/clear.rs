@@ -41,7 +41,7 @@ pub(crate) fn resolve_range(
 
 impl Image {
     /// Calls `visit` for every texel coordinate of the given levels and layers.
-    fn for_each_texel(
+    pub(crate) fn for_each_texel(
         &self,
         levels: Range<u32>,
         layers: Range<u32>,

@@ -191,20 +191,14 @@ mod tests {
     fn snapshot(img: &Image) -> Vec<Vec<u8>> {
         let size = img.format().texel_size() as usize;
         let mut out = Vec::new();
-        for level in 0..img.desc().mip_levels {
-            let [w, h, d] = img.desc().mip_extent(level);
-            for layer in 0..img.desc().array_layers {
-                for z in 0..d {
-                    for y in 0..h {
-                        for x in 0..w {
-                            let mut t = vec![0u8; size];
-                            img.read_texel(level, layer, [x, y, z], &mut t).unwrap();
-                            out.push(t);
-                        }
-                    }
-                }
-            }
-        }
+        let (levels, layers) = (img.desc().mip_levels, img.desc().array_layers);
+        img.for_each_texel(0..levels, 0..layers, |level, layer, coord| {
+            let mut t = vec![0u8; size];
+            img.read_texel(level, layer, coord, &mut t)?;
+            out.push(t);
+            Ok(())
+        })
+        .unwrap();
         out
     }
 
@@ -228,20 +222,12 @@ mod tests {
     fn scribble(img: &Image) {
         let size = img.format().texel_size() as usize;
         let mut n = 0u8;
-        for level in 0..img.desc().mip_levels {
-            let [w, h, d] = img.desc().mip_extent(level);
-            for layer in 0..img.desc().array_layers {
-                for z in 0..d {
-                    for y in 0..h {
-                        for x in 0..w {
-                            n = n.wrapping_add(37);
-                            let t = vec![n; size];
-                            img.write_texel(level, layer, [x, y, z], &t).unwrap();
-                        }
-                    }
-                }
-            }
-        }
+        let (levels, layers) = (img.desc().mip_levels, img.desc().array_layers);
+        img.for_each_texel(0..levels, 0..layers, |level, layer, coord| {
+            n = n.wrapping_add(37);
+            img.write_texel(level, layer, coord, &vec![n; size])
+        })
+        .unwrap();
     }
 
     #[test]

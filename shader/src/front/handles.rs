@@ -34,6 +34,28 @@ pub(crate) enum HandleIndex {
     Dynamic(DescriptorIndex),
 }
 
+impl HandleIndex {
+    /// The slot of `var`'s element this index names among `bindings`: the element's own
+    /// slot, or for a dynamic index the first slot of the run of every element (see
+    /// [`run_of`]).
+    fn slot<B>(
+        self,
+        bindings: &mut Vec<B>,
+        slots: &mut std::collections::HashMap<(Id, u32), u32>,
+        var: Id,
+        binding_of: impl Fn(u32) -> B,
+    ) -> Slot {
+        let (first, len, dynamic) = match self {
+            HandleIndex::Const(i) => (i, 1, None),
+            HandleIndex::Dynamic(d) => (0, d.len, Some(d)),
+        };
+        Slot {
+            first: run_of(bindings, slots, var, first, len, binding_of),
+            dynamic,
+        }
+    }
+}
+
 /// What a handle-typed SPIR-V id stands for.
 #[derive(Clone, Debug)]
 pub(crate) enum Handle {
@@ -336,25 +358,7 @@ impl Lower<'_> {
             sampled_type: t.sampled_type,
         };
         let mem = &mut self.mem;
-        let (first, len) = match index {
-            HandleIndex::Const(i) => (i, 1),
-            HandleIndex::Dynamic(d) => (0, d.len),
-        };
-        let slot = run_of(
-            &mut mem.images,
-            &mut mem.image_slots,
-            var,
-            first,
-            len,
-            binding_of,
-        );
-        Ok(Slot {
-            first: slot,
-            dynamic: match index {
-                HandleIndex::Const(_) => None,
-                HandleIndex::Dynamic(d) => Some(d),
-            },
-        })
+        Ok(index.slot(&mut mem.images, &mut mem.image_slots, var, binding_of))
     }
 
     fn sampler_slot(&mut self, var: Id, index: HandleIndex) -> Result<Slot> {
@@ -365,25 +369,7 @@ impl Lower<'_> {
             array_index,
         };
         let mem = &mut self.mem;
-        let (first, len) = match index {
-            HandleIndex::Const(i) => (i, 1),
-            HandleIndex::Dynamic(d) => (0, d.len),
-        };
-        let slot = run_of(
-            &mut mem.samplers,
-            &mut mem.sampler_slots,
-            var,
-            first,
-            len,
-            binding_of,
-        );
-        Ok(Slot {
-            first: slot,
-            dynamic: match index {
-                HandleIndex::Const(_) => None,
-                HandleIndex::Dynamic(d) => Some(d),
-            },
-        })
+        Ok(index.slot(&mut mem.samplers, &mut mem.sampler_slots, var, binding_of))
     }
 
     /// A handle operand.

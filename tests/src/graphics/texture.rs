@@ -474,6 +474,20 @@ impl<'c> TextureSets<'c> {
         Ok(s)
     }
 
+    /// `count` sets, each pointing at `texture` sampled with `sampler`.
+    pub fn all_of(
+        ctx: &'c GraphicsContext,
+        count: u32,
+        texture: &Texture<'_>,
+        sampler: &Sampler<'_>,
+    ) -> Result<TextureSets<'c>, GpuError> {
+        let sets = TextureSets::new(ctx, count)?;
+        for i in 0..count as usize {
+            sets.write(i, texture, sampler)?;
+        }
+        Ok(sets)
+    }
+
     /// Points set `index` at `texture` sampled with `sampler`. Call while no submission uses
     /// the set.
     pub fn write(

@@ -151,10 +151,7 @@ pub fn seams(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
         ),
     )?;
     let quads = cell_quads(size);
-    let sets = TextureSets::new(ctx, quads.len() as u32)?;
-    for i in 0..quads.len() {
-        sets.write(i, &texture, &sampler)?;
-    }
+    let sets = TextureSets::all_of(ctx, quads.len() as u32, &texture, &sampler)?;
     draw_with(
         ctx,
         &target,

@@ -148,10 +148,7 @@ fn render(ctx: &GraphicsContext, v: &Variant) -> Result<Vec<ReadImage>, GpuError
         ),
     )?;
     let quads = quads(v);
-    let sets = TextureSets::new(ctx, quads.len() as u32)?;
-    for i in 0..quads.len() {
-        sets.write(i, &texture, &sampler)?;
-    }
+    let sets = TextureSets::all_of(ctx, quads.len() as u32, &texture, &sampler)?;
     draw_with(
         ctx,
         &target,

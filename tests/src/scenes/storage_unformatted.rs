@@ -9,36 +9,18 @@
 
 use ash::vk;
 
+use super::texture_ops::{compute_write_barrier, draw_full_target};
 use super::textures::{sampler_info, textured_shaders};
-use super::{color_desc, image, quad, rgba8, vertex_buffer};
+use super::{image, rgba8};
 use crate::graphics::{
-    ComputePipeline, DescriptorSet, GraphicsContext, GraphicsPipeline, Mat4, PassMode, ReadImage,
-    RenderTarget, Resource, Sampler, StorageImage,
+    ComputePipeline, DescriptorSet, GraphicsContext, PassMode, ReadImage, RenderTarget, Resource,
+    Sampler, StorageImage,
 };
 use crate::GpuError;
 
 /// Side of the three source images; the picture is twice as wide and high.
 const SOURCE: u32 = 32;
 const SIZE: u32 = 2 * SOURCE;
-
-/// A compute barrier: shader writes before later shader reads.
-fn shader_barrier(ctx: &GraphicsContext, cb: vk::CommandBuffer, dst: vk::PipelineStageFlags) {
-    let barrier = [vk::MemoryBarrier::default()
-        .src_access_mask(vk::AccessFlags::SHADER_WRITE)
-        .dst_access_mask(vk::AccessFlags::SHADER_READ)];
-    // SAFETY: `cb` is recording outside a render pass.
-    unsafe {
-        ctx.device.cmd_pipeline_barrier(
-            cb,
-            vk::PipelineStageFlags::COMPUTE_SHADER,
-            dst,
-            vk::DependencyFlags::empty(),
-            &barrier,
-            &[],
-            &[],
-        )
-    };
-}
 
 /// Writes the three sources, reads them into the picture, and draws the picture.
 pub fn unformatted(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
@@ -69,9 +51,9 @@ pub fn unformatted(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
     )?;
     ctx.submit_and_wait(|cb| {
         write.record_dispatch(cb, write_set.set, [SOURCE / 8, SOURCE / 8, 1]);
-        shader_barrier(ctx, cb, vk::PipelineStageFlags::COMPUTE_SHADER);
+        compute_write_barrier(ctx, cb, vk::PipelineStageFlags::COMPUTE_SHADER);
         read.record_dispatch(cb, read_set.set, [SIZE / 8, SIZE / 8, 1]);
-        shader_barrier(ctx, cb, vk::PipelineStageFlags::FRAGMENT_SHADER);
+        compute_write_barrier(ctx, cb, vk::PipelineStageFlags::FRAGMENT_SHADER);
         Ok(())
     })?;
 
@@ -102,24 +84,7 @@ pub fn unformatted(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
         )],
     )?;
     let shaders = textured_shaders("fetch.frag", &[])?;
-    let mut desc = color_desc(&shaders);
-    desc.set_layouts = vec![set.layout];
-    let pipeline = GraphicsPipeline::new(ctx, &desc, &target)?;
-    let vertices = quad(
-        (SIZE, SIZE),
-        [0.0, 0.0, SIZE as f32, SIZE as f32],
-        0.5,
-        [1.0; 4],
-    );
-    let vbuf = vertex_buffer(ctx, &vertices)?;
-    target.render(|r| {
-        r.pipeline(&pipeline);
-        r.push(&pipeline, &Mat4::IDENTITY.bytes())?;
-        r.descriptor_set(&pipeline, 0, set.set);
-        r.vertex_buffer(0, &vbuf);
-        r.draw(vertices.len() as u32, 1, 0, 0);
-        Ok(())
-    })
+    draw_full_target(ctx, &target, &set, &shaders)
 }
 
 /// The picture's pixel (x, y) in 0..=255 per channel, from the shaders' formulas.

@@ -89,8 +89,7 @@ pub fn gather(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
             0.0,
         ),
     )?;
-    let sets = TextureSets::new(ctx, 1)?;
-    sets.write(0, &texture, &sampler)?;
+    let sets = TextureSets::all_of(ctx, 1, &texture, &sampler)?;
     let half = (SIZE / 2) as f32;
     let mut images = Vec::new();
     for component in 0..4u32 {
@@ -192,8 +191,7 @@ pub fn depth_compare(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> 
     .compare_enable(true)
     .compare_op(vk::CompareOp::LESS);
     let sampler = Sampler::new(ctx, &info)?;
-    let sets = TextureSets::new(ctx, 1)?;
-    sets.write(0, &texture, &sampler)?;
+    let sets = TextureSets::all_of(ctx, 1, &texture, &sampler)?;
     let shaders = textured_shaders("shadow.frag", &[])?;
     let mut q = uv_quad(
         (SIZE, SIZE),
@@ -272,7 +270,31 @@ pub fn texel_buffers(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> 
 }
 
 /// One full-target quad drawn with `shaders` and `set` bound at set 0.
-fn draw_full_target(
+/// Makes compute shader writes visible to shader reads in the `dst` stages.
+pub(super) fn compute_write_barrier(
+    ctx: &GraphicsContext,
+    cb: vk::CommandBuffer,
+    dst: vk::PipelineStageFlags,
+) {
+    let barrier = [vk::MemoryBarrier::default()
+        .src_access_mask(vk::AccessFlags::SHADER_WRITE)
+        .dst_access_mask(vk::AccessFlags::SHADER_READ)];
+    // SAFETY: `cb` is recording outside a render pass.
+    unsafe {
+        ctx.device.cmd_pipeline_barrier(
+            cb,
+            vk::PipelineStageFlags::COMPUTE_SHADER,
+            dst,
+            vk::DependencyFlags::empty(),
+            &barrier,
+            &[],
+            &[],
+        )
+    };
+}
+
+/// Draws one quad over the whole target with `set` bound and returns the target's images.
+pub(super) fn draw_full_target(
     ctx: &GraphicsContext,
     target: &RenderTarget<'_>,
     set: &DescriptorSet<'_>,
@@ -281,12 +303,8 @@ fn draw_full_target(
     let mut desc = color_desc(shaders);
     desc.set_layouts = vec![set.layout];
     let pipeline = GraphicsPipeline::new(ctx, &desc, target)?;
-    let vertices = quad(
-        (SIZE, SIZE),
-        [0.0, 0.0, SIZE as f32, SIZE as f32],
-        0.5,
-        [1.0; 4],
-    );
+    let (w, h) = (target.width, target.height);
+    let vertices = quad((w, h), [0.0, 0.0, w as f32, h as f32], 0.5, [1.0; 4]);
     let vbuf = vertex_buffer(ctx, &vertices)?;
     target.render(|r| {
         r.pipeline(&pipeline);
@@ -333,21 +351,7 @@ pub fn storage_image(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> 
     let compute = ComputePipeline::new(ctx, &code, write_set.layout)?;
     ctx.submit_and_wait(|cb| {
         compute.record_dispatch(cb, write_set.set, [SIZE / 8, SIZE / 8, 1]);
-        let barrier = [vk::MemoryBarrier::default()
-            .src_access_mask(vk::AccessFlags::SHADER_WRITE)
-            .dst_access_mask(vk::AccessFlags::SHADER_READ)];
-        // SAFETY: `cb` is recording outside a render pass.
-        unsafe {
-            ctx.device.cmd_pipeline_barrier(
-                cb,
-                vk::PipelineStageFlags::COMPUTE_SHADER,
-                vk::PipelineStageFlags::FRAGMENT_SHADER,
-                vk::DependencyFlags::empty(),
-                &barrier,
-                &[],
-                &[],
-            )
-        };
+        compute_write_barrier(ctx, cb, vk::PipelineStageFlags::FRAGMENT_SHADER);
         Ok(())
     })?;
     let sampler = Sampler::new(

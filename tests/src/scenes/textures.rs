@@ -333,8 +333,7 @@ pub fn mip_plane(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
             vk::LOD_CLAMP_NONE,
         ),
     )?;
-    let sets = TextureSets::new(ctx, 1)?;
-    sets.write(0, &texture, &sampler)?;
+    let sets = TextureSets::all_of(ctx, 1, &texture, &sampler)?;
     // Near edge at the bottom (w = 1, full width), far edge near the top (w = 8).
     let v = |x: f32, y: f32, w: f32, u: f32, t: f32| {
         let mut p = PosColor::new(x * w, y * w, 0.5 * w, [u, t, 0.0, 0.0]);

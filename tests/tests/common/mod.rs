@@ -8,8 +8,11 @@
 //! host path.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::path::PathBuf;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use softgpu_e2e::{softgpu_env, target_dir, Gpu};
 
@@ -98,4 +101,97 @@ impl Rng {
 /// True when the tests run on lavapipe to check themselves (`SOFTGPU_E2E_DRIVER=lavapipe`).
 pub fn reference_run() -> bool {
     std::env::var("SOFTGPU_E2E_DRIVER").is_ok_and(|v| v == "lavapipe")
+}
+
+/// A `vhost-device` of a test's own, listening on `dir/gpu.sock` and logging to
+/// `dir/device.log`; killed when dropped.
+pub struct ExternalDevice {
+    child: Child,
+    pub socket: PathBuf,
+    pub log: PathBuf,
+}
+
+impl ExternalDevice {
+    /// Starts the workspace's device with `args` added and waits until its socket accepts.
+    pub fn start(dir: &Path, args: &[&str]) -> ExternalDevice {
+        std::fs::create_dir_all(dir).unwrap();
+        let target = target_dir();
+        let socket = dir.join("gpu.sock");
+        let log = dir.join("device.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(target.join("vhost-device"))
+            .arg("--socket-path")
+            .arg(&socket)
+            .arg("--jit-host")
+            .arg(target.join("jit-host"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        let device = ExternalDevice { child, socket, log };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while UnixStream::connect(&device.socket).is_err() {
+            assert!(Instant::now() < deadline, "device socket never appeared");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // That probe connection counts as a (short) client; let the device release it.
+        std::thread::sleep(Duration::from_millis(200));
+        device
+    }
+
+    /// Points this process's loader at softgpu talking to this device (process-wide: call
+    /// before any Vulkan use).
+    pub fn use_for_this_process(&self) {
+        use_softgpu();
+        std::env::set_var("SOFTGPU_VHOST_SOCKET", &self.socket);
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn assert_alive(&mut self) {
+        assert!(
+            self.child.try_wait().unwrap().is_none(),
+            "the device exited during the test"
+        );
+    }
+}
+
+impl Drop for ExternalDevice {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether this test process runs on lavapipe alone: `SOFTGPU_E2E_REFERENCE_ONLY=1` (to check
+/// the tests themselves) or `SOFTGPU_E2E_DRIVER=lavapipe`.
+pub fn lavapipe_only() -> bool {
+    std::env::var("SOFTGPU_E2E_REFERENCE_ONLY").is_ok_and(|v| v == "1") || reference_run()
+}
+
+/// A graphics context on softgpu, or on lavapipe when [`lavapipe_only`].
+pub fn graphics_context() -> softgpu_e2e::graphics::GraphicsContext {
+    static SETUP: OnceLock<()> = OnceLock::new();
+    let lavapipe = lavapipe_only();
+    SETUP.get_or_init(|| {
+        if lavapipe {
+            std::env::set_var("VK_DRIVER_FILES", "/usr/share/vulkan/icd.d/lvp_icd.json");
+            std::env::set_var("VK_LOADER_LAYERS_DISABLE", "~explicit~");
+        } else {
+            use_softgpu();
+        }
+    });
+    let ctx = softgpu_e2e::graphics::GraphicsContext::new().unwrap();
+    if !lavapipe {
+        assert!(
+            ctx.name().contains("softgpu"),
+            "loader picked {:?}",
+            ctx.name()
+        );
+    }
+    ctx
 }

@@ -1122,6 +1122,34 @@ mod tests {
         (taken, fast, generic)
     }
 
+    /// Checks `run_both`'s results: lanes of the request's mask within 1e-6 of the generic
+    /// path, the others untouched (the sentinel). Returns how many values were compared.
+    fn assert_agree(
+        req: &ImageRequest,
+        fast: &ImageResult,
+        generic: &ImageResult,
+        what: impl Fn() -> String,
+    ) -> usize {
+        let mut compared = 0;
+        for l in 0..MAX_IMAGE_LANES {
+            for c in 0..4 {
+                let (f, g) = (fast.texel[c][l], generic.texel[c][l]);
+                if req.mask >> l & 1 == 0 {
+                    assert_eq!(f, 0xdead_beef, "{}: lane {l} outside the mask", what());
+                    continue;
+                }
+                let (f, g) = (f32::from_bits(f), f32::from_bits(g));
+                assert!(
+                    (f - g).abs() <= 1e-6,
+                    "{} lane {l} c {c}: fast {f} generic {g}",
+                    what()
+                );
+                compared += 1;
+            }
+        }
+        compared
+    }
+
     #[test]
     fn fast_path_agrees_with_the_generic_path_on_random_requests() {
         let mut rng = Rng(0x1234_5678_9abc_def1);
@@ -1152,22 +1180,9 @@ mod tests {
                         let req = random_request(&mut rng, flags, arrayed);
                         let (taken, fast, generic) = run_both(&img, &smp, &req);
                         assert!(taken, "{state:?} flags {flags:#x}");
-                        for l in 0..MAX_IMAGE_LANES {
-                            for c in 0..4 {
-                                let (f, g) = (fast.texel[c][l], generic.texel[c][l]);
-                                if req.mask >> l & 1 == 0 {
-                                    assert_eq!(f, 0xdead_beef, "lane {l} outside the mask");
-                                    continue;
-                                }
-                                let (f, g) = (f32::from_bits(f), f32::from_bits(g));
-                                assert!(
-                                    (f - g).abs() <= 1e-6,
-                                    "{:?} {state:?} flags {flags:#x} lane {l} c {c}: fast {f} generic {g}",
-                                    case.format
-                                );
-                                compared += 1;
-                            }
-                        }
+                        compared += assert_agree(&req, &fast, &generic, || {
+                            format!("{:?} {state:?} flags {flags:#x}", case.format)
+                        });
                     }
                 }
             }
@@ -1257,17 +1272,9 @@ mod tests {
                     kernel_chunks += usize::from(kernel.is_some());
                     let (taken, fast, generic) = run_both(&img, &smp, &req);
                     assert!(taken);
-                    for l in 0..GRAPHICS_LANES {
-                        for c in 0..4 {
-                            let f = f32::from_bits(fast.texel[c][l]);
-                            let g = f32::from_bits(generic.texel[c][l]);
-                            assert!(
-                                (f - g).abs() <= 1e-6,
-                                "{:?} {state:?} ×{scale} lane {l} c {c}: fast {f} generic {g}",
-                                case.format
-                            );
-                        }
-                    }
+                    assert_agree(&req, &fast, &generic, || {
+                        format!("{:?} {state:?} ×{scale}", case.format)
+                    });
                 }
             }
         }
