@@ -175,6 +175,70 @@ impl BlockAccess {
     }
 }
 
+/// Contiguous bytes of a subresource's memory, bounds-checked once: in OPTIMAL tiling, the
+/// micro-tiles of one micro-tile row between two columns ([`BlockAccess::tile_row`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ByteRun<'a> {
+    access: &'a BlockAccess,
+    start: usize,
+    len: usize,
+}
+
+impl ByteRun<'_> {
+    /// Bytes in the run.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Replaces every whole `N`-byte chunk of the run, in order, with `f` of it (bytes past
+    /// the last whole chunk are left alone).
+    #[inline(always)]
+    pub fn map_chunks<const N: usize>(&self, mut f: impl FnMut([u8; N]) -> [u8; N]) {
+        for i in 0..self.len / N {
+            // In bounds (below), so this is the same pointer `add` would give.
+            let at = self.access.ptr.wrapping_add(self.start + i * N);
+            // SAFETY: `tile_row` checked that `start + len` lies within the memory's `len`
+            // bytes, valid for the access's life (the `ExternalMemory` contract, memory kept
+            // alive by the access), and chunk `i` ends by `start + len`; unaligned reads and
+            // writes of plain bytes, no reference into the memory is formed.
+            let chunk = unsafe { at.cast::<[u8; N]>().read_unaligned() };
+            // SAFETY: as above.
+            unsafe { at.cast::<[u8; N]>().write_unaligned(f(chunk)) };
+        }
+    }
+}
+
+impl BlockAccess {
+    /// In OPTIMAL tiling, the micro-tiles holding texels `[x0, x1) × [y, y + 4)` as one run
+    /// of bytes (micro-tile after micro-tile, each its 4 rows of 4 texels), for `x0`, `x1`
+    /// and `y` multiples of 4 with `x0 < x1`, `x1` within the level's width rounded up to
+    /// whole micro-tiles and `y` inside the level. `None` otherwise (LINEAR tiling too).
+    #[inline]
+    pub fn tile_row(&self, x0: u32, x1: u32, y: u32) -> Option<ByteRun<'_>> {
+        let l = &self.layout;
+        let tile = MICRO_TILE;
+        let aligned = x0.is_multiple_of(tile) && x1.is_multiple_of(tile) && y.is_multiple_of(tile);
+        if !l.tiled || !aligned || x0 >= x1 || x1 > l.width.div_ceil(tile) * tile || y >= l.height {
+            return None;
+        }
+        let tile_bytes = (tile * tile) as usize * l.texel_size;
+        let start = l
+            .base
+            .checked_add((y / tile) as usize * l.row_pitch)?
+            .checked_add((x0 / tile) as usize * tile_bytes)?;
+        let len = ((x1 - x0) / tile) as usize * tile_bytes;
+        (start.checked_add(len)? <= self.len).then_some(ByteRun {
+            access: self,
+            start,
+            len,
+        })
+    }
+}
+
 impl BlockSpan<'_> {
     /// Blocks in the span (at least 1).
     pub fn blocks(&self) -> usize {

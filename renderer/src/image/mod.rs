@@ -18,7 +18,9 @@ use std::sync::Arc;
 
 use crate::format::{Format, FormatError};
 use crate::memory::{ExternalMemory, HostMemory};
-pub use block::{BlockAccess, BlockLayout, BlockRows, BlockSpan, BLOCK_TEXELS, BLOCK_WIDTH};
+pub use block::{
+    BlockAccess, BlockLayout, BlockRows, BlockSpan, ByteRun, BLOCK_TEXELS, BLOCK_WIDTH,
+};
 pub use protocol::image::{
     ImageDesc, ImageLayout, ImageType, LayoutError, MipLayout, SubresourceLayout, Tiling,
     IMAGE_ALIGNMENT, MAX_IMAGE_ARRAY_LAYERS, MAX_IMAGE_DIMENSION_2D, MAX_IMAGE_DIMENSION_3D,

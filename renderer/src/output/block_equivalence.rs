@@ -15,7 +15,8 @@
 use crate::format::Format;
 use crate::image::{Image, ImageDesc, ImageType, Tiling};
 use crate::raster::{
-    FragmentBatch, FragmentRun, FragmentSink, Rect, TileFragments, LANES, RUN_BLOCKS,
+    CoveredRect, FragmentBatch, FragmentNeeds, FragmentRun, FragmentSink, Rect, TileFragments,
+    LANES, RUN_BLOCKS,
 };
 
 use super::state::{
@@ -23,7 +24,8 @@ use super::state::{
     StencilState,
 };
 use super::{
-    ColorAttachment, DepthStencilAttachment, FragmentOutputs, OutputSink, OutputState, OutputStats,
+    ColorAttachment, DepthStencilAttachment, FragmentOutputs, FragmentShader, OutputSink,
+    OutputState, OutputStats, MAX_COLOR_ATTACHMENTS,
 };
 
 /// xorshift*, deterministic.
@@ -556,4 +558,178 @@ fn one_colour_runs_blend_to_the_same_bits_once_per_run_as_pixel_by_pixel() {
         assert_eq!(once, per_pixel, "round {round}: {format:?} {blend:?}");
     }
     assert_eq!(fixed, 120);
+}
+
+/// A fragment stage whose colours are constants, as the JIT stage reports them: the output
+/// merger takes covered rectangles of it whole.
+struct ConstantShader {
+    colors: [[[u32; LANES]; 4]; MAX_COLOR_ATTACHMENTS],
+}
+
+impl FragmentShader for ConstantShader {
+    fn shade(&self, _: &FragmentBatch<'_>, live: u8, out: &mut FragmentOutputs) -> u8 {
+        out.color = self.colors;
+        live
+    }
+
+    fn needs(&self) -> FragmentNeeds {
+        FragmentNeeds::NONE
+    }
+
+    fn constant_colors(&self) -> Option<&[[[u32; LANES]; 4]; MAX_COLOR_ATTACHMENTS]> {
+        Some(&self.colors)
+    }
+}
+
+/// Draws `rects` (block-aligned, inside the extent) with a [`ConstantShader`] of `case`'s
+/// attachments: handed to the sink as covered rectangles where `whole` (as runs of full
+/// blocks where it declines one), else always as runs. Returns the attachments' bytes, the
+/// counts and how many rectangles the sink took whole.
+fn draw_rects(
+    case: &Case,
+    rects: &[CoveredRect],
+    whole: bool,
+) -> (Vec<Vec<u8>>, OutputStats, usize) {
+    let colors: Vec<ColorAttachment> = case
+        .formats
+        .iter()
+        .zip(&case.blends)
+        .enumerate()
+        .map(|(i, (&format, &blend))| ColorAttachment {
+            image: image(format, case.tiling, case.extent, case.seed + i as u64),
+            level: 0,
+            layer: 0,
+            blend,
+        })
+        .collect();
+    let ds = case.depth_format.map(|format| DepthStencilAttachment {
+        image: image(format, case.tiling, case.extent, case.seed ^ 0xd5),
+        level: 0,
+        layer: 0,
+    });
+    let state = OutputState {
+        render_area: Rect {
+            x: case.area[0] as i32,
+            y: case.area[1] as i32,
+            width: case.area[2],
+            height: case.area[3],
+        },
+        depth: case.depth,
+        stencil: None,
+        blend_constants: [0.3, -0.6, 1.9, 0.25],
+        logic_op: None,
+        early_fragment_tests: true,
+    };
+    let shader = ConstantShader {
+        colors: std::array::from_fn(|a| {
+            std::array::from_fn(|c| [output_word(case.seed + a as u64, (0, 0), 0, c, false); LANES])
+        }),
+    };
+    let sink = OutputSink::new(&state, &colors, ds.as_ref(), shader).unwrap();
+    let [w, h] = case.extent;
+    let mut tile = sink.begin_tile(0, 0, w, h);
+    let mut taken = 0;
+    for rect in rects {
+        if whole && tile.covered_rect(rect) {
+            taken += 1;
+            continue;
+        }
+        let blocks = ((rect.x1 - rect.x0) / 4) as usize;
+        let full: Vec<Block> = (0..blocks)
+            .map(|_| Block {
+                mask: 0xff,
+                depth: [0.5; LANES],
+            })
+            .collect();
+        for y in (rect.y0..rect.y1).step_by(2) {
+            for (i, chunk) in full.chunks(RUN_BLOCKS).enumerate() {
+                let x = rect.x0 + (4 * RUN_BLOCKS * i) as u32;
+                let feed = Feed::Runs {
+                    narrow: false,
+                    plain: false,
+                };
+                feed_blocks(&mut tile, (x, y), rect.front_facing, chunk, feed);
+            }
+        }
+    }
+    sink.end_tile(tile);
+    let stats = sink.finish().unwrap();
+    let mut out: Vec<Vec<u8>> = colors.iter().map(|a| contents(&a.image)).collect();
+    out.extend(ds.iter().map(|a| contents(&a.image)));
+    (out, stats, taken)
+}
+
+#[test]
+fn covered_rectangles_of_constant_colours_write_what_runs_of_full_blocks_write() {
+    let color_formats = [
+        Format::R8G8B8A8_UNORM,
+        Format::B8G8R8A8_UNORM,
+        Format::R8G8B8A8_UNORM,
+        Format::R8G8B8A8_SRGB,
+        Format::R16G16B16A16_SFLOAT,
+        Format::R32_UINT,
+        Format::R8_UNORM,
+    ];
+    let mut rng = Rng(0x0c0e_7ec7_0000);
+    let (mut taken, mut declined) = (0, 0);
+    for round in 0..200u64 {
+        let attachments = 1 + rng.next() as usize % 2;
+        let formats: Vec<Format> = (0..attachments).map(|_| rng.pick(&color_formats)).collect();
+        let blends = (0..attachments)
+            .map(|_| match rng.next() % 3 {
+                0 => BlendState::ALPHA,
+                _ => random_blend(&mut rng),
+            })
+            .collect();
+        let extent = [rng.pick(&[8, 17, 40, 70, 129]), rng.pick(&[2, 5, 8, 21])];
+        let case = Case {
+            formats,
+            blends,
+            depth_format: rng.pick(&[None, None, None, Some(Format::D32_SFLOAT)]),
+            depth: DepthState {
+                test_enable: true,
+                write_enable: true,
+                compare_op: CompareOp::Always,
+                bounds: None,
+            },
+            stencil: None,
+            early: true,
+            tiling: rng.pick(&[Tiling::Optimal, Tiling::Linear]),
+            extent,
+            area: random_area(&mut rng, extent),
+            seed: round * 0x2_0000_0003 + 11,
+            uniform: true,
+        };
+        let (bw, bh) = (extent[0] / 4, extent[1] / 2);
+        let rects: Vec<CoveredRect> = (0..4)
+            .map(|k| {
+                let (a, b) = (rng.next() % bw, rng.next() % bw);
+                let (c, d) = (rng.next() % bh, rng.next() % bh);
+                CoveredRect {
+                    x0: 4 * a.min(b),
+                    x1: 4 * (a.max(b) + 1),
+                    y0: 2 * c.min(d),
+                    y1: 2 * (c.max(d) + 1),
+                    front_facing: k % 2 == 0,
+                    primitive: k,
+                }
+            })
+            .collect();
+        let (bytes, stats, n) = draw_rects(&case, &rects, true);
+        let (want, want_stats, _) = draw_rects(&case, &rects, false);
+        taken += n;
+        declined += rects.len() - n;
+        let context = format!(
+            "round {round}: {:?} {:?} {:?} {:?} {:?} {:?} {rects:?}",
+            case.formats, case.blends, case.depth_format, case.tiling, case.extent, case.area
+        );
+        assert_eq!(stats, want_stats, "{context}");
+        assert!(bytes == want, "{context}");
+    }
+    // Both happen: attachments that take rectangles, and render areas, depth attachments and
+    // blends that send them back to the runs.
+    assert!(
+        taken > 100 && declined > 100,
+        "{taken} taken, {declined} declined"
+    );
 }

@@ -16,7 +16,7 @@
 
 use crate::format::convert::{self, f16_to_f32, f32_to_f16};
 use crate::format::{Format, NumericClass};
-use crate::image::{BlockSpan, BLOCK_TEXELS};
+use crate::image::{BlockAccess, BlockSpan, BLOCK_TEXELS};
 
 use crate::raster::{lane_offset, LANES};
 
@@ -137,6 +137,46 @@ impl BlockShading {
         {
             let _ = (fixed, span, live, outputs, index, byte_mask);
             None
+        }
+    }
+
+    /// The packed source texel [`Self::blend_unorm8_rect`] takes for the shader output
+    /// `words`, where it serves this attachment.
+    pub(super) fn unorm8_rect_texel(&self, words: [u32; 4]) -> Option<u32> {
+        let fixed = self
+            .fixed
+            .as_ref()
+            .filter(|_| cfg!(target_arch = "x86_64"))?;
+        Some(fixed.pack_texel(words))
+    }
+
+    /// [`Self::blend_unorm8_run`] of one source colour (`texel`, from
+    /// [`Self::unorm8_rect_texel`]) over every block of the block-aligned rectangle `area`
+    /// (`[x0, x1, y0, y1]`) of `access`: false, with nothing written, where the fixed-point
+    /// path does not serve this attachment or a block row of the rectangle is not a whole
+    /// span.
+    pub(super) fn blend_unorm8_rect(
+        &self,
+        access: &BlockAccess,
+        area: [u32; 4],
+        texel: u32,
+        byte_mask: u32,
+    ) -> bool {
+        let Some(fixed) = self.fixed.as_ref() else {
+            return false;
+        };
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: `fixed` is set only where `wide` is, which holds only where the running
+            // CPU reports AVX2 and FMA (`new`).
+            let run = unsafe { unorm8_fixed_avx2::FixedRun::new(fixed, byte_mask) };
+            // SAFETY: as above.
+            unsafe { run.write_rect(access, area, texel) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (fixed, access, area, texel, byte_mask);
+            false
         }
     }
 

@@ -15,7 +15,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use crate::format::ValueKind;
 use crate::image::Image;
 use crate::raster::{
-    FragmentBatch, FragmentNeeds, FragmentRun, FragmentSink, Rect, TileFragments, RUN_BLOCKS,
+    CoveredRect, FragmentBatch, FragmentNeeds, FragmentRun, FragmentSink, Rect, TileFragments,
+    LANES, RUN_BLOCKS,
 };
 
 use super::blend::{clamp_for, write_byte_mask};
@@ -49,12 +50,31 @@ struct Shared<S> {
     /// Every access texel by texel with the format-generic conversions: the reference the
     /// block paths are tested against.
     per_texel: bool,
+    /// Covered rectangles are written whole ([`TileState::covered_rect`]): the shader's
+    /// colours are constants, nothing is tested, and every colour attachment is prepared
+    /// ([`ColorTarget::prepare_rect`]).
+    rects: bool,
     totals: Mutex<(OutputStats, Option<OutputError>)>,
     /// Shader output buffers of ended tiles, reused by later ones (a run's worth is ~17 KiB:
     /// allocating and zeroing it per tile would cost as much as a small tile's pixels). Their
     /// words are stale, as between the batches of one tile: a shader writes every word the
     /// attachments read (the JIT stage zeroes the ones it does not write).
     spare_outputs: Mutex<Vec<Vec<FragmentOutputs>>>,
+}
+
+impl<S: FragmentShader> Shared<S> {
+    /// Prepares the attachments for covered rectangles where the draw allows them, and sets
+    /// [`Self::rects`].
+    fn prepare_rects(&mut self) {
+        let constant = self.shader.constant_colors().copied();
+        for (target, words) in self.colors.iter_mut().zip(constant.iter().flatten()) {
+            target.prepare_rect([0, 1, 2, 3].map(|c| words[c][0]));
+        }
+        self.rects = constant.is_some()
+            && self.depth_stencil.is_none()
+            && !self.per_texel
+            && self.colors.iter().all(|t| t.rect.is_some());
+    }
 }
 
 /// Writes fragments into attachments; one per draw.
@@ -175,6 +195,7 @@ impl<S: FragmentShader> OutputSink<S> {
                     byte_mask[3],
                 ]),
                 constants: clamp_for(class, state.blend_constants),
+                rect: None,
             });
         }
         let ds = match depth_stencil {
@@ -202,18 +223,21 @@ impl<S: FragmentShader> OutputSink<S> {
             ..FragmentNeeds::NONE
         };
         let needs = shader.needs().union(tests);
+        let mut shared = Shared {
+            needs,
+            shader,
+            colors: targets,
+            depth_stencil: ds,
+            area,
+            early: state.early_fragment_tests,
+            per_texel: false,
+            rects: false,
+            totals: Mutex::new((OutputStats::default(), None)),
+            spare_outputs: Mutex::new(Vec::new()),
+        };
+        shared.prepare_rects();
         Ok(Self {
-            shared: Arc::new(Shared {
-                needs,
-                shader,
-                colors: targets,
-                depth_stencil: ds,
-                area,
-                early: state.early_fragment_tests,
-                per_texel: false,
-                totals: Mutex::new((OutputStats::default(), None)),
-                spare_outputs: Mutex::new(Vec::new()),
-            }),
+            shared: Arc::new(shared),
         })
     }
 
@@ -221,7 +245,9 @@ impl<S: FragmentShader> OutputSink<S> {
     /// the reference the block paths are tested against.
     #[cfg(test)]
     pub(super) fn per_texel(mut self) -> Option<Self> {
-        Arc::get_mut(&mut self.shared)?.per_texel = true;
+        let shared = Arc::get_mut(&mut self.shared)?;
+        shared.per_texel = true;
+        shared.prepare_rects();
         Some(self)
     }
 
@@ -229,9 +255,11 @@ impl<S: FragmentShader> OutputSink<S> {
     /// build of the block path.
     #[cfg(test)]
     pub(super) fn narrow(mut self, plain: bool) -> Option<Self> {
-        for target in &mut Arc::get_mut(&mut self.shared)?.colors {
+        let shared = Arc::get_mut(&mut self.shared)?;
+        for target in &mut shared.colors {
             target.shading = target.shading.narrow(plain);
         }
+        shared.prepare_rects();
         Some(self)
     }
 
@@ -357,6 +385,14 @@ impl<S: FragmentShader> TileFragments for OutputTile<S> {
     fn run(&mut self, run: &FragmentRun<'_>) {
         self.state.run(&self.shared, run, None);
     }
+
+    fn takes_rects(&self) -> bool {
+        self.shared.rects
+    }
+
+    fn covered_rect(&mut self, rect: &CoveredRect) -> bool {
+        self.state.covered_rect(&self.shared, rect)
+    }
 }
 
 impl TileState {
@@ -373,6 +409,26 @@ impl TileState {
             return self.unusual_run(shared, run);
         }
         self.checked_run(shared, run, single);
+    }
+
+    /// Writes every pixel of `rect` at once where nothing differs from fragment to fragment
+    /// ([`Shared::rects`]), the rectangle lies inside this tile's part of the render area and
+    /// every colour attachment takes it whole ([`ColorTarget::takes_rect`]). Otherwise
+    /// returns false, having done nothing.
+    fn covered_rect<S: FragmentShader>(&mut self, shared: &Shared<S>, rect: &CoveredRect) -> bool {
+        let [x0, x1, y0, y1] = self.bounds;
+        let inside = rect.x0 >= x0 && rect.x1 <= x1 && rect.y0 >= y0 && rect.y1 <= y1;
+        let area = [rect.x0, rect.x1, rect.y0, rect.y1];
+        if !shared.rects || !inside || !shared.colors.iter().all(|t| t.takes_rect(area)) {
+            return false;
+        }
+        for target in &shared.colors {
+            target.write_rect(area, &mut self.errors);
+        }
+        let pixels = (rect.blocks() * LANES) as u64;
+        self.stats.shaded += pixels;
+        self.stats.written += pixels;
+        true
     }
 
     /// A run longer than [`RUN_BLOCKS`] or with short fields (not what the rasterizer

@@ -14,7 +14,7 @@
 use crate::format::{
     pack_color, unpack_color, ColorValue, Format, FormatError, NumericClass, ValueKind,
 };
-use crate::image::{BlockAccess, BlockSpan, Image, BLOCK_TEXELS};
+use crate::image::{BlockAccess, BlockSpan, Image, ImageError, BLOCK_TEXELS};
 use crate::raster::{lane_offset, LANES};
 
 use super::blend::{blend, clamp_for, MAX_TEXEL};
@@ -73,6 +73,17 @@ pub(super) struct ColorTarget {
     pub full_write: bool,
     /// Blend constants clamped for this attachment's class.
     pub constants: [f32; 4],
+    /// What [`Self::write_rect`] writes, where the draw's colour is one for every fragment
+    /// ([`Self::prepare_rect`]).
+    pub rect: Option<RectSource>,
+}
+
+/// The one colour a draw writes to an attachment, ready for whole rectangles.
+pub(super) enum RectSource {
+    /// The packed source texel of the fixed-point blend.
+    Blend(u32),
+    /// A block of packed texels (8 of the attachment's texels), stored as it is.
+    Store([u8; BLOCK_TEXELS * MAX_TEXEL]),
 }
 
 /// The depth/stencil attachment resolved for testing.
@@ -134,6 +145,96 @@ impl ColorTarget {
                 self.write_texel(out.words(index, lane), coord, errors);
             }
         }
+    }
+
+    /// Prepares [`Self::write_rect`] for a draw whose fragments all output `words` to this
+    /// attachment: the fixed-point blend's source texel, or, where the attachment does not
+    /// blend and its write mask lets every bit through, the block of packed texels to store.
+    /// Leaves it unprepared (rectangles go back to the runs) otherwise.
+    pub(super) fn prepare_rect(&mut self, words: [u32; 4]) {
+        self.rect = if let Some(texel) = self.shading.unorm8_rect_texel(words) {
+            Some(RectSource::Blend(texel))
+        } else if !self.blending && self.full_write {
+            let ts = self.texel_size;
+            let mut block = [0u8; BLOCK_TEXELS * MAX_TEXEL];
+            let packed = self
+                .texel_value(words, &[])
+                .and_then(|v| Ok(pack_color(self.format, v, &mut block[..ts])?));
+            packed.ok().map(|()| {
+                for p in 1..BLOCK_TEXELS {
+                    block.copy_within(..ts, p * ts);
+                }
+                RectSource::Store(block)
+            })
+        } else {
+            None
+        };
+    }
+
+    /// Whether [`Self::write_rect`] can write the block-aligned rectangle `area`
+    /// (`[x0, x1, y0, y1]`): it was prepared, and every block row of the rectangle is a whole
+    /// span of the attachment.
+    pub(super) fn takes_rect(&self, [x0, x1, y0, y1]: [u32; 4]) -> bool {
+        let blocks = (x1.saturating_sub(x0) / 4) as usize;
+        let whole = |y| {
+            self.access
+                .span(x0, y, blocks)
+                .is_some_and(|s| s.blocks() == blocks)
+        };
+        self.rect.is_some() && blocks > 0 && y1 > y0 && whole(y0) && whole(y1 - 2)
+    }
+
+    /// Writes the prepared colour ([`Self::prepare_rect`]) to every texel of `area`, a
+    /// rectangle [`Self::takes_rect`] accepted: blended in fixed point, or stored block by
+    /// block. The same bytes as the block paths write for the same fragments.
+    pub(super) fn write_rect(&self, area: [u32; 4], errors: &mut ErrorSlot) {
+        let written = match &self.rect {
+            None => false,
+            Some(RectSource::Blend(texel)) => {
+                self.shading
+                    .blend_unorm8_rect(&self.access, area, *texel, self.word_mask)
+            }
+            Some(RectSource::Store(block)) => self.store_rect(area, block, errors),
+        };
+        if !written {
+            errors.record(ImageError::InvalidRegion("rectangle not writable whole"));
+        }
+    }
+
+    /// Stores `block` (8 packed texels) over every block of `area`: whole micro-tile rows as
+    /// 32-byte pattern writes where the layout has them, block rows as spans elsewhere. False
+    /// where a block row is not a whole span.
+    fn store_rect(
+        &self,
+        [x0, x1, y0, y1]: [u32; 4],
+        block: &[u8; BLOCK_TEXELS * MAX_TEXEL],
+        errors: &mut ErrorSlot,
+    ) -> bool {
+        let ts = self.texel_size;
+        let pattern: [u8; 32] = std::array::from_fn(|i| block[i % ts.max(1)]);
+        let block = &block[..BLOCK_TEXELS * ts];
+        let blocks = (x1.saturating_sub(x0) / 4) as usize;
+        let mut y = y0;
+        while y < y1 {
+            if y + 4 <= y1 && 32 % ts == 0 {
+                let row = self.access.tile_row(x0, x1, y);
+                if let Some(row) = row.filter(|r| r.len() % 32 == 0) {
+                    row.map_chunks::<32>(|_| pattern);
+                    y += 4;
+                    continue;
+                }
+            }
+            let Some(span) = self.access.span(x0, y, blocks) else {
+                return false;
+            };
+            for i in 0..span.blocks() {
+                if let Err(e) = span.write(i, block, u8::MAX) {
+                    errors.record(e);
+                }
+            }
+            y += 2;
+        }
+        true
     }
 
     /// [`Self::write_unorm8`] on each live block of `span`, in one AVX2 + FMA build so that

@@ -73,12 +73,32 @@ fn tile_of(v: i32) -> u32 {
 fn for_each_tile(list: &SetupList, origin: (u32, u32), width: u32, mut f: impl FnMut(usize, u32)) {
     for (i, s) in list.setups.iter().enumerate() {
         let index = u32::try_from(i).unwrap_or(u32::MAX);
-        for ty in tile_of(s.min_y)..=tile_of(s.max_y) {
-            for tx in tile_of(s.min_x)..=tile_of(s.max_x) {
-                f(((ty - origin.1) * width + tx - origin.0) as usize, index);
+        let (tx0, tx1) = (tile_of(s.min_x), tile_of(s.max_x));
+        let (ty0, ty1) = (tile_of(s.min_y), tile_of(s.max_y));
+        // A triangle within one tile touches it; a larger one skips the tiles of its box
+        // that lie wholly outside an edge (half of them for a full-screen triangle).
+        let test = tx0 != tx1 && ty0 != ty1;
+        for ty in ty0..=ty1 {
+            for tx in tx0..=tx1 {
+                if !test || may_cover(s, tx, ty) {
+                    f(((ty - origin.1) * width + tx - origin.0) as usize, index);
+                }
             }
         }
     }
+}
+
+/// False when no pixel centre of tile (`tx`, `ty`) lies inside all three edges of `s`: some
+/// edge is negative at the tile's corner pixel where it is largest. Exact for the whole
+/// 64×64 tile, so conservative for one the framebuffer cuts.
+fn may_cover(s: &super::setup::TriangleSetup, tx: u32, ty: u32) -> bool {
+    let (x, y) = (i64::from(tx * TILE_SIZE), i64::from(ty * TILE_SIZE));
+    let last = i64::from(TILE_SIZE) - 1;
+    s.edges.iter().all(|edge| {
+        let (sx, sy) = edge.pixel_steps();
+        // |E| < 2^51, |steps| < 2^34, last < 2^6: no overflow in i64.
+        edge.at_pixel_centre(x, y) + sx.max(0) * last + sy.max(0) * last >= 0
+    })
 }
 
 impl TileGrid {

@@ -27,8 +27,8 @@ mod tile;
 
 pub(crate) use bin::{bin_window, rasterize_binned, Binned};
 pub use sink::{
-    lane_offset, CoverageImages, CoverageSink, CoverageTile, FragmentBatch, FragmentNeeds,
-    FragmentRun, FragmentSink, TileFragments, RUN_BLOCKS,
+    lane_offset, CoverageImages, CoverageSink, CoverageTile, CoveredRect, FragmentBatch,
+    FragmentNeeds, FragmentRun, FragmentSink, TileFragments, RUN_BLOCKS,
 };
 
 /// Side of a bin tile in pixels.

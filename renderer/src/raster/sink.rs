@@ -132,9 +132,50 @@ impl FragmentNeeds {
     }
 }
 
+/// A block-aligned rectangle every pixel of which one primitive covers (its pixel centres
+/// lie inside all three edges), handed to a sink whole by [`TileFragments::covered_rect`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CoveredRect {
+    /// Half-open framebuffer pixel bounds: `x0`, `x1` multiples of 4, `y0`, `y1` of 2,
+    /// `x0 < x1`, `y0 < y1`.
+    pub x0: u32,
+    pub y0: u32,
+    pub x1: u32,
+    pub y1: u32,
+    pub front_facing: bool,
+    pub primitive: u32,
+}
+
+impl CoveredRect {
+    /// The 4×2 blocks of the rectangle.
+    pub fn blocks(&self) -> usize {
+        let (w, h) = (
+            self.x1.saturating_sub(self.x0),
+            self.y1.saturating_sub(self.y0),
+        );
+        (w / 4) as usize * (h / 2) as usize
+    }
+}
+
 /// Receives the fragment batches of one tile.
 pub trait TileFragments {
     fn batch(&mut self, batch: &FragmentBatch<'_>);
+
+    /// Whether [`TileFragments::covered_rect`] may take rectangles at all in this tile (asked
+    /// once per primitive, so that a sink that never does is not offered any). The default:
+    /// false.
+    fn takes_rects(&self) -> bool {
+        false
+    }
+
+    /// Takes every pixel of `rect` as covered by one primitive, at once, where the sink can do
+    /// so without per-lane values (a colour fixed for the draw, no depth test); returns false,
+    /// having done nothing, where it cannot, and the rasterizer then walks the rectangle as
+    /// runs. The default declines.
+    fn covered_rect(&mut self, rect: &CoveredRect) -> bool {
+        let _ = rect;
+        false
+    }
 
     /// The per-lane values this tile reads (asked once per primitive); everything by default.
     fn needs(&self) -> FragmentNeeds {

@@ -12,7 +12,7 @@
 //! evaluation of the same formulas, in every build (portable, AVX2, AVX-512).
 
 use super::setup::TriangleSetup;
-use super::sink::{lane_offset, FragmentRun, TileFragments, RUN_BLOCKS};
+use super::sink::{lane_offset, CoveredRect, FragmentRun, TileFragments, RUN_BLOCKS};
 use super::{Interpolation, LANES};
 
 mod interpolate;
@@ -187,16 +187,34 @@ impl<'a> TileRaster<'a> {
         narrow: bool,
         out: &mut T,
     ) -> usize {
+        let small = narrow && bounds.is_small();
+        let rects = out.takes_rects();
+        if !small {
+            self.rows.reset(tri, bounds, narrow);
+            // A walk wholly inside the triangle on block boundaries (most tiles of a large
+            // triangle) goes to the sink as one rectangle, where it takes it.
+            if let Some(rect) = self.rows.covered_rect(tri).filter(|_| rects) {
+                if out.covered_rect(&rect) {
+                    return rect.blocks();
+                }
+            }
+        }
         let planes = TrianglePlanes::new(tri, self.depth_range);
         let prefill = usize::try_from(bounds.blocks_x).unwrap_or(RUN_BLOCKS);
         self.buffers
             .start_triangle(tri, arena, prefill, out.needs());
-        if narrow && bounds.is_small() {
+        if small {
             return self.buffers.small_walk(tri, &bounds, &planes, out);
         }
-        self.rows.reset(tri, bounds, narrow);
         let mut emitted = 0;
-        while let Some(run) = self.buffers.next_run(&mut self.rows, &planes) {
+        loop {
+            let mut taker = rects.then_some(&mut *out);
+            let Some(run) =
+                self.buffers
+                    .next_run(&mut self.rows, &planes, &mut taker, &mut emitted)
+            else {
+                break;
+            };
             emitted += run.masks.iter().filter(|&&m| m != 0).count();
             out.run(&run);
         }
@@ -207,16 +225,28 @@ impl<'a> TileRaster<'a> {
 impl RunBuffers {
     /// Walks on to the next row segment with a covered block, computes its lanes and returns
     /// it as a run; `None` when the walk is done.
+    /// With `rects`, a segment wholly inside the triangle and the walk's rectangle goes to
+    /// that sink as a one-block-row [`CoveredRect`] where it takes it (its blocks counted in
+    /// `emitted`).
     #[inline(always)]
-    fn next_run<'s>(
+    fn next_run<'s, T: TileFragments>(
         &'s mut self,
         walk: &mut RowWalk,
         planes: &TrianglePlanes,
+        rects: &mut Option<&mut T>,
+        emitted: &mut usize,
     ) -> Option<FragmentRun<'s>> {
         loop {
             let (start, end) = walk.next_segment()?;
             let blocks = (end - start + 1) as usize;
             let accepted = walk.segment_inside(start, end);
+            if let (true, Some(out)) = (accepted, rects.as_deref_mut()) {
+                let rect = walk.segment_rect(start, end, planes.front_facing, planes.primitive);
+                if rect.is_some_and(|r| out.covered_rect(&r)) {
+                    *emitted += blocks;
+                    continue;
+                }
+            }
             let covered = if walk.narrow {
                 self.segment_coverage::<i32>(walk, start, blocks, accepted)
             } else {
@@ -485,6 +515,58 @@ impl RowWalk {
             }
         }
         self.inside = self.box_inside();
+    }
+
+    /// The walk's pixel rectangle as a [`CoveredRect`] when every pixel of it is covered
+    /// ([`Self::inside`]) and its edges lie on block boundaries (so its blocks are exactly
+    /// the rectangle).
+    fn covered_rect(&self, tri: &TriangleSetup) -> Option<CoveredRect> {
+        let b = &self.bounds;
+        let aligned = b.x_lo.rem_euclid(BLOCK_W) == 0
+            && (b.x_hi + 1).rem_euclid(BLOCK_W) == 0
+            && b.y_lo.rem_euclid(BLOCK_H) == 0
+            && (b.y_hi + 1).rem_euclid(BLOCK_H) == 0;
+        if !self.inside || !aligned {
+            return None;
+        }
+        let at = |v: i64| u32::try_from(v).ok();
+        Some(CoveredRect {
+            x0: at(b.x_lo)?,
+            y0: at(b.y_lo)?,
+            x1: at(b.x_hi + 1)?,
+            y1: at(b.y_hi + 1)?,
+            front_facing: tri.front_facing,
+            primitive: tri.primitive,
+        })
+    }
+
+    /// Block columns `start..=end` of the current row as a [`CoveredRect`] where no lane of
+    /// them lies outside the walk's pixel rectangle (the caller knows they are inside the
+    /// triangle).
+    #[inline(always)]
+    fn segment_rect(
+        &self,
+        start: i64,
+        end: i64,
+        front_facing: bool,
+        primitive: u32,
+    ) -> Option<CoveredRect> {
+        let b = &self.bounds;
+        let full = row_mask(self.by, b.y_lo, b.y_hi) == u8::MAX
+            && (start > 0 || self.first_columns == u8::MAX)
+            && (end < b.blocks_x - 1 || self.last_columns == u8::MAX);
+        if !full {
+            return None;
+        }
+        let at = |v: i64| u32::try_from(v).ok();
+        Some(CoveredRect {
+            x0: at(b.bx0 + BLOCK_W * start)?,
+            y0: at(self.by)?,
+            x1: at(b.bx0 + BLOCK_W * (end + 1))?,
+            y1: at(self.by + BLOCK_H)?,
+            front_facing,
+            primitive,
+        })
     }
 
     /// Whether every lane of every block of the walk is inside all three edges: each edge's

@@ -195,6 +195,16 @@ impl FixedBlend {
         })
     }
 
+    /// Shader output words (f32 bits, R, G, B, A) as the packed texel of their codes in
+    /// memory order.
+    pub(super) fn pack_texel(&self, words: [u32; 4]) -> u32 {
+        let mut texel = 0;
+        for (c, &at) in self.order.iter().enumerate() {
+            texel |= u32::from(float_to_unorm8(f32::from_bits(words[c]))) << (8 * at);
+        }
+        texel
+    }
+
     /// One texel blended: `src` and `dst` as codes in RGBA order. The reference the AVX2
     /// kernel is tested against.
     #[cfg(test)]

@@ -12,13 +12,12 @@
 
 use std::arch::x86_64::*;
 
-use crate::image::BlockSpan;
+use crate::image::{BlockAccess, BlockSpan};
 use crate::raster::LANES;
 
 use super::super::state::BlendOp;
 use super::super::targets::lanes_to_pixels;
 use super::super::FragmentOutputs;
-use super::float_to_unorm8;
 use super::unorm8_avx2::{to_unorm8, LANE_ORDER};
 use super::unorm8_fixed::{ChannelRule, FactorSource, FixedBlend};
 
@@ -91,9 +90,8 @@ impl<'a> FixedRun<'a> {
         uniform_runs: bool,
     ) -> u32 {
         let uniform = match uniform_runs {
-            true => {
-                uniform_texel(live, outputs, index).map(|w| self.uniform_source(self.pack_texel(w)))
-            }
+            true => uniform_texel(live, outputs, index)
+                .map(|w| self.uniform_source(self.blend.pack_texel(w))),
             false => None,
         };
         let blocks = RunBlocks {
@@ -110,9 +108,59 @@ impl<'a> FixedRun<'a> {
                 self.blend_texels(source_texels(words, &shifts, lane_order), old)
             });
         };
+        self.uniform_kernel(
+            &u,
+            RunLoop {
+                run: self,
+                blocks: &blocks,
+            },
+        )
+    }
+
+    /// Blends the source `texel` (packed codes, memory order: one colour) over every texel of
+    /// `[x0, x1) × [y0, y1)` (block-aligned) of `access` and stores them under the write
+    /// mask. Every block row of the rectangle must be a whole span of `access`
+    /// ([`BlockAccess::span`]); returns false, having written nothing, where one is not.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn write_rect(
+        &self,
+        access: &BlockAccess,
+        [x0, x1, y0, y1]: [u32; 4],
+        texel: u32,
+    ) -> bool {
+        let blocks = ((x1.saturating_sub(x0)) / 4) as usize;
+        let whole = |y| {
+            access
+                .span(x0, y, blocks)
+                .is_some_and(|s| s.blocks() == blocks)
+        };
+        if blocks == 0 || y0 >= y1 || !whole(y0) || !whole(y1 - 2) {
+            return false;
+        }
+        let u = self.uniform_source(texel);
+        self.uniform_kernel(
+            &u,
+            RectLoop {
+                run: self,
+                access,
+                area: [x0, x1, y0, y1],
+                blocks,
+            },
+        );
+        true
+    }
+
+    /// Runs `blocks` with the kernel (old texels → new) of the one-colour source `u`,
+    /// chosen once here for both the runs and the rectangles.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn uniform_kernel(&self, u: &UniformSource, blocks: impl BlockLoop) -> u32 {
         let (color, alpha) = (&self.blend.color, &self.blend.alpha);
         let (Some(a), Some(df), true) = (u.src_term, u.dst_factor, color.op == alpha.op) else {
-            return self.write_blocks(&blocks, |_, old| self.blend_block(u.s, old, Some(&u)));
+            return blocks.run(|old| self.blend_block(u.s, old, Some(u)));
         };
         // One source colour, factors that do not read the destination, one op: each
         // component is round(a ± d·df) with `a` and `df` fixed for the run, the common
@@ -134,16 +182,10 @@ impl<'a> FixedRun<'a> {
             _mm256_packus_epi16(round(combine(lo)), round(combine(hi)))
         };
         match color.op {
-            BlendOp::Add => self.write_blocks(&blocks, |_, old| linear(old, BlendOp::Add)),
-            BlendOp::Subtract => {
-                self.write_blocks(&blocks, |_, old| linear(old, BlendOp::Subtract))
-            }
-            BlendOp::ReverseSubtract => {
-                self.write_blocks(&blocks, |_, old| linear(old, BlendOp::ReverseSubtract))
-            }
-            BlendOp::Min | BlendOp::Max => {
-                self.write_blocks(&blocks, |_, old| self.blend_block(u.s, old, Some(&u)))
-            }
+            BlendOp::Add => blocks.run(|old| linear(old, BlendOp::Add)),
+            BlendOp::Subtract => blocks.run(|old| linear(old, BlendOp::Subtract)),
+            BlendOp::ReverseSubtract => blocks.run(|old| linear(old, BlendOp::ReverseSubtract)),
+            BlendOp::Min | BlendOp::Max => blocks.run(|old| self.blend_block(u.s, old, Some(u))),
         }
     }
 
@@ -314,6 +356,80 @@ impl<'a> FixedRun<'a> {
     }
 }
 
+/// A loop over blocks taking its kernel (8 old texels → 8 new ones) as a parameter, so that
+/// [`FixedRun::uniform_kernel`] picks the kernel once for whatever walks the blocks. Returns
+/// what [`FixedRun::write`] does (blocks left to the caller).
+trait BlockLoop {
+    fn run(self, kernel: impl Fn(__m256i) -> __m256i) -> u32;
+}
+
+/// The live blocks of a run, with a one-colour source.
+struct RunLoop<'a> {
+    run: &'a FixedRun<'a>,
+    blocks: &'a RunBlocks<'a>,
+}
+
+impl BlockLoop for RunLoop<'_> {
+    #[inline(always)]
+    fn run(self, kernel: impl Fn(__m256i) -> __m256i) -> u32 {
+        self.run.write_blocks(self.blocks, |_, old| kernel(old))
+    }
+}
+
+/// Every block of a rectangle: whole micro-tile rows as one run of bytes where the layout
+/// has them ([`BlockAccess::tile_row`]), block rows as spans elsewhere.
+struct RectLoop<'a> {
+    run: &'a FixedRun<'a>,
+    access: &'a BlockAccess,
+    area: [u32; 4],
+    blocks: usize,
+}
+
+impl BlockLoop for RectLoop<'_> {
+    #[inline(always)]
+    fn run(self, kernel: impl Fn(__m256i) -> __m256i) -> u32 {
+        let full_mask = self.run.byte_mask == u32::MAX;
+        let texels = |old: __m256i| match full_mask {
+            true => kernel(old),
+            // SAFETY: only inlined into `write_rect`, which requires AVX2 and FMA.
+            false => unsafe { self.run.merge(kernel(old), old, u8::MAX) },
+        };
+        let [x0, x1, mut y, y1] = self.area;
+        while y < y1 {
+            if y + 4 <= y1 {
+                if let Some(row) = self.access.tile_row(x0, x1, y) {
+                    // Eight texels per 32 bytes, two rows of a micro-tile: every texel gets
+                    // the same rule, so any grouping will do.
+                    row.map_chunks::<32>(|chunk| {
+                        // SAFETY: 32 plain bytes either way.
+                        let old = unsafe { std::mem::transmute::<[u8; 32], __m256i>(chunk) };
+                        // SAFETY: as above.
+                        unsafe { std::mem::transmute::<__m256i, [u8; 32]>(texels(old)) }
+                    });
+                    y += 4;
+                    continue;
+                }
+            }
+            if let Some(span) = self.access.span(x0, y, self.blocks) {
+                for i in 0..span.blocks() {
+                    let Some(old) = span.read_rows::<16>(i) else {
+                        continue;
+                    };
+                    // SAFETY: two 16-byte rows are 32 plain bytes, as `__m256i` is (row 0
+                    // low).
+                    let old = unsafe { std::mem::transmute::<[[u8; 16]; 2], __m256i>(old) };
+                    // SAFETY: as for `old`, the other way.
+                    let rows =
+                        unsafe { std::mem::transmute::<__m256i, [[u8; 16]; 2]>(texels(old)) };
+                    span.write_rows(i, rows);
+                }
+            }
+            y += 2;
+        }
+        0
+    }
+}
+
 /// The run [`FixedRun::write`] works on.
 struct RunBlocks<'a> {
     span: &'a BlockSpan<'a>,
@@ -382,17 +498,6 @@ fn uniform_texel(live: &[u8], outputs: &[FragmentOutputs], index: usize) -> Opti
         }
     }
     first.map(|(w, _)| w)
-}
-
-impl FixedRun<'_> {
-    /// [`uniform_texel`]'s words as the packed texel of their codes.
-    fn pack_texel(&self, words: [u32; 4]) -> u32 {
-        let mut texel = 0;
-        for (c, &at) in self.blend.order.iter().enumerate() {
-            texel |= u32::from(float_to_unorm8(f32::from_bits(words[c]))) << (8 * at);
-        }
-        texel
-    }
 }
 
 #[cfg(test)]

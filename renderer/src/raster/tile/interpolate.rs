@@ -29,8 +29,8 @@ pub(super) struct TrianglePlanes {
     inv_w: [f32; 3],
     depth_range: Option<(f32, f32)>,
     sprite: Option<PointSprite>,
-    front_facing: bool,
-    primitive: u32,
+    pub(super) front_facing: bool,
+    pub(super) primitive: u32,
 }
 
 impl TrianglePlanes {

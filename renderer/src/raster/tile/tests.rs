@@ -877,3 +877,80 @@ fn a_walk_is_wholly_inside_exactly_when_every_lane_of_its_blocks_is() {
         "{inside} inside, {outside} not"
     );
 }
+
+/// Takes every rectangle offered and records each block, whole, beside the runs.
+#[derive(Default)]
+struct RectTaker {
+    runs: RunRecorder,
+    rects: Vec<CoveredRect>,
+}
+
+impl TileFragments for RectTaker {
+    fn batch(&mut self, batch: &FragmentBatch<'_>) {
+        self.runs.batch(batch);
+    }
+
+    fn run(&mut self, run: &FragmentRun<'_>) {
+        self.runs.run(run);
+    }
+
+    fn takes_rects(&self) -> bool {
+        true
+    }
+
+    fn covered_rect(&mut self, rect: &CoveredRect) -> bool {
+        self.rects.push(*rect);
+        true
+    }
+}
+
+#[test]
+fn covered_rectangles_are_exactly_the_blocks_the_walk_would_give_full() {
+    let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
+    let mut rect_blocks = 0;
+    for n in 0..4000 {
+        let clip = match n % 3 {
+            0 => (12, 8, 152, 134),
+            1 => (13, 7, 151, 133),
+            _ => (0, 0, 200, 170),
+        };
+        let Some((tri, arena)) = random_triangle(&mut rng, n, clip) else {
+            continue;
+        };
+        let tile = tile(n);
+        let expected: Vec<(u32, u32, u8)> = reference_blocks(&tri, &arena, tile, &MODES, None)
+            .iter()
+            .map(|b| (b.x, b.y, b.mask))
+            .collect();
+        for isa in available_isas() {
+            let mut out = RectTaker::default();
+            let emitted = raster(isa, None).triangle(&tri, &arena, tile, &mut out);
+            assert_eq!(emitted, expected.len(), "triangle {n} ({isa:?})");
+            let mut got: Vec<(u32, u32, u8)> = out
+                .runs
+                .covered()
+                .iter()
+                .map(|b| (b.x, b.y, b.mask))
+                .collect();
+            for r in &out.rects {
+                assert!(r.x0 % 4 == 0 && r.x1 % 4 == 0 && r.y0 % 2 == 0 && r.y1 % 2 == 0);
+                assert_eq!(
+                    (r.front_facing, r.primitive),
+                    (tri.front_facing, tri.primitive)
+                );
+                for y in (r.y0..r.y1).step_by(2) {
+                    for x in (r.x0..r.x1).step_by(4) {
+                        got.push((x, y, 0xff));
+                    }
+                }
+                rect_blocks += r.blocks();
+            }
+            got.sort_unstable();
+            let mut want = expected.clone();
+            want.sort_unstable();
+            assert!(got == want, "triangle {n} ({isa:?}): {tri:?}");
+        }
+    }
+    // Large and huge triangles cover whole tiles, and scissored ones aligned rectangles.
+    assert!(rect_blocks > 10_000, "{rect_blocks} blocks in rectangles");
+}
