@@ -194,6 +194,19 @@ impl ByteRun<'_> {
         self.len == 0
     }
 
+    /// Writes `pattern` (32 bytes as four little-endian words) over every whole 32-byte
+    /// chunk of the run (bytes past the last whole chunk are left alone).
+    #[inline(always)]
+    pub fn fill32(&self, pattern: [u64; 4]) {
+        for i in 0..self.len / 32 {
+            // In bounds (below), so this is the same pointer `add` would give.
+            let at = self.access.ptr.wrapping_add(self.start + i * 32);
+            // SAFETY: as in `map_chunks`: chunk `i` lies within the checked run; an
+            // unaligned write of plain bytes.
+            unsafe { at.cast::<[u64; 4]>().write_unaligned(pattern) };
+        }
+    }
+
     /// Replaces every whole `N`-byte chunk of the run, in order, with `f` of it (bytes past
     /// the last whole chunk are left alone).
     #[inline(always)]

@@ -211,7 +211,9 @@ impl ColorTarget {
         errors: &mut ErrorSlot,
     ) -> bool {
         let ts = self.texel_size;
-        let pattern: [u8; 32] = std::array::from_fn(|i| block[i % ts.max(1)]);
+        let pattern: [u64; 4] = std::array::from_fn(|w| {
+            u64::from_le_bytes(std::array::from_fn(|i| block[(8 * w + i) % ts.max(1)]))
+        });
         let block = &block[..BLOCK_TEXELS * ts];
         let blocks = (x1.saturating_sub(x0) / 4) as usize;
         let mut y = y0;
@@ -219,7 +221,7 @@ impl ColorTarget {
             if y + 4 <= y1 && 32 % ts == 0 {
                 let row = self.access.tile_row(x0, x1, y);
                 if let Some(row) = row.filter(|r| r.len() % 32 == 0) {
-                    row.map_chunks::<32>(|_| pattern);
+                    row.fill32(pattern);
                     y += 4;
                     continue;
                 }

@@ -198,6 +198,7 @@ impl<'a> TileRaster<'a> {
                     return rect.blocks();
                 }
             }
+            self.rows.split = rects;
         }
         let planes = TrianglePlanes::new(tri, self.depth_range);
         let prefill = usize::try_from(bounds.blocks_x).unwrap_or(RUN_BLOCKS);
@@ -438,6 +439,12 @@ struct RowWalk {
     inside: bool,
     /// Block columns of the current row still to visit (inclusive).
     rest: Option<(i64, i64)>,
+    /// Segments end where the current row's blocks wholly inside the triangle begin and end
+    /// ([`Self::inside_row`]), so that those come as segments of their own (for a sink that
+    /// takes covered rectangles).
+    split: bool,
+    /// With `split`: the current row's block columns wholly inside the triangle, if any.
+    inside_row: Option<(i64, i64)>,
     /// The walk has begun its first row (the next row change steps down).
     started: bool,
 }
@@ -469,6 +476,8 @@ impl RowWalk {
             last_columns: 0,
             inside: false,
             rest: None,
+            split: false,
+            inside_row: None,
             started: false,
         }
     }
@@ -480,6 +489,8 @@ impl RowWalk {
         self.narrow = narrow;
         self.by = bounds.by0;
         self.rest = None;
+        self.split = false;
+        self.inside_row = None;
         self.started = false;
         self.first_columns = column_mask(bounds.bx0, bounds.x_lo, bounds.x_hi);
         self.last_columns = column_mask(
@@ -589,7 +600,14 @@ impl RowWalk {
     fn next_segment(&mut self) -> Option<(i64, i64)> {
         loop {
             if let Some((start, end)) = self.rest {
-                let stop = end.min(start + RUN_BLOCKS as i64 - 1);
+                let mut stop = end.min(start + RUN_BLOCKS as i64 - 1);
+                if let Some((a, b)) = self.inside_row {
+                    if start < a {
+                        stop = stop.min(a - 1);
+                    } else if start <= b {
+                        stop = stop.min(b);
+                    }
+                }
                 self.rest = (stop < end).then_some((stop + 1, end));
                 return Some((start, stop));
             }
@@ -604,7 +622,31 @@ impl RowWalk {
                 return None;
             }
             self.rest = self.row_interval();
+            if self.split && !self.inside {
+                self.inside_row = self.inside_interval();
+            }
         }
+    }
+
+    /// The current row's block columns every lane of which is inside all three edges, within
+    /// the walk: column `j` qualifies where each edge's smallest lane value,
+    /// `row + reach_min + step_x4·j`, is ≥ 0 (exact integer bounds).
+    fn inside_interval(&self) -> Option<(i64, i64)> {
+        let (mut lo, mut hi) = (0i64, self.bounds.blocks_x - 1);
+        for k in 0..3 {
+            let least = self.row[k] + self.reach_min[k];
+            let step = self.step_x4[k];
+            if step > 0 {
+                // least + step·j ≥ 0  ⇔  j ≥ ⌈−least / step⌉
+                lo = lo.max((-least).div_euclid(step) + i64::from((-least).rem_euclid(step) != 0));
+            } else if step < 0 {
+                // least − |step|·j ≥ 0  ⇔  j ≤ ⌊least / |step|⌋
+                hi = hi.min(least.div_euclid(-step));
+            } else if least < 0 {
+                return None;
+            }
+        }
+        (lo <= hi).then_some((lo, hi))
     }
 
     /// A conservative interval of the current row's block columns that may hold a covered

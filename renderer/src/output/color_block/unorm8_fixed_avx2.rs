@@ -166,20 +166,24 @@ impl<'a> FixedRun<'a> {
         // component is round(a ± d·df) with `a` and `df` fixed for the run, the common
         // case (a colour from constants, SRC_ALPHA / ONE_MINUS_SRC_ALPHA), inlined here.
         let zero = _mm256_setzero_si256();
-        let round = |t| {
-            let biased = _mm256_adds_epu16(t, _mm256_set1_epi16(128));
-            _mm256_mulhi_epu16(biased, _mm256_set1_epi16(257))
-        };
+        let half = _mm256_set1_epi16(128);
+        let divide = |t| _mm256_mulhi_epu16(t, _mm256_set1_epi16(257));
+        // The rounding bias folded into `a` for Add and Subtract: a, d·df ≤ 255², so
+        // sat(sat(a + b) + 128) = sat((a + 128) + b), and where a < b both
+        // sat(sat(a − b) + 128) = 128 and sat((a + 128) − b) < 128 divide to 0.
+        let biased = _mm256_adds_epu16(a, half);
         // `op` is a constant in each loop below, so the match folds away.
         let linear = |old, op: BlendOp| {
             let combine = |b| match op {
-                BlendOp::Subtract => _mm256_subs_epu16(a, b),
-                BlendOp::ReverseSubtract => _mm256_subs_epu16(b, a),
-                _ => _mm256_adds_epu16(a, b),
+                BlendOp::Subtract => divide(_mm256_subs_epu16(biased, b)),
+                BlendOp::ReverseSubtract => {
+                    divide(_mm256_adds_epu16(_mm256_subs_epu16(b, a), half))
+                }
+                _ => divide(_mm256_adds_epu16(biased, b)),
             };
             let lo = _mm256_mullo_epi16(_mm256_unpacklo_epi8(old, zero), df);
             let hi = _mm256_mullo_epi16(_mm256_unpackhi_epi8(old, zero), df);
-            _mm256_packus_epi16(round(combine(lo)), round(combine(hi)))
+            _mm256_packus_epi16(combine(lo), combine(hi))
         };
         match color.op {
             BlendOp::Add => blocks.run(|old| linear(old, BlendOp::Add)),
