@@ -226,6 +226,22 @@ impl ByteRun<'_> {
 }
 
 impl BlockAccess {
+    /// `[x1, y1]` such that every block at `x < x1`, `y < y1` (x a multiple of 4, y of 2)
+    /// can be accessed whole ([`Self::span`] gives every block of a row segment inside it),
+    /// checked against the memory once; `None` where no block can.
+    pub fn whole_blocks(&self) -> Option<[u32; 2]> {
+        let l = &self.layout;
+        let (x1, y1) = if l.tiled {
+            (l.width.div_ceil(4) * 4, l.height.div_ceil(2) * 2)
+        } else {
+            (l.width / 4 * 4, l.height / 2 * 2)
+        };
+        // The last block row, whole: every other block ends before its last block does.
+        let blocks = (x1 / 4) as usize;
+        let last = self.span(0, y1.checked_sub(2)?, blocks)?;
+        (blocks > 0 && last.blocks() == blocks).then_some([x1, y1])
+    }
+
     /// In OPTIMAL tiling, the micro-tiles holding texels `[x0, x1) × [y, y + 4)` as one run
     /// of bytes (micro-tile after micro-tile, each its 4 rows of 4 texels), for `x0`, `x1`
     /// and `y` multiples of 4 with `x0 < x1`, `x1` within the level's width rounded up to

@@ -10,6 +10,7 @@
 //! ([`crate::image::BlockSpan`]). Blocks a LINEAR attachment cannot give whole (its right and
 //! bottom edges) go texel by texel.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::format::ValueKind;
@@ -54,7 +55,10 @@ struct Shared<S> {
     /// colours are constants, nothing is tested, and every colour attachment is prepared
     /// ([`ColorTarget::prepare_rect`]).
     rects: bool,
-    totals: Mutex<(OutputStats, Option<OutputError>)>,
+    /// The ended tiles' counts ([`OutputStats`]'s fields) and first error.
+    shaded: AtomicU64,
+    written: AtomicU64,
+    error: Mutex<Option<OutputError>>,
     /// Shader output buffers of ended tiles, reused by later ones (a run's worth is ~17 KiB:
     /// allocating and zeroing it per tile would cost as much as a small tile's pixels). Their
     /// words are stale, as between the batches of one tile: a shader writes every word the
@@ -196,6 +200,7 @@ impl<S: FragmentShader> OutputSink<S> {
                 ]),
                 constants: clamp_for(class, state.blend_constants),
                 rect: None,
+                whole_blocks: [0, 0],
             });
         }
         let ds = match depth_stencil {
@@ -232,7 +237,9 @@ impl<S: FragmentShader> OutputSink<S> {
             early: state.early_fragment_tests,
             per_texel: false,
             rects: false,
-            totals: Mutex::new((OutputStats::default(), None)),
+            shaded: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+            error: Mutex::new(None),
             spare_outputs: Mutex::new(Vec::new()),
         };
         shared.prepare_rects();
@@ -276,14 +283,17 @@ impl<S: FragmentShader> OutputSink<S> {
     /// The draw's counts, or the first error met while writing (an attachment access that
     /// failed; the fragment concerned was dropped).
     pub fn finish(&self) -> Result<OutputStats, OutputError> {
-        let totals = self
+        let error = self
             .shared
-            .totals
+            .error
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        match &totals.1 {
+        match &*error {
             Some(e) => Err(e.clone()),
-            None => Ok(totals.0),
+            None => Ok(OutputStats {
+                shaded: self.shared.shaded.load(Ordering::Relaxed),
+                written: self.shared.written.load(Ordering::Relaxed),
+            }),
         }
     }
 }
@@ -299,18 +309,13 @@ impl<S: FragmentShader> FragmentSink for OutputSink<S> {
             y.max(ay0),
             y.saturating_add(height).min(ay1),
         ];
-        let outputs = self
-            .shared
-            .spare_outputs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
-            .unwrap_or_default();
         OutputTile {
             shared: Arc::clone(&self.shared),
             state: TileState {
                 bounds,
-                outputs,
+                // Taken from the spare buffers when a run first needs them
+                // (`TileState::outputs_for`): a tile of covered rectangles never does.
+                outputs: Vec::new(),
                 stats: OutputStats::default(),
                 errors: ErrorSlot::default(),
                 constant_blocks: 0,
@@ -320,20 +325,19 @@ impl<S: FragmentShader> FragmentSink for OutputSink<S> {
 
     fn end_tile(&self, tile: OutputTile<S>) {
         let state = tile.state;
-        {
-            let mut totals = self
-                .shared
-                .totals
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            totals.0.shaded += state.stats.shaded;
-            totals.0.written += state.stats.written;
-            if totals.1.is_none() {
-                totals.1 = state.errors.0;
-            }
+        let shared = &self.shared;
+        shared
+            .shaded
+            .fetch_add(state.stats.shaded, Ordering::Relaxed);
+        shared
+            .written
+            .fetch_add(state.stats.written, Ordering::Relaxed);
+        if let Some(e) = state.errors.0 {
+            let mut first = shared.error.lock().unwrap_or_else(PoisonError::into_inner);
+            first.get_or_insert(e);
         }
         if !state.outputs.is_empty() {
-            self.shared
+            shared
                 .spare_outputs
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -460,7 +464,7 @@ impl TileState {
             return;
         }
         if self.outputs.len() < n {
-            self.outputs.resize_with(n, FragmentOutputs::default);
+            self.outputs_for(shared, n);
         }
         let tested = shared.depth_stencil.is_some();
         if shared.early && tested {
@@ -489,6 +493,25 @@ impl TileState {
             let at = (run.x, run.y);
             let outputs = &self.outputs[..n];
             target.write_run(index, span, at, live, outputs, &mut self.errors);
+        }
+    }
+
+    /// Makes `outputs` at least `n` long: a spare buffer of an ended tile first, when this
+    /// tile has none yet.
+    #[inline(never)]
+    fn outputs_for<S>(&mut self, shared: &Shared<S>, n: usize) {
+        if self.outputs.is_empty() {
+            let spare = shared
+                .spare_outputs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            if let Some(spare) = spare {
+                self.outputs = spare;
+            }
+        }
+        if self.outputs.len() < n {
+            self.outputs.resize_with(n, FragmentOutputs::default);
         }
     }
 

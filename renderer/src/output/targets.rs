@@ -76,6 +76,9 @@ pub(super) struct ColorTarget {
     /// What [`Self::write_rect`] writes, where the draw's colour is one for every fragment
     /// ([`Self::prepare_rect`]).
     pub rect: Option<RectSource>,
+    /// [`BlockAccess::whole_blocks`] of `access` (`[0, 0]` where none), for
+    /// [`Self::takes_rect`].
+    pub whole_blocks: [u32; 2],
 }
 
 /// The one colour a draw writes to an attachment, ready for whole rectangles.
@@ -152,6 +155,7 @@ impl ColorTarget {
     /// blend and its write mask lets every bit through, the block of packed texels to store.
     /// Leaves it unprepared (rectangles go back to the runs) otherwise.
     pub(super) fn prepare_rect(&mut self, words: [u32; 4]) {
+        self.whole_blocks = self.access.whole_blocks().unwrap_or([0, 0]);
         self.rect = if let Some(texel) = self.shading.unorm8_rect_texel(words) {
             Some(RectSource::Blend(texel))
         } else if !self.blending && self.full_write {
@@ -174,14 +178,10 @@ impl ColorTarget {
     /// Whether [`Self::write_rect`] can write the block-aligned rectangle `area`
     /// (`[x0, x1, y0, y1]`): it was prepared, and every block row of the rectangle is a whole
     /// span of the attachment.
+    #[inline]
     pub(super) fn takes_rect(&self, [x0, x1, y0, y1]: [u32; 4]) -> bool {
-        let blocks = (x1.saturating_sub(x0) / 4) as usize;
-        let whole = |y| {
-            self.access
-                .span(x0, y, blocks)
-                .is_some_and(|s| s.blocks() == blocks)
-        };
-        self.rect.is_some() && blocks > 0 && y1 > y0 && whole(y0) && whole(y1 - 2)
+        let [wx, wy] = self.whole_blocks;
+        self.rect.is_some() && x0 < x1 && y0 < y1 && x1 <= wx && y1 <= wy
     }
 
     /// Writes the prepared colour ([`Self::prepare_rect`]) to every texel of `area`, a

@@ -74,21 +74,23 @@ impl Isa {
 /// Per-worker rasterizer state, reused across tiles and triangles.
 pub(crate) struct TileRaster<'a> {
     /// The draw's interpolation modes (read into `buffers` once).
-    interpolation: std::marker::PhantomData<&'a [Interpolation]>,
+    interpolation: &'a [Interpolation],
     /// Depth clamp range (`depthClampEnable`), if on.
     depth_range: Option<(f32, f32)>,
     isa: Isa,
-    buffers: Box<RunBuffers>,
+    /// Made when a walk first needs them: a tile whose triangles all go to the sink as
+    /// covered rectangles never does.
+    buffers: Option<Box<RunBuffers>>,
     rows: RowWalk,
 }
 
 impl<'a> TileRaster<'a> {
     pub(crate) fn new(interpolation: &'a [Interpolation], depth_range: Option<(f32, f32)>) -> Self {
         Self {
-            interpolation: std::marker::PhantomData,
+            interpolation,
             depth_range,
             isa: Isa::detect(),
-            buffers: RunBuffers::new(interpolation),
+            buffers: None,
             rows: RowWalk::empty(),
         }
     }
@@ -198,21 +200,23 @@ impl<'a> TileRaster<'a> {
                     return rect.blocks();
                 }
             }
+            self.rows.prepare_rows(tri);
             self.rows.split = rects;
         }
         let planes = TrianglePlanes::new(tri, self.depth_range);
         let prefill = usize::try_from(bounds.blocks_x).unwrap_or(RUN_BLOCKS);
-        self.buffers
-            .start_triangle(tri, arena, prefill, out.needs());
+        let interpolation = self.interpolation;
+        let buffers = self
+            .buffers
+            .get_or_insert_with(|| RunBuffers::new(interpolation));
+        buffers.start_triangle(tri, arena, prefill, out.needs());
         if small {
-            return self.buffers.small_walk(tri, &bounds, &planes, out);
+            return buffers.small_walk(tri, &bounds, &planes, out);
         }
         let mut emitted = 0;
         loop {
             let mut taker = rects.then_some(&mut *out);
-            let Some(run) =
-                self.buffers
-                    .next_run(&mut self.rows, &planes, &mut taker, &mut emitted)
+            let Some(run) = buffers.next_run(&mut self.rows, &planes, &mut taker, &mut emitted)
             else {
                 break;
             };
@@ -505,7 +509,18 @@ impl RowWalk {
             self.step_y2[k] = sy * BLOCK_H;
             self.reach_max[k] = sx.max(0) * (BLOCK_W - 1) + sy.max(0) * (BLOCK_H - 1);
             self.reach_min[k] = sx.min(0) * (BLOCK_W - 1) + sy.min(0) * (BLOCK_H - 1);
-            if sx != 0 && bounds.blocks_x > NARROW_WALK {
+        }
+        self.inside = self.box_inside();
+    }
+
+    /// Completes [`Self::reset`] for walking the rows: the row intervals' reciprocals and
+    /// the lane offsets (not needed where the walk goes to the sink as one rectangle).
+    #[inline(always)]
+    fn prepare_rows(&mut self, tri: &TriangleSetup) {
+        let narrow = self.narrow;
+        for (k, edge) in tri.edges.iter().enumerate() {
+            let (sx, sy) = edge.pixel_steps();
+            if sx != 0 && self.bounds.blocks_x > NARROW_WALK {
                 self.inv_step_x4[k] = 1.0 / (self.step_x4[k].abs() as f64);
             }
             if narrow {
@@ -525,7 +540,6 @@ impl RowWalk {
                 }
             }
         }
-        self.inside = self.box_inside();
     }
 
     /// The walk's pixel rectangle as a [`CoveredRect`] when every pixel of it is covered
@@ -636,12 +650,30 @@ impl RowWalk {
         for k in 0..3 {
             let least = self.row[k] + self.reach_min[k];
             let step = self.step_x4[k];
+            let inside = |j: i64| least + step * j >= 0;
+            // The bound estimated in f64 (`inv_step_x4`, set for walks wider than
+            // `NARROW_WALK`, else the whole row is tried), then moved to the exact integer.
+            let estimate = |j: f64| (j as i64).clamp(-1, self.bounds.blocks_x);
             if step > 0 {
                 // least + step·j ≥ 0  ⇔  j ≥ ⌈−least / step⌉
-                lo = lo.max((-least).div_euclid(step) + i64::from((-least).rem_euclid(step) != 0));
+                let mut j = estimate((-least) as f64 * self.inv_step_x4[k]);
+                while j > lo && inside(j - 1) {
+                    j -= 1;
+                }
+                while j <= hi && !inside(j) {
+                    j += 1;
+                }
+                lo = lo.max(j);
             } else if step < 0 {
                 // least − |step|·j ≥ 0  ⇔  j ≤ ⌊least / |step|⌋
-                hi = hi.min(least.div_euclid(-step));
+                let mut j = estimate(least as f64 * self.inv_step_x4[k]);
+                while j < hi && inside(j + 1) {
+                    j += 1;
+                }
+                while j >= lo && !inside(j) {
+                    j -= 1;
+                }
+                hi = hi.min(j);
             } else if least < 0 {
                 return None;
             }

@@ -119,8 +119,9 @@ impl<'a> FixedRun<'a> {
 
     /// Blends the source `texel` (packed codes, memory order: one colour) over every texel of
     /// `[x0, x1) × [y0, y1)` (block-aligned) of `access` and stores them under the write
-    /// mask. Every block row of the rectangle must be a whole span of `access`
-    /// ([`BlockAccess::span`]); returns false, having written nothing, where one is not.
+    /// mask. Every block row of the rectangle should be a whole span of `access`
+    /// ([`BlockAccess::whole_blocks`]); returns false where one is not (the others are
+    /// written).
     ///
     /// # Safety
     /// The CPU must support AVX2 and FMA.
@@ -132,16 +133,8 @@ impl<'a> FixedRun<'a> {
         texel: u32,
     ) -> bool {
         let blocks = ((x1.saturating_sub(x0)) / 4) as usize;
-        let whole = |y| {
-            access
-                .span(x0, y, blocks)
-                .is_some_and(|s| s.blocks() == blocks)
-        };
-        if blocks == 0 || y0 >= y1 || !whole(y0) || !whole(y1 - 2) {
-            return false;
-        }
         let u = self.uniform_source(texel);
-        self.uniform_kernel(
+        let missed = self.uniform_kernel(
             &u,
             RectLoop {
                 run: self,
@@ -150,7 +143,7 @@ impl<'a> FixedRun<'a> {
                 blocks,
             },
         );
-        true
+        missed == 0
     }
 
     /// Runs `blocks` with the kernel (old texels → new) of the one-colour source `u`,
@@ -399,6 +392,7 @@ impl BlockLoop for RectLoop<'_> {
             false => unsafe { self.run.merge(kernel(old), old, u8::MAX) },
         };
         let [x0, x1, mut y, y1] = self.area;
+        let mut missed = 0;
         while y < y1 {
             if y + 4 <= y1 {
                 if let Some(row) = self.access.tile_row(x0, x1, y) {
@@ -414,7 +408,9 @@ impl BlockLoop for RectLoop<'_> {
                     continue;
                 }
             }
-            if let Some(span) = self.access.span(x0, y, self.blocks) {
+            let span = self.access.span(x0, y, self.blocks);
+            missed += u32::from(span.is_none_or(|s| s.blocks() < self.blocks));
+            if let Some(span) = span {
                 for i in 0..span.blocks() {
                     let Some(old) = span.read_rows::<16>(i) else {
                         continue;
@@ -430,7 +426,7 @@ impl BlockLoop for RectLoop<'_> {
             }
             y += 2;
         }
-        0
+        missed
     }
 }
 

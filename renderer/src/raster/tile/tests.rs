@@ -828,6 +828,7 @@ fn walk_throughput() {
 fn row_walk(tri: &TriangleSetup, bounds: BlockWalk, narrow: bool) -> RowWalk {
     let mut walk = RowWalk::empty();
     walk.reset(tri, bounds, narrow);
+    walk.prepare_rows(tri);
     walk
 }
 
@@ -953,4 +954,56 @@ fn covered_rectangles_are_exactly_the_blocks_the_walk_would_give_full() {
     }
     // Large and huge triangles cover whole tiles, and scissored ones aligned rectangles.
     assert!(rect_blocks > 10_000, "{rect_blocks} blocks in rectangles");
+}
+
+#[test]
+fn a_rows_inside_interval_is_exactly_its_blocks_with_every_lane_inside() {
+    let mut rng = Xorshift(0x0dd_ba11_5eed);
+    let (mut rows_with, mut rows_without) = (0, 0);
+    for n in 0..3000 {
+        let Some((tri, _)) = random_triangle(&mut rng, n, (0, 0, 200, 170)) else {
+            continue;
+        };
+        let Some(bounds) = BlockWalk::new(&tri, tile(n)) else {
+            continue;
+        };
+        // Both the estimated bounds (wide walks) and the stale ones (narrow walks) of an
+        // earlier triangle's reciprocals must end at the exact interval.
+        let mut walk = row_walk(&tri, bounds, false);
+        if n % 2 == 0 {
+            walk.inv_step_x4 = [0.37, 1e9, -5.0];
+        }
+        let rows = (bounds.y_hi.max(bounds.by0) - bounds.by0) / BLOCK_H + 1;
+        for r in 0..rows {
+            let y = bounds.by0 + BLOCK_H * r;
+            let inside: Vec<i64> = (0..bounds.blocks_x)
+                .filter(|&j| {
+                    (0..LANES).all(|lane| {
+                        let (dx, dy) = lane_offset(lane);
+                        let x = bounds.bx0 + BLOCK_W * j + i64::from(dx);
+                        tri.edges
+                            .iter()
+                            .all(|e| e.at_pixel_centre(x, y + i64::from(dy)) >= 0)
+                    })
+                })
+                .collect();
+            let want = inside.first().map(|&a| (a, *inside.last().unwrap()));
+            if let Some((a, b)) = want {
+                assert_eq!(inside.len() as i64, b - a + 1, "convex: one interval");
+            }
+            assert_eq!(walk.inside_interval(), want, "triangle {n}, row {r}");
+            match want {
+                Some(_) => rows_with += 1,
+                None => rows_without += 1,
+            }
+            walk.by += BLOCK_H;
+            for k in 0..3 {
+                walk.row[k] += walk.step_y2[k];
+            }
+        }
+    }
+    assert!(
+        rows_with > 1000 && rows_without > 1000,
+        "{rows_with}, {rows_without}"
+    );
 }
