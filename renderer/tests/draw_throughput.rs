@@ -8,7 +8,8 @@
 //! ```
 //!
 //! `SOFTGPU_THROUGHPUT_THREADS` (e.g. `1,2`) picks the device thread counts,
-//! `SOFTGPU_THROUGHPUT_ONLY` (`fill` or `tris`) one half of the workloads (for profiles).
+//! `SOFTGPU_THROUGHPUT_ONLY` (`fill` or `tris`) one half of the workloads, or (`deferred`)
+//! only the blended quads drawn in one batch (for profiles).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -46,25 +47,30 @@ fn draw_throughput() {
         let dev = device(threads);
 
         if only != "tris" {
-            fill_workloads(&dev, threads);
+            fill_workloads(&dev, threads, only == "deferred");
         }
-        if only != "fill" {
+        if only != "fill" && only != "deferred" {
             triangle_workloads(&dev, threads);
         }
     }
 }
 
-fn fill_workloads(dev: &Device, threads: usize) {
+/// The full-screen quads; `deferred_only`: only the blended ones drawn in one batch.
+fn fill_workloads(dev: &Device, threads: usize, deferred_only: bool) {
     let rgba = [255u8, 0, 128, 64];
     let spec = f32_constants(&rgba.map(|c| f32::from(c) / 255.0));
     let fill = pipeline(dev, "bench_fill.frag", &spec);
     let quad = full_screen_quad(rgba);
     let quads = 128;
     let pixels = quads as f64 * f64::from(WIDTH * HEIGHT);
-    for (mode, name) in [
-        (Mode::Immediate, "immediate"),
-        (Mode::Deferred, "deferred "),
-    ] {
+    let modes = match deferred_only {
+        true => &[(Mode::Deferred, "deferred ")][..],
+        false => &[
+            (Mode::Immediate, "immediate"),
+            (Mode::Deferred, "deferred "),
+        ][..],
+    };
+    for &(mode, name) in modes {
         let Timing { secs, cores, .. } =
             time_draws(dev, &fill, BlendState::ALPHA, &quad, &[], quads, mode);
         println!(
@@ -72,6 +78,9 @@ fn fill_workloads(dev: &Device, threads: usize) {
             pixels / secs / 1e6,
             secs * 1e3
         );
+    }
+    if deferred_only {
+        return;
     }
     let quads = 16;
     let pixels = quads as f64 * f64::from(WIDTH * HEIGHT);

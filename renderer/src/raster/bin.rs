@@ -19,7 +19,7 @@ use crate::error::RendererError;
 use crate::pool::Workers;
 
 use super::primitives::{Frontend, SetupList};
-use super::sink::FragmentSink;
+use super::sink::{FragmentSink, TileFragments};
 use super::tile::{TileBounds, TileRaster};
 use super::{Primitives, RasterError, RasterState, RasterStats, VertexStream, TILE_SIZE};
 
@@ -401,12 +401,30 @@ fn rasterize_tile<S: FragmentSink>(draws: &[(&S, &[Binned])], tx: u32, ty: u32) 
             let Some((tile_raster, _)) = raster.as_mut() else {
                 continue;
             };
+            let rects = target.takes_rects();
             for chunk in &window.chunks {
-                for &index in chunk.bin(tx, ty) {
-                    if let Some(setup) = chunk.list.setups.get(index as usize) {
-                        emitted +=
-                            tile_raster.triangle(setup, &chunk.list.arena, bounds, &mut target);
+                let (bin, setups) = (chunk.bin(tx, ty), &chunk.list.setups);
+                let mut k = 0;
+                while let Some(&index) = bin.get(k) {
+                    k += 1;
+                    let Some(setup) = setups.get(index as usize) else {
+                        continue;
+                    };
+                    // Two halves of a rectangle, one after the other: one rectangle, where
+                    // the sink takes it.
+                    let next = bin
+                        .get(k)
+                        .filter(|&&n| rects && Some(n) == index.checked_add(1));
+                    if let Some(second) = next.and_then(|&n| setups.get(n as usize)) {
+                        if let Some(blocks) =
+                            tile_raster.rect_pair(setup, second, bounds, &mut target)
+                        {
+                            emitted += blocks;
+                            k += 1;
+                            continue;
+                        }
                     }
+                    emitted += tile_raster.triangle(setup, &chunk.list.arena, bounds, &mut target);
                 }
             }
         }

@@ -78,6 +78,65 @@ pub(crate) struct TriangleSetup {
     pub attributes: usize,
     /// For the two triangles of a point: the point's square, for `PointCoord`.
     pub sprite: Option<PointSprite>,
+    /// Where the triangle is half of an axis-aligned rectangle (three of its corners).
+    pub half_rect: Option<HalfRect>,
+}
+
+/// A triangle whose vertices are three corners of an axis-aligned rectangle. Two such
+/// triangles with the same rectangle and opposite missing corners cover exactly the pixels
+/// whose centres lie inside the rectangle (the shared diagonal's pixels belong to exactly one
+/// of them), which the rasterizer can then take as one rectangle ([`HalfRect::pair`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct HalfRect {
+    /// The rectangle in sub-pixels: x0 < x1, y0 < y1.
+    pub x0: i32,
+    pub y0: i32,
+    pub x1: i32,
+    pub y1: i32,
+    /// The corner that is not a vertex: bit 0 set for x1 (else x0), bit 1 for y1.
+    pub missing: u8,
+}
+
+impl HalfRect {
+    /// The half rectangle of the snapped vertices, if they are three corners of one.
+    #[inline(always)]
+    fn of(xs: &[i64; 3], ys: &[i64; 3]) -> Option<HalfRect> {
+        let (x0, x1) = (xs.iter().min()?, xs.iter().max()?);
+        let (y0, y1) = (ys.iter().min()?, ys.iter().max()?);
+        let two = |v: &[i64; 3], lo: i64, hi: i64| v.iter().all(|&c| c == lo || c == hi);
+        if x0 == x1 || y0 == y1 || !two(xs, *x0, *x1) || !two(ys, *y0, *y1) {
+            return None;
+        }
+        // Corner code of each vertex; the three are distinct (non-zero area), so the
+        // missing one is the XOR of all four codes with the three present.
+        let code = |i: usize| u8::from(xs[i] == *x1) | (u8::from(ys[i] == *y1) << 1);
+        let narrow = |v: i64| i32::try_from(v).ok();
+        Some(HalfRect {
+            x0: narrow(*x0)?,
+            y0: narrow(*y0)?,
+            x1: narrow(*x1)?,
+            y1: narrow(*y1)?,
+            missing: code(0) ^ code(1) ^ code(2),
+        })
+    }
+
+    /// With `other`, the rectangle's other half: the inclusive pixel bounds
+    /// `[x0, y0, x1, y1]` of the pixels whose centres the two cover together (left and top
+    /// sides in, right and bottom sides out, as the top-left rule gives the outer edges);
+    /// `None` if they are not two halves of one rectangle or cover no pixel.
+    pub(crate) fn pair(&self, other: &HalfRect) -> Option<[i64; 4]> {
+        let same = (self.x0, self.y0, self.x1, self.y1) == (other.x0, other.y0, other.x1, other.y1);
+        if !same || self.missing ^ other.missing != 3 {
+            return None;
+        }
+        let bounds = [
+            pixel_at_or_after(i64::from(self.x0)),
+            pixel_at_or_after(i64::from(self.y0)),
+            pixel_at_or_before(i64::from(self.x1) - 1),
+            pixel_at_or_before(i64::from(self.y1) - 1),
+        ];
+        (bounds[0] <= bounds[2] && bounds[1] <= bounds[3]).then_some(bounds)
+    }
 }
 
 /// The square a point covers (framebuffer coordinates, y down), for `PointCoord`
@@ -294,6 +353,7 @@ impl<'a> SetupContext<'a> {
             primitive,
             attributes,
             sprite: None,
+            half_rect: HalfRect::of(&xs, &ys),
         });
         Placed::Ready
     }
@@ -462,6 +522,113 @@ mod tests {
             z: 0.5,
             inv_w: 1.0,
         }
+    }
+
+    /// Pixels (x, y) of `clip` whose centres `tri` covers.
+    fn covered(tri: &TriangleSetup, clip: i64) -> Vec<(i64, i64)> {
+        let mut out = Vec::new();
+        for y in tri.min_y.into()..=tri.max_y.into() {
+            for x in tri.min_x.into()..=tri.max_x.into() {
+                if x < clip && y < clip && tri.edges.iter().all(|e| e.at_pixel_centre(x, y) >= 0) {
+                    out.push((x, y));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn two_halves_of_a_rectangle_cover_exactly_the_pixels_of_their_pair_bounds() {
+        let mut seed = 0x5eed_1234_u64;
+        let mut unit = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (mut pairs, mut pixels) = (0, 0);
+        for n in 0..3000 {
+            // Corners on sub-pixels, pixel centres, pixel edges and half sub-pixels.
+            let coord = |u: f64, n: usize| -> f32 {
+                let v = 90.0 * u;
+                match n % 4 {
+                    0 => v as f32,
+                    1 => (v.floor() + 0.5) as f32,
+                    2 => v.floor() as f32,
+                    _ => ((v * 512.0).floor() / 512.0) as f32,
+                }
+            };
+            let (xa, xb) = (coord(unit(), n), coord(unit(), n / 4));
+            let (ya, yb) = (coord(unit(), n / 2), coord(unit(), n / 3));
+            let corners = [sv(xa, ya), sv(xb, ya), sv(xb, yb), sv(xa, yb)];
+            // Either diagonal, either winding, either order of the halves.
+            let d = n % 2;
+            let (p, q) = (corners[d], corners[d + 2]);
+            let (r, t) = (corners[(d + 1) % 4], corners[(d + 3) % 4]);
+            let mut halves = [[p, q, r], [q, p, t]];
+            if n % 3 == 0 {
+                halves = [[p, r, q], [q, t, p]];
+            }
+            if n % 5 == 0 {
+                halves.swap(0, 1);
+            }
+            let setups: Vec<TriangleSetup> = halves
+                .iter()
+                .filter_map(|&v| {
+                    match context(CullMode::None).triangle(
+                        v,
+                        [&[]; 3],
+                        &[],
+                        Origin::Polygon,
+                        0,
+                        &mut Vec::new(),
+                    ) {
+                        SetupOutcome::Ready(t) => Some(t),
+                        _ => None,
+                    }
+                })
+                .collect();
+            let [a, b] = setups.as_slice() else {
+                continue;
+            };
+            let (ha, hb) = (a.half_rect.unwrap(), b.half_rect.unwrap());
+            assert_eq!(ha.pair(&ha), None, "the same half twice is no pair");
+            let mut union = covered(a, 100);
+            union.extend(covered(b, 100));
+            let before = union.len();
+            union.sort_unstable();
+            union.dedup();
+            assert_eq!(before, union.len(), "{n}: a pixel of the diagonal twice");
+            let want = match (union.first(), union.last()) {
+                (Some(&(_, y0)), Some(&(_, y1))) => {
+                    let x0 = union.iter().map(|p| p.0).min().unwrap();
+                    let x1 = union.iter().map(|p| p.0).max().unwrap();
+                    assert_eq!(union.len() as i64, (x1 - x0 + 1) * (y1 - y0 + 1), "{n}");
+                    Some([x0, y0, x1, y1])
+                }
+                _ => None,
+            };
+            assert_eq!(ha.pair(&hb), want, "{n}: {halves:?}");
+            pairs += 1;
+            pixels += union.len();
+        }
+        assert!(
+            pairs > 2000 && pixels > 100_000,
+            "{pairs} pairs, {pixels} pixels"
+        );
+        // Not three corners of a rectangle: no half.
+        let out = context(CullMode::None).triangle(
+            [sv(1.0, 1.0), sv(9.0, 1.5), sv(1.0, 9.0)],
+            [&[]; 3],
+            &[],
+            Origin::Polygon,
+            0,
+            &mut Vec::new(),
+        );
+        let SetupOutcome::Ready(setup) = out else {
+            panic!("expected a triangle, got {out:?}")
+        };
+        assert_eq!(setup.half_rect, None);
     }
 
     #[test]

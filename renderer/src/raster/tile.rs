@@ -114,6 +114,50 @@ impl<'a> TileRaster<'a> {
         self.walk(tri, arena, bounds, narrow, out)
     }
 
+    /// Two triangles that are the halves of one axis-aligned rectangle
+    /// ([`super::setup::HalfRect::pair`]),
+    /// handed to `out` as one [`CoveredRect`] where their pixels inside `tile` are one on
+    /// block boundaries and `out` takes it; returns the blocks, or `None` (nothing done:
+    /// rasterize them one by one).
+    pub(crate) fn rect_pair<T: TileFragments>(
+        &mut self,
+        first: &TriangleSetup,
+        second: &TriangleSetup,
+        tile: TileBounds,
+        out: &mut T,
+    ) -> Option<usize> {
+        let (Some(a), Some(b)) = (&first.half_rect, &second.half_rect) else {
+            return None;
+        };
+        if first.front_facing != second.front_facing {
+            return None;
+        }
+        let [x0, y0, x1, y1] = a.pair(b)?;
+        // Each half spans the whole rectangle, so its bounds are the rectangle's clipped to
+        // the scissor and framebuffer.
+        let x_lo = x0.max(first.min_x.into()).max(tile.x0.into());
+        let y_lo = y0.max(first.min_y.into()).max(tile.y0.into());
+        let x_hi = x1.min(first.max_x.into()).min(i64::from(tile.x1) - 1);
+        let y_hi = y1.min(first.max_y.into()).min(i64::from(tile.y1) - 1);
+        if x_lo > x_hi || y_lo > y_hi {
+            return Some(0);
+        }
+        let aligned = x_lo.rem_euclid(BLOCK_W) == 0
+            && (x_hi + 1).rem_euclid(BLOCK_W) == 0
+            && y_lo.rem_euclid(BLOCK_H) == 0
+            && (y_hi + 1).rem_euclid(BLOCK_H) == 0;
+        let at = |v: i64| u32::try_from(v).ok();
+        let rect = CoveredRect {
+            x0: at(x_lo)?,
+            y0: at(y_lo)?,
+            x1: at(x_hi + 1)?,
+            y1: at(y_hi + 1)?,
+            front_facing: first.front_facing,
+            primitive: first.primitive,
+        };
+        (aligned && out.takes_rects() && out.covered_rect(&rect)).then(|| rect.blocks())
+    }
+
     /// [`Self::triangle`] always on the wide (f64) edge lanes, for tests.
     #[cfg(test)]
     fn triangle_wide<T: TileFragments>(

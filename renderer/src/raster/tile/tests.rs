@@ -1007,3 +1007,97 @@ fn a_rows_inside_interval_is_exactly_its_blocks_with_every_lane_inside() {
         "{rows_with}, {rows_without}"
     );
 }
+
+#[test]
+fn rectangle_pairs_go_to_the_sink_as_exactly_their_blocks() {
+    let ctx = SetupContext {
+        clip_x0: 0,
+        clip_y0: 0,
+        clip_x1: 200,
+        clip_y1: 170,
+        cull_mode: CullMode::None,
+        front_face: FrontFace::CounterClockwise,
+        depth_bias: None,
+        depth_resolution: DepthResolution::Float,
+        interpolation: &[],
+    };
+    let mut rng = Xorshift(0x0123_4567_89ab_cdef);
+    let (mut taken, mut declined) = (0, 0);
+    for n in 0..400 {
+        // Corners on multiples of 4 × 2 pixels (the full-screen case) or anywhere.
+        let coord = |u: f64, step: f64| {
+            let v = -20.0 + 240.0 * u;
+            match n % 3 {
+                0 => (v / step).round() * step,
+                _ => v,
+            }
+        };
+        let (xa, xb) = (coord(rng.unit(), 4.0), coord(rng.unit(), 4.0));
+        let (ya, yb) = (coord(rng.unit(), 2.0), coord(rng.unit(), 2.0));
+        let vertex = |x: f64, y: f64| ScreenVertex {
+            x: x as f32,
+            y: y as f32,
+            z: 0.5,
+            inv_w: 1.0,
+        };
+        let [p, r, q, t] = [
+            vertex(xa, ya),
+            vertex(xb, ya),
+            vertex(xb, yb),
+            vertex(xa, yb),
+        ];
+        let mut arena = Vec::new();
+        let setups: Vec<TriangleSetup> = [[p, r, q], [q, t, p]]
+            .into_iter()
+            .filter_map(|v| {
+                match ctx.triangle(v, [&[]; 3], &[], Origin::Polygon, n as u32, &mut arena) {
+                    SetupOutcome::Ready(tri) => Some(tri),
+                    _ => None,
+                }
+            })
+            .collect();
+        let [first, second] = setups.as_slice() else {
+            continue;
+        };
+        // Every tile of the 200×170 grid (`tile` visits them all over 0..60).
+        for t in 0..60 {
+            let tile = tile(t);
+            let mut want: Vec<(u32, u32, u8)> = Vec::new();
+            for tri in [first, second] {
+                for b in reference_blocks(tri, &arena, tile, &[], None) {
+                    match want.iter_mut().find(|w| (w.0, w.1) == (b.x, b.y)) {
+                        Some(w) => w.2 |= b.mask,
+                        None => want.push((b.x, b.y, b.mask)),
+                    }
+                }
+            }
+            want.sort_unstable();
+            let mut out = RectTaker::default();
+            let got = raster(Isa::Portable, None).rect_pair(first, second, tile, &mut out);
+            match got {
+                Some(blocks) => {
+                    let mut blocks_of: Vec<(u32, u32, u8)> = Vec::new();
+                    for r in &out.rects {
+                        for y in (r.y0..r.y1).step_by(2) {
+                            for x in (r.x0..r.x1).step_by(4) {
+                                blocks_of.push((x, y, 0xff));
+                            }
+                        }
+                    }
+                    blocks_of.sort_unstable();
+                    assert_eq!(blocks, want.len(), "{n}, tile {tile:?}");
+                    assert!(blocks_of == want, "{n}, tile {tile:?}");
+                    taken += usize::from(blocks > 0);
+                }
+                None => {
+                    assert!(out.rects.is_empty() && out.runs.runs.is_empty());
+                    declined += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        taken > 500 && declined > 500,
+        "{taken} taken, {declined} declined"
+    );
+}
