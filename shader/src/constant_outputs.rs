@@ -53,6 +53,27 @@ pub enum PerFragment {
 /// invocation of a draw (for one set of push constants, uniform buffers and view index);
 /// otherwise the first reason found why it may not.
 pub fn per_fragment_source(module: &Module) -> Option<PerFragment> {
+    source(module, Inputs::PerFragment)
+}
+
+/// Whether every output of `module` is the same for every fragment whose inputs are the same
+/// (a primitive whose every input is constant over it: flat, or the same at every vertex),
+/// for one set of push constants, uniform buffers and view index: what
+/// [`per_fragment_source`] checks with stage inputs taken as uniform.
+pub fn outputs_depend_only_on_inputs(module: &Module) -> bool {
+    source(module, Inputs::Uniform).is_none()
+}
+
+/// How the analysis takes `Op::Input`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Inputs {
+    /// A per-fragment source.
+    PerFragment,
+    /// The same in every invocation (the caller guarantees it).
+    Uniform,
+}
+
+fn source(module: &Module, inputs: Inputs) -> Option<PerFragment> {
     if module.stage != Stage::Fragment {
         return Some(PerFragment::NotFragment);
     }
@@ -67,7 +88,7 @@ pub fn per_fragment_source(module: &Module) -> Option<PerFragment> {
     {
         return Some(PerFragment::FragDepth);
     }
-    first_in(module, &module.body)
+    first_in(module, &module.body, inputs)
 }
 
 /// Whether every output of `module` is the same for every fragment of a draw
@@ -77,9 +98,9 @@ pub fn outputs_are_draw_constant(module: &Module) -> bool {
 }
 
 /// The first per-fragment source in `body`.
-fn first_in(module: &Module, body: &[Stmt]) -> Option<PerFragment> {
+fn first_in(module: &Module, body: &[Stmt], inputs: Inputs) -> Option<PerFragment> {
     body.iter().find_map(|stmt| match stmt {
-        Stmt::Def { op, .. } => op_source(module, op),
+        Stmt::Def { op, .. } => op_source(module, op, inputs),
         Stmt::Store { mem, .. } => match mem.space {
             Space::Private => None,
             _ => Some(PerFragment::SideEffect),
@@ -94,18 +115,18 @@ fn first_in(module: &Module, body: &[Stmt]) -> Option<PerFragment> {
             then_body,
             else_body,
             ..
-        } => first_in(module, then_body).or_else(|| first_in(module, else_body)),
+        } => first_in(module, then_body, inputs).or_else(|| first_in(module, else_body, inputs)),
         Stmt::Loop {
             body, continuing, ..
-        } => first_in(module, body).or_else(|| first_in(module, continuing)),
-        Stmt::Breakable { body, .. } => first_in(module, body),
+        } => first_in(module, body, inputs).or_else(|| first_in(module, continuing, inputs)),
+        Stmt::Breakable { body, .. } => first_in(module, body, inputs),
         Stmt::Barrier => Some(PerFragment::Barrier),
         Stmt::Kill | Stmt::Demote => Some(PerFragment::Discard),
     })
 }
 
 /// Why `op` may differ between fragments, if it may (its operands are uniform by induction).
-fn op_source(module: &Module, op: &Op) -> Option<PerFragment> {
+fn op_source(module: &Module, op: &Op, inputs: Inputs) -> Option<PerFragment> {
     match op {
         Op::Const(_)
         | Op::Undef
@@ -124,7 +145,7 @@ fn op_source(module: &Module, op: &Op) -> Option<PerFragment> {
         Op::Load(mem) => load_source(module, mem),
         Op::Atomic { .. } => Some(PerFragment::SideEffect),
         Op::Subgroup(_) => Some(PerFragment::Subgroup),
-        Op::Input(_) => Some(PerFragment::Input),
+        Op::Input(_) => (inputs == Inputs::PerFragment).then_some(PerFragment::Input),
         Op::IsHelperInvocation => Some(PerFragment::HelperInvocation),
         Op::Derivative { .. } => Some(PerFragment::Derivative),
     }
@@ -338,6 +359,9 @@ mod tests {
             let m = nested(stmt.clone());
             assert_eq!(per_fragment_source(&m), Some(want), "{stmt:?}");
             assert!(!outputs_are_draw_constant(&m));
+            // Only the inputs become uniform when the primitive's inputs are constant.
+            let per_input = want == PerFragment::Input;
+            assert_eq!(outputs_depend_only_on_inputs(&m), per_input, "{stmt:?}");
         }
     }
 

@@ -531,6 +531,30 @@ impl FragmentShader for FragmentGlue {
         self.constant.as_ref().map(|c| &c.color)
     }
 
+    fn colors_follow_inputs(&self) -> bool {
+        self.frag_depth_slot.is_none()
+            && self
+                .stage
+                .as_ref()
+                .is_some_and(|(stage, _)| stage.outputs_follow_inputs())
+    }
+
+    /// One stage call with every lane carrying `inputs`, its words handed over as for any
+    /// block (zero where no output writes a component).
+    fn input_colors(&self, inputs: &[f32]) -> Option<[[[u32; LANES]; 4]; MAX_COLOR_ATTACHMENTS]> {
+        let (stage, resources) = self.stage.as_ref()?;
+        if self.frag_depth_slot.is_some() {
+            return None;
+        }
+        let words = stage.input_outputs(resources, inputs)?;
+        if words.len() != self.block_words() {
+            return None;
+        }
+        let mut out = FragmentOutputs::default();
+        self.write_outputs(&words, &mut out);
+        Some(out.color)
+    }
+
     fn needs(&self) -> FragmentNeeds {
         let Some((stage, _)) = &self.stage else {
             return FragmentNeeds::NONE;

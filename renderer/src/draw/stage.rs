@@ -297,6 +297,20 @@ pub trait FragmentStage: Send + Sync {
     fn constant_outputs(&self, _resources: &StageResources) -> Option<Vec<u32>> {
         None
     }
+
+    /// Whether [`FragmentStage::input_outputs`] gives outputs (asked once per draw).
+    fn outputs_follow_inputs(&self) -> bool {
+        false
+    }
+
+    /// Where the stage's outputs depend on nothing of a fragment but its inputs (and it never
+    /// discards): one block's output words for fragments whose inputs are `inputs` (one value
+    /// per input slot), evaluated once, which are the words [`FragmentStage::shade`] would
+    /// write for any block whose lanes all carry those inputs. `None` (the default) where
+    /// that is not known.
+    fn input_outputs(&self, _resources: &StageResources, _inputs: &[f32]) -> Option<Vec<u32>> {
+        None
+    }
 }
 
 /// A vertex stage from a closure called once per vertex with its input words (one per input
@@ -432,6 +446,9 @@ pub(crate) struct JitFragmentStage {
     /// The module's outputs are the same for every fragment of a draw
     /// ([`shader::constant_outputs`]): one kernel call per draw gives them all.
     draw_constant: bool,
+    /// The module's outputs depend only on its inputs
+    /// ([`shader::constant_outputs::outputs_depend_only_on_inputs`]).
+    input_constant: bool,
 }
 
 impl JitFragmentStage {
@@ -447,6 +464,7 @@ impl JitFragmentStage {
             outputs: module.outputs.len(),
             reads: module_reads(module),
             draw_constant: shader::constant_outputs::outputs_are_draw_constant(module),
+            input_constant: shader::constant_outputs::outputs_depend_only_on_inputs(module),
         })
     }
 }
@@ -743,11 +761,44 @@ impl FragmentStage for JitFragmentStage {
         if !self.draw_constant {
             return None;
         }
-        let inputs = vec![[0f32; GRAPHICS_LANES]; self.inputs];
+        self.outputs_for(resources, &vec![[0f32; GRAPHICS_LANES]; self.inputs])
+    }
+
+    fn outputs_follow_inputs(&self) -> bool {
+        self.input_constant
+    }
+
+    /// One kernel call on a block at the origin with every lane live and carrying `inputs`;
+    /// `None` where the module's outputs depend on more than its inputs, or as for
+    /// [`FragmentStage::constant_outputs`].
+    fn input_outputs(&self, resources: &StageResources, inputs: &[f32]) -> Option<Vec<u32>> {
+        if !self.input_constant || inputs.len() != self.inputs {
+            return None;
+        }
+        let lanes: Vec<[f32; GRAPHICS_LANES]> =
+            inputs.iter().map(|&v| [v; GRAPHICS_LANES]).collect();
+        self.outputs_for(resources, &lanes)
+    }
+
+    /// The kernel stores every output slot of its module at the end of each batch.
+    fn writes_every_output(&self) -> bool {
+        true
+    }
+}
+
+impl JitFragmentStage {
+    /// One kernel call on a block at the origin with every lane live and `inputs` (one lane
+    /// array per input slot); the output words where no lane was killed and every slot's
+    /// lanes agree (as the analyses promise), else `None`.
+    fn outputs_for(
+        &self,
+        resources: &StageResources,
+        inputs: &[[f32; GRAPHICS_LANES]],
+    ) -> Option<Vec<u32>> {
         let mut outputs = vec![0u32; self.outputs * GRAPHICS_LANES];
         let [x, y] = pixel_centres(0, 0);
         let mut io = FragmentIo {
-            inputs: &inputs,
+            inputs,
             outputs: &mut outputs,
             x: 0,
             y: 0,
@@ -761,11 +812,6 @@ impl FragmentStage for JitFragmentStage {
             .chunks_exact(GRAPHICS_LANES)
             .all(|slot| slot.iter().all(|&w| w == slot[0]));
         (survivors == u8::MAX && uniform).then_some(outputs)
-    }
-
-    /// The kernel stores every output slot of its module at the end of each batch.
-    fn writes_every_output(&self) -> bool {
-        true
     }
 }
 

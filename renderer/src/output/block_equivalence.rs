@@ -733,3 +733,173 @@ fn covered_rectangles_of_constant_colours_write_what_runs_of_full_blocks_write()
         "{taken} taken, {declined} declined"
     );
 }
+
+/// A fragment stage whose colours are a function of its inputs alone: the output merger
+/// takes covered rectangles of primitives with constant inputs with it.
+struct InputShader {
+    seed: u64,
+}
+
+impl InputShader {
+    /// Attachment `a`'s words for fragments whose inputs are `inputs` (a few values read
+    /// straight through, the others mixed with the seed: NaN, infinities and raw words
+    /// included).
+    fn words(&self, a: usize, inputs: &[f32]) -> [u32; 4] {
+        std::array::from_fn(|c| match (a + c) % 3 {
+            0 => inputs[c % inputs.len()].to_bits(),
+            1 => (inputs[(c + 1) % inputs.len()] * 0.5 + 0.25).to_bits(),
+            _ => {
+                let bits = u64::from(inputs[0].to_bits());
+                output_word(self.seed ^ bits, (0, 0), a, c, false)
+            }
+        })
+    }
+}
+
+impl FragmentShader for InputShader {
+    fn shade(&self, batch: &FragmentBatch<'_>, live: u8, out: &mut FragmentOutputs) -> u8 {
+        for lane in 0..LANES {
+            let inputs: Vec<f32> = batch.attributes.iter().map(|c| c[lane]).collect();
+            for a in 0..MAX_COLOR_ATTACHMENTS {
+                out.set_uint(a, lane, self.words(a, &inputs));
+            }
+        }
+        live
+    }
+
+    fn needs(&self) -> FragmentNeeds {
+        FragmentNeeds {
+            attributes: true,
+            ..FragmentNeeds::NONE
+        }
+    }
+
+    fn colors_follow_inputs(&self) -> bool {
+        true
+    }
+
+    fn input_colors(&self, inputs: &[f32]) -> Option<[[[u32; LANES]; 4]; MAX_COLOR_ATTACHMENTS]> {
+        Some(std::array::from_fn(|a| {
+            let words = self.words(a, inputs);
+            std::array::from_fn(|c| [words[c]; LANES])
+        }))
+    }
+}
+
+#[test]
+fn covered_rectangles_with_constant_inputs_write_what_their_runs_write() {
+    let color_formats = [
+        Format::R8G8B8A8_UNORM,
+        Format::B8G8R8A8_UNORM,
+        Format::R8G8B8A8_SRGB,
+        Format::R16G16B16A16_SFLOAT,
+        Format::R32_UINT,
+    ];
+    let mut rng = Rng(0x1eaf_c0de_0001);
+    let (mut taken, mut declined) = (0, 0);
+    for round in 0..150u64 {
+        let attachments = 1 + rng.next() as usize % 2;
+        let formats: Vec<Format> = (0..attachments).map(|_| rng.pick(&color_formats)).collect();
+        let blends: Vec<BlendState> = (0..attachments)
+            .map(|_| match rng.next() % 3 {
+                0 => BlendState::ALPHA,
+                _ => random_blend(&mut rng),
+            })
+            .collect();
+        let extent = [rng.pick(&[8, 17, 40, 70]), rng.pick(&[2, 5, 8, 21])];
+        let tiling = rng.pick(&[Tiling::Optimal, Tiling::Linear]);
+        let area = random_area(&mut rng, extent);
+        let (bw, bh) = (extent[0] / 4, extent[1] / 2);
+        let rects: Vec<(CoveredRect, Vec<f32>)> = (0..4)
+            .map(|k| {
+                let (a, b) = (rng.next() % bw, rng.next() % bw);
+                let (c, d) = (rng.next() % bh, rng.next() % bh);
+                let inputs = (0..1 + rng.next() % 4)
+                    .map(|_| (rng.next() % 1500) as f32 / 1000.0 - 0.25)
+                    .collect();
+                let rect = CoveredRect {
+                    x0: 4 * a.min(b),
+                    x1: 4 * (a.max(b) + 1),
+                    y0: 2 * c.min(d),
+                    y1: 2 * (c.max(d) + 1),
+                    front_facing: true,
+                    primitive: k,
+                };
+                (rect, inputs)
+            })
+            .collect();
+        let draw = |whole: bool| {
+            let colors: Vec<ColorAttachment> = formats
+                .iter()
+                .zip(&blends)
+                .enumerate()
+                .map(|(i, (&format, &blend))| ColorAttachment {
+                    image: image(format, tiling, extent, round + i as u64),
+                    level: 0,
+                    layer: 0,
+                    blend,
+                })
+                .collect();
+            let state = OutputState {
+                render_area: Rect {
+                    x: area[0] as i32,
+                    y: area[1] as i32,
+                    width: area[2],
+                    height: area[3],
+                },
+                depth: DepthState {
+                    test_enable: false,
+                    write_enable: false,
+                    compare_op: CompareOp::Always,
+                    bounds: None,
+                },
+                stencil: None,
+                blend_constants: [0.3, -0.6, 1.9, 0.25],
+                logic_op: None,
+                early_fragment_tests: true,
+            };
+            let shader = InputShader { seed: round };
+            let sink = OutputSink::new(&state, &colors, None, shader).unwrap();
+            let mut tile = sink.begin_tile(0, 0, extent[0], extent[1]);
+            let mut n = 0;
+            for (rect, inputs) in &rects {
+                if whole && tile.covered_rect_shaded(rect, inputs) {
+                    n += 1;
+                    continue;
+                }
+                let attributes: Vec<[f32; LANES]> = inputs.iter().map(|&v| [v; LANES]).collect();
+                for y in (rect.y0..rect.y1).step_by(2) {
+                    for x in (rect.x0..rect.x1).step_by(4) {
+                        tile.batch(&FragmentBatch {
+                            x,
+                            y,
+                            mask: 0xff,
+                            front_facing: true,
+                            primitive: rect.primitive,
+                            depth: [0.5; LANES],
+                            inv_w: [1.0; LANES],
+                            attributes: &attributes,
+                            point_coord: [[0.5; LANES]; 2],
+                        });
+                    }
+                }
+            }
+            sink.end_tile(tile);
+            let stats = sink.finish().unwrap();
+            let bytes: Vec<Vec<u8>> = colors.iter().map(|a| contents(&a.image)).collect();
+            (bytes, stats, n)
+        };
+        let (bytes, stats, n) = draw(true);
+        let (want, want_stats, _) = draw(false);
+        taken += n;
+        declined += rects.len() - n;
+        let context =
+            format!("round {round}: {formats:?} {blends:?} {tiling:?} {extent:?} {area:?}");
+        assert_eq!(stats, want_stats, "{context}");
+        assert!(bytes == want, "{context}");
+    }
+    assert!(
+        taken > 100 && declined > 100,
+        "{taken} taken, {declined} declined"
+    );
+}

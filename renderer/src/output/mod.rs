@@ -200,6 +200,21 @@ pub trait FragmentShader: Sync + Send {
         None
     }
 
+    /// Whether [`FragmentShader::input_colors`] may give colours (asked once per draw).
+    fn colors_follow_inputs(&self) -> bool {
+        false
+    }
+
+    /// Where the shader's colours depend on nothing of a fragment but its inputs (attribute
+    /// components; no discard, no `FragDepth`): the colour words, by attachment, that
+    /// [`FragmentShader::shade`] would give a block whose lanes all carry `inputs` (one
+    /// value per component), evaluated once. The output merger writes covered rectangles of
+    /// primitives whose inputs are constant over them with these. `None` by default.
+    fn input_colors(&self, inputs: &[f32]) -> Option<[[[u32; LANES]; 4]; MAX_COLOR_ATTACHMENTS]> {
+        let _ = inputs;
+        None
+    }
+
     /// Shades every block of `run`: block `i`'s lanes `live[i]` into `out[i]`, its surviving
     /// lanes into `survivors[i]` (0 for a block with no live lane, which need not be shaded).
     /// Before shading, `out[i].depth` is the block's interpolated depth and

@@ -24,7 +24,7 @@ use super::blend::{clamp_for, write_byte_mask};
 use super::color_block::{BlockShading, ColorCodec};
 use super::depth_stencil::{clamp_depth, DepthStencilTest};
 use super::state::component;
-use super::targets::{ColorTarget, DepthStencilTarget, ErrorSlot};
+use super::targets::{ColorTarget, DepthStencilTarget, ErrorSlot, RectSource};
 use super::{
     AttachmentSlot, ColorAttachment, DepthStencilAttachment, FragmentOutputs, FragmentShader,
     OutputError, OutputState, MAX_COLOR_ATTACHMENTS,
@@ -55,6 +55,11 @@ struct Shared<S> {
     /// colours are constants, nothing is tested, and every colour attachment is prepared
     /// ([`ColorTarget::prepare_rect`]).
     rects: bool,
+    /// Covered rectangles of primitives whose inputs are constant over them are written whole
+    /// ([`TileState::covered_rect_shaded`]): the shader's colours depend only on its inputs
+    /// ([`FragmentShader::input_colors`]), nothing is tested, and every colour attachment can
+    /// take rectangles ([`ColorTarget::rects_possible`]).
+    input_rects: bool,
     /// The ended tiles' counts ([`OutputStats`]'s fields) and first error.
     shaded: AtomicU64,
     written: AtomicU64,
@@ -70,6 +75,9 @@ impl<S: FragmentShader> Shared<S> {
     /// Prepares the attachments for covered rectangles where the draw allows them, and sets
     /// [`Self::rects`].
     fn prepare_rects(&mut self) {
+        for target in &mut self.colors {
+            target.whole_blocks = target.access.whole_blocks().unwrap_or([0, 0]);
+        }
         let constant = self.shader.constant_colors().copied();
         for (target, words) in self.colors.iter_mut().zip(constant.iter().flatten()) {
             target.prepare_rect([0, 1, 2, 3].map(|c| words[c][0]));
@@ -78,6 +86,11 @@ impl<S: FragmentShader> Shared<S> {
             && self.depth_stencil.is_none()
             && !self.per_texel
             && self.colors.iter().all(|t| t.rect.is_some());
+        self.input_rects = !self.rects
+            && self.shader.colors_follow_inputs()
+            && self.depth_stencil.is_none()
+            && !self.per_texel
+            && self.colors.iter().all(|t| t.rects_possible());
     }
 }
 
@@ -237,6 +250,7 @@ impl<S: FragmentShader> OutputSink<S> {
             early: state.early_fragment_tests,
             per_texel: false,
             rects: false,
+            input_rects: false,
             shaded: AtomicU64::new(0),
             written: AtomicU64::new(0),
             error: Mutex::new(None),
@@ -397,6 +411,14 @@ impl<S: FragmentShader> TileFragments for OutputTile<S> {
     fn covered_rect(&mut self, rect: &CoveredRect) -> bool {
         self.state.covered_rect(&self.shared, rect)
     }
+
+    fn takes_shaded_rects(&self) -> bool {
+        self.shared.input_rects
+    }
+
+    fn covered_rect_shaded(&mut self, rect: &CoveredRect, inputs: &[f32]) -> bool {
+        self.state.covered_rect_shaded(&self.shared, rect, inputs)
+    }
 }
 
 impl TileState {
@@ -428,6 +450,41 @@ impl TileState {
         }
         for target in &shared.colors {
             target.write_rect(area, &mut self.errors);
+        }
+        let pixels = (rect.blocks() * LANES) as u64;
+        self.stats.shaded += pixels;
+        self.stats.written += pixels;
+        true
+    }
+
+    /// Writes every pixel of `rect`, whose fragments all carry `inputs`, at once with the
+    /// shader's colours for those inputs ([`Shared::input_rects`]), where the rectangle lies
+    /// inside this tile's part of the render area and every colour attachment holds it and
+    /// can write those colours whole. Otherwise returns false, having done nothing.
+    fn covered_rect_shaded<S: FragmentShader>(
+        &mut self,
+        shared: &Shared<S>,
+        rect: &CoveredRect,
+        inputs: &[f32],
+    ) -> bool {
+        let [x0, x1, y0, y1] = self.bounds;
+        let inside = rect.x0 >= x0 && rect.x1 <= x1 && rect.y0 >= y0 && rect.y1 <= y1;
+        let area = [rect.x0, rect.x1, rect.y0, rect.y1];
+        if !shared.input_rects || !inside || !shared.colors.iter().all(|t| t.holds_rect(area)) {
+            return false;
+        }
+        let Some(colors) = shared.shader.input_colors(inputs) else {
+            return false;
+        };
+        let mut sources: [Option<RectSource>; MAX_COLOR_ATTACHMENTS] = Default::default();
+        for ((source, target), words) in sources.iter_mut().zip(&shared.colors).zip(&colors) {
+            *source = target.rect_source([0, 1, 2, 3].map(|c| words[c][0]));
+            if source.is_none() {
+                return false;
+            }
+        }
+        for (target, source) in shared.colors.iter().zip(&sources) {
+            target.write_rect_from(area, source.as_ref(), &mut self.errors);
         }
         let pixels = (rect.blocks() * LANES) as u64;
         self.stats.shaded += pixels;

@@ -155,8 +155,14 @@ impl ColorTarget {
     /// blend and its write mask lets every bit through, the block of packed texels to store.
     /// Leaves it unprepared (rectangles go back to the runs) otherwise.
     pub(super) fn prepare_rect(&mut self, words: [u32; 4]) {
-        self.whole_blocks = self.access.whole_blocks().unwrap_or([0, 0]);
-        self.rect = if let Some(texel) = self.shading.unorm8_rect_texel(words) {
+        self.rect = self.rect_source(words);
+    }
+
+    /// What [`Self::write_rect`] writes for fragments that all output `words` to this
+    /// attachment (see [`Self::prepare_rect`]); `None` where rectangles must go back to the
+    /// runs.
+    pub(super) fn rect_source(&self, words: [u32; 4]) -> Option<RectSource> {
+        if let Some(texel) = self.shading.unorm8_rect_texel(words) {
             Some(RectSource::Blend(texel))
         } else if !self.blending && self.full_write {
             let ts = self.texel_size;
@@ -172,23 +178,46 @@ impl ColorTarget {
             })
         } else {
             None
-        };
+        }
+    }
+
+    /// Whether [`Self::rect_source`] can give a source at all (blending in fixed point, or
+    /// not blending under a full write mask).
+    pub(super) fn rects_possible(&self) -> bool {
+        self.shading.unorm8_rect_texel([0; 4]).is_some() || (!self.blending && self.full_write)
     }
 
     /// Whether [`Self::write_rect`] can write the block-aligned rectangle `area`
     /// (`[x0, x1, y0, y1]`): it was prepared, and every block row of the rectangle is a whole
     /// span of the attachment.
     #[inline]
-    pub(super) fn takes_rect(&self, [x0, x1, y0, y1]: [u32; 4]) -> bool {
+    pub(super) fn takes_rect(&self, area: [u32; 4]) -> bool {
+        self.rect.is_some() && self.holds_rect(area)
+    }
+
+    /// Whether every block row of the block-aligned rectangle `area` is a whole span of the
+    /// attachment ([`Self::whole_blocks`]).
+    #[inline]
+    pub(super) fn holds_rect(&self, [x0, x1, y0, y1]: [u32; 4]) -> bool {
         let [wx, wy] = self.whole_blocks;
-        self.rect.is_some() && x0 < x1 && y0 < y1 && x1 <= wx && y1 <= wy
+        x0 < x1 && y0 < y1 && x1 <= wx && y1 <= wy
     }
 
     /// Writes the prepared colour ([`Self::prepare_rect`]) to every texel of `area`, a
     /// rectangle [`Self::takes_rect`] accepted: blended in fixed point, or stored block by
     /// block. The same bytes as the block paths write for the same fragments.
     pub(super) fn write_rect(&self, area: [u32; 4], errors: &mut ErrorSlot) {
-        let written = match &self.rect {
+        self.write_rect_from(area, self.rect.as_ref(), errors);
+    }
+
+    /// [`Self::write_rect`] of `source` (from [`Self::rect_source`]).
+    pub(super) fn write_rect_from(
+        &self,
+        area: [u32; 4],
+        source: Option<&RectSource>,
+        errors: &mut ErrorSlot,
+    ) {
+        let written = match source {
             None => false,
             Some(RectSource::Blend(texel)) => {
                 self.shading

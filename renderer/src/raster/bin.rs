@@ -401,7 +401,7 @@ fn rasterize_tile<S: FragmentSink>(draws: &[(&S, &[Binned])], tx: u32, ty: u32) 
             let Some((tile_raster, _)) = raster.as_mut() else {
                 continue;
             };
-            let rects = target.takes_rects();
+            let rects = target.takes_rects() || target.takes_shaded_rects();
             for chunk in &window.chunks {
                 let (bin, setups) = (chunk.bin(tx, ty), &chunk.list.setups);
                 let mut k = 0;
@@ -416,8 +416,9 @@ fn rasterize_tile<S: FragmentSink>(draws: &[(&S, &[Binned])], tx: u32, ty: u32) 
                         .get(k)
                         .filter(|&&n| rects && Some(n) == index.checked_add(1));
                     if let Some(second) = next.and_then(|&n| setups.get(n as usize)) {
+                        let arena = &chunk.list.arena;
                         if let Some(blocks) =
-                            tile_raster.rect_pair(setup, second, bounds, &mut target)
+                            tile_raster.rect_pair(setup, second, arena, bounds, &mut target)
                         {
                             emitted += blocks;
                             k += 1;

@@ -177,6 +177,20 @@ pub trait TileFragments {
         false
     }
 
+    /// Whether [`TileFragments::covered_rect_shaded`] may take rectangles at all in this
+    /// tile. The default: false.
+    fn takes_shaded_rects(&self) -> bool {
+        false
+    }
+
+    /// [`TileFragments::covered_rect`] of a primitive whose interpolated inputs are the same
+    /// at every pixel (`inputs`, one value per attribute component): taken where the sink's
+    /// colours depend on nothing else. The default declines.
+    fn covered_rect_shaded(&mut self, rect: &CoveredRect, inputs: &[f32]) -> bool {
+        let _ = (rect, inputs);
+        false
+    }
+
     /// The per-lane values this tile reads (asked once per primitive); everything by default.
     fn needs(&self) -> FragmentNeeds {
         FragmentNeeds::ALL

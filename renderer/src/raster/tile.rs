@@ -119,10 +119,14 @@ impl<'a> TileRaster<'a> {
     /// handed to `out` as one [`CoveredRect`] where their pixels inside `tile` are one on
     /// block boundaries and `out` takes it; returns the blocks, or `None` (nothing done:
     /// rasterize them one by one).
+    /// A sink that takes only rectangles of primitives with constant inputs
+    /// ([`TileFragments::covered_rect_shaded`]) gets them where both halves' attributes
+    /// (in `arena`) are the same constants.
     pub(crate) fn rect_pair<T: TileFragments>(
         &mut self,
         first: &TriangleSetup,
         second: &TriangleSetup,
+        arena: &[f32],
         tile: TileBounds,
         out: &mut T,
     ) -> Option<usize> {
@@ -155,7 +159,25 @@ impl<'a> TileRaster<'a> {
             front_facing: first.front_facing,
             primitive: first.primitive,
         };
-        (aligned && out.takes_rects() && out.covered_rect(&rect)).then(|| rect.blocks())
+        if !aligned {
+            return None;
+        }
+        let taken = if out.takes_rects() {
+            out.covered_rect(&rect)
+        } else if out.takes_shaded_rects() {
+            let components = self.interpolation.len();
+            let inputs = constant_inputs(first, arena, components)?;
+            let same = constant_inputs(second, arena, components).is_some_and(|other| {
+                other
+                    .iter()
+                    .zip(inputs)
+                    .all(|(a, b)| a.to_bits() == b.to_bits())
+            });
+            same && out.covered_rect_shaded(&rect, inputs)
+        } else {
+            false
+        };
+        taken.then(|| rect.blocks())
     }
 
     /// [`Self::triangle`] always on the wide (f64) edge lanes, for tests.
@@ -387,6 +409,19 @@ impl RunBuffers {
             *mask = (covered >> (LANES * i)) as u8;
         }
     }
+}
+
+/// A triangle's attribute values where every one is the same at its three vertices (the
+/// deltas `[a1 - a0; C] [a2 - a0; C]` after `[a0; C]` in `arena` all zero: flat components,
+/// or equal vertex values), so that every interpolation mode gives exactly `a0` everywhere.
+fn constant_inputs<'a>(
+    tri: &TriangleSetup,
+    arena: &'a [f32],
+    components: usize,
+) -> Option<&'a [f32]> {
+    let values = arena.get(tri.attributes..tri.attributes.checked_add(3 * components)?)?;
+    let (a0, deltas) = values.split_at(components);
+    deltas.iter().all(|&d| d == 0.0).then_some(a0)
 }
 
 /// Lanes `8·slot .. 8·slot + N` of a flat lane buffer as an array.

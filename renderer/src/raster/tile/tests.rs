@@ -1073,7 +1073,7 @@ fn rectangle_pairs_go_to_the_sink_as_exactly_their_blocks() {
             }
             want.sort_unstable();
             let mut out = RectTaker::default();
-            let got = raster(Isa::Portable, None).rect_pair(first, second, tile, &mut out);
+            let got = raster(Isa::Portable, None).rect_pair(first, second, &arena, tile, &mut out);
             match got {
                 Some(blocks) => {
                     let mut blocks_of: Vec<(u32, u32, u8)> = Vec::new();
