@@ -541,18 +541,37 @@ impl FragmentShader for FragmentGlue {
 
     /// One stage call with every lane carrying `inputs`, its words handed over as for any
     /// block (zero where no output writes a component).
-    fn input_colors(&self, inputs: &[f32]) -> Option<[[[u32; LANES]; 4]; MAX_COLOR_ATTACHMENTS]> {
-        let (stage, resources) = self.stage.as_ref()?;
-        if self.frag_depth_slot.is_some() {
-            return None;
+    fn input_colors(&self, inputs: &[f32], colors: &mut [[u32; 4]; MAX_COLOR_ATTACHMENTS]) -> bool {
+        let Some((stage, resources)) = self.stage.as_ref() else {
+            return false;
+        };
+        let n = self.block_words();
+        if self.frag_depth_slot.is_some() || n > SMALL_FRAGMENT_OUTPUT_WORDS {
+            return false;
         }
-        let words = stage.input_outputs(resources, inputs)?;
-        if words.len() != self.block_words() {
-            return None;
+        let mut words = [0u32; SMALL_FRAGMENT_OUTPUT_WORDS];
+        let words = &mut words[..n];
+        if !stage.input_outputs(resources, inputs, words) {
+            return false;
         }
-        let mut out = FragmentOutputs::default();
-        self.write_outputs(&words, &mut out);
-        Some(out.color)
+        for &(attachment, component) in &self.unwritten {
+            if let Some(word) = colors
+                .get_mut(attachment)
+                .and_then(|a| a.get_mut(component))
+            {
+                *word = 0;
+            }
+        }
+        for &(slot, attachment, component) in &self.colors {
+            let word = words.get(slot * LANES).copied();
+            let target = colors
+                .get_mut(attachment)
+                .and_then(|a| a.get_mut(component));
+            if let (Some(word), Some(target)) = (word, target) {
+                *target = word;
+            }
+        }
+        true
     }
 
     fn needs(&self) -> FragmentNeeds {

@@ -304,12 +304,17 @@ pub trait FragmentStage: Send + Sync {
     }
 
     /// Where the stage's outputs depend on nothing of a fragment but its inputs (and it never
-    /// discards): one block's output words for fragments whose inputs are `inputs` (one value
-    /// per input slot), evaluated once, which are the words [`FragmentStage::shade`] would
-    /// write for any block whose lanes all carry those inputs. `None` (the default) where
-    /// that is not known.
-    fn input_outputs(&self, _resources: &StageResources, _inputs: &[f32]) -> Option<Vec<u32>> {
-        None
+    /// discards): writes into `outputs` (output slots × 8 words) one block's output words for
+    /// fragments whose inputs are `inputs` (one value per input slot), evaluated once, which
+    /// are the words [`FragmentStage::shade`] would write for any block whose lanes all carry
+    /// those inputs, and returns true. False (the default) where that is not known.
+    fn input_outputs(
+        &self,
+        _resources: &StageResources,
+        _inputs: &[f32],
+        _outputs: &mut [u32],
+    ) -> bool {
+        false
     }
 }
 
@@ -761,7 +766,10 @@ impl FragmentStage for JitFragmentStage {
         if !self.draw_constant {
             return None;
         }
-        self.outputs_for(resources, &vec![[0f32; GRAPHICS_LANES]; self.inputs])
+        let mut outputs = vec![0u32; self.outputs * GRAPHICS_LANES];
+        let inputs = vec![[0f32; GRAPHICS_LANES]; self.inputs];
+        self.outputs_for(resources, &inputs, &mut outputs)
+            .then_some(outputs)
     }
 
     fn outputs_follow_inputs(&self) -> bool {
@@ -771,13 +779,27 @@ impl FragmentStage for JitFragmentStage {
     /// One kernel call on a block at the origin with every lane live and carrying `inputs`;
     /// `None` where the module's outputs depend on more than its inputs, or as for
     /// [`FragmentStage::constant_outputs`].
-    fn input_outputs(&self, resources: &StageResources, inputs: &[f32]) -> Option<Vec<u32>> {
+    fn input_outputs(
+        &self,
+        resources: &StageResources,
+        inputs: &[f32],
+        outputs: &mut [u32],
+    ) -> bool {
         if !self.input_constant || inputs.len() != self.inputs {
-            return None;
+            return false;
+        }
+        // Lane arrays on the stack for the usual few inputs (this runs once per rectangle).
+        const STACK_INPUTS: usize = 16;
+        if inputs.len() <= STACK_INPUTS {
+            let mut lanes = [[0f32; GRAPHICS_LANES]; STACK_INPUTS];
+            for (lane, &v) in lanes.iter_mut().zip(inputs) {
+                *lane = [v; GRAPHICS_LANES];
+            }
+            return self.outputs_for(resources, &lanes[..inputs.len()], outputs);
         }
         let lanes: Vec<[f32; GRAPHICS_LANES]> =
             inputs.iter().map(|&v| [v; GRAPHICS_LANES]).collect();
-        self.outputs_for(resources, &lanes)
+        self.outputs_for(resources, &lanes, outputs)
     }
 
     /// The kernel stores every output slot of its module at the end of each batch.
@@ -788,18 +810,22 @@ impl FragmentStage for JitFragmentStage {
 
 impl JitFragmentStage {
     /// One kernel call on a block at the origin with every lane live and `inputs` (one lane
-    /// array per input slot); the output words where no lane was killed and every slot's
-    /// lanes agree (as the analyses promise), else `None`.
+    /// array per input slot) into `outputs` (zeroed here; output slots × 8 words): true where
+    /// no lane was killed and every slot's lanes agree (as the analyses promise).
     fn outputs_for(
         &self,
         resources: &StageResources,
         inputs: &[[f32; GRAPHICS_LANES]],
-    ) -> Option<Vec<u32>> {
-        let mut outputs = vec![0u32; self.outputs * GRAPHICS_LANES];
+        outputs: &mut [u32],
+    ) -> bool {
+        if outputs.len() != self.outputs * GRAPHICS_LANES {
+            return false;
+        }
+        outputs.fill(0);
         let [x, y] = pixel_centres(0, 0);
         let mut io = FragmentIo {
             inputs,
-            outputs: &mut outputs,
+            outputs,
             x: 0,
             y: 0,
             frag_coord: [x, y, [0.0; GRAPHICS_LANES], [1.0; GRAPHICS_LANES]],
@@ -808,10 +834,11 @@ impl JitFragmentStage {
             live: u8::MAX,
         };
         let survivors = self.shade(resources, &mut io);
-        let uniform = outputs
+        let uniform = io
+            .outputs
             .chunks_exact(GRAPHICS_LANES)
             .all(|slot| slot.iter().all(|&w| w == slot[0]));
-        (survivors == u8::MAX && uniform).then_some(outputs)
+        survivors == u8::MAX && uniform
     }
 }
 

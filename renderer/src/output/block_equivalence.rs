@@ -778,11 +778,11 @@ impl FragmentShader for InputShader {
         true
     }
 
-    fn input_colors(&self, inputs: &[f32]) -> Option<[[[u32; LANES]; 4]; MAX_COLOR_ATTACHMENTS]> {
-        Some(std::array::from_fn(|a| {
-            let words = self.words(a, inputs);
-            std::array::from_fn(|c| [words[c]; LANES])
-        }))
+    fn input_colors(&self, inputs: &[f32], colors: &mut [[u32; 4]; MAX_COLOR_ATTACHMENTS]) -> bool {
+        for (a, words) in colors.iter_mut().enumerate() {
+            *words = self.words(a, inputs);
+        }
+        true
     }
 }
 

@@ -140,6 +140,23 @@ impl BlockShading {
         }
     }
 
+    /// The 8-bit UNORM texel (bytes in memory order) of the shader output `words` for an
+    /// attachment with the [`ColorCodec::Unorm8`] codec, as the block paths pack it; `None`
+    /// for other codecs.
+    pub(super) fn unorm8_texel(&self, words: [u32; 4]) -> Option<[u8; 4]> {
+        let ColorCodec::Unorm8(order) = self.codec else {
+            return None;
+        };
+        if self.class != NumericClass::Unorm {
+            return None;
+        }
+        let mut texel = [0u8; 4];
+        for (c, &at) in order.iter().enumerate() {
+            *texel.get_mut(at)? = float_to_unorm8(f32::from_bits(words[c]));
+        }
+        Some(texel)
+    }
+
     /// The packed source texel [`Self::blend_unorm8_rect`] takes for the shader output
     /// `words`, where it serves this attachment.
     pub(super) fn unorm8_rect_texel(&self, words: [u32; 4]) -> Option<u32> {

@@ -206,13 +206,15 @@ pub trait FragmentShader: Sync + Send {
     }
 
     /// Where the shader's colours depend on nothing of a fragment but its inputs (attribute
-    /// components; no discard, no `FragDepth`): the colour words, by attachment, that
-    /// [`FragmentShader::shade`] would give a block whose lanes all carry `inputs` (one
-    /// value per component), evaluated once. The output merger writes covered rectangles of
-    /// primitives whose inputs are constant over them with these. `None` by default.
-    fn input_colors(&self, inputs: &[f32]) -> Option<[[[u32; LANES]; 4]; MAX_COLOR_ATTACHMENTS]> {
-        let _ = inputs;
-        None
+    /// components; no discard, no `FragDepth`): writes into `colors` the colour words, by
+    /// attachment and component, that [`FragmentShader::shade`] would give every lane of a
+    /// block whose lanes all carry `inputs` (one value per component), evaluated once, and
+    /// returns true (attachments past the sink's may be left alone). The output merger
+    /// writes covered rectangles of primitives whose inputs are constant over them with
+    /// these. False by default.
+    fn input_colors(&self, inputs: &[f32], colors: &mut [[u32; 4]; MAX_COLOR_ATTACHMENTS]) -> bool {
+        let _ = (inputs, colors);
+        false
     }
 
     /// Shades every block of `run`: block `i`'s lanes `live[i]` into `out[i]`, its surviving

@@ -473,12 +473,13 @@ impl TileState {
         if !shared.input_rects || !inside || !shared.colors.iter().all(|t| t.holds_rect(area)) {
             return false;
         }
-        let Some(colors) = shared.shader.input_colors(inputs) else {
+        let mut colors = [[0u32; 4]; MAX_COLOR_ATTACHMENTS];
+        if !shared.shader.input_colors(inputs, &mut colors) {
             return false;
-        };
+        }
         let mut sources: [Option<RectSource>; MAX_COLOR_ATTACHMENTS] = Default::default();
-        for ((source, target), words) in sources.iter_mut().zip(&shared.colors).zip(&colors) {
-            *source = target.rect_source([0, 1, 2, 3].map(|c| words[c][0]));
+        for ((source, target), &words) in sources.iter_mut().zip(&shared.colors).zip(&colors) {
+            *source = target.rect_source(words);
             if source.is_none() {
                 return false;
             }

@@ -167,9 +167,15 @@ impl ColorTarget {
         } else if !self.blending && self.full_write {
             let ts = self.texel_size;
             let mut block = [0u8; BLOCK_TEXELS * MAX_TEXEL];
-            let packed = self
-                .texel_value(words, &[])
-                .and_then(|v| Ok(pack_color(self.format, v, &mut block[..ts])?));
+            let packed = match self.shading.unorm8_texel(words) {
+                Some(texel) if ts == 4 => {
+                    block[..4].copy_from_slice(&texel);
+                    Ok(())
+                }
+                _ => self
+                    .texel_value(words, &[])
+                    .and_then(|v| Ok(pack_color(self.format, v, &mut block[..ts])?)),
+            };
             packed.ok().map(|()| {
                 for p in 1..BLOCK_TEXELS {
                     block.copy_within(..ts, p * ts);

@@ -634,3 +634,82 @@ fn kernels_reading_the_fragment_or_discarding_are_called_per_block() {
         FragmentGlue::from_parts(Some((closure_stage(), no_resources())), vec![], 1, None, 5);
     assert!(glue.constant.is_none());
 }
+
+#[test]
+fn a_kernel_of_its_inputs_alone_gives_per_rectangle_colours_as_shading_a_block_does() {
+    let src = "#version 450\n\
+         layout(push_constant) uniform Push { vec4 tint; } pc;\n\
+         layout(location = 0) in vec4 c;\n\
+         layout(location = 1) flat in int k;\n\
+         layout(location = 0) out vec4 o;\n\
+         layout(location = 1) out vec4 o1;\n\
+         void main() { o = c * pc.tint; o1.xz = vec2(float(k) * c.w, k > 2 ? c.x : 0.5); }\n";
+    let (stage, module) = jit_stage(src);
+    assert!(shader::constant_outputs::outputs_depend_only_on_inputs(
+        &module
+    ));
+    assert!(!shader::constant_outputs::outputs_are_draw_constant(
+        &module
+    ));
+    let push: Vec<u8> = [0.5f32, 2.0, -1.0, 1.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let attachments = 2;
+    let glue = FragmentGlue::from_parts(
+        Some((stage, push_resources(&push))),
+        location_colors(&module, attachments),
+        attachments,
+        None,
+        module.outputs.len(),
+    );
+    assert!(glue.colors_follow_inputs());
+    let mut rng = Rng(0x0f1a_7c01);
+    for case in 0..50 {
+        let mut inputs: Vec<f32> = rng.lanes()[..module.inputs.len()].to_vec();
+        // The flat int input, as its bits.
+        if let Some(last) = inputs.last_mut() {
+            *last = f32::from_bits(rng.next() % 5);
+        }
+        let mut colors = [[0xdead_beef_u32; 4]; MAX_COLOR_ATTACHMENTS];
+        assert!(glue.input_colors(&inputs, &mut colors), "case {case}");
+        // The reference: the kernel shading a block whose every lane carries the inputs.
+        let attributes: Vec<[f32; LANES]> = inputs.iter().map(|&v| [v; LANES]).collect();
+        let batch = FragmentBatch {
+            x: 4 * (rng.next() % 64),
+            y: 2 * (rng.next() % 64),
+            mask: 0xff,
+            front_facing: case % 2 == 0,
+            primitive: case,
+            depth: rng.lanes(),
+            inv_w: rng.lanes().map(|v| v + 0.5),
+            attributes: &attributes,
+            point_coord: [rng.lanes(), rng.lanes()],
+        };
+        let mut out = FragmentOutputs::default();
+        assert_eq!(glue.shade(&batch, 0xff, &mut out), 0xff);
+        for a in 0..attachments {
+            for c in 0..4 {
+                assert!(
+                    out.color[a][c].iter().all(|&w| w == colors[a][c]),
+                    "case {case}"
+                );
+            }
+        }
+    }
+    // A kernel that reads the fragment's position is not one.
+    let (stage, module) = jit_stage(
+        "#version 450\nlayout(location = 0) in vec4 c;\nlayout(location = 0) out vec4 o;\n\
+         void main() { o = c + gl_FragCoord; }\n",
+    );
+    let glue = FragmentGlue::from_parts(
+        Some((stage, no_resources())),
+        location_colors(&module, 1),
+        1,
+        None,
+        module.outputs.len(),
+    );
+    assert!(!glue.colors_follow_inputs());
+    let mut colors = [[0u32; 4]; MAX_COLOR_ATTACHMENTS];
+    assert!(!glue.input_colors(&[0.5; 4], &mut colors));
+}
