@@ -85,8 +85,9 @@ pub(super) struct ColorTarget {
 pub(super) enum RectSource {
     /// The packed source texel of the fixed-point blend.
     Blend(u32),
-    /// A block of packed texels (8 of the attachment's texels), stored as it is.
-    Store([u8; BLOCK_TEXELS * MAX_TEXEL]),
+    /// The packed texel repeated over 32 bytes (as four little-endian words; texel sizes
+    /// that divide 32), stored as it is.
+    Store([u64; 4]),
 }
 
 /// The depth/stencil attachment resolved for testing.
@@ -164,24 +165,21 @@ impl ColorTarget {
     pub(super) fn rect_source(&self, words: [u32; 4]) -> Option<RectSource> {
         if let Some(texel) = self.shading.unorm8_rect_texel(words) {
             Some(RectSource::Blend(texel))
-        } else if !self.blending && self.full_write {
+        } else if !self.blending && self.full_write && 32 % self.texel_size == 0 {
+            if let (Some(texel), 4) = (self.shading.unorm8_texel(words), self.texel_size) {
+                let word = u64::from(u32::from_le_bytes(texel)) * 0x1_0000_0001;
+                return Some(RectSource::Store([word; 4]));
+            }
             let ts = self.texel_size;
-            let mut block = [0u8; BLOCK_TEXELS * MAX_TEXEL];
-            let packed = match self.shading.unorm8_texel(words) {
-                Some(texel) if ts == 4 => {
-                    block[..4].copy_from_slice(&texel);
-                    Ok(())
-                }
-                _ => self
-                    .texel_value(words, &[])
-                    .and_then(|v| Ok(pack_color(self.format, v, &mut block[..ts])?)),
-            };
-            packed.ok().map(|()| {
-                for p in 1..BLOCK_TEXELS {
-                    block.copy_within(..ts, p * ts);
-                }
-                RectSource::Store(block)
-            })
+            let mut bytes = [0u8; 32];
+            let value = self.texel_value(words, &[]).ok()?;
+            pack_color(self.format, value, bytes.get_mut(..ts)?).ok()?;
+            for p in 1..32 / ts {
+                bytes.copy_within(..ts, p * ts);
+            }
+            Some(RectSource::Store(std::array::from_fn(|w| {
+                u64::from_le_bytes(std::array::from_fn(|i| bytes[8 * w + i]))
+            })))
         } else {
             None
         }
@@ -190,7 +188,8 @@ impl ColorTarget {
     /// Whether [`Self::rect_source`] can give a source at all (blending in fixed point, or
     /// not blending under a full write mask).
     pub(super) fn rects_possible(&self) -> bool {
-        self.shading.unorm8_rect_texel([0; 4]).is_some() || (!self.blending && self.full_write)
+        self.shading.unorm8_rect_texel([0; 4]).is_some()
+            || (!self.blending && self.full_write && 32 % self.texel_size == 0)
     }
 
     /// Whether [`Self::write_rect`] can write the block-aligned rectangle `area`
@@ -242,21 +241,20 @@ impl ColorTarget {
     fn store_rect(
         &self,
         [x0, x1, y0, y1]: [u32; 4],
-        block: &[u8; BLOCK_TEXELS * MAX_TEXEL],
+        pattern: &[u64; 4],
         errors: &mut ErrorSlot,
     ) -> bool {
         let ts = self.texel_size;
-        let pattern: [u64; 4] = std::array::from_fn(|w| {
-            u64::from_le_bytes(std::array::from_fn(|i| block[(8 * w + i) % ts.max(1)]))
-        });
-        let block = &block[..BLOCK_TEXELS * ts];
         let blocks = (x1.saturating_sub(x0) / 4) as usize;
+        // A block's texels (8 · ts ≤ 128 bytes: the pattern repeated), made when a block row
+        // is not part of a whole micro-tile row.
+        let mut block = None;
         let mut y = y0;
         while y < y1 {
-            if y + 4 <= y1 && 32 % ts == 0 {
+            if y + 4 <= y1 {
                 let row = self.access.tile_row(x0, x1, y);
                 if let Some(row) = row.filter(|r| r.len() % 32 == 0) {
-                    row.fill32(pattern);
+                    row.fill32(*pattern);
                     y += 4;
                     continue;
                 }
@@ -264,6 +262,15 @@ impl ColorTarget {
             let Some(span) = self.access.span(x0, y, blocks) else {
                 return false;
             };
+            let block = block.get_or_insert_with(|| {
+                let bytes: Vec<u8> = pattern.iter().flat_map(|w| w.to_le_bytes()).collect();
+                let mut block = [0u8; BLOCK_TEXELS * MAX_TEXEL];
+                for (i, b) in block.iter_mut().enumerate() {
+                    *b = bytes[i % 32];
+                }
+                block
+            });
+            let block = block.get(..BLOCK_TEXELS * ts).unwrap_or_default();
             for i in 0..span.blocks() {
                 if let Err(e) = span.write(i, block, u8::MAX) {
                     errors.record(e);
