@@ -81,6 +81,13 @@ fn image(format: Format, tiling: Tiling, extent: [u32; 2], seed: u64) -> Image {
     image
 }
 
+/// Every attachment's bytes, colours first.
+fn read_back(colors: &[ColorAttachment], ds: Option<&DepthStencilAttachment>) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = colors.iter().map(|a| contents(&a.image)).collect();
+    out.extend(ds.iter().map(|a| contents(&a.image)));
+    out
+}
+
 fn contents(image: &Image) -> Vec<u8> {
     let [w, h, _] = image.desc().extent;
     let ts = image.format().texel_size() as usize;
@@ -109,6 +116,44 @@ struct Case {
 }
 
 impl Case {
+    /// Fresh attachments of the case's formats, filled with seeded random bytes.
+    fn attachments(&self) -> (Vec<ColorAttachment>, Option<DepthStencilAttachment>) {
+        let colors = self
+            .formats
+            .iter()
+            .zip(&self.blends)
+            .enumerate()
+            .map(|(i, (&format, &blend))| ColorAttachment {
+                image: image(format, self.tiling, self.extent, self.seed + i as u64),
+                level: 0,
+                layer: 0,
+                blend,
+            })
+            .collect();
+        let ds = self.depth_format.map(|format| DepthStencilAttachment {
+            image: image(format, self.tiling, self.extent, self.seed ^ 0xd5),
+            level: 0,
+            layer: 0,
+        });
+        (colors, ds)
+    }
+
+    fn output_state(&self) -> OutputState {
+        OutputState {
+            render_area: Rect {
+                x: self.area[0] as i32,
+                y: self.area[1] as i32,
+                width: self.area[2],
+                height: self.area[3],
+            },
+            depth: self.depth,
+            stencil: self.stencil,
+            blend_constants: [0.3, -0.6, 1.9, 0.25],
+            logic_op: None,
+            early_fragment_tests: self.early,
+        }
+    }
+
     /// Whether an attachment may blend in 8-bit fixed point (a colour within 1 LSB of the
     /// reference instead of exact).
     fn fixed_point(&self) -> bool {
@@ -169,37 +214,9 @@ fn check(case: &Case, feed: Feed, reference: &(Vec<Vec<u8>>, OutputStats), conte
 
 /// Runs `case` fed as `feed`; returns every attachment's bytes and the counts.
 fn run(case: &Case, feed: Feed) -> (Vec<Vec<u8>>, OutputStats) {
-    let colors: Vec<ColorAttachment> = case
-        .formats
-        .iter()
-        .zip(&case.blends)
-        .enumerate()
-        .map(|(i, (&format, &blend))| ColorAttachment {
-            image: image(format, case.tiling, case.extent, case.seed + i as u64),
-            level: 0,
-            layer: 0,
-            blend,
-        })
-        .collect();
-    let ds = case.depth_format.map(|format| DepthStencilAttachment {
-        image: image(format, case.tiling, case.extent, case.seed ^ 0xd5),
-        level: 0,
-        layer: 0,
-    });
+    let (colors, ds) = case.attachments();
     let [w, h] = case.extent;
-    let state = OutputState {
-        render_area: Rect {
-            x: case.area[0] as i32,
-            y: case.area[1] as i32,
-            width: case.area[2],
-            height: case.area[3],
-        },
-        depth: case.depth,
-        stencil: case.stencil,
-        blend_constants: [0.3, -0.6, 1.9, 0.25],
-        logic_op: None,
-        early_fragment_tests: case.early,
-    };
+    let state = case.output_state();
     let seed = case.seed;
     let attachments = colors.len();
     let (finite, uniform) = (case.fixed_point(), case.uniform);
@@ -254,8 +271,7 @@ fn run(case: &Case, feed: Feed) -> (Vec<Vec<u8>>, OutputStats) {
         sink.end_tile(tile);
     }
     let stats = sink.finish().unwrap();
-    let mut out: Vec<Vec<u8>> = colors.iter().map(|a| contents(&a.image)).collect();
-    out.extend(ds.iter().map(|a| contents(&a.image)));
+    let out = read_back(&colors, ds.as_ref());
     (out, stats)
 }
 
@@ -590,36 +606,8 @@ fn draw_rects(
     rects: &[CoveredRect],
     whole: bool,
 ) -> (Vec<Vec<u8>>, OutputStats, usize) {
-    let colors: Vec<ColorAttachment> = case
-        .formats
-        .iter()
-        .zip(&case.blends)
-        .enumerate()
-        .map(|(i, (&format, &blend))| ColorAttachment {
-            image: image(format, case.tiling, case.extent, case.seed + i as u64),
-            level: 0,
-            layer: 0,
-            blend,
-        })
-        .collect();
-    let ds = case.depth_format.map(|format| DepthStencilAttachment {
-        image: image(format, case.tiling, case.extent, case.seed ^ 0xd5),
-        level: 0,
-        layer: 0,
-    });
-    let state = OutputState {
-        render_area: Rect {
-            x: case.area[0] as i32,
-            y: case.area[1] as i32,
-            width: case.area[2],
-            height: case.area[3],
-        },
-        depth: case.depth,
-        stencil: None,
-        blend_constants: [0.3, -0.6, 1.9, 0.25],
-        logic_op: None,
-        early_fragment_tests: true,
-    };
+    let (colors, ds) = case.attachments();
+    let state = case.output_state();
     let shader = ConstantShader {
         colors: std::array::from_fn(|a| {
             std::array::from_fn(|c| [output_word(case.seed + a as u64, (0, 0), 0, c, false); LANES])
@@ -654,8 +642,7 @@ fn draw_rects(
     }
     sink.end_tile(tile);
     let stats = sink.finish().unwrap();
-    let mut out: Vec<Vec<u8>> = colors.iter().map(|a| contents(&a.image)).collect();
-    out.extend(ds.iter().map(|a| contents(&a.image)));
+    let out = read_back(&colors, ds.as_ref());
     (out, stats, taken)
 }
 
@@ -828,36 +815,27 @@ fn covered_rectangles_with_constant_inputs_write_what_their_runs_write() {
                 (rect, inputs)
             })
             .collect();
+        let case = Case {
+            formats: formats.clone(),
+            blends: blends.clone(),
+            depth_format: None,
+            depth: DepthState {
+                test_enable: false,
+                write_enable: false,
+                compare_op: CompareOp::Always,
+                bounds: None,
+            },
+            stencil: None,
+            early: true,
+            tiling,
+            extent,
+            area,
+            seed: round,
+            uniform: false,
+        };
         let draw = |whole: bool| {
-            let colors: Vec<ColorAttachment> = formats
-                .iter()
-                .zip(&blends)
-                .enumerate()
-                .map(|(i, (&format, &blend))| ColorAttachment {
-                    image: image(format, tiling, extent, round + i as u64),
-                    level: 0,
-                    layer: 0,
-                    blend,
-                })
-                .collect();
-            let state = OutputState {
-                render_area: Rect {
-                    x: area[0] as i32,
-                    y: area[1] as i32,
-                    width: area[2],
-                    height: area[3],
-                },
-                depth: DepthState {
-                    test_enable: false,
-                    write_enable: false,
-                    compare_op: CompareOp::Always,
-                    bounds: None,
-                },
-                stencil: None,
-                blend_constants: [0.3, -0.6, 1.9, 0.25],
-                logic_op: None,
-                early_fragment_tests: true,
-            };
+            let (colors, _) = case.attachments();
+            let state = case.output_state();
             let shader = InputShader { seed: round };
             let sink = OutputSink::new(&state, &colors, None, shader).unwrap();
             let mut tile = sink.begin_tile(0, 0, extent[0], extent[1]);
@@ -886,8 +864,7 @@ fn covered_rectangles_with_constant_inputs_write_what_their_runs_write() {
             }
             sink.end_tile(tile);
             let stats = sink.finish().unwrap();
-            let bytes: Vec<Vec<u8>> = colors.iter().map(|a| contents(&a.image)).collect();
-            (bytes, stats, n)
+            (read_back(&colors, None), stats, n)
         };
         let (bytes, stats, n) = draw(true);
         let (want, want_stats, _) = draw(false);

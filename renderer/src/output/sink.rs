@@ -438,41 +438,30 @@ impl TileState {
     }
 
     /// Writes every pixel of `rect` at once where nothing differs from fragment to fragment
-    /// ([`Shared::rects`]), the rectangle lies inside this tile's part of the render area and
-    /// every colour attachment takes it whole ([`ColorTarget::takes_rect`]). Otherwise
-    /// returns false, having done nothing.
+    /// ([`Shared::rects`]) and the rectangle fits ([`Self::rect_area`]), with each colour
+    /// attachment's prepared source. Otherwise returns false, having done nothing.
     fn covered_rect<S: FragmentShader>(&mut self, shared: &Shared<S>, rect: &CoveredRect) -> bool {
-        let [x0, x1, y0, y1] = self.bounds;
-        let inside = rect.x0 >= x0 && rect.x1 <= x1 && rect.y0 >= y0 && rect.y1 <= y1;
-        let area = [rect.x0, rect.x1, rect.y0, rect.y1];
-        if !shared.rects || !inside || !shared.colors.iter().all(|t| t.takes_rect(area)) {
+        let Some(area) = self.rect_area(shared, rect).filter(|_| shared.rects) else {
             return false;
-        }
-        for target in &shared.colors {
-            target.write_rect(area, &mut self.errors);
-        }
-        let pixels = (rect.blocks() * LANES) as u64;
-        self.stats.shaded += pixels;
-        self.stats.written += pixels;
+        };
+        let sources = shared.colors.iter().map(|t| t.rect.as_ref());
+        self.write_area(shared, rect, area, sources);
         true
     }
 
     /// Writes every pixel of `rect`, whose fragments all carry `inputs`, at once with the
-    /// shader's colours for those inputs ([`Shared::input_rects`]), where the rectangle lies
-    /// inside this tile's part of the render area and every colour attachment holds it and
-    /// can write those colours whole. Otherwise returns false, having done nothing.
+    /// shader's colours for those inputs ([`Shared::input_rects`]), where the rectangle fits
+    /// ([`Self::rect_area`]) and every colour attachment can write its colour whole.
+    /// Otherwise returns false, having done nothing.
     fn covered_rect_shaded<S: FragmentShader>(
         &mut self,
         shared: &Shared<S>,
         rect: &CoveredRect,
         inputs: &[f32],
     ) -> bool {
-        let [x0, x1, y0, y1] = self.bounds;
-        let inside = rect.x0 >= x0 && rect.x1 <= x1 && rect.y0 >= y0 && rect.y1 <= y1;
-        let area = [rect.x0, rect.x1, rect.y0, rect.y1];
-        if !shared.input_rects || !inside || !shared.colors.iter().all(|t| t.holds_rect(area)) {
+        let Some(area) = self.rect_area(shared, rect).filter(|_| shared.input_rects) else {
             return false;
-        }
+        };
         let mut colors = [[0u32; 4]; MAX_COLOR_ATTACHMENTS];
         if !shared.shader.input_colors(inputs, &mut colors) {
             return false;
@@ -484,13 +473,34 @@ impl TileState {
                 return false;
             }
         }
-        for (target, source) in shared.colors.iter().zip(&sources) {
-            target.write_rect_from(area, source.as_ref(), &mut self.errors);
+        self.write_area(shared, rect, area, sources.iter().map(Option::as_ref));
+        true
+    }
+
+    /// `rect` as `[x0, x1, y0, y1]` where it lies inside this tile's part of the render area
+    /// and every colour attachment holds it whole ([`ColorTarget::holds_rect`]).
+    fn rect_area<S>(&self, shared: &Shared<S>, rect: &CoveredRect) -> Option<[u32; 4]> {
+        let [x0, x1, y0, y1] = self.bounds;
+        let inside = rect.x0 >= x0 && rect.x1 <= x1 && rect.y0 >= y0 && rect.y1 <= y1;
+        let area = [rect.x0, rect.x1, rect.y0, rect.y1];
+        (inside && shared.colors.iter().all(|t| t.holds_rect(area))).then_some(area)
+    }
+
+    /// Writes `area` (of `rect`) to each colour attachment from its source, and counts its
+    /// fragments as shaded and written.
+    fn write_area<'a, S>(
+        &mut self,
+        shared: &'a Shared<S>,
+        rect: &CoveredRect,
+        area: [u32; 4],
+        sources: impl Iterator<Item = Option<&'a RectSource>>,
+    ) {
+        for (target, source) in shared.colors.iter().zip(sources) {
+            target.write_rect_from(area, source, &mut self.errors);
         }
         let pixels = (rect.blocks() * LANES) as u64;
         self.stats.shaded += pixels;
         self.stats.written += pixels;
-        true
     }
 
     /// A run longer than [`RUN_BLOCKS`] or with short fields (not what the rasterizer

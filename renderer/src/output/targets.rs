@@ -73,11 +73,11 @@ pub(super) struct ColorTarget {
     pub full_write: bool,
     /// Blend constants clamped for this attachment's class.
     pub constants: [f32; 4],
-    /// What [`Self::write_rect`] writes, where the draw's colour is one for every fragment
-    /// ([`Self::prepare_rect`]).
+    /// What covered rectangles get ([`Self::write_rect_from`]) where the draw's colour is one
+    /// for every fragment ([`Self::prepare_rect`]).
     pub rect: Option<RectSource>,
     /// [`BlockAccess::whole_blocks`] of `access` (`[0, 0]` where none), for
-    /// [`Self::takes_rect`].
+    /// [`Self::holds_rect`].
     pub whole_blocks: [u32; 2],
 }
 
@@ -151,7 +151,7 @@ impl ColorTarget {
         }
     }
 
-    /// Prepares [`Self::write_rect`] for a draw whose fragments all output `words` to this
+    /// Prepares covered rectangles for a draw whose fragments all output `words` to this
     /// attachment: the fixed-point blend's source texel, or, where the attachment does not
     /// blend and its write mask lets every bit through, the block of packed texels to store.
     /// Leaves it unprepared (rectangles go back to the runs) otherwise.
@@ -159,7 +159,7 @@ impl ColorTarget {
         self.rect = self.rect_source(words);
     }
 
-    /// What [`Self::write_rect`] writes for fragments that all output `words` to this
+    /// What [`Self::write_rect_from`] writes for fragments that all output `words` to this
     /// attachment (see [`Self::prepare_rect`]); `None` where rectangles must go back to the
     /// runs.
     pub(super) fn rect_source(&self, words: [u32; 4]) -> Option<RectSource> {
@@ -192,14 +192,6 @@ impl ColorTarget {
             || (!self.blending && self.full_write && 32 % self.texel_size == 0)
     }
 
-    /// Whether [`Self::write_rect`] can write the block-aligned rectangle `area`
-    /// (`[x0, x1, y0, y1]`): it was prepared, and every block row of the rectangle is a whole
-    /// span of the attachment.
-    #[inline]
-    pub(super) fn takes_rect(&self, area: [u32; 4]) -> bool {
-        self.rect.is_some() && self.holds_rect(area)
-    }
-
     /// Whether every block row of the block-aligned rectangle `area` is a whole span of the
     /// attachment ([`Self::whole_blocks`]).
     #[inline]
@@ -208,14 +200,9 @@ impl ColorTarget {
         x0 < x1 && y0 < y1 && x1 <= wx && y1 <= wy
     }
 
-    /// Writes the prepared colour ([`Self::prepare_rect`]) to every texel of `area`, a
-    /// rectangle [`Self::takes_rect`] accepted: blended in fixed point, or stored block by
+    /// Writes `source` (from [`Self::rect_source`]) to every texel of `area`, a rectangle the
+    /// attachment holds ([`Self::holds_rect`]): blended in fixed point, or stored block by
     /// block. The same bytes as the block paths write for the same fragments.
-    pub(super) fn write_rect(&self, area: [u32; 4], errors: &mut ErrorSlot) {
-        self.write_rect_from(area, self.rect.as_ref(), errors);
-    }
-
-    /// [`Self::write_rect`] of `source` (from [`Self::rect_source`]).
     pub(super) fn write_rect_from(
         &self,
         area: [u32; 4],
