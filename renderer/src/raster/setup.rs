@@ -498,6 +498,7 @@ fn pixel_at_or_before(v: i64) -> i64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

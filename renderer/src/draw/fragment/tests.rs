@@ -688,12 +688,9 @@ fn a_kernel_of_its_inputs_alone_gives_per_rectangle_colours_as_shading_a_block_d
         };
         let mut out = FragmentOutputs::default();
         assert_eq!(glue.shade(&batch, 0xff, &mut out), 0xff);
-        for a in 0..attachments {
-            for c in 0..4 {
-                assert!(
-                    out.color[a][c].iter().all(|&w| w == colors[a][c]),
-                    "case {case}"
-                );
+        for (lanes, words) in out.color.iter().zip(&colors).take(attachments) {
+            for (lanes, &word) in lanes.iter().zip(words) {
+                assert!(lanes.iter().all(|&w| w == word), "case {case}");
             }
         }
     }

@@ -987,7 +987,7 @@ fn a_rows_inside_interval_is_exactly_its_blocks_with_every_lane_inside() {
                     })
                 })
                 .collect();
-            let want = inside.first().map(|&a| (a, *inside.last().unwrap()));
+            let want = inside.first().zip(inside.last()).map(|(&a, &b)| (a, b));
             if let Some((a, b)) = want {
                 assert_eq!(inside.len() as i64, b - a + 1, "convex: one interval");
             }
