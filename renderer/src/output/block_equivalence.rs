@@ -576,6 +576,20 @@ fn one_colour_runs_blend_to_the_same_bits_once_per_run_as_pixel_by_pixel() {
     assert_eq!(fixed, 120);
 }
 
+/// One or two attachments of `formats`, each blending over (a third of them) or with a random
+/// blend state.
+fn rect_targets(rng: &mut Rng, formats: &[Format]) -> (Vec<Format>, Vec<BlendState>) {
+    let attachments = 1 + rng.next() as usize % 2;
+    let formats = (0..attachments).map(|_| rng.pick(formats)).collect();
+    let blends = (0..attachments)
+        .map(|_| match rng.next() % 3 {
+            0 => BlendState::ALPHA,
+            _ => random_blend(rng),
+        })
+        .collect();
+    (formats, blends)
+}
+
 /// A fragment stage whose colours are constants, as the JIT stage reports them: the output
 /// merger takes covered rectangles of it whole.
 struct ConstantShader {
@@ -660,14 +674,7 @@ fn covered_rectangles_of_constant_colours_write_what_runs_of_full_blocks_write()
     let mut rng = Rng(0x0c0e_7ec7_0000);
     let (mut taken, mut declined) = (0, 0);
     for round in 0..200u64 {
-        let attachments = 1 + rng.next() as usize % 2;
-        let formats: Vec<Format> = (0..attachments).map(|_| rng.pick(&color_formats)).collect();
-        let blends = (0..attachments)
-            .map(|_| match rng.next() % 3 {
-                0 => BlendState::ALPHA,
-                _ => random_blend(&mut rng),
-            })
-            .collect();
+        let (formats, blends) = rect_targets(&mut rng, &color_formats);
         let extent = [rng.pick(&[8, 17, 40, 70, 129]), rng.pick(&[2, 5, 8, 21])];
         let case = Case {
             formats,
@@ -785,14 +792,7 @@ fn covered_rectangles_with_constant_inputs_write_what_their_runs_write() {
     let mut rng = Rng(0x1eaf_c0de_0001);
     let (mut taken, mut declined) = (0, 0);
     for round in 0..150u64 {
-        let attachments = 1 + rng.next() as usize % 2;
-        let formats: Vec<Format> = (0..attachments).map(|_| rng.pick(&color_formats)).collect();
-        let blends: Vec<BlendState> = (0..attachments)
-            .map(|_| match rng.next() % 3 {
-                0 => BlendState::ALPHA,
-                _ => random_blend(&mut rng),
-            })
-            .collect();
+        let (formats, blends) = rect_targets(&mut rng, &color_formats);
         let extent = [rng.pick(&[8, 17, 40, 70]), rng.pick(&[2, 5, 8, 21])];
         let tiling = rng.pick(&[Tiling::Optimal, Tiling::Linear]);
         let area = random_area(&mut rng, extent);

@@ -525,6 +525,19 @@ mod tests {
         }
     }
 
+    /// A polygon triangle with no attributes set up under `cull_mode` (scissor 100×100).
+    fn set_up(cull_mode: CullMode, v: [ScreenVertex; 3]) -> SetupOutcome {
+        context(cull_mode).triangle(v, [&[]; 3], &[], Origin::Polygon, 0, &mut Vec::new())
+    }
+
+    /// [`set_up`] without culling, which must give a triangle.
+    fn ready(v: [ScreenVertex; 3]) -> TriangleSetup {
+        match set_up(CullMode::None, v) {
+            SetupOutcome::Ready(setup) => setup,
+            out => panic!("expected a triangle, got {out:?}"),
+        }
+    }
+
     /// Pixels (x, y) of `clip` whose centres `tri` covers.
     fn covered(tri: &TriangleSetup, clip: i64) -> Vec<(i64, i64)> {
         let mut out = Vec::new();
@@ -575,18 +588,9 @@ mod tests {
             }
             let setups: Vec<TriangleSetup> = halves
                 .iter()
-                .filter_map(|&v| {
-                    match context(CullMode::None).triangle(
-                        v,
-                        [&[]; 3],
-                        &[],
-                        Origin::Polygon,
-                        0,
-                        &mut Vec::new(),
-                    ) {
-                        SetupOutcome::Ready(t) => Some(t),
-                        _ => None,
-                    }
+                .filter_map(|&v| match set_up(CullMode::None, v) {
+                    SetupOutcome::Ready(t) => Some(t),
+                    _ => None,
                 })
                 .collect();
             let [a, b] = setups.as_slice() else {
@@ -618,33 +622,13 @@ mod tests {
             "{pairs} pairs, {pixels} pixels"
         );
         // Not three corners of a rectangle: no half.
-        let out = context(CullMode::None).triangle(
-            [sv(1.0, 1.0), sv(9.0, 1.5), sv(1.0, 9.0)],
-            [&[]; 3],
-            &[],
-            Origin::Polygon,
-            0,
-            &mut Vec::new(),
-        );
-        let SetupOutcome::Ready(setup) = out else {
-            panic!("expected a triangle, got {out:?}")
-        };
+        let setup = ready([sv(1.0, 1.0), sv(9.0, 1.5), sv(1.0, 9.0)]);
         assert_eq!(setup.half_rect, None);
     }
 
     #[test]
     fn edge_value_at_opposite_vertex_is_twice_the_area() {
-        let out = context(CullMode::None).triangle(
-            [sv(1.0, 1.0), sv(9.0, 1.0), sv(1.0, 9.0)],
-            [&[]; 3],
-            &[],
-            Origin::Polygon,
-            0,
-            &mut Vec::new(),
-        );
-        let SetupOutcome::Ready(setup) = out else {
-            panic!("expected a triangle, got {out:?}")
-        };
+        let setup = ready([sv(1.0, 1.0), sv(9.0, 1.0), sv(1.0, 9.0)]);
         let area2 = 8 * 8 * ONE * ONE;
         assert!((setup.inv_area2 - 1.0 / area2 as f32).abs() < 1e-12);
         // Vertex 0 at pixel-centre-aligned (1,1) sub-pixels = 256: edge 0 evaluated there.
@@ -655,23 +639,9 @@ mod tests {
     #[test]
     fn visually_clockwise_triangle_is_back_facing_for_counter_clockwise_front() {
         // (1,1) → (9,1) → (1,9) turns clockwise on a y-down screen: Vulkan area < 0.
-        let out = context(CullMode::Back).triangle(
-            [sv(1.0, 1.0), sv(9.0, 1.0), sv(1.0, 9.0)],
-            [&[]; 3],
-            &[],
-            Origin::Polygon,
-            0,
-            &mut Vec::new(),
-        );
-        assert_eq!(out, SetupOutcome::Culled);
-        let out = context(CullMode::Front).triangle(
-            [sv(1.0, 1.0), sv(9.0, 1.0), sv(1.0, 9.0)],
-            [&[]; 3],
-            &[],
-            Origin::Polygon,
-            0,
-            &mut Vec::new(),
-        );
+        let clockwise = [sv(1.0, 1.0), sv(9.0, 1.0), sv(1.0, 9.0)];
+        assert_eq!(set_up(CullMode::Back, clockwise), SetupOutcome::Culled);
+        let out = set_up(CullMode::Front, clockwise);
         assert!(matches!(out, SetupOutcome::Ready(s) if !s.front_facing));
     }
 

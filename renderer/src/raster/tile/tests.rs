@@ -844,18 +844,25 @@ fn column_and_row_masks_agree_with_the_lane_bounds() {
     }
 }
 
-#[test]
-fn a_walk_is_wholly_inside_exactly_when_every_lane_of_its_blocks_is() {
-    let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
-    let (mut inside, mut outside) = (0, 0);
+/// `f(n, triangle, walk)` for 3000 random triangles (seeded by `seed`) that have a walk over
+/// their tile.
+fn for_each_walk(seed: u64, mut f: impl FnMut(usize, &TriangleSetup, BlockWalk)) {
+    let mut rng = Xorshift(seed);
     for n in 0..3000 {
         let Some((tri, _)) = random_triangle(&mut rng, n, (0, 0, 200, 170)) else {
             continue;
         };
-        let Some(bounds) = BlockWalk::new(&tri, tile(n)) else {
-            continue;
-        };
-        let walk = row_walk(&tri, bounds, false);
+        if let Some(bounds) = BlockWalk::new(&tri, tile(n)) {
+            f(n, &tri, bounds);
+        }
+    }
+}
+
+#[test]
+fn a_walk_is_wholly_inside_exactly_when_every_lane_of_its_blocks_is() {
+    let (mut inside, mut outside) = (0, 0);
+    for_each_walk(0x9e37_79b9_7f4a_7c15, |n, tri, bounds| {
+        let walk = row_walk(tri, bounds, false);
         let rows = (bounds.y_hi.max(bounds.by0) - bounds.by0) / BLOCK_H + 1;
         let every_lane = (0..rows).all(|r| {
             (0..bounds.blocks_x).all(|j| {
@@ -872,7 +879,7 @@ fn a_walk_is_wholly_inside_exactly_when_every_lane_of_its_blocks_is() {
             true => inside += 1,
             false => outside += 1,
         }
-    }
+    });
     assert!(
         inside > 20 && outside > 200,
         "{inside} inside, {outside} not"
@@ -958,18 +965,11 @@ fn covered_rectangles_are_exactly_the_blocks_the_walk_would_give_full() {
 
 #[test]
 fn a_rows_inside_interval_is_exactly_its_blocks_with_every_lane_inside() {
-    let mut rng = Xorshift(0x0dd_ba11_5eed);
     let (mut rows_with, mut rows_without) = (0, 0);
-    for n in 0..3000 {
-        let Some((tri, _)) = random_triangle(&mut rng, n, (0, 0, 200, 170)) else {
-            continue;
-        };
-        let Some(bounds) = BlockWalk::new(&tri, tile(n)) else {
-            continue;
-        };
+    for_each_walk(0x0dd_ba11_5eed, |n, tri, bounds| {
         // Both the estimated bounds (wide walks) and the stale ones (narrow walks) of an
         // earlier triangle's reciprocals must end at the exact interval.
-        let mut walk = row_walk(&tri, bounds, false);
+        let mut walk = row_walk(tri, bounds, false);
         if n % 2 == 0 {
             walk.inv_step_x4 = [0.37, 1e9, -5.0];
         }
@@ -1001,7 +1001,7 @@ fn a_rows_inside_interval_is_exactly_its_blocks_with_every_lane_inside() {
                 walk.row[k] += walk.step_y2[k];
             }
         }
-    }
+    });
     assert!(
         rows_with > 1000 && rows_without > 1000,
         "{rows_with}, {rows_without}"
