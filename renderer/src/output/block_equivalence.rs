@@ -576,11 +576,22 @@ fn one_colour_runs_blend_to_the_same_bits_once_per_run_as_pixel_by_pixel() {
     assert_eq!(fixed, 120);
 }
 
-/// One or two attachments of `formats`, each blending over (a third of them) or with a random
-/// blend state.
-fn rect_targets(rng: &mut Rng, formats: &[Format]) -> (Vec<Format>, Vec<BlendState>) {
+/// Formats of the rectangle tests: the fixed-point blend's two, and some of the others'.
+const RECT_FORMATS: [Format; 7] = [
+    Format::R8G8B8A8_UNORM,
+    Format::B8G8R8A8_UNORM,
+    Format::R8G8B8A8_UNORM,
+    Format::R8G8B8A8_SRGB,
+    Format::R16G16B16A16_SFLOAT,
+    Format::R32_UINT,
+    Format::R8_UNORM,
+];
+
+/// One or two attachments of [`RECT_FORMATS`], each blending over (a third of them) or with
+/// a random blend state.
+fn rect_targets(rng: &mut Rng) -> (Vec<Format>, Vec<BlendState>) {
     let attachments = 1 + rng.next() as usize % 2;
-    let formats = (0..attachments).map(|_| rng.pick(formats)).collect();
+    let formats = (0..attachments).map(|_| rng.pick(&RECT_FORMATS)).collect();
     let blends = (0..attachments)
         .map(|_| match rng.next() % 3 {
             0 => BlendState::ALPHA,
@@ -662,19 +673,10 @@ fn draw_rects(
 
 #[test]
 fn covered_rectangles_of_constant_colours_write_what_runs_of_full_blocks_write() {
-    let color_formats = [
-        Format::R8G8B8A8_UNORM,
-        Format::B8G8R8A8_UNORM,
-        Format::R8G8B8A8_UNORM,
-        Format::R8G8B8A8_SRGB,
-        Format::R16G16B16A16_SFLOAT,
-        Format::R32_UINT,
-        Format::R8_UNORM,
-    ];
     let mut rng = Rng(0x0c0e_7ec7_0000);
     let (mut taken, mut declined) = (0, 0);
     for round in 0..200u64 {
-        let (formats, blends) = rect_targets(&mut rng, &color_formats);
+        let (formats, blends) = rect_targets(&mut rng);
         let extent = [rng.pick(&[8, 17, 40, 70, 129]), rng.pick(&[2, 5, 8, 21])];
         let case = Case {
             formats,
@@ -782,17 +784,10 @@ impl FragmentShader for InputShader {
 
 #[test]
 fn covered_rectangles_with_constant_inputs_write_what_their_runs_write() {
-    let color_formats = [
-        Format::R8G8B8A8_UNORM,
-        Format::B8G8R8A8_UNORM,
-        Format::R8G8B8A8_SRGB,
-        Format::R16G16B16A16_SFLOAT,
-        Format::R32_UINT,
-    ];
     let mut rng = Rng(0x1eaf_c0de_0001);
     let (mut taken, mut declined) = (0, 0);
     for round in 0..150u64 {
-        let (formats, blends) = rect_targets(&mut rng, &color_formats);
+        let (formats, blends) = rect_targets(&mut rng);
         let extent = [rng.pick(&[8, 17, 40, 70]), rng.pick(&[2, 5, 8, 21])];
         let tiling = rng.pick(&[Tiling::Optimal, Tiling::Linear]);
         let area = random_area(&mut rng, extent);

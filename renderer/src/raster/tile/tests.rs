@@ -203,14 +203,9 @@ const MODES: [Interpolation; 4] = [
     Interpolation::Smooth,
 ];
 
-/// A random set-up triangle near (or, for huge ones, around) `tile`, with its arena, or None
-/// where setup drops it. Kinds: small, medium, large, huge (to the guard band), sliver.
-fn random_triangle(
-    rng: &mut Xorshift,
-    n: usize,
-    clip: (i32, i32, i32, i32),
-) -> Option<(TriangleSetup, Vec<f32>)> {
-    let ctx = SetupContext {
+/// Setup without culling or depth bias, clipped to `clip` (x0, y0, x1, y1).
+fn context(clip: (i32, i32, i32, i32), interpolation: &[Interpolation]) -> SetupContext<'_> {
+    SetupContext {
         clip_x0: clip.0,
         clip_y0: clip.1,
         clip_x1: clip.2,
@@ -219,8 +214,18 @@ fn random_triangle(
         front_face: FrontFace::CounterClockwise,
         depth_bias: None,
         depth_resolution: DepthResolution::Float,
-        interpolation: &MODES,
-    };
+        interpolation,
+    }
+}
+
+/// A random set-up triangle near (or, for huge ones, around) `tile`, with its arena, or None
+/// where setup drops it. Kinds: small, medium, large, huge (to the guard band), sliver.
+fn random_triangle(
+    rng: &mut Xorshift,
+    n: usize,
+    clip: (i32, i32, i32, i32),
+) -> Option<(TriangleSetup, Vec<f32>)> {
+    let ctx = context((clip.0, clip.1, clip.2, clip.3), &MODES);
     let (cx, cy) = (40.0 + 120.0 * rng.unit(), 40.0 + 120.0 * rng.unit());
     let mut v: [ScreenVertex; 3] = std::array::from_fn(|_| ScreenVertex {
         x: 0.0,
@@ -377,17 +382,7 @@ fn every_build_and_both_lane_widths_give_the_same_bits() {
 fn small_triangles_give_the_runs_of_the_general_walk() {
     let mut rng = Xorshift(0x2127_599b_f432_5c37);
     let isas = available_isas();
-    let ctx = SetupContext {
-        clip_x0: 0,
-        clip_y0: 0,
-        clip_x1: 200,
-        clip_y1: 170,
-        cull_mode: CullMode::None,
-        front_face: FrontFace::CounterClockwise,
-        depth_bias: None,
-        depth_resolution: DepthResolution::Float,
-        interpolation: &MODES,
-    };
+    let ctx = context((0, 0, 200, 170), &MODES);
     let (mut small, mut blocks) = (0, 0);
     for n in 0..3000 {
         // Around the corner of four tiles, some crossing it.
@@ -557,17 +552,7 @@ fn project(b: &Block, needs: FragmentNeeds, components: usize) -> Block {
 fn blocks_wholly_inside_are_accepted_without_lane_tests_and_are_full() {
     // A triangle far larger than the tile: every segment of the tile is inside.
     let ctx_modes = [Interpolation::Smooth];
-    let ctx = SetupContext {
-        clip_x0: 0,
-        clip_y0: 0,
-        clip_x1: 256,
-        clip_y1: 256,
-        cull_mode: CullMode::None,
-        front_face: FrontFace::CounterClockwise,
-        depth_bias: None,
-        depth_resolution: DepthResolution::Float,
-        interpolation: &ctx_modes,
-    };
+    let ctx = context((0, 0, 256, 256), &ctx_modes);
     let v = [(-500.0, -500.0), (2000.0, -400.0), (-400.0, 2000.0)].map(|(x, y)| ScreenVertex {
         x,
         y,
@@ -661,17 +646,7 @@ fn blocks_wholly_inside_are_accepted_without_lane_tests_and_are_full() {
 fn row_intervals_skip_the_empty_half_of_the_box() {
     // A right triangle along the tile's diagonal: about half of each row's blocks are outside.
     let modes: [Interpolation; 0] = [];
-    let ctx = SetupContext {
-        clip_x0: 0,
-        clip_y0: 0,
-        clip_x1: 64,
-        clip_y1: 64,
-        cull_mode: CullMode::None,
-        front_face: FrontFace::CounterClockwise,
-        depth_bias: None,
-        depth_resolution: DepthResolution::Float,
-        interpolation: &modes,
-    };
+    let ctx = context((0, 0, 64, 64), &modes);
     let v = [(0.0, 0.0), (64.0, 0.0), (0.0, 64.0)].map(|(x, y)| ScreenVertex {
         x,
         y,
@@ -742,17 +717,7 @@ fn thread_seconds() -> f64 {
 #[ignore]
 fn walk_throughput() {
     let modes = [Interpolation::Smooth; 4];
-    let ctx = SetupContext {
-        clip_x0: 0,
-        clip_y0: 0,
-        clip_x1: 1920,
-        clip_y1: 1080,
-        cull_mode: CullMode::None,
-        front_face: FrontFace::CounterClockwise,
-        depth_bias: None,
-        depth_resolution: DepthResolution::Float,
-        interpolation: &modes,
-    };
+    let ctx = context((0, 0, 1920, 1080), &modes);
     let mut rng = Xorshift(77);
     let attrs = [0.25f32, 0.5, 0.75, 1.0];
     let mut arena = Vec::new();
@@ -1010,17 +975,7 @@ fn a_rows_inside_interval_is_exactly_its_blocks_with_every_lane_inside() {
 
 #[test]
 fn rectangle_pairs_go_to_the_sink_as_exactly_their_blocks() {
-    let ctx = SetupContext {
-        clip_x0: 0,
-        clip_y0: 0,
-        clip_x1: 200,
-        clip_y1: 170,
-        cull_mode: CullMode::None,
-        front_face: FrontFace::CounterClockwise,
-        depth_bias: None,
-        depth_resolution: DepthResolution::Float,
-        interpolation: &[],
-    };
+    let ctx = context((0, 0, 200, 170), &[]);
     let mut rng = Xorshift(0x0123_4567_89ab_cdef);
     let (mut taken, mut declined) = (0, 0);
     for n in 0..400 {
