@@ -9,6 +9,13 @@
 //! ([`crate::image::BlockAccess`]) and each run's blocks bounds-checked once
 //! ([`crate::image::BlockSpan`]). Blocks a LINEAR attachment cannot give whole (its right and
 //! bottom edges) go texel by texel.
+//!
+//! Where nothing differs from fragment to fragment, the rasterizer's covered rectangles
+//! ([`CoveredRect`]) are written whole instead: with no active depth/stencil test, a shader
+//! whose colours are constants for the draw ([`TileState::covered_rect`]), or whose colours
+//! depend only on inputs that are constant over the primitive, evaluated once per rectangle
+//! ([`TileState::covered_rect_shaded`]). Each attachment then blends one source texel in
+//! fixed point or stores one packed texel, micro-tile row by micro-tile row.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};

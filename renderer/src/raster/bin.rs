@@ -11,6 +11,9 @@
 //! owned [`Binned`], and [`rasterize_binned`] rasterizes the binned windows of one draw or of
 //! many (a render pass's deferred draws, `crate::draw::PassBatch`), each tile on one thread
 //! running every draw's windows in order — the same per-tile order as drawing one by one.
+//!
+//! A triangle spanning several tiles is binned only into the tiles its edges may reach
+//! ([`may_cover`]), not every tile of its bounding box.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};

@@ -10,6 +10,12 @@
 //! per-lane depth, 1/w and attributes of a run that the sink reads are computed two blocks (16
 //! lanes) at a time ([`interpolate`]). Every value is the same bits as a block-by-block
 //! evaluation of the same formulas, in every build (portable, AVX2, AVX-512).
+//!
+//! A sink that takes covered rectangles ([`TileFragments::takes_rects`]) gets the parts of
+//! the walk that are wholly inside the triangle on block boundaries as [`CoveredRect`]s
+//! instead of runs: a whole walk at once, or the inside part of each block row; and two
+//! triangles that are the halves of one axis-aligned rectangle as one
+//! ([`TileRaster::rect_pair`]). Everything else still goes as runs.
 
 use super::setup::TriangleSetup;
 use super::sink::{lane_offset, CoveredRect, FragmentRun, TileFragments, RUN_BLOCKS};
