@@ -791,10 +791,8 @@ impl FragmentStage for JitFragmentStage {
         // Lane arrays on the stack for the usual few inputs (this runs once per rectangle).
         const STACK_INPUTS: usize = 16;
         if inputs.len() <= STACK_INPUTS {
-            let mut lanes = [[0f32; GRAPHICS_LANES]; STACK_INPUTS];
-            for (lane, &v) in lanes.iter_mut().zip(inputs) {
-                *lane = [v; GRAPHICS_LANES];
-            }
+            let lanes: [[f32; GRAPHICS_LANES]; STACK_INPUTS] =
+                std::array::from_fn(|i| [inputs.get(i).copied().unwrap_or(0.0); GRAPHICS_LANES]);
             return self.outputs_for(resources, &lanes[..inputs.len()], outputs);
         }
         let lanes: Vec<[f32; GRAPHICS_LANES]> =

@@ -473,6 +473,14 @@ impl TileState {
         if !shared.shader.input_colors(inputs, &mut colors) {
             return false;
         }
+        if let [target] = shared.colors.as_slice() {
+            // One attachment (the common case): no array of sources to fill.
+            let Some(source) = target.rect_source(colors[0]) else {
+                return false;
+            };
+            self.write_area(shared, rect, area, std::iter::once(Some(&source)));
+            return true;
+        }
         let mut sources: [Option<RectSource>; MAX_COLOR_ATTACHMENTS] = Default::default();
         for ((source, target), &words) in sources.iter_mut().zip(&shared.colors).zip(&colors) {
             *source = target.rect_source(words);
