@@ -138,6 +138,11 @@ fn stencil_mask_matches_lavapipe() {
 }
 
 #[test]
+fn flat_rectangles_match_lavapipe() {
+    compare_scene("flat-rects", 2, 0);
+}
+
+#[test]
 fn many_triangles_match_lavapipe() {
     compare_scene("many-triangles", 2, 200);
 }

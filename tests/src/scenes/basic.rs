@@ -396,3 +396,119 @@ pub fn check_instanced(images: &[ReadImage]) -> Result<(), String> {
     }
     Ok(())
 }
+
+const RECTS_SIZE: (u32, u32) = (200, 136);
+const OPAQUE_RECTS: usize = 40;
+const BLENDED_RECTS: usize = 12;
+
+/// The scene's rectangles in drawing order, with their colours: first the opaque ones, then
+/// the translucent ones. Most lie on 4×2-pixel block boundaries (whole tiles, block rows and
+/// rectangles inside one tile), some on odd pixels, some on sub-pixel positions.
+fn flat_rects() -> Vec<([f32; 4], [f32; 4])> {
+    let mut rng = Rng(0x00f1_a7ec_7000);
+    let (w, h) = (RECTS_SIZE.0 as f32, RECTS_SIZE.1 as f32);
+    (0..OPAQUE_RECTS + BLENDED_RECTS)
+        .map(|i| {
+            let unit = |rng: &mut Rng| rng.next_u32() as f32 / u32::MAX as f32;
+            let (a, b) = (unit(&mut rng) * w, unit(&mut rng) * w);
+            let (c, d) = (unit(&mut rng) * h, unit(&mut rng) * h);
+            let snap = |v: f32, step: f32| match i % 5 {
+                0..=2 => (v / step).round() * step,
+                3 => v.round(),
+                _ => (v * 16.0).round() / 16.0,
+            };
+            let rect = [
+                snap(a.min(b), 4.0),
+                snap(c.min(d), 2.0),
+                snap(a.max(b), 4.0),
+                snap(c.max(d), 2.0),
+            ];
+            let alpha = if i < OPAQUE_RECTS {
+                1.0
+            } else {
+                0.25 + 0.5 * unit(&mut rng)
+            };
+            let color = [unit(&mut rng), unit(&mut rng), unit(&mut rng), alpha];
+            (rect, color)
+        })
+        .collect()
+}
+
+/// Flat-coloured rectangles drawn as pairs of triangles: 40 opaque ones, then 12 blended over
+/// them (SRC_ALPHA, ONE_MINUS_SRC_ALPHA), on a target of partial tiles. The rasterizer hands
+/// aligned ones to the output merger as whole rectangles.
+pub fn rects(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
+    let (w, h) = RECTS_SIZE;
+    let mut target = RenderTarget::new(
+        ctx,
+        w,
+        h,
+        &[vk::Format::R8G8B8A8_UNORM],
+        None,
+        PassMode::RenderPass,
+    )?;
+    target.clear = crate::graphics::Clear::color(BLEND_BACKGROUND, 1);
+    let shaders = color_shaders()?;
+    let mut desc = color_desc(&shaders);
+    let opaque = GraphicsPipeline::new(ctx, &desc, &target)?;
+    desc.blend = vec![blend(
+        vk::BlendFactor::SRC_ALPHA,
+        vk::BlendFactor::ONE_MINUS_SRC_ALPHA,
+    )];
+    let translucent = GraphicsPipeline::new(ctx, &desc, &target)?;
+    let vertices: Vec<PosColor> = flat_rects()
+        .into_iter()
+        .flat_map(|(rect, color)| quad(RECTS_SIZE, rect, 0.5, color))
+        .collect();
+    let vbuf = vertex_buffer(ctx, &vertices)?;
+    target.render(|r| {
+        let identity = crate::graphics::Mat4::IDENTITY.bytes();
+        r.pipeline(&opaque);
+        r.push(&opaque, &identity)?;
+        r.vertex_buffer(0, &vbuf);
+        r.draw(6 * OPAQUE_RECTS as u32, 1, 0, 0);
+        r.pipeline(&translucent);
+        r.push(&translucent, &identity)?;
+        r.draw(6 * BLENDED_RECTS as u32, 1, 6 * OPAQUE_RECTS as u32, 0);
+        Ok(())
+    })
+}
+
+/// Every pixel against the rectangles drawn on the CPU in order (a pixel belongs to a
+/// rectangle whose [x0, x1) × [y0, y1) holds its centre), blending in 8-bit steps. Pixels
+/// whose centre lies within 1/64 pixel of a rectangle's side are skipped (the side's
+/// rounding to sub-pixels decides them).
+pub fn check_rects(images: &[ReadImage]) -> Result<(), String> {
+    let img = image(images, "color0")?;
+    let rects = flat_rects();
+    let mut checked = 0;
+    for y in 0..img.height {
+        for x in 0..img.width {
+            let (cx, cy) = (x as f32 + 0.5, y as f32 + 0.5);
+            let near = |v: f32, side: f32| (v - side).abs() < 1.0 / 64.0;
+            if rects
+                .iter()
+                .any(|(r, _)| near(cx, r[0]) || near(cx, r[2]) || near(cy, r[1]) || near(cy, r[3]))
+            {
+                continue;
+            }
+            let mut dst = unorm8(BLEND_BACKGROUND).map(|v| f32::from(v) / 255.0);
+            for (r, c) in &rects {
+                if cx >= r[0] && cx < r[2] && cy >= r[1] && cy < r[3] {
+                    let a = c[3];
+                    for i in 0..4 {
+                        let v = c[i] * a + dst[i] * (1.0 - a);
+                        dst[i] = (v * 255.0).round() / 255.0;
+                    }
+                }
+            }
+            expect_rgba8(img, x, y, unorm8(dst), 2)?;
+            checked += 1;
+        }
+    }
+    let pixels = img.width * img.height;
+    if checked * 10 < pixels * 9 {
+        return Err(format!("only {checked} of {pixels} pixels checked"));
+    }
+    Ok(())
+}

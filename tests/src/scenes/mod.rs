@@ -64,6 +64,11 @@ pub const SCENES: &[Scene] = &[
         check: depth::check_stencil,
     },
     Scene {
+        name: "flat-rects",
+        render: basic::rects,
+        check: basic::check_rects,
+    },
+    Scene {
         name: "many-triangles",
         render: basic::many_triangles,
         check: basic::check_many_triangles,
