@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use renderer::draw::{
     ClosureFragmentStage, ClosureVertexStage, DrawCall, DrawError, DrawResources, FragmentIo,
-    GraphicsPipeline, GraphicsState, InputRate, RenderTargets, ShaderStageSource, StageInterface,
-    VertexAttribute, VertexBinding, VertexBufferBinding, VertexFormat, VertexInputState,
+    GraphicsPipeline, GraphicsState, RenderTargets, ShaderStageSource, StageInterface,
+    VertexBufferBinding,
 };
 use renderer::format::{unpack_color, ColorValue, Format};
 use renderer::image::{Image, ImageDesc, ImageType, Tiling};
@@ -74,28 +74,8 @@ fn vertices(dev: &Device) -> renderer::Buffer {
 
 fn graphics_state() -> GraphicsState {
     let mut s = GraphicsState::covering(W, H);
-    s.vertex_input = VertexInputState::new(
-        vec![VertexBinding {
-            binding: 0,
-            stride: 20,
-            rate: InputRate::Vertex,
-        }],
-        vec![
-            VertexAttribute {
-                location: 0,
-                binding: 0,
-                format: VertexFormat::from_vk(103).unwrap(),
-                offset: 0,
-            },
-            VertexAttribute {
-                location: 1,
-                binding: 0,
-                format: VertexFormat::from_vk(106).unwrap(),
-                offset: 8,
-            },
-        ],
-    )
-    .unwrap();
+    // Position (R32G32_SFLOAT) and R32G32B32_SFLOAT.
+    s.vertex_input = common::interleaved_input(20, &[(0, 103), (8, 106)]);
     s
 }
 
@@ -281,28 +261,8 @@ fn point_coord_runs_from_the_upper_left_corner_of_each_point() {
         .collect();
     let mut state = GraphicsState::covering(W, H);
     state.input_assembly.topology = renderer::draw::Topology::PointList;
-    state.vertex_input = VertexInputState::new(
-        vec![VertexBinding {
-            binding: 0,
-            stride: 12,
-            rate: InputRate::Vertex,
-        }],
-        vec![
-            VertexAttribute {
-                location: 0,
-                binding: 0,
-                format: VertexFormat::from_vk(103).unwrap(), // R32G32_SFLOAT
-                offset: 0,
-            },
-            VertexAttribute {
-                location: 1,
-                binding: 0,
-                format: VertexFormat::from_vk(100).unwrap(), // R32_SFLOAT
-                offset: 8,
-            },
-        ],
-    )
-    .unwrap();
+    // Position (R32G32_SFLOAT) and size (R32_SFLOAT).
+    state.vertex_input = common::interleaved_input(12, &[(0, 103), (8, 100)]);
     let img = target();
     let colors = [Some(ColorAttachment {
         image: img.clone(),

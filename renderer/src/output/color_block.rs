@@ -157,13 +157,16 @@ impl BlockShading {
         Some(texel)
     }
 
+    /// Whether [`Self::blend_unorm8_rect`] serves this attachment (the fixed-point blend, in
+    /// its AVX2 build).
+    pub(super) fn blends_rects(&self) -> bool {
+        cfg!(target_arch = "x86_64") && self.fixed.is_some()
+    }
+
     /// The packed source texel [`Self::blend_unorm8_rect`] takes for the shader output
     /// `words`, where it serves this attachment.
     pub(super) fn unorm8_rect_texel(&self, words: [u32; 4]) -> Option<u32> {
-        let fixed = self
-            .fixed
-            .as_ref()
-            .filter(|_| cfg!(target_arch = "x86_64"))?;
+        let fixed = self.fixed.as_ref().filter(|_| self.blends_rects())?;
         Some(fixed.pack_texel(words))
     }
 

@@ -165,7 +165,7 @@ impl ColorTarget {
     pub(super) fn rect_source(&self, words: [u32; 4]) -> Option<RectSource> {
         if let Some(texel) = self.shading.unorm8_rect_texel(words) {
             Some(RectSource::Blend(texel))
-        } else if !self.blending && self.full_write && 32 % self.texel_size == 0 {
+        } else if self.stores_rects() {
             if let (Some(texel), 4) = (self.shading.unorm8_texel(words), self.texel_size) {
                 let word = u64::from(u32::from_le_bytes(texel)) * 0x1_0000_0001;
                 return Some(RectSource::Store([word; 4]));
@@ -188,8 +188,13 @@ impl ColorTarget {
     /// Whether [`Self::rect_source`] can give a source at all (blending in fixed point, or
     /// not blending under a full write mask).
     pub(super) fn rects_possible(&self) -> bool {
-        self.shading.unorm8_rect_texel([0; 4]).is_some()
-            || (!self.blending && self.full_write && 32 % self.texel_size == 0)
+        self.shading.blends_rects() || self.stores_rects()
+    }
+
+    /// Rectangles are stored as packed texels: no blending, a full write mask, and a texel
+    /// size that divides the 32-byte pattern.
+    fn stores_rects(&self) -> bool {
+        !self.blending && self.full_write && 32 % self.texel_size == 0
     }
 
     /// Whether every block row of the block-aligned rectangle `area` is a whole span of the

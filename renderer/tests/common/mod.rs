@@ -250,3 +250,28 @@ impl Worst {
         );
     }
 }
+
+/// One per-vertex binding 0 of `stride` bytes whose attributes, at locations 0, 1, ..., are
+/// `(offset, VkFormat)` pairs.
+pub fn interleaved_input(
+    stride: u32,
+    attributes: &[(u32, u32)],
+) -> renderer::draw::VertexInputState {
+    use renderer::draw::{InputRate, VertexAttribute, VertexBinding, VertexFormat};
+    let attributes = attributes
+        .iter()
+        .enumerate()
+        .map(|(location, &(offset, format))| VertexAttribute {
+            location: location as u32,
+            binding: 0,
+            format: VertexFormat::from_vk(format).expect("a vertex format"),
+            offset,
+        })
+        .collect();
+    let binding = VertexBinding {
+        binding: 0,
+        stride,
+        rate: InputRate::Vertex,
+    };
+    renderer::draw::VertexInputState::new(vec![binding], attributes).expect("a valid input state")
+}

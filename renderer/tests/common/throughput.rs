@@ -6,9 +6,8 @@
 use std::time::Instant;
 
 use renderer::draw::{
-    DrawCall, DrawResources, GraphicsPipeline, GraphicsState, InputRate, PassBatch, RenderTargets,
-    ShaderStageSource, VertexAttribute, VertexBinding, VertexBufferBinding, VertexFormat,
-    VertexInputState,
+    DrawCall, DrawResources, GraphicsPipeline, GraphicsState, PassBatch, RenderTargets,
+    ShaderStageSource, VertexBufferBinding,
 };
 use renderer::format::Format;
 use renderer::image::{Image, ImageDesc, ImageType, Tiling};
@@ -60,28 +59,8 @@ pub fn cpu_seconds() -> f64 {
 /// Triangle lists over the 1080p target, reading [`Vertex`]es from binding 0.
 pub fn state() -> GraphicsState {
     let mut s = GraphicsState::covering(WIDTH, HEIGHT);
-    s.vertex_input = VertexInputState::new(
-        vec![VertexBinding {
-            binding: 0,
-            stride: 12,
-            rate: InputRate::Vertex,
-        }],
-        vec![
-            VertexAttribute {
-                location: 0,
-                binding: 0,
-                format: VertexFormat::from_vk(103).unwrap(), // R32G32_SFLOAT
-                offset: 0,
-            },
-            VertexAttribute {
-                location: 1,
-                binding: 0,
-                format: VertexFormat::from_vk(37).unwrap(), // R8G8B8A8_UNORM
-                offset: 8,
-            },
-        ],
-    )
-    .unwrap();
+    // Position (R32G32_SFLOAT) and colour (R8G8B8A8_UNORM).
+    s.vertex_input = super::interleaved_input(12, &[(0, 103), (8, 37)]);
     s
 }
 

@@ -147,10 +147,12 @@ const CONSTANT_RECT: [f32; 4] = [90.0, 100.0, 124.0, 124.0];
 const BLEND_CONSTANT: [f32; 4] = [0.25, 0.5, 0.75, 1.0];
 const CONSTANT_COLOR: [f32; 4] = [1.0, 1.0, 1.0, 1.0];
 
-/// Three overlapping translucent rectangles (SRC_ALPHA, ONE_MINUS_SRC_ALPHA) and a rectangle
-/// blended by dynamic blend constants.
-pub fn alpha_blend(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
-    let (w, h) = BLEND_SIZE;
+/// A `w`×`h` RGBA8 render-pass target cleared to [`BLEND_BACKGROUND`], for the blending
+/// scenes.
+fn background_target(
+    ctx: &GraphicsContext,
+    (w, h): (u32, u32),
+) -> Result<RenderTarget<'_>, GpuError> {
     let mut target = RenderTarget::new(
         ctx,
         w,
@@ -160,6 +162,13 @@ pub fn alpha_blend(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
         PassMode::RenderPass,
     )?;
     target.clear = crate::graphics::Clear::color(BLEND_BACKGROUND, 1);
+    Ok(target)
+}
+
+/// Three overlapping translucent rectangles (SRC_ALPHA, ONE_MINUS_SRC_ALPHA) and a rectangle
+/// blended by dynamic blend constants.
+pub fn alpha_blend(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
+    let target = background_target(ctx, BLEND_SIZE)?;
     let shaders = color_shaders()?;
     let mut desc = color_desc(&shaders);
     desc.blend = vec![blend(
@@ -438,16 +447,7 @@ fn flat_rects() -> Vec<([f32; 4], [f32; 4])> {
 /// them (SRC_ALPHA, ONE_MINUS_SRC_ALPHA), on a target of partial tiles. The rasterizer hands
 /// aligned ones to the output merger as whole rectangles.
 pub fn rects(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
-    let (w, h) = RECTS_SIZE;
-    let mut target = RenderTarget::new(
-        ctx,
-        w,
-        h,
-        &[vk::Format::R8G8B8A8_UNORM],
-        None,
-        PassMode::RenderPass,
-    )?;
-    target.clear = crate::graphics::Clear::color(BLEND_BACKGROUND, 1);
+    let target = background_target(ctx, RECTS_SIZE)?;
     let shaders = color_shaders()?;
     let mut desc = color_desc(&shaders);
     let opaque = GraphicsPipeline::new(ctx, &desc, &target)?;
