@@ -8,6 +8,7 @@ pub mod constant_outputs;
 pub mod front;
 pub mod ir;
 pub mod opt;
+pub mod sampled_copy;
 pub mod valid;
 
 pub use front::{lower, lower_compute, FrontError, SpecializationEntry, SpecializationInfo};
