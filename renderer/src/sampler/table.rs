@@ -25,6 +25,11 @@ pub struct ImageTable {
     /// only the vectors' headers).
     images: Vec<ResolvedImage>,
     sampler_objects: Vec<ResolvedSampler>,
+    /// Per image slot: its image and own sampler in `images` / `sampler_objects` (`None`: a
+    /// null descriptor).
+    image_index: Vec<Option<(usize, Option<usize>)>>,
+    /// Per separate-sampler slot: its sampler in `sampler_objects`.
+    sampler_index: Vec<Option<usize>>,
     /// The module has image or sampler slots (the helper is offered).
     used: bool,
 }
@@ -186,8 +191,8 @@ impl ImageTable {
                 .map_or(std::ptr::null(), |s| std::ptr::from_ref(s).cast::<c_void>())
         };
         let slots = image_refs
-            .into_iter()
-            .map(|r| match r {
+            .iter()
+            .map(|&r| match r {
                 None => ImageSlot {
                     image: std::ptr::null(),
                     sampler: std::ptr::null(),
@@ -200,9 +205,11 @@ impl ImageTable {
                 },
             })
             .collect();
-        let sampler_ptrs = sampler_refs.into_iter().map(sampler_ptr).collect();
+        let sampler_ptrs = sampler_refs.iter().copied().map(sampler_ptr).collect();
         table.slots = slots;
         table.samplers = sampler_ptrs;
+        table.image_index = image_refs;
+        table.sampler_index = sampler_refs;
         Ok(table)
     }
 
@@ -225,6 +232,22 @@ impl ImageTable {
             },
             image_op: Some(image_op),
         }
+    }
+
+    /// Image slot `image` and the sampler a sampling operation on it uses: separate-sampler
+    /// slot `sampler`, or the image slot's own (combined) sampler for `None`. `None` where
+    /// either is a null descriptor or missing.
+    pub(crate) fn sampled(
+        &self,
+        image: u32,
+        sampler: Option<u32>,
+    ) -> Option<(&ResolvedImage, &ResolvedSampler)> {
+        let (i, own) = (*self.image_index.get(image as usize)?)?;
+        let s = match sampler {
+            None => own?,
+            Some(slot) => (*self.sampler_index.get(slot as usize)?)?,
+        };
+        Some((self.images.get(i)?, self.sampler_objects.get(s)?))
     }
 
     /// The resolved image slots, in `Module::images` order.

@@ -45,7 +45,7 @@ pub(super) fn wraps(mode: AddressMode, pow2: bool) -> bool {
 /// a mode [`wraps`] refuses is clamped, which also stays inside).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn wrap(mode: AddressMode, size: i32, i: __m256i) -> __m256i {
+pub(super) fn wrap(mode: AddressMode, size: i32, i: __m256i) -> __m256i {
     let last = _mm256_set1_epi32(size - 1);
     match mode {
         AddressMode::Repeat => _mm256_and_si256(i, last),

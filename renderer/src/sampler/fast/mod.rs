@@ -35,6 +35,9 @@ use crate::memory::ExternalMemory;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+mod copy;
+
+pub(crate) use copy::{CopySampler, LodCache, QuadLanes, ROW_MAJOR_QUADS};
 
 use super::address::wrap;
 use super::filter::{LevelChoice, Sampling};
@@ -1340,4 +1343,142 @@ mod tests {
             assert!(at.min(t.last) as usize + 4 <= view.image.layout().size() as usize);
         }
     }
+
+    /// The generic path's codes (rounded, memory byte order) for a row-major 4×2 block of
+    /// lanes at (`u`, `v`).
+    fn generic_codes(
+        img: &ResolvedImage,
+        smp: &ResolvedSampler,
+        u: &[f32; CHUNK],
+        v: &[f32; CHUNK],
+    ) -> [[u8; 4]; CHUNK] {
+        // SAFETY: `ImageRequest` is plain integers and floats; all-zero bits are valid.
+        let mut req: ImageRequest = unsafe { std::mem::zeroed() };
+        req.op = op::SAMPLE;
+        req.flags = image_flag::QUAD_DERIVATIVES;
+        req.lanes = CHUNK as u32;
+        req.mask = 0xff;
+        req.coord_count = 2;
+        let order: [usize; CHUNK] = std::array::from_fn(|k| ROW_MAJOR_QUADS[k / 4][k % 4]);
+        for (k, &l) in order.iter().enumerate() {
+            req.coords[0][k] = u[l].to_bits();
+            req.coords[1][k] = v[l].to_bits();
+        }
+        let mut out = ImageResult {
+            texel: [[0; MAX_IMAGE_LANES]; 4],
+        };
+        super::super::helper::sample(img, smp, &req, req.mask, &mut out);
+        let bgra = img.texels8.as_ref().is_some_and(|t| t.bgra);
+        let bytes: [usize; 4] = if bgra { [2, 1, 0, 3] } else { [0, 1, 2, 3] };
+        let mut codes = [[0u8; 4]; CHUNK];
+        for (k, &l) in order.iter().enumerate() {
+            for (byte, &c) in bytes.iter().enumerate() {
+                let value = f32::from_bits(out.texel[c][k]);
+                codes[l][byte] = (value.clamp(0.0, 1.0) * 255.0).round() as u8;
+            }
+        }
+        codes
+    }
+
+    #[test]
+    fn copy_sampler_codes_are_the_generic_paths_rounded_within_one() {
+        let mut rng = Rng(0xc0b1_e5ed);
+        let (mut blocks, mut values, mut off_by_one) = (0usize, 0usize, 0usize);
+        let unorm = |c: &Case| matches!(c.format, Format::R8G8B8A8_UNORM | Format::B8G8R8A8_UNORM);
+        for case in cases().into_iter().filter(|c| c.layers == 1 && unorm(c)) {
+            let view = view_of(&case, &mut rng);
+            let img = ResolvedImage::from_view(&view).unwrap();
+            let all_states: Vec<SamplerState> = states(&mut rng).collect();
+            for state in all_states {
+                let smp = ResolvedSampler::new(&Sampler::new(state).unwrap());
+                let Some(copy) = CopySampler::new(&img, &smp) else {
+                    continue;
+                };
+                let mut cache = LodCache::default();
+                for k in 0..60 {
+                    // Affine blocks (scaled, sheared, some rotated), blocks of unrelated
+                    // lanes (quads with their own λ), and some outside the exact range.
+                    let scale = [0.2, 0.9, 1.0, 2.3, 5.0][k % 5];
+                    let [w, h] = case.extent.map(|e| e as f32);
+                    let origin = [rng.float(-2.0, 3.0), rng.float(-2.0, 3.0)];
+                    let shear = if k % 3 == 0 { rng.float(-0.7, 0.7) } else { 0.0 };
+                    let (mut u, mut v) = ([0f32; CHUNK], [0f32; CHUNK]);
+                    for l in 0..CHUNK {
+                        let (px, py) = ((l % 4) as f32 + 0.5, (l / 4) as f32 + 0.5);
+                        u[l] = origin[0] + (px + shear * py) * scale / w;
+                        v[l] = origin[1] + (py - shear * px) * scale / h;
+                        if k % 7 == 6 {
+                            u[l] = rng.float(-3.0, 4.0);
+                            v[l] = rng.float(-3.0, 4.0);
+                        }
+                    }
+                    if k % 11 == 10 {
+                        u[3] = 4096.0;
+                        v[5] = f32::NAN;
+                    }
+                    let got = copy.block(&u, &v, &ROW_MAJOR_QUADS, &mut cache);
+                    let want = generic_codes(&img, &smp, &u, &v);
+                    for l in 0..CHUNK {
+                        let bytes = got[l].to_le_bytes();
+                        for c in 0..4 {
+                            let diff = (i32::from(bytes[c]) - i32::from(want[l][c])).abs();
+                            assert!(
+                                diff <= 1,
+                                "{:?} {state:?} lane {l} channel {c}: {} vs {} (u {u:?} v {v:?})",
+                                case.format,
+                                bytes[c],
+                                want[l][c]
+                            );
+                            off_by_one += diff as usize;
+                            values += 1;
+                        }
+                    }
+                    blocks += 1;
+                }
+            }
+        }
+        eprintln!("copy: {blocks} blocks, {off_by_one} of {values} off by one");
+        assert!(blocks > 1000, "{blocks}");
+        // Only values within 3/128 of a half code may round the other way.
+        assert!(off_by_one * 50 < values, "{off_by_one} of {values}");
+    }
+
+    #[test]
+    fn copy_sampler_refuses_what_its_kernel_does_not_take() {
+        let mut rng = Rng(7);
+        let all = cases();
+        let srgb = view_of(&all[2], &mut rng);
+        let arrayed = view_of(&all[4], &mut rng);
+        let npot = view_of(&all[1], &mut rng);
+        let plain = view_of(&all[0], &mut rng);
+        let state = |modes: [AddressMode; 2]| SamplerState {
+            mag_filter: Filter::Linear,
+            min_filter: Filter::Linear,
+            mipmap_mode: crate::sampler::MipmapMode::Linear,
+            address_modes: [modes[0], modes[1], AddressMode::Repeat],
+            mip_lod_bias: 0.0,
+            compare: None,
+            min_lod: 0.0,
+            max_lod: 1000.0,
+            border_color: BorderColor::FloatOpaqueBlack,
+            unnormalized_coordinates: false,
+        };
+        let takes = |view: &ImageView, s: SamplerState| {
+            let img = ResolvedImage::from_view(view).unwrap();
+            let smp = ResolvedSampler::new(&Sampler::new(s).unwrap());
+            CopySampler::new(&img, &smp).is_some()
+        };
+        let clamp = [AddressMode::ClampToEdge; 2];
+        assert_eq!(takes(&plain, state(clamp)), has_avx2());
+        assert!(!takes(&srgb, state(clamp)));
+        assert!(!takes(&arrayed, state(clamp)));
+        assert!(!takes(&npot, state([AddressMode::Repeat, AddressMode::ClampToEdge])));
+        assert_eq!(takes(&npot, state(clamp)), has_avx2());
+        let border = [AddressMode::ClampToBorder, AddressMode::ClampToEdge];
+        assert!(!takes(&plain, state(border)));
+        let mut compare = state(clamp);
+        compare.compare = Some(crate::output::CompareOp::Less);
+        assert!(!takes(&plain, compare));
+    }
+
 }

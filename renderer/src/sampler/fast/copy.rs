@@ -1,0 +1,436 @@
+//! Filtering in 8-bit fixed point for shaders that copy one sampled texel to an 8-bit colour
+//! ([`shader::sampled_copy`]): [`CopySampler`] filters 8 lanes of one 4×2 pixel block and
+//! gives their texels packed as RGBA8 codes, with no f32 colour in between.
+//!
+//! Arithmetic: the texel coordinates, level choice and weights start as the f32 fast path's
+//! (u·w − ½, floor, fraction, λ per 2×2 quad from the generic code); the fractions and level
+//! weights are then rounded to 15 bits, texels widened to 8.7 fixed point, and each of the
+//! three (six with two levels, plus their mix) linear interpolations rounds once
+//! (`vpmulhrsw`). The result is within 3/128 of a code of the exact filtered value before
+//! the final rounding to a code, so it is the code the f32 path gives except where that value
+//! lies within 3/128 of a half code, where the two may differ by one.
+//!
+//! Coverage: 8-bit UNORM RGBA/BGRA (not sRGB) 2D views with the identity mapping, every
+//! filter and mipmap mode, address modes the AVX2 kernel wraps, no compare, normalized
+//! coordinates; the CPU must have AVX2 and FMA. A block whose coordinates are outside the
+//! fast path's exact range goes through the generic per-lane path and is rounded to codes.
+
+use shader::abi::{image_flag, image_op as op, ImageRequest, ImageResult, MAX_IMAGE_LANES};
+
+use super::super::filter::{LevelChoice, Sampling};
+use super::super::resolved::{ResolvedImage, ResolvedSampler};
+use super::super::{AddressMode, Filter, ViewType};
+use super::{has_avx2, Texels8, CHUNK, MAX_COORD};
+
+/// The lanes of each of a block's two 2×2 quads: top-left, top-right, bottom-left,
+/// bottom-right (λ is taken from the first three).
+pub(crate) type QuadLanes = [[usize; 4]; 2];
+
+/// A 4×2 block with lane `p` at (`p % 4`, `p / 4`): the output merger's block order.
+pub(crate) const ROW_MAJOR_QUADS: QuadLanes = [[0, 1, 4, 5], [2, 3, 6, 7]];
+
+/// The last quad's coordinate differences (x then y, u and v) and its level choice:
+/// neighbouring quads of an affine mapping have the same differences, bit for bit.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct LodCache(Option<([u32; 4], LevelChoice)>);
+
+/// A view and sampler that [`CopySampler::block`] filters, resolved once per draw.
+pub(crate) struct CopySampler<'a> {
+    img: &'a ResolvedImage,
+    smp: &'a ResolvedSampler,
+    t: &'a Texels8,
+    /// The one choice of every lane when λ cannot change it (one level, one filter).
+    fixed: Option<LevelChoice>,
+}
+
+impl<'a> CopySampler<'a> {
+    /// The copy sampler of `img` with `smp`, or `None` where the kernel does not take them.
+    pub(crate) fn new(img: &'a ResolvedImage, smp: &'a ResolvedSampler) -> Option<Self> {
+        let t = img.texels8.as_ref()?;
+        let state = &smp.state;
+        #[cfg(target_arch = "x86_64")]
+        let wraps = super::avx2::wraps(state.address_modes[0], t.pow2)
+            && super::avx2::wraps(state.address_modes[1], t.pow2);
+        #[cfg(not(target_arch = "x86_64"))]
+        let wraps = false;
+        let ok = has_avx2()
+            && wraps
+            && t.srgb.is_none()
+            && img.view_type == Some(ViewType::D2)
+            && !state.unnormalized_coordinates
+            && state.compare.is_none()
+            && !t.levels.is_empty();
+        if !ok {
+            return None;
+        }
+        let fixed = (img.level_count == 1 && state.mag_filter == state.min_filter).then_some(
+            LevelChoice {
+                filter: state.mag_filter,
+                levels: [(0, 1.0), (0, 0.0)],
+            },
+        );
+        Some(CopySampler {
+            img,
+            smp,
+            t,
+            fixed,
+        })
+    }
+
+    /// Memory byte 0 of a texel is B (the packed codes are B, G, R, A), else R.
+    pub(crate) fn bgra(&self) -> bool {
+        self.t.bgra
+    }
+
+    /// The texels of 8 lanes at normalized coordinates (`u`, `v`), λ taken per quad of
+    /// `quads`, packed as the view's memory bytes (R, G, B, A, or B, G, R, A where
+    /// [`Self::bgra`]).
+    pub(crate) fn block(
+        &self,
+        u: &[f32; CHUNK],
+        v: &[f32; CHUNK],
+        quads: &QuadLanes,
+        cache: &mut LodCache,
+    ) -> [u32; CHUNK] {
+        let limit = MAX_COORD.to_bits();
+        let inside = u
+            .iter()
+            .chain(v)
+            .all(|c| c.to_bits() & 0x7fff_ffff <= limit);
+        if !inside {
+            return self.generic(u, v, quads);
+        }
+        let choices = match self.fixed {
+            Some(choice) => [choice; 2],
+            None => quads.map(|q| self.quad_choice(u, v, q, cache)),
+        };
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: `new` made a sampler only where the CPU has AVX2 and FMA.
+            unsafe { self.block_avx2(u, v, quads, &choices) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = choices;
+            self.generic(u, v, quads)
+        }
+    }
+
+    /// The level choice of the quad whose top-left, top-right and bottom-left lanes are `q`,
+    /// as the generic path computes it for implicit LOD.
+    fn quad_choice(
+        &self,
+        u: &[f32; CHUNK],
+        v: &[f32; CHUNK],
+        q: [usize; 4],
+        cache: &mut LodCache,
+    ) -> LevelChoice {
+        let at = |c: &[f32; CHUNK], l: usize| c.get(l).copied().unwrap_or(0.0);
+        let d = [
+            at(u, q[1]) - at(u, q[0]),
+            at(v, q[1]) - at(v, q[0]),
+            at(u, q[2]) - at(u, q[0]),
+            at(v, q[2]) - at(v, q[0]),
+        ];
+        let bits = d.map(f32::to_bits);
+        if let Some((last, choice)) = cache.0 {
+            if last == bits {
+                return choice;
+            }
+        }
+        let s = Sampling::new(self.img, &self.smp.state, 2, false, None);
+        let extent = self.img.level_extent(0);
+        let (w, h) = (extent[0] as f32, extent[1] as f32);
+        let lambda = s.lod_from_gradients([d[0] * w, d[1] * h, 0.0], [d[2] * w, d[3] * h, 0.0], 0.0);
+        let choice = s.choose_levels(s.clamp_lod(lambda, f32::NEG_INFINITY));
+        cache.0 = Some((bits, choice));
+        choice
+    }
+
+    /// The block through the generic per-lane path (the reference), rounded to codes.
+    #[inline(never)]
+    fn generic(&self, u: &[f32; CHUNK], v: &[f32; CHUNK], quads: &QuadLanes) -> [u32; CHUNK] {
+        // Request lane 4q + k is lane k of quad q.
+        let order: [usize; CHUNK] = std::array::from_fn(|k| quads[k / 4][k % 4] % CHUNK);
+        let mut coords = [[0u32; MAX_IMAGE_LANES]; 4];
+        for (k, &l) in order.iter().enumerate() {
+            coords[0][k] = u[l].to_bits();
+            coords[1][k] = v[l].to_bits();
+        }
+        let req = ImageRequest {
+            op: op::SAMPLE,
+            flags: image_flag::QUAD_DERIVATIVES,
+            lanes: CHUNK as u32,
+            mask: (1 << CHUNK) - 1,
+            component: 0,
+            atomic_op: 0,
+            coord_count: 2,
+            _pad: 0,
+            coords,
+            lod: [0; MAX_IMAGE_LANES],
+            dref: [0.0; MAX_IMAGE_LANES],
+            min_lod: [0.0; MAX_IMAGE_LANES],
+            ddx: [[0.0; MAX_IMAGE_LANES]; 3],
+            ddy: [[0.0; MAX_IMAGE_LANES]; 3],
+            offset: [[0; MAX_IMAGE_LANES]; 3],
+            sample: [0; MAX_IMAGE_LANES],
+            texel: [[0; MAX_IMAGE_LANES]; 4],
+        };
+        let mut result = ImageResult {
+            texel: [[0; MAX_IMAGE_LANES]; 4],
+        };
+        super::super::helper::sample(self.img, self.smp, &req, req.mask, &mut result);
+        // Back to memory byte order.
+        let order_bytes: [usize; 4] = if self.t.bgra { [2, 1, 0, 3] } else { [0, 1, 2, 3] };
+        let mut out = [0u32; CHUNK];
+        for (k, &l) in order.iter().enumerate() {
+            let code = |c: usize| {
+                let value = f32::from_bits(result.texel[c][k]);
+                (value.clamp(0.0, 1.0) * 255.0).round() as u32
+            };
+            out[l] = order_bytes
+                .iter()
+                .enumerate()
+                .fold(0, |acc, (byte, &c)| acc | code(c) << (8 * byte));
+        }
+        out
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod kernel {
+    use std::arch::x86_64::{
+        __m256, __m256i, _mm256_add_epi16, _mm256_add_epi32, _mm256_and_si256,
+        _mm256_blendv_epi8, _mm256_cvtps_epi32, _mm256_cvttps_epi32, _mm256_floor_ps,
+        _mm256_i32gather_epi32, _mm256_loadu_ps, _mm256_min_epi32, _mm256_min_epu32,
+        _mm256_mul_ps, _mm256_mulhrs_epi16, _mm256_mullo_epi32, _mm256_packus_epi16,
+        _mm256_set1_epi16, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32,
+        _mm256_setr_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_slli_epi16,
+        _mm256_slli_epi32, _mm256_srli_epi16, _mm256_srli_epi32, _mm256_storeu_si256,
+        _mm256_sub_epi16, _mm256_sub_ps, _mm256_unpackhi_epi8, _mm256_unpacklo_epi8,
+    };
+
+    use super::super::avx2::wrap;
+    use super::super::{LevelGeometry, Texels8, CHUNK};
+    use super::{CopySampler, LevelChoice, QuadLanes};
+    use crate::sampler::{AddressMode, Filter};
+
+    /// 8 lanes' values in 8.7 fixed point, channels in memory byte order: `lo` holds lanes
+    /// 0, 1, 4, 5 and `hi` lanes 2, 3, 6, 7 (the byte unpacks' order), 4 channels each.
+    #[derive(Clone, Copy)]
+    struct Wide {
+        lo: __m256i,
+        hi: __m256i,
+    }
+
+    /// The 15-bit weight of each lane repeated over its 4 channels, in [`Wide`]'s order.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn spread(w: __m256i) -> Wide {
+        // Bytes 0, 1 of lane k (k = 0..3 within each 128-bit half) to the four 16-bit slots of
+        // its texel: lanes 0, 1 of the half for `lo`, 2, 3 for `hi`.
+        let pick = |k: i8| [4 * k, 4 * k + 1];
+        let pattern = |a: i8, b: i8| {
+            let [a0, a1] = pick(a);
+            let [b0, b1] = pick(b);
+            _mm256_setr_epi8(
+                a0, a1, a0, a1, a0, a1, a0, a1, b0, b1, b0, b1, b0, b1, b0, b1, a0, a1, a0, a1,
+                a0, a1, a0, a1, b0, b1, b0, b1, b0, b1, b0, b1,
+            )
+        };
+        Wide {
+            lo: _mm256_shuffle_epi8(w, pattern(0, 1)),
+            hi: _mm256_shuffle_epi8(w, pattern(2, 3)),
+        }
+    }
+
+    /// 8 packed texels widened to 8.7 fixed point.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn widen(t: __m256i) -> Wide {
+        let zero = _mm256_setzero_si256();
+        Wide {
+            lo: _mm256_slli_epi16::<7>(_mm256_unpacklo_epi8(t, zero)),
+            hi: _mm256_slli_epi16::<7>(_mm256_unpackhi_epi8(t, zero)),
+        }
+    }
+
+    /// `a + (b − a)·w`, w in 15 bits, rounded once.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn lerp(a: Wide, b: Wide, w: Wide) -> Wide {
+        let one = |a, b, w| _mm256_add_epi16(a, _mm256_mulhrs_epi16(_mm256_sub_epi16(b, a), w));
+        Wide {
+            lo: one(a.lo, b.lo, w.lo),
+            hi: one(a.hi, b.hi, w.hi),
+        }
+    }
+
+    /// A fraction in [0, 1) as a 15-bit weight.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn weight15(f: __m256) -> __m256i {
+        let w = _mm256_cvtps_epi32(_mm256_mul_ps(f, _mm256_set1_ps(32768.0)));
+        _mm256_min_epi32(w, _mm256_set1_epi32(32767))
+    }
+
+    /// The 4 bytes at each offset (clamped to the view's last texel).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::cast_ptr_alignment)] // the gather reads unaligned
+    fn gather(t: &Texels8, at: __m256i) -> __m256i {
+        let at = _mm256_min_epu32(at, _mm256_set1_epi32(t.last as i32));
+        // SAFETY: every index is at most `last` (clamped just above; `last ≤ i32::MAX`), and
+        // `Texels8` guarantees that 4 bytes at `ptr + last` are inside one allocation valid
+        // for reads while `t` lives. The gather has no alignment requirement and forms no
+        // reference.
+        unsafe { _mm256_i32gather_epi32::<1>(t.ptr.cast::<i32>(), at) }
+    }
+
+    /// The column part of texel offsets (`TILED`: 4×4 micro-tiles).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn column<const TILED: bool>(i: __m256i) -> __m256i {
+        if TILED {
+            _mm256_add_epi32(
+                _mm256_slli_epi32::<6>(_mm256_srli_epi32::<2>(i)),
+                _mm256_slli_epi32::<2>(_mm256_and_si256(i, _mm256_set1_epi32(3))),
+            )
+        } else {
+            _mm256_slli_epi32::<2>(i)
+        }
+    }
+
+    /// The row part of texel offsets, with the level's base.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn row<const TILED: bool>(g: &LevelGeometry, j: __m256i) -> __m256i {
+        let pitch = _mm256_set1_epi32(g.row_pitch as i32);
+        let base = _mm256_set1_epi32(g.base as i32);
+        let part = if TILED {
+            _mm256_add_epi32(
+                _mm256_mullo_epi32(_mm256_srli_epi32::<2>(j), pitch),
+                _mm256_slli_epi32::<4>(_mm256_and_si256(j, _mm256_set1_epi32(3))),
+            )
+        } else {
+            _mm256_mullo_epi32(j, pitch)
+        };
+        _mm256_add_epi32(base, part)
+    }
+
+    /// Level `level` of the view filtered at 8 lanes.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn filter_level<const TILED: bool>(
+        t: &Texels8,
+        g: &LevelGeometry,
+        modes: [AddressMode; 2],
+        linear: bool,
+        x: __m256,
+        y: __m256,
+    ) -> Wide {
+        let half = _mm256_set1_ps(if linear { 0.5 } else { 0.0 });
+        let tu = _mm256_sub_ps(_mm256_mul_ps(x, _mm256_set1_ps(g.width as f32)), half);
+        let tv = _mm256_sub_ps(_mm256_mul_ps(y, _mm256_set1_ps(g.height as f32)), half);
+        let (bu, bv) = (_mm256_floor_ps(tu), _mm256_floor_ps(tv));
+        // |coordinate| ≤ MAX_COORD and extents ≤ 16384: exact integers well inside i32.
+        let (i0, j0) = (_mm256_cvttps_epi32(bu), _mm256_cvttps_epi32(bv));
+        let (w, h) = (g.width as i32, g.height as i32);
+        let (c0, r0) = (
+            column::<TILED>(wrap(modes[0], w, i0)),
+            row::<TILED>(g, wrap(modes[1], h, j0)),
+        );
+        if !linear {
+            return widen(gather(t, _mm256_add_epi32(c0, r0)));
+        }
+        let one = _mm256_set1_epi32(1);
+        let c1 = column::<TILED>(wrap(modes[0], w, _mm256_add_epi32(i0, one)));
+        let r1 = row::<TILED>(g, wrap(modes[1], h, _mm256_add_epi32(j0, one)));
+        let fx = spread(weight15(_mm256_sub_ps(tu, bu)));
+        let fy = spread(weight15(_mm256_sub_ps(tv, bv)));
+        let t00 = widen(gather(t, _mm256_add_epi32(c0, r0)));
+        let t10 = widen(gather(t, _mm256_add_epi32(c1, r0)));
+        let t01 = widen(gather(t, _mm256_add_epi32(c0, r1)));
+        let t11 = widen(gather(t, _mm256_add_epi32(c1, r1)));
+        lerp(lerp(t00, t10, fx), lerp(t01, t11, fx), fy)
+    }
+
+    /// One choice for 8 lanes: its first level, or its two levels mixed.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn filter_choice<const TILED: bool>(
+        t: &Texels8,
+        choice: &LevelChoice,
+        modes: [AddressMode; 2],
+        x: __m256,
+        y: __m256,
+    ) -> Wide {
+        let linear = choice.filter == Filter::Linear;
+        let last = t.levels.len().saturating_sub(1);
+        let level = |k: usize| &t.levels[(choice.levels[k].0 as usize).min(last)];
+        let first = filter_level::<TILED>(t, level(0), modes, linear, x, y);
+        let w1 = choice.levels[1].1;
+        if w1 == 0.0 {
+            return first;
+        }
+        let second = filter_level::<TILED>(t, level(1), modes, linear, x, y);
+        let w = _mm256_set1_epi16((w1 * 32768.0).round().min(32767.0) as i16);
+        lerp(first, second, Wide { lo: w, hi: w })
+    }
+
+    /// Rounds 8.7 values to codes and packs them back in lane order.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn codes(v: Wide) -> __m256i {
+        let round = _mm256_set1_epi16(64);
+        let lo = _mm256_srli_epi16::<7>(_mm256_add_epi16(v.lo, round));
+        let hi = _mm256_srli_epi16::<7>(_mm256_add_epi16(v.hi, round));
+        _mm256_packus_epi16(lo, hi)
+    }
+
+    impl CopySampler<'_> {
+        /// [`CopySampler::block`] with the quads' `choices`.
+        ///
+        /// # Safety
+        /// The CPU supports AVX2 and FMA.
+        #[target_feature(enable = "avx2,fma")]
+        pub(super) unsafe fn block_avx2(
+            &self,
+            u: &[f32; CHUNK],
+            v: &[f32; CHUNK],
+            quads: &QuadLanes,
+            choices: &[LevelChoice; 2],
+        ) -> [u32; CHUNK] {
+            let t = self.t;
+            let [mode_u, mode_v, _] = self.smp.state.address_modes;
+            let modes = [mode_u, mode_v];
+            // SAFETY: `u` and `v` are 8 f32s, 32 bytes; `loadu` has no alignment requirement.
+            let (x, y) = unsafe { (_mm256_loadu_ps(u.as_ptr()), _mm256_loadu_ps(v.as_ptr())) };
+            let run = |choice: &LevelChoice| {
+                if t.tile_shift == 2 {
+                    codes(filter_choice::<true>(t, choice, modes, x, y))
+                } else {
+                    codes(filter_choice::<false>(t, choice, modes, x, y))
+                }
+            };
+            let mut packed = run(&choices[0]);
+            if choices[1] != choices[0] {
+                // The second quad's lanes from a second pass with its own choice.
+                let other = run(&choices[1]);
+                let mut select = [0i32; CHUNK];
+                for &l in quads[1].iter() {
+                    select[l % CHUNK] = -1;
+                }
+                let mask = _mm256_setr_epi32(
+                    select[0], select[1], select[2], select[3], select[4], select[5], select[6],
+                    select[7],
+                );
+                packed = _mm256_blendv_epi8(packed, other, mask);
+            }
+            let mut out = [0u32; CHUNK];
+            // SAFETY: `out` is 8 u32s, 32 bytes; `storeu` has no alignment requirement.
+            unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast::<__m256i>(), packed) };
+            out
+        }
+    }
+}
