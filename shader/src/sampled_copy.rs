@@ -81,6 +81,72 @@ impl SampledCopy {
     }
 }
 
+impl SampledCopy {
+    /// [`SampledCopy::coordinates`] of `N` lanes at once, at pixel centres `x`, `y`, with
+    /// input `n` the same `inputs[n]` in every lane (0 past the end): u and v per lane,
+    /// bit for bit what `coordinates` gives each lane. `steps` is scratch space (its values
+    /// are overwritten); a program longer than it gives zeros.
+    #[inline]
+    pub fn coordinates_of_lanes<const N: usize>(
+        &self,
+        x: &[f32; N],
+        y: &[f32; N],
+        inputs: &[f32],
+        steps: &mut [[f32; N]],
+        u: &mut [f32; N],
+        v: &mut [f32; N],
+    ) {
+        if self.program.len() > steps.len() {
+            *u = [0.0; N];
+            *v = [0.0; N];
+            return;
+        }
+        for (i, op) in self.program.iter().enumerate() {
+            let (done, rest) = steps.split_at_mut(i);
+            let Some(out) = rest.first_mut() else {
+                break;
+            };
+            let at = |k: usize| done.get(k).unwrap_or(&[0.0; N]);
+            match *op {
+                CoordOp::Const(c) => *out = [c; N],
+                CoordOp::Input(n) => *out = [inputs.get(n as usize).copied().unwrap_or(0.0); N],
+                CoordOp::FragCoord(axis) => *out = if axis & 1 == 0 { *x } else { *y },
+                CoordOp::Add(a, b) => lanes2(out, at(a), at(b), |a, b| a + b),
+                CoordOp::Sub(a, b) => lanes2(out, at(a), at(b), |a, b| a - b),
+                CoordOp::Mul(a, b) => lanes2(out, at(a), at(b), |a, b| a * b),
+                CoordOp::Fma(a, b, c) => {
+                    let (a, b, c) = (at(a), at(b), at(c));
+                    for l in 0..N {
+                        out[l] = a[l].mul_add(b[l], c[l]);
+                    }
+                }
+                CoordOp::Neg(a) => {
+                    let a = at(a);
+                    for l in 0..N {
+                        out[l] = -a[l];
+                    }
+                }
+            }
+        }
+        let [cu, cv] = self.coords;
+        *u = steps.get(cu).copied().unwrap_or([0.0; N]);
+        *v = steps.get(cv).copied().unwrap_or([0.0; N]);
+    }
+}
+
+/// `out[l] = f(a[l], b[l])` for every lane (a shape the vectorizer takes).
+#[inline(always)]
+fn lanes2<const N: usize>(
+    out: &mut [f32; N],
+    a: &[f32; N],
+    b: &[f32; N],
+    f: impl Fn(f32, f32) -> f32,
+) {
+    for l in 0..N {
+        out[l] = f(a[l], b[l]);
+    }
+}
+
 /// Most steps a coordinate program may have (longer ones are not worth the fast path).
 pub const MAX_STEPS: usize = 32;
 
@@ -554,5 +620,20 @@ mod tests {
             ]
         );
         assert_eq!(copy.coordinates([2.5, 9.5], |_| 0.0), [9.5, 2.5]);
+    }
+
+    #[test]
+    fn lanes_at_once_give_what_each_lane_gives() {
+        let copy = sampled_copy(&fragment(textured())).unwrap();
+        let inputs = [0.37f32, -1.25];
+        let x: [f32; 16] = std::array::from_fn(|l| 100.5 + l as f32 * 1.75);
+        let y: [f32; 16] = std::array::from_fn(|l| 3.5 + (l * l) as f32);
+        let (mut u, mut v) = ([0f32; 16], [0f32; 16]);
+        let mut steps = vec![[f32::NAN; 16]; MAX_STEPS];
+        copy.coordinates_of_lanes(&x, &y, &inputs, &mut steps, &mut u, &mut v);
+        for l in 0..16 {
+            let want = copy.coordinates([x[l], y[l]], |n| inputs[n as usize]);
+            assert_eq!([u[l].to_bits(), v[l].to_bits()], want.map(f32::to_bits));
+        }
     }
 }

@@ -223,6 +223,7 @@ impl PassBatch {
                 Ok(output) => {
                     self.stats.output.shaded += output.shaded;
                     self.stats.output.written += output.written;
+                    self.stats.output.sampled += output.sampled;
                 }
                 Err(e) => {
                     self.error.get_or_insert(DrawError::from(e).into());

@@ -109,6 +109,7 @@ impl std::ops::AddAssign for DrawStats {
         self.raster.batches += s.raster.batches;
         self.output.shaded += s.output.shaded;
         self.output.written += s.output.written;
+        self.output.sampled += s.output.sampled;
     }
 }
 

@@ -196,6 +196,31 @@ impl FragmentGlue {
         self
     }
 
+    /// The stage's sampled copy and resources, where the glue hands its one texel to
+    /// attachment 0's four components and nothing else is written.
+    fn copy_parts(&self) -> Option<(&shader::sampled_copy::SampledCopy, &StageResources)> {
+        let (stage, resources) = self.stage.as_ref()?;
+        let copy = stage.sampled_copy()?;
+        let mut components = [false; 4];
+        for &(_, attachment, component) in &self.colors {
+            if attachment != 0
+                || component >= 4
+                || std::mem::replace(&mut components[component], true)
+            {
+                return None;
+            }
+        }
+        let plain = self.frag_depth_slot.is_none()
+            && self.constant.is_none()
+            && components == [true; 4]
+            && self
+                .unwritten
+                .iter()
+                .all(|&(attachment, _)| attachment != 0);
+        let (img, smp) = resources.sampled(copy.image, copy.sampler)?;
+        (plain && crate::sampler::CopySampler::new(img, smp).is_some()).then_some((copy, resources))
+    }
+
     /// Output words of one block.
     fn block_words(&self) -> usize {
         self.output_slots * GRAPHICS_LANES
@@ -571,6 +596,57 @@ impl FragmentShader for FragmentGlue {
                 *target = word;
             }
         }
+        true
+    }
+
+    /// A stage that copies one sampled texel to location 0, whose four components are the
+    /// one attachment's, with a view and sampler the copy kernel takes.
+    fn takes_sampled_rects(&self, bgra: bool) -> bool {
+        let _ = bgra;
+        self.copy_parts().is_some()
+    }
+
+    /// The texels of `area`'s block rows, a group of 4 blocks at a time: coordinates from
+    /// the module's program, filtered by the copy kernel.
+    fn sampled_rect(
+        &self,
+        inputs: &[f32],
+        area: [u32; 4],
+        bgra: bool,
+        row: &mut dyn FnMut(u32, &[[u32; LANES]]),
+    ) -> bool {
+        use crate::sampler::{Arrangement, CopySampler, Lanes, OutByte, RECT_BLOCKS};
+        use shader::sampled_copy::{CopiedComponent, MAX_STEPS};
+        let Some((copy, resources)) = self.copy_parts() else {
+            return false;
+        };
+        let [x0, x1, _, _] = area;
+        let blocks = (x1.saturating_sub(x0) / 4) as usize;
+        let Some((img, smp)) = resources.sampled(copy.image, copy.sampler) else {
+            return false;
+        };
+        let Some(sampler) = CopySampler::new(img, smp) else {
+            return false;
+        };
+        if blocks == 0 || blocks > RECT_BLOCKS || copy.program.len() > MAX_STEPS {
+            return false;
+        }
+        // Attachment byte j holds component j (RGBA) or [2, 1, 0, 3][j] (BGRA).
+        let bytes: [OutByte; 4] = std::array::from_fn(|j| {
+            let component = if bgra { [2, 1, 0, 3][j] } else { j };
+            match copy.outputs[component] {
+                CopiedComponent::Sampled(k) => OutByte::Component(k),
+                CopiedComponent::Constant(c) => {
+                    OutByte::Constant(crate::format::convert::float_to_unorm(c, 8) as u8)
+                }
+            }
+        });
+        let order = Arrangement::new(bytes, sampler.bgra());
+        let mut steps = [[0f32; std::mem::size_of::<Lanes>() / 4]; MAX_STEPS];
+        let mut coords = |x: &Lanes, y: &Lanes, u: &mut Lanes, v: &mut Lanes| {
+            copy.coordinates_of_lanes(x, y, inputs, &mut steps, u, v);
+        };
+        sampler.rect(area, &order, &mut coords, &mut |y, texels| row(y, texels));
         true
     }
 

@@ -98,6 +98,19 @@ impl StageResources {
         self.view_index
     }
 
+    /// Image slot `image` with the sampler a sampling operation on it uses (see
+    /// [`ImageTable::sampled`]).
+    pub(crate) fn sampled(
+        &self,
+        image: u32,
+        sampler: Option<u32>,
+    ) -> Option<(
+        &crate::sampler::ResolvedImage,
+        &crate::sampler::ResolvedSampler,
+    )> {
+        self.images.sampled(image, sampler)
+    }
+
     /// The push constants the draw was given.
     pub fn push_constants(&self) -> &[u8] {
         &self.push_constants[..self.push_constants_len as usize]
@@ -303,6 +316,13 @@ pub trait FragmentStage: Send + Sync {
         false
     }
 
+    /// Where the module only copies one sampled texel to location 0
+    /// ([`shader::sampled_copy`]): what it computes, for callers that filter the texel
+    /// themselves. `None` by default.
+    fn sampled_copy(&self) -> Option<&shader::sampled_copy::SampledCopy> {
+        None
+    }
+
     /// Where the stage's outputs depend on nothing of a fragment but its inputs (and it never
     /// discards): writes into `outputs` (output slots × 8 words) one block's output words for
     /// fragments whose inputs are `inputs` (one value per input slot), evaluated once, which
@@ -454,6 +474,8 @@ pub(crate) struct JitFragmentStage {
     /// The module's outputs depend only on its inputs
     /// ([`shader::constant_outputs::outputs_depend_only_on_inputs`]).
     input_constant: bool,
+    /// The module only copies one sampled texel ([`shader::sampled_copy`]).
+    copy: Option<shader::sampled_copy::SampledCopy>,
 }
 
 impl JitFragmentStage {
@@ -470,6 +492,7 @@ impl JitFragmentStage {
             reads: module_reads(module),
             draw_constant: shader::constant_outputs::outputs_are_draw_constant(module),
             input_constant: shader::constant_outputs::outputs_depend_only_on_inputs(module),
+            copy: shader::sampled_copy::sampled_copy(module),
         })
     }
 }
@@ -774,6 +797,10 @@ impl FragmentStage for JitFragmentStage {
 
     fn outputs_follow_inputs(&self) -> bool {
         self.input_constant
+    }
+
+    fn sampled_copy(&self) -> Option<&shader::sampled_copy::SampledCopy> {
+        self.copy.as_ref()
     }
 
     /// One kernel call on a block at the origin with every lane live and carrying `inputs`;

@@ -217,6 +217,32 @@ pub trait FragmentShader: Sync + Send {
         false
     }
 
+    /// Whether [`FragmentShader::sampled_rect`] may give texels for a single RGBA8 UNORM
+    /// attachment (`bgra`: B8G8R8A8 UNORM) (asked once per draw). False by default.
+    fn takes_sampled_rects(&self, bgra: bool) -> bool {
+        let _ = bgra;
+        false
+    }
+
+    /// Where the shader's colour is one sampled texel at coordinates computed from the
+    /// pixel position and inputs (here `inputs`, one value per attribute component, the same
+    /// at every pixel): calls `row(y, texels)` for each block row of `area` (`[x0, x1, y0, y1]`,
+    /// block-aligned) with its blocks' packed attachment texels (block `i` at `x0 + 4i`,
+    /// pixel `p` of a block at `(p % 4, p / 4)`; `bgra` as for
+    /// [`FragmentShader::takes_sampled_rects`]), the texels [`FragmentShader::shade`] would
+    /// give those pixels up to the rounding of the filter (at most one code), and returns
+    /// true. Returns false, having called nothing, where it cannot. The default cannot.
+    fn sampled_rect(
+        &self,
+        inputs: &[f32],
+        area: [u32; 4],
+        bgra: bool,
+        row: &mut dyn FnMut(u32, &[[u32; LANES]]),
+    ) -> bool {
+        let _ = (inputs, area, bgra, row);
+        false
+    }
+
     /// Shades every block of `run`: block `i`'s lanes `live[i]` into `out[i]`, its surviving
     /// lanes into `survivors[i]` (0 for a block with no live lane, which need not be shaded).
     /// Before shading, `out[i].depth` is the block's interpolated depth and

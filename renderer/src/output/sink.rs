@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::format::ValueKind;
-use crate::image::Image;
+use crate::image::{Image, ImageError};
 use crate::raster::{
     CoveredRect, FragmentBatch, FragmentNeeds, FragmentRun, FragmentSink, Rect, TileFragments,
     LANES, RUN_BLOCKS,
@@ -44,6 +44,10 @@ pub struct OutputStats {
     pub shaded: u64,
     /// Fragments that passed every test and reached the colour attachments.
     pub written: u64,
+    /// Of those, fragments of covered rectangles whose texels the output merger had the
+    /// shader's copy kernel sample ([`FragmentShader::sampled_rect`]) instead of shading
+    /// them.
+    pub sampled: u64,
 }
 
 struct Shared<S> {
@@ -67,9 +71,16 @@ struct Shared<S> {
     /// ([`FragmentShader::input_colors`]), nothing is tested, and every colour attachment can
     /// take rectangles ([`ColorTarget::rects_possible`]).
     input_rects: bool,
+    /// Covered rectangles of primitives whose inputs are constant over them are written
+    /// with texels the shader samples itself ([`TileState::sampled_rect`]): the shader copies
+    /// one sampled texel ([`FragmentShader::sampled_rect`]) to the one attachment, an 8-bit
+    /// RGBA or BGRA UNORM one that stores texels as they are, and nothing is tested. `Some`
+    /// holds the attachment's byte order (true: BGRA).
+    sampled_rects: Option<bool>,
     /// The ended tiles' counts ([`OutputStats`]'s fields) and first error.
     shaded: AtomicU64,
     written: AtomicU64,
+    sampled: AtomicU64,
     error: Mutex<Option<OutputError>>,
     /// Shader output buffers of ended tiles, reused by later ones (a run's worth is ~17 KiB:
     /// allocating and zeroing it per tile would cost as much as a small tile's pixels). Their
@@ -98,6 +109,13 @@ impl<S: FragmentShader> Shared<S> {
             && self.depth_stencil.is_none()
             && !self.per_texel
             && self.colors.iter().all(|t| t.rects_possible());
+        self.sampled_rects = match self.colors.as_slice() {
+            [target] if !self.rects && !self.input_rects => target
+                .stores_rgba8()
+                .filter(|_| self.depth_stencil.is_none() && !self.per_texel)
+                .filter(|&bgra| self.shader.takes_sampled_rects(bgra)),
+            _ => None,
+        };
     }
 }
 
@@ -258,8 +276,10 @@ impl<S: FragmentShader> OutputSink<S> {
             per_texel: false,
             rects: false,
             input_rects: false,
+            sampled_rects: None,
             shaded: AtomicU64::new(0),
             written: AtomicU64::new(0),
+            sampled: AtomicU64::new(0),
             error: Mutex::new(None),
             spare_outputs: Mutex::new(Vec::new()),
         };
@@ -314,6 +334,7 @@ impl<S: FragmentShader> OutputSink<S> {
             None => Ok(OutputStats {
                 shaded: self.shared.shaded.load(Ordering::Relaxed),
                 written: self.shared.written.load(Ordering::Relaxed),
+                sampled: self.shared.sampled.load(Ordering::Relaxed),
             }),
         }
     }
@@ -353,6 +374,9 @@ impl<S: FragmentShader> FragmentSink for OutputSink<S> {
         shared
             .written
             .fetch_add(state.stats.written, Ordering::Relaxed);
+        shared
+            .sampled
+            .fetch_add(state.stats.sampled, Ordering::Relaxed);
         if let Some(e) = state.errors.0 {
             let mut first = shared.error.lock().unwrap_or_else(PoisonError::into_inner);
             first.get_or_insert(e);
@@ -420,11 +444,14 @@ impl<S: FragmentShader> TileFragments for OutputTile<S> {
     }
 
     fn takes_shaded_rects(&self) -> bool {
-        self.shared.input_rects
+        self.shared.input_rects || self.shared.sampled_rects.is_some()
     }
 
     fn covered_rect_shaded(&mut self, rect: &CoveredRect, inputs: &[f32]) -> bool {
-        self.state.covered_rect_shaded(&self.shared, rect, inputs)
+        match self.shared.sampled_rects {
+            Some(bgra) => self.state.sampled_rect(&self.shared, rect, inputs, bgra),
+            None => self.state.covered_rect_shaded(&self.shared, rect, inputs),
+        }
     }
 }
 
@@ -489,6 +516,48 @@ impl TileState {
             }
         }
         self.write_area(shared, rect, area, sources.iter().map(Option::as_ref));
+        true
+    }
+
+    /// Writes every pixel of `rect`, whose fragments all carry `inputs`, with the texels the
+    /// shader samples for them ([`FragmentShader::sampled_rect`]), stored block row by block
+    /// row, where the rectangle fits ([`Self::rect_area`]). Otherwise returns false, having
+    /// done nothing.
+    fn sampled_rect<S: FragmentShader>(
+        &mut self,
+        shared: &Shared<S>,
+        rect: &CoveredRect,
+        inputs: &[f32],
+        bgra: bool,
+    ) -> bool {
+        let (Some(area), [target]) = (self.rect_area(shared, rect), shared.colors.as_slice())
+        else {
+            return false;
+        };
+        let errors = &mut self.errors;
+        let mut store =
+            |y: u32, texels: &[[u32; LANES]]| match target.access.span(area[0], y, texels.len()) {
+                Some(span) if span.blocks() == texels.len() => {
+                    for (i, block) in texels.iter().enumerate() {
+                        let row = |r: usize| -> [u8; 16] {
+                            let mut bytes = [0u8; 16];
+                            for (k, texel) in block[4 * r..4 * r + 4].iter().enumerate() {
+                                bytes[4 * k..4 * k + 4].copy_from_slice(&texel.to_le_bytes());
+                            }
+                            bytes
+                        };
+                        span.write_rows::<16>(i, [row(0), row(1)]);
+                    }
+                }
+                _ => errors.record(ImageError::InvalidRegion("rectangle not writable whole")),
+            };
+        if !shared.shader.sampled_rect(inputs, area, bgra, &mut store) {
+            return false;
+        }
+        let pixels = (rect.blocks() * LANES) as u64;
+        self.stats.shaded += pixels;
+        self.stats.written += pixels;
+        self.stats.sampled += pixels;
         true
     }
 

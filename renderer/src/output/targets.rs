@@ -191,6 +191,18 @@ impl ColorTarget {
         self.shading.blends_rects() || self.stores_rects()
     }
 
+    /// Whether the attachment takes 8-bit RGBA texels stored as they are
+    /// ([`crate::output::FragmentShader::sampled_rect`]): `Some(bgra)` for R8G8B8A8 and
+    /// B8G8R8A8 UNORM with no blending and a full write mask.
+    pub(super) fn stores_rgba8(&self) -> Option<bool> {
+        let bgra = match self.format {
+            Format::R8G8B8A8_UNORM => false,
+            Format::B8G8R8A8_UNORM => true,
+            _ => return None,
+        };
+        (!self.blending && self.full_write).then_some(bgra)
+    }
+
     /// Rectangles are stored as packed texels: no blending, a full write mask, and a texel
     /// size that divides the 32-byte pattern.
     fn stores_rects(&self) -> bool {

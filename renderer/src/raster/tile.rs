@@ -262,13 +262,22 @@ impl<'a> TileRaster<'a> {
         out: &mut T,
     ) -> usize {
         let small = narrow && bounds.is_small();
-        let rects = out.takes_rects();
+        // How covered rectangles go to the sink: whole, with the triangle's inputs where it
+        // takes only those of primitives with constant inputs, or not at all.
+        let taking = if out.takes_rects() {
+            Some(None)
+        } else if out.takes_shaded_rects() {
+            constant_inputs(tri, arena, self.interpolation.len()).map(Some)
+        } else {
+            None
+        };
+        let rects = taking.is_some();
         if !small {
             self.rows.reset(tri, bounds, narrow);
             // A walk wholly inside the triangle on block boundaries (most tiles of a large
             // triangle) goes to the sink as one rectangle, where it takes it.
-            if let Some(rect) = self.rows.covered_rect(tri).filter(|_| rects) {
-                if out.covered_rect(&rect) {
+            if let (Some(rect), Some(inputs)) = (self.rows.covered_rect(tri), taking) {
+                if offer_rect(out, &rect, inputs) {
                     return rect.blocks();
                 }
             }
@@ -287,7 +296,7 @@ impl<'a> TileRaster<'a> {
         }
         let mut emitted = 0;
         loop {
-            let mut taker = rects.then_some(&mut *out);
+            let mut taker = taking.map(|inputs| (&mut *out, inputs));
             let Some(run) = buffers.next_run(&mut self.rows, &planes, &mut taker, &mut emitted)
             else {
                 break;
@@ -299,27 +308,38 @@ impl<'a> TileRaster<'a> {
     }
 }
 
+/// Hands `rect` to `out` whole: as a plain rectangle, or with `inputs`, the primitive's
+/// inputs constant over it ([`TileFragments::covered_rect_shaded`]). False where the sink
+/// declines it.
+#[inline(always)]
+fn offer_rect<T: TileFragments>(out: &mut T, rect: &CoveredRect, inputs: Option<&[f32]>) -> bool {
+    match inputs {
+        None => out.covered_rect(rect),
+        Some(inputs) => out.covered_rect_shaded(rect, inputs),
+    }
+}
+
 impl RunBuffers {
     /// Walks on to the next row segment with a covered block, computes its lanes and returns
     /// it as a run; `None` when the walk is done.
     /// With `rects`, a segment wholly inside the triangle and the walk's rectangle goes to
-    /// that sink as a one-block-row [`CoveredRect`] where it takes it (its blocks counted in
-    /// `emitted`).
+    /// that sink as a one-block-row [`CoveredRect`] (with the inputs given beside it, see
+    /// [`offer_rect`]) where it takes it (its blocks counted in `emitted`).
     #[inline(always)]
     fn next_run<'s, T: TileFragments>(
         &'s mut self,
         walk: &mut RowWalk,
         planes: &TrianglePlanes,
-        rects: &mut Option<&mut T>,
+        rects: &mut Option<(&mut T, Option<&[f32]>)>,
         emitted: &mut usize,
     ) -> Option<FragmentRun<'s>> {
         loop {
             let (start, end) = walk.next_segment()?;
             let blocks = (end - start + 1) as usize;
             let accepted = walk.segment_inside(start, end);
-            if let (true, Some(out)) = (accepted, rects.as_deref_mut()) {
+            if let (true, Some((out, inputs))) = (accepted, rects.as_mut()) {
                 let rect = walk.segment_rect(start, end, planes.front_facing, planes.primitive);
-                if rect.is_some_and(|r| out.covered_rect(&r)) {
+                if rect.is_some_and(|r| offer_rect(*out, &r, *inputs)) {
                     *emitted += blocks;
                     continue;
                 }

@@ -19,7 +19,7 @@ use shader::abi::{image_flag, image_op as op, ImageRequest, ImageResult, MAX_IMA
 
 use super::super::filter::{LevelChoice, Sampling};
 use super::super::resolved::{ResolvedImage, ResolvedSampler};
-use super::super::{AddressMode, Filter, ViewType};
+use super::super::ViewType;
 use super::{has_avx2, Texels8, CHUNK, MAX_COORD};
 
 /// The lanes of each of a block's two 2×2 quads: top-left, top-right, bottom-left,
@@ -33,6 +33,67 @@ pub(crate) const ROW_MAJOR_QUADS: QuadLanes = [[0, 1, 4, 5], [2, 3, 6, 7]];
 /// neighbouring quads of an affine mapping have the same differences, bit for bit.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct LodCache(Option<([u32; 4], LevelChoice)>);
+
+/// Where a byte of an output texel comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OutByte {
+    /// Component `k` (R, G, B, A) of the filtered texel.
+    Component(u8),
+    /// This code.
+    Constant(u8),
+}
+
+/// How [`CopySampler::block`] lays out each output texel's 4 bytes: a byte shuffle of the
+/// filtered texel in memory byte order and constant bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Arrangement {
+    /// Per byte of 8 texels: the source byte within its 128-bit half (`vpshufb`), or 0x80
+    /// for a constant byte.
+    pick: [u8; 32],
+    /// Per byte: the constant (0 where picked).
+    or: [u8; 32],
+}
+
+impl Arrangement {
+    /// Output byte `j` from `bytes[j]`, for a view whose memory byte 0 is B where `bgra`.
+    pub(crate) fn new(bytes: [OutByte; 4], bgra: bool) -> Arrangement {
+        let mut pick = [0x80u8; 32];
+        let mut or = [0u8; 32];
+        for texel in 0..8 {
+            for (j, b) in bytes.iter().enumerate() {
+                let at = 4 * texel + j;
+                match *b {
+                    OutByte::Component(k) => {
+                        let k = usize::from(k & 3);
+                        let byte = if bgra { [2, 1, 0, 3][k] } else { k };
+                        pick[at] = (4 * (texel % 4) + byte) as u8;
+                    }
+                    OutByte::Constant(c) => or[at] = c,
+                }
+            }
+        }
+        Arrangement { pick, or }
+    }
+
+    /// The output texel of `texel` (memory byte order).
+    pub(super) fn apply(&self, texel: u32) -> u32 {
+        let bytes = texel.to_le_bytes();
+        let out: [u8; 4] = std::array::from_fn(|j| match self.pick[j] {
+            0x80 => self.or[j],
+            p => bytes[usize::from(p & 3)],
+        });
+        u32::from_le_bytes(out)
+    }
+}
+
+/// Blocks of one [`CopySampler::rect`] call's coordinate group.
+pub(crate) const GROUP: usize = 4;
+/// Lanes of one coordinate group.
+pub(crate) const GROUP_LANES: usize = GROUP * CHUNK;
+/// Most blocks in a row of [`CopySampler::rect`].
+pub(crate) const RECT_BLOCKS: usize = 16;
+/// One coordinate group's values.
+pub(crate) type Lanes = [f32; GROUP_LANES];
 
 /// A view and sampler that [`CopySampler::block`] filters, resolved once per draw.
 pub(crate) struct CopySampler<'a> {
@@ -63,18 +124,12 @@ impl<'a> CopySampler<'a> {
         if !ok {
             return None;
         }
-        let fixed = (img.level_count == 1 && state.mag_filter == state.min_filter).then_some(
-            LevelChoice {
+        let fixed =
+            (img.level_count == 1 && state.mag_filter == state.min_filter).then_some(LevelChoice {
                 filter: state.mag_filter,
                 levels: [(0, 1.0), (0, 0.0)],
-            },
-        );
-        Some(CopySampler {
-            img,
-            smp,
-            t,
-            fixed,
-        })
+            });
+        Some(CopySampler { img, smp, t, fixed })
     }
 
     /// Memory byte 0 of a texel is B (the packed codes are B, G, R, A), else R.
@@ -83,14 +138,15 @@ impl<'a> CopySampler<'a> {
     }
 
     /// The texels of 8 lanes at normalized coordinates (`u`, `v`), λ taken per quad of
-    /// `quads`, packed as the view's memory bytes (R, G, B, A, or B, G, R, A where
-    /// [`Self::bgra`]).
+    /// `quads`, as codes laid out by `order`.
+    #[inline(always)]
     pub(crate) fn block(
         &self,
         u: &[f32; CHUNK],
         v: &[f32; CHUNK],
         quads: &QuadLanes,
         cache: &mut LodCache,
+        order: &Arrangement,
     ) -> [u32; CHUNK] {
         let limit = MAX_COORD.to_bits();
         let inside = u
@@ -98,7 +154,7 @@ impl<'a> CopySampler<'a> {
             .chain(v)
             .all(|c| c.to_bits() & 0x7fff_ffff <= limit);
         if !inside {
-            return self.generic(u, v, quads);
+            return self.generic(u, v, quads).map(|t| order.apply(t));
         }
         let choices = match self.fixed {
             Some(choice) => [choice; 2],
@@ -107,13 +163,86 @@ impl<'a> CopySampler<'a> {
         #[cfg(target_arch = "x86_64")]
         {
             // SAFETY: `new` made a sampler only where the CPU has AVX2 and FMA.
-            unsafe { self.block_avx2(u, v, quads, &choices) }
+            unsafe { self.block_avx2(u, v, quads, &choices, order) }
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
             let _ = choices;
-            self.generic(u, v, quads)
+            self.generic(u, v, quads).map(|t| order.apply(t))
         }
+    }
+
+    /// The texels of every block row of `area` (`[x0, x1, y0, y1]`, block-aligned, at most
+    /// [`RECT_BLOCKS`] blocks wide): `coords(x, y, u, v)` gives the normalized coordinates
+    /// of [`GROUP_LANES`] lanes at pixel centres `x`, `y` (four blocks, lane `l` in block
+    /// `l / 8` at pixel `(l % 4, l / 4 % 2)` of it), and `row(y, texels)` takes each block
+    /// row's texels (laid out by `order`; block `i` at `x0 + 4i`, lanes row-major).
+    pub(crate) fn rect(
+        &self,
+        area: [u32; 4],
+        order: &Arrangement,
+        coords: &mut impl FnMut(&Lanes, &Lanes, &mut Lanes, &mut Lanes),
+        row: &mut impl FnMut(u32, &[[u32; CHUNK]]),
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `new` made a sampler only where the CPU has AVX2 and FMA.
+        unsafe {
+            self.rect_avx2(area, order, coords, row);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        self.rect_lanes(area, order, coords, row);
+    }
+
+    /// [`Self::rect`]'s loop (inlined into the AVX2 build of it).
+    #[inline(always)]
+    fn rect_lanes(
+        &self,
+        area: [u32; 4],
+        order: &Arrangement,
+        coords: &mut impl FnMut(&Lanes, &Lanes, &mut Lanes, &mut Lanes),
+        row: &mut impl FnMut(u32, &[[u32; CHUNK]]),
+    ) {
+        let [x0, x1, y0, y1] = area;
+        let blocks = ((x1.saturating_sub(x0) / 4) as usize).min(RECT_BLOCKS);
+        let mut cache = LodCache::default();
+        let mut texels = [[0u32; CHUNK]; RECT_BLOCKS];
+        // Lane l of a group: block l / 8, pixel (l % 4, l / 4 % 2) of it.
+        let dx: Lanes = std::array::from_fn(|l| (4 * (l / CHUNK) + l % 4) as f32 + 0.5);
+        let dy: Lanes = std::array::from_fn(|l| (l / 4 % 2) as f32 + 0.5);
+        let mut y = y0;
+        while y < y1 {
+            let py: Lanes = std::array::from_fn(|l| y as f32 + dy[l]);
+            for (g, group) in texels[..blocks].chunks_mut(GROUP).enumerate() {
+                let gx = x0 as f32 + (GROUP * 4 * g) as f32;
+                let px: Lanes = std::array::from_fn(|l| gx + dx[l]);
+                let (mut u, mut v) = ([0f32; GROUP_LANES], [0f32; GROUP_LANES]);
+                coords(&px, &py, &mut u, &mut v);
+                for (b, out) in group.iter_mut().enumerate() {
+                    let lanes = |c: &Lanes| -> [f32; CHUNK] {
+                        std::array::from_fn(|l| c[(b * CHUNK + l) % GROUP_LANES])
+                    };
+                    *out = self.block(&lanes(&u), &lanes(&v), &ROW_MAJOR_QUADS, &mut cache, order);
+                }
+            }
+            row(y, &texels[..blocks]);
+            y += 2;
+        }
+    }
+
+    /// [`Self::rect_lanes`] compiled for AVX2 and FMA.
+    ///
+    /// # Safety
+    /// The CPU supports AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn rect_avx2(
+        &self,
+        area: [u32; 4],
+        order: &Arrangement,
+        coords: &mut impl FnMut(&Lanes, &Lanes, &mut Lanes, &mut Lanes),
+        row: &mut impl FnMut(u32, &[[u32; CHUNK]]),
+    ) {
+        self.rect_lanes(area, order, coords, row);
     }
 
     /// The level choice of the quad whose top-left, top-right and bottom-left lanes are `q`,
@@ -141,7 +270,8 @@ impl<'a> CopySampler<'a> {
         let s = Sampling::new(self.img, &self.smp.state, 2, false, None);
         let extent = self.img.level_extent(0);
         let (w, h) = (extent[0] as f32, extent[1] as f32);
-        let lambda = s.lod_from_gradients([d[0] * w, d[1] * h, 0.0], [d[2] * w, d[3] * h, 0.0], 0.0);
+        let lambda =
+            s.lod_from_gradients([d[0] * w, d[1] * h, 0.0], [d[2] * w, d[3] * h, 0.0], 0.0);
         let choice = s.choose_levels(s.clamp_lod(lambda, f32::NEG_INFINITY));
         cache.0 = Some((bits, choice));
         choice
@@ -181,7 +311,11 @@ impl<'a> CopySampler<'a> {
         };
         super::super::helper::sample(self.img, self.smp, &req, req.mask, &mut result);
         // Back to memory byte order.
-        let order_bytes: [usize; 4] = if self.t.bgra { [2, 1, 0, 3] } else { [0, 1, 2, 3] };
+        let order_bytes: [usize; 4] = if self.t.bgra {
+            [2, 1, 0, 3]
+        } else {
+            [0, 1, 2, 3]
+        };
         let mut out = [0u32; CHUNK];
         for (k, &l) in order.iter().enumerate() {
             let code = |c: usize| {
@@ -200,19 +334,19 @@ impl<'a> CopySampler<'a> {
 #[cfg(target_arch = "x86_64")]
 mod kernel {
     use std::arch::x86_64::{
-        __m256, __m256i, _mm256_add_epi16, _mm256_add_epi32, _mm256_and_si256,
-        _mm256_blendv_epi8, _mm256_cvtps_epi32, _mm256_cvttps_epi32, _mm256_floor_ps,
-        _mm256_i32gather_epi32, _mm256_loadu_ps, _mm256_min_epi32, _mm256_min_epu32,
-        _mm256_mul_ps, _mm256_mulhrs_epi16, _mm256_mullo_epi32, _mm256_packus_epi16,
-        _mm256_set1_epi16, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32,
-        _mm256_setr_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_slli_epi16,
-        _mm256_slli_epi32, _mm256_srli_epi16, _mm256_srli_epi32, _mm256_storeu_si256,
-        _mm256_sub_epi16, _mm256_sub_ps, _mm256_unpackhi_epi8, _mm256_unpacklo_epi8,
+        __m256, __m256i, _mm256_add_epi16, _mm256_add_epi32, _mm256_and_si256, _mm256_blendv_epi8,
+        _mm256_cvtps_epi32, _mm256_cvttps_epi32, _mm256_floor_ps, _mm256_i32gather_epi32,
+        _mm256_loadu_ps, _mm256_loadu_si256, _mm256_min_epi32, _mm256_min_epu32, _mm256_mul_ps,
+        _mm256_mulhrs_epi16, _mm256_mullo_epi32, _mm256_or_si256, _mm256_packus_epi16,
+        _mm256_set1_epi16, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setr_epi8,
+        _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_slli_epi16, _mm256_slli_epi32,
+        _mm256_srli_epi16, _mm256_srli_epi32, _mm256_storeu_si256, _mm256_sub_epi16, _mm256_sub_ps,
+        _mm256_unpackhi_epi8, _mm256_unpacklo_epi8,
     };
 
     use super::super::avx2::wrap;
     use super::super::{LevelGeometry, Texels8, CHUNK};
-    use super::{CopySampler, LevelChoice, QuadLanes};
+    use super::{Arrangement, CopySampler, LevelChoice, QuadLanes};
     use crate::sampler::{AddressMode, Filter};
 
     /// 8 lanes' values in 8.7 fixed point, channels in memory byte order: `lo` holds lanes
@@ -234,8 +368,8 @@ mod kernel {
             let [a0, a1] = pick(a);
             let [b0, b1] = pick(b);
             _mm256_setr_epi8(
-                a0, a1, a0, a1, a0, a1, a0, a1, b0, b1, b0, b1, b0, b1, b0, b1, a0, a1, a0, a1,
-                a0, a1, a0, a1, b0, b1, b0, b1, b0, b1, b0, b1,
+                a0, a1, a0, a1, a0, a1, a0, a1, b0, b1, b0, b1, b0, b1, b0, b1, a0, a1, a0, a1, a0,
+                a1, a0, a1, b0, b1, b0, b1, b0, b1, b0, b1,
             )
         };
         Wide {
@@ -400,6 +534,7 @@ mod kernel {
             v: &[f32; CHUNK],
             quads: &QuadLanes,
             choices: &[LevelChoice; 2],
+            order: &Arrangement,
         ) -> [u32; CHUNK] {
             let t = self.t;
             let [mode_u, mode_v, _] = self.smp.state.address_modes;
@@ -427,6 +562,14 @@ mod kernel {
                 );
                 packed = _mm256_blendv_epi8(packed, other, mask);
             }
+            // SAFETY: `pick` and `or` are 32 bytes each; `loadu` has no alignment requirement.
+            let (pick, or) = unsafe {
+                (
+                    _mm256_loadu_si256(order.pick.as_ptr().cast::<__m256i>()),
+                    _mm256_loadu_si256(order.or.as_ptr().cast::<__m256i>()),
+                )
+            };
+            let packed = _mm256_or_si256(_mm256_shuffle_epi8(packed, pick), or);
             let mut out = [0u32; CHUNK];
             // SAFETY: `out` is 8 u32s, 32 bytes; `storeu` has no alignment requirement.
             unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast::<__m256i>(), packed) };

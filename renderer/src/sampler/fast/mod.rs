@@ -37,7 +37,7 @@ use crate::memory::ExternalMemory;
 mod avx2;
 mod copy;
 
-pub(crate) use copy::{CopySampler, LodCache, QuadLanes, ROW_MAJOR_QUADS};
+pub(crate) use copy::{Arrangement, CopySampler, Lanes, OutByte, RECT_BLOCKS};
 
 use super::address::wrap;
 use super::filter::{LevelChoice, Sampling};
@@ -912,6 +912,7 @@ fn filter_level<const AVX2: bool>(
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use super::copy::{LodCache, ROW_MAJOR_QUADS};
     use super::*;
     use crate::image::ImageDesc;
     use crate::sampler::{BorderColor, MipmapMode, ResolvedImage, ResolvedSampler, Sampler};
@@ -1395,13 +1396,27 @@ mod tests {
                     continue;
                 };
                 let mut cache = LodCache::default();
+                let memory_order = Arrangement::new(
+                    [0u8, 1, 2, 3].map(|b| {
+                        OutByte::Component(if copy.bgra() {
+                            [2, 1, 0, 3][usize::from(b)]
+                        } else {
+                            b
+                        })
+                    }),
+                    copy.bgra(),
+                );
                 for k in 0..60 {
                     // Affine blocks (scaled, sheared, some rotated), blocks of unrelated
                     // lanes (quads with their own λ), and some outside the exact range.
                     let scale = [0.2, 0.9, 1.0, 2.3, 5.0][k % 5];
                     let [w, h] = case.extent.map(|e| e as f32);
                     let origin = [rng.float(-2.0, 3.0), rng.float(-2.0, 3.0)];
-                    let shear = if k % 3 == 0 { rng.float(-0.7, 0.7) } else { 0.0 };
+                    let shear = if k % 3 == 0 {
+                        rng.float(-0.7, 0.7)
+                    } else {
+                        0.0
+                    };
                     let (mut u, mut v) = ([0f32; CHUNK], [0f32; CHUNK]);
                     for l in 0..CHUNK {
                         let (px, py) = ((l % 4) as f32 + 0.5, (l / 4) as f32 + 0.5);
@@ -1416,7 +1431,7 @@ mod tests {
                         u[3] = 4096.0;
                         v[5] = f32::NAN;
                     }
-                    let got = copy.block(&u, &v, &ROW_MAJOR_QUADS, &mut cache);
+                    let got = copy.block(&u, &v, &ROW_MAJOR_QUADS, &mut cache, &memory_order);
                     let want = generic_codes(&img, &smp, &u, &v);
                     for l in 0..CHUNK {
                         let bytes = got[l].to_le_bytes();
@@ -1441,6 +1456,22 @@ mod tests {
         assert!(blocks > 1000, "{blocks}");
         // Only values within 3/128 of a half code may round the other way.
         assert!(off_by_one * 50 < values, "{off_by_one} of {values}");
+    }
+
+    #[test]
+    fn arrangements_pick_components_and_constants_for_either_byte_order() {
+        let bytes = [
+            OutByte::Component(2),
+            OutByte::Constant(7),
+            OutByte::Component(0),
+            OutByte::Component(3),
+        ];
+        // R = 1, G = 2, B = 3, A = 4 in memory order.
+        let rgba = u32::from_le_bytes([1, 2, 3, 4]);
+        let bgra = u32::from_le_bytes([3, 2, 1, 4]);
+        let want = u32::from_le_bytes([3, 7, 1, 4]);
+        assert_eq!(Arrangement::new(bytes, false).apply(rgba), want);
+        assert_eq!(Arrangement::new(bytes, true).apply(bgra), want);
     }
 
     #[test]
@@ -1472,7 +1503,10 @@ mod tests {
         assert_eq!(takes(&plain, state(clamp)), has_avx2());
         assert!(!takes(&srgb, state(clamp)));
         assert!(!takes(&arrayed, state(clamp)));
-        assert!(!takes(&npot, state([AddressMode::Repeat, AddressMode::ClampToEdge])));
+        assert!(!takes(
+            &npot,
+            state([AddressMode::Repeat, AddressMode::ClampToEdge])
+        ));
         assert_eq!(takes(&npot, state(clamp)), has_avx2());
         let border = [AddressMode::ClampToBorder, AddressMode::ClampToEdge];
         assert!(!takes(&plain, state(border)));
@@ -1480,5 +1514,4 @@ mod tests {
         compare.compare = Some(crate::output::CompareOp::Less);
         assert!(!takes(&plain, compare));
     }
-
 }
