@@ -95,6 +95,20 @@ pub(crate) const RECT_BLOCKS: usize = 16;
 /// One coordinate group's values.
 pub(crate) type Lanes = [f32; GROUP_LANES];
 
+/// Whether every coordinate of 8 lanes lies within the kernel's exact range (finite, at most
+/// [`MAX_COORD`] in magnitude). On the bits of |c|: finite floats order as their bits do,
+/// and NaNs and infinities lie above every finite one.
+#[inline(always)]
+fn inside(u: &[f32; CHUNK], v: &[f32; CHUNK]) -> bool {
+    let mut worst = 0u32;
+    for l in 0..CHUNK {
+        worst = worst
+            .max(u[l].to_bits() & 0x7fff_ffff)
+            .max(v[l].to_bits() & 0x7fff_ffff);
+    }
+    worst <= MAX_COORD.to_bits()
+}
+
 /// A view and sampler that [`CopySampler::block`] filters, resolved once per draw.
 pub(crate) struct CopySampler<'a> {
     img: &'a ResolvedImage,
@@ -138,8 +152,8 @@ impl<'a> CopySampler<'a> {
     }
 
     /// The texels of 8 lanes at normalized coordinates (`u`, `v`), λ taken per quad of
-    /// `quads`, as codes laid out by `order`.
-    #[inline(always)]
+    /// `quads`, as codes laid out by `order` ([`Self::rect`]'s work on one block, for tests).
+    #[cfg(test)]
     pub(crate) fn block(
         &self,
         u: &[f32; CHUNK],
@@ -148,12 +162,7 @@ impl<'a> CopySampler<'a> {
         cache: &mut LodCache,
         order: &Arrangement,
     ) -> [u32; CHUNK] {
-        let limit = MAX_COORD.to_bits();
-        let inside = u
-            .iter()
-            .chain(v)
-            .all(|c| c.to_bits() & 0x7fff_ffff <= limit);
-        if !inside {
+        if !inside(u, v) {
             return self.generic(u, v, quads).map(|t| order.apply(t));
         }
         let choices = match self.fixed {
@@ -190,12 +199,15 @@ impl<'a> CopySampler<'a> {
             self.rect_avx2(area, order, coords, row);
         }
         #[cfg(not(target_arch = "x86_64"))]
-        self.rect_lanes(area, order, coords, row);
+        let _ = (area, order, coords, row);
     }
 
-    /// [`Self::rect`]'s loop (inlined into the AVX2 build of it).
-    #[inline(always)]
-    fn rect_lanes(
+    /// [`Self::rect`] (AVX2 and FMA). A block whose quads agree
+    /// on their level choice (every block where λ cannot matter, and most of an affine
+    /// mapping's) is filtered with the choice prepared once.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn rect_avx2(
         &self,
         area: [u32; 4],
         order: &Arrangement,
@@ -205,6 +217,7 @@ impl<'a> CopySampler<'a> {
         let [x0, x1, y0, y1] = area;
         let blocks = ((x1.saturating_sub(x0) / 4) as usize).min(RECT_BLOCKS);
         let mut cache = LodCache::default();
+        let mut prepared = self.fixed.map(|choice| (choice, self.prepare(&choice)));
         let mut texels = [[0u32; CHUNK]; RECT_BLOCKS];
         // Lane l of a group: block l / 8, pixel (l % 4, l / 4 % 2) of it.
         let dx: Lanes = std::array::from_fn(|l| (4 * (l / CHUNK) + l % 4) as f32 + 0.5);
@@ -217,32 +230,38 @@ impl<'a> CopySampler<'a> {
                 let px: Lanes = std::array::from_fn(|l| gx + dx[l]);
                 let (mut u, mut v) = ([0f32; GROUP_LANES], [0f32; GROUP_LANES]);
                 coords(&px, &py, &mut u, &mut v);
-                for (b, out) in group.iter_mut().enumerate() {
-                    let lanes = |c: &Lanes| -> [f32; CHUNK] {
-                        std::array::from_fn(|l| c[(b * CHUNK + l) % GROUP_LANES])
+                for ((out, u), v) in group
+                    .iter_mut()
+                    .zip(u.as_chunks::<CHUNK>().0)
+                    .zip(v.as_chunks::<CHUNK>().0)
+                {
+                    if !inside(u, v) {
+                        *out = self.generic(u, v, &ROW_MAJOR_QUADS).map(|t| order.apply(t));
+                        continue;
+                    }
+                    let choices = match self.fixed {
+                        Some(choice) => [choice; 2],
+                        None => ROW_MAJOR_QUADS.map(|q| self.quad_choice(u, v, q, &mut cache)),
                     };
-                    *out = self.block(&lanes(&u), &lanes(&v), &ROW_MAJOR_QUADS, &mut cache, order);
+                    if choices[0] != choices[1] {
+                        // SAFETY: `new` made a sampler only where the CPU has AVX2 and FMA.
+                        *out = unsafe { self.block_avx2(u, v, &ROW_MAJOR_QUADS, &choices, order) };
+                        continue;
+                    }
+                    let p = match prepared {
+                        Some((choice, p)) if choice == choices[0] => p,
+                        _ => {
+                            let p = self.prepare(&choices[0]);
+                            prepared = Some((choices[0], p));
+                            p
+                        }
+                    };
+                    *out = self.block_prepared(&p, u, v, order);
                 }
             }
             row(y, &texels[..blocks]);
             y += 2;
         }
-    }
-
-    /// [`Self::rect_lanes`] compiled for AVX2 and FMA.
-    ///
-    /// # Safety
-    /// The CPU supports AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn rect_avx2(
-        &self,
-        area: [u32; 4],
-        order: &Arrangement,
-        coords: &mut impl FnMut(&Lanes, &Lanes, &mut Lanes, &mut Lanes),
-        row: &mut impl FnMut(u32, &[[u32; CHUNK]]),
-    ) {
-        self.rect_lanes(area, order, coords, row);
     }
 
     /// The level choice of the quad whose top-left, top-right and bottom-left lanes are `q`,
@@ -345,7 +364,7 @@ mod kernel {
     };
 
     use super::super::avx2::wrap;
-    use super::super::{LevelGeometry, Texels8, CHUNK};
+    use super::super::{Texels8, CHUNK};
     use super::{Arrangement, CopySampler, LevelChoice, QuadLanes};
     use crate::sampler::{AddressMode, Filter};
 
@@ -355,6 +374,33 @@ mod kernel {
     struct Wide {
         lo: __m256i,
         hi: __m256i,
+    }
+
+    /// One level of a [`Prepared`] choice, in registers.
+    #[derive(Clone, Copy)]
+    struct LevelVecs {
+        width: __m256,
+        height: __m256,
+        /// Width and height for wrapping.
+        size: [i32; 2],
+        row_pitch: __m256i,
+        base: __m256i,
+    }
+
+    /// A level choice resolved for the kernel once (per rectangle, or per change of choice).
+    #[derive(Clone, Copy)]
+    pub(super) struct Prepared {
+        levels: [LevelVecs; 2],
+        /// The second level is read (its weight is not 0).
+        two: bool,
+        linear: bool,
+        /// ½ for LINEAR, 0 for NEAREST.
+        half: __m256,
+        /// The second level's weight in 15 bits.
+        mix: __m256i,
+        modes: [AddressMode; 2],
+        /// 4×4 micro-tiles (OPTIMAL), else rows.
+        tiled: bool,
     }
 
     /// The 15-bit weight of each lane repeated over its 4 channels, in [`Wide`]'s order.
@@ -438,48 +484,44 @@ mod kernel {
     /// The row part of texel offsets, with the level's base.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    fn row<const TILED: bool>(g: &LevelGeometry, j: __m256i) -> __m256i {
-        let pitch = _mm256_set1_epi32(g.row_pitch as i32);
-        let base = _mm256_set1_epi32(g.base as i32);
+    fn row<const TILED: bool>(l: &LevelVecs, j: __m256i) -> __m256i {
         let part = if TILED {
             _mm256_add_epi32(
-                _mm256_mullo_epi32(_mm256_srli_epi32::<2>(j), pitch),
+                _mm256_mullo_epi32(_mm256_srli_epi32::<2>(j), l.row_pitch),
                 _mm256_slli_epi32::<4>(_mm256_and_si256(j, _mm256_set1_epi32(3))),
             )
         } else {
-            _mm256_mullo_epi32(j, pitch)
+            _mm256_mullo_epi32(j, l.row_pitch)
         };
-        _mm256_add_epi32(base, part)
+        _mm256_add_epi32(l.base, part)
     }
 
-    /// Level `level` of the view filtered at 8 lanes.
+    /// One level filtered at 8 lanes.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     fn filter_level<const TILED: bool>(
         t: &Texels8,
-        g: &LevelGeometry,
-        modes: [AddressMode; 2],
-        linear: bool,
+        p: &Prepared,
+        l: &LevelVecs,
         x: __m256,
         y: __m256,
     ) -> Wide {
-        let half = _mm256_set1_ps(if linear { 0.5 } else { 0.0 });
-        let tu = _mm256_sub_ps(_mm256_mul_ps(x, _mm256_set1_ps(g.width as f32)), half);
-        let tv = _mm256_sub_ps(_mm256_mul_ps(y, _mm256_set1_ps(g.height as f32)), half);
+        let tu = _mm256_sub_ps(_mm256_mul_ps(x, l.width), p.half);
+        let tv = _mm256_sub_ps(_mm256_mul_ps(y, l.height), p.half);
         let (bu, bv) = (_mm256_floor_ps(tu), _mm256_floor_ps(tv));
         // |coordinate| ≤ MAX_COORD and extents ≤ 16384: exact integers well inside i32.
         let (i0, j0) = (_mm256_cvttps_epi32(bu), _mm256_cvttps_epi32(bv));
-        let (w, h) = (g.width as i32, g.height as i32);
+        let [w, h] = l.size;
         let (c0, r0) = (
-            column::<TILED>(wrap(modes[0], w, i0)),
-            row::<TILED>(g, wrap(modes[1], h, j0)),
+            column::<TILED>(wrap(p.modes[0], w, i0)),
+            row::<TILED>(l, wrap(p.modes[1], h, j0)),
         );
-        if !linear {
+        if !p.linear {
             return widen(gather(t, _mm256_add_epi32(c0, r0)));
         }
         let one = _mm256_set1_epi32(1);
-        let c1 = column::<TILED>(wrap(modes[0], w, _mm256_add_epi32(i0, one)));
-        let r1 = row::<TILED>(g, wrap(modes[1], h, _mm256_add_epi32(j0, one)));
+        let c1 = column::<TILED>(wrap(p.modes[0], w, _mm256_add_epi32(i0, one)));
+        let r1 = row::<TILED>(l, wrap(p.modes[1], h, _mm256_add_epi32(j0, one)));
         let fx = spread(weight15(_mm256_sub_ps(tu, bu)));
         let fy = spread(weight15(_mm256_sub_ps(tv, bv)));
         let t00 = widen(gather(t, _mm256_add_epi32(c0, r0)));
@@ -489,40 +531,99 @@ mod kernel {
         lerp(lerp(t00, t10, fx), lerp(t01, t11, fx), fy)
     }
 
-    /// One choice for 8 lanes: its first level, or its two levels mixed.
+    /// A prepared choice at 8 lanes, rounded to codes (memory byte order, lane order).
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    fn filter_choice<const TILED: bool>(
-        t: &Texels8,
-        choice: &LevelChoice,
-        modes: [AddressMode; 2],
-        x: __m256,
-        y: __m256,
-    ) -> Wide {
-        let linear = choice.filter == Filter::Linear;
-        let last = t.levels.len().saturating_sub(1);
-        let level = |k: usize| &t.levels[(choice.levels[k].0 as usize).min(last)];
-        let first = filter_level::<TILED>(t, level(0), modes, linear, x, y);
-        let w1 = choice.levels[1].1;
-        if w1 == 0.0 {
-            return first;
+    fn filter<const TILED: bool>(t: &Texels8, p: &Prepared, x: __m256, y: __m256) -> __m256i {
+        let mut v = filter_level::<TILED>(t, p, &p.levels[0], x, y);
+        if p.two {
+            let second = filter_level::<TILED>(t, p, &p.levels[1], x, y);
+            v = lerp(
+                v,
+                second,
+                Wide {
+                    lo: p.mix,
+                    hi: p.mix,
+                },
+            );
         }
-        let second = filter_level::<TILED>(t, level(1), modes, linear, x, y);
-        let w = _mm256_set1_epi16((w1 * 32768.0).round().min(32767.0) as i16);
-        lerp(first, second, Wide { lo: w, hi: w })
-    }
-
-    /// Rounds 8.7 values to codes and packs them back in lane order.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn codes(v: Wide) -> __m256i {
         let round = _mm256_set1_epi16(64);
         let lo = _mm256_srli_epi16::<7>(_mm256_add_epi16(v.lo, round));
         let hi = _mm256_srli_epi16::<7>(_mm256_add_epi16(v.hi, round));
         _mm256_packus_epi16(lo, hi)
     }
 
+    /// `codes` laid out by `order`, stored.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn arrange(codes: __m256i, order: &Arrangement) -> [u32; CHUNK] {
+        // SAFETY: `pick` and `or` are 32 bytes each; `loadu` has no alignment requirement.
+        let (pick, or) = unsafe {
+            (
+                _mm256_loadu_si256(order.pick.as_ptr().cast::<__m256i>()),
+                _mm256_loadu_si256(order.or.as_ptr().cast::<__m256i>()),
+            )
+        };
+        let packed = _mm256_or_si256(_mm256_shuffle_epi8(codes, pick), or);
+        let mut out = [0u32; CHUNK];
+        // SAFETY: `out` is 8 u32s, 32 bytes; `storeu` has no alignment requirement.
+        unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast::<__m256i>(), packed) };
+        out
+    }
+
     impl CopySampler<'_> {
+        /// `choice` resolved for the kernel.
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        pub(super) fn prepare(&self, choice: &LevelChoice) -> Prepared {
+            let t = self.t;
+            let last = t.levels.len().saturating_sub(1);
+            let level = |k: usize| {
+                let g = t.levels.get((choice.levels[k].0 as usize).min(last));
+                let (w, h, pitch, base) =
+                    g.map_or((1, 1, 0, 0), |g| (g.width, g.height, g.row_pitch, g.base));
+                LevelVecs {
+                    width: _mm256_set1_ps(w as f32),
+                    height: _mm256_set1_ps(h as f32),
+                    size: [w as i32, h as i32],
+                    row_pitch: _mm256_set1_epi32(pitch as i32),
+                    base: _mm256_set1_epi32(base as i32),
+                }
+            };
+            let linear = choice.filter == Filter::Linear;
+            let w1 = choice.levels[1].1;
+            let [mode_u, mode_v, _] = self.smp.state.address_modes;
+            Prepared {
+                levels: [level(0), level(1)],
+                two: w1 != 0.0,
+                linear,
+                half: _mm256_set1_ps(if linear { 0.5 } else { 0.0 }),
+                mix: _mm256_set1_epi16((w1 * 32768.0).round().min(32767.0) as i16),
+                modes: [mode_u, mode_v],
+                tiled: t.tile_shift == 2,
+            }
+        }
+
+        /// The codes of 8 lanes at (`u`, `v`) with a prepared choice, laid out by `order`.
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        pub(super) fn block_prepared(
+            &self,
+            p: &Prepared,
+            u: &[f32; CHUNK],
+            v: &[f32; CHUNK],
+            order: &Arrangement,
+        ) -> [u32; CHUNK] {
+            // SAFETY: `u` and `v` are 8 f32s, 32 bytes; `loadu` has no alignment requirement.
+            let (x, y) = unsafe { (_mm256_loadu_ps(u.as_ptr()), _mm256_loadu_ps(v.as_ptr())) };
+            let codes = if p.tiled {
+                filter::<true>(self.t, p, x, y)
+            } else {
+                filter::<false>(self.t, p, x, y)
+            };
+            arrange(codes, order)
+        }
+
         /// [`CopySampler::block`] with the quads' `choices`.
         ///
         /// # Safety
@@ -536,44 +637,31 @@ mod kernel {
             choices: &[LevelChoice; 2],
             order: &Arrangement,
         ) -> [u32; CHUNK] {
-            let t = self.t;
-            let [mode_u, mode_v, _] = self.smp.state.address_modes;
-            let modes = [mode_u, mode_v];
+            let first = self.prepare(&choices[0]);
+            if choices[1] == choices[0] {
+                return self.block_prepared(&first, u, v, order);
+            }
+            // The second quad's lanes from a second pass with its own choice.
+            let second = self.prepare(&choices[1]);
             // SAFETY: `u` and `v` are 8 f32s, 32 bytes; `loadu` has no alignment requirement.
             let (x, y) = unsafe { (_mm256_loadu_ps(u.as_ptr()), _mm256_loadu_ps(v.as_ptr())) };
-            let run = |choice: &LevelChoice| {
-                if t.tile_shift == 2 {
-                    codes(filter_choice::<true>(t, choice, modes, x, y))
+            let run = |p: &Prepared| {
+                if p.tiled {
+                    filter::<true>(self.t, p, x, y)
                 } else {
-                    codes(filter_choice::<false>(t, choice, modes, x, y))
+                    filter::<false>(self.t, p, x, y)
                 }
             };
-            let mut packed = run(&choices[0]);
-            if choices[1] != choices[0] {
-                // The second quad's lanes from a second pass with its own choice.
-                let other = run(&choices[1]);
-                let mut select = [0i32; CHUNK];
-                for &l in quads[1].iter() {
-                    select[l % CHUNK] = -1;
-                }
-                let mask = _mm256_setr_epi32(
-                    select[0], select[1], select[2], select[3], select[4], select[5], select[6],
-                    select[7],
-                );
-                packed = _mm256_blendv_epi8(packed, other, mask);
+            let (a, b) = (run(&first), run(&second));
+            let mut select = [0i32; CHUNK];
+            for &l in quads[1].iter() {
+                select[l % CHUNK] = -1;
             }
-            // SAFETY: `pick` and `or` are 32 bytes each; `loadu` has no alignment requirement.
-            let (pick, or) = unsafe {
-                (
-                    _mm256_loadu_si256(order.pick.as_ptr().cast::<__m256i>()),
-                    _mm256_loadu_si256(order.or.as_ptr().cast::<__m256i>()),
-                )
-            };
-            let packed = _mm256_or_si256(_mm256_shuffle_epi8(packed, pick), or);
-            let mut out = [0u32; CHUNK];
-            // SAFETY: `out` is 8 u32s, 32 bytes; `storeu` has no alignment requirement.
-            unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast::<__m256i>(), packed) };
-            out
+            let mask = _mm256_setr_epi32(
+                select[0], select[1], select[2], select[3], select[4], select[5], select[6],
+                select[7],
+            );
+            arrange(_mm256_blendv_epi8(a, b, mask), order)
         }
     }
 }
