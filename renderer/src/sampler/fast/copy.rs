@@ -109,6 +109,14 @@ fn inside(u: &[f32; CHUNK], v: &[f32; CHUNK]) -> bool {
     worst <= MAX_COORD.to_bits()
 }
 
+/// Whether two level choices read the same levels with the same filter (their weights may
+/// differ): one prepared choice serves both.
+#[inline(always)]
+fn same_levels(a: &LevelChoice, b: &LevelChoice) -> bool {
+    let second = |c: &LevelChoice| (c.levels[1].1 != 0.0).then_some(c.levels[1].0);
+    a.filter == b.filter && a.levels[0].0 == b.levels[0].0 && second(a) == second(b)
+}
+
 /// A view and sampler that [`CopySampler::block`] filters, resolved once per draw.
 pub(crate) struct CopySampler<'a> {
     img: &'a ResolvedImage,
@@ -243,20 +251,22 @@ impl<'a> CopySampler<'a> {
                         Some(choice) => [choice; 2],
                         None => ROW_MAJOR_QUADS.map(|q| self.quad_choice(u, v, q, &mut cache)),
                     };
-                    if choices[0] != choices[1] {
+                    if !same_levels(&choices[0], &choices[1]) {
                         // SAFETY: `new` made a sampler only where the CPU has AVX2 and FMA.
                         *out = unsafe { self.block_avx2(u, v, &ROW_MAJOR_QUADS, &choices, order) };
                         continue;
                     }
                     let p = match prepared {
-                        Some((choice, p)) if choice == choices[0] => p,
+                        Some((choice, p)) if same_levels(&choice, &choices[0]) => p,
                         _ => {
                             let p = self.prepare(&choices[0]);
                             prepared = Some((choices[0], p));
                             p
                         }
                     };
-                    *out = self.block_prepared(&p, u, v, order);
+                    // Each quad mixes the two levels with its own weight.
+                    let mix = choices.map(|c| c.levels[1].1);
+                    *out = self.block_prepared(&p, u, v, mix, order);
                 }
             }
             row(y, &texels[..blocks]);
@@ -396,8 +406,6 @@ mod kernel {
         linear: bool,
         /// ½ for LINEAR, 0 for NEAREST.
         half: __m256,
-        /// The second level's weight in 15 bits.
-        mix: __m256i,
         modes: [AddressMode; 2],
         /// 4×4 micro-tiles (OPTIMAL), else rows.
         tiled: bool,
@@ -531,21 +539,29 @@ mod kernel {
         lerp(lerp(t00, t10, fx), lerp(t01, t11, fx), fy)
     }
 
-    /// A prepared choice at 8 lanes, rounded to codes (memory byte order, lane order).
+    /// The 15-bit weight of a second level.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    fn filter<const TILED: bool>(t: &Texels8, p: &Prepared, x: __m256, y: __m256) -> __m256i {
+    fn weight_of(w: f32) -> __m256i {
+        _mm256_set1_epi16((w * 32768.0).round().clamp(0.0, 32767.0) as i16)
+    }
+
+    /// A prepared choice at 8 lanes, rounded to codes (memory byte order, lane order); with
+    /// two levels, `mix` weighs the second for lanes 0, 1, 4, 5 and for lanes 2, 3, 6, 7.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn filter<const TILED: bool>(
+        t: &Texels8,
+        p: &Prepared,
+        x: __m256,
+        y: __m256,
+        mix: [f32; 2],
+    ) -> __m256i {
         let mut v = filter_level::<TILED>(t, p, &p.levels[0], x, y);
         if p.two {
             let second = filter_level::<TILED>(t, p, &p.levels[1], x, y);
-            v = lerp(
-                v,
-                second,
-                Wide {
-                    lo: p.mix,
-                    hi: p.mix,
-                },
-            );
+            let (lo, hi) = (weight_of(mix[0]), weight_of(mix[1]));
+            v = lerp(v, second, Wide { lo, hi });
         }
         let round = _mm256_set1_epi16(64);
         let lo = _mm256_srli_epi16::<7>(_mm256_add_epi16(v.lo, round));
@@ -591,20 +607,20 @@ mod kernel {
                 }
             };
             let linear = choice.filter == Filter::Linear;
-            let w1 = choice.levels[1].1;
             let [mode_u, mode_v, _] = self.smp.state.address_modes;
             Prepared {
                 levels: [level(0), level(1)],
-                two: w1 != 0.0,
+                two: choice.levels[1].1 != 0.0,
                 linear,
                 half: _mm256_set1_ps(if linear { 0.5 } else { 0.0 }),
-                mix: _mm256_set1_epi16((w1 * 32768.0).round().min(32767.0) as i16),
                 modes: [mode_u, mode_v],
                 tiled: t.tile_shift == 2,
             }
         }
 
-        /// The codes of 8 lanes at (`u`, `v`) with a prepared choice, laid out by `order`.
+        /// The codes of 8 lanes at (`u`, `v`) with a prepared choice, laid out by `order`;
+        /// `mix`: the second level's weight for lanes 0, 1, 4, 5 and for lanes 2, 3, 6, 7
+        /// (the quads of a row-major block).
         #[inline]
         #[target_feature(enable = "avx2,fma")]
         pub(super) fn block_prepared(
@@ -612,14 +628,15 @@ mod kernel {
             p: &Prepared,
             u: &[f32; CHUNK],
             v: &[f32; CHUNK],
+            mix: [f32; 2],
             order: &Arrangement,
         ) -> [u32; CHUNK] {
             // SAFETY: `u` and `v` are 8 f32s, 32 bytes; `loadu` has no alignment requirement.
             let (x, y) = unsafe { (_mm256_loadu_ps(u.as_ptr()), _mm256_loadu_ps(v.as_ptr())) };
             let codes = if p.tiled {
-                filter::<true>(self.t, p, x, y)
+                filter::<true>(self.t, p, x, y, mix)
             } else {
-                filter::<false>(self.t, p, x, y)
+                filter::<false>(self.t, p, x, y, mix)
             };
             arrange(codes, order)
         }
@@ -638,21 +655,22 @@ mod kernel {
             order: &Arrangement,
         ) -> [u32; CHUNK] {
             let first = self.prepare(&choices[0]);
+            let mix = |c: &LevelChoice| [c.levels[1].1; 2];
             if choices[1] == choices[0] {
-                return self.block_prepared(&first, u, v, order);
+                return self.block_prepared(&first, u, v, mix(&choices[0]), order);
             }
             // The second quad's lanes from a second pass with its own choice.
             let second = self.prepare(&choices[1]);
             // SAFETY: `u` and `v` are 8 f32s, 32 bytes; `loadu` has no alignment requirement.
             let (x, y) = unsafe { (_mm256_loadu_ps(u.as_ptr()), _mm256_loadu_ps(v.as_ptr())) };
-            let run = |p: &Prepared| {
+            let run = |p: &Prepared, c: &LevelChoice| {
                 if p.tiled {
-                    filter::<true>(self.t, p, x, y)
+                    filter::<true>(self.t, p, x, y, mix(c))
                 } else {
-                    filter::<false>(self.t, p, x, y)
+                    filter::<false>(self.t, p, x, y, mix(c))
                 }
             };
-            let (a, b) = (run(&first), run(&second));
+            let (a, b) = (run(&first, &choices[0]), run(&second, &choices[1]));
             let mut select = [0i32; CHUNK];
             for &l in quads[1].iter() {
                 select[l % CHUNK] = -1;
