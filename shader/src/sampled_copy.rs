@@ -82,6 +82,28 @@ impl SampledCopy {
 }
 
 impl SampledCopy {
+    /// Whether u reads no `FragCoord.y` and v no `FragCoord.x` (an axis-aligned mapping:
+    /// every pixel of a column has the same u, every pixel of a row the same v, bit for bit).
+    pub fn separable(&self) -> bool {
+        // Which FragCoord axes each step reads, directly or through its operands.
+        let mut reads = vec![[false; 2]; self.program.len()];
+        for (i, op) in self.program.iter().enumerate() {
+            let of = |k: usize| reads.get(k).copied().unwrap_or([true; 2]);
+            let or = |a: [bool; 2], b: [bool; 2]| [a[0] || b[0], a[1] || b[1]];
+            reads[i] = match *op {
+                CoordOp::Const(_) | CoordOp::Input(_) => [false; 2],
+                CoordOp::FragCoord(axis) => [axis & 1 == 0, axis & 1 == 1],
+                CoordOp::Add(a, b) | CoordOp::Sub(a, b) | CoordOp::Mul(a, b) => or(of(a), of(b)),
+                CoordOp::Fma(a, b, c) => or(or(of(a), of(b)), of(c)),
+                CoordOp::Neg(a) => of(a),
+            };
+        }
+        let [u, v] = self
+            .coords
+            .map(|k| reads.get(k).copied().unwrap_or([true; 2]));
+        !u[1] && !v[0]
+    }
+
     /// [`SampledCopy::coordinates`] of `N` lanes at once, at pixel centres `x`, `y`, with
     /// input `n` the same `inputs[n]` in every lane (0 past the end): u and v per lane,
     /// bit for bit what `coordinates` gives each lane. `steps` is scratch space (its values
@@ -200,13 +222,6 @@ pub fn sampled_copy(module: &Module) -> Option<SampledCopy> {
             }
             Stmt::SetVar { var, value } => {
                 let v = b.value(*value)?;
-                let v = match v {
-                    Value::Step(k) => match b.program.get(k) {
-                        Some(&CoordOp::Const(c)) => Value::Constant(c),
-                        _ => return None,
-                    },
-                    other => other,
-                };
                 b.vars.retain(|(x, _)| x != var);
                 b.vars.push((*var, v));
             }
@@ -234,8 +249,12 @@ pub fn sampled_copy(module: &Module) -> Option<SampledCopy> {
             // Vars start at 0.
             None => CopiedComponent::Constant(0.0),
             Some((_, Value::Sampled(k))) => CopiedComponent::Sampled(*k),
-            Some((_, Value::Constant(c))) => CopiedComponent::Constant(*c),
-            Some((_, Value::Step(_))) => return None,
+            Some((_, Value::Unusable)) => return None,
+            // A constant stored to an output; any other step is computed per fragment.
+            Some((_, Value::Step(k))) => match b.program.get(*k) {
+                Some(&CoordOp::Const(c)) => CopiedComponent::Constant(c),
+                _ => return None,
+            },
         };
     }
     if written != [true; 4] {
@@ -261,8 +280,9 @@ enum Value {
     Step(usize),
     /// Component `k` of the sampled texel.
     Sampled(u8),
-    /// A constant stored to an output.
-    Constant(f32),
+    /// A per-fragment value that is no program step (`FragCoord` z and w): neither a
+    /// coordinate nor a copied output.
+    Unusable,
 }
 
 #[derive(Default)]
@@ -304,6 +324,19 @@ impl Builder {
         if module.value_types.get(id.0 as usize) != Some(&ScalarType::F32) {
             return None;
         }
+        if let Op::GetVar(var) = *op {
+            // The var's current value (straight-line code: the last SetVar), 0 if unset.
+            return match self.vars.iter().find(|(x, _)| *x == var) {
+                Some(&(_, v)) => {
+                    if self.values.len() >= 4 * MAX_STEPS {
+                        return None;
+                    }
+                    self.values.push((id, v));
+                    Some(())
+                }
+                None => self.push(id, CoordOp::Const(0.0)),
+            };
+        }
         let step = match *op {
             Op::Const(c) => CoordOp::Const(f32::from_bits(c.0 as u32)),
             Op::Input(n) => {
@@ -317,10 +350,10 @@ impl Builder {
             // coordinates: they have no step (`step_of` refuses them).
             Op::Builtin(Builtin::FragCoord(axis)) if axis < 2 => CoordOp::FragCoord(axis),
             Op::Builtin(Builtin::FragCoord(_)) => {
-                if self.values.len() >= 2 * MAX_STEPS {
+                if self.values.len() >= 4 * MAX_STEPS {
                     return None;
                 }
-                self.values.push((id, Value::Constant(f32::NAN)));
+                self.values.push((id, Value::Unusable));
                 return Some(());
             }
             Op::Unary(UnOp::FNeg, a) => CoordOp::Neg(self.step_of(a)?),
@@ -378,6 +411,7 @@ fn prune(program: &[CoordOp], coords: [usize; 2]) -> (Vec<CoordOp>, [usize; 2]) 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::ir::{
@@ -516,7 +550,7 @@ mod tests {
             ]
         );
         // FragCoord.w is not a step: the program keeps only what the coordinates read.
-        assert!(!copy.program.iter().any(|op| *op == CoordOp::FragCoord(3)));
+        assert!(!copy.program.contains(&CoordOp::FragCoord(3)));
         let inputs = [0.3f32, -0.7];
         for (x, y) in [(0.5f32, 0.5f32), (13.5, 7.5), (1023.5, 511.5)] {
             let got = copy.coordinates([x, y], |n| inputs[n as usize]);
@@ -620,6 +654,19 @@ mod tests {
             ]
         );
         assert_eq!(copy.coordinates([2.5, 9.5], |_| 0.0), [9.5, 2.5]);
+        // u from y and v from x: not separable.
+        assert!(!copy.separable());
+    }
+
+    #[test]
+    fn separability_follows_which_axis_each_coordinate_reads() {
+        // u = x·⅛ + in0 (through an FMA), v = −(y·¼ + in1).
+        let copy = sampled_copy(&fragment(textured())).unwrap();
+        assert!(copy.separable());
+        // v reading x as well.
+        let mut body = textured();
+        body[9] = def(9, Op::Binary(BinOp::FAdd, ValueId(8), ValueId(0)));
+        assert!(!sampled_copy(&fragment(body)).unwrap().separable());
     }
 
     #[test]

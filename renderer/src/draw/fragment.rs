@@ -646,7 +646,13 @@ impl FragmentShader for FragmentGlue {
         let mut coords = |x: &Lanes, y: &Lanes, u: &mut Lanes, v: &mut Lanes| {
             copy.coordinates_of_lanes(x, y, inputs, &mut steps, u, v);
         };
-        sampler.rect(area, &order, &mut coords, &mut |y, texels| row(y, texels));
+        sampler.rect(
+            area,
+            &order,
+            copy.separable(),
+            &mut coords,
+            &mut |y, texels| row(y, texels),
+        );
         true
     }
 

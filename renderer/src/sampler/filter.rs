@@ -72,11 +72,20 @@ impl<'a> Sampling<'a> {
     /// λ' (before clamping) from texel-space gradients, with the sampler's and the
     /// operation's bias (their sum clamped to ±maxSamplerLodBias).
     pub(crate) fn lod_from_gradients(&self, dx: [f32; 3], dy: [f32; 3], bias: f32) -> f32 {
+        self.lod_from_rho_squared(self.rho_squared(dx, dy), bias)
+    }
+
+    /// ρ² of texel-space gradients: the larger squared length.
+    pub(crate) fn rho_squared(&self, dx: [f32; 3], dy: [f32; 3]) -> f32 {
+        let len2 = |d: [f32; 3]| d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+        len2(dx).max(len2(dy))
+    }
+
+    /// [`Self::lod_from_gradients`] from ρ² ([`Self::rho_squared`]).
+    pub(crate) fn lod_from_rho_squared(&self, rho2: f32, bias: f32) -> f32 {
         // max(√a, √b) = √max(a, b) bit for bit (a correctly rounded square root never
         // decreases; `max` drops a NaN on either side the same way): one root, not two.
-        let len2 = |d: [f32; 3]| d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-        let rho = len2(dx).max(len2(dy)).sqrt();
-        rho.log2() + self.bias(bias)
+        rho2.sqrt().log2() + self.bias(bias)
     }
 
     pub(crate) fn bias(&self, op_bias: f32) -> f32 {

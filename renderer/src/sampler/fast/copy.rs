@@ -7,8 +7,13 @@
 //! weights are then rounded to 15 bits, texels widened to 8.7 fixed point, and each of the
 //! three (six with two levels, plus their mix) linear interpolations rounds once
 //! (`vpmulhrsw`). The result is within 3/128 of a code of the exact filtered value before
-//! the final rounding to a code, so it is the code the f32 path gives except where that value
-//! lies within 3/128 of a half code, where the two may differ by one.
+//! the final rounding to a code (4/128 with two levels), so it is the code the f32 path gives
+//! except where that value lies that close to a half code, where the two may differ by one.
+//!
+//! [`CopySampler::rect`] works through a rectangle of blocks. Where the mapping is separable
+//! (u from x alone, v from y alone: blits, textured rectangles), texel columns, rows, weights
+//! and level choices are worked out once per column and per row ([`kernel`]'s tables), and a
+//! block is then additions, four gathers and the interpolations.
 //!
 //! Coverage: 8-bit UNORM RGBA/BGRA (not sRGB) 2D views with the identity mapping, every
 //! filter and mipmap mode, address modes the AVX2 kernel wraps, no compare, normalized
@@ -29,10 +34,10 @@ pub(crate) type QuadLanes = [[usize; 4]; 2];
 /// A 4×2 block with lane `p` at (`p % 4`, `p / 4`): the output merger's block order.
 pub(crate) const ROW_MAJOR_QUADS: QuadLanes = [[0, 1, 4, 5], [2, 3, 6, 7]];
 
-/// The last quad's coordinate differences (x then y, u and v) and its level choice:
-/// neighbouring quads of an affine mapping have the same differences, bit for bit.
+/// The last quad's ρ² (the bits of its largest squared texel-space difference) and its level
+/// choice.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct LodCache(Option<([u32; 4], LevelChoice)>);
+pub(crate) struct LodCache(Option<(u32, LevelChoice)>);
 
 /// Where a byte of an output texel comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,20 +199,28 @@ impl<'a> CopySampler<'a> {
     /// of [`GROUP_LANES`] lanes at pixel centres `x`, `y` (four blocks, lane `l` in block
     /// `l / 8` at pixel `(l % 4, l / 4 % 2)` of it), and `row(y, texels)` takes each block
     /// row's texels (laid out by `order`; block `i` at `x0 + 4i`, lanes row-major).
+    /// `separable`: u does not depend on y nor v on x
+    /// ([`shader::sampled_copy::SampledCopy::separable`]); the texel coordinates, weights and
+    /// levels are then worked out once per column and per row.
     pub(crate) fn rect(
         &self,
         area: [u32; 4],
         order: &Arrangement,
+        separable: bool,
         coords: &mut impl FnMut(&Lanes, &Lanes, &mut Lanes, &mut Lanes),
         row: &mut impl FnMut(u32, &[[u32; CHUNK]]),
     ) {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `new` made a sampler only where the CPU has AVX2 and FMA.
-        unsafe {
-            self.rect_avx2(area, order, coords, row);
+        {
+            // SAFETY: `new` made a sampler only where the CPU has AVX2 and FMA.
+            if separable && unsafe { self.rect_separable(area, order, coords, row) } {
+                return;
+            }
+            // SAFETY: as above.
+            unsafe { self.rect_avx2(area, order, coords, row) };
         }
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = (area, order, coords, row);
+        let _ = (area, order, separable, coords, row);
     }
 
     /// [`Self::rect`] (AVX2 and FMA). A block whose quads agree
@@ -290,19 +303,26 @@ impl<'a> CopySampler<'a> {
             at(u, q[2]) - at(u, q[0]),
             at(v, q[2]) - at(v, q[0]),
         ];
-        let bits = d.map(f32::to_bits);
-        if let Some((last, choice)) = cache.0 {
-            if last == bits {
-                return choice;
-            }
-        }
+        self.choice_of_differences(d, cache)
+    }
+
+    /// The level choice of a quad whose coordinates differ by `d` (u and v along x, then
+    /// along y), as the generic path computes it for implicit LOD.
+    fn choice_of_differences(&self, d: [f32; 4], cache: &mut LodCache) -> LevelChoice {
         let s = Sampling::new(self.img, &self.smp.state, 2, false, None);
         let extent = self.img.level_extent(0);
         let (w, h) = (extent[0] as f32, extent[1] as f32);
-        let lambda =
-            s.lod_from_gradients([d[0] * w, d[1] * h, 0.0], [d[2] * w, d[3] * h, 0.0], 0.0);
+        // The choice depends on the differences only through ρ²: neighbouring quads of an
+        // affine mapping share it, bit for bit, more often than their differences.
+        let rho2 = s.rho_squared([d[0] * w, d[1] * h, 0.0], [d[2] * w, d[3] * h, 0.0]);
+        if let Some((last, choice)) = cache.0 {
+            if last == rho2.to_bits() {
+                return choice;
+            }
+        }
+        let lambda = s.lod_from_rho_squared(rho2, 0.0);
         let choice = s.choose_levels(s.clamp_lod(lambda, f32::NEG_INFINITY));
-        cache.0 = Some((bits, choice));
+        cache.0 = Some((rho2.to_bits(), choice));
         choice
     }
 
@@ -363,19 +383,23 @@ impl<'a> CopySampler<'a> {
 #[cfg(target_arch = "x86_64")]
 mod kernel {
     use std::arch::x86_64::{
-        __m256, __m256i, _mm256_add_epi16, _mm256_add_epi32, _mm256_and_si256, _mm256_blendv_epi8,
-        _mm256_cvtps_epi32, _mm256_cvttps_epi32, _mm256_floor_ps, _mm256_i32gather_epi32,
-        _mm256_loadu_ps, _mm256_loadu_si256, _mm256_min_epi32, _mm256_min_epu32, _mm256_mul_ps,
-        _mm256_mulhrs_epi16, _mm256_mullo_epi32, _mm256_or_si256, _mm256_packus_epi16,
-        _mm256_set1_epi16, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setr_epi8,
-        _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_slli_epi16, _mm256_slli_epi32,
-        _mm256_srli_epi16, _mm256_srli_epi32, _mm256_storeu_si256, _mm256_sub_epi16, _mm256_sub_ps,
-        _mm256_unpackhi_epi8, _mm256_unpacklo_epi8,
+        __m128i, __m256, __m256i, _mm256_add_epi16, _mm256_add_epi32, _mm256_and_si256,
+        _mm256_blendv_epi8, _mm256_broadcastsi128_si256, _mm256_cvtps_epi32, _mm256_cvttps_epi32,
+        _mm256_floor_ps, _mm256_i32gather_epi32, _mm256_loadu_ps, _mm256_loadu_si256,
+        _mm256_min_epi32, _mm256_min_epu32, _mm256_mul_ps, _mm256_mulhrs_epi16, _mm256_mullo_epi32,
+        _mm256_or_si256, _mm256_packus_epi16, _mm256_set1_epi16, _mm256_set1_epi32, _mm256_set1_ps,
+        _mm256_setr_epi16, _mm256_setr_epi32, _mm256_setr_epi8, _mm256_setzero_si256,
+        _mm256_shuffle_epi8, _mm256_slli_epi16, _mm256_slli_epi32, _mm256_srli_epi16,
+        _mm256_srli_epi32, _mm256_storeu_si256, _mm256_sub_epi16, _mm256_sub_ps,
+        _mm256_unpackhi_epi8, _mm256_unpacklo_epi8, _mm_loadu_si128,
     };
 
     use super::super::avx2::wrap;
-    use super::super::{Texels8, CHUNK};
-    use super::{Arrangement, CopySampler, LevelChoice, QuadLanes};
+    use super::super::{Texels8, CHUNK, MAX_COORD};
+    use super::{
+        same_levels, Arrangement, CopySampler, Lanes, LevelChoice, LodCache, QuadLanes,
+        GROUP_LANES, RECT_BLOCKS,
+    };
     use crate::sampler::{AddressMode, Filter};
 
     /// 8 lanes' values in 8.7 fixed point, channels in memory byte order: `lo` holds lanes
@@ -573,18 +597,216 @@ mod kernel {
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     fn arrange(codes: __m256i, order: &Arrangement) -> [u32; CHUNK] {
-        // SAFETY: `pick` and `or` are 32 bytes each; `loadu` has no alignment requirement.
-        let (pick, or) = unsafe {
-            (
-                _mm256_loadu_si256(order.pick.as_ptr().cast::<__m256i>()),
-                _mm256_loadu_si256(order.or.as_ptr().cast::<__m256i>()),
-            )
-        };
-        let packed = _mm256_or_si256(_mm256_shuffle_epi8(codes, pick), or);
+        let (pick, or) = arrangement(order);
         let mut out = [0u32; CHUNK];
-        // SAFETY: `out` is 8 u32s, 32 bytes; `storeu` has no alignment requirement.
-        unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast::<__m256i>(), packed) };
+        store_u32(
+            &mut out,
+            _mm256_or_si256(_mm256_shuffle_epi8(codes, pick), or),
+        );
         out
+    }
+
+    /// Columns and rows the separable tables hold (a tile's side).
+    const SIDE: usize = 64;
+
+    /// One level's separable tables: per column its texel column offsets and x weight, per
+    /// row its row offsets (with the level's base) and y weight, in the layouts a
+    /// row-major block reads.
+    #[derive(Clone, Copy)]
+    struct Tables {
+        c0: [i32; SIDE],
+        c1: [i32; SIDE],
+        r0: [i32; SIDE],
+        r1: [i32; SIDE],
+        /// Per pair of columns: each one's weight repeated over its 4 channels (16-bit).
+        fx: [[i16; 8]; SIDE / 2],
+        fy: [i16; SIDE],
+    }
+
+    impl Tables {
+        /// Level `k` of `p` over columns with `u` and rows with `v`.
+        #[target_feature(enable = "avx2,fma")]
+        fn new(p: &Prepared, k: usize, u: &[f32], v: &[f32]) -> Tables {
+            let l = &p.levels[k];
+            let mut t = Tables {
+                c0: [0; SIDE],
+                c1: [0; SIDE],
+                r0: [0; SIDE],
+                r1: [0; SIDE],
+                fx: [[0; 8]; SIDE / 2],
+                fy: [0; SIDE],
+            };
+            let mut fxs = [0i32; SIDE];
+            let [w, h] = l.size;
+            let one = _mm256_set1_epi32(1);
+            // Texel coordinate, fraction weight and both wrapped neighbours of 8 values.
+            let axis = |c: &[f32], at: usize, scale: __m256, size: i32, mode: AddressMode| {
+                let mut lanes = [0f32; CHUNK];
+                for (d, s) in lanes.iter_mut().zip(c.iter().skip(at)) {
+                    *d = *s;
+                }
+                let c = load_f32(&lanes);
+                let tc = _mm256_sub_ps(_mm256_mul_ps(c, scale), p.half);
+                let b = _mm256_floor_ps(tc);
+                let i0 = _mm256_cvttps_epi32(b);
+                let f = weight15(_mm256_sub_ps(tc, b));
+                (
+                    wrap(mode, size, i0),
+                    wrap(mode, size, _mm256_add_epi32(i0, one)),
+                    f,
+                )
+            };
+            let store = |dst: &mut [i32], at: usize, v: __m256i| {
+                let mut lanes = [0i32; CHUNK];
+                store_i32(&mut lanes, v);
+                for (d, s) in dst.iter_mut().skip(at).zip(lanes) {
+                    *d = s;
+                }
+            };
+            for at in (0..u.len()).step_by(CHUNK) {
+                let (i0, i1, f) = axis(u, at, l.width, w, p.modes[0]);
+                let (c0, c1) = if p.tiled {
+                    (column::<true>(i0), column::<true>(i1))
+                } else {
+                    (column::<false>(i0), column::<false>(i1))
+                };
+                store(&mut t.c0, at, c0);
+                store(&mut t.c1, at, c1);
+                store(&mut fxs, at, f);
+            }
+            for at in (0..v.len()).step_by(CHUNK) {
+                let (j0, j1, f) = axis(v, at, l.height, h, p.modes[1]);
+                let (r0, r1) = if p.tiled {
+                    (row::<true>(l, j0), row::<true>(l, j1))
+                } else {
+                    (row::<false>(l, j0), row::<false>(l, j1))
+                };
+                store(&mut t.r0, at, r0);
+                store(&mut t.r1, at, r1);
+                let mut fys = [0i32; CHUNK];
+                store(&mut fys, 0, f);
+                for (d, s) in t.fy.iter_mut().skip(at).zip(fys) {
+                    *d = s as i16;
+                }
+            }
+            for (pair, w) in t.fx.iter_mut().enumerate() {
+                let (a, b) = (fxs[2 * pair] as i16, fxs[2 * pair + 1] as i16);
+                *w = [a, a, a, a, b, b, b, b];
+            }
+            t
+        }
+    }
+
+    /// The 32-byte byte shuffle and constant of `order`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn arrangement(order: &Arrangement) -> (__m256i, __m256i) {
+        (load_bytes(&order.pick), load_bytes(&order.or))
+    }
+
+    /// 32 bytes as a vector.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::cast_ptr_alignment)] // an unaligned load
+    fn load_bytes(bytes: &[u8; 32]) -> __m256i {
+        // SAFETY: `bytes` is 32 readable bytes; `loadu` has no alignment requirement.
+        unsafe { _mm256_loadu_si256(bytes.as_ptr().cast::<__m256i>()) }
+    }
+
+    /// 8 f32s as a vector.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn load_f32(values: &[f32; CHUNK]) -> __m256 {
+        // SAFETY: `values` is 8 readable f32s; `loadu` has no alignment requirement.
+        unsafe { _mm256_loadu_ps(values.as_ptr()) }
+    }
+
+    /// A vector stored into 8 u32s.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::cast_ptr_alignment)] // an unaligned store
+    fn store_u32(out: &mut [u32; CHUNK], v: __m256i) {
+        // SAFETY: `out` is 8 writable u32s; `storeu` has no alignment requirement.
+        unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast::<__m256i>(), v) }
+    }
+
+    /// A vector stored into 8 i32s.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::cast_ptr_alignment)] // an unaligned store
+    fn store_i32(out: &mut [i32; CHUNK], v: __m256i) {
+        // SAFETY: `out` is 8 writable i32s; `storeu` has no alignment requirement.
+        unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast::<__m256i>(), v) }
+    }
+
+    /// 16 bytes (4 i32s or 8 i16s) repeated in both halves of a vector.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::cast_ptr_alignment)] // an unaligned load
+    fn broadcast16<T: Copy, const N: usize>(values: &[T; N]) -> __m256i {
+        const { assert!(std::mem::size_of::<[T; N]>() == 16) };
+        // SAFETY: `values` is 16 readable bytes (checked at compile time just above);
+        // `loadu` has no alignment requirement.
+        let half = unsafe { _mm_loadu_si128(values.as_ptr().cast::<__m128i>()) };
+        _mm256_broadcastsi128_si256(half)
+    }
+
+    /// One level of block `b` of row pair `pair` from its tables.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn tables_level(t: &Texels8, p: &Prepared, tab: &Tables, b: usize, pair: usize) -> Wide {
+        let cols = |c: &[i32; SIDE]| {
+            let four = c.as_chunks::<4>().0.get(b).copied().unwrap_or_default();
+            broadcast16(&four)
+        };
+        let rows = |r: &[i32; SIDE]| {
+            let (a, c) = (r[(2 * pair) % SIDE], r[(2 * pair + 1) % SIDE]);
+            _mm256_setr_epi32(a, a, a, a, c, c, c, c)
+        };
+        let (c0, r0) = (cols(&tab.c0), rows(&tab.r0));
+        if !p.linear {
+            return widen(gather(t, _mm256_add_epi32(c0, r0)));
+        }
+        let (c1, r1) = (cols(&tab.c1), rows(&tab.r1));
+        let fx_at = |k: usize| broadcast16(&tab.fx.get(k).copied().unwrap_or_default());
+        let fx = Wide {
+            lo: fx_at(2 * b),
+            hi: fx_at(2 * b + 1),
+        };
+        let (fa, fc) = (tab.fy[(2 * pair) % SIDE], tab.fy[(2 * pair + 1) % SIDE]);
+        let fyv = _mm256_setr_epi16(
+            fa, fa, fa, fa, fa, fa, fa, fa, fc, fc, fc, fc, fc, fc, fc, fc,
+        );
+        let fy = Wide { lo: fyv, hi: fyv };
+        let t00 = widen(gather(t, _mm256_add_epi32(c0, r0)));
+        let t10 = widen(gather(t, _mm256_add_epi32(c1, r0)));
+        let t01 = widen(gather(t, _mm256_add_epi32(c0, r1)));
+        let t11 = widen(gather(t, _mm256_add_epi32(c1, r1)));
+        lerp(lerp(t00, t10, fx), lerp(t01, t11, fx), fy)
+    }
+
+    /// Block `b` of row pair `pair` from the tables of `p`'s levels, as codes; `mix`: the
+    /// second level's weight in each quad.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn tables_block(
+        t: &Texels8,
+        p: &Prepared,
+        tables: &[Tables; 2],
+        b: usize,
+        pair: usize,
+        mix: [f32; 2],
+    ) -> __m256i {
+        let mut v = tables_level(t, p, &tables[0], b, pair);
+        if p.two {
+            let second = tables_level(t, p, &tables[1], b, pair);
+            let (lo, hi) = (weight_of(mix[0]), weight_of(mix[1]));
+            v = lerp(v, second, Wide { lo, hi });
+        }
+        let round = _mm256_set1_epi16(64);
+        let lo = _mm256_srli_epi16::<7>(_mm256_add_epi16(v.lo, round));
+        let hi = _mm256_srli_epi16::<7>(_mm256_add_epi16(v.hi, round));
+        _mm256_packus_epi16(lo, hi)
     }
 
     impl CopySampler<'_> {
@@ -631,14 +853,119 @@ mod kernel {
             mix: [f32; 2],
             order: &Arrangement,
         ) -> [u32; CHUNK] {
-            // SAFETY: `u` and `v` are 8 f32s, 32 bytes; `loadu` has no alignment requirement.
-            let (x, y) = unsafe { (_mm256_loadu_ps(u.as_ptr()), _mm256_loadu_ps(v.as_ptr())) };
+            let (x, y) = (load_f32(u), load_f32(v));
             let codes = if p.tiled {
                 filter::<true>(self.t, p, x, y, mix)
             } else {
                 filter::<false>(self.t, p, x, y, mix)
             };
             arrange(codes, order)
+        }
+
+        /// [`CopySampler::rect`] for a separable mapping: u per column and v per row
+        /// computed once, then per level the wrapped column and row offsets and the 15-bit
+        /// weights, so a block adds, gathers and interpolates. False (nothing done) where the
+        /// rectangle is larger than the tables or a coordinate is outside the exact range.
+        #[target_feature(enable = "avx2,fma")]
+        pub(super) fn rect_separable(
+            &self,
+            area: [u32; 4],
+            order: &Arrangement,
+            coords: &mut impl FnMut(&Lanes, &Lanes, &mut Lanes, &mut Lanes),
+            row: &mut impl FnMut(u32, &[[u32; CHUNK]]),
+        ) -> bool {
+            let [x0, x1, y0, y1] = area;
+            let (width, height) = (
+                (x1.saturating_sub(x0)) as usize,
+                (y1.saturating_sub(y0)) as usize,
+            );
+            if width == 0
+                || width > SIDE
+                || height == 0
+                || height > SIDE
+                || width % 4 != 0
+                || height % 2 != 0
+            {
+                return false;
+            }
+            // u of every column (pixel centres of the first row), v of every row.
+            let (mut u_col, mut v_row) = ([0f32; SIDE], [0f32; SIDE]);
+            let (mut u, mut v) = ([0f32; GROUP_LANES], [0f32; GROUP_LANES]);
+            for chunk in 0..SIDE / GROUP_LANES {
+                let first = (chunk * GROUP_LANES) as f32;
+                let along: Lanes = std::array::from_fn(|l| first + l as f32 + 0.5);
+                let xs: Lanes = along.map(|d| x0 as f32 + d);
+                let ys: Lanes = [y0 as f32 + 0.5; GROUP_LANES];
+                coords(&xs, &ys, &mut u, &mut v);
+                u_col[chunk * GROUP_LANES..][..GROUP_LANES].copy_from_slice(&u);
+                let xs: Lanes = [x0 as f32 + 0.5; GROUP_LANES];
+                let ys: Lanes = along.map(|d| y0 as f32 + d);
+                coords(&xs, &ys, &mut u, &mut v);
+                v_row[chunk * GROUP_LANES..][..GROUP_LANES].copy_from_slice(&v);
+            }
+            let limit = MAX_COORD.to_bits();
+            let outside = |c: &[f32]| c.iter().any(|c| c.to_bits() & 0x7fff_ffff > limit);
+            if outside(&u_col[..width]) || outside(&v_row[..height]) {
+                return false;
+            }
+            let mut cache = LodCache::default();
+            // The prepared choice and its two levels' tables.
+            let mut current: Option<(LevelChoice, Prepared, [Tables; 2])> = None;
+            let mut texels = [[0u32; CHUNK]; RECT_BLOCKS];
+            let blocks = width / 4;
+            let (pick, or) = arrangement(order);
+            for pair in 0..height / 2 {
+                let (ya, yb) = (2 * pair, 2 * pair + 1);
+                // Each quad column's choice for this row pair (differences along the other
+                // axis are +0, as c − c is for the finite coordinates checked above: u does
+                // not change along y nor v along x).
+                let mut choices = [None; SIDE / 2];
+                for (q, slot) in choices.iter_mut().enumerate().take(width / 2) {
+                    *slot = Some(match self.fixed {
+                        Some(choice) => choice,
+                        None => {
+                            let du = u_col[2 * q + 1] - u_col[2 * q];
+                            let dv = v_row[yb] - v_row[ya];
+                            self.choice_of_differences([du, 0.0, 0.0, dv], &mut cache)
+                        }
+                    });
+                }
+                for (b, out) in texels[..blocks].iter_mut().enumerate() {
+                    let (Some(qa), Some(qb)) = (choices[2 * b], choices[2 * b + 1]) else {
+                        continue;
+                    };
+                    if !same_levels(&qa, &qb) {
+                        let lanes_u: [f32; CHUNK] = std::array::from_fn(|l| u_col[4 * b + l % 4]);
+                        let lanes_v: [f32; CHUNK] =
+                            std::array::from_fn(|l| v_row[if l < 4 { ya } else { yb }]);
+                        // SAFETY: this function runs with AVX2 and FMA.
+                        *out = unsafe {
+                            self.block_avx2(
+                                &lanes_u,
+                                &lanes_v,
+                                &super::ROW_MAJOR_QUADS,
+                                &[qa, qb],
+                                order,
+                            )
+                        };
+                        continue;
+                    }
+                    if !matches!(&current, Some((choice, ..)) if same_levels(choice, &qa)) {
+                        let p = self.prepare(&qa);
+                        let tables =
+                            [0, 1].map(|k| Tables::new(&p, k, &u_col[..width], &v_row[..height]));
+                        current = Some((qa, p, tables));
+                    }
+                    let Some((_, p, tables)) = &current else {
+                        continue;
+                    };
+                    let mix = [qa.levels[1].1, qb.levels[1].1];
+                    let codes = tables_block(self.t, p, tables, b, pair, mix);
+                    store_u32(out, _mm256_or_si256(_mm256_shuffle_epi8(codes, pick), or));
+                }
+                row(y0 + 2 * pair as u32, &texels[..blocks]);
+            }
+            true
         }
 
         /// [`CopySampler::block`] with the quads' `choices`.
@@ -661,8 +988,7 @@ mod kernel {
             }
             // The second quad's lanes from a second pass with its own choice.
             let second = self.prepare(&choices[1]);
-            // SAFETY: `u` and `v` are 8 f32s, 32 bytes; `loadu` has no alignment requirement.
-            let (x, y) = unsafe { (_mm256_loadu_ps(u.as_ptr()), _mm256_loadu_ps(v.as_ptr())) };
+            let (x, y) = (load_f32(u), load_f32(v));
             let run = |p: &Prepared, c: &LevelChoice| {
                 if p.tiled {
                     filter::<true>(self.t, p, x, y, mix(c))

@@ -912,7 +912,7 @@ fn filter_level<const AVX2: bool>(
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::copy::{LodCache, ROW_MAJOR_QUADS};
+    use super::copy::{Lanes, LodCache, ROW_MAJOR_QUADS};
     use super::*;
     use crate::image::ImageDesc;
     use crate::sampler::{BorderColor, MipmapMode, ResolvedImage, ResolvedSampler, Sampler};
@@ -1513,5 +1513,64 @@ mod tests {
         let mut compare = state(clamp);
         compare.compare = Some(crate::output::CompareOp::Less);
         assert!(!takes(&plain, compare));
+    }
+
+    #[test]
+    fn separable_rectangles_give_what_the_general_loop_gives() {
+        let mut rng = Rng(0x5e9a_7ab1);
+        let unorm = |c: &Case| matches!(c.format, Format::R8G8B8A8_UNORM | Format::B8G8R8A8_UNORM);
+        let mut rects = 0;
+        for case in cases().into_iter().filter(|c| c.layers == 1 && unorm(c)) {
+            let view = view_of(&case, &mut rng);
+            let img = ResolvedImage::from_view(&view).unwrap();
+            let all_states: Vec<SamplerState> = states(&mut rng).collect();
+            for state in all_states {
+                let smp = ResolvedSampler::new(&Sampler::new(state).unwrap());
+                let Some(copy) = CopySampler::new(&img, &smp) else {
+                    continue;
+                };
+                let order = Arrangement::new(
+                    [
+                        OutByte::Component(0),
+                        OutByte::Component(1),
+                        OutByte::Constant(9),
+                        OutByte::Component(3),
+                    ],
+                    copy.bgra(),
+                );
+                for k in 0..6 {
+                    let x0 = 4 * (rng.next() % 8) as u32 + 64;
+                    let y0 = 2 * (rng.next() % 16) as u32;
+                    let x1 = x0 + 4 * (1 + (rng.next() % 14) as u32);
+                    let y1 = y0 + 2 * (1 + (rng.next() % 16) as u32);
+                    let scale = [0.3, 1.0, 2.2][k % 3];
+                    let [w, h] = case.extent.map(|e| e as f32);
+                    let (su, sv) = (
+                        scale / w * rng.float(0.5, 1.5),
+                        scale / h * rng.float(0.5, 1.5),
+                    );
+                    let (ou, ov) = (rng.float(-3.0, 2.0), rng.float(-3.0, 2.0));
+                    let mut coords = |x: &Lanes, y: &Lanes, u: &mut Lanes, v: &mut Lanes| {
+                        for l in 0..x.len() {
+                            u[l] = x[l] * su + ou;
+                            v[l] = y[l] * sv + ov;
+                        }
+                    };
+                    let area = [x0, x1, y0, y1];
+                    let mut run = |separable: bool| {
+                        let mut rows = Vec::new();
+                        copy.rect(area, &order, separable, &mut coords, &mut |y, texels| {
+                            rows.push((y, texels.to_vec()));
+                        });
+                        rows
+                    };
+                    let (fast, general) = (run(true), run(false));
+                    assert_eq!(fast.len() as u32, (y1 - y0) / 2);
+                    assert_eq!(fast, general, "{:?} {state:?} {area:?}", case.format);
+                    rects += 1;
+                }
+            }
+        }
+        assert!(rects > 200, "{rects}");
     }
 }
