@@ -330,6 +330,30 @@ impl BlockSpan<'_> {
         true
     }
 
+    /// Stores block `i`'s 8 texels of 4 bytes (pixel-major) whole: one 32-byte write where its
+    /// rows are back to back (OPTIMAL tiling), two otherwise. False (nothing written) past
+    /// the span or for another texel size.
+    #[inline(always)]
+    pub fn write_texels32(&self, i: usize, texels: &[u32; BLOCK_TEXELS]) -> bool {
+        let Some((at, row)) = self.block(i, 4 * BLOCK_TEXELS) else {
+            return false;
+        };
+        let dst = self.access.ptr.wrapping_add(at);
+        if self.row_stride == row {
+            // SAFETY: as in `write`: both rows (here contiguous, `row_stride` = the row's
+            // length) lie within the checked span; an unaligned write of plain words.
+            unsafe { dst.cast::<[u32; BLOCK_TEXELS]>().write_unaligned(*texels) };
+            return true;
+        }
+        let [a, b, c, d, e, f, g, h] = *texels;
+        // SAFETY: as in `write`, for the first row's 16 bytes.
+        unsafe { dst.cast::<[u32; 4]>().write_unaligned([a, b, c, d]) };
+        let second = dst.wrapping_add(self.row_stride);
+        // SAFETY: as in `write`, for the second row's 16 bytes.
+        unsafe { second.cast::<[u32; 4]>().write_unaligned([e, f, g, h]) };
+        true
+    }
+
     /// Copies in the texels of `block` (pixel-major, 8 texels) whose bit is set in `pixels`;
     /// the others keep their bytes in memory.
     #[inline(always)]

@@ -539,14 +539,9 @@ impl TileState {
             |y: u32, texels: &[[u32; LANES]]| match target.access.span(area[0], y, texels.len()) {
                 Some(span) if span.blocks() == texels.len() => {
                     for (i, block) in texels.iter().enumerate() {
-                        let row = |r: usize| -> [u8; 16] {
-                            let mut bytes = [0u8; 16];
-                            for (k, texel) in block[4 * r..4 * r + 4].iter().enumerate() {
-                                bytes[4 * k..4 * k + 4].copy_from_slice(&texel.to_le_bytes());
-                            }
-                            bytes
-                        };
-                        span.write_rows::<16>(i, [row(0), row(1)]);
+                        if !span.write_texels32(i, block) {
+                            errors.record(ImageError::InvalidRegion("block not writable whole"));
+                        }
                     }
                 }
                 _ => errors.record(ImageError::InvalidRegion("rectangle not writable whole")),

@@ -384,13 +384,14 @@ impl<'a> CopySampler<'a> {
 mod kernel {
     use std::arch::x86_64::{
         __m128i, __m256, __m256i, _mm256_add_epi16, _mm256_add_epi32, _mm256_and_si256,
-        _mm256_blendv_epi8, _mm256_broadcastsi128_si256, _mm256_cvtps_epi32, _mm256_cvttps_epi32,
-        _mm256_floor_ps, _mm256_i32gather_epi32, _mm256_loadu_ps, _mm256_loadu_si256,
-        _mm256_min_epi32, _mm256_min_epu32, _mm256_mul_ps, _mm256_mulhrs_epi16, _mm256_mullo_epi32,
-        _mm256_or_si256, _mm256_packus_epi16, _mm256_set1_epi16, _mm256_set1_epi32, _mm256_set1_ps,
-        _mm256_setr_epi16, _mm256_setr_epi32, _mm256_setr_epi8, _mm256_setzero_si256,
-        _mm256_shuffle_epi8, _mm256_slli_epi16, _mm256_slli_epi32, _mm256_srli_epi16,
-        _mm256_srli_epi32, _mm256_storeu_si256, _mm256_sub_epi16, _mm256_sub_ps,
+        _mm256_blendv_epi8, _mm256_broadcastsi128_si256, _mm256_castsi128_si256,
+        _mm256_cvtps_epi32, _mm256_cvttps_epi32, _mm256_floor_ps, _mm256_i32gather_epi32,
+        _mm256_inserti128_si256, _mm256_loadu_ps, _mm256_loadu_si256, _mm256_min_epi32,
+        _mm256_min_epu32, _mm256_mul_ps, _mm256_mulhrs_epi16, _mm256_mullo_epi32, _mm256_or_si256,
+        _mm256_packus_epi16, _mm256_permute2x128_si256, _mm256_set1_epi16, _mm256_set1_epi32,
+        _mm256_set1_ps, _mm256_setr_epi16, _mm256_setr_epi32, _mm256_setr_epi8,
+        _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_slli_epi16, _mm256_slli_epi32,
+        _mm256_srli_epi16, _mm256_srli_epi32, _mm256_storeu_si256, _mm256_sub_epi16, _mm256_sub_ps,
         _mm256_unpackhi_epi8, _mm256_unpacklo_epi8, _mm_loadu_si128,
     };
 
@@ -739,6 +740,15 @@ mod kernel {
         unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast::<__m256i>(), v) }
     }
 
+    /// 4 i32s as a 128-bit vector.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::cast_ptr_alignment)] // an unaligned load
+    fn load4(values: &[i32; 4]) -> __m128i {
+        // SAFETY: `values` is 16 readable bytes; `loadu` has no alignment requirement.
+        unsafe { _mm_loadu_si128(values.as_ptr().cast::<__m128i>()) }
+    }
+
     /// 16 bytes (4 i32s or 8 i16s) repeated in both halves of a vector.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
@@ -767,7 +777,6 @@ mod kernel {
         if !p.linear {
             return widen(gather(t, _mm256_add_epi32(c0, r0)));
         }
-        let (c1, r1) = (cols(&tab.c1), rows(&tab.r1));
         let fx_at = |k: usize| broadcast16(&tab.fx.get(k).copied().unwrap_or_default());
         let fx = Wide {
             lo: fx_at(2 * b),
@@ -778,10 +787,35 @@ mod kernel {
             fa, fa, fa, fa, fa, fa, fa, fa, fc, fc, fc, fc, fc, fc, fc, fc,
         );
         let fy = Wide { lo: fyv, hi: fyv };
-        let t00 = widen(gather(t, _mm256_add_epi32(c0, r0)));
-        let t10 = widen(gather(t, _mm256_add_epi32(c1, r0)));
-        let t01 = widen(gather(t, _mm256_add_epi32(c0, r1)));
-        let t11 = widen(gather(t, _mm256_add_epi32(c1, r1)));
+        // Both columns of each pixel column's footprint ([c0 × 4 | c1 × 4]) gathered once per
+        // texel row the block reads: two rows when both pixel rows read the same pair, three
+        // when the second starts where the first ends (magnification), else four. Rows are
+        // told apart by their offsets (wrapped already), so equal offsets are the same texels.
+        let four = |c: &[i32; SIDE]| c.as_chunks::<4>().0.get(b).copied().unwrap_or_default();
+        let pair_cols = _mm256_inserti128_si256::<1>(
+            _mm256_castsi128_si256(load4(&four(&tab.c0))),
+            load4(&four(&tab.c1)),
+        );
+        let at = |r: &[i32; SIDE], y: usize| r.get(y).copied().unwrap_or(0);
+        let (r0a, r1a) = (at(&tab.r0, 2 * pair), at(&tab.r1, 2 * pair));
+        let (r0b, r1b) = (at(&tab.r0, 2 * pair + 1), at(&tab.r1, 2 * pair + 1));
+        let row_of = |r: i32| gather(t, _mm256_add_epi32(pair_cols, _mm256_set1_epi32(r)));
+        let g0a = row_of(r0a);
+        let g1a = row_of(r1a);
+        let g0b = if r0b == r0a {
+            g0a
+        } else if r0b == r1a {
+            g1a
+        } else {
+            row_of(r0b)
+        };
+        let g1b = if r1b == r1a { g1a } else { row_of(r1b) };
+        // Lanes 0–3 from row a's gathers, 4–7 from row b's: low halves are the c0 texels,
+        // high halves the c1 texels.
+        let t00 = widen(_mm256_permute2x128_si256::<0x20>(g0a, g0b));
+        let t10 = widen(_mm256_permute2x128_si256::<0x31>(g0a, g0b));
+        let t01 = widen(_mm256_permute2x128_si256::<0x20>(g1a, g1b));
+        let t11 = widen(_mm256_permute2x128_si256::<0x31>(g1a, g1b));
         lerp(lerp(t00, t10, fx), lerp(t01, t11, fx), fy)
     }
 
