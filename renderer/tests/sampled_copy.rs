@@ -36,6 +36,7 @@ struct Case {
     mipmap: MipmapMode,
     address: AddressMode,
     target: Format,
+    target_tiling: Tiling,
     /// Texels per pixel along x and y, and the offset of pixel (0, 0) in normalized units.
     scale: [f32; 2],
     offset: [f32; 2],
@@ -173,7 +174,7 @@ fn draw(
         extent: [WIDTH, HEIGHT, 1],
         mip_levels: 1,
         array_layers: 1,
-        tiling: Tiling::Optimal,
+        tiling: case.target_tiling,
     })
     .unwrap();
     let colors = [Some(ColorAttachment {
@@ -279,6 +280,7 @@ fn copied_texels_are_the_kernels_within_one_code() {
         mipmap: MipmapMode::Nearest,
         address: AddressMode::ClampToEdge,
         target: Format::R8G8B8A8_UNORM,
+        target_tiling: Tiling::Optimal,
         scale: [0.17, 0.29],
         offset: [-0.1, 0.05],
         rotate: None,
@@ -289,8 +291,9 @@ fn copied_texels_are_the_kernels_within_one_code() {
             ..base
         },
         Case {
-            name: "nearest into BGRA, mirror-clamped",
+            name: "nearest into a LINEAR BGRA target, mirror-clamped",
             filter: Filter::Nearest,
+            target_tiling: Tiling::Linear,
             address: AddressMode::MirrorClampToEdge,
             target: Format::B8G8R8A8_UNORM,
             offset: [-0.6, -0.3],

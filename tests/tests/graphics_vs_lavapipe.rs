@@ -190,6 +190,13 @@ fn texture_address_modes_and_filters_match_lavapipe() {
     compare_scene("texture-address-filter", 3, 64);
 }
 
+/// The same picture with coordinates from `FragCoord`: softgpu samples the covered blocks of
+/// this copy shader itself (the copy kernel) instead of running it.
+#[test]
+fn texture_address_modes_from_fragcoord_match_lavapipe() {
+    compare_scene("texture-address-filter-fragcoord", 3, 64);
+}
+
 /// Issue 7: trilinear mip selection on a receding plane. Drivers may approximate the LOD
 /// (the spec allows ρ from either axis' maximum or the vector lengths, and an approximate
 /// log2), and the level colours here are far apart, so a small LOD difference moves a

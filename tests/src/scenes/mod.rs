@@ -114,6 +114,11 @@ pub const SCENES: &[Scene] = &[
         check: textures::check_address_filter,
     },
     Scene {
+        name: "texture-address-filter-fragcoord",
+        render: textures::address_filter_fragcoord,
+        check: textures::check_address_filter,
+    },
+    Scene {
         name: "texture-mip-plane",
         render: textures::mip_plane,
         check: textures::check_mip_plane,

@@ -159,6 +159,20 @@ pub(super) fn palette_texture(ctx: &GraphicsContext) -> Result<Texture<'_>, GpuE
 /// A 4×4 RGBA8 texture of [`PALETTE`] under each address mode (columns) with NEAREST (top
 /// row) and LINEAR (bottom row) filtering, texture coordinates from -1.25 to 2.25.
 pub fn address_filter(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
+    address_grid(ctx, false)
+}
+
+/// [`address_filter`]'s picture with the texture coordinates computed in the fragment shader
+/// from `FragCoord` and the cell's corner (a vertex input equal at every vertex of the
+/// quad): a shader that only copies one sampled texel, whose covered blocks softgpu samples
+/// without running the shader.
+pub fn address_filter_fragcoord(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError> {
+    address_grid(ctx, true)
+}
+
+/// The address-mode grid; `fragcoord`: coordinates from `FragCoord` (see
+/// [`address_filter_fragcoord`]), else interpolated.
+fn address_grid(ctx: &GraphicsContext, fragcoord: bool) -> Result<Vec<ReadImage>, GpuError> {
     let size = (
         CELL * ADDRESS_MODES.len() as u32,
         CELL * FILTERS.len() as u32,
@@ -185,13 +199,22 @@ pub fn address_filter(ctx: &GraphicsContext) -> Result<Vec<ReadImage>, GpuError>
             sets.write(samplers.len(), &texture, &sampler)?;
             samplers.push(sampler);
             let (x, y) = ((col as u32 * CELL) as f32, (row as u32 * CELL) as f32);
-            quads.push(uv_quad(
-                size,
-                [x, y, x + CELL as f32, y + CELL as f32],
-                [UV_RANGE[0]; 2],
-                [UV_RANGE[1]; 2],
-            ));
+            let rect = [x, y, x + CELL as f32, y + CELL as f32];
+            quads.push(if fragcoord {
+                // The cell's corner at every vertex.
+                let mut quad = uv_quad(size, rect, [0.0; 2], [0.0; 2]);
+                for v in &mut quad {
+                    v.color = [x, y, 0.0, 0.0];
+                }
+                quad
+            } else {
+                uv_quad(size, rect, [UV_RANGE[0]; 2], [UV_RANGE[1]; 2])
+            });
         }
+    }
+    if fragcoord {
+        let shaders = textured_shaders("textured.frag", &[("FROM_FRAGCOORD", "1")])?;
+        return draw_with(ctx, &target, &sets, &quads, &shaders);
     }
     draw_textured(ctx, &target, &sets, &quads)
 }
