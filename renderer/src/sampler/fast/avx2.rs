@@ -93,7 +93,7 @@ fn offsets<const TILED: bool>(g: &LevelGeometry, i: __m256i, j: __m256i) -> __m2
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::cast_ptr_alignment)] // the gather reads unaligned
-fn gather(t: &Texels8, at: __m256i) -> __m256i {
+pub(super) fn gather(t: &Texels8, at: __m256i) -> __m256i {
     let at = _mm256_min_epu32(at, _mm256_set1_epi32(t.last as i32));
     // SAFETY: every index is at most `last` (clamped just above; `last ≤ i32::MAX`, so the
     // signed gather index is the same number), and `Texels8` guarantees that 4 bytes at

@@ -385,17 +385,17 @@ mod kernel {
     use std::arch::x86_64::{
         __m128i, __m256, __m256i, _mm256_add_epi16, _mm256_add_epi32, _mm256_and_si256,
         _mm256_blendv_epi8, _mm256_broadcastsi128_si256, _mm256_castsi128_si256,
-        _mm256_cvtps_epi32, _mm256_cvttps_epi32, _mm256_floor_ps, _mm256_i32gather_epi32,
-        _mm256_inserti128_si256, _mm256_loadu_ps, _mm256_loadu_si256, _mm256_min_epi32,
-        _mm256_min_epu32, _mm256_mul_ps, _mm256_mulhrs_epi16, _mm256_mullo_epi32, _mm256_or_si256,
-        _mm256_packus_epi16, _mm256_permute2x128_si256, _mm256_set1_epi16, _mm256_set1_epi32,
-        _mm256_set1_ps, _mm256_setr_epi16, _mm256_setr_epi32, _mm256_setr_epi8,
-        _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_slli_epi16, _mm256_slli_epi32,
-        _mm256_srli_epi16, _mm256_srli_epi32, _mm256_storeu_si256, _mm256_sub_epi16, _mm256_sub_ps,
-        _mm256_unpackhi_epi8, _mm256_unpacklo_epi8, _mm_loadu_si128,
+        _mm256_cvtps_epi32, _mm256_cvttps_epi32, _mm256_floor_ps, _mm256_inserti128_si256,
+        _mm256_loadu_ps, _mm256_loadu_si256, _mm256_min_epi32, _mm256_mul_ps, _mm256_mulhrs_epi16,
+        _mm256_mullo_epi32, _mm256_or_si256, _mm256_packus_epi16, _mm256_permute2x128_si256,
+        _mm256_set1_epi16, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi16, _mm256_setr_epi32,
+        _mm256_setr_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_slli_epi16,
+        _mm256_slli_epi32, _mm256_srli_epi16, _mm256_srli_epi32, _mm256_storeu_si256,
+        _mm256_sub_epi16, _mm256_sub_ps, _mm256_unpackhi_epi8, _mm256_unpacklo_epi8,
+        _mm_loadu_si128,
     };
 
-    use super::super::avx2::wrap;
+    use super::super::avx2::{gather, wrap};
     use super::super::{Texels8, CHUNK, MAX_COORD};
     use super::{
         same_levels, Arrangement, CopySampler, Lanes, LevelChoice, LodCache, QuadLanes,
@@ -485,19 +485,6 @@ mod kernel {
     fn weight15(f: __m256) -> __m256i {
         let w = _mm256_cvtps_epi32(_mm256_mul_ps(f, _mm256_set1_ps(32768.0)));
         _mm256_min_epi32(w, _mm256_set1_epi32(32767))
-    }
-
-    /// The 4 bytes at each offset (clamped to the view's last texel).
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    #[allow(clippy::cast_ptr_alignment)] // the gather reads unaligned
-    fn gather(t: &Texels8, at: __m256i) -> __m256i {
-        let at = _mm256_min_epu32(at, _mm256_set1_epi32(t.last as i32));
-        // SAFETY: every index is at most `last` (clamped just above; `last ≤ i32::MAX`), and
-        // `Texels8` guarantees that 4 bytes at `ptr + last` are inside one allocation valid
-        // for reads while `t` lives. The gather has no alignment requirement and forms no
-        // reference.
-        unsafe { _mm256_i32gather_epi32::<1>(t.ptr.cast::<i32>(), at) }
     }
 
     /// The column part of texel offsets (`TILED`: 4×4 micro-tiles).
@@ -658,10 +645,10 @@ mod kernel {
                 )
             };
             let store = |dst: &mut [i32], at: usize, v: __m256i| {
-                let mut lanes = [0i32; CHUNK];
-                store_i32(&mut lanes, v);
+                let mut lanes = [0u32; CHUNK];
+                store_u32(&mut lanes, v);
                 for (d, s) in dst.iter_mut().skip(at).zip(lanes) {
-                    *d = s;
+                    *d = s as i32;
                 }
             };
             for at in (0..u.len()).step_by(CHUNK) {
@@ -731,34 +718,22 @@ mod kernel {
         unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast::<__m256i>(), v) }
     }
 
-    /// A vector stored into 8 i32s.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    #[allow(clippy::cast_ptr_alignment)] // an unaligned store
-    fn store_i32(out: &mut [i32; CHUNK], v: __m256i) {
-        // SAFETY: `out` is 8 writable i32s; `storeu` has no alignment requirement.
-        unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast::<__m256i>(), v) }
-    }
-
-    /// 4 i32s as a 128-bit vector.
+    /// 16 bytes (4 i32s or 8 i16s) as a 128-bit vector.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     #[allow(clippy::cast_ptr_alignment)] // an unaligned load
-    fn load4(values: &[i32; 4]) -> __m128i {
-        // SAFETY: `values` is 16 readable bytes; `loadu` has no alignment requirement.
+    fn load16<T: Copy, const N: usize>(values: &[T; N]) -> __m128i {
+        const { assert!(std::mem::size_of::<[T; N]>() == 16) };
+        // SAFETY: `values` is 16 readable bytes (checked at compile time just above);
+        // `loadu` has no alignment requirement.
         unsafe { _mm_loadu_si128(values.as_ptr().cast::<__m128i>()) }
     }
 
     /// 16 bytes (4 i32s or 8 i16s) repeated in both halves of a vector.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    #[allow(clippy::cast_ptr_alignment)] // an unaligned load
     fn broadcast16<T: Copy, const N: usize>(values: &[T; N]) -> __m256i {
-        const { assert!(std::mem::size_of::<[T; N]>() == 16) };
-        // SAFETY: `values` is 16 readable bytes (checked at compile time just above);
-        // `loadu` has no alignment requirement.
-        let half = unsafe { _mm_loadu_si128(values.as_ptr().cast::<__m128i>()) };
-        _mm256_broadcastsi128_si256(half)
+        _mm256_broadcastsi128_si256(load16(values))
     }
 
     /// One level of block `b` of row pair `pair` from its tables.
@@ -793,8 +768,8 @@ mod kernel {
         // told apart by their offsets (wrapped already), so equal offsets are the same texels.
         let four = |c: &[i32; SIDE]| c.as_chunks::<4>().0.get(b).copied().unwrap_or_default();
         let pair_cols = _mm256_inserti128_si256::<1>(
-            _mm256_castsi128_si256(load4(&four(&tab.c0))),
-            load4(&four(&tab.c1)),
+            _mm256_castsi128_si256(load16(&four(&tab.c0))),
+            load16(&four(&tab.c1)),
         );
         let at = |r: &[i32; SIDE], y: usize| r.get(y).copied().unwrap_or(0);
         let (r0a, r1a) = (at(&tab.r0, 2 * pair), at(&tab.r1, 2 * pair));
