@@ -426,11 +426,46 @@ pub struct ImageRequest {
     pub texel: [[u32; MAX_IMAGE_LANES]; 4],
 }
 
+impl ImageRequest {
+    /// A request of `op` with `flags` for the first `lanes` lanes (at most
+    /// [`MAX_IMAGE_LANES`]), all of them in the mask, with `coord_count` coordinates;
+    /// every other field zero.
+    pub fn new(op: u32, flags: u32, lanes: usize, coord_count: u32) -> ImageRequest {
+        let lanes = lanes.min(MAX_IMAGE_LANES);
+        ImageRequest {
+            op,
+            flags,
+            lanes: lanes as u32,
+            mask: u32::MAX.checked_shr(32 - lanes as u32).unwrap_or(0),
+            component: 0,
+            atomic_op: 0,
+            coord_count,
+            _pad: 0,
+            coords: [[0; MAX_IMAGE_LANES]; 4],
+            lod: [0; MAX_IMAGE_LANES],
+            dref: [0.0; MAX_IMAGE_LANES],
+            min_lod: [0.0; MAX_IMAGE_LANES],
+            ddx: [[0.0; MAX_IMAGE_LANES]; 3],
+            ddy: [[0.0; MAX_IMAGE_LANES]; 3],
+            offset: [[0; MAX_IMAGE_LANES]; 3],
+            sample: [0; MAX_IMAGE_LANES],
+            texel: [[0; MAX_IMAGE_LANES]; 4],
+        }
+    }
+}
+
 /// What an image operation gives, per component and lane (f32 or i32 bits).
 #[repr(C, align(64))]
 #[derive(Clone, Copy, Debug)]
 pub struct ImageResult {
     pub texel: [[u32; MAX_IMAGE_LANES]; 4],
+}
+
+impl ImageResult {
+    /// Every word zero.
+    pub const ZERO: ImageResult = ImageResult {
+        texel: [[0; MAX_IMAGE_LANES]; 4],
+    };
 }
 
 pub const IMAGE_REQUEST_SIZE: usize = core::mem::size_of::<ImageRequest>();

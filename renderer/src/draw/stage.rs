@@ -944,28 +944,9 @@ mod image_resource_tests {
         // SAFETY: `images` holds one slot (the module's one image slot), alive with
         // `resources`.
         let slot = unsafe { *table.images };
-        let mut request = ImageRequest {
-            op: image_op::READ,
-            flags: 0,
-            lanes: 1,
-            mask: 1,
-            component: 0,
-            atomic_op: 0,
-            coord_count: 2,
-            _pad: 0,
-            coords: [[1; MAX_IMAGE_LANES]; 4],
-            lod: [0; MAX_IMAGE_LANES],
-            dref: [0.0; MAX_IMAGE_LANES],
-            min_lod: [0.0; MAX_IMAGE_LANES],
-            ddx: [[0.0; MAX_IMAGE_LANES]; 3],
-            ddy: [[0.0; MAX_IMAGE_LANES]; 3],
-            offset: [[0; MAX_IMAGE_LANES]; 3],
-            sample: [0; MAX_IMAGE_LANES],
-            texel: [[0; MAX_IMAGE_LANES]; 4],
-        };
-        let mut result = ImageResult {
-            texel: [[0; MAX_IMAGE_LANES]; 4],
-        };
+        let mut request = ImageRequest::new(image_op::READ, 0, 1, 2);
+        request.coords = [[1; MAX_IMAGE_LANES]; 4];
+        let mut result = ImageResult::ZERO;
         // SAFETY: the slot's pointers are alive while `resources` is; request and result are
         // distinct locals.
         unsafe { helper(slot.image, slot.sampler, &request, &mut result) };

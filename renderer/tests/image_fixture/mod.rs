@@ -114,25 +114,7 @@ pub fn table(
 
 /// A request of `op` for the first `lanes` lanes, everything else zero.
 pub fn request(op: u32, flags: u32, lanes: usize, coord_count: u32) -> ImageRequest {
-    ImageRequest {
-        op,
-        flags,
-        lanes: lanes as u32,
-        mask: (1u32 << lanes) - 1,
-        component: 0,
-        atomic_op: 0,
-        coord_count,
-        _pad: 0,
-        coords: [[0; MAX_IMAGE_LANES]; 4],
-        lod: [0; MAX_IMAGE_LANES],
-        dref: [0.0; MAX_IMAGE_LANES],
-        min_lod: [0.0; MAX_IMAGE_LANES],
-        ddx: [[0.0; MAX_IMAGE_LANES]; 3],
-        ddy: [[0.0; MAX_IMAGE_LANES]; 3],
-        offset: [[0; MAX_IMAGE_LANES]; 3],
-        sample: [0; MAX_IMAGE_LANES],
-        texel: [[0; MAX_IMAGE_LANES]; 4],
-    }
+    ImageRequest::new(op, flags, lanes, coord_count)
 }
 
 /// Sets lane `l`'s float coordinates.

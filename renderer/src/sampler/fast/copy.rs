@@ -336,28 +336,9 @@ impl<'a> CopySampler<'a> {
             coords[0][k] = u[l].to_bits();
             coords[1][k] = v[l].to_bits();
         }
-        let req = ImageRequest {
-            op: op::SAMPLE,
-            flags: image_flag::QUAD_DERIVATIVES,
-            lanes: CHUNK as u32,
-            mask: (1 << CHUNK) - 1,
-            component: 0,
-            atomic_op: 0,
-            coord_count: 2,
-            _pad: 0,
-            coords,
-            lod: [0; MAX_IMAGE_LANES],
-            dref: [0.0; MAX_IMAGE_LANES],
-            min_lod: [0.0; MAX_IMAGE_LANES],
-            ddx: [[0.0; MAX_IMAGE_LANES]; 3],
-            ddy: [[0.0; MAX_IMAGE_LANES]; 3],
-            offset: [[0; MAX_IMAGE_LANES]; 3],
-            sample: [0; MAX_IMAGE_LANES],
-            texel: [[0; MAX_IMAGE_LANES]; 4],
-        };
-        let mut result = ImageResult {
-            texel: [[0; MAX_IMAGE_LANES]; 4],
-        };
+        let mut req = ImageRequest::new(op::SAMPLE, image_flag::QUAD_DERIVATIVES, CHUNK, 2);
+        req.coords = coords;
+        let mut result = ImageResult::ZERO;
         super::super::helper::sample(self.img, self.smp, &req, req.mask, &mut result);
         // Back to memory byte order.
         let order_bytes: [usize; 4] = if self.t.bgra {
