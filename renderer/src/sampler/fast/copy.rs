@@ -369,11 +369,12 @@ mod kernel {
         _mm256_cvtps_epi32, _mm256_cvttps_epi32, _mm256_floor_ps, _mm256_inserti128_si256,
         _mm256_loadu_ps, _mm256_loadu_si256, _mm256_min_epi32, _mm256_mul_ps, _mm256_mulhrs_epi16,
         _mm256_mullo_epi32, _mm256_or_si256, _mm256_packus_epi16, _mm256_permute2x128_si256,
-        _mm256_set1_epi16, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi16, _mm256_setr_epi32,
-        _mm256_setr_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_slli_epi16,
-        _mm256_slli_epi32, _mm256_srli_epi16, _mm256_srli_epi32, _mm256_storeu_si256,
-        _mm256_sub_epi16, _mm256_sub_ps, _mm256_unpackhi_epi8, _mm256_unpacklo_epi8,
-        _mm_loadu_si128,
+        _mm256_permutevar8x32_epi32, _mm256_set1_epi16, _mm256_set1_epi32, _mm256_set1_ps,
+        _mm256_setr_epi16, _mm256_setr_epi32, _mm256_setr_epi8, _mm256_setzero_si256,
+        _mm256_shuffle_epi8, _mm256_slli_epi16, _mm256_slli_epi32, _mm256_srli_epi16,
+        _mm256_srli_epi32, _mm256_storeu_si256, _mm256_sub_epi16, _mm256_sub_ps,
+        _mm256_unpackhi_epi8, _mm256_unpacklo_epi8, _mm_add_epi32, _mm_i32gather_epi32,
+        _mm_loadu_si128, _mm_min_epu32, _mm_set1_epi32,
     };
 
     use super::super::avx2::{gather, wrap};
@@ -590,6 +591,43 @@ mod kernel {
         /// Per pair of columns: each one's weight repeated over its 4 channels (16-bit).
         fx: [[i16; 8]; SIDE / 2],
         fy: [i16; SIDE],
+        /// Per block whose 4 columns read at most 4 distinct texel columns (magnification):
+        /// those columns' offsets, and where each pixel column's c0 and then c1 texel is
+        /// among them. `None`: more than 4.
+        window: [Option<Window>; SIDE / 4],
+    }
+
+    /// A block's distinct texel columns ([`Tables::window`]).
+    #[derive(Clone, Copy)]
+    struct Window {
+        columns: [i32; 4],
+        /// Lane `k` < 4: pixel column k's c0 texel; lane 4 + k: its c1 texel.
+        picks: [i32; 8],
+    }
+
+    impl Window {
+        /// The distinct offsets among `c0` and `c1` (4 pixel columns each), if at most 4.
+        fn of(c0: &[i32], c1: &[i32]) -> Option<Window> {
+            let mut columns = [0i32; 4];
+            let mut picks = [0i32; 8];
+            let mut n = 0;
+            for (pick, &off) in picks.iter_mut().zip(c0.iter().chain(c1)) {
+                *pick = match columns[..n].iter().position(|&c| c == off) {
+                    Some(at) => at as i32,
+                    None if n < 4 => {
+                        columns[n] = off;
+                        n += 1;
+                        (n - 1) as i32
+                    }
+                    None => return None,
+                };
+            }
+            // Unused slots read the first column again (a valid texel).
+            for slot in n..4 {
+                columns[slot] = columns[0];
+            }
+            Some(Window { columns, picks })
+        }
     }
 
     impl Tables {
@@ -604,6 +642,7 @@ mod kernel {
                 r1: [0; SIDE],
                 fx: [[0; 8]; SIDE / 2],
                 fy: [0; SIDE],
+                window: [None; SIDE / 4],
             };
             let mut fxs = [0i32; SIDE];
             let [w, h] = l.size;
@@ -662,6 +701,10 @@ mod kernel {
                 let (a, b) = (fxs[2 * pair] as i16, fxs[2 * pair + 1] as i16);
                 *w = [a, a, a, a, b, b, b, b];
             }
+            let blocks = t.c0.as_chunks::<4>().0.iter().zip(t.c1.as_chunks::<4>().0);
+            for (window, (c0, c1)) in t.window.iter_mut().zip(blocks) {
+                *window = Window::of(c0, c1);
+            }
             t
         }
     }
@@ -717,6 +760,17 @@ mod kernel {
         _mm256_broadcastsi128_si256(load16(values))
     }
 
+    /// The 4 bytes at each of 4 offsets (clamped to the view's last texel).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::cast_ptr_alignment)] // the gather reads unaligned
+    fn gather4(t: &Texels8, at: __m128i) -> __m128i {
+        let at = _mm_min_epu32(at, _mm_set1_epi32(t.last as i32));
+        // SAFETY: as for `gather`: every index is at most `last` (clamped just above), and 4
+        // bytes at `ptr + last` are inside the view's memory.
+        unsafe { _mm_i32gather_epi32::<1>(t.ptr.cast::<i32>(), at) }
+    }
+
     /// One level of block `b` of row pair `pair` from its tables.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
@@ -755,7 +809,21 @@ mod kernel {
         let at = |r: &[i32; SIDE], y: usize| r.get(y).copied().unwrap_or(0);
         let (r0a, r1a) = (at(&tab.r0, 2 * pair), at(&tab.r1, 2 * pair));
         let (r0b, r1b) = (at(&tab.r0, 2 * pair + 1), at(&tab.r1, 2 * pair + 1));
-        let row_of = |r: i32| gather(t, _mm256_add_epi32(pair_cols, _mm256_set1_epi32(r)));
+        // Where the block reads at most 4 texel columns, a row is 4 loads (one narrow
+        // gather) spread over the 8 lanes by a permutation.
+        let window = tab.window.get(b).copied().flatten();
+        let row_of = |r: i32| match &window {
+            Some(w) => {
+                let four = gather4(t, _mm_add_epi32(load16(&w.columns), _mm_set1_epi32(r)));
+                let spread = _mm256_broadcastsi128_si256(four);
+                let picks = _mm256_setr_epi32(
+                    w.picks[0], w.picks[1], w.picks[2], w.picks[3], w.picks[4], w.picks[5],
+                    w.picks[6], w.picks[7],
+                );
+                _mm256_permutevar8x32_epi32(spread, picks)
+            }
+            None => gather(t, _mm256_add_epi32(pair_cols, _mm256_set1_epi32(r))),
+        };
         let g0a = row_of(r0a);
         let g1a = row_of(r1a);
         let g0b = if r0b == r0a {
