@@ -15,7 +15,11 @@
 //! whose colours are constants for the draw ([`TileState::covered_rect`]), or whose colours
 //! depend only on inputs that are constant over the primitive, evaluated once per rectangle
 //! ([`TileState::covered_rect_shaded`]). Each attachment then blends one source texel in
-//! fixed point or stores one packed texel, micro-tile row by micro-tile row.
+//! fixed point or stores one packed texel, micro-tile row by micro-tile row. A shader that
+//! only copies one sampled texel into a single RGBA8/BGRA8 UNORM attachment, unblended and
+//! untested, has its covered rectangles sampled by the copy kernel instead of shaded
+//! ([`TileState::sampled_rect`], `crate::sampler`'s copy sampler): packed texels stored
+//! block by block, no kernel call and no f32 colour.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};

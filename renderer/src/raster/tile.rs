@@ -15,7 +15,9 @@
 //! the walk that are wholly inside the triangle on block boundaries as [`CoveredRect`]s
 //! instead of runs: a whole walk at once, or the inside part of each block row; and two
 //! triangles that are the halves of one axis-aligned rectangle as one
-//! ([`TileRaster::rect_pair`]). Everything else still goes as runs.
+//! ([`TileRaster::rect_pair`]). A sink that takes only rectangles of primitives whose inputs
+//! are constant over them ([`TileFragments::takes_shaded_rects`]) gets the same parts, of
+//! such triangles, with their inputs. Everything else still goes as runs.
 
 use super::setup::TriangleSetup;
 use super::sink::{lane_offset, CoveredRect, FragmentRun, TileFragments, RUN_BLOCKS};
