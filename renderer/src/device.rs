@@ -186,6 +186,44 @@ impl Device {
         draw::pipeline::create_graphics_pipeline(&self.jit, &self.kernels, vertex, fragment)
     }
 
+    /// [`draw::clear_color_rect`] with the rectangle's rows spread over the calling thread and
+    /// the pool's workers, in bands of whole 4-row micro-tile rows (a LOAD_OP_CLEAR over a
+    /// large render area is a memory fill as long as a fill-rate draw).
+    pub fn clear_color_rect(
+        &self,
+        image: &crate::image::Image,
+        level: u32,
+        layer: u32,
+        rect: crate::raster::Rect,
+        value: [u32; 4],
+    ) -> Result<(), RendererError> {
+        /// Fewest rows a band has (smaller clears are not worth spreading).
+        const BAND_ROWS: u32 = 64;
+        let threads = self.pool.threads() as u32;
+        let bands = (rect.height / BAND_ROWS).clamp(1, 2 * threads.max(1));
+        if bands == 1 {
+            return Ok(draw::clear_color_rect(image, level, layer, rect, value)?);
+        }
+        // The whole rectangle first: a bad one clears nothing, as in one piece.
+        draw::clear::check_rect(image, level, rect)?;
+        // Band edges on multiples of 4 rows from the rectangle's top.
+        let per_band = rect.height.div_ceil(bands).next_multiple_of(4);
+        let job = |i: usize| -> Result<(), RendererError> {
+            let top = (i as u32).saturating_mul(per_band).min(rect.height);
+            let bottom = top.saturating_add(per_band).min(rect.height);
+            if top == bottom {
+                return Ok(());
+            }
+            let band = crate::raster::Rect {
+                y: rect.y.saturating_add(top as i32),
+                height: bottom - top,
+                ..rect
+            };
+            Ok(draw::clear_color_rect(image, level, layer, band, value)?)
+        };
+        self.pool.run_scoped(bands as usize, &job)
+    }
+
     /// vkCmdDraw / vkCmdDrawIndexed: vertex shading, setup, binning and tiles spread over the
     /// calling thread and the pool's workers (as many threads as the pool has, none spawned).
     pub fn draw(

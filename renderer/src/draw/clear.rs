@@ -34,6 +34,11 @@ pub enum ClearAttachment {
 }
 
 /// `[x0, x1) × [y0, y1)` of `rect`, which must lie inside `(level)` of `image`.
+/// Whether `rect` lies inside level `level` of `image` (the check every clear makes first).
+pub(crate) fn check_rect(image: &Image, level: u32, rect: Rect) -> Result<(), DrawError> {
+    pixel_bounds(image, level, rect).map(|_| ())
+}
+
 fn pixel_bounds(image: &Image, level: u32, rect: Rect) -> Result<[u32; 4], DrawError> {
     let outside = DrawError::Clear("rectangle outside the attachment");
     let [w, h, _] = image.desc().mip_extent(level);

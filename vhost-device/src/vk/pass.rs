@@ -158,6 +158,7 @@ impl PassInstance {
     /// of `view_mask`'s views with multiview, else the instance's layers.
     fn clear_view(
         &self,
+        device: &renderer::Device,
         view: &ImageViewObject,
         color: Option<ClearValue>,
         depth_stencil: Option<(u32, ClearValue)>,
@@ -174,13 +175,7 @@ impl PassInstance {
         };
         for layer in layers {
             if let Some(value) = color {
-                draw::clear::clear_color_rect(
-                    &image,
-                    view.base_level,
-                    layer,
-                    self.render_area,
-                    value,
-                )?;
+                device.clear_color_rect(&image, view.base_level, layer, self.render_area, value)?;
             }
             if let Some((mask, value)) = depth_stencil {
                 draw::clear::clear_depth_stencil_rect(
@@ -198,7 +193,11 @@ impl PassInstance {
     }
 
     /// The loads of the attachments whose first use is the current subpass.
-    fn load_subpass(&self, scope: &GuestScope<'_>) -> Result<(), ExecError> {
+    fn load_subpass(
+        &self,
+        device: &renderer::Device,
+        scope: &GuestScope<'_>,
+    ) -> Result<(), ExecError> {
         let PassKind::RenderPass {
             render_pass,
             framebuffer,
@@ -238,9 +237,9 @@ impl PassInstance {
                 .ok_or_else(|| invalid(format!("attachment {i} clears but has no clear value")))?;
             let view = &framebuffer.views[i];
             if mask == aspect::COLOR {
-                self.clear_view(view, Some(value), None, view_mask, scope)?;
+                self.clear_view(device, view, Some(value), None, view_mask, scope)?;
             } else {
-                self.clear_view(view, None, Some((mask, value)), view_mask, scope)?;
+                self.clear_view(device, view, None, Some((mask, value)), view_mask, scope)?;
             }
         }
         Ok(())
@@ -352,7 +351,7 @@ impl VkContext {
             },
         };
         pass.select_subpass();
-        pass.load_subpass(scope)?;
+        pass.load_subpass(&self.device, scope)?;
         Ok(pass)
     }
 
@@ -378,7 +377,7 @@ impl VkContext {
         }
         *subpass += 1;
         pass.select_subpass();
-        pass.load_subpass(scope)
+        pass.load_subpass(&self.device, scope)
     }
 
     /// vkCmdEndRenderPass (VUID-vkCmdEndRenderPass-None-00910: in the last subpass).
@@ -528,10 +527,17 @@ impl VkContext {
         };
         if c.flags & RESUMING == 0 {
             for (view, _, value) in loads {
-                pass.clear_view(&view, Some(value), None, c.view_mask, scope)?;
+                pass.clear_view(&self.device, &view, Some(value), None, c.view_mask, scope)?;
             }
             if let (Some(view), true) = (&ds_view, ds_mask != 0) {
-                pass.clear_view(view, None, Some((ds_mask, ds_value)), c.view_mask, scope)?;
+                pass.clear_view(
+                    &self.device,
+                    view,
+                    None,
+                    Some((ds_mask, ds_value)),
+                    c.view_mask,
+                    scope,
+                )?;
             }
         }
         Ok(pass)
