@@ -972,6 +972,21 @@ mod kernel {
             let mut texels = [[0u32; CHUNK]; RECT_BLOCKS];
             let blocks = width / 4;
             let (pick, or) = arrangement(order);
+            if let Some(choice) = self.fixed {
+                // One choice for every quad (one level, one filter): its tables once, then
+                // nothing per block but the block itself.
+                let p = self.prepare(&choice);
+                let tables = [0, 1].map(|k| Tables::new(&p, k, &u_col[..width], &v_row[..height]));
+                let mix = [choice.levels[1].1; 2];
+                for pair in 0..height / 2 {
+                    for (b, out) in texels[..blocks].iter_mut().enumerate() {
+                        let codes = tables_block(self.t, &p, &tables, b, pair, mix);
+                        store_u32(out, _mm256_or_si256(_mm256_shuffle_epi8(codes, pick), or));
+                    }
+                    row(y0 + 2 * pair as u32, &texels[..blocks]);
+                }
+                return true;
+            }
             for pair in 0..height / 2 {
                 let (ya, yb) = (2 * pair, 2 * pair + 1);
                 // Each quad column's choice for this row pair (differences along the other
@@ -979,14 +994,9 @@ mod kernel {
                 // not change along y nor v along x).
                 let mut choices = [None; SIDE / 2];
                 for (q, slot) in choices.iter_mut().enumerate().take(width / 2) {
-                    *slot = Some(match self.fixed {
-                        Some(choice) => choice,
-                        None => {
-                            let du = u_col[2 * q + 1] - u_col[2 * q];
-                            let dv = v_row[yb] - v_row[ya];
-                            self.choice_of_differences([du, 0.0, 0.0, dv], &mut cache)
-                        }
-                    });
+                    let du = u_col[2 * q + 1] - u_col[2 * q];
+                    let dv = v_row[yb] - v_row[ya];
+                    *slot = Some(self.choice_of_differences([du, 0.0, 0.0, dv], &mut cache));
                 }
                 for (b, out) in texels[..blocks].iter_mut().enumerate() {
                     let (Some(qa), Some(qb)) = (choices[2 * b], choices[2 * b + 1]) else {
