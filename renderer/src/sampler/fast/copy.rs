@@ -998,6 +998,32 @@ mod kernel {
                     let dv = v_row[yb] - v_row[ya];
                     *slot = Some(self.choice_of_differences([du, 0.0, 0.0, dv], &mut cache));
                 }
+                // Most row pairs read one set of levels in every quad (an affine mapping):
+                // the prepared choice once, and per block only its quads' weights.
+                let first = choices[0];
+                let uniform = first.is_some_and(|c| {
+                    choices[..width / 2]
+                        .iter()
+                        .all(|q| q.is_some_and(|q| same_levels(&q, &c)))
+                });
+                if let (true, Some(c)) = (uniform, first) {
+                    if !matches!(&current, Some((choice, ..)) if same_levels(choice, &c)) {
+                        let p = self.prepare(&c);
+                        let tables =
+                            [0, 1].map(|k| Tables::new(&p, k, &u_col[..width], &v_row[..height]));
+                        current = Some((c, p, tables));
+                    }
+                    if let Some((_, p, tables)) = &current {
+                        let weight = |q: usize| choices[q].map_or(0.0, |c| c.levels[1].1);
+                        for (b, out) in texels[..blocks].iter_mut().enumerate() {
+                            let mix = [weight(2 * b), weight(2 * b + 1)];
+                            let codes = tables_block(self.t, p, tables, b, pair, mix);
+                            store_u32(out, _mm256_or_si256(_mm256_shuffle_epi8(codes, pick), or));
+                        }
+                        row(y0 + 2 * pair as u32, &texels[..blocks]);
+                        continue;
+                    }
+                }
                 for (b, out) in texels[..blocks].iter_mut().enumerate() {
                     let (Some(qa), Some(qb)) = (choices[2 * b], choices[2 * b + 1]) else {
                         continue;
