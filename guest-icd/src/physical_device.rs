@@ -8,6 +8,10 @@ use crate::error::IcdError;
 use crate::handle::dispatchable;
 use crate::transport::Transport;
 use ash::vk;
+use protocol::descriptor::{
+    MAX_PER_STAGE_RESOURCES, MAX_STORAGE_BUFFERS_DYNAMIC, MAX_UNIFORM_BUFFERS_DYNAMIC, PER_LAYOUT,
+    PER_STAGE,
+};
 use protocol::image::{MAX_IMAGE_ARRAY_LAYERS, MAX_IMAGE_DIMENSION_2D, MAX_IMAGE_DIMENSION_3D};
 use protocol::sampler::{
     MAX_SAMPLER_ALLOCATION_COUNT, MAX_SAMPLER_ANISOTROPY, MAX_SAMPLER_LOD_BIAS,
@@ -30,7 +34,7 @@ pub(crate) const DRIVER_VERSION: u32 = vk::make_api_version(0, 0, 1, 0);
 pub(crate) const PIPELINE_CACHE_UUID: [u8; 16] = *b"softgpu-icd-0.1\0";
 /// Colour attachments a subpass / dynamic rendering may have (the renderer's
 /// MAX_COLOR_ATTACHMENTS).
-pub(crate) const MAX_COLOR_ATTACHMENTS: u32 = 8;
+pub(crate) const MAX_COLOR_ATTACHMENTS: u32 = protocol::descriptor::MAX_COLOR_ATTACHMENTS;
 /// Alignment of every buffer and memory sub-allocation (≥ every min*OffsetAlignment).
 pub(crate) const BUFFER_ALIGNMENT: u64 = 256;
 
@@ -96,21 +100,22 @@ impl PhysicalDevice {
             max_memory_allocation_count: 1 << 20,
             buffer_image_granularity: 1,
             max_bound_descriptor_sets: c.max_bound_descriptor_sets,
-            max_per_stage_descriptor_uniform_buffers: 1024,
-            max_per_stage_descriptor_storage_buffers: 1024,
-            max_per_stage_descriptor_samplers: 1024,
-            max_per_stage_descriptor_sampled_images: 1024,
-            max_per_stage_descriptor_storage_images: 1024,
-            max_per_stage_descriptor_input_attachments: MAX_COLOR_ATTACHMENTS,
-            max_per_stage_resources: 4096,
-            max_descriptor_set_uniform_buffers: 1024,
-            max_descriptor_set_uniform_buffers_dynamic: 64,
-            max_descriptor_set_storage_buffers: 1024,
-            max_descriptor_set_storage_buffers_dynamic: 64,
-            max_descriptor_set_samplers: 1024,
-            max_descriptor_set_sampled_images: 1024,
-            max_descriptor_set_storage_images: 1024,
-            max_descriptor_set_input_attachments: MAX_COLOR_ATTACHMENTS,
+            // Descriptor limits (protocol::descriptor, which the device enforces).
+            max_per_stage_descriptor_uniform_buffers: PER_STAGE.uniform_buffers,
+            max_per_stage_descriptor_storage_buffers: PER_STAGE.storage_buffers,
+            max_per_stage_descriptor_samplers: PER_STAGE.samplers,
+            max_per_stage_descriptor_sampled_images: PER_STAGE.sampled_images,
+            max_per_stage_descriptor_storage_images: PER_STAGE.storage_images,
+            max_per_stage_descriptor_input_attachments: PER_STAGE.input_attachments,
+            max_per_stage_resources: MAX_PER_STAGE_RESOURCES,
+            max_descriptor_set_uniform_buffers: PER_LAYOUT.uniform_buffers,
+            max_descriptor_set_uniform_buffers_dynamic: MAX_UNIFORM_BUFFERS_DYNAMIC,
+            max_descriptor_set_storage_buffers: PER_LAYOUT.storage_buffers,
+            max_descriptor_set_storage_buffers_dynamic: MAX_STORAGE_BUFFERS_DYNAMIC,
+            max_descriptor_set_samplers: PER_LAYOUT.samplers,
+            max_descriptor_set_sampled_images: PER_LAYOUT.sampled_images,
+            max_descriptor_set_storage_images: PER_LAYOUT.storage_images,
+            max_descriptor_set_input_attachments: PER_LAYOUT.input_attachments,
             // Samplers and texel buffers (protocol::sampler, shared with the device).
             max_sampler_allocation_count: MAX_SAMPLER_ALLOCATION_COUNT,
             max_sampler_lod_bias: MAX_SAMPLER_LOD_BIAS,

@@ -9,6 +9,7 @@
 //! present before anything is allocated, and a malformed stream is an `Err`, never a panic.
 
 pub mod capset;
+pub mod descriptor;
 pub mod format;
 pub mod graphics;
 pub mod image;

@@ -311,6 +311,148 @@ impl SetLayout {
     }
 }
 
+/// Descriptors of each class (see [`protocol::descriptor::DescriptorLimits`]), dynamic
+/// buffers and stage resources.
+#[derive(Clone, Copy, Debug, Default)]
+struct ClassCounts {
+    samplers: u64,
+    uniform_buffers: u64,
+    storage_buffers: u64,
+    sampled_images: u64,
+    storage_images: u64,
+    input_attachments: u64,
+    uniform_dynamic: u64,
+    storage_dynamic: u64,
+}
+
+impl ClassCounts {
+    fn add(&mut self, kind: DescriptorKind, count: u64) {
+        use DescriptorKind as K;
+        match kind {
+            K::Sampler => self.samplers += count,
+            K::CombinedImageSampler => {
+                self.samplers += count;
+                self.sampled_images += count;
+            }
+            K::SampledImage | K::UniformTexelBuffer => self.sampled_images += count,
+            K::StorageImage | K::StorageTexelBuffer => self.storage_images += count,
+            K::Uniform => self.uniform_buffers += count,
+            K::UniformDynamic => {
+                self.uniform_buffers += count;
+                self.uniform_dynamic += count;
+            }
+            K::Storage => self.storage_buffers += count,
+            K::StorageDynamic => {
+                self.storage_buffers += count;
+                self.storage_dynamic += count;
+            }
+            K::InputAttachment => self.input_attachments += count,
+        }
+    }
+
+    /// The first class over `limits`, as (its name in `names`, value, limit); `names` are
+    /// samplers, uniform buffers, storage buffers, sampled images, storage images and input
+    /// attachments, in that order.
+    fn over(
+        &self,
+        limits: &protocol::descriptor::DescriptorLimits,
+        names: [&'static str; 6],
+    ) -> Option<(&'static str, u64, u32)> {
+        let values = [
+            (self.samplers, limits.samplers),
+            (self.uniform_buffers, limits.uniform_buffers),
+            (self.storage_buffers, limits.storage_buffers),
+            (self.sampled_images, limits.sampled_images),
+            (self.storage_images, limits.storage_images),
+            (self.input_attachments, limits.input_attachments),
+        ];
+        names
+            .into_iter()
+            .zip(values)
+            .find(|&(_, (value, limit))| value > u64::from(limit))
+            .map(|(name, (value, limit))| (name, value, limit))
+    }
+}
+
+/// The descriptor limits the ICD reports (`protocol::descriptor`), over all the set layouts
+/// of a pipeline layout: per shader stage (VUID-VkPipelineLayoutCreateInfo-descriptorType-
+/// 03016 to -03022, -03287) and for the layout as a whole (-03028 to -03036).
+fn check_descriptor_limits(sets: &[Arc<SetLayout>]) -> Result<(), ExecError> {
+    use protocol::descriptor::{
+        MAX_PER_STAGE_RESOURCES, MAX_STORAGE_BUFFERS_DYNAMIC, MAX_UNIFORM_BUFFERS_DYNAMIC,
+        PER_LAYOUT, PER_STAGE,
+    };
+    /// Stage bits counted apart: the graphics stages and compute (`VkShaderStageFlagBits`).
+    const STAGES: [u32; 6] = [0x1, 0x2, 0x4, 0x8, 0x10, 0x20];
+    const STAGE_NAMES: [&str; 6] = [
+        "samplers one shader stage reaches",
+        "uniform buffers one shader stage reaches",
+        "storage buffers one shader stage reaches",
+        "sampled images one shader stage reaches",
+        "storage images one shader stage reaches",
+        "input attachments one shader stage reaches",
+    ];
+    const LAYOUT_NAMES: [&str; 6] = [
+        "samplers in a pipeline layout",
+        "uniform buffers in a pipeline layout",
+        "storage buffers in a pipeline layout",
+        "sampled images in a pipeline layout",
+        "storage images in a pipeline layout",
+        "input attachments in a pipeline layout",
+    ];
+    let mut whole = ClassCounts::default();
+    let mut per_stage = [ClassCounts::default(); STAGES.len()];
+    for b in sets.iter().flat_map(|s| &s.bindings) {
+        let count = u64::from(b.count);
+        whole.add(b.kind, count);
+        for (stage, counts) in STAGES.iter().zip(per_stage.iter_mut()) {
+            if b.stages & stage != 0 {
+                counts.add(b.kind, count);
+            }
+        }
+    }
+    let limit = |what: &'static str, value: u64, limit: u32| ExecError::Limit {
+        what,
+        value,
+        limit: u64::from(limit),
+    };
+    for counts in &per_stage {
+        if let Some((what, value, max)) = counts.over(&PER_STAGE, STAGE_NAMES) {
+            return Err(limit(what, value, max));
+        }
+        let resources = counts.uniform_buffers
+            + counts.storage_buffers
+            + counts.sampled_images
+            + counts.storage_images
+            + counts.input_attachments;
+        if resources > u64::from(MAX_PER_STAGE_RESOURCES) {
+            return Err(limit(
+                "resources one shader stage reaches",
+                resources,
+                MAX_PER_STAGE_RESOURCES,
+            ));
+        }
+    }
+    if let Some((what, value, max)) = whole.over(&PER_LAYOUT, LAYOUT_NAMES) {
+        return Err(limit(what, value, max));
+    }
+    if whole.uniform_dynamic > u64::from(MAX_UNIFORM_BUFFERS_DYNAMIC) {
+        return Err(limit(
+            "dynamic uniform buffers in a pipeline layout",
+            whole.uniform_dynamic,
+            MAX_UNIFORM_BUFFERS_DYNAMIC,
+        ));
+    }
+    if whole.storage_dynamic > u64::from(MAX_STORAGE_BUFFERS_DYNAMIC) {
+        return Err(limit(
+            "dynamic storage buffers in a pipeline layout",
+            whole.storage_dynamic,
+            MAX_STORAGE_BUFFERS_DYNAMIC,
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) struct PipelineLayout {
     pub(crate) sets: Vec<Arc<SetLayout>>,
     pub(crate) push_constant_ranges: Vec<PushConstantRange>,
@@ -329,6 +471,7 @@ impl PipelineLayout {
                 limit: MAX_BOUND_DESCRIPTOR_SETS as u64,
             });
         }
+        check_descriptor_limits(&sets)?;
         for (i, r) in ranges.iter().enumerate() {
             // VUID-VkPushConstantRange-offset-00294, -00295, -size-00296, -00297, -00298,
             // -stageFlags-requiredbitmask.
@@ -532,5 +675,92 @@ mod tests {
             ]
         )
         .is_err());
+    }
+
+    #[test]
+    fn pipeline_layouts_keep_to_the_descriptor_limits_the_icd_reports() {
+        use protocol::descriptor::{
+            MAX_PER_STAGE_RESOURCES, MAX_UNIFORM_BUFFERS_DYNAMIC, PER_STAGE,
+        };
+        use protocol::stream::descriptor_type as t;
+        let set = |bindings: Vec<(u32, u32, u32)>| {
+            let bindings = bindings
+                .into_iter()
+                .enumerate()
+                .map(|(i, (ty, count, stages))| DescriptorSetLayoutBinding {
+                    stages,
+                    ..binding(i as u32, ty, count)
+                })
+                .collect();
+            Arc::new(SetLayout::new(bindings, no_samplers).unwrap())
+        };
+        let layout = |sets: Vec<Arc<SetLayout>>| PipelineLayout::new(sets, vec![]);
+        let (vertex, fragment, compute) = (0x1, 0x10, 0x20);
+        let limit = PER_STAGE.sampled_images;
+        // At the per-stage limit, split over two sets: accepted.
+        let half = limit / 2;
+        let two = vec![
+            set(vec![(t::SAMPLED_IMAGE, half, fragment)]),
+            set(vec![(t::SAMPLED_IMAGE, limit - half, fragment)]),
+        ];
+        assert!(layout(two).is_ok());
+        // One more, in either set: refused, naming the class.
+        let over = vec![
+            set(vec![(t::SAMPLED_IMAGE, half, fragment)]),
+            set(vec![(
+                t::COMBINED_IMAGE_SAMPLER,
+                limit - half + 1,
+                fragment,
+            )]),
+        ];
+        let e = layout(over)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("sampled images one shader stage reaches"), "{e}");
+        // The same number spread over two stages is within each stage's limit but over the
+        // layout's.
+        let spread = vec![
+            set(vec![(t::STORAGE_IMAGE, limit, vertex)]),
+            set(vec![(t::STORAGE_IMAGE, 1, compute)]),
+        ];
+        let e = layout(spread)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("storage images in a pipeline layout"), "{e}");
+        // Input attachments: at most as many as colour attachments.
+        let inputs = |n| vec![set(vec![(t::INPUT_ATTACHMENT, n, fragment)])];
+        assert!(layout(inputs(PER_STAGE.input_attachments)).is_ok());
+        assert!(layout(inputs(PER_STAGE.input_attachments + 1)).is_err());
+        // Dynamic uniform buffers have a layout limit of their own.
+        let dynamic = |n| vec![set(vec![(t::UNIFORM_BUFFER_DYNAMIC, n, compute)])];
+        assert!(layout(dynamic(MAX_UNIFORM_BUFFERS_DYNAMIC)).is_ok());
+        assert!(layout(dynamic(MAX_UNIFORM_BUFFERS_DYNAMIC + 1)).is_err());
+        // Every buffer and image class at its limit in one stage: exactly the stage's
+        // resource limit; one input attachment more is over it (though within its class).
+        let full = |inputs| {
+            let mut sets = vec![
+                set(vec![
+                    (t::UNIFORM_BUFFER, 1024, fragment),
+                    (t::STORAGE_BUFFER, 1024, fragment),
+                ]),
+                set(vec![
+                    (t::SAMPLED_IMAGE, 1024, fragment),
+                    (t::STORAGE_IMAGE, 1024, fragment),
+                ]),
+            ];
+            if inputs > 0 {
+                sets.push(set(vec![(t::INPUT_ATTACHMENT, inputs, fragment)]));
+            }
+            sets
+        };
+        assert_eq!(4 * 1024, MAX_PER_STAGE_RESOURCES);
+        assert!(layout(full(0)).is_ok());
+        let e = layout(full(1))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("resources one shader stage reaches"), "{e}");
     }
 }
