@@ -38,15 +38,9 @@ pub const PER_STAGE: DescriptorLimits = DescriptorLimits {
 pub const MAX_PER_STAGE_RESOURCES: u32 = 4096;
 
 /// The `maxDescriptorSet*` limits: descriptors of each class in all the set layouts of a
-/// pipeline layout together.
-pub const PER_LAYOUT: DescriptorLimits = DescriptorLimits {
-    samplers: 1024,
-    uniform_buffers: 1024,
-    storage_buffers: 1024,
-    sampled_images: 1024,
-    storage_images: 1024,
-    input_attachments: MAX_COLOR_ATTACHMENTS,
-};
+/// pipeline layout together. The same numbers as per stage: nothing in softgpu is shared
+/// between stages, so one stage may use all of them.
+pub const PER_LAYOUT: DescriptorLimits = PER_STAGE;
 
 /// `maxDescriptorSetUniformBuffersDynamic`.
 pub const MAX_UNIFORM_BUFFERS_DYNAMIC: u32 = 64;

@@ -366,10 +366,10 @@ fn the_copy_shader_is_a_sampled_copy_and_its_twin_is_not() {
         .unwrap()
     };
     let copy = shader::sampled_copy::sampled_copy(&lower("sampled_copy.frag", &[]));
-    assert!(copy.is_some_and(|c| !c.reads_inputs && c.separable()));
+    assert!(copy.is_some_and(|c| !c.reads_inputs && c.separable));
     let rotated = lower("sampled_copy.frag", &[("ROTATED", "1")]);
     let rotated = shader::sampled_copy::sampled_copy(&rotated);
-    assert!(rotated.is_some_and(|c| !c.separable()));
+    assert!(rotated.is_some_and(|c| !c.separable));
     let twin = lower("sampled_copy_reference.frag", &[]);
     assert!(shader::sampled_copy::sampled_copy(&twin).is_none());
     let bench = lower("bench_textured.frag", &[]);

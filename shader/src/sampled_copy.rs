@@ -56,6 +56,9 @@ pub struct SampledCopy {
     pub outputs: [CopiedComponent; 4],
     /// The program reads module inputs (else only `FragCoord` and constants).
     pub reads_inputs: bool,
+    /// u reads no `FragCoord.y` and v no `FragCoord.x` (an axis-aligned mapping: every pixel
+    /// of a column has the same u, every pixel of a row the same v, bit for bit).
+    pub separable: bool,
 }
 
 impl SampledCopy {
@@ -82,12 +85,11 @@ impl SampledCopy {
 }
 
 impl SampledCopy {
-    /// Whether u reads no `FragCoord.y` and v no `FragCoord.x` (an axis-aligned mapping:
-    /// every pixel of a column has the same u, every pixel of a row the same v, bit for bit).
-    pub fn separable(&self) -> bool {
+    /// Whether u reads no `FragCoord.y` and v no `FragCoord.x` ([`SampledCopy::separable`]).
+    fn axes_separate(program: &[CoordOp], coords: [usize; 2]) -> bool {
         // Which FragCoord axes each step reads, directly or through its operands.
-        let mut reads = vec![[false; 2]; self.program.len()];
-        for (i, op) in self.program.iter().enumerate() {
+        let mut reads = vec![[false; 2]; program.len()];
+        for (i, op) in program.iter().enumerate() {
             let of = |k: usize| reads.get(k).copied().unwrap_or([true; 2]);
             let or = |a: [bool; 2], b: [bool; 2]| [a[0] || b[0], a[1] || b[1]];
             reads[i] = match *op {
@@ -98,9 +100,7 @@ impl SampledCopy {
                 CoordOp::Neg(a) => of(a),
             };
         }
-        let [u, v] = self
-            .coords
-            .map(|k| reads.get(k).copied().unwrap_or([true; 2]));
+        let [u, v] = coords.map(|k| reads.get(k).copied().unwrap_or([true; 2]));
         !u[1] && !v[0]
     }
 
@@ -263,6 +263,7 @@ pub fn sampled_copy(module: &Module) -> Option<SampledCopy> {
     // Only the steps the coordinates need, in order.
     let (program, coords) = prune(&b.program, coords);
     let reads_inputs = program.iter().any(|op| matches!(op, CoordOp::Input(_)));
+    let separable = SampledCopy::axes_separate(&program, coords);
     Some(SampledCopy {
         image,
         sampler,
@@ -270,6 +271,7 @@ pub fn sampled_copy(module: &Module) -> Option<SampledCopy> {
         coords,
         outputs,
         reads_inputs,
+        separable,
     })
 }
 
@@ -655,18 +657,18 @@ mod tests {
         );
         assert_eq!(copy.coordinates([2.5, 9.5], |_| 0.0), [9.5, 2.5]);
         // u from y and v from x: not separable.
-        assert!(!copy.separable());
+        assert!(!copy.separable);
     }
 
     #[test]
     fn separability_follows_which_axis_each_coordinate_reads() {
         // u = x·⅛ + in0 (through an FMA), v = −(y·¼ + in1).
         let copy = sampled_copy(&fragment(textured())).unwrap();
-        assert!(copy.separable());
+        assert!(copy.separable);
         // v reading x as well.
         let mut body = textured();
         body[9] = def(9, Op::Binary(BinOp::FAdd, ValueId(8), ValueId(0)));
-        assert!(!sampled_copy(&fragment(body)).unwrap().separable());
+        assert!(!sampled_copy(&fragment(body)).unwrap().separable);
     }
 
     #[test]

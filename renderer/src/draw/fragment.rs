@@ -22,6 +22,7 @@ use shader::abi::GRAPHICS_LANES;
 use crate::error::RendererError;
 use crate::output::{FragmentOutputs, FragmentShader, MAX_COLOR_ATTACHMENTS};
 use crate::raster::{FragmentBatch, FragmentNeeds, FragmentRun, LANES, RUN_BLOCKS};
+use crate::sampler::CopySampler;
 
 use super::execute::DrawResources;
 use super::pipeline::{ColorOutput, GraphicsPipeline};
@@ -46,6 +47,9 @@ pub(super) struct FragmentGlue {
     /// words of every shaded block (attachments `..attachments`; the rest zero), computed
     /// once.
     constant: Option<Box<ConstantColors>>,
+    /// The outputs are exactly attachment 0's four components ([`Self::writes_one_attachment`]):
+    /// a sampled copy's texels may go to it whole.
+    copy_target: bool,
 }
 
 /// The colour words every block of a draw-constant stage gets: what [`FragmentGlue`] would
@@ -164,8 +168,10 @@ impl FragmentGlue {
             output_slots,
             direct,
             constant: None,
+            copy_target: false,
         };
         glue.constant = glue.constant_colors(attachments);
+        glue.copy_target = glue.writes_one_attachment();
         glue
     }
 
@@ -196,29 +202,36 @@ impl FragmentGlue {
         self
     }
 
-    /// The stage's sampled copy and resources, where the glue hands its one texel to
-    /// attachment 0's four components and nothing else is written.
-    fn copy_parts(&self) -> Option<(&shader::sampled_copy::SampledCopy, &StageResources)> {
-        let (stage, resources) = self.stage.as_ref()?;
-        let copy = stage.sampled_copy()?;
+    /// Whether the outputs are exactly attachment 0's four components, with nothing else
+    /// written (no `FragDepth`, no constant colours): where a sampled copy's texel can go to
+    /// the attachment as it is.
+    fn writes_one_attachment(&self) -> bool {
         let mut components = [false; 4];
         for &(_, attachment, component) in &self.colors {
             if attachment != 0
                 || component >= 4
                 || std::mem::replace(&mut components[component], true)
             {
-                return None;
+                return false;
             }
         }
-        let plain = self.frag_depth_slot.is_none()
+        self.frag_depth_slot.is_none()
             && self.constant.is_none()
             && components == [true; 4]
             && self
                 .unwritten
                 .iter()
-                .all(|&(attachment, _)| attachment != 0);
+                .all(|&(attachment, _)| attachment != 0)
+    }
+
+    /// The stage's sampled copy and the copy kernel's sampler for its texture, where the
+    /// glue hands its one texel to attachment 0 ([`FragmentGlue::copy_target`]) and the kernel takes
+    /// the view and sampler.
+    fn copy_parts(&self) -> Option<(&shader::sampled_copy::SampledCopy, CopySampler<'_>)> {
+        let (stage, resources) = self.stage.as_ref().filter(|_| self.copy_target)?;
+        let copy = stage.sampled_copy()?;
         let (img, smp) = resources.sampled(copy.image, copy.sampler)?;
-        (plain && crate::sampler::CopySampler::new(img, smp).is_some()).then_some((copy, resources))
+        Some((copy, CopySampler::new(img, smp)?))
     }
 
     /// Output words of one block.
@@ -601,8 +614,7 @@ impl FragmentShader for FragmentGlue {
 
     /// A stage that copies one sampled texel to location 0, whose four components are the
     /// one attachment's, with a view and sampler the copy kernel takes.
-    fn takes_sampled_rects(&self, bgra: bool) -> bool {
-        let _ = bgra;
+    fn takes_sampled_rects(&self) -> bool {
         self.copy_parts().is_some()
     }
 
@@ -615,19 +627,13 @@ impl FragmentShader for FragmentGlue {
         bgra: bool,
         row: &mut dyn FnMut(u32, &[[u32; LANES]]),
     ) -> bool {
-        use crate::sampler::{Arrangement, CopySampler, Lanes, OutByte, RECT_BLOCKS};
+        use crate::sampler::{Arrangement, Lanes, OutByte, GROUP_LANES, RECT_BLOCKS};
         use shader::sampled_copy::{CopiedComponent, MAX_STEPS};
-        let Some((copy, resources)) = self.copy_parts() else {
+        let Some((copy, sampler)) = self.copy_parts() else {
             return false;
         };
         let [x0, x1, _, _] = area;
         let blocks = (x1.saturating_sub(x0) / 4) as usize;
-        let Some((img, smp)) = resources.sampled(copy.image, copy.sampler) else {
-            return false;
-        };
-        let Some(sampler) = CopySampler::new(img, smp) else {
-            return false;
-        };
         if blocks == 0 || blocks > RECT_BLOCKS || copy.program.len() > MAX_STEPS {
             return false;
         }
@@ -642,14 +648,14 @@ impl FragmentShader for FragmentGlue {
             }
         });
         let order = Arrangement::new(bytes, sampler.bgra());
-        let mut steps = [[0f32; std::mem::size_of::<Lanes>() / 4]; MAX_STEPS];
+        let mut steps = [[0f32; GROUP_LANES]; MAX_STEPS];
         let mut coords = |x: &Lanes, y: &Lanes, u: &mut Lanes, v: &mut Lanes| {
             copy.coordinates_of_lanes(x, y, inputs, &mut steps, u, v);
         };
         sampler.rect(
             area,
             &order,
-            copy.separable(),
+            copy.separable,
             &mut coords,
             &mut |y, texels| row(y, texels),
         );

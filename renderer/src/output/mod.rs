@@ -217,10 +217,9 @@ pub trait FragmentShader: Sync + Send {
         false
     }
 
-    /// Whether [`FragmentShader::sampled_rect`] may give texels for a single RGBA8 UNORM
-    /// attachment (`bgra`: B8G8R8A8 UNORM) (asked once per draw). False by default.
-    fn takes_sampled_rects(&self, bgra: bool) -> bool {
-        let _ = bgra;
+    /// Whether [`FragmentShader::sampled_rect`] may give texels for a single RGBA8 or BGRA8
+    /// UNORM attachment (asked once per draw). False by default.
+    fn takes_sampled_rects(&self) -> bool {
         false
     }
 
@@ -228,8 +227,8 @@ pub trait FragmentShader: Sync + Send {
     /// pixel position and inputs (here `inputs`, one value per attribute component, the same
     /// at every pixel): calls `row(y, texels)` for each block row of `area` (`[x0, x1, y0, y1]`,
     /// block-aligned) with its blocks' packed attachment texels (block `i` at `x0 + 4i`,
-    /// pixel `p` of a block at `(p % 4, p / 4)`; `bgra` as for
-    /// [`FragmentShader::takes_sampled_rects`]), the texels [`FragmentShader::shade`] would
+    /// pixel `p` of a block at `(p % 4, p / 4)`; `bgra`: the attachment is B8G8R8A8 UNORM,
+    /// else R8G8B8A8), the texels [`FragmentShader::shade`] would
     /// give those pixels up to the rounding of the filter (at most one code), and returns
     /// true. Returns false, having called nothing, where it cannot. The default cannot.
     fn sampled_rect(

@@ -117,7 +117,7 @@ impl<S: FragmentShader> Shared<S> {
             [target] if !self.rects && !self.input_rects => target
                 .stores_rgba8()
                 .filter(|_| self.depth_stencil.is_none() && !self.per_texel)
-                .filter(|&bgra| self.shader.takes_sampled_rects(bgra)),
+                .filter(|_| self.shader.takes_sampled_rects()),
             _ => None,
         };
     }

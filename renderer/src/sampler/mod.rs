@@ -19,7 +19,7 @@ use crate::error::RendererError;
 use crate::format::Format;
 use crate::image::Image;
 pub use crate::output::CompareOp;
-pub(crate) use fast::{Arrangement, CopySampler, Lanes, OutByte, RECT_BLOCKS};
+pub(crate) use fast::{Arrangement, CopySampler, Lanes, OutByte, GROUP_LANES, RECT_BLOCKS};
 pub use helper::image_op;
 pub use resolved::{ResolvedImage, ResolvedSampler};
 pub use table::ImageTable;

@@ -37,7 +37,7 @@ use crate::memory::ExternalMemory;
 mod avx2;
 mod copy;
 
-pub(crate) use copy::{Arrangement, CopySampler, Lanes, OutByte, RECT_BLOCKS};
+pub(crate) use copy::{Arrangement, CopySampler, Lanes, OutByte, GROUP_LANES, RECT_BLOCKS};
 
 use super::address::wrap;
 use super::filter::{LevelChoice, Sampling};
@@ -1452,7 +1452,6 @@ mod tests {
                 }
             }
         }
-        eprintln!("copy: {blocks} blocks, {off_by_one} of {values} off by one");
         assert!(blocks > 1000, "{blocks}");
         // Only values within 3/128 of a half code may round the other way.
         assert!(off_by_one * 50 < values, "{off_by_one} of {values}");
