@@ -7,7 +7,8 @@
 //! cargo test --release -p renderer --test draw_throughput -- --ignored --nocapture
 //! ```
 //!
-//! `SOFTGPU_THROUGHPUT_THREADS` (e.g. `1,2`) picks the device thread counts,
+//! `SOFTGPU_THROUGHPUT_THREADS` (e.g. `1,2`) picks the device thread counts, `SOFTGPU_THROUGHPUT_RUNS`
+//! the timed runs (3; more for profiles),
 //! `SOFTGPU_THROUGHPUT_ONLY` (`fill` or `tris`) one half of the workloads, or (`deferred`)
 //! only the blended quads drawn in one batch (for profiles).
 #![allow(clippy::unwrap_used)]

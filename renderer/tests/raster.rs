@@ -2,8 +2,8 @@
 //! against references computed independently here (f64, from the spec's definitions).
 
 use renderer::raster::{
-    lane_offset, rasterize, rasterize_on, CoverageImages, CoverageSink, CoverageTile, CullMode,
-    DepthResolution, FragmentBatch, FragmentRun, FragmentSink, FrontFace, Interpolation,
+    lane_offset, rasterize, rasterize_on, CoverageImages, CoverageSink, CoverageTile, CoveredRect,
+    CullMode, DepthResolution, FragmentBatch, FragmentRun, FragmentSink, FrontFace, Interpolation,
     Primitives, RasterState, Rect, TileFragments, VertexStream, RUN_BLOCKS,
 };
 
@@ -769,5 +769,161 @@ fn depth_bias_adds_the_slope_scaled_offset_and_respects_its_clamp() {
                 "bias ({constant}, {slope}, {clamp}) at pixel {i}: offset {got}, want {want}"
             );
         }
+    }
+}
+
+/// [`CoverageSink`] that also takes covered rectangles of primitives with constant inputs
+/// and keeps them apart, with their inputs.
+struct RectCoverage {
+    inner: CoverageSink,
+    rects: std::sync::Mutex<Vec<(CoveredRect, Vec<f32>)>>,
+}
+
+struct RectCoverageTile {
+    inner: CoverageTile,
+    rects: Vec<(CoveredRect, Vec<f32>)>,
+}
+
+impl TileFragments for RectCoverageTile {
+    fn batch(&mut self, batch: &FragmentBatch<'_>) {
+        self.inner.batch(batch);
+    }
+
+    fn takes_shaded_rects(&self) -> bool {
+        true
+    }
+
+    fn covered_rect_shaded(&mut self, rect: &CoveredRect, inputs: &[f32]) -> bool {
+        self.rects.push((*rect, inputs.to_vec()));
+        true
+    }
+}
+
+impl FragmentSink for RectCoverage {
+    type Tile = RectCoverageTile;
+
+    fn begin_tile(&self, x: u32, y: u32, width: u32, height: u32) -> RectCoverageTile {
+        RectCoverageTile {
+            inner: self.inner.begin_tile(x, y, width, height),
+            rects: Vec::new(),
+        }
+    }
+
+    fn end_tile(&self, tile: RectCoverageTile) {
+        self.inner.end_tile(tile.inner);
+        self.rects.lock().expect("rectangles").extend(tile.rects);
+    }
+
+    fn may_take_rects(&self) -> bool {
+        true
+    }
+}
+
+/// Quads of two triangles (both windings, corners on the 4×2 block grid or not, inside the
+/// clip volume or crossing it), most with one colour at all six vertices, some not, drawn
+/// with rectangle pairs set up as one ([`RasterState::rect_pairs`]) and without.
+#[test]
+fn rectangle_pairs_set_up_as_one_cover_what_their_triangles_cover() {
+    let mut rng = Rng(0x5eed_9a1f);
+    let components = 2;
+    let (mut positions, mut attributes, mut tris) = (Vec::new(), Vec::new(), Vec::new());
+    for n in 0..600u32 {
+        let snap = |v: f64, step: f64| match n % 4 {
+            0 => v,
+            _ => (v / step).round() * step,
+        };
+        let (x0, y0) = (
+            snap(rng.range(-20.0, 140.0), 4.0),
+            snap(rng.range(-20.0, 110.0), 2.0),
+        );
+        let (w, h) = (
+            snap(rng.range(1.0, 40.0), 4.0),
+            snap(rng.range(1.0, 30.0), 2.0),
+        );
+        let (x1, y1) = (x0 + w, y0 + h);
+        let color = [rng.range(-1.0, 1.0) as f32, rng.range(0.0, 1.0) as f32];
+        let corners = match n % 5 {
+            // The other diagonal, and the other winding.
+            0 => [(x1, y0), (x1, y1), (x0, y1), (x1, y0), (x0, y1), (x0, y0)],
+            1 => [(x0, y0), (x1, y1), (x1, y0), (x0, y0), (x0, y1), (x1, y1)],
+            _ => [(x0, y0), (x1, y0), (x1, y1), (x0, y0), (x1, y1), (x0, y1)],
+        };
+        let first = positions.len() as u32;
+        for (k, &(x, y)) in corners.iter().enumerate() {
+            positions.push(clip(x, y));
+            let varies = n % 7 == 3 && k == 4;
+            attributes.extend_from_slice(&[color[0] + f32::from(u8::from(varies)), color[1]]);
+        }
+        tris.push([first, first + 1, first + 2]);
+        tris.push([first + 3, first + 4, first + 5]);
+    }
+    let interpolation = [Interpolation::Smooth, Interpolation::Flat];
+    let vertices = VertexStream {
+        positions: &positions,
+        attributes: &attributes,
+        interpolation: &interpolation,
+        point_sizes: None,
+    };
+    for (cull_mode, scissor) in [
+        (CullMode::None, None),
+        (CullMode::Back, None),
+        (CullMode::None, Some((6, 3, 101, 77))),
+    ] {
+        let mut base = state();
+        base.cull_mode = cull_mode;
+        if let Some((x, y, width, height)) = scissor {
+            base.scissor = Rect {
+                x,
+                y,
+                width,
+                height,
+            };
+        }
+        let paired = RasterState {
+            rect_pairs: true,
+            ..base
+        };
+        let draw = |state: &RasterState| {
+            let sink = CoverageSink::new(W, H, components);
+            let stats = rasterize(state, &vertices, Primitives::Triangles(&tris), &sink).expect("valid draw");
+            (stats, sink.images())
+        };
+        // A sink that takes no rectangle gets the very setups of the triangles.
+        let (stats, want) = draw(&base);
+        let (paired_stats, got) = draw(&paired);
+        assert_eq!(
+            (stats.triangles, stats.culled),
+            (paired_stats.triangles, paired_stats.culled)
+        );
+        assert!(bits(&want) == bits(&got), "{cull_mode:?}, {scissor:?}");
+
+        // One that takes them gets every pixel once per primitive, with the same values.
+        let sink = RectCoverage {
+            inner: CoverageSink::new(W, H, components),
+            rects: std::sync::Mutex::new(Vec::new()),
+        };
+        rasterize(&paired, &vertices, Primitives::Triangles(&tris), &sink).expect("valid draw");
+        let mut images = sink.inner.images();
+        let rects = sink.rects.into_inner().expect("rectangles");
+        let mut once = vec![None; (W * H) as usize];
+        for (rect, inputs) in &rects {
+            assert!(rect.x0 % 4 == 0 && rect.x1 % 4 == 0 && rect.y0 % 2 == 0 && rect.y1 % 2 == 0);
+            for y in rect.y0..rect.y1 {
+                for x in rect.x0..rect.x1 {
+                    let p = (y * W + x) as usize;
+                    images.counts[p] += 1;
+                    once[p] = Some((inputs.clone(), rect.front_facing));
+                }
+            }
+        }
+        assert_eq!(images.counts, want.counts, "{cull_mode:?}, {scissor:?}");
+        for (p, value) in once.iter().enumerate() {
+            if let (Some((inputs, facing)), 1) = (value, want.counts[p]) {
+                let expected = &want.attributes[p * components..(p + 1) * components];
+                assert_eq!(inputs.as_slice(), expected, "pixel {p}");
+                assert_eq!(*facing, want.front_facing[p], "pixel {p}");
+            }
+        }
+        assert!(rects.len() > 100, "{} rectangles taken", rects.len());
     }
 }

@@ -22,8 +22,8 @@ mod image_fixture;
 use std::time::Instant;
 
 use common::throughput::{
-    device, f32_constants, full_screen_quad, pipeline, thread_counts, time_draws, Mode, Timing,
-    HEIGHT, RUNS, WIDTH,
+    device, f32_constants, full_screen_quad, pipeline, runs, thread_counts, time_draws, Mode,
+    Timing, HEIGHT, WIDTH,
 };
 use renderer::format::{aspect, Format};
 use renderer::image::{Image, ImageDesc, ImageType, Tiling};
@@ -218,7 +218,7 @@ fn helper_alone(
     let (inv_w, inv_h) = (1.0 / WIDTH as f32, 1.0 / HEIGHT as f32);
     let mut best = f64::INFINITY;
     let mut checksum = 0u64;
-    for _ in 0..RUNS {
+    for _ in 0..runs() {
         let start = Instant::now();
         for tile_y in (0..HEIGHT).step_by(64) {
             for tile_x in (0..WIDTH).step_by(64) {

@@ -14,8 +14,8 @@ use crate::output::{
 };
 use crate::pool::Workers;
 use crate::raster::{
-    bin_window, DepthResolution, Primitives, RasterError, RasterState, RasterStats, Rect,
-    VertexStream, MAX_EXTENT,
+    bin_window, DepthResolution, FragmentSink, Primitives, RasterError, RasterState, RasterStats,
+    Rect, VertexStream, MAX_EXTENT,
 };
 
 use super::assembly::{Assembler, OutputLayout, PrimitiveLists, VertexStore};
@@ -278,6 +278,7 @@ fn draw_view(
         depth_clamp: state.rasterization.depth_clamp,
         depth_bias: state.rasterization.depth_bias,
         depth_resolution: depth_resolution(targets),
+        rect_pairs: sink.may_take_rects(),
     };
 
     let vs_resources = StageResources::resolve(

@@ -369,6 +369,11 @@ impl<S: FragmentShader> FragmentSink for OutputSink<S> {
         }
     }
 
+    fn may_take_rects(&self) -> bool {
+        let shared = &self.shared;
+        shared.rects || shared.input_rects || shared.sampled_rects.is_some()
+    }
+
     fn end_tile(&self, tile: OutputTile<S>) {
         let state = tile.state;
         let shared = &self.shared;

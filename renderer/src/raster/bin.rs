@@ -22,6 +22,7 @@ use crate::error::RendererError;
 use crate::pool::Workers;
 
 use super::primitives::{Frontend, SetupList};
+use super::setup::{Origin, RectSetup, SetupContext};
 use super::sink::{FragmentSink, TileFragments};
 use super::tile::{TileBounds, TileRaster};
 use super::{Primitives, RasterError, RasterState, RasterStats, VertexStream, TILE_SIZE};
@@ -70,24 +71,43 @@ fn tile_of(v: i32) -> u32 {
     u32::try_from(v).unwrap_or(0) / TILE_SIZE
 }
 
-/// Calls `f(local tile, triangle index)` for every tile each of `list`'s triangles touches;
-/// local tiles are numbered row-major in a rectangle `width` tiles wide from `origin`, which
-/// contains every triangle's tiles.
+/// Marks a bin entry as an index into [`SetupList::rects`] (otherwise into `setups`).
+const RECT_ENTRY: u32 = 1 << 31;
+
+/// Calls `f(local tile, entry)` for every tile each of `list`'s primitives touches, in
+/// primitive order (triangles and rectangles merged by primitive number); local tiles are
+/// numbered row-major in a rectangle `width` tiles wide from `origin`, which contains every
+/// primitive's tiles. An entry is an index into `list.setups`, or one into `list.rects` with
+/// [`RECT_ENTRY`] set.
 fn for_each_tile(list: &SetupList, origin: (u32, u32), width: u32, mut f: impl FnMut(usize, u32)) {
-    for (i, s) in list.setups.iter().enumerate() {
-        let index = u32::try_from(i).unwrap_or(u32::MAX);
-        let (tx0, tx1) = (tile_of(s.min_x), tile_of(s.max_x));
-        let (ty0, ty1) = (tile_of(s.min_y), tile_of(s.max_y));
+    let mut tiles = |bounds: [i32; 4], test: &dyn Fn(u32, u32) -> bool, entry: u32| {
+        let (tx0, tx1) = (tile_of(bounds[0]), tile_of(bounds[2]));
+        let (ty0, ty1) = (tile_of(bounds[1]), tile_of(bounds[3]));
         // A triangle within one tile touches it; a larger one skips the tiles of its box
         // that lie wholly outside an edge (half of them for a full-screen triangle).
-        let test = tx0 != tx1 && ty0 != ty1;
+        let one_row_or_column = tx0 == tx1 || ty0 == ty1;
         for ty in ty0..=ty1 {
             for tx in tx0..=tx1 {
-                if !test || may_cover(s, tx, ty) {
-                    f(((ty - origin.1) * width + tx - origin.0) as usize, index);
+                if one_row_or_column || test(tx, ty) {
+                    f(((ty - origin.1) * width + tx - origin.0) as usize, entry);
                 }
             }
         }
+    };
+    let mut rects = list.rects.iter().zip(0u32..).peekable();
+    for (s, i) in list.setups.iter().zip(0u32..) {
+        while let Some((r, j)) = rects.next_if(|(r, _)| r.primitives[0] < s.primitive) {
+            // A rectangle covers its whole box.
+            tiles(r.bounds(), &|_, _| true, j | RECT_ENTRY);
+        }
+        tiles(
+            [s.min_x, s.min_y, s.max_x, s.max_y],
+            &|tx, ty| may_cover(s, tx, ty),
+            i,
+        );
+    }
+    for (r, j) in rects {
+        tiles(r.bounds(), &|_, _| true, j | RECT_ENTRY);
     }
 }
 
@@ -114,12 +134,17 @@ impl TileGrid {
 
     /// Bins a chunk's triangles (a counting sort by tile, within the chunk's rectangle).
     fn bin(&self, list: SetupList) -> ChunkBins {
-        let rect = list.setups.iter().fold(None, |rect, s| {
+        let boxes = list
+            .setups
+            .iter()
+            .map(|s| [s.min_x, s.min_y, s.max_x, s.max_y])
+            .chain(list.rects.iter().map(RectSetup::bounds));
+        let rect = boxes.fold(None, |rect, [min_x, min_y, max_x, max_y]| {
             let (x0, y0, x1, y1) = (
-                tile_of(s.min_x),
-                tile_of(s.min_y),
-                tile_of(s.max_x),
-                tile_of(s.max_y),
+                tile_of(min_x),
+                tile_of(min_y),
+                tile_of(max_x),
+                tile_of(max_y),
             );
             Some(match rect {
                 None => (x0, y0, x1, y1),
@@ -206,6 +231,9 @@ pub(crate) struct Binned {
     chunks: Vec<ChunkBins>,
     interpolation: Vec<super::Interpolation>,
     depth_range: Option<(f32, f32)>,
+    /// The draw's state, to set the triangles of a [`RectSetup`] up again where a tile's
+    /// sink does not take the rectangle.
+    state: RasterState,
     /// Framebuffer size in pixels (`RasterState::width`, `height`).
     width: u32,
     height: u32,
@@ -227,6 +255,7 @@ impl Binned {
             .iter()
             .map(|c| {
                 c.list.setups.len() * std::mem::size_of::<super::setup::TriangleSetup>()
+                    + c.list.rects.len() * std::mem::size_of::<RectSetup>()
                     + (c.list.arena.len() + c.indices.len() + c.starts.len())
                         * std::mem::size_of::<u32>()
             })
@@ -316,6 +345,7 @@ pub(crate) fn bin_window(
         chunks,
         interpolation: vertices.interpolation.to_vec(),
         depth_range,
+        state: *state,
         width: state.width,
         height: state.height,
         grid,
@@ -373,6 +403,7 @@ fn rasterize_tile<S: FragmentSink>(draws: &[(&S, &[Binned])], tx: u32, ty: u32) 
     // The rasterizer state is kept from draw to draw while the interpolation modes and depth
     // range stay the same (it is reset per triangle).
     let mut raster: Option<(TileRaster<'_>, &Binned)> = None;
+    let mut scratch = SetupList::default();
     let mut emitted = 0;
     for &(sink, windows) in draws {
         let Some(first) = windows.iter().find(|w| w.busy(tx, ty)) else {
@@ -407,9 +438,23 @@ fn rasterize_tile<S: FragmentSink>(draws: &[(&S, &[Binned])], tx: u32, ty: u32) 
             let rects = target.takes_rects() || target.takes_shaded_rects();
             for chunk in &window.chunks {
                 let (bin, setups) = (chunk.bin(tx, ty), &chunk.list.setups);
+                let arena = &chunk.list.arena;
                 let mut k = 0;
                 while let Some(&index) = bin.get(k) {
                     k += 1;
+                    if index & RECT_ENTRY != 0 {
+                        if let Some(rect) = chunk.list.rects.get((index & !RECT_ENTRY) as usize) {
+                            emitted += rect_entry(
+                                tile_raster,
+                                rect,
+                                arena,
+                                bounds,
+                                &mut target,
+                                (window, &mut scratch),
+                            );
+                        }
+                        continue;
+                    }
                     let Some(setup) = setups.get(index as usize) else {
                         continue;
                     };
@@ -419,7 +464,6 @@ fn rasterize_tile<S: FragmentSink>(draws: &[(&S, &[Binned])], tx: u32, ty: u32) 
                         .get(k)
                         .filter(|&&n| rects && Some(n) == index.checked_add(1));
                     if let Some(second) = next.and_then(|&n| setups.get(n as usize)) {
-                        let arena = &chunk.list.arena;
                         if let Some(blocks) =
                             tile_raster.rect_pair(setup, second, arena, bounds, &mut target)
                         {
@@ -428,13 +472,52 @@ fn rasterize_tile<S: FragmentSink>(draws: &[(&S, &[Binned])], tx: u32, ty: u32) 
                             continue;
                         }
                     }
-                    emitted += tile_raster.triangle(setup, &chunk.list.arena, bounds, &mut target);
+                    emitted += tile_raster.triangle(setup, arena, bounds, &mut target);
                 }
             }
         }
         sink.end_tile(target);
     }
     emitted
+}
+
+/// One [`RectSetup`] of `window` in `tile`: its pixels there as one rectangle where `out`
+/// takes it; otherwise its two triangles, set up again (into `scratch`) exactly as the
+/// front end would have set them up, one by one. Returns the blocks emitted.
+fn rect_entry<T: TileFragments>(
+    raster: &mut TileRaster<'_>,
+    rect: &RectSetup,
+    arena: &[f32],
+    tile: TileBounds,
+    out: &mut T,
+    (window, scratch): (&Binned, &mut SetupList),
+) -> usize {
+    let components = window.interpolation.len();
+    let Some(values) = arena.get(rect.attributes..rect.attributes + components) else {
+        return 0;
+    };
+    if let Some(blocks) = raster.rect(rect, values, tile, out) {
+        return blocks;
+    }
+    let ctx = SetupContext::new(&window.state, &window.interpolation);
+    scratch.setups.clear();
+    scratch.arena.clear();
+    for (vertices, &primitive) in rect.vertices.iter().zip(&rect.primitives) {
+        ctx.triangle_into(
+            *vertices,
+            [values; 3],
+            values,
+            Origin::Polygon,
+            primitive,
+            &mut scratch.arena,
+            &mut scratch.setups,
+        );
+    }
+    scratch
+        .setups
+        .iter()
+        .map(|setup| raster.triangle(setup, &scratch.arena, tile, out))
+        .sum()
 }
 
 /// Sets up, bins and rasterizes `primitives` into `sink` on `workers`.

@@ -127,6 +127,12 @@ pub struct RasterState {
     pub depth_clamp: bool,
     pub depth_bias: Option<DepthBias>,
     pub depth_resolution: DepthResolution,
+    /// Set up two consecutive triangles that are the halves of one rectangle of whole 4×2
+    /// blocks, with the same attribute values at every vertex, as one primitive (less setup
+    /// and binning, and one rectangle for the sink). Worth it only where the sink takes covered
+    /// rectangles ([`FragmentSink::may_take_rects`]); any other sink gets the two triangles,
+    /// set up again when their tiles are rasterized.
+    pub rect_pairs: bool,
 }
 
 impl RasterState {
@@ -156,6 +162,7 @@ impl RasterState {
             depth_clamp: false,
             depth_bias: None,
             depth_resolution: DepthResolution::Float,
+            rect_pairs: false,
         }
     }
 }

@@ -11,13 +11,18 @@
 use std::sync::{Mutex, PoisonError};
 
 use super::clip::{ClipPlanes, ClipPolygon};
-use super::setup::{Origin, Placed, PointSprite, ScreenVertex, SetupContext, TriangleSetup};
+use super::setup::{
+    Origin, Placed, PointSprite, RectSetup, ScreenVertex, SetupContext, TriangleSetup,
+};
 use super::{RasterError, RasterState, RasterStats, VertexStream, MAX_POINT_SIZE};
 
 /// Set-up triangles of a draw and the attribute arena they point into.
 #[derive(Debug, Default)]
 pub(crate) struct SetupList {
     pub setups: Vec<TriangleSetup>,
+    /// Pairs of triangles set up as one rectangle, in primitive order among themselves (and
+    /// by primitive number among `setups`).
+    pub rects: Vec<RectSetup>,
     pub arena: Vec<f32>,
     pub stats: RasterStats,
 }
@@ -47,6 +52,7 @@ impl SetupList {
     /// when enough is kept already).
     pub(crate) fn recycle(mut self) {
         self.setups.clear();
+        self.rects.clear();
         self.arena.clear();
         self.stats = RasterStats::default();
         let bytes = self.bytes();
@@ -59,6 +65,7 @@ impl SetupList {
 
     fn bytes(&self) -> usize {
         self.setups.capacity() * std::mem::size_of::<TriangleSetup>()
+            + self.rects.capacity() * std::mem::size_of::<RectSetup>()
             + self.arena.capacity() * std::mem::size_of::<f32>()
     }
 
@@ -93,6 +100,8 @@ pub(crate) struct Frontend<'a> {
     ctx: SetupContext<'a>,
     planes: ClipPlanes,
     depth_clamp: bool,
+    /// Set up two consecutive triangles that make one rectangle as one ([`RectSetup`]).
+    rect_pairs: bool,
     /// Viewport transform: x_f = ox + hx·x_d, y_f = oy + hy·y_d, z_f = oz + pz·z_d.
     ox: f32,
     oy: f32,
@@ -114,6 +123,7 @@ impl<'a> Frontend<'a> {
             ctx: SetupContext::new(state, vertices.interpolation),
             planes: ClipPlanes::new(vp, state.depth_clamp),
             depth_clamp: state.depth_clamp,
+            rect_pairs: state.rect_pairs,
             hx: vp.width * 0.5,
             hy: vp.height * 0.5,
             ox: vp.x + vp.width * 0.5,
@@ -185,13 +195,24 @@ impl<'a> Frontend<'a> {
         // Most triangles give one setup: size the lists once (a chunk has at most
         // SETUP_CHUNK primitives) instead of growing them by copies.
         self.reserve(triangles.len());
-        for (i, tri) in (first..).zip(triangles) {
+        let mut k = 0;
+        while let Some(tri) = triangles.get(k) {
+            let i = first + k;
+            k += 1;
             let id = u32::try_from(i).unwrap_or(u32::MAX);
             let (p0, a0) = self.vertex(i, tri[0])?;
             let (p1, a1) = self.vertex(i, tri[1])?;
             let (p2, a2) = self.vertex(i, tri[2])?;
             if self.planes.all_inside([&p0, &p1, &p2]) {
                 let v = [p0, p1, p2].map(|p| self.to_screen(p));
+                if self.rect_pairs && maybe_half_rect(&v) {
+                    if let Some(next) = triangles.get(k) {
+                        if self.rect_pair(v, [a0, a1, a2], i, next)? {
+                            k += 1;
+                            continue;
+                        }
+                    }
+                }
                 self.out
                     .push(&self.ctx, v, [a0, a1, a2], a0, Origin::Polygon, id);
                 continue;
@@ -229,6 +250,56 @@ impl<'a> Frontend<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Sets triangle `i` (screen vertices `v`, attributes `attrs`) and the next one,
+    /// `next`, up as one [`RectSetup`] where they are two halves of one rectangle of whole
+    /// blocks, inside the clip volume, with the same attribute values at all six vertices
+    /// ([`SetupContext::rect_pair`]); false (nothing done) otherwise.
+    fn rect_pair(
+        &mut self,
+        v: [ScreenVertex; 3],
+        attrs: [&'a [f32]; 3],
+        i: usize,
+        next: &[u32; 3],
+    ) -> Result<bool, RasterError> {
+        let (q0, b0) = self.vertex(i + 1, next[0])?;
+        let (q1, b1) = self.vertex(i + 1, next[1])?;
+        let (q2, b2) = self.vertex(i + 1, next[2])?;
+        if !self.planes.all_inside([&q0, &q1, &q2]) {
+            return Ok(false);
+        }
+        let w = [q0, q1, q2].map(|p| self.to_screen(p));
+        if !maybe_half_rect(&w) {
+            return Ok(false);
+        }
+        // The same bits everywhere, and finite: every interpolation mode gives exactly these
+        // values (the deltas a triangle setup would store are all zero).
+        let values = attrs[0];
+        let same = [attrs[1], attrs[2], b0, b1, b2]
+            .iter()
+            .all(|a| a.len() == values.len() && bits_equal(a, values));
+        if !same || !values.iter().all(|a| a.is_finite()) {
+            return Ok(false);
+        }
+        let Some(([min_x, min_y, max_x, max_y], front_facing)) = self.ctx.rect_pair(&v, &w) else {
+            return Ok(false);
+        };
+        let attributes = self.out.arena.len();
+        self.out.arena.extend_from_slice(values);
+        let id = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+        self.out.rects.push(RectSetup {
+            min_x,
+            min_y,
+            max_x,
+            max_y,
+            front_facing,
+            primitives: [id(i), id(i + 1)],
+            attributes,
+            vertices: [v, w],
+        });
+        self.out.stats.triangles += 2;
+        Ok(true)
     }
 
     /// Sets up `lines`, the first of which is primitive `first` of the draw.
@@ -332,6 +403,20 @@ impl<'a> Frontend<'a> {
     }
 }
 
+/// Whether screen vertices `v` may be three corners of an axis-aligned rectangle: two
+/// distinct x and two distinct y values (before snapping, so a cheap test that lets through
+/// every triangle [`SetupContext::rect_pair`] may take and few others).
+#[inline(always)]
+fn maybe_half_rect(v: &[ScreenVertex; 3]) -> bool {
+    let two = |a: f32, b: f32, c: f32| (a == b) as u8 + (b == c) as u8 + (a == c) as u8 == 1;
+    two(v[0].x, v[1].x, v[2].x) && two(v[0].y, v[1].y, v[2].y)
+}
+
+/// `a` and `b` hold the same bits.
+fn bits_equal(a: &[f32], b: &[f32]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,27 +459,41 @@ mod tests {
         let triangles: Vec<[u32; 3]> = (0..count as u32)
             .map(|t| [3 * t, 3 * t + 1, 3 * t + 2])
             .collect();
-        let state = RasterState::covering(width, height);
+        for rect_pairs in [false, true] {
+            let state = RasterState {
+                rect_pairs,
+                ..RasterState::covering(width, height)
+            };
+            let (set_up, ns) = time_setup(&state, &stream, &triangles);
+            assert_eq!(set_up, count);
+            println!("setup: {count} triangles, rect pairs {rect_pairs}: {ns:.1} ns per triangle");
+        }
+    }
+
+    /// Best of 7 runs of setting up `triangles` in chunks of 1024: triangles set up (pairs
+    /// count twice) and ns per triangle.
+    fn time_setup(
+        state: &RasterState,
+        stream: &VertexStream<'_>,
+        triangles: &[[u32; 3]],
+    ) -> (usize, f64) {
         let mut best = f64::INFINITY;
+        let mut set_up = 0;
         for _ in 0..7 {
             let start = std::time::Instant::now();
-            let mut set_up = 0;
+            set_up = 0;
             for (k, chunk) in triangles.chunks(1024).enumerate() {
-                let mut frontend = Frontend::new(&state, &stream);
+                let mut frontend = Frontend::new(state, stream);
                 frontend
                     .triangles(chunk, k * 1024)
                     .unwrap_or_else(|e| panic!("{e}"));
                 let list = frontend.finish();
-                set_up += list.setups.len();
+                set_up += list.stats.triangles;
                 list.recycle();
             }
             best = best.min(start.elapsed().as_secs_f64());
-            assert_eq!(set_up, count);
         }
-        println!(
-            "setup: {count} triangles, {:.1} ns per triangle",
-            best * 1e9 / count as f64
-        );
+        (set_up, best * 1e9 / triangles.len() as f64)
     }
 
     #[test]

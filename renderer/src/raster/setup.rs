@@ -139,6 +139,37 @@ impl HalfRect {
     }
 }
 
+/// Two consecutive triangles of a draw set up as one: the two halves of one axis-aligned
+/// rectangle ([`HalfRect::pair`]) with the same facing and the same finite attribute values at
+/// all six vertices, so that every fragment of either gets exactly those values. Its pixels
+/// (the rectangle's, within the scissor) are whole 4×2 blocks, which a sink that takes
+/// covered rectangles writes at once; for any other sink the rasterizer sets the two
+/// triangles up again from the vertices kept here ([`SetupContext::triangle_into`]), which
+/// gives exactly the setups they would have had.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct RectSetup {
+    /// Inclusive pixel bounds within the scissor and framebuffer: `min_x`, `max_x + 1`
+    /// multiples of 4, `min_y`, `max_y + 1` of 2.
+    pub min_x: i32,
+    pub min_y: i32,
+    pub max_x: i32,
+    pub max_y: i32,
+    pub front_facing: bool,
+    /// The two triangles' primitive numbers.
+    pub primitives: [u32; 2],
+    /// Offset in the attribute arena of the `C` values every vertex carries.
+    pub attributes: usize,
+    /// Each triangle's vertices, in their original order.
+    pub vertices: [[ScreenVertex; 3]; 2],
+}
+
+impl RectSetup {
+    /// `[min_x, min_y, max_x, max_y]`.
+    pub(crate) fn bounds(&self) -> [i32; 4] {
+        [self.min_x, self.min_y, self.max_x, self.max_y]
+    }
+}
+
 /// The square a point covers (framebuffer coordinates, y down), for `PointCoord`
 /// (Vulkan §28.8.1: s = 1/2 + (x_f − x_w)/size, t = 1/2 + (y_f − y_w)/size, which is
 /// (x_f − left)/size, (y_f − top)/size).
@@ -356,6 +387,69 @@ impl<'a> SetupContext<'a> {
             half_rect: HalfRect::of(&xs, &ys),
         });
         Placed::Ready
+    }
+
+    /// The pixel bounds `[min_x, min_y, max_x, max_y]` and facing of two triangles `a`, `b`
+    /// that [`RectSetup`] may stand for: each would be set up (finite, within the guard band,
+    /// not degenerate, not culled) with the same facing, they are the two halves of one
+    /// rectangle, and the rectangle's pixels inside the scissor are a non-empty rectangle of
+    /// whole 4×2 blocks. `None` otherwise (set them up one by one).
+    #[inline]
+    pub(crate) fn rect_pair(
+        &self,
+        a: &[ScreenVertex; 3],
+        b: &[ScreenVertex; 3],
+    ) -> Option<([i32; 4], bool)> {
+        let limit = 2.0 * GUARD_BAND;
+        let ok = |p: &ScreenVertex| {
+            p.x.abs() <= limit && p.y.abs() <= limit && p.z.is_finite() && p.inv_w.is_finite()
+        };
+        if !a.iter().chain(b).all(ok) {
+            return None;
+        }
+        let facing = |v: &[ScreenVertex; 3]| {
+            let (xs, ys) = snap(v);
+            let area2 = (xs[1] - xs[0]) * (ys[2] - ys[0]) - (xs[2] - xs[0]) * (ys[1] - ys[0]);
+            let front_facing = match self.front_face {
+                FrontFace::CounterClockwise => area2 < 0,
+                FrontFace::Clockwise => area2 > 0,
+            };
+            let culled = match self.cull_mode {
+                CullMode::None => false,
+                CullMode::Front => front_facing,
+                CullMode::Back => !front_facing,
+                CullMode::FrontAndBack => true,
+            };
+            (area2 != 0 && !culled).then_some((HalfRect::of(&xs, &ys)?, front_facing))
+        };
+        let (first, facing_a) = facing(a)?;
+        let (second, facing_b) = facing(b)?;
+        if facing_a != facing_b {
+            return None;
+        }
+        let [x0, y0, x1, y1] = first.pair(&second)?;
+        let min_x = x0.max(i64::from(self.clip_x0));
+        let min_y = y0.max(i64::from(self.clip_y0));
+        let max_x = x1.min(i64::from(self.clip_x1) - 1);
+        let max_y = y1.min(i64::from(self.clip_y1) - 1);
+        let whole_blocks = min_x.rem_euclid(4) == 0
+            && (max_x + 1).rem_euclid(4) == 0
+            && min_y.rem_euclid(2) == 0
+            && (max_y + 1).rem_euclid(2) == 0;
+        if min_x > max_x || min_y > max_y || !whole_blocks {
+            return None;
+        }
+        // Within the i32 scissor range (clamped above).
+        let narrow = |v: i64| i32::try_from(v).ok();
+        Some((
+            [
+                narrow(min_x)?,
+                narrow(min_y)?,
+                narrow(max_x)?,
+                narrow(max_y)?,
+            ],
+            facing_a,
+        ))
     }
 
     /// Appends `[a0; C] [a1 - a0; C] [a2 - a0; C]` when no component is flat and every

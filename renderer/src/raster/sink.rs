@@ -216,6 +216,13 @@ pub trait FragmentSink: Sync {
     fn begin_tile(&self, x: u32, y: u32, width: u32, height: u32) -> Self::Tile;
     /// Ends a tile begun with [`FragmentSink::begin_tile`].
     fn end_tile(&self, tile: Self::Tile);
+    /// Whether this sink's tiles may take covered rectangles at all
+    /// ([`TileFragments::takes_rects`], [`TileFragments::takes_shaded_rects`]): the draw
+    /// then sets rectangles made of two triangles up as one ([`super::RasterState::rect_pairs`]).
+    /// The default: false.
+    fn may_take_rects(&self) -> bool {
+        false
+    }
 }
 
 /// Counts covered samples per pixel and keeps the last fragment's depth, attributes and

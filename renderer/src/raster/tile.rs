@@ -19,7 +19,7 @@
 //! are constant over them ([`TileFragments::takes_shaded_rects`]) gets the same parts, of
 //! such triangles, with their inputs. Everything else still goes as runs.
 
-use super::setup::TriangleSetup;
+use super::setup::{RectSetup, TriangleSetup};
 use super::sink::{lane_offset, CoveredRect, FragmentRun, TileFragments, RUN_BLOCKS};
 use super::{Interpolation, LANES};
 
@@ -186,6 +186,46 @@ impl<'a> TileRaster<'a> {
             false
         };
         taken.then(|| rect.blocks())
+    }
+
+    /// A [`RectSetup`]'s pixels inside `tile`, every fragment carrying `values`, handed to
+    /// `out` as one [`CoveredRect`] where it takes it; returns the blocks, or `None` (nothing
+    /// done: rasterize its triangles).
+    pub(crate) fn rect<T: TileFragments>(
+        &mut self,
+        rect: &RectSetup,
+        values: &[f32],
+        tile: TileBounds,
+        out: &mut T,
+    ) -> Option<usize> {
+        let x_lo = rect.min_x.max(tile.x0);
+        let y_lo = rect.min_y.max(tile.y0);
+        let x_hi = rect.max_x.min(tile.x1 - 1);
+        let y_hi = rect.max_y.min(tile.y1 - 1);
+        if x_lo > x_hi || y_lo > y_hi {
+            return Some(0);
+        }
+        let block = |v: i32, size: i64| i64::from(v).rem_euclid(size) == 0;
+        let aligned = block(x_lo, BLOCK_W)
+            && block(x_hi + 1, BLOCK_W)
+            && block(y_lo, BLOCK_H)
+            && block(y_hi + 1, BLOCK_H);
+        let at = |v: i32| u32::try_from(v).ok();
+        let covered = CoveredRect {
+            x0: at(x_lo)?,
+            y0: at(y_lo)?,
+            x1: at(x_hi + 1)?,
+            y1: at(y_hi + 1)?,
+            front_facing: rect.front_facing,
+            primitive: rect.primitives[0],
+        };
+        let taken = aligned
+            && if out.takes_rects() {
+                out.covered_rect(&covered)
+            } else {
+                out.takes_shaded_rects() && out.covered_rect_shaded(&covered, values)
+            };
+        taken.then(|| covered.blocks())
     }
 
     /// [`Self::triangle`] always on the wide (f64) edge lanes, for tests.

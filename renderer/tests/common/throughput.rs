@@ -17,8 +17,17 @@ use renderer::{DescriptorSet, Device, DeviceConfig, SpecializationEntry, Special
 
 pub const WIDTH: u32 = 1920;
 pub const HEIGHT: u32 = 1080;
-/// Timed runs per workload; the best is reported.
+/// Timed runs per workload by default; the best is reported.
 pub const RUNS: usize = 3;
+
+/// Timed runs per workload: `SOFTGPU_THROUGHPUT_RUNS` (more for profiles), else [`RUNS`].
+pub fn runs() -> usize {
+    std::env::var("SOFTGPU_THROUGHPUT_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(RUNS)
+}
 
 /// x, y in pixels and RGBA8.
 pub type Vertex = (f32, f32, [u8; 4]);
@@ -193,7 +202,7 @@ pub fn time_draws(
     };
     let s = state();
     let mut best = (f64::INFINITY, 0.0);
-    for _ in 0..RUNS {
+    for _ in 0..runs() {
         let (start, cpu) = (Instant::now(), cpu_seconds());
         match mode {
             Mode::Immediate => {
