@@ -885,7 +885,8 @@ fn rectangle_pairs_set_up_as_one_cover_what_their_triangles_cover() {
         };
         let draw = |state: &RasterState| {
             let sink = CoverageSink::new(W, H, components);
-            let stats = rasterize(state, &vertices, Primitives::Triangles(&tris), &sink).expect("valid draw");
+            let stats = rasterize(state, &vertices, Primitives::Triangles(&tris), &sink)
+                .expect("valid draw");
             (stats, sink.images())
         };
         // A sink that takes no rectangle gets the very setups of the triangles.

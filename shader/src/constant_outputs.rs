@@ -17,7 +17,10 @@
 //! Storage buffers are refused even when the fragment stage only reads them: another stage of
 //! the same draw (a vertex shader) may write them while fragments are shaded.
 
-use crate::ir::{BufferKind, Builtin, MemRef, Module, Op, OutputTarget, Space, Stage, Stmt};
+use crate::ir::{
+    BufferKind, Builtin, MemRef, Module, Op, OutputTarget, ScalarType, Space, Stage, Stmt, ValueId,
+    VarId,
+};
 
 /// The first thing found that makes a module's outputs differ between fragments of a draw
 /// (or that the analysis does not prove uniform).
@@ -62,6 +65,78 @@ pub fn per_fragment_source(module: &Module) -> Option<PerFragment> {
 /// [`per_fragment_source`] checks with stage inputs taken as uniform.
 pub fn outputs_depend_only_on_inputs(module: &Module) -> bool {
     source(module, Inputs::Uniform).is_none()
+}
+
+/// What an output slot of a module that only copies its inputs receives ([`copied_inputs`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CopiedWord {
+    /// Input slot `n`'s word, as it is.
+    Input(u32),
+    /// A constant word (an output never set reads 0).
+    Constant(u32),
+}
+
+/// For a fragment module whose straight-line body only stores its inputs and constants, as
+/// they are, to its outputs (a vertex-colour shader), each output slot's source, in
+/// `Module::outputs` order: the kernel's output words for any inputs, bit for bit, without
+/// running it. `None` where the module does anything more: computes, branches, reads a
+/// builtin or memory, discards or writes `FragDepth`.
+pub fn copied_inputs(module: &Module) -> Option<Vec<CopiedWord>> {
+    if module.stage != Stage::Fragment
+        || module.fragment.discards
+        || module.fragment.depth_replacing
+    {
+        return None;
+    }
+    let word = |id: ValueId| -> bool {
+        matches!(
+            module.value_types.get(id.0 as usize),
+            Some(ScalarType::F32 | ScalarType::I32)
+        )
+    };
+    let mut values: Vec<(ValueId, CopiedWord)> = Vec::new();
+    let mut vars: Vec<(VarId, CopiedWord)> = Vec::new();
+    let find = |list: &[(ValueId, CopiedWord)], id: ValueId| {
+        list.iter().rev().find(|(v, _)| *v == id).map(|&(_, w)| w)
+    };
+    for (n, stmt) in module.body.iter().enumerate() {
+        match stmt {
+            Stmt::Def { id, op } if word(*id) => {
+                let copied = match *op {
+                    Op::Input(slot) => {
+                        module.inputs.get(slot as usize)?;
+                        CopiedWord::Input(slot)
+                    }
+                    Op::Const(c) => CopiedWord::Constant(c.0 as u32),
+                    Op::GetVar(var) => vars
+                        .iter()
+                        .find(|(x, _)| *x == var)
+                        .map_or(CopiedWord::Constant(0), |&(_, w)| w),
+                    _ => return None,
+                };
+                values.push((*id, copied));
+            }
+            Stmt::SetVar { var, value } => {
+                let copied = find(&values, *value)?;
+                vars.retain(|(x, _)| x != var);
+                vars.push((*var, copied));
+            }
+            Stmt::Return if n + 1 == module.body.len() => {}
+            _ => return None,
+        }
+    }
+    module
+        .outputs
+        .iter()
+        .map(|slot| match slot.target {
+            OutputTarget::Location { .. } => Some(
+                vars.iter()
+                    .find(|(x, _)| *x == slot.var)
+                    .map_or(CopiedWord::Constant(0), |&(_, w)| w),
+            ),
+            _ => None,
+        })
+        .collect()
 }
 
 /// How the analysis takes `Op::Input`.
@@ -387,5 +462,85 @@ mod tests {
         );
 
         assert_eq!(per_fragment_source(&fragment(vec![])), None);
+    }
+
+    /// [`fragment`] with two F32 inputs and a second output slot (var 1).
+    fn copying(body: Vec<Stmt>) -> Module {
+        let mut m = fragment(body);
+        m.inputs = (0..2)
+            .map(|component| crate::ir::InputSlot {
+                location: 0,
+                component,
+                ty: ScalarType::F32,
+                interp: crate::ir::Interpolation::Smooth,
+            })
+            .collect();
+        m.outputs.push(OutputSlot {
+            target: OutputTarget::Location {
+                location: 0,
+                component: 1,
+            },
+            ty: ScalarType::F32,
+            var: VarId(1),
+        });
+        m
+    }
+
+    #[test]
+    fn inputs_and_constants_stored_as_they_are_are_copied_words() {
+        let m = copying(vec![
+            def(0, Op::Input(1)),
+            def(1, Op::Const(Const(0x3f80_0000))),
+            set(0, 0),
+            set(1, 1),
+            def(2, Op::GetVar(VarId(0))),
+            set(1, 2),
+            Stmt::Return,
+        ]);
+        assert_eq!(
+            copied_inputs(&m),
+            Some(vec![CopiedWord::Input(1), CopiedWord::Input(1)])
+        );
+        // An output never set reads 0; a constant is its bits.
+        let m = copying(vec![def(0, Op::Const(Const(0x4000_0000))), set(0, 0)]);
+        assert_eq!(
+            copied_inputs(&m),
+            Some(vec![
+                CopiedWord::Constant(0x4000_0000),
+                CopiedWord::Constant(0)
+            ])
+        );
+    }
+
+    #[test]
+    fn anything_computed_read_or_discarded_is_no_copy() {
+        let refused = [
+            vec![
+                def(0, Op::Input(0)),
+                def(1, Op::Binary(BinOp::FAdd, ValueId(0), ValueId(0))),
+                set(0, 1),
+            ],
+            vec![def(0, Op::Builtin(Builtin::FragCoord(0))), set(0, 0)],
+            vec![load(0, Space::PushConstant), set(0, 0)],
+            vec![def(0, Op::Input(0)), set(0, 0), Stmt::Kill],
+            vec![
+                def(0, Op::Input(0)),
+                Stmt::If {
+                    cond: ValueId(0),
+                    then_body: vec![set(0, 0)],
+                    else_body: vec![],
+                },
+            ],
+            vec![def(0, Op::Input(5)), set(0, 0)],
+        ];
+        for body in refused {
+            assert_eq!(copied_inputs(&copying(body.clone())), None, "{body:?}");
+        }
+        let mut discards = copying(vec![]);
+        discards.fragment.discards = true;
+        assert_eq!(copied_inputs(&discards), None);
+        let mut depth = copying(vec![]);
+        depth.outputs[1].target = OutputTarget::FragDepth;
+        assert_eq!(copied_inputs(&depth), None);
     }
 }

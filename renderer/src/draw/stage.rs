@@ -474,6 +474,10 @@ pub(crate) struct JitFragmentStage {
     /// The module's outputs depend only on its inputs
     /// ([`shader::constant_outputs::outputs_depend_only_on_inputs`]).
     input_constant: bool,
+    /// The module only stores its inputs and constants to its outputs
+    /// ([`shader::constant_outputs::copied_inputs`]): each output slot's word, so that
+    /// [`FragmentStage::input_outputs`] needs no kernel call.
+    copied: Option<Vec<shader::constant_outputs::CopiedWord>>,
     /// The module only copies one sampled texel ([`shader::sampled_copy`]).
     copy: Option<shader::sampled_copy::SampledCopy>,
 }
@@ -492,6 +496,8 @@ impl JitFragmentStage {
             reads: module_reads(module),
             draw_constant: shader::constant_outputs::outputs_are_draw_constant(module),
             input_constant: shader::constant_outputs::outputs_depend_only_on_inputs(module),
+            copied: shader::constant_outputs::copied_inputs(module)
+                .filter(|c| c.len() == module.outputs.len()),
             copy: shader::sampled_copy::sampled_copy(module),
         })
     }
@@ -815,6 +821,9 @@ impl FragmentStage for JitFragmentStage {
         if !self.input_constant || inputs.len() != self.inputs {
             return false;
         }
+        if let Some(copied) = &self.copied {
+            return copy_words(copied, inputs, outputs);
+        }
         // Lane arrays on the stack for the usual few inputs (this runs once per rectangle).
         const STACK_INPUTS: usize = 16;
         if inputs.len() <= STACK_INPUTS {
@@ -831,6 +840,30 @@ impl FragmentStage for JitFragmentStage {
     fn writes_every_output(&self) -> bool {
         true
     }
+}
+
+/// The output words of a module that only copies its inputs ([`JitFragmentStage::copied`]):
+/// every lane of output slot `k` gets `copied[k]`'s word, as the kernel would store it.
+fn copy_words(
+    copied: &[shader::constant_outputs::CopiedWord],
+    inputs: &[f32],
+    outputs: &mut [u32],
+) -> bool {
+    use shader::constant_outputs::CopiedWord;
+    if outputs.len() != copied.len() * GRAPHICS_LANES {
+        return false;
+    }
+    for (lanes, source) in outputs.chunks_exact_mut(GRAPHICS_LANES).zip(copied) {
+        let word = match *source {
+            CopiedWord::Input(n) => match inputs.get(n as usize) {
+                Some(v) => v.to_bits(),
+                None => return false,
+            },
+            CopiedWord::Constant(word) => word,
+        };
+        lanes.fill(word);
+    }
+    true
 }
 
 impl JitFragmentStage {

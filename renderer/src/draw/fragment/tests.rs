@@ -636,6 +636,74 @@ fn kernels_reading_the_fragment_or_discarding_are_called_per_block() {
 }
 
 #[test]
+fn a_kernel_that_only_copies_its_inputs_gives_the_colours_shading_a_block_does_without_a_call() {
+    let copies = [
+        "#version 450\nlayout(location = 0) in vec4 c;\nlayout(location = 0) out vec4 o;\n\
+         void main() { o = c; }\n",
+        "#version 450\nlayout(location = 0) in vec4 c;\nlayout(location = 1) in vec2 d;\n\
+         layout(location = 0) out vec4 o;\n\
+         void main() { o = vec4(d.y, c.z, 0.25, c.x); }\n",
+        "#version 450\nlayout(location = 0) flat in ivec2 k;\nlayout(location = 1) in vec4 c;\n\
+         layout(location = 0) out vec4 o;\nlayout(location = 1) out ivec4 i;\n\
+         void main() { o = c.wzyx; i = ivec4(k.y, 7, k.x, -3); }\n",
+    ];
+    for src in copies {
+        let (stage, module) = jit_stage(src);
+        assert!(
+            shader::constant_outputs::copied_inputs(&module).is_some(),
+            "{src}"
+        );
+        let attachments = module
+            .outputs
+            .iter()
+            .filter_map(|o| match o.target {
+                OutputTarget::Location { location, .. } => Some(location as usize + 1),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(1);
+        let glue = FragmentGlue::from_parts(
+            Some((stage, no_resources())),
+            location_colors(&module, attachments),
+            attachments,
+            None,
+            module.outputs.len(),
+        );
+        assert!(glue.colors_follow_inputs(), "{src}");
+        let mut rng = Rng(0x00c0_b1e5);
+        for case in 0..20 {
+            let mut inputs: Vec<f32> = rng.lanes()[..module.inputs.len()].to_vec();
+            for (value, slot) in inputs.iter_mut().zip(&module.inputs) {
+                if slot.ty != shader::ir::ScalarType::F32 {
+                    *value = f32::from_bits(rng.next());
+                }
+            }
+            let mut colors = [[0xdead_beef_u32; 4]; MAX_COLOR_ATTACHMENTS];
+            assert!(glue.input_colors(&inputs, &mut colors), "case {case}");
+            let attributes: Vec<[f32; LANES]> = inputs.iter().map(|&v| [v; LANES]).collect();
+            let batch = FragmentBatch {
+                x: 4 * (rng.next() % 64),
+                y: 2 * (rng.next() % 64),
+                mask: 0xff,
+                front_facing: case % 2 == 0,
+                primitive: case,
+                depth: rng.lanes(),
+                inv_w: rng.lanes().map(|v| v + 0.5),
+                attributes: &attributes,
+                point_coord: [rng.lanes(), rng.lanes()],
+            };
+            let mut out = FragmentOutputs::default();
+            assert_eq!(glue.shade(&batch, 0xff, &mut out), 0xff);
+            for (lanes, words) in out.color.iter().zip(&colors).take(attachments) {
+                for (lanes, &word) in lanes.iter().zip(words) {
+                    assert!(lanes.iter().all(|&w| w == word), "{src}, case {case}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn a_kernel_of_its_inputs_alone_gives_per_rectangle_colours_as_shading_a_block_does() {
     let src = "#version 450\n\
          layout(push_constant) uniform Push { vec4 tint; } pc;\n\
