@@ -401,33 +401,75 @@ impl<'a> SetupContext<'a> {
         b: &[ScreenVertex; 3],
     ) -> Option<([i32; 4], bool)> {
         let limit = 2.0 * GUARD_BAND;
-        let ok = |p: &ScreenVertex| {
-            p.x.abs() <= limit && p.y.abs() <= limit && p.z.is_finite() && p.inv_w.is_finite()
-        };
-        if !a.iter().chain(b).all(ok) {
+        let mut finite = true;
+        let mut c = [0.0f32; 16];
+        for (k, p) in a.iter().chain(b).enumerate() {
+            finite &=
+                (p.x.abs() <= limit) & (p.y.abs() <= limit) & p.z.is_finite() & p.inv_w.is_finite();
+            c[k] = p.x;
+            c[8 + k] = p.y;
+        }
+        if !finite {
             return None;
         }
-        let facing = |v: &[ScreenVertex; 3]| {
-            let (xs, ys) = snap(v);
-            let area2 = (xs[1] - xs[0]) * (ys[2] - ys[0]) - (xs[2] - xs[0]) * (ys[1] - ys[0]);
-            let front_facing = match self.front_face {
+        // Sub-pixel x (lanes 0..6) and y (8..14) of the six vertices, as `snap` gives them.
+        let fixed = snap_lanes(&c);
+        let (xs, ys) = (&fixed[..6], &fixed[8..14]);
+        let (lo_x, hi_x) = (
+            xs.iter().fold(i32::MAX, |m, &v| m.min(v)),
+            xs.iter().fold(i32::MIN, |m, &v| m.max(v)),
+        );
+        let (lo_y, hi_y) = (
+            ys.iter().fold(i32::MAX, |m, &v| m.min(v)),
+            ys.iter().fold(i32::MIN, |m, &v| m.max(v)),
+        );
+        let corners = xs.iter().all(|&x| x == lo_x || x == hi_x)
+            && ys.iter().all(|&y| y == lo_y || y == hi_y);
+        if lo_x == hi_x || lo_y == hi_y || !corners {
+            return None;
+        }
+        // Corner code of each vertex; a triangle of three distinct corners misses the XOR
+        // of their codes (0 ^ 1 ^ 2 ^ 3 = 0), and the two halves miss opposite corners.
+        let code: [u8; 6] =
+            std::array::from_fn(|k| u8::from(xs[k] == hi_x) | (u8::from(ys[k] == hi_y) << 1));
+        let distinct = |c: &[u8]| c[0] != c[1] && c[1] != c[2] && c[0] != c[2];
+        if !distinct(&code[..3])
+            || !distinct(&code[3..])
+            || (code[0] ^ code[1] ^ code[2]) ^ (code[3] ^ code[4] ^ code[5]) != 3
+        {
+            return None;
+        }
+        // Three distinct corners never make a degenerate triangle: only the facing is left.
+        let facing = |k: usize| {
+            let (x, y) = (
+                |i: usize| i64::from(xs[k + i]),
+                |i: usize| i64::from(ys[k + i]),
+            );
+            let area2 = (x(1) - x(0)) * (y(2) - y(0)) - (x(2) - x(0)) * (y(1) - y(0));
+            match self.front_face {
                 FrontFace::CounterClockwise => area2 < 0,
                 FrontFace::Clockwise => area2 > 0,
-            };
-            let culled = match self.cull_mode {
-                CullMode::None => false,
-                CullMode::Front => front_facing,
-                CullMode::Back => !front_facing,
-                CullMode::FrontAndBack => true,
-            };
-            (area2 != 0 && !culled).then_some((HalfRect::of(&xs, &ys)?, front_facing))
+            }
         };
-        let (first, facing_a) = facing(a)?;
-        let (second, facing_b) = facing(b)?;
-        if facing_a != facing_b {
+        let front_facing = facing(0);
+        let culled = match self.cull_mode {
+            CullMode::None => false,
+            CullMode::Front => front_facing,
+            CullMode::Back => !front_facing,
+            CullMode::FrontAndBack => true,
+        };
+        if culled || facing(3) != front_facing {
             return None;
         }
-        let [x0, y0, x1, y1] = first.pair(&second)?;
+        let facing_a = front_facing;
+        let (x0, y0) = (
+            pixel_at_or_after(lo_x.into()),
+            pixel_at_or_after(lo_y.into()),
+        );
+        let (x1, y1) = (
+            pixel_at_or_before(i64::from(hi_x) - 1),
+            pixel_at_or_before(i64::from(hi_y) - 1),
+        );
         let min_x = x0.max(i64::from(self.clip_x0));
         let min_y = y0.max(i64::from(self.clip_y0));
         let max_x = x1.min(i64::from(self.clip_x1) - 1);
@@ -579,6 +621,20 @@ fn snap(v: &[ScreenVertex; 3]) -> ([i64; 3], [i64; 3]) {
     }
     let w = |i: usize| i64::from(fixed[i]);
     ([w(0), w(1), w(2)], [w(3), w(4), w(5)])
+}
+
+/// [`snap`]'s rounding of 16 coordinates at once (two passes of 8 lanes when it vectorises);
+/// the same bits, lane by lane, under the same bound.
+#[inline(always)]
+fn snap_lanes(c: &[f32; 16]) -> [i32; 16] {
+    let mut fixed = [0i32; 16];
+    for (f, &c) in fixed.iter_mut().zip(c) {
+        let s = c * ONE as f32;
+        let whole = s as i32;
+        let fraction = s - whole as f32;
+        *f = whole + i32::from(fraction >= 0.5) - i32::from(fraction <= -0.5);
+    }
+    fixed
 }
 
 /// First pixel whose centre is at or after sub-pixel coordinate `v`.
