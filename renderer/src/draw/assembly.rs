@@ -8,6 +8,8 @@
 
 use shader::abi::GRAPHICS_LANES;
 
+use crate::raster::{PostTransform, PostVertices, ScreenVertex};
+
 use super::state::Topology;
 
 /// Post-vertex-shader data of one window, in the rasterizer's layout.
@@ -18,6 +20,10 @@ pub(crate) struct VertexStore {
     pub attributes: Vec<f32>,
     pub point_sizes: Vec<f32>,
     pub components: usize,
+    /// Each vertex's screen position and clip test ([`PostTransform::vertices`]), made with
+    /// [`OutputLayout::post`].
+    pub screen: Vec<ScreenVertex>,
+    pub inside: Vec<bool>,
 }
 
 impl VertexStore {
@@ -29,6 +35,8 @@ impl VertexStore {
         self.positions.clear();
         self.attributes.clear();
         self.point_sizes.clear();
+        self.screen.clear();
+        self.inside.clear();
         self.components = components;
     }
 
@@ -45,7 +53,19 @@ impl VertexStore {
         }
         self.point_sizes
             .push(other.point_sizes.get(s).copied().unwrap_or(1.0));
+        self.screen
+            .push(other.screen.get(s).copied().unwrap_or_default());
+        self.inside
+            .push(other.inside.get(s).copied().unwrap_or(false));
         new
+    }
+
+    /// The vertices' screen positions and clip tests, for the rasterizer.
+    pub fn transformed(&self) -> PostVertices<'_> {
+        PostVertices {
+            screen: &self.screen,
+            inside: &self.inside,
+        }
     }
 }
 
@@ -57,6 +77,9 @@ pub(crate) struct OutputLayout<'a> {
     /// Per attribute component.
     pub varyings: &'a [Option<usize>],
     pub point_size_slot: Option<usize>,
+    /// The draw's viewport transform and clip test, applied to each vertex once its position
+    /// is stored (`None`: the store's screen positions and clip tests stay unset).
+    pub post: Option<&'a PostTransform>,
 }
 
 /// Consecutive vertices of a [`VertexStore`], filled from vertex stage outputs (one per
@@ -67,6 +90,8 @@ pub(crate) struct StorePiece<'a> {
     pub attributes: &'a mut [f32],
     pub point_sizes: &'a mut [f32],
     pub components: usize,
+    pub screen: &'a mut [ScreenVertex],
+    pub inside: &'a mut [bool],
 }
 
 impl VertexStore {
@@ -78,12 +103,20 @@ impl VertexStore {
         self.positions.resize(first + count, [0.0; 4]);
         self.attributes.resize((first + count) * c, 0.0);
         self.point_sizes.resize(first + count, 1.0);
+        self.screen.resize(first + count, ScreenVertex::default());
+        self.inside.resize(first + count, false);
         let n = piece_vertices.max(1);
         let mut attributes = self.attributes.get_mut(first * c..).unwrap_or_default();
         let mut pieces = Vec::with_capacity(count.div_ceil(n));
         let positions = self.positions.get_mut(first..).unwrap_or_default();
         let sizes = self.point_sizes.get_mut(first..).unwrap_or_default();
-        for (positions, point_sizes) in positions.chunks_mut(n).zip(sizes.chunks_mut(n)) {
+        let screen = self.screen.get_mut(first..).unwrap_or_default();
+        let inside = self.inside.get_mut(first..).unwrap_or_default();
+        let columns = positions
+            .chunks_mut(n)
+            .zip(sizes.chunks_mut(n))
+            .zip(screen.chunks_mut(n).zip(inside.chunks_mut(n)));
+        for ((positions, point_sizes), (screen, inside)) in columns {
             let split = (positions.len() * c).min(attributes.len());
             let (head, rest) = std::mem::take(&mut attributes).split_at_mut(split);
             attributes = rest;
@@ -92,6 +125,8 @@ impl VertexStore {
                 attributes: head,
                 point_sizes,
                 components: c,
+                screen,
+                inside,
             });
         }
         pieces
@@ -136,6 +171,9 @@ impl StorePiece<'_> {
                     *size = f32::from_bits(word);
                 }
             }
+        }
+        if let Some(post) = layout.post {
+            post.vertices(self.positions, self.screen, self.inside);
         }
     }
 }
@@ -352,6 +390,7 @@ mod tests {
             position_slots: [Some(0), None, None, None],
             varyings: &[None, Some(1)],
             point_size_slot: Some(2),
+            post: None,
         };
         let mut store = VertexStore::default();
         store.clear(2);

@@ -14,8 +14,8 @@ use crate::output::{
 };
 use crate::pool::Workers;
 use crate::raster::{
-    bin_window, DepthResolution, FragmentSink, Primitives, RasterError, RasterState, RasterStats,
-    Rect, VertexStream, MAX_EXTENT,
+    bin_window, DepthResolution, FragmentSink, PostTransform, Primitives, RasterError, RasterState,
+    RasterStats, Rect, VertexStream, MAX_EXTENT,
 };
 
 use super::assembly::{Assembler, OutputLayout, PrimitiveLists, VertexStore};
@@ -362,6 +362,7 @@ impl WindowRun<'_> {
         let cancel = crate::cancel::current();
         let mut assembler = Assembler::new(self.topology);
         let out_slots = pipeline.vertex_interface.outputs.len();
+        let post = PostTransform::new(self.raster_state);
         for instance in 0..d.instance_count {
             assembler.restart();
             let shading = VertexShading {
@@ -375,6 +376,7 @@ impl WindowRun<'_> {
                     position_slots: pipeline.position_slots,
                     varyings: &pipeline.varyings,
                     point_size_slot: pipeline.point_size_slot,
+                    post: Some(&post),
                 },
                 base_instance: d.first_instance,
                 instance_index: d.first_instance.wrapping_add(instance),
@@ -422,14 +424,18 @@ impl WindowRun<'_> {
                 }
                 _ => Primitives::Triangles(&self.primitives.triangles),
             };
-            let binned =
-                bin_window(self.workers, self.raster_state, &stream, primitives).map_err(|e| {
-                    match e {
-                        RasterError::Cancelled => RendererError::Cancelled,
-                        RasterError::WorkerFailed => RendererError::WorkerFailed,
-                        e => DrawError::from(e).into(),
-                    }
-                })?;
+            let binned = bin_window(
+                self.workers,
+                self.raster_state,
+                &stream,
+                Some(self.store.transformed()),
+                primitives,
+            )
+            .map_err(|e| match e {
+                RasterError::Cancelled => RendererError::Cancelled,
+                RasterError::WorkerFailed => RendererError::WorkerFailed,
+                e => DrawError::from(e).into(),
+            })?;
             self.batch.add_window(binned, self.workers)?;
         }
         self.primitives.clear();

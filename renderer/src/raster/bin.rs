@@ -21,7 +21,7 @@ use std::sync::{Mutex, PoisonError};
 use crate::error::RendererError;
 use crate::pool::Workers;
 
-use super::primitives::{Frontend, SetupList};
+use super::primitives::{Frontend, PostVertices, SetupList};
 use super::setup::{Origin, RectSetup, SetupContext};
 use super::sink::{FragmentSink, TileFragments};
 use super::tile::{TileBounds, TileRaster};
@@ -202,10 +202,11 @@ fn setup_chunk(
     state: &RasterState,
     grid: TileGrid,
     vertices: &VertexStream<'_>,
+    transformed: Option<PostVertices<'_>>,
     primitives: &Primitives<'_>,
     first: usize,
 ) -> Result<ChunkBins, RasterError> {
-    let mut frontend = Frontend::new(state, vertices);
+    let mut frontend = Frontend::with_transformed(state, vertices, transformed);
     let range = |len: usize| first.min(len)..(first + SETUP_CHUNK).min(len);
     match primitives {
         Primitives::Triangles(t) => {
@@ -277,11 +278,14 @@ impl Binned {
     }
 }
 
-/// Sets up and bins `primitives` on `workers` (validating state and vertices first).
+/// Sets up and bins `primitives` on `workers` (validating state and vertices first);
+/// `transformed`: the vertices' [`super::PostTransform`] for `state`, where the vertex stage
+/// made it.
 pub(crate) fn bin_window(
     workers: Workers<'_>,
     state: &RasterState,
     vertices: &VertexStream<'_>,
+    transformed: Option<PostVertices<'_>>,
     primitives: Primitives<'_>,
 ) -> Result<Binned, RasterError> {
     super::validate(state, vertices)?;
@@ -291,7 +295,14 @@ pub(crate) fn bin_window(
         (0..chunk_count).map(|_| Mutex::new(None)).collect();
     workers
         .run_scoped(chunk_count, &|chunk| {
-            let result = setup_chunk(state, grid, vertices, &primitives, chunk * SETUP_CHUNK);
+            let result = setup_chunk(
+                state,
+                grid,
+                vertices,
+                transformed,
+                &primitives,
+                chunk * SETUP_CHUNK,
+            );
             if let Some(slot) = slots.get(chunk) {
                 *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
             }
@@ -528,7 +539,16 @@ pub(crate) fn run<S: FragmentSink>(
     primitives: Primitives<'_>,
     sink: &S,
 ) -> Result<RasterStats, RasterError> {
-    let binned = bin_window(workers, state, vertices, primitives)?;
+    // The vertices' clip tests and screen positions once each, as the vertex stage of a
+    // draw makes them.
+    let count = vertices.positions.len();
+    let (mut screen, mut inside) = (vec![Default::default(); count], vec![false; count]);
+    super::PostTransform::new(state).vertices(vertices.positions, &mut screen, &mut inside);
+    let transformed = PostVertices {
+        screen: &screen,
+        inside: &inside,
+    };
+    let binned = bin_window(workers, state, vertices, Some(transformed), primitives)?;
     let mut stats = binned.stats();
     let result = rasterize_binned(workers, &[(sink, std::slice::from_ref(&binned))]);
     binned.recycle();

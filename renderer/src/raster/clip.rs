@@ -104,19 +104,37 @@ impl ClipPlanes {
     /// each distance here is bit-identical to the plane's and the answer is exact.
     #[inline]
     pub(crate) fn all_inside(&self, p: [&[f32; 4]; 3]) -> bool {
+        self.vertex_inside(p[0]) & self.vertex_inside(p[1]) & self.vertex_inside(p[2])
+    }
+
+    /// One vertex of [`Self::all_inside`].
+    #[inline(always)]
+    pub(crate) fn vertex_inside(&self, &[x, y, z, w]: &[f32; 4]) -> bool {
+        self.inside_lanes(&[x], &[y], &[z], &[w])[0]
+    }
+
+    /// [`Self::vertex_inside`] of `N` vertices given lane by lane.
+    #[inline(always)]
+    pub(crate) fn inside_lanes<const N: usize>(
+        &self,
+        x: &[f32; N],
+        y: &[f32; N],
+        z: &[f32; N],
+        w: &[f32; N],
+    ) -> [bool; N] {
         let b = &self.band;
-        let mut inside = true;
-        for &[x, y, z, w] in p {
+        let mut out = [false; N];
+        for k in 0..N {
+            let (x, y, z, w) = (x[k], y[k], z[k], w[k]);
             let finite = x.is_finite() & y.is_finite() & z.is_finite() & w.is_finite();
             let w_ok = w + -W_EPSILON >= 0.0;
-            // `&`, not `&&`: every test is cheap and branch-free code beats three
-            // short-circuit branches per vertex.
+            // `&`, not `&&`: every test is cheap, and branch-free code vectorises.
             let depth_ok = !b.depth | ((z >= 0.0) & (-z + w >= 0.0));
             let x_ok = (b.hx[0] * x + b.kx[0] * w >= 0.0) & (b.hx[1] * x + b.kx[1] * w >= 0.0);
             let y_ok = (b.hy[0] * y + b.ky[0] * w >= 0.0) & (b.hy[1] * y + b.ky[1] * w >= 0.0);
-            inside &= finite & w_ok & depth_ok & x_ok & y_ok;
+            out[k] = finite & w_ok & depth_ok & x_ok & y_ok;
         }
-        inside
+        out
     }
 
     fn planes(&self) -> &[Plane] {

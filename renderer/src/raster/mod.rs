@@ -26,6 +26,8 @@ mod sink;
 mod tile;
 
 pub(crate) use bin::{bin_window, rasterize_binned, Binned};
+pub(crate) use primitives::{PostTransform, PostVertices};
+pub(crate) use setup::ScreenVertex;
 pub use sink::{
     lane_offset, CoverageImages, CoverageSink, CoverageTile, CoveredRect, FragmentBatch,
     FragmentNeeds, FragmentRun, FragmentSink, TileFragments, RUN_BLOCKS,

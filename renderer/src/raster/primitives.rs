@@ -95,13 +95,12 @@ impl SetupList {
     }
 }
 
-pub(crate) struct Frontend<'a> {
-    vertices: &'a VertexStream<'a>,
-    ctx: SetupContext<'a>,
+/// The viewport transform and clip-volume test of one draw, vertex by vertex: what the
+/// front end does to each vertex of a triangle, which the vertex stage can do once per vertex
+/// and many lanes at a time ([`PostTransform::vertices`]).
+#[derive(Clone, Debug)]
+pub(crate) struct PostTransform {
     planes: ClipPlanes,
-    depth_clamp: bool,
-    /// Set up two consecutive triangles that make one rectangle as one ([`RectSetup`]).
-    rect_pairs: bool,
     /// Viewport transform: x_f = ox + hx·x_d, y_f = oy + hy·y_d, z_f = oz + pz·z_d.
     ox: f32,
     oy: f32,
@@ -109,6 +108,102 @@ pub(crate) struct Frontend<'a> {
     hy: f32,
     oz: f32,
     pz: f32,
+}
+
+/// Each vertex's clip test and screen position ([`PostTransform::vertices`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PostVertices<'a> {
+    pub screen: &'a [ScreenVertex],
+    /// Inside the clip volume (every plane, finite): [`ClipPlanes::vertex_inside`].
+    pub inside: &'a [bool],
+}
+
+/// Vertices transformed at once by [`PostTransform::vertices`].
+const POST_LANES: usize = 8;
+
+impl PostTransform {
+    pub(crate) fn new(state: &RasterState) -> PostTransform {
+        let vp = &state.viewport;
+        PostTransform {
+            planes: ClipPlanes::new(vp, state.depth_clamp),
+            hx: vp.width * 0.5,
+            hy: vp.height * 0.5,
+            ox: vp.x + vp.width * 0.5,
+            oy: vp.y + vp.height * 0.5,
+            oz: vp.min_depth,
+            pz: vp.max_depth - vp.min_depth,
+        }
+    }
+
+    /// The perspective divide and viewport transform of clip-space `p`.
+    #[inline(always)]
+    pub(crate) fn to_screen(&self, p: [f32; 4]) -> ScreenVertex {
+        let inv_w = 1.0 / p[3];
+        ScreenVertex {
+            x: self.ox + self.hx * (p[0] * inv_w),
+            y: self.oy + self.hy * (p[1] * inv_w),
+            z: self.oz + self.pz * (p[2] * inv_w),
+            inv_w,
+        }
+    }
+
+    /// For every vertex of `positions`: whether it is inside the clip volume, and its screen
+    /// position — the same operations as [`ClipPlanes::vertex_inside`] and
+    /// [`Self::to_screen`], [`POST_LANES`] vertices at a time, so the same bits.
+    pub(crate) fn vertices(
+        &self,
+        positions: &[[f32; 4]],
+        screen: &mut [ScreenVertex],
+        inside: &mut [bool],
+    ) {
+        const N: usize = POST_LANES;
+        let groups = positions
+            .chunks(N)
+            .zip(screen.chunks_mut(N))
+            .zip(inside.chunks_mut(N));
+        for ((p, s), i) in groups {
+            if p.len() < N {
+                for ((p, s), i) in p.iter().zip(s).zip(i) {
+                    *i = self.planes.vertex_inside(p);
+                    *s = self.to_screen(*p);
+                }
+                continue;
+            }
+            let lane = |axis: usize| -> [f32; N] { std::array::from_fn(|k| p[k][axis]) };
+            let (x, y, z, w) = (lane(0), lane(1), lane(2), lane(3));
+            let mut inv_w = [0.0f32; N];
+            let (mut sx, mut sy, mut sz) = ([0.0f32; N], [0.0f32; N], [0.0f32; N]);
+            for k in 0..N {
+                inv_w[k] = 1.0 / w[k];
+                sx[k] = self.ox + self.hx * (x[k] * inv_w[k]);
+                sy[k] = self.oy + self.hy * (y[k] * inv_w[k]);
+                sz[k] = self.oz + self.pz * (z[k] * inv_w[k]);
+            }
+            let flags = self.planes.inside_lanes(&x, &y, &z, &w);
+            for k in 0..N.min(s.len()).min(i.len()) {
+                s[k] = ScreenVertex {
+                    x: sx[k],
+                    y: sy[k],
+                    z: sz[k],
+                    inv_w: inv_w[k],
+                };
+                i[k] = flags[k];
+            }
+        }
+    }
+}
+
+pub(crate) struct Frontend<'a> {
+    vertices: &'a VertexStream<'a>,
+    ctx: SetupContext<'a>,
+    planes: ClipPlanes,
+    depth_clamp: bool,
+    /// Set up two consecutive triangles that make one rectangle as one ([`RectSetup`]).
+    rect_pairs: bool,
+    /// The viewport transform.
+    post: PostTransform,
+    /// Each vertex's [`PostTransform`], where the vertex stage worked it out already.
+    transformed: Option<PostVertices<'a>>,
     out: SetupList,
     polygon: ClipPolygon,
     scratch: ClipPolygon,
@@ -116,20 +211,27 @@ pub(crate) struct Frontend<'a> {
 }
 
 impl<'a> Frontend<'a> {
+    #[cfg(test)]
     pub(crate) fn new(state: &RasterState, vertices: &'a VertexStream<'a>) -> Self {
-        let vp = &state.viewport;
+        Self::with_transformed(state, vertices, None)
+    }
+
+    /// A front end that takes each vertex's clip test and screen position from `transformed`
+    /// (made by [`PostTransform::vertices`] for this state), where it has every vertex.
+    pub(crate) fn with_transformed(
+        state: &RasterState,
+        vertices: &'a VertexStream<'a>,
+        transformed: Option<PostVertices<'a>>,
+    ) -> Self {
+        let count = vertices.positions.len();
         Self {
             vertices,
             ctx: SetupContext::new(state, vertices.interpolation),
-            planes: ClipPlanes::new(vp, state.depth_clamp),
+            planes: ClipPlanes::new(&state.viewport, state.depth_clamp),
             depth_clamp: state.depth_clamp,
             rect_pairs: state.rect_pairs,
-            hx: vp.width * 0.5,
-            hy: vp.height * 0.5,
-            ox: vp.x + vp.width * 0.5,
-            oy: vp.y + vp.height * 0.5,
-            oz: vp.min_depth,
-            pz: vp.max_depth - vp.min_depth,
+            post: PostTransform::new(state),
+            transformed: transformed.filter(|t| t.screen.len() == count && t.inside.len() == count),
             out: SetupList::take(),
             polygon: ClipPolygon::default(),
             scratch: ClipPolygon::default(),
@@ -177,13 +279,27 @@ impl<'a> Frontend<'a> {
     }
 
     fn to_screen(&self, p: [f32; 4]) -> ScreenVertex {
-        let inv_w = 1.0 / p[3];
-        ScreenVertex {
-            x: self.ox + self.hx * (p[0] * inv_w),
-            y: self.oy + self.hy * (p[1] * inv_w),
-            z: self.oz + self.pz * (p[2] * inv_w),
-            inv_w,
+        self.post.to_screen(p)
+    }
+
+    /// Whether the three vertices `tri` (positions `p`) are inside the clip volume, and their
+    /// screen positions where they are.
+    #[inline(always)]
+    fn inside(&self, tri: &[u32; 3], p: [&[f32; 4]; 3]) -> Option<[ScreenVertex; 3]> {
+        if let Some(t) = &self.transformed {
+            let at = |k: usize| tri[k] as usize;
+            // `vertex` checked every index against the vertex count, which `t` matches.
+            let inside = t.inside.get(at(0)).copied().unwrap_or(false)
+                & t.inside.get(at(1)).copied().unwrap_or(false)
+                & t.inside.get(at(2)).copied().unwrap_or(false);
+            return match inside {
+                true => Some([0, 1, 2].map(|k| t.screen.get(at(k)).copied().unwrap_or_default())),
+                false => None,
+            };
         }
+        self.planes
+            .all_inside(p)
+            .then(|| p.map(|p| self.to_screen(*p)))
     }
 
     /// Sets up `triangles`, the first of which is primitive `first` of the draw.
@@ -203,8 +319,7 @@ impl<'a> Frontend<'a> {
             let (p0, a0) = self.vertex(i, tri[0])?;
             let (p1, a1) = self.vertex(i, tri[1])?;
             let (p2, a2) = self.vertex(i, tri[2])?;
-            if self.planes.all_inside([&p0, &p1, &p2]) {
-                let v = [p0, p1, p2].map(|p| self.to_screen(p));
+            if let Some(v) = self.inside(tri, [&p0, &p1, &p2]) {
                 if self.rect_pairs && maybe_half_rect(&v) {
                     if let Some(next) = triangles.get(k) {
                         if self.rect_pair(v, [a0, a1, a2], i, next)? {
@@ -266,10 +381,9 @@ impl<'a> Frontend<'a> {
         let (q0, b0) = self.vertex(i + 1, next[0])?;
         let (q1, b1) = self.vertex(i + 1, next[1])?;
         let (q2, b2) = self.vertex(i + 1, next[2])?;
-        if !self.planes.all_inside([&q0, &q1, &q2]) {
+        let Some(w) = self.inside(next, [&q0, &q1, &q2]) else {
             return Ok(false);
-        }
-        let w = [q0, q1, q2].map(|p| self.to_screen(p));
+        };
         if !maybe_half_rect(&w) {
             return Ok(false);
         }
@@ -494,6 +608,54 @@ mod tests {
             best = best.min(start.elapsed().as_secs_f64());
         }
         (set_up, best * 1e9 / triangles.len() as f64)
+    }
+
+    #[test]
+    fn vertices_transformed_at_once_are_each_vertex_transformed_alone() {
+        let mut seed = 0x7ea5_1de5_u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 32) as u32
+        };
+        let specials = [
+            0.0,
+            -0.0,
+            1e-20,
+            -1e-30,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MAX,
+            1e30,
+        ];
+        let positions: Vec<[f32; 4]> = (0..203)
+            .map(|_| {
+                std::array::from_fn(|_| match next() % 8 {
+                    0 => specials[next() as usize % specials.len()],
+                    _ => (next() as f32 / u32::MAX as f32 - 0.5) * 3.0,
+                })
+            })
+            .collect();
+        for depth_clamp in [false, true] {
+            let mut state = RasterState::covering(200, 120);
+            state.depth_clamp = depth_clamp;
+            state.viewport.x = 7.5;
+            state.viewport.height = -120.0;
+            let post = PostTransform::new(&state);
+            let n = positions.len();
+            let (mut screen, mut inside) = (vec![ScreenVertex::default(); n], vec![false; n]);
+            post.vertices(&positions, &mut screen, &mut inside);
+            let planes = ClipPlanes::new(&state.viewport, depth_clamp);
+            let bits = |v: &ScreenVertex| [v.x, v.y, v.z, v.inv_w].map(f32::to_bits);
+            for (k, p) in positions.iter().enumerate() {
+                assert_eq!(inside[k], planes.vertex_inside(p), "{p:?}");
+                assert_eq!(bits(&screen[k]), bits(&post.to_screen(*p)), "{p:?}");
+            }
+            let count = inside.iter().filter(|&&i| i).count();
+            assert!(count > 5 && count < n, "{count} of {n} inside");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ const ONE: i64 = 1 << SUBPIXEL_BITS;
 const HALF: i64 = ONE / 2;
 
 /// A vertex after the perspective divide and viewport transform (framebuffer coordinates).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(crate) struct ScreenVertex {
     pub x: f32,
     pub y: f32,
