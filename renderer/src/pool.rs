@@ -13,7 +13,7 @@
 //! jobs run unchanged after the device's lockdown (DESIGN §5).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -146,10 +146,26 @@ struct ScopedState {
     error: Option<RendererError>,
 }
 
+/// Most chunks one scoped job may have (draws and clears have a few thousand at most).
+const MAX_SCOPED_CHUNKS: usize = u32::MAX as usize;
+
+/// `chunks` as a [`ScopedBatch`] count, or an error where there are too many.
+fn scoped_chunks(chunks: usize) -> Result<u32, RendererError> {
+    u32::try_from(chunks)
+        .ok()
+        .filter(|&c| c as usize <= MAX_SCOPED_CHUNKS)
+        .ok_or(RendererError::InvalidConfig(
+            "too many chunks in one scoped job",
+        ))
+}
+
 /// One scoped job in flight: shared by the submitting thread and the workers it was sent to.
 struct ScopedBatch {
-    chunks: usize,
-    next_chunk: AtomicUsize,
+    /// The chunks not handed out yet, `front .. back`, packed as `front << 32 | back`: the
+    /// calling thread takes them from the front, workers from the back, so that over the
+    /// phases of a draw (shading, setup, tiles) each thread tends to work on the same part of
+    /// it and reads what it wrote itself, in its own cache.
+    unclaimed: AtomicU64,
     cancel: Option<CancelCheck>,
     state: Mutex<ScopedState>,
     /// Signalled when `inside` drops to zero.
@@ -157,10 +173,10 @@ struct ScopedBatch {
 }
 
 impl ScopedBatch {
-    fn new(chunks: usize) -> ScopedBatch {
+    /// A batch of `chunks` chunks, at most [`MAX_SCOPED_CHUNKS`].
+    fn new(chunks: u32) -> ScopedBatch {
         ScopedBatch {
-            chunks,
-            next_chunk: AtomicUsize::new(0),
+            unclaimed: AtomicU64::new(u64::from(chunks)),
             cancel: crate::cancel::current(),
             state: Mutex::new(ScopedState {
                 job: None,
@@ -178,12 +194,34 @@ impl ScopedBatch {
 
     /// Takes chunks until none are left or one fails (or panics: caught, so the thread goes
     /// on to leave the job properly); returns the first failure this thread saw.
-    fn run_chunks(&self, job: &ScopedJob<'_>) -> Result<(), RendererError> {
+    /// The next chunk from the front (`from_back`: from the back), if any is left.
+    fn claim(&self, from_back: bool) -> Option<usize> {
+        let mut chunk = 0;
+        self.unclaimed
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |packed| {
+                let (front, back) = (packed >> 32, packed & u64::from(u32::MAX));
+                if front >= back {
+                    return None;
+                }
+                if from_back {
+                    chunk = back - 1;
+                    Some(packed - 1)
+                } else {
+                    chunk = front;
+                    Some(packed + (1 << 32))
+                }
+            })
+            .ok()
+            .map(|_| chunk as usize)
+    }
+
+    /// Runs chunks until none is left; `from_back`: a worker's claims (the calling thread
+    /// claims from the front).
+    fn run_chunks(&self, job: &ScopedJob<'_>, from_back: bool) -> Result<(), RendererError> {
         let result = catch_unwind(AssertUnwindSafe(|| loop {
-            let chunk = self.next_chunk.fetch_add(1, Ordering::Relaxed);
-            if chunk >= self.chunks {
+            let Some(chunk) = self.claim(from_back) else {
                 return Ok(());
-            }
+            };
             if self.cancel.as_ref().is_some_and(|c| c()) {
                 return Err(RendererError::Cancelled);
             }
@@ -192,7 +230,7 @@ impl ScopedBatch {
         .unwrap_or(Err(RendererError::WorkerFailed));
         if result.is_err() {
             // Stop handing out chunks.
-            self.next_chunk.store(self.chunks, Ordering::Relaxed);
+            self.unclaimed.store(0, Ordering::Relaxed);
         }
         result
     }
@@ -213,7 +251,7 @@ impl ScopedBatch {
         // `job` and seen `inside == 0` (`ScopedRevoke`): the closure and everything it borrows
         // outlive this reference, which does not escape this function.
         let job: &ScopedJob<'_> = unsafe { &*job.0 };
-        if let Err(e) = self.run_chunks(job) {
+        if let Err(e) = self.run_chunks(job, true) {
             self.lock().error.get_or_insert(e);
         }
         drop(leave);
@@ -281,7 +319,7 @@ impl Workers<'_> {
                 if chunks == 0 {
                     return Ok(());
                 }
-                ScopedBatch::new(chunks).run_chunks(job)
+                ScopedBatch::new(scoped_chunks(chunks)?).run_chunks(job, false)
             }
             Workers::Pool(pool) => pool.run_scoped(chunks, job),
         }
@@ -401,10 +439,10 @@ impl WorkerPool {
         if chunks == 0 {
             return Ok(());
         }
-        let batch = Arc::new(ScopedBatch::new(chunks));
+        let batch = Arc::new(ScopedBatch::new(scoped_chunks(chunks)?));
         let helpers = chunks.min(self.workers.len()) - 1;
         if helpers == 0 {
-            return batch.run_chunks(job);
+            return batch.run_chunks(job, false);
         }
         let job: &ScopedJob<'_> = job;
         // SAFETY: only the trait object's lifetime bound changes (same pointer, same vtable).
@@ -421,7 +459,7 @@ impl WorkerPool {
                 let _ = sender.send(Task::Scoped(batch.clone()));
             }
         }
-        let mine = batch.run_chunks(job);
+        let mine = batch.run_chunks(job, false);
         drop(revoke);
         let theirs = batch.lock().error.take();
         match (mine, theirs) {
@@ -431,9 +469,33 @@ impl WorkerPool {
     }
 }
 
+/// How long an idle worker keeps looking for its next task before it sleeps. A draw hands
+/// its workers several batches in quick succession (vertex shading, setup, tiles, per window
+/// of vertices); a worker woken from sleep for each joins tens of microseconds late on a
+/// virtual machine, which left a quarter of the second thread idle on small triangles.
+const IDLE_SPIN: std::time::Duration = std::time::Duration::from_micros(60);
+
+/// The next task: looked for without sleeping for [`IDLE_SPIN`], then waited for. `None`
+/// once the pool is gone.
+fn next_task(receiver: &Receiver<Task>) -> Option<Task> {
+    let start = std::time::Instant::now();
+    loop {
+        for _ in 0..64 {
+            match receiver.try_recv() {
+                Ok(task) => return Some(task),
+                Err(mpsc::TryRecvError::Disconnected) => return None,
+                Err(mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
+            }
+        }
+        if start.elapsed() >= IDLE_SPIN {
+            return receiver.recv().ok();
+        }
+    }
+}
+
 fn worker_main(receiver: Receiver<Task>) {
     let mut memory = WorkerMemory::default();
-    while let Ok(task) = receiver.recv() {
+    while let Some(task) = next_task(&receiver) {
         match task {
             Task::Owned(batch) => {
                 let departure = Departure(&batch);

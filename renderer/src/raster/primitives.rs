@@ -169,8 +169,10 @@ impl PostTransform {
                 }
                 continue;
             }
-            let lane = |axis: usize| -> [f32; N] { std::array::from_fn(|k| p[k][axis]) };
-            let (x, y, z, w) = (lane(0), lane(1), lane(2), lane(3));
+            let (mut x, mut y, mut z, mut w) = ([0.0f32; N], [0.0f32; N], [0.0f32; N], [0.0f32; N]);
+            for (k, p) in p.iter().enumerate().take(N) {
+                [x[k], y[k], z[k], w[k]] = *p;
+            }
             let mut inv_w = [0.0f32; N];
             let (mut sx, mut sy, mut sz) = ([0.0f32; N], [0.0f32; N], [0.0f32; N]);
             for k in 0..N {
@@ -292,10 +294,11 @@ impl<'a> Frontend<'a> {
             let inside = t.inside.get(at(0)).copied().unwrap_or(false)
                 & t.inside.get(at(1)).copied().unwrap_or(false)
                 & t.inside.get(at(2)).copied().unwrap_or(false);
-            return match inside {
-                true => Some([0, 1, 2].map(|k| t.screen.get(at(k)).copied().unwrap_or_default())),
-                false => None,
-            };
+            if !inside {
+                return None;
+            }
+            let screen = |k: usize| t.screen.get(at(k)).copied().unwrap_or_default();
+            return Some([screen(0), screen(1), screen(2)]);
         }
         self.planes
             .all_inside(p)

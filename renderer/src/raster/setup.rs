@@ -430,8 +430,10 @@ impl<'a> SetupContext<'a> {
         }
         // Corner code of each vertex; a triangle of three distinct corners misses the XOR
         // of their codes (0 ^ 1 ^ 2 ^ 3 = 0), and the two halves miss opposite corners.
-        let code: [u8; 6] =
-            std::array::from_fn(|k| u8::from(xs[k] == hi_x) | (u8::from(ys[k] == hi_y) << 1));
+        let mut code = [0u8; 6];
+        for ((c, &x), &y) in code.iter_mut().zip(xs).zip(ys) {
+            *c = u8::from(x == hi_x) | (u8::from(y == hi_y) << 1);
+        }
         let distinct = |c: &[u8]| c[0] != c[1] && c[1] != c[2] && c[0] != c[2];
         if !distinct(&code[..3])
             || !distinct(&code[3..])
