@@ -631,6 +631,34 @@ mod tests {
     }
 
     #[test]
+    fn the_caller_takes_chunks_from_the_front_and_workers_from_the_back() {
+        let pool = WorkerPool::new(2).unwrap();
+        let caller = std::thread::current().id();
+        let order = Mutex::new(Vec::new());
+        pool.run_scoped(40, &|chunk| {
+            order
+                .lock()
+                .unwrap()
+                .push((chunk, std::thread::current().id() == caller));
+            std::thread::sleep(std::time::Duration::from_micros(300));
+            Ok(())
+        })
+        .unwrap();
+        let order = order.into_inner().unwrap();
+        let mut chunks: Vec<usize> = order.iter().map(|&(c, _)| c).collect();
+        chunks.sort_unstable();
+        assert_eq!(chunks, (0..40).collect::<Vec<_>>());
+        // Each side's chunks are consecutive, ascending on the caller's and descending on
+        // the workers': the caller's all come before the workers'.
+        let mine: Vec<usize> = order.iter().filter(|o| o.1).map(|o| o.0).collect();
+        let theirs: Vec<usize> = order.iter().filter(|o| !o.1).map(|o| o.0).collect();
+        assert!(mine.windows(2).all(|w| w[1] == w[0] + 1), "{mine:?}");
+        assert!(theirs.windows(2).all(|w| w[1] + 1 == w[0]), "{theirs:?}");
+        assert!(mine.iter().all(|m| theirs.iter().all(|t| m < t)));
+        assert!(scoped_chunks(MAX_SCOPED_CHUNKS + 1).is_err());
+    }
+
+    #[test]
     fn a_panicking_scoped_chunk_fails_the_job_after_every_other_chunk_has_finished() {
         const CHUNKS: usize = 4000;
         let pool = WorkerPool::new(4).unwrap();
