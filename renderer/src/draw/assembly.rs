@@ -285,6 +285,27 @@ impl Assembler {
         }
     }
 
+    /// [`Self::push`] of slots `first .. first + n`, in order; a triangle list's whole
+    /// triangles at once.
+    pub fn push_run(&mut self, first: u32, n: u32, out: &mut PrimitiveLists) {
+        let end = first.saturating_add(n);
+        let mut slot = first;
+        if self.topology == Topology::TriangleList {
+            // Complete the triangle begun by an earlier run, then whole ones.
+            while self.count != 0 && slot < end {
+                self.push(slot, out);
+                slot += 1;
+            }
+            let whole = (end - slot) / 3;
+            out.triangles
+                .extend((0..whole).map(|t| slot + 3 * t).map(|v| [v, v + 1, v + 2]));
+            slot += 3 * whole;
+        }
+        for slot in slot..end {
+            self.push(slot, out);
+        }
+    }
+
     /// Copies the vertices still needed from `old` into `new` (which the caller cleared) and
     /// renames them.
     pub fn carry(&mut self, old: &VertexStore, new: &mut VertexStore) {
@@ -312,6 +333,42 @@ mod tests {
 
     fn seq(n: u32) -> Vec<Option<u32>> {
         (0..n).map(Some).collect()
+    }
+
+    #[test]
+    fn runs_of_slots_assemble_as_pushing_them_one_by_one() {
+        let topologies = [
+            Topology::PointList,
+            Topology::LineList,
+            Topology::LineStrip,
+            Topology::TriangleList,
+            Topology::TriangleStrip,
+            Topology::TriangleFan,
+        ];
+        for topology in topologies {
+            for runs in [
+                &[7u32, 5, 9][..],
+                &[1, 1, 1, 2],
+                &[0, 12, 4],
+                &[2, 3, 3, 3, 1],
+            ] {
+                let (mut one, mut bulk) = (Assembler::new(topology), Assembler::new(topology));
+                let (mut want, mut got) = (PrimitiveLists::default(), PrimitiveLists::default());
+                let mut first = 3;
+                for &n in runs {
+                    for slot in first..first + n {
+                        one.push(slot, &mut want);
+                    }
+                    bulk.push_run(first, n, &mut got);
+                    first += n + 1;
+                }
+                assert_eq!(
+                    (want.points, want.lines, want.triangles),
+                    (got.points, got.lines, got.triangles),
+                    "{topology:?} {runs:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -392,10 +392,16 @@ impl WindowRun<'_> {
                 let first_slot = self.store.len() as u32;
                 step.shade(&shading, &mut self.store)?;
                 self.batch.count_vertices(step.shaded() as u64);
-                for element in &step.elements {
-                    match element {
-                        None => assembler.restart(),
-                        Some(vertex) => assembler.push(first_slot + vertex, &mut self.primitives),
+                if step.consecutive {
+                    assembler.push_run(first_slot, n, &mut self.primitives);
+                } else {
+                    for element in &step.elements {
+                        match element {
+                            None => assembler.restart(),
+                            Some(vertex) => {
+                                assembler.push(first_slot + vertex, &mut self.primitives)
+                            }
+                        }
                     }
                 }
                 if self.store.len() + STEP_ELEMENTS > MAX_WINDOW_VERTICES {

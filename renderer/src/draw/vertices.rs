@@ -60,6 +60,9 @@ pub(crate) struct StepVertices {
     /// Per element: `None` for a primitive restart, else the number of its vertex among the
     /// step's shaded vertices.
     pub elements: Vec<Option<u32>>,
+    /// The elements are `Some(0), Some(1), ...` (a direct draw): no restart, each vertex
+    /// once, in order.
+    pub consecutive: bool,
     /// Per shaded vertex: `VertexIndex` and the buffer index fetched.
     vertex_ids: Vec<u32>,
     fetch: Vec<Option<u64>>,
@@ -89,6 +92,7 @@ impl StepVertices {
         self.elements.clear();
         self.vertex_ids.clear();
         self.fetch.clear();
+        self.consecutive = false;
         match (*call, index_buffer) {
             (
                 DrawCall::Indexed {
@@ -146,6 +150,7 @@ impl StepVertices {
                 // pos + n <= the draw's count, a u32.
                 let range = pos..pos.saturating_add(n);
                 self.elements.extend((0..n).map(Some));
+                self.consecutive = true;
                 self.vertex_ids
                     .extend(range.clone().map(|i| first_vertex.wrapping_add(i)));
                 self.fetch
