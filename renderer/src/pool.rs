@@ -281,9 +281,20 @@ struct ScopedRevoke<'a>(&'a ScopedBatch);
 
 impl Drop for ScopedRevoke<'_> {
     fn drop(&mut self) {
+        let start = std::time::Instant::now();
         let mut state = self.0.lock();
         state.job = None;
         while state.inside > 0 {
+            // Workers finishing their last chunk are usually out within microseconds:
+            // look again for a while before sleeping (and waking late).
+            if start.elapsed() < IDLE_SPIN {
+                drop(state);
+                for _ in 0..64 {
+                    std::hint::spin_loop();
+                }
+                state = self.0.lock();
+                continue;
+            }
             state = self
                 .0
                 .left
