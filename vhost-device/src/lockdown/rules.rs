@@ -127,6 +127,13 @@ pub const ALLOWED: &[Allowed] = &[
         "mutexes, condition variables, channels, thread joins",
     ),
     allow(
+        "sched_yield",
+        libc::SYS_sched_yield,
+        When::Always,
+        "std's channels back off with it while a receiver waits on a briefly empty channel \
+         (renderer workers look for their next task for a while before sleeping)",
+    ),
+    allow(
         "sched_getaffinity",
         libc::SYS_sched_getaffinity,
         When::Always,

@@ -367,6 +367,8 @@ fn lockdown_kill_child() {
     // Allowed work goes on (a thread, a mapping) …
     let t = std::thread::spawn(|| fresh_rw_page() as usize);
     assert_ne!(t.join().unwrap(), 0);
+    // A yield, as std's channels make while a worker looks for its next task.
+    std::thread::yield_now();
     println!("threads work");
     // Opening a file is refused with an error, not a violation …
     let e = std::fs::File::open("/etc/hostname").unwrap_err();
