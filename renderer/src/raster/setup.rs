@@ -394,7 +394,9 @@ impl<'a> SetupContext<'a> {
     /// not degenerate, not culled) with the same facing, they are the two halves of one
     /// rectangle, and the rectangle's pixels inside the scissor are a non-empty rectangle of
     /// whole 4×2 blocks. `None` otherwise (set them up one by one).
-    #[inline]
+    // Inlined: a returned tuple went through memory in 4-byte stores read back as 16 bytes
+    // (a store-forwarding stall per rectangle).
+    #[inline(always)]
     pub(crate) fn rect_pair(
         &self,
         a: &[ScreenVertex; 3],
