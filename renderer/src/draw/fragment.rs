@@ -239,6 +239,45 @@ impl FragmentGlue {
         self.output_slots * GRAPHICS_LANES
     }
 
+    /// [`FragmentShader::input_colors`] of a stage that only copies its inputs (`copied`,
+    /// one source per output slot): each colour word straight from its source.
+    fn copied_colors(
+        &self,
+        copied: &[shader::constant_outputs::CopiedWord],
+        inputs: &[f32],
+        colors: &mut [[u32; 4]; MAX_COLOR_ATTACHMENTS],
+    ) -> bool {
+        use shader::constant_outputs::CopiedWord;
+        if self.frag_depth_slot.is_some() || copied.len() != self.output_slots {
+            return false;
+        }
+        for &(attachment, component) in &self.unwritten {
+            if let Some(word) = colors
+                .get_mut(attachment)
+                .and_then(|a| a.get_mut(component))
+            {
+                *word = 0;
+            }
+        }
+        for &(slot, attachment, component) in &self.colors {
+            let word = match copied.get(slot) {
+                Some(&CopiedWord::Input(n)) => match inputs.get(n as usize) {
+                    Some(v) => v.to_bits(),
+                    None => return false,
+                },
+                Some(&CopiedWord::Constant(word)) => word,
+                None => return false,
+            };
+            if let Some(target) = colors
+                .get_mut(attachment)
+                .and_then(|a| a.get_mut(component))
+            {
+                *target = word;
+            }
+        }
+        true
+    }
+
     /// Zeroes the colour words that no output writes.
     fn zero_unwritten(&self, out: &mut FragmentOutputs) {
         for &(attachment, component) in &self.unwritten {
@@ -583,6 +622,9 @@ impl FragmentShader for FragmentGlue {
         let Some((stage, resources)) = self.stage.as_ref() else {
             return false;
         };
+        if let Some(copied) = stage.copied_inputs() {
+            return self.copied_colors(copied, inputs, colors);
+        }
         let n = self.block_words();
         if self.frag_depth_slot.is_some() || n > SMALL_FRAGMENT_OUTPUT_WORDS {
             return false;

@@ -323,6 +323,14 @@ pub trait FragmentStage: Send + Sync {
         None
     }
 
+    /// Where the module only stores its inputs and constants to its outputs
+    /// ([`shader::constant_outputs::copied_inputs`]): each output slot's source, so that a
+    /// caller can take a fragment's output words from its inputs without a call. `None` by
+    /// default.
+    fn copied_inputs(&self) -> Option<&[shader::constant_outputs::CopiedWord]> {
+        None
+    }
+
     /// Where the stage's outputs depend on nothing of a fragment but its inputs (and it never
     /// discards): writes into `outputs` (output slots × 8 words) one block's output words for
     /// fragments whose inputs are `inputs` (one value per input slot), evaluated once, which
@@ -807,6 +815,10 @@ impl FragmentStage for JitFragmentStage {
 
     fn sampled_copy(&self) -> Option<&shader::sampled_copy::SampledCopy> {
         self.copy.as_ref()
+    }
+
+    fn copied_inputs(&self) -> Option<&[shader::constant_outputs::CopiedWord]> {
+        self.copied.as_deref()
     }
 
     /// One kernel call on a block at the origin with every lane live and carrying `inputs`;
