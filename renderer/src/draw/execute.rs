@@ -30,8 +30,10 @@ pub use super::stream::{IndexBufferBinding, IndexType};
 use super::vertices::{StepVertices, VertexShading};
 use super::{DrawError, MAX_WINDOW_VERTICES};
 
-/// Elements read and shaded per step; a window is flushed before it could overflow.
-const STEP_ELEMENTS: usize = MAX_WINDOW_VERTICES / 2;
+/// Elements read and shaded per step: a window's worth beside the at most two vertices an
+/// assembler carries into the next window ([`Assembler::carry`]), so that each window is
+/// shaded in one parallel step (one hand-out to the workers, not two).
+const STEP_ELEMENTS: usize = MAX_WINDOW_VERTICES - 2;
 
 /// The parameters of vkCmdDraw / vkCmdDrawIndexed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
