@@ -13,59 +13,113 @@ use crate::raster::{PostTransform, PostVertices, ScreenVertex};
 use super::state::Topology;
 
 /// Post-vertex-shader data of one window, in the rasterizer's layout.
+///
+/// The columns keep their length from window to window (a cleared store holds no vertex, but
+/// its columns keep the stale ones): growing it again writes no defaults first, which was a
+/// serial pass over a megabyte per window. Every vertex it holds was written since: by
+/// [`StorePiece::fill`], which writes every column of every vertex of its piece, or by
+/// [`VertexStore::copy_from`].
 #[derive(Debug, Default)]
 pub(crate) struct VertexStore {
-    pub positions: Vec<[f32; 4]>,
+    /// Vertices held: the first `len` of each column.
+    len: usize,
+    positions: Vec<[f32; 4]>,
     /// `components` values per vertex.
-    pub attributes: Vec<f32>,
-    pub point_sizes: Vec<f32>,
+    attributes: Vec<f32>,
+    point_sizes: Vec<f32>,
     pub components: usize,
     /// Each vertex's screen position and clip test ([`PostTransform::vertices`]), made with
     /// [`OutputLayout::post`].
-    pub screen: Vec<ScreenVertex>,
-    pub inside: Vec<bool>,
+    screen: Vec<ScreenVertex>,
+    inside: Vec<bool>,
 }
 
 impl VertexStore {
     pub fn len(&self) -> usize {
-        self.positions.len()
+        self.len
     }
 
     pub fn clear(&mut self, components: usize) {
-        self.positions.clear();
-        self.attributes.clear();
-        self.point_sizes.clear();
-        self.screen.clear();
-        self.inside.clear();
+        self.len = 0;
         self.components = components;
     }
 
-    /// Appends a copy of vertex `slot` of `other`; returns its new slot.
-    fn copy_from(&mut self, other: &VertexStore, slot: u32) -> u32 {
-        let s = slot as usize;
-        let new = self.len() as u32;
-        self.positions
-            .push(other.positions.get(s).copied().unwrap_or([0.0; 4]));
-        let c = other.components;
-        match other.attributes.get(s * c..(s + 1) * c) {
-            Some(a) => self.attributes.extend_from_slice(a),
-            None => self.attributes.extend(std::iter::repeat_n(0.0, c)),
-        }
-        self.point_sizes
-            .push(other.point_sizes.get(s).copied().unwrap_or(1.0));
-        self.screen
-            .push(other.screen.get(s).copied().unwrap_or_default());
-        self.inside
-            .push(other.inside.get(s).copied().unwrap_or(false));
-        new
+    pub fn positions(&self) -> &[[f32; 4]] {
+        self.positions.get(..self.len).unwrap_or_default()
+    }
+
+    /// `components` values per vertex.
+    pub fn attributes(&self) -> &[f32] {
+        let end = self.len.saturating_mul(self.components);
+        self.attributes.get(..end).unwrap_or_default()
+    }
+
+    pub fn point_sizes(&self) -> &[f32] {
+        self.point_sizes.get(..self.len).unwrap_or_default()
     }
 
     /// The vertices' screen positions and clip tests, for the rasterizer.
     pub fn transformed(&self) -> PostVertices<'_> {
         PostVertices {
-            screen: &self.screen,
-            inside: &self.inside,
+            screen: self.screen.get(..self.len).unwrap_or_default(),
+            inside: self.inside.get(..self.len).unwrap_or_default(),
         }
+    }
+
+    /// Columns long enough for `n` vertices (grown with defaults only past their length).
+    fn room(&mut self, n: usize) {
+        fn at_least<T: Clone>(column: &mut Vec<T>, n: usize, default: T) {
+            if column.len() < n {
+                column.resize(n, default);
+            }
+        }
+        at_least(&mut self.positions, n, [0.0; 4]);
+        at_least(&mut self.attributes, n * self.components, 0.0);
+        at_least(&mut self.point_sizes, n, 1.0);
+        at_least(&mut self.screen, n, ScreenVertex::default());
+        at_least(&mut self.inside, n, false);
+    }
+
+    /// Appends a copy of vertex `slot` of `other` (which has the same components); returns
+    /// its new slot.
+    fn copy_from(&mut self, other: &VertexStore, slot: u32) -> u32 {
+        let (s, new) = (slot as usize, self.len);
+        self.room(new + 1);
+        let c = self.components;
+        let transformed = other.transformed();
+        if let Some(p) = self.positions.get_mut(new) {
+            *p = other.positions().get(s).copied().unwrap_or([0.0; 4]);
+        }
+        if let Some(dst) = self.attributes.get_mut(new * c..(new + 1) * c) {
+            match other.attributes().get(s * c..(s + 1) * c) {
+                Some(a) => dst.copy_from_slice(a),
+                None => dst.fill(0.0),
+            }
+        }
+        if let Some(size) = self.point_sizes.get_mut(new) {
+            *size = other.point_sizes().get(s).copied().unwrap_or(1.0);
+        }
+        if let Some(screen) = self.screen.get_mut(new) {
+            *screen = transformed.screen.get(s).copied().unwrap_or_default();
+        }
+        if let Some(inside) = self.inside.get_mut(new) {
+            *inside = transformed.inside.get(s).copied().unwrap_or(false);
+        }
+        self.len = new + 1;
+        new as u32
+    }
+
+    /// Appends one vertex (tests).
+    #[cfg(test)]
+    fn push(&mut self, position: [f32; 4], attributes: &[f32], point_size: f32) {
+        let (new, c) = (self.len, self.components);
+        self.room(new + 1);
+        self.positions[new] = position;
+        self.attributes[new * c..(new + 1) * c].copy_from_slice(attributes);
+        self.point_sizes[new] = point_size;
+        self.screen[new] = ScreenVertex::default();
+        self.inside[new] = false;
+        self.len = new + 1;
     }
 }
 
@@ -98,20 +152,21 @@ impl VertexStore {
     /// Grows the store by `count` vertices holding the defaults and splits the new
     /// vertices into pieces of `piece_vertices` (the last may be shorter).
     pub fn grow_in_pieces(&mut self, count: usize, piece_vertices: usize) -> Vec<StorePiece<'_>> {
-        let first = self.len();
+        let first = self.len;
         let c = self.components;
-        self.positions.resize(first + count, [0.0; 4]);
-        self.attributes.resize((first + count) * c, 0.0);
-        self.point_sizes.resize(first + count, 1.0);
-        self.screen.resize(first + count, ScreenVertex::default());
-        self.inside.resize(first + count, false);
+        self.room(first + count);
+        self.len = first + count;
+        let end = first + count;
         let n = piece_vertices.max(1);
-        let mut attributes = self.attributes.get_mut(first * c..).unwrap_or_default();
+        let mut attributes = self
+            .attributes
+            .get_mut(first * c..end * c)
+            .unwrap_or_default();
         let mut pieces = Vec::with_capacity(count.div_ceil(n));
-        let positions = self.positions.get_mut(first..).unwrap_or_default();
-        let sizes = self.point_sizes.get_mut(first..).unwrap_or_default();
-        let screen = self.screen.get_mut(first..).unwrap_or_default();
-        let inside = self.inside.get_mut(first..).unwrap_or_default();
+        let positions = self.positions.get_mut(first..end).unwrap_or_default();
+        let sizes = self.point_sizes.get_mut(first..end).unwrap_or_default();
+        let screen = self.screen.get_mut(first..end).unwrap_or_default();
+        let inside = self.inside.get_mut(first..end).unwrap_or_default();
         let columns = positions
             .chunks_mut(n)
             .zip(sizes.chunks_mut(n))
@@ -140,40 +195,58 @@ impl StorePiece<'_> {
     pub fn fill(&mut self, layout: &OutputLayout<'_>, outputs: &[u32], slots: usize) {
         const L: usize = GRAPHICS_LANES;
         let c = self.components;
-        let groups = outputs.chunks_exact((slots * L).max(1));
-        for (g, group) in groups.take(self.positions.len().div_ceil(L)).enumerate() {
+        let group_words = (slots * L).max(1);
+        for g in 0..self.positions.len().div_ceil(L) {
             let v0 = g * L;
             let n = L.min(self.positions.len() - v0);
-            let lanes = |slot: Option<usize>| slot.and_then(|s| group.get(s * L..s * L + n));
+            let group = outputs.get(g * group_words..(g + 1) * group_words);
+            let lanes = |slot: Option<usize>| {
+                let s = slot?;
+                group?.get(s * L..s * L + n)
+            };
             if let Some(positions) = self.positions.get_mut(v0..v0 + n) {
                 for (k, &slot) in layout.position_slots.iter().enumerate() {
-                    if let Some(src) = lanes(slot) {
-                        for (position, &word) in positions.iter_mut().zip(src) {
-                            position[k] = f32::from_bits(word);
+                    match lanes(slot) {
+                        Some(src) => {
+                            for (position, &word) in positions.iter_mut().zip(src) {
+                                position[k] = f32::from_bits(word);
+                            }
                         }
+                        None => positions.iter_mut().for_each(|p| p[k] = 0.0),
                     }
                 }
             }
             if let Some(attributes) = self.attributes.get_mut(v0 * c..(v0 + n) * c) {
-                for (j, &slot) in layout.varyings.iter().enumerate().take(c) {
-                    if let Some(src) = lanes(slot) {
-                        for (vertex, &word) in attributes.chunks_exact_mut(c).zip(src) {
-                            vertex[j] = f32::from_bits(word);
+                for j in 0..c {
+                    let slot = layout.varyings.get(j).copied().flatten();
+                    let vertices = attributes.chunks_exact_mut(c.max(1));
+                    match lanes(slot) {
+                        Some(src) => {
+                            for (vertex, &word) in vertices.zip(src) {
+                                vertex[j] = f32::from_bits(word);
+                            }
                         }
+                        None => vertices.for_each(|vertex| vertex[j] = 0.0),
                     }
                 }
             }
-            if let (Some(sizes), Some(src)) = (
-                self.point_sizes.get_mut(v0..v0 + n),
-                lanes(layout.point_size_slot),
-            ) {
-                for (size, &word) in sizes.iter_mut().zip(src) {
-                    *size = f32::from_bits(word);
+            if let Some(sizes) = self.point_sizes.get_mut(v0..v0 + n) {
+                match lanes(layout.point_size_slot) {
+                    Some(src) => {
+                        for (size, &word) in sizes.iter_mut().zip(src) {
+                            *size = f32::from_bits(word);
+                        }
+                    }
+                    None => sizes.fill(1.0),
                 }
             }
         }
-        if let Some(post) = layout.post {
-            post.vertices(self.positions, self.screen, self.inside);
+        match layout.post {
+            Some(post) => post.vertices(self.positions, self.screen, self.inside),
+            None => {
+                self.screen.fill(ScreenVertex::default());
+                self.inside.fill(false);
+            }
         }
     }
 }
@@ -450,31 +523,49 @@ mod tests {
             post: None,
         };
         let mut store = VertexStore::default();
+        // A window of stale vertices first: what a cleared store keeps must never show.
         store.clear(2);
-        store.positions.push([9.0; 4]);
-        store.attributes.extend([9.0, 9.0]);
-        store.point_sizes.push(9.0);
+        for _ in 0..20 {
+            store.push([7.0; 4], &[7.0, 7.0], 7.0);
+        }
+        store.clear(2);
+        store.push([9.0; 4], &[9.0, 9.0], 9.0);
         let words = GRAPHICS_LANES * slots;
         for (i, mut piece) in store.grow_in_pieces(count, 8).into_iter().enumerate() {
             piece.fill(&layout, &outputs[i * words..], slots);
         }
         assert_eq!(store.len(), 1 + count);
-        assert_eq!(store.positions[0], [9.0; 4], "earlier vertices are kept");
+        assert_eq!(store.positions()[0], [9.0; 4], "earlier vertices are kept");
         for v in 0..count {
             let f = v as f32;
-            assert_eq!(store.positions[1 + v], [f, 0.0, 0.0, 0.0]);
-            assert_eq!(store.attributes[2 * (1 + v)..2 * (2 + v)], [0.0, 100.0 + f]);
-            assert_eq!(store.point_sizes[1 + v], 200.0 + f);
+            assert_eq!(store.positions()[1 + v], [f, 0.0, 0.0, 0.0]);
+            assert_eq!(
+                store.attributes()[2 * (1 + v)..2 * (2 + v)],
+                [0.0, 100.0 + f]
+            );
+            assert_eq!(store.point_sizes()[1 + v], 200.0 + f);
         }
+        assert_eq!(store.positions().len(), 1 + count);
+        assert_eq!(store.attributes().len(), 2 * (1 + count));
+        assert!(store.transformed().inside.iter().all(|&i| !i));
         let mut bare = VertexStore::default();
+        bare.clear(0);
+        for _ in 0..5 {
+            bare.push([7.0; 4], &[], 7.0);
+        }
         bare.clear(0);
         for mut piece in bare.grow_in_pieces(3, 8) {
             piece.fill(&layout, &[], 0);
         }
         assert_eq!(
-            bare.point_sizes,
-            vec![1.0; 3],
+            bare.point_sizes(),
+            [1.0; 3],
             "no outputs: default point size"
+        );
+        assert_eq!(
+            bare.positions(),
+            [[0.0; 4]; 3],
+            "no outputs: default position"
         );
     }
 
@@ -483,9 +574,7 @@ mod tests {
         let mut old = VertexStore::default();
         old.clear(1);
         for i in 0..4 {
-            old.positions.push([i as f32; 4]);
-            old.attributes.push(10.0 + i as f32);
-            old.point_sizes.push(1.0);
+            old.push([i as f32; 4], &[10.0 + i as f32], 1.0);
         }
         let mut a = Assembler::new(Topology::TriangleStrip);
         let mut out = PrimitiveLists::default();
@@ -495,7 +584,7 @@ mod tests {
         let mut new = VertexStore::default();
         new.clear(1);
         a.carry(&old, &mut new);
-        assert_eq!(new.attributes, vec![12.0, 13.0]);
+        assert_eq!(new.attributes(), [12.0, 13.0]);
         out.clear();
         a.push(2, &mut out);
         // Triangle 2 of the strip: (v2, v3, v4), even parity.

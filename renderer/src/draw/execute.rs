@@ -420,10 +420,10 @@ impl WindowRun<'_> {
     fn flush(&mut self, assembler: &mut Assembler) -> Result<(), RendererError> {
         if !self.primitives.is_empty() && !self.discard {
             let stream = VertexStream {
-                positions: &self.store.positions,
-                attributes: &self.store.attributes,
+                positions: self.store.positions(),
+                attributes: self.store.attributes(),
                 interpolation: &self.pipeline.interpolation,
-                point_sizes: Some(&self.store.point_sizes),
+                point_sizes: Some(self.store.point_sizes()),
             };
             let primitives = match self.topology {
                 Topology::PointList => Primitives::Points(&self.primitives.points),
