@@ -8,9 +8,12 @@
 
 use shader::abi::GRAPHICS_LANES;
 
-use crate::raster::{PostTransform, PostVertices, ScreenVertex};
+use crate::raster::{PostTransform, PostVertices, ScreenVertex, POST_LANES};
 
 use super::state::Topology;
+
+// A store group's positions go to the post-transform whole.
+const _: () = assert!(GRAPHICS_LANES == POST_LANES);
 
 /// Post-vertex-shader data of one window, in the rasterizer's layout.
 ///
@@ -204,17 +207,27 @@ impl StorePiece<'_> {
                 let s = slot?;
                 group?.get(s * L..s * L + n)
             };
-            if let Some(positions) = self.positions.get_mut(v0..v0 + n) {
-                for (k, &slot) in layout.position_slots.iter().enumerate() {
-                    match lanes(slot) {
-                        Some(src) => {
-                            for (position, &word) in positions.iter_mut().zip(src) {
-                                position[k] = f32::from_bits(word);
-                            }
-                        }
-                        None => positions.iter_mut().for_each(|p| p[k] = 0.0),
+            // The group's positions coordinate by coordinate (0 where no output writes one).
+            let mut coords = [[0.0f32; POST_LANES]; 4];
+            for (column, &slot) in coords.iter_mut().zip(&layout.position_slots) {
+                if let Some(src) = lanes(slot) {
+                    for (c, &word) in column.iter_mut().zip(src) {
+                        *c = f32::from_bits(word);
                     }
                 }
+            }
+            if let Some(positions) = self.positions.get_mut(v0..v0 + n) {
+                for (k, position) in positions.iter_mut().enumerate() {
+                    *position = [coords[0][k], coords[1][k], coords[2][k], coords[3][k]];
+                }
+            }
+            if let (Some(post), Some(screen), Some(inside)) = (
+                layout.post,
+                self.screen.get_mut(v0..v0 + n),
+                self.inside.get_mut(v0..v0 + n),
+            ) {
+                let [x, y, z, w] = &coords;
+                post.lanes([x, y, z, w], screen, inside);
             }
             if let Some(attributes) = self.attributes.get_mut(v0 * c..(v0 + n) * c) {
                 for j in 0..c {
@@ -241,12 +254,9 @@ impl StorePiece<'_> {
                 }
             }
         }
-        match layout.post {
-            Some(post) => post.vertices(self.positions, self.screen, self.inside),
-            None => {
-                self.screen.fill(ScreenVertex::default());
-                self.inside.fill(false);
-            }
+        if layout.post.is_none() {
+            self.screen.fill(ScreenVertex::default());
+            self.inside.fill(false);
         }
     }
 }
@@ -546,6 +556,23 @@ mod tests {
             assert_eq!(store.point_sizes()[1 + v], 200.0 + f);
         }
         assert_eq!(store.positions().len(), 1 + count);
+        // With the draw's post-transform: each vertex's, as the rasterizer's own gives it.
+        let post = PostTransform::new(&crate::raster::RasterState::covering(16, 16));
+        let with_post = OutputLayout {
+            position_slots: [Some(0), Some(1), None, Some(2)],
+            post: Some(&post),
+            ..layout
+        };
+        let mut transformed = VertexStore::default();
+        transformed.clear(2);
+        for (i, mut piece) in transformed.grow_in_pieces(count, 8).into_iter().enumerate() {
+            piece.fill(&with_post, &outputs[i * words..], slots);
+        }
+        let (mut screen, mut inside) = (vec![ScreenVertex::default(); count], vec![false; count]);
+        post.vertices(transformed.positions(), &mut screen, &mut inside);
+        assert_eq!(transformed.transformed().screen, screen);
+        assert_eq!(transformed.transformed().inside, inside);
+        assert_eq!(transformed.positions()[3], [3.0, 103.0, 0.0, 203.0]);
         assert_eq!(store.attributes().len(), 2 * (1 + count));
         assert!(store.transformed().inside.iter().all(|&i| !i));
         let mut bare = VertexStore::default();

@@ -26,7 +26,7 @@ mod sink;
 mod tile;
 
 pub(crate) use bin::{bin_window, rasterize_binned, Binned};
-pub(crate) use primitives::{PostTransform, PostVertices};
+pub(crate) use primitives::{PostTransform, PostVertices, POST_LANES};
 pub(crate) use setup::ScreenVertex;
 pub use sink::{
     lane_offset, CoverageImages, CoverageSink, CoverageTile, CoveredRect, FragmentBatch,

@@ -119,7 +119,7 @@ pub(crate) struct PostVertices<'a> {
 }
 
 /// Vertices transformed at once by [`PostTransform::vertices`].
-const POST_LANES: usize = 8;
+pub(crate) const POST_LANES: usize = 8;
 
 impl PostTransform {
     pub(crate) fn new(state: &RasterState) -> PostTransform {
@@ -173,24 +173,37 @@ impl PostTransform {
             for (k, p) in p.iter().enumerate().take(N) {
                 [x[k], y[k], z[k], w[k]] = *p;
             }
-            let mut inv_w = [0.0f32; N];
-            let (mut sx, mut sy, mut sz) = ([0.0f32; N], [0.0f32; N], [0.0f32; N]);
-            for k in 0..N {
-                inv_w[k] = 1.0 / w[k];
-                sx[k] = self.ox + self.hx * (x[k] * inv_w[k]);
-                sy[k] = self.oy + self.hy * (y[k] * inv_w[k]);
-                sz[k] = self.oz + self.pz * (z[k] * inv_w[k]);
-            }
-            let flags = self.planes.inside_lanes(&x, &y, &z, &w);
-            for k in 0..N.min(s.len()).min(i.len()) {
-                s[k] = ScreenVertex {
-                    x: sx[k],
-                    y: sy[k],
-                    z: sz[k],
-                    inv_w: inv_w[k],
-                };
-                i[k] = flags[k];
-            }
+            self.lanes([&x, &y, &z, &w], s, i);
+        }
+    }
+
+    /// [`Self::vertices`] of [`POST_LANES`] vertices given coordinate by coordinate
+    /// (`[x, y, z, w]`, lane `k` vertex `k`), into the first lanes of `screen` and `inside`.
+    #[inline(always)]
+    pub(crate) fn lanes(
+        &self,
+        [x, y, z, w]: [&[f32; POST_LANES]; 4],
+        screen: &mut [ScreenVertex],
+        inside: &mut [bool],
+    ) {
+        const N: usize = POST_LANES;
+        let mut inv_w = [0.0f32; N];
+        let (mut sx, mut sy, mut sz) = ([0.0f32; N], [0.0f32; N], [0.0f32; N]);
+        for k in 0..N {
+            inv_w[k] = 1.0 / w[k];
+            sx[k] = self.ox + self.hx * (x[k] * inv_w[k]);
+            sy[k] = self.oy + self.hy * (y[k] * inv_w[k]);
+            sz[k] = self.oz + self.pz * (z[k] * inv_w[k]);
+        }
+        let flags = self.planes.inside_lanes(x, y, z, w);
+        for (k, (s, i)) in screen.iter_mut().zip(inside).take(N).enumerate() {
+            *s = ScreenVertex {
+                x: sx[k],
+                y: sy[k],
+                z: sz[k],
+                inv_w: inv_w[k],
+            };
+            *i = flags[k];
         }
     }
 }
