@@ -176,7 +176,7 @@ impl FetchPlan {
         let groups = vertex_indices.len().div_ceil(shader::abi::GRAPHICS_LANES);
         inputs.clear();
         inputs.resize(groups * self.slots * shader::abi::GRAPHICS_LANES, 0);
-        self.fill_into(vertex_indices, instance, inputs);
+        self.fill_into(vertex_indices, false, instance, inputs);
     }
 
     /// [`FetchPlan::fill`] into words already sized for whole groups (words beyond `inputs`
@@ -186,14 +186,17 @@ impl FetchPlan {
     /// Works a location at a time over the whole run: the attribute bytes of every vertex
     /// are gathered once (one bounds-checked copy when the run's indices are consecutive),
     /// then each component is converted by a loop specialised for its width and class,
-    /// straight into the lane groups.
+    /// straight into the lane groups. `consecutive`: the caller knows the indices are
+    /// consecutive (a direct draw's); otherwise they are checked here.
     pub(crate) fn fill_into(
         &self,
         vertex_indices: &[Option<u64>],
+        consecutive: bool,
         instance: u64,
         inputs: &mut [u32],
     ) {
         const L: usize = GRAPHICS_LANES;
+        let consecutive = consecutive || is_consecutive(vertex_indices);
         let count = vertex_indices.len();
         let groups = count.div_ceil(L);
         let group_words = self.slots * L;
@@ -207,7 +210,6 @@ impl FetchPlan {
                 }
             }
         }
-        let consecutive = is_consecutive(vertex_indices);
         let mut bytes = Vec::new();
         let mut column = vec![0u32; groups * L];
         for location in &self.locations {
@@ -537,8 +539,8 @@ mod tests {
             let words = run.len().div_ceil(GRAPHICS_LANES) * plan.slots * GRAPHICS_LANES;
             let mut clean = vec![0u32; words];
             let mut stale = vec![0xdead_beefu32; words];
-            plan.fill_into(&run, 0, &mut clean);
-            plan.fill_into(&run, 0, &mut stale);
+            plan.fill_into(&run, false, 0, &mut clean);
+            plan.fill_into(&run, false, 0, &mut stale);
             assert_eq!(clean, stale, "run {run:?}");
         }
     }

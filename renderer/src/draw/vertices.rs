@@ -58,10 +58,10 @@ pub(crate) struct StepVertices {
     indices: Vec<u32>,
     index_bytes: Vec<u8>,
     /// Per element: `None` for a primitive restart, else the number of its vertex among the
-    /// step's shaded vertices.
+    /// step's shaded vertices. Empty where `consecutive`.
     pub elements: Vec<Option<u32>>,
-    /// The elements are `Some(0), Some(1), ...` (a direct draw): no restart, each vertex
-    /// once, in order.
+    /// A direct draw's step: element `k` is vertex `k` (no restart, each vertex once, in
+    /// order), and vertex `k` fetches buffer index `first + k` — not listed in `elements`.
     pub consecutive: bool,
     /// Per shaded vertex: `VertexIndex` and the buffer index fetched.
     vertex_ids: Vec<u32>,
@@ -149,7 +149,6 @@ impl StepVertices {
                 };
                 // pos + n <= the draw's count, a u32.
                 let range = pos..pos.saturating_add(n);
-                self.elements.extend((0..n).map(Some));
                 self.consecutive = true;
                 self.vertex_ids
                     .extend(range.clone().map(|i| first_vertex.wrapping_add(i)));
@@ -189,6 +188,7 @@ impl StepVertices {
             .map(Mutex::new)
             .collect();
         let (fetch, vertex_ids, base_vertex) = (&self.fetch, &self.vertex_ids, self.base_vertex);
+        let consecutive = self.consecutive;
         ctx.workers.run_scoped(chunks, &|chunk| {
             let first = chunk * SHADE_CHUNK_GROUPS * L;
             let end = (first + SHADE_CHUNK_GROUPS * L).min(count);
@@ -204,6 +204,7 @@ impl StepVertices {
             output_words.fill(0);
             ctx.plan.fill_into(
                 fetch.get(first..end).unwrap_or(&[]),
+                consecutive,
                 ctx.instance_element,
                 &mut input_words,
             );
