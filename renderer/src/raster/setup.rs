@@ -444,25 +444,26 @@ impl<'a> SetupContext<'a> {
             return None;
         }
         // Three distinct corners never make a degenerate triangle: only the facing is left.
-        let facing = |k: usize| {
-            let (x, y) = (
-                |i: usize| i64::from(xs[k + i]),
-                |i: usize| i64::from(ys[k + i]),
-            );
-            let area2 = (x(1) - x(0)) * (y(2) - y(0)) - (x(2) - x(0)) * (y(1) - y(0));
-            match self.front_face {
-                FrontFace::CounterClockwise => area2 < 0,
-                FrontFace::Clockwise => area2 > 0,
-            }
+        let mut area2 = [0i64; 2];
+        for (t, area2) in area2.iter_mut().enumerate() {
+            let k = 3 * t;
+            let (x0, x1, x2) = (xs[k], xs[k + 1], xs[k + 2]);
+            let (y0, y1, y2) = (ys[k], ys[k + 1], ys[k + 2]);
+            let d = |a: i32, b: i32| i64::from(a) - i64::from(b);
+            *area2 = d(x1, x0) * d(y2, y0) - d(x2, x0) * d(y1, y0);
+        }
+        let facing = |area2: i64| match self.front_face {
+            FrontFace::CounterClockwise => area2 < 0,
+            FrontFace::Clockwise => area2 > 0,
         };
-        let front_facing = facing(0);
+        let front_facing = facing(area2[0]);
         let culled = match self.cull_mode {
             CullMode::None => false,
             CullMode::Front => front_facing,
             CullMode::Back => !front_facing,
             CullMode::FrontAndBack => true,
         };
-        if culled || facing(3) != front_facing {
+        if culled || facing(area2[1]) != front_facing {
             return None;
         }
         let facing_a = front_facing;
