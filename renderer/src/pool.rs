@@ -161,11 +161,11 @@ fn scoped_chunks(chunks: usize) -> Result<u32, RendererError> {
 
 /// One scoped job in flight: shared by the submitting thread and the workers it was sent to.
 struct ScopedBatch {
-    /// The chunks not handed out yet, `front .. back`, packed as `front << 32 | back`: the
-    /// calling thread takes them from the front, workers from the back, so that over the
-    /// phases of a draw (shading, setup, tiles) each thread tends to work on the same part of
-    /// it and reads what it wrote itself, in its own cache.
+    /// The chunks not handed out yet, `front .. back`, packed as `front << 32 | back`.
     unclaimed: AtomicU64,
+    /// Workers take chunks from the back (the calling thread always from the front): see
+    /// [`WorkerPool::run_scoped_split`]. Otherwise everyone takes them in order.
+    split: bool,
     cancel: Option<CancelCheck>,
     state: Mutex<ScopedState>,
     /// Signalled when `inside` drops to zero.
@@ -174,9 +174,10 @@ struct ScopedBatch {
 
 impl ScopedBatch {
     /// A batch of `chunks` chunks, at most [`MAX_SCOPED_CHUNKS`].
-    fn new(chunks: u32) -> ScopedBatch {
+    fn new(chunks: u32, split: bool) -> ScopedBatch {
         ScopedBatch {
             unclaimed: AtomicU64::new(u64::from(chunks)),
+            split,
             cancel: crate::cancel::current(),
             state: Mutex::new(ScopedState {
                 job: None,
@@ -192,8 +193,6 @@ impl ScopedBatch {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes chunks until none are left or one fails (or panics: caught, so the thread goes
-    /// on to leave the job properly); returns the first failure this thread saw.
     /// The next chunk from the front (`from_back`: from the back), if any is left.
     fn claim(&self, from_back: bool) -> Option<usize> {
         let mut chunk = 0;
@@ -215,8 +214,9 @@ impl ScopedBatch {
             .map(|_| chunk as usize)
     }
 
-    /// Runs chunks until none is left; `from_back`: a worker's claims (the calling thread
-    /// claims from the front).
+    /// Takes chunks until none are left or one fails (or panics: caught, so the thread goes
+    /// on to leave the job properly); returns the first failure this thread saw.
+    /// `from_back`: it takes them from the back.
     fn run_chunks(&self, job: &ScopedJob<'_>, from_back: bool) -> Result<(), RendererError> {
         let result = catch_unwind(AssertUnwindSafe(|| loop {
             let Some(chunk) = self.claim(from_back) else {
@@ -251,7 +251,7 @@ impl ScopedBatch {
         // `job` and seen `inside == 0` (`ScopedRevoke`): the closure and everything it borrows
         // outlive this reference, which does not escape this function.
         let job: &ScopedJob<'_> = unsafe { &*job.0 };
-        if let Err(e) = self.run_chunks(job, true) {
+        if let Err(e) = self.run_chunks(job, self.split) {
             self.lock().error.get_or_insert(e);
         }
         drop(leave);
@@ -325,14 +325,29 @@ impl Workers<'_> {
     where
         F: Fn(usize) -> Result<(), RendererError> + Sync,
     {
+        self.run_scoped_in(chunks, job, false)
+    }
+
+    /// Runs `job(0..chunks)` (see [`WorkerPool::run_scoped_split`]).
+    pub fn run_scoped_split<F>(&self, chunks: usize, job: &F) -> Result<(), RendererError>
+    where
+        F: Fn(usize) -> Result<(), RendererError> + Sync,
+    {
+        self.run_scoped_in(chunks, job, true)
+    }
+
+    fn run_scoped_in<F>(&self, chunks: usize, job: &F, split: bool) -> Result<(), RendererError>
+    where
+        F: Fn(usize) -> Result<(), RendererError> + Sync,
+    {
         match self {
             Workers::CallingThread => {
                 if chunks == 0 {
                     return Ok(());
                 }
-                ScopedBatch::new(scoped_chunks(chunks)?).run_chunks(job, false)
+                ScopedBatch::new(scoped_chunks(chunks)?, false).run_chunks(job, false)
             }
-            Workers::Pool(pool) => pool.run_scoped(chunks, job),
+            Workers::Pool(pool) => pool.run_scoped_in(chunks, job, split),
         }
     }
 }
@@ -447,10 +462,29 @@ impl WorkerPool {
     where
         F: Fn(usize) -> Result<(), RendererError> + Sync,
     {
+        self.run_scoped_in(chunks, job, false)
+    }
+
+    /// [`Self::run_scoped`], with the calling thread taking chunks from the front and the
+    /// workers from the back: over successive jobs of one draw (vertex shading, then setup,
+    /// each in chunks in the same order) each thread then tends to work on the same part of
+    /// it and reads what it wrote itself, in its own cache. Jobs whose neighbouring chunks
+    /// share data (tiles sampling one texture) are better off with [`Self::run_scoped`].
+    pub fn run_scoped_split<F>(&self, chunks: usize, job: &F) -> Result<(), RendererError>
+    where
+        F: Fn(usize) -> Result<(), RendererError> + Sync,
+    {
+        self.run_scoped_in(chunks, job, true)
+    }
+
+    fn run_scoped_in<F>(&self, chunks: usize, job: &F, split: bool) -> Result<(), RendererError>
+    where
+        F: Fn(usize) -> Result<(), RendererError> + Sync,
+    {
         if chunks == 0 {
             return Ok(());
         }
-        let batch = Arc::new(ScopedBatch::new(scoped_chunks(chunks)?));
+        let batch = Arc::new(ScopedBatch::new(scoped_chunks(chunks)?, split));
         let helpers = chunks.min(self.workers.len()) - 1;
         if helpers == 0 {
             return batch.run_chunks(job, false);
@@ -646,7 +680,7 @@ mod tests {
         let pool = WorkerPool::new(2).unwrap();
         let caller = std::thread::current().id();
         let order = Mutex::new(Vec::new());
-        pool.run_scoped(40, &|chunk| {
+        pool.run_scoped_split(40, &|chunk| {
             order
                 .lock()
                 .unwrap()

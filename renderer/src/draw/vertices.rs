@@ -189,7 +189,7 @@ impl StepVertices {
             .collect();
         let (fetch, vertex_ids, base_vertex) = (&self.fetch, &self.vertex_ids, self.base_vertex);
         let consecutive = self.consecutive;
-        ctx.workers.run_scoped(chunks, &|chunk| {
+        ctx.workers.run_scoped_split(chunks, &|chunk| {
             let first = chunk * SHADE_CHUNK_GROUPS * L;
             let end = (first + SHADE_CHUNK_GROUPS * L).min(count);
             let padded_end = end.next_multiple_of(L);

@@ -294,7 +294,7 @@ pub(crate) fn bin_window(
     let slots: Vec<Mutex<Option<Result<ChunkBins, RasterError>>>> =
         (0..chunk_count).map(|_| Mutex::new(None)).collect();
     workers
-        .run_scoped(chunk_count, &|chunk| {
+        .run_scoped_split(chunk_count, &|chunk| {
             let result = setup_chunk(
                 state,
                 grid,
