@@ -239,6 +239,18 @@ impl FragmentGlue {
         self.output_slots * GRAPHICS_LANES
     }
 
+    /// Zeroes the words of `colors` that no output writes.
+    fn zero_unwritten_colors(&self, colors: &mut [[u32; 4]; MAX_COLOR_ATTACHMENTS]) {
+        for &(attachment, component) in &self.unwritten {
+            if let Some(word) = colors
+                .get_mut(attachment)
+                .and_then(|a| a.get_mut(component))
+            {
+                *word = 0;
+            }
+        }
+    }
+
     /// [`FragmentShader::input_colors`] of a stage that only copies its inputs (`copied`,
     /// one source per output slot): each colour word straight from its source.
     fn copied_colors(
@@ -251,14 +263,7 @@ impl FragmentGlue {
         if self.frag_depth_slot.is_some() || copied.len() != self.output_slots {
             return false;
         }
-        for &(attachment, component) in &self.unwritten {
-            if let Some(word) = colors
-                .get_mut(attachment)
-                .and_then(|a| a.get_mut(component))
-            {
-                *word = 0;
-            }
-        }
+        self.zero_unwritten_colors(colors);
         for &(slot, attachment, component) in &self.colors {
             let word = match copied.get(slot) {
                 Some(&CopiedWord::Input(n)) => match inputs.get(n as usize) {
@@ -634,14 +639,7 @@ impl FragmentShader for FragmentGlue {
         if !stage.input_outputs(resources, inputs, words) {
             return false;
         }
-        for &(attachment, component) in &self.unwritten {
-            if let Some(word) = colors
-                .get_mut(attachment)
-                .and_then(|a| a.get_mut(component))
-            {
-                *word = 0;
-            }
-        }
+        self.zero_unwritten_colors(colors);
         for &(slot, attachment, component) in &self.colors {
             let word = words.get(slot * LANES).copied();
             let target = colors

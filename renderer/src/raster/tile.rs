@@ -154,19 +154,11 @@ impl<'a> TileRaster<'a> {
         if x_lo > x_hi || y_lo > y_hi {
             return Some(0);
         }
-        let aligned = x_lo.rem_euclid(BLOCK_W) == 0
-            && (x_hi + 1).rem_euclid(BLOCK_W) == 0
-            && y_lo.rem_euclid(BLOCK_H) == 0
-            && (y_hi + 1).rem_euclid(BLOCK_H) == 0;
-        let at = |v: i64| u32::try_from(v).ok();
-        let rect = CoveredRect {
-            x0: at(x_lo)?,
-            y0: at(y_lo)?,
-            x1: at(x_hi + 1)?,
-            y1: at(y_hi + 1)?,
-            front_facing: first.front_facing,
-            primitive: first.primitive,
-        };
+        let (rect, aligned) = covered_rect_of(
+            [x_lo, y_lo, x_hi, y_hi],
+            first.front_facing,
+            first.primitive,
+        )?;
         if !aligned {
             return None;
         }
@@ -205,20 +197,11 @@ impl<'a> TileRaster<'a> {
         if x_lo > x_hi || y_lo > y_hi {
             return Some(0);
         }
-        let block = |v: i32, size: i64| i64::from(v).rem_euclid(size) == 0;
-        let aligned = block(x_lo, BLOCK_W)
-            && block(x_hi + 1, BLOCK_W)
-            && block(y_lo, BLOCK_H)
-            && block(y_hi + 1, BLOCK_H);
-        let at = |v: i32| u32::try_from(v).ok();
-        let covered = CoveredRect {
-            x0: at(x_lo)?,
-            y0: at(y_lo)?,
-            x1: at(x_hi + 1)?,
-            y1: at(y_hi + 1)?,
-            front_facing: rect.front_facing,
-            primitive: rect.primitives[0],
-        };
+        let (covered, aligned) = covered_rect_of(
+            [x_lo, y_lo, x_hi, y_hi].map(i64::from),
+            rect.front_facing,
+            rect.primitives[0],
+        )?;
         let taken = aligned
             && if out.takes_rects() {
                 out.covered_rect(&covered)
@@ -348,6 +331,29 @@ impl<'a> TileRaster<'a> {
         }
         emitted
     }
+}
+
+/// The [`CoveredRect`] of the inclusive pixel bounds `[x_lo, y_lo, x_hi, y_hi]` (non-empty,
+/// non-negative) and whether its sides lie on the 4×2 block grid; `None` outside `u32`.
+fn covered_rect_of(
+    [x_lo, y_lo, x_hi, y_hi]: [i64; 4],
+    front_facing: bool,
+    primitive: u32,
+) -> Option<(CoveredRect, bool)> {
+    let aligned = x_lo.rem_euclid(BLOCK_W) == 0
+        && (x_hi + 1).rem_euclid(BLOCK_W) == 0
+        && y_lo.rem_euclid(BLOCK_H) == 0
+        && (y_hi + 1).rem_euclid(BLOCK_H) == 0;
+    let at = |v: i64| u32::try_from(v).ok();
+    let rect = CoveredRect {
+        x0: at(x_lo)?,
+        y0: at(y_lo)?,
+        x1: at(x_hi + 1)?,
+        y1: at(y_hi + 1)?,
+        front_facing,
+        primitive,
+    };
+    Some((rect, aligned))
 }
 
 /// Hands `rect` to `out` whole: as a plain rectangle, or with `inputs`, the primitive's

@@ -635,6 +635,39 @@ fn kernels_reading_the_fragment_or_discarding_are_called_per_block() {
     assert!(glue.constant.is_none());
 }
 
+/// Asserts that `glue`'s per-rectangle colours for `inputs` are the words the kernel writes
+/// to every lane of a block whose every lane carries `inputs` (`case` seeds the block's other
+/// values).
+fn assert_input_colors_match_shading(
+    glue: &FragmentGlue,
+    inputs: &[f32],
+    attachments: usize,
+    rng: &mut Rng,
+    case: u32,
+) {
+    let mut colors = [[0xdead_beef_u32; 4]; MAX_COLOR_ATTACHMENTS];
+    assert!(glue.input_colors(inputs, &mut colors), "case {case}");
+    let attributes: Vec<[f32; LANES]> = inputs.iter().map(|&v| [v; LANES]).collect();
+    let batch = FragmentBatch {
+        x: 4 * (rng.next() % 64),
+        y: 2 * (rng.next() % 64),
+        mask: 0xff,
+        front_facing: case.is_multiple_of(2),
+        primitive: case,
+        depth: rng.lanes(),
+        inv_w: rng.lanes().map(|v| v + 0.5),
+        attributes: &attributes,
+        point_coord: [rng.lanes(), rng.lanes()],
+    };
+    let mut out = FragmentOutputs::default();
+    assert_eq!(glue.shade(&batch, 0xff, &mut out), 0xff);
+    for (lanes, words) in out.color.iter().zip(&colors).take(attachments) {
+        for (lanes, &word) in lanes.iter().zip(words) {
+            assert!(lanes.iter().all(|&w| w == word), "case {case}");
+        }
+    }
+}
+
 #[test]
 fn a_kernel_that_only_copies_its_inputs_gives_the_colours_shading_a_block_does_without_a_call() {
     let copies = [
@@ -678,27 +711,7 @@ fn a_kernel_that_only_copies_its_inputs_gives_the_colours_shading_a_block_does_w
                     *value = f32::from_bits(rng.next());
                 }
             }
-            let mut colors = [[0xdead_beef_u32; 4]; MAX_COLOR_ATTACHMENTS];
-            assert!(glue.input_colors(&inputs, &mut colors), "case {case}");
-            let attributes: Vec<[f32; LANES]> = inputs.iter().map(|&v| [v; LANES]).collect();
-            let batch = FragmentBatch {
-                x: 4 * (rng.next() % 64),
-                y: 2 * (rng.next() % 64),
-                mask: 0xff,
-                front_facing: case % 2 == 0,
-                primitive: case,
-                depth: rng.lanes(),
-                inv_w: rng.lanes().map(|v| v + 0.5),
-                attributes: &attributes,
-                point_coord: [rng.lanes(), rng.lanes()],
-            };
-            let mut out = FragmentOutputs::default();
-            assert_eq!(glue.shade(&batch, 0xff, &mut out), 0xff);
-            for (lanes, words) in out.color.iter().zip(&colors).take(attachments) {
-                for (lanes, &word) in lanes.iter().zip(words) {
-                    assert!(lanes.iter().all(|&w| w == word), "{src}, case {case}");
-                }
-            }
+            assert_input_colors_match_shading(&glue, &inputs, attachments, &mut rng, case);
         }
     }
 }
@@ -739,28 +752,8 @@ fn a_kernel_of_its_inputs_alone_gives_per_rectangle_colours_as_shading_a_block_d
         if let Some(last) = inputs.last_mut() {
             *last = f32::from_bits(rng.next() % 5);
         }
-        let mut colors = [[0xdead_beef_u32; 4]; MAX_COLOR_ATTACHMENTS];
-        assert!(glue.input_colors(&inputs, &mut colors), "case {case}");
         // The reference: the kernel shading a block whose every lane carries the inputs.
-        let attributes: Vec<[f32; LANES]> = inputs.iter().map(|&v| [v; LANES]).collect();
-        let batch = FragmentBatch {
-            x: 4 * (rng.next() % 64),
-            y: 2 * (rng.next() % 64),
-            mask: 0xff,
-            front_facing: case % 2 == 0,
-            primitive: case,
-            depth: rng.lanes(),
-            inv_w: rng.lanes().map(|v| v + 0.5),
-            attributes: &attributes,
-            point_coord: [rng.lanes(), rng.lanes()],
-        };
-        let mut out = FragmentOutputs::default();
-        assert_eq!(glue.shade(&batch, 0xff, &mut out), 0xff);
-        for (lanes, words) in out.color.iter().zip(&colors).take(attachments) {
-            for (lanes, &word) in lanes.iter().zip(words) {
-                assert!(lanes.iter().all(|&w| w == word), "case {case}");
-            }
-        }
+        assert_input_colors_match_shading(&glue, &inputs, attachments, &mut rng, case);
     }
     // A kernel that reads the fragment's position is not one.
     let (stage, module) = jit_stage(
