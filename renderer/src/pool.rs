@@ -146,17 +146,11 @@ struct ScopedState {
     error: Option<RendererError>,
 }
 
-/// Most chunks one scoped job may have (draws and clears have a few thousand at most).
-const MAX_SCOPED_CHUNKS: usize = u32::MAX as usize;
-
-/// `chunks` as a [`ScopedBatch`] count, or an error where there are too many.
+/// `chunks` as a [`ScopedBatch`] count (at most 2^32 - 1: draws and clears have a few
+/// thousand), or an error where there are more.
 fn scoped_chunks(chunks: usize) -> Result<u32, RendererError> {
     u32::try_from(chunks)
-        .ok()
-        .filter(|&c| c as usize <= MAX_SCOPED_CHUNKS)
-        .ok_or(RendererError::InvalidConfig(
-            "too many chunks in one scoped job",
-        ))
+        .map_err(|_| RendererError::InvalidConfig("too many chunks in one scoped job"))
 }
 
 /// One scoped job in flight: shared by the submitting thread and the workers it was sent to.
@@ -164,7 +158,7 @@ struct ScopedBatch {
     /// The chunks not handed out yet, `front .. back`, packed as `front << 32 | back`.
     unclaimed: AtomicU64,
     /// Workers take chunks from the back (the calling thread always from the front): see
-    /// [`WorkerPool::run_scoped_split`]. Otherwise everyone takes them in order.
+    /// [`Workers::run_scoped_split`]. Otherwise everyone takes them in order.
     split: bool,
     cancel: Option<CancelCheck>,
     state: Mutex<ScopedState>,
@@ -173,7 +167,7 @@ struct ScopedBatch {
 }
 
 impl ScopedBatch {
-    /// A batch of `chunks` chunks, at most [`MAX_SCOPED_CHUNKS`].
+    /// A batch of `chunks` chunks ([`scoped_chunks`]).
     fn new(chunks: u32, split: bool) -> ScopedBatch {
         ScopedBatch {
             unclaimed: AtomicU64::new(u64::from(chunks)),
@@ -328,7 +322,11 @@ impl Workers<'_> {
         self.run_scoped_in(chunks, job, false)
     }
 
-    /// Runs `job(0..chunks)` (see [`WorkerPool::run_scoped_split`]).
+    /// [`Self::run_scoped`], with the calling thread taking chunks from the front and the
+    /// workers from the back: over successive jobs of one draw (vertex shading, then setup,
+    /// each in chunks in the same order) each thread then tends to work on the same part of
+    /// it and reads what it wrote itself, in its own cache. Jobs whose neighbouring chunks
+    /// share data (tiles sampling one texture) are better off with [`Self::run_scoped`].
     pub fn run_scoped_split<F>(&self, chunks: usize, job: &F) -> Result<(), RendererError>
     where
         F: Fn(usize) -> Result<(), RendererError> + Sync,
@@ -465,18 +463,8 @@ impl WorkerPool {
         self.run_scoped_in(chunks, job, false)
     }
 
-    /// [`Self::run_scoped`], with the calling thread taking chunks from the front and the
-    /// workers from the back: over successive jobs of one draw (vertex shading, then setup,
-    /// each in chunks in the same order) each thread then tends to work on the same part of
-    /// it and reads what it wrote itself, in its own cache. Jobs whose neighbouring chunks
-    /// share data (tiles sampling one texture) are better off with [`Self::run_scoped`].
-    pub fn run_scoped_split<F>(&self, chunks: usize, job: &F) -> Result<(), RendererError>
-    where
-        F: Fn(usize) -> Result<(), RendererError> + Sync,
-    {
-        self.run_scoped_in(chunks, job, true)
-    }
-
+    /// [`Self::run_scoped`]; `split`: the calling thread takes chunks from the front and the
+    /// workers from the back ([`Workers::run_scoped_split`]).
     fn run_scoped_in<F>(&self, chunks: usize, job: &F, split: bool) -> Result<(), RendererError>
     where
         F: Fn(usize) -> Result<(), RendererError> + Sync,
@@ -680,15 +668,16 @@ mod tests {
         let pool = WorkerPool::new(2).unwrap();
         let caller = std::thread::current().id();
         let order = Mutex::new(Vec::new());
-        pool.run_scoped_split(40, &|chunk| {
-            order
-                .lock()
-                .unwrap()
-                .push((chunk, std::thread::current().id() == caller));
-            std::thread::sleep(std::time::Duration::from_micros(300));
-            Ok(())
-        })
-        .unwrap();
+        Workers::Pool(&pool)
+            .run_scoped_split(40, &|chunk| {
+                order
+                    .lock()
+                    .unwrap()
+                    .push((chunk, std::thread::current().id() == caller));
+                std::thread::sleep(std::time::Duration::from_micros(300));
+                Ok(())
+            })
+            .unwrap();
         let order = order.into_inner().unwrap();
         let mut chunks: Vec<usize> = order.iter().map(|&(c, _)| c).collect();
         chunks.sort_unstable();
@@ -700,7 +689,8 @@ mod tests {
         assert!(mine.windows(2).all(|w| w[1] == w[0] + 1), "{mine:?}");
         assert!(theirs.windows(2).all(|w| w[1] + 1 == w[0]), "{theirs:?}");
         assert!(mine.iter().all(|m| theirs.iter().all(|t| m < t)));
-        assert!(scoped_chunks(MAX_SCOPED_CHUNKS + 1).is_err());
+        assert!(scoped_chunks(u32::MAX as usize).is_ok());
+        assert!(scoped_chunks(u32::MAX as usize + 1).is_err());
     }
 
     #[test]

@@ -152,8 +152,9 @@ pub(crate) struct StorePiece<'a> {
 }
 
 impl VertexStore {
-    /// Grows the store by `count` vertices holding the defaults and splits the new
-    /// vertices into pieces of `piece_vertices` (the last may be shorter).
+    /// Grows the store by `count` vertices and splits them into pieces of `piece_vertices`
+    /// (the last may be shorter). Their values are whatever the columns held: each piece's
+    /// [`StorePiece::fill`] writes them all.
     pub fn grow_in_pieces(&mut self, count: usize, piece_vertices: usize) -> Vec<StorePiece<'_>> {
         let first = self.len;
         let c = self.components;

@@ -483,8 +483,9 @@ pub(crate) struct JitFragmentStage {
     /// ([`shader::constant_outputs::outputs_depend_only_on_inputs`]).
     input_constant: bool,
     /// The module only stores its inputs and constants to its outputs
-    /// ([`shader::constant_outputs::copied_inputs`]): each output slot's word, so that
-    /// [`FragmentStage::input_outputs`] needs no kernel call.
+    /// ([`shader::constant_outputs::copied_inputs`]): each output slot's source
+    /// ([`FragmentStage::copied_inputs`]), so that the glue takes a rectangle's colours
+    /// from its inputs without a kernel call.
     copied: Option<Vec<shader::constant_outputs::CopiedWord>>,
     /// The module only copies one sampled texel ([`shader::sampled_copy`]).
     copy: Option<shader::sampled_copy::SampledCopy>,
@@ -833,9 +834,6 @@ impl FragmentStage for JitFragmentStage {
         if !self.input_constant || inputs.len() != self.inputs {
             return false;
         }
-        if let Some(copied) = &self.copied {
-            return copy_words(copied, inputs, outputs);
-        }
         // Lane arrays on the stack for the usual few inputs (this runs once per rectangle).
         const STACK_INPUTS: usize = 16;
         if inputs.len() <= STACK_INPUTS {
@@ -852,30 +850,6 @@ impl FragmentStage for JitFragmentStage {
     fn writes_every_output(&self) -> bool {
         true
     }
-}
-
-/// The output words of a module that only copies its inputs ([`JitFragmentStage::copied`]):
-/// every lane of output slot `k` gets `copied[k]`'s word, as the kernel would store it.
-fn copy_words(
-    copied: &[shader::constant_outputs::CopiedWord],
-    inputs: &[f32],
-    outputs: &mut [u32],
-) -> bool {
-    use shader::constant_outputs::CopiedWord;
-    if outputs.len() != copied.len() * GRAPHICS_LANES {
-        return false;
-    }
-    for (lanes, source) in outputs.chunks_exact_mut(GRAPHICS_LANES).zip(copied) {
-        let word = match *source {
-            CopiedWord::Input(n) => match inputs.get(n as usize) {
-                Some(v) => v.to_bits(),
-                None => return false,
-            },
-            CopiedWord::Constant(word) => word,
-        };
-        lanes.fill(word);
-    }
-    true
 }
 
 impl JitFragmentStage {

@@ -100,6 +100,7 @@ impl SetupList {
 /// and many lanes at a time ([`PostTransform::vertices`]).
 #[derive(Clone, Debug)]
 pub(crate) struct PostTransform {
+    /// The draw's clip planes (the front end clips against them too).
     planes: ClipPlanes,
     /// Viewport transform: x_f = ox + hx·x_d, y_f = oy + hy·y_d, z_f = oz + pz·z_d.
     ox: f32,
@@ -211,7 +212,6 @@ impl PostTransform {
 pub(crate) struct Frontend<'a> {
     vertices: &'a VertexStream<'a>,
     ctx: SetupContext<'a>,
-    planes: ClipPlanes,
     depth_clamp: bool,
     /// Set up two consecutive triangles that make one rectangle as one ([`RectSetup`]).
     rect_pairs: bool,
@@ -242,7 +242,6 @@ impl<'a> Frontend<'a> {
         Self {
             vertices,
             ctx: SetupContext::new(state, vertices.interpolation),
-            planes: ClipPlanes::new(&state.viewport, state.depth_clamp),
             depth_clamp: state.depth_clamp,
             rect_pairs: state.rect_pairs,
             post: PostTransform::new(state),
@@ -313,7 +312,8 @@ impl<'a> Frontend<'a> {
             let screen = |k: usize| t.screen.get(at(k)).copied().unwrap_or_default();
             return Some([screen(0), screen(1), screen(2)]);
         }
-        self.planes
+        self.post
+            .planes
             .all_inside(p)
             .then(|| p.map(|p| self.to_screen(*p)))
     }
@@ -349,9 +349,9 @@ impl<'a> Frontend<'a> {
                 continue;
             }
             let codes = [
-                self.planes.outcode(&p0),
-                self.planes.outcode(&p1),
-                self.planes.outcode(&p2),
+                self.post.planes.outcode(&p0),
+                self.post.planes.outcode(&p1),
+                self.post.planes.outcode(&p2),
             ];
             if codes[0] & codes[1] & codes[2] != 0 {
                 continue;
@@ -368,7 +368,8 @@ impl<'a> Frontend<'a> {
             self.polygon.push(p0, a0);
             self.polygon.push(p1, a1);
             self.polygon.push(p2, a2);
-            self.planes
+            self.post
+                .planes
                 .clip_polygon(&mut self.polygon, &mut self.scratch, crossed);
             self.provoking.clear();
             self.provoking.extend_from_slice(a0);
@@ -439,14 +440,14 @@ impl<'a> Frontend<'a> {
             let id = u32::try_from(i).unwrap_or(u32::MAX);
             let (p0, a0) = self.vertex(i, line[0])?;
             let (p1, a1) = self.vertex(i, line[1])?;
-            let (c0, c1) = (self.planes.outcode(&p0), self.planes.outcode(&p1));
+            let (c0, c1) = (self.post.planes.outcode(&p0), self.post.planes.outcode(&p1));
             if c0 & c1 != 0 {
                 continue;
             }
             self.polygon.clear(self.components());
             self.polygon.push(p0, a0);
             self.polygon.push(p1, a1);
-            if c0 | c1 != 0 && !self.planes.clip_segment(&mut self.polygon, c0 | c1) {
+            if c0 | c1 != 0 && !self.post.planes.clip_segment(&mut self.polygon, c0 | c1) {
                 continue;
             }
             let s = self.to_screen(self.polygon.positions[0]);
@@ -534,8 +535,10 @@ impl<'a> Frontend<'a> {
 }
 
 /// Whether screen vertices `v` may be three corners of an axis-aligned rectangle: two
-/// distinct x and two distinct y values (before snapping, so a cheap test that lets through
-/// every triangle [`SetupContext::rect_pair`] may take and few others).
+/// distinct x and two distinct y values, before snapping (a cheap test that few other
+/// triangles pass). A triangle whose distinct values only snap together is not paired here;
+/// it is set up on its own, and the tile rasterizer may still pair it
+/// ([`super::tile::TileRaster::rect_pair`]).
 #[inline(always)]
 fn maybe_half_rect(v: &[ScreenVertex; 3]) -> bool {
     let two = |a: f32, b: f32, c: f32| (a == b) as u8 + (b == c) as u8 + (a == c) as u8 == 1;

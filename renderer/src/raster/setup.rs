@@ -295,21 +295,12 @@ impl<'a> SetupContext<'a> {
             return Placed::Dropped;
         }
         // Vulkan's a = -area2 / 2 (y down): positive a is counter-clockwise.
-        let front_facing = match (origin, self.front_face) {
-            (Origin::PointOrLine, _) => true,
-            (Origin::Polygon, FrontFace::CounterClockwise) => area2 < 0,
-            (Origin::Polygon, FrontFace::Clockwise) => area2 > 0,
+        let front_facing = match origin {
+            Origin::PointOrLine => true,
+            Origin::Polygon => self.front_facing(area2),
         };
-        if origin == Origin::Polygon {
-            let culled = match self.cull_mode {
-                CullMode::None => false,
-                CullMode::Front => front_facing,
-                CullMode::Back => !front_facing,
-                CullMode::FrontAndBack => true,
-            };
-            if culled {
-                return Placed::Culled;
-            }
+        if origin == Origin::Polygon && self.culls(front_facing) {
+            return Placed::Culled;
         }
         if area2 < 0 {
             v.swap(1, 2);
@@ -452,21 +443,10 @@ impl<'a> SetupContext<'a> {
             let d = |a: i32, b: i32| i64::from(a) - i64::from(b);
             *area2 = d(x1, x0) * d(y2, y0) - d(x2, x0) * d(y1, y0);
         }
-        let facing = |area2: i64| match self.front_face {
-            FrontFace::CounterClockwise => area2 < 0,
-            FrontFace::Clockwise => area2 > 0,
-        };
-        let front_facing = facing(area2[0]);
-        let culled = match self.cull_mode {
-            CullMode::None => false,
-            CullMode::Front => front_facing,
-            CullMode::Back => !front_facing,
-            CullMode::FrontAndBack => true,
-        };
-        if culled || facing(area2[1]) != front_facing {
+        let front_facing = self.front_facing(area2[0]);
+        if self.culls(front_facing) || self.front_facing(area2[1]) != front_facing {
             return None;
         }
-        let facing_a = front_facing;
         let (x0, y0) = (
             pixel_at_or_after(lo_x.into()),
             pixel_at_or_after(lo_y.into()),
@@ -495,8 +475,29 @@ impl<'a> SetupContext<'a> {
                 narrow(max_x)?,
                 narrow(max_y)?,
             ],
-            facing_a,
+            front_facing,
         ))
+    }
+
+    /// Whether a polygon whose snapped vertices give `area2` (twice its signed area, y down)
+    /// faces the front: Vulkan's a = -area2 / 2, positive counter-clockwise.
+    #[inline(always)]
+    fn front_facing(&self, area2: i64) -> bool {
+        match self.front_face {
+            FrontFace::CounterClockwise => area2 < 0,
+            FrontFace::Clockwise => area2 > 0,
+        }
+    }
+
+    /// Whether the cull mode drops a polygon of that facing.
+    #[inline(always)]
+    fn culls(&self, front_facing: bool) -> bool {
+        match self.cull_mode {
+            CullMode::None => false,
+            CullMode::Front => front_facing,
+            CullMode::Back => !front_facing,
+            CullMode::FrontAndBack => true,
+        }
     }
 
     /// Appends `[a0; C] [a1 - a0; C] [a2 - a0; C]` when no component is flat and every
