@@ -200,21 +200,25 @@ impl StorePiece<'_> {
         const L: usize = GRAPHICS_LANES;
         let c = self.components;
         let group_words = (slots * L).max(1);
-        for g in 0..self.positions.len().div_ceil(L) {
+        let zeros = [0u32; L];
+        let count = self.positions.len();
+        for g in 0..count.div_ceil(L) {
             let v0 = g * L;
-            let n = L.min(self.positions.len() - v0);
-            let group = outputs.get(g * group_words..(g + 1) * group_words);
-            let lanes = |slot: Option<usize>| {
-                let s = slot?;
-                group?.get(s * L..s * L + n)
+            let n = L.min(count - v0);
+            let group = outputs
+                .get(g * group_words..(g + 1) * group_words)
+                .unwrap_or(&[]);
+            // A slot's eight lanes (only the first `n` are used), or zeros where no output
+            // writes the slot.
+            let present = |slot: Option<usize>| -> Option<&[u32; L]> {
+                slot.and_then(|s| group.get(s * L..(s + 1) * L))
+                    .and_then(|w| w.try_into().ok())
             };
-            // The group's positions coordinate by coordinate (0 where no output writes one).
+            let lanes = |slot: Option<usize>| present(slot).unwrap_or(&zeros);
             let mut coords = [[0.0f32; POST_LANES]; 4];
             for (column, &slot) in coords.iter_mut().zip(&layout.position_slots) {
-                if let Some(src) = lanes(slot) {
-                    for (c, &word) in column.iter_mut().zip(src) {
-                        *c = f32::from_bits(word);
-                    }
+                for (c, &word) in column.iter_mut().zip(lanes(slot)) {
+                    *c = f32::from_bits(word);
                 }
             }
             if let Some(positions) = self.positions.get_mut(v0..v0 + n) {
@@ -231,23 +235,25 @@ impl StorePiece<'_> {
                 post.lanes([x, y, z, w], screen, inside);
             }
             if let Some(attributes) = self.attributes.get_mut(v0 * c..(v0 + n) * c) {
-                for j in 0..c {
-                    let slot = layout.varyings.get(j).copied().flatten();
-                    let vertices = attributes.chunks_exact_mut(c.max(1));
-                    match lanes(slot) {
-                        Some(src) => {
-                            for (vertex, &word) in vertices.zip(src) {
-                                vertex[j] = f32::from_bits(word);
-                            }
-                        }
-                        None => vertices.for_each(|vertex| vertex[j] = 0.0),
-                    }
+                let source = |j: usize| lanes(layout.varyings.get(j).copied().flatten());
+                // Four components at a time, then the rest: each vertex's values are
+                // contiguous, each source slot's are a lane column.
+                let mut j = 0;
+                while j + 4 <= c {
+                    scatter::<4>(std::array::from_fn(|i| source(j + i)), attributes, c, j);
+                    j += 4;
+                }
+                match c - j {
+                    1 => scatter::<1>([source(j)], attributes, c, j),
+                    2 => scatter::<2>([source(j), source(j + 1)], attributes, c, j),
+                    3 => scatter::<3>(std::array::from_fn(|i| source(j + i)), attributes, c, j),
+                    _ => {}
                 }
             }
             if let Some(sizes) = self.point_sizes.get_mut(v0..v0 + n) {
-                match lanes(layout.point_size_slot) {
-                    Some(src) => {
-                        for (size, &word) in sizes.iter_mut().zip(src) {
+                match present(layout.point_size_slot) {
+                    Some(words) => {
+                        for (size, &word) in sizes.iter_mut().zip(words) {
                             *size = f32::from_bits(word);
                         }
                     }
@@ -258,6 +264,24 @@ impl StorePiece<'_> {
         if layout.post.is_none() {
             self.screen.fill(ScreenVertex::default());
             self.inside.fill(false);
+        }
+    }
+}
+
+/// Writes components `first .. first + C` of each vertex of `attributes` (`stride` values per
+/// vertex) from the lane columns `columns` (lane `k`: vertex `k`).
+#[inline(always)]
+fn scatter<const C: usize>(
+    columns: [&[u32; GRAPHICS_LANES]; C],
+    attributes: &mut [f32],
+    stride: usize,
+    first: usize,
+) {
+    for (k, vertex) in attributes.chunks_exact_mut(stride.max(1)).enumerate() {
+        if let (Some(values), true) = (vertex.get_mut(first..first + C), k < GRAPHICS_LANES) {
+            for (value, column) in values.iter_mut().zip(columns) {
+                *value = f32::from_bits(column[k]);
+            }
         }
     }
 }

@@ -213,7 +213,8 @@ pub(crate) struct Frontend<'a> {
     vertices: &'a VertexStream<'a>,
     ctx: SetupContext<'a>,
     depth_clamp: bool,
-    /// Set up two consecutive triangles that make one rectangle as one ([`RectSetup`]).
+    /// Set up two consecutive triangles that make one rectangle as one ([`RectSetup`]),
+    /// where the vertices come with their post-transform (`transformed`).
     rect_pairs: bool,
     /// The viewport transform.
     post: PostTransform,
@@ -328,22 +329,21 @@ impl<'a> Frontend<'a> {
         // SETUP_CHUNK primitives) instead of growing them by copies.
         self.reserve(triangles.len());
         let mut k = 0;
+        let pairs = self.rect_pairs.then_some(self.transformed).flatten();
         while let Some(tri) = triangles.get(k) {
             let i = first + k;
             k += 1;
+            if let (Some(t), Some(next)) = (pairs, triangles.get(k)) {
+                if self.transformed_rect_pair(t, tri, next, i) {
+                    k += 1;
+                    continue;
+                }
+            }
             let id = u32::try_from(i).unwrap_or(u32::MAX);
             let (p0, a0) = self.vertex(i, tri[0])?;
             let (p1, a1) = self.vertex(i, tri[1])?;
             let (p2, a2) = self.vertex(i, tri[2])?;
             if let Some(v) = self.inside(tri, [&p0, &p1, &p2]) {
-                if self.rect_pairs && maybe_half_rect(&v) {
-                    if let Some(next) = triangles.get(k) {
-                        if self.rect_pair(v, [a0, a1, a2], i, next)? {
-                            k += 1;
-                            continue;
-                        }
-                    }
-                }
                 self.out
                     .push(&self.ctx, v, [a0, a1, a2], a0, Origin::Polygon, id);
                 continue;
@@ -384,41 +384,54 @@ impl<'a> Frontend<'a> {
         Ok(())
     }
 
-    /// Sets triangle `i` (screen vertices `v`, attributes `attrs`) and the next one,
-    /// `next`, up as one [`RectSetup`] where they are two halves of one rectangle of whole
-    /// blocks, inside the clip volume, with the same attribute values at all six vertices
-    /// ([`SetupContext::rect_pair`]); false (nothing done) otherwise.
-    fn rect_pair(
+    /// Sets triangle `i` (`tri`) and the next one (`next`) up as one [`RectSetup`] where
+    /// they are two halves of one rectangle of whole blocks, inside the clip volume, with the
+    /// same attribute values at all six vertices ([`SetupContext::rect_pair`]), reading their
+    /// clip tests and screen positions from `t`. False (nothing done) otherwise, or where an
+    /// index is out of range (the triangle-by-triangle path then reports it).
+    #[inline(always)]
+    fn transformed_rect_pair(
         &mut self,
-        v: [ScreenVertex; 3],
-        attrs: [&'a [f32]; 3],
-        i: usize,
+        t: PostVertices<'a>,
+        tri: &[u32; 3],
         next: &[u32; 3],
-    ) -> Result<bool, RasterError> {
-        let (q0, b0) = self.vertex(i + 1, next[0])?;
-        let (q1, b1) = self.vertex(i + 1, next[1])?;
-        let (q2, b2) = self.vertex(i + 1, next[2])?;
-        let Some(w) = self.inside(next, [&q0, &q1, &q2]) else {
-            return Ok(false);
-        };
-        if !maybe_half_rect(&w) {
-            return Ok(false);
+        i: usize,
+    ) -> bool {
+        let at = [tri[0], tri[1], tri[2], next[0], next[1], next[2]].map(|v| v as usize);
+        // `t` has exactly one entry per vertex (`with_transformed`).
+        if at.iter().any(|&v| v >= t.inside.len()) {
+            return false;
         }
-        // The same bits everywhere, and finite: every interpolation mode gives exactly these
-        // values (the deltas a triangle setup would store are all zero).
-        let values = attrs[0];
-        let same = [attrs[1], attrs[2], b0, b1, b2]
-            .iter()
-            .all(|a| a.len() == values.len() && bits_equal(a, values));
-        if !same || !values.iter().all(|a| a.is_finite()) {
-            return Ok(false);
+        let mut inside = true;
+        let mut screen = [ScreenVertex::default(); 6];
+        for (s, &v) in screen.iter_mut().zip(&at) {
+            inside &= t.inside.get(v).copied().unwrap_or(false);
+            *s = t.screen.get(v).copied().unwrap_or_default();
+        }
+        let v = [screen[0], screen[1], screen[2]];
+        let w = [screen[3], screen[4], screen[5]];
+        if !inside || !maybe_half_rect(&v) || !maybe_half_rect(&w) {
+            return false;
+        }
+        let c = self.components();
+        let attributes = self.vertices.attributes;
+        let Some(values) = attributes.get(at[0] * c..at[0] * c + c) else {
+            return false;
+        };
+        let same = at[1..].iter().all(|&v| {
+            attributes
+                .get(v * c..v * c + c)
+                .is_some_and(|other| bits_equal(other, values))
+        });
+        if !same || !all_finite(values) {
+            return false;
         }
         let Some(([min_x, min_y, max_x, max_y], front_facing)) = self.ctx.rect_pair(&v, &w) else {
-            return Ok(false);
+            return false;
         };
+        let id = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
         let attributes = self.out.arena.len();
         self.out.arena.extend_from_slice(values);
-        let id = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
         self.out.rects.push(RectSetup {
             min_x,
             min_y,
@@ -430,7 +443,7 @@ impl<'a> Frontend<'a> {
             vertices: [v, w],
         });
         self.out.stats.triangles += 2;
-        Ok(true)
+        true
     }
 
     /// Sets up `lines`, the first of which is primitive `first` of the draw.
@@ -545,9 +558,20 @@ fn maybe_half_rect(v: &[ScreenVertex; 3]) -> bool {
     two(v[0].x, v[1].x, v[2].x) && two(v[0].y, v[1].y, v[2].y)
 }
 
-/// `a` and `b` hold the same bits.
+/// `a` and `b` hold the same bits (no early exit: a few values, compared in lanes).
+#[inline(always)]
 fn bits_equal(a: &[f32], b: &[f32]) -> bool {
-    a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .fold(0, |d, (x, y)| d | (x.to_bits() ^ y.to_bits()))
+            == 0
+}
+
+/// Every value of `a` is finite (no early exit, as [`bits_equal`]).
+#[inline(always)]
+fn all_finite(a: &[f32]) -> bool {
+    a.iter().fold(true, |ok, v| ok & v.is_finite())
 }
 
 #[cfg(test)]
@@ -558,7 +582,9 @@ mod tests {
     /// Setup cost alone, in ns per triangle, on the draw-throughput test's small-triangle
     /// workload (1M triangles of 8 px on 1920×1080, four smooth components, chunks of 1024
     /// like `bin`): `cargo test --release -p renderer --lib -- --ignored setup_throughput
-    /// --nocapture`.
+    /// --nocapture`. `SOFTGPU_SETUP_RUNS` sets the runs (best of 7 by default);
+    /// `SOFTGPU_SETUP_PAIRS_ONLY` times only rectangle pairs from transformed vertices (the
+    /// draw's path), for profiles.
     #[test]
     #[ignore]
     fn setup_throughput() {
@@ -597,9 +623,26 @@ mod tests {
                 rect_pairs,
                 ..RasterState::covering(width, height)
             };
-            let (set_up, ns) = time_setup(&state, &stream, &triangles);
-            assert_eq!(set_up, count);
-            println!("setup: {count} triangles, rect pairs {rect_pairs}: {ns:.1} ns per triangle");
+            let n = positions.len();
+            let (mut screen, mut inside) = (vec![ScreenVertex::default(); n], vec![false; n]);
+            PostTransform::new(&state).vertices(&positions, &mut screen, &mut inside);
+            for transformed in [false, true] {
+                if std::env::var_os("SOFTGPU_SETUP_PAIRS_ONLY").is_some()
+                    && !(transformed && rect_pairs)
+                {
+                    continue;
+                }
+                let post = transformed.then_some(PostVertices {
+                    screen: &screen,
+                    inside: &inside,
+                });
+                let (set_up, ns) = time_setup(&state, &stream, post, &triangles);
+                assert_eq!(set_up, count);
+                println!(
+                    "setup: {count} triangles, rect pairs {rect_pairs}, transformed \
+                     {transformed}: {ns:.1} ns per triangle"
+                );
+            }
         }
     }
 
@@ -608,15 +651,20 @@ mod tests {
     fn time_setup(
         state: &RasterState,
         stream: &VertexStream<'_>,
+        transformed: Option<PostVertices<'_>>,
         triangles: &[[u32; 3]],
     ) -> (usize, f64) {
         let mut best = f64::INFINITY;
         let mut set_up = 0;
-        for _ in 0..7 {
+        let runs = std::env::var("SOFTGPU_SETUP_RUNS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(7);
+        for _ in 0..runs {
             let start = std::time::Instant::now();
             set_up = 0;
             for (k, chunk) in triangles.chunks(1024).enumerate() {
-                let mut frontend = Frontend::new(state, stream);
+                let mut frontend = Frontend::with_transformed(state, stream, transformed);
                 frontend
                     .triangles(chunk, k * 1024)
                     .unwrap_or_else(|e| panic!("{e}"));

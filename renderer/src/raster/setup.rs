@@ -620,10 +620,7 @@ fn snap(v: &[ScreenVertex; 3]) -> ([i64; 3], [i64; 3]) {
     let c = [v[0].x, v[1].x, v[2].x, v[0].y, v[1].y, v[2].y, 0.0, 0.0];
     let mut fixed = [0i32; 8];
     for (f, &c) in fixed.iter_mut().zip(&c) {
-        let s = c * ONE as f32;
-        let whole = s as i32;
-        let fraction = s - whole as f32;
-        *f = whole + i32::from(fraction >= 0.5) - i32::from(fraction <= -0.5);
+        *f = snap_lane(c);
     }
     let w = |i: usize| i64::from(fixed[i]);
     ([w(0), w(1), w(2)], [w(3), w(4), w(5)])
@@ -635,12 +632,28 @@ fn snap(v: &[ScreenVertex; 3]) -> ([i64; 3], [i64; 3]) {
 fn snap_lanes(c: &[f32; 16]) -> [i32; 16] {
     let mut fixed = [0i32; 16];
     for (f, &c) in fixed.iter_mut().zip(c) {
-        let s = c * ONE as f32;
-        let whole = s as i32;
-        let fraction = s - whole as f32;
-        *f = whole + i32::from(fraction >= 0.5) - i32::from(fraction <= -0.5);
+        *f = snap_lane(c);
     }
     fixed
+}
+
+/// `|c · ONE|` for `|c|` = 2·[`GUARD_BAND`], the largest coordinate snapped (2^24).
+const SNAP_LIMIT: f32 = 2.0 * GUARD_BAND * ONE as f32;
+
+/// One coordinate of [`snap`]. Branch-free and without Rust's saturating float-to-int cast
+/// (which does not vectorise): `c · ONE` is clamped to ±[`SNAP_LIMIT`] first (NaN to the
+/// lower bound), which changes nothing for the coordinates callers snap, and makes the
+/// truncation always in range.
+#[inline(always)]
+// `clamp` keeps NaN, which the truncation below must not see.
+#[allow(clippy::manual_clamp)]
+fn snap_lane(c: f32) -> i32 {
+    let s = (c * ONE as f32).max(-SNAP_LIMIT).min(SNAP_LIMIT);
+    // SAFETY: `s` is finite (`max` returns the bound for NaN) and |s| <= 2^24 < 2^31, the
+    // range `to_int_unchecked` requires for i32.
+    let whole: i32 = unsafe { s.to_int_unchecked() };
+    let fraction = s - whole as f32;
+    whole + i32::from(fraction >= 0.5) - i32::from(fraction <= -0.5)
 }
 
 /// First pixel whose centre is at or after sub-pixel coordinate `v`.
