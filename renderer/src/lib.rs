@@ -8,6 +8,7 @@
 
 mod buffer;
 pub mod cancel;
+mod cpu;
 mod descriptor;
 mod device;
 mod dispatch;

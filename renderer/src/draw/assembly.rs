@@ -197,6 +197,27 @@ impl StorePiece<'_> {
     /// of [`GRAPHICS_LANES`], `slots` per group) a group at a time, each slot's lanes as a
     /// column. Slots absent from `outputs` leave the defaults.
     pub fn fill(&mut self, layout: &OutputLayout<'_>, outputs: &[u32], slots: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if crate::cpu::has_avx2() {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above).
+            unsafe { self.fill_avx2(layout, outputs, slots) };
+            return;
+        }
+        self.fill_lanes(layout, outputs, slots);
+    }
+
+    /// [`Self::fill`] built for AVX2 ([`crate::cpu`]).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn fill_avx2(&mut self, layout: &OutputLayout<'_>, outputs: &[u32], slots: usize) {
+        self.fill_lanes(layout, outputs, slots);
+    }
+
+    #[inline(always)]
+    fn fill_lanes(&mut self, layout: &OutputLayout<'_>, outputs: &[u32], slots: usize) {
         const L: usize = GRAPHICS_LANES;
         let c = self.components;
         let group_words = (slots * L).max(1);
@@ -222,8 +243,17 @@ impl StorePiece<'_> {
                 }
             }
             if let Some(positions) = self.positions.get_mut(v0..v0 + n) {
-                for (k, position) in positions.iter_mut().enumerate() {
-                    *position = [coords[0][k], coords[1][k], coords[2][k], coords[3][k]];
+                // A whole group as a fixed-size array: the transpose unrolls into shuffles.
+                match <&mut [[f32; 4]; L]>::try_from(&mut *positions) {
+                    Ok(group) => {
+                        let [x, y, z, w] = &coords;
+                        *group = crate::cpu::rows_of_columns([x, y, z, w]);
+                    }
+                    Err(_) => {
+                        for (k, position) in positions.iter_mut().enumerate() {
+                            *position = [coords[0][k], coords[1][k], coords[2][k], coords[3][k]];
+                        }
+                    }
                 }
             }
             if let (Some(post), Some(screen), Some(inside)) = (
@@ -239,6 +269,17 @@ impl StorePiece<'_> {
                 // Four components at a time, then the rest: each vertex's values are
                 // contiguous, each source slot's are a lane column.
                 let mut j = 0;
+                if c == 4 {
+                    // The common vec4 of varyings: a 4×8 transpose of fixed size.
+                    if let Ok(group) =
+                        <&mut [[f32; 4]; L]>::try_from(attributes.as_chunks_mut::<4>().0)
+                    {
+                        let [a, b, c, d]: [[f32; L]; 4] =
+                            std::array::from_fn(|j| source(j).map(f32::from_bits));
+                        *group = crate::cpu::rows_of_columns([&a, &b, &c, &d]);
+                        j = 4;
+                    }
+                }
                 while j + 4 <= c {
                     scatter::<4>(std::array::from_fn(|i| source(j + i)), attributes, c, j);
                     j += 4;

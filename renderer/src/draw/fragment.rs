@@ -621,6 +621,31 @@ impl FragmentShader for FragmentGlue {
                 .is_some_and(|(stage, _)| stage.outputs_follow_inputs())
     }
 
+    /// Attachment 0's words as [`Self::copied_colors`] takes them, where the stage only
+    /// copies inputs and constants.
+    fn copied_color(&self) -> Option<[crate::output::CopiedColor; 4]> {
+        use crate::output::CopiedColor;
+        use shader::constant_outputs::CopiedWord;
+        let (stage, _) = self.stage.as_ref()?;
+        let copied = stage.copied_inputs()?;
+        if self.frag_depth_slot.is_some() || copied.len() != self.output_slots {
+            return None;
+        }
+        // Unwritten words are zero (`zero_unwritten_colors`); written ones as the loop of
+        // `copied_colors` sets them, in the same order.
+        let mut words = [CopiedColor::Constant(0); 4];
+        for &(slot, attachment, component) in &self.colors {
+            let word = match *copied.get(slot)? {
+                CopiedWord::Input(n) => CopiedColor::Input(n as usize),
+                CopiedWord::Constant(word) => CopiedColor::Constant(word),
+            };
+            if let (0, Some(target)) = (attachment, words.get_mut(component)) {
+                *target = word;
+            }
+        }
+        Some(words)
+    }
+
     /// One stage call with every lane carrying `inputs`, its words handed over as for any
     /// block (zero where no output writes a component).
     fn input_colors(&self, inputs: &[f32], colors: &mut [[u32; 4]; MAX_COLOR_ATTACHMENTS]) -> bool {

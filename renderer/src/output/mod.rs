@@ -44,6 +44,15 @@ pub use state::{
 /// `maxColorAttachments`.
 pub const MAX_COLOR_ATTACHMENTS: usize = 8;
 
+/// Where a colour word of [`FragmentShader::copied_color`] comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CopiedColor {
+    /// That input value's bits (one value per attribute component).
+    Input(usize),
+    /// This word.
+    Constant(u32),
+}
+
 /// Which attachment an error is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AttachmentSlot {
@@ -203,6 +212,14 @@ pub trait FragmentShader: Sync + Send {
     /// Whether [`FragmentShader::input_colors`] may give colours (asked once per draw).
     fn colors_follow_inputs(&self) -> bool {
         false
+    }
+
+    /// Where the shader only copies inputs and constants to its outputs (asked once per
+    /// draw): where each of attachment 0's four colour words comes from, so that
+    /// [`FragmentShader::input_colors`] of any `inputs` is those words taken from `inputs`
+    /// (for `inputs` long enough; it declines shorter ones). `None` by default.
+    fn copied_color(&self) -> Option<[CopiedColor; 4]> {
+        None
     }
 
     /// Where the shader's colours depend on nothing of a fragment but its inputs (attribute

@@ -36,6 +36,7 @@ use super::color_block::{BlockShading, ColorCodec};
 use super::depth_stencil::{clamp_depth, DepthStencilTest};
 use super::state::component;
 use super::targets::{ColorTarget, DepthStencilTarget, ErrorSlot, RectSource};
+use super::CopiedColor;
 use super::{
     AttachmentSlot, ColorAttachment, DepthStencilAttachment, FragmentOutputs, FragmentShader,
     OutputError, OutputState, MAX_COLOR_ATTACHMENTS,
@@ -81,6 +82,10 @@ struct Shared<S> {
     /// RGBA or BGRA UNORM one that stores texels as they are, and nothing is tested. `Some`
     /// holds the attachment's byte order (true: BGRA).
     sampled_rects: Option<bool>,
+    /// With [`Self::input_rects`] and one colour attachment: where its colour words come
+    /// from ([`FragmentShader::copied_color`]), so a rectangle's colour is taken from its
+    /// inputs without asking the shader.
+    copied_color: Option<[CopiedColor; 4]>,
     /// The ended tiles' counts ([`OutputStats`]'s fields) and first error.
     shaded: AtomicU64,
     written: AtomicU64,
@@ -113,6 +118,10 @@ impl<S: FragmentShader> Shared<S> {
             && self.depth_stencil.is_none()
             && !self.per_texel
             && self.colors.iter().all(|t| t.rects_possible());
+        self.copied_color = match self.colors.as_slice() {
+            [_] if self.input_rects => self.shader.copied_color(),
+            _ => None,
+        };
         self.sampled_rects = match self.colors.as_slice() {
             [target] if !self.rects && !self.input_rects => target
                 .stores_rgba8()
@@ -281,6 +290,7 @@ impl<S: FragmentShader> OutputSink<S> {
             rects: false,
             input_rects: false,
             sampled_rects: None,
+            copied_color: None,
             shaded: AtomicU64::new(0),
             written: AtomicU64::new(0),
             sampled: AtomicU64::new(0),
@@ -505,6 +515,24 @@ impl TileState {
         let Some(area) = self.rect_area(shared, rect).filter(|_| shared.input_rects) else {
             return false;
         };
+        if let (Some(copied), [target]) = (&shared.copied_color, shared.colors.as_slice()) {
+            // The shader's colour, taken from the inputs as it would copy them.
+            let mut words = [0u32; 4];
+            for (word, source) in words.iter_mut().zip(copied) {
+                *word = match *source {
+                    CopiedColor::Input(n) => match inputs.get(n) {
+                        Some(v) => v.to_bits(),
+                        None => return false,
+                    },
+                    CopiedColor::Constant(w) => w,
+                };
+            }
+            let Some(source) = target.rect_source(words) else {
+                return false;
+            };
+            self.write_area(shared, rect, area, std::iter::once(Some(&source)));
+            return true;
+        }
         let mut colors = [[0u32; 4]; MAX_COLOR_ATTACHMENTS];
         if !shared.shader.input_colors(inputs, &mut colors) {
             return false;

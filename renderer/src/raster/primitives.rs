@@ -197,6 +197,18 @@ impl PostTransform {
             sz[k] = self.oz + self.pz * (z[k] * inv_w[k]);
         }
         let flags = self.planes.inside_lanes(x, y, z, w);
+        if let (Ok(screen), Ok(inside)) = (
+            <&mut [ScreenVertex; N]>::try_from(&mut *screen),
+            <&mut [bool; N]>::try_from(&mut *inside),
+        ) {
+            // A whole group: fixed-size loops, which unroll into shuffles.
+            let rows = crate::cpu::rows_of_columns([&sx, &sy, &sz, &inv_w]);
+            for (s, [x, y, z, inv_w]) in screen.iter_mut().zip(rows) {
+                *s = ScreenVertex { x, y, z, inv_w };
+            }
+            *inside = flags;
+            return;
+        }
         for (k, (s, i)) in screen.iter_mut().zip(inside).take(N).enumerate() {
             *s = ScreenVertex {
                 x: sx[k],

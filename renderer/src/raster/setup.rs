@@ -14,7 +14,9 @@ const ONE: i64 = 1 << SUBPIXEL_BITS;
 const HALF: i64 = ONE / 2;
 
 /// A vertex after the perspective divide and viewport transform (framebuffer coordinates).
+/// Laid out as `[x, y, z, inv_w]` (so one is a 16-byte copy of four lanes' values).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[repr(C)]
 pub(crate) struct ScreenVertex {
     pub x: f32,
     pub y: f32,

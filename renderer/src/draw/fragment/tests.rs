@@ -712,6 +712,18 @@ fn a_kernel_that_only_copies_its_inputs_gives_the_colours_shading_a_block_does_w
                 }
             }
             assert_input_colors_match_shading(&glue, &inputs, attachments, &mut rng, case);
+            // Attachment 0's words, taken from the inputs where `copied_color` says, are
+            // the words `input_colors` gives.
+            let copied = glue
+                .copied_color()
+                .unwrap_or_else(|| panic!("no copied colour: {src}"));
+            let mut colors = [[0u32; 4]; crate::output::MAX_COLOR_ATTACHMENTS];
+            assert!(glue.input_colors(&inputs, &mut colors), "{src}");
+            let words = copied.map(|c| match c {
+                crate::output::CopiedColor::Input(n) => inputs[n].to_bits(),
+                crate::output::CopiedColor::Constant(w) => w,
+            });
+            assert_eq!(words, colors[0], "{src} case {case}");
         }
     }
 }

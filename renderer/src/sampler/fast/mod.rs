@@ -25,7 +25,7 @@
 // Lane loops index several arrays by lane on purpose: that is the shape the vectorizer takes.
 #![allow(clippy::needless_range_loop)]
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use shader::abi::{image_flag, image_op as op, ImageRequest, ImageResult, MAX_IMAGE_LANES};
 
@@ -296,18 +296,7 @@ fn srgb_table(format: Format) -> Box<[f32; 256]> {
 
 /// Whether the CPU runs the AVX2 + FMA build of the lane loops.
 fn has_avx2() -> bool {
-    static AVX2: OnceLock<bool> = OnceLock::new();
-    #[cfg(target_arch = "x86_64")]
-    {
-        *AVX2.get_or_init(|| {
-            std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-        })
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        *AVX2.get_or_init(|| false)
-    }
+    crate::cpu::has_avx2()
 }
 
 /// Performs a SAMPLE request on the fast path when it can: `false` (nothing written) when
