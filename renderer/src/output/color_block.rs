@@ -150,11 +150,15 @@ impl BlockShading {
         if self.class != NumericClass::Unorm {
             return None;
         }
-        let mut texel = [0u8; 4];
+        // Built in a register: four byte stores read back as one word would stall.
+        let mut texel = 0u32;
         for (c, &at) in order.iter().enumerate() {
-            *texel.get_mut(at)? = float_to_unorm8(f32::from_bits(words[c]));
+            if at >= 4 {
+                return None;
+            }
+            texel |= u32::from(float_to_unorm8(f32::from_bits(words[c]))) << (8 * at);
         }
-        Some(texel)
+        Some(texel.to_le_bytes())
     }
 
     /// Whether [`Self::blend_unorm8_rect`] serves this attachment (the fixed-point blend, in

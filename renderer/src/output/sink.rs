@@ -86,6 +86,8 @@ struct Shared<S> {
     /// from ([`FragmentShader::copied_color`]), so a rectangle's colour is taken from its
     /// inputs without asking the shader.
     copied_color: Option<[CopiedColor; 4]>,
+    /// `copied_color` is four consecutive inputs.
+    copied_run: bool,
     /// The ended tiles' counts ([`OutputStats`]'s fields) and first error.
     shaded: AtomicU64,
     written: AtomicU64,
@@ -121,6 +123,12 @@ impl<S: FragmentShader> Shared<S> {
         self.copied_color = match self.colors.as_slice() {
             [_] if self.input_rects => self.shader.copied_color(),
             _ => None,
+        };
+        self.copied_run = match self.copied_color {
+            Some([CopiedColor::Input(n), b, c, d]) => {
+                [b, c, d] == [1, 2, 3].map(|k| CopiedColor::Input(n + k))
+            }
+            _ => false,
         };
         self.sampled_rects = match self.colors.as_slice() {
             [target] if !self.rects && !self.input_rects => target
@@ -291,6 +299,7 @@ impl<S: FragmentShader> OutputSink<S> {
             input_rects: false,
             sampled_rects: None,
             copied_color: None,
+            copied_run: false,
             shaded: AtomicU64::new(0),
             written: AtomicU64::new(0),
             sampled: AtomicU64::new(0),
@@ -516,17 +525,32 @@ impl TileState {
             return false;
         };
         if let (Some(copied), [target]) = (&shared.copied_color, shared.colors.as_slice()) {
-            // The shader's colour, taken from the inputs as it would copy them.
-            let mut words = [0u32; 4];
-            for (word, source) in words.iter_mut().zip(copied) {
-                *word = match *source {
-                    CopiedColor::Input(n) => match inputs.get(n) {
-                        Some(v) => v.to_bits(),
+            // The shader's colour, taken from the inputs as it would copy them: four
+            // consecutive inputs in one load (the usual vec4), others word by word.
+            let words = match *copied {
+                [CopiedColor::Input(n), ..] if shared.copied_run => {
+                    match inputs
+                        .get(n..n + 4)
+                        .and_then(|w| <[f32; 4]>::try_from(w).ok())
+                    {
+                        Some(values) => values.map(f32::to_bits),
                         None => return false,
-                    },
-                    CopiedColor::Constant(w) => w,
-                };
-            }
+                    }
+                }
+                _ => {
+                    let mut words = [0u32; 4];
+                    for (word, source) in words.iter_mut().zip(copied) {
+                        *word = match *source {
+                            CopiedColor::Input(n) => match inputs.get(n) {
+                                Some(v) => v.to_bits(),
+                                None => return false,
+                            },
+                            CopiedColor::Constant(w) => w,
+                        };
+                    }
+                    words
+                }
+            };
             let Some(source) = target.rect_source(words) else {
                 return false;
             };

@@ -573,6 +573,7 @@ fn prefetch_rect(list: &SetupList, entry: Option<u32>) {
         return;
     };
     prefetch(std::ptr::from_ref(rect).cast());
+    prefetch(std::ptr::from_ref(&rect.attributes).cast());
     if let Some(value) = list.arena.get(rect.attributes) {
         prefetch(std::ptr::from_ref(value).cast());
     }

@@ -340,8 +340,12 @@ impl<'a> Frontend<'a> {
         // Most triangles give one setup: size the lists once (a chunk has at most
         // SETUP_CHUNK primitives) instead of growing them by copies.
         self.reserve(triangles.len());
-        let mut k = 0;
         let pairs = self.rect_pairs.then_some(self.transformed).flatten();
+        if pairs.is_some() {
+            // Room for every pair to be a rectangle, as for every triangle to be a setup.
+            self.out.rects.reserve(triangles.len() / 2);
+        }
+        let mut k = 0;
         while let Some(tri) = triangles.get(k) {
             let i = first + k;
             k += 1;
@@ -573,11 +577,22 @@ fn maybe_half_rect(v: &[ScreenVertex; 3]) -> bool {
 /// `a` and `b` hold the same bits (no early exit: a few values, compared in lanes).
 #[inline(always)]
 fn bits_equal(a: &[f32], b: &[f32]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .fold(0, |d, (x, y)| d | (x.to_bits() ^ y.to_bits()))
-            == 0
+    if a.len() != b.len() {
+        return false;
+    }
+    // Four at a time (one vector compare), then the rest.
+    let ((a4, a_rest), (b4, b_rest)) = (a.as_chunks::<4>(), b.as_chunks::<4>());
+    let mut differ = [0u32; 4];
+    for (x, y) in a4.iter().zip(b4) {
+        for k in 0..4 {
+            differ[k] |= x[k].to_bits() ^ y[k].to_bits();
+        }
+    }
+    let rest = a_rest
+        .iter()
+        .zip(b_rest)
+        .fold(0, |d, (x, y)| d | (x.to_bits() ^ y.to_bits()));
+    differ == [0; 4] && rest == 0
 }
 
 /// Every value of `a` is finite (no early exit, as [`bits_equal`]).
