@@ -325,8 +325,9 @@ impl Workers<'_> {
     /// [`Self::run_scoped`], with the calling thread taking chunks from the front and the
     /// workers from the back: over successive jobs of one draw (vertex shading, then setup,
     /// each in chunks in the same order) each thread then tends to work on the same part of
-    /// it and reads what it wrote itself, in its own cache. Jobs whose neighbouring chunks
-    /// share data (tiles sampling one texture) are better off with [`Self::run_scoped`].
+    /// it and reads what it wrote itself, in its own cache (tiles, given column by column,
+    /// likewise keep their attachment lines from batch to batch). Jobs whose neighbouring
+    /// chunks share data are better off with [`Self::run_scoped`].
     pub fn run_scoped_split<F>(&self, chunks: usize, job: &F) -> Result<(), RendererError>
     where
         F: Fn(usize) -> Result<(), RendererError> + Sync,

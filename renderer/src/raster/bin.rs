@@ -378,10 +378,15 @@ pub(crate) fn rasterize_binned<S: FragmentSink>(
         .iter()
         .flat_map(|(_, windows)| windows.iter().filter_map(|w| w.rect))
         .reduce(|(a, b, c, d), (x0, y0, x1, y1)| (a.min(x0), b.min(y0), c.max(x1), d.max(y1)));
+    // Busy tiles column by column, the calling thread taking them from the left and the
+    // workers from the right (`run_scoped_split`): a tile then tends to stay with one thread
+    // from batch to batch, with its attachment lines in that thread's cache. Handed out in
+    // rows, in order, tiles changed threads between batches and each batch fetched its
+    // pixels from the other core's cache (2 threads: tile work 1.6× that of 1 thread).
     let busy: Vec<(u32, u32)> = match union {
         None => Vec::new(),
-        Some((x0, y0, x1, y1)) => (y0..=y1)
-            .flat_map(|ty| (x0..=x1).map(move |tx| (tx, ty)))
+        Some((x0, y0, x1, y1)) => (x0..=x1)
+            .flat_map(|tx| (y0..=y1).map(move |ty| (tx, ty)))
             .filter(|&(tx, ty)| {
                 draws
                     .iter()
@@ -391,7 +396,7 @@ pub(crate) fn rasterize_binned<S: FragmentSink>(
     };
     let batches = AtomicUsize::new(0);
     workers
-        .run_scoped(busy.len(), &|n| {
+        .run_scoped_split(busy.len(), &|n| {
             let Some(&(tx, ty)) = busy.get(n) else {
                 return Ok(());
             };
