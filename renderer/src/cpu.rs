@@ -4,7 +4,8 @@
 //! for the baseline (SSE2) and, behind [`has_avx2`], inside a function with
 //! `#[target_feature(enable = "avx2,fma")]`, where the compiler uses 8-lane vectors,
 //! permutes and blends. Rust never fuses a multiply and an add on its own, so both builds
-//! give the same bits.
+//! give the same bits. Lane helpers the compiler does not find on its own are written here
+//! with the baseline's SSE ([`rows_of_columns`]).
 
 use std::sync::OnceLock;
 

@@ -1,8 +1,8 @@
 //! Setting up and binning primitives into 64×64 tiles, then rasterizing the tiles, both on the
 //! worker pool ([`Workers`]).
 //!
-//! Setup runs in chunks of at most [`SETUP_CHUNK`] primitives, each chunk clipping, setting up and
-//! binning its own primitives into its own [`ChunkBins`]. Every tile is then rasterized by
+//! Setup runs in chunks of at most [`SETUP_CHUNK`] primitives, each chunk clipping, setting up
+//! and binning its own primitives into its own [`ChunkBins`]. Every tile is then rasterized by
 //! exactly one thread, walking the chunks' bins for that tile in chunk order, so primitive
 //! order per tile is kept and the result does not depend on the number of threads or on which
 //! thread took which chunk or tile.

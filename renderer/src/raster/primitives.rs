@@ -673,8 +673,8 @@ mod tests {
         }
     }
 
-    /// Best of 7 runs of setting up `triangles` in chunks of 1024: triangles set up (pairs
-    /// count twice) and ns per triangle.
+    /// Best of `SOFTGPU_SETUP_RUNS` (7) runs of setting up `triangles` in chunks of 1024:
+    /// triangles set up (pairs count twice) and ns per triangle.
     fn time_setup(
         state: &RasterState,
         stream: &VertexStream<'_>,
