@@ -436,7 +436,7 @@ impl WindowRun<'_> {
                 self.workers,
                 self.raster_state,
                 &stream,
-                Some(self.store.transformed()),
+                self.store.transformed(),
                 primitives,
             )
             .map_err(|e| match e {

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use shader::abi::GRAPHICS_LANES;
 
 use crate::error::RendererError;
-use crate::output::{FragmentOutputs, FragmentShader, MAX_COLOR_ATTACHMENTS};
+use crate::output::{CopiedColor, FragmentOutputs, FragmentShader, MAX_COLOR_ATTACHMENTS};
 use crate::raster::{FragmentBatch, FragmentNeeds, FragmentRun, LANES, RUN_BLOCKS};
 use crate::sampler::CopySampler;
 
@@ -50,6 +50,10 @@ pub(super) struct FragmentGlue {
     /// The outputs are exactly attachment 0's four components ([`Self::writes_one_attachment`]):
     /// a sampled copy's texels may go to it whole.
     copy_target: bool,
+    /// Where the stage only copies inputs and constants to its outputs
+    /// ([`FragmentStage::copied_inputs`]): where each colour word of attachments
+    /// `..attachments` comes from (constant 0 where no output writes it), worked out once.
+    copied: Option<Box<[[CopiedColor; 4]]>>,
 }
 
 /// The colour words every block of a draw-constant stage gets: what [`FragmentGlue`] would
@@ -169,8 +173,10 @@ impl FragmentGlue {
             direct,
             constant: None,
             copy_target: false,
+            copied: None,
         };
         glue.constant = glue.constant_colors(attachments);
+        glue.copied = glue.copied_sources(attachments);
         glue.copy_target = glue.writes_one_attachment();
         glue
     }
@@ -251,36 +257,33 @@ impl FragmentGlue {
         }
     }
 
-    /// [`FragmentShader::input_colors`] of a stage that only copies its inputs (`copied`,
-    /// one source per output slot): each colour word straight from its source.
-    fn copied_colors(
-        &self,
-        copied: &[shader::constant_outputs::CopiedWord],
-        inputs: &[f32],
-        colors: &mut [[u32; 4]; MAX_COLOR_ATTACHMENTS],
-    ) -> bool {
+    /// Where each colour word of attachments `..attachments` comes from, where the stage only
+    /// copies inputs and constants (and the module has no `FragDepth`): the copied source of
+    /// the output slot that writes it, constant 0 where none does.
+    fn copied_sources(&self, attachments: usize) -> Option<Box<[[CopiedColor; 4]]>> {
         use shader::constant_outputs::CopiedWord;
-        if self.frag_depth_slot.is_some() || copied.len() != self.output_slots {
-            return false;
+        let (stage, _) = self.stage.as_ref()?;
+        let copied = stage.copied_inputs()?;
+        if self.frag_depth_slot.is_some()
+            || copied.len() != self.output_slots
+            || attachments > MAX_COLOR_ATTACHMENTS
+        {
+            return None;
         }
-        self.zero_unwritten_colors(colors);
+        let mut sources = vec![[CopiedColor::Constant(0); 4]; attachments];
         for &(slot, attachment, component) in &self.colors {
-            let word = match copied.get(slot) {
-                Some(&CopiedWord::Input(n)) => match inputs.get(n as usize) {
-                    Some(v) => v.to_bits(),
-                    None => return false,
-                },
-                Some(&CopiedWord::Constant(word)) => word,
-                None => return false,
+            let source = match *copied.get(slot)? {
+                CopiedWord::Input(n) => CopiedColor::Input(n as usize),
+                CopiedWord::Constant(word) => CopiedColor::Constant(word),
             };
-            if let Some(target) = colors
+            if let Some(target) = sources
                 .get_mut(attachment)
                 .and_then(|a| a.get_mut(component))
             {
-                *target = word;
+                *target = source;
             }
         }
-        true
+        Some(sources.into_boxed_slice())
     }
 
     /// Zeroes the colour words that no output writes.
@@ -621,29 +624,8 @@ impl FragmentShader for FragmentGlue {
                 .is_some_and(|(stage, _)| stage.outputs_follow_inputs())
     }
 
-    /// Attachment 0's words as [`Self::copied_colors`] takes them, where the stage only
-    /// copies inputs and constants.
-    fn copied_color(&self) -> Option<[crate::output::CopiedColor; 4]> {
-        use crate::output::CopiedColor;
-        use shader::constant_outputs::CopiedWord;
-        let (stage, _) = self.stage.as_ref()?;
-        let copied = stage.copied_inputs()?;
-        if self.frag_depth_slot.is_some() || copied.len() != self.output_slots {
-            return None;
-        }
-        // Unwritten words are zero (`zero_unwritten_colors`); written ones as the loop of
-        // `copied_colors` sets them, in the same order.
-        let mut words = [CopiedColor::Constant(0); 4];
-        for &(slot, attachment, component) in &self.colors {
-            let word = match *copied.get(slot)? {
-                CopiedWord::Input(n) => CopiedColor::Input(n as usize),
-                CopiedWord::Constant(word) => CopiedColor::Constant(word),
-            };
-            if let (0, Some(target)) = (attachment, words.get_mut(component)) {
-                *target = word;
-            }
-        }
-        Some(words)
+    fn copied_color(&self) -> Option<[CopiedColor; 4]> {
+        self.copied.as_ref()?.first().copied()
     }
 
     /// One stage call with every lane carrying `inputs`, its words handed over as for any
@@ -652,8 +634,17 @@ impl FragmentShader for FragmentGlue {
         let Some((stage, resources)) = self.stage.as_ref() else {
             return false;
         };
-        if let Some(copied) = stage.copied_inputs() {
-            return self.copied_colors(copied, inputs, colors);
+        if let Some(sources) = &self.copied {
+            // Each word straight from its source, no kernel call.
+            for (words, sources) in colors.iter_mut().zip(sources.iter()) {
+                for (word, source) in words.iter_mut().zip(sources) {
+                    match source.word(inputs) {
+                        Some(w) => *word = w,
+                        None => return false,
+                    }
+                }
+            }
+            return true;
         }
         let n = self.block_words();
         if self.frag_depth_slot.is_some() || n > SMALL_FRAGMENT_OUTPUT_WORDS {

@@ -505,8 +505,7 @@ impl JitFragmentStage {
             reads: module_reads(module),
             draw_constant: shader::constant_outputs::outputs_are_draw_constant(module),
             input_constant: shader::constant_outputs::outputs_depend_only_on_inputs(module),
-            copied: shader::constant_outputs::copied_inputs(module)
-                .filter(|c| c.len() == module.outputs.len()),
+            copied: shader::constant_outputs::copied_inputs(module),
             copy: shader::sampled_copy::sampled_copy(module),
         })
     }

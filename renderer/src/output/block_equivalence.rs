@@ -731,24 +731,35 @@ fn covered_rectangles_of_constant_colours_write_what_runs_of_full_blocks_write()
 }
 
 /// A fragment stage whose colours are a function of its inputs alone: the output merger
-/// takes covered rectangles of primitives with constant inputs with it.
+/// takes covered rectangles of primitives with constant inputs with it. With `copied`, it
+/// copies inputs and constants to attachment 0 (the others get the same words, turned), and
+/// says so ([`FragmentShader::copied_color`]).
 struct InputShader {
     seed: u64,
+    copied: Option<[CopiedColor; 4]>,
 }
 
 impl InputShader {
     /// Attachment `a`'s words for fragments whose inputs are `inputs` (a few values read
     /// straight through, the others mixed with the seed: NaN, infinities and raw words
-    /// included).
-    fn words(&self, a: usize, inputs: &[f32]) -> [u32; 4] {
-        std::array::from_fn(|c| match (a + c) % 3 {
+    /// included), or the copy's; `None` where a copied input is missing.
+    fn words(&self, a: usize, inputs: &[f32]) -> Option<[u32; 4]> {
+        if let Some(copied) = self.copied {
+            let mut words = [0u32; 4];
+            for (word, source) in words.iter_mut().zip(copied) {
+                *word = source.word(inputs)?;
+            }
+            words.rotate_left(a % 4);
+            return Some(words);
+        }
+        Some(std::array::from_fn(|c| match (a + c) % 3 {
             0 => inputs[c % inputs.len()].to_bits(),
             1 => (inputs[(c + 1) % inputs.len()] * 0.5 + 0.25).to_bits(),
             _ => {
                 let bits = u64::from(inputs[0].to_bits());
                 output_word(self.seed ^ bits, (0, 0), a, c, false)
             }
-        })
+        }))
     }
 }
 
@@ -757,65 +768,8 @@ impl FragmentShader for InputShader {
         for lane in 0..LANES {
             let inputs: Vec<f32> = batch.attributes.iter().map(|c| c[lane]).collect();
             for a in 0..MAX_COLOR_ATTACHMENTS {
-                out.set_uint(a, lane, self.words(a, &inputs));
-            }
-        }
-        live
-    }
-
-    fn needs(&self) -> FragmentNeeds {
-        FragmentNeeds {
-            attributes: true,
-            ..FragmentNeeds::NONE
-        }
-    }
-
-    fn colors_follow_inputs(&self) -> bool {
-        true
-    }
-
-    fn input_colors(&self, inputs: &[f32], colors: &mut [[u32; 4]; MAX_COLOR_ATTACHMENTS]) -> bool {
-        for (a, words) in colors.iter_mut().enumerate() {
-            *words = self.words(a, inputs);
-        }
-        true
-    }
-}
-
-#[test]
-fn covered_rectangles_with_constant_inputs_write_what_their_runs_write() {
-    check_input_rects(0x1eaf_c0de_0001, |round, _| InputShader { seed: round });
-}
-
-/// A fragment stage that copies inputs and constants to attachment 0 (and writes the
-/// others from them): rectangles of one attachment take the copy's words straight from their
-/// inputs ([`FragmentShader::copied_color`]).
-struct CopyShader {
-    copied: [CopiedColor; 4],
-}
-
-impl CopyShader {
-    /// Attachment `a`'s words for `inputs`, or `None` where a copied input is missing.
-    fn words(&self, a: usize, inputs: &[f32]) -> Option<[u32; 4]> {
-        let mut words = [0u32; 4];
-        for (word, source) in words.iter_mut().zip(self.copied) {
-            *word = match source {
-                CopiedColor::Input(n) => inputs.get(n)?.to_bits(),
-                CopiedColor::Constant(w) => w,
-            };
-        }
-        // Other attachments: the same words, turned.
-        words.rotate_left(a % 4);
-        Some(words)
-    }
-}
-
-impl FragmentShader for CopyShader {
-    fn shade(&self, batch: &FragmentBatch<'_>, live: u8, out: &mut FragmentOutputs) -> u8 {
-        for lane in 0..LANES {
-            let inputs: Vec<f32> = batch.attributes.iter().map(|c| c[lane]).collect();
-            for a in 0..MAX_COLOR_ATTACHMENTS {
-                // Blocks always carry every input the test's rectangles need.
+                // Blocks always carry every input a copy needs (rectangles that do not are
+                // declined and come back as blocks with their own inputs).
                 out.set_uint(a, lane, self.words(a, &inputs).unwrap_or([0; 4]));
             }
         }
@@ -834,7 +788,7 @@ impl FragmentShader for CopyShader {
     }
 
     fn copied_color(&self) -> Option<[CopiedColor; 4]> {
-        Some(self.copied)
+        self.copied
     }
 
     fn input_colors(&self, inputs: &[f32], colors: &mut [[u32; 4]; MAX_COLOR_ATTACHMENTS]) -> bool {
@@ -849,6 +803,14 @@ impl FragmentShader for CopyShader {
 }
 
 #[test]
+fn covered_rectangles_with_constant_inputs_write_what_their_runs_write() {
+    check_input_rects(0x1eaf_c0de_0001, |round, _| InputShader {
+        seed: round,
+        copied: None,
+    });
+}
+
+#[test]
 fn covered_rectangles_of_copied_inputs_write_what_their_runs_write() {
     use CopiedColor::{Constant, Input};
     let copies = [
@@ -859,8 +821,9 @@ fn covered_rectangles_of_copied_inputs_write_what_their_runs_write() {
         [Input(2), Constant(0x3f80_0000), Input(0), Input(0)],
         [Constant(0), Input(3), Constant(0x7fc0_0000), Input(1)],
     ];
-    check_input_rects(0x1eaf_c0de_0002, |_, rng| CopyShader {
-        copied: copies[(rng.next() % 4) as usize],
+    check_input_rects(0x1eaf_c0de_0002, |round, rng| InputShader {
+        seed: round,
+        copied: Some(copies[(rng.next() % 4) as usize]),
     });
 }
 

@@ -53,6 +53,17 @@ pub enum CopiedColor {
     Constant(u32),
 }
 
+impl CopiedColor {
+    /// The word for fragments whose inputs are `inputs`; `None` where that input is missing.
+    #[inline(always)]
+    pub fn word(self, inputs: &[f32]) -> Option<u32> {
+        match self {
+            CopiedColor::Input(n) => inputs.get(n).map(|v| v.to_bits()),
+            CopiedColor::Constant(word) => Some(word),
+        }
+    }
+}
+
 /// Which attachment an error is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AttachmentSlot {

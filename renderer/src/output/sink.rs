@@ -540,13 +540,10 @@ impl TileState {
                 _ => {
                     let mut words = [0u32; 4];
                     for (word, source) in words.iter_mut().zip(copied) {
-                        *word = match *source {
-                            CopiedColor::Input(n) => match inputs.get(n) {
-                                Some(v) => v.to_bits(),
-                                None => return false,
-                            },
-                            CopiedColor::Constant(w) => w,
-                        };
+                        match source.word(inputs) {
+                            Some(w) => *word = w,
+                            None => return false,
+                        }
                     }
                     words
                 }

@@ -202,11 +202,11 @@ fn setup_chunk(
     state: &RasterState,
     grid: TileGrid,
     vertices: &VertexStream<'_>,
-    transformed: Option<PostVertices<'_>>,
+    transformed: PostVertices<'_>,
     primitives: &Primitives<'_>,
     (first, size): (usize, usize),
 ) -> Result<ChunkBins, RasterError> {
-    let mut frontend = Frontend::with_transformed(state, vertices, transformed);
+    let mut frontend = Frontend::with_transformed(state, vertices, Some(transformed));
     let range = |len: usize| first.min(len)..first.saturating_add(size).min(len);
     match primitives {
         Primitives::Triangles(t) => {
@@ -298,13 +298,12 @@ impl Binned {
 }
 
 /// Sets up and bins `primitives` on `workers` (validating state and vertices first);
-/// `transformed`: the vertices' [`super::PostTransform`] for `state`, where the vertex stage
-/// made it.
+/// `transformed`: the vertices' [`super::PostTransform`] for `state`.
 pub(crate) fn bin_window(
     workers: Workers<'_>,
     state: &RasterState,
     vertices: &VertexStream<'_>,
-    transformed: Option<PostVertices<'_>>,
+    transformed: PostVertices<'_>,
     primitives: Primitives<'_>,
 ) -> Result<Binned, RasterError> {
     super::validate(state, vertices)?;
@@ -573,7 +572,7 @@ pub(crate) fn run<S: FragmentSink>(
         screen: &screen,
         inside: &inside,
     };
-    let binned = bin_window(workers, state, vertices, Some(transformed), primitives)?;
+    let binned = bin_window(workers, state, vertices, transformed, primitives)?;
     let mut stats = binned.stats();
     let result = rasterize_binned(workers, &[(sink, std::slice::from_ref(&binned))]);
     binned.recycle();

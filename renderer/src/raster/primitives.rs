@@ -201,7 +201,7 @@ impl PostTransform {
             <&mut [ScreenVertex; N]>::try_from(&mut *screen),
             <&mut [bool; N]>::try_from(&mut *inside),
         ) {
-            // A whole group: fixed-size loops, which unroll into shuffles.
+            // A whole group: one transpose in registers.
             let rows = crate::cpu::rows_of_columns([&sx, &sy, &sz, &inv_w]);
             for (s, [x, y, z, inv_w]) in screen.iter_mut().zip(rows) {
                 *s = ScreenVertex { x, y, z, inv_w };

@@ -409,63 +409,27 @@ impl<'a> SetupContext<'a> {
         }
         // Sub-pixel x (lanes 0..6) and y (8..14) of the six vertices, as `snap` gives them.
         let fixed = snap_lanes(&c);
-        let (xs, ys) = (&fixed[..6], &fixed[8..14]);
-        let (lo_x, hi_x) = (
-            xs.iter().fold(i32::MAX, |m, &v| m.min(v)),
-            xs.iter().fold(i32::MIN, |m, &v| m.max(v)),
-        );
-        let (lo_y, hi_y) = (
-            ys.iter().fold(i32::MAX, |m, &v| m.min(v)),
-            ys.iter().fold(i32::MIN, |m, &v| m.max(v)),
-        );
-        let corners = xs.iter().all(|&x| x == lo_x || x == hi_x)
-            && ys.iter().all(|&y| y == lo_y || y == hi_y);
-        if lo_x == hi_x || lo_y == hi_y || !corners {
+        // Each triangle: three corners of one rectangle (`HalfRect::of`), not degenerate,
+        // and its facing.
+        let half = |k: usize| {
+            let xs = [fixed[k], fixed[k + 1], fixed[k + 2]].map(i64::from);
+            let ys = [fixed[8 + k], fixed[9 + k], fixed[10 + k]].map(i64::from);
+            let area2 = (xs[1] - xs[0]) * (ys[2] - ys[0]) - (xs[2] - xs[0]) * (ys[1] - ys[0]);
+            if area2 == 0 {
+                return None;
+            }
+            Some((HalfRect::of(&xs, &ys)?, self.front_facing(area2)))
+        };
+        let ((first, front_facing), (second, second_facing)) = (half(0)?, half(3)?);
+        if self.culls(front_facing) || second_facing != front_facing {
             return None;
         }
-        // Corner code of each vertex; a triangle of three distinct corners misses the XOR
-        // of their codes (0 ^ 1 ^ 2 ^ 3 = 0), and the two halves miss opposite corners.
-        let mut code = [0u8; 6];
-        for ((c, &x), &y) in code.iter_mut().zip(xs).zip(ys) {
-            *c = u8::from(x == hi_x) | (u8::from(y == hi_y) << 1);
-        }
-        let distinct = |c: &[u8]| c[0] != c[1] && c[1] != c[2] && c[0] != c[2];
-        if !distinct(&code[..3])
-            || !distinct(&code[3..])
-            || (code[0] ^ code[1] ^ code[2]) ^ (code[3] ^ code[4] ^ code[5]) != 3
-        {
-            return None;
-        }
-        // Three distinct corners never make a degenerate triangle: only the facing is left.
-        let mut area2 = [0i64; 2];
-        for (t, area2) in area2.iter_mut().enumerate() {
-            let k = 3 * t;
-            let (x0, x1, x2) = (xs[k], xs[k + 1], xs[k + 2]);
-            let (y0, y1, y2) = (ys[k], ys[k + 1], ys[k + 2]);
-            let d = |a: i32, b: i32| i64::from(a) - i64::from(b);
-            *area2 = d(x1, x0) * d(y2, y0) - d(x2, x0) * d(y1, y0);
-        }
-        let front_facing = self.front_facing(area2[0]);
-        if self.culls(front_facing) || self.front_facing(area2[1]) != front_facing {
-            return None;
-        }
-        let (x0, y0) = (
-            pixel_at_or_after(lo_x.into()),
-            pixel_at_or_after(lo_y.into()),
-        );
-        let (x1, y1) = (
-            pixel_at_or_before(i64::from(hi_x) - 1),
-            pixel_at_or_before(i64::from(hi_y) - 1),
-        );
+        let [x0, y0, x1, y1] = first.pair(&second)?;
         let min_x = x0.max(i64::from(self.clip_x0));
         let min_y = y0.max(i64::from(self.clip_y0));
         let max_x = x1.min(i64::from(self.clip_x1) - 1);
         let max_y = y1.min(i64::from(self.clip_y1) - 1);
-        let whole_blocks = min_x.rem_euclid(4) == 0
-            && (max_x + 1).rem_euclid(4) == 0
-            && min_y.rem_euclid(2) == 0
-            && (max_y + 1).rem_euclid(2) == 0;
-        if min_x > max_x || min_y > max_y || !whole_blocks {
+        if min_x > max_x || min_y > max_y || !on_block_grid([min_x, min_y, max_x, max_y]) {
             return None;
         }
         // Within the i32 scissor range (clamped above).
@@ -656,6 +620,15 @@ fn snap_lane(c: f32) -> i32 {
     let whole: i32 = unsafe { s.to_int_unchecked() };
     let fraction = s - whole as f32;
     whole + i32::from(fraction >= 0.5) - i32::from(fraction <= -0.5)
+}
+
+/// Whether the inclusive pixel bounds `[x_lo, y_lo, x_hi, y_hi]` are whole 4×2 blocks: every
+/// side on the block grid.
+pub(super) fn on_block_grid([x_lo, y_lo, x_hi, y_hi]: [i64; 4]) -> bool {
+    x_lo.rem_euclid(4) == 0
+        && (x_hi + 1).rem_euclid(4) == 0
+        && y_lo.rem_euclid(2) == 0
+        && (y_hi + 1).rem_euclid(2) == 0
 }
 
 /// First pixel whose centre is at or after sub-pixel coordinate `v`.

@@ -19,7 +19,7 @@
 //! are constant over them ([`TileFragments::takes_shaded_rects`]) gets the same parts, of
 //! such triangles, with their inputs. Everything else still goes as runs.
 
-use super::setup::{RectSetup, TriangleSetup};
+use super::setup::{on_block_grid, RectSetup, TriangleSetup};
 use super::sink::{lane_offset, CoveredRect, FragmentRun, TileFragments, RUN_BLOCKS};
 use super::{Interpolation, LANES};
 
@@ -340,10 +340,7 @@ fn covered_rect_of(
     front_facing: bool,
     primitive: u32,
 ) -> Option<(CoveredRect, bool)> {
-    let aligned = x_lo.rem_euclid(BLOCK_W) == 0
-        && (x_hi + 1).rem_euclid(BLOCK_W) == 0
-        && y_lo.rem_euclid(BLOCK_H) == 0
-        && (y_hi + 1).rem_euclid(BLOCK_H) == 0;
+    let aligned = on_block_grid([x_lo, y_lo, x_hi, y_hi]);
     let at = |v: i64| u32::try_from(v).ok();
     let rect = CoveredRect {
         x0: at(x_lo)?,

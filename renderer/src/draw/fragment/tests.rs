@@ -719,10 +719,7 @@ fn a_kernel_that_only_copies_its_inputs_gives_the_colours_shading_a_block_does_w
                 .unwrap_or_else(|| panic!("no copied colour: {src}"));
             let mut colors = [[0u32; 4]; crate::output::MAX_COLOR_ATTACHMENTS];
             assert!(glue.input_colors(&inputs, &mut colors), "{src}");
-            let words = copied.map(|c| match c {
-                crate::output::CopiedColor::Input(n) => inputs[n].to_bits(),
-                crate::output::CopiedColor::Constant(w) => w,
-            });
+            let words = copied.map(|c| c.word(&inputs).unwrap_or_else(|| panic!("{src}")));
             assert_eq!(words, colors[0], "{src} case {case}");
         }
     }
